@@ -1,0 +1,180 @@
+//! The command line: clap definitions and the two subcommands, `serve` and `cert`.
+//!
+//! Parsing and reporting only: the work is done by `config`, `server` and `server::tls`.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Config, Hostname, LogFilter, Overrides};
+use crate::server::tls::{self, HostCert, Origin};
+use crate::server::{self, Server};
+
+/// Serve a folder of posts as a Gemini capsule.
+#[derive(Debug, Parser)]
+#[command(name = "gemhole", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the capsule over Gemini (TLS), generating certificates on first start.
+    Serve(ServeArgs),
+    /// Create missing certificates, then print each host's fingerprints and expiry date.
+    Cert(CertArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Config file [default: ./config.toml if it exists, else built-in defaults]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Folder to serve as the capsule root (overrides `capsule`)
+    #[arg(long, value_name = "DIR")]
+    capsule: Option<PathBuf>,
+    /// Folder holding one sub-folder of PEM files per hostname (overrides `certs`)
+    #[arg(long, value_name = "DIR")]
+    certs: Option<PathBuf>,
+    /// Hostname to serve; repeat for several, the first is the default (overrides `hostnames`)
+    #[arg(long = "hostname", value_name = "NAME")]
+    hostnames: Vec<Hostname>,
+    /// Address to listen on, e.g. 0.0.0.0:1965 or [::]:1965; repeatable (overrides `listen`)
+    #[arg(long = "listen", value_name = "ADDR")]
+    listen: Vec<SocketAddr>,
+    /// Write client IP addresses into the access log (sets `log.ip`)
+    #[arg(long)]
+    log_ip: bool,
+}
+
+#[derive(Debug, Args)]
+struct CertArgs {
+    /// Config file [default: ./config.toml if it exists, else built-in defaults]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Folder holding one sub-folder of PEM files per hostname (overrides `certs`)
+    #[arg(long, value_name = "DIR")]
+    certs: Option<PathBuf>,
+    /// Hostname whose certificate to show; repeatable (overrides `hostnames`)
+    #[arg(long = "hostname", value_name = "NAME")]
+    hostnames: Vec<Hostname>,
+}
+
+/// Runs the command line and turns an error into a message on stderr and exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Cert(args) => cert(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gemhole: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        capsule: args.capsule,
+        certs: args.certs,
+        hostnames: args.hostnames,
+        listen: args.listen,
+        log_ip: args.log_ip,
+    };
+    let config = Config::load(args.config.as_deref(), overrides)?;
+    init_logging(&config.log.level);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let server = Server::bind(&config)?;
+        for cert in server.certificates() {
+            log_certificate(cert);
+        }
+        tracing::info!("serving {}", server.capsule().display());
+        for addr in server.local_addrs() {
+            tracing::info!("listening on {addr}");
+        }
+        let shutdown = CancellationToken::new();
+        let trigger = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(e) = server::shutdown_signal().await {
+                tracing::error!(error = %e, "cannot watch for signals");
+            }
+            trigger.cancel();
+        });
+        server.run(shutdown).await;
+        anyhow::Ok(())
+    })
+}
+
+fn cert(args: CertArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        certs: args.certs,
+        hostnames: args.hostnames,
+        ..Overrides::default()
+    };
+    let config = Config::load(args.config.as_deref(), overrides)?;
+    init_logging(&config.log.level);
+    let certs = tls::load_or_generate(&config)?;
+    for cert in &certs {
+        let info = &cert.info;
+        println!("{}", cert.hostname);
+        println!(
+            "  file:           {} ({})",
+            cert.cert_path.display(),
+            origin(cert.origin)
+        );
+        println!("  SHA-256 cert:   {}", info.cert_sha256);
+        println!("  SHA-256 SPKI:   {}", info.spki_sha256);
+        println!("  expires:        {}", rfc3339(info.not_after));
+    }
+    Ok(())
+}
+
+fn origin(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Generated => "generated now",
+        Origin::Stored => "existing",
+        Origin::Operator => "from config",
+    }
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn log_certificate(cert: &HostCert) {
+    tracing::info!(
+        host = %cert.hostname,
+        file = %cert.cert_path.display(),
+        sha256 = %cert.info.cert_sha256,
+        spki_sha256 = %cert.info.spki_sha256,
+        expires = %rfc3339(cert.info.not_after),
+        "certificate {}",
+        origin(cert.origin)
+    );
+}
+
+/// Logs go to stderr; `RUST_LOG` wins over the config's level.
+fn init_logging(level: &LogFilter) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.as_str()));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}

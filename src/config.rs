@@ -1,0 +1,566 @@
+//! The operator's settings: the `config.toml` schema, its embedded defaults, validation and the
+//! command-line overrides.
+//!
+//! Every value is checked while it is deserialised (through the small newtypes below), so a bad
+//! value is reported by the TOML parser itself, with the file, line and column it came from.
+//! Nothing here touches the network or the capsule: the result is a plain [`Config`] that the
+//! server and the certificate store read.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The file `gemhole serve` reads from the working directory when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "config.toml";
+
+/// Gemini's registered port, used by the default listen addresses.
+pub const GEMINI_PORT: u16 = 1965;
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A syntax error, an unknown key or a value of the wrong form, located in the file.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A rule that spans several keys (no line of its own to point at).
+    #[error("{path}: {message}")]
+    Inconsistent { path: PathBuf, message: String },
+}
+
+/// The validated settings of one server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Folder served as the capsule root.
+    pub capsule: PathBuf,
+    /// Folder that holds one sub-folder of PEM files per hostname.
+    pub certs: PathBuf,
+    /// Hostnames served; the first one is the default for clients that send no SNI.
+    pub hostnames: Vec<Hostname>,
+    /// Addresses the Gemini listener binds.
+    pub listen: Vec<SocketAddr>,
+    /// BCP 47 language tag(s) added to `text/gemini` responses as `lang=`; empty for none.
+    pub lang: Lang,
+    pub log: LogConfig,
+    pub limits: Limits,
+    /// Operator-supplied certificate and key per hostname, instead of the `certs/` folder.
+    pub tls: BTreeMap<Hostname, CertPaths>,
+}
+
+/// Logging switches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `RUST_LOG`-style filter used when the `RUST_LOG` variable is not set.
+    pub level: LogFilter,
+    /// Write the client's IP address into the access log (off: it is personal data).
+    pub ip: bool,
+}
+
+/// Bounds that keep one client, or many, from exhausting the server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: Count,
+    /// Seconds a client gets to complete the TLS handshake.
+    pub handshake_timeout: Seconds,
+    /// Seconds a client gets to send its request line.
+    pub request_timeout: Seconds,
+    /// Seconds a single write to the client may stall before the connection is dropped.
+    pub write_timeout: Seconds,
+    /// Seconds in-flight responses get to finish after SIGINT/SIGTERM.
+    pub shutdown_grace: Seconds,
+}
+
+/// Paths of an operator-supplied PEM certificate chain and private key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertPaths {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            capsule: PathBuf::from("capsule"),
+            certs: PathBuf::from("certs"),
+            hostnames: vec![Hostname("localhost".into())],
+            listen: default_listen(),
+            lang: Lang::default(),
+            log: LogConfig::default(),
+            limits: Limits::default(),
+            tls: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: LogFilter("info".into()),
+            ip: false,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: Count(256),
+            handshake_timeout: Seconds(10),
+            request_timeout: Seconds(10),
+            write_timeout: Seconds(30),
+            shutdown_grace: Seconds(5),
+        }
+    }
+}
+
+/// Both stacks on the Gemini port: `0.0.0.0` and `[::]` (the latter bound IPv6-only).
+fn default_listen() -> Vec<SocketAddr> {
+    vec![
+        SocketAddr::from((Ipv4Addr::UNSPECIFIED, GEMINI_PORT)),
+        SocketAddr::from((Ipv6Addr::UNSPECIFIED, GEMINI_PORT)),
+    ]
+}
+
+/// Values given on the command line; each one that is set replaces the file's value.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub capsule: Option<PathBuf>,
+    pub certs: Option<PathBuf>,
+    pub hostnames: Vec<Hostname>,
+    pub listen: Vec<SocketAddr>,
+    pub log_ip: bool,
+}
+
+impl Config {
+    /// Parses config text: syntax, known keys and the form of every value. `path` only names
+    /// the source in error messages; relative paths in the text are left as they are, and rules
+    /// across keys are checked by [`Config::validate`] once overrides are applied.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|span| line_and_column(text, span.start))
+                .unwrap_or((1, 1));
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message: e.message().trim_end().to_owned(),
+            }
+        })
+    }
+
+    /// Reads `path` if given (it must exist), else `config.toml` in the working directory if it
+    /// exists, else the embedded defaults; then applies `overrides`.
+    ///
+    /// Relative paths inside a config file are taken relative to that file's folder, so a
+    /// server started from anywhere finds the same capsule. Paths given on the command line
+    /// stay relative to the working directory, as a shell user expects.
+    pub fn load(path: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let default_file = Path::new(DEFAULT_CONFIG_FILE);
+        let chosen = match path {
+            Some(p) => Some(p),
+            None if default_file.is_file() => Some(default_file),
+            None => None,
+        };
+        let mut config = match chosen {
+            Some(file) => {
+                let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+                    path: file.to_owned(),
+                    source,
+                })?;
+                let mut config = Config::parse(&text, file)?;
+                let base = file.parent().unwrap_or(Path::new(""));
+                config.rebase(base);
+                config
+            }
+            None => Config::default(),
+        };
+        config.apply(overrides);
+        config.validate(chosen.unwrap_or(Path::new("(defaults)")))?;
+        Ok(config)
+    }
+
+    /// Replaces file values by the command-line values that were given.
+    pub fn apply(&mut self, overrides: Overrides) {
+        if let Some(capsule) = overrides.capsule {
+            self.capsule = capsule;
+        }
+        if let Some(certs) = overrides.certs {
+            self.certs = certs;
+        }
+        if !overrides.hostnames.is_empty() {
+            self.hostnames = overrides.hostnames;
+        }
+        if !overrides.listen.is_empty() {
+            self.listen = overrides.listen;
+        }
+        self.log.ip |= overrides.log_ip;
+    }
+
+    /// The hostname whose certificate is used when the client sends no (or an unknown) SNI.
+    pub fn default_hostname(&self) -> &Hostname {
+        &self.hostnames[0]
+    }
+
+    fn rebase(&mut self, base: &Path) {
+        let join = |p: &mut PathBuf| {
+            if p.is_relative() && !base.as_os_str().is_empty() {
+                *p = base.join(&*p);
+            }
+        };
+        join(&mut self.capsule);
+        join(&mut self.certs);
+        for paths in self.tls.values_mut() {
+            join(&mut paths.cert);
+            join(&mut paths.key);
+        }
+    }
+
+    /// Rules that involve more than one value; `path` names the source in messages.
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let fail = |message: String| {
+            Err(ConfigError::Inconsistent {
+                path: path.to_owned(),
+                message,
+            })
+        };
+        if self.hostnames.is_empty() {
+            return fail("`hostnames` must name at least one host, e.g. [\"localhost\"]".into());
+        }
+        if self.listen.is_empty() {
+            return fail("`listen` must name at least one address, e.g. [\"0.0.0.0:1965\"]".into());
+        }
+        for (i, host) in self.hostnames.iter().enumerate() {
+            if self.hostnames[..i].contains(host) {
+                return fail(format!("hostname `{host}` is listed twice in `hostnames`"));
+            }
+        }
+        for host in self.tls.keys() {
+            if !self.hostnames.contains(host) {
+                return fail(format!(
+                    "[tls.\"{host}\"] names a host that is not in `hostnames` ({})",
+                    self.hostnames
+                        .iter()
+                        .map(|h| h.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// A hostname in canonical form: lower-case ASCII (IDNs as punycode), no trailing dot, or an
+/// IP address literal. It doubles as a folder name under `certs/`, so the form is strict.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Hostname(String);
+
+impl Hostname {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The address, when this is an IP literal rather than a DNS name.
+    pub fn as_ip(&self) -> Option<std::net::IpAddr> {
+        self.0.parse().ok()
+    }
+
+    pub fn from_ip(ip: std::net::IpAddr) -> Self {
+        Hostname(ip.to_string())
+    }
+}
+
+impl fmt::Display for Hostname {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Hostname {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        raw.parse()
+    }
+}
+
+impl std::str::FromStr for Hostname {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        let expected = "expected a DNS name such as `example.org` or an IP address";
+        let trimmed = raw.strip_suffix('.').unwrap_or(raw);
+        let literal = trimmed
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or(trimmed);
+        if let Ok(ip) = literal.parse::<std::net::IpAddr>() {
+            return Ok(Hostname(ip.to_string()));
+        }
+        match url::Host::parse(trimmed) {
+            Ok(url::Host::Domain(name)) => {
+                let labels_ok = name.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                });
+                if labels_ok && name.len() <= 253 {
+                    Ok(Hostname(name))
+                } else {
+                    Err(format!("invalid hostname `{raw}`: {expected}"))
+                }
+            }
+            Ok(ip) => Ok(Hostname(ip.to_string())),
+            Err(e) => Err(format!("invalid hostname `{raw}` ({e}): {expected}")),
+        }
+    }
+}
+
+/// A whole number of seconds, at least one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "u64")]
+pub struct Seconds(u64);
+
+impl Seconds {
+    pub fn duration(self) -> Duration {
+        Duration::from_secs(self.0)
+    }
+}
+
+impl TryFrom<u64> for Seconds {
+    type Error = String;
+
+    fn try_from(n: u64) -> Result<Self, String> {
+        match n {
+            1..=86_400 => Ok(Seconds(n)),
+            _ => Err(format!(
+                "invalid duration {n}: expected a whole number of seconds from 1 to 86400"
+            )),
+        }
+    }
+}
+
+/// A positive count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "u64")]
+pub struct Count(usize);
+
+impl Count {
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+impl TryFrom<u64> for Count {
+    type Error = String;
+
+    fn try_from(n: u64) -> Result<Self, String> {
+        match n {
+            1..=1_000_000 => Ok(Count(n as usize)),
+            _ => Err(format!(
+                "invalid count {n}: expected a whole number from 1 to 1000000"
+            )),
+        }
+    }
+}
+
+/// One BCP 47 language tag, or several separated by commas (`en`, `en-GB`, `en,fr`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Lang(String);
+
+impl Lang {
+    /// The `lang` parameter of a `text/gemini` MIME type, quoted when it lists several tags;
+    /// `None` when no language is configured.
+    pub fn mime_parameter(&self) -> Option<String> {
+        if self.0.is_empty() {
+            None
+        } else if self.0.contains(',') {
+            Some(format!("lang=\"{}\"", self.0))
+        } else {
+            Some(format!("lang={}", self.0))
+        }
+    }
+}
+
+impl TryFrom<String> for Lang {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        let tag_ok = |tag: &str| {
+            !tag.is_empty()
+                && tag.split('-').all(|sub| {
+                    (1..=8).contains(&sub.len()) && sub.bytes().all(|b| b.is_ascii_alphanumeric())
+                })
+        };
+        if raw.is_empty() || raw.split(',').all(tag_ok) {
+            Ok(Lang(raw))
+        } else {
+            Err(format!(
+                "invalid language `{raw}`: expected BCP 47 tags such as `en`, `pt-BR` or `en,fr`"
+            ))
+        }
+    }
+}
+
+/// A `RUST_LOG`-style filter such as `info` or `gemhole=debug,warn`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct LogFilter(String);
+
+impl LogFilter {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for LogFilter {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        tracing_subscriber::EnvFilter::try_new(&raw)
+            .map(|_| LogFilter(raw.clone()))
+            .map_err(|e| {
+                format!("invalid log filter `{raw}` ({e}): expected e.g. `info` or `gemhole=debug`")
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        let path = Path::new("config.toml");
+        let config = Config::parse(text, path)?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let config = parse("").unwrap();
+        assert_eq!(config.hostnames, vec![Hostname("localhost".into())]);
+        assert_eq!(config.listen, default_listen());
+        assert_eq!(config.limits.request_timeout, Seconds(10));
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let err = parse("capsule = \"c\"\nhostname = [\"x\"]\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("config.toml:2:1:"), "{text}");
+        assert!(text.contains("hostname"), "{text}");
+    }
+
+    #[test]
+    fn unknown_key_in_a_table_is_named() {
+        let err = parse("[limits]\nmax_conections = 3\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("config.toml:2:"), "{text}");
+        assert!(text.contains("max_conections"), "{text}");
+    }
+
+    #[test]
+    fn invalid_value_names_line_and_expected_form() {
+        let err = parse("\n[limits]\nrequest_timeout = 0\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("config.toml:3:"), "{text}");
+        assert!(
+            text.contains("expected a whole number of seconds"),
+            "{text}"
+        );
+
+        let err = parse("listen = [\"1965\"]\n").unwrap_err().to_string();
+        assert!(err.starts_with("config.toml:1:"), "{err}");
+
+        let err = parse("hostnames = [\"a/b\"]\n").unwrap_err().to_string();
+        assert!(err.contains("expected a DNS name"), "{err}");
+
+        let err = parse("lang = \"en fr\"\n").unwrap_err().to_string();
+        assert!(err.contains("BCP 47"), "{err}");
+    }
+
+    #[test]
+    fn hostnames_are_canonical() {
+        let h: Hostname = "Example.ORG.".parse().unwrap();
+        assert_eq!(h.as_str(), "example.org");
+        let h: Hostname = "bücher.example".parse().unwrap();
+        assert_eq!(h.as_str(), "xn--bcher-kva.example");
+        let h: Hostname = "[::1]".parse().unwrap();
+        assert_eq!(h.as_str(), "::1");
+        assert!(h.as_ip().is_some());
+        for bad in ["", "..", "a..b", "a/b", "a\\b", "a b", "a:b"] {
+            assert!(bad.parse::<Hostname>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn tls_entries_must_name_served_hosts() {
+        let err = parse("[tls.\"other.example\"]\ncert = \"c.pem\"\nkey = \"k.pem\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("other.example"), "{err}");
+    }
+
+    #[test]
+    fn lang_parameter_is_quoted_for_lists() {
+        let one = Lang::try_from("en".to_string()).unwrap();
+        assert_eq!(one.mime_parameter().as_deref(), Some("lang=en"));
+        let two = Lang::try_from("en,fr".to_string()).unwrap();
+        assert_eq!(two.mime_parameter().as_deref(), Some("lang=\"en,fr\""));
+        assert_eq!(Lang::default().mime_parameter(), None);
+    }
+
+    #[test]
+    fn overrides_replace_file_values() {
+        let mut config = parse("hostnames = [\"a.example\"]\n").unwrap();
+        config.apply(Overrides {
+            hostnames: vec!["b.example".parse().unwrap()],
+            listen: vec!["127.0.0.1:0".parse().unwrap()],
+            ..Overrides::default()
+        });
+        assert_eq!(config.default_hostname().as_str(), "b.example");
+        assert_eq!(config.listen, vec!["127.0.0.1:0".parse().unwrap()]);
+    }
+
+    #[test]
+    fn shipped_config_file_matches_the_defaults() {
+        let text = include_str!("../config.toml");
+        let shipped = parse(text).unwrap();
+        let defaults = Config::default();
+        assert_eq!(format!("{shipped:?}"), format!("{defaults:?}"));
+    }
+}

@@ -1,0 +1,189 @@
+//! Maps a decoded request path onto a file under the capsule root, and decides what may be
+//! served: only regular files that lie inside the root once every symlink is followed, and no
+//! dot-file or dot-directory except under `/.well-known/`.
+//!
+//! The checks use the canonical (symlink-free) path, so a link that points outside the root or
+//! at a hidden file is refused just like a direct request for it.
+
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+/// The file every directory serves.
+pub const INDEX_FILE: &str = "index.gmi";
+
+/// The capsule folder, canonicalised once at start-up.
+#[derive(Debug, Clone)]
+pub struct CapsuleRoot {
+    root: PathBuf,
+}
+
+/// What a request path names.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resolved {
+    /// A regular file inside the root: serve it with this MIME type.
+    File { path: PathBuf, mime: &'static str },
+    /// A directory asked for without its trailing slash.
+    AddSlash,
+    /// Nothing servable: missing, hidden, outside the root, or not a regular file.
+    NotFound(&'static str),
+}
+
+impl CapsuleRoot {
+    /// Canonicalises `dir`; an error if it does not exist or is not a folder.
+    pub fn open(dir: &Path) -> io::Result<CapsuleRoot> {
+        let root = dir.canonicalize()?;
+        if !root.is_dir() {
+            return Err(io::Error::new(io::ErrorKind::NotADirectory, "not a folder"));
+        }
+        Ok(CapsuleRoot { root })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// Resolves decoded path segments (none of them `.`, `..`, empty, or containing `/`).
+    /// Blocking: call it off the async threads.
+    pub fn resolve(&self, segments: &[String], ends_with_slash: bool) -> Resolved {
+        if is_hidden(segments.iter().map(String::as_str)) {
+            return Resolved::NotFound("hidden file");
+        }
+        let requested: PathBuf = segments.iter().fold(self.root.clone(), |p, s| p.join(s));
+        let Some(target) = self.inside(&requested) else {
+            return Resolved::NotFound("no such file");
+        };
+        if target.is_dir() {
+            if !ends_with_slash {
+                return Resolved::AddSlash;
+            }
+            return match self.inside(&target.join(INDEX_FILE)) {
+                Some(index) if index.is_file() => Resolved::File {
+                    mime: mime_for(&index),
+                    path: index,
+                },
+                _ => Resolved::NotFound("folder has no index.gmi"),
+            };
+        }
+        if !target.is_file() {
+            return Resolved::NotFound("not a regular file");
+        }
+        Resolved::File {
+            mime: mime_for(&target),
+            path: target,
+        }
+    }
+
+    /// The canonical form of `path` if it exists, lies inside the root and is not hidden.
+    fn inside(&self, path: &Path) -> Option<PathBuf> {
+        let canonical = path.canonicalize().ok()?;
+        let relative = canonical.strip_prefix(&self.root).ok()?;
+        let names = relative.components().map(|c| match c {
+            Component::Normal(name) => name.to_str().unwrap_or("."),
+            _ => ".",
+        });
+        (!is_hidden(names)).then_some(canonical)
+    }
+}
+
+/// Whether a path (as names below the root) passes through a dot-file or dot-directory.
+/// `/.well-known/` is the one exception: it holds files meant for the public.
+fn is_hidden<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
+    let first_visible = |name: &str| !name.starts_with('.') || name == ".well-known";
+    match names.next() {
+        None => false,
+        Some(first) => !first_visible(first) || names.any(|n| n.starts_with('.')),
+    }
+}
+
+/// The MIME type of a file, from its name. Gemtext is always UTF-8 here.
+pub fn mime_for(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("gmi" | "gemini") => "text/gemini",
+        Some("xml") if path.file_name().is_some_and(|n| n == "atom.xml") => "application/atom+xml",
+        Some(ext) => mime_guess::from_ext(ext)
+            .first_raw()
+            .unwrap_or("application/octet-stream"),
+        None => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(path: &str) -> Vec<String> {
+        path.split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn hidden_paths() {
+        assert!(is_hidden(["a", ".git", "x"].into_iter()));
+        assert!(is_hidden([".env"].into_iter()));
+        assert!(!is_hidden([".well-known", "security.txt"].into_iter()));
+        assert!(is_hidden([".well-known", ".secret"].into_iter()));
+        assert!(is_hidden(["a", ".well-known"].into_iter()));
+        assert!(!is_hidden(std::iter::empty()));
+    }
+
+    #[test]
+    fn resolves_files_dirs_and_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("index.gmi"), "# Home\n").unwrap();
+        std::fs::create_dir(root.join("docs")).unwrap();
+        std::fs::write(root.join("docs/index.gmi"), "# Docs\n").unwrap();
+        std::fs::create_dir(root.join("empty")).unwrap();
+        std::fs::write(root.join(".secret"), "x").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("passwd"), "x").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("passwd"), root.join("link")).unwrap();
+        std::os::unix::fs::symlink(root.join(".secret"), root.join("public")).unwrap();
+        let capsule = CapsuleRoot::open(root).unwrap();
+
+        match capsule.resolve(&[], true) {
+            Resolved::File { mime, .. } => assert_eq!(mime, "text/gemini"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(capsule.resolve(&segs("docs"), false), Resolved::AddSlash);
+        assert!(matches!(
+            capsule.resolve(&segs("docs"), true),
+            Resolved::File { .. }
+        ));
+        assert!(matches!(
+            capsule.resolve(&segs("empty"), true),
+            Resolved::NotFound(_)
+        ));
+        assert!(matches!(
+            capsule.resolve(&segs(".secret"), false),
+            Resolved::NotFound(_)
+        ));
+        assert!(matches!(
+            capsule.resolve(&segs("missing.gmi"), false),
+            Resolved::NotFound(_)
+        ));
+        assert!(matches!(
+            capsule.resolve(&segs("link"), false),
+            Resolved::NotFound(_)
+        ));
+        assert!(matches!(
+            capsule.resolve(&segs("public"), false),
+            Resolved::NotFound(_)
+        ));
+    }
+
+    #[test]
+    fn mime_types() {
+        assert_eq!(mime_for(Path::new("a/b.GMI")), "text/gemini");
+        assert_eq!(mime_for(Path::new("robots.txt")), "text/plain");
+        assert_eq!(mime_for(Path::new("x.png")), "image/png");
+        assert_eq!(mime_for(Path::new("atom.xml")), "application/atom+xml");
+        assert_eq!(mime_for(Path::new("README")), "application/octet-stream");
+    }
+}

@@ -1,0 +1,310 @@
+//! One Gemini connection, start to end: refuse non-TLS bytes, complete the handshake, read one
+//! request line, answer it from the capsule, end with close_notify, and write one access-log
+//! line. Every phase runs under its own timeout, so no client can hold a connection forever.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::fs::File;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
+use super::status::Status;
+use crate::content::Resolved;
+
+/// The first byte of every TLS connection: a handshake record.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// Size of the chunks a file is streamed in.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// How long, and how much, we keep reading after close_notify so that leftover client bytes do
+/// not turn our close into a reset that could destroy the end of the response.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 64 * 1024;
+
+/// What a request gets.
+enum Response {
+    /// A header with no body (every status but 20).
+    Header { status: Status, meta: String },
+    /// `20 <mime>` and the contents of a file.
+    File { mime: String, file: File },
+}
+
+impl Response {
+    fn header(status: Status, meta: impl Into<String>) -> Response {
+        Response::Header {
+            status,
+            meta: meta.into(),
+        }
+    }
+
+    fn status(&self) -> Status {
+        match self {
+            Response::Header { status, .. } => *status,
+            Response::File { .. } => Status::Success,
+        }
+    }
+}
+
+/// The fields of one access-log line.
+struct AccessLog {
+    started: Instant,
+    peer: SocketAddr,
+    host: String,
+    path: String,
+    status: Option<Status>,
+    bytes: u64,
+    note: &'static str,
+}
+
+impl AccessLog {
+    fn write(&self, log_ip: bool) {
+        let peer = if log_ip {
+            self.peer.to_string()
+        } else {
+            "-".to_owned()
+        };
+        let status = self.status.map_or("-".to_owned(), |s| s.to_string());
+        let ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(
+            target: "gemhole::access",
+            peer = %peer,
+            host = %self.host,
+            path = %self.path,
+            status = %status,
+            bytes = self.bytes,
+            ms = format_args!("{ms:.1}"),
+            "{}",
+            self.note
+        );
+    }
+}
+
+/// Serves one accepted TCP connection.
+pub(super) async fn handle(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    let mut log = AccessLog {
+        started: Instant::now(),
+        peer,
+        host: "-".into(),
+        path: "-".into(),
+        status: None,
+        bytes: 0,
+        note: "",
+    };
+    if let Some(note) = serve(stream, &shared, &shutdown, &mut log).await {
+        log.note = note;
+    }
+    log.write(shared.log_ip);
+}
+
+/// Runs the phases of a connection; returns why it ended early, for the log.
+async fn serve(
+    stream: TcpStream,
+    shared: &Shared,
+    shutdown: &CancellationToken,
+    log: &mut AccessLog,
+) -> Option<&'static str> {
+    let limits = &shared.limits;
+    let Ok(local) = stream.local_addr() else {
+        return Some("connection lost before the handshake");
+    };
+
+    // Answer nothing at all to a client that does not speak TLS (a TLS alert would be bytes).
+    let mut first = [0u8; 1];
+    match timeout(limits.handshake_timeout, stream.peek(&mut first)).await {
+        Ok(Ok(1)) if first[0] == TLS_HANDSHAKE_RECORD => {}
+        Ok(Ok(0)) | Ok(Err(_)) => return Some("closed before the handshake"),
+        Ok(Ok(_)) => return Some("not TLS: closed without a reply"),
+        Err(_) => return Some("handshake timed out"),
+    }
+    let mut tls = match timeout(limits.handshake_timeout, shared.acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            return Some("TLS handshake failed");
+        }
+        Err(_) => return Some("handshake timed out"),
+    };
+
+    let mut buf = [0u8; MAX_REQUEST_BYTES];
+    let read = tokio::select! {
+        read = timeout(limits.request_timeout, read_request(&mut tls, &mut buf)) => read,
+        () = shutdown.cancelled() => return Some("shutting down before a request arrived"),
+    };
+    let response = match read {
+        Err(_) => {
+            close(tls, limits.write_timeout).await;
+            return Some("request timed out (no CRLF)");
+        }
+        Ok(Err(ReadError::Closed)) => return Some("client closed before sending a request"),
+        Ok(Err(ReadError::TooLong)) => {
+            Response::header(Status::BadRequest, "Request longer than 1024 bytes")
+        }
+        Ok(Ok(len)) => respond(&buf[..len], local, shared, log).await,
+    };
+
+    log.status = Some(response.status());
+    if write_response(&mut tls, response, limits.write_timeout, log)
+        .await
+        .is_err()
+    {
+        return Some("client stopped reading; connection dropped");
+    }
+    close(tls, limits.write_timeout).await;
+    None
+}
+
+enum ReadError {
+    Closed,
+    TooLong,
+}
+
+/// Reads until the first CRLF; returns the length of the URL before it. Reads at most
+/// [`MAX_REQUEST_BYTES`], so a client cannot make us buffer more.
+async fn read_request<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut [u8; MAX_REQUEST_BYTES],
+) -> Result<usize, ReadError> {
+    let mut len = 0;
+    loop {
+        match request::find_line_end(&buf[..len]) {
+            LineEnd::Found(n) => return Ok(n),
+            LineEnd::TooLong => return Err(ReadError::TooLong),
+            LineEnd::Incomplete => {}
+        }
+        match stream.read(&mut buf[len..]).await {
+            Ok(0) | Err(_) => return Err(ReadError::Closed),
+            Ok(n) => len += n,
+        }
+    }
+}
+
+/// Decides the response to a request line.
+async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut AccessLog) -> Response {
+    let request = match request::parse(line) {
+        Ok(request) => request,
+        Err(rejection) => {
+            log.note = rejection.reason;
+            return Response::header(rejection.status, rejection.reason);
+        }
+    };
+    log.host = request.host.to_string();
+    log.path = if request.raw_path.is_empty() {
+        "/".to_owned()
+    } else {
+        request.raw_path.clone()
+    };
+    if let Err(rejection) = request.check_target(&shared.hostnames, local) {
+        return Response::header(rejection.status, rejection.reason);
+    }
+    serve_file(request, shared).await
+}
+
+/// Answers a request for our host from the capsule folder.
+async fn serve_file(request: Request, shared: &Shared) -> Response {
+    let capsule = shared.capsule.clone();
+    let segments = request.segments;
+    let ends_with_slash = request.ends_with_slash;
+    let resolved =
+        tokio::task::spawn_blocking(move || capsule.resolve(&segments, ends_with_slash)).await;
+    match resolved {
+        Ok(Resolved::File { path, mime }) => match File::open(&path).await {
+            Ok(file) => Response::File {
+                mime: shared.mime_header(mime),
+                file,
+            },
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "cannot open file");
+                Response::header(Status::TemporaryFailure, "Cannot read this file")
+            }
+        },
+        Ok(Resolved::AddSlash) => {
+            let mut target = format!("{}/", request.raw_path);
+            if let Some(query) = &request.query {
+                target.push('?');
+                target.push_str(query);
+            }
+            Response::header(Status::RedirectPermanent, target)
+        }
+        Ok(Resolved::NotFound(_)) => Response::header(Status::NotFound, "Not found"),
+        Err(e) => {
+            tracing::error!(error = %e, "path lookup failed");
+            Response::header(Status::TemporaryFailure, "Internal error")
+        }
+    }
+}
+
+/// Writes the header and any body; each write may stall for at most `write_timeout`.
+async fn write_response<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    response: Response,
+    write_timeout: Duration,
+    log: &mut AccessLog,
+) -> std::io::Result<()> {
+    match response {
+        Response::Header { status, meta } => {
+            let header = format!("{status} {meta}\r\n");
+            write_timed(stream, header.as_bytes(), write_timeout).await?;
+            log.bytes += header.len() as u64;
+        }
+        Response::File { mime, mut file } => {
+            let header = format!("{} {mime}\r\n", Status::Success);
+            write_timed(stream, header.as_bytes(), write_timeout).await?;
+            log.bytes += header.len() as u64;
+            let mut chunk = vec![0u8; CHUNK_BYTES];
+            loop {
+                let n = file.read(&mut chunk).await?;
+                if n == 0 {
+                    break;
+                }
+                write_timed(stream, &chunk[..n], write_timeout).await?;
+                log.bytes += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn write_timed<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    bytes: &[u8],
+    limit: Duration,
+) -> std::io::Result<()> {
+    match timeout(limit, stream.write_all(bytes)).await {
+        Ok(result) => result,
+        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+    }
+}
+
+/// Ends the connection the way Gemini requires: TLS close_notify, then the TCP close. Bytes the
+/// client sent after its request are read and dropped for a moment first, because closing a
+/// socket with unread input makes the kernel send a reset, which can destroy the tail of the
+/// response before the client has read it.
+async fn close(mut tls: tokio_rustls::server::TlsStream<TcpStream>, write_timeout: Duration) {
+    if timeout(write_timeout, tls.shutdown()).await.is_err() {
+        return;
+    }
+    let (tcp, _) = tls.get_mut();
+    let mut sink = [0u8; 4096];
+    let mut drained = 0;
+    let _ = timeout(LINGER, async {
+        while drained < LINGER_BYTES {
+            match tcp.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+    })
+    .await;
+}

@@ -1,0 +1,34 @@
+//! The Gemini status codes this server sends. Only codes the spec defines exist here, so no
+//! other code can be written to a client.
+
+use std::fmt;
+
+/// A response status, with its two-digit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Success,
+    RedirectPermanent,
+    TemporaryFailure,
+    NotFound,
+    ProxyRequestRefused,
+    BadRequest,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Success => 20,
+            Status::RedirectPermanent => 31,
+            Status::TemporaryFailure => 40,
+            Status::NotFound => 51,
+            Status::ProxyRequestRefused => 53,
+            Status::BadRequest => 59,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}

@@ -1,0 +1,153 @@
+//! The command line, and configuration errors as an operator sees them.
+
+use crate::common::{Setup, run_cli};
+
+#[test]
+fn version_and_help_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, out, _) = run_cli(dir.path(), &["--version"]);
+    assert!(status.success());
+    assert!(out.starts_with("gemhole "), "{out}");
+    for args in [&["--help"][..], &["serve", "--help"], &["cert", "--help"]] {
+        let (status, out, err) = run_cli(dir.path(), args);
+        assert!(status.success(), "{args:?}: {err}");
+        assert!(out.contains("Usage: gemhole"), "{out}");
+    }
+    let (_, out, _) = run_cli(dir.path(), &["serve", "--help"]);
+    for flag in ["--config", "--capsule", "--certs", "--hostname", "--listen"] {
+        assert!(out.contains(flag), "serve --help lacks {flag}");
+    }
+    let (_, out, _) = run_cli(dir.path(), &["cert", "--help"]);
+    for flag in ["--certs", "--hostname"] {
+        assert!(out.contains(flag), "cert --help lacks {flag}");
+    }
+}
+
+#[test]
+fn cert_creates_missing_certificates_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "cert",
+        "--certs",
+        "c",
+        "--hostname",
+        "a.example",
+        "--hostname",
+        "b.example",
+    ];
+    let (status, first, err) = run_cli(dir.path(), &args);
+    assert!(status.success(), "{err}");
+    assert!(
+        first.contains("a.example") && first.contains("b.example"),
+        "{first}"
+    );
+    assert_eq!(first.matches("generated now").count(), 2, "{first}");
+    assert!(dir.path().join("c/a.example/key.pem").exists());
+    let (_, second, _) = run_cli(dir.path(), &args);
+    assert_eq!(second.matches("existing").count(), 2, "{second}");
+    let fingerprints = |out: &str| {
+        out.lines()
+            .filter(|l| l.contains("SHA-256"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(fingerprints(&first), fingerprints(&second));
+    assert_eq!(fingerprints(&first).len(), 4);
+}
+
+#[test]
+fn unknown_config_key_is_named_with_file_and_line() {
+    let (status, stderr) = Setup::new()
+        .config("capsule = \"capsule\"\n\n[limits]\nrequest_timeut = 5\n")
+        .fail();
+    assert!(!status.success());
+    assert!(stderr.contains("config.toml:4:"), "{stderr}");
+    assert!(stderr.contains("request_timeut"), "{stderr}");
+}
+
+#[test]
+fn invalid_config_value_names_line_and_expected_form() {
+    let (status, stderr) = Setup::new()
+        .config("lang = \"en\"\nlisten = [\"nowhere\"]\n")
+        .fail();
+    assert!(!status.success());
+    assert!(stderr.contains("config.toml:2:"), "{stderr}");
+    assert!(stderr.contains("socket address"), "{stderr}");
+
+    let (_, stderr) = Setup::new().config("[limits]\nwrite_timeout = -1\n").fail();
+    assert!(stderr.contains("config.toml:2:"), "{stderr}");
+}
+
+#[test]
+fn explicit_config_file_must_exist() {
+    let (status, stderr) = Setup::new().arg("--config").arg("nope.toml").fail();
+    assert!(!status.success());
+    assert!(stderr.contains("nope.toml"), "{stderr}");
+}
+
+#[test]
+fn flags_override_the_config_file() {
+    let setup = Setup::new();
+    crate::common::write(&setup.path().join("other"), "index.gmi", "# Other\n");
+    let server = setup
+        .config("capsule = \"capsule\"\nhostnames = [\"example.org\"]\n")
+        .arg("--capsule")
+        .arg("other")
+        .arg("--hostname")
+        .arg("localhost")
+        .start();
+    let r = server.get(&server.url("/"));
+    r.expect("20");
+    assert_eq!(r.body(), b"# Other\n");
+    server
+        .get(&format!("gemini://example.org:{}/", server.port()))
+        .expect("53");
+}
+
+#[test]
+fn relative_paths_in_a_config_file_follow_the_file() {
+    let setup = Setup::new();
+    crate::common::write(&setup.path().join("site/pages"), "index.gmi", "# Site\n");
+    crate::common::write(
+        &setup.path().join("site"),
+        "gemhole.toml",
+        "capsule = \"pages\"\ncerts = \"keys\"\n",
+    );
+    let server = setup.arg("--config").arg("site/gemhole.toml").start();
+    let r = server.get(&server.url("/"));
+    assert_eq!(r.body(), b"# Site\n");
+    assert!(
+        server
+            .dir
+            .path()
+            .join("site/keys/localhost/key.pem")
+            .exists()
+    );
+}
+
+#[test]
+fn missing_capsule_folder_is_a_clear_error() {
+    let (status, stderr) = Setup::new().arg("--capsule").arg("does-not-exist").fail();
+    assert!(!status.success());
+    assert!(stderr.contains("capsule folder does-not-exist"), "{stderr}");
+}
+
+#[test]
+fn taken_port_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (status, stderr) = Setup::new().listen(&addr).fail();
+    assert!(!status.success());
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("already in use"), "{stderr}");
+}
+
+#[test]
+fn invalid_hostname_flag_is_rejected() {
+    let (status, stderr) = Setup::new().arg("--hostname").arg("../etc").fail();
+    assert!(!status.success());
+    assert!(stderr.contains("invalid hostname"), "{stderr}");
+}

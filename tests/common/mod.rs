@@ -1,0 +1,498 @@
+//! Shared test machinery: a real `gemhole` process on an ephemeral loopback port in a temp dir,
+//! and a small blocking Gemini client over real TLS (rustls, ring), as a reader's client would
+//! be: it accepts any certificate (TOFU) but verifies the handshake signatures.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+/// How long a test waits for something that should happen quickly, before it fails.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// The sample capsule most tests serve.
+pub fn sample_capsule(root: &Path) {
+    write(root, "index.gmi", "# Home\n\nWelcome.\n");
+    write(root, "about.gmi", "# About\n");
+    write(root, "docs/index.gmi", "# Docs\n");
+    write(root, "docs/page.gmi", "# A page\n");
+    write(root, "empty/readme.txt", "no index here\n");
+    write(root, "notes.txt", "plain text\n");
+    write(root, "robots.txt", "User-agent: *\nDisallow:\n");
+    write(root, "image.png", "\u{89}PNG");
+    write(root, ".secret", "top secret\n");
+    write(root, ".git/config", "[core]\n");
+    write(
+        root,
+        ".well-known/security.txt",
+        "Contact: mailto:a@example.org\n",
+    );
+    write(root, "with space.gmi", "# Spaced\n");
+}
+
+pub fn write(root: &Path, rel: &str, contents: impl AsRef<[u8]>) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap();
+}
+
+/// A running server and the temp folder it lives in (capsule/, certs/, config.toml).
+pub struct TestServer {
+    child: Child,
+    pub dir: Arc<tempfile::TempDir>,
+    pub addrs: Vec<SocketAddr>,
+    logs: Arc<(Mutex<Vec<String>>, Condvar)>,
+}
+
+/// How to start a server; everything lives in one temp dir unless told otherwise.
+pub struct Setup {
+    dir: Arc<tempfile::TempDir>,
+    args: Vec<String>,
+    config: Option<String>,
+    listen: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Setup {
+    pub fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        sample_capsule(&dir.path().join("capsule"));
+        Setup::in_dir(Arc::new(dir))
+    }
+
+    /// Reuses a folder (and so its certs/) of an earlier server.
+    pub fn in_dir(dir: Arc<tempfile::TempDir>) -> Setup {
+        Setup {
+            dir,
+            args: Vec::new(),
+            config: None,
+            listen: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes this text as `config.toml` in the server's working folder.
+    pub fn config(mut self, text: &str) -> Setup {
+        self.config = Some(text.to_owned());
+        self
+    }
+
+    pub fn arg(mut self, arg: &str) -> Setup {
+        self.args.push(arg.to_owned());
+        self
+    }
+
+    pub fn listen(mut self, addr: &str) -> Setup {
+        self.listen.push(addr.to_owned());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Setup {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    fn command(&self) -> Command {
+        if let Some(text) = &self.config {
+            std::fs::write(self.path().join("config.toml"), text).unwrap();
+        }
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gemhole"));
+        cmd.current_dir(self.path())
+            .arg("serve")
+            .args(&self.args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let listen = if self.listen.is_empty() {
+            vec!["127.0.0.1:0".to_owned()]
+        } else {
+            self.listen.clone()
+        };
+        for addr in listen {
+            cmd.arg("--listen").arg(addr);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Starts the server and waits until every listener has reported its address.
+    pub fn start(self) -> TestServer {
+        let expected = self.listen.len().max(1);
+        let mut child = self.command().spawn().expect("cannot start gemhole");
+        let logs = collect_stderr(&mut child);
+        let deadline = Instant::now() + DEADLINE;
+        let addrs = loop {
+            let addrs: Vec<SocketAddr> = {
+                let lines = logs.0.lock().unwrap();
+                lines
+                    .iter()
+                    .filter_map(|l| l.split("listening on ").nth(1))
+                    .map(|a| a.trim().parse().unwrap())
+                    .collect()
+            };
+            if addrs.len() >= expected {
+                break addrs;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "gemhole exited ({status}) before listening:\n{}",
+                    logs.0.lock().unwrap().join("\n")
+                );
+            }
+            assert!(Instant::now() < deadline, "gemhole did not start in time");
+            wait_for_log(&logs, Duration::from_millis(50));
+        };
+        TestServer {
+            child,
+            dir: self.dir,
+            addrs,
+            logs,
+        }
+    }
+
+    /// Runs the server expecting it to fail at start-up; returns its exit status and stderr.
+    pub fn fail(self) -> (ExitStatus, String) {
+        let output = self
+            .command()
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+            .wait_with_output()
+            .unwrap();
+        (
+            output.status,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
+fn collect_stderr(child: &mut Child) -> Arc<(Mutex<Vec<String>>, Condvar)> {
+    let logs = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+    let stderr = child.stderr.take().unwrap();
+    let sink = Arc::clone(&logs);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            sink.0.lock().unwrap().push(line);
+            sink.1.notify_all();
+        }
+    });
+    logs
+}
+
+fn wait_for_log(logs: &(Mutex<Vec<String>>, Condvar), at_most: Duration) {
+    let guard = logs.0.lock().unwrap();
+    let _ = logs.1.wait_timeout(guard, at_most).unwrap();
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Setup::new().start()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr().port()
+    }
+
+    pub fn capsule(&self) -> PathBuf {
+        self.dir.path().join("capsule")
+    }
+
+    /// `gemini://localhost:<port><path>`
+    pub fn url(&self, path: &str) -> String {
+        format!("gemini://localhost:{}{}", self.port(), path)
+    }
+
+    /// Sends `url` + CRLF with SNI `localhost`.
+    pub fn get(&self, url: &str) -> Exchange {
+        let mut line = url.as_bytes().to_vec();
+        line.extend_from_slice(b"\r\n");
+        self.raw(&line)
+    }
+
+    /// Sends raw bytes as the request, with SNI `localhost`.
+    pub fn raw(&self, request: &[u8]) -> Exchange {
+        fetch(self.addr(), Some("localhost"), request, Tls::Any).expect("exchange failed")
+    }
+
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.0.lock().unwrap().clone()
+    }
+
+    /// Waits until a log line satisfies `pred` and returns it.
+    pub fn wait_log(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(line) = self.logs().into_iter().find(|l| pred(l)) {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line for {what}; log:\n{}",
+                self.logs().join("\n")
+            );
+            wait_for_log(&self.logs, Duration::from_millis(100));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal to the server process (by its PID).
+    pub fn signal(&self, signal: i32) {
+        let rc = send_signal(self.child.id(), signal);
+        assert!(rc, "kill failed");
+    }
+
+    /// Waits for the process to exit, within the deadline.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "gemhole did not exit");
+            wait_for_log(&self.logs, Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server with SIGTERM and waits for it.
+    pub fn stop(mut self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        self.wait_exit()
+    }
+}
+
+fn send_signal(pid: u32, signal: i32) -> bool {
+    Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the client saw.
+#[derive(Debug)]
+pub struct Exchange {
+    /// Every byte received, header included.
+    pub raw: Vec<u8>,
+    /// Whether the server ended with TLS close_notify (else the stream just ended).
+    pub close_notify: bool,
+    pub peer_cert: Vec<u8>,
+    pub version: Option<rustls::ProtocolVersion>,
+}
+
+impl Exchange {
+    /// The header line without CRLF; panics if there is none.
+    pub fn header(&self) -> &str {
+        let end = self
+            .raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .unwrap_or_else(|| panic!("no CRLF-terminated header in {:?}", self.text()));
+        std::str::from_utf8(&self.raw[..end]).unwrap()
+    }
+
+    pub fn status(&self) -> &str {
+        self.header().split(' ').next().unwrap()
+    }
+
+    pub fn meta(&self) -> &str {
+        self.header().split_once(' ').map_or("", |(_, m)| m)
+    }
+
+    pub fn body(&self) -> &[u8] {
+        &self.raw[self.header().len() + 2..]
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.raw).into_owned()
+    }
+
+    /// Asserts the status and that the response was closed properly.
+    pub fn expect(&self, status: &str) -> &Exchange {
+        assert_eq!(self.status(), status, "response: {:?}", self.text());
+        assert!(
+            self.close_notify,
+            "no close_notify after {:?}",
+            self.header()
+        );
+        self
+    }
+}
+
+/// Which TLS versions the client offers.
+#[derive(Clone, Copy)]
+pub enum Tls {
+    Any,
+    Only12,
+}
+
+/// One request over a new TLS connection. `sni = None` connects by IP, sending no SNI.
+pub fn fetch(
+    addr: SocketAddr,
+    sni: Option<&str>,
+    request: &[u8],
+    tls: Tls,
+) -> std::io::Result<Exchange> {
+    let mut conn = connect(addr, sni, tls)?;
+    conn.write_all(request)?;
+    conn.flush()?;
+    finish(conn)
+}
+
+pub type Conn = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// Opens a TCP connection and completes the TLS handshake.
+pub fn connect(addr: SocketAddr, sni: Option<&str>, tls: Tls) -> std::io::Result<Conn> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions: &[&rustls::SupportedProtocolVersion] = match tls {
+        Tls::Any => &[&rustls::version::TLS13, &rustls::version::TLS12],
+        Tls::Only12 => &[&rustls::version::TLS12],
+    };
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Tofu(provider)))
+        .with_no_client_auth();
+    let name = match sni {
+        Some(name) => ServerName::try_from(name.to_owned()).unwrap(),
+        None => ServerName::IpAddress(addr.ip().into()),
+    };
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let tcp = TcpStream::connect(addr)?;
+    tcp.set_read_timeout(Some(DEADLINE))?;
+    tcp.set_write_timeout(Some(DEADLINE))?;
+    let mut stream = rustls::StreamOwned::new(conn, tcp);
+    while stream.conn.is_handshaking() {
+        stream.conn.complete_io(&mut stream.sock)?;
+    }
+    Ok(stream)
+}
+
+/// Reads the rest of the response to EOF and records how the stream ended.
+pub fn finish(mut conn: Conn) -> std::io::Result<Exchange> {
+    let mut raw = Vec::new();
+    let close_notify = match conn.read_to_end(&mut raw) {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => false,
+        Err(e) => return Err(e),
+    };
+    let peer_cert = conn
+        .conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| c.to_vec())
+        .unwrap_or_default();
+    Ok(Exchange {
+        raw,
+        close_notify,
+        peer_cert,
+        version: conn.conn.protocol_version(),
+    })
+}
+
+/// Trust on first use: any certificate, but a real signature check of the handshake.
+#[derive(Debug)]
+struct Tofu(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for Tofu {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Runs `gemhole` with arguments in `dir` and returns (status, stdout, stderr).
+pub fn run_cli(dir: &Path, args: &[&str]) -> (ExitStatus, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_gemhole"))
+        .current_dir(dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// SHA-256 of some bytes as `AB:CD:…`, the form `gemhole cert` prints.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    digest
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}

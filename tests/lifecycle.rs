@@ -1,0 +1,124 @@
+//! Connection handling: concurrency, the connection cap, the access log and graceful shutdown.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::common::{DEADLINE, Setup, TestServer, Tls, connect, finish, write};
+
+#[test]
+fn an_idle_connection_does_not_block_others() {
+    // ConcurrentConnections: socket 1 sends one byte and waits; socket 2 is served meanwhile.
+    let server = TestServer::start();
+    let mut idle = TcpStream::connect(server.addr()).unwrap();
+    idle.write_all(b"\x16").unwrap();
+    server.get(&server.url("/")).expect("20");
+    drop(idle);
+}
+
+#[test]
+fn connection_cap_makes_new_connections_wait() {
+    let server = Setup::new()
+        .config("[limits]\nmax_connections = 1\n")
+        .start();
+    // Holds the only slot: TLS done, no request yet.
+    let holder = connect(server.addr(), Some("localhost"), Tls::Any);
+    // The kernel accepts the TCP connection, but the server does not take it on yet.
+    let mut waiting = TcpStream::connect(server.addr()).unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    waiting.write_all(b"\x16\x03\x01\x00\x05hello").unwrap();
+    let mut buf = [0u8; 16];
+    let early = waiting.read(&mut buf);
+    assert!(
+        matches!(&early, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "second connection was handled while the cap was reached: {early:?}"
+    );
+    drop(waiting);
+
+    let mut holder = holder.unwrap();
+    holder
+        .write_all(format!("{}\r\n", server.url("/")).as_bytes())
+        .unwrap();
+    holder.flush().unwrap();
+    finish(holder).unwrap().expect("20");
+    // The slot is free again.
+    server.get(&server.url("/about.gmi")).expect("20");
+}
+
+#[test]
+fn access_log_line_per_request_without_ip_by_default() {
+    let server = TestServer::start();
+    server.get(&server.url("/about.gmi")).expect("20");
+    let line = server.wait_log("the access line", |l| l.contains("path=/about.gmi"));
+    assert!(line.contains("host=localhost"), "{line}");
+    assert!(line.contains("status=20"), "{line}");
+    assert!(line.contains("bytes=39"), "{line}"); // 31-byte header + 8-byte body
+    assert!(line.contains("ms="), "{line}");
+    assert!(line.contains("peer=-"), "{line}");
+    assert!(!line.contains("127.0.0.1"), "{line}");
+}
+
+#[test]
+fn log_ip_flag_adds_the_peer() {
+    let server = Setup::new().arg("--log-ip").start();
+    server.get(&server.url("/")).expect("20");
+    let line = server.wait_log("the access line", |l| l.contains("status=20"));
+    assert!(line.contains("peer=127.0.0.1:"), "{line}");
+}
+
+#[test]
+fn shutdown_lets_an_in_flight_response_finish() {
+    let setup = Setup::new();
+    let body: Vec<u8> = (0..24_000_000u32).map(|i| (i % 253) as u8).collect();
+    write(&setup.path().join("capsule"), "big.bin", &body);
+    let mut server = setup.config("[limits]\nshutdown_grace = 30\n").start();
+
+    let mut conn = connect(server.addr(), Some("localhost"), Tls::Any).unwrap();
+    conn.write_all(format!("{}\r\n", server.url("/big.bin")).as_bytes())
+        .unwrap();
+    conn.flush().unwrap();
+    // Read the start of the response: it is now in flight, far from done (buffers are small).
+    let mut start = vec![0u8; 64 * 1024];
+    conn.read_exact(&mut start).unwrap();
+
+    server.signal(libc::SIGTERM);
+    server.wait_log("the shutdown", |l| l.contains("shutting down"));
+    // New connections are refused once shutdown has begun.
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while TcpStream::connect(server.addr()).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still accepting after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let rest = finish(conn).unwrap();
+    assert!(rest.close_notify, "response cut without close_notify");
+    let mut all = start;
+    all.extend_from_slice(&rest.raw);
+    let header = b"20 application/octet-stream\r\n";
+    assert!(all.starts_with(header));
+    assert!(
+        all[header.len()..] == body[..],
+        "body incomplete: {} bytes",
+        all.len()
+    );
+    assert!(server.wait_exit().success());
+}
+
+#[test]
+fn shutdown_does_not_wait_for_idle_clients() {
+    let mut server = Setup::new()
+        .config("[limits]\nrequest_timeout = 3600\nshutdown_grace = 3600\n")
+        .start();
+    // The handshake completes, so the server holds this connection, waiting for a request.
+    let _idle = connect(server.addr(), Some("localhost"), Tls::Any).unwrap();
+    server.signal(libc::SIGINT);
+    assert!(server.wait_exit().success());
+    server.wait_log("the idle close", |l| {
+        l.contains("shutting down before a request")
+    });
+}

@@ -1,0 +1,127 @@
+//! Serving the capsule folder.
+
+use crate::common::{Setup, TestServer, write};
+
+#[test]
+fn files_are_served_byte_for_byte() {
+    let server = TestServer::start();
+    let r = server.get(&server.url("/docs/page.gmi"));
+    r.expect("20");
+    assert_eq!(r.body(), b"# A page\n");
+    let r = server.get(&server.url("/with%20space.gmi"));
+    r.expect("20");
+    assert_eq!(r.body(), b"# Spaced\n");
+}
+
+#[test]
+fn folder_serves_its_index() {
+    let server = TestServer::start();
+    let r = server.get(&server.url("/docs/"));
+    r.expect("20");
+    assert_eq!(r.body(), b"# Docs\n");
+}
+
+#[test]
+fn folder_without_slash_redirects_31_keeping_the_query() {
+    let server = TestServer::start();
+    let r = server.get(&server.url("/docs"));
+    r.expect("31");
+    assert_eq!(r.meta(), "/docs/");
+    assert!(r.body().is_empty());
+    let r = server.get(&server.url("/docs?x=1&y"));
+    r.expect("31");
+    assert_eq!(r.meta(), "/docs/?x=1&y");
+    // The root is never redirected, with or without a query.
+    server.get(&server.url("?q")).expect("20");
+}
+
+#[test]
+fn folder_without_index_is_51() {
+    let server = TestServer::start();
+    server.get(&server.url("/empty/")).expect("51");
+    server.get(&server.url("/empty/readme.txt")).expect("20");
+}
+
+#[test]
+fn mime_types_by_extension() {
+    let server = TestServer::start();
+    let meta = |path: &str| server.get(&server.url(path)).meta().to_owned();
+    assert_eq!(meta("/about.gmi"), "text/gemini; charset=utf-8");
+    assert_eq!(meta("/notes.txt"), "text/plain");
+    assert_eq!(meta("/robots.txt"), "text/plain");
+    assert_eq!(meta("/image.png"), "image/png");
+}
+
+#[test]
+fn configured_lang_is_sent_with_gemtext_only() {
+    let server = Setup::new().config("lang = \"en\"\n").start();
+    let r = server.get(&server.url("/"));
+    assert_eq!(r.header(), "20 text/gemini; charset=utf-8; lang=en");
+    assert_eq!(server.get(&server.url("/notes.txt")).meta(), "text/plain");
+
+    let server = Setup::new().config("lang = \"en,fr\"\n").start();
+    let r = server.get(&server.url("/"));
+    assert_eq!(r.meta(), "text/gemini; charset=utf-8; lang=\"en,fr\"");
+}
+
+#[test]
+fn dot_files_and_folders_are_51_except_well_known() {
+    let server = TestServer::start();
+    server.get(&server.url("/.secret")).expect("51");
+    server.get(&server.url("/.git/config")).expect("51");
+    server.get(&server.url("/.git/")).expect("51");
+    server.get(&server.url("/%2esecret")).expect("51");
+    let r = server.get(&server.url("/.well-known/security.txt"));
+    r.expect("20");
+    assert_eq!(r.body(), b"Contact: mailto:a@example.org\n");
+}
+
+#[test]
+fn symlinks_out_of_the_root_are_not_followed() {
+    let setup = Setup::new();
+    let outside = setup.path().join("outside");
+    write(&outside, "passwd", "root:x:0:0\n");
+    let capsule = setup.path().join("capsule");
+    std::os::unix::fs::symlink(outside.join("passwd"), capsule.join("passwd.gmi")).unwrap();
+    std::os::unix::fs::symlink(&outside, capsule.join("out")).unwrap();
+    std::os::unix::fs::symlink(capsule.join(".secret"), capsule.join("public.txt")).unwrap();
+    std::os::unix::fs::symlink(capsule.join("about.gmi"), capsule.join("alias.gmi")).unwrap();
+    let server = setup.start();
+    server.get(&server.url("/passwd.gmi")).expect("51");
+    server.get(&server.url("/out/passwd")).expect("51");
+    server.get(&server.url("/out/")).expect("51");
+    server.get(&server.url("/public.txt")).expect("51");
+    // A link that stays inside the capsule is fine.
+    let r = server.get(&server.url("/alias.gmi"));
+    r.expect("20");
+    assert_eq!(r.body(), b"# About\n");
+}
+
+#[test]
+fn large_files_stream_intact() {
+    let setup = Setup::new();
+    let body: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    write(&setup.path().join("capsule"), "big.bin", &body);
+    let server = setup.start();
+    let r = server.get(&server.url("/big.bin"));
+    r.expect("20");
+    assert_eq!(r.meta(), "application/octet-stream");
+    assert!(
+        r.body() == body.as_slice(),
+        "body differs ({} bytes)",
+        r.body().len()
+    );
+}
+
+#[test]
+fn special_files_are_not_served() {
+    let setup = Setup::new();
+    let fifo = setup.path().join("capsule/fifo.gmi");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let server = setup.start();
+    server.get(&server.url("/fifo.gmi")).expect("51");
+}

@@ -1,0 +1,15 @@
+//! Integration tests: each one runs the real `gemhole` binary on an ephemeral loopback port and
+//! talks to it over real TLS. One test binary (one link step) with a module per concern.
+
+mod common;
+
+/// The command line and configuration errors.
+mod cli;
+/// Connection handling: caps, timeouts, access log, graceful shutdown.
+mod lifecycle;
+/// Request-line rules of the Gemini spec and the gemini-diagnostics checks.
+mod requests;
+/// Serving the capsule folder: files, folders, MIME types, traversal and hidden files.
+mod serving;
+/// Certificates, SNI and TLS behaviour.
+mod tls;

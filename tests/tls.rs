@@ -1,0 +1,261 @@
+//! Certificates, SNI and TLS.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+
+use crate::common::{DEADLINE, Setup, TestServer, Tls, fetch, run_cli, sha256_hex};
+
+fn stored_cert_der(dir: &std::path::Path, host: &str) -> Vec<u8> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(dir.join("certs").join(host).join("cert.pem")).unwrap();
+    CertificateDer::from_pem_slice(&pem).unwrap().to_vec()
+}
+
+#[test]
+fn tls13_is_negotiated_and_tls12_is_accepted() {
+    // TLSVersion.
+    let server = TestServer::start();
+    let request = format!("{}\r\n", server.url("/"));
+    let r = fetch(
+        server.addr(),
+        Some("localhost"),
+        request.as_bytes(),
+        Tls::Any,
+    )
+    .unwrap();
+    r.expect("20");
+    assert_eq!(r.version, Some(rustls::ProtocolVersion::TLSv1_3));
+    let r = fetch(
+        server.addr(),
+        Some("localhost"),
+        request.as_bytes(),
+        Tls::Only12,
+    )
+    .unwrap();
+    r.expect("20");
+    assert_eq!(r.version, Some(rustls::ProtocolVersion::TLSv1_2));
+}
+
+#[test]
+fn generated_certificate_claims_the_hostname_and_loopback() {
+    // TLSClaims: valid now, SAN covers the host name (and 127.0.0.1/::1 for localhost).
+    let server = TestServer::start();
+    let r = server.get(&server.url("/"));
+    let (_, cert) = x509_parser::parse_x509_certificate(&r.peer_cert).unwrap();
+    assert!(cert.validity().is_valid());
+    let years = (cert.validity().not_after.timestamp() - cert.validity().not_before.timestamp())
+        / (365 * 24 * 3600);
+    assert!(years >= 30, "valid for {years} years only");
+    let san = cert.subject_alternative_name().unwrap().unwrap();
+    use x509_parser::extensions::GeneralName;
+    let names = &san.value.general_names;
+    assert!(
+        names.contains(&GeneralName::DNSName("localhost")),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&GeneralName::IPAddress(&[127, 0, 0, 1])),
+        "{names:?}"
+    );
+    let v6_loopback = std::net::Ipv6Addr::LOCALHOST.octets();
+    assert!(
+        names.contains(&GeneralName::IPAddress(&v6_loopback)),
+        "{names:?}"
+    );
+    // ECDSA P-256 (id-ecPublicKey + prime256v1).
+    let spki = cert.public_key();
+    assert_eq!(spki.algorithm.algorithm.to_id_string(), "1.2.840.10045.2.1");
+    assert_eq!(r.peer_cert, stored_cert_der(server.dir.path(), "localhost"));
+}
+
+#[test]
+fn no_sni_completes_the_handshake_with_the_default_certificate() {
+    // A client connecting by IP sends no SNI; an IP host equal to ours is served.
+    let server = Setup::new()
+        .arg("--hostname")
+        .arg("localhost")
+        .arg("--hostname")
+        .arg("example.org")
+        .start();
+    let request = format!("gemini://127.0.0.1:{}/about.gmi\r\n", server.port());
+    let r = fetch(server.addr(), None, request.as_bytes(), Tls::Any).unwrap();
+    r.expect("20");
+    assert_eq!(r.body(), b"# About\n");
+    assert_eq!(r.peer_cert, stored_cert_der(server.dir.path(), "localhost"));
+}
+
+#[test]
+fn unknown_sni_gets_the_default_certificate_and_53() {
+    let server = TestServer::start();
+    let request = format!("gemini://unknown.example:{}/\r\n", server.port());
+    let r = fetch(
+        server.addr(),
+        Some("unknown.example"),
+        request.as_bytes(),
+        Tls::Any,
+    )
+    .unwrap();
+    r.expect("53");
+    assert_eq!(r.peer_cert, stored_cert_der(server.dir.path(), "localhost"));
+}
+
+#[test]
+fn sni_selects_each_hosts_own_certificate() {
+    let server = Setup::new()
+        .config("hostnames = [\"localhost\", \"example.org\"]\n")
+        .start();
+    let request = format!("gemini://example.org:{}/about.gmi\r\n", server.port());
+    let r = fetch(
+        server.addr(),
+        Some("example.org"),
+        request.as_bytes(),
+        Tls::Any,
+    )
+    .unwrap();
+    r.expect("20");
+    let theirs = stored_cert_der(server.dir.path(), "example.org");
+    assert_eq!(r.peer_cert, theirs);
+    assert_ne!(theirs, stored_cert_der(server.dir.path(), "localhost"));
+    let (_, cert) = x509_parser::parse_x509_certificate(&theirs).unwrap();
+    let san = cert.subject_alternative_name().unwrap().unwrap();
+    assert_eq!(san.value.general_names.len(), 1);
+}
+
+#[test]
+fn plaintext_on_the_tls_port_gets_no_bytes() {
+    // TLSRequired: close without writing anything, not even a TLS alert.
+    let server = TestServer::start();
+    let mut tcp = TcpStream::connect(server.addr()).unwrap();
+    tcp.set_read_timeout(Some(DEADLINE)).unwrap();
+    tcp.write_all(format!("{}\r\n", server.url("/")).as_bytes())
+        .unwrap();
+    let mut got = Vec::new();
+    match tcp.read_to_end(&mut got) {
+        Ok(_) => assert!(got.is_empty(), "server sent {got:?}"),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    server.wait_log("the refusal", |l| l.contains("not TLS"));
+}
+
+#[test]
+fn certificate_is_generated_once_and_reused_unchanged() {
+    let first = TestServer::start();
+    let dir = first.dir.clone();
+    let cert_file = dir.path().join("certs/localhost/cert.pem");
+    let key_file = dir.path().join("certs/localhost/key.pem");
+    let served_first = first.get(&first.url("/")).peer_cert;
+    let cert_before = std::fs::read(&cert_file).unwrap();
+    let key_before = std::fs::read(&key_file).unwrap();
+    let mtime_before = std::fs::metadata(&key_file).unwrap().modified().unwrap();
+    assert!(first.stop().success());
+
+    let second = Setup::in_dir(dir.clone()).start();
+    assert_eq!(second.get(&second.url("/")).peer_cert, served_first);
+    assert_eq!(std::fs::read(&cert_file).unwrap(), cert_before);
+    assert_eq!(std::fs::read(&key_file).unwrap(), key_before);
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().modified().unwrap(),
+        mtime_before
+    );
+    second.wait_log("the reuse", |l| l.contains("certificate existing"));
+}
+
+#[test]
+fn private_key_is_written_0600() {
+    let server = TestServer::start();
+    let mode = std::fs::metadata(server.dir.path().join("certs/localhost/key.pem"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn operator_supplied_certificate_is_used() {
+    // Make a pair with `gemhole cert` in another folder, then point [tls] at it.
+    let setup = Setup::new();
+    let elsewhere = setup.path().join("elsewhere");
+    let (status, _, err) = run_cli(
+        setup.path(),
+        &["cert", "--certs", elsewhere.to_str().unwrap()],
+    );
+    assert!(status.success(), "{err}");
+    let config = format!(
+        "[tls.localhost]\ncert = \"{0}/localhost/cert.pem\"\nkey = \"{0}/localhost/key.pem\"\n",
+        elsewhere.display()
+    );
+    let server = setup.config(&config).start();
+    let r = server.get(&server.url("/"));
+    r.expect("20");
+    let pem = std::fs::read(elsewhere.join("localhost/cert.pem")).unwrap();
+    use rustls::pki_types::pem::PemObject;
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(&pem).unwrap();
+    assert_eq!(r.peer_cert, der.to_vec());
+    assert!(!server.dir.path().join("certs/localhost").exists());
+}
+
+#[test]
+fn invalid_certificate_stops_start_up_naming_the_file() {
+    let setup = Setup::new();
+    crate::common::write(
+        &setup.path().join("certs/localhost"),
+        "cert.pem",
+        "not a cert",
+    );
+    crate::common::write(
+        &setup.path().join("certs/localhost"),
+        "key.pem",
+        "not a key",
+    );
+    let (status, stderr) = setup.fail();
+    assert!(!status.success());
+    assert!(stderr.contains("certs/localhost/cert.pem"), "{stderr}");
+    assert!(stderr.contains("no CERTIFICATE"), "{stderr}");
+}
+
+#[test]
+fn missing_half_of_a_pair_is_refused_not_regenerated() {
+    let first = TestServer::start();
+    let dir = first.dir.clone();
+    drop(first);
+    let cert = dir.path().join("certs/localhost/cert.pem");
+    std::fs::remove_file(&cert).unwrap();
+    let (status, stderr) = Setup::in_dir(dir.clone()).fail();
+    assert!(!status.success());
+    assert!(stderr.contains("refusing to generate"), "{stderr}");
+    assert!(!cert.exists());
+}
+
+#[test]
+fn ipv6_loopback_is_served() {
+    // IPv6Address, when the machine has ::1 (skip only if binding ::1 is impossible here).
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback on this machine; skipping");
+        return;
+    }
+    let server = Setup::new().listen("127.0.0.1:0").listen("[::1]:0").start();
+    let v6 = *server.addrs.iter().find(|a| a.is_ipv6()).unwrap();
+    let request = format!("gemini://[::1]:{}/about.gmi\r\n", v6.port());
+    let r = fetch(v6, None, request.as_bytes(), Tls::Any).unwrap();
+    r.expect("20");
+    let request = format!("gemini://localhost:{}/\r\n", v6.port());
+    fetch(v6, Some("localhost"), request.as_bytes(), Tls::Any)
+        .unwrap()
+        .expect("20");
+}
+
+#[test]
+fn cert_command_prints_the_fingerprints_clients_see() {
+    let server = TestServer::start();
+    let served = server.get(&server.url("/")).peer_cert;
+    let (status, out, err) = run_cli(server.dir.path(), &["cert", "--certs", "certs"]);
+    assert!(status.success(), "{err}");
+    assert!(out.contains(&sha256_hex(&served)), "{out}");
+    let (_, cert) = x509_parser::parse_x509_certificate(&served).unwrap();
+    assert!(out.contains(&sha256_hex(cert.public_key().raw)), "{out}");
+    let year = cert.validity().not_after.to_datetime().year().to_string();
+    assert!(out.contains(&format!("expires:        {year}-")), "{out}");
+    assert!(out.contains("existing"), "{out}");
+}
