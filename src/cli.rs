@@ -111,8 +111,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tokio::spawn(async move {
             if let Err(e) = server::shutdown_signal().await {
                 tracing::error!(error = %e, "cannot watch for signals");
+                return;
             }
             trigger.cancel();
+            // A second signal means the operator does not want to wait for the grace period.
+            if server::shutdown_signal().await.is_ok() {
+                tracing::warn!("second signal; exiting without waiting");
+                std::process::exit(1);
+            }
         });
         server.run(shutdown).await;
         anyhow::Ok(())

@@ -119,39 +119,22 @@ async fn serve(
     let Ok(local) = stream.local_addr() else {
         return Some("connection lost before the handshake");
     };
-
-    // Answer nothing at all to a client that does not speak TLS (a TLS alert would be bytes).
-    let mut first = [0u8; 1];
-    match timeout(limits.handshake_timeout, stream.peek(&mut first)).await {
-        Ok(Ok(1)) if first[0] == TLS_HANDSHAKE_RECORD => {}
-        Ok(Ok(0)) | Ok(Err(_)) => return Some("closed before the handshake"),
-        Ok(Ok(_)) => return Some("not TLS: closed without a reply"),
-        Err(_) => return Some("handshake timed out"),
-    }
-    let mut tls = match timeout(limits.handshake_timeout, shared.acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => {
-            tracing::debug!(error = %e, "TLS handshake failed");
-            return Some("TLS handshake failed");
-        }
-        Err(_) => return Some("handshake timed out"),
-    };
-
+    // Until a request has arrived there is nothing in flight: shutdown may cut it short.
     let mut buf = [0u8; MAX_REQUEST_BYTES];
-    let read = tokio::select! {
-        read = timeout(limits.request_timeout, read_request(&mut tls, &mut buf)) => read,
+    let (mut tls, received) = tokio::select! {
+        received = receive(stream, shared, &mut buf) => match received {
+            Ok(received) => received,
+            Err(note) => return Some(note),
+        },
         () = shutdown.cancelled() => return Some("shutting down before a request arrived"),
     };
-    let response = match read {
-        Err(_) => {
+    let response = match received {
+        Received::TimedOut => {
             close(tls, limits.write_timeout).await;
             return Some("request timed out (no CRLF)");
         }
-        Ok(Err(ReadError::Closed)) => return Some("client closed before sending a request"),
-        Ok(Err(ReadError::TooLong)) => {
-            Response::header(Status::BadRequest, "Request longer than 1024 bytes")
-        }
-        Ok(Ok(len)) => respond(&buf[..len], local, shared, log).await,
+        Received::TooLong => Response::header(Status::BadRequest, "Request longer than 1024 bytes"),
+        Received::Line(len) => respond(&buf[..len], local, shared, log).await,
     };
 
     log.status = Some(response.status());
@@ -163,6 +146,52 @@ async fn serve(
     }
     close(tls, limits.write_timeout).await;
     None
+}
+
+type Tls = tokio_rustls::server::TlsStream<TcpStream>;
+
+/// What arrived on a connection whose handshake succeeded.
+enum Received {
+    /// A request line of this many bytes (CRLF not counted) is at the start of the buffer.
+    Line(usize),
+    /// More than 1024 bytes without a CRLF.
+    TooLong,
+    /// The request timeout passed before a CRLF.
+    TimedOut,
+}
+
+/// Refuses non-TLS bytes, completes the handshake, then reads the request line, each under its
+/// own deadline. `Err` carries the log note of a connection that ends without any answer.
+async fn receive(
+    stream: TcpStream,
+    shared: &Shared,
+    buf: &mut [u8; MAX_REQUEST_BYTES],
+) -> Result<(Tls, Received), &'static str> {
+    let limits = &shared.limits;
+    let handshake = async {
+        // Answer nothing at all to a client that does not speak TLS: even a TLS alert would
+        // be bytes on the wire.
+        let mut first = [0u8; 1];
+        match stream.peek(&mut first).await {
+            Ok(1) if first[0] == TLS_HANDSHAKE_RECORD => {}
+            Ok(0) | Err(_) => return Err("closed before the handshake"),
+            Ok(_) => return Err("not TLS: closed without a reply"),
+        }
+        shared.acceptor.accept(stream).await.map_err(|e| {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            "TLS handshake failed"
+        })
+    };
+    let mut tls = timeout(limits.handshake_timeout, handshake)
+        .await
+        .map_err(|_| "handshake timed out")??;
+    let received = match timeout(limits.request_timeout, read_request(&mut tls, buf)).await {
+        Err(_) => Received::TimedOut,
+        Ok(Err(ReadError::Closed)) => return Err("client closed before sending a request"),
+        Ok(Err(ReadError::TooLong)) => Received::TooLong,
+        Ok(Ok(len)) => Received::Line(len),
+    };
+    Ok((tls, received))
 }
 
 enum ReadError {
@@ -291,7 +320,7 @@ async fn write_timed<S: AsyncWrite + Unpin>(
 /// client sent after its request are read and dropped for a moment first, because closing a
 /// socket with unread input makes the kernel send a reset, which can destroy the tail of the
 /// response before the client has read it.
-async fn close(mut tls: tokio_rustls::server::TlsStream<TcpStream>, write_timeout: Duration) {
+async fn close(mut tls: Tls, write_timeout: Duration) {
     if timeout(write_timeout, tls.shutdown()).await.is_err() {
         return;
     }

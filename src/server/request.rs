@@ -84,21 +84,21 @@ fn refused(reason: &'static str) -> Rejection {
 /// Parses the URL of a request line (the bytes before the CRLF).
 pub fn parse(line: &[u8]) -> Result<Request, Rejection> {
     if line.is_empty() {
-        return Err(bad("empty request"));
+        return Err(bad("Empty request"));
     }
     if line.len() > MAX_URL_BYTES {
         return Err(bad("URL longer than 1024 bytes"));
     }
     if line.starts_with("\u{feff}".as_bytes()) {
-        return Err(bad("request starts with a byte order mark"));
+        return Err(bad("Request starts with a byte order mark"));
     }
-    let text = std::str::from_utf8(line).map_err(|_| bad("request is not valid UTF-8"))?;
+    let text = std::str::from_utf8(line).map_err(|_| bad("Request is not valid UTF-8"))?;
     if text.chars().any(|c| c.is_control() || c == ' ') {
         return Err(bad(
-            "request contains spaces or control characters (they must be percent-encoded)",
+            "Request contains spaces or control characters (they must be percent-encoded)",
         ));
     }
-    let raw = RawParts::split(text).ok_or(bad("not an absolute URL"))?;
+    let raw = RawParts::split(text).ok_or(bad("Not an absolute URL"))?;
     if raw.authority.contains('@') {
         return Err(bad("URL contains userinfo, which Gemini forbids"));
     }
@@ -106,18 +106,18 @@ pub fn parse(line: &[u8]) -> Result<Request, Rejection> {
         return Err(bad("URL contains a fragment, which Gemini forbids"));
     }
 
-    let url = Url::parse(text).map_err(|_| bad("not an absolute URL"))?;
+    let url = Url::parse(text).map_err(|_| bad("Not an absolute URL"))?;
     if url.scheme() != "gemini" {
-        return Err(refused("only gemini:// URLs are served here"));
+        return Err(refused("Only gemini:// URLs are served here"));
     }
     let host = match url.host() {
         Some(url::Host::Domain(name)) => {
             let decoded = percent_decode_str(name)
                 .decode_utf8()
-                .map_err(|_| bad("host is not valid UTF-8"))?;
+                .map_err(|_| bad("Host is not valid UTF-8"))?;
             decoded
                 .parse::<Hostname>()
-                .map_err(|_| bad("invalid host name"))?
+                .map_err(|_| bad("Invalid host name"))?
         }
         Some(url::Host::Ipv4(ip)) => Hostname::from_ip(ip.into()),
         Some(url::Host::Ipv6(ip)) => Hostname::from_ip(ip.into()),
@@ -128,15 +128,15 @@ pub fn parse(line: &[u8]) -> Result<Request, Rejection> {
     for raw_segment in raw.path.split('/').skip(1) {
         let decoded = percent_decode_str(raw_segment)
             .decode_utf8()
-            .map_err(|_| bad("path is not valid UTF-8 after percent-decoding"))?;
+            .map_err(|_| bad("Path is not valid UTF-8 after percent-decoding"))?;
         match &*decoded {
-            "." | ".." => return Err(bad("path contains a `.` or `..` segment")),
+            "." | ".." => return Err(bad("Path contains a `.` or `..` segment")),
             "" => {}
             s if s.contains(['/', '\\', '\0']) => {
-                return Err(bad("path segment encodes `/`, `\\` or NUL"));
+                return Err(bad("Path segment encodes `/`, `\\` or NUL"));
             }
             s if s.chars().any(char::is_control) => {
-                return Err(bad("path segment encodes a control character"));
+                return Err(bad("Path segment encodes a control character"));
             }
             s => segments.push(s.to_owned()),
         }
@@ -166,10 +166,10 @@ impl Request {
         let ours = hostnames.contains(&self.host)
             || self.host.as_ip().is_some_and(|ip| same_ip(ip, local.ip()));
         if !ours {
-            return Err(refused("this host is not served here"));
+            return Err(refused("This host is not served here"));
         }
         if self.port.is_some_and(|port| port != local.port()) {
-            return Err(refused("this port is not served here"));
+            return Err(refused("This port is not served here"));
         }
         Ok(())
     }
