@@ -125,3 +125,41 @@ fn special_files_are_not_served() {
     let server = setup.start();
     server.get(&server.url("/fifo.gmi")).expect("51");
 }
+
+#[test]
+fn bundled_sample_capsule_is_served_and_its_links_resolve() {
+    // The repository's own config.toml and capsule/, as `cargo run -- serve` uses them.
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let setup = Setup::new();
+    let certs = setup.path().join("certs");
+    let server = setup
+        .arg("--config")
+        .arg(repo.join("config.toml").to_str().unwrap())
+        .arg("--certs")
+        .arg(certs.to_str().unwrap())
+        .start();
+    let home = server.get(&server.url("/"));
+    home.expect("20");
+    assert_eq!(
+        home.body(),
+        std::fs::read(repo.join("capsule/index.gmi")).unwrap()
+    );
+
+    let mut pending = vec!["/".to_owned()];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(path) = pending.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let r = server.get(&server.url(&path));
+        r.expect("20");
+        let text = String::from_utf8(r.body().to_vec()).unwrap();
+        for line in text.lines().filter(|l| l.starts_with("=>")) {
+            let target = line[2..].split_whitespace().next().unwrap();
+            if target.starts_with('/') {
+                pending.push(target.to_owned());
+            }
+        }
+    }
+    assert!(seen.len() >= 3, "sample capsule links: {seen:?}");
+}

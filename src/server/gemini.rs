@@ -81,7 +81,7 @@ impl AccessLog {
             bytes = self.bytes,
             ms = format_args!("{ms:.1}"),
             "{}",
-            self.note
+            if self.note.is_empty() { "served" } else { self.note }
         );
     }
 }
