@@ -3,7 +3,6 @@
 //! Parsing and reporting only: the work is done by `config`, `server` and `server::tls`.
 
 use std::io::IsTerminal;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{Config, Hostname, LogFilter, Overrides};
+use crate::config::{Config, Hostname, ListenAddr, LogFilter, Overrides};
 use crate::server::tls::{self, HostCert, Origin};
 use crate::server::{self, Server};
 
@@ -48,7 +47,7 @@ struct ServeArgs {
     hostnames: Vec<Hostname>,
     /// Address to listen on, e.g. 0.0.0.0:1965 or [::]:1965; repeatable (overrides `listen`)
     #[arg(long = "listen", value_name = "ADDR")]
-    listen: Vec<SocketAddr>,
+    listen: Vec<ListenAddr>,
     /// Write client IP addresses into the access log (sets `log.ip`)
     #[arg(long)]
     log_ip: bool,

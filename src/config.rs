@@ -52,7 +52,7 @@ pub struct Config {
     /// Hostnames served; the first one is the default for clients that send no SNI.
     pub hostnames: Vec<Hostname>,
     /// Addresses the Gemini listener binds.
-    pub listen: Vec<SocketAddr>,
+    pub listen: Vec<ListenAddr>,
     /// BCP 47 language tag(s) added to `text/gemini` responses as `lang=`; empty for none.
     pub lang: Lang,
     pub log: LogConfig,
@@ -132,10 +132,10 @@ impl Default for Limits {
 }
 
 /// Both stacks on the Gemini port: `0.0.0.0` and `[::]` (the latter bound IPv6-only).
-fn default_listen() -> Vec<SocketAddr> {
+fn default_listen() -> Vec<ListenAddr> {
     vec![
-        SocketAddr::from((Ipv4Addr::UNSPECIFIED, GEMINI_PORT)),
-        SocketAddr::from((Ipv6Addr::UNSPECIFIED, GEMINI_PORT)),
+        ListenAddr(SocketAddr::from((Ipv4Addr::UNSPECIFIED, GEMINI_PORT))),
+        ListenAddr(SocketAddr::from((Ipv6Addr::UNSPECIFIED, GEMINI_PORT))),
     ]
 }
 
@@ -145,7 +145,7 @@ pub struct Overrides {
     pub capsule: Option<PathBuf>,
     pub certs: Option<PathBuf>,
     pub hostnames: Vec<Hostname>,
-    pub listen: Vec<SocketAddr>,
+    pub listen: Vec<ListenAddr>,
     pub log_ip: bool,
 }
 
@@ -159,11 +159,16 @@ impl Config {
                 .span()
                 .map(|span| line_and_column(text, span.start))
                 .unwrap_or((1, 1));
+            let source_line = text.lines().nth(line - 1).unwrap_or("").trim();
+            let mut message = e.message().trim_end().to_owned();
+            if !source_line.is_empty() {
+                message = format!("{message}\n    {line} | {source_line}");
+            }
             ConfigError::Invalid {
                 path: path.to_owned(),
                 line,
                 column,
-                message: e.message().trim_end().to_owned(),
+                message,
             }
         })
     }
@@ -350,7 +355,7 @@ impl std::str::FromStr for Hostname {
 
 /// A whole number of seconds, at least one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "u64")]
+#[serde(try_from = "i64")]
 pub struct Seconds(u64);
 
 impl Seconds {
@@ -359,12 +364,12 @@ impl Seconds {
     }
 }
 
-impl TryFrom<u64> for Seconds {
+impl TryFrom<i64> for Seconds {
     type Error = String;
 
-    fn try_from(n: u64) -> Result<Self, String> {
+    fn try_from(n: i64) -> Result<Self, String> {
         match n {
-            1..=86_400 => Ok(Seconds(n)),
+            1..=86_400 => Ok(Seconds(n as u64)),
             _ => Err(format!(
                 "invalid duration {n}: expected a whole number of seconds from 1 to 86400"
             )),
@@ -372,9 +377,41 @@ impl TryFrom<u64> for Seconds {
     }
 }
 
+/// An address and port to listen on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ListenAddr(SocketAddr);
+
+impl ListenAddr {
+    pub fn get(self) -> SocketAddr {
+        self.0
+    }
+}
+
+impl TryFrom<String> for ListenAddr {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        raw.parse()
+    }
+}
+
+impl std::str::FromStr for ListenAddr {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        raw.parse().map(ListenAddr).map_err(|_| {
+            format!(
+                "invalid listen address `{raw}`: expected an IP address and port such as \
+                 `0.0.0.0:1965` or `[::]:1965`"
+            )
+        })
+    }
+}
+
 /// A positive count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "u64")]
+#[serde(try_from = "i64")]
 pub struct Count(usize);
 
 impl Count {
@@ -383,10 +420,10 @@ impl Count {
     }
 }
 
-impl TryFrom<u64> for Count {
+impl TryFrom<i64> for Count {
     type Error = String;
 
-    fn try_from(n: u64) -> Result<Self, String> {
+    fn try_from(n: i64) -> Result<Self, String> {
         match n {
             1..=1_000_000 => Ok(Count(n as usize)),
             _ => Err(format!(
@@ -554,6 +591,7 @@ mod tests {
         });
         assert_eq!(config.default_hostname().as_str(), "b.example");
         assert_eq!(config.listen, vec!["127.0.0.1:0".parse().unwrap()]);
+        assert_eq!(config.listen[0].get().port(), 0);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, Hostname};
+use crate::config::{Config, Hostname, ListenAddr};
 use crate::content::CapsuleRoot;
 
 /// Connections the kernel queues for us while we are at the connection cap.
@@ -214,10 +214,10 @@ async fn accept_loop(
 /// Binds every address. IPv6 sockets are IPv6-only, so `0.0.0.0:P` and `[::]:P` can both be
 /// bound. An unspecified IPv6 address on a machine without IPv6 is skipped with a warning when
 /// another address was bound; every other failure stops start-up.
-fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, StartError> {
+fn bind_all(addrs: &[ListenAddr]) -> Result<Vec<TcpListener>, StartError> {
     let mut listeners = Vec::new();
     let mut skipped = Vec::new();
-    for &addr in addrs {
+    for addr in addrs.iter().map(|a| a.get()) {
         match bind(addr) {
             Ok(listener) => listeners.push(listener),
             Err(e) if addr.is_ipv6() && addr.ip().is_unspecified() && no_ipv6(&e) => {
