@@ -72,12 +72,18 @@ fn invalid_config_value_names_line_and_expected_form() {
         .fail();
     assert!(!status.success());
     assert!(stderr.contains("config.toml:2:"), "{stderr}");
-    assert!(stderr.contains("expected an IP address and port"), "{stderr}");
+    assert!(
+        stderr.contains("expected an IP address and port"),
+        "{stderr}"
+    );
 
     let (_, stderr) = Setup::new().config("[limits]\nwrite_timeout = -1\n").fail();
     assert!(stderr.contains("config.toml:2:"), "{stderr}");
     assert!(stderr.contains("write_timeout = -1"), "{stderr}");
-    assert!(stderr.contains("expected a whole number of seconds"), "{stderr}");
+    assert!(
+        stderr.contains("expected a whole number of seconds"),
+        "{stderr}"
+    );
 }
 
 #[test]

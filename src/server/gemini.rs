@@ -55,6 +55,9 @@ impl Response {
 /// The fields of one access-log line.
 struct AccessLog {
     started: Instant,
+    /// Set when the last response byte was handed to TLS, so the figure does not include the
+    /// closing handshake or a client that is slow to hang up.
+    answered: Option<Instant>,
     peer: SocketAddr,
     host: String,
     path: String,
@@ -71,7 +74,8 @@ impl AccessLog {
             "-".to_owned()
         };
         let status = self.status.map_or("-".to_owned(), |s| s.to_string());
-        let ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let end = self.answered.unwrap_or_else(Instant::now);
+        let ms = (end - self.started).as_secs_f64() * 1000.0;
         tracing::info!(
             target: "gemhole::access",
             peer = %peer,
@@ -95,6 +99,7 @@ pub(super) async fn handle(
 ) {
     let mut log = AccessLog {
         started: Instant::now(),
+        answered: None,
         peer,
         host: "-".into(),
         path: "-".into(),
@@ -144,6 +149,7 @@ async fn serve(
     {
         return Some("client stopped reading; connection dropped");
     }
+    log.answered = Some(Instant::now());
     close(tls, limits.write_timeout).await;
     None
 }
