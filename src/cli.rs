@@ -29,6 +29,8 @@ enum Command {
     Serve(ServeArgs),
     /// Create missing certificates, then print each host's fingerprints and expiry date.
     Cert(CertArgs),
+    /// Convert a Markdown file to gemtext and print it, as the server would serve it.
+    Convert(ConvertArgs),
 }
 
 #[derive(Debug, Args)]
@@ -66,12 +68,23 @@ struct CertArgs {
     hostnames: Vec<Hostname>,
 }
 
+#[derive(Debug, Args)]
+struct ConvertArgs {
+    /// Config file for the [markdown] settings [default: ./config.toml if it exists]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The Markdown file
+    #[arg(value_name = "FILE.md")]
+    file: PathBuf,
+}
+
 /// Runs the command line and turns an error into a message on stderr and exit code 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Cert(args) => cert(args),
+        Command::Convert(args) => convert(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -145,6 +158,21 @@ fn cert(args: CertArgs) -> anyhow::Result<()> {
         println!("  SHA-256 SPKI:   {}", info.spki_sha256);
         println!("  expires:        {}", rfc3339(info.not_after));
     }
+    Ok(())
+}
+
+fn convert(args: ConvertArgs) -> anyhow::Result<()> {
+    let config = Config::load(args.config.as_deref(), Overrides::default())?;
+    let path = &args.file;
+    let limit = config.markdown.max_file_size.bytes();
+    let source = crate::content::markdown::read_source(path, limit)?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let (page, error) =
+        crate::content::markdown::convert(&source, stem, &config.markdown.options());
+    if let Some(e) = error {
+        anyhow::bail!("{}:{}: {}", path.display(), e.line, e.message);
+    }
+    print!("{}", page.gemtext);
     Ok(())
 }
 

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::render::{self, LinkPlacement};
+
 /// The file `gemhole serve` reads from the working directory when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "config.toml";
 
@@ -57,6 +59,7 @@ pub struct Config {
     pub lang: Lang,
     pub log: LogConfig,
     pub limits: Limits,
+    pub markdown: MarkdownConfig,
     /// Operator-supplied certificate and key per hostname, instead of the `certs/` folder.
     pub tls: BTreeMap<Hostname, CertPaths>,
 }
@@ -87,6 +90,39 @@ pub struct Limits {
     pub shutdown_grace: Seconds,
 }
 
+/// How Markdown files become gemtext.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MarkdownConfig {
+    /// Where link lines go: below each block, numbered below each block, or at the end.
+    pub links: LinkPlacement,
+    /// Put in front of an image's label in its link line.
+    pub image_marker: String,
+    /// Largest Markdown file converted, in bytes; larger ones are refused and logged.
+    pub max_file_size: FileSize,
+}
+
+impl Default for MarkdownConfig {
+    fn default() -> Self {
+        let options = render::Options::default();
+        MarkdownConfig {
+            links: options.links,
+            image_marker: options.image_marker,
+            max_file_size: FileSize(4 * 1024 * 1024),
+        }
+    }
+}
+
+impl MarkdownConfig {
+    /// The converter's options.
+    pub fn options(&self) -> render::Options {
+        render::Options {
+            links: self.links,
+            image_marker: self.image_marker.clone(),
+        }
+    }
+}
+
 /// Paths of an operator-supplied PEM certificate chain and private key.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +141,7 @@ impl Default for Config {
             lang: Lang::default(),
             log: LogConfig::default(),
             limits: Limits::default(),
+            markdown: MarkdownConfig::default(),
             tls: BTreeMap::new(),
         }
     }
@@ -406,6 +443,30 @@ impl std::str::FromStr for ListenAddr {
                  `0.0.0.0:1965` or `[::]:1965`"
             )
         })
+    }
+}
+
+/// A size in bytes, from 1 byte to 1 GiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct FileSize(u64);
+
+impl FileSize {
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for FileSize {
+    type Error = String;
+
+    fn try_from(n: i64) -> Result<Self, String> {
+        match n {
+            1..=0x4000_0000 => Ok(FileSize(n as u64)),
+            _ => Err(format!(
+                "invalid size {n}: expected a number of bytes from 1 to 1073741824"
+            )),
+        }
     }
 }
 

@@ -8,4 +8,5 @@
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod render;
 pub mod server;

@@ -11,6 +11,9 @@ use std::path::{Component, Path, PathBuf};
 /// The file every directory serves.
 pub const INDEX_FILE: &str = "index.gmi";
 
+/// Files with this extension are converted to gemtext and served under a `.gmi` name.
+pub const MARKDOWN_EXTENSION: &str = "md";
+
 /// The capsule folder, canonicalised once at start-up.
 #[derive(Debug, Clone)]
 pub struct CapsuleRoot {
@@ -22,6 +25,8 @@ pub struct CapsuleRoot {
 pub enum Resolved {
     /// A regular file inside the root: serve it with this MIME type.
     File { path: PathBuf, mime: &'static str },
+    /// A Markdown file to convert and serve as gemtext.
+    Markdown(PathBuf),
     /// A directory asked for without its trailing slash.
     AddSlash,
     /// Nothing servable: missing, hidden, outside the root, or not a regular file.
@@ -43,34 +48,51 @@ impl CapsuleRoot {
     }
 
     /// Resolves decoded path segments (none of them `.`, `..`, empty, or containing `/`).
-    /// Blocking: call it off the async threads.
+    /// A `.gmi` path with no such file is served from a `.md` file of the same name, and a
+    /// folder's page is its `index.gmi`, else its `index.md`. Blocking: call it off the async
+    /// threads.
     pub fn resolve(&self, segments: &[String], ends_with_slash: bool) -> Resolved {
         if is_hidden(segments.iter().map(String::as_str)) {
             return Resolved::NotFound("hidden file");
         }
         let requested: PathBuf = segments.iter().fold(self.root.clone(), |p, s| p.join(s));
-        let Some(target) = self.inside(&requested) else {
-            return Resolved::NotFound("no such file");
-        };
-        if target.is_dir() {
-            if !ends_with_slash {
-                return Resolved::AddSlash;
+        match self.inside(&requested) {
+            Some(target) if target.is_dir() => {
+                if !ends_with_slash {
+                    return Resolved::AddSlash;
+                }
+                self.page(&target.join(INDEX_FILE))
+                    .unwrap_or(Resolved::NotFound("folder has no index.gmi or index.md"))
             }
-            return match self.inside(&target.join(INDEX_FILE)) {
-                Some(index) if index.is_file() => Resolved::File {
-                    mime: mime_for(&index),
-                    path: index,
-                },
-                _ => Resolved::NotFound("folder has no index.gmi"),
-            };
+            Some(target) if target.is_file() => Resolved::File {
+                mime: mime_for(&target),
+                path: target,
+            },
+            Some(_) => Resolved::NotFound("not a regular file"),
+            None => self
+                .markdown_twin(&requested)
+                .unwrap_or(Resolved::NotFound("no such file")),
         }
-        if !target.is_file() {
-            return Resolved::NotFound("not a regular file");
+    }
+
+    /// A gemtext page: the `.gmi` file itself, else its Markdown twin.
+    fn page(&self, gmi: &Path) -> Option<Resolved> {
+        match self.inside(gmi) {
+            Some(path) if path.is_file() => Some(Resolved::File {
+                mime: mime_for(&path),
+                path,
+            }),
+            _ => self.markdown_twin(gmi),
         }
-        Resolved::File {
-            mime: mime_for(&target),
-            path: target,
+    }
+
+    /// `x.md` for a requested `x.gmi`, if it is a servable file.
+    fn markdown_twin(&self, gmi: &Path) -> Option<Resolved> {
+        if gmi.extension()? != "gmi" {
+            return None;
         }
+        let source = self.inside(&gmi.with_extension(MARKDOWN_EXTENSION))?;
+        source.is_file().then_some(Resolved::Markdown(source))
     }
 
     /// The canonical form of `path` if it exists, lies inside the root and is not hidden.

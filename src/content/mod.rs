@@ -1,5 +1,7 @@
 //! What the capsule folder holds and how request paths map onto it.
 
 pub mod files;
+pub mod front_matter;
+pub mod markdown;
 
 pub use files::{CapsuleRoot, Resolved};

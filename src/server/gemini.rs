@@ -16,6 +16,7 @@ use super::Shared;
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::status::Status;
 use crate::content::Resolved;
+use crate::content::markdown::{Page, SourceError};
 
 /// The first byte of every TLS connection: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
@@ -34,6 +35,8 @@ enum Response {
     Header { status: Status, meta: String },
     /// `20 <mime>` and the contents of a file.
     File { mime: String, file: File },
+    /// `20 <mime>` and a page converted from Markdown.
+    Page { mime: String, page: Arc<Page> },
 }
 
 impl Response {
@@ -47,7 +50,7 @@ impl Response {
     fn status(&self) -> Status {
         match self {
             Response::Header { status, .. } => *status,
-            Response::File { .. } => Status::Success,
+            Response::File { .. } | Response::Page { .. } => Status::Success,
         }
     }
 }
@@ -246,15 +249,30 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
     serve_file(request, shared).await
 }
 
+/// What the capsule holds at a request path, found off the async threads.
+enum Lookup {
+    Found(Resolved),
+    Page(Arc<Page>),
+    PageError(SourceError),
+}
+
 /// Answers a request for our host from the capsule folder.
 async fn serve_file(request: Request, shared: &Shared) -> Response {
     let capsule = shared.capsule.clone();
+    let pages = Arc::clone(&shared.pages);
     let segments = request.segments;
     let ends_with_slash = request.ends_with_slash;
-    let resolved =
-        tokio::task::spawn_blocking(move || capsule.resolve(&segments, ends_with_slash)).await;
-    match resolved {
-        Ok(Resolved::File { path, mime }) => match File::open(&path).await {
+    let lookup =
+        tokio::task::spawn_blocking(move || match capsule.resolve(&segments, ends_with_slash) {
+            Resolved::Markdown(path) => match pages.get(&path) {
+                Ok(page) => Lookup::Page(page),
+                Err(e) => Lookup::PageError(e),
+            },
+            other => Lookup::Found(other),
+        })
+        .await;
+    match lookup {
+        Ok(Lookup::Found(Resolved::File { path, mime })) => match File::open(&path).await {
             Ok(file) => Response::File {
                 mime: shared.mime_header(mime),
                 file,
@@ -264,7 +282,15 @@ async fn serve_file(request: Request, shared: &Shared) -> Response {
                 Response::header(Status::TemporaryFailure, "Cannot read this file")
             }
         },
-        Ok(Resolved::AddSlash) => {
+        Ok(Lookup::Page(page)) => Response::Page {
+            mime: shared.mime_header("text/gemini"),
+            page,
+        },
+        Ok(Lookup::PageError(e)) => {
+            tracing::warn!("{e}");
+            Response::header(Status::TemporaryFailure, "Cannot convert this page")
+        }
+        Ok(Lookup::Found(Resolved::AddSlash)) => {
             let mut target = format!("{}/", request.raw_path);
             if let Some(query) = &request.query {
                 target.push('?');
@@ -272,7 +298,9 @@ async fn serve_file(request: Request, shared: &Shared) -> Response {
             }
             Response::header(Status::RedirectPermanent, target)
         }
-        Ok(Resolved::NotFound(_)) => Response::header(Status::NotFound, "Not found"),
+        Ok(Lookup::Found(Resolved::NotFound(_) | Resolved::Markdown(_))) => {
+            Response::header(Status::NotFound, "Not found")
+        }
         Err(e) => {
             tracing::error!(error = %e, "path lookup failed");
             Response::header(Status::TemporaryFailure, "Internal error")
@@ -292,6 +320,12 @@ async fn write_response<S: AsyncWrite + Unpin>(
             let header = format!("{status} {meta}\r\n");
             write_timed(stream, header.as_bytes(), write_timeout).await?;
             log.bytes += header.len() as u64;
+        }
+        Response::Page { mime, page } => {
+            let mut bytes = format!("{} {mime}\r\n", Status::Success).into_bytes();
+            bytes.extend_from_slice(page.gemtext.as_bytes());
+            write_timed(stream, &bytes, write_timeout).await?;
+            log.bytes += bytes.len() as u64;
         }
         Response::File { mime, mut file } => {
             let header = format!("{} {mime}\r\n", Status::Success);

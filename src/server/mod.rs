@@ -24,6 +24,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, Hostname, ListenAddr};
 use crate::content::CapsuleRoot;
+use crate::content::markdown::PageCache;
 
 /// Connections the kernel queues for us while we are at the connection cap.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -53,6 +54,7 @@ struct Timeouts {
 struct Shared {
     acceptor: TlsAcceptor,
     capsule: CapsuleRoot,
+    pages: Arc<PageCache>,
     hostnames: Vec<Hostname>,
     /// `; lang=…` for gemtext, or empty.
     gemtext_params: String,
@@ -96,6 +98,10 @@ impl Server {
         let shared = Shared {
             acceptor,
             capsule,
+            pages: Arc::new(PageCache::new(
+                config.markdown.options(),
+                config.markdown.max_file_size.bytes(),
+            )),
             hostnames: config.hostnames.clone(),
             gemtext_params: config
                 .lang

@@ -1,0 +1,221 @@
+//! Front matter: the YAML (`---`) or TOML (`+++`) block at the very top of a Markdown post.
+//!
+//! It is split off here, at byte 0 only, instead of by pulldown-cmark: its metadata-block
+//! option also fires in the middle of a document (a `---` … `---` pair around a heading) and
+//! swallows text. Errors carry the line number *in the whole file*, so an author can jump to it.
+
+use serde::Deserialize;
+
+/// The syntax of a front-matter block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Yaml,
+    Toml,
+}
+
+/// A document cut into its front matter and its Markdown body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split<'a> {
+    /// The front-matter text (without its fences), if the document has a block.
+    pub front: Option<Block<'a>>,
+    /// The Markdown after the closing fence (or the whole text, minus a BOM).
+    pub body: &'a str,
+}
+
+/// The text between the fences and where it sits in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Block<'a> {
+    pub format: Format,
+    pub text: &'a str,
+    /// 1-based line number of the block's first line in the file.
+    pub first_line: usize,
+}
+
+/// What an author got wrong, with the 1-based line of the file it is on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct FrontMatterError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// The keys the converter reads. Unknown keys are allowed (other tools' front matter must not
+/// break a post); later stages read more of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct FrontMatter {
+    pub title: Option<String>,
+}
+
+/// Splits `text` into front matter and body. A document that starts with a fence line
+/// (`---` or `+++`, after an optional BOM) must close it with the same fence (YAML also accepts
+/// `...`); anything else is an error rather than a guess, so a broken post is reported instead
+/// of leaking its metadata to readers.
+pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let (first, rest) = next_line(text);
+    let (format, closers): (Format, &[&str]) = match first.trim_end() {
+        "---" => (Format::Yaml, &["---", "..."]),
+        "+++" => (Format::Toml, &["+++"]),
+        _ => {
+            return Ok(Split {
+                front: None,
+                body: text,
+            });
+        }
+    };
+    let mut offset = 0;
+    let mut remaining = rest;
+    while !remaining.is_empty() {
+        let (line, after) = next_line(remaining);
+        if closers.contains(&line.trim_end()) {
+            return Ok(Split {
+                front: Some(Block {
+                    format,
+                    text: &rest[..offset],
+                    first_line: 2,
+                }),
+                body: after,
+            });
+        }
+        offset += remaining.len() - after.len();
+        remaining = after;
+    }
+    Err(FrontMatterError {
+        line: 1,
+        message: format!(
+            "front matter opened with `{}` is never closed (add a line `{}` after it)",
+            first.trim_end(),
+            closers[0]
+        ),
+    })
+}
+
+/// The first line (without its line end) and the text after it.
+fn next_line(text: &str) -> (&str, &str) {
+    match text.find('\n') {
+        Some(i) => (
+            text[..i].strip_suffix('\r').unwrap_or(&text[..i]),
+            &text[i + 1..],
+        ),
+        None => (text, ""),
+    }
+}
+
+impl Block<'_> {
+    /// Parses the block into `T`, reporting errors at their line in the file.
+    pub fn parse<T: for<'de> Deserialize<'de> + Default>(&self) -> Result<T, FrontMatterError> {
+        if self.text.trim().is_empty() {
+            return Ok(T::default());
+        }
+        match self.format {
+            Format::Toml => toml::from_str(self.text).map_err(|e| {
+                let line_in_block = e
+                    .span()
+                    .map(|span| {
+                        self.text[..span.start.min(self.text.len())]
+                            .matches('\n')
+                            .count()
+                    })
+                    .unwrap_or(0);
+                FrontMatterError {
+                    line: self.first_line + line_in_block,
+                    message: format!("invalid TOML front matter: {}", e.message().trim_end()),
+                }
+            }),
+            Format::Yaml => serde_saphyr::from_str(self.text).map_err(|e| {
+                let line_in_block = e
+                    .location()
+                    .map(|l| (l.line() as usize).saturating_sub(1))
+                    .unwrap_or(0);
+                FrontMatterError {
+                    line: self.first_line + line_in_block,
+                    message: format!("invalid YAML front matter: {}", yaml_message(&e)),
+                }
+            }),
+        }
+    }
+}
+
+/// serde-saphyr's message without its own position prefix and source snippet (we print the
+/// position ourselves, relative to the file rather than the block).
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or("").trim();
+    let stripped = first
+        .strip_prefix("error: ")
+        .unwrap_or(first)
+        .split_once(": ")
+        .filter(|(head, _)| head.starts_with("line "))
+        .map_or(first, |(_, msg)| msg);
+    stripped.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_front_matter() {
+        let s = split("# Hello\n").unwrap();
+        assert_eq!(s.front, None);
+        assert_eq!(s.body, "# Hello\n");
+        assert_eq!(split("").unwrap().body, "");
+        assert_eq!(split("--- x\n").unwrap().front, None);
+    }
+
+    #[test]
+    fn yaml_and_toml_blocks() {
+        let s = split("---\ntitle: Hi\n---\nBody\n").unwrap();
+        let block = s.front.unwrap();
+        assert_eq!(block.format, Format::Yaml);
+        assert_eq!(block.text, "title: Hi\n");
+        assert_eq!(s.body, "Body\n");
+        let fm: FrontMatter = block.parse().unwrap();
+        assert_eq!(fm.title.as_deref(), Some("Hi"));
+
+        let s = split("\u{feff}+++\r\ntitle = \"T\"\r\nother = 1\r\n+++\r\nBody").unwrap();
+        let fm: FrontMatter = s.front.unwrap().parse().unwrap();
+        assert_eq!(fm.title.as_deref(), Some("T"));
+        assert_eq!(s.body, "Body");
+
+        let s = split("---\n---\n").unwrap();
+        assert_eq!(
+            s.front.unwrap().parse::<FrontMatter>().unwrap(),
+            FrontMatter::default()
+        );
+        assert_eq!(s.body, "");
+
+        let s = split("---\ntitle: x\n...\nrest").unwrap();
+        assert_eq!(s.body, "rest");
+    }
+
+    #[test]
+    fn a_rule_later_in_the_body_is_not_front_matter() {
+        let s = split("Intro\n\n---\ntitle: no\n---\n").unwrap();
+        assert_eq!(s.front, None);
+    }
+
+    #[test]
+    fn unclosed_block_is_an_error_on_line_1() {
+        let err = split("---\ntitle: x\n\nBody\n").unwrap_err();
+        assert_eq!(err.line, 1);
+        assert!(err.message.contains("never closed"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_file_line() {
+        let s = split("---\ntitle: ok\ntags: [a, b\nmore: 1\n---\n").unwrap();
+        let err = s.front.unwrap().parse::<FrontMatter>().unwrap_err();
+        assert!((3..=5).contains(&err.line), "{err}");
+        assert!(err.message.starts_with("invalid YAML"), "{err}");
+
+        let s = split("+++\ntitle = \"ok\"\ntitle2 = \n+++\n").unwrap();
+        let err = s.front.unwrap().parse::<FrontMatter>().unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+
+        let s = split("---\n\ntitle: [1, 2]\n---\n").unwrap();
+        let err = s.front.unwrap().parse::<FrontMatter>().unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+    }
+}

@@ -1,0 +1,252 @@
+//! A Markdown file as a gemtext page: front matter split off and read, the body converted, and
+//! a title heading added when the body does not start with one.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::content::front_matter::{self, FrontMatter, FrontMatterError};
+use crate::render::{self, Line};
+
+/// Why a Markdown file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is larger than the {limit}-byte limit for Markdown files (markdown.max_file_size)"
+    )]
+    TooLarge { path: PathBuf, limit: u64 },
+}
+
+/// Reads a Markdown file of at most `limit` bytes; invalid UTF-8 is replaced, not fatal.
+pub fn read_source(path: &Path, limit: u64) -> Result<String, SourceError> {
+    let wrap = |source| SourceError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(wrap)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(wrap)?;
+    if bytes.len() as u64 > limit {
+        return Err(SourceError::TooLarge {
+            path: path.to_owned(),
+            limit,
+        });
+    }
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+/// A converted page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub title: String,
+    pub gemtext: String,
+}
+
+/// Converts a Markdown source. `file_stem` supplies the title when neither the front matter
+/// nor the body has one.
+///
+/// A broken front-matter block never stops the page: it is returned as the error beside a page
+/// made from what could be read (the body without the block, or the whole text when the block
+/// never closes, so nothing the author wrote disappears). Callers decide whether to fail or
+/// to log.
+pub fn convert(
+    source: &str,
+    file_stem: &str,
+    options: &render::Options,
+) -> (Page, Option<FrontMatterError>) {
+    let (body, front, error) = match front_matter::split(source) {
+        Ok(split) => match split.front.map(|block| block.parse::<FrontMatter>()) {
+            Some(Ok(front)) => (split.body, front, None),
+            Some(Err(e)) => (split.body, FrontMatter::default(), Some(e)),
+            None => (split.body, FrontMatter::default(), None),
+        },
+        Err(e) => (
+            source.strip_prefix('\u{feff}').unwrap_or(source),
+            FrontMatter::default(),
+            Some(e),
+        ),
+    };
+    let mut document = render::convert(body, options);
+    let title = match (front.title, document.leading_title()) {
+        (Some(title), _) if !title.trim().is_empty() => title.trim().to_owned(),
+        (_, Some(heading)) => heading.to_owned(),
+        _ => title_from_file_stem(file_stem),
+    };
+    if document.leading_title().is_none() {
+        let mut lines = vec![
+            Line::Heading {
+                level: 1,
+                text: title.clone(),
+            },
+            Line::Blank,
+        ];
+        if document.lines.is_empty() {
+            lines.pop();
+        }
+        lines.append(&mut document.lines);
+        document.lines = lines;
+    }
+    let page = Page {
+        title,
+        gemtext: document.to_gemtext(),
+    };
+    (page, error)
+}
+
+/// Converted pages, each kept until its file changes, so serving a page again costs a `stat`
+/// and no conversion.
+#[derive(Debug)]
+pub struct PageCache {
+    options: render::Options,
+    limit: u64,
+    entries: Mutex<HashMap<PathBuf, Cached>>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    stamp: Stamp,
+    page: Arc<Page>,
+}
+
+/// What identifies a version of a file: any write changes at least one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    inode: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        Stamp {
+            len: meta.len(),
+            inode: meta.ino(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+impl PageCache {
+    /// `limit` is the largest Markdown file converted, in bytes.
+    pub fn new(options: render::Options, limit: u64) -> PageCache {
+        PageCache {
+            options,
+            limit,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The page for a Markdown file, converted now if the file is new or changed. A broken
+    /// front-matter block is logged (file and line) and the page served as well as it can be.
+    /// Blocking: call it off the async threads.
+    pub fn get(&self, path: &Path) -> Result<Arc<Page>, SourceError> {
+        let wrap = |source| SourceError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let stamp = Stamp::of(&std::fs::metadata(path).map_err(wrap)?);
+        if let Some(cached) = self.lock().get(path).filter(|c| c.stamp == stamp) {
+            return Ok(Arc::clone(&cached.page));
+        }
+        let source = read_source(path, self.limit)?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let (page, error) = convert(&source, stem, &self.options);
+        if let Some(e) = error {
+            tracing::warn!(
+                "{}:{}: {} (serving the page without it)",
+                path.display(),
+                e.line,
+                e.message
+            );
+        }
+        let page = Arc::new(page);
+        self.lock().insert(
+            path.to_owned(),
+            Cached {
+                stamp,
+                page: Arc::clone(&page),
+            },
+        );
+        Ok(page)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Cached>> {
+        // A panic while holding the lock cannot leave the map half-written; keep serving.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// `2024-03-11-learning-to-sail` → `learning to sail`.
+pub fn title_from_file_stem(stem: &str) -> String {
+    let bytes = stem.as_bytes();
+    let dated = bytes.len() > 11
+        && bytes[..10].iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+        && matches!(bytes[10], b'-' | b'_');
+    let name = if dated { &stem[11..] } else { stem };
+    let title = name.replace(['-', '_'], " ");
+    let title = title.trim();
+    if title.is_empty() {
+        stem.to_owned()
+    } else {
+        title.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(source: &str) -> (Page, Option<FrontMatterError>) {
+        convert(source, "2024-01-02-my-post", &render::Options::default())
+    }
+
+    #[test]
+    fn title_from_front_matter_then_heading_then_file() {
+        let (p, e) = page("---\ntitle: From FM\n---\nText\n");
+        assert!(e.is_none());
+        assert_eq!(p.gemtext, "# From FM\n\nText\n");
+        let (p, _) = page("# Heading\n\nText\n");
+        assert_eq!(p.title, "Heading");
+        assert_eq!(p.gemtext, "# Heading\n\nText\n");
+        let (p, _) = page("Just text\n");
+        assert_eq!(p.gemtext, "# my post\n\nJust text\n");
+        let (p, _) = page("");
+        assert_eq!(p.gemtext, "# my post\n");
+    }
+
+    #[test]
+    fn broken_front_matter_is_reported_but_the_body_is_kept() {
+        let (p, e) = page("---\ntitle: [unclosed\n---\nBody text\n");
+        assert_eq!(e.unwrap().line, 2);
+        assert_eq!(p.gemtext, "# my post\n\nBody text\n");
+        let (p, e) = page("---\ntitle: x\nBody\n");
+        assert_eq!(e.unwrap().line, 1);
+        assert!(p.gemtext.contains("Body"), "{}", p.gemtext);
+    }
+
+    #[test]
+    fn file_stem_titles() {
+        assert_eq!(title_from_file_stem("2024-03-11-knots"), "knots");
+        assert_eq!(title_from_file_stem("hello_world"), "hello world");
+        assert_eq!(title_from_file_stem("2024-03-11"), "2024 03 11");
+        assert_eq!(title_from_file_stem("---"), "---");
+    }
+}

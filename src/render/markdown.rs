@@ -1,0 +1,894 @@
+//! Markdown → gemtext, from pulldown-cmark's event stream.
+//!
+//! Gemtext has no inline markup and no inline links, and each line has one type, so the
+//! converter works a block at a time. Inline content gathers in a *leaf* (a paragraph, heading,
+//! list item text or table cell); when the leaf ends it becomes one or more lines, and the
+//! links it held are queued. The queue is written after the outermost block that holds the
+//! leaf (a paragraph, a whole list, a whole quote, a table, a footnote), so prose reads as the
+//! author wrote it and every link still gets its own line. Pure: no I/O, no panics, linear in
+//! the input.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use pulldown_cmark::{
+    Alignment, CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options as ParseOptions,
+    Parser, Tag, TagEnd,
+};
+use serde::Deserialize;
+use unicode_width::UnicodeWidthStr;
+
+use super::gemtext::{Document, Line};
+use super::html::{HtmlEvent, HtmlStripper};
+use super::url::{find_bare_urls, link_target};
+
+/// Where link lines go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkPlacement {
+    /// After the block that holds them; the prose is unchanged.
+    #[default]
+    Below,
+    /// After the block, numbered: the prose gets `label[1]`, the link line `=> url [1] label`.
+    Footnote,
+    /// Numbered as for `footnote`, all together under `## Links` at the end of the page.
+    End,
+}
+
+/// Conversion settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub links: LinkPlacement,
+    /// Put before an image's alt text in its link line, so readers know what they will get.
+    pub image_marker: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            links: LinkPlacement::Below,
+            image_marker: "🖼".to_owned(),
+        }
+    }
+}
+
+/// The Markdown extensions we read: the GitHub-flavoured ones authors use. Metadata blocks stay
+/// off (front matter is split off beforehand), and so do options that would change the meaning
+/// of plain text (smart punctuation, math, wiki links, heading attributes).
+pub fn parse_options() -> ParseOptions {
+    ParseOptions::ENABLE_TABLES
+        | ParseOptions::ENABLE_FOOTNOTES
+        | ParseOptions::ENABLE_STRIKETHROUGH
+        | ParseOptions::ENABLE_TASKLISTS
+}
+
+/// The rule drawn for a thematic break (`---` would look like a front-matter fence).
+const RULE: &str = "──────────";
+
+/// Converts a Markdown body (front matter already removed) to gemtext lines.
+pub fn convert(markdown: &str, options: &Options) -> Document {
+    let mut converter = Converter::new(options);
+    for event in Parser::new_ext(markdown, parse_options()) {
+        converter.event(event);
+    }
+    converter.finish()
+}
+
+/// A link collected from a leaf, waiting for its line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct QueuedLink {
+    url: String,
+    label: String,
+}
+
+/// A link found in a leaf, with where it starts in the leaf's text (for source order).
+struct LeafLink {
+    pos: usize,
+    depth: usize,
+    /// The number shown in the prose (`footnote`/`end` placement), inserted at `marker_at`.
+    numbered: bool,
+    marker_at: usize,
+    link: QueuedLink,
+}
+
+/// A link or image whose end has not been seen yet.
+struct OpenLink {
+    target: Option<String>,
+    start: usize,
+    image: bool,
+}
+
+/// What a leaf's text will become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LeafKind {
+    Paragraph,
+    Heading(u8),
+    TableCell,
+}
+
+/// Inline content being gathered.
+struct Leaf {
+    kind: LeafKind,
+    text: String,
+    /// Byte offsets of hard line breaks in `text`.
+    breaks: Vec<usize>,
+    /// Ranges of `text` outside links and code, where bare URLs are looked for.
+    plain: Vec<Range<usize>>,
+    /// Whether any visible text lies outside links (else the leaf is link-only).
+    has_prose: bool,
+    links: Vec<LeafLink>,
+    open: Vec<OpenLink>,
+}
+
+impl Leaf {
+    fn new(kind: LeafKind) -> Leaf {
+        Leaf {
+            kind,
+            text: String::new(),
+            breaks: Vec::new(),
+            plain: Vec::new(),
+            has_prose: false,
+            links: Vec::new(),
+            open: Vec::new(),
+        }
+    }
+
+    /// Appends prose text (outside code): linkable when outside links.
+    fn push_text(&mut self, text: &str) {
+        let start = self.text.len();
+        self.text.push_str(text);
+        if self.open.is_empty() {
+            if !text.trim().is_empty() {
+                self.has_prose = true;
+            }
+            match self.plain.last_mut() {
+                Some(last) if last.end == start => last.end = self.text.len(),
+                _ => self.plain.push(start..self.text.len()),
+            }
+        }
+    }
+
+    /// Appends text that counts as prose but is never linkified (inline code, markers).
+    fn push_literal(&mut self, text: &str) {
+        self.text.push_str(text);
+        if self.open.is_empty() && !text.trim().is_empty() {
+            self.has_prose = true;
+        }
+    }
+
+    fn hard_break(&mut self) {
+        self.breaks.push(self.text.len());
+    }
+}
+
+/// Containers that shape the lines of the leaves inside them.
+enum Container {
+    Quote,
+    List { next: Option<u64> },
+    Item { marker: String, leaves: usize },
+    Footnote { label: String },
+}
+
+/// A table being gathered.
+struct Table {
+    aligns: Vec<Alignment>,
+    rows: Vec<Vec<String>>,
+}
+
+struct Converter<'o> {
+    options: &'o Options,
+    /// Lines of the current sink: the document, or a footnote definition being read.
+    out: Vec<Line>,
+    /// Outer sinks while a footnote definition is read.
+    outer: Vec<Vec<Line>>,
+    containers: Vec<Container>,
+    leaf: Option<Leaf>,
+    /// Links waiting for the end of the outermost block (`below`, `footnote` placement) or of
+    /// the document (`end`), and the set that keeps each link once per queue.
+    queue: Vec<QueuedLink>,
+    queued: HashSet<QueuedLink>,
+    link_numbers: usize,
+    code: Option<(String, String)>,
+    table: Option<Table>,
+    /// Whether the last leaf in the current quote was a paragraph (a bare `>` separates two).
+    quote_paragraph: bool,
+    footnote_numbers: HashMap<String, usize>,
+    footnotes: Vec<(String, Vec<Line>)>,
+    html: HtmlStripper,
+    html_events: Vec<HtmlEvent>,
+}
+
+impl<'o> Converter<'o> {
+    fn new(options: &'o Options) -> Self {
+        Converter {
+            options,
+            out: Vec::new(),
+            outer: Vec::new(),
+            containers: Vec::new(),
+            leaf: None,
+            queue: Vec::new(),
+            queued: HashSet::new(),
+            link_numbers: 0,
+            code: None,
+            table: None,
+            quote_paragraph: false,
+            footnote_numbers: HashMap::new(),
+            footnotes: Vec::new(),
+            html: HtmlStripper::default(),
+            html_events: Vec::new(),
+        }
+    }
+
+    fn event(&mut self, event: Event<'_>) {
+        match event {
+            Event::Start(tag) => self.start(tag),
+            Event::End(tag) => self.end(tag),
+            Event::Text(text) => self.text(&text),
+            Event::Code(code) => {
+                if !self.html.hiding() {
+                    self.leaf().push_literal(&format!("`{code}`"));
+                }
+            }
+            Event::InlineMath(math) | Event::DisplayMath(math) => self.text(&math),
+            Event::Html(html) | Event::InlineHtml(html) => self.raw_html(&html),
+            Event::FootnoteReference(label) => {
+                let n = self.footnote_number(&label);
+                self.leaf().push_literal(&format!("[{n}]"));
+            }
+            Event::SoftBreak => {
+                if !self.html.hiding() {
+                    if let Some((_, code)) = &mut self.code {
+                        code.push('\n');
+                    } else {
+                        self.leaf().push_text(" ");
+                    }
+                }
+            }
+            Event::HardBreak => self.leaf().hard_break(),
+            Event::Rule => {
+                self.close_leaf();
+                self.begin_block();
+                let line = if self.in_quote() {
+                    Line::Quote(RULE.into())
+                } else {
+                    Line::Text(RULE.into())
+                };
+                self.out.push(line);
+                self.end_block();
+            }
+            Event::TaskListMarker(done) => {
+                if let Some(Container::Item { marker, .. }) = self.containers.last_mut() {
+                    marker.push_str(if done { "[x] " } else { "[ ] " });
+                }
+            }
+        }
+    }
+
+    fn start(&mut self, tag: Tag<'_>) {
+        match tag {
+            Tag::Paragraph => {
+                self.close_leaf();
+                self.begin_block();
+                self.leaf = Some(Leaf::new(LeafKind::Paragraph));
+            }
+            Tag::Heading { level, .. } => {
+                self.close_leaf();
+                self.begin_block();
+                self.leaf = Some(Leaf::new(LeafKind::Heading(heading_level(level))));
+            }
+            Tag::BlockQuote(_) => {
+                self.close_leaf();
+                self.begin_block();
+                if !self.in_quote() {
+                    self.quote_paragraph = false;
+                }
+                self.containers.push(Container::Quote);
+            }
+            Tag::CodeBlock(kind) => {
+                self.close_leaf();
+                self.begin_block();
+                let alt = match kind {
+                    CodeBlockKind::Fenced(info) => info
+                        .split(|c: char| c.is_whitespace() || c == ',')
+                        .next()
+                        .unwrap_or("")
+                        .to_owned(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                self.code = Some((alt, String::new()));
+            }
+            Tag::HtmlBlock => {
+                self.close_leaf();
+                self.begin_block();
+            }
+            Tag::List(start) => {
+                self.close_leaf();
+                self.begin_block();
+                self.containers.push(Container::List { next: start });
+            }
+            Tag::Item => {
+                self.close_leaf();
+                let marker = match self.containers.last_mut() {
+                    Some(Container::List { next: Some(n) }) => {
+                        let marker = format!("{n}. ");
+                        *n = n.saturating_add(1);
+                        marker
+                    }
+                    _ => String::new(),
+                };
+                self.containers.push(Container::Item { marker, leaves: 0 });
+            }
+            Tag::FootnoteDefinition(label) => {
+                self.close_leaf();
+                self.end_block();
+                self.outer.push(std::mem::take(&mut self.out));
+                self.containers.push(Container::Footnote {
+                    label: label.to_string(),
+                });
+            }
+            Tag::Table(aligns) => {
+                self.close_leaf();
+                self.begin_block();
+                self.table = Some(Table {
+                    aligns,
+                    rows: Vec::new(),
+                });
+            }
+            Tag::TableHead | Tag::TableRow => {
+                if let Some(table) = &mut self.table {
+                    table.rows.push(Vec::new());
+                }
+            }
+            Tag::TableCell => self.leaf = Some(Leaf::new(LeafKind::TableCell)),
+            Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            } => {
+                let dest = match link_type {
+                    LinkType::Email if !dest_url.starts_with("mailto:") => {
+                        CowStr::from(format!("mailto:{dest_url}"))
+                    }
+                    _ => dest_url,
+                };
+                self.open_link(&dest, false);
+            }
+            Tag::Image { dest_url, .. } => self.open_link(&dest_url, true),
+            Tag::Emphasis
+            | Tag::Strong
+            | Tag::Strikethrough
+            | Tag::Superscript
+            | Tag::Subscript
+            | Tag::MetadataBlock(_)
+            | Tag::DefinitionList
+            | Tag::DefinitionListTitle
+            | Tag::DefinitionListDefinition => {}
+        }
+    }
+
+    fn end(&mut self, tag: TagEnd) {
+        match tag {
+            TagEnd::Paragraph | TagEnd::Heading(_) => {
+                self.close_leaf();
+                self.end_block();
+            }
+            TagEnd::BlockQuote(_) => {
+                self.close_leaf();
+                self.containers.pop();
+                self.end_block();
+            }
+            TagEnd::CodeBlock => {
+                if let Some((alt, text)) = self.code.take() {
+                    let lines = text
+                        .strip_suffix('\n')
+                        .unwrap_or(&text)
+                        .split('\n')
+                        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_owned())
+                        .collect();
+                    self.out.push(Line::Preformatted { alt, lines });
+                }
+                self.end_block();
+            }
+            TagEnd::HtmlBlock => {
+                self.close_leaf();
+                self.end_block();
+            }
+            TagEnd::List(_) => {
+                self.close_leaf();
+                self.containers.pop();
+                self.end_block();
+            }
+            TagEnd::Item => {
+                self.close_leaf();
+                self.containers.pop();
+            }
+            TagEnd::FootnoteDefinition => {
+                self.close_leaf();
+                self.end_block();
+                if let Some(Container::Footnote { label }) = self.containers.pop() {
+                    let outer = self.outer.pop().unwrap_or_default();
+                    let lines = std::mem::replace(&mut self.out, outer);
+                    self.footnotes.push((label, lines));
+                }
+            }
+            TagEnd::Table => {
+                if let Some(table) = self.table.take() {
+                    self.out.push(render_table(&table));
+                }
+                self.end_block();
+            }
+            TagEnd::TableCell => self.close_leaf(),
+            TagEnd::TableHead | TagEnd::TableRow => {}
+            TagEnd::Link | TagEnd::Image => self.close_link(),
+            TagEnd::Emphasis
+            | TagEnd::Strong
+            | TagEnd::Strikethrough
+            | TagEnd::Superscript
+            | TagEnd::Subscript
+            | TagEnd::MetadataBlock(_)
+            | TagEnd::DefinitionList
+            | TagEnd::DefinitionListTitle
+            | TagEnd::DefinitionListDefinition => {}
+        }
+    }
+
+    fn text(&mut self, text: &str) {
+        if self.html.hiding() {
+            return;
+        }
+        if let Some((_, code)) = &mut self.code {
+            code.push_str(text);
+        } else {
+            self.leaf().push_text(text);
+        }
+    }
+
+    /// The open leaf; inline content outside any paragraph (tight list items, stray inline
+    /// HTML) opens one.
+    fn leaf(&mut self) -> &mut Leaf {
+        self.leaf
+            .get_or_insert_with(|| Leaf::new(LeafKind::Paragraph))
+    }
+
+    fn in_quote(&self) -> bool {
+        self.containers
+            .iter()
+            .any(|c| matches!(c, Container::Quote))
+    }
+
+    /// Whether no list, quote or table encloses the current position (footnotes count as
+    /// documents of their own).
+    fn at_top(&self) -> bool {
+        self.table.is_none()
+            && !self
+                .containers
+                .iter()
+                .any(|c| !matches!(c, Container::Footnote { .. }))
+    }
+
+    /// Separates a new top-level block from the previous one with a blank line.
+    fn begin_block(&mut self) {
+        if self.at_top()
+            && self.outer.is_empty()
+            && !matches!(self.out.last(), None | Some(Line::Blank))
+        {
+            self.out.push(Line::Blank);
+        }
+    }
+
+    /// Writes the queued links once the outermost block has ended.
+    fn end_block(&mut self) {
+        if self.at_top() && self.options.links != LinkPlacement::End {
+            self.flush_queue();
+        }
+    }
+
+    fn flush_queue(&mut self) {
+        self.queued.clear();
+        for link in self.queue.drain(..) {
+            self.out.push(Line::Link {
+                url: link.url,
+                label: link.label,
+            });
+        }
+    }
+
+    fn footnote_number(&mut self, label: &str) -> usize {
+        let next = self.footnote_numbers.len() + 1;
+        *self
+            .footnote_numbers
+            .entry(label.to_lowercase())
+            .or_insert(next)
+    }
+
+    fn open_link(&mut self, dest: &str, image: bool) {
+        let target = link_target(dest);
+        let leaf = self.leaf();
+        let start = leaf.text.len();
+        leaf.open.push(OpenLink {
+            target,
+            start,
+            image,
+        });
+    }
+
+    fn close_link(&mut self) {
+        let numbered = self.options.links != LinkPlacement::Below;
+        let marker = self.options.image_marker.clone();
+        let Some(leaf) = self.leaf.as_mut() else {
+            return;
+        };
+        let Some(open) = leaf.open.pop() else {
+            return;
+        };
+        let Some(url) = open.target else {
+            return;
+        };
+        let text = collapse_whitespace(&leaf.text[open.start..]);
+        let label = if open.image {
+            let alt = if text.is_empty() {
+                file_name(&url).to_owned()
+            } else {
+                text
+            };
+            format!("{marker} {alt}").trim().to_owned()
+        } else if text.is_empty() {
+            url.clone()
+        } else {
+            text
+        };
+        leaf.links.push(LeafLink {
+            pos: open.start,
+            depth: leaf.open.len(),
+            numbered: numbered && !open.image,
+            marker_at: leaf.text.len(),
+            link: QueuedLink { url, label },
+        });
+    }
+
+    fn raw_html(&mut self, html: &str) {
+        let mut events = std::mem::take(&mut self.html_events);
+        self.html.feed(html, &mut events);
+        for event in events.drain(..) {
+            match event {
+                HtmlEvent::Text(text) => {
+                    if self.code.is_none() && !text.trim().is_empty() {
+                        let text = collapse_whitespace_keep_edges(&text);
+                        self.leaf().push_text(&text);
+                    } else if self.leaf.as_ref().is_some_and(|l| !l.text.is_empty()) {
+                        self.leaf().push_text(" ");
+                    }
+                }
+                HtmlEvent::Break => self.leaf().hard_break(),
+                HtmlEvent::BlockBreak => {
+                    if self.leaf.as_ref().is_some_and(|l| l.open.is_empty()) {
+                        let kind = self.leaf.as_ref().map_or(LeafKind::Paragraph, |l| l.kind);
+                        if kind == LeafKind::Paragraph {
+                            self.close_leaf();
+                            self.leaf = Some(Leaf::new(kind));
+                        }
+                    }
+                }
+                HtmlEvent::LinkStart(href) => self.open_link(&href, false),
+                HtmlEvent::LinkEnd => {
+                    if self.leaf.as_ref().is_some_and(|l| !l.open.is_empty()) {
+                        self.close_link();
+                    }
+                }
+                HtmlEvent::Image { src, alt } => {
+                    // As with a Markdown image: the alt text stays in the prose.
+                    self.open_link(&src, true);
+                    self.leaf().push_text(&alt);
+                    self.close_link();
+                }
+            }
+        }
+        self.html_events = events;
+    }
+
+    /// Turns the open leaf into lines and queues its links.
+    fn close_leaf(&mut self) {
+        let Some(mut leaf) = self.leaf.take() else {
+            return;
+        };
+        // Links left open by broken HTML end here.
+        while !leaf.open.is_empty() {
+            self.leaf = Some(leaf);
+            self.close_link();
+            leaf = self.leaf.take().expect("leaf just put back");
+        }
+        for range in &leaf.plain {
+            for (offset, url) in find_bare_urls(&leaf.text[range.clone()]) {
+                if let Some(target) = link_target(url) {
+                    leaf.links.push(LeafLink {
+                        pos: range.start + offset,
+                        depth: 0,
+                        numbered: false,
+                        marker_at: 0,
+                        link: QueuedLink {
+                            url: target,
+                            label: url.to_owned(),
+                        },
+                    });
+                }
+            }
+        }
+        leaf.links.sort_by_key(|l| (l.pos, l.depth));
+
+        if leaf.kind == LeafKind::TableCell {
+            let text = collapse_whitespace(&leaf.text);
+            if let Some(row) = self.table.as_mut().and_then(|t| t.rows.last_mut()) {
+                row.push(text);
+            }
+            for l in leaf.links {
+                self.queue_link(l.link);
+            }
+            return;
+        }
+
+        let link_only = !leaf.has_prose && !leaf.links.is_empty();
+        if link_only && leaf.kind == LeafKind::Paragraph {
+            self.count_item_leaf();
+            for l in leaf.links {
+                self.out.push(Line::Link {
+                    url: l.link.url,
+                    label: l.link.label,
+                });
+            }
+            return;
+        }
+        if leaf.text.trim().is_empty() && leaf.links.is_empty() {
+            return;
+        }
+
+        // Number links in the prose, then cut it at hard breaks.
+        let mut inserts: Vec<(usize, String)> = Vec::new();
+        let mut links = Vec::with_capacity(leaf.links.len());
+        for l in leaf.links {
+            let mut link = l.link;
+            if l.numbered {
+                self.link_numbers += 1;
+                let n = self.link_numbers;
+                inserts.push((l.marker_at, format!("[{n}]")));
+                link.label = format!("[{n}] {}", link.label);
+            }
+            links.push(link);
+        }
+        inserts.sort_by_key(|(at, _)| *at);
+        let segments = split_segments(&leaf.text, &leaf.breaks, &inserts);
+        self.emit_leaf_lines(leaf.kind, segments);
+        for link in links {
+            self.queue_link(link);
+        }
+    }
+
+    /// Counts a leaf towards the innermost list item (only its first leaf gets the marker).
+    fn count_item_leaf(&mut self) -> Option<String> {
+        match self.containers.last_mut() {
+            Some(Container::Item { marker, leaves }) => {
+                *leaves += 1;
+                (*leaves == 1).then(|| marker.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn emit_leaf_lines(&mut self, kind: LeafKind, segments: Vec<String>) {
+        let item_marker = self.count_item_leaf();
+        let in_item = matches!(self.containers.last(), Some(Container::Item { .. }));
+        if let LeafKind::Heading(level) = kind {
+            let text = segments.join(" ");
+            let line = if self.in_quote() {
+                Line::Quote(text)
+            } else {
+                Line::Heading { level, text }
+            };
+            self.out.push(line);
+            return;
+        }
+        if self.in_quote() {
+            let is_paragraph = !in_item;
+            if is_paragraph && self.quote_paragraph {
+                self.out.push(Line::Quote(String::new()));
+            }
+            self.quote_paragraph = is_paragraph;
+            let mut first = true;
+            for seg in segments {
+                let text = match (&item_marker, first) {
+                    (Some(marker), true) => format!("• {marker}{seg}"),
+                    _ => seg,
+                };
+                first = false;
+                self.out.push(Line::Quote(text));
+            }
+            return;
+        }
+        if let Some(marker) = item_marker {
+            self.out
+                .push(Line::ListItem(format!("{marker}{}", segments.join(" "))));
+            return;
+        }
+        self.out.extend(segments.into_iter().map(Line::Text));
+    }
+
+    fn queue_link(&mut self, link: QueuedLink) {
+        if self.queued.insert(link.clone()) {
+            self.queue.push(link);
+        }
+    }
+
+    fn finish(mut self) -> Document {
+        self.close_leaf();
+        if let Some((alt, text)) = self.code.take() {
+            let lines = text.lines().map(str::to_owned).collect();
+            self.out.push(Line::Preformatted { alt, lines });
+        }
+        if let Some(table) = self.table.take() {
+            self.out.push(render_table(&table));
+        }
+        while let Some(outer) = self.outer.pop() {
+            // An unterminated footnote definition: keep its text in place.
+            let inner = std::mem::replace(&mut self.out, outer);
+            self.out.extend(inner);
+        }
+        self.containers.clear();
+        if self.options.links != LinkPlacement::End {
+            self.flush_queue();
+        }
+
+        if !self.footnotes.is_empty() {
+            // Numbers follow first use in the text; notes never referenced come last.
+            let mut notes: Vec<(usize, Vec<Line>)> = std::mem::take(&mut self.footnotes)
+                .into_iter()
+                .map(|(label, lines)| (self.footnote_number(&label), lines))
+                .collect();
+            notes.sort_by_key(|(n, _)| *n);
+            self.push_section("Notes");
+            for (n, mut lines) in notes {
+                match lines.first_mut() {
+                    Some(Line::Text(first)) => *first = format!("[{n}] {first}"),
+                    _ => lines.insert(0, Line::Text(format!("[{n}]"))),
+                }
+                self.out.extend(lines);
+            }
+        }
+        if !self.queue.is_empty() {
+            self.push_section("Links");
+            self.flush_queue();
+        }
+        while matches!(self.out.last(), Some(Line::Blank)) {
+            self.out.pop();
+        }
+        while matches!(self.out.first(), Some(Line::Blank)) {
+            self.out.remove(0);
+        }
+        Document { lines: self.out }
+    }
+
+    fn push_section(&mut self, title: &str) {
+        if !matches!(self.out.last(), None | Some(Line::Blank)) {
+            self.out.push(Line::Blank);
+        }
+        self.out.push(Line::Heading {
+            level: 2,
+            text: title.into(),
+        });
+    }
+}
+
+fn heading_level(level: HeadingLevel) -> u8 {
+    match level {
+        HeadingLevel::H1 => 1,
+        HeadingLevel::H2 => 2,
+        _ => 3,
+    }
+}
+
+/// Cuts leaf text at hard breaks, inserting link numbers, trimming each piece.
+fn split_segments(text: &str, breaks: &[usize], inserts: &[(usize, String)]) -> Vec<String> {
+    let mut segments = Vec::new();
+    let mut current = String::new();
+    let mut at = 0;
+    let mut inserts = inserts.iter().peekable();
+    let mut cuts = breaks
+        .iter()
+        .copied()
+        .chain(std::iter::once(text.len()))
+        .peekable();
+    while let Some(cut) = cuts.next() {
+        while let Some((pos, marker)) = inserts.next_if(|(pos, _)| *pos <= cut) {
+            current.push_str(&text[at..*pos]);
+            current.push_str(marker);
+            at = *pos;
+        }
+        current.push_str(&text[at..cut]);
+        at = cut;
+        let is_last = cuts.peek().is_none();
+        let piece = current.trim().to_owned();
+        if !piece.is_empty() || !is_last && !segments.is_empty() {
+            segments.push(piece);
+        }
+        current.clear();
+    }
+    while segments.last().is_some_and(|s: &String| s.is_empty()) {
+        segments.pop();
+    }
+    segments
+}
+
+fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Collapses runs of white space to one space but keeps one at either end, so words from
+/// neighbouring HTML pieces stay apart.
+fn collapse_whitespace_keep_edges(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    if text.starts_with(char::is_whitespace) {
+        out.push(' ');
+    }
+    out.push_str(&collapse_whitespace(text));
+    if text.ends_with(char::is_whitespace) {
+        out.push(' ');
+    }
+    out
+}
+
+fn file_name(url: &str) -> &str {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.rsplit('/').find(|s| !s.is_empty()).unwrap_or(path)
+}
+
+/// A table as an aligned preformatted block; widths are display columns (CJK counts two).
+fn render_table(table: &Table) -> Line {
+    let columns = table.rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![3usize; columns];
+    for row in &table.rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.width());
+        }
+    }
+    let align = |i: usize| table.aligns.get(i).copied().unwrap_or(Alignment::None);
+    let format_row = |row: &Vec<String>| {
+        let mut line = String::from("|");
+        for (i, width) in widths.iter().enumerate() {
+            let cell = row.get(i).map(String::as_str).unwrap_or("");
+            let pad = width - cell.width();
+            let (left, right) = match align(i) {
+                Alignment::Right => (pad, 0),
+                Alignment::Center => (pad / 2, pad - pad / 2),
+                Alignment::Left | Alignment::None => (0, pad),
+            };
+            line.push(' ');
+            line.push_str(&" ".repeat(left));
+            line.push_str(cell);
+            line.push_str(&" ".repeat(right));
+            line.push_str(" |");
+        }
+        line
+    };
+    let mut lines = Vec::with_capacity(table.rows.len() + 1);
+    for (r, row) in table.rows.iter().enumerate() {
+        lines.push(format_row(row));
+        if r == 0 {
+            let mut rule = String::from("|");
+            for (i, width) in widths.iter().enumerate() {
+                let (l, r) = match align(i) {
+                    Alignment::Left => (":", "-"),
+                    Alignment::Right => ("-", ":"),
+                    Alignment::Center => (":", ":"),
+                    Alignment::None => ("-", "-"),
+                };
+                rule.push_str(l);
+                rule.push_str(&"-".repeat(*width));
+                rule.push_str(r);
+                rule.push('|');
+            }
+            lines.push(rule);
+        }
+    }
+    Line::Preformatted {
+        alt: "table".into(),
+        lines,
+    }
+}

@@ -1,0 +1,11 @@
+//! Turning content into what readers get: Markdown → gemtext lines, and their text.
+//!
+//! Everything here is pure (no I/O, no async), so it is tested with plain inputs and outputs.
+
+pub mod gemtext;
+pub mod html;
+pub mod markdown;
+pub mod url;
+
+pub use gemtext::{Document, Line};
+pub use markdown::{LinkPlacement, Options, convert};

@@ -1,0 +1,242 @@
+//! URLs on their way from Markdown into gemtext link lines: relative `.md` links become `.gmi`
+//! links, fragments that Gemini cannot use are dropped, IDN hosts become punycode, and anything
+//! a URI may not hold is percent-encoded (never HTML-escaped). Also finds bare URLs in prose.
+
+use std::fmt::Write;
+
+/// Schemes whose bare URLs in prose become links.
+const LINKIFY_SCHEMES: [&str; 4] = ["https://", "http://", "gemini://", "gopher://"];
+
+/// The gemtext link target for a Markdown destination, or `None` when nothing is left to link
+/// (a link to a fragment of the same page: Gemini has no anchors).
+pub fn link_target(dest: &str) -> Option<String> {
+    let dest = dest.trim();
+    if dest.is_empty() {
+        return None;
+    }
+    let target = match scheme_of(dest) {
+        Some(_) => punycode_host(dest),
+        None if dest.starts_with("//") => punycode_host(dest),
+        None => relative_target(dest)?,
+    };
+    Some(percent_encode(&target))
+}
+
+/// `x.md?q#frag` → `x.gmi?q`; `#frag` → nothing.
+fn relative_target(dest: &str) -> Option<String> {
+    let without_fragment = dest.split('#').next().unwrap_or("");
+    if without_fragment.is_empty() {
+        return None;
+    }
+    let (path, query) = match without_fragment.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (without_fragment, None),
+    };
+    let path = match path.len().checked_sub(3) {
+        Some(stem) if path.is_char_boundary(stem) && path[stem..].eq_ignore_ascii_case(".md") => {
+            format!("{}.gmi", &path[..stem])
+        }
+        _ => path.to_owned(),
+    };
+    Some(match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    })
+}
+
+/// The scheme of an absolute URL (`gemini` in `gemini://…`, `mailto` in `mailto:…`).
+pub fn scheme_of(url: &str) -> Option<&str> {
+    let (scheme, _) = url.split_once(':')?;
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
+}
+
+/// Rewrites a non-ASCII host of `scheme://host…` (or `//host…`) as punycode.
+fn punycode_host(url: &str) -> String {
+    let Some(start) = url.find("//").map(|i| i + 2) else {
+        return url.to_owned();
+    };
+    let rest = &url[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !h.starts_with('[') => {
+            (h, Some(p))
+        }
+        _ => (hostport, None),
+    };
+    if host.is_ascii() {
+        return url.to_owned();
+    }
+    let Ok(url::Host::Domain(ascii)) = url::Host::parse(host) else {
+        return url.to_owned();
+    };
+    let mut out = String::with_capacity(url.len() + 8);
+    out.push_str(&url[..start]);
+    if let Some(u) = userinfo {
+        out.push_str(u);
+        out.push('@');
+    }
+    out.push_str(&ascii);
+    if let Some(p) = port {
+        out.push(':');
+        out.push_str(p);
+    }
+    out.push_str(&rest[end..]);
+    out
+}
+
+/// Percent-encodes every byte a URI may not contain as it is; existing `%XX` escapes stay.
+pub fn percent_encode(url: &str) -> String {
+    let bytes = url.as_bytes();
+    let mut out = String::with_capacity(url.len());
+    for (i, &b) in bytes.iter().enumerate() {
+        let keep = match b {
+            b'%' => {
+                bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => true,
+            b'-' | b'.' | b'_' | b'~' => true,
+            b':' | b'/' | b'?' | b'#' | b'[' | b']' | b'@' => true,
+            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' => true,
+            _ => false,
+        };
+        if keep {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Bare URLs in prose: `(byte offset, url)` for each `http(s)://`, `gemini://` or `gopher://`
+/// URL that starts a word. Trailing sentence punctuation is left out, and a closing bracket
+/// only belongs to the URL if the URL opened one.
+pub fn find_bare_urls(text: &str) -> Vec<(usize, &str)> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(rel) = text[from..].find("://") {
+        let colon = from + rel;
+        from = colon + 3;
+        let Some(scheme) = LINKIFY_SCHEMES.iter().find(|s| {
+            let scheme_len = s.len() - 3;
+            colon >= scheme_len
+                && text.is_char_boundary(colon - scheme_len)
+                && text[colon - scheme_len..colon].eq_ignore_ascii_case(&s[..scheme_len])
+        }) else {
+            continue;
+        };
+        let start = colon - (scheme.len() - 3);
+        let starts_word = text[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        if !starts_word {
+            continue;
+        }
+        let len = text[start..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '`'))
+            .unwrap_or(text.len() - start);
+        let url = trim_url_end(&text[start..start + len]);
+        if url.len() > scheme.len() {
+            found.push((start, url));
+        }
+        from = start + len.max(3);
+    }
+    found
+}
+
+fn trim_url_end(mut url: &str) -> &str {
+    // Bracket balance, counted once: the loop below only ever removes characters.
+    let count = |open, close| {
+        url.chars().fold(0i64, |n, c| match c {
+            c if c == open => n + 1,
+            c if c == close => n - 1,
+            _ => n,
+        })
+    };
+    let (mut parens, mut brackets) = (count('(', ')'), count('[', ']'));
+    while let Some(last) = url.chars().next_back() {
+        let strip = match last {
+            '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '*' | '_' => true,
+            ')' if parens < 0 => {
+                parens += 1;
+                true
+            }
+            ']' if brackets < 0 => {
+                brackets += 1;
+                true
+            }
+            _ => false,
+        };
+        if !strip {
+            break;
+        }
+        url = &url[..url.len() - last.len_utf8()];
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_md_links_become_gmi() {
+        assert_eq!(link_target("post.md").as_deref(), Some("post.gmi"));
+        assert_eq!(link_target("../a/b.MD#top").as_deref(), Some("../a/b.gmi"));
+        assert_eq!(link_target("b.md?x=1#f").as_deref(), Some("b.gmi?x=1"));
+        assert_eq!(link_target("notes.mdx").as_deref(), Some("notes.mdx"));
+        assert_eq!(link_target("#section"), None);
+        assert_eq!(link_target("  "), None);
+        assert_eq!(
+            link_target("https://e.org/x.md#f").as_deref(),
+            Some("https://e.org/x.md#f")
+        );
+    }
+
+    #[test]
+    fn encoding_never_html_escapes() {
+        assert_eq!(
+            link_target("https://e.org/?a=1&b=2").as_deref(),
+            Some("https://e.org/?a=1&b=2")
+        );
+        assert_eq!(link_target("my file.gmi").as_deref(), Some("my%20file.gmi"));
+        assert_eq!(link_target("/caf\u{e9}").as_deref(), Some("/caf%C3%A9"));
+        assert_eq!(link_target("a%20b%zz").as_deref(), Some("a%20b%25zz"));
+        assert_eq!(
+            link_target("x\"<>{}|\\^`").as_deref(),
+            Some("x%22%3C%3E%7B%7D%7C%5C%5E%60")
+        );
+    }
+
+    #[test]
+    fn idn_hosts_become_punycode() {
+        assert_eq!(
+            link_target("gemini://b\u{fc}cher.example:1965/\u{e9}").as_deref(),
+            Some("gemini://xn--bcher-kva.example:1965/%C3%A9")
+        );
+    }
+
+    #[test]
+    fn bare_urls() {
+        let found = find_bare_urls("see https://e.org/a_(b), and gemini://x.y/z. Or http://q.");
+        let urls: Vec<&str> = found.iter().map(|(_, u)| *u).collect();
+        assert_eq!(
+            urls,
+            vec!["https://e.org/a_(b)", "gemini://x.y/z", "http://q"]
+        );
+        assert_eq!(found[0].0, 4);
+        assert!(find_bare_urls("xhttps://no.pe ftp://no.pe https://").is_empty());
+        assert_eq!(find_bare_urls("(https://e.org/x)")[0].1, "https://e.org/x");
+        assert_eq!(find_bare_urls("é https://é.org/é").len(), 1);
+    }
+}
