@@ -166,7 +166,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
     let path = &args.file;
     let limit = config.markdown.max_file_size.bytes();
     let source = crate::content::markdown::read_source(path, limit)?;
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let stem = crate::content::markdown::title_stem(path);
     let (page, error) =
         crate::content::markdown::convert(&source, stem, &config.markdown.options());
     if let Some(e) = error {

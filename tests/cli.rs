@@ -159,3 +159,54 @@ fn invalid_hostname_flag_is_rejected() {
     assert!(!status.success());
     assert!(stderr.contains("invalid hostname"), "{stderr}");
 }
+
+#[test]
+fn convert_prints_gemtext() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::write(
+        dir.path(),
+        "post.md",
+        "+++\ntitle = \"A post\"\n+++\nSome *text* with [a link](next.md).\n",
+    );
+    let (status, out, err) = run_cli(dir.path(), &["convert", "post.md"]);
+    assert!(status.success(), "{err}");
+    assert_eq!(
+        out,
+        "# A post\n\nSome text with a link.\n=> next.gmi a link\n"
+    );
+}
+
+#[test]
+fn convert_reports_an_unreadable_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, out, err) = run_cli(dir.path(), &["convert", "nope.md"]);
+    assert!(!status.success());
+    assert!(out.is_empty());
+    assert!(err.contains("cannot read nope.md"), "{err}");
+}
+
+#[test]
+fn convert_reports_broken_front_matter_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::write(
+        dir.path(),
+        "bad.md",
+        "---\ntitle: fine\ntags: [a, b\n---\nBody\n",
+    );
+    let (status, out, err) = run_cli(dir.path(), &["convert", "bad.md"]);
+    assert!(!status.success());
+    assert!(out.is_empty());
+    assert!(
+        err.contains("bad.md:3:") || err.contains("bad.md:4:"),
+        "{err}"
+    );
+    assert!(err.contains("invalid YAML front matter"), "{err}");
+
+    crate::common::write(dir.path(), "open.md", "+++\ntitle = \"x\"\nBody\n");
+    let (status, _, err) = run_cli(dir.path(), &["convert", "open.md"]);
+    assert!(!status.success());
+    assert!(
+        err.contains("open.md:1: front matter opened with `+++` is never closed"),
+        "{err}"
+    );
+}

@@ -163,3 +163,98 @@ fn bundled_sample_capsule_is_served_and_its_links_resolve() {
     }
     assert!(seen.len() >= 3, "sample capsule links: {seen:?}");
 }
+
+#[test]
+fn markdown_is_served_as_gemtext_at_the_gmi_path() {
+    let setup = Setup::new();
+    let capsule = setup.path().join("capsule");
+    write(
+        &capsule,
+        "posts/hello.md",
+        "---\ntitle: Hello\n---\nSee [the other post](other.md).\n",
+    );
+    write(&capsule, "posts/other.md", "# Other\n");
+    write(&capsule, "posts/both.md", "# From Markdown\n");
+    write(&capsule, "posts/both.gmi", "# Hand-written\n");
+    write(&capsule, "notes/index.md", "Notes home.\n");
+    let server = setup.config("lang = \"en\"\n").start();
+
+    let r = server.get(&server.url("/posts/hello.gmi"));
+    r.expect("20");
+    assert_eq!(r.meta(), "text/gemini; charset=utf-8; lang=en");
+    assert_eq!(
+        r.body(),
+        b"# Hello\n\nSee the other post.\n=> other.gmi the other post\n"
+    );
+    // The hand-written page wins over its Markdown twin.
+    assert_eq!(
+        server.get(&server.url("/posts/both.gmi")).body(),
+        b"# Hand-written\n"
+    );
+    // A folder's index.md is its page.
+    assert_eq!(
+        server.get(&server.url("/notes/")).body(),
+        b"# notes\n\nNotes home.\n"
+    );
+    // The source itself is an ordinary file.
+    let r = server.get(&server.url("/posts/other.md"));
+    r.expect("20");
+    assert_eq!(r.body(), b"# Other\n");
+    server.get(&server.url("/posts/missing.gmi")).expect("51");
+}
+
+#[test]
+fn changed_markdown_is_converted_again() {
+    let setup = Setup::new();
+    let capsule = setup.path().join("capsule");
+    write(&capsule, "post.md", "First version.\n");
+    let server = setup.start();
+    let url = server.url("/post.gmi");
+    assert_eq!(server.get(&url).body(), b"# post\n\nFirst version.\n");
+    assert_eq!(server.get(&url).body(), b"# post\n\nFirst version.\n");
+    write(&capsule, "post.md", "Second, longer version.\n");
+    assert_eq!(
+        server.get(&url).body(),
+        b"# post\n\nSecond, longer version.\n"
+    );
+}
+
+#[test]
+fn broken_front_matter_is_logged_and_the_body_still_served() {
+    let setup = Setup::new();
+    write(
+        &setup.path().join("capsule"),
+        "bad.md",
+        "---\ntitle: [oops\n---\nThe body.\n",
+    );
+    let server = setup.start();
+    let r = server.get(&server.url("/bad.gmi"));
+    r.expect("20");
+    assert_eq!(r.body(), b"# bad\n\nThe body.\n");
+    let line = server.wait_log("the front matter warning", |l| l.contains("bad.md:2:"));
+    assert!(line.contains("invalid YAML front matter"), "{line}");
+}
+
+#[test]
+fn markdown_over_the_size_limit_is_refused_and_logged() {
+    let setup = Setup::new();
+    write(&setup.path().join("capsule"), "big.md", "x".repeat(2048));
+    let server = setup.config("[markdown]\nmax_file_size = 1024\n").start();
+    server.get(&server.url("/big.gmi")).expect("40");
+    server.wait_log("the refusal", |l| {
+        l.contains("big.md is larger than the 1024-byte limit")
+    });
+}
+
+#[test]
+fn binary_garbage_in_markdown_is_served_without_error() {
+    let setup = Setup::new();
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    write(&setup.path().join("capsule"), "garbage.md", &garbage);
+    let server = setup.start();
+    let r = server.get(&server.url("/garbage.gmi"));
+    r.expect("20");
+    assert!(std::str::from_utf8(r.body()).is_ok());
+}

@@ -5,6 +5,10 @@ mod common;
 
 /// The command line and configuration errors.
 mod cli;
+/// Markdown → gemtext snapshots, one per construct.
+mod convert;
+/// Properties of the converter over generated inputs.
+mod convert_props;
 /// Connection handling: caps, timeouts, access log, graceful shutdown.
 mod lifecycle;
 /// Request-line rules of the Gemini spec and the gemini-diagnostics checks.

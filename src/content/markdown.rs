@@ -161,8 +161,7 @@ impl PageCache {
             return Ok(Arc::clone(&cached.page));
         }
         let source = read_source(path, self.limit)?;
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        let (page, error) = convert(&source, stem, &self.options);
+        let (page, error) = convert(&source, title_stem(path), &self.options);
         if let Some(e) = error {
             tracing::warn!(
                 "{}:{}: {} (serving the page without it)",
@@ -185,6 +184,21 @@ impl PageCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Cached>> {
         // A panic while holding the lock cannot leave the map half-written; keep serving.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The name a page's fallback title comes from: the file's stem, or for an `index` file the
+/// name of its folder.
+pub fn title_stem(path: &Path) -> &str {
+    fn name(p: Option<&std::ffi::OsStr>) -> &str {
+        p.and_then(|s| s.to_str()).unwrap_or("")
+    }
+    match name(path.file_stem()) {
+        "index" => match name(path.parent().and_then(Path::file_name)) {
+            "" => "index",
+            folder => folder,
+        },
+        stem => stem,
     }
 }
 
@@ -240,6 +254,13 @@ mod tests {
         let (p, e) = page("---\ntitle: x\nBody\n");
         assert_eq!(e.unwrap().line, 1);
         assert!(p.gemtext.contains("Body"), "{}", p.gemtext);
+    }
+
+    #[test]
+    fn index_files_take_their_folder_name() {
+        assert_eq!(title_stem(Path::new("/c/notes/index.md")), "notes");
+        assert_eq!(title_stem(Path::new("/c/notes/today.md")), "today");
+        assert_eq!(title_stem(Path::new("index.md")), "index");
     }
 
     #[test]

@@ -133,8 +133,14 @@ impl Leaf {
         }
     }
 
-    /// Appends prose text (outside code): linkable when outside links.
+    /// Appends prose text (outside code): linkable when outside links. A space is not
+    /// doubled where two pieces meet (as around a removed HTML comment).
     fn push_text(&mut self, text: &str) {
+        let text = if self.text.ends_with(' ') {
+            text.trim_start_matches(' ')
+        } else {
+            text
+        };
         let start = self.text.len();
         self.text.push_str(text);
         if self.open.is_empty() {
@@ -187,7 +193,9 @@ struct Converter<'o> {
     /// the document (`end`), and the set that keeps each link once per queue.
     queue: Vec<QueuedLink>,
     queued: HashSet<QueuedLink>,
-    link_numbers: usize,
+    /// The last number given to a footnote or (in numbered placements) a link: both share one
+    /// sequence, so a `[n]` in the prose always means one thing.
+    last_number: usize,
     code: Option<(String, String)>,
     table: Option<Table>,
     /// Whether the last leaf in the current quote was a paragraph (a bare `>` separates two).
@@ -208,7 +216,7 @@ impl<'o> Converter<'o> {
             leaf: None,
             queue: Vec::new(),
             queued: HashSet::new(),
-            link_numbers: 0,
+            last_number: 0,
             code: None,
             table: None,
             quote_paragraph: false,
@@ -494,11 +502,17 @@ impl<'o> Converter<'o> {
     }
 
     fn footnote_number(&mut self, label: &str) -> usize {
-        let next = self.footnote_numbers.len() + 1;
-        *self
-            .footnote_numbers
-            .entry(label.to_lowercase())
-            .or_insert(next)
+        if let Some(n) = self.footnote_numbers.get(&label.to_lowercase()) {
+            return *n;
+        }
+        let n = self.next_number();
+        self.footnote_numbers.insert(label.to_lowercase(), n);
+        n
+    }
+
+    fn next_number(&mut self) -> usize {
+        self.last_number += 1;
+        self.last_number
     }
 
     fn open_link(&mut self, dest: &str, image: bool) {
@@ -647,8 +661,7 @@ impl<'o> Converter<'o> {
         for l in leaf.links {
             let mut link = l.link;
             if l.numbered {
-                self.link_numbers += 1;
-                let n = self.link_numbers;
+                let n = self.next_number();
                 inserts.push((l.marker_at, format!("[{n}]")));
                 link.label = format!("[{n}] {}", link.label);
             }
