@@ -8,7 +8,7 @@ fn check(name: &str, markdown: &str) {
 }
 
 fn check_with(name: &str, markdown: &str, options: &Options) {
-    let gemtext = render::convert(markdown, options).to_gemtext();
+    let gemtext = render::convert(markdown, options).gemtext;
     insta::with_settings!({ description => markdown, omit_expression => true }, {
         insta::assert_snapshot!(name, gemtext);
     });
@@ -342,7 +342,7 @@ fn output_always_ends_with_one_newline() {
         "- i",
         "| a |\n|---|\n| b |",
     ] {
-        let out = render::convert(md, &Options::default()).to_gemtext();
+        let out = render::convert(md, &Options::default()).gemtext;
         assert!(
             out.is_empty() || (out.ends_with('\n') && !out.ends_with("\n\n")),
             "{md:?} → {out:?}"

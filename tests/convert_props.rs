@@ -173,7 +173,7 @@ proptest! {
     #[test]
     fn output_is_well_formed_gemtext_with_every_link(md in markdownish(), links in placement()) {
         let options = Options { links, ..Options::default() };
-        let gemtext = render::convert(&md, &options).to_gemtext();
+        let gemtext = render::convert(&md, &options).gemtext;
         let urls = check_lines(&gemtext).map_err(|e| TestCaseError::fail(format!("{e}\n{gemtext}")))?;
         for dest in input_links(&md) {
             prop_assert!(urls.contains(&dest), "lost link {dest:?}\ninput: {md:?}\noutput:\n{gemtext}");
@@ -207,7 +207,7 @@ fn pathological_inputs_convert() {
         "\n".repeat(100_000),
     ];
     for md in inputs {
-        let gemtext = render::convert(&md, &Options::default()).to_gemtext();
+        let gemtext = render::convert(&md, &Options::default()).gemtext;
         if let Err(e) = check_lines(&gemtext) {
             panic!("{e} for input starting {:?}", &md[..40.min(md.len())]);
         }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::content::front_matter::{self, FrontMatter, FrontMatterError};
-use crate::render::{self, Line};
+use crate::render;
 
 /// Why a Markdown file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -76,29 +76,19 @@ pub fn convert(
             Some(e),
         ),
     };
-    let mut document = render::convert(body, options);
-    let title = match (front.title, document.leading_title()) {
-        (Some(title), _) if !title.trim().is_empty() => title.trim().to_owned(),
-        (_, Some(heading)) => heading.to_owned(),
+    let fallback = match &front.title {
+        Some(title) if !title.trim().is_empty() => title.trim().to_owned(),
         _ => title_from_file_stem(file_stem),
     };
-    if document.leading_title().is_none() {
-        let mut lines = vec![
-            Line::Heading {
-                level: 1,
-                text: title.clone(),
-            },
-            Line::Blank,
-        ];
-        if document.lines.is_empty() {
-            lines.pop();
-        }
-        lines.append(&mut document.lines);
-        document.lines = lines;
-    }
+    let converted = render::convert_page(body, options, Some(&fallback));
+    let title = match (front.title, converted.heading) {
+        (Some(title), _) if !title.trim().is_empty() => title.trim().to_owned(),
+        (_, Some(heading)) => heading,
+        _ => fallback,
+    };
     let page = Page {
         title,
-        gemtext: document.to_gemtext(),
+        gemtext: converted.gemtext,
     };
     (page, error)
 }

@@ -6,8 +6,6 @@
 //! one too; nothing a line holds can contain a line break. The Gopher renderer reads the same
 //! lines.
 
-use std::fmt::Write;
-
 /// One gemtext line (a preformatted block counts as one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
@@ -31,7 +29,7 @@ pub enum Line {
     Blank,
 }
 
-/// A gemtext document.
+/// A gemtext document as lines.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Document {
     pub lines: Vec<Line>,
@@ -44,19 +42,127 @@ const LINE_STARTS: [&str; 5] = ["=>", "* ", "#", ">", "```"];
 impl Document {
     /// The gemtext, LF line ends, ending with exactly one newline (empty for no lines).
     pub fn to_gemtext(&self) -> String {
-        let mut out = String::new();
+        let mut writer = Writer::default();
         for line in &self.lines {
-            write_line(&mut out, line);
+            writer.push_ref(line);
         }
-        out
+        writer.finish()
+    }
+}
+
+/// What a document's first line is, for callers that add a title or a note number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirstLine {
+    /// A level-1 heading with this text.
+    Title(String),
+    Text,
+    Other,
+}
+
+/// Writes gemtext a line at a time. Blank lines only ever separate content: a blank line
+/// pushed first, last, or twice in a row is dropped. With a title, a document that does not
+/// open with a level-1 heading gets `# title` first.
+#[derive(Debug, Default)]
+pub struct Writer {
+    text: String,
+    lines: usize,
+    blank_pending: bool,
+    first: Option<FirstLine>,
+    title: Option<String>,
+}
+
+impl Writer {
+    pub fn with_title(title: Option<String>, capacity: usize) -> Writer {
+        Writer {
+            text: String::with_capacity(capacity),
+            title,
+            ..Writer::default()
+        }
     }
 
-    /// The text of the first line if it is a level-1 heading.
-    pub fn leading_title(&self) -> Option<&str> {
-        match self.lines.first() {
-            Some(Line::Heading { level: 1, text }) => Some(text),
-            _ => None,
+    pub fn push(&mut self, line: Line) {
+        self.push_ref(&line);
+    }
+
+    pub fn push_ref(&mut self, line: &Line) {
+        if let Line::Blank = line {
+            self.blank_pending = self.lines > 0;
+            return;
         }
+        if self.lines == 0 {
+            let first = match line {
+                Line::Heading { level: 1, text } => FirstLine::Title(text.clone()),
+                Line::Text(_) => FirstLine::Text,
+                _ => FirstLine::Other,
+            };
+            if let Some(title) = self.title.take()
+                && !matches!(first, FirstLine::Title(_))
+            {
+                self.write_title(title);
+                self.text.push('\n');
+            }
+            self.first = Some(first);
+        }
+        if self.blank_pending {
+            self.text.push('\n');
+            self.blank_pending = false;
+        }
+        write_line(&mut self.text, line);
+        self.lines += 1;
+    }
+
+    fn write_title(&mut self, title: String) {
+        write_line(
+            &mut self.text,
+            &Line::Heading {
+                level: 1,
+                text: title,
+            },
+        );
+        self.lines += 1;
+    }
+
+    /// Whether the next line starts a new block (nothing written yet, or a blank line is due).
+    pub fn at_block_start(&self) -> bool {
+        self.lines == 0 || self.blank_pending
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines == 0
+    }
+
+    /// The kind of the first line written by [`Writer::push`] (not the added title).
+    pub fn first_line(&self) -> Option<&FirstLine> {
+        self.first.as_ref()
+    }
+
+    /// Puts `prefix` in front of the first line (a note number before a footnote's text).
+    pub fn prefix_first_line(&mut self, prefix: &str) {
+        self.text.insert_str(0, prefix);
+    }
+
+    /// Appends everything another writer wrote, as if pushed here.
+    pub fn append(&mut self, other: Writer) {
+        if other.lines == 0 {
+            return;
+        }
+        if self.lines == 0 && self.first.is_none() {
+            self.first = other.first;
+        }
+        if self.blank_pending {
+            self.text.push('\n');
+            self.blank_pending = false;
+        }
+        self.text.push_str(&other.text);
+        self.lines += other.lines;
+    }
+
+    /// The gemtext: ends with one newline, or is empty (just the title if one was given).
+    pub fn finish(mut self) -> String {
+        if let Some(title) = self.title.take() {
+            self.write_title(title);
+        }
+        self.text
     }
 }
 
@@ -71,7 +177,12 @@ fn write_line(out: &mut String, line: &Line) {
         }
         Line::Link { url, label } => {
             out.push_str("=> ");
-            out.push_str(&one_line(url).replace([' ', '\t'], "%20"));
+            let url = one_line(url);
+            if memchr::memchr2(b' ', b'\t', url.as_bytes()).is_some() {
+                out.push_str(&url.replace([' ', '\t'], "%20"));
+            } else {
+                out.push_str(&url);
+            }
             let label = one_line(label);
             let label = label.trim();
             if !label.is_empty() {
@@ -80,8 +191,9 @@ fn write_line(out: &mut String, line: &Line) {
             }
         }
         Line::Heading { level, text } => {
-            let level = (*level).clamp(1, 3) as usize;
-            let _ = write!(out, "{} {}", "#".repeat(level), one_line(text).trim());
+            out.push_str(&"###"[..(*level).clamp(1, 3) as usize]);
+            out.push(' ');
+            out.push_str(one_line(text).trim());
         }
         Line::ListItem(text) => {
             out.push_str("* ");
@@ -116,7 +228,7 @@ fn write_line(out: &mut String, line: &Line) {
 
 /// Replaces line breaks (which would start a new, differently typed line) by spaces.
 fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains(['\n', '\r']) {
+    if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
         text.replace("\r\n", " ").replace(['\n', '\r'], " ").into()
     } else {
         text.into()
@@ -171,6 +283,34 @@ mod tests {
             Line::Quote(String::new()),
             Line::Blank,
         ]);
-        assert_eq!(out, "### Deep\n=> a%20b.gmi label\n=> x\n>\n\n");
+        assert_eq!(out, "### Deep\n=> a%20b.gmi label\n=> x\n>\n");
+    }
+
+    #[test]
+    fn blank_lines_only_separate_content() {
+        let out = render(vec![
+            Line::Blank,
+            Line::Text("a".into()),
+            Line::Blank,
+            Line::Blank,
+            Line::Text("b".into()),
+            Line::Blank,
+        ]);
+        assert_eq!(out, "a\n\nb\n");
+    }
+
+    #[test]
+    fn title_is_added_unless_the_document_opens_with_one() {
+        let mut w = Writer::with_title(Some("T".into()), 0);
+        w.push(Line::Text("x".into()));
+        assert_eq!(w.finish(), "# T\n\nx\n");
+        let mut w = Writer::with_title(Some("T".into()), 0);
+        w.push(Line::Heading {
+            level: 1,
+            text: "Own".into(),
+        });
+        assert_eq!(w.first_line(), Some(&FirstLine::Title("Own".into())));
+        assert_eq!(w.finish(), "# Own\n");
+        assert_eq!(Writer::with_title(Some("T".into()), 0).finish(), "# T\n");
     }
 }

@@ -18,7 +18,7 @@ use pulldown_cmark::{
 use serde::Deserialize;
 use unicode_width::UnicodeWidthStr;
 
-use super::gemtext::{Document, Line};
+use super::gemtext::{FirstLine, Line, Writer};
 use super::html::{HtmlEvent, HtmlStripper};
 use super::url::{find_bare_urls, link_target};
 
@@ -65,9 +65,22 @@ pub fn parse_options() -> ParseOptions {
 /// The rule drawn for a thematic break (`---` would look like a front-matter fence).
 const RULE: &str = "──────────";
 
-/// Converts a Markdown body (front matter already removed) to gemtext lines.
-pub fn convert(markdown: &str, options: &Options) -> Document {
-    let mut converter = Converter::new(options);
+/// A converted document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Converted {
+    pub gemtext: String,
+    /// The text of the body's opening level-1 heading, if it has one.
+    pub heading: Option<String>,
+}
+
+/// Converts a Markdown body (front matter already removed) to gemtext.
+pub fn convert(markdown: &str, options: &Options) -> Converted {
+    convert_page(markdown, options, None)
+}
+
+/// As [`convert`], and a body that does not open with a level-1 heading gets `# title` first.
+pub fn convert_page(markdown: &str, options: &Options, title: Option<&str>) -> Converted {
+    let mut converter = Converter::new(options, title, markdown.len());
     for event in Parser::new_ext(markdown, parse_options()) {
         converter.event(event);
     }
@@ -121,10 +134,10 @@ struct Leaf {
 }
 
 impl Leaf {
-    fn new(kind: LeafKind) -> Leaf {
+    fn new(kind: LeafKind, capacity: usize) -> Leaf {
         Leaf {
             kind,
-            text: String::new(),
+            text: String::with_capacity(capacity),
             breaks: Vec::new(),
             plain: Vec::new(),
             has_prose: false,
@@ -183,12 +196,14 @@ struct Table {
 
 struct Converter<'o> {
     options: &'o Options,
-    /// Lines of the current sink: the document, or a footnote definition being read.
-    out: Vec<Line>,
+    /// The current sink: the document, or a footnote definition being read.
+    out: Writer,
     /// Outer sinks while a footnote definition is read.
-    outer: Vec<Vec<Line>>,
+    outer: Vec<Writer>,
     containers: Vec<Container>,
     leaf: Option<Leaf>,
+    /// The buffers of the last closed leaf, for the next one.
+    spare_leaf: Option<Leaf>,
     /// Links waiting for the end of the outermost block (`below`, `footnote` placement) or of
     /// the document (`end`), and the set that keeps each link once per queue.
     queue: Vec<QueuedLink>,
@@ -201,19 +216,21 @@ struct Converter<'o> {
     /// Whether the last leaf in the current quote was a paragraph (a bare `>` separates two).
     quote_paragraph: bool,
     footnote_numbers: HashMap<String, usize>,
-    footnotes: Vec<(String, Vec<Line>)>,
+    footnotes: Vec<(String, Writer)>,
     html: HtmlStripper,
     html_events: Vec<HtmlEvent>,
 }
 
 impl<'o> Converter<'o> {
-    fn new(options: &'o Options) -> Self {
+    fn new(options: &'o Options, title: Option<&str>, input_len: usize) -> Self {
         Converter {
             options,
-            out: Vec::new(),
+            // Gemtext is about as long as its Markdown.
+            out: Writer::with_title(title.map(str::to_owned), input_len + input_len / 8 + 64),
             outer: Vec::new(),
             containers: Vec::new(),
             leaf: None,
+            spare_leaf: None,
             queue: Vec::new(),
             queued: HashSet::new(),
             last_number: 0,
@@ -234,7 +251,10 @@ impl<'o> Converter<'o> {
             Event::Text(text) => self.text(&text),
             Event::Code(code) => {
                 if !self.html.hiding() {
-                    self.leaf().push_literal(&format!("`{code}`"));
+                    let leaf = self.leaf();
+                    leaf.push_literal("`");
+                    leaf.push_literal(&code);
+                    leaf.push_literal("`");
                 }
             }
             Event::InlineMath(math) | Event::DisplayMath(math) => self.text(&math),
@@ -277,12 +297,12 @@ impl<'o> Converter<'o> {
             Tag::Paragraph => {
                 self.close_leaf();
                 self.begin_block();
-                self.leaf = Some(Leaf::new(LeafKind::Paragraph));
+                self.leaf = Some(self.new_leaf(LeafKind::Paragraph));
             }
             Tag::Heading { level, .. } => {
                 self.close_leaf();
                 self.begin_block();
-                self.leaf = Some(Leaf::new(LeafKind::Heading(heading_level(level))));
+                self.leaf = Some(self.new_leaf(LeafKind::Heading(heading_level(level))));
             }
             Tag::BlockQuote(_) => {
                 self.close_leaf();
@@ -347,7 +367,7 @@ impl<'o> Converter<'o> {
                     table.rows.push(Vec::new());
                 }
             }
-            Tag::TableCell => self.leaf = Some(Leaf::new(LeafKind::TableCell)),
+            Tag::TableCell => self.leaf = Some(self.new_leaf(LeafKind::TableCell)),
             Tag::Link {
                 link_type,
                 dest_url,
@@ -415,8 +435,8 @@ impl<'o> Converter<'o> {
                 self.end_block();
                 if let Some(Container::Footnote { label }) = self.containers.pop() {
                     let outer = self.outer.pop().unwrap_or_default();
-                    let lines = std::mem::replace(&mut self.out, outer);
-                    self.footnotes.push((label, lines));
+                    let note = std::mem::replace(&mut self.out, outer);
+                    self.footnotes.push((label, note));
                 }
             }
             TagEnd::Table => {
@@ -454,8 +474,10 @@ impl<'o> Converter<'o> {
     /// The open leaf; inline content outside any paragraph (tight list items, stray inline
     /// HTML) opens one.
     fn leaf(&mut self) -> &mut Leaf {
-        self.leaf
-            .get_or_insert_with(|| Leaf::new(LeafKind::Paragraph))
+        if self.leaf.is_none() {
+            self.leaf = Some(self.new_leaf(LeafKind::Paragraph));
+        }
+        self.leaf.as_mut().expect("leaf just opened")
     }
 
     fn in_quote(&self) -> bool {
@@ -476,10 +498,7 @@ impl<'o> Converter<'o> {
 
     /// Separates a new top-level block from the previous one with a blank line.
     fn begin_block(&mut self) {
-        if self.at_top()
-            && self.outer.is_empty()
-            && !matches!(self.out.last(), None | Some(Line::Blank))
-        {
+        if self.at_top() && self.outer.is_empty() {
             self.out.push(Line::Blank);
         }
     }
@@ -579,7 +598,7 @@ impl<'o> Converter<'o> {
                         let kind = self.leaf.as_ref().map_or(LeafKind::Paragraph, |l| l.kind);
                         if kind == LeafKind::Paragraph {
                             self.close_leaf();
-                            self.leaf = Some(Leaf::new(kind));
+                            self.leaf = Some(self.new_leaf(kind));
                         }
                     }
                 }
@@ -611,6 +630,15 @@ impl<'o> Converter<'o> {
             self.close_link();
             leaf = self.leaf.take().expect("leaf just put back");
         }
+        self.write_leaf(&mut leaf);
+        // Keep the leaf's buffers for the next one: fewer allocations per paragraph.
+        leaf.breaks.clear();
+        leaf.plain.clear();
+        leaf.links.clear();
+        self.spare_leaf = Some(leaf);
+    }
+
+    fn write_leaf(&mut self, leaf: &mut Leaf) {
         for range in &leaf.plain {
             for (offset, url) in find_bare_urls(&leaf.text[range.clone()]) {
                 if let Some(target) = link_target(url) {
@@ -634,7 +662,7 @@ impl<'o> Converter<'o> {
             if let Some(row) = self.table.as_mut().and_then(|t| t.rows.last_mut()) {
                 row.push(text);
             }
-            for l in leaf.links {
+            for l in leaf.links.drain(..) {
                 self.queue_link(l.link);
             }
             return;
@@ -643,7 +671,7 @@ impl<'o> Converter<'o> {
         let link_only = !leaf.has_prose && !leaf.links.is_empty();
         if link_only && leaf.kind == LeafKind::Paragraph {
             self.count_item_leaf();
-            for l in leaf.links {
+            for l in leaf.links.drain(..) {
                 self.out.push(Line::Link {
                     url: l.link.url,
                     label: l.link.label,
@@ -657,21 +685,31 @@ impl<'o> Converter<'o> {
 
         // Number links in the prose, then cut it at hard breaks.
         let mut inserts: Vec<(usize, String)> = Vec::new();
-        let mut links = Vec::with_capacity(leaf.links.len());
-        for l in leaf.links {
+        for l in leaf.links.drain(..) {
             let mut link = l.link;
             if l.numbered {
                 let n = self.next_number();
                 inserts.push((l.marker_at, format!("[{n}]")));
                 link.label = format!("[{n}] {}", link.label);
             }
-            links.push(link);
+            self.queue_link(link);
         }
         inserts.sort_by_key(|(at, _)| *at);
-        let segments = split_segments(&leaf.text, &leaf.breaks, &inserts);
+        let segments = split_segments(std::mem::take(&mut leaf.text), &leaf.breaks, &inserts);
         self.emit_leaf_lines(leaf.kind, segments);
-        for link in links {
-            self.queue_link(link);
+    }
+
+    /// A new leaf, reusing the buffers of the last one.
+    fn new_leaf(&mut self, kind: LeafKind) -> Leaf {
+        let capacity = if kind == LeafKind::Paragraph { 256 } else { 32 };
+        match self.spare_leaf.take() {
+            Some(mut leaf) => {
+                leaf.kind = kind;
+                leaf.text = String::with_capacity(capacity);
+                leaf.has_prose = false;
+                leaf
+            }
+            None => Leaf::new(kind, capacity),
         }
     }
 
@@ -716,21 +754,40 @@ impl<'o> Converter<'o> {
             }
             return;
         }
-        if let Some(marker) = item_marker {
-            self.out
-                .push(Line::ListItem(format!("{marker}{}", segments.join(" "))));
+        if let Some(mut text) = item_marker {
+            for (i, seg) in segments.iter().enumerate() {
+                if i > 0 {
+                    text.push(' ');
+                }
+                text.push_str(seg);
+            }
+            self.out.push(Line::ListItem(text));
             return;
         }
-        self.out.extend(segments.into_iter().map(Line::Text));
+        for seg in segments {
+            self.out.push(Line::Text(seg));
+        }
     }
 
+    /// Queues a link unless the queue already has it. Short queues (the usual case) are
+    /// searched directly; a long one is indexed, so a block with many links stays linear.
     fn queue_link(&mut self, link: QueuedLink) {
+        const SCAN_LIMIT: usize = 16;
+        if self.queue.len() < SCAN_LIMIT {
+            if !self.queue.contains(&link) {
+                self.queue.push(link);
+            }
+            return;
+        }
+        if self.queued.is_empty() {
+            self.queued.extend(self.queue.iter().cloned());
+        }
         if self.queued.insert(link.clone()) {
             self.queue.push(link);
         }
     }
 
-    fn finish(mut self) -> Document {
+    fn finish(mut self) -> Converted {
         self.close_leaf();
         if let Some((alt, text)) = self.code.take() {
             let lines = text.lines().map(str::to_owned).collect();
@@ -739,10 +796,10 @@ impl<'o> Converter<'o> {
         if let Some(table) = self.table.take() {
             self.out.push(render_table(&table));
         }
-        while let Some(outer) = self.outer.pop() {
+        while let Some(mut outer) = self.outer.pop() {
             // An unterminated footnote definition: keep its text in place.
-            let inner = std::mem::replace(&mut self.out, outer);
-            self.out.extend(inner);
+            std::mem::swap(&mut self.out, &mut outer);
+            self.out.append(outer);
         }
         self.containers.clear();
         if self.options.links != LinkPlacement::End {
@@ -751,37 +808,36 @@ impl<'o> Converter<'o> {
 
         if !self.footnotes.is_empty() {
             // Numbers follow first use in the text; notes never referenced come last.
-            let mut notes: Vec<(usize, Vec<Line>)> = std::mem::take(&mut self.footnotes)
+            let mut notes: Vec<(usize, Writer)> = std::mem::take(&mut self.footnotes)
                 .into_iter()
-                .map(|(label, lines)| (self.footnote_number(&label), lines))
+                .map(|(label, note)| (self.footnote_number(&label), note))
                 .collect();
             notes.sort_by_key(|(n, _)| *n);
             self.push_section("Notes");
-            for (n, mut lines) in notes {
-                match lines.first_mut() {
-                    Some(Line::Text(first)) => *first = format!("[{n}] {first}"),
-                    _ => lines.insert(0, Line::Text(format!("[{n}]"))),
+            for (n, mut note) in notes {
+                match note.first_line() {
+                    Some(FirstLine::Text) => note.prefix_first_line(&format!("[{n}] ")),
+                    _ => self.out.push(Line::Text(format!("[{n}]"))),
                 }
-                self.out.extend(lines);
+                self.out.append(note);
             }
         }
         if !self.queue.is_empty() {
             self.push_section("Links");
             self.flush_queue();
         }
-        while matches!(self.out.last(), Some(Line::Blank)) {
-            self.out.pop();
+        let heading = match self.out.first_line() {
+            Some(FirstLine::Title(text)) => Some(text.clone()),
+            _ => None,
+        };
+        Converted {
+            gemtext: self.out.finish(),
+            heading,
         }
-        while matches!(self.out.first(), Some(Line::Blank)) {
-            self.out.remove(0);
-        }
-        Document { lines: self.out }
     }
 
     fn push_section(&mut self, title: &str) {
-        if !matches!(self.out.last(), None | Some(Line::Blank)) {
-            self.out.push(Line::Blank);
-        }
+        self.out.push(Line::Blank);
         self.out.push(Line::Heading {
             level: 2,
             text: title.into(),
@@ -798,7 +854,20 @@ fn heading_level(level: HeadingLevel) -> u8 {
 }
 
 /// Cuts leaf text at hard breaks, inserting link numbers, trimming each piece.
-fn split_segments(text: &str, breaks: &[usize], inserts: &[(usize, String)]) -> Vec<String> {
+fn split_segments(mut text: String, breaks: &[usize], inserts: &[(usize, String)]) -> Vec<String> {
+    if breaks.is_empty() && inserts.is_empty() {
+        // The common case: one piece, trimmed in place without copying.
+        let end = text.trim_end().len();
+        text.truncate(end);
+        let start = text.len() - text.trim_start().len();
+        text.drain(..start);
+        return if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![text]
+        };
+    }
+    let text = text.as_str();
     let mut segments = Vec::new();
     let mut current = String::new();
     let mut at = 0;
@@ -830,7 +899,14 @@ fn split_segments(text: &str, breaks: &[usize], inserts: &[(usize, String)]) -> 
 }
 
 fn collapse_whitespace(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_ascii_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// Collapses runs of white space to one space but keeps one at either end, so words from
@@ -855,46 +931,50 @@ fn file_name(url: &str) -> &str {
 /// A table as an aligned preformatted block; widths are display columns (CJK counts two).
 fn render_table(table: &Table) -> Line {
     let columns = table.rows.iter().map(Vec::len).max().unwrap_or(0);
+    let cell_widths: Vec<Vec<usize>> = table
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|cell| cell.width()).collect())
+        .collect();
     let mut widths = vec![3usize; columns];
-    for row in &table.rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.width());
+    for row in &cell_widths {
+        for (i, w) in row.iter().enumerate() {
+            widths[i] = widths[i].max(*w);
         }
     }
     let align = |i: usize| table.aligns.get(i).copied().unwrap_or(Alignment::None);
-    let format_row = |row: &Vec<String>| {
-        let mut line = String::from("|");
-        for (i, width) in widths.iter().enumerate() {
-            let cell = row.get(i).map(String::as_str).unwrap_or("");
-            let pad = width - cell.width();
-            let (left, right) = match align(i) {
-                Alignment::Right => (pad, 0),
-                Alignment::Center => (pad / 2, pad - pad / 2),
-                Alignment::Left | Alignment::None => (0, pad),
-            };
-            line.push(' ');
-            line.push_str(&" ".repeat(left));
-            line.push_str(cell);
-            line.push_str(&" ".repeat(right));
-            line.push_str(" |");
-        }
-        line
-    };
+    let pad = |line: &mut String, n: usize| line.extend(std::iter::repeat_n(' ', n));
     let mut lines = Vec::with_capacity(table.rows.len() + 1);
     for (r, row) in table.rows.iter().enumerate() {
-        lines.push(format_row(row));
+        let mut line = String::with_capacity(widths.iter().sum::<usize>() + 3 * columns + 1);
+        line.push('|');
+        for (i, width) in widths.iter().enumerate() {
+            let cell = row.get(i).map(String::as_str).unwrap_or("");
+            let spare = width - cell_widths[r].get(i).copied().unwrap_or(0);
+            let (left, right) = match align(i) {
+                Alignment::Right => (spare, 0),
+                Alignment::Center => (spare / 2, spare - spare / 2),
+                Alignment::Left | Alignment::None => (0, spare),
+            };
+            line.push(' ');
+            pad(&mut line, left);
+            line.push_str(cell);
+            pad(&mut line, right);
+            line.push_str(" |");
+        }
+        lines.push(line);
         if r == 0 {
             let mut rule = String::from("|");
             for (i, width) in widths.iter().enumerate() {
                 let (l, r) = match align(i) {
-                    Alignment::Left => (":", "-"),
-                    Alignment::Right => ("-", ":"),
-                    Alignment::Center => (":", ":"),
-                    Alignment::None => ("-", "-"),
+                    Alignment::Left => (':', '-'),
+                    Alignment::Right => ('-', ':'),
+                    Alignment::Center => (':', ':'),
+                    Alignment::None => ('-', '-'),
                 };
-                rule.push_str(l);
-                rule.push_str(&"-".repeat(*width));
-                rule.push_str(r);
+                rule.push(l);
+                rule.extend(std::iter::repeat_n('-', *width));
+                rule.push(r);
                 rule.push('|');
             }
             lines.push(rule);

@@ -2,7 +2,12 @@
 //! links, fragments that Gemini cannot use are dropped, IDN hosts become punycode, and anything
 //! a URI may not hold is percent-encoded (never HTML-escaped). Also finds bare URLs in prose.
 
+use std::borrow::Cow;
 use std::fmt::Write;
+
+/// Finds `://` with SIMD: most prose has none, and this keeps scanning it cheap.
+static SCHEME_SEPARATOR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("://"));
 
 /// Schemes whose bare URLs in prose become links.
 const LINKIFY_SCHEMES: [&str; 4] = ["https://", "http://", "gemini://", "gopher://"];
@@ -17,7 +22,7 @@ pub fn link_target(dest: &str) -> Option<String> {
     let target = match scheme_of(dest) {
         Some(_) => punycode_host(dest),
         None if dest.starts_with("//") => punycode_host(dest),
-        None => relative_target(dest)?,
+        None => Cow::Owned(relative_target(dest)?),
     };
     Some(percent_encode(&target))
 }
@@ -54,9 +59,12 @@ pub fn scheme_of(url: &str) -> Option<&str> {
 }
 
 /// Rewrites a non-ASCII host of `scheme://host…` (or `//host…`) as punycode.
-fn punycode_host(url: &str) -> String {
+fn punycode_host(url: &str) -> Cow<'_, str> {
+    if url.is_ascii() {
+        return Cow::Borrowed(url);
+    }
     let Some(start) = url.find("//").map(|i| i + 2) else {
-        return url.to_owned();
+        return Cow::Borrowed(url);
     };
     let rest = &url[start..];
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -72,10 +80,10 @@ fn punycode_host(url: &str) -> String {
         _ => (hostport, None),
     };
     if host.is_ascii() {
-        return url.to_owned();
+        return Cow::Borrowed(url);
     }
     let Ok(url::Host::Domain(ascii)) = url::Host::parse(host) else {
-        return url.to_owned();
+        return Cow::Borrowed(url);
     };
     let mut out = String::with_capacity(url.len() + 8);
     out.push_str(&url[..start]);
@@ -89,26 +97,18 @@ fn punycode_host(url: &str) -> String {
         out.push_str(p);
     }
     out.push_str(&rest[end..]);
-    out
+    Cow::Owned(out)
 }
 
 /// Percent-encodes every byte a URI may not contain as it is; existing `%XX` escapes stay.
 pub fn percent_encode(url: &str) -> String {
     let bytes = url.as_bytes();
-    let mut out = String::with_capacity(url.len());
+    if (0..bytes.len()).all(|i| allowed(bytes, i)) {
+        return url.to_owned();
+    }
+    let mut out = String::with_capacity(url.len() + 16);
     for (i, &b) in bytes.iter().enumerate() {
-        let keep = match b {
-            b'%' => {
-                bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                    && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
-            }
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => true,
-            b'-' | b'.' | b'_' | b'~' => true,
-            b':' | b'/' | b'?' | b'#' | b'[' | b']' | b'@' => true,
-            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' => true,
-            _ => false,
-        };
-        if keep {
+        if allowed(bytes, i) {
             out.push(b as char);
         } else {
             let _ = write!(out, "%{b:02X}");
@@ -117,13 +117,38 @@ pub fn percent_encode(url: &str) -> String {
     out
 }
 
+/// Whether `bytes[i]` may stand in a URI as it is: unreserved and reserved characters, and `%`
+/// when it starts an escape.
+fn allowed(bytes: &[u8], i: usize) -> bool {
+    match bytes[i] {
+        b'%' => {
+            bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+        }
+        b => URI_BYTES[b as usize],
+    }
+}
+
+/// The bytes a URI may contain as they are (RFC 3986 unreserved + reserved), `%` aside.
+static URI_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let chars =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=";
+    let mut i = 0;
+    while i < chars.len() {
+        table[chars[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// Bare URLs in prose: `(byte offset, url)` for each `http(s)://`, `gemini://` or `gopher://`
 /// URL that starts a word. Trailing sentence punctuation is left out, and a closing bracket
 /// only belongs to the URL if the URL opened one.
 pub fn find_bare_urls(text: &str) -> Vec<(usize, &str)> {
     let mut found = Vec::new();
     let mut from = 0;
-    while let Some(rel) = text[from..].find("://") {
+    while let Some(rel) = SCHEME_SEPARATOR.find(&text.as_bytes()[from..]) {
         let colon = from + rel;
         from = colon + 3;
         let Some(scheme) = LINKIFY_SCHEMES.iter().find(|s| {
