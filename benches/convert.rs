@@ -3,7 +3,7 @@
 //!
 //! Inputs: the sample post `tests/data/sailing-knots.md` (every common construct: lists, a
 //! table, code, quote, footnote, reference links, HTML comment), body only, repeated to about
-//! 20 KB and to about 1 MB. `benches/md2gemini.py` times md2gemini on the same two inputs.
+//! 20 KB and to about 1 MB. `benches/md2gemini_speed.py` times md2gemini on the same two inputs.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
