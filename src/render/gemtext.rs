@@ -1,10 +1,9 @@
-//! Gemtext as typed lines, and their serialisation.
+//! Gemtext as typed lines, and the [`Writer`] that turns them into text.
 //!
-//! Converters build [`Line`]s instead of strings, so the rules that keep a line what it claims
-//! to be live in one place: a text line that would read as a link, list item, heading, quote
-//! or toggle gets a leading space; a preformatted line that would close the block early gets
-//! one too; nothing a line holds can contain a line break. The Gopher renderer reads the same
-//! lines.
+//! Converters hand over [`Line`]s instead of strings, so the rules that keep a line what it
+//! claims to be live in one place: a text line that would read as a link, list item, heading,
+//! quote or toggle gets a leading space; a preformatted line that would close the block early
+//! gets one too; nothing a line holds can contain a line break; blank lines only separate.
 
 /// One gemtext line (a preformatted block counts as one).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,26 +28,9 @@ pub enum Line {
     Blank,
 }
 
-/// A gemtext document as lines.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Document {
-    pub lines: Vec<Line>,
-}
-
 /// Line types decided by their first characters (gemtext spec), which a text line must not
 /// start with.
 const LINE_STARTS: [&str; 5] = ["=>", "* ", "#", ">", "```"];
-
-impl Document {
-    /// The gemtext, LF line ends, ending with exactly one newline (empty for no lines).
-    pub fn to_gemtext(&self) -> String {
-        let mut writer = Writer::default();
-        for line in &self.lines {
-            writer.push_ref(line);
-        }
-        writer.finish()
-    }
-}
 
 /// What a document's first line is, for callers that add a title or a note number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,7 +222,11 @@ mod tests {
     use super::*;
 
     fn render(lines: Vec<Line>) -> String {
-        Document { lines }.to_gemtext()
+        let mut writer = Writer::default();
+        for line in lines {
+            writer.push(line);
+        }
+        writer.finish()
     }
 
     #[test]

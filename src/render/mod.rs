@@ -7,5 +7,5 @@ pub mod html;
 pub mod markdown;
 pub mod url;
 
-pub use gemtext::{Document, Line, Writer};
+pub use gemtext::{Line, Writer};
 pub use markdown::{Converted, LinkPlacement, Options, convert, convert_page};
