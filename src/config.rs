@@ -405,12 +405,7 @@ impl TryFrom<i64> for Seconds {
     type Error = String;
 
     fn try_from(n: i64) -> Result<Self, String> {
-        match n {
-            1..=86_400 => Ok(Seconds(n as u64)),
-            _ => Err(format!(
-                "invalid duration {n}: expected a whole number of seconds from 1 to 86400"
-            )),
-        }
+        in_range(n, 86_400, "duration", "a whole number of seconds").map(Seconds)
     }
 }
 
@@ -461,12 +456,7 @@ impl TryFrom<i64> for FileSize {
     type Error = String;
 
     fn try_from(n: i64) -> Result<Self, String> {
-        match n {
-            1..=0x4000_0000 => Ok(FileSize(n as u64)),
-            _ => Err(format!(
-                "invalid size {n}: expected a number of bytes from 1 to 1073741824"
-            )),
-        }
+        in_range(n, 0x4000_0000, "size", "a number of bytes").map(FileSize)
     }
 }
 
@@ -485,12 +475,17 @@ impl TryFrom<i64> for Count {
     type Error = String;
 
     fn try_from(n: i64) -> Result<Self, String> {
-        match n {
-            1..=1_000_000 => Ok(Count(n as usize)),
-            _ => Err(format!(
-                "invalid count {n}: expected a whole number from 1 to 1000000"
-            )),
-        }
+        in_range(n, 1_000_000, "count", "a whole number").map(|n| Count(n as usize))
+    }
+}
+
+/// `n` if it lies in `1..=max`, else the message a config error shows.
+fn in_range(n: i64, max: u64, what: &str, form: &str) -> Result<u64, String> {
+    match u64::try_from(n) {
+        Ok(v) if (1..=max).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "invalid {what} {n}: expected {form} from 1 to {max}"
+        )),
     }
 }
 
