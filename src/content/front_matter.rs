@@ -39,14 +39,6 @@ pub struct FrontMatterError {
     pub message: String,
 }
 
-/// The keys the converter reads. Unknown keys are allowed (other tools' front matter must not
-/// break a post); later stages read more of them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct FrontMatter {
-    pub title: Option<String>,
-}
-
 /// Splits `text` into front matter and body. A document that starts with a fence line
 /// (`---` or `+++`, after an optional BOM) must close it with the same fence (YAML also accepts
 /// `...`); anything else is an error rather than a guess, so a broken post is reported instead
@@ -154,6 +146,13 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stand-in schema: these tests are about splitting and error positions.
+    #[derive(Debug, Default, PartialEq, Eq, Deserialize)]
+    #[serde(default)]
+    struct FrontMatter {
+        title: Option<String>,
+    }
 
     #[test]
     fn no_front_matter() {

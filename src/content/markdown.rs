@@ -7,7 +7,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::content::front_matter::{self, FrontMatter, FrontMatterError};
+use crate::content::front_matter::{self, FrontMatterError};
+use crate::content::post::RawMeta;
 use crate::render;
 
 /// Why a Markdown file could not be read.
@@ -65,14 +66,14 @@ pub fn convert(
     options: &render::Options,
 ) -> (Page, Option<FrontMatterError>) {
     let (body, front, error) = match front_matter::split(source) {
-        Ok(split) => match split.front.map(|block| block.parse::<FrontMatter>()) {
+        Ok(split) => match split.front.map(|block| block.parse::<RawMeta>()) {
             Some(Ok(front)) => (split.body, front, None),
-            Some(Err(e)) => (split.body, FrontMatter::default(), Some(e)),
-            None => (split.body, FrontMatter::default(), None),
+            Some(Err(e)) => (split.body, RawMeta::default(), Some(e)),
+            None => (split.body, RawMeta::default(), None),
         },
         Err(e) => (
             source.strip_prefix('\u{feff}').unwrap_or(source),
-            FrontMatter::default(),
+            RawMeta::default(),
             Some(e),
         ),
     };

@@ -3,5 +3,6 @@
 pub mod files;
 pub mod front_matter;
 pub mod markdown;
+pub mod post;
 
 pub use files::{CapsuleRoot, Resolved};
