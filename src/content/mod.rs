@@ -4,5 +4,6 @@ pub mod files;
 pub mod front_matter;
 pub mod markdown;
 pub mod post;
+pub mod series;
 
 pub use files::{CapsuleRoot, Resolved};
