@@ -196,10 +196,8 @@ fn markdown_is_served_as_gemtext_at_the_gmi_path() {
         server.get(&server.url("/notes/")).body(),
         b"# notes\n\nNotes home.\n"
     );
-    // The source itself is an ordinary file.
-    let r = server.get(&server.url("/posts/other.md"));
-    r.expect("20");
-    assert_eq!(r.body(), b"# Other\n");
+    // The source is not served: it might be a draft.
+    server.get(&server.url("/posts/other.md")).expect("51");
     server.get(&server.url("/posts/missing.gmi")).expect("51");
 }
 
@@ -220,19 +218,45 @@ fn changed_markdown_is_converted_again() {
 }
 
 #[test]
-fn broken_front_matter_is_logged_and_the_body_still_served() {
+fn broken_front_matter_is_logged_and_the_page_withheld() {
+    // Unreadable front matter might have said `draft: true`: the page stays hidden until fixed.
     let setup = Setup::new();
-    write(
-        &setup.path().join("capsule"),
-        "bad.md",
-        "---\ntitle: [oops\n---\nThe body.\n",
-    );
+    let capsule = setup.path().join("capsule");
+    write(&capsule, "bad.md", "---\ntitle: [oops\n---\nThe body.\n");
     let server = setup.start();
-    let r = server.get(&server.url("/bad.gmi"));
-    r.expect("20");
-    assert_eq!(r.body(), b"# bad\n\nThe body.\n");
+    server.get(&server.url("/bad.gmi")).expect("51");
     let line = server.wait_log("the front matter warning", |l| l.contains("bad.md:2:"));
     assert!(line.contains("invalid YAML front matter"), "{line}");
+    write(&capsule, "bad.md", "---\ntitle: fixed\n---\nThe body.\n");
+    assert_eq!(
+        server.get(&server.url("/bad.gmi")).body(),
+        b"# fixed\n\nThe body.\n"
+    );
+}
+
+#[test]
+fn drafts_are_not_served_and_lang_comes_from_front_matter() {
+    let setup = Setup::new();
+    let capsule = setup.path().join("capsule");
+    write(
+        &capsule,
+        "draft.md",
+        "---\ndraft: true\n---\nSecret plans.\n",
+    );
+    write(
+        &capsule,
+        "unpublished.md",
+        "+++\npublished = false\n+++\nSecret.\n",
+    );
+    write(&capsule, "french.md", "---\nlang: fr\n---\nBonjour.\n");
+    let server = setup.config("lang = \"en\"\n").start();
+    let draft = server.get(&server.url("/draft.gmi"));
+    draft.expect("51");
+    assert!(!draft.text().contains("Secret"));
+    server.get(&server.url("/unpublished.gmi")).expect("51");
+    server.get(&server.url("/draft.md")).expect("51");
+    let r = server.get(&server.url("/french.gmi"));
+    assert_eq!(r.meta(), "text/gemini; charset=utf-8; lang=fr");
 }
 
 #[test]

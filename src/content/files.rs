@@ -64,6 +64,8 @@ impl CapsuleRoot {
                 self.page(&target.join(INDEX_FILE))
                     .unwrap_or(Resolved::NotFound("folder has no index.gmi or index.md"))
             }
+            // Markdown is published through its `.gmi` page only: the source may be a draft.
+            Some(target) if is_markdown(&target) => Resolved::NotFound("Markdown source"),
             Some(target) if target.is_file() => Resolved::File {
                 mime: mime_for(&target),
                 path: target,
@@ -105,6 +107,11 @@ impl CapsuleRoot {
         });
         (!is_hidden(names)).then_some(canonical)
     }
+}
+
+fn is_markdown(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case(MARKDOWN_EXTENSION))
 }
 
 /// Whether a path (as names below the root) passes through a dot-file or dot-directory.

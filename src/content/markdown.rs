@@ -7,6 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::config::Lang;
 use crate::content::front_matter::{self, FrontMatterError};
 use crate::content::post::RawMeta;
 use crate::render;
@@ -51,6 +52,11 @@ pub fn read_source(path: &Path, limit: u64) -> Result<String, SourceError> {
 pub struct Page {
     pub title: String,
     pub gemtext: String,
+    /// The page's own language (front matter `lang`), if valid.
+    pub lang: Option<Lang>,
+    /// Why readers must not see this page: a draft, or front matter that could not be read
+    /// (which might have said `draft: true`).
+    pub withheld: Option<&'static str>,
 }
 
 /// Converts a Markdown source. `file_stem` supplies the title when neither the front matter
@@ -87,9 +93,18 @@ pub fn convert(
         (_, Some(heading)) => heading,
         _ => fallback,
     };
+    let withheld = if error.is_some() {
+        Some("its front matter cannot be read")
+    } else if front.draft == Some(true) || front.published == Some(false) {
+        Some("draft")
+    } else {
+        None
+    };
     let page = Page {
         title,
         gemtext: converted.gemtext,
+        lang: front.lang.and_then(|l| Lang::try_from(l).ok()),
+        withheld,
     };
     (page, error)
 }
@@ -140,8 +155,8 @@ impl PageCache {
     }
 
     /// The page for a Markdown file, converted now if the file is new or changed. A broken
-    /// front-matter block is logged (file and line) and the page served as well as it can be.
-    /// Blocking: call it off the async threads.
+    /// front-matter block is logged (file and line) once per version of the file, and the page
+    /// is withheld from readers until it is fixed. Blocking: call it off the async threads.
     pub fn get(&self, path: &Path) -> Result<Arc<Page>, SourceError> {
         let wrap = |source| SourceError::Read {
             path: path.to_owned(),
@@ -155,7 +170,7 @@ impl PageCache {
         let (page, error) = convert(&source, title_stem(path), &self.options);
         if let Some(e) = error {
             tracing::warn!(
-                "{}:{}: {} (serving the page without it)",
+                "{}:{}: {} (page withheld until this is fixed)",
                 path.display(),
                 e.line,
                 e.message
@@ -242,6 +257,7 @@ mod tests {
         let (p, e) = page("---\ntitle: [unclosed\n---\nBody text\n");
         assert_eq!(e.unwrap().line, 2);
         assert_eq!(p.gemtext, "# my post\n\nBody text\n");
+        assert!(p.withheld.is_some());
         let (p, e) = page("---\ntitle: x\nBody\n");
         assert_eq!(e.unwrap().line, 1);
         assert!(p.gemtext.contains("Body"), "{}", p.gemtext);
@@ -252,6 +268,17 @@ mod tests {
         assert_eq!(title_stem(Path::new("/c/notes/index.md")), "notes");
         assert_eq!(title_stem(Path::new("/c/notes/today.md")), "today");
         assert_eq!(title_stem(Path::new("index.md")), "index");
+    }
+
+    #[test]
+    fn drafts_are_withheld_and_lang_is_kept() {
+        let (p, _) = page("---\ndraft: true\nlang: fr\n---\nx\n");
+        assert_eq!(p.withheld, Some("draft"));
+        assert_eq!(p.lang.unwrap().mime_parameter().as_deref(), Some("lang=fr"));
+        let (p, _) = page("+++\npublished = false\n+++\nx\n");
+        assert_eq!(p.withheld, Some("draft"));
+        let (p, _) = page("---\nlang: not a tag\n---\nx\n");
+        assert_eq!((p.withheld, p.lang), (None, None));
     }
 
     #[test]

@@ -282,9 +282,12 @@ async fn serve_file(request: Request, shared: &Shared) -> Response {
                 Response::header(Status::TemporaryFailure, "Cannot read this file")
             }
         },
-        Ok(Lookup::Page(page)) => Response::Page {
-            mime: shared.mime_header("text/gemini"),
-            page,
+        Ok(Lookup::Page(page)) => match page.withheld {
+            Some(_) => Response::header(Status::NotFound, "Not found"),
+            None => Response::Page {
+                mime: shared.gemtext_header(page.lang.as_ref()),
+                page,
+            },
         },
         Ok(Lookup::PageError(e)) => {
             tracing::warn!("{e}");

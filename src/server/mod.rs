@@ -22,7 +22,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, Hostname, ListenAddr};
+use crate::config::{Config, Hostname, Lang, ListenAddr};
 use crate::content::CapsuleRoot;
 use crate::content::markdown::PageCache;
 
@@ -66,9 +66,17 @@ impl Shared {
     /// The META of a `20` response for a file of this MIME type.
     fn mime_header(&self, mime: &str) -> String {
         if mime == "text/gemini" {
-            format!("text/gemini; charset=utf-8{}", self.gemtext_params)
+            self.gemtext_header(None)
         } else {
             mime.to_owned()
+        }
+    }
+
+    /// The META of a gemtext page: its own language if it has one, else the capsule's.
+    fn gemtext_header(&self, lang: Option<&Lang>) -> String {
+        match lang.and_then(Lang::mime_parameter) {
+            Some(param) => format!("text/gemini; charset=utf-8; {param}"),
+            None => format!("text/gemini; charset=utf-8{}", self.gemtext_params),
         }
     }
 }
