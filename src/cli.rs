@@ -12,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, Hostname, ListenAddr, LogFilter, Overrides};
+use crate::content::CapsuleRoot;
+use crate::content::site::{BuildOptions, Site};
 use crate::server::tls::{self, HostCert, Origin};
 use crate::server::{self, Server};
 
@@ -31,6 +33,8 @@ enum Command {
     Cert(CertArgs),
     /// Convert a Markdown file to gemtext and print it, as the server would serve it.
     Convert(ConvertArgs),
+    /// Check the config and every post; exit non-zero if a post cannot be published.
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +82,16 @@ struct ConvertArgs {
     file: PathBuf,
 }
 
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// Config file [default: ./config.toml if it exists, else built-in defaults]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Folder to check as the capsule root (overrides `capsule`)
+    #[arg(long, value_name = "DIR")]
+    capsule: Option<PathBuf>,
+}
+
 /// Runs the command line and turns an error into a message on stderr and exit code 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -85,6 +99,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Cert(args) => cert(args),
         Command::Convert(args) => convert(args),
+        Command::Check(args) => check(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -173,6 +188,37 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
         anyhow::bail!("{}:{}: {}", path.display(), e.line, e.message);
     }
     print!("{}", page.gemtext);
+    Ok(())
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        capsule: args.capsule,
+        ..Overrides::default()
+    };
+    let config = Config::load(args.config.as_deref(), overrides)?;
+    let capsule = CapsuleRoot::open(&config.capsule)
+        .with_context(|| format!("capsule folder {}", config.capsule.display()))?;
+    let options = BuildOptions {
+        markdown: config.markdown.options(),
+        max_file_size: config.markdown.max_file_size.bytes(),
+    };
+    let (site, problems) = Site::build(&capsule, &options);
+    for problem in &problems {
+        println!("{problem}");
+    }
+    let errors = problems.iter().filter(|p| p.error).count();
+    println!(
+        "{} published post(s), {} draft(s), {} series, {} tag(s); {errors} error(s), {} warning(s)",
+        site.posts.len(),
+        site.drafts.len(),
+        site.series.len(),
+        site.tags.len(),
+        problems.len() - errors
+    );
+    if errors > 0 {
+        anyhow::bail!("{errors} post(s) cannot be published");
+    }
     Ok(())
 }
 

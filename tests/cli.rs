@@ -210,3 +210,71 @@ fn convert_reports_broken_front_matter_with_file_and_line() {
         "{err}"
     );
 }
+
+#[test]
+fn check_reports_problems_with_file_and_line_and_fails_on_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let capsule = dir.path().join("capsule");
+    crate::common::write(&capsule, "index.gmi", "# Home\n");
+    crate::common::write(
+        &capsule,
+        "posts/good.md",
+        "---\nseries: Sail\npart: 1\n---\nSee [two](two.md).\n",
+    );
+    crate::common::write(
+        &capsule,
+        "posts/two.md",
+        "---\nseries: Sail\npart: 1\n---\nTwo.\n",
+    );
+    crate::common::write(&capsule, "posts/orphan.md", "---\npart: 4\n---\nAlone.\n");
+    crate::common::write(
+        &capsule,
+        "posts/role.md",
+        "---\nseries: Sail\nseries_role: extra\n---\n",
+    );
+    crate::common::write(
+        &capsule,
+        "posts/links.md",
+        "[Missing](missing.md) and [home](/).\n",
+    );
+
+    let (status, out, err) = run_cli(dir.path(), &["check", "--capsule", "capsule"]);
+    assert!(status.success(), "{out}{err}");
+    assert!(
+        out.contains("posts/orphan.md: warning: `part` is set but `series` is not"),
+        "{out}"
+    );
+    assert!(
+        out.contains("posts/role.md: warning: unknown `series_role` `extra`"),
+        "{out}"
+    );
+    assert!(out.contains("part 1 is used by both"), "{out}");
+    assert!(
+        out.contains("posts/links.md: warning: link to missing.gmi"),
+        "{out}"
+    );
+    assert!(!out.contains("link to /"), "{out}");
+    assert!(out.contains("5 published post(s)"), "{out}");
+
+    crate::common::write(
+        &capsule,
+        "posts/broken.md",
+        "---\ntitle: x\ndate: [2024\n---\n",
+    );
+    let (status, out, err) = run_cli(dir.path(), &["check", "--capsule", "capsule"]);
+    assert!(!status.success());
+    assert!(
+        out.contains("posts/broken.md:3: error: invalid YAML front matter"),
+        "{out}"
+    );
+    assert!(err.contains("1 post(s) cannot be published"), "{err}");
+}
+
+#[test]
+fn check_validates_the_config_too() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::write(dir.path(), "config.toml", "capsule = 3\n");
+    let (status, _, err) = run_cli(dir.path(), &["check"]);
+    assert!(!status.success());
+    assert!(err.contains("config.toml:1:"), "{err}");
+}

@@ -5,5 +5,6 @@ pub mod front_matter;
 pub mod markdown;
 pub mod post;
 pub mod series;
+pub mod site;
 
 pub use files::{CapsuleRoot, Resolved};

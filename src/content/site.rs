@@ -1,0 +1,568 @@
+//! The capsule's posts, read from disk into one immutable [`Site`]: every post's metadata, its
+//! series in reading order, its tags, and every problem found on the way, each naming its file
+//! (and line, where there is one).
+//!
+//! Posts are the `.md` and `.gmi` files under `capsule/posts/`. A broken post is left out and
+//! reported; it never stops the others.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use percent_encoding::percent_decode_str;
+use time::OffsetDateTime;
+
+use super::files::{CapsuleRoot, MARKDOWN_EXTENSION, Resolved};
+use super::front_matter;
+use super::markdown::{read_source, title_stem};
+use super::post::{FileFacts, PostMeta, RawMeta};
+use super::series::{self, Member, Ordered};
+use crate::render;
+
+/// The folder, below the capsule root, that holds the posts.
+pub const POSTS_DIR: &str = "posts";
+
+/// One published (or draft) post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    /// The source file, relative to the capsule root.
+    pub source: PathBuf,
+    /// The root-relative URL it is served at (`/posts/x.gmi`).
+    pub url: String,
+    pub meta: PostMeta,
+    /// The link targets in the converted page, as written.
+    pub links: Vec<String>,
+}
+
+/// A series and its posts in reading order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Series {
+    pub name: String,
+    pub slug: String,
+    pub members: Ordered,
+}
+
+/// Something wrong with a file of the capsule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Relative to the capsule root.
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+    /// Errors keep a post from being published; warnings do not.
+    pub error: bool,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.error { "error" } else { "warning" };
+        match self.line {
+            Some(line) => write!(
+                f,
+                "{}:{line}: {kind}: {}",
+                self.path.display(),
+                self.message
+            ),
+            None => write!(f, "{}: {kind}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+/// Everything the generated pages are made from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Site {
+    /// Published posts (drafts excluded), newest first.
+    pub posts: Vec<Post>,
+    /// Drafts, kept apart so nothing lists them by mistake.
+    pub drafts: Vec<Post>,
+    /// By name.
+    pub series: Vec<Series>,
+    /// Tag → indexes into `posts`, newest first.
+    pub tags: BTreeMap<String, Vec<usize>>,
+}
+
+/// Limits and options for reading posts.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    pub markdown: render::Options,
+    pub max_file_size: u64,
+}
+
+impl Site {
+    /// Reads every post under `capsule/posts/`. Blocking.
+    pub fn build(capsule: &CapsuleRoot, options: &BuildOptions) -> (Site, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let mut files = Vec::new();
+        collect_files(capsule.path(), &capsule.path().join(POSTS_DIR), &mut files);
+        files.sort();
+
+        let mut by_url: HashMap<String, usize> = HashMap::new();
+        let mut all: Vec<Post> = Vec::new();
+        for path in files {
+            let relative = path
+                .strip_prefix(capsule.path())
+                .unwrap_or(&path)
+                .to_owned();
+            let Some(post) = read_post(&path, &relative, options, &mut problems) else {
+                continue;
+            };
+            match by_url.get(&post.url) {
+                Some(&earlier) => {
+                    // `x.gmi` beside `x.md`: the hand-written page is what readers get.
+                    let (keep, drop) = if is_markdown(&all[earlier].source) {
+                        (post, all[earlier].source.clone())
+                    } else {
+                        (all[earlier].clone(), post.source.clone())
+                    };
+                    problems.push(Problem {
+                        path: drop.clone(),
+                        line: None,
+                        message: format!(
+                            "{} serves the same URL {}; {} is ignored",
+                            keep.source.display(),
+                            keep.url,
+                            drop.display()
+                        ),
+                        error: false,
+                    });
+                    all[earlier] = keep;
+                }
+                None => {
+                    by_url.insert(post.url.clone(), all.len());
+                    all.push(post);
+                }
+            }
+        }
+
+        let (drafts, mut posts): (Vec<Post>, Vec<Post>) =
+            all.into_iter().partition(|p| p.meta.draft);
+        posts.sort_by(|a, b| {
+            b.meta
+                .date
+                .cmp(&a.meta.date)
+                .then_with(|| a.url.cmp(&b.url))
+        });
+
+        check_links(capsule, &posts, &mut problems);
+        let series = group_series(&posts, &mut problems);
+        let mut tags: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, post) in posts.iter().enumerate() {
+            for tag in &post.meta.tags {
+                let list = tags.entry(tag.to_lowercase()).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        let site = Site {
+            posts,
+            drafts,
+            series,
+            tags,
+        };
+        (site, problems)
+    }
+}
+
+fn is_markdown(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case(MARKDOWN_EXTENSION))
+}
+
+/// Post files below `dir`: `.md` and `.gmi`, not hidden, not through symlinked folders.
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            collect_files(root, &path, out);
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("gmi"))
+            && path
+                .canonicalize()
+                .is_ok_and(|c| c.starts_with(root) && c.is_file())
+        {
+            out.push(path);
+        }
+    }
+}
+
+/// Reads one post; `None` (with a problem) when it cannot be published.
+fn read_post(
+    path: &Path,
+    relative: &Path,
+    options: &BuildOptions,
+    problems: &mut Vec<Problem>,
+) -> Option<Post> {
+    let mut problem = |line, message: String, error| {
+        problems.push(Problem {
+            path: relative.to_owned(),
+            line,
+            message,
+            error,
+        })
+    };
+    let source = match read_source(path, options.max_file_size) {
+        Ok(source) => source,
+        Err(e) => {
+            problem(None, e.to_string(), true);
+            return None;
+        }
+    };
+    let modified = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map(OffsetDateTime::from)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let stem = title_stem(path);
+    let facts = FileFacts { stem, modified };
+
+    let (raw, body) = if is_markdown(path) {
+        match front_matter::split(&source) {
+            Ok(split) => match split.front.map(|b| b.parse::<RawMeta>()) {
+                Some(Err(e)) => {
+                    problem(Some(e.line), e.message, true);
+                    return None;
+                }
+                Some(Ok(raw)) => (raw, split.body),
+                None => (RawMeta::default(), split.body),
+            },
+            Err(e) => {
+                problem(Some(e.line), e.message, true);
+                return None;
+            }
+        }
+    } else {
+        (RawMeta::default(), source.as_str())
+    };
+
+    let (gemtext, heading) = if is_markdown(path) {
+        let converted = render::convert(body, &options.markdown);
+        (converted.gemtext, converted.heading)
+    } else {
+        let heading = body
+            .lines()
+            .find_map(|l| l.strip_prefix("# ").map(|t| t.trim().to_owned()));
+        (body.to_owned(), heading)
+    };
+    let (meta, meta_problems) = PostMeta::resolve(raw, &facts, heading.as_deref());
+    let mut fatal = false;
+    for p in meta_problems {
+        fatal |= p.fatal;
+        problem(None, p.message, p.fatal);
+    }
+    if fatal {
+        return None;
+    }
+    let url = format!(
+        "/{}",
+        relative
+            .with_extension("gmi")
+            .to_string_lossy()
+            .replace('\\', "/")
+    );
+    Some(Post {
+        source: relative.to_owned(),
+        url: render::url::percent_encode(&url),
+        meta,
+        links: link_targets(&gemtext),
+    })
+}
+
+/// The URLs of a page's link lines (outside preformatted blocks).
+fn link_targets(gemtext: &str) -> Vec<String> {
+    let mut pre = false;
+    let mut links = Vec::new();
+    for line in gemtext.lines() {
+        if line.starts_with("```") {
+            pre = !pre;
+        } else if !pre
+            && let Some(rest) = line.strip_prefix("=>")
+            && let Some(url) = rest.split_whitespace().next()
+        {
+            links.push(url.to_owned());
+        }
+    }
+    links
+}
+
+/// Warns about links to capsule pages that do not exist.
+fn check_links(capsule: &CapsuleRoot, posts: &[Post], problems: &mut Vec<Problem>) {
+    for post in posts {
+        for link in &post.links {
+            let Some(path) = local_path(&post.url, link) else {
+                continue;
+            };
+            let ends_with_slash = path.ends_with('/');
+            let segments: Option<Vec<String>> = path
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    percent_decode_str(s)
+                        .decode_utf8()
+                        .ok()
+                        .map(|s| s.into_owned())
+                })
+                .collect();
+            let found = segments.is_some_and(|segments| {
+                !matches!(
+                    capsule.resolve(&segments, ends_with_slash),
+                    Resolved::NotFound(_)
+                )
+            });
+            if !found {
+                problems.push(Problem {
+                    path: post.source.clone(),
+                    line: None,
+                    message: format!("link to {link}: no such page in the capsule"),
+                    error: false,
+                });
+            }
+        }
+    }
+}
+
+/// The capsule path a link points to, resolved against the page's URL; `None` for links to
+/// other sites (or other schemes).
+fn local_path(page_url: &str, link: &str) -> Option<String> {
+    if render::url::scheme_of(link).is_some() || link.starts_with("//") {
+        return None;
+    }
+    let link = link.split(['?', '#']).next().unwrap_or("");
+    if link.is_empty() {
+        return None;
+    }
+    let joined = if link.starts_with('/') {
+        link.to_owned()
+    } else {
+        let base = &page_url[..page_url.rfind('/').map_or(0, |i| i + 1)];
+        format!("{base}{link}")
+    };
+    let mut out: Vec<&str> = Vec::new();
+    for segment in joined.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    let slash = if joined.ends_with('/') || joined.ends_with("/.") || joined.ends_with("/..") {
+        "/"
+    } else {
+        ""
+    };
+    Some(format!("/{}{slash}", out.join("/")))
+}
+
+/// Groups published posts into series, ordered; reports what ordering found.
+fn group_series(posts: &[Post], problems: &mut Vec<Problem>) -> Vec<Series> {
+    let mut groups: BTreeMap<String, Vec<Member>> = BTreeMap::new();
+    for post in posts {
+        if let Some(name) = &post.meta.series {
+            groups
+                .entry(name.clone())
+                .or_default()
+                .push(Member::of(&post.source, &post.meta));
+        }
+    }
+    let mut slugs: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for (name, members) in groups {
+        let base = series::slug(&name);
+        let n = slugs.entry(base.clone()).or_insert(0);
+        *n += 1;
+        let slug = if *n == 1 { base } else { format!("{base}-{n}") };
+        let members = series::order(members);
+        for warning in &members.warnings {
+            problems.push(Problem {
+                path: PathBuf::from(POSTS_DIR),
+                line: None,
+                message: format!("series “{name}”: {warning}"),
+                error: false,
+            });
+        }
+        out.push(Series {
+            name,
+            slug,
+            members,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(files: &[(&str, &str)]) -> (Site, Vec<Problem>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let capsule = CapsuleRoot::open(dir.path()).unwrap();
+        let options = BuildOptions {
+            markdown: render::Options::default(),
+            max_file_size: 1024 * 1024,
+        };
+        Site::build(&capsule, &options)
+    }
+
+    #[test]
+    fn posts_series_tags_and_drafts() {
+        let (site, problems) = build(&[
+            (
+                "posts/2024-03-11-knots.md",
+                "---\nseries: Sail\npart: 2\ntags: [sailing]\n---\n# Knots\n",
+            ),
+            (
+                "posts/first.md",
+                "---\ntitle: First\ndate: 2024-03-04\nseries: Sail\npart: 1\ntags: [Sailing, intro]\n---\nHi [next](2024-03-11-knots.md).\n",
+            ),
+            (
+                "posts/glossary.md",
+                "---\ndate: 2024-04-03\nseries: Sail\n---\nTerms.\n",
+            ),
+            (
+                "posts/secret.md",
+                "---\ndraft: true\nseries: Sail\npart: 3\n---\nNo.\n",
+            ),
+            ("posts/notes/2023-12-01-hand.gmi", "# Hand-written\n"),
+            ("about.gmi", "# Not a post\n"),
+            ("posts/.hidden.md", "x"),
+        ]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let urls: Vec<&str> = site.posts.iter().map(|p| p.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "/posts/glossary.gmi",
+                "/posts/2024-03-11-knots.gmi",
+                "/posts/first.gmi",
+                "/posts/notes/2023-12-01-hand.gmi"
+            ]
+        );
+        assert_eq!(site.posts[1].meta.title, "Knots");
+        assert_eq!(site.posts[3].meta.title, "Hand-written");
+        assert_eq!(site.drafts.len(), 1);
+        assert_eq!(site.series.len(), 1);
+        let sail = &site.series[0];
+        assert_eq!(sail.slug, "sail");
+        let parts: Vec<_> = sail
+            .members
+            .parts
+            .iter()
+            .map(|m| m.title.as_str())
+            .collect();
+        assert_eq!(parts, ["First", "Knots"]);
+        assert_eq!(sail.members.supplements.len(), 1);
+        assert_eq!(site.tags["sailing"], vec![1, 2]);
+        assert_eq!(site.tags["intro"], vec![2]);
+    }
+
+    #[test]
+    fn broken_posts_are_left_out_and_named() {
+        let (site, problems) = build(&[
+            ("posts/ok.md", "Fine.\n"),
+            ("posts/bad.md", "---\ntitle: x\ntags: [a\n---\nBody\n"),
+            ("posts/open.md", "+++\ntitle = \"x\"\n"),
+            ("posts/slug.md", "---\nslug: ../x\n---\n"),
+            (
+                "posts/role.md",
+                "---\nseries: S\nseries_role: appendix\n---\n",
+            ),
+            ("posts/big.md", &"x".repeat(2 * 1024 * 1024)),
+        ]);
+        let urls: Vec<&str> = site.posts.iter().map(|p| p.url.as_str()).collect();
+        assert_eq!(urls.len(), 2, "{urls:?}");
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("posts/bad.md:3: error: invalid YAML")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("posts/open.md:1: error:")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("posts/slug.md: error: `slug`")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("posts/role.md: warning: unknown `series_role`")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("posts/big.md: error:") && t.contains("limit")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn duplicate_urls_and_missing_links_are_reported() {
+        let (site, problems) = build(&[
+            (
+                "posts/x.md",
+                "From Markdown [gone](missing.md) [up](../about.gmi) [web](https://e.org/).\n",
+            ),
+            ("posts/x.gmi", "# Hand\n=> /nowhere/ Nowhere\n"),
+            ("about.gmi", "# About\n"),
+        ]);
+        assert_eq!(site.posts.len(), 1);
+        assert_eq!(site.posts[0].meta.title, "Hand");
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.contains("posts/x.md: warning: posts/x.gmi serves the same URL")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("link to /nowhere/")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn local_paths() {
+        assert_eq!(
+            local_path("/posts/a.gmi", "b.gmi").as_deref(),
+            Some("/posts/b.gmi")
+        );
+        assert_eq!(local_path("/posts/a.gmi", "../x/").as_deref(), Some("/x/"));
+        assert_eq!(
+            local_path("/posts/a.gmi", "/y.gmi?q#f").as_deref(),
+            Some("/y.gmi")
+        );
+        assert_eq!(local_path("/posts/a.gmi", "gemini://e.org/"), None);
+        assert_eq!(local_path("/posts/a.gmi", "mailto:x@y"), None);
+        assert_eq!(local_path("/a.gmi", "../../etc"), Some("/etc".into()));
+    }
+
+    #[test]
+    fn series_slugs_stay_unique() {
+        let (site, _) = build(&[
+            ("posts/a.md", "---\nseries: \"🚀\"\n---\n"),
+            ("posts/b.md", "---\nseries: \"🛸\"\n---\n"),
+        ]);
+        let slugs: Vec<&str> = site.series.iter().map(|s| s.slug.as_str()).collect();
+        assert_eq!(slugs.len(), 2);
+        assert_ne!(slugs[0], slugs[1]);
+    }
+}
