@@ -13,6 +13,8 @@ mod convert_props;
 mod lifecycle;
 /// Request-line rules of the Gemini spec and the gemini-diagnostics checks.
 mod requests;
+/// Series index pages and post navigation.
+mod series;
 /// Serving the capsule folder: files, folders, MIME types, traversal and hidden files.
 mod serving;
 /// Certificates, SNI and TLS behaviour.

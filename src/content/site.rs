@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use super::files::{CapsuleRoot, MARKDOWN_EXTENSION, Resolved};
 use super::front_matter;
 use super::markdown::{read_source, title_stem};
-use super::post::{FileFacts, PostMeta, RawMeta};
+use super::post::{FileFacts, PostMeta, RawMeta, SeriesRole};
 use super::series::{self, Member, Ordered};
 use crate::render;
 
@@ -79,6 +79,10 @@ pub struct Site {
     pub series: Vec<Series>,
     /// Tag → indexes into `posts`, newest first.
     pub tags: BTreeMap<String, Vec<usize>>,
+    /// Source path → index into `posts`.
+    by_source: HashMap<PathBuf, usize>,
+    /// Source path → (index into `series`, role, index within that role's list).
+    places: HashMap<PathBuf, (usize, SeriesRole, usize)>,
 }
 
 /// Limits and options for reading posts.
@@ -154,14 +158,68 @@ impl Site {
                 }
             }
         }
+        let by_source = posts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.source.clone(), i))
+            .collect();
+        let mut places = HashMap::new();
+        for (s, one) in series.iter().enumerate() {
+            let roles = [
+                (SeriesRole::Part, &one.members.parts),
+                (SeriesRole::Supplement, &one.members.supplements),
+                (SeriesRole::SeeAlso, &one.members.see_also),
+            ];
+            for (role, members) in roles {
+                for (i, m) in members.iter().enumerate() {
+                    places.insert(m.path.clone(), (s, role, i));
+                }
+            }
+        }
         let site = Site {
             posts,
             drafts,
             series,
             tags,
+            by_source,
+            places,
         };
         (site, problems)
     }
+
+    /// The published post made from this source file (relative to the capsule root).
+    pub fn post(&self, source: &Path) -> Option<&Post> {
+        self.by_source.get(source).map(|&i| &self.posts[i])
+    }
+
+    /// The URL of a published post, by its source file.
+    pub fn url_of(&self, source: &Path) -> Option<&str> {
+        self.post(source).map(|p| p.url.as_str())
+    }
+
+    /// Where a published post sits in its series, if it belongs to one.
+    pub fn place_of(&self, source: &Path) -> Option<Place<'_>> {
+        let &(s, role, index) = self.places.get(source)?;
+        Some(Place {
+            series: &self.series[s],
+            role,
+            index,
+        })
+    }
+
+    /// A series by its URL slug.
+    pub fn series_by_slug(&self, slug: &str) -> Option<&Series> {
+        self.series.iter().find(|s| s.slug == slug)
+    }
+}
+
+/// Where a post sits in its series.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub series: &'a Series,
+    pub role: SeriesRole,
+    /// Index within the list of its role (parts, supplements or see-also).
+    pub index: usize,
 }
 
 fn is_markdown(path: &Path) -> bool {
@@ -469,6 +527,15 @@ mod tests {
         assert_eq!(parts, ["First", "Knots"]);
         assert_eq!(sail.members.supplements.len(), 1);
         assert_eq!(site.tags["sailing"], vec![1, 2]);
+        let place = site
+            .place_of(Path::new("posts/2024-03-11-knots.md"))
+            .unwrap();
+        assert_eq!((place.role, place.index), (SeriesRole::Part, 1));
+        assert!(site.place_of(Path::new("posts/secret.md")).is_none());
+        assert_eq!(
+            site.url_of(Path::new("posts/first.md")),
+            Some("/posts/first.gmi")
+        );
         assert_eq!(site.tags["intro"], vec![2]);
     }
 

@@ -5,6 +5,7 @@
 pub mod gemtext;
 pub mod html;
 pub mod markdown;
+pub mod pages;
 pub mod url;
 
 pub use gemtext::{Line, Writer};

@@ -15,8 +15,12 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::status::Status;
-use crate::content::Resolved;
+use crate::config::Lang;
 use crate::content::markdown::{Page, SourceError};
+use crate::content::site::Site;
+use crate::content::{CapsuleRoot, Resolved};
+use crate::render::pages;
+use std::path::Path;
 
 /// The first byte of every TLS connection: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
@@ -37,6 +41,8 @@ enum Response {
     File { mime: String, file: File },
     /// `20 <mime>` and a page converted from Markdown.
     Page { mime: String, page: Arc<Page> },
+    /// `20 <mime>` and gemtext made for this request.
+    Generated { mime: String, body: String },
 }
 
 impl Response {
@@ -50,7 +56,9 @@ impl Response {
     fn status(&self) -> Status {
         match self {
             Response::Header { status, .. } => *status,
-            Response::File { .. } | Response::Page { .. } => Status::Success,
+            Response::File { .. } | Response::Page { .. } | Response::Generated { .. } => {
+                Status::Success
+            }
         }
     }
 }
@@ -253,24 +261,54 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
 enum Lookup {
     Found(Resolved),
     Page(Arc<Page>),
+    /// Gemtext made for this request: a generated index, or a series post with its navigation.
+    Generated {
+        body: String,
+        lang: Option<Lang>,
+    },
     PageError(SourceError),
 }
 
-/// Answers a request for our host from the capsule folder.
+/// Answers a request for our host: a generated page, else from the capsule folder.
 async fn serve_file(request: Request, shared: &Shared) -> Response {
     let capsule = shared.capsule.clone();
     let pages = Arc::clone(&shared.pages);
+    let site = Arc::clone(&shared.site);
     let segments = request.segments;
     let ends_with_slash = request.ends_with_slash;
-    let lookup =
-        tokio::task::spawn_blocking(move || match capsule.resolve(&segments, ends_with_slash) {
+    let lookup = tokio::task::spawn_blocking(move || {
+        if let Some(generated) = generated_page(&site, &segments, ends_with_slash) {
+            return generated;
+        }
+        match capsule.resolve(&segments, ends_with_slash) {
             Resolved::Markdown(path) => match pages.get(&path) {
+                Ok(page) if page.withheld.is_none() => match navigation(&site, &capsule, &path) {
+                    Some((header, footer)) => Lookup::Generated {
+                        body: pages::with_navigation(&page.gemtext, &header, &footer),
+                        lang: page.lang.clone(),
+                    },
+                    None => Lookup::Page(page),
+                },
                 Ok(page) => Lookup::Page(page),
                 Err(e) => Lookup::PageError(e),
             },
+            Resolved::File { path, mime } if mime == "text/gemini" => {
+                match (navigation(&site, &capsule, &path), std::fs::read(&path)) {
+                    (Some((header, footer)), Ok(bytes)) => Lookup::Generated {
+                        body: pages::with_navigation(
+                            &String::from_utf8_lossy(&bytes),
+                            &header,
+                            &footer,
+                        ),
+                        lang: None,
+                    },
+                    _ => Lookup::Found(Resolved::File { path, mime }),
+                }
+            }
             other => Lookup::Found(other),
-        })
-        .await;
+        }
+    })
+    .await;
     match lookup {
         Ok(Lookup::Found(Resolved::File { path, mime })) => match File::open(&path).await {
             Ok(file) => Response::File {
@@ -288,6 +326,10 @@ async fn serve_file(request: Request, shared: &Shared) -> Response {
                 mime: shared.gemtext_header(page.lang.as_ref()),
                 page,
             },
+        },
+        Ok(Lookup::Generated { body, lang }) => Response::Generated {
+            mime: shared.gemtext_header(lang.as_ref()),
+            body,
         },
         Ok(Lookup::PageError(e)) => {
             tracing::warn!("{e}");
@@ -325,10 +367,10 @@ async fn write_response<S: AsyncWrite + Unpin>(
             log.bytes += header.len() as u64;
         }
         Response::Page { mime, page } => {
-            let mut bytes = format!("{} {mime}\r\n", Status::Success).into_bytes();
-            bytes.extend_from_slice(page.gemtext.as_bytes());
-            write_timed(stream, &bytes, write_timeout).await?;
-            log.bytes += bytes.len() as u64;
+            write_text(stream, &mime, &page.gemtext, write_timeout, log).await?;
+        }
+        Response::Generated { mime, body } => {
+            write_text(stream, &mime, &body, write_timeout, log).await?;
         }
         Response::File { mime, mut file } => {
             let header = format!("{} {mime}\r\n", Status::Success);
@@ -346,6 +388,53 @@ async fn write_response<S: AsyncWrite + Unpin>(
         }
     }
     Ok(())
+}
+
+/// Writes `20 <mime>` and a body held in memory, in one write.
+async fn write_text<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    mime: &str,
+    body: &str,
+    write_timeout: Duration,
+    log: &mut AccessLog,
+) -> std::io::Result<()> {
+    let mut bytes = format!("{} {mime}\r\n", Status::Success).into_bytes();
+    bytes.extend_from_slice(body.as_bytes());
+    write_timed(stream, &bytes, write_timeout).await?;
+    log.bytes += bytes.len() as u64;
+    Ok(())
+}
+
+/// Pages made from the site rather than read from a file: `/series/` and `/series/<slug>/`.
+fn generated_page(site: &Site, segments: &[String], ends_with_slash: bool) -> Option<Lookup> {
+    let body = match segments {
+        [first] if first == "series" => {
+            if !ends_with_slash {
+                return Some(Lookup::Found(Resolved::AddSlash));
+            }
+            pages::all_series(site)
+        }
+        [first, slug] if first == "series" => {
+            let series = site.series_by_slug(slug)?;
+            if !ends_with_slash {
+                return Some(Lookup::Found(Resolved::AddSlash));
+            }
+            pages::series_index(site, series)
+        }
+        _ => return None,
+    };
+    Some(Lookup::Generated { body, lang: None })
+}
+
+/// The header and footer of a post that belongs to a series.
+fn navigation(site: &Site, capsule: &CapsuleRoot, path: &Path) -> Option<(String, String)> {
+    let source = path.strip_prefix(capsule.path()).ok()?;
+    let place = site.place_of(source)?;
+    let date = site.post(source)?.meta.date.day();
+    Some((
+        pages::post_header(&place, &date),
+        pages::post_footer(site, &place),
+    ))
 }
 
 async fn write_timed<S: AsyncWrite + Unpin>(

@@ -25,6 +25,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, Hostname, Lang, ListenAddr};
 use crate::content::CapsuleRoot;
 use crate::content::markdown::PageCache;
+use crate::content::site::{BuildOptions, Site};
 
 /// Connections the kernel queues for us while we are at the connection cap.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -55,6 +56,8 @@ struct Shared {
     acceptor: TlsAcceptor,
     capsule: CapsuleRoot,
     pages: Arc<PageCache>,
+    /// The posts, series and tags, read at start-up.
+    site: Arc<Site>,
     hostnames: Vec<Hostname>,
     /// `; lang=…` for gemtext, or empty.
     gemtext_params: String,
@@ -100,6 +103,21 @@ impl Server {
             source,
         })?;
         let certs = tls::load_or_generate(config)?;
+        let (site, problems) = Site::build(
+            &capsule,
+            &BuildOptions {
+                markdown: config.markdown.options(),
+                max_file_size: config.markdown.max_file_size.bytes(),
+            },
+        );
+        for problem in &problems {
+            tracing::warn!("{problem}");
+        }
+        tracing::info!(
+            "{} post(s) in {} series",
+            site.posts.len(),
+            site.series.len()
+        );
         let acceptor = TlsAcceptor::from(tls::server_config(&certs)?);
         let listeners = bind_all(&config.listen)?;
         let limits = &config.limits;
@@ -110,6 +128,7 @@ impl Server {
                 config.markdown.options(),
                 config.markdown.max_file_size.bytes(),
             )),
+            site: Arc::new(site),
             hostnames: config.hostnames.clone(),
             gemtext_params: config
                 .lang

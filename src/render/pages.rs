@@ -1,0 +1,232 @@
+//! Generated gemtext: series indexes, the list of all series, and the navigation a post of a
+//! series carries (a header line under its title, an "In this series" footer, previous/next).
+//!
+//! Every list of posts is a gemfeed (`=> url YYYY-MM-DD Title`), so readers can subscribe to a
+//! series page as it is. Links are root-relative, so pages work on any host and port.
+
+use super::gemtext::{Line, Writer};
+use crate::content::post::SeriesRole;
+use crate::content::series::Member;
+use crate::content::site::{Place, Series, Site};
+
+/// The URL of a series' index page.
+pub fn series_url(series: &Series) -> String {
+    format!("/series/{}/", super::url::percent_encode(&series.slug))
+}
+
+/// The URL of the list of all series.
+pub const ALL_SERIES_URL: &str = "/series/";
+
+/// A part's label: `Part N: Title`, unless the title already says which part it is.
+fn part_label(member: &Member) -> String {
+    match member.part {
+        Some(n) if !member.title.contains(&format!("Part {n}")) => {
+            format!("Part {n}: {}", member.title)
+        }
+        _ => member.title.clone(),
+    }
+}
+
+fn dated_link(site: &Site, member: &Member, label: String) -> Line {
+    Line::Link {
+        url: site.url_of(&member.path).unwrap_or_default().to_owned(),
+        label: format!("{} {label}", member.date.day()),
+    }
+}
+
+/// The index page of one series: its name as the feed title, its span, then its parts in
+/// reading order, its supplements and its see-also posts.
+pub fn series_index(site: &Site, series: &Series) -> String {
+    let mut w = Writer::default();
+    w.push(Line::Heading {
+        level: 1,
+        text: series.name.clone(),
+    });
+    let parts = &series.members.parts;
+    if let (Some(first), Some(last)) = (
+        parts.iter().map(|m| m.date).min(),
+        parts.iter().map(|m| m.date).max(),
+    ) {
+        let count = match parts.len() {
+            1 => "One part".to_owned(),
+            n => format!("{n} parts"),
+        };
+        let span = if first.day() == last.day() {
+            first.day()
+        } else {
+            format!("{} to {}", first.day(), last.day())
+        };
+        w.push(Line::Heading {
+            level: 2,
+            text: format!("{count}, {span}"),
+        });
+    }
+    let sections: [(&str, &Vec<Member>); 3] = [
+        ("Parts", parts),
+        ("Supplement", &series.members.supplements),
+        ("See also", &series.members.see_also),
+    ];
+    for (title, members) in sections {
+        if members.is_empty() {
+            continue;
+        }
+        w.push(Line::Blank);
+        w.push(Line::Heading {
+            level: 3,
+            text: title.into(),
+        });
+        for member in members {
+            let label = if title == "Parts" {
+                part_label(member)
+            } else {
+                member.title.clone()
+            };
+            w.push(dated_link(site, member, label));
+        }
+    }
+    w.push(Line::Blank);
+    w.push(Line::Link {
+        url: ALL_SERIES_URL.into(),
+        label: "All series".into(),
+    });
+    w.finish()
+}
+
+/// The list of every series, with the number of parts and the newest date in each.
+pub fn all_series(site: &Site) -> String {
+    let mut w = Writer::default();
+    w.push(Line::Heading {
+        level: 1,
+        text: "Series".into(),
+    });
+    w.push(Line::Blank);
+    if site.series.is_empty() {
+        w.push(Line::Text("No series yet.".into()));
+    }
+    for series in &site.series {
+        let parts = series.members.parts.len();
+        w.push(Line::Link {
+            url: series_url(series),
+            label: format!(
+                "{} ({parts} part{})",
+                series.name,
+                if parts == 1 { "" } else { "s" }
+            ),
+        });
+    }
+    w.finish()
+}
+
+/// The header line(s) put under a series post's title.
+pub fn post_header(place: &Place<'_>, date: &str) -> String {
+    let series = place.series;
+    let mut w = Writer::default();
+    let text = match place.role {
+        SeriesRole::Part => format!(
+            "Part {} of {} in “{}” · {date}",
+            place.index + 1,
+            series.members.parts.len(),
+            series.name
+        ),
+        SeriesRole::Supplement => format!("A supplement to “{}” · {date}", series.name),
+        SeriesRole::SeeAlso => format!("Related to “{}” · {date}", series.name),
+    };
+    w.push(Line::Text(text));
+    w.push(Line::Link {
+        url: series_url(series),
+        label: "Series index".into(),
+    });
+    w.finish()
+}
+
+/// The "In this series" footer: every post of the series (this one as plain text) and, for a
+/// part, the previous and next parts in reading order.
+pub fn post_footer(site: &Site, place: &Place<'_>) -> String {
+    let series = place.series;
+    let members = &series.members;
+    let this = match place.role {
+        SeriesRole::Part => members.parts.get(place.index),
+        SeriesRole::Supplement => members.supplements.get(place.index),
+        SeriesRole::SeeAlso => members.see_also.get(place.index),
+    };
+    let mut w = Writer::default();
+    w.push(Line::Heading {
+        level: 2,
+        text: "In this series".into(),
+    });
+    let entries = members
+        .parts
+        .iter()
+        .map(|m| (m, part_label(m)))
+        .chain(
+            members
+                .supplements
+                .iter()
+                .map(|m| (m, format!("Supplement: {}", m.title))),
+        )
+        .chain(
+            members
+                .see_also
+                .iter()
+                .map(|m| (m, format!("See also: {}", m.title))),
+        );
+    for (member, label) in entries {
+        if Some(member) == this {
+            w.push(Line::Text(format!("{label} (this post)")));
+        } else if let Some(url) = site.url_of(&member.path) {
+            w.push(Line::Link {
+                url: url.to_owned(),
+                label,
+            });
+        }
+    }
+    if place.role == SeriesRole::Part {
+        let previous = place
+            .index
+            .checked_sub(1)
+            .and_then(|i| members.parts.get(i));
+        let next = members.parts.get(place.index + 1);
+        if previous.is_some() || next.is_some() {
+            w.push(Line::Blank);
+        }
+        for (member, arrow) in [(previous, "← Previous"), (next, "→ Next")] {
+            if let Some(m) = member
+                && let Some(url) = site.url_of(&m.path)
+            {
+                w.push(Line::Link {
+                    url: url.to_owned(),
+                    label: format!("{arrow}: {}", part_label(m)),
+                });
+            }
+        }
+    }
+    w.push(Line::Blank);
+    w.push(Line::Link {
+        url: series_url(series),
+        label: format!("All of “{}”", series.name),
+    });
+    w.finish()
+}
+
+/// Puts a series post's header under its first line (the title) and its footer at the end.
+pub fn with_navigation(page: &str, header: &str, footer: &str) -> String {
+    let (title, rest) = match page.split_once('\n') {
+        Some((title, rest)) => (title, rest),
+        None => (page, ""),
+    };
+    let rest = rest.trim_start_matches('\n');
+    let mut out = String::with_capacity(page.len() + header.len() + footer.len() + 4);
+    out.push_str(title);
+    out.push('\n');
+    out.push_str(header);
+    if !rest.is_empty() {
+        out.push('\n');
+        out.push_str(rest);
+        if !rest.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    out.push_str(footer);
+    out
+}
