@@ -60,6 +60,7 @@ pub struct Config {
     pub log: LogConfig,
     pub limits: Limits,
     pub markdown: MarkdownConfig,
+    pub home: HomeConfig,
     /// Operator-supplied certificate and key per hostname, instead of the `certs/` folder.
     pub tls: BTreeMap<Hostname, CertPaths>,
 }
@@ -123,6 +124,38 @@ impl MarkdownConfig {
     }
 }
 
+/// What the home page lists after the author's own `index.gmi`/`index.md` text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HomeConfig {
+    /// How many of the newest posts to list; 0 lists none.
+    pub recent: u32,
+    /// List the series.
+    pub series: bool,
+    /// List the tags.
+    pub tags: bool,
+}
+
+impl Default for HomeConfig {
+    fn default() -> Self {
+        HomeConfig {
+            recent: 10,
+            series: true,
+            tags: true,
+        }
+    }
+}
+
+impl HomeConfig {
+    pub fn sections(&self) -> render::pages::HomeSections {
+        render::pages::HomeSections {
+            recent: self.recent as usize,
+            series: self.series,
+            tags: self.tags,
+        }
+    }
+}
+
 /// Paths of an operator-supplied PEM certificate chain and private key.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,6 +175,7 @@ impl Default for Config {
             log: LogConfig::default(),
             limits: Limits::default(),
             markdown: MarkdownConfig::default(),
+            home: HomeConfig::default(),
             tls: BTreeMap::new(),
         }
     }

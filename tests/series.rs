@@ -1,18 +1,23 @@
-//! Series: the generated index pages and the navigation on every post of a series, served.
+//! Generated pages, served: series indexes and the navigation on every post of a series, the
+//! archive, tag pages and the home page.
 
 use crate::common::{Setup, TestServer, write};
 
 /// A five-part series written out of date order, with a supplement, a see-also post and a
 /// draft part.
 fn sailing() -> TestServer {
-    let setup = Setup::new();
+    sailing_with_config("")
+}
+
+fn sailing_with_config(config: &str) -> TestServer {
+    let setup = Setup::new().config(config);
     let posts = setup.path().join("capsule/posts");
     let part = |file: &str, title: &str, date: &str, part: u32| {
         write(
             &posts,
             file,
             format!(
-                "---\ntitle: {title}\ndate: {date}\nseries: Learning to Sail\npart: {part}\n---\nText of {title}.\n"
+                "---\ntitle: {title}\ndate: {date}\nseries: Learning to Sail\npart: {part}\ntags: [sailing]\n---\nText of {title}.\n"
             ),
         );
     };
@@ -113,4 +118,42 @@ fn every_post_of_a_series_carries_its_navigation() {
     // Drafts stay invisible: their page is 51 and no page names them.
     server.get(&server.url("/posts/sixth.gmi")).expect("51");
     assert!(!first.contains("Secret"));
+}
+
+#[test]
+fn archive_and_tag_pages_are_gemfeeds_newest_first() {
+    let server = sailing();
+    let archive = String::from_utf8(server.get(&server.url("/archive/")).body().to_vec()).unwrap();
+    insta::assert_snapshot!("archive", archive);
+    assert!(!archive.contains("Secret"));
+    server.get(&server.url("/archive")).expect("31");
+
+    let tags = String::from_utf8(server.get(&server.url("/tags/")).body().to_vec()).unwrap();
+    assert!(tags.contains("=> /tags/sailing/ sailing (5)"), "{tags}");
+    let tag = server.get(&server.url("/tags/sailing/"));
+    tag.expect("20");
+    let tag = String::from_utf8(tag.body().to_vec()).unwrap();
+    assert!(
+        tag.starts_with(
+            "# Posts tagged “sailing”\n\n=> /posts/coming-home.gmi 2024-04-01 Coming Home\n"
+        ),
+        "{tag}"
+    );
+    server.get(&server.url("/tags/nothing/")).expect("51");
+}
+
+#[test]
+fn home_page_is_the_authors_text_then_recent_posts_series_and_tags() {
+    let server = sailing();
+    write(
+        &server.capsule(),
+        "index.gmi",
+        "# My Gemlog\n\nHello, reader.\n",
+    );
+    let home = String::from_utf8(server.get(&server.url("/")).body().to_vec()).unwrap();
+    insta::assert_snapshot!("home", home);
+
+    let bare = sailing_with_config("[home]\nrecent = 0\nseries = false\ntags = false\n");
+    write(&bare.capsule(), "index.gmi", "# My Gemlog\n");
+    assert_eq!(bare.get(&bare.url("/")).body(), b"# My Gemlog\n");
 }

@@ -97,7 +97,7 @@ pub fn slug(name: &str) -> String {
         }
     }
     if out.is_empty() {
-        "series".to_owned()
+        "untitled".to_owned()
     } else {
         out
     }
@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(slug("  C++ / Rust: notes!  "), "c-rust-notes");
         assert_eq!(slug("Ölfarben & Öl"), "ölfarben-öl");
         assert_eq!(slug("東京 日記"), "東京-日記");
-        assert_eq!(slug("🚀🚀"), "series");
+        assert_eq!(slug("🚀🚀"), "untitled");
         assert_eq!(slug("../etc/passwd"), "etc-passwd");
     }
 }

@@ -77,7 +77,7 @@ pub struct Site {
     pub drafts: Vec<Post>,
     /// By name.
     pub series: Vec<Series>,
-    /// Tag → indexes into `posts`, newest first.
+    /// Tag (as a slug: lower case, words joined by `-`) → indexes into `posts`, newest first.
     pub tags: BTreeMap<String, Vec<usize>>,
     /// Source path → index into `posts`.
     by_source: HashMap<PathBuf, usize>,
@@ -152,7 +152,7 @@ impl Site {
         let mut tags: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, post) in posts.iter().enumerate() {
             for tag in &post.meta.tags {
-                let list = tags.entry(tag.to_lowercase()).or_default();
+                let list = tags.entry(series::slug(tag)).or_default();
                 if list.last() != Some(&i) {
                     list.push(i);
                 }

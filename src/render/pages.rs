@@ -7,7 +7,7 @@
 use super::gemtext::{Line, Writer};
 use crate::content::post::SeriesRole;
 use crate::content::series::Member;
-use crate::content::site::{Place, Series, Site};
+use crate::content::site::{Place, Post, Series, Site};
 
 /// The URL of a series' index page.
 pub fn series_url(series: &Series) -> String {
@@ -104,17 +104,30 @@ pub fn all_series(site: &Site) -> String {
         w.push(Line::Text("No series yet.".into()));
     }
     for series in &site.series {
-        let parts = series.members.parts.len();
-        w.push(Line::Link {
-            url: series_url(series),
-            label: format!(
-                "{} ({parts} part{})",
-                series.name,
-                if parts == 1 { "" } else { "s" }
-            ),
-        });
+        w.push(series_link(series));
     }
     w.finish()
+}
+
+/// `=> /series/<slug>/ Name (N parts)`
+fn series_link(series: &Series) -> Line {
+    let parts = series.members.parts.len();
+    Line::Link {
+        url: series_url(series),
+        label: format!(
+            "{} ({parts} part{})",
+            series.name,
+            if parts == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// `=> /tags/<tag>/ tag (N)`
+fn tag_link(tag: &str, posts: &[usize]) -> Line {
+    Line::Link {
+        url: tag_url(tag),
+        label: format!("{tag} ({})", posts.len()),
+    }
 }
 
 /// The header line(s) put under a series post's title.
@@ -228,5 +241,150 @@ pub fn with_navigation(page: &str, header: &str, footer: &str) -> String {
     }
     out.push('\n');
     out.push_str(footer);
+    out
+}
+
+/// The URL of the archive of all posts.
+pub const ARCHIVE_URL: &str = "/archive/";
+
+/// The URL of the list of all tags.
+pub const ALL_TAGS_URL: &str = "/tags/";
+
+/// The URL of one tag's page.
+pub fn tag_url(tag: &str) -> String {
+    format!("/tags/{}/", super::url::percent_encode(tag))
+}
+
+fn post_link(post: &Post) -> Line {
+    Line::Link {
+        url: post.url.clone(),
+        label: format!("{} {}", post.meta.date.day(), post.meta.title),
+    }
+}
+
+/// Every published post, newest first: a gemfeed.
+pub fn archive(site: &Site) -> String {
+    let mut w = Writer::default();
+    w.push(Line::Heading {
+        level: 1,
+        text: "Archive".into(),
+    });
+    w.push(Line::Blank);
+    if site.posts.is_empty() {
+        w.push(Line::Text("No posts yet.".into()));
+    }
+    for post in &site.posts {
+        w.push(post_link(post));
+    }
+    w.finish()
+}
+
+/// Every tag with the number of posts that carry it.
+pub fn all_tags(site: &Site) -> String {
+    let mut w = Writer::default();
+    w.push(Line::Heading {
+        level: 1,
+        text: "Tags".into(),
+    });
+    w.push(Line::Blank);
+    if site.tags.is_empty() {
+        w.push(Line::Text("No tags yet.".into()));
+    }
+    for (tag, posts) in &site.tags {
+        w.push(tag_link(tag, posts));
+    }
+    w.finish()
+}
+
+/// The posts that carry one tag, newest first: a gemfeed.
+pub fn tag_page(site: &Site, tag: &str, posts: &[usize]) -> String {
+    let mut w = Writer::default();
+    w.push(Line::Heading {
+        level: 1,
+        text: format!("Posts tagged “{tag}”"),
+    });
+    w.push(Line::Blank);
+    for &i in posts {
+        w.push(post_link(&site.posts[i]));
+    }
+    w.push(Line::Blank);
+    w.push(Line::Link {
+        url: ALL_TAGS_URL.into(),
+        label: "All tags".into(),
+    });
+    w.finish()
+}
+
+/// What the home page adds after the author's own text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeSections {
+    /// How many recent posts to list (0: none).
+    pub recent: usize,
+    pub series: bool,
+    pub tags: bool,
+}
+
+/// The home page: the author's text (or a title), then the generated sections that have
+/// something to show. The recent posts keep the page a gemfeed.
+pub fn home(
+    site: &Site,
+    author_text: Option<&str>,
+    title: &str,
+    sections: &HomeSections,
+) -> String {
+    let mut w = Writer::default();
+    let mut out = String::new();
+    match author_text {
+        Some(text) if !text.trim().is_empty() => {
+            out.push_str(text.trim_end_matches('\n'));
+            out.push('\n');
+        }
+        _ => w.push(Line::Heading {
+            level: 1,
+            text: title.into(),
+        }),
+    }
+    if sections.recent > 0 && !site.posts.is_empty() {
+        w.push(Line::Blank);
+        w.push(Line::Heading {
+            level: 2,
+            text: "Recent posts".into(),
+        });
+        for post in site.posts.iter().take(sections.recent) {
+            w.push(post_link(post));
+        }
+        w.push(Line::Link {
+            url: ARCHIVE_URL.into(),
+            label: "All posts".into(),
+        });
+    }
+    if sections.series && !site.series.is_empty() {
+        w.push(Line::Blank);
+        w.push(Line::Heading {
+            level: 2,
+            text: "Series".into(),
+        });
+        for series in &site.series {
+            w.push(series_link(series));
+        }
+    }
+    if sections.tags && !site.tags.is_empty() {
+        w.push(Line::Blank);
+        w.push(Line::Heading {
+            level: 2,
+            text: "Tags".into(),
+        });
+        for (tag, posts) in &site.tags {
+            w.push(tag_link(tag, posts));
+        }
+    }
+    let generated = w.finish();
+    if out.is_empty() {
+        return generated;
+    }
+    if !generated.is_empty() {
+        out.push('\n');
+        out.push_str(&generated);
+    }
     out
 }

@@ -12,11 +12,11 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
-use super::Shared;
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::status::Status;
+use super::{Home, Shared};
 use crate::config::Lang;
-use crate::content::markdown::{Page, SourceError};
+use crate::content::markdown::{Page, PageCache, SourceError};
 use crate::content::site::Site;
 use crate::content::{CapsuleRoot, Resolved};
 use crate::render::pages;
@@ -276,7 +276,11 @@ async fn serve_file(request: Request, shared: &Shared) -> Response {
     let site = Arc::clone(&shared.site);
     let segments = request.segments;
     let ends_with_slash = request.ends_with_slash;
+    let home = Arc::clone(&shared.home);
     let lookup = tokio::task::spawn_blocking(move || {
+        if segments.is_empty() {
+            return home_page(&site, &capsule, &pages, &home);
+        }
         if let Some(generated) = generated_page(&site, &segments, ends_with_slash) {
             return generated;
         }
@@ -405,7 +409,30 @@ async fn write_text<S: AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// Pages made from the site rather than read from a file: `/series/` and `/series/<slug>/`.
+/// The home page: the author's `index.gmi` (or `index.md`) text, then the generated sections.
+fn home_page(site: &Site, capsule: &CapsuleRoot, pages: &PageCache, home: &Home) -> Lookup {
+    let (text, lang) = match capsule.resolve(&[], true) {
+        Resolved::File { path, .. } => match std::fs::read(&path) {
+            Ok(bytes) => (Some(String::from_utf8_lossy(&bytes).into_owned()), None),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "cannot read the home page");
+                (None, None)
+            }
+        },
+        Resolved::Markdown(path) => match pages.get(&path) {
+            Ok(page) if page.withheld.is_none() => (Some(page.gemtext.clone()), page.lang.clone()),
+            _ => (None, None),
+        },
+        _ => (None, None),
+    };
+    Lookup::Generated {
+        body: pages::home(site, text.as_deref(), &home.title, &home.sections),
+        lang,
+    }
+}
+
+/// Pages made from the site rather than read from a file: `/series/`, `/series/<slug>/`,
+/// `/archive/`, `/tags/` and `/tags/<tag>/`.
 fn generated_page(site: &Site, segments: &[String], ends_with_slash: bool) -> Option<Lookup> {
     let body = match segments {
         [first] if first == "series" => {
@@ -420,6 +447,25 @@ fn generated_page(site: &Site, segments: &[String], ends_with_slash: bool) -> Op
                 return Some(Lookup::Found(Resolved::AddSlash));
             }
             pages::series_index(site, series)
+        }
+        [first] if first == "archive" => {
+            if !ends_with_slash {
+                return Some(Lookup::Found(Resolved::AddSlash));
+            }
+            pages::archive(site)
+        }
+        [first] if first == "tags" => {
+            if !ends_with_slash {
+                return Some(Lookup::Found(Resolved::AddSlash));
+            }
+            pages::all_tags(site)
+        }
+        [first, tag] if first == "tags" => {
+            let (tag, posts) = site.tags.get_key_value(tag)?;
+            if !ends_with_slash {
+                return Some(Lookup::Found(Resolved::AddSlash));
+            }
+            pages::tag_page(site, tag, posts)
         }
         _ => return None,
     };

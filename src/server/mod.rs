@@ -51,6 +51,13 @@ struct Timeouts {
     write_timeout: Duration,
 }
 
+/// How the home page is made.
+struct Home {
+    /// The heading when the capsule has no `index.gmi`/`index.md` of its own.
+    title: String,
+    sections: crate::render::pages::HomeSections,
+}
+
 /// What every connection task reads; built once at start-up.
 struct Shared {
     acceptor: TlsAcceptor,
@@ -58,6 +65,7 @@ struct Shared {
     pages: Arc<PageCache>,
     /// The posts, series and tags, read at start-up.
     site: Arc<Site>,
+    home: Arc<Home>,
     hostnames: Vec<Hostname>,
     /// `; lang=…` for gemtext, or empty.
     gemtext_params: String,
@@ -129,6 +137,10 @@ impl Server {
                 config.markdown.max_file_size.bytes(),
             )),
             site: Arc::new(site),
+            home: Arc::new(Home {
+                title: config.default_hostname().to_string(),
+                sections: config.home.sections(),
+            }),
             hostnames: config.hostnames.clone(),
             gemtext_params: config
                 .lang
