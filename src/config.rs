@@ -55,6 +55,9 @@ pub struct Config {
     pub hostnames: Vec<Hostname>,
     /// Addresses the Gemini listener binds.
     pub listen: Vec<ListenAddr>,
+    /// The port readers use, for the absolute URLs in feeds (behind a port forward it differs
+    /// from the listening port); unset: the port each request arrived on.
+    pub public_port: Option<u16>,
     /// BCP 47 language tag(s) added to `text/gemini` responses as `lang=`; empty for none.
     pub lang: Lang,
     pub log: LogConfig,
@@ -171,6 +174,7 @@ impl Default for Config {
             certs: PathBuf::from("certs"),
             hostnames: vec![Hostname("localhost".into())],
             listen: default_listen(),
+            public_port: None,
             lang: Lang::default(),
             log: LogConfig::default(),
             limits: Limits::default(),

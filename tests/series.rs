@@ -157,3 +157,66 @@ fn home_page_is_the_authors_text_then_recent_posts_series_and_tags() {
     write(&bare.capsule(), "index.gmi", "# My Gemlog\n");
     assert_eq!(bare.get(&bare.url("/")).body(), b"# My Gemlog\n");
 }
+
+#[test]
+fn atom_feeds_are_valid_xml_with_absolute_gemini_urls() {
+    let server = sailing();
+    let r = server.get(&server.url("/atom.xml"));
+    r.expect("20");
+    assert_eq!(r.meta(), "application/atom+xml");
+    let xml = String::from_utf8(r.body().to_vec()).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("feed is well-formed XML");
+    let feed = doc.root_element();
+    assert_eq!(feed.tag_name().name(), "feed");
+    assert_eq!(
+        feed.tag_name().namespace(),
+        Some("http://www.w3.org/2005/Atom")
+    );
+    let entries: Vec<_> = feed
+        .children()
+        .filter(|n| n.has_tag_name("entry"))
+        .collect();
+    assert_eq!(entries.len(), 7, "drafts must not be in the feed");
+    let base = format!("gemini://localhost:{}/", server.port());
+    for entry in &entries {
+        let text = |name: &str| {
+            entry
+                .children()
+                .find(|n| n.has_tag_name(name))
+                .and_then(|n| n.text())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(text("id").starts_with(&base), "{}", text("id"));
+        assert!(!text("title").is_empty());
+        assert!(
+            time::OffsetDateTime::parse(
+                &text("updated"),
+                &time::format_description::well_known::Rfc3339
+            )
+            .is_ok()
+        );
+    }
+    assert!(!xml.contains("Secret"));
+
+    let series = server.get(&server.url("/series/learning-to-sail/atom.xml"));
+    series.expect("20");
+    let xml = String::from_utf8(series.body().to_vec()).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let title = doc
+        .root_element()
+        .children()
+        .find(|n| n.has_tag_name("title"))
+        .unwrap();
+    assert_eq!(title.text(), Some("Learning to Sail"));
+    assert_eq!(
+        doc.root_element()
+            .children()
+            .filter(|n| n.has_tag_name("entry"))
+            .count(),
+        7
+    );
+    server
+        .get(&server.url("/series/nope/atom.xml"))
+        .expect("51");
+}

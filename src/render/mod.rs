@@ -2,6 +2,7 @@
 //!
 //! Everything here is pure (no I/O, no async), so it is tested with plain inputs and outputs.
 
+pub mod atom;
 pub mod gemtext;
 pub mod html;
 pub mod markdown;

@@ -86,6 +86,10 @@ pub fn series_index(site: &Site, series: &Series) -> String {
     }
     w.push(Line::Blank);
     w.push(Line::Link {
+        url: super::atom::series_feed_url(series),
+        label: "Atom feed of this series".into(),
+    });
+    w.push(Line::Link {
         url: ALL_SERIES_URL.into(),
         label: "All series".into(),
     });
@@ -356,6 +360,10 @@ pub fn home(
         w.push(Line::Link {
             url: ARCHIVE_URL.into(),
             label: "All posts".into(),
+        });
+        w.push(Line::Link {
+            url: super::atom::FEED_URL.into(),
+            label: "Atom feed".into(),
         });
     }
     if sections.series && !site.series.is_empty() {

@@ -19,6 +19,7 @@ use crate::config::Lang;
 use crate::content::markdown::{Page, PageCache, SourceError};
 use crate::content::site::Site;
 use crate::content::{CapsuleRoot, Resolved};
+use crate::render::atom::{self, Origin};
 use crate::render::pages;
 use std::path::Path;
 
@@ -254,7 +255,11 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
     if let Err(rejection) = request.check_target(&shared.hostnames, local) {
         return Response::header(rejection.status, rejection.reason);
     }
-    serve_file(request, shared).await
+    let origin = Origin::new(
+        shared.hostnames[0].as_str(),
+        shared.public_port.unwrap_or(local.port()),
+    );
+    serve_file(request, shared, origin).await
 }
 
 /// What the capsule holds at a request path, found off the async threads.
@@ -266,11 +271,13 @@ enum Lookup {
         body: String,
         lang: Option<Lang>,
     },
+    /// An Atom feed.
+    Feed(String),
     PageError(SourceError),
 }
 
 /// Answers a request for our host: a generated page, else from the capsule folder.
-async fn serve_file(request: Request, shared: &Shared) -> Response {
+async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Response {
     let capsule = shared.capsule.clone();
     let pages = Arc::clone(&shared.pages);
     let site = Arc::clone(&shared.site);
@@ -281,7 +288,7 @@ async fn serve_file(request: Request, shared: &Shared) -> Response {
         if segments.is_empty() {
             return home_page(&site, &capsule, &pages, &home);
         }
-        if let Some(generated) = generated_page(&site, &segments, ends_with_slash) {
+        if let Some(generated) = generated_page(&site, &segments, ends_with_slash, &origin) {
             return generated;
         }
         match capsule.resolve(&segments, ends_with_slash) {
@@ -333,6 +340,10 @@ async fn serve_file(request: Request, shared: &Shared) -> Response {
         },
         Ok(Lookup::Generated { body, lang }) => Response::Generated {
             mime: shared.gemtext_header(lang.as_ref()),
+            body,
+        },
+        Ok(Lookup::Feed(body)) => Response::Generated {
+            mime: "application/atom+xml".into(),
             body,
         },
         Ok(Lookup::PageError(e)) => {
@@ -433,8 +444,24 @@ fn home_page(site: &Site, capsule: &CapsuleRoot, pages: &PageCache, home: &Home)
 
 /// Pages made from the site rather than read from a file: `/series/`, `/series/<slug>/`,
 /// `/archive/`, `/tags/` and `/tags/<tag>/`.
-fn generated_page(site: &Site, segments: &[String], ends_with_slash: bool) -> Option<Lookup> {
+fn generated_page(
+    site: &Site,
+    segments: &[String],
+    ends_with_slash: bool,
+    origin: &Origin,
+) -> Option<Lookup> {
     let body = match segments {
+        [file] if file == "atom.xml" => {
+            return Some(Lookup::Feed(atom::capsule_feed(
+                site,
+                origin,
+                &origin.host(),
+            )));
+        }
+        [first, slug, file] if first == "series" && file == "atom.xml" => {
+            let series = site.series_by_slug(slug)?;
+            return Some(Lookup::Feed(atom::series_feed(site, series, origin)));
+        }
         [first] if first == "series" => {
             if !ends_with_slash {
                 return Some(Lookup::Found(Resolved::AddSlash));

@@ -67,6 +67,8 @@ struct Shared {
     site: Arc<Site>,
     home: Arc<Home>,
     hostnames: Vec<Hostname>,
+    /// The port feeds put in their absolute URLs; `None`: the port a request arrived on.
+    public_port: Option<u16>,
     /// `; lang=…` for gemtext, or empty.
     gemtext_params: String,
     limits: Timeouts,
@@ -142,6 +144,7 @@ impl Server {
                 sections: config.home.sections(),
             }),
             hostnames: config.hostnames.clone(),
+            public_port: config.public_port,
             gemtext_params: config
                 .lang
                 .mime_parameter()
