@@ -13,7 +13,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, Hostname, ListenAddr, LogFilter, Overrides};
 use crate::content::CapsuleRoot;
-use crate::content::site::{BuildOptions, Site};
+use crate::content::site::Site;
 use crate::server::tls::{self, HostCert, Origin};
 use crate::server::{self, Server};
 
@@ -199,10 +199,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     let config = Config::load(args.config.as_deref(), overrides)?;
     let capsule = CapsuleRoot::open(&config.capsule)
         .with_context(|| format!("capsule folder {}", config.capsule.display()))?;
-    let options = BuildOptions {
-        markdown: config.markdown.options(),
-        max_file_size: config.markdown.max_file_size.bytes(),
-    };
+    let options = config.build_options();
     let (site, problems) = Site::build(&capsule, &options);
     for problem in &problems {
         println!("{problem}");

@@ -19,6 +19,11 @@ use crate::render::{self, LinkPlacement};
 /// The file `gemhole serve` reads from the working directory when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "config.toml";
 
+/// Crawlers welcome; web proxies (which would republish the capsule over HTTP) are not. Per the
+/// Gemini robots.txt companion spec, bots identify by purpose: archiver, indexer, researcher,
+/// webproxy.
+pub const DEFAULT_ROBOTS_TXT: &str = "User-agent: webproxy\nDisallow: /\n";
+
 /// Gemini's registered port, used by the default listen addresses.
 pub const GEMINI_PORT: u16 = 1965;
 
@@ -58,6 +63,10 @@ pub struct Config {
     /// The port readers use, for the absolute URLs in feeds (behind a port forward it differs
     /// from the listening port); unset: the port each request arrived on.
     pub public_port: Option<u16>,
+    /// Served as `/robots.txt` when the capsule has no file of that name.
+    pub robots_txt: String,
+    /// Publish posts dated in the future (off: they wait for their date).
+    pub publish_future: bool,
     /// BCP 47 language tag(s) added to `text/gemini` responses as `lang=`; empty for none.
     pub lang: Lang,
     pub log: LogConfig,
@@ -175,6 +184,8 @@ impl Default for Config {
             hostnames: vec![Hostname("localhost".into())],
             listen: default_listen(),
             public_port: None,
+            publish_future: false,
+            robots_txt: DEFAULT_ROBOTS_TXT.to_owned(),
             lang: Lang::default(),
             log: LogConfig::default(),
             limits: Limits::default(),
@@ -294,6 +305,15 @@ impl Config {
             self.listen = overrides.listen;
         }
         self.log.ip |= overrides.log_ip;
+    }
+
+    /// How posts are read into the site.
+    pub fn build_options(&self) -> crate::content::site::BuildOptions {
+        crate::content::site::BuildOptions {
+            markdown: self.markdown.options(),
+            max_file_size: self.markdown.max_file_size.bytes(),
+            show_future: self.publish_future,
+        }
     }
 
     /// The hostname whose certificate is used when the client sends no (or an unknown) SNI.

@@ -220,3 +220,44 @@ fn atom_feeds_are_valid_xml_with_absolute_gemini_urls() {
         .get(&server.url("/series/nope/atom.xml"))
         .expect("51");
 }
+
+#[test]
+fn posts_dated_ahead_wait_for_their_date_unless_configured() {
+    let write_future = |setup: &Setup| {
+        write(
+            &setup.path().join("capsule/posts"),
+            "soon.md",
+            "---\ntitle: From the Future\ndate: 2999-01-01\n---\nNot yet.\n",
+        );
+    };
+    let setup = Setup::new();
+    write_future(&setup);
+    let server = setup.start();
+    server.get(&server.url("/posts/soon.gmi")).expect("51");
+    let archive = server.get(&server.url("/archive/"));
+    assert!(!String::from_utf8_lossy(archive.body()).contains("Future"));
+
+    let setup = Setup::new().config("publish_future = true\n");
+    write_future(&setup);
+    let server = setup.start();
+    server.get(&server.url("/posts/soon.gmi")).expect("20");
+    let archive = server.get(&server.url("/archive/"));
+    assert!(String::from_utf8_lossy(archive.body()).contains("2999-01-01 From the Future"));
+}
+
+#[test]
+fn robots_txt_has_a_default_and_the_capsules_own_wins() {
+    let setup = Setup::new();
+    std::fs::remove_file(setup.path().join("capsule/robots.txt")).unwrap();
+    let server = setup.start();
+    let r = server.get(&server.url("/robots.txt"));
+    r.expect("20");
+    assert_eq!(r.meta(), "text/plain");
+    assert_eq!(r.body(), b"User-agent: webproxy\nDisallow: /\n");
+
+    let server = Setup::new().start();
+    assert_eq!(
+        server.get(&server.url("/robots.txt")).body(),
+        b"User-agent: *\nDisallow:\n"
+    );
+}

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use super::files::{CapsuleRoot, MARKDOWN_EXTENSION, Resolved};
 use super::front_matter;
 use super::markdown::{read_source, title_stem};
-use super::post::{FileFacts, PostMeta, RawMeta, SeriesRole};
+use super::post::{FileFacts, PostDate, PostMeta, RawMeta, SeriesRole};
 use super::series::{self, Member, Ordered};
 use crate::render;
 
@@ -73,7 +73,8 @@ impl fmt::Display for Problem {
 pub struct Site {
     /// Published posts (drafts excluded), newest first.
     pub posts: Vec<Post>,
-    /// Drafts, kept apart so nothing lists them by mistake.
+    /// Drafts (and posts dated in the future, unless shown), kept apart so nothing lists them
+    /// by mistake.
     pub drafts: Vec<Post>,
     /// By name.
     pub series: Vec<Series>,
@@ -90,6 +91,8 @@ pub struct Site {
 pub struct BuildOptions {
     pub markdown: render::Options,
     pub max_file_size: u64,
+    /// Publish posts whose date is still in the future.
+    pub show_future: bool,
 }
 
 impl Site {
@@ -138,8 +141,10 @@ impl Site {
             }
         }
 
-        let (drafts, mut posts): (Vec<Post>, Vec<Post>) =
-            all.into_iter().partition(|p| p.meta.draft);
+        let now = PostDate(OffsetDateTime::now_utc());
+        let (drafts, mut posts): (Vec<Post>, Vec<Post>) = all
+            .into_iter()
+            .partition(|p| p.meta.draft || (!options.show_future && p.meta.date > now));
         posts.sort_by(|a, b| {
             b.meta
                 .date
@@ -185,6 +190,11 @@ impl Site {
             places,
         };
         (site, problems)
+    }
+
+    /// Whether this source file is a post readers must not see (a draft, or dated ahead).
+    pub fn is_withheld(&self, source: &Path) -> bool {
+        self.drafts.iter().any(|p| p.source == source)
     }
 
     /// The published post made from this source file (relative to the capsule root).
@@ -474,6 +484,7 @@ mod tests {
         let options = BuildOptions {
             markdown: render::Options::default(),
             max_file_size: 1024 * 1024,
+            show_future: false,
         };
         Site::build(&capsule, &options)
     }
@@ -497,6 +508,10 @@ mod tests {
                 "posts/secret.md",
                 "---\ndraft: true\nseries: Sail\npart: 3\n---\nNo.\n",
             ),
+            (
+                "posts/later.md",
+                "---\ndate: 2999-01-01\nseries: Sail\npart: 4\n---\nSoon.\n",
+            ),
             ("posts/notes/2023-12-01-hand.gmi", "# Hand-written\n"),
             ("about.gmi", "# Not a post\n"),
             ("posts/.hidden.md", "x"),
@@ -514,7 +529,8 @@ mod tests {
         );
         assert_eq!(site.posts[1].meta.title, "Knots");
         assert_eq!(site.posts[3].meta.title, "Hand-written");
-        assert_eq!(site.drafts.len(), 1);
+        assert_eq!(site.drafts.len(), 2);
+        assert!(site.is_withheld(Path::new("posts/later.md")));
         assert_eq!(site.series.len(), 1);
         let sail = &site.series[0];
         assert_eq!(sail.slug, "sail");

@@ -26,6 +26,8 @@ use std::path::Path;
 /// The first byte of every TLS connection: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
+const ATOM: &str = "application/atom+xml";
+
 /// Size of the chunks a file is streamed in.
 const CHUNK_BYTES: usize = 64 * 1024;
 
@@ -271,8 +273,11 @@ enum Lookup {
         body: String,
         lang: Option<Lang>,
     },
-    /// An Atom feed.
-    Feed(String),
+    /// A generated body of another type (an Atom feed, the default robots.txt).
+    Typed {
+        mime: &'static str,
+        body: String,
+    },
     PageError(SourceError),
 }
 
@@ -284,6 +289,7 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
     let segments = request.segments;
     let ends_with_slash = request.ends_with_slash;
     let home = Arc::clone(&shared.home);
+    let robots = shared.robots_txt.clone();
     let lookup = tokio::task::spawn_blocking(move || {
         if segments.is_empty() {
             return home_page(&site, &capsule, &pages, &home);
@@ -291,7 +297,22 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
         if let Some(generated) = generated_page(&site, &segments, ends_with_slash, &origin) {
             return generated;
         }
-        match capsule.resolve(&segments, ends_with_slash) {
+        let resolved = capsule.resolve(&segments, ends_with_slash);
+        if matches!(resolved, Resolved::NotFound(_)) && segments == ["robots.txt"] {
+            // The capsule has none of its own: serve the configured one.
+            return Lookup::Typed {
+                mime: "text/plain",
+                body: robots,
+            };
+        }
+        if let Resolved::Markdown(path) | Resolved::File { path, .. } = &resolved
+            && path
+                .strip_prefix(capsule.path())
+                .is_ok_and(|source| site.is_withheld(source))
+        {
+            return Lookup::Found(Resolved::NotFound("not published yet"));
+        }
+        match resolved {
             Resolved::Markdown(path) => match pages.get(&path) {
                 Ok(page) if page.withheld.is_none() => match navigation(&site, &capsule, &path) {
                     Some((header, footer)) => Lookup::Generated {
@@ -342,8 +363,8 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
             mime: shared.gemtext_header(lang.as_ref()),
             body,
         },
-        Ok(Lookup::Feed(body)) => Response::Generated {
-            mime: "application/atom+xml".into(),
+        Ok(Lookup::Typed { mime, body }) => Response::Generated {
+            mime: mime.into(),
             body,
         },
         Ok(Lookup::PageError(e)) => {
@@ -452,15 +473,17 @@ fn generated_page(
 ) -> Option<Lookup> {
     let body = match segments {
         [file] if file == "atom.xml" => {
-            return Some(Lookup::Feed(atom::capsule_feed(
-                site,
-                origin,
-                &origin.host(),
-            )));
+            return Some(Lookup::Typed {
+                mime: ATOM,
+                body: atom::capsule_feed(site, origin, &origin.host()),
+            });
         }
         [first, slug, file] if first == "series" && file == "atom.xml" => {
             let series = site.series_by_slug(slug)?;
-            return Some(Lookup::Feed(atom::series_feed(site, series, origin)));
+            return Some(Lookup::Typed {
+                mime: ATOM,
+                body: atom::series_feed(site, series, origin),
+            });
         }
         [first] if first == "series" => {
             if !ends_with_slash {

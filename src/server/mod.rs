@@ -25,7 +25,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, Hostname, Lang, ListenAddr};
 use crate::content::CapsuleRoot;
 use crate::content::markdown::PageCache;
-use crate::content::site::{BuildOptions, Site};
+use crate::content::site::Site;
 
 /// Connections the kernel queues for us while we are at the connection cap.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -67,6 +67,8 @@ struct Shared {
     site: Arc<Site>,
     home: Arc<Home>,
     hostnames: Vec<Hostname>,
+    /// Served at `/robots.txt` when the capsule has no such file.
+    robots_txt: String,
     /// The port feeds put in their absolute URLs; `None`: the port a request arrived on.
     public_port: Option<u16>,
     /// `; lang=…` for gemtext, or empty.
@@ -113,13 +115,7 @@ impl Server {
             source,
         })?;
         let certs = tls::load_or_generate(config)?;
-        let (site, problems) = Site::build(
-            &capsule,
-            &BuildOptions {
-                markdown: config.markdown.options(),
-                max_file_size: config.markdown.max_file_size.bytes(),
-            },
-        );
+        let (site, problems) = Site::build(&capsule, &config.build_options());
         for problem in &problems {
             tracing::warn!("{problem}");
         }
@@ -145,6 +141,7 @@ impl Server {
             }),
             hostnames: config.hostnames.clone(),
             public_port: config.public_port,
+            robots_txt: config.robots_txt.clone(),
             gemtext_params: config
                 .lang
                 .mime_parameter()
