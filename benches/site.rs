@@ -1,0 +1,88 @@
+//! Building the `Site` for a large capsule: 10,000 posts in 500 series (20 parts each), every
+//! post with YAML front matter, tags, links and a list, about 1 KB of Markdown.
+//!
+//! `cargo bench --bench site` prints the median of 5 builds and the process's peak resident
+//! memory (VmHWM), which includes the generated capsule's own strings.
+
+use std::time::Instant;
+
+use gemhole::content::CapsuleRoot;
+use gemhole::content::site::{BuildOptions, Site};
+use gemhole::render;
+
+const POSTS: usize = 10_000;
+const SERIES: usize = 500;
+
+fn post(i: usize) -> String {
+    let series = i % SERIES;
+    let part = i / SERIES + 1;
+    format!(
+        "---\ntitle: \"Notes {i}: on rigging, weather and patience\"\ndate: 2024-{:02}-{:02}\n\
+         series: Series number {series}\npart: {part}\ntags: [tag{}, sailing]\n\
+         summary: Post {i} of the benchmark capsule.\n---\n\
+         Opening paragraph of post {i}, with a [link to the previous one](post-{}.md) and some\n\
+         *emphasis*, as most posts have. It goes on for a while to look like real prose, with\n\
+         a second sentence and a third one that mentions gemini://example.org/ in passing.\n\n\
+         ## What happened\n\n\
+         - First point, with `code` in it\n- Second point\n  - a nested detail\n- Third point\n\n\
+         > A short quote from somebody wise.\n\n\
+         Closing paragraph with a footnote.[^1]\n\n[^1]: The footnote text.\n",
+        i % 12 + 1,
+        i % 28 + 1,
+        i % 40,
+        i.saturating_sub(1)
+    )
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let posts = dir.path().join("posts");
+    std::fs::create_dir_all(&posts).unwrap();
+    let mut bytes = 0;
+    for i in 0..POSTS {
+        let text = post(i);
+        bytes += text.len();
+        std::fs::write(posts.join(format!("post-{i}.md")), text).unwrap();
+    }
+    let capsule = CapsuleRoot::open(dir.path()).unwrap();
+    let options = BuildOptions {
+        markdown: render::Options::default(),
+        max_file_size: 4 * 1024 * 1024,
+        show_future: false,
+    };
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let (site, problems) = Site::build(&capsule, &options);
+        times.push(start.elapsed().as_secs_f64());
+        assert_eq!(site.posts.len(), POSTS);
+        assert_eq!(site.series.len(), SERIES);
+        assert!(
+            problems.is_empty(),
+            "{:?}",
+            &problems[..problems.len().min(3)]
+        );
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "site build: {POSTS} posts ({:.1} MB of Markdown) in {SERIES} series: median {:.3} s \
+         (min {:.3} s, max {:.3} s over 5 builds); peak RSS {:.1} MiB",
+        bytes as f64 / 1e6,
+        times[2],
+        times[0],
+        times[4],
+        peak_rss_mib()
+    );
+}
