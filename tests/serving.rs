@@ -145,6 +145,7 @@ fn bundled_sample_capsule_is_served_and_its_links_resolve() {
     assert!(home.body().starts_with(&own));
     assert!(String::from_utf8_lossy(home.body()).contains("## Recent posts\n=> /posts/"));
 
+    // Crawl every internal link (relative ones resolved against their page) over TLS.
     let mut pending = vec!["/".to_owned()];
     let mut seen = std::collections::BTreeSet::new();
     while let Some(path) = pending.pop() {
@@ -152,16 +153,81 @@ fn bundled_sample_capsule_is_served_and_its_links_resolve() {
             continue;
         }
         let r = server.get(&server.url(&path));
-        r.expect("20");
+        assert_eq!(r.status(), "20", "{path}: {}", r.header());
         let text = String::from_utf8(r.body().to_vec()).unwrap();
+        assert!(
+            !text.contains("Unfinished Thoughts"),
+            "draft leaked on {path}"
+        );
+        if r.meta() == "application/atom+xml" {
+            roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+            continue;
+        }
+        if !r.meta().starts_with("text/gemini") {
+            continue;
+        }
         for line in text.lines().filter(|l| l.starts_with("=>")) {
             let target = line[2..].split_whitespace().next().unwrap();
-            if target.starts_with('/') {
-                pending.push(target.to_owned());
+            if let Some(local) = resolve_local(&path, target) {
+                pending.push(local);
             }
         }
     }
-    assert!(seen.len() >= 3, "sample capsule links: {seen:?}");
+    // Every published post was reached; the draft was not.
+    for entry in std::fs::read_dir(repo.join("capsule/posts")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let url = format!("/posts/{}", name.replace(".md", ".gmi"));
+        if name == "unfinished-thoughts.md" {
+            assert!(!seen.contains(&url));
+            server.get(&server.url(&url)).expect("51");
+        } else {
+            assert!(
+                seen.contains(&url),
+                "{url} is not linked from anywhere: {seen:?}"
+            );
+        }
+    }
+    assert!(seen.contains("/atom.xml"));
+    // The series index lists its parts in part order, whatever their dates.
+    let index = server.get(&server.url("/series/building-a-crystal-radio/"));
+    let index = String::from_utf8(index.body().to_vec()).unwrap();
+    let positions: Vec<usize> = (1..=5)
+        .map(|n| {
+            index
+                .find(&format!(" Part {n}: "))
+                .unwrap_or_else(|| panic!("part {n} in {index}"))
+        })
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{index}");
+}
+
+/// The root-relative path a link on `page` points to, if it stays in the capsule.
+fn resolve_local(page: &str, link: &str) -> Option<String> {
+    if link.contains("://") || link.starts_with("mailto:") {
+        return None;
+    }
+    let link = link.split(['?', '#']).next().unwrap_or("");
+    let joined = if link.starts_with('/') {
+        link.to_owned()
+    } else {
+        format!("{}{link}", &page[..page.rfind('/').map_or(0, |i| i + 1)])
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for segment in joined.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    let slash = if joined.ends_with('/') { "/" } else { "" };
+    Some(if parts.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{}{slash}", parts.join("/"))
+    })
 }
 
 #[test]

@@ -152,7 +152,6 @@ impl Site {
                 .then_with(|| a.url.cmp(&b.url))
         });
 
-        check_links(capsule, &posts, &mut problems);
         let series = group_series(&posts, &mut problems);
         let mut tags: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, post) in posts.iter().enumerate() {
@@ -189,6 +188,7 @@ impl Site {
             by_source,
             places,
         };
+        check_links(capsule, &site, &mut problems);
         (site, problems)
     }
 
@@ -215,6 +215,17 @@ impl Site {
             role,
             index,
         })
+    }
+
+    /// Whether these path segments name a page the server generates from the site.
+    pub fn is_generated(&self, segments: &[String]) -> bool {
+        let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+        match s.as_slice() {
+            [] | ["atom.xml"] | ["robots.txt"] | ["series"] | ["archive"] | ["tags"] => true,
+            ["series", slug] | ["series", slug, "atom.xml"] => self.series_by_slug(slug).is_some(),
+            ["tags", tag] => self.tags.contains_key(*tag),
+            _ => false,
+        }
     }
 
     /// A series by its URL slug.
@@ -363,9 +374,9 @@ fn link_targets(gemtext: &str) -> Vec<String> {
     links
 }
 
-/// Warns about links to capsule pages that do not exist.
-fn check_links(capsule: &CapsuleRoot, posts: &[Post], problems: &mut Vec<Problem>) {
-    for post in posts {
+/// Warns about links to capsule pages that do not exist (generated pages count as existing).
+fn check_links(capsule: &CapsuleRoot, site: &Site, problems: &mut Vec<Problem>) {
+    for post in &site.posts {
         for link in &post.links {
             let Some(path) = local_path(&post.url, link) else {
                 continue;
@@ -382,10 +393,11 @@ fn check_links(capsule: &CapsuleRoot, posts: &[Post], problems: &mut Vec<Problem
                 })
                 .collect();
             let found = segments.is_some_and(|segments| {
-                !matches!(
-                    capsule.resolve(&segments, ends_with_slash),
-                    Resolved::NotFound(_)
-                )
+                site.is_generated(&segments)
+                    || !matches!(
+                        capsule.resolve(&segments, ends_with_slash),
+                        Resolved::NotFound(_)
+                    )
             });
             if !found {
                 problems.push(Problem {
@@ -605,7 +617,10 @@ mod tests {
                 "posts/x.md",
                 "From Markdown [gone](missing.md) [up](../about.gmi) [web](https://e.org/).\n",
             ),
-            ("posts/x.gmi", "# Hand\n=> /nowhere/ Nowhere\n"),
+            (
+                "posts/x.gmi",
+                "# Hand\n=> /nowhere/ Nowhere\n=> /archive/ Archive\n",
+            ),
             ("about.gmi", "# About\n"),
         ]);
         assert_eq!(site.posts.len(), 1);
@@ -620,6 +635,7 @@ mod tests {
             text.iter().any(|t| t.contains("link to /nowhere/")),
             "{text:?}"
         );
+        assert!(!text.iter().any(|t| t.contains("/archive/")), "{text:?}");
     }
 
     #[test]
