@@ -9,4 +9,5 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod render;
+pub mod respond;
 pub mod server;

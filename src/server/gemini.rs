@@ -12,21 +12,16 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
+use super::Shared;
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::status::Status;
-use super::{Home, Shared};
-use crate::config::Lang;
-use crate::content::markdown::{Page, PageCache, SourceError};
-use crate::content::site::Site;
-use crate::content::{CapsuleRoot, Resolved};
-use crate::render::atom::{self, Origin};
-use crate::render::pages;
-use std::path::Path;
+use crate::content::Resolved;
+use crate::content::markdown::Page;
+use crate::render::atom::Origin;
+use crate::respond::Lookup;
 
 /// The first byte of every TLS connection: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
-
-const ATOM: &str = "application/atom+xml";
 
 /// Size of the chunks a file is streamed in.
 const CHUNK_BYTES: usize = 64 * 1024;
@@ -264,83 +259,14 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
     serve_file(request, shared, origin).await
 }
 
-/// What the capsule holds at a request path, found off the async threads.
-enum Lookup {
-    Found(Resolved),
-    Page(Arc<Page>),
-    /// Gemtext made for this request: a generated index, or a series post with its navigation.
-    Generated {
-        body: String,
-        lang: Option<Lang>,
-    },
-    /// A generated body of another type (an Atom feed, the default robots.txt).
-    Typed {
-        mime: &'static str,
-        body: String,
-    },
-    PageError(SourceError),
-}
-
 /// Answers a request for our host: a generated page, else from the capsule folder.
 async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Response {
-    let capsule = shared.capsule.clone();
-    let pages = Arc::clone(&shared.pages);
-    let site = Arc::clone(&shared.site);
+    let capsule = Arc::clone(&shared.capsule);
     let segments = request.segments;
     let ends_with_slash = request.ends_with_slash;
-    let home = Arc::clone(&shared.home);
-    let robots = shared.robots_txt.clone();
-    let lookup = tokio::task::spawn_blocking(move || {
-        if segments.is_empty() {
-            return home_page(&site, &capsule, &pages, &home);
-        }
-        if let Some(generated) = generated_page(&site, &segments, ends_with_slash, &origin) {
-            return generated;
-        }
-        let resolved = capsule.resolve(&segments, ends_with_slash);
-        if matches!(resolved, Resolved::NotFound(_)) && segments == ["robots.txt"] {
-            // The capsule has none of its own: serve the configured one.
-            return Lookup::Typed {
-                mime: "text/plain",
-                body: robots,
-            };
-        }
-        if let Resolved::Markdown(path) | Resolved::File { path, .. } = &resolved
-            && path
-                .strip_prefix(capsule.path())
-                .is_ok_and(|source| site.is_withheld(source))
-        {
-            return Lookup::Found(Resolved::NotFound("not published yet"));
-        }
-        match resolved {
-            Resolved::Markdown(path) => match pages.get(&path) {
-                Ok(page) if page.withheld.is_none() => match navigation(&site, &capsule, &path) {
-                    Some((header, footer)) => Lookup::Generated {
-                        body: pages::with_navigation(&page.gemtext, &header, &footer),
-                        lang: page.lang.clone(),
-                    },
-                    None => Lookup::Page(page),
-                },
-                Ok(page) => Lookup::Page(page),
-                Err(e) => Lookup::PageError(e),
-            },
-            Resolved::File { path, mime } if mime == "text/gemini" => {
-                match (navigation(&site, &capsule, &path), std::fs::read(&path)) {
-                    (Some((header, footer)), Ok(bytes)) => Lookup::Generated {
-                        body: pages::with_navigation(
-                            &String::from_utf8_lossy(&bytes),
-                            &header,
-                            &footer,
-                        ),
-                        lang: None,
-                    },
-                    _ => Lookup::Found(Resolved::File { path, mime }),
-                }
-            }
-            other => Lookup::Found(other),
-        }
-    })
-    .await;
+    let lookup =
+        tokio::task::spawn_blocking(move || capsule.lookup(&segments, ends_with_slash, &origin))
+            .await;
     match lookup {
         Ok(Lookup::Found(Resolved::File { path, mime })) => match File::open(&path).await {
             Ok(file) => Response::File {
@@ -439,98 +365,6 @@ async fn write_text<S: AsyncWrite + Unpin>(
     write_timed(stream, &bytes, write_timeout).await?;
     log.bytes += bytes.len() as u64;
     Ok(())
-}
-
-/// The home page: the author's `index.gmi` (or `index.md`) text, then the generated sections.
-fn home_page(site: &Site, capsule: &CapsuleRoot, pages: &PageCache, home: &Home) -> Lookup {
-    let (text, lang) = match capsule.resolve(&[], true) {
-        Resolved::File { path, .. } => match std::fs::read(&path) {
-            Ok(bytes) => (Some(String::from_utf8_lossy(&bytes).into_owned()), None),
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "cannot read the home page");
-                (None, None)
-            }
-        },
-        Resolved::Markdown(path) => match pages.get(&path) {
-            Ok(page) if page.withheld.is_none() => (Some(page.gemtext.clone()), page.lang.clone()),
-            _ => (None, None),
-        },
-        _ => (None, None),
-    };
-    Lookup::Generated {
-        body: pages::home(site, text.as_deref(), &home.title, &home.sections),
-        lang,
-    }
-}
-
-/// Pages made from the site rather than read from a file: `/series/`, `/series/<slug>/`,
-/// `/archive/`, `/tags/` and `/tags/<tag>/`.
-fn generated_page(
-    site: &Site,
-    segments: &[String],
-    ends_with_slash: bool,
-    origin: &Origin,
-) -> Option<Lookup> {
-    let body = match segments {
-        [file] if file == "atom.xml" => {
-            return Some(Lookup::Typed {
-                mime: ATOM,
-                body: atom::capsule_feed(site, origin, &origin.host()),
-            });
-        }
-        [first, slug, file] if first == "series" && file == "atom.xml" => {
-            let series = site.series_by_slug(slug)?;
-            return Some(Lookup::Typed {
-                mime: ATOM,
-                body: atom::series_feed(site, series, origin),
-            });
-        }
-        [first] if first == "series" => {
-            if !ends_with_slash {
-                return Some(Lookup::Found(Resolved::AddSlash));
-            }
-            pages::all_series(site)
-        }
-        [first, slug] if first == "series" => {
-            let series = site.series_by_slug(slug)?;
-            if !ends_with_slash {
-                return Some(Lookup::Found(Resolved::AddSlash));
-            }
-            pages::series_index(site, series)
-        }
-        [first] if first == "archive" => {
-            if !ends_with_slash {
-                return Some(Lookup::Found(Resolved::AddSlash));
-            }
-            pages::archive(site)
-        }
-        [first] if first == "tags" => {
-            if !ends_with_slash {
-                return Some(Lookup::Found(Resolved::AddSlash));
-            }
-            pages::all_tags(site)
-        }
-        [first, tag] if first == "tags" => {
-            let (tag, posts) = site.tags.get_key_value(tag)?;
-            if !ends_with_slash {
-                return Some(Lookup::Found(Resolved::AddSlash));
-            }
-            pages::tag_page(site, tag, posts)
-        }
-        _ => return None,
-    };
-    Some(Lookup::Generated { body, lang: None })
-}
-
-/// The header and footer of a post that belongs to a series.
-fn navigation(site: &Site, capsule: &CapsuleRoot, path: &Path) -> Option<(String, String)> {
-    let source = path.strip_prefix(capsule.path()).ok()?;
-    let place = site.place_of(source)?;
-    let date = site.post(source)?.meta.date.day();
-    Some((
-        pages::post_header(&place, &date),
-        pages::post_footer(site, &place),
-    ))
 }
 
 async fn write_timed<S: AsyncWrite + Unpin>(

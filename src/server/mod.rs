@@ -24,8 +24,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, Hostname, Lang, ListenAddr};
 use crate::content::CapsuleRoot;
-use crate::content::markdown::PageCache;
 use crate::content::site::Site;
+use crate::respond::Capsule;
 
 /// Connections the kernel queues for us while we are at the connection cap.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -51,24 +51,12 @@ struct Timeouts {
     write_timeout: Duration,
 }
 
-/// How the home page is made.
-struct Home {
-    /// The heading when the capsule has no `index.gmi`/`index.md` of its own.
-    title: String,
-    sections: crate::render::pages::HomeSections,
-}
-
 /// What every connection task reads; built once at start-up.
 struct Shared {
     acceptor: TlsAcceptor,
-    capsule: CapsuleRoot,
-    pages: Arc<PageCache>,
-    /// The posts, series and tags, read at start-up.
-    site: Arc<Site>,
-    home: Arc<Home>,
+    /// What every path answers (the site is read at start-up).
+    capsule: Arc<Capsule>,
     hostnames: Vec<Hostname>,
-    /// Served at `/robots.txt` when the capsule has no such file.
-    robots_txt: String,
     /// The port feeds put in their absolute URLs; `None`: the port a request arrived on.
     public_port: Option<u16>,
     /// `; lang=…` for gemtext, or empty.
@@ -129,19 +117,9 @@ impl Server {
         let limits = &config.limits;
         let shared = Shared {
             acceptor,
-            capsule,
-            pages: Arc::new(PageCache::new(
-                config.markdown.options(),
-                config.markdown.max_file_size.bytes(),
-            )),
-            site: Arc::new(site),
-            home: Arc::new(Home {
-                title: config.default_hostname().to_string(),
-                sections: config.home.sections(),
-            }),
+            capsule: Arc::new(Capsule::new(capsule, site, config)),
             hostnames: config.hostnames.clone(),
             public_port: config.public_port,
-            robots_txt: config.robots_txt.clone(),
             gemtext_params: config
                 .lang
                 .mime_parameter()
@@ -177,7 +155,7 @@ impl Server {
     }
 
     pub fn capsule(&self) -> &std::path::Path {
-        self.shared.capsule.path()
+        self.shared.capsule.root.path()
     }
 
     /// Serves until `shutdown` is cancelled, then stops accepting and gives in-flight

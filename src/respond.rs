@@ -1,0 +1,228 @@
+//! What each path of the capsule answers, whoever asks: the Gemini listener for a request, or
+//! `gemhole build` for every path at once, so both give the same bytes.
+//!
+//! Generated pages (home, archive, tags, series, feeds, robots.txt) come from the [`Site`];
+//! everything else from the capsule folder, with Markdown converted and series posts given
+//! their navigation. Blocking: the server calls it off its async threads.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::Lang;
+use crate::content::markdown::{Page, PageCache, SourceError};
+use crate::content::site::Site;
+use crate::content::{CapsuleRoot, Resolved};
+use crate::render::atom::{self, Origin};
+use crate::render::pages::{self, HomeSections};
+
+/// The MIME type of Atom feeds.
+pub const ATOM: &str = "application/atom+xml";
+
+/// Everything a path is answered from.
+#[derive(Debug)]
+pub struct Capsule {
+    pub root: CapsuleRoot,
+    pub page_cache: PageCache,
+    pub site: Site,
+    pub home: Home,
+    /// Served at `/robots.txt` when the capsule has no such file.
+    pub robots_txt: String,
+}
+
+/// How the home page is made.
+#[derive(Debug)]
+pub struct Home {
+    /// The heading when the capsule has no `index.gmi`/`index.md` of its own.
+    pub title: String,
+    pub sections: HomeSections,
+}
+
+/// What a path of the capsule answers.
+pub enum Lookup {
+    Found(Resolved),
+    Page(Arc<Page>),
+    /// Gemtext made for this request: a generated index, or a series post with its navigation.
+    Generated {
+        body: String,
+        lang: Option<Lang>,
+    },
+    /// A generated body of another type (an Atom feed, the default robots.txt).
+    Typed {
+        mime: &'static str,
+        body: String,
+    },
+    PageError(SourceError),
+}
+
+impl Capsule {
+    /// Puts together what a capsule answers from: its folder, the site read from it, and the
+    /// settings for generated pages.
+    pub fn new(root: CapsuleRoot, site: Site, config: &crate::config::Config) -> Capsule {
+        Capsule {
+            root,
+            page_cache: PageCache::new(
+                config.markdown.options(),
+                config.markdown.max_file_size.bytes(),
+            ),
+            site,
+            home: Home {
+                title: config.default_hostname().to_string(),
+                sections: config.home.sections(),
+            },
+            robots_txt: config.robots_txt.clone(),
+        }
+    }
+
+    /// What `segments` (decoded, as from a request path) answers.
+    pub fn lookup(&self, segments: &[String], ends_with_slash: bool, origin: &Origin) -> Lookup {
+        if segments.is_empty() {
+            return self.home_page();
+        }
+        if let Some(generated) = self.generated_page(segments, ends_with_slash, origin) {
+            return generated;
+        }
+        let resolved = self.root.resolve(segments, ends_with_slash);
+        if matches!(resolved, Resolved::NotFound(_)) && segments == ["robots.txt"] {
+            // The capsule has none of its own: serve the configured one.
+            return Lookup::Typed {
+                mime: "text/plain",
+                body: self.robots_txt.clone(),
+            };
+        }
+        if let Resolved::Markdown(path) | Resolved::File { path, .. } = &resolved
+            && path
+                .strip_prefix(self.root.path())
+                .is_ok_and(|source| self.site.is_withheld(source))
+        {
+            return Lookup::Found(Resolved::NotFound("not published yet"));
+        }
+        match resolved {
+            Resolved::Markdown(path) => match self.page_cache.get(&path) {
+                Ok(page) if page.withheld.is_none() => match self.navigation(&path) {
+                    Some((header, footer)) => Lookup::Generated {
+                        body: pages::with_navigation(&page.gemtext, &header, &footer),
+                        lang: page.lang.clone(),
+                    },
+                    None => Lookup::Page(page),
+                },
+                Ok(page) => Lookup::Page(page),
+                Err(e) => Lookup::PageError(e),
+            },
+            Resolved::File { path, mime } if mime == "text/gemini" => {
+                match (self.navigation(&path), std::fs::read(&path)) {
+                    (Some((header, footer)), Ok(bytes)) => Lookup::Generated {
+                        body: pages::with_navigation(
+                            &String::from_utf8_lossy(&bytes),
+                            &header,
+                            &footer,
+                        ),
+                        lang: None,
+                    },
+                    _ => Lookup::Found(Resolved::File { path, mime }),
+                }
+            }
+            other => Lookup::Found(other),
+        }
+    }
+
+    /// The home page: the author's `index.gmi` (or `index.md`) text, then the generated sections.
+    fn home_page(&self) -> Lookup {
+        let (text, lang) = match self.root.resolve(&[], true) {
+            Resolved::File { path, .. } => match std::fs::read(&path) {
+                Ok(bytes) => (Some(String::from_utf8_lossy(&bytes).into_owned()), None),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "cannot read the home page");
+                    (None, None)
+                }
+            },
+            Resolved::Markdown(path) => match self.page_cache.get(&path) {
+                Ok(page) if page.withheld.is_none() => {
+                    (Some(page.gemtext.clone()), page.lang.clone())
+                }
+                _ => (None, None),
+            },
+            _ => (None, None),
+        };
+        Lookup::Generated {
+            body: pages::home(
+                &self.site,
+                text.as_deref(),
+                &self.home.title,
+                &self.home.sections,
+            ),
+            lang,
+        }
+    }
+
+    /// Pages made from the site rather than read from a file: `/series/`, `/series/<slug>/`,
+    /// `/archive/`, `/tags/` and `/tags/<tag>/`.
+    fn generated_page(
+        &self,
+        segments: &[String],
+        ends_with_slash: bool,
+        origin: &Origin,
+    ) -> Option<Lookup> {
+        let site = &self.site;
+        let body = match segments {
+            [file] if file == "atom.xml" => {
+                return Some(Lookup::Typed {
+                    mime: ATOM,
+                    body: atom::capsule_feed(site, origin, &origin.host()),
+                });
+            }
+            [first, slug, file] if first == "series" && file == "atom.xml" => {
+                let series = site.series_by_slug(slug)?;
+                return Some(Lookup::Typed {
+                    mime: ATOM,
+                    body: atom::series_feed(site, series, origin),
+                });
+            }
+            [first] if first == "series" => {
+                if !ends_with_slash {
+                    return Some(Lookup::Found(Resolved::AddSlash));
+                }
+                pages::all_series(site)
+            }
+            [first, slug] if first == "series" => {
+                let series = site.series_by_slug(slug)?;
+                if !ends_with_slash {
+                    return Some(Lookup::Found(Resolved::AddSlash));
+                }
+                pages::series_index(site, series)
+            }
+            [first] if first == "archive" => {
+                if !ends_with_slash {
+                    return Some(Lookup::Found(Resolved::AddSlash));
+                }
+                pages::archive(site)
+            }
+            [first] if first == "tags" => {
+                if !ends_with_slash {
+                    return Some(Lookup::Found(Resolved::AddSlash));
+                }
+                pages::all_tags(site)
+            }
+            [first, tag] if first == "tags" => {
+                let (tag, posts) = site.tags.get_key_value(tag)?;
+                if !ends_with_slash {
+                    return Some(Lookup::Found(Resolved::AddSlash));
+                }
+                pages::tag_page(site, tag, posts)
+            }
+            _ => return None,
+        };
+        Some(Lookup::Generated { body, lang: None })
+    }
+
+    /// The header and footer of a post that belongs to a series.
+    fn navigation(&self, path: &Path) -> Option<(String, String)> {
+        let site = &self.site;
+        let source = path.strip_prefix(self.root.path()).ok()?;
+        let place = site.place_of(source)?;
+        let date = site.post(source)?.meta.date.day();
+        Some((
+            pages::post_header(&place, &date),
+            pages::post_footer(site, &place),
+        ))
+    }
+}
