@@ -12,8 +12,10 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, Hostname, ListenAddr, LogFilter, Overrides};
-use crate::content::CapsuleRoot;
 use crate::content::site::Site;
+use crate::content::{CapsuleRoot, Resolved};
+use crate::render::atom;
+use crate::respond::{Capsule, Lookup, output_file};
 use crate::server::tls::{self, HostCert, Origin};
 use crate::server::{self, Server};
 
@@ -35,6 +37,8 @@ enum Command {
     Convert(ConvertArgs),
     /// Check the config and every post; exit non-zero if a post cannot be published.
     Check(CheckArgs),
+    /// Write the whole capsule, generated pages included, as static files.
+    Build(BuildArgs),
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +96,19 @@ struct CheckArgs {
     capsule: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+struct BuildArgs {
+    /// Folder to write into (created if missing; files in it are overwritten)
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Config file [default: ./config.toml if it exists, else built-in defaults]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Folder to build from as the capsule root (overrides `capsule`)
+    #[arg(long, value_name = "DIR")]
+    capsule: Option<PathBuf>,
+}
+
 /// Runs the command line and turns an error into a message on stderr and exit code 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -100,6 +117,7 @@ pub fn main() -> ExitCode {
         Command::Cert(args) => cert(args),
         Command::Convert(args) => convert(args),
         Command::Check(args) => check(args),
+        Command::Build(args) => build(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -216,6 +234,57 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     if errors > 0 {
         anyhow::bail!("{errors} post(s) cannot be published");
     }
+    Ok(())
+}
+
+fn build(args: BuildArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        capsule: args.capsule,
+        ..Overrides::default()
+    };
+    let config = Config::load(args.config.as_deref(), overrides)?;
+    init_logging(&config.log.level);
+    let root = CapsuleRoot::open(&config.capsule)
+        .with_context(|| format!("capsule folder {}", config.capsule.display()))?;
+    let (site, problems) = Site::build(&root, &config.build_options());
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    let capsule = Capsule::new(root, site, &config);
+    // Feeds need absolute URLs: the first hostname and the public port (else Gemini's).
+    let origin = atom::Origin::new(
+        config.default_hostname().as_str(),
+        config.public_port.unwrap_or(crate::config::GEMINI_PORT),
+    );
+    let out = &args.out;
+    let mut written = 0;
+    for (segments, slash) in capsule.paths() {
+        let target = output_file(out, &segments, slash);
+        let write = |bytes: &[u8]| -> anyhow::Result<()> {
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            std::fs::write(&target, bytes)
+                .with_context(|| format!("cannot write {}", target.display()))
+        };
+        match capsule.lookup(&segments, slash, &origin) {
+            Lookup::Found(Resolved::File { path, .. }) => {
+                let bytes = std::fs::read(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                write(&bytes)?;
+            }
+            Lookup::Page(page) if page.withheld.is_none() => write(page.gemtext.as_bytes())?,
+            Lookup::Generated { body, .. } | Lookup::Typed { body, .. } => write(body.as_bytes())?,
+            Lookup::PageError(e) => {
+                eprintln!("{e}");
+                continue;
+            }
+            _ => continue,
+        }
+        written += 1;
+    }
+    println!("wrote {written} file(s) to {}", out.display());
     Ok(())
 }
 

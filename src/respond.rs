@@ -225,4 +225,80 @@ impl Capsule {
             pages::post_footer(site, &place),
         ))
     }
+
+    /// Every path a static copy of the capsule needs: each file (Markdown under its `.gmi`
+    /// name, folders through their index) and each generated page. Blocking.
+    pub fn paths(&self) -> Vec<(Vec<String>, bool)> {
+        let mut paths: Vec<(Vec<String>, bool)> = vec![
+            (vec![], true),
+            (vec!["archive".into()], true),
+            (vec!["tags".into()], true),
+            (vec!["series".into()], true),
+            (vec!["atom.xml".into()], false),
+            (vec!["robots.txt".into()], false),
+        ];
+        for tag in self.site.tags.keys() {
+            paths.push((vec!["tags".into(), tag.clone()], true));
+        }
+        for series in &self.site.series {
+            paths.push((vec!["series".into(), series.slug.clone()], true));
+            paths.push((
+                vec!["series".into(), series.slug.clone(), "atom.xml".into()],
+                false,
+            ));
+        }
+        collect_paths(self.root.path(), &mut Vec::new(), &mut paths);
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+}
+
+/// Adds the capsule's own files below `dir` (`prefix` holds their path segments).
+fn collect_paths(dir: &Path, prefix: &mut Vec<String>, out: &mut Vec<(Vec<String>, bool)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if name.starts_with('.') && !(prefix.is_empty() && name == ".well-known") {
+            continue;
+        }
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            prefix.push(name);
+            out.push((prefix.clone(), true));
+            collect_paths(&entry.path(), prefix, out);
+            prefix.pop();
+            continue;
+        }
+        let (stem, ext) = match name.rsplit_once('.') {
+            Some((stem, ext)) => (stem, ext.to_ascii_lowercase()),
+            None => (name.as_str(), String::new()),
+        };
+        if stem == "index" && (ext == "gmi" || ext == "md") {
+            continue; // served as its folder
+        }
+        let served = if ext == "md" {
+            format!("{stem}.gmi")
+        } else {
+            name.clone()
+        };
+        let mut segments = prefix.clone();
+        segments.push(served);
+        out.push((segments, false));
+    }
+}
+
+/// Where a path's page goes in a static copy: folders become `…/index.gmi`.
+pub fn output_file(out: &Path, segments: &[String], ends_with_slash: bool) -> std::path::PathBuf {
+    let mut path = segments.iter().fold(out.to_owned(), |p, s| p.join(s));
+    if ends_with_slash {
+        path.push("index.gmi");
+    }
+    path
 }

@@ -261,3 +261,48 @@ fn robots_txt_has_a_default_and_the_capsules_own_wins() {
         b"User-agent: *\nDisallow:\n"
     );
 }
+
+#[test]
+fn build_writes_the_same_bytes_the_server_sends() {
+    let server = sailing_with_config("public_port = 1965\n");
+    let dir = server.dir.path();
+    let (status, out, err) = crate::common::run_cli(dir, &["build", "--out", "site"]);
+    assert!(status.success(), "{out}{err}");
+    let site = dir.join("site");
+    let mut compared = 0;
+    for path in [
+        "/",
+        "/archive/",
+        "/tags/",
+        "/tags/sailing/",
+        "/series/",
+        "/series/learning-to-sail/",
+        "/series/learning-to-sail/atom.xml",
+        "/atom.xml",
+        "/posts/wind.gmi",
+        "/posts/glossary.gmi",
+        "/about.gmi",
+        "/robots.txt",
+    ] {
+        let file = if path.ends_with('/') {
+            site.join(&path[1..]).join("index.gmi")
+        } else {
+            site.join(&path[1..])
+        };
+        let built = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let served = server.get(&server.url(path));
+        served.expect("20");
+        assert!(built == served.body(), "{path} differs");
+        compared += 1;
+    }
+    assert_eq!(compared, 12);
+    assert!(
+        !site.join("posts/sixth.gmi").exists(),
+        "the draft was written"
+    );
+    assert!(
+        !site.join("posts/knots.md").exists(),
+        "a Markdown source was copied"
+    );
+    assert!(!site.join(".secret").exists(), "a dot-file was copied");
+}
