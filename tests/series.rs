@@ -11,6 +11,11 @@ fn sailing() -> TestServer {
 
 fn sailing_with_config(config: &str) -> TestServer {
     let setup = Setup::new().config(config);
+    write(
+        &setup.path().join("capsule/series"),
+        "learning-to-sail.md",
+        "# Learning to Sail\n\nFive weekends on the water, and what they taught me.\n",
+    );
     let posts = setup.path().join("capsule/posts");
     let part = |file: &str, title: &str, date: &str, part: u32| {
         write(
@@ -156,6 +161,16 @@ fn home_page_is_the_authors_text_then_recent_posts_series_and_tags() {
     let bare = sailing_with_config("[home]\nrecent = 0\nseries = false\ntags = false\n");
     write(&bare.capsule(), "index.gmi", "# My Gemlog\n");
     assert_eq!(bare.get(&bare.url("/")).body(), b"# My Gemlog\n");
+}
+
+#[test]
+fn atom_feed_snapshot() {
+    let server = sailing_with_config("public_port = 1965\n");
+    let feed = server.get(&server.url("/series/learning-to-sail/atom.xml"));
+    insta::assert_snapshot!(
+        "series_feed",
+        String::from_utf8(feed.body().to_vec()).unwrap()
+    );
 }
 
 #[test]

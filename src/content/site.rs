@@ -40,7 +40,12 @@ pub struct Series {
     pub name: String,
     pub slug: String,
     pub members: Ordered,
+    /// Gemtext from `capsule/series/<slug>.md` (or `.gmi`), shown on the series index.
+    pub description: Option<String>,
 }
+
+/// The folder, below the capsule root, whose `<slug>.md` files describe series.
+pub const SERIES_DIR: &str = "series";
 
 /// Something wrong with a file of the capsule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,7 +157,10 @@ impl Site {
                 .then_with(|| a.url.cmp(&b.url))
         });
 
-        let series = group_series(&posts, &mut problems);
+        let mut series = group_series(&posts, &mut problems);
+        for one in &mut series {
+            one.description = read_description(capsule, &one.slug, options, &mut problems);
+        }
         let mut tags: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, post) in posts.iter().enumerate() {
             for tag in &post.meta.tags {
@@ -445,6 +453,58 @@ fn local_path(page_url: &str, link: &str) -> Option<String> {
     Some(format!("/{}{slash}", out.join("/")))
 }
 
+/// The description of a series: `series/<slug>.md` (converted, front matter and a leading
+/// title dropped) or `series/<slug>.gmi` (its text after a leading title).
+fn read_description(
+    capsule: &CapsuleRoot,
+    slug: &str,
+    options: &BuildOptions,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
+    for ext in ["md", "gmi"] {
+        let relative = PathBuf::from(SERIES_DIR).join(format!("{slug}.{ext}"));
+        let path = capsule.path().join(&relative);
+        if !path.is_file() {
+            continue;
+        }
+        let source = match read_source(&path, options.max_file_size) {
+            Ok(source) => source,
+            Err(e) => {
+                problems.push(Problem {
+                    path: relative,
+                    line: None,
+                    message: e.to_string(),
+                    error: false,
+                });
+                return None;
+            }
+        };
+        let text = if ext == "md" {
+            let body = match front_matter::split(&source) {
+                Ok(split) => split.body.to_owned(),
+                Err(e) => {
+                    problems.push(Problem {
+                        path: relative,
+                        line: Some(e.line),
+                        message: e.message,
+                        error: false,
+                    });
+                    return None;
+                }
+            };
+            render::convert(&body, &options.markdown).gemtext
+        } else {
+            source
+        };
+        let without_title = match text.split_once('\n') {
+            Some((first, rest)) if first.starts_with("# ") => rest.to_owned(),
+            _ => text,
+        };
+        return Some(without_title.trim_matches('\n').to_owned());
+    }
+    None
+}
+
 /// Groups published posts into series, ordered; reports what ordering found.
 fn group_series(posts: &[Post], problems: &mut Vec<Problem>) -> Vec<Series> {
     let mut groups: BTreeMap<String, Vec<Member>> = BTreeMap::new();
@@ -476,6 +536,7 @@ fn group_series(posts: &[Post], problems: &mut Vec<Problem>) -> Vec<Series> {
             name,
             slug,
             members,
+            description: None,
         });
     }
     out

@@ -123,6 +123,21 @@ impl Writer {
         self.text.insert_str(0, prefix);
     }
 
+    /// Appends ready gemtext (a description the author wrote) as a block of its own.
+    pub fn push_gemtext(&mut self, text: &str) {
+        let text = text.trim_matches('\n');
+        if text.is_empty() {
+            return;
+        }
+        let mut other = Writer::default();
+        other.text.push_str(text);
+        other.text.push('\n');
+        other.lines = text.lines().count();
+        other.first = Some(FirstLine::Other);
+        self.push(Line::Blank);
+        self.append(other);
+    }
+
     /// Appends everything another writer wrote, as if pushed here.
     pub fn append(&mut self, other: Writer) {
         if other.lines == 0 {

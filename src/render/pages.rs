@@ -61,6 +61,9 @@ pub fn series_index(site: &Site, series: &Series) -> String {
             text: format!("{count}, {span}"),
         });
     }
+    if let Some(description) = &series.description {
+        w.push_gemtext(description);
+    }
     let sections: [(&str, &Vec<Member>); 3] = [
         ("Parts", parts),
         ("Supplement", &series.members.supplements),
