@@ -109,7 +109,8 @@ impl CapsuleRoot {
     }
 }
 
-fn is_markdown(path: &Path) -> bool {
+/// Whether a file is Markdown (converted and served under its `.gmi` name).
+pub fn is_markdown(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case(MARKDOWN_EXTENSION))
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use percent_encoding::percent_decode_str;
 use time::OffsetDateTime;
 
-use super::files::{CapsuleRoot, MARKDOWN_EXTENSION, Resolved};
+use super::files::{CapsuleRoot, Resolved, is_markdown};
 use super::front_matter;
 use super::markdown::{read_source, title_stem};
 use super::post::{FileFacts, PostDate, PostMeta, RawMeta, SeriesRole};
@@ -249,11 +249,6 @@ pub struct Place<'a> {
     pub role: SeriesRole,
     /// Index within the list of its role (parts, supplements or see-also).
     pub index: usize,
-}
-
-fn is_markdown(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case(MARKDOWN_EXTENSION))
 }
 
 /// Post files below `dir`: `.md` and `.gmi`, not hidden, not through symlinked folders.

@@ -99,19 +99,30 @@ pub fn series_index(site: &Site, series: &Series) -> String {
     w.finish()
 }
 
-/// The list of every series, with the number of parts and the newest date in each.
+/// The list of every series, with the number of parts in each.
 pub fn all_series(site: &Site) -> String {
+    list_page(
+        "Series",
+        "No series yet.",
+        site.series.iter().map(series_link),
+    )
+}
+
+/// A page of one heading and a list of links (or a line saying there is nothing yet).
+fn list_page(title: &str, empty: &str, items: impl Iterator<Item = Line>) -> String {
     let mut w = Writer::default();
     w.push(Line::Heading {
         level: 1,
-        text: "Series".into(),
+        text: title.into(),
     });
     w.push(Line::Blank);
-    if site.series.is_empty() {
-        w.push(Line::Text("No series yet.".into()));
+    let mut any = false;
+    for item in items {
+        any = true;
+        w.push(item);
     }
-    for series in &site.series {
-        w.push(series_link(series));
+    if !any {
+        w.push(Line::Text(empty.into()));
     }
     w.finish()
 }
@@ -271,36 +282,16 @@ fn post_link(post: &Post) -> Line {
 
 /// Every published post, newest first: a gemfeed.
 pub fn archive(site: &Site) -> String {
-    let mut w = Writer::default();
-    w.push(Line::Heading {
-        level: 1,
-        text: "Archive".into(),
-    });
-    w.push(Line::Blank);
-    if site.posts.is_empty() {
-        w.push(Line::Text("No posts yet.".into()));
-    }
-    for post in &site.posts {
-        w.push(post_link(post));
-    }
-    w.finish()
+    list_page("Archive", "No posts yet.", site.posts.iter().map(post_link))
 }
 
 /// Every tag with the number of posts that carry it.
 pub fn all_tags(site: &Site) -> String {
-    let mut w = Writer::default();
-    w.push(Line::Heading {
-        level: 1,
-        text: "Tags".into(),
-    });
-    w.push(Line::Blank);
-    if site.tags.is_empty() {
-        w.push(Line::Text("No tags yet.".into()));
-    }
-    for (tag, posts) in &site.tags {
-        w.push(tag_link(tag, posts));
-    }
-    w.finish()
+    list_page(
+        "Tags",
+        "No tags yet.",
+        site.tags.iter().map(|(tag, posts)| tag_link(tag, posts)),
+    )
 }
 
 /// The posts that carry one tag, newest first: a gemfeed.
