@@ -635,9 +635,13 @@ mod tests {
                 "---\nseries: S\nseries_role: appendix\n---\n",
             ),
             ("posts/big.md", &"x".repeat(2 * 1024 * 1024)),
+            ("posts/only-front-matter.md", "---\ntitle: Only\n---\n"),
+            ("posts/empty.md", ""),
         ]);
         let urls: Vec<&str> = site.posts.iter().map(|p| p.url.as_str()).collect();
-        assert_eq!(urls.len(), 2, "{urls:?}");
+        // ok, role (a warning only), only-front-matter and empty are published.
+        assert_eq!(urls.len(), 4, "{urls:?}");
+        assert!(urls.contains(&"/posts/empty.gmi"), "{urls:?}");
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert!(
             text.iter()
