@@ -9,11 +9,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::Lang;
+use crate::content::files::{is_markdown, mime_for};
 use crate::content::markdown::{Page, PageCache, SourceError};
 use crate::content::site::Site;
 use crate::content::{CapsuleRoot, Resolved};
 use crate::render::atom::{self, Origin};
 use crate::render::pages::{self, HomeSections};
+use crate::render::url;
 
 /// The MIME type of Atom feeds.
 pub const ATOM: &str = "application/atom+xml";
@@ -52,6 +54,8 @@ pub enum Lookup {
         body: String,
     },
     PageError(SourceError),
+    /// The page lives at another URL (a post renamed by its `slug`).
+    Redirect(String),
 }
 
 impl Capsule {
@@ -81,7 +85,30 @@ impl Capsule {
         if let Some(generated) = self.generated_page(segments, ends_with_slash, origin) {
             return generated;
         }
-        let resolved = self.root.resolve(segments, ends_with_slash);
+        // A post renamed by its `slug` is served at its URL, and its file's own name sends
+        // readers there.
+        let url = url::percent_encode(&format!("/{}", segments.join("/")));
+        let resolved = match self.site.post_by_url(&url) {
+            Some(post) if !ends_with_slash => {
+                let path = self.root.path().join(&post.source);
+                if is_markdown(&path) {
+                    Resolved::Markdown(path)
+                } else {
+                    Resolved::File {
+                        mime: mime_for(&path),
+                        path,
+                    }
+                }
+            }
+            _ => self.root.resolve(segments, ends_with_slash),
+        };
+        if let Resolved::Markdown(path) | Resolved::File { path, .. } = &resolved
+            && let Ok(source) = path.strip_prefix(self.root.path())
+            && let Some(post) = self.site.post(source)
+            && post.url != url
+        {
+            return Lookup::Redirect(post.url.clone());
+        }
         if matches!(resolved, Resolved::NotFound(_)) && segments == ["robots.txt"] {
             // The capsule has none of its own: serve the configured one.
             return Lookup::Typed {
@@ -246,6 +273,19 @@ impl Capsule {
                 vec!["series".into(), series.slug.clone(), "atom.xml".into()],
                 false,
             ));
+        }
+        for post in &self.site.posts {
+            let segments = post
+                .url
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    percent_encoding::percent_decode_str(s)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
+                .collect();
+            paths.push((segments, false));
         }
         collect_paths(self.root.path(), &mut Vec::new(), &mut paths);
         paths.sort();

@@ -321,3 +321,33 @@ fn build_writes_the_same_bytes_the_server_sends() {
     );
     assert!(!site.join(".secret").exists(), "a dot-file was copied");
 }
+
+#[test]
+fn a_slug_renames_a_post_and_its_file_name_redirects() {
+    let setup = Setup::new();
+    write(
+        &setup.path().join("capsule/posts"),
+        "2024-05-01-a-very-long-file-name.md",
+        "---\ntitle: Short\nslug: short\n---\nBody.\n",
+    );
+    let server = setup.start();
+    let r = server.get(&server.url("/posts/short.gmi"));
+    r.expect("20");
+    assert_eq!(r.body(), b"# Short\n\nBody.\n");
+    let r = server.get(&server.url("/posts/2024-05-01-a-very-long-file-name.gmi"));
+    r.expect("31");
+    assert_eq!(r.meta(), "/posts/short.gmi");
+    let archive = server.get(&server.url("/archive/"));
+    assert!(
+        String::from_utf8_lossy(archive.body()).contains("=> /posts/short.gmi 2024-05-01 Short")
+    );
+
+    let (status, out, err) = crate::common::run_cli(server.dir.path(), &["build", "--out", "site"]);
+    assert!(status.success(), "{out}{err}");
+    let built = server.dir.path().join("site/posts");
+    assert_eq!(
+        std::fs::read(built.join("short.gmi")).unwrap(),
+        b"# Short\n\nBody.\n"
+    );
+    assert!(!built.join("2024-05-01-a-very-long-file-name.gmi").exists());
+}

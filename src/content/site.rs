@@ -87,6 +87,8 @@ pub struct Site {
     pub tags: BTreeMap<String, Vec<usize>>,
     /// Source path → index into `posts`.
     by_source: HashMap<PathBuf, usize>,
+    /// URL → index into `posts`.
+    by_url: HashMap<String, usize>,
     /// Source path → (index into `series`, role, index within that role's list).
     places: HashMap<PathBuf, (usize, SeriesRole, usize)>,
 }
@@ -120,8 +122,10 @@ impl Site {
             };
             match by_url.get(&post.url) {
                 Some(&earlier) => {
-                    // `x.gmi` beside `x.md`: the hand-written page is what readers get.
-                    let (keep, drop) = if is_markdown(&all[earlier].source) {
+                    // A hand-written page wins over Markdown; otherwise the first file does.
+                    let later_wins =
+                        is_markdown(&all[earlier].source) && !is_markdown(&post.source);
+                    let (keep, drop) = if later_wins {
                         (post, all[earlier].source.clone())
                     } else {
                         (all[earlier].clone(), post.source.clone())
@@ -175,6 +179,11 @@ impl Site {
             .enumerate()
             .map(|(i, p)| (p.source.clone(), i))
             .collect();
+        let by_url = posts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.url.clone(), i))
+            .collect();
         let mut places = HashMap::new();
         for (s, one) in series.iter().enumerate() {
             let roles = [
@@ -194,6 +203,7 @@ impl Site {
             series,
             tags,
             by_source,
+            by_url,
             places,
         };
         check_links(capsule, &site, &mut problems);
@@ -208,6 +218,11 @@ impl Site {
     /// The published post made from this source file (relative to the capsule root).
     pub fn post(&self, source: &Path) -> Option<&Post> {
         self.by_source.get(source).map(|&i| &self.posts[i])
+    }
+
+    /// The published post served at this URL (as the site writes URLs: percent-encoded).
+    pub fn post_by_url(&self, url: &str) -> Option<&Post> {
+        self.by_url.get(url).map(|&i| &self.posts[i])
     }
 
     /// The URL of a published post, by its source file.
@@ -336,6 +351,7 @@ fn read_post(
             .find_map(|l| l.strip_prefix("# ").map(|t| t.trim().to_owned()));
         (body.to_owned(), heading)
     };
+    let explicit_slug = raw.slug.as_deref().is_some_and(|s| !s.trim().is_empty());
     let (meta, meta_problems) = PostMeta::resolve(raw, &facts, heading.as_deref());
     let mut fatal = false;
     for p in meta_problems {
@@ -345,13 +361,13 @@ fn read_post(
     if fatal {
         return None;
     }
-    let url = format!(
-        "/{}",
-        relative
-            .with_extension("gmi")
-            .to_string_lossy()
-            .replace('\\', "/")
-    );
+    // A `slug` renames the page within its folder; otherwise the file name gives the URL.
+    let page = if explicit_slug {
+        relative.with_file_name(format!("{}.gmi", meta.slug))
+    } else {
+        relative.with_extension("gmi")
+    };
+    let url = format!("/{}", page.to_string_lossy().replace('\\', "/"));
     Some(Post {
         source: relative.to_owned(),
         url: render::url::percent_encode(&url),
@@ -696,6 +712,30 @@ mod tests {
             "{text:?}"
         );
         assert!(!text.iter().any(|t| t.contains("/archive/")), "{text:?}");
+    }
+
+    #[test]
+    fn slugs_rename_pages_and_duplicates_are_named() {
+        let (site, problems) = build(&[
+            (
+                "posts/2024-01-02-long-file-name.md",
+                "---\nslug: short\n---\nA.\n",
+            ),
+            ("posts/notes/n.md", "---\nslug: short\n---\nIn a folder.\n"),
+            ("posts/other.md", "---\nslug: short\n---\nClash.\n"),
+        ]);
+        let mut urls: Vec<&str> = site.posts.iter().map(|p| p.url.as_str()).collect();
+        urls.sort();
+        assert_eq!(urls, ["/posts/notes/short.gmi", "/posts/short.gmi"]);
+        assert_eq!(
+            site.post_by_url("/posts/short.gmi").unwrap().source,
+            PathBuf::from("posts/2024-01-02-long-file-name.md")
+        );
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter().any(|t| t.starts_with("posts/other.md: warning: posts/2024-01-02-long-file-name.md serves the same URL /posts/short.gmi")),
+            "{text:?}"
+        );
     }
 
     #[test]

@@ -293,6 +293,7 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
             mime: mime.into(),
             body,
         },
+        Ok(Lookup::Redirect(target)) => Response::header(Status::RedirectPermanent, target),
         Ok(Lookup::PageError(e)) => {
             tracing::warn!("{e}");
             Response::header(Status::TemporaryFailure, "Cannot convert this page")
