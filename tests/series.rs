@@ -351,3 +351,25 @@ fn a_slug_renames_a_post_and_its_file_name_redirects() {
     );
     assert!(!built.join("2024-05-01-a-very-long-file-name.gmi").exists());
 }
+
+#[test]
+fn the_author_places_the_generated_part_with_a_marker_line() {
+    let server = sailing();
+    write(
+        &server.capsule(),
+        "index.gmi",
+        "# My Gemlog\n\nAbove.\n\n{{generated}}\n\n## Elsewhere\n=> gemini://example.org/ A friend\n",
+    );
+    let home = String::from_utf8(server.get(&server.url("/")).body().to_vec()).unwrap();
+    assert!(!home.contains("{{generated}}"), "{home}");
+    let recent = home.find("## Recent posts").unwrap();
+    let elsewhere = home.find("## Elsewhere").unwrap();
+    assert!(
+        home.find("Above.").unwrap() < recent && recent < elsewhere,
+        "{home}"
+    );
+    assert!(
+        home.ends_with("=> gemini://example.org/ A friend\n"),
+        "{home}"
+    );
+}

@@ -384,9 +384,36 @@ pub fn home(
     if out.is_empty() {
         return generated;
     }
+    // The author may place the generated part with a line of its own: `{{generated}}`.
+    if let Some(at) = marker_line(&out) {
+        let mut placed = String::with_capacity(out.len() + generated.len());
+        placed.push_str(&out[..at.start]);
+        placed.push_str(&generated);
+        let rest = out[at.end..].trim_start_matches('\n');
+        if !rest.is_empty() {
+            placed.push('\n');
+            placed.push_str(rest);
+        }
+        return placed;
+    }
     if !generated.is_empty() {
         out.push('\n');
         out.push_str(&generated);
     }
     out
+}
+
+/// The line in the author's home text where the generated sections go.
+pub const HOME_MARKER: &str = "{{generated}}";
+
+/// The byte range of the marker line (with its line end), if the text has one.
+fn marker_line(text: &str) -> Option<std::ops::Range<usize>> {
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim() == HOME_MARKER {
+            return Some(start..start + line.len());
+        }
+        start += line.len();
+    }
+    None
 }
