@@ -73,6 +73,8 @@ pub struct Config {
     pub limits: Limits,
     pub markdown: MarkdownConfig,
     pub home: HomeConfig,
+    /// Per-series settings, by series name.
+    pub series: BTreeMap<String, SeriesConfig>,
     /// Operator-supplied certificate and key per hostname, instead of the `certs/` folder.
     pub tls: BTreeMap<Hostname, CertPaths>,
 }
@@ -168,6 +170,14 @@ impl HomeConfig {
     }
 }
 
+/// Settings of one series.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesConfig {
+    /// Shown under the series' title on its index page (a `capsule/series/<slug>.md` wins).
+    pub description: String,
+}
+
 /// Paths of an operator-supplied PEM certificate chain and private key.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,6 +201,7 @@ impl Default for Config {
             limits: Limits::default(),
             markdown: MarkdownConfig::default(),
             home: HomeConfig::default(),
+            series: BTreeMap::new(),
             tls: BTreeMap::new(),
         }
     }
@@ -313,6 +324,11 @@ impl Config {
             markdown: self.markdown.options(),
             max_file_size: self.markdown.max_file_size.bytes(),
             show_future: self.publish_future,
+            series_descriptions: self
+                .series
+                .iter()
+                .map(|(name, s)| (name.clone(), s.description.clone()))
+                .collect(),
         }
     }
 

@@ -100,6 +100,8 @@ pub struct BuildOptions {
     pub max_file_size: u64,
     /// Publish posts whose date is still in the future.
     pub show_future: bool,
+    /// Series name → description, from the config (a description file wins).
+    pub series_descriptions: BTreeMap<String, String>,
 }
 
 impl Site {
@@ -163,7 +165,13 @@ impl Site {
 
         let mut series = group_series(&posts, &mut problems);
         for one in &mut series {
-            one.description = read_description(capsule, &one.slug, options, &mut problems);
+            one.description =
+                read_description(capsule, &one.slug, options, &mut problems).or_else(|| {
+                    let text = options.series_descriptions.get(&one.name)?;
+                    let mut w = render::Writer::default();
+                    w.push(render::Line::Text(text.trim().to_owned()));
+                    Some(w.finish().trim_end().to_owned()).filter(|t| !t.is_empty())
+                });
         }
         let mut tags: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, post) in posts.iter().enumerate() {
@@ -569,6 +577,7 @@ mod tests {
             markdown: render::Options::default(),
             max_file_size: 1024 * 1024,
             show_future: false,
+            series_descriptions: BTreeMap::from([("Sail".into(), "From the config.".into())]),
         };
         Site::build(&capsule, &options)
     }
@@ -618,6 +627,7 @@ mod tests {
         assert_eq!(site.series.len(), 1);
         let sail = &site.series[0];
         assert_eq!(sail.slug, "sail");
+        assert_eq!(sail.description.as_deref(), Some("From the config."));
         let parts: Vec<_> = sail
             .members
             .parts
