@@ -11,3 +11,4 @@ pub mod content;
 pub mod render;
 pub mod respond;
 pub mod server;
+pub mod watch;

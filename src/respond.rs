@@ -24,7 +24,8 @@ pub const ATOM: &str = "application/atom+xml";
 #[derive(Debug)]
 pub struct Capsule {
     pub root: CapsuleRoot,
-    pub page_cache: PageCache,
+    /// Shared by successive snapshots: a page stays converted until its file changes.
+    pub page_cache: Arc<PageCache>,
     pub site: Site,
     pub home: Home,
     /// Served at `/robots.txt` when the capsule has no such file.
@@ -32,7 +33,7 @@ pub struct Capsule {
 }
 
 /// How the home page is made.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Home {
     /// The heading when the capsule has no `index.gmi`/`index.md` of its own.
     pub title: String,
@@ -64,16 +65,27 @@ impl Capsule {
     pub fn new(root: CapsuleRoot, site: Site, config: &crate::config::Config) -> Capsule {
         Capsule {
             root,
-            page_cache: PageCache::new(
+            page_cache: Arc::new(PageCache::new(
                 config.markdown.options(),
                 config.markdown.max_file_size.bytes(),
-            ),
+            )),
             site,
             home: Home {
                 title: config.default_hostname().to_string(),
                 sections: config.home.sections(),
             },
             robots_txt: config.robots_txt.clone(),
+        }
+    }
+
+    /// The same capsule with a newly read site.
+    pub fn with_site(&self, site: Site) -> Capsule {
+        Capsule {
+            root: self.root.clone(),
+            page_cache: Arc::clone(&self.page_cache),
+            site,
+            home: self.home.clone(),
+            robots_txt: self.robots_txt.clone(),
         }
     }
 

@@ -373,3 +373,51 @@ fn the_author_places_the_generated_part_with_a_marker_line() {
         "{home}"
     );
 }
+
+/// Polls `path` until its body satisfies `pred`, within the deadline.
+fn poll_until(server: &TestServer, path: &str, what: &str, pred: impl Fn(&str) -> bool) {
+    let deadline = std::time::Instant::now() + crate::common::DEADLINE;
+    loop {
+        let r = server.get(&server.url(path));
+        if pred(&String::from_utf8_lossy(r.body())) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {}", r.text());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn new_and_deleted_posts_show_without_a_restart() {
+    let server = sailing();
+    let posts = server.capsule().join("posts");
+    write(
+        &posts,
+        "fresh.md",
+        "---\ntitle: Freshly Written\ndate: 2024-06-01\nseries: Learning to Sail\npart: 6\n---\nNew.\n",
+    );
+    poll_until(&server, "/archive/", "new post in the archive", |b| {
+        b.contains("=> /posts/fresh.gmi 2024-06-01 Freshly Written")
+    });
+    poll_until(
+        &server,
+        "/series/learning-to-sail/",
+        "new part in the series",
+        |b| b.contains("Part 6: Freshly Written"),
+    );
+    let knots = String::from_utf8(
+        server
+            .get(&server.url("/posts/coming-home.gmi"))
+            .body()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(knots.contains("→ Next: Part 6: Freshly Written"), "{knots}");
+
+    std::fs::remove_file(posts.join("fresh.md")).unwrap();
+    poll_until(&server, "/archive/", "deleted post gone", |b| {
+        !b.contains("Freshly Written")
+    });
+    server.get(&server.url("/posts/fresh.gmi")).expect("51");
+    server.wait_log("the reload", |l| l.contains("site reloaded"));
+}

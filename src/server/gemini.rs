@@ -261,7 +261,8 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
 
 /// Answers a request for our host: a generated page, else from the capsule folder.
 async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Response {
-    let capsule = Arc::clone(&shared.capsule);
+    // One snapshot for the whole request, even if the site is reloaded meanwhile.
+    let capsule = shared.capsule.load_full();
     let segments = request.segments;
     let ends_with_slash = request.ends_with_slash;
     let lookup =

@@ -26,6 +26,8 @@ use crate::config::{Config, Hostname, Lang, ListenAddr};
 use crate::content::CapsuleRoot;
 use crate::content::site::Site;
 use crate::respond::Capsule;
+use crate::watch;
+use arc_swap::ArcSwap;
 
 /// Connections the kernel queues for us while we are at the connection cap.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -54,8 +56,8 @@ struct Timeouts {
 /// What every connection task reads; built once at start-up.
 struct Shared {
     acceptor: TlsAcceptor,
-    /// What every path answers (the site is read at start-up).
-    capsule: Arc<Capsule>,
+    /// What every path answers; replaced as a whole when the capsule folder changes.
+    capsule: Arc<ArcSwap<Capsule>>,
     hostnames: Vec<Hostname>,
     /// The port feeds put in their absolute URLs; `None`: the port a request arrived on.
     public_port: Option<u16>,
@@ -88,6 +90,8 @@ impl Shared {
 /// fail at start-up has been checked once this exists.
 pub struct Server {
     listeners: Vec<TcpListener>,
+    /// Rebuilds the site when the capsule folder changes (dropped with the server).
+    _watch: Option<watch::Watch>,
     shared: Arc<Shared>,
     certs: Vec<tls::HostCert>,
     max_connections: usize,
@@ -117,7 +121,7 @@ impl Server {
         let limits = &config.limits;
         let shared = Shared {
             acceptor,
-            capsule: Arc::new(Capsule::new(capsule, site, config)),
+            capsule: Arc::new(ArcSwap::from_pointee(Capsule::new(capsule, site, config))),
             hostnames: config.hostnames.clone(),
             public_port: config.public_port,
             gemtext_params: config
@@ -132,8 +136,19 @@ impl Server {
             },
             log_ip: config.log.ip,
         };
+        let watch = match watch::start(Arc::clone(&shared.capsule), config.build_options()) {
+            Ok(watch) => Some(watch),
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "cannot watch the capsule folder; restart to pick up new posts"
+                );
+                None
+            }
+        };
         Ok(Server {
             listeners,
+            _watch: watch,
             shared: Arc::new(shared),
             certs,
             max_connections: limits.max_connections.get(),
@@ -154,8 +169,8 @@ impl Server {
         &self.certs
     }
 
-    pub fn capsule(&self) -> &std::path::Path {
-        self.shared.capsule.root.path()
+    pub fn capsule(&self) -> std::path::PathBuf {
+        self.shared.capsule.load().root.path().to_owned()
     }
 
     /// Serves until `shutdown` is cancelled, then stops accepting and gives in-flight
