@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use gemhole::content::CapsuleRoot;
-use gemhole::content::site::{BuildOptions, Site};
+use gemhole::content::site::{BuildOptions, PostCache, Site};
 use gemhole::render;
 
 const POSTS: usize = 10_000;
@@ -77,6 +77,24 @@ fn main() {
         );
     }
     times.sort_by(f64::total_cmp);
+
+    // A rebuild after one post changed, with the posts of the previous build kept.
+    let mut cache = PostCache::default();
+    Site::build_cached(&capsule, &options, &mut cache);
+    let mut rebuilds = Vec::new();
+    for round in 0..5 {
+        let i = round * 997 % POSTS;
+        std::fs::write(posts.join(format!("post-{i}.md")), post(i) + "\nEdited.\n").unwrap();
+        let start = Instant::now();
+        let (site, _) = Site::build_cached(&capsule, &options, &mut cache);
+        rebuilds.push(start.elapsed().as_secs_f64());
+        assert_eq!(site.posts.len(), POSTS);
+    }
+    rebuilds.sort_by(f64::total_cmp);
+    println!(
+        "site rebuild after one changed post: median {:.3} s (min {:.3} s, max {:.3} s over 5)",
+        rebuilds[2], rebuilds[0], rebuilds[4]
+    );
     println!(
         "site build: {POSTS} posts ({:.1} MB of Markdown) in {SERIES} series: median {:.3} s \
          (min {:.3} s, max {:.3} s over 5 builds); peak RSS {:.1} MiB",

@@ -13,7 +13,7 @@ use arc_swap::ArcSwap;
 use notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
-use crate::content::site::{BuildOptions, Site};
+use crate::content::site::{BuildOptions, PostCache, Site};
 use crate::respond::Capsule;
 
 /// How long the folder must be quiet before a rebuild starts.
@@ -25,8 +25,13 @@ pub struct Watch {
 }
 
 /// Starts watching `capsule`'s folder; each burst of relevant changes rebuilds the site and
-/// stores the new snapshot in `current`. Must run inside a tokio runtime.
-pub fn start(current: Arc<ArcSwap<Capsule>>, options: BuildOptions) -> notify::Result<Watch> {
+/// stores the new snapshot in `current`. `posts` holds the posts the first build read, so the
+/// first rebuild only reads what changed. Must run inside a tokio runtime.
+pub fn start(
+    current: Arc<ArcSwap<Capsule>>,
+    options: BuildOptions,
+    posts: PostCache,
+) -> notify::Result<Watch> {
     let root = current.load().root.path().to_owned();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let watch_root = root.clone();
@@ -50,25 +55,29 @@ pub fn start(current: Arc<ArcSwap<Capsule>>, options: BuildOptions) -> notify::R
     debouncer.watch(&root, RecursiveMode::Recursive)?;
 
     tokio::spawn(async move {
+        // Unchanged posts are not read again; the cache moves in and out of the blocking task.
+        let mut cache = Some(posts);
         while rx.recv().await.is_some() {
             // One rebuild for everything that arrived meanwhile.
             while rx.try_recv().is_ok() {}
             let current = Arc::clone(&current);
             let options = options.clone();
+            let mut post_cache = cache.take().unwrap_or_default();
             let rebuilt = tokio::task::spawn_blocking(move || {
                 let started = Instant::now();
                 let old = current.load_full();
-                let (site, problems) = Site::build(&old.root, &options);
+                let (site, problems) = Site::build_cached(&old.root, &options, &mut post_cache);
                 for problem in &problems {
                     tracing::warn!("{problem}");
                 }
                 let posts = site.posts.len();
                 current.store(Arc::new(old.with_site(site)));
-                (posts, started.elapsed())
+                (posts, started.elapsed(), post_cache)
             })
             .await;
             match rebuilt {
-                Ok((posts, took)) => {
+                Ok((posts, took, post_cache)) => {
+                    cache = Some(post_cache);
                     tracing::info!(
                         "site reloaded: {posts} post(s) in {:.1} ms",
                         took.as_secs_f64() * 1000.0

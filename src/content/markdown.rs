@@ -126,7 +126,7 @@ struct Cached {
 
 /// What identifies a version of a file: any write changes at least one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
+pub struct Stamp {
     len: u64,
     inode: u64,
     mtime: (i64, i64),
@@ -134,7 +134,7 @@ struct Stamp {
 }
 
 impl Stamp {
-    fn of(meta: &std::fs::Metadata) -> Stamp {
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
         Stamp {
             len: meta.len(),
             inode: meta.ino(),

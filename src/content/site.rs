@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use super::files::{CapsuleRoot, Resolved, is_markdown};
 use super::front_matter;
-use super::markdown::{read_source, title_stem};
+use super::markdown::{Stamp, read_source, title_stem};
 use super::post::{FileFacts, PostDate, PostMeta, RawMeta, SeriesRole};
 use super::series::{self, Member, Ordered};
 use crate::render;
@@ -104,9 +104,32 @@ pub struct BuildOptions {
     pub series_descriptions: BTreeMap<String, String>,
 }
 
+/// Posts already read, by file, so a rebuild after one change reads one file.
+#[derive(Debug, Default)]
+pub struct PostCache {
+    entries: HashMap<PathBuf, CachedPost>,
+}
+
+#[derive(Debug)]
+struct CachedPost {
+    stamp: Stamp,
+    post: Option<Post>,
+    problems: Vec<Problem>,
+}
+
 impl Site {
     /// Reads every post under `capsule/posts/`. Blocking.
     pub fn build(capsule: &CapsuleRoot, options: &BuildOptions) -> (Site, Vec<Problem>) {
+        Site::build_cached(capsule, options, &mut PostCache::default())
+    }
+
+    /// As [`Site::build`], reusing the posts in `cache` whose files have not changed (and
+    /// updating it). Blocking.
+    pub fn build_cached(
+        capsule: &CapsuleRoot,
+        options: &BuildOptions,
+        cache: &mut PostCache,
+    ) -> (Site, Vec<Problem>) {
         let mut problems = Vec::new();
         let mut files = Vec::new();
         collect_files(capsule.path(), &capsule.path().join(POSTS_DIR), &mut files);
@@ -114,12 +137,38 @@ impl Site {
 
         let mut by_url: HashMap<String, usize> = HashMap::new();
         let mut all: Vec<Post> = Vec::new();
+        let mut seen = Vec::with_capacity(files.len());
         for path in files {
             let relative = path
                 .strip_prefix(capsule.path())
                 .unwrap_or(&path)
                 .to_owned();
-            let Some(post) = read_post(&path, &relative, options, &mut problems) else {
+            let stamp = std::fs::metadata(&path).ok().map(|m| Stamp::of(&m));
+            let cached = cache.entries.get(&path).filter(|c| Some(c.stamp) == stamp);
+            let post = match (cached, stamp) {
+                (Some(cached), _) => {
+                    problems.extend(cached.problems.iter().cloned());
+                    cached.post.clone()
+                }
+                (None, stamp) => {
+                    let mut own = Vec::new();
+                    let post = read_post(&path, &relative, options, &mut own);
+                    problems.extend(own.iter().cloned());
+                    if let Some(stamp) = stamp {
+                        cache.entries.insert(
+                            path.clone(),
+                            CachedPost {
+                                stamp,
+                                post: post.clone(),
+                                problems: own,
+                            },
+                        );
+                    }
+                    post
+                }
+            };
+            seen.push(path.clone());
+            let Some(post) = post else {
                 continue;
             };
             match by_url.get(&post.url) {
@@ -151,6 +200,10 @@ impl Site {
                 }
             }
         }
+
+        // Forget deleted files.
+        let seen: std::collections::HashSet<PathBuf> = seen.into_iter().collect();
+        cache.entries.retain(|path, _| seen.contains(path));
 
         let now = PostDate(OffsetDateTime::now_utc());
         let (drafts, mut posts): (Vec<Post>, Vec<Post>) = all
@@ -746,6 +799,36 @@ mod tests {
             text.iter().any(|t| t.starts_with("posts/other.md: warning: posts/2024-01-02-long-file-name.md serves the same URL /posts/short.gmi")),
             "{text:?}"
         );
+    }
+
+    #[test]
+    fn a_rebuild_reads_only_changed_posts() {
+        let dir = tempfile::tempdir().unwrap();
+        let posts = dir.path().join("posts");
+        std::fs::create_dir(&posts).unwrap();
+        std::fs::write(posts.join("a.md"), "# A\n").unwrap();
+        std::fs::write(posts.join("b.md"), "---\ntitle: [broken\n---\n").unwrap();
+        let capsule = CapsuleRoot::open(dir.path()).unwrap();
+        let options = BuildOptions {
+            markdown: render::Options::default(),
+            max_file_size: 1024,
+            show_future: false,
+            series_descriptions: BTreeMap::new(),
+        };
+        let mut cache = PostCache::default();
+        let (site, problems) = Site::build_cached(&capsule, &options, &mut cache);
+        assert_eq!((site.posts.len(), problems.len()), (1, 1));
+        // Unchanged: the same answer, problems included, from the cache.
+        let (again, problems_again) = Site::build_cached(&capsule, &options, &mut cache);
+        assert_eq!(again, site);
+        assert_eq!(problems_again, problems);
+        // Changed and deleted files are seen.
+        std::fs::write(posts.join("a.md"), "# A, edited\n").unwrap();
+        std::fs::remove_file(posts.join("b.md")).unwrap();
+        let (edited, problems) = Site::build_cached(&capsule, &options, &mut cache);
+        assert_eq!(edited.posts[0].meta.title, "A, edited");
+        assert!(problems.is_empty());
+        assert_eq!(cache.entries.len(), 1);
     }
 
     #[test]

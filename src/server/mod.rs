@@ -24,7 +24,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, Hostname, Lang, ListenAddr};
 use crate::content::CapsuleRoot;
-use crate::content::site::Site;
+use crate::content::site::{PostCache, Site};
 use crate::respond::Capsule;
 use crate::watch;
 use arc_swap::ArcSwap;
@@ -107,7 +107,9 @@ impl Server {
             source,
         })?;
         let certs = tls::load_or_generate(config)?;
-        let (site, problems) = Site::build(&capsule, &config.build_options());
+        let mut post_cache = PostCache::default();
+        let (site, problems) =
+            Site::build_cached(&capsule, &config.build_options(), &mut post_cache);
         for problem in &problems {
             tracing::warn!("{problem}");
         }
@@ -136,7 +138,11 @@ impl Server {
             },
             log_ip: config.log.ip,
         };
-        let watch = match watch::start(Arc::clone(&shared.capsule), config.build_options()) {
+        let watch = match watch::start(
+            Arc::clone(&shared.capsule),
+            config.build_options(),
+            post_cache,
+        ) {
             Ok(watch) => Some(watch),
             Err(e) => {
                 tracing::warn!(
