@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use percent_encoding::percent_decode_str;
 use time::OffsetDateTime;
@@ -76,11 +77,12 @@ impl fmt::Display for Problem {
 /// Everything the generated pages are made from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Site {
-    /// Published posts (drafts excluded), newest first.
-    pub posts: Vec<Post>,
+    /// Published posts (drafts excluded), newest first. Shared with the cache of the next
+    /// rebuild, hence `Arc`.
+    pub posts: Vec<Arc<Post>>,
     /// Drafts (and posts dated in the future, unless shown), kept apart so nothing lists them
     /// by mistake.
-    pub drafts: Vec<Post>,
+    pub drafts: Vec<Arc<Post>>,
     /// By name.
     pub series: Vec<Series>,
     /// Tag (as a slug: lower case, words joined by `-`) → indexes into `posts`, newest first.
@@ -113,7 +115,7 @@ pub struct PostCache {
 #[derive(Debug)]
 struct CachedPost {
     stamp: Stamp,
-    post: Option<Post>,
+    post: Option<Arc<Post>>,
     problems: Vec<Problem>,
 }
 
@@ -136,7 +138,7 @@ impl Site {
         files.sort();
 
         let mut by_url: HashMap<String, usize> = HashMap::new();
-        let mut all: Vec<Post> = Vec::new();
+        let mut all: Vec<Arc<Post>> = Vec::new();
         let mut seen = Vec::with_capacity(files.len());
         for path in files {
             let relative = path
@@ -152,7 +154,7 @@ impl Site {
                 }
                 (None, stamp) => {
                     let mut own = Vec::new();
-                    let post = read_post(&path, &relative, options, &mut own);
+                    let post = read_post(&path, &relative, options, &mut own).map(Arc::new);
                     problems.extend(own.iter().cloned());
                     if let Some(stamp) = stamp {
                         cache.entries.insert(
@@ -206,7 +208,7 @@ impl Site {
         cache.entries.retain(|path, _| seen.contains(path));
 
         let now = PostDate(OffsetDateTime::now_utc());
-        let (drafts, mut posts): (Vec<Post>, Vec<Post>) = all
+        let (drafts, mut posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) = all
             .into_iter()
             .partition(|p| p.meta.draft || (!options.show_future && p.meta.date > now));
         posts.sort_by(|a, b| {
@@ -278,12 +280,12 @@ impl Site {
 
     /// The published post made from this source file (relative to the capsule root).
     pub fn post(&self, source: &Path) -> Option<&Post> {
-        self.by_source.get(source).map(|&i| &self.posts[i])
+        self.by_source.get(source).map(|&i| &*self.posts[i])
     }
 
     /// The published post served at this URL (as the site writes URLs: percent-encoded).
     pub fn post_by_url(&self, url: &str) -> Option<&Post> {
-        self.by_url.get(url).map(|&i| &self.posts[i])
+        self.by_url.get(url).map(|&i| &*self.posts[i])
     }
 
     /// The URL of a published post, by its source file.
@@ -578,7 +580,7 @@ fn read_description(
 }
 
 /// Groups published posts into series, ordered; reports what ordering found.
-fn group_series(posts: &[Post], problems: &mut Vec<Problem>) -> Vec<Series> {
+fn group_series(posts: &[Arc<Post>], problems: &mut Vec<Problem>) -> Vec<Series> {
     let mut groups: BTreeMap<String, Vec<Member>> = BTreeMap::new();
     for post in posts {
         if let Some(name) = &post.meta.series {

@@ -47,7 +47,7 @@ pub fn series_feed_url(series: &Series) -> String {
 
 /// The feed of every published post, newest first.
 pub fn capsule_feed(site: &Site, origin: &Origin, title: &str) -> String {
-    let posts: Vec<&Post> = site.posts.iter().collect();
+    let posts: Vec<&Post> = site.posts.iter().map(|p| &**p).collect();
     feed(origin, title, FEED_URL, "/", &posts)
 }
 

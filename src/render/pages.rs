@@ -282,7 +282,11 @@ fn post_link(post: &Post) -> Line {
 
 /// Every published post, newest first: a gemfeed.
 pub fn archive(site: &Site) -> String {
-    list_page("Archive", "No posts yet.", site.posts.iter().map(post_link))
+    list_page(
+        "Archive",
+        "No posts yet.",
+        site.posts.iter().map(|p| post_link(p)),
+    )
 }
 
 /// Every tag with the number of posts that carry it.
