@@ -5,6 +5,7 @@
 //! Editors and sync tools write in steps (temporary files, renames, several files at once):
 //! events are debounced, temporary and hidden files ignored, and one rebuild covers a burst.
 
+use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use arc_swap::ArcSwap;
 use notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
-use crate::content::site::{BuildOptions, PostCache, Site};
+use crate::content::site::{BuildOptions, PostCache, Problem, Site};
 use crate::respond::Capsule;
 
 /// How long the folder must be quiet before a rebuild starts.
@@ -26,12 +27,15 @@ pub struct Watch {
 
 /// Starts watching `capsule`'s folder; each burst of relevant changes rebuilds the site and
 /// stores the new snapshot in `current`. `posts` holds the posts the first build read, so the
-/// first rebuild only reads what changed. Must run inside a tokio runtime.
+/// first rebuild only reads what changed; `logged` are the problems that build already logged.
+/// Must run inside a tokio runtime.
 pub fn start(
     current: Arc<ArcSwap<Capsule>>,
     options: BuildOptions,
     posts: PostCache,
+    logged: &[Problem],
 ) -> notify::Result<Watch> {
+    let logged: HashSet<String> = logged.iter().map(ToString::to_string).collect();
     let root = current.load().root.path().to_owned();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let watch_root = root.clone();
@@ -57,27 +61,34 @@ pub fn start(
     tokio::spawn(async move {
         // Unchanged posts are not read again; the cache moves in and out of the blocking task.
         let mut cache = Some(posts);
+        // Problems already logged (at start-up or by an earlier reload) are not logged again.
+        let mut known = Some(logged);
         while rx.recv().await.is_some() {
             // One rebuild for everything that arrived meanwhile.
             while rx.try_recv().is_ok() {}
             let current = Arc::clone(&current);
             let options = options.clone();
             let mut post_cache = cache.take().unwrap_or_default();
+            let seen_before = known.take();
             let rebuilt = tokio::task::spawn_blocking(move || {
                 let started = Instant::now();
                 let old = current.load_full();
                 let (site, problems) = Site::build_cached(&old.root, &options, &mut post_cache);
+                let problems: HashSet<String> = problems.iter().map(ToString::to_string).collect();
                 for problem in &problems {
-                    tracing::warn!("{problem}");
+                    if seen_before.as_ref().is_none_or(|s| !s.contains(problem)) {
+                        tracing::warn!("{problem}");
+                    }
                 }
                 let posts = site.posts.len();
                 current.store(Arc::new(old.with_site(site)));
-                (posts, started.elapsed(), post_cache)
+                (posts, started.elapsed(), post_cache, problems)
             })
             .await;
             match rebuilt {
-                Ok((posts, took, post_cache)) => {
+                Ok((posts, took, post_cache, problems)) => {
                     cache = Some(post_cache);
+                    known = Some(problems);
                     tracing::info!(
                         "site reloaded: {posts} post(s) in {:.1} ms",
                         took.as_secs_f64() * 1000.0

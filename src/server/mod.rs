@@ -142,6 +142,7 @@ impl Server {
             Arc::clone(&shared.capsule),
             config.build_options(),
             post_cache,
+            &problems,
         ) {
             Ok(watch) => Some(watch),
             Err(e) => {
