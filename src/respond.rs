@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::config::Lang;
 use crate::content::files::{is_markdown, mime_for};
 use crate::content::markdown::{Page, PageCache, SourceError};
-use crate::content::site::Site;
+use crate::content::site::{Generated, Site};
 use crate::content::{CapsuleRoot, Resolved};
 use crate::render::atom::{self, Origin};
 use crate::render::pages::{self, HomeSections};
@@ -91,11 +91,13 @@ impl Capsule {
 
     /// What `segments` (decoded, as from a request path) answers.
     pub fn lookup(&self, segments: &[String], ends_with_slash: bool, origin: &Origin) -> Lookup {
-        if segments.is_empty() {
-            return self.home_page();
-        }
-        if let Some(generated) = self.generated_page(segments, ends_with_slash, origin) {
-            return generated;
+        match self.site.generated(segments) {
+            // The capsule's own robots.txt wins: see below.
+            Some(Generated::Robots) | None => {}
+            Some(page) if page.is_folder() && !ends_with_slash => {
+                return Lookup::Found(Resolved::AddSlash);
+            }
+            Some(page) => return self.generated_page(page, origin),
         }
         // A post renamed by its `slug` is served at its URL, and its file's own name sends
         // readers there.
@@ -123,10 +125,7 @@ impl Capsule {
         }
         if matches!(resolved, Resolved::NotFound(_)) && segments == ["robots.txt"] {
             // The capsule has none of its own: serve the configured one.
-            return Lookup::Typed {
-                mime: "text/plain",
-                body: self.robots_txt.clone(),
-            };
+            return self.generated_page(Generated::Robots, origin);
         }
         if let Resolved::Markdown(path) | Resolved::File { path, .. } = &resolved
             && path
@@ -193,64 +192,36 @@ impl Capsule {
         }
     }
 
-    /// Pages made from the site rather than read from a file: `/series/`, `/series/<slug>/`,
-    /// `/archive/`, `/tags/` and `/tags/<tag>/`.
-    fn generated_page(
-        &self,
-        segments: &[String],
-        ends_with_slash: bool,
-        origin: &Origin,
-    ) -> Option<Lookup> {
+    /// The body of a generated page.
+    fn generated_page(&self, page: Generated<'_>, origin: &Origin) -> Lookup {
         let site = &self.site;
-        let body = match segments {
-            [file] if file == "atom.xml" => {
-                return Some(Lookup::Typed {
+        let body = match page {
+            Generated::Feed => {
+                return Lookup::Typed {
                     mime: ATOM,
                     body: atom::capsule_feed(site, origin, &origin.host()),
-                });
+                };
             }
-            [first, slug, file] if first == "series" && file == "atom.xml" => {
-                let series = site.series_by_slug(slug)?;
-                return Some(Lookup::Typed {
+            Generated::SeriesFeed(series) => {
+                return Lookup::Typed {
                     mime: ATOM,
                     body: atom::series_feed(site, series, origin),
-                });
+                };
             }
-            [first] if first == "series" => {
-                if !ends_with_slash {
-                    return Some(Lookup::Found(Resolved::AddSlash));
-                }
-                pages::all_series(site)
+            Generated::AllSeries => pages::all_series(site),
+            Generated::Series(series) => pages::series_index(site, series),
+            Generated::Archive => pages::archive(site),
+            Generated::AllTags => pages::all_tags(site),
+            Generated::Tag(tag, posts) => pages::tag_page(site, tag, posts),
+            Generated::Home => return self.home_page(),
+            Generated::Robots => {
+                return Lookup::Typed {
+                    mime: "text/plain",
+                    body: self.robots_txt.clone(),
+                };
             }
-            [first, slug] if first == "series" => {
-                let series = site.series_by_slug(slug)?;
-                if !ends_with_slash {
-                    return Some(Lookup::Found(Resolved::AddSlash));
-                }
-                pages::series_index(site, series)
-            }
-            [first] if first == "archive" => {
-                if !ends_with_slash {
-                    return Some(Lookup::Found(Resolved::AddSlash));
-                }
-                pages::archive(site)
-            }
-            [first] if first == "tags" => {
-                if !ends_with_slash {
-                    return Some(Lookup::Found(Resolved::AddSlash));
-                }
-                pages::all_tags(site)
-            }
-            [first, tag] if first == "tags" => {
-                let (tag, posts) = site.tags.get_key_value(tag)?;
-                if !ends_with_slash {
-                    return Some(Lookup::Found(Resolved::AddSlash));
-                }
-                pages::tag_page(site, tag, posts)
-            }
-            _ => return None,
         };
-        Some(Lookup::Generated { body, lang: None })
+        Lookup::Generated { body, lang: None }
     }
 
     /// The header and footer of a post that belongs to a series.

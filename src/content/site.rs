@@ -303,20 +303,55 @@ impl Site {
         })
     }
 
-    /// Whether these path segments name a page the server generates from the site.
-    pub fn is_generated(&self, segments: &[String]) -> bool {
+    /// The page the server generates from the site at these path segments, if any. One table
+    /// for the listener, the link check and the static build.
+    pub fn generated(&self, segments: &[String]) -> Option<Generated<'_>> {
         let s: Vec<&str> = segments.iter().map(String::as_str).collect();
-        match s.as_slice() {
-            [] | ["atom.xml"] | ["robots.txt"] | ["series"] | ["archive"] | ["tags"] => true,
-            ["series", slug] | ["series", slug, "atom.xml"] => self.series_by_slug(slug).is_some(),
-            ["tags", tag] => self.tags.contains_key(*tag),
-            _ => false,
-        }
+        Some(match s.as_slice() {
+            [] => Generated::Home,
+            ["atom.xml"] => Generated::Feed,
+            ["robots.txt"] => Generated::Robots,
+            ["archive"] => Generated::Archive,
+            ["tags"] => Generated::AllTags,
+            ["tags", tag] => {
+                let (tag, posts) = self.tags.get_key_value(*tag)?;
+                Generated::Tag(tag, posts)
+            }
+            ["series"] => Generated::AllSeries,
+            ["series", slug] => Generated::Series(self.series_by_slug(slug)?),
+            ["series", slug, "atom.xml"] => Generated::SeriesFeed(self.series_by_slug(slug)?),
+            _ => return None,
+        })
     }
 
     /// A series by its URL slug.
     pub fn series_by_slug(&self, slug: &str) -> Option<&Series> {
         self.series.iter().find(|s| s.slug == slug)
+    }
+}
+
+/// A page made from the site rather than read from a file.
+#[derive(Debug, Clone, Copy)]
+pub enum Generated<'a> {
+    Home,
+    /// Only when the capsule has no `robots.txt` of its own.
+    Robots,
+    Feed,
+    Archive,
+    AllTags,
+    Tag(&'a str, &'a [usize]),
+    AllSeries,
+    Series(&'a Series),
+    SeriesFeed(&'a Series),
+}
+
+impl Generated<'_> {
+    /// Whether the page is a folder-style URL (`/archive/`), so the bare form redirects.
+    pub fn is_folder(&self) -> bool {
+        !matches!(
+            self,
+            Generated::Robots | Generated::Feed | Generated::SeriesFeed(_)
+        )
     }
 }
 
@@ -475,7 +510,7 @@ fn check_links(capsule: &CapsuleRoot, site: &Site, problems: &mut Vec<Problem>) 
                 })
                 .collect();
             let found = segments.is_some_and(|segments| {
-                site.is_generated(&segments)
+                site.generated(&segments).is_some()
                     || !matches!(
                         capsule.resolve(&segments, ends_with_slash),
                         Resolved::NotFound(_)
