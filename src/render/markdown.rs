@@ -396,34 +396,19 @@ impl<'o> Converter<'o> {
 
     fn end(&mut self, tag: TagEnd) {
         match tag {
-            TagEnd::Paragraph | TagEnd::Heading(_) => {
+            TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::HtmlBlock => {
                 self.close_leaf();
                 self.end_block();
             }
-            TagEnd::BlockQuote(_) => {
+            TagEnd::BlockQuote(_) | TagEnd::List(_) => {
                 self.close_leaf();
                 self.containers.pop();
                 self.end_block();
             }
             TagEnd::CodeBlock => {
                 if let Some((alt, text)) = self.code.take() {
-                    let lines = text
-                        .strip_suffix('\n')
-                        .unwrap_or(&text)
-                        .split('\n')
-                        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_owned())
-                        .collect();
-                    self.out.push(Line::Preformatted { alt, lines });
+                    self.out.push(preformatted(alt, &text));
                 }
-                self.end_block();
-            }
-            TagEnd::HtmlBlock => {
-                self.close_leaf();
-                self.end_block();
-            }
-            TagEnd::List(_) => {
-                self.close_leaf();
-                self.containers.pop();
                 self.end_block();
             }
             TagEnd::Item => {
@@ -790,8 +775,7 @@ impl<'o> Converter<'o> {
     fn finish(mut self) -> Converted {
         self.close_leaf();
         if let Some((alt, text)) = self.code.take() {
-            let lines = text.lines().map(str::to_owned).collect();
-            self.out.push(Line::Preformatted { alt, lines });
+            self.out.push(preformatted(alt, &text));
         }
         if let Some(table) = self.table.take() {
             self.out.push(render_table(&table));
@@ -843,6 +827,17 @@ impl<'o> Converter<'o> {
             text: title.into(),
         });
     }
+}
+
+/// A code block's text as a preformatted block, one line per source line (CR dropped).
+fn preformatted(alt: String, text: &str) -> Line {
+    let lines = text
+        .strip_suffix('\n')
+        .unwrap_or(text)
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_owned())
+        .collect();
+    Line::Preformatted { alt, lines }
 }
 
 fn heading_level(level: HeadingLevel) -> u8 {
