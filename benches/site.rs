@@ -7,7 +7,8 @@
 use std::time::Instant;
 
 use gemhole::content::CapsuleRoot;
-use gemhole::content::site::{BuildOptions, PostCache, Site};
+use gemhole::content::scan::ReadCache;
+use gemhole::content::site::{BuildOptions, Site};
 use gemhole::render;
 
 const POSTS: usize = 10_000;
@@ -79,7 +80,7 @@ fn main() {
     times.sort_by(f64::total_cmp);
 
     // A rebuild after one post changed, with the posts of the previous build kept.
-    let mut cache = PostCache::default();
+    let mut cache = ReadCache::default();
     Site::build_cached(&capsule, &options, &mut cache);
     let mut rebuilds = Vec::new();
     for round in 0..5 {

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use crate::config::Lang;
 use crate::content::files::{is_markdown, mime_for};
-use crate::content::markdown::{Page, PageCache, SourceError};
+use crate::content::markdown::Page;
+use crate::content::scan::Text;
 use crate::content::site::{Generated, Site};
 use crate::content::{CapsuleRoot, Resolved};
 use crate::render::atom::{self, Origin};
@@ -24,8 +25,6 @@ pub const ATOM: &str = "application/atom+xml";
 #[derive(Debug)]
 pub struct Capsule {
     pub root: CapsuleRoot,
-    /// Shared by successive snapshots: a page stays converted until its file changes.
-    pub page_cache: Arc<PageCache>,
     pub site: Site,
     pub home: Home,
     /// Served at `/robots.txt` when the capsule has no such file.
@@ -54,7 +53,8 @@ pub enum Lookup {
         mime: &'static str,
         body: String,
     },
-    PageError(SourceError),
+    /// A Markdown file that cannot be served, and why.
+    PageError(Arc<str>),
     /// The page lives at another URL (a post renamed by its `slug`).
     Redirect(String),
 }
@@ -65,10 +65,6 @@ impl Capsule {
     pub fn new(root: CapsuleRoot, site: Site, config: &crate::config::Config) -> Capsule {
         Capsule {
             root,
-            page_cache: Arc::new(PageCache::new(
-                config.markdown.options(),
-                config.markdown.max_file_size.bytes(),
-            )),
             site,
             home: Home {
                 title: config.default_hostname().to_string(),
@@ -82,7 +78,6 @@ impl Capsule {
     pub fn with_site(&self, site: Site) -> Capsule {
         Capsule {
             root: self.root.clone(),
-            page_cache: Arc::clone(&self.page_cache),
             site,
             home: self.home.clone(),
             robots_txt: self.robots_txt.clone(),
@@ -134,48 +129,45 @@ impl Capsule {
         {
             return Lookup::Found(Resolved::NotFound("not published yet"));
         }
-        match resolved {
-            Resolved::Markdown(path) => match self.page_cache.get(&path) {
-                Ok(page) if page.withheld.is_none() => match self.navigation(&path) {
-                    Some((header, footer)) => Lookup::Generated {
-                        body: pages::with_navigation(&page.gemtext, &header, &footer),
-                        lang: page.lang.clone(),
-                    },
-                    None => Lookup::Page(page),
+        // Text pages come from the site as last read, never from a file being written.
+        let text = match &resolved {
+            Resolved::Markdown(path) => Some(self.text(path)),
+            Resolved::File { path, mime } if *mime == "text/gemini" => Some(self.text(path)),
+            _ => None,
+        };
+        match (text, resolved) {
+            (
+                Some(Some(Text::Page(page))),
+                Resolved::Markdown(path) | Resolved::File { path, .. },
+            ) => match self.navigation(&path) {
+                Some((header, footer)) if page.withheld.is_none() => Lookup::Generated {
+                    body: pages::with_navigation(&page.gemtext, &header, &footer),
+                    lang: page.lang.clone(),
                 },
-                Ok(page) => Lookup::Page(page),
-                Err(e) => Lookup::PageError(e),
+                _ => Lookup::Page(Arc::clone(page)),
             },
-            Resolved::File { path, mime } if mime == "text/gemini" => {
-                match (self.navigation(&path), std::fs::read(&path)) {
-                    (Some((header, footer)), Ok(bytes)) => Lookup::Generated {
-                        body: pages::with_navigation(
-                            &String::from_utf8_lossy(&bytes),
-                            &header,
-                            &footer,
-                        ),
-                        lang: None,
-                    },
-                    _ => Lookup::Found(Resolved::File { path, mime }),
-                }
-            }
-            other => Lookup::Found(other),
+            (Some(Some(Text::Unreadable(why))), _) => Lookup::PageError(Arc::clone(why)),
+            // Created since the site was last read: served once it has been.
+            (Some(None), _) => Lookup::Found(Resolved::NotFound("not read yet")),
+            (_, other) => Lookup::Found(other),
         }
+    }
+
+    /// A text file as the site last read it.
+    fn text(&self, path: &Path) -> Option<&Text> {
+        self.site.text(path.strip_prefix(self.root.path()).ok()?)
     }
 
     /// The home page: the author's `index.gmi` (or `index.md`) text, then the generated sections.
     fn home_page(&self) -> Lookup {
         let (text, lang) = match self.root.resolve(&[], true) {
-            Resolved::File { path, .. } => match std::fs::read(&path) {
-                Ok(bytes) => (Some(String::from_utf8_lossy(&bytes).into_owned()), None),
-                Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "cannot read the home page");
-                    (None, None)
-                }
-            },
-            Resolved::Markdown(path) => match self.page_cache.get(&path) {
-                Ok(page) if page.withheld.is_none() => {
+            Resolved::File { path, .. } | Resolved::Markdown(path) => match self.text(&path) {
+                Some(Text::Page(page)) if page.withheld.is_none() => {
                     (Some(page.gemtext.clone()), page.lang.clone())
+                }
+                Some(Text::Large) => {
+                    tracing::warn!(file = %path.display(), "the home page is over the size limit");
+                    (None, None)
                 }
                 _ => (None, None),
             },

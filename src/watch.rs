@@ -14,7 +14,8 @@ use arc_swap::ArcSwap;
 use notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
-use crate::content::site::{BuildOptions, PostCache, Problem, Site};
+use crate::content::scan::ReadCache;
+use crate::content::site::{BuildOptions, Problem, Site};
 use crate::respond::Capsule;
 
 /// How long the folder must be quiet before a rebuild starts.
@@ -32,7 +33,7 @@ pub struct Watch {
 pub fn start(
     current: Arc<ArcSwap<Capsule>>,
     options: BuildOptions,
-    posts: PostCache,
+    posts: ReadCache,
     logged: &[Problem],
 ) -> notify::Result<Watch> {
     let logged: HashSet<String> = logged.iter().map(ToString::to_string).collect();

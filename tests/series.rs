@@ -155,12 +155,12 @@ fn home_page_is_the_authors_text_then_recent_posts_series_and_tags() {
         "index.gmi",
         "# My Gemlog\n\nHello, reader.\n",
     );
-    let home = String::from_utf8(server.get(&server.url("/")).body().to_vec()).unwrap();
+    let home = server.wait_text("/", "Hello, reader.").body_text();
     insta::assert_snapshot!("home", home);
 
     let bare = sailing_with_config("[home]\nrecent = 0\nseries = false\ntags = false\n");
     write(&bare.capsule(), "index.gmi", "# My Gemlog\n");
-    assert_eq!(bare.get(&bare.url("/")).body(), b"# My Gemlog\n");
+    assert_eq!(bare.wait_text("/", "My Gemlog").body(), b"# My Gemlog\n");
 }
 
 #[test]
@@ -360,7 +360,7 @@ fn the_author_places_the_generated_part_with_a_marker_line() {
         "index.gmi",
         "# My Gemlog\n\nAbove.\n\n{{generated}}\n\n## Elsewhere\n=> gemini://example.org/ A friend\n",
     );
-    let home = String::from_utf8(server.get(&server.url("/")).body().to_vec()).unwrap();
+    let home = server.wait_text("/", "Above.").body_text();
     assert!(!home.contains("{{generated}}"), "{home}");
     let recent = home.find("## Recent posts").unwrap();
     let elsewhere = home.find("## Elsewhere").unwrap();

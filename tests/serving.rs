@@ -278,7 +278,7 @@ fn changed_markdown_is_converted_again() {
     assert_eq!(server.get(&url).body(), b"# post\n\nFirst version.\n");
     write(&capsule, "post.md", "Second, longer version.\n");
     assert_eq!(
-        server.get(&url).body(),
+        server.wait_text("/post.gmi", "Second").body(),
         b"# post\n\nSecond, longer version.\n"
     );
 }
@@ -295,7 +295,7 @@ fn broken_front_matter_is_logged_and_the_page_withheld() {
     assert!(line.contains("invalid YAML front matter"), "{line}");
     write(&capsule, "bad.md", "---\ntitle: fixed\n---\nThe body.\n");
     assert_eq!(
-        server.get(&server.url("/bad.gmi")).body(),
+        server.wait_text("/bad.gmi", "fixed").body(),
         b"# fixed\n\nThe body.\n"
     );
 }

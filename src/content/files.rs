@@ -117,7 +117,7 @@ pub fn is_markdown(path: &Path) -> bool {
 
 /// Whether a path (as names below the root) passes through a dot-file or dot-directory.
 /// `/.well-known/` is the one exception: it holds files meant for the public.
-fn is_hidden<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
+pub(crate) fn is_hidden<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
     let first_visible = |name: &str| !name.starts_with('.') || name == ".well-known";
     match names.next() {
         None => false,

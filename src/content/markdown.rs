@@ -1,11 +1,8 @@
 //! A Markdown file as a gemtext page: front matter split off and read, the body converted, and
 //! a title heading added when the body does not start with one.
 
-use std::collections::HashMap;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use crate::config::Lang;
 use crate::content::front_matter::{self, FrontMatterError};
@@ -47,6 +44,9 @@ pub fn read_source(path: &Path, limit: u64) -> Result<String, SourceError> {
     })
 }
 
+/// Why a page with broken front matter is withheld (it might have said `draft: true`).
+pub const BROKEN: &str = "its front matter cannot be read";
+
 /// A converted page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
@@ -71,6 +71,23 @@ pub fn convert(
     file_stem: &str,
     options: &render::Options,
 ) -> (Page, Option<FrontMatterError>) {
+    let read = read(source, file_stem, options);
+    (read.page, read.error)
+}
+
+/// A Markdown file read: its page, and what a post is made from.
+#[derive(Debug)]
+pub struct Parsed {
+    pub page: Page,
+    /// The front matter as written (empty when it is missing or broken).
+    pub front: RawMeta,
+    /// The text of the body's own opening level-1 heading, if it has one.
+    pub heading: Option<String>,
+    pub error: Option<FrontMatterError>,
+}
+
+/// As [`convert`], keeping the front matter and the body's heading.
+pub fn read(source: &str, file_stem: &str, options: &render::Options) -> Parsed {
     let (body, front, error) = match front_matter::split(source) {
         Ok(split) => match split.front.map(|block| block.parse::<RawMeta>()) {
             Some(Ok(front)) => (split.body, front, None),
@@ -88,13 +105,13 @@ pub fn convert(
         _ => title_from_file_stem(file_stem),
     };
     let converted = render::convert_page(body, options, Some(&fallback));
-    let title = match (front.title, converted.heading) {
+    let title = match (&front.title, &converted.heading) {
         (Some(title), _) if !title.trim().is_empty() => title.trim().to_owned(),
-        (_, Some(heading)) => heading,
+        (_, Some(heading)) => heading.clone(),
         _ => fallback,
     };
     let withheld = if error.is_some() {
-        Some("its front matter cannot be read")
+        Some(BROKEN)
     } else if front.draft == Some(true) || front.published == Some(false) {
         Some("draft")
     } else {
@@ -103,94 +120,34 @@ pub fn convert(
     let page = Page {
         title,
         gemtext: converted.gemtext,
-        lang: front.lang.and_then(|l| Lang::try_from(l).ok()),
+        lang: front
+            .lang
+            .as_deref()
+            .and_then(|l| Lang::try_from(l.to_owned()).ok()),
         withheld,
     };
-    (page, error)
-}
-
-/// Converted pages, each kept until its file changes, so serving a page again costs a `stat`
-/// and no conversion.
-#[derive(Debug)]
-pub struct PageCache {
-    options: render::Options,
-    limit: u64,
-    entries: Mutex<HashMap<PathBuf, Cached>>,
-}
-
-#[derive(Debug)]
-struct Cached {
-    stamp: Stamp,
-    page: Arc<Page>,
-}
-
-/// What identifies a version of a file: any write changes at least one of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamp {
-    len: u64,
-    inode: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-}
-
-impl Stamp {
-    pub fn of(meta: &std::fs::Metadata) -> Stamp {
-        Stamp {
-            len: meta.len(),
-            inode: meta.ino(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-            ctime: (meta.ctime(), meta.ctime_nsec()),
-        }
+    Parsed {
+        page,
+        front,
+        heading: converted.heading,
+        error,
     }
 }
 
-impl PageCache {
-    /// `limit` is the largest Markdown file converted, in bytes.
-    pub fn new(options: render::Options, limit: u64) -> PageCache {
-        PageCache {
-            options,
-            limit,
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The page for a Markdown file, converted now if the file is new or changed. A broken
-    /// front-matter block is logged (file and line) once per version of the file, and the page
-    /// is withheld from readers until it is fixed. Blocking: call it off the async threads.
-    pub fn get(&self, path: &Path) -> Result<Arc<Page>, SourceError> {
-        let wrap = |source| SourceError::Read {
-            path: path.to_owned(),
-            source,
-        };
-        let stamp = Stamp::of(&std::fs::metadata(path).map_err(wrap)?);
-        if let Some(cached) = self.lock().get(path).filter(|c| c.stamp == stamp) {
-            return Ok(Arc::clone(&cached.page));
-        }
-        let source = read_source(path, self.limit)?;
-        let (page, error) = convert(&source, title_stem(path), &self.options);
-        if let Some(e) = error {
-            tracing::warn!(
-                "{}:{}: {} (page withheld until this is fixed)",
-                path.display(),
-                e.line,
-                e.message
-            );
-        }
-        let page = Arc::new(page);
-        self.lock().insert(
-            path.to_owned(),
-            Cached {
-                stamp,
-                page: Arc::clone(&page),
-            },
-        );
-        Ok(page)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Cached>> {
-        // A panic while holding the lock cannot leave the map half-written; keep serving.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
-    }
+/// A gemtext file as a page: titled by its first level-1 heading, else its file name.
+pub fn gemtext_page(text: String, file_stem: &str) -> (Page, Option<String>) {
+    let heading = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# ").map(|t| t.trim().to_owned()));
+    let page = Page {
+        title: heading
+            .clone()
+            .unwrap_or_else(|| title_from_file_stem(file_stem)),
+        gemtext: text,
+        lang: None,
+        withheld: None,
+    };
+    (page, heading)
 }
 
 /// The name a page's fallback title comes from: the file's stem, or for an `index` file the

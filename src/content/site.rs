@@ -13,10 +13,10 @@ use std::sync::Arc;
 use percent_encoding::percent_decode_str;
 use time::OffsetDateTime;
 
-use super::files::{CapsuleRoot, Resolved, is_markdown};
-use super::front_matter;
-use super::markdown::{Stamp, read_source, title_stem};
-use super::post::{FileFacts, PostDate, PostMeta, RawMeta, SeriesRole};
+use super::files::{CapsuleRoot, is_markdown};
+use super::markdown;
+use super::post::{FileFacts, MetaProblem, PostDate, PostMeta, RawMeta, SeriesRole};
+use super::scan::{self, ReadCache, Text};
 use super::series::{self, Member, Ordered};
 use crate::render;
 
@@ -74,7 +74,8 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Everything the generated pages are made from.
+/// Everything the capsule serves, as read at one moment: the generated pages are made from it
+/// and every text page is served from it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Site {
     /// Published posts (drafts excluded), newest first. Shared with the cache of the next
@@ -93,6 +94,10 @@ pub struct Site {
     by_url: HashMap<String, usize>,
     /// Source path → (index into `series`, role, index within that role's list).
     places: HashMap<PathBuf, (usize, SeriesRole, usize)>,
+    /// Every text file (`.md`, `.gmi`) by path relative to the root, as last read.
+    texts: HashMap<PathBuf, Text>,
+    /// Every path the capsule folder serves (decoded), for the link check.
+    served: std::collections::HashSet<String>,
 }
 
 /// Limits and options for reading posts.
@@ -106,23 +111,10 @@ pub struct BuildOptions {
     pub series_descriptions: BTreeMap<String, String>,
 }
 
-/// Posts already read, by file, so a rebuild after one change reads one file.
-#[derive(Debug, Default)]
-pub struct PostCache {
-    entries: HashMap<PathBuf, CachedPost>,
-}
-
-#[derive(Debug)]
-struct CachedPost {
-    stamp: Stamp,
-    post: Option<Arc<Post>>,
-    problems: Vec<Problem>,
-}
-
 impl Site {
     /// Reads every post under `capsule/posts/`. Blocking.
     pub fn build(capsule: &CapsuleRoot, options: &BuildOptions) -> (Site, Vec<Problem>) {
-        Site::build_cached(capsule, options, &mut PostCache::default())
+        Site::build_cached(capsule, options, &mut ReadCache::default())
     }
 
     /// As [`Site::build`], reusing the posts in `cache` whose files have not changed (and
@@ -130,49 +122,14 @@ impl Site {
     pub fn build_cached(
         capsule: &CapsuleRoot,
         options: &BuildOptions,
-        cache: &mut PostCache,
+        cache: &mut ReadCache,
     ) -> (Site, Vec<Problem>) {
         let mut problems = Vec::new();
-        let mut files = Vec::new();
-        collect_files(capsule.path(), &capsule.path().join(POSTS_DIR), &mut files);
-        files.sort();
+        let scanned = scan::scan(capsule, options, cache, &mut problems);
 
         let mut by_url: HashMap<String, usize> = HashMap::new();
         let mut all: Vec<Arc<Post>> = Vec::new();
-        let mut seen = Vec::with_capacity(files.len());
-        for path in files {
-            let relative = path
-                .strip_prefix(capsule.path())
-                .unwrap_or(&path)
-                .to_owned();
-            let stamp = std::fs::metadata(&path).ok().map(|m| Stamp::of(&m));
-            let cached = cache.entries.get(&path).filter(|c| Some(c.stamp) == stamp);
-            let post = match (cached, stamp) {
-                (Some(cached), _) => {
-                    problems.extend(cached.problems.iter().cloned());
-                    cached.post.clone()
-                }
-                (None, stamp) => {
-                    let mut own = Vec::new();
-                    let post = read_post(&path, &relative, options, &mut own).map(Arc::new);
-                    problems.extend(own.iter().cloned());
-                    if let Some(stamp) = stamp {
-                        cache.entries.insert(
-                            path.clone(),
-                            CachedPost {
-                                stamp,
-                                post: post.clone(),
-                                problems: own,
-                            },
-                        );
-                    }
-                    post
-                }
-            };
-            seen.push(path.clone());
-            let Some(post) = post else {
-                continue;
-            };
+        for post in scanned.posts {
             match by_url.get(&post.url) {
                 Some(&earlier) => {
                     // A hand-written page wins over Markdown; otherwise the first file does.
@@ -203,10 +160,6 @@ impl Site {
             }
         }
 
-        // Forget deleted files.
-        let seen: std::collections::HashSet<PathBuf> = seen.into_iter().collect();
-        cache.entries.retain(|path, _| seen.contains(path));
-
         let now = PostDate(OffsetDateTime::now_utc());
         let (drafts, mut posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) = all
             .into_iter()
@@ -220,13 +173,12 @@ impl Site {
 
         let mut series = group_series(&posts, &mut problems);
         for one in &mut series {
-            one.description =
-                read_description(capsule, &one.slug, options, &mut problems).or_else(|| {
-                    let text = options.series_descriptions.get(&one.name)?;
-                    let mut w = render::Writer::default();
-                    w.push(render::Line::Text(text.trim().to_owned()));
-                    Some(w.finish().trim_end().to_owned()).filter(|t| !t.is_empty())
-                });
+            one.description = description(&scanned.texts, &one.slug).or_else(|| {
+                let text = options.series_descriptions.get(&one.name)?;
+                let mut w = render::Writer::default();
+                w.push(render::Line::Text(text.trim().to_owned()));
+                Some(w.finish().trim_end().to_owned()).filter(|t| !t.is_empty())
+            });
         }
         let mut tags: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, post) in posts.iter().enumerate() {
@@ -268,9 +220,16 @@ impl Site {
             by_source,
             by_url,
             places,
+            texts: scanned.texts,
+            served: scanned.served,
         };
-        check_links(capsule, &site, &mut problems);
+        check_links(&site, &mut problems);
         (site, problems)
+    }
+
+    /// A text file as last read, by its path relative to the root.
+    pub fn text(&self, source: &Path) -> Option<&Text> {
+        self.texts.get(source)
     }
 
     /// Whether this source file is a post readers must not see (a draft, or dated ahead).
@@ -364,114 +323,36 @@ pub struct Place<'a> {
     pub index: usize,
 }
 
-/// Post files below `dir`: `.md` and `.gmi`, not hidden, not through symlinked folders.
-fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
+impl Post {
+    /// The post a file under `posts/` makes, from its front matter, the text of its body's
+    /// heading and its gemtext; `None` (with a fatal problem) when it cannot be published.
+    pub fn read(
+        relative: &Path,
+        front: RawMeta,
+        facts: &FileFacts<'_>,
+        heading: Option<&str>,
+        gemtext: &str,
+    ) -> (Option<Post>, Vec<MetaProblem>) {
+        // A `slug` renames the page within its folder; otherwise the file name gives the URL.
+        let explicit_slug = front.slug.as_deref().is_some_and(|s| !s.trim().is_empty());
+        let (meta, problems) = PostMeta::resolve(front, facts, heading);
+        if problems.iter().any(|p| p.fatal) {
+            return (None, problems);
         }
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else {
-            continue;
+        let page = if explicit_slug {
+            relative.with_file_name(format!("{}.gmi", meta.slug))
+        } else {
+            relative.with_extension("gmi")
         };
-        if kind.is_dir() {
-            collect_files(root, &path, out);
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("gmi"))
-            && path
-                .canonicalize()
-                .is_ok_and(|c| c.starts_with(root) && c.is_file())
-        {
-            out.push(path);
-        }
+        let url = format!("/{}", page.to_string_lossy().replace('\\', "/"));
+        let post = Post {
+            source: relative.to_owned(),
+            url: render::url::percent_encode(&url),
+            meta,
+            links: link_targets(gemtext),
+        };
+        (Some(post), problems)
     }
-}
-
-/// Reads one post; `None` (with a problem) when it cannot be published.
-fn read_post(
-    path: &Path,
-    relative: &Path,
-    options: &BuildOptions,
-    problems: &mut Vec<Problem>,
-) -> Option<Post> {
-    let mut problem = |line, message: String, error| {
-        problems.push(Problem {
-            path: relative.to_owned(),
-            line,
-            message,
-            error,
-        })
-    };
-    let source = match read_source(path, options.max_file_size) {
-        Ok(source) => source,
-        Err(e) => {
-            problem(None, e.to_string(), true);
-            return None;
-        }
-    };
-    let modified = std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .map(OffsetDateTime::from)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let stem = title_stem(path);
-    let facts = FileFacts { stem, modified };
-
-    let (raw, body) = if is_markdown(path) {
-        match front_matter::split(&source) {
-            Ok(split) => match split.front.map(|b| b.parse::<RawMeta>()) {
-                Some(Err(e)) => {
-                    problem(Some(e.line), e.message, true);
-                    return None;
-                }
-                Some(Ok(raw)) => (raw, split.body),
-                None => (RawMeta::default(), split.body),
-            },
-            Err(e) => {
-                problem(Some(e.line), e.message, true);
-                return None;
-            }
-        }
-    } else {
-        (RawMeta::default(), source.as_str())
-    };
-
-    let (gemtext, heading) = if is_markdown(path) {
-        let converted = render::convert(body, &options.markdown);
-        (converted.gemtext, converted.heading)
-    } else {
-        let heading = body
-            .lines()
-            .find_map(|l| l.strip_prefix("# ").map(|t| t.trim().to_owned()));
-        (body.to_owned(), heading)
-    };
-    let explicit_slug = raw.slug.as_deref().is_some_and(|s| !s.trim().is_empty());
-    let (meta, meta_problems) = PostMeta::resolve(raw, &facts, heading.as_deref());
-    let mut fatal = false;
-    for p in meta_problems {
-        fatal |= p.fatal;
-        problem(None, p.message, p.fatal);
-    }
-    if fatal {
-        return None;
-    }
-    // A `slug` renames the page within its folder; otherwise the file name gives the URL.
-    let page = if explicit_slug {
-        relative.with_file_name(format!("{}.gmi", meta.slug))
-    } else {
-        relative.with_extension("gmi")
-    };
-    let url = format!("/{}", page.to_string_lossy().replace('\\', "/"));
-    Some(Post {
-        source: relative.to_owned(),
-        url: render::url::percent_encode(&url),
-        meta,
-        links: link_targets(&gemtext),
-    })
 }
 
 /// The URLs of a page's link lines (outside preformatted blocks).
@@ -492,30 +373,23 @@ fn link_targets(gemtext: &str) -> Vec<String> {
 }
 
 /// Warns about links to capsule pages that do not exist (generated pages count as existing).
-fn check_links(capsule: &CapsuleRoot, site: &Site, problems: &mut Vec<Problem>) {
+fn check_links(site: &Site, problems: &mut Vec<Problem>) {
     for post in &site.posts {
         for link in &post.links {
             let Some(path) = local_path(&post.url, link) else {
                 continue;
             };
-            let ends_with_slash = path.ends_with('/');
-            let segments: Option<Vec<String>> = path
+            let Ok(decoded) = percent_decode_str(&path).decode_utf8() else {
+                continue; // no file has such a name
+            };
+            let segments: Vec<String> = decoded
                 .split('/')
                 .filter(|s| !s.is_empty())
-                .map(|s| {
-                    percent_decode_str(s)
-                        .decode_utf8()
-                        .ok()
-                        .map(|s| s.into_owned())
-                })
+                .map(str::to_owned)
                 .collect();
-            let found = segments.is_some_and(|segments| {
-                site.generated(&segments).is_some()
-                    || !matches!(
-                        capsule.resolve(&segments, ends_with_slash),
-                        Resolved::NotFound(_)
-                    )
-            });
+            let found = site.generated(&segments).is_some()
+                || site.post_by_url(&path).is_some()
+                || site.served.contains(decoded.as_ref());
             if !found {
                 problems.push(Problem {
                     path: post.source.clone(),
@@ -562,56 +436,21 @@ fn local_path(page_url: &str, link: &str) -> Option<String> {
     Some(format!("/{}{slash}", out.join("/")))
 }
 
-/// The description of a series: `series/<slug>.md` (converted, front matter and a leading
-/// title dropped) or `series/<slug>.gmi` (its text after a leading title).
-fn read_description(
-    capsule: &CapsuleRoot,
-    slug: &str,
-    options: &BuildOptions,
-    problems: &mut Vec<Problem>,
-) -> Option<String> {
-    for ext in ["md", "gmi"] {
-        let relative = PathBuf::from(SERIES_DIR).join(format!("{slug}.{ext}"));
-        let path = capsule.path().join(&relative);
-        if !path.is_file() {
-            continue;
+/// The description of a series: the page made from `series/<slug>.md` (or `.gmi`), without
+/// its title.
+fn description(texts: &HashMap<PathBuf, Text>, slug: &str) -> Option<String> {
+    let page = ["md", "gmi"].iter().find_map(|ext| {
+        match texts.get(&Path::new(SERIES_DIR).join(format!("{slug}.{ext}")))? {
+            Text::Page(page) if page.withheld != Some(markdown::BROKEN) => Some(page),
+            _ => None,
         }
-        let source = match read_source(&path, options.max_file_size) {
-            Ok(source) => source,
-            Err(e) => {
-                problems.push(Problem {
-                    path: relative,
-                    line: None,
-                    message: e.to_string(),
-                    error: false,
-                });
-                return None;
-            }
-        };
-        let text = if ext == "md" {
-            let body = match front_matter::split(&source) {
-                Ok(split) => split.body.to_owned(),
-                Err(e) => {
-                    problems.push(Problem {
-                        path: relative,
-                        line: Some(e.line),
-                        message: e.message,
-                        error: false,
-                    });
-                    return None;
-                }
-            };
-            render::convert(&body, &options.markdown).gemtext
-        } else {
-            source
-        };
-        let without_title = match text.split_once('\n') {
-            Some((first, rest)) if first.starts_with("# ") => rest.to_owned(),
-            _ => text,
-        };
-        return Some(without_title.trim_matches('\n').to_owned());
-    }
-    None
+    })?;
+    let text = page.gemtext.as_str();
+    let without_title = match text.split_once('\n') {
+        Some((first, rest)) if first.starts_with("# ") => rest,
+        _ => text,
+    };
+    Some(without_title.trim_matches('\n').to_owned()).filter(|t| !t.is_empty())
 }
 
 /// Groups published posts into series, ordered; reports what ordering found.
@@ -852,7 +691,7 @@ mod tests {
             show_future: false,
             series_descriptions: BTreeMap::new(),
         };
-        let mut cache = PostCache::default();
+        let mut cache = ReadCache::default();
         let (site, problems) = Site::build_cached(&capsule, &options, &mut cache);
         assert_eq!((site.posts.len(), problems.len()), (1, 1));
         // Unchanged: the same answer, problems included, from the cache.
@@ -865,7 +704,62 @@ mod tests {
         let (edited, problems) = Site::build_cached(&capsule, &options, &mut cache);
         assert_eq!(edited.posts[0].meta.title, "A, edited");
         assert!(problems.is_empty());
-        assert_eq!(cache.entries.len(), 1);
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_post_that_breaks_keeps_its_last_good_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let posts = dir.path().join("posts");
+        std::fs::create_dir(&posts).unwrap();
+        let file = posts.join("a.md");
+        std::fs::write(&file, "---\ntitle: Good\n---\nBody\n").unwrap();
+        let capsule = CapsuleRoot::open(dir.path()).unwrap();
+        let options = BuildOptions {
+            markdown: render::Options::default(),
+            max_file_size: 1024,
+            show_future: false,
+            series_descriptions: BTreeMap::new(),
+        };
+        let mut cache = ReadCache::default();
+        let (good, _) = Site::build_cached(&capsule, &options, &mut cache);
+        let text = |site: &Site| match site.text(Path::new("posts/a.md")) {
+            Some(Text::Page(page)) => page.gemtext.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(text(&good), "# Good\n\nBody\n");
+
+        for broken in ["---\ntitle: [Bad\n---\nBody\n", ""] {
+            std::fs::write(&file, broken).unwrap();
+            let (site, problems) = Site::build_cached(&capsule, &options, &mut cache);
+            assert_eq!(site.posts, good.posts, "{broken:?}");
+            assert_eq!(text(&site), "# Good\n\nBody\n");
+            assert!(problems[0].error, "{problems:?}");
+            assert!(
+                problems[1].message.contains("last good version"),
+                "{problems:?}"
+            );
+            // Still broken on the next pass: still the last good version, still reported.
+            let (again, problems_again) = Site::build_cached(&capsule, &options, &mut cache);
+            assert_eq!(
+                (again.posts, problems_again),
+                (good.posts.clone(), problems)
+            );
+        }
+
+        std::fs::write(&file, "---\ntitle: Fixed\n---\nBody\n").unwrap();
+        let (fixed, problems) = Site::build_cached(&capsule, &options, &mut cache);
+        assert_eq!(fixed.posts[0].meta.title, "Fixed");
+        assert!(problems.is_empty(), "{problems:?}");
+
+        // A file that never had a good version is withheld, not kept.
+        std::fs::write(posts.join("new.md"), "---\ntitle: [Bad\n---\n").unwrap();
+        let (site, _) = Site::build_cached(&capsule, &options, &mut cache);
+        assert_eq!(site.posts.len(), 1);
+        match site.text(Path::new("posts/new.md")) {
+            Some(Text::Page(page)) => assert!(page.withheld.is_some()),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -24,7 +24,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, Hostname, Lang, ListenAddr};
 use crate::content::CapsuleRoot;
-use crate::content::site::{PostCache, Site};
+use crate::content::scan::ReadCache;
+use crate::content::site::Site;
 use crate::respond::Capsule;
 use crate::watch;
 use arc_swap::ArcSwap;
@@ -107,7 +108,7 @@ impl Server {
             source,
         })?;
         let certs = tls::load_or_generate(config)?;
-        let mut post_cache = PostCache::default();
+        let mut post_cache = ReadCache::default();
         let (site, problems) =
             Site::build_cached(&capsule, &config.build_options(), &mut post_cache);
         for problem in &problems {

@@ -254,6 +254,30 @@ impl TestServer {
         }
     }
 
+    /// Requests `path` until the answer satisfies `pred` (the site is reloaded a moment after
+    /// its files change) and returns that answer.
+    pub fn wait_for(&self, path: &str, what: &str, pred: impl Fn(&Exchange) -> bool) -> Exchange {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let answer = self.get(&self.url(path));
+            if pred(&answer) {
+                return answer;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path} never showed {what}; last answer: {:?}; log:\n{}",
+                answer.text(),
+                self.logs().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Requests `path` until its body contains `text`.
+    pub fn wait_text(&self, path: &str, text: &str) -> Exchange {
+        self.wait_for(path, text, |a| a.body_text().contains(text))
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -335,6 +359,11 @@ impl Exchange {
 
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.raw).into_owned()
+    }
+
+    /// The body as text.
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(self.body()).into_owned()
     }
 
     /// Asserts the status and that the response was closed properly.

@@ -1,0 +1,353 @@
+//! One pass over the capsule folder. Every text page (Markdown converted, gemtext read) is held
+//! in memory, so a request never reads a file that an editor or a sync tool is half-way through
+//! writing: readers get the version the last pass read, whole. The pass also lists the paths
+//! the capsule serves, so the link check needs no file-system call per link.
+//!
+//! A file unchanged since the last pass (same size, inode, mtime and ctime) is not read again.
+//! A file that breaks (front matter that no longer parses, a read error, a file emptied by an
+//! editor that truncates before writing) keeps its last good version until it is fixed.
+
+use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown};
+use super::markdown::{self, Page, read_source, title_stem};
+use super::post::{FileFacts, RawMeta};
+use super::site::{BuildOptions, POSTS_DIR, Post, Problem};
+
+/// What a text file of the capsule serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    /// Read, and converted if it is Markdown.
+    Page(Arc<Page>),
+    /// A gemtext file over the size limit: sent from disk as it is.
+    Large,
+    /// A Markdown file that cannot be served, and why (unreadable, over the size limit).
+    Unreadable(Arc<str>),
+}
+
+/// What one pass found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Text files (`.gmi`, `.md`) by path relative to the root.
+    pub texts: HashMap<PathBuf, Text>,
+    /// Post files that can be published (drafts included), in path order.
+    pub posts: Vec<Arc<Post>>,
+    /// Every path the folder serves, decoded, from the root (`/about.gmi`, `/notes/`): files
+    /// (Markdown under its `.gmi` name), folders with and without their slash.
+    pub served: HashSet<String>,
+}
+
+/// Files read by earlier passes, by absolute path.
+#[derive(Debug, Default)]
+pub struct ReadCache {
+    entries: HashMap<PathBuf, Entry>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    stamp: Stamp,
+    text: Text,
+    post: Option<Arc<Post>>,
+    problems: Vec<Problem>,
+    /// Whether this version failed to read; a broken version is never kept as the last good one.
+    broken: bool,
+}
+
+impl ReadCache {
+    /// How many files it holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// What identifies a version of a file: any write changes at least one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    inode: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        Stamp {
+            len: meta.len(),
+            inode: meta.ino(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+/// Walks the capsule, reading what changed since the pass that filled `cache`. Blocking.
+pub fn scan(
+    root: &CapsuleRoot,
+    options: &BuildOptions,
+    cache: &mut ReadCache,
+    problems: &mut Vec<Problem>,
+) -> Scan {
+    let mut pass = Pass {
+        root: root.path(),
+        options,
+        old: std::mem::take(&mut cache.entries),
+        new: HashMap::new(),
+        scan: Scan::default(),
+        problems,
+    };
+    pass.dir(root.path(), Path::new(""));
+    cache.entries = pass.new;
+    pass.scan
+}
+
+struct Pass<'a> {
+    root: &'a Path,
+    options: &'a BuildOptions,
+    old: HashMap<PathBuf, Entry>,
+    new: HashMap<PathBuf, Entry>,
+    scan: Scan,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Pass<'_> {
+    /// Reads the folder `dir` (`relative` below the root), in name order so posts keep a
+    /// stable order. Symlinked folders are listed but not entered: their targets inside the
+    /// root are walked under their own names.
+    fn dir(&mut self, dir: &Path, relative: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name();
+            let Some(name_str) = name.to_str() else {
+                continue; // not a name a URL can reach
+            };
+            let relative = relative.join(&name);
+            if is_hidden(names(&relative)) {
+                continue;
+            }
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let (is_dir, meta) = if kind.is_symlink() {
+                // Served only if it leads to a visible place inside the root.
+                let Ok(target) = path.canonicalize() else {
+                    continue;
+                };
+                match target.strip_prefix(self.root) {
+                    Ok(inside) if !is_hidden(names(inside)) => {}
+                    _ => continue,
+                }
+                let Ok(meta) = std::fs::metadata(&target) else {
+                    continue;
+                };
+                (meta.is_dir(), Some(meta))
+            } else {
+                (kind.is_dir(), None)
+            };
+            let url = url_of(&relative);
+            if is_dir {
+                self.scan.served.insert(url.clone());
+                let target = path.canonicalize().unwrap_or_else(|_| path.clone());
+                if target.join(INDEX_FILE).is_file() || target.join("index.md").is_file() {
+                    self.scan.served.insert(format!("{url}/"));
+                }
+                if !kind.is_symlink() {
+                    self.dir(&path, &relative);
+                }
+                continue;
+            }
+            let meta = match meta {
+                Some(meta) => meta,
+                None if kind.is_file() => match entry.metadata() {
+                    Ok(meta) => meta,
+                    Err(_) => continue,
+                },
+                None => continue, // sockets, fifos, devices
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            let markdown = is_markdown(&relative);
+            let gemtext = relative.extension().is_some_and(|e| e == "gmi");
+            if markdown {
+                self.scan
+                    .served
+                    .insert(url_of(&relative.with_extension("gmi")));
+            } else {
+                self.scan.served.insert(url);
+            }
+            if (markdown || gemtext)
+                && let Some(stem) = name_str.rsplit_once('.').map(|(stem, _)| stem)
+            {
+                if stem == "index" {
+                    self.scan.served.insert(format!(
+                        "{}/",
+                        url_of(relative.parent().unwrap_or(Path::new("")))
+                    ));
+                }
+                self.text(path, relative, &meta);
+            }
+        }
+    }
+
+    /// Reads one text file, or takes it from the last pass.
+    fn text(&mut self, path: PathBuf, relative: PathBuf, meta: &std::fs::Metadata) {
+        let stamp = Stamp::of(meta);
+        let old = self.old.remove(&path);
+        let entry = match old {
+            Some(old) if old.stamp == stamp => old,
+            old => {
+                let last_good = old.filter(|o| !o.broken);
+                match last_good {
+                    // Editors that truncate and then write leave an empty file for a moment.
+                    Some(good) if meta.len() == 0 => keep(good, stamp, &relative, None),
+                    last_good => {
+                        let fresh = read(&path, &relative, meta, self.options);
+                        match last_good {
+                            Some(good) if fresh.broken => {
+                                keep(good, stamp, &relative, Some(fresh.problems))
+                            }
+                            _ => Entry { stamp, ..fresh },
+                        }
+                    }
+                }
+            }
+        };
+        self.problems.extend(entry.problems.iter().cloned());
+        if let Some(post) = &entry.post {
+            self.scan.posts.push(Arc::clone(post));
+        }
+        self.scan.texts.insert(relative, entry.text.clone());
+        self.new.insert(path, entry);
+    }
+}
+
+/// The last good version of a file, standing in for a new version that failed (`failure`
+/// holds why; `None` for a file left empty).
+fn keep(good: Entry, stamp: Stamp, relative: &Path, failure: Option<Vec<Problem>>) -> Entry {
+    let mut problems = failure.unwrap_or_else(|| {
+        vec![Problem {
+            path: relative.to_owned(),
+            line: None,
+            message: "the file is empty".into(),
+            error: true,
+        }]
+    });
+    problems.push(Problem {
+        path: relative.to_owned(),
+        line: None,
+        message: "its last good version stays published until this is fixed".into(),
+        error: false,
+    });
+    Entry {
+        stamp,
+        problems,
+        broken: false,
+        ..good
+    }
+}
+
+/// Reads and converts one text file; a post file under `posts/` also gives its post.
+fn read(path: &Path, relative: &Path, meta: &std::fs::Metadata, options: &BuildOptions) -> Entry {
+    let mut problems = Vec::new();
+    let mut problem = |line, message: String, error| {
+        problems.push(Problem {
+            path: relative.to_owned(),
+            line,
+            message,
+            error,
+        })
+    };
+    let markdown = is_markdown(path);
+    let is_post = relative.starts_with(POSTS_DIR);
+    let failed = |text, problems| Entry {
+        stamp: Stamp::of(meta),
+        text,
+        post: None,
+        problems,
+        broken: true,
+    };
+    let source = match read_source(path, options.max_file_size) {
+        Ok(source) => source,
+        Err(e) => {
+            let text = match e {
+                markdown::SourceError::TooLarge { .. } if !markdown => Text::Large,
+                _ => Text::Unreadable(e.to_string().into()),
+            };
+            // A large gemtext page is still served; it just cannot be a post.
+            if markdown || is_post {
+                problem(None, e.to_string(), true);
+            }
+            return failed(text, problems);
+        }
+    };
+    let stem = title_stem(path);
+    let (page, front, heading) = if markdown {
+        let read = markdown::read(&source, stem, &options.markdown);
+        if let Some(e) = &read.error {
+            problem(Some(e.line), e.message.clone(), true);
+            return failed(Text::Page(Arc::new(read.page)), problems);
+        }
+        (read.page, read.front, read.heading)
+    } else {
+        let (page, heading) = markdown::gemtext_page(source, stem);
+        (page, RawMeta::default(), heading)
+    };
+    let mut broken = false;
+    let post = if is_post {
+        let facts = FileFacts {
+            stem,
+            modified: meta
+                .modified()
+                .map(OffsetDateTime::from)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        };
+        let (post, post_problems) =
+            Post::read(relative, front, &facts, heading.as_deref(), &page.gemtext);
+        for p in post_problems {
+            broken |= p.fatal;
+            problem(None, p.message, p.fatal);
+        }
+        post.map(Arc::new)
+    } else {
+        None
+    };
+    Entry {
+        stamp: Stamp::of(meta),
+        text: Text::Page(Arc::new(page)),
+        post,
+        problems,
+        broken,
+    }
+}
+
+/// The names of a relative path, for the hidden-file rule.
+fn names(relative: &Path) -> impl Iterator<Item = &str> {
+    relative.components().map(|c| match c {
+        Component::Normal(name) => name.to_str().unwrap_or("."),
+        _ => ".",
+    })
+}
+
+/// `posts/x.gmi` → `/posts/x.gmi`; the root → `` (so a folder URL is this plus `/`).
+fn url_of(relative: &Path) -> String {
+    let mut url = String::new();
+    for name in names(relative) {
+        url.push('/');
+        url.push_str(name);
+    }
+    url
+}
