@@ -136,8 +136,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         log_ip: args.log_ip,
     };
-    let config = Config::load(args.config.as_deref(), overrides)?;
+    let config = Config::load(args.config.as_deref(), overrides.clone())?;
     init_logging(&config.log.level);
+    let config_path = args.config;
+    let load_config: server::LoadConfig =
+        Box::new(move || Config::load(config_path.as_deref(), overrides.clone()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -165,7 +168,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         });
-        server.run(shutdown).await;
+        server.run(shutdown, load_config).await;
         anyhow::Ok(())
     })
 }

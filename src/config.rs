@@ -77,6 +77,41 @@ pub struct Config {
     pub series: BTreeMap<String, SeriesConfig>,
     /// Operator-supplied certificate and key per hostname, instead of the `certs/` folder.
     pub tls: BTreeMap<Hostname, CertPaths>,
+    pub watch: WatchConfig,
+    /// The file these settings were read from (`None`: built-in defaults), read again on reload.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// How changes to the capsule folder (and to this file and the certificates) are noticed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchConfig {
+    pub mode: WatchMode,
+    /// Seconds between two looks at the folder in `poll` mode.
+    pub poll_interval: Seconds,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            mode: WatchMode::Events,
+            poll_interval: Seconds(2),
+        }
+    }
+}
+
+/// How the watcher learns about changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WatchMode {
+    /// The kernel reports each change (inotify): quick and cheap. The default.
+    Events,
+    /// The folder is scanned every `poll_interval`: for network and FUSE file systems that
+    /// report no events.
+    Poll,
+    /// Nothing is watched; SIGHUP reloads.
+    Off,
 }
 
 /// Logging switches.
@@ -203,6 +238,8 @@ impl Default for Config {
             home: HomeConfig::default(),
             series: BTreeMap::new(),
             tls: BTreeMap::new(),
+            watch: WatchConfig::default(),
+            source: None,
         }
     }
 }
@@ -298,6 +335,7 @@ impl Config {
         };
         config.apply(overrides);
         config.validate(chosen.unwrap_or(Path::new("(defaults)")))?;
+        config.source = chosen.map(Path::to_owned);
         Ok(config)
     }
 

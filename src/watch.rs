@@ -4,6 +4,8 @@
 //!
 //! Editors and sync tools write in steps (temporary files, renames, several files at once):
 //! events are debounced, temporary and hidden files ignored, and one rebuild covers a burst.
+//! Changes to the config file or the certificates are passed on as a request to reload the
+//! whole configuration, as SIGHUP does.
 
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
@@ -11,9 +13,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use notify::RecursiveMode;
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use notify::{EventKind, PollWatcher, RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{
+    DebounceEventResult, Debouncer, RecommendedCache, new_debouncer, new_debouncer_opt,
+};
+use time::OffsetDateTime;
+use tokio::sync::mpsc::UnboundedSender;
 
+use crate::config::{WatchConfig, WatchMode};
+use crate::content::files::is_hidden;
 use crate::content::scan::ReadCache;
 use crate::content::site::{BuildOptions, Problem, Site};
 use crate::respond::Capsule;
@@ -21,99 +29,208 @@ use crate::respond::Capsule;
 /// How long the folder must be quiet before a rebuild starts.
 const QUIET: Duration = Duration::from_millis(100);
 
-/// Keeps the watch alive; dropping it stops watching.
+/// The longest a post dated ahead waits past its date before it appears (a timer wakes the
+/// rebuild; this bounds how far the clock may have jumped meanwhile).
+const LONGEST_SLEEP: Duration = Duration::from_secs(3600);
+
+/// Keeps the watch alive; dropping it stops watching and ends the rebuild task.
 pub struct Watch {
-    _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
+    _debouncer: Option<Watcher>,
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-/// Starts watching `capsule`'s folder; each burst of relevant changes rebuilds the site and
-/// stores the new snapshot in `current`. `posts` holds the posts the first build read, so the
-/// first rebuild only reads what changed; `logged` are the problems that build already logged.
-/// Must run inside a tokio runtime.
+enum Watcher {
+    Events(Debouncer<RecommendedWatcher, RecommendedCache>),
+    Poll(Debouncer<PollWatcher, RecommendedCache>),
+}
+
+/// What the watch rebuilds and how it reports.
+pub struct Target {
+    /// The snapshot requests are answered from; each rebuild stores a new one.
+    pub current: Arc<ArcSwap<Capsule>>,
+    pub options: BuildOptions,
+    /// The files the last build read, so a rebuild only reads what changed.
+    pub cache: ReadCache,
+    /// Problems already logged, not logged again by a rebuild that finds them still there.
+    pub logged: Vec<Problem>,
+}
+
+/// Starts watching the capsule folder, and the `config_files` (the config file and the
+/// certificate files) whose change sends a message on `reload`. Must run inside a tokio
+/// runtime.
 pub fn start(
-    current: Arc<ArcSwap<Capsule>>,
-    options: BuildOptions,
-    posts: ReadCache,
-    logged: &[Problem],
+    target: Target,
+    settings: &WatchConfig,
+    config_files: Vec<PathBuf>,
+    reload: UnboundedSender<()>,
 ) -> notify::Result<Watch> {
-    let logged: HashSet<String> = logged.iter().map(ToString::to_string).collect();
-    let root = current.load().root.path().to_owned();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let root = target.current.load().root.path().to_owned();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let watch_root = root.clone();
-    let mut debouncer = new_debouncer(QUIET, None, move |result: DebounceEventResult| {
-        let relevant = match result {
+    let config_set: HashSet<PathBuf> = config_files.iter().cloned().collect();
+    let handler = move |result: DebounceEventResult| {
+        let paths: Vec<PathBuf> = match result {
+            // Reading a file is an event too (ours included): only changes count.
             Ok(events) => events
-                .iter()
-                .flat_map(|e| e.event.paths.iter())
-                .any(|p| matters(&watch_root, p)),
+                .into_iter()
+                .filter(|e| !matches!(e.event.kind, EventKind::Access(_)))
+                .flat_map(|e| e.event.paths.clone())
+                .collect(),
             Err(errors) => {
                 for e in errors {
                     tracing::warn!(error = %e, "file watcher");
                 }
-                true
+                // Something was missed: read everything again.
+                let _ = tx.send(());
+                return;
             }
         };
-        if relevant {
+        if paths.iter().any(|p| config_set.contains(p)) {
+            let _ = reload.send(());
+        }
+        if paths
+            .iter()
+            .any(|p| p.starts_with(&watch_root) && matters(&watch_root, p))
+        {
             let _ = tx.send(());
         }
-    })?;
-    debouncer.watch(&root, RecursiveMode::Recursive)?;
-
-    tokio::spawn(async move {
-        // Unchanged posts are not read again; the cache moves in and out of the blocking task.
-        let mut cache = Some(posts);
-        // Problems already logged (at start-up or by an earlier reload) are not logged again.
-        let mut known = Some(logged);
-        while rx.recv().await.is_some() {
-            // One rebuild for everything that arrived meanwhile.
-            while rx.try_recv().is_ok() {}
-            let current = Arc::clone(&current);
-            let options = options.clone();
-            let mut post_cache = cache.take().unwrap_or_default();
-            let seen_before = known.take();
-            let rebuilt = tokio::task::spawn_blocking(move || {
-                let started = Instant::now();
-                let old = current.load_full();
-                let (site, problems) = Site::build_cached(&old.root, &options, &mut post_cache);
-                let problems: HashSet<String> = problems.iter().map(ToString::to_string).collect();
-                for problem in &problems {
-                    if seen_before.as_ref().is_none_or(|s| !s.contains(problem)) {
-                        tracing::warn!("{problem}");
-                    }
-                }
-                let posts = site.posts.len();
-                current.store(Arc::new(old.with_site(site)));
-                (posts, started.elapsed(), post_cache, problems)
-            })
-            .await;
-            match rebuilt {
-                Ok((posts, took, post_cache, problems)) => {
-                    cache = Some(post_cache);
-                    known = Some(problems);
-                    tracing::info!(
-                        "site reloaded: {posts} post(s) in {:.1} ms",
-                        took.as_secs_f64() * 1000.0
-                    )
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "site reload failed; serving the previous one")
-                }
+    };
+    let mut watcher = match settings.mode {
+        WatchMode::Off => None,
+        WatchMode::Events => Some(Watcher::Events(new_debouncer(QUIET, None, handler)?)),
+        WatchMode::Poll => {
+            let config =
+                notify::Config::default().with_poll_interval(settings.poll_interval.duration());
+            Some(Watcher::Poll(new_debouncer_opt(
+                QUIET,
+                None,
+                handler,
+                RecommendedCache::default(),
+                config,
+            )?))
+        }
+    };
+    if let Some(watcher) = &mut watcher {
+        // Folders, not files: editors and renewal tools replace a file by renaming another
+        // over it, which would end a watch on the file itself.
+        let folders: HashSet<&Path> = config_files.iter().filter_map(|f| f.parent()).collect();
+        watcher.watch(&root, RecursiveMode::Recursive)?;
+        for folder in folders {
+            if let Err(e) = watcher.watch(folder, RecursiveMode::NonRecursive) {
+                tracing::warn!(folder = %folder.display(), error = %e, "cannot watch for config changes");
             }
         }
-    });
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    tokio::spawn(rebuild_loop(target, rx, stopped));
     Ok(Watch {
-        _debouncer: debouncer,
+        _debouncer: watcher,
+        _stop: stop,
     })
+}
+
+impl Watcher {
+    fn watch(&mut self, path: &Path, mode: RecursiveMode) -> notify::Result<()> {
+        match self {
+            Watcher::Events(d) => d.watch(path, mode),
+            Watcher::Poll(d) => d.watch(path, mode),
+        }
+    }
+}
+
+/// Rebuilds the site for each burst of changes, and when a post dated ahead comes due.
+async fn rebuild_loop(
+    target: Target,
+    mut changes: tokio::sync::mpsc::UnboundedReceiver<()>,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let Target {
+        current,
+        options,
+        cache,
+        logged,
+    } = target;
+    // Unchanged posts are not read again; the cache moves in and out of the blocking task.
+    let mut cache = Some(cache);
+    let mut known = Some(
+        logged
+            .iter()
+            .map(ToString::to_string)
+            .collect::<HashSet<_>>(),
+    );
+    let mut due = next_due(&current.load().site, &options);
+    loop {
+        let wait = due.map_or(LONGEST_SLEEP, |d| d.min(LONGEST_SLEEP));
+        tokio::select! {
+            _ = &mut stopped => return,
+            change = changes.recv() => if change.is_none() { return },
+            () = tokio::time::sleep(wait) => if due.is_none() { continue },
+        }
+        // One rebuild for everything that arrived meanwhile.
+        while changes.try_recv().is_ok() {}
+        let current = Arc::clone(&current);
+        let options = options.clone();
+        let mut read_cache = cache.take().unwrap_or_default();
+        let seen_before = known.take();
+        let rebuilt = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let old = current.load_full();
+            let (site, problems) = Site::build_cached(&old.root, &options, &mut read_cache);
+            let problems: HashSet<String> = problems.iter().map(ToString::to_string).collect();
+            for problem in &problems {
+                if seen_before.as_ref().is_none_or(|s| !s.contains(problem)) {
+                    tracing::warn!("{problem}");
+                }
+            }
+            let posts = site.posts.len();
+            let due = next_due(&site, &options);
+            current.store(Arc::new(old.with_site(site)));
+            (posts, started.elapsed(), read_cache, problems, due)
+        })
+        .await;
+        match rebuilt {
+            Ok((posts, took, read_cache, problems, next)) => {
+                cache = Some(read_cache);
+                known = Some(problems);
+                due = next;
+                tracing::info!(
+                    "site reloaded: {posts} post(s) in {:.1} ms",
+                    took.as_secs_f64() * 1000.0
+                )
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "site reload failed; serving the previous one")
+            }
+        }
+    }
+}
+
+/// How long until the next post dated ahead is due, if one waits.
+fn next_due(site: &Site, options: &BuildOptions) -> Option<Duration> {
+    if options.show_future {
+        return None;
+    }
+    let now = OffsetDateTime::now_utc();
+    site.drafts
+        .iter()
+        .filter(|p| !p.meta.draft)
+        .map(|p| p.meta.date.0)
+        .filter(|&date| date > now)
+        .min()
+        .map(|date| {
+            // A moment past the date, so the rebuild finds it in the past.
+            Duration::try_from(date - now).unwrap_or_default() + Duration::from_millis(10)
+        })
 }
 
 /// Whether a changed path can change what readers see: not hidden (`.git`, `.#lock`), not an
 /// editor's or sync tool's temporary file.
 fn matters(root: &Path, path: &Path) -> bool {
     let relative: PathBuf = path.strip_prefix(root).unwrap_or(path).to_owned();
-    let hidden = relative.components().any(|c| match c {
-        Component::Normal(name) => name.to_string_lossy().starts_with('.'),
-        _ => false,
-    });
+    let hidden = is_hidden(relative.components().map(|c| match c {
+        Component::Normal(name) => name.to_str().unwrap_or("."),
+        _ => ".",
+    }));
     let name = relative
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -135,6 +252,7 @@ mod tests {
         let root = Path::new("/c");
         assert!(matters(root, Path::new("/c/posts/a.md")));
         assert!(matters(root, Path::new("/c/index.gmi")));
+        assert!(matters(root, Path::new("/c/.well-known/security.txt")));
         for p in [
             "/c/posts/.a.md.swp",
             "/c/posts/a.md~",
@@ -143,6 +261,7 @@ mod tests {
             "/c/posts/4913",
             "/c/x.tmp",
             "/c/posts/.a.md.Xy12ab",
+            "/c/.well-known/.x",
         ] {
             assert!(!matters(root, Path::new(p)), "{p}");
         }

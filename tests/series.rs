@@ -376,15 +376,7 @@ fn the_author_places_the_generated_part_with_a_marker_line() {
 
 /// Polls `path` until its body satisfies `pred`, within the deadline.
 fn poll_until(server: &TestServer, path: &str, what: &str, pred: impl Fn(&str) -> bool) {
-    let deadline = std::time::Instant::now() + crate::common::DEADLINE;
-    loop {
-        let r = server.get(&server.url(path));
-        if pred(&String::from_utf8_lossy(r.body())) {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "{what}: {}", r.text());
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    server.wait_for(path, what, |a| pred(&a.body_text()));
 }
 
 #[test]

@@ -11,6 +11,8 @@ mod convert;
 mod convert_props;
 /// Connection handling: caps, timeouts, access log, graceful shutdown.
 mod lifecycle;
+/// Live reload: changing files, SIGHUP, config and certificate changes.
+mod reload;
 /// Request-line rules of the Gemini spec and the gemini-diagnostics checks.
 mod requests;
 /// Series index pages and post navigation.

@@ -12,20 +12,21 @@ pub mod tls;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, Hostname, Lang, ListenAddr};
+use crate::config::{Config, ConfigError, Hostname, Lang, ListenAddr};
 use crate::content::CapsuleRoot;
 use crate::content::scan::ReadCache;
-use crate::content::site::Site;
+use crate::content::site::{Problem, Site};
 use crate::respond::Capsule;
 use crate::watch;
 use arc_swap::ArcSwap;
@@ -54,7 +55,8 @@ struct Timeouts {
     write_timeout: Duration,
 }
 
-/// What every connection task reads; built once at start-up.
+/// What a connection is served with, made from one configuration: a connection keeps the one
+/// it started with, and a reload puts a new one in place for the next connections.
 struct Shared {
     acceptor: TlsAcceptor,
     /// What every path answers; replaced as a whole when the capsule folder changes.
@@ -91,26 +93,43 @@ impl Shared {
 /// fail at start-up has been checked once this exists.
 pub struct Server {
     listeners: Vec<TcpListener>,
-    /// Rebuilds the site when the capsule folder changes (dropped with the server).
-    _watch: Option<watch::Watch>,
-    shared: Arc<Shared>,
+    live: Arc<Live>,
     certs: Vec<tls::HostCert>,
-    max_connections: usize,
-    shutdown_grace: Duration,
+    /// The settings that only a restart changes.
+    config: Config,
+    reload_tx: UnboundedSender<()>,
+    reload_rx: UnboundedReceiver<()>,
 }
 
-impl Server {
-    /// Loads (or generates) certificates, opens the capsule and binds every listen address.
-    /// Must run inside a tokio runtime.
-    pub fn bind(config: &Config) -> Result<Server, StartError> {
+/// What is being served and what keeps it fresh.
+struct Live {
+    shared: ArcSwap<Shared>,
+    /// Rebuilds the site when the capsule folder changes; replaced on reload.
+    watch: Mutex<Option<watch::Watch>>,
+}
+
+/// Reads the configuration again, as it was first read (same file, same command-line values).
+pub type LoadConfig = Box<dyn Fn() -> Result<Config, ConfigError> + Send + Sync>;
+
+/// Everything made from one configuration, ready to serve.
+struct Prepared {
+    shared: Shared,
+    certs: Vec<tls::HostCert>,
+    cache: ReadCache,
+    problems: Vec<Problem>,
+}
+
+impl Prepared {
+    /// Loads (or generates) certificates and reads the capsule. Blocking.
+    fn new(config: &Config) -> Result<Prepared, StartError> {
         let capsule = CapsuleRoot::open(&config.capsule).map_err(|source| StartError::Capsule {
             path: config.capsule.clone(),
             source,
         })?;
         let certs = tls::load_or_generate(config)?;
-        let mut post_cache = ReadCache::default();
-        let (site, problems) =
-            Site::build_cached(&capsule, &config.build_options(), &mut post_cache);
+        let acceptor = TlsAcceptor::from(tls::server_config(&certs)?);
+        let mut cache = ReadCache::default();
+        let (site, problems) = Site::build_cached(&capsule, &config.build_options(), &mut cache);
         for problem in &problems {
             tracing::warn!("{problem}");
         }
@@ -119,8 +138,6 @@ impl Server {
             site.posts.len(),
             site.series.len()
         );
-        let acceptor = TlsAcceptor::from(tls::server_config(&certs)?);
-        let listeners = bind_all(&config.listen)?;
         let limits = &config.limits;
         let shared = Shared {
             acceptor,
@@ -139,28 +156,69 @@ impl Server {
             },
             log_ip: config.log.ip,
         };
-        let watch = match watch::start(
-            Arc::clone(&shared.capsule),
-            config.build_options(),
-            post_cache,
-            &problems,
-        ) {
+        Ok(Prepared {
+            shared,
+            certs,
+            cache,
+            problems,
+        })
+    }
+
+    /// Starts watching for changes; the watch keeps this configuration's site fresh.
+    fn watch(
+        self,
+        config: &Config,
+        reload: UnboundedSender<()>,
+    ) -> (Shared, Vec<tls::HostCert>, Option<watch::Watch>) {
+        let mut files: Vec<PathBuf> = config.source.iter().cloned().collect();
+        for cert in &self.certs {
+            files.push(cert.cert_path.clone());
+            files.push(cert.key_path.clone());
+        }
+        // Events name files by absolute path.
+        let files = files
+            .into_iter()
+            .map(|f| std::path::absolute(&f).unwrap_or(f))
+            .collect();
+        let target = watch::Target {
+            current: Arc::clone(&self.shared.capsule),
+            options: config.build_options(),
+            cache: self.cache,
+            logged: self.problems,
+        };
+        let watch = match watch::start(target, &config.watch, files, reload) {
             Ok(watch) => Some(watch),
             Err(e) => {
                 tracing::warn!(
                     error = %e,
-                    "cannot watch the capsule folder; restart to pick up new posts"
+                    "cannot watch the capsule folder; send SIGHUP (or restart) to pick up changes, \
+                     or set watch.mode = \"poll\""
                 );
                 None
             }
         };
+        (self.shared, self.certs, watch)
+    }
+}
+
+impl Server {
+    /// Loads (or generates) certificates, opens the capsule and binds every listen address.
+    /// Must run inside a tokio runtime.
+    pub fn bind(config: &Config) -> Result<Server, StartError> {
+        let prepared = Prepared::new(config)?;
+        let listeners = bind_all(&config.listen)?;
+        let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (shared, certs, watch) = prepared.watch(config, reload_tx.clone());
         Ok(Server {
             listeners,
-            _watch: watch,
-            shared: Arc::new(shared),
+            live: Arc::new(Live {
+                shared: ArcSwap::from_pointee(shared),
+                watch: Mutex::new(watch),
+            }),
             certs,
-            max_connections: limits.max_connections.get(),
-            shutdown_grace: limits.shutdown_grace.duration(),
+            config: config.clone(),
+            reload_tx,
+            reload_rx,
         })
     }
 
@@ -178,50 +236,155 @@ impl Server {
     }
 
     pub fn capsule(&self) -> std::path::PathBuf {
-        self.shared.capsule.load().root.path().to_owned()
+        self.live
+            .shared
+            .load()
+            .capsule
+            .load()
+            .root
+            .path()
+            .to_owned()
     }
 
     /// Serves until `shutdown` is cancelled, then stops accepting and gives in-flight
-    /// connections the configured grace period to finish.
-    pub async fn run(self, shutdown: CancellationToken) {
+    /// connections the configured grace period to finish. SIGHUP, or a change to the config
+    /// file or a certificate, reloads the configuration with `load_config`; a configuration
+    /// that cannot be used is refused and the running one kept.
+    pub async fn run(self, shutdown: CancellationToken, load_config: LoadConfig) {
         let tracker = TaskTracker::new();
-        let permits = Arc::new(Semaphore::new(self.max_connections));
+        let limits = &self.config.limits;
+        let permits = Arc::new(Semaphore::new(limits.max_connections.get()));
+        let shutdown_grace = limits.shutdown_grace.duration();
         let mut accept_loops = tokio::task::JoinSet::new();
         for listener in self.listeners {
             accept_loops.spawn(accept_loop(
                 listener,
-                Arc::clone(&self.shared),
+                Arc::clone(&self.live),
                 Arc::clone(&permits),
                 tracker.clone(),
                 shutdown.clone(),
             ));
         }
+        let hangup = self.reload_tx.clone();
+        let signals = tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                tracing::warn!("cannot watch for SIGHUP");
+                return;
+            };
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP received; reloading");
+                let _ = hangup.send(());
+            }
+        });
+        let reloads = tokio::spawn(reload_loop(
+            Arc::clone(&self.live),
+            self.config,
+            load_config,
+            self.reload_rx,
+            self.reload_tx,
+        ));
         while accept_loops.join_next().await.is_some() {}
+        signals.abort();
+        reloads.abort();
 
         tracker.close();
         let in_flight = tracker.len();
         if in_flight > 0 {
             tracing::info!("waiting for {in_flight} connection(s) to finish");
         }
-        if tokio::time::timeout(self.shutdown_grace, tracker.wait())
+        if tokio::time::timeout(shutdown_grace, tracker.wait())
             .await
             .is_err()
         {
             tracing::warn!(
                 "{} connection(s) still open after {:?}; closing them",
                 tracker.len(),
-                self.shutdown_grace
+                shutdown_grace
             );
         }
         tracing::info!("stopped");
     }
 }
 
+/// Reloads the configuration on request: the new one is read, checked and prepared in full
+/// (certificates, site) before it replaces the running one, so a mistake leaves the server as
+/// it was. Connections already open finish with what they started with.
+async fn reload_loop(
+    live: Arc<Live>,
+    running: Config,
+    load_config: LoadConfig,
+    mut requests: UnboundedReceiver<()>,
+    reload_tx: UnboundedSender<()>,
+) {
+    let load_config = Arc::new(load_config);
+    while requests.recv().await.is_some() {
+        // Editors and renewal tools write several files: one reload for the lot.
+        while requests.try_recv().is_ok() {}
+        let load = Arc::clone(&load_config);
+        let prepared = tokio::task::spawn_blocking(move || {
+            let config = load().map_err(|e| e.to_string())?;
+            let prepared = Prepared::new(&config).map_err(|e| e.to_string())?;
+            Ok::<_, String>((config, prepared))
+        })
+        .await;
+        let (config, prepared) = match prepared {
+            Ok(Ok(ready)) => ready,
+            Ok(Err(e)) => {
+                tracing::error!("reload refused, still serving the previous configuration: {e}");
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reload failed, still serving the previous configuration");
+                continue;
+            }
+        };
+        for needs_restart in restart_only_changes(&running, &config) {
+            tracing::warn!("{needs_restart} changed; that takes effect after a restart");
+        }
+        let (shared, certs, watch) = prepared.watch(&config, reload_tx.clone());
+        live.shared.store(Arc::new(shared));
+        let old = std::mem::replace(&mut *lock(&live.watch), watch);
+        drop(old);
+        tracing::info!(
+            "configuration reloaded from {} ({} certificate(s))",
+            config
+                .source
+                .as_deref()
+                .map_or("built-in defaults".into(), |p| p.display().to_string()),
+            certs.len()
+        );
+    }
+}
+
+/// The settings a reload cannot apply to a running server.
+fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if running.listen != new.listen {
+        changed.push("listen");
+    }
+    if running.limits.max_connections != new.limits.max_connections {
+        changed.push("limits.max_connections");
+    }
+    if running.limits.shutdown_grace != new.limits.shutdown_grace {
+        changed.push("limits.shutdown_grace");
+    }
+    if running.log.level != new.log.level {
+        changed.push("log.level");
+    }
+    changed
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Nothing is left half-written under this lock; keep going after a panic elsewhere.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Accepts connections while a connection slot is free, until shutdown. The listener is dropped
 /// (and the port closed) when this returns.
 async fn accept_loop(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    live: Arc<Live>,
     permits: Arc<Semaphore>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
@@ -241,7 +404,7 @@ async fn accept_loop(
         match accepted {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                let shared = Arc::clone(&shared);
+                let shared = live.shared.load_full();
                 let shutdown = shutdown.clone();
                 tracker.spawn(async move {
                     gemini::handle(stream, peer, shared, shutdown).await;

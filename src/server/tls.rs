@@ -69,6 +69,7 @@ pub struct HostCert {
     pub info: CertInfo,
     pub origin: Origin,
     pub cert_path: PathBuf,
+    pub key_path: PathBuf,
 }
 
 /// The facts a reader compares when their client asks whether to trust the capsule.
@@ -264,6 +265,7 @@ fn load(
         info,
         origin,
         cert_path: cert_path.to_owned(),
+        key_path: key_path.to_owned(),
     })
 }
 

@@ -1,0 +1,420 @@
+//! Live reload against a running server: posts created, edited, renamed and deleted; editors'
+//! partial and atomic writes; a burst of files; readers who keep asking meanwhile and must
+//! never see a torn page or an error for a page that exists before and after; SIGHUP and
+//! changes to the config file and the certificates.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::common::{DEADLINE, Exchange, Setup, TestServer, Tls, connect, fetch, finish, write};
+
+fn post(title: &str, date: &str, extra: &str, body: &str) -> String {
+    format!("---\ntitle: {title}\ndate: {date}\n{extra}---\n{body}\n")
+}
+
+/// Polls `path` until its body satisfies `pred`.
+fn wait_body(server: &TestServer, path: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    server
+        .wait_for(path, what, |a| a.status() == "20" && pred(&a.body_text()))
+        .body_text()
+}
+
+/// Polls `path` until it answers `status`.
+fn wait_status(server: &TestServer, path: &str, status: &str) {
+    server.wait_for(path, status, |a| a.status() == status);
+}
+
+#[test]
+fn posts_appear_change_move_and_vanish_without_a_restart() {
+    let setup = Setup::new();
+    let posts = setup.path().join("capsule/posts");
+    write(
+        &posts,
+        "steady.md",
+        post("Steady", "2024-01-01", "", "Here."),
+    );
+    let server = setup.start();
+
+    write(
+        &posts,
+        "new.md",
+        post("Brand New", "2024-02-01", "tags: [fresh]\n", "First."),
+    );
+    wait_body(&server, "/archive/", "the new post", |b| {
+        b.contains("=> /posts/new.gmi 2024-02-01 Brand New")
+    });
+    assert_eq!(
+        server
+            .get(&server.url("/posts/new.gmi"))
+            .expect("20")
+            .body(),
+        b"# Brand New\n\nFirst.\n"
+    );
+    let tag = server.get(&server.url("/tags/fresh/"));
+    assert!(tag.expect("20").body_text().contains("/posts/new.gmi"));
+    assert!(
+        server
+            .get(&server.url("/atom.xml"))
+            .body_text()
+            .contains("new.gmi")
+    );
+
+    // Edited in place.
+    write(
+        &posts,
+        "new.md",
+        post(
+            "Brand New, Edited",
+            "2024-02-01",
+            "tags: [fresh]\n",
+            "Second.",
+        ),
+    );
+    wait_body(&server, "/posts/new.gmi", "the edit", |b| {
+        b.contains("Second.")
+    });
+    assert!(
+        server
+            .get(&server.url("/archive/"))
+            .body_text()
+            .contains("Brand New, Edited")
+    );
+
+    // Renamed: the post moves to its new URL and leaves the old one.
+    std::fs::rename(posts.join("new.md"), posts.join("moved.md")).unwrap();
+    wait_body(&server, "/archive/", "the move", |b| {
+        b.contains("/posts/moved.gmi") && !b.contains("/posts/new.gmi")
+    });
+    server.get(&server.url("/posts/new.gmi")).expect("51");
+    assert!(
+        server
+            .get(&server.url("/posts/moved.gmi"))
+            .expect("20")
+            .body_text()
+            .contains("Second.")
+    );
+
+    // Deleted: gone from every index and feed, and its URL answers 51.
+    std::fs::remove_file(posts.join("moved.md")).unwrap();
+    wait_body(&server, "/archive/", "the deletion", |b| {
+        !b.contains("moved")
+    });
+    server.get(&server.url("/posts/moved.gmi")).expect("51");
+    server.get(&server.url("/tags/fresh/")).expect("51");
+    for path in ["/", "/atom.xml", "/tags/"] {
+        let page = server.get(&server.url(path));
+        assert!(!page.expect("20").body_text().contains("moved"), "{path}");
+    }
+
+    // A draft dropped in stays hidden, even once a later rebuild has read it.
+    write(
+        &posts,
+        "secret.md",
+        post("Secret", "2024-03-01", "draft: true\n", "Not yet."),
+    );
+    write(
+        &posts,
+        "public.md",
+        post("Public", "2024-03-02", "", "Yes."),
+    );
+    wait_body(&server, "/archive/", "the public post", |b| {
+        b.contains("Public")
+    });
+    server.get(&server.url("/posts/secret.gmi")).expect("51");
+    assert!(!server.get(&server.url("/")).body_text().contains("Secret"));
+    server.get(&server.url("/posts/secret.md")).expect("51");
+}
+
+/// The version a rewritten page carries: `# Version N`, then N lines, then `END N`.
+fn version(n: usize) -> String {
+    let lines: String = (0..n).map(|i| format!("Line {i} of {n}.\n\n")).collect();
+    format!("# Version {n}\n\n{lines}END {n}\n")
+}
+
+/// Whether a body is one whole version of the rewritten page.
+fn is_whole_version(body: &str) -> bool {
+    let Some(n) = body
+        .strip_prefix("# Version ")
+        .and_then(|rest| rest.split('\n').next())
+        .and_then(|n| n.parse::<usize>().ok())
+    else {
+        return false;
+    };
+    body == version(n)
+}
+
+/// Readers that request pages over and over until told to stop, recording anything that is not
+/// a complete `20` answer of the expected kind.
+struct Readers {
+    stop: Arc<AtomicBool>,
+    answers: Arc<AtomicUsize>,
+    threads: Vec<std::thread::JoinHandle<Vec<String>>>,
+}
+
+impl Readers {
+    fn start(server: &TestServer, count: usize, steady: &'static str) -> Readers {
+        let stop = Arc::new(AtomicBool::new(false));
+        let answers = Arc::new(AtomicUsize::new(0));
+        let threads = (0..count)
+            .map(|_| {
+                let addr = server.addr();
+                let url = |p: &str| format!("gemini://localhost:{}{p}", addr.port());
+                let urls = [
+                    url("/posts/edited.gmi"),
+                    url("/posts/steady.gmi"),
+                    url("/archive/"),
+                    url("/"),
+                ];
+                let (stop, answers) = (Arc::clone(&stop), Arc::clone(&answers));
+                std::thread::spawn(move || {
+                    let mut problems = Vec::new();
+                    let deadline = Instant::now() + DEADLINE * 4;
+                    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                        for (i, url) in urls.iter().enumerate() {
+                            let request = format!("{url}\r\n");
+                            let answer =
+                                fetch(addr, Some("localhost"), request.as_bytes(), Tls::Any);
+                            answers.fetch_add(1, Ordering::Relaxed);
+                            if let Some(problem) = judge(i, url, answer, steady) {
+                                problems.push(problem);
+                            }
+                        }
+                    }
+                    problems
+                })
+            })
+            .collect();
+        Readers {
+            stop,
+            answers,
+            threads,
+        }
+    }
+
+    /// Stops the readers; returns how many answers they checked and what was wrong.
+    fn finish(self) -> (usize, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        let problems = self
+            .threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        (self.answers.load(Ordering::Relaxed), problems)
+    }
+}
+
+/// What is wrong with one answer, if anything.
+fn judge(
+    which: usize,
+    url: &str,
+    answer: std::io::Result<Exchange>,
+    steady: &str,
+) -> Option<String> {
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(e) => return Some(format!("{url}: {e}")),
+    };
+    if !answer.raw.windows(2).any(|w| w == b"\r\n") {
+        return Some(format!("{url}: no header in {:?}", answer.text()));
+    }
+    if answer.status() != "20" || !answer.close_notify {
+        return Some(format!(
+            "{url}: {:?} (close_notify: {})",
+            answer.header(),
+            answer.close_notify
+        ));
+    }
+    let body = answer.body_text();
+    let whole = match which {
+        0 => is_whole_version(&body),
+        1 => body == steady,
+        _ => body.starts_with("# ") && body.ends_with('\n'),
+    };
+    (!whole).then(|| format!("{url}: incomplete body {body:?}"))
+}
+
+#[test]
+fn readers_never_see_a_torn_page_or_an_error_while_files_change() {
+    const STEADY: &str = "# Steady\n\nAlways here.\n";
+    let setup = Setup::new();
+    let posts = setup.path().join("capsule/posts");
+    write(&posts, "steady.md", "# Steady\n\nAlways here.\n");
+    write(&posts, "edited.md", version(0));
+    let server = setup.start();
+    let readers = Readers::start(&server, 2, STEADY);
+    let edited = posts.join("edited.md");
+    let served = |n: usize| {
+        server.wait_for("/posts/edited.gmi", &format!("version {n}"), |a| {
+            a.body_text() == version(n)
+        });
+    };
+
+    // Rewritten in place (truncate, then write), as most editors and `cp` do.
+    for n in 1..=3 {
+        std::fs::write(&edited, version(n)).unwrap();
+        served(n);
+    }
+    // Written in several pieces through one open file.
+    {
+        use std::io::Write;
+        let text = version(4);
+        let mut file = std::fs::File::create(&edited).unwrap();
+        for piece in text.as_bytes().chunks(text.len() / 3 + 1) {
+            file.write_all(piece).unwrap();
+            file.flush().unwrap();
+        }
+    }
+    served(4);
+    // Saved atomically: a hidden temporary file renamed over the post (vim, rsync, git).
+    for n in 5..=6 {
+        let temp = posts.join(format!(".edited.md.{n}.tmp"));
+        std::fs::write(&temp, version(n)).unwrap();
+        std::fs::rename(&temp, &edited).unwrap();
+        served(n);
+    }
+    // Left empty long enough for a rebuild to see it: the last version stays served.
+    std::fs::File::create(&edited).unwrap();
+    server.wait_log("the emptied file", |l| {
+        l.contains("posts/edited.md") && l.contains("the file is empty")
+    });
+    assert_eq!(
+        server.get(&server.url("/posts/edited.gmi")).body_text(),
+        version(6)
+    );
+    std::fs::write(&edited, version(7)).unwrap();
+    served(7);
+    // Broken front matter: the last good version stays served until it is fixed.
+    std::fs::write(&edited, format!("---\ntitle: [oops\n---\n{}", version(8))).unwrap();
+    server.wait_log("the broken front matter", |l| {
+        l.contains("posts/edited.md:2:")
+    });
+    assert_eq!(
+        server.get(&server.url("/posts/edited.gmi")).body_text(),
+        version(7)
+    );
+    std::fs::write(&edited, version(9)).unwrap();
+    served(9);
+
+    // A burst of 200 new posts, as a git checkout or an rsync run makes.
+    for i in 0..200 {
+        write(
+            &posts,
+            &format!("burst-{i:03}.md"),
+            post(&format!("Burst {i}"), "2024-05-01", "", "Many."),
+        );
+    }
+    wait_body(&server, "/archive/", "all 200 new posts", |b| {
+        b.matches("/posts/burst-").count() == 200
+    });
+
+    let (answers, problems) = readers.finish();
+    assert!(
+        problems.is_empty(),
+        "{} bad answers: {problems:#?}",
+        problems.len()
+    );
+    assert!(answers >= 8, "the readers made only {answers} requests");
+}
+
+#[test]
+fn sighup_reloads_the_config_without_dropping_connections() {
+    let setup = Setup::new().config("robots_txt = \"first\\n\"\n");
+    let config = setup.path().join("config.toml");
+    let server = setup.start();
+    let robots = |server: &TestServer| server.get(&server.url("/robots.txt")).body_text();
+    // The capsule has a robots.txt of its own; remove it so the configured one is served.
+    std::fs::remove_file(server.capsule().join("robots.txt")).unwrap();
+    server.wait_for("/robots.txt", "the configured robots.txt", |a| {
+        a.body_text() == "first\n"
+    });
+
+    // A connection that has finished its handshake but not yet sent its request.
+    let waiting = connect(server.addr(), Some("localhost"), Tls::Any).unwrap();
+    std::fs::write(&config, "robots_txt = \"second\\n\"\n").unwrap();
+    server.signal(libc::SIGHUP);
+    server.wait_for("/robots.txt", "the reloaded robots.txt", |a| {
+        a.body_text() == "second\n"
+    });
+    let mut waiting = waiting;
+    std::io::Write::write_all(&mut waiting, server.url("/about.gmi").as_bytes()).unwrap();
+    std::io::Write::write_all(&mut waiting, b"\r\n").unwrap();
+    let answer = finish(waiting).unwrap();
+    assert_eq!(answer.expect("20").body(), b"# About\n");
+
+    // A config with a mistake is refused, with its file and line, and the running one kept.
+    std::fs::write(
+        &config,
+        "robots_txt = \"third\\n\"\nlang = \"not a tag!\"\n",
+    )
+    .unwrap();
+    server.signal(libc::SIGHUP);
+    let refused = server.wait_log("the refusal", |l| l.contains("reload refused"));
+    assert!(refused.contains("config.toml:2:"), "{refused}");
+    assert_eq!(robots(&server), "second\n");
+
+    // Fixed: the change is picked up without a signal, since the config file is watched.
+    std::fs::write(&config, "robots_txt = \"fourth\\n\"\n").unwrap();
+    server.wait_for("/robots.txt", "the watched config", |a| {
+        a.body_text() == "fourth\n"
+    });
+    assert!(server.logs().iter().any(|l| l.contains("SIGHUP received")));
+}
+
+#[test]
+fn replaced_certificates_are_served_to_new_connections() {
+    let server = Setup::new().start();
+    let before = server.get(&server.url("/")).expect("20").peer_cert.clone();
+    // Remove the generated pair: the reload that the change triggers generates a new one.
+    let certs = server.dir.path().join("certs/localhost");
+    std::fs::remove_file(certs.join("cert.pem")).unwrap();
+    std::fs::remove_file(certs.join("key.pem")).unwrap();
+    let after = server
+        .wait_for("/", "a new certificate", |a| a.peer_cert != before)
+        .peer_cert
+        .clone();
+    assert!(!after.is_empty());
+    server.get(&server.url("/")).expect("20");
+}
+
+#[test]
+fn polling_finds_changes_on_file_systems_without_events() {
+    let setup = Setup::new().config("[watch]\nmode = \"poll\"\npoll_interval = 1\n");
+    let posts = setup.path().join("capsule/posts");
+    let server = setup.start();
+    write(
+        &posts,
+        "polled.md",
+        post("Polled", "2024-01-01", "", "Found."),
+    );
+    wait_body(&server, "/posts/polled.gmi", "the polled post", |b| {
+        b.contains("Found.")
+    });
+}
+
+#[test]
+fn a_post_dated_ahead_appears_when_its_time_comes() {
+    let setup = Setup::new();
+    let soon = time::OffsetDateTime::now_utc() + Duration::from_secs(2);
+    let date = soon
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    write(
+        &setup.path().join("capsule/posts"),
+        "soon.md",
+        post("Soon", &date, "", "Now."),
+    );
+    let server = setup.start();
+    // Until its date it is not served (unless the clock has already passed it).
+    let early = server.get(&server.url("/posts/soon.gmi"));
+    if time::OffsetDateTime::now_utc() < soon {
+        assert_eq!(early.status(), "51");
+    }
+    wait_status(&server, "/posts/soon.gmi", "20");
+    assert!(
+        server
+            .get(&server.url("/archive/"))
+            .body_text()
+            .contains("Soon")
+    );
+}
