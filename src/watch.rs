@@ -3,7 +3,8 @@
 //! start to end, so nobody sees half of an update.
 //!
 //! Editors and sync tools write in steps (temporary files, renames, several files at once):
-//! events are debounced, temporary and hidden files ignored, and one rebuild covers a burst.
+//! temporary and hidden files are ignored, and a rebuild starts once the folder has been quiet
+//! for a moment, so one rebuild covers a burst.
 //! Changes to the config file or the certificates are passed on as a request to reload the
 //! whole configuration, as SIGHUP does.
 
@@ -13,12 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use notify::{EventKind, PollWatcher, RecommendedWatcher, RecursiveMode};
-use notify_debouncer_full::{
-    DebounceEventResult, Debouncer, RecommendedCache, new_debouncer, new_debouncer_opt,
-};
+use notify::{EventKind, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher as _};
 use time::OffsetDateTime;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::config::{WatchConfig, WatchMode};
 use crate::content::files::is_hidden;
@@ -26,8 +24,13 @@ use crate::content::scan::ReadCache;
 use crate::content::site::{BuildOptions, Problem, Site};
 use crate::respond::Capsule;
 
-/// How long the folder must be quiet before a rebuild starts.
-const QUIET: Duration = Duration::from_millis(100);
+/// How long the folder must be quiet before a rebuild starts: editors and tools write a file,
+/// or many, in quick steps, and one rebuild should see them all.
+const QUIET: Duration = Duration::from_millis(50);
+
+/// The longest a rebuild waits for quiet: a folder that never stops changing (a log written
+/// inside the capsule) still gets its changes served.
+const MOST_WAIT: Duration = Duration::from_secs(1);
 
 /// The longest a post dated ahead waits past its date before it appears (a timer wakes the
 /// rebuild; this bounds how far the clock may have jumped meanwhile).
@@ -35,13 +38,13 @@ const LONGEST_SLEEP: Duration = Duration::from_secs(3600);
 
 /// Keeps the watch alive; dropping it stops watching and ends the rebuild task.
 pub struct Watch {
-    _debouncer: Option<Watcher>,
+    _watcher: Option<Watcher>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 enum Watcher {
-    Events(Debouncer<RecommendedWatcher, RecommendedCache>),
-    Poll(Debouncer<PollWatcher, RecommendedCache>),
+    Events(RecommendedWatcher),
+    Poll(PollWatcher),
 }
 
 /// What the watch rebuilds and how it reports.
@@ -68,46 +71,34 @@ pub fn start(
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let watch_root = root.clone();
     let config_set: HashSet<PathBuf> = config_files.iter().cloned().collect();
-    let handler = move |result: DebounceEventResult| {
-        let paths: Vec<PathBuf> = match result {
-            // Reading a file is an event too (ours included): only changes count.
-            Ok(events) => events
-                .into_iter()
-                .filter(|e| !matches!(e.event.kind, EventKind::Access(_)))
-                .flat_map(|e| e.event.paths.clone())
-                .collect(),
-            Err(errors) => {
-                for e in errors {
-                    tracing::warn!(error = %e, "file watcher");
-                }
-                // Something was missed: read everything again.
-                let _ = tx.send(());
-                return;
+    let handler = move |result: notify::Result<notify::Event>| match result {
+        // Reading a file is an event too (ours included): only changes count.
+        Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
+        Ok(event) => {
+            if event.paths.iter().any(|p| config_set.contains(p)) {
+                let _ = reload.send(());
             }
-        };
-        if paths.iter().any(|p| config_set.contains(p)) {
-            let _ = reload.send(());
+            if event
+                .paths
+                .iter()
+                .any(|p| p.starts_with(&watch_root) && matters(&watch_root, p))
+            {
+                let _ = tx.send(());
+            }
         }
-        if paths
-            .iter()
-            .any(|p| p.starts_with(&watch_root) && matters(&watch_root, p))
-        {
+        Err(e) => {
+            tracing::warn!(error = %e, "file watcher");
+            // Something may have been missed: read everything again.
             let _ = tx.send(());
         }
     };
     let mut watcher = match settings.mode {
         WatchMode::Off => None,
-        WatchMode::Events => Some(Watcher::Events(new_debouncer(QUIET, None, handler)?)),
+        WatchMode::Events => Some(Watcher::Events(notify::recommended_watcher(handler)?)),
         WatchMode::Poll => {
             let config =
                 notify::Config::default().with_poll_interval(settings.poll_interval.duration());
-            Some(Watcher::Poll(new_debouncer_opt(
-                QUIET,
-                None,
-                handler,
-                RecommendedCache::default(),
-                config,
-            )?))
+            Some(Watcher::Poll(PollWatcher::new(handler, config)?))
         }
     };
     if let Some(watcher) = &mut watcher {
@@ -124,16 +115,29 @@ pub fn start(
     let (stop, stopped) = tokio::sync::oneshot::channel();
     tokio::spawn(rebuild_loop(target, rx, stopped));
     Ok(Watch {
-        _debouncer: watcher,
+        _watcher: watcher,
         _stop: stop,
     })
+}
+
+/// Waits until no message has arrived for [`QUIET`] (or [`MOST_WAIT`] has passed), taking
+/// every message that arrives meanwhile: one burst of changes, one rebuild.
+pub async fn settle(messages: &mut UnboundedReceiver<()>) {
+    let give_up = tokio::time::Instant::now() + MOST_WAIT;
+    loop {
+        let until = (tokio::time::Instant::now() + QUIET).min(give_up);
+        match tokio::time::timeout_at(until, messages.recv()).await {
+            Ok(Some(())) if tokio::time::Instant::now() < give_up => continue,
+            _ => return,
+        }
+    }
 }
 
 impl Watcher {
     fn watch(&mut self, path: &Path, mode: RecursiveMode) -> notify::Result<()> {
         match self {
-            Watcher::Events(d) => d.watch(path, mode),
-            Watcher::Poll(d) => d.watch(path, mode),
+            Watcher::Events(w) => w.watch(path, mode),
+            Watcher::Poll(w) => w.watch(path, mode),
         }
     }
 }
@@ -141,7 +145,7 @@ impl Watcher {
 /// Rebuilds the site for each burst of changes, and when a post dated ahead comes due.
 async fn rebuild_loop(
     target: Target,
-    mut changes: tokio::sync::mpsc::UnboundedReceiver<()>,
+    mut changes: UnboundedReceiver<()>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
     let Target {
@@ -166,8 +170,8 @@ async fn rebuild_loop(
             change = changes.recv() => if change.is_none() { return },
             () = tokio::time::sleep(wait) => if due.is_none() { continue },
         }
-        // One rebuild for everything that arrived meanwhile.
-        while changes.try_recv().is_ok() {}
+        // One rebuild for everything that arrives until the folder is quiet.
+        settle(&mut changes).await;
         let current = Arc::clone(&current);
         let options = options.clone();
         let mut read_cache = cache.take().unwrap_or_default();

@@ -320,7 +320,7 @@ async fn reload_loop(
     let load_config = Arc::new(load_config);
     while requests.recv().await.is_some() {
         // Editors and renewal tools write several files: one reload for the lot.
-        while requests.try_recv().is_ok() {}
+        watch::settle(&mut requests).await;
         let load = Arc::clone(&load_config);
         let prepared = tokio::task::spawn_blocking(move || {
             let config = load().map_err(|e| e.to_string())?;
