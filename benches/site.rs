@@ -11,29 +11,9 @@ use gemhole::content::scan::ReadCache;
 use gemhole::content::site::{BuildOptions, Site};
 use gemhole::render;
 
-const POSTS: usize = 10_000;
-const SERIES: usize = 500;
+mod capsule;
 
-fn post(i: usize) -> String {
-    let series = i % SERIES;
-    let part = i / SERIES + 1;
-    format!(
-        "---\ntitle: \"Notes {i}: on rigging, weather and patience\"\ndate: 2024-{:02}-{:02}\n\
-         series: Series number {series}\npart: {part}\ntags: [tag{}, sailing]\n\
-         summary: Post {i} of the benchmark capsule.\n---\n\
-         Opening paragraph of post {i}, with a [link to the previous one](post-{}.md) and some\n\
-         *emphasis*, as most posts have. It goes on for a while to look like real prose, with\n\
-         a second sentence and a third one that mentions gemini://example.org/ in passing.\n\n\
-         ## What happened\n\n\
-         - First point, with `code` in it\n- Second point\n  - a nested detail\n- Third point\n\n\
-         > A short quote from somebody wise.\n\n\
-         Closing paragraph with a footnote.[^1]\n\n[^1]: The footnote text.\n",
-        i % 12 + 1,
-        i % 28 + 1,
-        i % 40,
-        i.saturating_sub(1)
-    )
-}
+use capsule::{POSTS, SERIES, post};
 
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -50,13 +30,7 @@ fn main() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let posts = dir.path().join("posts");
-    std::fs::create_dir_all(&posts).unwrap();
-    let mut bytes = 0;
-    for i in 0..POSTS {
-        let text = post(i);
-        bytes += text.len();
-        std::fs::write(posts.join(format!("post-{i}.md")), text).unwrap();
-    }
+    let bytes = capsule::write_posts(dir.path(), POSTS);
     let capsule = CapsuleRoot::open(dir.path()).unwrap();
     let options = BuildOptions {
         markdown: render::Options::default(),

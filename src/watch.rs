@@ -68,28 +68,32 @@ pub fn start(
     reload: UnboundedSender<()>,
 ) -> notify::Result<Watch> {
     let root = target.current.load().root.path().to_owned();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Change>();
     let watch_root = root.clone();
     let config_set: HashSet<PathBuf> = config_files.iter().cloned().collect();
     let handler = move |result: notify::Result<notify::Event>| match result {
         // Reading a file is an event too (ours included): only changes count.
         Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
         Ok(event) => {
+            let rescan = event.need_rescan();
             if event.paths.iter().any(|p| config_set.contains(p)) {
                 let _ = reload.send(());
             }
-            if event
+            let paths: Vec<PathBuf> = event
                 .paths
-                .iter()
-                .any(|p| p.starts_with(&watch_root) && matters(&watch_root, p))
-            {
-                let _ = tx.send(());
+                .into_iter()
+                .filter(|p| p.starts_with(&watch_root) && matters(&watch_root, p))
+                .collect();
+            if rescan {
+                let _ = tx.send(Change::Unknown);
+            } else if !paths.is_empty() {
+                let _ = tx.send(Change::Paths(paths));
             }
         }
         Err(e) => {
             tracing::warn!(error = %e, "file watcher");
-            // Something may have been missed: read everything again.
-            let _ = tx.send(());
+            // Something may have been missed: check every file.
+            let _ = tx.send(Change::Unknown);
         }
     };
     let mut watcher = match settings.mode {
@@ -113,22 +117,38 @@ pub fn start(
         }
     }
     let (stop, stopped) = tokio::sync::oneshot::channel();
-    tokio::spawn(rebuild_loop(target, rx, stopped));
+    // Without a watcher nothing says which files changed: a timed rebuild checks them all.
+    let events_known = watcher.is_some();
+    tokio::spawn(rebuild_loop(target, rx, stopped, events_known));
     Ok(Watch {
         _watcher: watcher,
         _stop: stop,
     })
 }
 
-/// Waits until no message has arrived for [`QUIET`] (or [`MOST_WAIT`] has passed), taking
-/// every message that arrives meanwhile: one burst of changes, one rebuild.
-pub async fn settle(messages: &mut UnboundedReceiver<()>) {
+/// What the watcher saw change in the capsule folder.
+enum Change {
+    /// These files or folders (absolute paths).
+    Paths(Vec<PathBuf>),
+    /// Unknown (events were lost): every file must be checked.
+    Unknown,
+}
+
+/// Waits until no message has arrived for [`QUIET`] (or [`MOST_WAIT`] has passed), and
+/// returns every message that arrived meanwhile: one burst of changes, one rebuild.
+pub async fn settle<T>(messages: &mut UnboundedReceiver<T>) -> Vec<T> {
     let give_up = tokio::time::Instant::now() + MOST_WAIT;
+    let mut taken = Vec::new();
     loop {
         let until = (tokio::time::Instant::now() + QUIET).min(give_up);
         match tokio::time::timeout_at(until, messages.recv()).await {
-            Ok(Some(())) if tokio::time::Instant::now() < give_up => continue,
-            _ => return,
+            Ok(Some(message)) => {
+                taken.push(message);
+                if tokio::time::Instant::now() >= give_up {
+                    return taken;
+                }
+            }
+            _ => return taken,
         }
     }
 }
@@ -145,8 +165,9 @@ impl Watcher {
 /// Rebuilds the site for each burst of changes, and when a post dated ahead comes due.
 async fn rebuild_loop(
     target: Target,
-    mut changes: UnboundedReceiver<()>,
+    mut changes: UnboundedReceiver<Change>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
+    events_known: bool,
 ) {
     let Target {
         current,
@@ -165,16 +186,30 @@ async fn rebuild_loop(
     let mut due = next_due(&current.load().site, &options);
     loop {
         let wait = due.map_or(LONGEST_SLEEP, |d| d.min(LONGEST_SLEEP));
-        tokio::select! {
+        let first = tokio::select! {
             _ = &mut stopped => return,
-            change = changes.recv() => if change.is_none() { return },
-            () = tokio::time::sleep(wait) => if due.is_none() { continue },
-        }
+            change = changes.recv() => match change {
+                Some(change) => Some(change),
+                None => return,
+            },
+            () = tokio::time::sleep(wait) => if due.is_none() { continue } else { None },
+        };
         // One rebuild for everything that arrives until the folder is quiet.
-        settle(&mut changes).await;
+        let mut changed = HashSet::new();
+        let mut unknown = !events_known;
+        for change in first.into_iter().chain(settle(&mut changes).await) {
+            match change {
+                Change::Paths(paths) => changed.extend(paths),
+                Change::Unknown => unknown = true,
+            }
+        }
         let current = Arc::clone(&current);
         let options = options.clone();
         let mut read_cache = cache.take().unwrap_or_default();
+        if !unknown {
+            // Files the watcher did not name are taken as they were, without a `stat`.
+            read_cache.only_changed(changed);
+        }
         let seen_before = known.take();
         let rebuilt = tokio::task::spawn_blocking(move || {
             let started = Instant::now();

@@ -46,6 +46,9 @@ pub struct Scan {
 #[derive(Debug, Default)]
 pub struct ReadCache {
     entries: HashMap<PathBuf, Entry>,
+    /// The only files that may have changed since the last pass, when a watcher knows them:
+    /// every other file is taken from the cache without a `stat`. `None`: check every file.
+    changed: Option<HashSet<PathBuf>>,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +62,12 @@ struct Entry {
 }
 
 impl ReadCache {
+    /// Tells the next pass that only these files (absolute paths, as the watcher reported
+    /// them) can have changed; a file in a folder named here is checked too.
+    pub fn only_changed(&mut self, paths: HashSet<PathBuf>) {
+        self.changed = Some(paths);
+    }
+
     /// How many files it holds.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -100,6 +109,7 @@ pub fn scan(
         root: root.path(),
         options,
         old: std::mem::take(&mut cache.entries),
+        changed: cache.changed.take(),
         new: HashMap::new(),
         scan: Scan::default(),
         problems,
@@ -113,6 +123,7 @@ struct Pass<'a> {
     root: &'a Path,
     options: &'a BuildOptions,
     old: HashMap<PathBuf, Entry>,
+    changed: Option<HashSet<PathBuf>>,
     new: HashMap<PathBuf, Entry>,
     scan: Scan,
     problems: &'a mut Vec<Problem>,
@@ -126,10 +137,9 @@ impl Pass<'_> {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
-        let mut entries: Vec<_> = entries.flatten().collect();
-        entries.sort_by_key(|e| e.file_name());
-        for entry in entries {
-            let name = entry.file_name();
+        let mut entries: Vec<_> = entries.flatten().map(|e| (e.file_name(), e)).collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (name, entry) in entries {
             let Some(name_str) = name.to_str() else {
                 continue; // not a name a URL can reach
             };
@@ -170,16 +180,12 @@ impl Pass<'_> {
                 continue;
             }
             let meta = match meta {
-                Some(meta) => meta,
-                None if kind.is_file() => match entry.metadata() {
-                    Ok(meta) => meta,
-                    Err(_) => continue,
-                },
-                None => continue, // sockets, fifos, devices
+                Some(meta) if meta.is_file() => Some(meta),
+                // A regular file: its metadata is read only if it is a text file that may
+                // have changed.
+                None if kind.is_file() => None,
+                _ => continue, // sockets, fifos, devices
             };
-            if !meta.is_file() {
-                continue;
-            }
             let markdown = is_markdown(&relative);
             let gemtext = relative.extension().is_some_and(|e| e == "gmi");
             if markdown {
@@ -198,15 +204,32 @@ impl Pass<'_> {
                         url_of(relative.parent().unwrap_or(Path::new("")))
                     ));
                 }
-                self.text(path, relative, &meta);
+                self.text(path, relative, meta);
             }
         }
     }
 
-    /// Reads one text file, or takes it from the last pass.
-    fn text(&mut self, path: PathBuf, relative: PathBuf, meta: &std::fs::Metadata) {
-        let stamp = Stamp::of(meta);
+    /// Reads one text file, or takes it from the last pass. `meta` is given for a symlink
+    /// (already followed), else read here when needed.
+    fn text(&mut self, path: PathBuf, relative: PathBuf, meta: Option<std::fs::Metadata>) {
         let old = self.old.remove(&path);
+        let unchanged = meta.is_none()
+            && self.changed.as_ref().is_some_and(|changed| {
+                !changed.contains(&path) && path.parent().is_none_or(|p| !changed.contains(p))
+            });
+        let (old, meta) = match (old, meta) {
+            (Some(old), _) if unchanged => {
+                self.add(path, relative, old);
+                return;
+            }
+            (old, Some(meta)) => (old, meta),
+            (old, None) => match std::fs::metadata(&path) {
+                Ok(meta) => (old, meta),
+                Err(_) => return,
+            },
+        };
+        let meta = &meta;
+        let stamp = Stamp::of(meta);
         let entry = match old {
             Some(old) if old.stamp == stamp => old,
             old => {
@@ -226,6 +249,11 @@ impl Pass<'_> {
                 }
             }
         };
+        self.add(path, relative, entry);
+    }
+
+    /// Puts a file's entry into this pass's results.
+    fn add(&mut self, path: PathBuf, relative: PathBuf, entry: Entry) {
         self.problems.extend(entry.problems.iter().cloned());
         if let Some(post) = &entry.post {
             self.scan.posts.push(Arc::clone(post));
@@ -350,4 +378,49 @@ fn url_of(relative: &Path) -> String {
         url.push_str(name);
     }
     url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render;
+
+    fn title(scan: &Scan, file: &str) -> String {
+        match scan.texts.get(Path::new(file)) {
+            Some(Text::Page(page)) => page.title.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_watcher_that_names_the_changed_files_spares_a_stat_of_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = CapsuleRoot::open(dir.path()).unwrap();
+        let file = |name: &str| root.path().join(name);
+        std::fs::write(file("a.md"), "# A\n").unwrap();
+        std::fs::write(file("b.md"), "# B\n").unwrap();
+        let options = BuildOptions {
+            markdown: render::Options::default(),
+            max_file_size: 1024,
+            show_future: false,
+            series_descriptions: Default::default(),
+        };
+        let mut cache = ReadCache::default();
+        let pass = |cache: &mut ReadCache| scan(&root, &options, cache, &mut Vec::new());
+        pass(&mut cache);
+
+        std::fs::write(file("a.md"), "# A2\n").unwrap();
+        std::fs::write(file("b.md"), "# B2\n").unwrap();
+        std::fs::write(file("c.md"), "# C\n").unwrap();
+        cache.only_changed(HashSet::from([file("a.md")]));
+        let scanned = pass(&mut cache);
+        // Named: read again. Not named: taken as it was. New: read.
+        assert_eq!(title(&scanned, "a.md"), "A2");
+        assert_eq!(title(&scanned, "b.md"), "B");
+        assert_eq!(title(&scanned, "c.md"), "C");
+        // The next pass without names checks every file.
+        let scanned = pass(&mut cache);
+        assert_eq!(title(&scanned, "b.md"), "B2");
+        assert!(scanned.served.contains("/c.gmi"));
+    }
 }

@@ -5,7 +5,7 @@
 //! Posts are the `.md` and `.gmi` files under `capsule/posts/`. A broken post is left out and
 //! reported; it never stops the others.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -97,7 +97,7 @@ pub struct Site {
     /// Every text file (`.md`, `.gmi`) by path relative to the root, as last read.
     texts: HashMap<PathBuf, Text>,
     /// Every path the capsule folder serves (decoded), for the link check.
-    served: std::collections::HashSet<String>,
+    served: HashSet<String>,
 }
 
 /// Limits and options for reading posts.
