@@ -105,16 +105,20 @@ fn churn(posts: usize, readers: usize) -> (usize, usize, Vec<String>, f64, usize
                 while !stop.load(Ordering::Relaxed) {
                     n = n.wrapping_mul(1_103_515_245).wrapping_add(12_345) % (1 << 31);
                     let i = n % posts;
-                    let (path, whole): (String, Box<dyn Fn(&str) -> bool>) = if n % 10 == 0 {
-                        ("/archive/".into(), Box::new(|b: &str| b.ends_with('\n')))
+                    // One request in ten is the archive; the rest are posts.
+                    let archive = n.is_multiple_of(10);
+                    let path = if archive {
+                        "/archive/".to_owned()
                     } else {
-                        let title = format!("# Notes {i}: on rigging");
-                        (
-                            format!("/posts/post-{i}.gmi"),
-                            Box::new(move |b: &str| {
-                                b.starts_with(&title) && b.contains("[1] The footnote text.")
-                            }),
-                        )
+                        format!("/posts/post-{i}.gmi")
+                    };
+                    let title = format!("# Notes {i}: on rigging");
+                    let whole = |b: &str| {
+                        if archive {
+                            b.ends_with('\n')
+                        } else {
+                            b.starts_with(&title) && b.contains("[1] The footnote text.")
+                        }
                     };
                     answers.fetch_add(1, Ordering::Relaxed);
                     match get(&server, &path) {
