@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown};
+use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, mime_for};
 use super::markdown::{self, Page, read_source, title_stem};
 use super::post::{FileFacts, RawMeta};
 use super::site::{BuildOptions, POSTS_DIR, Post, Problem};
@@ -187,7 +187,7 @@ impl Pass<'_> {
                 _ => continue, // sockets, fifos, devices
             };
             let markdown = is_markdown(&relative);
-            let gemtext = relative.extension().is_some_and(|e| e == "gmi");
+            let gemtext = mime_for(&relative) == "text/gemini";
             if markdown {
                 self.scan
                     .served
@@ -412,12 +412,14 @@ mod tests {
         std::fs::write(file("a.md"), "# A2\n").unwrap();
         std::fs::write(file("b.md"), "# B2\n").unwrap();
         std::fs::write(file("c.md"), "# C\n").unwrap();
+        std::fs::write(file("D.GMI"), "# D\n").unwrap();
         cache.only_changed(HashSet::from([file("a.md")]));
         let scanned = pass(&mut cache);
         // Named: read again. Not named: taken as it was. New: read.
         assert_eq!(title(&scanned, "a.md"), "A2");
         assert_eq!(title(&scanned, "b.md"), "B");
         assert_eq!(title(&scanned, "c.md"), "C");
+        assert_eq!(title(&scanned, "D.GMI"), "D");
         // The next pass without names checks every file.
         let scanned = pass(&mut cache);
         assert_eq!(title(&scanned, "b.md"), "B2");
