@@ -58,6 +58,10 @@ struct ServeArgs {
     /// Address to listen on, e.g. 0.0.0.0:1965 or [::]:1965; repeatable (overrides `listen`)
     #[arg(long = "listen", value_name = "ADDR")]
     listen: Vec<ListenAddr>,
+    /// Also serve the capsule over Gopher on this address, e.g. 0.0.0.0:70; repeatable
+    /// (overrides `gopher.listen`)
+    #[arg(long = "gopher-listen", value_name = "ADDR")]
+    gopher_listen: Vec<ListenAddr>,
     /// Write client IP addresses into the access log (sets `log.ip`)
     #[arg(long)]
     log_ip: bool,
@@ -134,6 +138,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         certs: args.certs,
         hostnames: args.hostnames,
         listen: args.listen,
+        gopher_listen: args.gopher_listen,
         log_ip: args.log_ip,
     };
     let config = Config::load(args.config.as_deref(), overrides.clone())?;
@@ -153,6 +158,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("serving {}", server.capsule().display());
         for addr in server.local_addrs() {
             tracing::info!("listening on {addr}");
+        }
+        for addr in server.gopher_addrs() {
+            tracing::info!("listening on {addr} (gopher)");
         }
         let shutdown = CancellationToken::new();
         let trigger = shutdown.clone();

@@ -78,9 +78,60 @@ pub struct Config {
     /// Operator-supplied certificate and key per hostname, instead of the `certs/` folder.
     pub tls: BTreeMap<Hostname, CertPaths>,
     pub watch: WatchConfig,
+    pub gopher: GopherConfig,
     /// The file these settings were read from (`None`: built-in defaults), read again on reload.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+}
+
+/// The optional Gopher listener: the same capsule as a gopherhole.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GopherConfig {
+    /// Addresses the Gopher listener binds (plain TCP); none: no Gopher listener.
+    pub listen: Vec<ListenAddr>,
+    /// The host written into menus; unset: the first of `hostnames`.
+    pub public_host: Option<Hostname>,
+    /// The port written into menus; unset: the port each request arrived on.
+    pub public_port: Option<u16>,
+    /// Display columns text pages are wrapped to.
+    pub wrap: Columns,
+}
+
+impl Default for GopherConfig {
+    fn default() -> Self {
+        GopherConfig {
+            listen: Vec::new(),
+            public_host: None,
+            public_port: None,
+            wrap: Columns(70),
+        }
+    }
+}
+
+/// A line width in display columns, from 20 to 500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct Columns(usize);
+
+impl Columns {
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Columns {
+    type Error = String;
+
+    fn try_from(n: i64) -> Result<Self, String> {
+        match in_range(n, 500, "width", "a number of columns") {
+            Ok(v) if v >= 20 => Ok(Columns(v as usize)),
+            Ok(_) => Err(format!(
+                "width {n} is too narrow: expected 20 to 500 columns"
+            )),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// How changes to the capsule folder (and to this file and the certificates) are noticed.
@@ -239,6 +290,7 @@ impl Default for Config {
             series: BTreeMap::new(),
             tls: BTreeMap::new(),
             watch: WatchConfig::default(),
+            gopher: GopherConfig::default(),
             source: None,
         }
     }
@@ -280,6 +332,7 @@ pub struct Overrides {
     pub certs: Option<PathBuf>,
     pub hostnames: Vec<Hostname>,
     pub listen: Vec<ListenAddr>,
+    pub gopher_listen: Vec<ListenAddr>,
     pub log_ip: bool,
 }
 
@@ -353,6 +406,9 @@ impl Config {
         if !overrides.listen.is_empty() {
             self.listen = overrides.listen;
         }
+        if !overrides.gopher_listen.is_empty() {
+            self.gopher.listen = overrides.gopher_listen;
+        }
         self.log.ip |= overrides.log_ip;
     }
 
@@ -368,6 +424,14 @@ impl Config {
                 .map(|(name, s)| (name.clone(), s.description.clone()))
                 .collect(),
         }
+    }
+
+    /// The host Gopher menus name: `gopher.public_host`, else the first hostname.
+    pub fn gopher_host(&self) -> &Hostname {
+        self.gopher
+            .public_host
+            .as_ref()
+            .unwrap_or(&self.hostnames[0])
     }
 
     /// The hostname whose certificate is used when the client sends no (or an unknown) SNI.

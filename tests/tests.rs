@@ -9,6 +9,10 @@ mod cli;
 mod convert;
 /// Properties of the converter over generated inputs.
 mod convert_props;
+/// The Gopher listener over TCP: crawl, protocol rules, hostile selectors.
+mod gopher;
+/// Gemtext → Gopher text and menus.
+mod gopher_render;
 /// Connection handling: caps, timeouts, access log, graceful shutdown.
 mod lifecycle;
 /// Live reload: changing files, SIGHUP, config and certificate changes.

@@ -4,6 +4,7 @@
 
 pub mod atom;
 pub mod gemtext;
+pub mod gopher;
 pub mod html;
 pub mod markdown;
 pub mod pages;

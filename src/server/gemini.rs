@@ -13,6 +13,7 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
+use super::conn::{AccessLog, drain, write_timed};
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::status::Status;
 use crate::content::Resolved;
@@ -25,11 +26,6 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// Size of the chunks a file is streamed in.
 const CHUNK_BYTES: usize = 64 * 1024;
-
-/// How long, and how much, we keep reading after close_notify so that leftover client bytes do
-/// not turn our close into a reset that could destroy the end of the response.
-const LINGER: Duration = Duration::from_secs(2);
-const LINGER_BYTES: usize = 64 * 1024;
 
 /// What a request gets.
 enum Response {
@@ -61,44 +57,6 @@ impl Response {
     }
 }
 
-/// The fields of one access-log line.
-struct AccessLog {
-    started: Instant,
-    /// Set when the last response byte was handed to TLS, so the figure does not include the
-    /// closing handshake or a client that is slow to hang up.
-    answered: Option<Instant>,
-    peer: SocketAddr,
-    host: String,
-    path: String,
-    status: Option<Status>,
-    bytes: u64,
-    note: &'static str,
-}
-
-impl AccessLog {
-    fn write(&self, log_ip: bool) {
-        let peer = if log_ip {
-            self.peer.to_string()
-        } else {
-            "-".to_owned()
-        };
-        let status = self.status.map_or("-".to_owned(), |s| s.to_string());
-        let end = self.answered.unwrap_or_else(Instant::now);
-        let ms = (end - self.started).as_secs_f64() * 1000.0;
-        tracing::info!(
-            target: "gemhole::access",
-            peer = %peer,
-            host = %self.host,
-            path = %self.path,
-            status = %status,
-            bytes = self.bytes,
-            ms = format_args!("{ms:.1}"),
-            "{}",
-            if self.note.is_empty() { "served" } else { self.note }
-        );
-    }
-}
-
 /// Serves one accepted TCP connection.
 pub(super) async fn handle(
     stream: TcpStream,
@@ -106,16 +64,7 @@ pub(super) async fn handle(
     shared: Arc<Shared>,
     shutdown: CancellationToken,
 ) {
-    let mut log = AccessLog {
-        started: Instant::now(),
-        answered: None,
-        peer,
-        host: "-".into(),
-        path: "-".into(),
-        status: None,
-        bytes: 0,
-        note: "",
-    };
+    let mut log = AccessLog::new(peer);
     if let Some(note) = serve(stream, &shared, &shutdown, &mut log).await {
         log.note = note;
     }
@@ -151,7 +100,7 @@ async fn serve(
         Received::Line(len) => respond(&buf[..len], local, shared, log).await,
     };
 
-    log.status = Some(response.status());
+    log.status = Some(response.status().to_string());
     if write_response(&mut tls, response, limits.write_timeout, log)
         .await
         .is_err()
@@ -369,17 +318,6 @@ async fn write_text<S: AsyncWrite + Unpin>(
     Ok(())
 }
 
-async fn write_timed<S: AsyncWrite + Unpin>(
-    stream: &mut S,
-    bytes: &[u8],
-    limit: Duration,
-) -> std::io::Result<()> {
-    match timeout(limit, stream.write_all(bytes)).await {
-        Ok(result) => result,
-        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
-    }
-}
-
 /// Ends the connection the way Gemini requires: TLS close_notify, then the TCP close. Bytes the
 /// client sent after its request are read and dropped for a moment first, because closing a
 /// socket with unread input makes the kernel send a reset, which can destroy the tail of the
@@ -389,15 +327,5 @@ async fn close(mut tls: Tls, write_timeout: Duration) {
         return;
     }
     let (tcp, _) = tls.get_mut();
-    let mut sink = [0u8; 4096];
-    let mut drained = 0;
-    let _ = timeout(LINGER, async {
-        while drained < LINGER_BYTES {
-            match tcp.read(&mut sink).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => drained += n,
-            }
-        }
-    })
-    .await;
+    drain(tcp).await;
 }

@@ -4,7 +4,9 @@
 //! The server only looks things up in what `content` and `tls` prepared; it parses no content
 //! of its own beyond request lines.
 
+mod conn;
 mod gemini;
+mod gopher;
 pub mod request;
 pub mod status;
 pub mod tls;
@@ -68,6 +70,23 @@ struct Shared {
     gemtext_params: String,
     limits: Timeouts,
     log_ip: bool,
+    gopher: GopherSettings,
+}
+
+/// What Gopher menus say about the server, and how text is laid out.
+#[derive(Debug, Clone)]
+struct GopherSettings {
+    host: String,
+    /// `None`: the port each request arrived on.
+    public_port: Option<u16>,
+    wrap: usize,
+}
+
+/// Which protocol a listener speaks.
+#[derive(Debug, Clone, Copy)]
+enum Speaks {
+    Gemini,
+    Gopher,
 }
 
 impl Shared {
@@ -93,6 +112,7 @@ impl Shared {
 /// fail at start-up has been checked once this exists.
 pub struct Server {
     listeners: Vec<TcpListener>,
+    gopher_listeners: Vec<TcpListener>,
     live: Arc<Live>,
     certs: Vec<tls::HostCert>,
     /// The settings that only a restart changes.
@@ -155,6 +175,11 @@ impl Prepared {
                 write_timeout: limits.write_timeout.duration(),
             },
             log_ip: config.log.ip,
+            gopher: GopherSettings {
+                host: config.gopher_host().to_string(),
+                public_port: config.gopher.public_port,
+                wrap: config.gopher.wrap.get(),
+            },
         };
         Ok(Prepared {
             shared,
@@ -207,10 +232,16 @@ impl Server {
     pub fn bind(config: &Config) -> Result<Server, StartError> {
         let prepared = Prepared::new(config)?;
         let listeners = bind_all(&config.listen)?;
+        let gopher_listeners = if config.gopher.listen.is_empty() {
+            Vec::new()
+        } else {
+            bind_all(&config.gopher.listen)?
+        };
         let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
         let (shared, certs, watch) = prepared.watch(config, reload_tx.clone());
         Ok(Server {
             listeners,
+            gopher_listeners,
             live: Arc::new(Live {
                 shared: ArcSwap::from_pointee(shared),
                 watch: Mutex::new(watch),
@@ -225,6 +256,14 @@ impl Server {
     /// The addresses actually bound (with the real port when port 0 was asked for).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
+    /// The addresses the Gopher listener bound, if it is on.
+    pub fn gopher_addrs(&self) -> Vec<SocketAddr> {
+        self.gopher_listeners
             .iter()
             .filter_map(|l| l.local_addr().ok())
             .collect()
@@ -256,9 +295,15 @@ impl Server {
         let permits = Arc::new(Semaphore::new(limits.max_connections.get()));
         let shutdown_grace = limits.shutdown_grace.duration();
         let mut accept_loops = tokio::task::JoinSet::new();
-        for listener in self.listeners {
+        let gemini = self.listeners.into_iter().map(|l| (l, Speaks::Gemini));
+        let gopher = self
+            .gopher_listeners
+            .into_iter()
+            .map(|l| (l, Speaks::Gopher));
+        for (listener, protocol) in gemini.chain(gopher) {
             accept_loops.spawn(accept_loop(
                 listener,
+                protocol,
                 Arc::clone(&self.live),
                 Arc::clone(&permits),
                 tracker.clone(),
@@ -363,6 +408,9 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
     if running.listen != new.listen {
         changed.push("listen");
     }
+    if running.gopher.listen != new.gopher.listen {
+        changed.push("gopher.listen");
+    }
     if running.limits.max_connections != new.limits.max_connections {
         changed.push("limits.max_connections");
     }
@@ -384,6 +432,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// (and the port closed) when this returns.
 async fn accept_loop(
     listener: TcpListener,
+    protocol: Speaks,
     live: Arc<Live>,
     permits: Arc<Semaphore>,
     tracker: TaskTracker,
@@ -407,7 +456,10 @@ async fn accept_loop(
                 let shared = live.shared.load_full();
                 let shutdown = shutdown.clone();
                 tracker.spawn(async move {
-                    gemini::handle(stream, peer, shared, shutdown).await;
+                    match protocol {
+                        Speaks::Gemini => gemini::handle(stream, peer, shared, shutdown).await,
+                        Speaks::Gopher => gopher::handle(stream, peer, shared, shutdown).await,
+                    }
                     drop(permit);
                 });
             }

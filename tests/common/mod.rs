@@ -141,6 +141,7 @@ impl Setup {
                 let lines = logs.0.lock().unwrap();
                 lines
                     .iter()
+                    .filter(|l| !l.ends_with("(gopher)"))
                     .filter_map(|l| l.split("listening on ").nth(1))
                     .map(|a| a.trim().parse().unwrap())
                     .collect()
@@ -211,6 +212,23 @@ impl TestServer {
 
     pub fn port(&self) -> u16 {
         self.addr().port()
+    }
+
+    /// The address of the Gopher listener (started with `--gopher-listen 127.0.0.1:0`).
+    pub fn gopher_addr(&self) -> SocketAddr {
+        let line = self.wait_log("the Gopher listener", |l| l.ends_with("(gopher)"));
+        let addr = line.split("listening on ").nth(1).unwrap();
+        addr.trim_end_matches("(gopher)").trim().parse().unwrap()
+    }
+
+    /// Sends raw bytes to the Gopher listener and reads the answer to the end.
+    pub fn gopher(&self, request: &[u8]) -> Vec<u8> {
+        let mut stream = TcpStream::connect(self.gopher_addr()).unwrap();
+        stream.set_read_timeout(Some(DEADLINE)).unwrap();
+        stream.write_all(request).unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        answer
     }
 
     pub fn capsule(&self) -> PathBuf {

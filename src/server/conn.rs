@@ -1,0 +1,94 @@
+//! What both listeners do the same way with a connection: the access-log line, writes that may
+//! stall only so long, and a close that does not turn into a reset.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::timeout;
+
+/// How long, and how much, we keep reading after our last byte so that leftover client bytes
+/// do not turn our close into a reset that could destroy the end of the response.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 64 * 1024;
+
+/// The fields of one access-log line.
+pub(super) struct AccessLog {
+    pub started: Instant,
+    /// Set when the last response byte was handed over, so the figure does not include the
+    /// close or a client that is slow to hang up.
+    pub answered: Option<Instant>,
+    pub peer: SocketAddr,
+    pub host: String,
+    pub path: String,
+    /// The Gemini status, or the Gopher item type, of the answer.
+    pub status: Option<String>,
+    pub bytes: u64,
+    pub note: &'static str,
+}
+
+impl AccessLog {
+    pub fn new(peer: SocketAddr) -> AccessLog {
+        AccessLog {
+            started: Instant::now(),
+            answered: None,
+            peer,
+            host: "-".into(),
+            path: "-".into(),
+            status: None,
+            bytes: 0,
+            note: "",
+        }
+    }
+
+    pub fn write(&self, log_ip: bool) {
+        let peer = if log_ip {
+            self.peer.to_string()
+        } else {
+            "-".to_owned()
+        };
+        let status = self.status.as_deref().unwrap_or("-");
+        let end = self.answered.unwrap_or_else(Instant::now);
+        let ms = (end - self.started).as_secs_f64() * 1000.0;
+        tracing::info!(
+            target: "gemhole::access",
+            peer = %peer,
+            host = %self.host,
+            path = %self.path,
+            status = %status,
+            bytes = self.bytes,
+            ms = format_args!("{ms:.1}"),
+            "{}",
+            if self.note.is_empty() { "served" } else { self.note }
+        );
+    }
+}
+
+/// Writes all of `bytes`, failing if the client stops reading for `limit`.
+pub(super) async fn write_timed<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    bytes: &[u8],
+    limit: Duration,
+) -> std::io::Result<()> {
+    match timeout(limit, stream.write_all(bytes)).await {
+        Ok(result) => result,
+        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+    }
+}
+
+/// Reads and drops what the client still sends, for a moment, before the socket is closed:
+/// closing a socket with unread input makes the kernel send a reset, which can destroy the
+/// tail of the response before the client has read it.
+pub(super) async fn drain<S: AsyncRead + Unpin>(stream: &mut S) {
+    let mut sink = [0u8; 4096];
+    let mut drained = 0;
+    let _ = timeout(LINGER, async {
+        while drained < LINGER_BYTES {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+    })
+    .await;
+}

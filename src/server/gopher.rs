@@ -1,0 +1,403 @@
+//! One Gopher connection: read a selector line (CRLF, or a lone LF) under a timeout and a
+//! length limit, answer it from the capsule snapshot, close. Plain TCP, no status line.
+//!
+//! Selectors mirror the Gemini paths: `/` is the home menu, `/posts/x.txt` the text of the page
+//! Gemini serves at `/posts/x.gmi`, `/series/slug/` a menu, other files their own bytes. A bad
+//! request gets a type-3 error menu that never repeats what was sent.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::fs::File;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use super::conn::{AccessLog, drain, write_timed};
+use crate::config::GEMINI_PORT;
+use crate::content::Resolved;
+use crate::render::atom::Origin;
+use crate::render::gopher::{self, Place};
+use crate::respond::{Capsule, Lookup};
+
+/// The longest request line read; RFC 1436 selectors are at most 255 bytes.
+const MAX_REQUEST_BYTES: usize = 1024;
+
+/// Size of the chunks a file is sent in.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// What a request gets.
+enum Answer {
+    /// Bytes made for this request, and the item type they are (for the log).
+    Made { kind: char, bytes: Vec<u8> },
+    /// A file's own bytes.
+    File { kind: char, file: File },
+}
+
+impl Answer {
+    fn menu(body: String) -> Answer {
+        Answer::Made {
+            kind: '1',
+            bytes: body.into_bytes(),
+        }
+    }
+
+    fn text(body: String) -> Answer {
+        Answer::Made {
+            kind: '0',
+            bytes: body.into_bytes(),
+        }
+    }
+
+    fn error(message: &str) -> Answer {
+        Answer::Made {
+            kind: '3',
+            bytes: gopher::error(message).into_bytes(),
+        }
+    }
+}
+
+/// Serves one accepted TCP connection.
+pub(super) async fn handle(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    let mut log = AccessLog::new(peer);
+    log.host = "gopher".into();
+    if let Some(note) = serve(stream, &shared, &shutdown, &mut log).await {
+        log.note = note;
+    }
+    log.write(shared.log_ip);
+}
+
+/// Runs the phases of a connection; returns why it ended early, for the log.
+async fn serve(
+    mut stream: TcpStream,
+    shared: &Shared,
+    shutdown: &CancellationToken,
+    log: &mut AccessLog,
+) -> Option<&'static str> {
+    let limits = &shared.limits;
+    let Ok(local) = stream.local_addr() else {
+        return Some("connection lost");
+    };
+    let mut buf = [0u8; MAX_REQUEST_BYTES + 2];
+    // Until a request has arrived there is nothing in flight: shutdown may cut it short.
+    let read = tokio::select! {
+        read = timeout(limits.request_timeout, read_line(&mut stream, &mut buf)) => read,
+        () = shutdown.cancelled() => return Some("shutting down before a request arrived"),
+    };
+    let answer = match read {
+        Err(_) => return Some("request timed out"),
+        Ok(Line::Closed) => return Some("client closed before sending a request"),
+        Ok(Line::TooLong) => {
+            log.note = "request too long";
+            Answer::error("Request too long")
+        }
+        Ok(Line::Read(len)) => respond(&buf[..len], local, shared, log).await,
+    };
+    let written = match answer {
+        Answer::Made { kind, bytes } => {
+            log.status = Some(kind.to_string());
+            log.bytes = bytes.len() as u64;
+            write_timed(&mut stream, &bytes, limits.write_timeout).await
+        }
+        Answer::File { kind, mut file } => {
+            log.status = Some(kind.to_string());
+            send_file(&mut stream, &mut file, limits.write_timeout, log).await
+        }
+    };
+    if written.is_err() {
+        return Some("client stopped reading; connection dropped");
+    }
+    log.answered = Some(Instant::now());
+    if timeout(limits.write_timeout, stream.shutdown())
+        .await
+        .is_ok()
+    {
+        drain(&mut stream).await;
+    }
+    None
+}
+
+enum Line {
+    /// A request of this many bytes (line end not counted) starts the buffer.
+    Read(usize),
+    TooLong,
+    Closed,
+}
+
+/// Reads up to the first LF (a CR before it is dropped). A client that closes its side after
+/// sending a selector without a line end has still asked for it.
+async fn read_line(stream: &mut TcpStream, buf: &mut [u8; MAX_REQUEST_BYTES + 2]) -> Line {
+    let mut len = 0;
+    loop {
+        if let Some(end) = buf[..len].iter().position(|&b| b == b'\n') {
+            let line = if end > 0 && buf[end - 1] == b'\r' {
+                end - 1
+            } else {
+                end
+            };
+            return if line > MAX_REQUEST_BYTES {
+                Line::TooLong
+            } else {
+                Line::Read(line)
+            };
+        }
+        if len == buf.len() {
+            return Line::TooLong;
+        }
+        match stream.read(&mut buf[len..]).await {
+            Ok(0) if len == 0 => return Line::Closed,
+            Ok(0) => return Line::Read(len.min(MAX_REQUEST_BYTES)),
+            Ok(n) => len += n,
+            Err(_) => return Line::Closed,
+        }
+    }
+}
+
+/// Decides the answer to a request line.
+async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut AccessLog) -> Answer {
+    let Ok(line) = std::str::from_utf8(line) else {
+        log.note = "selector is not UTF-8";
+        return Answer::error("Not found");
+    };
+    // TAB separates a search query or a Gopher+ request; no other control byte belongs here.
+    if line.chars().any(|c| c.is_control() && c != '\t') {
+        log.note = "control bytes in the selector";
+        return Answer::error("Not found");
+    }
+    let (selector, extra) = line.split_once('\t').unwrap_or((line, ""));
+    log.path = if selector.is_empty() { "/" } else { selector }
+        .chars()
+        .take(200)
+        .collect();
+    let place = Place {
+        host: shared.gopher.host.clone(),
+        port: shared.gopher.public_port.unwrap_or(local.port()),
+        gemini_host: shared.hostnames[0].to_string(),
+        width: shared.gopher.wrap,
+    };
+    if matches!(selector, "" | "/") && extra.starts_with('$') {
+        // The UMN client asks for the root's Gopher+ attributes first and gives up without them.
+        return Answer::Made {
+            kind: '+',
+            bytes: format!(
+                "+-1\r\n+INFO: 1Main menu\t\t{}\t{}\r\n.\r\n",
+                place.host, place.port
+            )
+            .into_bytes(),
+        };
+    }
+    if is_http(selector) {
+        log.note = "HTTP request";
+        return Answer::Made {
+            kind: 'H',
+            bytes: format!(
+                "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                 Connection: close\r\n\r\nThis is a Gopher server: gopher://{}:{}/\r\n",
+                place.host, place.port
+            )
+            .into_bytes(),
+        };
+    }
+    if let Some(url) = selector.strip_prefix("URL:") {
+        return Answer::Made {
+            kind: 'h',
+            bytes: gopher::url_redirect(url).into_bytes(),
+        };
+    }
+    if matches!(selector, "caps.txt" | "/caps.txt") {
+        return Answer::text(gopher::caps("gemhole", env!("CARGO_PKG_VERSION")));
+    }
+    let Some((segments, slash)) = split_selector(selector) else {
+        log.note = "dot segment in the selector";
+        return Answer::error("Not found");
+    };
+    let capsule = shared.capsule.load_full();
+    let origin = Origin::new(
+        shared.hostnames[0].as_str(),
+        shared.public_port.unwrap_or(GEMINI_PORT),
+    );
+    let found =
+        tokio::task::spawn_blocking(move || answer(&capsule, segments, slash, &place, &origin))
+            .await;
+    match found {
+        Ok(Found::Made(answer)) => answer,
+        Ok(Found::File(path)) => match File::open(&path).await {
+            Ok(file) => Answer::File {
+                kind: gopher::item_type(&path.to_string_lossy()),
+                file,
+            },
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "cannot open file");
+                Answer::error("Cannot read this file")
+            }
+        },
+        Ok(Found::Nothing) => Answer::error("Not found"),
+        Err(e) => {
+            tracing::error!(error = %e, "selector lookup failed");
+            Answer::error("Internal error")
+        }
+    }
+}
+
+/// `GET / HTTP/1.1` and the like: a web browser pointed at the Gopher port.
+fn is_http(selector: &str) -> bool {
+    ["GET ", "HEAD ", "POST "]
+        .iter()
+        .any(|m| selector.starts_with(m))
+        && selector.contains(" HTTP/")
+}
+
+/// The path segments of a selector and whether it ends with `/`; `None` if a segment is `.` or
+/// `..` (nothing outside a folder is reachable, and no two selectors name one item).
+fn split_selector(selector: &str) -> Option<(Vec<String>, bool)> {
+    let slash = selector.ends_with('/');
+    let mut segments = Vec::new();
+    for segment in selector.split('/').filter(|s| !s.is_empty()) {
+        if segment == "." || segment == ".." {
+            return None;
+        }
+        segments.push(segment.to_owned());
+    }
+    Some((segments, slash))
+}
+
+/// What a selector names, found in the capsule.
+enum Found {
+    Made(Answer),
+    /// A file to send as it is.
+    File(std::path::PathBuf),
+    Nothing,
+}
+
+/// Looks a selector up. Blocking (a file may be read).
+fn answer(
+    capsule: &Capsule,
+    mut segments: Vec<String>,
+    slash: bool,
+    place: &Place,
+    origin: &Origin,
+) -> Found {
+    if slash || segments.is_empty() {
+        return menu(capsule, &segments, place, origin);
+    }
+    match capsule.lookup(&segments, false, origin) {
+        Lookup::Found(Resolved::File { path, .. }) => return Found::File(path),
+        Lookup::Found(Resolved::AddSlash) => return menu(capsule, &segments, place, origin),
+        Lookup::Typed { body, .. } => return Found::Made(Answer::text(body)),
+        // A page asked for by its Gemini name: its gemtext, as a file would be.
+        Lookup::Page(page) if page.withheld.is_none() => {
+            return Found::Made(Answer::text(page.gemtext.clone()));
+        }
+        Lookup::Generated { body, .. } => return Found::Made(Answer::text(body)),
+        _ => {}
+    }
+    // `x.txt`: the text of the page Gemini serves as `x.gmi`.
+    let Some(last) = segments.last_mut() else {
+        return Found::Nothing;
+    };
+    let Some(stem) = last.strip_suffix(".txt") else {
+        return Found::Nothing;
+    };
+    *last = format!("{stem}.gmi");
+    let mut gemini_path = format!("/{}", segments.join("/"));
+    let mut lookup = capsule.lookup(&segments, false, origin);
+    if let Lookup::Redirect(target) = lookup {
+        // A post renamed by its `slug`: the text of the page it moved to.
+        let decoded = percent_encoding::percent_decode_str(&target)
+            .decode_utf8_lossy()
+            .into_owned();
+        let target: Vec<String> = decoded
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        lookup = capsule.lookup(&target, false, origin);
+        gemini_path = decoded;
+    }
+    let gemtext = match lookup {
+        Lookup::Page(page) if page.withheld.is_none() => page.gemtext.clone(),
+        Lookup::Generated { body, .. } => body,
+        Lookup::Found(Resolved::File { path, .. }) => match std::fs::read(&path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => return Found::Nothing,
+        },
+        _ => return Found::Nothing,
+    };
+    Found::Made(Answer::text(gopher::text(&gemtext, &gemini_path, place)))
+}
+
+/// The menu of a folder-style selector: its Gemini page as Gopher items.
+fn menu(capsule: &Capsule, segments: &[String], place: &Place, origin: &Origin) -> Found {
+    let path = if segments.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{}/", segments.join("/"))
+    };
+    let gemtext = match capsule.lookup(segments, true, origin) {
+        Lookup::Generated { body, .. } => body,
+        Lookup::Page(page) if page.withheld.is_none() => page.gemtext.clone(),
+        Lookup::Found(Resolved::File {
+            path,
+            mime: "text/gemini",
+        }) => match std::fs::read(&path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => return Found::Nothing,
+        },
+        _ => return Found::Nothing,
+    };
+    Found::Made(Answer::menu(gopher::menu(&gemtext, &path, place)))
+}
+
+/// Sends a file in chunks; each write may stall for at most `limit`.
+async fn send_file(
+    stream: &mut TcpStream,
+    file: &mut File,
+    limit: std::time::Duration,
+    log: &mut AccessLog,
+) -> std::io::Result<()> {
+    let mut chunk = vec![0u8; CHUNK_BYTES];
+    loop {
+        let n = file.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        write_timed(stream, &chunk[..n], limit).await?;
+        log.bytes += n as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_split_into_segments() {
+        assert_eq!(split_selector(""), Some((vec![], false)));
+        assert_eq!(split_selector("/"), Some((vec![], true)));
+        assert_eq!(
+            split_selector("/series/x/"),
+            Some((vec!["series".into(), "x".into()], true))
+        );
+        assert_eq!(
+            split_selector("posts/a b.txt"),
+            Some((vec!["posts".into(), "a b.txt".into()], false))
+        );
+        assert_eq!(split_selector("/../etc/passwd"), None);
+        assert_eq!(split_selector("/posts/./a.txt"), None);
+    }
+
+    #[test]
+    fn http_requests_are_recognised() {
+        assert!(is_http("GET / HTTP/1.0"));
+        assert!(!is_http("GET the book"));
+        assert!(!is_http("/posts/x.txt"));
+    }
+}
