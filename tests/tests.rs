@@ -25,3 +25,5 @@ mod series;
 mod serving;
 /// Certificates, SNI and TLS behaviour.
 mod tls;
+/// The load generator and the limit server.
+mod tools;
