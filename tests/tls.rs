@@ -259,3 +259,23 @@ fn cert_command_prints_the_fingerprints_clients_see() {
     assert!(out.contains(&format!("expires:        {year}-")), "{out}");
     assert!(out.contains("existing"), "{out}");
 }
+
+#[test]
+fn sessions_resume_with_a_stateless_ticket_in_both_versions() {
+    let server = TestServer::start();
+    for tls in [Tls::Any, Tls::Only12] {
+        let config = crate::common::client_config(tls);
+        let mut kinds = Vec::new();
+        for _ in 0..3 {
+            let mut conn =
+                crate::common::connect_with(server.addr(), Some("localhost"), config.clone())
+                    .unwrap();
+            kinds.push(conn.conn.handshake_kind());
+            conn.write_all(server.url("/").as_bytes()).unwrap();
+            conn.write_all(b"\r\n").unwrap();
+            crate::common::finish(conn).unwrap().expect("20");
+        }
+        use rustls::HandshakeKind::{Full, Resumed};
+        assert_eq!(kinds, [Some(Full), Some(Resumed), Some(Resumed)]);
+    }
+}

@@ -314,6 +314,10 @@ pub fn server_config(certs: &[HostCert]) -> Result<Arc<rustls::ServerConfig>, ru
         .with_cert_resolver(Arc::new(resolver));
     // A Gemini request must never ride on replayable 0-RTT data.
     config.max_early_data_size = 0;
+    // Resumption by stateless tickets (encrypted with a key that rotates), one per handshake:
+    // no per-client state to store, and no linear scans of a large session cache.
+    config.ticketer = rustls::crypto::ring::Ticketer::new()?;
+    config.send_tls13_tickets = 1;
     Ok(Arc::new(config))
 }
 

@@ -420,6 +420,11 @@ pub type Conn = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 
 /// Opens a TCP connection and completes the TLS handshake.
 pub fn connect(addr: SocketAddr, sni: Option<&str>, tls: Tls) -> std::io::Result<Conn> {
+    connect_with(addr, sni, client_config(tls))
+}
+
+/// A client configuration as a reader's client has: any certificate, verified signatures.
+pub fn client_config(tls: Tls) -> Arc<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let versions: &[&rustls::SupportedProtocolVersion] = match tls {
         Tls::Any => &[&rustls::version::TLS13, &rustls::version::TLS12],
@@ -431,11 +436,20 @@ pub fn connect(addr: SocketAddr, sni: Option<&str>, tls: Tls) -> std::io::Result
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(Tofu(provider)))
         .with_no_client_auth();
+    Arc::new(config)
+}
+
+/// As [`connect`], with a given client configuration (and so its session cache).
+pub fn connect_with(
+    addr: SocketAddr,
+    sni: Option<&str>,
+    config: Arc<rustls::ClientConfig>,
+) -> std::io::Result<Conn> {
     let name = match sni {
         Some(name) => ServerName::try_from(name.to_owned()).unwrap(),
         None => ServerName::IpAddress(addr.ip().into()),
     };
-    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let conn = rustls::ClientConnection::new(config, name).unwrap();
     let tcp = TcpStream::connect(addr)?;
     tcp.set_read_timeout(Some(DEADLINE))?;
     tcp.set_write_timeout(Some(DEADLINE))?;
