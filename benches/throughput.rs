@@ -242,78 +242,33 @@ fn main() {
         wait_listening(&server.addr);
         server
     });
-    let url = |path: &str| format!("gemini://localhost{path}");
+    // With the port: Agate refuses a URL without it on a port other than 1965.
+    let gemini = |server: &Server, path: &str, c: usize| {
+        let port = server.addr.rsplit(':').next().unwrap_or("1965");
+        let url = format!("gemini://localhost:{port}{path}");
+        load(&server.addr, server.child.id(), "gemini", &url, c, seconds)
+    };
     let mut rows: Vec<(String, usize, Vec<Run>)> = Vec::new();
-    let mut record = |label: String, c: usize, run: Run| match rows
+    let mut record = |label: &str, c: usize, run: Run| match rows
         .iter_mut()
-        .find(|(l, cc, _)| *l == label && *cc == c)
+        .find(|(l, cc, _)| l == label && *cc == c)
     {
         Some(row) => row.2.push(run),
-        None => rows.push((label, c, vec![run])),
+        None => rows.push((label.to_owned(), c, vec![run])),
     };
     for round in 0..rounds {
         for c in [1, 8, 64] {
+            record("limit server, 5 KB", c, gemini(&limit, "/", c));
+            record("gemhole, static .gmi", c, gemini(&gemhole, "/page.gmi", c));
             record(
-                "limit server, 5 KB".into(),
+                "gemhole, Markdown post",
                 c,
-                load(
-                    &limit.addr,
-                    limit.child.id(),
-                    "gemini",
-                    &url("/"),
-                    c,
-                    seconds,
-                ),
+                gemini(&gemhole, "/posts/five-kb.gmi", c),
             );
-            record(
-                "gemhole, static .gmi".into(),
-                c,
-                load(
-                    &gemhole.addr,
-                    gemhole.child.id(),
-                    "gemini",
-                    &url("/page.gmi"),
-                    c,
-                    seconds,
-                ),
-            );
-            record(
-                "gemhole, Markdown post".into(),
-                c,
-                load(
-                    &gemhole.addr,
-                    gemhole.child.id(),
-                    "gemini",
-                    &url("/posts/five-kb.gmi"),
-                    c,
-                    seconds,
-                ),
-            );
-            record(
-                "gemhole, series index".into(),
-                c,
-                load(
-                    &gemhole.addr,
-                    gemhole.child.id(),
-                    "gemini",
-                    &url("/series/building-a-crystal-radio/"),
-                    c,
-                    seconds,
-                ),
-            );
+            let series = "/series/building-a-crystal-radio/";
+            record("gemhole, series index", c, gemini(&gemhole, series, c));
             if let Some(agate) = &agate {
-                record(
-                    "Agate, static .gmi".into(),
-                    c,
-                    load(
-                        &agate.addr,
-                        agate.child.id(),
-                        "gemini",
-                        &url("/page.gmi"),
-                        c,
-                        seconds,
-                    ),
-                );
+                record("Agate, static .gmi", c, gemini(agate, "/page.gmi", c));
             }
             let gopher = gemhole.gopher.as_deref().unwrap();
             let run = load(
@@ -324,19 +279,16 @@ fn main() {
                 c,
                 seconds,
             );
-            record("gemhole, Gopher text".into(), c, run);
-            record(
-                "limit server, Gopher".into(),
+            record("gemhole, Gopher text", c, run);
+            let limit_gopher = load(
+                &gopher_limit.addr,
+                gopher_limit.child.id(),
+                "gopher",
+                "/",
                 c,
-                load(
-                    &gopher_limit.addr,
-                    gopher_limit.child.id(),
-                    "gopher",
-                    "/",
-                    c,
-                    seconds,
-                ),
+                seconds,
             );
+            record("limit server, Gopher", c, limit_gopher);
         }
         eprintln!("round {} of {rounds} done", round + 1);
     }
