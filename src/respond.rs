@@ -84,15 +84,39 @@ impl Capsule {
         }
     }
 
-    /// What `segments` (decoded, as from a request path) answers.
+    /// What `segments` (decoded, as from a request path) answers. Blocking: it may look at
+    /// the capsule folder.
     pub fn lookup(&self, segments: &[String], ends_with_slash: bool, origin: &Origin) -> Lookup {
+        self.lookup_with(segments, ends_with_slash, origin, true)
+            .unwrap_or(Lookup::Found(Resolved::NotFound("no such file")))
+    }
+
+    /// As [`Capsule::lookup`] for the paths the site snapshot answers by itself (generated
+    /// pages, text pages), without a file-system call; `None` for the others. Requests for
+    /// pages never wait for the disk this way.
+    pub fn lookup_in_memory(
+        &self,
+        segments: &[String],
+        ends_with_slash: bool,
+        origin: &Origin,
+    ) -> Option<Lookup> {
+        self.lookup_with(segments, ends_with_slash, origin, false)
+    }
+
+    fn lookup_with(
+        &self,
+        segments: &[String],
+        ends_with_slash: bool,
+        origin: &Origin,
+        disk: bool,
+    ) -> Option<Lookup> {
         match self.site.generated(segments) {
             // The capsule's own robots.txt wins: see below.
             Some(Generated::Robots) | None => {}
             Some(page) if page.is_folder() && !ends_with_slash => {
-                return Lookup::Found(Resolved::AddSlash);
+                return Some(Lookup::Found(Resolved::AddSlash));
             }
-            Some(page) => return self.generated_page(page, origin),
+            Some(page) => return Some(self.generated_page(page, origin)),
         }
         // A post renamed by its `slug` is served at its URL, and its file's own name sends
         // readers there.
@@ -109,25 +133,25 @@ impl Capsule {
                     }
                 }
             }
-            _ => self.root.resolve(segments, ends_with_slash),
+            _ => self.resolve(segments, ends_with_slash, disk)?,
         };
         if let Resolved::Markdown(path) | Resolved::File { path, .. } = &resolved
             && let Ok(source) = path.strip_prefix(self.root.path())
             && let Some(post) = self.site.post(source)
             && post.url != url
         {
-            return Lookup::Redirect(post.url.clone());
+            return Some(Lookup::Redirect(post.url.clone()));
         }
         if matches!(resolved, Resolved::NotFound(_)) && segments == ["robots.txt"] {
             // The capsule has none of its own: serve the configured one.
-            return self.generated_page(Generated::Robots, origin);
+            return Some(self.generated_page(Generated::Robots, origin));
         }
         if let Resolved::Markdown(path) | Resolved::File { path, .. } = &resolved
             && path
                 .strip_prefix(self.root.path())
                 .is_ok_and(|source| self.site.is_withheld(source))
         {
-            return Lookup::Found(Resolved::NotFound("not published yet"));
+            return Some(Lookup::Found(Resolved::NotFound("not published yet")));
         }
         // Text pages come from the site as last read, never from a file being written.
         let text = match &resolved {
@@ -135,7 +159,7 @@ impl Capsule {
             Resolved::File { path, mime } if *mime == "text/gemini" => Some(self.text(path)),
             _ => None,
         };
-        match (text, resolved) {
+        Some(match (text, resolved) {
             (
                 Some(Some(Text::Page(page))),
                 Resolved::Markdown(path) | Resolved::File { path, .. },
@@ -150,7 +174,24 @@ impl Capsule {
             // Created since the site was last read: served once it has been.
             (Some(None), _) => Lookup::Found(Resolved::NotFound("not read yet")),
             (_, other) => Lookup::Found(other),
+        })
+    }
+
+    /// What a path names: from the site snapshot when it is a text page, else (when `disk`)
+    /// from the folder; `None` when only the folder can tell and `disk` is off.
+    fn resolve(&self, segments: &[String], ends_with_slash: bool, disk: bool) -> Option<Resolved> {
+        if let Some(source) = self.site.text_path(segments, ends_with_slash) {
+            let path = self.root.path().join(source);
+            return Some(if is_markdown(&path) {
+                Resolved::Markdown(path)
+            } else {
+                Resolved::File {
+                    mime: mime_for(&path),
+                    path,
+                }
+            });
         }
+        disk.then(|| self.root.resolve(segments, ends_with_slash))
     }
 
     /// A text file as the site last read it.
@@ -160,7 +201,7 @@ impl Capsule {
 
     /// The home page: the author's `index.gmi` (or `index.md`) text, then the generated sections.
     fn home_page(&self) -> Lookup {
-        let (text, lang) = match self.root.resolve(&[], true) {
+        let (text, lang) = match self.resolve(&[], true, true).unwrap_or(Resolved::AddSlash) {
             Resolved::File { path, .. } | Resolved::Markdown(path) => match self.text(&path) {
                 Some(Text::Page(page)) if page.withheld.is_none() => {
                     (Some(page.gemtext.clone()), page.lang.clone())

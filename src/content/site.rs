@@ -232,6 +232,28 @@ impl Site {
         self.texts.get(source)
     }
 
+    /// The text file a request path names, if the snapshot has it: `x.gmi` (or its Markdown
+    /// twin `x.md`), or for a folder path its `index.gmi` (or `index.md`). Hidden files are
+    /// never in the snapshot.
+    pub fn text_path(&self, segments: &[String], ends_with_slash: bool) -> Option<&Path> {
+        let joined: PathBuf = segments.iter().collect();
+        let candidates = if ends_with_slash {
+            [
+                Some(joined.join(super::files::INDEX_FILE)),
+                Some(joined.join("index.md")),
+            ]
+        } else if segments.last().is_some_and(|s| s.ends_with(".gmi")) {
+            [Some(joined.clone()), Some(joined.with_extension("md"))]
+        } else {
+            [None, None]
+        };
+        // The hand-written `.gmi` wins over its Markdown twin.
+        candidates
+            .into_iter()
+            .flatten()
+            .find_map(|c| self.texts.get_key_value(&c).map(|(k, _)| k.as_path()))
+    }
+
     /// Whether this source file is a post readers must not see (a draft, or dated ahead).
     pub fn is_withheld(&self, source: &Path) -> bool {
         self.drafts.iter().any(|p| p.source == source)
@@ -759,6 +781,38 @@ mod tests {
         match site.text(Path::new("posts/new.md")) {
             Some(Text::Page(page)) => assert!(page.withheld.is_some()),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn request_paths_find_text_pages_in_memory() {
+        let (site, _) = build(&[
+            ("index.gmi", "# Home\n"),
+            ("index.md", "# Shadowed\n"),
+            ("a.md", "# A\n"),
+            ("b.gmi", "# B\n"),
+            ("b.md", "# B twin\n"),
+            ("docs/index.md", "# Docs\n"),
+            (".hidden/index.gmi", "# No\n"),
+        ]);
+        let segs = |p: &str| -> Vec<String> {
+            p.split('/')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        let at = |p: &str, slash| site.text_path(&segs(p), slash).map(Path::to_owned);
+        assert_eq!(at("", true), Some("index.gmi".into()));
+        assert_eq!(at("a.gmi", false), Some("a.md".into()));
+        assert_eq!(at("b.gmi", false), Some("b.gmi".into()));
+        assert_eq!(at("docs", true), Some("docs/index.md".into()));
+        for (p, slash) in [
+            ("a.md", false),
+            ("c.gmi", false),
+            ("docs", false),
+            (".hidden", true),
+        ] {
+            assert_eq!(at(p, slash), None, "{p}");
         }
     }
 

@@ -214,9 +214,14 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
     let capsule = shared.capsule.load_full();
     let segments = request.segments;
     let ends_with_slash = request.ends_with_slash;
-    let lookup =
-        tokio::task::spawn_blocking(move || capsule.lookup(&segments, ends_with_slash, &origin))
-            .await;
+    // Pages come from memory; only other files need the folder (off the async threads).
+    let lookup = match capsule.lookup_in_memory(&segments, ends_with_slash, &origin) {
+        Some(lookup) => Ok(lookup),
+        None => {
+            tokio::task::spawn_blocking(move || capsule.lookup(&segments, ends_with_slash, &origin))
+                .await
+        }
+    };
     match lookup {
         Ok(Lookup::Found(Resolved::File { path, mime })) => match File::open(&path).await {
             Ok(file) => Response::File {

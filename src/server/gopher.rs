@@ -224,9 +224,16 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
         shared.hostnames[0].as_str(),
         shared.public_port.unwrap_or(GEMINI_PORT),
     );
-    let found =
-        tokio::task::spawn_blocking(move || answer(&capsule, segments, slash, &place, &origin))
-            .await;
+    // Pages come from memory; only other files need the folder (off the async threads).
+    let found = match answer(&capsule, segments.clone(), slash, &place, &origin, false) {
+        Some(found) => Ok(found),
+        None => {
+            tokio::task::spawn_blocking(move || {
+                answer(&capsule, segments, slash, &place, &origin, true).unwrap_or(Found::Nothing)
+            })
+            .await
+        }
+    };
     match found {
         Ok(Found::Made(answer)) => answer,
         Ok(Found::File(path)) => match File::open(&path).await {
@@ -277,39 +284,53 @@ enum Found {
     Nothing,
 }
 
-/// Looks a selector up. Blocking (a file may be read).
+/// Looks a selector up. With `disk` off, only in the site snapshot: `None` when the folder
+/// would have to be read. With `disk` on it blocks (a file may be read) and always answers.
 fn answer(
     capsule: &Capsule,
     mut segments: Vec<String>,
     slash: bool,
     place: &Place,
     origin: &Origin,
-) -> Found {
+    disk: bool,
+) -> Option<Found> {
+    let lookup = |segments: &[String], slash: bool| {
+        if disk {
+            Some(capsule.lookup(segments, slash, origin))
+        } else {
+            capsule.lookup_in_memory(segments, slash, origin)
+        }
+    };
+    let read = |path: &std::path::Path| {
+        if disk { std::fs::read(path).ok() } else { None }
+    };
     if slash || segments.is_empty() {
-        return menu(capsule, &segments, place, origin);
+        return menu(lookup(&segments, true)?, &segments, place, read);
     }
-    match capsule.lookup(&segments, false, origin) {
-        Lookup::Found(Resolved::File { path, .. }) => return Found::File(path),
-        Lookup::Found(Resolved::AddSlash) => return menu(capsule, &segments, place, origin),
-        Lookup::Typed { body, .. } => return Found::Made(Answer::text(body)),
+    match lookup(&segments, false)? {
+        Lookup::Found(Resolved::File { path, .. }) => return Some(Found::File(path)),
+        Lookup::Found(Resolved::AddSlash) => {
+            return menu(lookup(&segments, true)?, &segments, place, read);
+        }
+        Lookup::Typed { body, .. } => return Some(Found::Made(Answer::text(body))),
         // A page asked for by its Gemini name: its gemtext, as a file would be.
         Lookup::Page(page) if page.withheld.is_none() => {
-            return Found::Made(Answer::text(page.gemtext.clone()));
+            return Some(Found::Made(Answer::text(page.gemtext.clone())));
         }
-        Lookup::Generated { body, .. } => return Found::Made(Answer::text(body)),
+        Lookup::Generated { body, .. } => return Some(Found::Made(Answer::text(body))),
         _ => {}
     }
     // `x.txt`: the text of the page Gemini serves as `x.gmi`.
     let Some(last) = segments.last_mut() else {
-        return Found::Nothing;
+        return Some(Found::Nothing);
     };
     let Some(stem) = last.strip_suffix(".txt") else {
-        return Found::Nothing;
+        return Some(Found::Nothing);
     };
     *last = format!("{stem}.gmi");
     let mut gemini_path = format!("/{}", segments.join("/"));
-    let mut lookup = capsule.lookup(&segments, false, origin);
-    if let Lookup::Redirect(target) = lookup {
+    let mut found = lookup(&segments, false)?;
+    if let Lookup::Redirect(target) = found {
         // A post renamed by its `slug`: the text of the page it moved to.
         let decoded = percent_encoding::percent_decode_str(&target)
             .decode_utf8_lossy()
@@ -319,41 +340,48 @@ fn answer(
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
-        lookup = capsule.lookup(&target, false, origin);
+        found = lookup(&target, false)?;
         gemini_path = decoded;
     }
-    let gemtext = match lookup {
+    let gemtext = match found {
         Lookup::Page(page) if page.withheld.is_none() => page.gemtext.clone(),
         Lookup::Generated { body, .. } => body,
-        Lookup::Found(Resolved::File { path, .. }) => match std::fs::read(&path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(_) => return Found::Nothing,
-        },
-        _ => return Found::Nothing,
+        Lookup::Found(Resolved::File { path, .. }) => {
+            String::from_utf8_lossy(&read(&path)?).into_owned()
+        }
+        _ => return Some(Found::Nothing),
     };
-    Found::Made(Answer::text(gopher::text(&gemtext, &gemini_path, place)))
+    Some(Found::Made(Answer::text(gopher::text(
+        &gemtext,
+        &gemini_path,
+        place,
+    ))))
 }
 
-/// The menu of a folder-style selector: its Gemini page as Gopher items.
-fn menu(capsule: &Capsule, segments: &[String], place: &Place, origin: &Origin) -> Found {
+/// The menu of a folder-style selector from what its Gemini page looked up to.
+fn menu(
+    lookup: Lookup,
+    segments: &[String],
+    place: &Place,
+    read: impl Fn(&std::path::Path) -> Option<Vec<u8>>,
+) -> Option<Found> {
     let path = if segments.is_empty() {
         "/".to_owned()
     } else {
         format!("/{}/", segments.join("/"))
     };
-    let gemtext = match capsule.lookup(segments, true, origin) {
+    let gemtext = match lookup {
         Lookup::Generated { body, .. } => body,
         Lookup::Page(page) if page.withheld.is_none() => page.gemtext.clone(),
         Lookup::Found(Resolved::File {
             path,
             mime: "text/gemini",
-        }) => match std::fs::read(&path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(_) => return Found::Nothing,
-        },
-        _ => return Found::Nothing,
+        }) => String::from_utf8_lossy(&read(&path)?).into_owned(),
+        _ => return Some(Found::Nothing),
     };
-    Found::Made(Answer::menu(gopher::menu(&gemtext, &path, place)))
+    Some(Found::Made(Answer::menu(gopher::menu(
+        &gemtext, &path, place,
+    ))))
 }
 
 /// Sends a file in chunks; each write may stall for at most `limit`.
