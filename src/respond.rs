@@ -29,6 +29,39 @@ pub struct Capsule {
     pub home: Home,
     /// Served at `/robots.txt` when the capsule has no such file.
     pub robots_txt: String,
+    /// Answers rendered from this snapshot, kept for the next request (a new snapshot starts
+    /// empty, so nothing outlives the content it was made from).
+    pub rendered: Rendered,
+}
+
+/// Rendered answers by key, made once per snapshot. Bounded: past [`Rendered::MAX_ENTRIES`]
+/// new answers are made per request instead of kept.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    entries: std::sync::RwLock<std::collections::HashMap<String, Arc<[u8]>>>,
+}
+
+impl Rendered {
+    pub const MAX_ENTRIES: usize = 4096;
+
+    /// The answer kept under `key`, else the one `make` renders (kept if it is `Some`).
+    pub fn get_or_make(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> Option<Vec<u8>>,
+    ) -> Option<Arc<[u8]>> {
+        let read = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = read.get(key) {
+            return Some(Arc::clone(found));
+        }
+        drop(read);
+        let made: Arc<[u8]> = make()?.into();
+        let mut write = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if write.len() < Self::MAX_ENTRIES {
+            write.insert(key.to_owned(), Arc::clone(&made));
+        }
+        Some(made)
+    }
 }
 
 /// How the home page is made.
@@ -71,6 +104,7 @@ impl Capsule {
                 sections: config.home.sections(),
             },
             robots_txt: config.robots_txt.clone(),
+            rendered: Rendered::default(),
         }
     }
 
@@ -81,6 +115,7 @@ impl Capsule {
             site,
             home: self.home.clone(),
             robots_txt: self.robots_txt.clone(),
+            rendered: Rendered::default(),
         }
     }
 
@@ -357,4 +392,32 @@ pub fn output_file(out: &Path, segments: &[String], ends_with_slash: bool) -> st
         path.push("index.gmi");
     }
     path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendered_answers_are_kept_up_to_a_bound() {
+        let rendered = Rendered::default();
+        let mut calls = 0;
+        for _ in 0..3 {
+            let got = rendered.get_or_make("a", || {
+                calls += 1;
+                Some(b"answer".to_vec())
+            });
+            assert_eq!(got.as_deref(), Some(&b"answer"[..]));
+        }
+        assert_eq!(calls, 1);
+        // Nothing made, nothing kept.
+        assert!(rendered.get_or_make("none", || None).is_none());
+        for i in 0..Rendered::MAX_ENTRIES + 10 {
+            rendered.get_or_make(&i.to_string(), || Some(vec![0]));
+        }
+        assert_eq!(
+            rendered.entries.read().unwrap().len(),
+            Rendered::MAX_ENTRIES
+        );
+    }
 }

@@ -35,6 +35,9 @@ enum Answer {
     Made { kind: char, bytes: Vec<u8> },
     /// A file's own bytes.
     File { kind: char, file: File },
+    /// A rendered answer kept for this snapshot: its item type as the first byte, then the
+    /// answer.
+    Kept(Arc<[u8]>),
 }
 
 impl Answer {
@@ -110,6 +113,11 @@ async fn serve(
         Answer::File { kind, mut file } => {
             log.status = Some(kind.to_string());
             send_file(&mut stream, &mut file, limits.write_timeout, log).await
+        }
+        Answer::Kept(kept) => {
+            log.status = Some((kept[0] as char).to_string());
+            log.bytes = kept.len() as u64 - 1;
+            write_timed(&mut stream, &kept[1..], limits.write_timeout).await
         }
     };
     if written.is_err() {
@@ -224,8 +232,26 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
         shared.hostnames[0].as_str(),
         shared.public_port.unwrap_or(GEMINI_PORT),
     );
-    // Pages come from memory; only other files need the folder (off the async threads).
-    let found = match answer(&capsule, segments.clone(), slash, &place, &origin, false) {
+    // Menus and texts are rendered once per snapshot (and per advertised port); what the
+    // snapshot cannot answer alone is looked up in the folder, off the async threads.
+    let key = format!("gopher {} {selector}", place.port);
+    let mut uncached = None;
+    let cached = capsule.rendered.get_or_make(&key, || {
+        match answer(&capsule, segments.clone(), slash, &place, &origin, false) {
+            Some(Found::Made(Answer::Made {
+                kind: kind @ ('0' | '1'),
+                bytes,
+            })) => Some([kind as u8].into_iter().chain(bytes).collect()),
+            found => {
+                uncached = Some(found);
+                None
+            }
+        }
+    });
+    if let Some(bytes) = cached {
+        return Answer::Kept(bytes);
+    }
+    let found = match uncached.flatten() {
         Some(found) => Ok(found),
         None => {
             tokio::task::spawn_blocking(move || {
