@@ -12,7 +12,7 @@ use crate::config::Lang;
 use crate::content::files::{is_markdown, mime_for};
 use crate::content::markdown::Page;
 use crate::content::scan::Text;
-use crate::content::site::{Generated, Site};
+use crate::content::site::{Entry, Generated, Site};
 use crate::content::{CapsuleRoot, Resolved};
 use crate::render::atom::{self, Origin};
 use crate::render::pages::{self, HomeSections};
@@ -226,7 +226,24 @@ impl Capsule {
                 }
             });
         }
-        disk.then(|| self.root.resolve(segments, ends_with_slash))
+        if disk {
+            return Some(self.root.resolve(segments, ends_with_slash));
+        }
+        // Hidden paths are never in the snapshot; the rest is as the site last read it.
+        Some(match self.site.entry_at(segments)? {
+            Entry::Folder if !ends_with_slash => Resolved::AddSlash,
+            Entry::Folder => Resolved::NotFound("folder has no index.gmi or index.md"),
+            Entry::File if !ends_with_slash => {
+                let path = segments
+                    .iter()
+                    .fold(self.root.path().to_owned(), |p, s| p.join(s));
+                Resolved::File {
+                    mime: mime_for(&path),
+                    path,
+                }
+            }
+            Entry::File | Entry::Nothing => Resolved::NotFound("no such file"),
+        })
     }
 
     /// A text file as the site last read it.

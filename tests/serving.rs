@@ -86,6 +86,7 @@ fn symlinks_out_of_the_root_are_not_followed() {
     std::os::unix::fs::symlink(&outside, capsule.join("out")).unwrap();
     std::os::unix::fs::symlink(capsule.join(".secret"), capsule.join("public.txt")).unwrap();
     std::os::unix::fs::symlink(capsule.join("about.gmi"), capsule.join("alias.gmi")).unwrap();
+    std::os::unix::fs::symlink(capsule.join("docs"), capsule.join("linked")).unwrap();
     let server = setup.start();
     server.get(&server.url("/passwd.gmi")).expect("51");
     server.get(&server.url("/out/passwd")).expect("51");
@@ -95,6 +96,11 @@ fn symlinks_out_of_the_root_are_not_followed() {
     let r = server.get(&server.url("/alias.gmi"));
     r.expect("20");
     assert_eq!(r.body(), b"# About\n");
+    // So is a folder linked from inside it, with what lies below.
+    let r = server.get(&server.url("/linked/page.gmi"));
+    assert_eq!(r.expect("20").body(), b"# A page\n");
+    server.get(&server.url("/linked")).expect("31");
+    server.get(&server.url("/linked/missing.gmi")).expect("51");
 }
 
 #[test]

@@ -40,6 +40,10 @@ pub struct Scan {
     /// Every path the folder serves, decoded, from the root (`/about.gmi`, `/notes/`): files
     /// (Markdown under its `.gmi` name), folders with and without their slash.
     pub served: HashSet<String>,
+    /// The folders among them (without the slash), and which of those are symlinks (not
+    /// walked: what lies below them is only known to the folder itself).
+    pub folders: HashSet<String>,
+    pub linked_folders: HashSet<String>,
 }
 
 /// Files read by earlier passes, by absolute path.
@@ -170,6 +174,10 @@ impl Pass<'_> {
             let url = url_of(&relative);
             if is_dir {
                 self.scan.served.insert(url.clone());
+                self.scan.folders.insert(url.clone());
+                if kind.is_symlink() {
+                    self.scan.linked_folders.insert(url.clone());
+                }
                 let target = path.canonicalize().unwrap_or_else(|_| path.clone());
                 if target.join(INDEX_FILE).is_file() || target.join("index.md").is_file() {
                     self.scan.served.insert(format!("{url}/"));

@@ -98,6 +98,8 @@ pub struct Site {
     texts: HashMap<PathBuf, Text>,
     /// Every path the capsule folder serves (decoded), for the link check.
     served: HashSet<String>,
+    folders: HashSet<String>,
+    linked_folders: HashSet<String>,
 }
 
 /// Limits and options for reading posts.
@@ -222,6 +224,8 @@ impl Site {
             places,
             texts: scanned.texts,
             served: scanned.served,
+            folders: scanned.folders,
+            linked_folders: scanned.linked_folders,
         };
         check_links(&site, &mut problems);
         (site, problems)
@@ -252,6 +256,26 @@ impl Site {
             .into_iter()
             .flatten()
             .find_map(|c| self.texts.get_key_value(&c).map(|(k, _)| k.as_path()))
+    }
+
+    /// What the folder held at a request path when the site was read: `None` when only the
+    /// folder can tell (the path passes through a symlinked folder, which is not walked).
+    pub fn entry_at(&self, segments: &[String]) -> Option<Entry> {
+        let mut url = String::new();
+        for (i, segment) in segments.iter().enumerate() {
+            url.push('/');
+            url.push_str(segment);
+            if i + 1 < segments.len() && self.linked_folders.contains(&url) {
+                return None;
+            }
+        }
+        Some(if url.is_empty() || self.folders.contains(&url) {
+            Entry::Folder
+        } else if self.served.contains(&url) && !is_markdown(Path::new(&url)) {
+            Entry::File
+        } else {
+            Entry::Nothing
+        })
     }
 
     /// Whether this source file is a post readers must not see (a draft, or dated ahead).
@@ -309,6 +333,14 @@ impl Site {
     pub fn series_by_slug(&self, slug: &str) -> Option<&Series> {
         self.series.iter().find(|s| s.slug == slug)
     }
+}
+
+/// What a request path named in the folder, when the site was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    Folder,
+    File,
+    Nothing,
 }
 
 /// A page made from the site rather than read from a file.
