@@ -142,7 +142,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         log_ip: args.log_ip,
     };
     let config = Config::load(args.config.as_deref(), overrides.clone())?;
-    init_logging(&config.log.level);
+    let _log = init_logging(&config.log.level);
     let config_path = args.config;
     let load_config: server::LoadConfig =
         Box::new(move || Config::load(config_path.as_deref(), overrides.clone()));
@@ -188,7 +188,7 @@ fn cert(args: CertArgs) -> anyhow::Result<()> {
         ..Overrides::default()
     };
     let config = Config::load(args.config.as_deref(), overrides)?;
-    init_logging(&config.log.level);
+    let _log = init_logging(&config.log.level);
     let certs = tls::load_or_generate(&config)?;
     for cert in &certs {
         let info = &cert.info;
@@ -254,7 +254,7 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         ..Overrides::default()
     };
     let config = Config::load(args.config.as_deref(), overrides)?;
-    init_logging(&config.log.level);
+    let _log = init_logging(&config.log.level);
     let root = CapsuleRoot::open(&config.capsule)
         .with_context(|| format!("capsule folder {}", config.capsule.display()))?;
     let (site, problems) = Site::build(&root, &config.build_options());
@@ -325,12 +325,16 @@ fn log_certificate(cert: &HostCert) {
 }
 
 /// Logs go to stderr; `RUST_LOG` wins over the config's level.
-fn init_logging(level: &LogFilter) {
+/// Logs to stderr in batches (see `logging`); the guard writes what is left when dropped.
+#[must_use]
+fn init_logging(level: &LogFilter) -> crate::logging::FlushGuard {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.as_str()));
+    let (writer, guard) = crate::logging::BatchedStderr::start();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+    guard
 }

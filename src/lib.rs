@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod logging;
 pub mod render;
 pub mod respond;
 pub mod server;

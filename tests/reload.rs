@@ -358,7 +358,7 @@ fn sighup_reloads_the_config_without_dropping_connections() {
     server.wait_for("/robots.txt", "the watched config", |a| {
         a.body_text() == "fourth\n"
     });
-    assert!(server.logs().iter().any(|l| l.contains("SIGHUP received")));
+    server.wait_log("the SIGHUP", |l| l.contains("SIGHUP received"));
 }
 
 #[test]
