@@ -185,7 +185,7 @@ fn main() {
     .unwrap();
     std::fs::write(
         dir.join("config.toml"),
-        "[log]\nlevel = \"info\"\n[limits]\nmax_connections = 1024\n",
+        "[limits]\nmax_connections = 1024\n",
     )
     .unwrap();
 
@@ -199,7 +199,7 @@ fn main() {
             "--gopher-listen",
             "127.0.0.1:0",
         ])
-        .env("RUST_LOG", "warn,gemhole::cli=info");
+        .env("RUST_LOG", "info");
     let gemhole = start("gemhole", gemhole, true);
     let mut limit = Command::new(env!("CARGO_BIN_EXE_limit-server"));
     limit.args(["--listen", "127.0.0.1:0", "--body-bytes", "5120"]);

@@ -37,6 +37,8 @@ enum Response {
     Page { mime: String, page: Arc<Page> },
     /// `20 <mime>` and gemtext made for this request.
     Generated { mime: String, body: String },
+    /// A whole answer (header and body) made earlier from this snapshot.
+    Kept(Arc<[u8]>),
 }
 
 impl Response {
@@ -50,9 +52,10 @@ impl Response {
     fn status(&self) -> Status {
         match self {
             Response::Header { status, .. } => *status,
-            Response::File { .. } | Response::Page { .. } | Response::Generated { .. } => {
-                Status::Success
-            }
+            Response::File { .. }
+            | Response::Page { .. }
+            | Response::Generated { .. }
+            | Response::Kept(_) => Status::Success,
         }
     }
 }
@@ -214,8 +217,32 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
     let capsule = shared.capsule.load_full();
     let segments = request.segments;
     let ends_with_slash = request.ends_with_slash;
-    // Pages come from memory; only other files need the folder (off the async threads).
-    let lookup = match capsule.lookup_in_memory(&segments, ends_with_slash, &origin) {
+    // Generated answers (indexes, feeds, series posts with their navigation) are made once
+    // per snapshot and kept; pages come from memory; only other files need the folder (off
+    // the async threads).
+    let key = format!(
+        "gemini {} /{}{}",
+        origin.absolute(""),
+        segments.join("/"),
+        if ends_with_slash { "/" } else { "" }
+    );
+    let mut uncached = None;
+    let kept = capsule.rendered.get_or_make(&key, || {
+        match capsule.lookup_in_memory(&segments, ends_with_slash, &origin) {
+            Some(Lookup::Generated { body, lang }) => {
+                Some(success(&shared.gemtext_header(lang.as_ref()), &body))
+            }
+            Some(Lookup::Typed { mime, body }) => Some(success(mime, &body)),
+            other => {
+                uncached = Some(other);
+                None
+            }
+        }
+    });
+    if let Some(bytes) = kept {
+        return Response::Kept(bytes);
+    }
+    let lookup = match uncached.flatten() {
         Some(lookup) => Ok(lookup),
         None => {
             tokio::task::spawn_blocking(move || capsule.lookup(&segments, ends_with_slash, &origin))
@@ -290,6 +317,10 @@ async fn write_response<S: AsyncWrite + Unpin>(
         Response::Generated { mime, body } => {
             write_text(stream, &mime, &body, write_timeout, log).await?;
         }
+        Response::Kept(bytes) => {
+            write_timed(stream, &bytes, write_timeout).await?;
+            log.bytes += bytes.len() as u64;
+        }
         Response::File { mime, mut file } => {
             let header = format!("{} {mime}\r\n", Status::Success);
             write_timed(stream, header.as_bytes(), write_timeout).await?;
@@ -308,6 +339,13 @@ async fn write_response<S: AsyncWrite + Unpin>(
     Ok(())
 }
 
+/// A whole `20` answer: header and body.
+fn success(mime: &str, body: &str) -> Vec<u8> {
+    let mut bytes = format!("{} {mime}\r\n", Status::Success).into_bytes();
+    bytes.extend_from_slice(body.as_bytes());
+    bytes
+}
+
 /// Writes `20 <mime>` and a body held in memory, in one write.
 async fn write_text<S: AsyncWrite + Unpin>(
     stream: &mut S,
@@ -316,8 +354,7 @@ async fn write_text<S: AsyncWrite + Unpin>(
     write_timeout: Duration,
     log: &mut AccessLog,
 ) -> std::io::Result<()> {
-    let mut bytes = format!("{} {mime}\r\n", Status::Success).into_bytes();
-    bytes.extend_from_slice(body.as_bytes());
+    let bytes = success(mime, body);
     write_timed(stream, &bytes, write_timeout).await?;
     log.bytes += bytes.len() as u64;
     Ok(())
