@@ -253,7 +253,7 @@ impl Capsule {
 
     /// The home page: the author's `index.gmi` (or `index.md`) text, then the generated sections.
     fn home_page(&self) -> Lookup {
-        let (text, lang) = match self.resolve(&[], true, true).unwrap_or(Resolved::AddSlash) {
+        let (text, lang) = match self.resolve(&[], true, false).unwrap_or(Resolved::AddSlash) {
             Resolved::File { path, .. } | Resolved::Markdown(path) => match self.text(&path) {
                 Some(Text::Page(page)) if page.withheld.is_none() => {
                     (Some(page.gemtext.clone()), page.lang.clone())
