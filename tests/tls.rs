@@ -197,6 +197,23 @@ fn operator_supplied_certificate_is_used() {
 }
 
 #[test]
+fn a_world_readable_key_is_refused_with_the_fix() {
+    let first = TestServer::start();
+    let dir = first.dir.clone();
+    drop(first);
+    let key = dir.path().join("certs/localhost/key.pem");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (status, stderr) = Setup::in_dir(dir.clone()).fail();
+    assert!(!status.success());
+    assert!(stderr.contains("certs/localhost/key.pem"), "{stderr}");
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+    // Fixed as told, it starts again with the same certificate.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let server = Setup::in_dir(dir).start();
+    server.get(&server.url("/")).expect("20");
+}
+
+#[test]
 fn invalid_certificate_stops_start_up_naming_the_file() {
     let setup = Setup::new();
     crate::common::write(

@@ -48,6 +48,12 @@ pub enum CertError {
     Write { path: PathBuf, source: io::Error },
     #[error("cannot generate a certificate for {host}: {reason}")]
     Generate { host: Hostname, reason: String },
+    #[error(
+        "{path} can be read by every user on this machine (mode {mode:o}); a private key must not \
+         be: run `chmod 600 {path}` (or `chmod 640` with a group the server runs as) and start \
+         again"
+    )]
+    KeyWorldReadable { path: PathBuf, mode: u32 },
 }
 
 /// Where a host's certificate came from, for the start-up log.
@@ -214,6 +220,25 @@ fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), CertError> {
     result.map_err(wrap)
 }
 
+/// A private key anyone on the machine can read is as good as published.
+fn refuse_world_readable(path: &Path) -> Result<(), CertError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(path)
+        .map_err(|source| CertError::Read {
+            path: path.to_owned(),
+            source,
+        })?
+        .permissions()
+        .mode();
+    if mode & 0o004 != 0 {
+        return Err(CertError::KeyWorldReadable {
+            path: path.to_owned(),
+            mode: mode & 0o777,
+        });
+    }
+    Ok(())
+}
+
 /// Reads a PEM certificate chain and private key and checks that they belong together.
 fn load(
     host: &Hostname,
@@ -241,6 +266,7 @@ fn load(
     };
     let info = cert_info(end_entity).map_err(|reason| invalid(cert_path, reason))?;
 
+    refuse_world_readable(key_path)?;
     let key_pem = read(key_path)?;
     let key = PrivateKeyDer::from_pem_slice(&key_pem)
         .map_err(|e| invalid(key_path, format!("no usable PEM private key found ({e})")))?;
