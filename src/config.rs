@@ -181,6 +181,11 @@ pub struct LogConfig {
 pub struct Limits {
     /// Connections served at once; further ones wait in the listen backlog.
     pub max_connections: Count,
+    /// Connections one client address (an IPv6 /64) may hold open at once; 0: no cap.
+    pub max_connections_per_ip: u32,
+    /// Requests one client address (an IPv6 /64) may make per minute, in bursts of up to as
+    /// many; over it, Gemini answers `44` and Gopher an error line. 0: no limit.
+    pub requests_per_minute_per_ip: u32,
     /// Seconds a client gets to complete the TLS handshake.
     pub handshake_timeout: Seconds,
     /// Seconds a client gets to send its request line.
@@ -309,6 +314,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: Count(256),
+            max_connections_per_ip: 64,
+            requests_per_minute_per_ip: 0,
             handshake_timeout: Seconds(10),
             request_timeout: Seconds(10),
             write_timeout: Seconds(30),

@@ -122,3 +122,56 @@ fn shutdown_does_not_wait_for_idle_clients() {
         l.contains("shutting down before a request")
     });
 }
+
+#[test]
+fn an_address_over_its_request_rate_gets_44_and_gopher_an_error() {
+    let server = Setup::new()
+        .config("[limits]\nrequests_per_minute_per_ip = 3\n")
+        .arg("--gopher-listen")
+        .arg("127.0.0.1:0")
+        .start();
+    for _ in 0..3 {
+        server.get(&server.url("/")).expect("20");
+    }
+    let slow = server.get(&server.url("/"));
+    slow.expect("44");
+    // A whole number of seconds until the next request is allowed (one per 20 s here).
+    let wait: u64 = slow.meta().parse().unwrap();
+    assert!((1..=20).contains(&wait), "{wait}");
+    // The same address over Gopher shares the allowance.
+    let gopher = String::from_utf8(server.gopher(b"/\r\n")).unwrap();
+    assert!(gopher.starts_with("3Too many requests"), "{gopher}");
+    assert!(gopher.ends_with("\terror.host\t1\r\n.\r\n"), "{gopher}");
+    server.wait_log("the refusal", |l| l.contains("status=44"));
+}
+
+#[test]
+fn an_address_holding_its_most_connections_gets_no_more() {
+    let server = Setup::new()
+        .config("[limits]\nmax_connections_per_ip = 2\n")
+        .start();
+    let first = crate::common::connect(server.addr(), Some("localhost"), Tls::Any).unwrap();
+    let _second = crate::common::connect(server.addr(), Some("localhost"), Tls::Any).unwrap();
+    // A third one from the same address is closed before its handshake.
+    assert!(crate::common::connect(server.addr(), Some("localhost"), Tls::Any).is_err());
+    server.wait_log("the refusal", |l| l.contains("too many connections"));
+    // Once one closes, the address may connect again.
+    drop(first);
+    let deadline = std::time::Instant::now() + crate::common::DEADLINE;
+    loop {
+        match crate::common::fetch(
+            server.addr(),
+            Some("localhost"),
+            b"gemini://localhost/\r\n",
+            Tls::Any,
+        ) {
+            Ok(answer) if answer.status() == "20" => break,
+            _ => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the place was never given back"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

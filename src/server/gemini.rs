@@ -204,6 +204,10 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
     if let Err(rejection) = request.check_target(&shared.hostnames, local) {
         return Response::header(rejection.status, rejection.reason);
     }
+    if let Err(wait) = shared.per_address.request(log.peer.ip()) {
+        log.note = "over the request rate of its address";
+        return Response::header(Status::SlowDown, wait.as_secs().max(1).to_string());
+    }
     let origin = Origin::new(
         shared.hostnames[0].as_str(),
         shared.public_port.unwrap_or(local.port()),

@@ -191,6 +191,13 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
         gemini_host: shared.hostnames[0].to_string(),
         width: shared.gopher.wrap,
     };
+    if let Err(wait) = shared.per_address.request(log.peer.ip()) {
+        log.note = "over the request rate of its address";
+        return Answer::error(&format!(
+            "Too many requests: try again in {} s",
+            wait.as_secs().max(1)
+        ));
+    }
     if matches!(selector, "" | "/") && extra.starts_with('$') {
         // The UMN client asks for the root's Gopher+ attributes first and gives up without them.
         return Answer::Made {

@@ -7,6 +7,7 @@
 mod conn;
 mod gemini;
 mod gopher;
+mod limits;
 pub mod request;
 pub mod status;
 pub mod tls;
@@ -71,6 +72,8 @@ struct Shared {
     limits: Timeouts,
     log_ip: bool,
     gopher: GopherSettings,
+    /// Connections and requests per client address.
+    per_address: Arc<limits::PerAddress>,
 }
 
 /// What Gopher menus say about the server, and how text is laid out.
@@ -175,6 +178,10 @@ impl Prepared {
                 write_timeout: limits.write_timeout.duration(),
             },
             log_ip: config.log.ip,
+            per_address: Arc::new(limits::PerAddress::new(
+                limits.max_connections_per_ip,
+                limits.requests_per_minute_per_ip,
+            )),
             gopher: GopherSettings {
                 host: config.gopher_host().to_string(),
                 public_port: config.gopher.public_port,
@@ -454,8 +461,18 @@ async fn accept_loop(
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
                 let shared = live.shared.load_full();
+                let Some(place) = shared.per_address.connect(peer.ip()) else {
+                    // Closed at once: no handshake, no answer, no buffer for this one.
+                    tracing::info!(
+                        target: "gemhole::access",
+                        peer = %if shared.log_ip { peer.to_string() } else { "-".into() },
+                        "too many connections from one address; closed"
+                    );
+                    continue;
+                };
                 let shutdown = shutdown.clone();
                 tracker.spawn(async move {
+                    let _place = place;
                     match protocol {
                         Speaks::Gemini => gemini::handle(stream, peer, shared, shutdown).await,
                         Speaks::Gopher => gopher::handle(stream, peer, shared, shutdown).await,

@@ -1,0 +1,182 @@
+//! Per-address limits: how many connections one client address may hold open, and how many
+//! requests it may make per minute. The state lives in fixed tables indexed by a keyed hash of
+//! the address (IPv6 by its /64, which one user usually holds whole), so a flood from any
+//! number of addresses cannot grow memory: addresses that share a slot share its allowance.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Slots per table: 65,536 × 4 bytes for connections, × 16 for request rates (only when on),
+/// whatever the traffic.
+const SLOTS: usize = 1 << 16;
+
+/// The per-address limits of one server.
+pub struct PerAddress {
+    hasher: RandomState,
+    /// Open connections per slot; `None`: no per-address cap.
+    connections: Option<(u32, Box<[AtomicU32]>)>,
+    /// Request allowance per slot; `None`: no rate limit.
+    requests: Option<Rates>,
+}
+
+struct Rates {
+    per_minute: f64,
+    started: Instant,
+    buckets: Mutex<Box<[Bucket]>>,
+}
+
+/// A token bucket: `tokens` requests may be made now; it refills at `per_minute`.
+#[derive(Clone, Copy, Default)]
+struct Bucket {
+    tokens: f32,
+    /// Milliseconds since `Rates::started` at the last refill; 0: never used.
+    at_ms: u64,
+}
+
+/// Held while a connection is open; frees its place when dropped.
+pub struct Slot {
+    limits: Arc<PerAddress>,
+    index: usize,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some((_, counts)) = &self.limits.connections {
+            counts[self.index].fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl PerAddress {
+    /// `max_connections` and `requests_per_minute` of 0 turn that limit off.
+    pub fn new(max_connections: u32, requests_per_minute: u32) -> PerAddress {
+        PerAddress {
+            hasher: RandomState::new(),
+            connections: (max_connections > 0).then(|| {
+                let counts: Box<[AtomicU32]> = (0..SLOTS).map(|_| AtomicU32::new(0)).collect();
+                (max_connections, counts)
+            }),
+            requests: (requests_per_minute > 0).then(|| Rates {
+                per_minute: f64::from(requests_per_minute),
+                started: Instant::now(),
+                buckets: Mutex::new(vec![Bucket::default(); SLOTS].into_boxed_slice()),
+            }),
+        }
+    }
+
+    fn index(&self, ip: IpAddr) -> usize {
+        let key: u128 = match ip {
+            IpAddr::V4(v4) => u128::from(u32::from(v4)),
+            // The /64: the part of an IPv6 address that names a network, not a device.
+            IpAddr::V6(v6) => u128::from(v6) >> 64 | 1 << 127,
+        };
+        (self.hasher.hash_one(key) as usize) % SLOTS
+    }
+
+    /// Takes a connection place for `ip`; `None` if the address already holds its most.
+    pub fn connect(self: &Arc<Self>, ip: IpAddr) -> Option<Slot> {
+        let index = self.index(ip);
+        if let Some((max, counts)) = &self.connections {
+            let before = counts[index].fetch_add(1, Ordering::Relaxed);
+            if before >= *max {
+                counts[index].fetch_sub(1, Ordering::Relaxed);
+                return None;
+            }
+        }
+        Some(Slot {
+            limits: Arc::clone(self),
+            index,
+        })
+    }
+
+    /// Counts a request from `ip`: `Err(wait)` if it is over its rate, with how long until it
+    /// may ask again.
+    pub fn request(&self, ip: IpAddr) -> Result<(), Duration> {
+        let Some(rates) = &self.requests else {
+            return Ok(());
+        };
+        let index = self.index(ip);
+        let now_ms = rates.started.elapsed().as_millis() as u64 + 1;
+        let per_ms = rates.per_minute / 60_000.0;
+        let mut buckets = rates.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let bucket = &mut buckets[index];
+        let tokens = if bucket.at_ms == 0 {
+            rates.per_minute
+        } else {
+            let refilled = (now_ms - bucket.at_ms) as f64 * per_ms;
+            (f64::from(bucket.tokens) + refilled).min(rates.per_minute)
+        };
+        bucket.at_ms = now_ms;
+        if tokens >= 1.0 {
+            bucket.tokens = (tokens - 1.0) as f32;
+            Ok(())
+        } else {
+            bucket.tokens = tokens as f32;
+            let wait_ms = ((1.0 - tokens) / per_ms).ceil();
+            Err(Duration::from_millis(wait_ms as u64))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn connections_per_address_are_capped_and_given_back() {
+        let limits = Arc::new(PerAddress::new(2, 0));
+        let a = limits.connect(ip("192.0.2.1")).unwrap();
+        let _b = limits.connect(ip("192.0.2.1")).unwrap();
+        assert!(limits.connect(ip("192.0.2.1")).is_none());
+        // Another address has its own allowance (unless it shares the slot, 1 in 65,536).
+        assert!(limits.connect(ip("198.51.100.7")).is_some());
+        drop(a);
+        assert!(limits.connect(ip("192.0.2.1")).is_some());
+        // Off: no cap.
+        let off = Arc::new(PerAddress::new(0, 0));
+        let held: Vec<_> = (0..100)
+            .map(|_| off.connect(ip("192.0.2.1")).unwrap())
+            .collect();
+        assert_eq!(held.len(), 100);
+    }
+
+    #[test]
+    fn requests_over_the_rate_wait_and_an_ipv6_network_counts_once() {
+        let limits = PerAddress::new(0, 3);
+        for _ in 0..3 {
+            limits.request(ip("2001:db8::1")).unwrap();
+        }
+        // Same /64, another device: the same allowance, now spent. One more comes after 20 s.
+        let wait = limits.request(ip("2001:db8::2")).unwrap_err();
+        assert!(
+            wait > Duration::from_secs(19) && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
+        assert!(limits.request(ip("2001:db8:1::1")).is_ok());
+        assert!(PerAddress::new(0, 0).request(ip("2001:db8::1")).is_ok());
+    }
+
+    #[test]
+    fn a_flood_from_many_addresses_keeps_the_tables_fixed() {
+        let limits = Arc::new(PerAddress::new(4, 60));
+        let mut held = Vec::new();
+        for n in 0..100_000u32 {
+            let addr = IpAddr::from(n.to_be_bytes());
+            let _ = limits.request(addr);
+            if let Some(slot) = limits.connect(addr) {
+                held.push(slot);
+            }
+        }
+        // Memory is the fixed tables; at most 4 places per slot.
+        assert!(held.len() <= 4 * SLOTS);
+        assert!(held.len() > 60_000, "{}", held.len());
+    }
+}
