@@ -170,3 +170,23 @@ fn errors_and_redirect_pages_escape_what_they_hold() {
     );
     assert!(!page.contains("<x>"));
 }
+
+/// Found by `cargo fuzz run gopher_render`: control characters (0 columns to `char::width`,
+/// 1 to `str::width`) let a cut word overflow the width.
+#[test]
+fn control_characters_never_widen_a_line() {
+    let crash: &[u8] = &[
+        61, 1, 1, 65, 1, 26, 107, 58, 189, 61, 255, 255, 255, 255, 62, 61, 107, 157, 58, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 189, 61,
+    ];
+    let gemtext = String::from_utf8_lossy(crash);
+    let mut long = String::from("x");
+    long.push_str(&"\u{1}".repeat(100));
+    for input in [gemtext.as_ref(), long.as_str(), "\u{1b}[31mred\u{1b}[0m"] {
+        let text = gopher::text(input, "/posts/x.gmi", &place(40));
+        for line in lines(&text) {
+            assert!(line.width() <= 40, "{line:?}");
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+        }
+    }
+}

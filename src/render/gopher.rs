@@ -380,10 +380,16 @@ fn underlined(text: &str, mark: char, width: usize) -> Vec<String> {
     lines
 }
 
-/// Wraps text at `width` display columns, breaking at spaces; the first line starts with
-/// `first`, the others with `rest`. A word wider than a line is cut, so no line is wider than
-/// `width` (unless a prefix alone is).
+/// Wraps text at `width` display columns, breaking at spaces (control characters count as
+/// spaces); the first line starts with `first`, the others with `rest`. A word wider than a
+/// line is cut, so no line is wider than `width` (unless a prefix alone is).
 pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
+    // Control characters have no width a terminal agrees on (and escape sequences could
+    // reach the reader's terminal): they become spaces.
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let mut lines = Vec::new();
     let mut line = first.to_owned();
     let mut prefix_width = first.width();
