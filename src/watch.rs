@@ -9,7 +9,7 @@
 //! whole configuration, as SIGHUP does.
 
 use std::collections::HashSet;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::config::{WatchConfig, WatchMode};
-use crate::content::files::is_hidden;
+use crate::content::files::{is_hidden, names};
 use crate::content::scan::ReadCache;
 use crate::content::site::{BuildOptions, Problem, Site};
 use crate::respond::Capsule;
@@ -266,10 +266,7 @@ fn next_due(site: &Site, options: &BuildOptions) -> Option<Duration> {
 /// editor's or sync tool's temporary file.
 fn matters(root: &Path, path: &Path) -> bool {
     let relative: PathBuf = path.strip_prefix(root).unwrap_or(path).to_owned();
-    let hidden = is_hidden(relative.components().map(|c| match c {
-        Component::Normal(name) => name.to_str().unwrap_or("."),
-        _ => ".",
-    }));
+    let hidden = is_hidden(names(&relative));
     let name = relative
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

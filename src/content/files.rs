@@ -101,11 +101,7 @@ impl CapsuleRoot {
     fn inside(&self, path: &Path) -> Option<PathBuf> {
         let canonical = path.canonicalize().ok()?;
         let relative = canonical.strip_prefix(&self.root).ok()?;
-        let names = relative.components().map(|c| match c {
-            Component::Normal(name) => name.to_str().unwrap_or("."),
-            _ => ".",
-        });
-        (!is_hidden(names)).then_some(canonical)
+        (!is_hidden(names(relative))).then_some(canonical)
     }
 }
 
@@ -113,6 +109,15 @@ impl CapsuleRoot {
 pub fn is_markdown(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case(MARKDOWN_EXTENSION))
+}
+
+/// The names of a path below the root, for [`is_hidden`]; a name that is not UTF-8 (or a
+/// `..`) reads as `.`, so it counts as hidden.
+pub(crate) fn names(relative: &Path) -> impl Iterator<Item = &str> {
+    relative.components().map(|c| match c {
+        Component::Normal(name) => name.to_str().unwrap_or("."),
+        _ => ".",
+    })
 }
 
 /// Whether a path (as names below the root) passes through a dot-file or dot-directory.

@@ -9,12 +9,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, mime_for};
+use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, mime_for, names};
 use super::markdown::{self, Page, read_source, title_stem};
 use super::post::{FileFacts, RawMeta};
 use super::site::{BuildOptions, POSTS_DIR, Post, Problem};
@@ -368,14 +368,6 @@ fn read(path: &Path, relative: &Path, meta: &std::fs::Metadata, options: &BuildO
         problems,
         broken,
     }
-}
-
-/// The names of a relative path, for the hidden-file rule.
-fn names(relative: &Path) -> impl Iterator<Item = &str> {
-    relative.components().map(|c| match c {
-        Component::Normal(name) => name.to_str().unwrap_or("."),
-        _ => ".",
-    })
 }
 
 /// `posts/x.gmi` → `/posts/x.gmi`; the root → `` (so a folder URL is this plus `/`).

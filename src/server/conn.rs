@@ -76,6 +76,28 @@ pub(super) async fn write_timed<S: AsyncWrite + Unpin>(
     }
 }
 
+/// Size of the chunks a file is sent in.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Sends a file's bytes in chunks, counting them into the log; each write may stall for at
+/// most `limit`.
+pub(super) async fn send_file<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    file: &mut tokio::fs::File,
+    limit: Duration,
+    log: &mut AccessLog,
+) -> std::io::Result<()> {
+    let mut chunk = vec![0u8; CHUNK_BYTES];
+    loop {
+        let n = file.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        write_timed(stream, &chunk[..n], limit).await?;
+        log.bytes += n as u64;
+    }
+}
+
 /// Reads and drops what the client still sends, for a moment, before the socket is closed:
 /// closing a socket with unread input makes the kernel send a reset, which can destroy the
 /// tail of the response before the client has read it.

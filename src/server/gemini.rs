@@ -13,7 +13,7 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
-use super::conn::{AccessLog, drain, write_timed};
+use super::conn::{AccessLog, drain, send_file, write_timed};
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::status::Status;
 use crate::content::Resolved;
@@ -23,9 +23,6 @@ use crate::respond::Lookup;
 
 /// The first byte of every TLS connection: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
-
-/// Size of the chunks a file is streamed in.
-const CHUNK_BYTES: usize = 64 * 1024;
 
 /// What a request gets.
 enum Response {
@@ -329,15 +326,7 @@ async fn write_response<S: AsyncWrite + Unpin>(
             let header = format!("{} {mime}\r\n", Status::Success);
             write_timed(stream, header.as_bytes(), write_timeout).await?;
             log.bytes += header.len() as u64;
-            let mut chunk = vec![0u8; CHUNK_BYTES];
-            loop {
-                let n = file.read(&mut chunk).await?;
-                if n == 0 {
-                    break;
-                }
-                write_timed(stream, &chunk[..n], write_timeout).await?;
-                log.bytes += n as u64;
-            }
+            send_file(stream, &mut file, write_timeout, log).await?;
         }
     }
     Ok(())

@@ -16,7 +16,7 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
-use super::conn::{AccessLog, drain, write_timed};
+use super::conn::{AccessLog, drain, send_file, write_timed};
 use crate::config::GEMINI_PORT;
 use crate::content::Resolved;
 use crate::render::atom::Origin;
@@ -25,9 +25,6 @@ use crate::respond::{Capsule, Lookup};
 
 /// The longest request line read; RFC 1436 selectors are at most 255 bytes.
 const MAX_REQUEST_BYTES: usize = 1024;
-
-/// Size of the chunks a file is sent in.
-const CHUNK_BYTES: usize = 64 * 1024;
 
 /// What a request gets.
 enum Answer {
@@ -415,24 +412,6 @@ fn menu(
     Some(Found::Made(Answer::menu(gopher::menu(
         &gemtext, &path, place,
     ))))
-}
-
-/// Sends a file in chunks; each write may stall for at most `limit`.
-async fn send_file(
-    stream: &mut TcpStream,
-    file: &mut File,
-    limit: std::time::Duration,
-    log: &mut AccessLog,
-) -> std::io::Result<()> {
-    let mut chunk = vec![0u8; CHUNK_BYTES];
-    loop {
-        let n = file.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        write_timed(stream, &chunk[..n], limit).await?;
-        log.bytes += n as u64;
-    }
 }
 
 #[cfg(test)]
