@@ -4,7 +4,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::common::{DEADLINE, Setup, TestServer, Tls, connect, finish, write};
+use crate::common::{
+    DEADLINE, Setup, TestServer, Tls, big_file, connect, finish, non_reader, write,
+};
 
 #[test]
 fn an_idle_connection_does_not_block_others() {
@@ -19,10 +21,11 @@ fn an_idle_connection_does_not_block_others() {
 #[test]
 fn connection_cap_makes_new_connections_wait() {
     let server = Setup::new()
-        .config("[limits]\nmax_connections = 1\n")
+        .config("[limits]\nmax_connections = 1\nwrite_timeout = 120\n")
         .start();
-    // Holds the only slot: TLS done, no request yet.
-    let holder = connect(server.addr(), Some("localhost"), Tls::Any);
+    big_file(&server.capsule());
+    // Holds the only slot with an answer being written to a client that does not read.
+    let holder = non_reader(server.addr(), server.url("/big.bin\r\n").as_bytes()).unwrap();
     // The kernel accepts the TCP connection, but the server does not take it on yet.
     let mut waiting = TcpStream::connect(server.addr()).unwrap();
     waiting
@@ -36,15 +39,27 @@ fn connection_cap_makes_new_connections_wait() {
         "second connection was handled while the cap was reached: {early:?}"
     );
     drop(waiting);
-
-    let mut holder = holder.unwrap();
-    holder
-        .write_all(format!("{}\r\n", server.url("/")).as_bytes())
-        .unwrap();
-    holder.flush().unwrap();
-    finish(holder).unwrap().expect("20");
-    // The slot is free again.
+    // The holder goes away: its slot is free again.
+    drop(holder);
     server.get(&server.url("/about.gmi")).expect("20");
+}
+
+#[test]
+fn a_full_server_closes_its_longest_waiting_connection_for_a_newcomer() {
+    let server = Setup::new()
+        .config("[limits]\nmax_connections = 1\nrequest_timeout = 120\n")
+        .start();
+    // Holds the only slot: TLS done, no request.
+    let mut idle = connect(server.addr(), Some("localhost"), Tls::Any).unwrap();
+    // A newcomer is served (once the idle one has waited a second) ...
+    server.get(&server.url("/about.gmi")).expect("20");
+    // ... and the idle one was closed without an answer.
+    let mut rest = Vec::new();
+    let _ = idle.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "{rest:?}");
+    server.wait_log("the eviction", |l| {
+        l.contains("to admit a newer connection")
+    });
 }
 
 #[test]

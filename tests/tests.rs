@@ -13,6 +13,8 @@ mod convert_props;
 mod gopher;
 /// Gemtext → Gopher text and menus.
 mod gopher_render;
+/// Hostile clients on both ports while ordinary readers are served.
+mod hostile;
 /// Connection handling: caps, timeouts, access log, graceful shutdown.
 mod lifecycle;
 /// Live reload: changing files, SIGHUP, config and certificate changes.

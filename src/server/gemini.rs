@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::conn::{AccessLog, drain, send_file, write_timed};
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
+use super::slots::{CLOSED_FOR_NEWCOMER, Ticket};
 use super::status::Status;
 use crate::content::Resolved;
 use crate::content::markdown::Page;
@@ -62,10 +63,11 @@ pub(super) async fn handle(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
+    ticket: Ticket,
     shutdown: CancellationToken,
 ) {
     let mut log = AccessLog::new(peer);
-    if let Some(note) = serve(stream, &shared, &shutdown, &mut log).await {
+    if let Some(note) = serve(stream, &shared, &ticket, &shutdown, &mut log).await {
         log.note = note;
     }
     log.write(shared.log_ip);
@@ -75,6 +77,7 @@ pub(super) async fn handle(
 async fn serve(
     stream: TcpStream,
     shared: &Shared,
+    ticket: &Ticket,
     shutdown: &CancellationToken,
     log: &mut AccessLog,
 ) -> Option<&'static str> {
@@ -90,7 +93,9 @@ async fn serve(
             Err(note) => return Some(note),
         },
         () = shutdown.cancelled() => return Some("shutting down before a request arrived"),
+        () = ticket.closed_for_newcomer().cancelled() => return Some(CLOSED_FOR_NEWCOMER),
     };
+    ticket.request_arrived();
     let response = match received {
         Received::TimedOut => {
             close(tls, limits.write_timeout).await;

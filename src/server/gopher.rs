@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::conn::{AccessLog, drain, send_file, write_timed};
+use super::selector::{self, Target};
+use super::slots::{CLOSED_FOR_NEWCOMER, Ticket};
 use crate::config::GEMINI_PORT;
 use crate::content::Resolved;
 use crate::render::atom::Origin;
@@ -65,11 +67,12 @@ pub(super) async fn handle(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
+    ticket: Ticket,
     shutdown: CancellationToken,
 ) {
     let mut log = AccessLog::new(peer);
     log.host = "gopher".into();
-    if let Some(note) = serve(stream, &shared, &shutdown, &mut log).await {
+    if let Some(note) = serve(stream, &shared, &ticket, &shutdown, &mut log).await {
         log.note = note;
     }
     log.write(shared.log_ip);
@@ -79,6 +82,7 @@ pub(super) async fn handle(
 async fn serve(
     mut stream: TcpStream,
     shared: &Shared,
+    ticket: &Ticket,
     shutdown: &CancellationToken,
     log: &mut AccessLog,
 ) -> Option<&'static str> {
@@ -91,7 +95,9 @@ async fn serve(
     let read = tokio::select! {
         read = timeout(limits.request_timeout, read_line(&mut stream, &mut buf)) => read,
         () = shutdown.cancelled() => return Some("shutting down before a request arrived"),
+        () = ticket.closed_for_newcomer().cancelled() => return Some(CLOSED_FOR_NEWCOMER),
     };
+    ticket.request_arrived();
     let answer = match read {
         Err(_) => return Some("request timed out"),
         Ok(Line::Closed) => return Some("client closed before sending a request"),
@@ -168,20 +174,21 @@ async fn read_line(stream: &mut TcpStream, buf: &mut [u8; MAX_REQUEST_BYTES + 2]
 
 /// Decides the answer to a request line.
 async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut AccessLog) -> Answer {
-    let Ok(line) = std::str::from_utf8(line) else {
-        log.note = "selector is not UTF-8";
-        return Answer::error("Not found");
+    let request = match selector::parse(line) {
+        Ok(request) => request,
+        Err(rejection) => {
+            log.note = rejection;
+            return Answer::error("Not found");
+        }
     };
-    // TAB separates a search query or a Gopher+ request; no other control byte belongs here.
-    if line.chars().any(|c| c.is_control() && c != '\t') {
-        log.note = "control bytes in the selector";
-        return Answer::error("Not found");
+    log.path = if request.selector.is_empty() {
+        "/"
+    } else {
+        request.selector
     }
-    let (selector, extra) = line.split_once('\t').unwrap_or((line, ""));
-    log.path = if selector.is_empty() { "/" } else { selector }
-        .chars()
-        .take(200)
-        .collect();
+    .chars()
+    .take(200)
+    .collect();
     let place = Place {
         host: shared.gopher.host.clone(),
         port: shared.gopher.public_port.unwrap_or(local.port()),
@@ -195,42 +202,46 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
             wait.as_secs().max(1)
         ));
     }
-    if matches!(selector, "" | "/") && extra.starts_with('$') {
+    let (segments, slash) = match request.target {
         // The UMN client asks for the root's Gopher+ attributes first and gives up without them.
-        return Answer::Made {
-            kind: '+',
-            bytes: format!(
-                "+-1\r\n+INFO: 1Main menu\t\t{}\t{}\r\n.\r\n",
-                place.host, place.port
-            )
-            .into_bytes(),
-        };
-    }
-    if is_http(selector) {
-        log.note = "HTTP request";
-        return Answer::Made {
-            kind: 'H',
-            bytes: format!(
-                "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
-                 Connection: close\r\n\r\nThis is a Gopher server: gopher://{}:{}/\r\n",
-                place.host, place.port
-            )
-            .into_bytes(),
-        };
-    }
-    if let Some(url) = selector.strip_prefix("URL:") {
-        return Answer::Made {
-            kind: 'h',
-            bytes: gopher::url_redirect(url).into_bytes(),
-        };
-    }
-    if matches!(selector, "caps.txt" | "/caps.txt") {
-        return Answer::text(gopher::caps("gemhole", env!("CARGO_PKG_VERSION")));
-    }
-    let Some((segments, slash)) = split_selector(selector) else {
-        log.note = "dot segment in the selector";
-        return Answer::error("Not found");
+        Target::PlusProbe => {
+            return Answer::Made {
+                kind: '+',
+                bytes: format!(
+                    "+-1\r\n+INFO: 1Main menu\t\t{}\t{}\r\n.\r\n",
+                    place.host, place.port
+                )
+                .into_bytes(),
+            };
+        }
+        Target::Http => {
+            log.note = "HTTP request";
+            return Answer::Made {
+                kind: 'H',
+                bytes: format!(
+                    "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                     Connection: close\r\n\r\nThis is a Gopher server: gopher://{}:{}/\r\n",
+                    place.host, place.port
+                )
+                .into_bytes(),
+            };
+        }
+        Target::Url(url) => {
+            return Answer::Made {
+                kind: 'h',
+                bytes: gopher::url_redirect(&url).into_bytes(),
+            };
+        }
+        Target::Caps => {
+            return Answer::text(gopher::caps("gemhole", env!("CARGO_PKG_VERSION")));
+        }
+        Target::DotSegment => {
+            log.note = "dot segment in the selector";
+            return Answer::error("Not found");
+        }
+        Target::Item { segments, slash } => (segments, slash),
     };
+    let selector = request.selector;
     let capsule = shared.capsule.load_full();
     let origin = Origin::new(
         shared.hostnames[0].as_str(),
@@ -282,28 +293,6 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
             Answer::error("Internal error")
         }
     }
-}
-
-/// `GET / HTTP/1.1` and the like: a web browser pointed at the Gopher port.
-fn is_http(selector: &str) -> bool {
-    ["GET ", "HEAD ", "POST "]
-        .iter()
-        .any(|m| selector.starts_with(m))
-        && selector.contains(" HTTP/")
-}
-
-/// The path segments of a selector and whether it ends with `/`; `None` if a segment is `.` or
-/// `..` (nothing outside a folder is reachable, and no two selectors name one item).
-fn split_selector(selector: &str) -> Option<(Vec<String>, bool)> {
-    let slash = selector.ends_with('/');
-    let mut segments = Vec::new();
-    for segment in selector.split('/').filter(|s| !s.is_empty()) {
-        if segment == "." || segment == ".." {
-            return None;
-        }
-        segments.push(segment.to_owned());
-    }
-    Some((segments, slash))
 }
 
 /// What a selector names, found in the capsule.
@@ -412,32 +401,4 @@ fn menu(
     Some(Found::Made(Answer::menu(gopher::menu(
         &gemtext, &path, place,
     ))))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selectors_split_into_segments() {
-        assert_eq!(split_selector(""), Some((vec![], false)));
-        assert_eq!(split_selector("/"), Some((vec![], true)));
-        assert_eq!(
-            split_selector("/series/x/"),
-            Some((vec!["series".into(), "x".into()], true))
-        );
-        assert_eq!(
-            split_selector("posts/a b.txt"),
-            Some((vec!["posts".into(), "a b.txt".into()], false))
-        );
-        assert_eq!(split_selector("/../etc/passwd"), None);
-        assert_eq!(split_selector("/posts/./a.txt"), None);
-    }
-
-    #[test]
-    fn http_requests_are_recognised() {
-        assert!(is_http("GET / HTTP/1.0"));
-        assert!(!is_http("GET the book"));
-        assert!(!is_http("/posts/x.txt"));
-    }
 }

@@ -9,6 +9,8 @@ mod gemini;
 mod gopher;
 mod limits;
 pub mod request;
+pub mod selector;
+mod slots;
 pub mod status;
 pub mod tls;
 
@@ -20,7 +22,6 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -299,7 +300,7 @@ impl Server {
     pub async fn run(self, shutdown: CancellationToken, load_config: LoadConfig) {
         let tracker = TaskTracker::new();
         let limits = &self.config.limits;
-        let permits = Arc::new(Semaphore::new(limits.max_connections.get()));
+        let slots = Arc::new(slots::Slots::new(limits.max_connections.get()));
         let shutdown_grace = limits.shutdown_grace.duration();
         let mut accept_loops = tokio::task::JoinSet::new();
         let gemini = self.listeners.into_iter().map(|l| (l, Speaks::Gemini));
@@ -312,7 +313,7 @@ impl Server {
                 listener,
                 protocol,
                 Arc::clone(&self.live),
-                Arc::clone(&permits),
+                Arc::clone(&slots),
                 tracker.clone(),
                 shutdown.clone(),
             ));
@@ -435,57 +436,53 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Accepts connections while a connection slot is free, until shutdown. The listener is dropped
-/// (and the port closed) when this returns.
+/// Accepts connections until shutdown, each under the connection cap (see [`slots`]). The
+/// listener is dropped (and the port closed) when this returns.
 async fn accept_loop(
     listener: TcpListener,
     protocol: Speaks,
     live: Arc<Live>,
-    permits: Arc<Semaphore>,
+    slots: Arc<slots::Slots>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
 ) {
     loop {
-        let permit = tokio::select! {
-            () = shutdown.cancelled() => return,
-            permit = Arc::clone(&permits).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => return,
-            },
-        };
         let accepted = tokio::select! {
             () = shutdown.cancelled() => return,
             accepted = listener.accept() => accepted,
         };
-        match accepted {
-            Ok((stream, peer)) => {
-                let _ = stream.set_nodelay(true);
-                let shared = live.shared.load_full();
-                let Some(place) = shared.per_address.connect(peer.ip()) else {
-                    // Closed at once: no handshake, no answer, no buffer for this one.
-                    tracing::info!(
-                        target: "gemhole::access",
-                        peer = %if shared.log_ip { peer.to_string() } else { "-".into() },
-                        "too many connections from one address; closed"
-                    );
-                    continue;
-                };
-                let shutdown = shutdown.clone();
-                tracker.spawn(async move {
-                    let _place = place;
-                    match protocol {
-                        Speaks::Gemini => gemini::handle(stream, peer, shared, shutdown).await,
-                        Speaks::Gopher => gopher::handle(stream, peer, shared, shutdown).await,
-                    }
-                    drop(permit);
-                });
-            }
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Typically EMFILE: back off instead of spinning on the error.
                 tracing::warn!(error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
             }
-        }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = live.shared.load_full();
+        let Some(place) = shared.per_address.connect(peer.ip()) else {
+            // Closed at once: no handshake, no answer, no buffer for this one.
+            tracing::info!(
+                target: "gemhole::access",
+                peer = %if shared.log_ip { peer.to_string() } else { "-".into() },
+                "too many connections from one address; closed"
+            );
+            continue;
+        };
+        let ticket = tokio::select! {
+            () = shutdown.cancelled() => return,
+            ticket = slots.admit() => ticket,
+        };
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            let _place = place;
+            match protocol {
+                Speaks::Gemini => gemini::handle(stream, peer, shared, ticket, shutdown).await,
+                Speaks::Gopher => gopher::handle(stream, peer, shared, ticket, shutdown).await,
+            }
+        });
     }
 }
 

@@ -449,8 +449,16 @@ pub fn connect_with(
         Some(name) => ServerName::try_from(name.to_owned()).unwrap(),
         None => ServerName::IpAddress(addr.ip().into()),
     };
+    tls_over(TcpStream::connect(addr)?, name, config)
+}
+
+/// Completes a TLS handshake over a connected socket.
+fn tls_over(
+    tcp: TcpStream,
+    name: ServerName<'static>,
+    config: Arc<rustls::ClientConfig>,
+) -> std::io::Result<Conn> {
     let conn = rustls::ClientConnection::new(config, name).unwrap();
-    let tcp = TcpStream::connect(addr)?;
     tcp.set_read_timeout(Some(DEADLINE))?;
     tcp.set_write_timeout(Some(DEADLINE))?;
     let mut stream = rustls::StreamOwned::new(conn, tcp);
@@ -458,6 +466,32 @@ pub fn connect_with(
         stream.conn.complete_io(&mut stream.sock)?;
     }
     Ok(stream)
+}
+
+/// The size of a file the sample capsule gets from [`big_file`]: far more than the socket
+/// buffers of both ends hold, so a client that does not read stalls the server's writes.
+pub const BIG_FILE_BYTES: usize = 16 << 20;
+
+/// Adds `big.bin` ([`BIG_FILE_BYTES`]) to a capsule.
+pub fn big_file(root: &Path) {
+    write(root, "big.bin", vec![b'x'; BIG_FILE_BYTES]);
+}
+
+/// A client that asks for `request` and then never reads: a small receive buffer, the
+/// handshake done, the request sent.
+pub fn non_reader(addr: SocketAddr, request: &[u8]) -> std::io::Result<Conn> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    socket.set_recv_buffer_size(4096)?;
+    socket.connect(&addr.into())?;
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut conn = tls_over(socket.into(), name, client_config(Tls::Any))?;
+    conn.write_all(request)?;
+    conn.flush()?;
+    Ok(conn)
 }
 
 /// Reads the rest of the response to EOF and records how the stream ended.

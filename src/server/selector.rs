@@ -1,0 +1,148 @@
+//! Gopher request lines: what a selector line asks for, or why it is refused.
+//!
+//! Pure functions only (no I/O), so the rules are unit-testable and fuzzable. The line is what
+//! the client sent before its CRLF (or lone LF); the server has already limited its length.
+
+/// What a request line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The UMN client's first question: the root's Gopher+ attributes (`TAB $`).
+    PlusProbe,
+    /// A web browser pointed at the Gopher port (`GET / HTTP/1.1`).
+    Http,
+    /// `URL:<url>`: a page that points at an external URL.
+    Url(String),
+    /// `caps.txt`: the server's capabilities file.
+    Caps,
+    /// An item of the capsule: path segments (never empty, `.` or `..`, never holding `/`) and
+    /// whether the selector ends with `/` (a menu).
+    Item { segments: Vec<String>, slash: bool },
+    /// A `.` or `..` segment: nothing outside a folder is reachable, and no two selectors name
+    /// one item, so it names nothing.
+    DotSegment,
+}
+
+/// A parsed request line.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// The selector as sent (before any TAB), for the log.
+    pub selector: &'a str,
+    pub target: Target,
+}
+
+/// Why a line is refused before it is looked at (the log note).
+pub type Rejection = &'static str;
+
+/// Parses a request line: `selector`, optionally followed by TAB and a search query or a
+/// Gopher+ request (both ignored, except the root probe).
+pub fn parse(line: &[u8]) -> Result<Request<'_>, Rejection> {
+    let line = std::str::from_utf8(line).map_err(|_| "selector is not UTF-8")?;
+    // TAB separates a search query or a Gopher+ request; no other control byte belongs here.
+    if line.chars().any(|c| c.is_control() && c != '\t') {
+        return Err("control bytes in the selector");
+    }
+    let (selector, extra) = line.split_once('\t').unwrap_or((line, ""));
+    let target = if matches!(selector, "" | "/") && extra.starts_with('$') {
+        Target::PlusProbe
+    } else if is_http(selector) {
+        Target::Http
+    } else if let Some(url) = selector.strip_prefix("URL:") {
+        Target::Url(url.to_owned())
+    } else if matches!(selector, "caps.txt" | "/caps.txt") {
+        Target::Caps
+    } else {
+        split(selector).map_or(Target::DotSegment, |(segments, slash)| Target::Item {
+            segments,
+            slash,
+        })
+    };
+    Ok(Request { selector, target })
+}
+
+/// `GET / HTTP/1.1` and the like.
+fn is_http(selector: &str) -> bool {
+    ["GET ", "HEAD ", "POST "]
+        .iter()
+        .any(|m| selector.starts_with(m))
+        && selector.contains(" HTTP/")
+}
+
+/// The path segments of a selector and whether it ends with `/`; `None` if a segment is `.` or
+/// `..`.
+fn split(selector: &str) -> Option<(Vec<String>, bool)> {
+    let slash = selector.ends_with('/');
+    let mut segments = Vec::new();
+    for segment in selector.split('/').filter(|s| !s.is_empty()) {
+        if segment == "." || segment == ".." {
+            return None;
+        }
+        segments.push(segment.to_owned());
+    }
+    Some((segments, slash))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(line: &str) -> Target {
+        parse(line.as_bytes()).unwrap().target
+    }
+
+    fn item(segments: &[&str], slash: bool) -> Target {
+        Target::Item {
+            segments: segments.iter().map(|s| (*s).to_owned()).collect(),
+            slash,
+        }
+    }
+
+    #[test]
+    fn selectors_split_into_segments() {
+        assert_eq!(target(""), item(&[], false));
+        assert_eq!(target("/"), item(&[], true));
+        assert_eq!(target("/series/x/"), item(&["series", "x"], true));
+        assert_eq!(target("posts/a b.txt"), item(&["posts", "a b.txt"], false));
+        assert_eq!(target("//a//b"), item(&["a", "b"], false));
+        assert_eq!(target("/../etc/passwd"), Target::DotSegment);
+        assert_eq!(target("/posts/./a.txt"), Target::DotSegment);
+    }
+
+    #[test]
+    fn queries_and_probes() {
+        let request = parse(b"/posts/\tsome words").unwrap();
+        assert_eq!(request.selector, "/posts/");
+        assert_eq!(request.target, item(&["posts"], true));
+        assert_eq!(target("\t$"), Target::PlusProbe);
+        assert_eq!(target("/\t$"), Target::PlusProbe);
+        assert_eq!(target("/x\t$"), item(&["x"], false));
+        assert_eq!(target("caps.txt"), Target::Caps);
+        assert_eq!(
+            target("URL:https://example.org/"),
+            Target::Url("https://example.org/".into())
+        );
+    }
+
+    #[test]
+    fn http_requests_are_recognised() {
+        assert_eq!(target("GET / HTTP/1.0"), Target::Http);
+        assert_eq!(target("GET the book"), item(&["GET the book"], false));
+        assert!(!is_http("/posts/x.txt"));
+    }
+
+    #[test]
+    fn refusals() {
+        assert_eq!(parse(b"/a\xff").unwrap_err(), "selector is not UTF-8");
+        assert_eq!(
+            parse(b"/a\0b").unwrap_err(),
+            "control bytes in the selector"
+        );
+        assert_eq!(
+            parse(b"/a\rb").unwrap_err(),
+            "control bytes in the selector"
+        );
+        assert_eq!(
+            parse("/a\u{85}".as_bytes()).unwrap_err(),
+            "control bytes in the selector"
+        );
+    }
+}
