@@ -7,6 +7,9 @@
 //! give medians over the rounds. Server CPU is utime + stime from `/proc/<pid>/stat` over a
 //! run, divided by the successful requests.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -37,15 +40,6 @@ struct Run {
     p99: f64,
 }
 
-fn field(json: &str, name: &str) -> f64 {
-    let Some(start) = json.find(&format!("\"{name}\":")) else {
-        return f64::NAN;
-    };
-    let rest = &json[start + name.len() + 3..];
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    rest[..end].parse().unwrap_or(f64::NAN)
-}
-
 /// CPU time (user + system) the process has used, in microseconds.
 fn cpu_us(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -64,12 +58,7 @@ fn cpu_us(pid: u32) -> f64 {
 }
 
 fn peak_rss_kib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(f64::NAN)
+    common::abuse::status_number(pid, "VmHWM:")
 }
 
 /// Runs gemload against `addr` and charges the CPU of process `pid`.
@@ -89,13 +78,14 @@ fn load(
         .expect("gemload");
     let used = cpu_us(pid) - before;
     let json = String::from_utf8_lossy(&output.stdout);
-    let ok = field(&json, "ok");
+    let field = |name| common::json_number(&json, name).unwrap_or(f64::NAN);
+    let ok = field("ok");
     Run {
-        rps: field(&json, "rps"),
-        failed: field(&json, "failed"),
+        rps: field("rps"),
+        failed: field("failed"),
         cpu_us: used / ok.max(1.0),
-        p50: field(&json, "p50_ms"),
-        p99: field(&json, "p99_ms"),
+        p50: field("p50_ms"),
+        p99: field("p99_ms"),
     }
 }
 

@@ -132,6 +132,11 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Threads for blocking work (opening and reading files, folder lookups, site rebuilds). A read
+/// from the page cache takes microseconds, so more threads would mostly add memory: tokio's
+/// default of 512 lets a burst of file requests start hundreds.
+const BLOCKING_THREADS: usize = 16;
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let overrides = Overrides {
         capsule: args.capsule,
@@ -147,6 +152,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let load_config: server::LoadConfig =
         Box::new(move || Config::load(config_path.as_deref(), overrides.clone()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(BLOCKING_THREADS)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

@@ -179,7 +179,8 @@ pub struct LogConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Connections served at once; further ones wait in the listen backlog.
+    /// Connections served at once. When all are taken, the one that has waited longest (at
+    /// least a second) for its request is closed to admit a newcomer; else newcomers wait.
     pub max_connections: Count,
     /// Connections one client address (an IPv6 /64) may hold open at once; 0: no cap.
     pub max_connections_per_ip: u32,
@@ -313,7 +314,7 @@ impl Default for LogConfig {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_connections: Count(256),
+            max_connections: Count(1024),
             max_connections_per_ip: 64,
             requests_per_minute_per_ip: 0,
             handshake_timeout: Seconds(10),

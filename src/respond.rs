@@ -34,33 +34,52 @@ pub struct Capsule {
     pub rendered: Rendered,
 }
 
-/// Rendered answers by key, made once per snapshot. Bounded: past [`Rendered::MAX_ENTRIES`]
-/// new answers are made per request instead of kept.
+/// Rendered answers by key, made once per snapshot. Bounded in count and in bytes: past
+/// [`Rendered::MAX_ENTRIES`] or [`Rendered::MAX_BYTES`] new answers are made per request
+/// instead of kept, so no sequence of requests can grow it further.
 #[derive(Debug, Default)]
 pub struct Rendered {
-    entries: std::sync::RwLock<std::collections::HashMap<String, Arc<[u8]>>>,
+    kept: std::sync::RwLock<Kept>,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    entries: std::collections::HashMap<String, Arc<[u8]>>,
+    bytes: usize,
 }
 
 impl Rendered {
     pub const MAX_ENTRIES: usize = 4096;
+    pub const MAX_BYTES: usize = 64 << 20;
 
-    /// The answer kept under `key`, else the one `make` renders (kept if it is `Some`).
+    /// The answer kept under `key`, else the one `make` renders (kept if it is `Some` and
+    /// fits). Keys must be canonical (one key per answer), or one answer could fill the
+    /// budget under many names.
     pub fn get_or_make(
         &self,
         key: &str,
         make: impl FnOnce() -> Option<Vec<u8>>,
     ) -> Option<Arc<[u8]>> {
-        let read = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = read.get(key) {
+        let read = self.kept.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = read.entries.get(key) {
             return Some(Arc::clone(found));
         }
         drop(read);
         let made: Arc<[u8]> = make()?.into();
-        let mut write = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if write.len() < Self::MAX_ENTRIES {
-            write.insert(key.to_owned(), Arc::clone(&made));
+        let mut kept = self.kept.write().unwrap_or_else(|e| e.into_inner());
+        let fits = kept.entries.len() < Self::MAX_ENTRIES
+            && kept.bytes + made.len() + key.len() <= Self::MAX_BYTES;
+        if fits && !kept.entries.contains_key(key) {
+            kept.bytes += made.len() + key.len();
+            kept.entries.insert(key.to_owned(), Arc::clone(&made));
         }
         Some(made)
+    }
+
+    /// How many answers are kept, and their bytes (keys included).
+    pub fn size(&self) -> (usize, usize) {
+        let kept = self.kept.read().unwrap_or_else(|e| e.into_inner());
+        (kept.entries.len(), kept.bytes)
     }
 }
 
@@ -432,9 +451,17 @@ mod tests {
         for i in 0..Rendered::MAX_ENTRIES + 10 {
             rendered.get_or_make(&i.to_string(), || Some(vec![0]));
         }
-        assert_eq!(
-            rendered.entries.read().unwrap().len(),
-            Rendered::MAX_ENTRIES
-        );
+        assert_eq!(rendered.size().0, Rendered::MAX_ENTRIES);
+
+        // Big answers stop being kept at the byte budget, but are still answered.
+        let big = Rendered::default();
+        let size = Rendered::MAX_BYTES / 10;
+        for i in 0..20 {
+            let got = big.get_or_make(&i.to_string(), || Some(vec![0; size]));
+            assert_eq!(got.map(|g| g.len()), Some(size));
+        }
+        let (entries, bytes) = big.size();
+        assert_eq!(entries, 9);
+        assert!(bytes <= Rendered::MAX_BYTES, "{bytes}");
     }
 }

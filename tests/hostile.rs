@@ -7,16 +7,16 @@
 //! The abusers come from other loopback addresses (127.0.0.10 and up), a few dozen each, as a
 //! botnet would, so the per-address cap does not simply refuse them.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 
-use crate::common::{DEADLINE, Setup, TestServer, Tls, big_file, client_config, fetch, non_reader};
+use crate::common::abuse::{client_hello, connect_from, dribble, noise, open_fds, tls};
+use crate::common::{DEADLINE, Setup, TestServer, Tls, big_file, fetch, non_reader};
 
 /// The timeouts the server runs with here: short, so the test is quick.
 const CONFIG: &str = "[limits]\nhandshake_timeout = 3\nrequest_timeout = 3\nwrite_timeout = 3\n";
@@ -25,68 +25,6 @@ const SLOWLORIS_PER_KIND: usize = 100;
 const SILENT: usize = 50;
 const NON_READERS: usize = 8;
 const FLOODS: usize = 20;
-const ABUSERS_PER_ADDRESS: usize = 30;
-
-/// Open file descriptors of a process.
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-/// A TCP connection from the `n`-th abuser address (127.0.0.10 + n / ABUSERS_PER_ADDRESS).
-async fn connect_from(n: usize, to: SocketAddr) -> std::io::Result<TcpStream> {
-    let host = 10 + (n / ABUSERS_PER_ADDRESS) as u8;
-    let socket = TcpSocket::new_v4()?;
-    socket.bind(SocketAddr::from((Ipv4Addr::new(127, 0, 0, host), 0)))?;
-    socket.connect(to).await
-}
-
-/// Sends `bytes` one per second until the server closes the connection; returns what the
-/// server sent before closing. Fails the test if the server keeps it open past the deadline.
-async fn dribble<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, bytes: &[u8]) -> Vec<u8> {
-    let deadline = Instant::now() + DEADLINE;
-    let mut received = Vec::new();
-    let mut next = bytes.iter().cycle();
-    let mut buf = [0u8; 1024];
-    loop {
-        assert!(Instant::now() < deadline, "a slow client was never dropped");
-        tokio::select! {
-            read = stream.read(&mut buf) => match read {
-                Ok(0) | Err(_) => return received,
-                Ok(n) => received.extend_from_slice(&buf[..n]),
-            },
-            () = tokio::time::sleep(Duration::from_secs(1)) => {
-                let byte = [*next.next().unwrap()];
-                if stream.write_all(&byte).await.is_err() {
-                    return received;
-                }
-            }
-        }
-    }
-}
-
-/// The first flight of a TLS client: a ClientHello record.
-fn client_hello() -> Vec<u8> {
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut conn = rustls::ClientConnection::new(client_config(Tls::Any), name).unwrap();
-    let mut hello = Vec::new();
-    conn.write_tls(&mut hello).unwrap();
-    hello
-}
-
-/// Deterministic noise (xorshift), so a failure can be replayed.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 /// Asks for the about page over both protocols until `done`, counting answers; every answer
 /// must be the right one.
@@ -178,7 +116,7 @@ fn ordinary_readers_are_served_while_the_server_is_abused() {
     runtime.block_on(async {
         let mut abuse = JoinSet::new();
         let hello = Arc::new(client_hello());
-        let connector = tokio_rustls::TlsConnector::from(client_config(Tls::Any));
+        let stop = Arc::new(AtomicBool::new(false));
         let mut n = 0;
         let mut next = || {
             n += 1;
@@ -188,34 +126,34 @@ fn ordinary_readers_are_served_while_the_server_is_abused() {
         // byte a second. The server must close each within its timeouts, without an answer.
         for _ in 0..SLOWLORIS_PER_KIND {
             let (a, b, c) = (next(), next(), next());
-            let hello = Arc::clone(&hello);
+            let (hello, stop_a) = (Arc::clone(&hello), Arc::clone(&stop));
             abuse.spawn(async move {
-                let tcp = connect_from(a, gemini).await.unwrap();
-                dribble(tcp, &hello).await;
+                let tcp = connect_from(a, gemini, None).await.unwrap();
+                let got = dribble(tcp, &hello, &stop_a).await;
+                assert!(got.is_some(), "a slow handshake was never dropped");
             });
-            let connector = connector.clone();
+            let stop_b = Arc::clone(&stop);
             abuse.spawn(async move {
-                let tcp = connect_from(b, gemini).await.unwrap();
-                let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+                let tcp = connect_from(b, gemini, None).await.unwrap();
                 // The server may drop an abuser at any point, even during the handshake.
-                if let Ok(tls) = connector.connect(name, tcp).await {
-                    let got = dribble(tls, b"gemini://localhost/about.gmi").await;
-                    assert!(got.is_empty(), "{got:?}");
+                if let Ok(tls) = tls(tcp).await {
+                    let got = dribble(tls, b"gemini://localhost/about.gmi", &stop_b).await;
+                    assert_eq!(got, Some(Vec::new()), "a slow request was never dropped");
                 }
             });
+            let stop_c = Arc::clone(&stop);
             abuse.spawn(async move {
-                let tcp = connect_from(c, gopher).await.unwrap();
-                let got = dribble(tcp, b"/about.txt").await;
-                assert!(got.is_empty(), "{got:?}");
+                let tcp = connect_from(c, gopher, None).await.unwrap();
+                let got = dribble(tcp, b"/about.txt", &stop_c).await;
+                assert_eq!(got, Some(Vec::new()), "a slow selector was never dropped");
             });
         }
         // TLS, then silence.
         for _ in 0..SILENT {
-            let (connector, m) = (connector.clone(), next());
+            let m = next();
             abuse.spawn(async move {
-                let tcp = connect_from(m, gemini).await.unwrap();
-                let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-                let Ok(mut tls) = connector.connect(name, tcp).await else {
+                let tcp = connect_from(m, gemini, None).await.unwrap();
+                let Ok(mut tls) = tls(tcp).await else {
                     return;
                 };
                 let mut got = Vec::new();
@@ -233,7 +171,7 @@ fn ordinary_readers_are_served_while_the_server_is_abused() {
             }
             let m = next();
             abuse.spawn(async move {
-                let mut tcp = connect_from(m, gemini).await.unwrap();
+                let mut tcp = connect_from(m, gemini, None).await.unwrap();
                 let _ = tcp.write_all(&bytes).await;
                 let mut got = Vec::new();
                 let read = tokio::time::timeout(DEADLINE, tcp.read_to_end(&mut got)).await;
@@ -245,7 +183,7 @@ fn ordinary_readers_are_served_while_the_server_is_abused() {
             let m = next();
             abuse.spawn(async move {
                 let bytes = noise(i as u64 + 1000, 32 * 1024);
-                let mut tcp = connect_from(m, gopher).await.unwrap();
+                let mut tcp = connect_from(m, gopher, None).await.unwrap();
                 let _ = tcp.write_all(&bytes).await;
                 let mut got = Vec::new();
                 let read = tokio::time::timeout(DEADLINE, tcp.read_to_end(&mut got)).await;

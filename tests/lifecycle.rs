@@ -190,3 +190,41 @@ fn an_address_holding_its_most_connections_gets_no_more() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// The soft and hard open-file limits of a process.
+fn open_file_limits(pid: u32) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+#[test]
+fn the_open_file_limit_is_raised_to_fit_the_connection_cap() {
+    // A low soft limit (as Linux gives every process) is raised: two files per connection
+    // and 64 of its own.
+    let server = Setup::new()
+        .config("[limits]\nmax_connections = 500\n")
+        .ulimit("-Sn 100")
+        .start();
+    let (soft, hard) = open_file_limits(server.pid());
+    assert_eq!(soft, hard.min(1064), "soft {soft}, hard {hard}");
+    server.get(&server.url("/")).expect("20");
+}
+
+#[test]
+fn a_hard_open_file_limit_too_low_for_the_cap_lowers_the_cap_with_a_warning() {
+    let server = Setup::new()
+        .config("[limits]\nmax_connections = 500\n")
+        .ulimit("-n 200")
+        .start();
+    let line = server.wait_log("the warning", |l| l.contains("limits.max_connections"));
+    assert!(line.contains("serving at most 68 connections"), "{line}");
+    server.get(&server.url("/")).expect("20");
+}

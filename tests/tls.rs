@@ -296,3 +296,59 @@ fn sessions_resume_with_a_stateless_ticket_in_both_versions() {
         assert_eq!(kinds, [Some(Full), Some(Resumed), Some(Resumed)]);
     }
 }
+
+#[test]
+fn a_client_hello_sent_in_pieces_still_completes_the_handshake() {
+    // The server waits for the whole first record before it starts TLS; the pieces here are
+    // the record header alone, part of the body, then the rest.
+    let server = TestServer::start();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut conn =
+        rustls::ClientConnection::new(crate::common::client_config(Tls::Any), name).unwrap();
+    let mut hello = Vec::new();
+    conn.write_tls(&mut hello).unwrap();
+    let mut tcp = TcpStream::connect(server.addr()).unwrap();
+    tcp.set_read_timeout(Some(DEADLINE)).unwrap();
+    for piece in [&hello[..3], &hello[3..5], &hello[5..40], &hello[40..]] {
+        tcp.write_all(piece).unwrap();
+        tcp.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut stream = rustls::StreamOwned::new(conn, tcp);
+    while stream.conn.is_handshaking() {
+        stream.conn.complete_io(&mut stream.sock).unwrap();
+    }
+    stream
+        .write_all(format!("{}\r\n", server.url("/about.gmi")).as_bytes())
+        .unwrap();
+    crate::common::finish(stream).unwrap().expect("20");
+}
+
+#[test]
+fn a_client_that_closes_halfway_through_its_hello_is_let_go_at_once() {
+    // Long timeouts: only noticing the close can end these connections within the test.
+    let server = Setup::new()
+        .config("[limits]\nhandshake_timeout = 300\n")
+        .start();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut conn =
+        rustls::ClientConnection::new(crate::common::client_config(Tls::Any), name).unwrap();
+    let mut hello = Vec::new();
+    conn.write_tls(&mut hello).unwrap();
+    for cut in [1, 3, 5, 40] {
+        let mut tcp = TcpStream::connect(server.addr()).unwrap();
+        tcp.set_read_timeout(Some(DEADLINE)).unwrap();
+        tcp.write_all(&hello[..cut]).unwrap();
+        tcp.shutdown(std::net::Shutdown::Write).unwrap();
+        // Closed without a byte: an end of stream, or a reset (our bytes were never read).
+        let mut rest = Vec::new();
+        match tcp.read_to_end(&mut rest) {
+            Ok(_) => assert!(rest.is_empty(), "{rest:?}"),
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+        }
+    }
+    let closed = |l: &str| l.contains("closed before the handshake");
+    server.wait_log("four closes", |_| {
+        server.logs().iter().filter(|l| closed(l)).count() == 4
+    });
+}

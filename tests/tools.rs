@@ -20,10 +20,7 @@ fn gemload(args: &[&str]) -> String {
 
 /// A JSON number field of gemload's output.
 fn field(json: &str, name: &str) -> f64 {
-    let start = json.find(&format!("\"{name}\":")).unwrap() + name.len() + 3;
-    let rest = &json[start..];
-    let end = rest.find([',', '}']).unwrap();
-    rest[..end].parse().unwrap()
+    crate::common::json_number(json, name).unwrap_or_else(|| panic!("no {name} in {json}"))
 }
 
 /// A limit-server child, killed (by PID) when dropped.

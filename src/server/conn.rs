@@ -1,7 +1,9 @@
 //! What both listeners do the same way with a connection: the access-log line, writes that may
 //! stall only so long, and a close that does not turn into a reset.
 
+use std::io::Read;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -76,20 +78,40 @@ pub(super) async fn write_timed<S: AsyncWrite + Unpin>(
     }
 }
 
-/// Size of the chunks a file is sent in.
-const CHUNK_BYTES: usize = 64 * 1024;
+/// Size of the chunks a file is sent in: one TLS record's worth, so a connection holds no
+/// more than this of a file while a client reads slowly.
+const CHUNK_BYTES: usize = 16 * 1024;
+
+/// Opens a file off the async threads.
+pub(super) async fn open_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || std::fs::File::open(path))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+}
 
 /// Sends a file's bytes in chunks, counting them into the log; each write may stall for at
-/// most `limit`.
+/// most `limit`. Each chunk is read on the blocking pool straight into the one buffer the
+/// connection holds (`tokio::fs::File` would keep a second one).
 pub(super) async fn send_file<S: AsyncWrite + Unpin>(
     stream: &mut S,
-    file: &mut tokio::fs::File,
+    file: std::fs::File,
     limit: Duration,
     log: &mut AccessLog,
 ) -> std::io::Result<()> {
+    // Shared with each blocking read (`&File` reads too), so no read needs to hand it back.
+    let file = Arc::new(file);
     let mut chunk = vec![0u8; CHUNK_BYTES];
     loop {
-        let n = file.read(&mut chunk).await?;
+        let reading = Arc::clone(&file);
+        let read = tokio::task::spawn_blocking(move || {
+            let n = (&*reading).read(&mut chunk);
+            (chunk, n)
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        chunk = read.0;
+        let n = read.1?;
         if n == 0 {
             return Ok(());
         }

@@ -6,14 +6,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::fs::File;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
-use super::conn::{AccessLog, drain, send_file, write_timed};
+use super::conn::{AccessLog, drain, open_file, send_file, write_timed};
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::slots::{CLOSED_FOR_NEWCOMER, Ticket};
 use super::status::Status;
@@ -25,12 +24,15 @@ use crate::respond::Lookup;
 /// The first byte of every TLS connection: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
+/// Unsent TLS bytes kept per connection (rustls' default is 64 KiB): one full record.
+const SEND_BUFFER_BYTES: usize = 16 * 1024 + 1024;
+
 /// What a request gets.
 enum Response {
     /// A header with no body (every status but 20).
     Header { status: Status, meta: String },
     /// `20 <mime>` and the contents of a file.
-    File { mime: String, file: File },
+    File { mime: String, file: std::fs::File },
     /// `20 <mime>` and a page converted from Markdown.
     Page { mime: String, page: Arc<Page> },
     /// `20 <mime>` and gemtext made for this request.
@@ -81,13 +83,12 @@ async fn serve(
     shutdown: &CancellationToken,
     log: &mut AccessLog,
 ) -> Option<&'static str> {
-    let limits = &shared.limits;
     let Ok(local) = stream.local_addr() else {
         return Some("connection lost before the handshake");
     };
     // Until a request has arrived there is nothing in flight: shutdown may cut it short.
     let mut buf = [0u8; MAX_REQUEST_BYTES];
-    let (mut tls, received) = tokio::select! {
+    let (tls, received) = tokio::select! {
         received = receive(stream, shared, &mut buf) => match received {
             Ok(received) => received,
             Err(note) => return Some(note),
@@ -96,6 +97,21 @@ async fn serve(
         () = ticket.closed_for_newcomer().cancelled() => return Some(CLOSED_FOR_NEWCOMER),
     };
     ticket.request_arrived();
+    // Boxed: the answering phase's state is allocated only once a request has arrived, so a
+    // connection that is still waiting for one (hundreds, in a slowloris attack) stays small.
+    Box::pin(answer(tls, received, &buf, local, shared, log)).await
+}
+
+/// Answers what arrived, ends with close_notify; returns why it ended early, for the log.
+async fn answer(
+    mut tls: Tls,
+    received: Received,
+    buf: &[u8],
+    local: SocketAddr,
+    shared: &Shared,
+    log: &mut AccessLog,
+) -> Option<&'static str> {
+    let limits = &shared.limits;
     let response = match received {
         Received::TimedOut => {
             close(tls, limits.write_timeout).await;
@@ -138,14 +154,7 @@ async fn receive(
 ) -> Result<(Tls, Received), &'static str> {
     let limits = &shared.limits;
     let handshake = async {
-        // Answer nothing at all to a client that does not speak TLS: even a TLS alert would
-        // be bytes on the wire.
-        let mut first = [0u8; 1];
-        match stream.peek(&mut first).await {
-            Ok(1) if first[0] == TLS_HANDSHAKE_RECORD => {}
-            Ok(0) | Err(_) => return Err("closed before the handshake"),
-            Ok(_) => return Err("not TLS: closed without a reply"),
-        }
+        first_record_arrived(&stream).await?;
         shared.acceptor.accept(stream).await.map_err(|e| {
             tracing::debug!(error = %e, "TLS handshake failed");
             "TLS handshake failed"
@@ -154,6 +163,9 @@ async fn receive(
     let mut tls = timeout(limits.handshake_timeout, handshake)
         .await
         .map_err(|_| "handshake timed out")??;
+    // Encrypted bytes waiting for a client that reads slowly stay in the kernel's socket
+    // buffer, not ours: rustls keeps at most one record of them.
+    tls.get_mut().1.set_buffer_limit(Some(SEND_BUFFER_BYTES));
     let received = match timeout(limits.request_timeout, read_request(&mut tls, buf)).await {
         Err(_) => Received::TimedOut,
         Ok(Err(ReadError::Closed)) => return Err("client closed before sending a request"),
@@ -161,6 +173,49 @@ async fn receive(
         Ok(Ok(len)) => Received::Line(len),
     };
     Ok((tls, received))
+}
+
+/// Waits, reading nothing, until the client's first TLS record (its ClientHello) is wholly in
+/// the socket's receive queue. Until then the connection costs no TLS state: a client that
+/// sends its hello a byte at a time holds only the kernel's buffer. Answers nothing at all to a
+/// client that does not speak TLS: even a TLS alert would be bytes on the wire.
+async fn first_record_arrived(stream: &TcpStream) -> Result<(), &'static str> {
+    const CLOSED: &str = "closed before the handshake";
+    loop {
+        let ready = stream.ready(Interest::READABLE).await.map_err(|_| CLOSED)?;
+        let checked = stream.try_io(Interest::READABLE, || {
+            let mut header = [0u8; 5];
+            // Nothing queued: WouldBlock (readiness can be spurious); 0 bytes: the client
+            // closed.
+            let (peeked, _) =
+                rustix::net::recv(stream, &mut header[..], rustix::net::RecvFlags::PEEK)?;
+            if peeked == 0 {
+                return Ok(Err(CLOSED));
+            }
+            let header = &header[..peeked];
+            if header[0] != TLS_HANDSHAKE_RECORD {
+                return Ok(Err("not TLS: closed without a reply"));
+            }
+            if header.len() < 5 {
+                return Err(std::io::ErrorKind::WouldBlock.into());
+            }
+            let record = 5 + u64::from(u16::from_be_bytes([header[3], header[4]]));
+            if rustix::io::ioctl_fionread(stream)? < record {
+                return Err(std::io::ErrorKind::WouldBlock.into());
+            }
+            Ok(Ok(()))
+        });
+        match checked {
+            Ok(result) => return result,
+            // Part of a record, and the client has closed: the rest never comes (and a
+            // closed socket stays readable, so waiting again would spin).
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && ready.is_read_closed() => {
+                return Err(CLOSED);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => return Err(CLOSED),
+        }
+    }
 }
 
 enum ReadError {
@@ -256,7 +311,7 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
         }
     };
     match lookup {
-        Ok(Lookup::Found(Resolved::File { path, mime })) => match File::open(&path).await {
+        Ok(Lookup::Found(Resolved::File { path, mime })) => match open_file(&path).await {
             Ok(file) => Response::File {
                 mime: shared.mime_header(mime),
                 file,
@@ -327,11 +382,11 @@ async fn write_response<S: AsyncWrite + Unpin>(
             write_timed(stream, &bytes, write_timeout).await?;
             log.bytes += bytes.len() as u64;
         }
-        Response::File { mime, mut file } => {
+        Response::File { mime, file } => {
             let header = format!("{} {mime}\r\n", Status::Success);
             write_timed(stream, header.as_bytes(), write_timeout).await?;
             log.bytes += header.len() as u64;
-            send_file(stream, &mut file, write_timeout, log).await?;
+            send_file(stream, file, write_timeout, log).await?;
         }
     }
     Ok(())

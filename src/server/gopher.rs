@@ -9,14 +9,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::fs::File;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
-use super::conn::{AccessLog, drain, send_file, write_timed};
+use super::conn::{AccessLog, drain, open_file, send_file, write_timed};
 use super::selector::{self, Target};
 use super::slots::{CLOSED_FOR_NEWCOMER, Ticket};
 use crate::config::GEMINI_PORT;
@@ -33,7 +32,7 @@ enum Answer {
     /// Bytes made for this request, and the item type they are (for the log).
     Made { kind: char, bytes: Vec<u8> },
     /// A file's own bytes.
-    File { kind: char, file: File },
+    File { kind: char, file: std::fs::File },
     /// A rendered answer kept for this snapshot: its item type as the first byte, then the
     /// answer.
     Kept(Arc<[u8]>),
@@ -98,14 +97,33 @@ async fn serve(
         () = ticket.closed_for_newcomer().cancelled() => return Some(CLOSED_FOR_NEWCOMER),
     };
     ticket.request_arrived();
-    let answer = match read {
+    let line = match read {
         Err(_) => return Some("request timed out"),
         Ok(Line::Closed) => return Some("client closed before sending a request"),
-        Ok(Line::TooLong) => {
+        Ok(Line::TooLong) => None,
+        Ok(Line::Read(len)) => Some(&buf[..len]),
+    };
+    // Boxed: the answering phase's state is allocated only once a request has arrived, so a
+    // connection that is still waiting for one (hundreds, in a slowloris attack) stays small.
+    Box::pin(reply(stream, line, local, shared, log)).await
+}
+
+/// Answers a request line (`None`: one too long) and closes; returns why it ended early, for
+/// the log.
+async fn reply(
+    mut stream: TcpStream,
+    line: Option<&[u8]>,
+    local: SocketAddr,
+    shared: &Shared,
+    log: &mut AccessLog,
+) -> Option<&'static str> {
+    let limits = &shared.limits;
+    let answer = match line {
+        Some(line) => respond(line, local, shared, log).await,
+        None => {
             log.note = "request too long";
             Answer::error("Request too long")
         }
-        Ok(Line::Read(len)) => respond(&buf[..len], local, shared, log).await,
     };
     let written = match answer {
         Answer::Made { kind, bytes } => {
@@ -113,9 +131,9 @@ async fn serve(
             log.bytes = bytes.len() as u64;
             write_timed(&mut stream, &bytes, limits.write_timeout).await
         }
-        Answer::File { kind, mut file } => {
+        Answer::File { kind, file } => {
             log.status = Some(kind.to_string());
-            send_file(&mut stream, &mut file, limits.write_timeout, log).await
+            send_file(&mut stream, file, limits.write_timeout, log).await
         }
         Answer::Kept(kept) => {
             log.status = Some((kept[0] as char).to_string());
@@ -241,7 +259,6 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
         }
         Target::Item { segments, slash } => (segments, slash),
     };
-    let selector = request.selector;
     let capsule = shared.capsule.load_full();
     let origin = Origin::new(
         shared.hostnames[0].as_str(),
@@ -249,7 +266,14 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
     );
     // Menus and texts are rendered once per snapshot (and per advertised port); what the
     // snapshot cannot answer alone is looked up in the folder, off the async threads.
-    let key = format!("gopher {} {selector}", place.port);
+    // The key is the selector in its one canonical form (`//a//b` is `/a/b`), so an answer is
+    // kept once however it is asked for.
+    let key = format!(
+        "gopher {} /{}{}",
+        place.port,
+        segments.join("/"),
+        if slash { "/" } else { "" }
+    );
     let mut uncached = None;
     let cached = capsule.rendered.get_or_make(&key, || {
         match answer(&capsule, segments.clone(), slash, &place, &origin, false) {
@@ -277,7 +301,7 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
     };
     match found {
         Ok(Found::Made(answer)) => answer,
-        Ok(Found::File(path)) => match File::open(&path).await {
+        Ok(Found::File(path)) => match open_file(&path).await {
             Ok(file) => Answer::File {
                 kind: gopher::item_type(&path.to_string_lossy()),
                 file,

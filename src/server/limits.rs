@@ -122,6 +122,34 @@ impl PerAddress {
     }
 }
 
+/// File descriptors the process keeps for itself (listeners, the watcher, logs, the runtime).
+const FDS_OF_OUR_OWN: u64 = 64;
+
+/// Raises the process's open-file limit (soft, up to the hard limit) so that `max_connections`
+/// connections, each possibly sending a file, fit; returns how many connections fit in what
+/// it got. Linux starts processes with a soft limit of 1,024 files, fewer than a busy server
+/// needs, while the hard limit is usually far higher.
+pub(super) fn make_room_for(max_connections: usize) -> usize {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let wanted = 2 * max_connections as u64 + FDS_OF_OUR_OWN;
+    let limit = getrlimit(Resource::Nofile);
+    let Some(mut current) = limit.current else {
+        return max_connections; // unlimited
+    };
+    if current < wanted {
+        let raised = wanted.min(limit.maximum.unwrap_or(u64::MAX));
+        let new = Rlimit {
+            current: Some(raised),
+            maximum: limit.maximum,
+        };
+        if setrlimit(Resource::Nofile, new).is_ok() {
+            current = raised;
+        }
+    }
+    let fits = (current.saturating_sub(FDS_OF_OUR_OWN) / 2) as usize;
+    fits.clamp(1, max_connections)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod abuse;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -59,6 +61,8 @@ pub struct Setup {
     config: Option<String>,
     listen: Vec<String>,
     env: Vec<(String, String)>,
+    /// `ulimit` options the server is started under (through `sh`).
+    ulimit: Option<String>,
 }
 
 impl Setup {
@@ -76,6 +80,7 @@ impl Setup {
             config: None,
             listen: Vec::new(),
             env: Vec::new(),
+            ulimit: None,
         }
     }
 
@@ -104,11 +109,30 @@ impl Setup {
         self
     }
 
+    /// Starts the server under `ulimit <options>` (e.g. `-Sn 100`).
+    pub fn ulimit(mut self, options: &str) -> Setup {
+        self.ulimit = Some(options.to_owned());
+        self
+    }
+
     fn command(&self) -> Command {
         if let Some(text) = &self.config {
             std::fs::write(self.path().join("config.toml"), text).unwrap();
         }
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gemhole"));
+        let binary = env!("CARGO_BIN_EXE_gemhole");
+        let mut cmd = match &self.ulimit {
+            // `exec`: the server keeps the shell's PID.
+            Some(options) => {
+                let mut sh = Command::new("sh");
+                sh.args([
+                    "-c",
+                    &format!("ulimit {options} && exec \"$0\" \"$@\""),
+                    binary,
+                ]);
+                sh
+            }
+            None => Command::new(binary),
+        };
         cmd.current_dir(self.path())
             .arg("serve")
             .args(&self.args)
@@ -563,6 +587,14 @@ impl ServerCertVerifier for Tofu {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
     }
+}
+
+/// A number from the flat JSON object `gemload --json` prints.
+pub fn json_number(json: &str, name: &str) -> Option<f64> {
+    let start = json.find(&format!("\"{name}\":"))? + name.len() + 3;
+    let rest = &json[start..];
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    rest[..end].parse().ok()
 }
 
 /// Runs `gemhole` with arguments in `dir` and returns (status, stdout, stderr).
