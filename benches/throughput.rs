@@ -175,7 +175,7 @@ fn main() {
     .unwrap();
     std::fs::write(
         dir.join("config.toml"),
-        "[limits]\nmax_connections = 1024\n",
+        "[limits]\nmax_connections = 1024\nmax_connections_per_ip = 0\n",
     )
     .unwrap();
 

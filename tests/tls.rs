@@ -352,3 +352,23 @@ fn a_client_that_closes_halfway_through_its_hello_is_let_go_at_once() {
         server.logs().iter().filter(|l| closed(l)).count() == 4
     });
 }
+
+#[test]
+fn a_record_longer_than_tls_allows_is_refused_at_once() {
+    // A handshake record header claiming 65,535 bytes: no valid ClientHello is that long, so
+    // the server must not wait for the rest (the handshake timeout is long here).
+    let server = Setup::new()
+        .config("[limits]\nhandshake_timeout = 300\n")
+        .start();
+    let mut tcp = TcpStream::connect(server.addr()).unwrap();
+    tcp.set_read_timeout(Some(DEADLINE)).unwrap();
+    tcp.write_all(&[0x16, 0x03, 0x01, 0xff, 0xff, 0x01, 0x00])
+        .unwrap();
+    let mut rest = Vec::new();
+    match tcp.read_to_end(&mut rest) {
+        // A TLS alert at most, then the end.
+        Ok(_) => assert!(rest.len() < 16, "{rest:?}"),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    server.wait_log("the refusal", |l| l.contains("TLS handshake failed"));
+}

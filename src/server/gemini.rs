@@ -200,7 +200,9 @@ async fn first_record_arrived(stream: &TcpStream) -> Result<(), &'static str> {
                 return Err(std::io::ErrorKind::WouldBlock.into());
             }
             let record = 5 + u64::from(u16::from_be_bytes([header[3], header[4]]));
-            if rustix::io::ioctl_fionread(stream)? < record {
+            // A longer one is not TLS (a plaintext record holds at most 16 KiB): rustls
+            // refuses it at once, rather than waiting for bytes the kernel may never queue.
+            if record <= 5 + 16 * 1024 && rustix::io::ioctl_fionread(stream)? < record {
                 return Err(std::io::ErrorKind::WouldBlock.into());
             }
             Ok(Ok(()))

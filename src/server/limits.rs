@@ -127,14 +127,14 @@ const FDS_OF_OUR_OWN: u64 = 64;
 
 /// Raises the process's open-file limit (soft, up to the hard limit) so that `max_connections`
 /// connections, each possibly sending a file, fit; returns how many connections fit in what
-/// it got. Linux starts processes with a soft limit of 1,024 files, fewer than a busy server
+/// it got, and how many files it wanted. Linux starts processes with a soft limit of 1,024 files, fewer than a busy server
 /// needs, while the hard limit is usually far higher.
-pub(super) fn make_room_for(max_connections: usize) -> usize {
+pub(super) fn make_room_for(max_connections: usize) -> (usize, u64) {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let wanted = 2 * max_connections as u64 + FDS_OF_OUR_OWN;
     let limit = getrlimit(Resource::Nofile);
     let Some(mut current) = limit.current else {
-        return max_connections; // unlimited
+        return (max_connections, wanted); // unlimited
     };
     if current < wanted {
         let raised = wanted.min(limit.maximum.unwrap_or(u64::MAX));
@@ -147,7 +147,7 @@ pub(super) fn make_room_for(max_connections: usize) -> usize {
         }
     }
     let fits = (current.saturating_sub(FDS_OF_OUR_OWN) / 2) as usize;
-    fits.clamp(1, max_connections)
+    (fits.clamp(1, max_connections), wanted)
 }
 
 #[cfg(test)]

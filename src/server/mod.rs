@@ -300,14 +300,13 @@ impl Server {
     pub async fn run(self, shutdown: CancellationToken, load_config: LoadConfig) {
         let tracker = TaskTracker::new();
         let limits = &self.config.limits;
-        let max_connections = limits::make_room_for(limits.max_connections.get());
+        let (max_connections, files) = limits::make_room_for(limits.max_connections.get());
         if max_connections < limits.max_connections.get() {
             tracing::warn!(
-                "limits.max_connections = {} needs up to {} open files, but this process may \
-                 open fewer (see `ulimit -Hn`, or LimitNOFILE= in a systemd unit); serving at \
-                 most {max_connections} connections at once",
+                "limits.max_connections = {} needs up to {files} open files, but this process \
+                 may open fewer (see `ulimit -Hn`, or LimitNOFILE= in a systemd unit); serving \
+                 at most {max_connections} connections at once",
                 limits.max_connections.get(),
-                2 * limits.max_connections.get() + 64,
             );
         }
         let slots = Arc::new(slots::Slots::new(max_connections));
