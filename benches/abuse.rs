@@ -146,6 +146,8 @@ fn abuse(mix: Mix) -> Abuse {
                             _ = tls.read_to_end(&mut sink) => {}
                             () = stopped(&stop) => {}
                         }
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 }
             });
@@ -155,9 +157,11 @@ fn abuse(mix: Mix) -> Abuse {
             runtime.spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
                     let Ok(tcp) = connect_from(me, gemini, Some(4096)).await else {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     };
                     let Ok(mut tls) = tls(tcp).await else {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     };
                     let _ = tls.write_all(b"gemini://localhost/big.bin\r\n").await;
