@@ -127,8 +127,8 @@ const FDS_OF_OUR_OWN: u64 = 64;
 
 /// Raises the process's open-file limit (soft, up to the hard limit) so that `max_connections`
 /// connections, each possibly sending a file, fit; returns how many connections fit in what
-/// it got, and how many files it wanted. Linux starts processes with a soft limit of 1,024 files, fewer than a busy server
-/// needs, while the hard limit is usually far higher.
+/// it got, and how many files it wanted. Linux starts processes with a soft limit of 1,024
+/// files, fewer than a busy server needs, while the hard limit is usually far higher.
 pub(super) fn make_room_for(max_connections: usize) -> (usize, u64) {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let wanted = 2 * max_connections as u64 + FDS_OF_OUR_OWN;
