@@ -13,9 +13,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
 
 /// How long a test waits for something that should happen quickly, before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(30);
@@ -449,18 +447,11 @@ pub fn connect(addr: SocketAddr, sni: Option<&str>, tls: Tls) -> std::io::Result
 
 /// A client configuration as a reader's client has: any certificate, verified signatures.
 pub fn client_config(tls: Tls) -> Arc<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let versions: &[&rustls::SupportedProtocolVersion] = match tls {
         Tls::Any => &[&rustls::version::TLS13, &rustls::version::TLS12],
         Tls::Only12 => &[&rustls::version::TLS12],
     };
-    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(versions)
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Tofu(provider)))
-        .with_no_client_auth();
-    Arc::new(config)
+    Arc::new(gemhole::client::config(versions))
 }
 
 /// As [`connect`], with a given client configuration (and so its session cache).
@@ -538,55 +529,6 @@ pub fn finish(mut conn: Conn) -> std::io::Result<Exchange> {
         peer_cert,
         version: conn.conn.protocol_version(),
     })
-}
-
-/// Trust on first use: any certificate, but a real signature check of the handshake.
-#[derive(Debug)]
-struct Tofu(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for Tofu {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 /// A number from the flat JSON object `gemload --json` prints.
