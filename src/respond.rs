@@ -52,17 +52,17 @@ impl Rendered {
     pub const MAX_ENTRIES: usize = 4096;
     pub const MAX_BYTES: usize = 64 << 20;
 
-    /// The answer kept under `key`, else the one `make` renders (kept if it is `Some` and
-    /// fits). Keys must be canonical (one key per answer), or one answer could fill the
-    /// budget under many names.
-    pub fn get_or_make(
+    /// The answer kept under `key`, else what `make` gives: an answer (kept if it fits), or
+    /// `Err` with what the caller needs to answer otherwise. Keys must be canonical (one key
+    /// per answer), or one answer could fill the budget under many names.
+    pub fn get_or_make<T>(
         &self,
         key: &str,
-        make: impl FnOnce() -> Option<Vec<u8>>,
-    ) -> Option<Arc<[u8]>> {
+        make: impl FnOnce() -> Result<Vec<u8>, T>,
+    ) -> Result<Arc<[u8]>, T> {
         let read = self.kept.read().unwrap_or_else(|e| e.into_inner());
         if let Some(found) = read.entries.get(key) {
-            return Some(Arc::clone(found));
+            return Ok(Arc::clone(found));
         }
         drop(read);
         let made: Arc<[u8]> = make()?.into();
@@ -73,7 +73,7 @@ impl Rendered {
             kept.bytes += made.len() + key.len();
             kept.entries.insert(key.to_owned(), Arc::clone(&made));
         }
-        Some(made)
+        Ok(made)
     }
 
     /// How many answers are kept, and their bytes (keys included).
@@ -441,15 +441,15 @@ mod tests {
         for _ in 0..3 {
             let got = rendered.get_or_make("a", || {
                 calls += 1;
-                Some(b"answer".to_vec())
+                Ok::<_, ()>(b"answer".to_vec())
             });
-            assert_eq!(got.as_deref(), Some(&b"answer"[..]));
+            assert_eq!(got.as_deref(), Ok(&b"answer"[..]));
         }
         assert_eq!(calls, 1);
         // Nothing made, nothing kept.
-        assert!(rendered.get_or_make("none", || None).is_none());
+        assert!(rendered.get_or_make("none", || Err(())).is_err());
         for i in 0..Rendered::MAX_ENTRIES + 10 {
-            rendered.get_or_make(&i.to_string(), || Some(vec![0]));
+            let _ = rendered.get_or_make(&i.to_string(), || Ok::<_, ()>(vec![0]));
         }
         assert_eq!(rendered.size().0, Rendered::MAX_ENTRIES);
 
@@ -457,8 +457,8 @@ mod tests {
         let big = Rendered::default();
         let size = Rendered::MAX_BYTES / 10;
         for i in 0..20 {
-            let got = big.get_or_make(&i.to_string(), || Some(vec![0; size]));
-            assert_eq!(got.map(|g| g.len()), Some(size));
+            let got = big.get_or_make(&i.to_string(), || Ok::<_, ()>(vec![0; size]));
+            assert_eq!(got.map(|g| g.len()), Ok(size));
         }
         let (entries, bytes) = big.size();
         assert_eq!(entries, 9);

@@ -289,25 +289,19 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
         segments.join("/"),
         if ends_with_slash { "/" } else { "" }
     );
-    let mut uncached = None;
     let kept = capsule.rendered.get_or_make(&key, || {
         match capsule.lookup_in_memory(&segments, ends_with_slash, &origin) {
             Some(Lookup::Generated { body, lang }) => {
-                Some(success(&shared.gemtext_header(lang.as_ref()), &body))
+                Ok(success(&shared.gemtext_header(lang.as_ref()), &body))
             }
-            Some(Lookup::Typed { mime, body }) => Some(success(mime, &body)),
-            other => {
-                uncached = Some(other);
-                None
-            }
+            Some(Lookup::Typed { mime, body }) => Ok(success(mime, &body)),
+            other => Err(other),
         }
     });
-    if let Some(bytes) = kept {
-        return Response::Kept(bytes);
-    }
-    let lookup = match uncached.flatten() {
-        Some(lookup) => Ok(lookup),
-        None => {
+    let lookup = match kept {
+        Ok(bytes) => return Response::Kept(bytes),
+        Err(Some(lookup)) => Ok(lookup),
+        Err(None) => {
             tokio::task::spawn_blocking(move || capsule.lookup(&segments, ends_with_slash, &origin))
                 .await
         }

@@ -274,25 +274,19 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
         segments.join("/"),
         if slash { "/" } else { "" }
     );
-    let mut uncached = None;
     let cached = capsule.rendered.get_or_make(&key, || {
         match answer(&capsule, segments.clone(), slash, &place, &origin, false) {
             Some(Found::Made(Answer::Made {
                 kind: kind @ ('0' | '1'),
                 bytes,
-            })) => Some([kind as u8].into_iter().chain(bytes).collect()),
-            found => {
-                uncached = Some(found);
-                None
-            }
+            })) => Ok([kind as u8].into_iter().chain(bytes).collect()),
+            found => Err(found),
         }
     });
-    if let Some(bytes) = cached {
-        return Answer::Kept(bytes);
-    }
-    let found = match uncached.flatten() {
-        Some(found) => Ok(found),
-        None => {
+    let found = match cached {
+        Ok(bytes) => return Answer::Kept(bytes),
+        Err(Some(found)) => Ok(found),
+        Err(None) => {
             tokio::task::spawn_blocking(move || {
                 answer(&capsule, segments, slash, &place, &origin, true).unwrap_or(Found::Nothing)
             })
