@@ -57,7 +57,7 @@ struct Load {
 /// Ordinary readers: `gemload` with 8 connections for `seconds`.
 fn ordinary(addr: SocketAddr, seconds: f64) -> Load {
     let url = format!("gemini://localhost:{}/page.gmi", addr.port());
-    let output = Command::new(env!("CARGO_BIN_EXE_gemload"))
+    let output = Command::new(common::tool("gemload"))
         .args(["gemini", &url, "--connect", &addr.to_string(), "--json"])
         .args(["-c", "8", "-d", &seconds.to_string()])
         .output()

@@ -71,7 +71,7 @@ fn load(
     seconds: f64,
 ) -> Run {
     let before = cpu_us(pid);
-    let output = Command::new(env!("CARGO_BIN_EXE_gemload"))
+    let output = Command::new(common::tool("gemload"))
         .args([protocol, target, "--connect", addr, "--json"])
         .args(["-c", &concurrency.to_string(), "-d", &seconds.to_string()])
         .output()
@@ -191,10 +191,10 @@ fn main() {
         ])
         .env("RUST_LOG", "info");
     let gemhole = start("gemhole", gemhole, true);
-    let mut limit = Command::new(env!("CARGO_BIN_EXE_limit-server"));
+    let mut limit = Command::new(common::tool("limit-server"));
     limit.args(["--listen", "127.0.0.1:0", "--body-bytes", "5120"]);
     let limit = start("limit server", limit, false);
-    let mut gopher_limit = Command::new(env!("CARGO_BIN_EXE_limit-server"));
+    let mut gopher_limit = Command::new(common::tool("limit-server"));
     gopher_limit.args([
         "--gopher",
         "--listen",

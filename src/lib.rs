@@ -6,7 +6,6 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
-pub mod client;
 pub mod config;
 pub mod content;
 pub mod logging;

@@ -1,4 +1,5 @@
-//! The benchmark tools: `gemload` against a running gemhole (both protocols) and against
+//! The benchmark tools as the benchmarks find them (built from the workspace's `gemload`
+//! package by `common::tool`): `gemload` against a running gemhole, over both protocols, and against
 //! `limit-server`, whose answers are checked like any server's.
 
 use std::io::{BufRead, BufReader};
@@ -9,7 +10,7 @@ use crate::common::{Setup, Tls, fetch};
 
 /// Runs gemload with `args` and returns its JSON line.
 fn gemload(args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_gemload"))
+    let output = Command::new(crate::common::tool("gemload"))
         .args(args)
         .arg("--json")
         .output()
@@ -21,38 +22,6 @@ fn gemload(args: &[&str]) -> String {
 /// A JSON number field of gemload's output.
 fn field(json: &str, name: &str) -> f64 {
     crate::common::json_number(json, name).unwrap_or_else(|| panic!("no {name} in {json}"))
-}
-
-/// A limit-server child, killed (by PID) when dropped.
-struct Limit(Child, SocketAddr);
-
-impl Limit {
-    fn start(args: &[&str]) -> Limit {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_limit-server"))
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .parse()
-            .unwrap();
-        Limit(child, addr)
-    }
-}
-
-impl Drop for Limit {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -120,6 +89,38 @@ fn gemload_counts_answers_from_gemhole_over_both_protocols() {
     assert_eq!(field(&json, "failed"), 4.0, "{json}");
 }
 
+/// A limit-server child, killed (by PID) when dropped.
+struct Limit(Child, SocketAddr);
+
+impl Limit {
+    fn start(args: &[&str]) -> Limit {
+        let mut child = Command::new(crate::common::tool("limit-server"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("cannot start limit-server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .unwrap();
+        Limit(child, addr)
+    }
+}
+
+impl Drop for Limit {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn limit_server_answers_like_a_gemini_server() {
     let limit = Limit::start(&["--body-bytes", "5120"]);
@@ -140,6 +141,22 @@ fn limit_server_answers_like_a_gemini_server() {
         "20",
     ]);
     assert_eq!(field(&json, "ok"), 20.0, "{json}");
+    // An answer other than the expected status counts as failed.
+    let json = gemload(&[
+        "gemini",
+        "gemini://localhost/",
+        "--connect",
+        &limit.1.to_string(),
+        "-n",
+        "5",
+        "--expect",
+        "51",
+    ]);
+    assert_eq!(
+        (field(&json, "ok"), field(&json, "failed")),
+        (0.0, 5.0),
+        "{json}"
+    );
 
     let gopher = Limit::start(&["--gopher", "--body-bytes", "100"]);
     let json = gemload(&[

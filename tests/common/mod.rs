@@ -451,7 +451,7 @@ pub fn client_config(tls: Tls) -> Arc<rustls::ClientConfig> {
         Tls::Any => &[&rustls::version::TLS13, &rustls::version::TLS12],
         Tls::Only12 => &[&rustls::version::TLS12],
     };
-    Arc::new(gemhole::client::config(versions))
+    Arc::new(gemload::client::config(versions))
 }
 
 /// As [`connect`], with a given client configuration (and so its session cache).
@@ -529,6 +529,39 @@ pub fn finish(mut conn: Conn) -> std::io::Result<Exchange> {
         peer_cert,
         version: conn.conn.protocol_version(),
     })
+}
+
+/// The path of a benchmark tool (`gemload` or `limit-server`): a binary of the workspace's
+/// `gemload` package, which is built first, in the profile of the running test or benchmark,
+/// so it is never missing or stale. Cargo only hands a package its own binaries' paths.
+pub fn tool(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    // target/<profile>/deps/<this test or bench>
+    let exe = std::env::current_exe().expect("the running executable");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a test binary lives in target/<profile>/deps/")
+        .to_owned();
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let built = BUILT.get_or_init(|| {
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
+            .args(["build", "--quiet", "--package", "gemload", "--bins"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if release {
+            cargo.arg("--release");
+        }
+        match cargo.status() {
+            Ok(status) if status.success() => Ok(()),
+            Ok(status) => Err(format!("`cargo build --package gemload` failed ({status})")),
+            Err(e) => Err(format!("cannot run cargo: {e}")),
+        }
+    });
+    if let Err(e) = built {
+        panic!("{e}");
+    }
+    profile_dir.join(name)
 }
 
 /// A number from the flat JSON object `gemload --json` prints.

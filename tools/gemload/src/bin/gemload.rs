@@ -264,7 +264,7 @@ async fn gopher(addr: SocketAddr, selector: &str) -> Result<u64, String> {
 /// A client that accepts any certificate (trust on first use) but checks every handshake
 /// signature, with or without a session cache of its own.
 fn client_config(resume: bool) -> Arc<rustls::ClientConfig> {
-    let mut config = gemhole::client::config(&[&rustls::version::TLS13, &rustls::version::TLS12]);
+    let mut config = gemload::client::config(&[&rustls::version::TLS13, &rustls::version::TLS12]);
     config.resumption = if resume {
         rustls::client::Resumption::in_memory_sessions(16)
     } else {
