@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use gemhole::render::{self, Options};
+use gemhole::convert::{self, Options};
 use pulldown_cmark::Parser;
 
 const POST: &str = include_str!("../tests/data/sailing-knots.md");
@@ -34,10 +34,10 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("pulldown-parse-only", name),
             &text,
-            |b, t| b.iter(|| Parser::new_ext(t, render::markdown::parse_options()).count()),
+            |b, t| b.iter(|| Parser::new_ext(t, convert::markdown::parse_options()).count()),
         );
         group.bench_with_input(BenchmarkId::new("gemhole-convert", name), &text, |b, t| {
-            b.iter(|| render::convert(t, &options).gemtext)
+            b.iter(|| convert::convert(t, &options).gemtext)
         });
     }
     group.finish();
@@ -57,10 +57,10 @@ fn alternating_ratio(name: &str, text: &str) {
         start.elapsed().as_secs_f64() / f64::from(runs)
     };
     let parse = || {
-        black_box(Parser::new_ext(black_box(text), render::markdown::parse_options()).count());
+        black_box(Parser::new_ext(black_box(text), convert::markdown::parse_options()).count());
     };
     let convert = || {
-        black_box(render::convert(black_box(text), &options).gemtext);
+        black_box(convert::convert(black_box(text), &options).gemtext);
     };
     let mut ratios = Vec::new();
     let mut parse_times = Vec::new();

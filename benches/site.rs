@@ -9,7 +9,7 @@ use std::time::Instant;
 use gemhole::content::CapsuleRoot;
 use gemhole::content::scan::ReadCache;
 use gemhole::content::site::{BuildOptions, Site};
-use gemhole::render;
+use gemhole::convert;
 
 mod capsule;
 
@@ -33,7 +33,7 @@ fn main() {
     let bytes = capsule::write_posts(dir.path(), POSTS);
     let capsule = CapsuleRoot::open(dir.path()).unwrap();
     let options = BuildOptions {
-        markdown: render::Options::default(),
+        markdown: convert::Options::default(),
         max_file_size: 4 * 1024 * 1024,
         show_future: false,
         series_descriptions: Default::default(),

@@ -12,9 +12,8 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, Hostname, ListenAddr, LogFilter, Overrides};
-use crate::content::site::Site;
+use crate::content::site::{BuildOptions, Site};
 use crate::content::{CapsuleRoot, Resolved};
-use crate::render::atom;
 use crate::respond::{Capsule, Lookup, output_file};
 use crate::server::tls::{self, HostCert, Origin};
 use crate::server::{self, Server};
@@ -218,7 +217,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
     let source = crate::content::markdown::read_source(path, limit)?;
     let stem = crate::content::markdown::title_stem(path);
     let (page, error) =
-        crate::content::markdown::convert(&source, stem, &config.markdown.options());
+        crate::content::markdown::convert(&source, stem, &(&config.markdown).into());
     if let Some(e) = error {
         anyhow::bail!("{}:{}: {}", path.display(), e.line, e.message);
     }
@@ -234,7 +233,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     let config = Config::load(args.config.as_deref(), overrides)?;
     let capsule = CapsuleRoot::open(&config.capsule)
         .with_context(|| format!("capsule folder {}", config.capsule.display()))?;
-    let options = config.build_options();
+    let options = BuildOptions::new(&config);
     let (site, problems) = Site::build(&capsule, &options);
     for problem in &problems {
         println!("{problem}");
@@ -263,13 +262,13 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
     let _log = init_logging(&config.log.level);
     let root = CapsuleRoot::open(&config.capsule)
         .with_context(|| format!("capsule folder {}", config.capsule.display()))?;
-    let (site, problems) = Site::build(&root, &config.build_options());
+    let (site, problems) = Site::build(&root, &BuildOptions::new(&config));
     for problem in &problems {
         eprintln!("{problem}");
     }
     let capsule = Capsule::new(root, site, &config);
     // Feeds need absolute URLs: the first hostname and the public port (else Gemini's).
-    let origin = atom::Origin::new(
+    let origin = crate::convert::url::Origin::new(
         config.default_hostname().as_str(),
         config.public_port.unwrap_or(crate::config::GEMINI_PORT),
     );

@@ -3,8 +3,9 @@
 //!
 //! Every value is checked while it is deserialised (through the small newtypes below), so a bad
 //! value is reported by the TOML parser itself, with the file, line and column it came from.
-//! Nothing here touches the network or the capsule: the result is a plain [`Config`] that the
-//! server and the certificate store read.
+//! Nothing here touches the network or the capsule, and nothing here imports another module of
+//! the crate: this is the ground floor. The result is a plain [`Config`] that the other modules
+//! read, each turning the part it needs into its own terms.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,8 +14,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-
-use crate::render::{self, LinkPlacement};
 
 /// The file `gemhole serve` reads from the working directory when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "config.toml";
@@ -211,23 +210,25 @@ pub struct MarkdownConfig {
 
 impl Default for MarkdownConfig {
     fn default() -> Self {
-        let options = render::Options::default();
         MarkdownConfig {
-            links: options.links,
-            image_marker: options.image_marker,
+            links: LinkPlacement::Below,
+            image_marker: "🖼".to_owned(),
             max_file_size: FileSize(4 * 1024 * 1024),
         }
     }
 }
 
-impl MarkdownConfig {
-    /// The converter's options.
-    pub fn options(&self) -> render::Options {
-        render::Options {
-            links: self.links,
-            image_marker: self.image_marker.clone(),
-        }
-    }
+/// Where the link lines of a converted Markdown page go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkPlacement {
+    /// After the block that holds them; the prose is unchanged.
+    #[default]
+    Below,
+    /// After the block, numbered: the prose gets `label[1]`, the link line `=> url [1] label`.
+    Footnote,
+    /// Numbered as for `footnote`, all together under `## Links` at the end of the page.
+    End,
 }
 
 /// What the home page lists after the author's own `index.gmi`/`index.md` text.
@@ -248,16 +249,6 @@ impl Default for HomeConfig {
             recent: 10,
             series: true,
             tags: true,
-        }
-    }
-}
-
-impl HomeConfig {
-    pub fn sections(&self) -> render::pages::HomeSections {
-        render::pages::HomeSections {
-            recent: self.recent as usize,
-            series: self.series,
-            tags: self.tags,
         }
     }
 }
@@ -418,20 +409,6 @@ impl Config {
             self.gopher.listen = overrides.gopher_listen;
         }
         self.log.ip |= overrides.log_ip;
-    }
-
-    /// How posts are read into the site.
-    pub fn build_options(&self) -> crate::content::site::BuildOptions {
-        crate::content::site::BuildOptions {
-            markdown: self.markdown.options(),
-            max_file_size: self.markdown.max_file_size.bytes(),
-            show_future: self.publish_future,
-            series_descriptions: self
-                .series
-                .iter()
-                .map(|(name, s)| (name.clone(), s.description.clone()))
-                .collect(),
-        }
     }
 
     /// The host Gopher menus name: `gopher.public_host`, else the first hostname.

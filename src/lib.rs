@@ -1,15 +1,19 @@
 //! gemhole turns a folder of posts into a Gemini capsule and serves it.
 //!
-//! Data flows one way: the capsule folder on disk (`content`) → responses (`server`) → sockets.
-//! `config` holds the operator's settings and `cli` the command-line front end.
+//! Data flows one way, and the imports say so (no module uses one listed after it):
+//! `config` (the operator's settings) ← `convert` (pure text conversions) ← `content` (the
+//! capsule read into an immutable site snapshot) ← `views` (generated pages and feeds) ←
+//! `respond` (what each path answers) ← `server` and `watch` (sockets; the next snapshot) ←
+//! `cli` (the command line). `logging` stands apart: where log lines go.
 
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod convert;
 pub mod logging;
-pub mod render;
 pub mod respond;
 pub mod server;
+pub mod views;
 pub mod watch;

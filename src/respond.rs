@@ -8,15 +8,16 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::config::HomeConfig;
 use crate::config::Lang;
-use crate::content::files::{is_markdown, mime_for};
+use crate::content::files::is_markdown;
 use crate::content::markdown::Page;
 use crate::content::scan::Text;
 use crate::content::site::{Entry, Generated, Site};
 use crate::content::{CapsuleRoot, Resolved};
-use crate::render::atom::{self, Origin};
-use crate::render::pages::{self, HomeSections};
-use crate::render::url;
+use crate::convert::mime::mime_for;
+use crate::convert::url::{self, Origin};
+use crate::views::{atom, pages};
 
 /// The MIME type of Atom feeds.
 pub const ATOM: &str = "application/atom+xml";
@@ -88,7 +89,7 @@ impl Rendered {
 pub struct Home {
     /// The heading when the capsule has no `index.gmi`/`index.md` of its own.
     pub title: String,
-    pub sections: HomeSections,
+    pub sections: HomeConfig,
 }
 
 /// What a path of the capsule answers.
@@ -120,7 +121,7 @@ impl Capsule {
             site,
             home: Home {
                 title: config.default_hostname().to_string(),
-                sections: config.home.sections(),
+                sections: config.home.clone(),
             },
             robots_txt: config.robots_txt.clone(),
             rendered: Rendered::default(),

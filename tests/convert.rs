@@ -1,14 +1,14 @@
 //! Markdown → gemtext, one snapshot per construct and per combination users have reported
 //! broken in other converters. Each snapshot records its Markdown input as the description.
 
-use gemhole::render::{self, LinkPlacement, Options};
+use gemhole::convert::{self, LinkPlacement, Options};
 
 fn check(name: &str, markdown: &str) {
     check_with(name, markdown, &Options::default());
 }
 
 fn check_with(name: &str, markdown: &str, options: &Options) {
-    let gemtext = render::convert(markdown, options).gemtext;
+    let gemtext = convert::convert(markdown, options).gemtext;
     insta::with_settings!({ description => markdown, omit_expression => true }, {
         insta::assert_snapshot!(name, gemtext);
     });
@@ -342,7 +342,7 @@ fn output_always_ends_with_one_newline() {
         "- i",
         "| a |\n|---|\n| b |",
     ] {
-        let out = render::convert(md, &Options::default()).gemtext;
+        let out = convert::convert(md, &Options::default()).gemtext;
         assert!(
             out.is_empty() || (out.ends_with('\n') && !out.ends_with("\n\n")),
             "{md:?} → {out:?}"

@@ -1,7 +1,7 @@
 //! Properties of the Markdown converter that must hold for any input: balanced preformatted
 //! toggles, only well-formed gemtext lines, and no link of the input lost.
 
-use gemhole::render::{self, LinkPlacement, Options};
+use gemhole::convert::{self, LinkPlacement, Options};
 use proptest::prelude::*;
 use pulldown_cmark::{Event, Parser, Tag};
 
@@ -145,7 +145,7 @@ fn check_lines(gemtext: &str) -> Result<Vec<String>, String> {
 
 /// The link destinations pulldown-cmark finds in the input, as gemtext will write them.
 fn input_links(markdown: &str) -> Vec<String> {
-    Parser::new_ext(markdown, render::markdown::parse_options())
+    Parser::new_ext(markdown, convert::markdown::parse_options())
         .filter_map(|event| match event {
             Event::Start(Tag::Link {
                 dest_url,
@@ -159,9 +159,9 @@ fn input_links(markdown: &str) -> Vec<String> {
                 } else {
                     dest_url.to_string()
                 };
-                render::url::link_target(&dest)
+                convert::url::link_target(&dest)
             }
-            Event::Start(Tag::Image { dest_url, .. }) => render::url::link_target(&dest_url),
+            Event::Start(Tag::Image { dest_url, .. }) => convert::url::link_target(&dest_url),
             _ => None,
         })
         .collect()
@@ -173,7 +173,7 @@ proptest! {
     #[test]
     fn output_is_well_formed_gemtext_with_every_link(md in markdownish(), links in placement()) {
         let options = Options { links, ..Options::default() };
-        let gemtext = render::convert(&md, &options).gemtext;
+        let gemtext = convert::convert(&md, &options).gemtext;
         let urls = check_lines(&gemtext).map_err(|e| TestCaseError::fail(format!("{e}\n{gemtext}")))?;
         for dest in input_links(&md) {
             prop_assert!(urls.contains(&dest), "lost link {dest:?}\ninput: {md:?}\noutput:\n{gemtext}");
@@ -207,7 +207,7 @@ fn pathological_inputs_convert() {
         "\n".repeat(100_000),
     ];
     for md in inputs {
-        let gemtext = render::convert(&md, &Options::default()).gemtext;
+        let gemtext = convert::convert(&md, &Options::default()).gemtext;
         if let Err(e) = check_lines(&gemtext) {
             panic!("{e} for input starting {:?}", &md[..40.min(md.len())]);
         }

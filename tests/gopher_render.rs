@@ -1,7 +1,7 @@
 //! Gemtext → Gopher text and menus, as pure functions: wrapping by display width (CJK, emoji),
 //! long URLs, preformatted blocks, link numbering and rewriting, menu lines.
 
-use gemhole::render::gopher::{self, Place, Target};
+use gemhole::convert::gopher::{self, Place, Target};
 use unicode_width::UnicodeWidthStr;
 
 fn place(width: usize) -> Place {

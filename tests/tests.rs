@@ -15,6 +15,8 @@ mod gopher;
 mod gopher_render;
 /// Hostile clients on both ports while ordinary readers are served.
 mod hostile;
+/// The one-way flow of data between the crate's modules, as their imports show it.
+mod layers;
 /// Connection handling: caps, timeouts, access log, graceful shutdown.
 mod lifecycle;
 /// Live reload: changing files, SIGHUP, config and certificate changes.

@@ -2,7 +2,7 @@
 //! output must keep its preformatted toggles balanced and end with a newline.
 #![no_main]
 
-use gemhole::render::{self, LinkPlacement, Options};
+use gemhole::convert::{self, LinkPlacement, Options};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         links,
         ..Options::default()
     };
-    let gemtext = render::convert(&text, &options).gemtext;
+    let gemtext = convert::convert(&text, &options).gemtext;
     assert!(gemtext.is_empty() || gemtext.ends_with('\n'));
     let toggles = gemtext.lines().filter(|l| l.starts_with("```")).count();
     assert_eq!(toggles % 2, 0, "unbalanced preformatted toggles");

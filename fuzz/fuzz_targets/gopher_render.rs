@@ -3,7 +3,7 @@
 //! line has four TAB-separated fields and the menu ends with `.` CRLF.
 #![no_main]
 
-use gemhole::render::gopher::{self, Place};
+use gemhole::convert::gopher::{self, Place};
 use libfuzzer_sys::fuzz_target;
 use unicode_width::UnicodeWidthStr;
 

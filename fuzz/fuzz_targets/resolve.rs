@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use gemhole::config::Config;
-use gemhole::content::site::Site;
+use gemhole::content::site::{BuildOptions, Site};
 use gemhole::content::{CapsuleRoot, Resolved};
-use gemhole::render::atom::Origin;
+use gemhole::convert::url::Origin;
 use gemhole::respond::{Capsule, Lookup};
 use gemhole::server::request;
 use libfuzzer_sys::fuzz_target;
@@ -46,7 +46,7 @@ fn fixture() -> &'static Fixture {
         std::os::unix::fs::symlink(root.join(".secret"), root.join("public.txt")).unwrap();
         let capsule_root = CapsuleRoot::open(&root).unwrap();
         let config = Config::default();
-        let (site, _) = Site::build(&capsule_root, &config.build_options());
+        let (site, _) = Site::build(&capsule_root, &BuildOptions::new(&config));
         let root = capsule_root.path().to_owned();
         Fixture {
             capsule: Capsule::new(capsule_root, site, &config),

@@ -8,6 +8,8 @@
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use crate::convert::mime::mime_for;
+
 /// The file every directory serves.
 pub const INDEX_FILE: &str = "index.gmi";
 
@@ -130,22 +132,6 @@ pub(crate) fn is_hidden<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
     }
 }
 
-/// The MIME type of a file, from its name. Gemtext is always UTF-8 here.
-pub fn mime_for(path: &Path) -> &'static str {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("gmi" | "gemini") => "text/gemini",
-        Some("xml") if path.file_name().is_some_and(|n| n == "atom.xml") => "application/atom+xml",
-        Some(ext) => mime_guess::from_ext(ext)
-            .first_raw()
-            .unwrap_or("application/octet-stream"),
-        None => "application/octet-stream",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,14 +197,5 @@ mod tests {
             capsule.resolve(&segs("public"), false),
             Resolved::NotFound(_)
         ));
-    }
-
-    #[test]
-    fn mime_types() {
-        assert_eq!(mime_for(Path::new("a/b.GMI")), "text/gemini");
-        assert_eq!(mime_for(Path::new("robots.txt")), "text/plain");
-        assert_eq!(mime_for(Path::new("x.png")), "image/png");
-        assert_eq!(mime_for(Path::new("atom.xml")), "application/atom+xml");
-        assert_eq!(mime_for(Path::new("README")), "application/octet-stream");
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Lang;
 use crate::content::front_matter::{self, FrontMatterError};
 use crate::content::post::RawMeta;
-use crate::render;
+use crate::convert;
 
 /// Why a Markdown file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +69,7 @@ pub struct Page {
 pub fn convert(
     source: &str,
     file_stem: &str,
-    options: &render::Options,
+    options: &convert::Options,
 ) -> (Page, Option<FrontMatterError>) {
     let read = read(source, file_stem, options);
     (read.page, read.error)
@@ -87,7 +87,7 @@ pub struct Parsed {
 }
 
 /// As [`convert`], keeping the front matter and the body's heading.
-pub fn read(source: &str, file_stem: &str, options: &render::Options) -> Parsed {
+pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed {
     let (body, front, error) = match front_matter::split(source) {
         Ok(split) => match split.front.map(|block| block.parse::<RawMeta>()) {
             Some(Ok(front)) => (split.body, front, None),
@@ -104,7 +104,7 @@ pub fn read(source: &str, file_stem: &str, options: &render::Options) -> Parsed 
         Some(title) if !title.trim().is_empty() => title.trim().to_owned(),
         _ => title_from_file_stem(file_stem),
     };
-    let converted = render::convert_page(body, options, Some(&fallback));
+    let converted = convert::convert_page(body, options, Some(&fallback));
     let title = match (&front.title, &converted.heading) {
         (Some(title), _) if !title.trim().is_empty() => title.trim().to_owned(),
         (_, Some(heading)) => heading.clone(),
@@ -192,7 +192,7 @@ mod tests {
     use super::*;
 
     fn page(source: &str) -> (Page, Option<FrontMatterError>) {
-        convert(source, "2024-01-02-my-post", &render::Options::default())
+        convert(source, "2024-01-02-my-post", &convert::Options::default())
     }
 
     #[test]

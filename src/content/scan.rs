@@ -14,10 +14,11 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, mime_for, names};
+use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, names};
 use super::markdown::{self, Page, read_source, title_stem};
 use super::post::{FileFacts, RawMeta};
 use super::site::{BuildOptions, POSTS_DIR, Post, Problem};
+use crate::convert::mime::mime_for;
 
 /// What a text file of the capsule serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -383,7 +384,7 @@ fn url_of(relative: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render;
+    use crate::convert;
 
     fn title(scan: &Scan, file: &str) -> String {
         match scan.texts.get(Path::new(file)) {
@@ -400,7 +401,7 @@ mod tests {
         std::fs::write(file("a.md"), "# A\n").unwrap();
         std::fs::write(file("b.md"), "# B\n").unwrap();
         let options = BuildOptions {
-            markdown: render::Options::default(),
+            markdown: convert::Options::default(),
             max_file_size: 1024,
             show_future: false,
             series_descriptions: Default::default(),

@@ -18,7 +18,8 @@ use super::markdown;
 use super::post::{FileFacts, MetaProblem, PostDate, PostMeta, RawMeta, SeriesRole};
 use super::scan::{self, ReadCache, Text};
 use super::series::{self, Member, Ordered};
-use crate::render;
+use crate::config::Config;
+use crate::convert;
 
 /// The folder, below the capsule root, that holds the posts.
 pub const POSTS_DIR: &str = "posts";
@@ -105,12 +106,28 @@ pub struct Site {
 /// Limits and options for reading posts.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
-    pub markdown: render::Options,
+    pub markdown: convert::Options,
     pub max_file_size: u64,
     /// Publish posts whose date is still in the future.
     pub show_future: bool,
     /// Series name → description, from the config (a description file wins).
     pub series_descriptions: BTreeMap<String, String>,
+}
+
+impl BuildOptions {
+    /// The options the operator's settings give.
+    pub fn new(config: &Config) -> BuildOptions {
+        BuildOptions {
+            markdown: convert::Options::from(&config.markdown),
+            max_file_size: config.markdown.max_file_size.bytes(),
+            show_future: config.publish_future,
+            series_descriptions: config
+                .series
+                .iter()
+                .map(|(name, s)| (name.clone(), s.description.clone()))
+                .collect(),
+        }
+    }
 }
 
 impl Site {
@@ -177,8 +194,8 @@ impl Site {
         for one in &mut series {
             one.description = description(&scanned.texts, &one.slug).or_else(|| {
                 let text = options.series_descriptions.get(&one.name)?;
-                let mut w = render::Writer::default();
-                w.push(render::Line::Text(text.trim().to_owned()));
+                let mut w = convert::Writer::default();
+                w.push(convert::Line::Text(text.trim().to_owned()));
                 Some(w.finish().trim_end().to_owned()).filter(|t| !t.is_empty())
             });
         }
@@ -401,7 +418,7 @@ impl Post {
         let url = format!("/{}", page.to_string_lossy().replace('\\', "/"));
         let post = Post {
             source: relative.to_owned(),
-            url: render::url::percent_encode(&url),
+            url: convert::url::percent_encode(&url),
             meta,
             links: link_targets(gemtext),
         };
@@ -459,7 +476,7 @@ fn check_links(site: &Site, problems: &mut Vec<Problem>) {
 /// The capsule path a link points to, resolved against the page's URL; `None` for links to
 /// other sites (or other schemes).
 fn local_path(page_url: &str, link: &str) -> Option<String> {
-    if render::url::scheme_of(link).is_some() || link.starts_with("//") {
+    if convert::url::scheme_of(link).is_some() || link.starts_with("//") {
         return None;
     }
     let link = link.split(['?', '#']).next().unwrap_or("");
@@ -557,7 +574,7 @@ mod tests {
         }
         let capsule = CapsuleRoot::open(dir.path()).unwrap();
         let options = BuildOptions {
-            markdown: render::Options::default(),
+            markdown: convert::Options::default(),
             max_file_size: 1024 * 1024,
             show_future: false,
             series_descriptions: BTreeMap::from([("Sail".into(), "From the config.".into())]),
@@ -740,7 +757,7 @@ mod tests {
         std::fs::write(posts.join("b.md"), "---\ntitle: [broken\n---\n").unwrap();
         let capsule = CapsuleRoot::open(dir.path()).unwrap();
         let options = BuildOptions {
-            markdown: render::Options::default(),
+            markdown: convert::Options::default(),
             max_file_size: 1024,
             show_future: false,
             series_descriptions: BTreeMap::new(),
@@ -770,7 +787,7 @@ mod tests {
         std::fs::write(&file, "---\ntitle: Good\n---\nBody\n").unwrap();
         let capsule = CapsuleRoot::open(dir.path()).unwrap();
         let options = BuildOptions {
-            markdown: render::Options::default(),
+            markdown: convert::Options::default(),
             max_file_size: 1024,
             show_future: false,
             series_descriptions: BTreeMap::new(),

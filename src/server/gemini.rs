@@ -18,7 +18,7 @@ use super::slots::{CLOSED_FOR_NEWCOMER, Ticket};
 use super::status::Status;
 use crate::content::Resolved;
 use crate::content::markdown::Page;
-use crate::render::atom::Origin;
+use crate::convert::url::Origin;
 use crate::respond::Lookup;
 
 /// The first byte of every TLS connection: a handshake record.

@@ -20,8 +20,8 @@ use super::selector::{self, Target};
 use super::slots::{CLOSED_FOR_NEWCOMER, Ticket};
 use crate::config::GEMINI_PORT;
 use crate::content::Resolved;
-use crate::render::atom::Origin;
-use crate::render::gopher::{self, Place};
+use crate::convert::gopher::{self, Place};
+use crate::convert::url::Origin;
 use crate::respond::{Capsule, Lookup};
 
 /// The longest request line read; RFC 1436 selectors are at most 255 bytes.

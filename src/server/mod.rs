@@ -30,7 +30,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, ConfigError, Hostname, Lang, ListenAddr};
 use crate::content::CapsuleRoot;
 use crate::content::scan::ReadCache;
-use crate::content::site::{Problem, Site};
+use crate::content::site::{BuildOptions, Problem, Site};
 use crate::respond::Capsule;
 use crate::watch;
 use arc_swap::ArcSwap;
@@ -153,7 +153,7 @@ impl Prepared {
         let certs = tls::load_or_generate(config)?;
         let acceptor = TlsAcceptor::from(tls::server_config(&certs)?);
         let mut cache = ReadCache::default();
-        let (site, problems) = Site::build_cached(&capsule, &config.build_options(), &mut cache);
+        let (site, problems) = Site::build_cached(&capsule, &BuildOptions::new(config), &mut cache);
         for problem in &problems {
             tracing::warn!("{problem}");
         }
@@ -215,7 +215,7 @@ impl Prepared {
             .collect();
         let target = watch::Target {
             current: Arc::clone(&self.shared.capsule),
-            options: config.build_options(),
+            options: BuildOptions::new(config),
             cache: self.cache,
             logged: self.problems,
         };

@@ -7,35 +7,7 @@
 use std::fmt::Write;
 
 use crate::content::site::{Post, Series, Site};
-
-/// Where the capsule is reachable, for absolute URLs: `gemini://host[:port]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin(String, String);
-
-impl Origin {
-    pub fn new(host: &str, port: u16) -> Origin {
-        let host = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host.to_owned()
-        };
-        let base = match port {
-            1965 => format!("gemini://{host}"),
-            port => format!("gemini://{host}:{port}"),
-        };
-        Origin(base, host)
-    }
-
-    /// The host part, as written in URLs.
-    pub fn host(&self) -> String {
-        self.1.clone()
-    }
-
-    /// The absolute form of a root-relative URL.
-    pub fn absolute(&self, path: &str) -> String {
-        format!("{}{path}", self.0)
-    }
-}
+use crate::convert::url::Origin;
 
 /// The URL of the whole capsule's feed.
 pub const FEED_URL: &str = "/atom.xml";
@@ -150,19 +122,6 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn origins() {
-        assert_eq!(
-            Origin::new("example.org", 1965).absolute("/a"),
-            "gemini://example.org/a"
-        );
-        assert_eq!(
-            Origin::new("example.org", 1966).absolute("/"),
-            "gemini://example.org:1966/"
-        );
-        assert_eq!(Origin::new("::1", 1965).absolute("/"), "gemini://[::1]/");
-    }
 
     #[test]
     fn escaping() {

@@ -15,25 +15,13 @@ use pulldown_cmark::{
     Alignment, CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options as ParseOptions,
     Parser, Tag, TagEnd,
 };
-use serde::Deserialize;
 use unicode_width::UnicodeWidthStr;
 
 use super::gemtext::{FirstLine, Line, Writer};
 use super::html::{HtmlEvent, HtmlStripper};
 use super::url::{find_bare_urls, link_target};
-
-/// Where link lines go.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LinkPlacement {
-    /// After the block that holds them; the prose is unchanged.
-    #[default]
-    Below,
-    /// After the block, numbered: the prose gets `label[1]`, the link line `=> url [1] label`.
-    Footnote,
-    /// Numbered as for `footnote`, all together under `## Links` at the end of the page.
-    End,
-}
+pub use crate::config::LinkPlacement;
+use crate::config::MarkdownConfig;
 
 /// Conversion settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,12 +31,19 @@ pub struct Options {
     pub image_marker: String,
 }
 
+impl From<&MarkdownConfig> for Options {
+    fn from(config: &MarkdownConfig) -> Options {
+        Options {
+            links: config.links,
+            image_marker: config.image_marker.clone(),
+        }
+    }
+}
+
+/// The operator's defaults (`[markdown]` left out of the config).
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            links: LinkPlacement::Below,
-            image_marker: "🖼".to_owned(),
-        }
+        Options::from(&MarkdownConfig::default())
     }
 }
 

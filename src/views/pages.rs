@@ -4,14 +4,16 @@
 //! Every list of posts is a gemfeed (`=> url YYYY-MM-DD Title`), so readers can subscribe to a
 //! series page as it is. Links are root-relative, so pages work on any host and port.
 
-use super::gemtext::{Line, Writer};
+use crate::config::HomeConfig;
 use crate::content::post::SeriesRole;
 use crate::content::series::Member;
 use crate::content::site::{Place, Post, Series, Site};
+use crate::convert::gemtext::{Line, Writer};
+use crate::convert::url::percent_encode;
 
 /// The URL of a series' index page.
 pub fn series_url(series: &Series) -> String {
-    format!("/series/{}/", super::url::percent_encode(&series.slug))
+    format!("/series/{}/", percent_encode(&series.slug))
 }
 
 /// The URL of the list of all series.
@@ -270,7 +272,7 @@ pub const ALL_TAGS_URL: &str = "/tags/";
 
 /// The URL of one tag's page.
 pub fn tag_url(tag: &str) -> String {
-    format!("/tags/{}/", super::url::percent_encode(tag))
+    format!("/tags/{}/", percent_encode(tag))
 }
 
 fn post_link(post: &Post) -> Line {
@@ -317,23 +319,9 @@ pub fn tag_page(site: &Site, tag: &str, posts: &[usize]) -> String {
     w.finish()
 }
 
-/// What the home page adds after the author's own text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HomeSections {
-    /// How many recent posts to list (0: none).
-    pub recent: usize,
-    pub series: bool,
-    pub tags: bool,
-}
-
 /// The home page: the author's text (or a title), then the generated sections that have
 /// something to show. The recent posts keep the page a gemfeed.
-pub fn home(
-    site: &Site,
-    author_text: Option<&str>,
-    title: &str,
-    sections: &HomeSections,
-) -> String {
+pub fn home(site: &Site, author_text: Option<&str>, title: &str, sections: &HomeConfig) -> String {
     let mut w = Writer::default();
     let mut out = String::new();
     match author_text {
@@ -352,7 +340,7 @@ pub fn home(
             level: 2,
             text: "Recent posts".into(),
         });
-        for post in site.posts.iter().take(sections.recent) {
+        for post in site.posts.iter().take(sections.recent as usize) {
             w.push(post_link(post));
         }
         w.push(Line::Link {

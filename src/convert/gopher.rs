@@ -12,7 +12,7 @@ use std::fmt::Write;
 use percent_encoding::percent_decode_str;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::content::files::mime_for;
+use super::mime::mime_for;
 
 /// Where menus and links say the Gopher server is.
 #[derive(Debug, Clone)]
@@ -289,7 +289,7 @@ pub fn target(link: &str, page: &str, place: &Place) -> Target {
 
 /// The absolute URL of a link target, for the list at the end of a text page.
 fn absolute(target: &Target, original: &str, place: &Place) -> String {
-    let encode = |s: &str| crate::render::url::percent_encode(s);
+    let encode = |s: &str| super::url::percent_encode(s);
     match target {
         Target::Local { kind, selector } => {
             format!(

@@ -1,6 +1,7 @@
 //! URLs on their way from Markdown into gemtext link lines: relative `.md` links become `.gmi`
 //! links, fragments that Gemini cannot use are dropped, IDN hosts become punycode, and anything
-//! a URI may not hold is percent-encoded (never HTML-escaped). Also finds bare URLs in prose.
+//! a URI may not hold is percent-encoded (never HTML-escaped). Also finds bare URLs in prose, and
+//! makes the absolute `gemini://` URLs that feeds need.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -210,9 +211,51 @@ fn trim_url_end(mut url: &str) -> &str {
     url
 }
 
+/// Where the capsule is reachable, for absolute URLs: `gemini://host[:port]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin(String, String);
+
+impl Origin {
+    pub fn new(host: &str, port: u16) -> Origin {
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        };
+        let base = match port {
+            1965 => format!("gemini://{host}"),
+            port => format!("gemini://{host}:{port}"),
+        };
+        Origin(base, host)
+    }
+
+    /// The host part, as written in URLs.
+    pub fn host(&self) -> String {
+        self.1.clone()
+    }
+
+    /// The absolute form of a root-relative URL.
+    pub fn absolute(&self, path: &str) -> String {
+        format!("{}{path}", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            Origin::new("example.org", 1965).absolute("/a"),
+            "gemini://example.org/a"
+        );
+        assert_eq!(
+            Origin::new("example.org", 1966).absolute("/"),
+            "gemini://example.org:1966/"
+        );
+        assert_eq!(Origin::new("::1", 1965).absolute("/"), "gemini://[::1]/");
+    }
 
     #[test]
     fn relative_md_links_become_gmi() {
