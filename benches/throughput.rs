@@ -173,12 +173,7 @@ fn main() {
         ),
     )
     .unwrap();
-    std::fs::write(
-        dir.join("config.toml"),
-        "[limits]\nmax_connections = 1024\nmax_connections_per_ip = 0\n",
-    )
-    .unwrap();
-
+    // No config.toml: gemhole runs with its defaults, limits included, as a new user's would.
     let mut gemhole = Command::new(env!("CARGO_BIN_EXE_gemhole"));
     gemhole
         .current_dir(dir)

@@ -181,7 +181,9 @@ pub struct Limits {
     /// Connections served at once. When all are taken, the one that has waited longest (at
     /// least a second) for its request is closed to admit a newcomer; else newcomers wait.
     pub max_connections: Count,
-    /// Connections one client address (an IPv6 /64) may hold open at once; 0: no cap.
+    /// Connections one client address (an IPv6 /64) may have waiting for (or receiving) their
+    /// answer at once; answered connections that only wait for the client's close do not
+    /// count. 0: no cap.
     pub max_connections_per_ip: u32,
     /// Requests one client address (an IPv6 /64) may make per minute, in bursts of up to as
     /// many; over it, Gemini answers `44` and Gopher an error line. 0: no limit.

@@ -228,3 +228,93 @@ fn a_hard_open_file_limit_too_low_for_the_cap_lowers_the_cap_with_a_warning() {
     assert!(line.contains("serving at most 68 connections"), "{line}");
     server.get(&server.url("/")).expect("20");
 }
+
+/// Asks for `/` on an open connection and reads the answer up to the server's close_notify,
+/// keeping the connection open afterwards (as a client that is slow to hang up does).
+fn ask_and_keep(conn: &mut crate::common::Conn) -> String {
+    conn.write_all(b"gemini://localhost/\r\n").unwrap();
+    conn.flush().unwrap();
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn sixty_four_readers_from_one_address_are_all_served_at_the_defaults() {
+    // Each reader keeps its last answered connection open while it asks again, so the address
+    // holds up to 128 connections, at most 64 of them still waiting for their answer: the
+    // answered ones must not count against `max_connections_per_ip` (64 by default).
+    let server = Setup::new().start();
+    crate::common::raise_open_file_limit();
+    let addr = server.addr();
+    let start = std::sync::Arc::new(std::sync::Barrier::new(64));
+    let readers: Vec<_> = (0..64)
+        .map(|_| {
+            let start = std::sync::Arc::clone(&start);
+            std::thread::spawn(move || {
+                start.wait();
+                let mut kept = None;
+                let mut statuses = Vec::new();
+                for _ in 0..4 {
+                    let status = match connect(addr, Some("localhost"), Tls::Any) {
+                        Ok(mut conn) => {
+                            let answer = ask_and_keep(&mut conn);
+                            kept = Some(conn);
+                            answer.get(..2).unwrap_or("no answer").to_owned()
+                        }
+                        Err(e) => format!("connection failed: {e}"),
+                    };
+                    statuses.push(status);
+                }
+                drop(kept);
+                statuses
+            })
+        })
+        .collect();
+    let statuses: Vec<String> = readers
+        .into_iter()
+        .flat_map(|r| r.join().unwrap())
+        .collect();
+    let failed: Vec<&String> = statuses.iter().filter(|s| *s != "20").collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}; log:\n{}",
+        failed.len(),
+        statuses.len(),
+        &failed[..failed.len().min(5)],
+        server
+            .logs()
+            .iter()
+            .filter(|l| l.contains("too many"))
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn hundreds_of_silent_connections_from_one_address_lock_out_no_other_reader() {
+    let server = Setup::new().start();
+    crate::common::raise_open_file_limit();
+    let addr = server.addr();
+    // 400 connections from 127.0.0.3 that never say anything: 64 are let in and held (they
+    // are still owed an answer), the rest are closed at once.
+    let silent: Vec<TcpStream> = (0..400)
+        .filter_map(|_| crate::common::tcp_from(3, addr).ok())
+        .collect();
+    assert_eq!(silent.len(), 400);
+    server.wait_log("the refusals", |l| {
+        l.contains("too many connections from one address")
+    });
+    // A reader from another address is served as if nothing happened.
+    let mut reader = crate::common::connect_from(4, addr, Some("localhost")).unwrap();
+    assert!(ask_and_keep(&mut reader).starts_with("20 "));
+    // The address holding its 64 cannot open a 65th.
+    let more = crate::common::connect_from(3, addr, Some("localhost"));
+    assert!(
+        more.is_err(),
+        "a 65th connection from a full address got in"
+    );
+    drop(silent);
+}

@@ -11,11 +11,12 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
-use super::Shared;
 use super::conn::{AccessLog, drain, open_file, send_file, write_timed};
+use super::limits::Slot;
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::slots::{CLOSED_FOR_NEWCOMER, Ticket};
 use super::status::Status;
+use super::{Admitted, Shared};
 use crate::content::Resolved;
 use crate::content::markdown::Page;
 use crate::convert::url::Origin;
@@ -61,15 +62,15 @@ impl Response {
 }
 
 /// Serves one accepted TCP connection.
-pub(super) async fn handle(
-    stream: TcpStream,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    ticket: Ticket,
-    shutdown: CancellationToken,
-) {
+pub(super) async fn handle(conn: Admitted, shared: Arc<Shared>, shutdown: CancellationToken) {
+    let Admitted {
+        stream,
+        peer,
+        place,
+        ticket,
+    } = conn;
     let mut log = AccessLog::new(peer);
-    if let Some(note) = serve(stream, &shared, &ticket, &shutdown, &mut log).await {
+    if let Some(note) = serve(stream, place, &shared, &ticket, &shutdown, &mut log).await {
         log.note = note;
     }
     log.write(shared.log_ip);
@@ -78,6 +79,7 @@ pub(super) async fn handle(
 /// Runs the phases of a connection; returns why it ended early, for the log.
 async fn serve(
     stream: TcpStream,
+    place: Slot,
     shared: &Shared,
     ticket: &Ticket,
     shutdown: &CancellationToken,
@@ -99,7 +101,7 @@ async fn serve(
     ticket.request_arrived();
     // Boxed: the answering phase's state is allocated only once a request has arrived, so a
     // connection that is still waiting for one (hundreds, in a slowloris attack) stays small.
-    Box::pin(answer(tls, received, &buf, local, shared, log)).await
+    Box::pin(answer(tls, received, &buf, local, shared, log, place)).await
 }
 
 /// Answers what arrived, ends with close_notify; returns why it ended early, for the log.
@@ -110,10 +112,12 @@ async fn answer(
     local: SocketAddr,
     shared: &Shared,
     log: &mut AccessLog,
+    place: Slot,
 ) -> Option<&'static str> {
     let limits = &shared.limits;
     let response = match received {
         Received::TimedOut => {
+            drop(place);
             close(tls, limits.write_timeout).await;
             return Some("request timed out (no CRLF)");
         }
@@ -129,6 +133,9 @@ async fn answer(
         return Some("client stopped reading; connection dropped");
     }
     log.answered = Some(Instant::now());
+    // Answered: the client's next request may come on a new connection as soon as it has read
+    // this one (even before our close_notify), so the place goes back first.
+    drop(place);
     close(tls, limits.write_timeout).await;
     None
 }

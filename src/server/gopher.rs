@@ -14,10 +14,11 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
-use super::Shared;
 use super::conn::{AccessLog, drain, open_file, send_file, write_timed};
+use super::limits::Slot;
 use super::selector::{self, Target};
 use super::slots::{CLOSED_FOR_NEWCOMER, Ticket};
+use super::{Admitted, Shared};
 use crate::config::GEMINI_PORT;
 use crate::content::Resolved;
 use crate::convert::gopher::{self, Place};
@@ -62,16 +63,16 @@ impl Answer {
 }
 
 /// Serves one accepted TCP connection.
-pub(super) async fn handle(
-    stream: TcpStream,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    ticket: Ticket,
-    shutdown: CancellationToken,
-) {
+pub(super) async fn handle(conn: Admitted, shared: Arc<Shared>, shutdown: CancellationToken) {
+    let Admitted {
+        stream,
+        peer,
+        place,
+        ticket,
+    } = conn;
     let mut log = AccessLog::new(peer);
     log.host = "gopher".into();
-    if let Some(note) = serve(stream, &shared, &ticket, &shutdown, &mut log).await {
+    if let Some(note) = serve(stream, place, &shared, &ticket, &shutdown, &mut log).await {
         log.note = note;
     }
     log.write(shared.log_ip);
@@ -80,6 +81,7 @@ pub(super) async fn handle(
 /// Runs the phases of a connection; returns why it ended early, for the log.
 async fn serve(
     mut stream: TcpStream,
+    place: Slot,
     shared: &Shared,
     ticket: &Ticket,
     shutdown: &CancellationToken,
@@ -105,7 +107,7 @@ async fn serve(
     };
     // Boxed: the answering phase's state is allocated only once a request has arrived, so a
     // connection that is still waiting for one (hundreds, in a slowloris attack) stays small.
-    Box::pin(reply(stream, line, local, shared, log)).await
+    Box::pin(reply(stream, line, local, shared, log, place)).await
 }
 
 /// Answers a request line (`None`: one too long) and closes; returns why it ended early, for
@@ -116,6 +118,7 @@ async fn reply(
     local: SocketAddr,
     shared: &Shared,
     log: &mut AccessLog,
+    place: Slot,
 ) -> Option<&'static str> {
     let limits = &shared.limits;
     let answer = match line {
@@ -145,6 +148,9 @@ async fn reply(
         return Some("client stopped reading; connection dropped");
     }
     log.answered = Some(Instant::now());
+    // Answered: the client may ask again on a new connection as soon as it has read this one,
+    // so the place goes back before the close.
+    drop(place);
     if timeout(limits.write_timeout, stream.shutdown())
         .await
         .is_ok()

@@ -37,7 +37,9 @@ struct Bucket {
     at_ms: u64,
 }
 
-/// Held while a connection is open; frees its place when dropped.
+/// Held by a connection until its answer is written (or it ends sooner); frees its place when
+/// dropped. A connection that is only being closed holds none, so an address's allowance
+/// counts the connections it is still owed an answer on.
 pub struct Slot {
     limits: Arc<PerAddress>,
     index: usize,
@@ -77,7 +79,8 @@ impl PerAddress {
         (self.hasher.hash_one(key) as usize) % SLOTS
     }
 
-    /// Takes a connection place for `ip`; `None` if the address already holds its most.
+    /// Takes a connection place for `ip`; `None` if the address already has its most waiting for
+    /// an answer.
     pub fn connect(self: &Arc<Self>, ip: IpAddr) -> Option<Slot> {
         let index = self.index(ip);
         if let Some((max, counts)) = &self.connections {

@@ -445,6 +445,17 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A connection let in, with what it holds of the limits.
+struct Admitted {
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    /// Its place among its address's connections: given back once the answer and the close
+    /// are sent, so a connection only waiting for its client to hang up holds none.
+    place: limits::Slot,
+    /// Its slot among all connections: held until the socket is closed.
+    ticket: slots::Ticket,
+}
+
 /// Accepts connections until shutdown, each under the connection cap (see [`slots`]). The
 /// listener is dropped (and the port closed) when this returns.
 async fn accept_loop(
@@ -485,11 +496,16 @@ async fn accept_loop(
             ticket = slots.admit() => ticket,
         };
         let shutdown = shutdown.clone();
+        let conn = Admitted {
+            stream,
+            peer,
+            place,
+            ticket,
+        };
         tracker.spawn(async move {
-            let _place = place;
             match protocol {
-                Speaks::Gemini => gemini::handle(stream, peer, shared, ticket, shutdown).await,
-                Speaks::Gopher => gopher::handle(stream, peer, shared, ticket, shutdown).await,
+                Speaks::Gemini => gemini::handle(conn, shared, shutdown).await,
+                Speaks::Gopher => gopher::handle(conn, shared, shutdown).await,
             }
         });
     }

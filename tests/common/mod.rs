@@ -467,6 +467,35 @@ pub fn connect_with(
     tls_over(TcpStream::connect(addr)?, name, config)
 }
 
+/// As [`connect`], from the loopback address `127.0.0.<host>` (Linux routes all of 127/8 to
+/// `lo`), so a test can be another client address than its neighbours.
+pub fn connect_from(host: u8, addr: SocketAddr, sni: Option<&str>) -> std::io::Result<Conn> {
+    let name = ServerName::try_from(sni.unwrap_or("localhost").to_owned()).unwrap();
+    tls_over(tcp_from(host, addr)?, name, client_config(Tls::Any))
+}
+
+/// A plain TCP connection from the loopback address `127.0.0.<host>`.
+pub fn tcp_from(host: u8, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, host], 0)).into())?;
+    socket.connect(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// Raises this process's soft open-file limit to its hard limit, for tests that hold many
+/// sockets while others run in parallel.
+pub fn raise_open_file_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let _ = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        },
+    );
+}
+
 /// Completes a TLS handshake over a connected socket.
 fn tls_over(
     tcp: TcpStream,
