@@ -240,17 +240,21 @@ fn check_reports_problems_with_file_and_line_and_fails_on_errors() {
 
     let (status, out, err) = run_cli(dir.path(), &["check", "--capsule", "capsule"]);
     assert!(status.success(), "{out}{err}");
+    every_problem_names_its_line(&out);
     assert!(
-        out.contains("posts/orphan.md: warning: `part` is set but `series` is not"),
+        out.contains("posts/orphan.md:2: warning: `part` is set but `series` is not"),
         "{out}"
     );
     assert!(
-        out.contains("posts/role.md: warning: unknown `series_role` `extra`"),
+        out.contains("posts/role.md:3: warning: unknown `series_role` `extra`"),
         "{out}"
     );
-    assert!(out.contains("part 1 is used by both"), "{out}");
     assert!(
-        out.contains("posts/links.md: warning: link to missing.gmi"),
+        out.contains("posts/two.md:3: warning: series “Sail”: part 1 is used by both"),
+        "{out}"
+    );
+    assert!(
+        out.contains("posts/links.md:1: warning: link to missing.gmi"),
         "{out}"
     );
     assert!(!out.contains("link to /"), "{out}");
@@ -263,11 +267,67 @@ fn check_reports_problems_with_file_and_line_and_fails_on_errors() {
     );
     let (status, out, err) = run_cli(dir.path(), &["check", "--capsule", "capsule"]);
     assert!(!status.success());
+    every_problem_names_its_line(&out);
     assert!(
         out.contains("posts/broken.md:3: error: invalid YAML front matter"),
         "{out}"
     );
     assert!(err.contains("1 post(s) cannot be published"), "{err}");
+}
+
+/// Asserts that every line `check` printed before its summary starts `file:line: kind: `.
+fn every_problem_names_its_line(out: &str) {
+    let lines: Vec<&str> = out.lines().collect();
+    let (summary, problems) = lines.split_last().expect("a summary line");
+    assert!(summary.contains("published post(s)"), "{out}");
+    for line in problems {
+        let mut parts = line.splitn(3, ':');
+        let (file, number, rest) = (parts.next(), parts.next(), parts.next());
+        let named = file.is_some_and(|f| !f.is_empty() && !f.contains(' '))
+            && number.is_some_and(|n| n.parse::<usize>().is_ok_and(|n| n > 0))
+            && rest.is_some_and(|r| r.starts_with(" warning: ") || r.starts_with(" error: "));
+        assert!(named, "no file:line: in {line:?}\n{out}");
+    }
+}
+
+#[test]
+fn check_names_the_line_of_every_broken_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let capsule = dir.path().join("capsule");
+    crate::common::write(&capsule, "index.gmi", "# Home\n");
+    crate::common::write(&capsule, "about.gmi", "# About\n");
+    crate::common::write(
+        &capsule,
+        "posts/x.md",
+        "---\ntitle: X\ndate: 2024-01-01\n---\n\n\
+         A paragraph with a [good link](../about.gmi)\n\
+         and a [broken one](y.md) on its second line.\n\n\
+         * one item\n\
+         * another, [in a list](list-gone.md)\n\n\
+         <p>Raw HTML with <a href=\"html-gone.gmi\">a link</a>\n\
+         and <img src=\"picture-gone.png\" alt=\"a picture\"></p>\n\n\
+         A bare gemini://localhost/bare-gone.gmi URL is external.\n",
+    );
+    crate::common::write(
+        &capsule,
+        "posts/hand.gmi",
+        "# Hand-written\n\nText.\n=> /missing/ Gone\n=> x.gmi Fine\n",
+    );
+    let (status, out, err) = run_cli(dir.path(), &["check", "--capsule", "capsule"]);
+    assert!(status.success(), "{out}{err}");
+    every_problem_names_its_line(&out);
+    for expected in [
+        "posts/x.md:7: warning: link to y.gmi: no such page in the capsule",
+        "posts/x.md:10: warning: link to list-gone.gmi: no such page in the capsule",
+        "posts/x.md:12: warning: link to html-gone.gmi: no such page in the capsule",
+        "posts/x.md:13: warning: link to picture-gone.png: no such page in the capsule",
+        "posts/hand.gmi:4: warning: link to /missing/: no such page in the capsule",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    assert!(!out.contains("about.gmi"), "{out}");
+    assert!(!out.contains("bare-gone"), "{out}");
+    assert_eq!(out.matches("warning:").count(), 5, "{out}");
 }
 
 #[test]

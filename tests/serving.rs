@@ -354,3 +354,26 @@ fn binary_garbage_in_markdown_is_served_without_error() {
     r.expect("20");
     assert!(std::str::from_utf8(r.body()).is_ok());
 }
+
+#[test]
+fn the_log_names_the_file_and_line_of_a_broken_link_at_start_and_after_a_change() {
+    let setup = Setup::new();
+    write(
+        &setup.path().join("capsule"),
+        "posts/a.md",
+        "---\ntitle: A\n---\n\nFine.\n\nSee [b](b.md).\n",
+    );
+    let server = setup.start();
+    server.wait_log("the broken link at start", |l| {
+        l.contains("posts/a.md:7: warning: link to b.gmi: no such page in the capsule")
+    });
+    // Edited while serving: the rebuild reports the new line.
+    write(
+        &server.capsule(),
+        "posts/a.md",
+        "---\ntitle: A\n---\n\nFine.\n\nStill fine.\n\nSee [c](c.md).\n",
+    );
+    server.wait_log("the broken link after the edit", |l| {
+        l.contains("posts/a.md:9: warning: link to c.gmi: no such page in the capsule")
+    });
+}

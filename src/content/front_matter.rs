@@ -94,7 +94,46 @@ fn next_line(text: &str) -> (&str, &str) {
     }
 }
 
+/// The line of the file each top-level key of a block is written on, so a message about a
+/// key's value can point at it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyLines(Vec<(String, usize)>);
+
+impl KeyLines {
+    /// The line of `key`, if the block has it.
+    pub fn line(&self, key: &str) -> Option<usize> {
+        self.0.iter().find(|(k, _)| k == key).map(|&(_, line)| line)
+    }
+}
+
 impl Block<'_> {
+    /// Where the block's top-level keys are: lines that start (unindented) with `key:` in YAML
+    /// or `key =` in TOML, the key bare or quoted. TOML keys after a `[table]` header belong to
+    /// that table, so the scan stops there.
+    pub fn key_lines(&self) -> KeyLines {
+        let separator = match self.format {
+            Format::Yaml => ':',
+            Format::Toml => '=',
+        };
+        let mut keys: Vec<(String, usize)> = Vec::new();
+        for (i, line) in self.text.lines().enumerate() {
+            if self.format == Format::Toml && line.trim_start().starts_with('[') {
+                break;
+            }
+            if line.starts_with([' ', '\t', '#', '-']) {
+                continue;
+            }
+            let Some((key, _)) = line.split_once(separator) else {
+                continue;
+            };
+            let key = key.trim().trim_matches(['"', '\'']);
+            if !key.is_empty() && !keys.iter().any(|(k, _)| k == key) {
+                keys.push((key.to_owned(), self.first_line + i));
+            }
+        }
+        KeyLines(keys)
+    }
+
     /// Parses the block into `T`, reporting errors at their line in the file.
     pub fn parse<T: for<'de> Deserialize<'de> + Default>(&self) -> Result<T, FrontMatterError> {
         if self.text.trim().is_empty() {
@@ -140,6 +179,17 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
         .split_once(": ")
         .filter(|(head, _)| head.starts_with("line "))
         .map_or(first, |(_, msg)| msg);
+    // Its own position is within the block, not the file: ours is the one to read.
+    let stripped = match stripped.rfind(" at line ") {
+        Some(at)
+            if stripped[at + 9..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ',' || c == ' ' || c.is_alphabetic()) =>
+        {
+            stripped[..at].trim_end()
+        }
+        _ => stripped,
+    };
     stripped.to_owned()
 }
 
@@ -152,6 +202,21 @@ mod tests {
     #[serde(default)]
     struct FrontMatter {
         title: Option<String>,
+    }
+
+    #[test]
+    fn key_lines_point_at_top_level_keys() {
+        let s =
+            split("---\ntitle: A: b\ntags:\n  - x\n  part: 9\n\"part\": 2\n# c: 1\n---\n").unwrap();
+        let lines = s.front.unwrap().key_lines();
+        assert_eq!(lines.line("title"), Some(2));
+        assert_eq!(lines.line("tags"), Some(3));
+        assert_eq!(lines.line("part"), Some(6));
+        assert_eq!(lines.line("c"), None);
+        let s = split("\u{feff}+++\r\ndate = 2024-01-01\r\n[extra]\nslug = \"x\"\n+++\n").unwrap();
+        let lines = s.front.unwrap().key_lines();
+        assert_eq!(lines.line("date"), Some(2));
+        assert_eq!(lines.line("slug"), None);
     }
 
     #[test]

@@ -5,8 +5,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::config::Lang;
-use crate::content::front_matter::{self, FrontMatterError};
+use crate::content::front_matter::{self, FrontMatterError, KeyLines};
 use crate::content::post::RawMeta;
+use crate::content::site::Link;
 use crate::convert;
 
 /// Why a Markdown file could not be read.
@@ -81,6 +82,10 @@ pub struct Parsed {
     pub page: Page,
     /// The front matter as written (empty when it is missing or broken).
     pub front: RawMeta,
+    /// The line each front-matter key is written on.
+    pub front_lines: KeyLines,
+    /// The page's links, each with the line of the file it is written on.
+    pub links: Vec<Link>,
     /// The text of the body's own opening level-1 heading, if it has one.
     pub heading: Option<String>,
     pub error: Option<FrontMatterError>,
@@ -88,15 +93,16 @@ pub struct Parsed {
 
 /// As [`convert`], keeping the front matter and the body's heading.
 pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed {
-    let (body, front, error) = match front_matter::split(source) {
-        Ok(split) => match split.front.map(|block| block.parse::<RawMeta>()) {
-            Some(Ok(front)) => (split.body, front, None),
-            Some(Err(e)) => (split.body, RawMeta::default(), Some(e)),
-            None => (split.body, RawMeta::default(), None),
+    let (body, front, front_lines, error) = match front_matter::split(source) {
+        Ok(split) => match split.front.map(|block| (block.parse::<RawMeta>(), block)) {
+            Some((Ok(front), block)) => (split.body, front, block.key_lines(), None),
+            Some((Err(e), _)) => (split.body, RawMeta::default(), KeyLines::default(), Some(e)),
+            None => (split.body, RawMeta::default(), KeyLines::default(), None),
         },
         Err(e) => (
             source.strip_prefix('\u{feff}').unwrap_or(source),
             RawMeta::default(),
+            KeyLines::default(),
             Some(e),
         ),
     };
@@ -126,12 +132,58 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
             .and_then(|l| Lang::try_from(l.to_owned()).ok()),
         withheld,
     };
+    // The body is the end of the source: its offsets count from there.
+    let body_start = source.len() - body.len();
+    let lines = LineIndex::new(source);
+    let links = converted
+        .links
+        .into_iter()
+        .map(|link| Link {
+            line: lines.line_of(body_start + link.offset),
+            target: link.target,
+        })
+        .collect();
     Parsed {
         page,
         front,
+        front_lines,
+        links,
         heading: converted.heading,
         error,
     }
+}
+
+/// Where the lines of a text start, to turn byte offsets into 1-based line numbers.
+struct LineIndex(Vec<usize>);
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        LineIndex(memchr::memchr_iter(b'\n', text.as_bytes()).collect())
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        self.0.partition_point(|&newline| newline < offset) + 1
+    }
+}
+
+/// The link lines of a gemtext page (outside preformatted blocks), with their line numbers.
+pub fn gemtext_links(gemtext: &str) -> Vec<Link> {
+    let mut pre = false;
+    let mut links = Vec::new();
+    for (i, line) in gemtext.lines().enumerate() {
+        if line.starts_with("```") {
+            pre = !pre;
+        } else if !pre
+            && let Some(rest) = line.strip_prefix("=>")
+            && let Some(url) = rest.split_whitespace().next()
+        {
+            links.push(Link {
+                target: url.to_owned(),
+                line: i + 1,
+            });
+        }
+    }
+    links
 }
 
 /// A gemtext file as a page: titled by its first level-1 heading, else its file name.
@@ -218,6 +270,35 @@ mod tests {
         let (p, e) = page("---\ntitle: x\nBody\n");
         assert_eq!(e.unwrap().line, 1);
         assert!(p.gemtext.contains("Body"), "{}", p.gemtext);
+    }
+
+    #[test]
+    fn links_carry_the_line_they_are_written_on() {
+        let source = "---\ntitle: T\n---\n\nSee [a](a.md) and\nhttps://e.org/x here.\n\n\
+                      * item [b](b.md)\n\n| x | y |\n|---|---|\n| [c](c.md) | d |\n\n\
+                      <div>\n<a href=\"d.gmi\">d</a>\n<img\n  src=\"e.png\">\n</div>\n\n\
+                      Note.[^1]\n\n[^1]: In [f](f.md).\n";
+        let parsed = read(source, "x", &convert::Options::default());
+        let links: Vec<(&str, usize)> = parsed
+            .links
+            .iter()
+            .map(|l| (l.target.as_str(), l.line))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                ("a.gmi", 5),
+                ("https://e.org/x", 6),
+                ("b.gmi", 8),
+                ("c.gmi", 12),
+                ("d.gmi", 15),
+                ("e.png", 17),
+                ("f.gmi", 22),
+            ]
+        );
+        let gmi = gemtext_links("# T\n=> a.gmi A\n```\n=> no\n```\n=>b.gmi\n");
+        let gmi: Vec<(&str, usize)> = gmi.iter().map(|l| (l.target.as_str(), l.line)).collect();
+        assert_eq!(gmi, [("a.gmi", 2), ("b.gmi", 6)]);
     }
 
     #[test]

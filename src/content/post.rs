@@ -176,6 +176,8 @@ pub struct PostMeta {
 pub struct MetaProblem {
     pub fatal: bool,
     pub message: String,
+    /// The front-matter key whose value is wrong, so the report can name its line.
+    pub key: &'static str,
 }
 
 impl PostMeta {
@@ -186,19 +188,26 @@ impl PostMeta {
         file: &FileFacts<'_>,
         heading: Option<&str>,
     ) -> (PostMeta, Vec<MetaProblem>) {
+        let (part, part_key) = part_of(&raw);
         let mut problems = Vec::new();
-        let mut warn = |fatal, message: String| problems.push(MetaProblem { fatal, message });
+        let mut warn = |fatal, key: &'static str, message: String| {
+            problems.push(MetaProblem {
+                fatal,
+                message,
+                key,
+            })
+        };
 
         let (prefix_date, rest_of_stem) = split_date_prefix(file.stem);
         let title = non_empty(raw.title)
             .or_else(|| heading.map(str::to_owned))
             .unwrap_or_else(|| title_from_file_stem(file.stem));
 
-        let mut parse_date = |key: &str, text: Option<DateText>| match text {
+        let mut parse_date = |key: &'static str, text: Option<DateText>| match text {
             Some(DateText(text)) => match PostDate::parse(&text) {
                 Ok(date) => Some(date),
                 Err(e) => {
-                    warn(false, format!("`{key}`: {e}"));
+                    warn(false, key, format!("`{key}`: {e}"));
                     None
                 }
             },
@@ -213,13 +222,12 @@ impl PostMeta {
         let series = raw
             .series
             .and_then(|s| s.into_vec().into_iter().find_map(|s| non_empty(Some(s))));
-        let part = raw
-            .part
-            .or(raw.series_part)
-            .or(raw.series_index)
-            .or(raw.series_weight);
         if part.is_some() && series.is_none() {
-            warn(false, "`part` is set but `series` is not".into());
+            warn(
+                false,
+                part_key,
+                format!("`{part_key}` is set but `series` is not"),
+            );
         }
         let role = match raw.series_role.as_deref().map(str::trim) {
             None => {
@@ -235,6 +243,7 @@ impl PostMeta {
             Some(other) => {
                 warn(
                     false,
+                    "series_role",
                     format!(
                         "unknown `series_role` `{other}`: expected `part`, `supplement` or \
                          `see-also` (treated as `part`)"
@@ -248,6 +257,7 @@ impl PostMeta {
             Some(slug) => {
                 warn(
                     true,
+                    "slug",
                     format!(
                         "`slug` `{slug}` may only hold letters, digits, `-`, `_` and `.` and \
                          must not start with `.`"
@@ -278,6 +288,24 @@ impl PostMeta {
         };
         (meta, problems)
     }
+}
+
+/// The keys that number a post within its series, in the order they are looked at.
+pub const PART_KEYS: [&str; 4] = ["part", "series_part", "series_index", "series_weight"];
+
+/// A post's part number, and the key it was written under (`part` when none is set).
+pub fn part_of(raw: &RawMeta) -> (Option<u32>, &'static str) {
+    let values = [
+        raw.part,
+        raw.series_part,
+        raw.series_index,
+        raw.series_weight,
+    ];
+    PART_KEYS
+        .iter()
+        .zip(values)
+        .find_map(|(key, value)| value.map(|v| (Some(v), *key)))
+        .unwrap_or((None, PART_KEYS[0]))
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {

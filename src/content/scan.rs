@@ -15,6 +15,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, names};
+use super::front_matter::KeyLines;
 use super::markdown::{self, Page, read_source, title_stem};
 use super::post::{FileFacts, RawMeta};
 use super::site::{BuildOptions, POSTS_DIR, Post, Problem};
@@ -278,14 +279,16 @@ fn keep(good: Entry, stamp: Stamp, relative: &Path, failure: Option<Vec<Problem>
     let mut problems = failure.unwrap_or_else(|| {
         vec![Problem {
             path: relative.to_owned(),
-            line: None,
+            line: 1,
             message: "the file is empty".into(),
             error: true,
         }]
     });
+    // Said at the line of what broke it.
+    let line = problems.iter().find(|p| p.error).map_or(1, |p| p.line);
     problems.push(Problem {
         path: relative.to_owned(),
-        line: None,
+        line,
         message: "its last good version stays published until this is fixed".into(),
         error: false,
     });
@@ -324,24 +327,49 @@ fn read(path: &Path, relative: &Path, meta: &std::fs::Metadata, options: &BuildO
                 markdown::SourceError::TooLarge { .. } if !markdown => Text::Large,
                 _ => Text::Unreadable(e.to_string().into()),
             };
-            // A large gemtext page is still served; it just cannot be a post.
+            // A large gemtext page is still served; it just cannot be a post. The whole file is
+            // at fault: reported at its first line.
             if markdown || is_post {
-                problem(None, e.to_string(), true);
+                let message = match &e {
+                    markdown::SourceError::TooLarge { limit, .. } => format!(
+                        "larger than the {limit}-byte limit for Markdown files \
+                         (markdown.max_file_size)"
+                    ),
+                    markdown::SourceError::Read { source, .. } => format!("cannot read: {source}"),
+                };
+                problem(1, message, true);
             }
             return failed(text, problems);
         }
     };
     let stem = title_stem(path);
-    let (page, front, heading) = if markdown {
+    let (page, front, front_lines, heading, links) = if markdown {
         let read = markdown::read(&source, stem, &options.markdown);
         if let Some(e) = &read.error {
-            problem(Some(e.line), e.message.clone(), true);
+            problem(e.line, e.message.clone(), true);
             return failed(Text::Page(Arc::new(read.page)), problems);
         }
-        (read.page, read.front, read.heading)
+        (
+            read.page,
+            read.front,
+            read.front_lines,
+            read.heading,
+            read.links,
+        )
     } else {
+        let links = if is_post {
+            markdown::gemtext_links(&source)
+        } else {
+            Vec::new()
+        };
         let (page, heading) = markdown::gemtext_page(source, stem);
-        (page, RawMeta::default(), heading)
+        (
+            page,
+            RawMeta::default(),
+            KeyLines::default(),
+            heading,
+            links,
+        )
     };
     let mut broken = false;
     let post = if is_post {
@@ -352,11 +380,18 @@ fn read(path: &Path, relative: &Path, meta: &std::fs::Metadata, options: &BuildO
                 .map(OffsetDateTime::from)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         };
-        let (post, post_problems) =
-            Post::read(relative, front, &facts, heading.as_deref(), &page.gemtext);
+        let (post, post_problems) = Post::read(
+            relative,
+            front,
+            &front_lines,
+            &facts,
+            heading.as_deref(),
+            links,
+        );
         for p in post_problems {
             broken |= p.fatal;
-            problem(None, p.message, p.fatal);
+            // A key missing from the block (a fallback went wrong) is reported at its top.
+            problem(front_lines.line(p.key).unwrap_or(1), p.message, p.fatal);
         }
         post.map(Arc::new)
     } else {

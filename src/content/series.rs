@@ -17,18 +17,29 @@ pub struct Member {
     pub date: PostDate,
     pub part: Option<u32>,
     pub role: SeriesRole,
+    /// The line of its source file its part number is written on (1 when it has none).
+    pub part_line: usize,
 }
 
 impl Member {
-    pub fn of(path: &Path, meta: &PostMeta) -> Member {
+    pub fn of(path: &Path, meta: &PostMeta, part_line: usize) -> Member {
         Member {
             path: path.to_owned(),
             title: meta.title.clone(),
             date: meta.date,
             part: meta.part,
             role: meta.role,
+            part_line,
         }
     }
+}
+
+/// Something about a series worth telling its author, at the file and line it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub path: PathBuf,
+    pub line: usize,
+    pub message: String,
 }
 
 /// A series' posts in reading order, by role.
@@ -38,7 +49,7 @@ pub struct Ordered {
     pub supplements: Vec<Member>,
     pub see_also: Vec<Member>,
     /// Problems worth telling the author (duplicate part numbers).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// Sorts the members of one series.
@@ -58,11 +69,15 @@ pub fn order(members: Vec<Member>) -> Ordered {
         if let (Some(a), Some(b)) = (pair[0].part, pair[1].part)
             && a == b
         {
-            ordered.warnings.push(format!(
-                "part {a} is used by both {} and {}",
-                pair[0].path.display(),
-                pair[1].path.display()
-            ));
+            ordered.warnings.push(Warning {
+                path: pair[1].path.clone(),
+                line: pair[1].part_line,
+                message: format!(
+                    "part {a} is used by both {} and {}",
+                    pair[0].path.display(),
+                    pair[1].path.display()
+                ),
+            });
         }
     }
     ordered
@@ -114,6 +129,7 @@ mod tests {
             date: PostDate::parse(day).unwrap(),
             part,
             role,
+            part_line: 3,
         }
     }
 
@@ -159,7 +175,13 @@ mod tests {
         let names: Vec<_> = ordered.parts.iter().map(|m| m.title.as_str()).collect();
         assert_eq!(names, ["c", "a", "b"]);
         assert_eq!(ordered.warnings.len(), 2);
-        assert!(ordered.warnings[0].contains("part 2 is used by both"));
+        let first = &ordered.warnings[0];
+        assert!(
+            first.message.contains("part 2 is used by both"),
+            "{first:?}"
+        );
+        // Named at the second post's `part` line.
+        assert_eq!((first.path.to_str(), first.line), (Some("posts/a.md"), 3));
     }
 
     #[test]

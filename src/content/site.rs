@@ -14,8 +14,9 @@ use percent_encoding::percent_decode_str;
 use time::OffsetDateTime;
 
 use super::files::{CapsuleRoot, is_markdown};
+use super::front_matter::KeyLines;
 use super::markdown;
-use super::post::{FileFacts, MetaProblem, PostDate, PostMeta, RawMeta, SeriesRole};
+use super::post::{FileFacts, MetaProblem, PostDate, PostMeta, RawMeta, SeriesRole, part_of};
 use super::scan::{self, ReadCache, Text};
 use super::series::{self, Member, Ordered};
 use crate::config::Config;
@@ -32,8 +33,19 @@ pub struct Post {
     /// The root-relative URL it is served at (`/posts/x.gmi`).
     pub url: String,
     pub meta: PostMeta,
-    /// The link targets in the converted page, as written.
-    pub links: Vec<String>,
+    /// The links of the page, each with the line of the source it is written on.
+    pub links: Vec<Link>,
+    /// The lines of the source its part number and its `slug` are written on (1 when they
+    /// are not), for reports about them.
+    pub part_line: usize,
+    pub slug_line: usize,
+}
+
+/// A link of a page: its gemtext target, and the line of the source file where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub target: String,
+    pub line: usize,
 }
 
 /// A series and its posts in reading order.
@@ -54,7 +66,9 @@ pub const SERIES_DIR: &str = "series";
 pub struct Problem {
     /// Relative to the capsule root.
     pub path: PathBuf,
-    pub line: Option<usize>,
+    /// 1-based, in that file: where the author can fix it (a problem with the whole file is
+    /// at its first line).
+    pub line: usize,
     pub message: String,
     /// Errors keep a post from being published; warnings do not.
     pub error: bool,
@@ -63,15 +77,13 @@ pub struct Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = if self.error { "error" } else { "warning" };
-        match self.line {
-            Some(line) => write!(
-                f,
-                "{}:{line}: {kind}: {}",
-                self.path.display(),
-                self.message
-            ),
-            None => write!(f, "{}: {kind}: {}", self.path.display(), self.message),
-        }
+        write!(
+            f,
+            "{}:{}: {kind}: {}",
+            self.path.display(),
+            self.line,
+            self.message
+        )
     }
 }
 
@@ -154,6 +166,12 @@ impl Site {
                     // A hand-written page wins over Markdown; otherwise the first file does.
                     let later_wins =
                         is_markdown(&all[earlier].source) && !is_markdown(&post.source);
+                    // A `slug` that takes another post's URL is named at its line.
+                    let line = if later_wins {
+                        all[earlier].slug_line
+                    } else {
+                        post.slug_line
+                    };
                     let (keep, drop) = if later_wins {
                         (post, all[earlier].source.clone())
                     } else {
@@ -161,7 +179,7 @@ impl Site {
                     };
                     problems.push(Problem {
                         path: drop.clone(),
-                        line: None,
+                        line,
                         message: format!(
                             "{} serves the same URL {}; {} is ignored",
                             keep.source.display(),
@@ -395,15 +413,18 @@ pub struct Place<'a> {
 }
 
 impl Post {
-    /// The post a file under `posts/` makes, from its front matter, the text of its body's
-    /// heading and its gemtext; `None` (with a fatal problem) when it cannot be published.
+    /// The post a file under `posts/` makes, from its front matter (and the lines its keys are
+    /// on), the text of its body's heading and its links; `None` (with a fatal problem) when
+    /// it cannot be published.
     pub fn read(
         relative: &Path,
         front: RawMeta,
+        front_lines: &KeyLines,
         facts: &FileFacts<'_>,
         heading: Option<&str>,
-        gemtext: &str,
+        links: Vec<Link>,
     ) -> (Option<Post>, Vec<MetaProblem>) {
+        let (_, part_key) = part_of(&front);
         // A `slug` renames the page within its folder; otherwise the file name gives the URL.
         let explicit_slug = front.slug.as_deref().is_some_and(|s| !s.trim().is_empty());
         let (meta, problems) = PostMeta::resolve(front, facts, heading);
@@ -420,34 +441,19 @@ impl Post {
             source: relative.to_owned(),
             url: convert::url::percent_encode(&url),
             meta,
-            links: link_targets(gemtext),
+            links,
+            part_line: front_lines.line(part_key).unwrap_or(1),
+            slug_line: front_lines.line("slug").unwrap_or(1),
         };
         (Some(post), problems)
     }
 }
 
-/// The URLs of a page's link lines (outside preformatted blocks).
-fn link_targets(gemtext: &str) -> Vec<String> {
-    let mut pre = false;
-    let mut links = Vec::new();
-    for line in gemtext.lines() {
-        if line.starts_with("```") {
-            pre = !pre;
-        } else if !pre
-            && let Some(rest) = line.strip_prefix("=>")
-            && let Some(url) = rest.split_whitespace().next()
-        {
-            links.push(url.to_owned());
-        }
-    }
-    links
-}
-
 /// Warns about links to capsule pages that do not exist (generated pages count as existing).
 fn check_links(site: &Site, problems: &mut Vec<Problem>) {
     for post in &site.posts {
-        for link in &post.links {
-            let Some(path) = local_path(&post.url, link) else {
+        for Link { target, line } in &post.links {
+            let Some(path) = local_path(&post.url, target) else {
                 continue;
             };
             let Ok(decoded) = percent_decode_str(&path).decode_utf8() else {
@@ -464,8 +470,8 @@ fn check_links(site: &Site, problems: &mut Vec<Problem>) {
             if !found {
                 problems.push(Problem {
                     path: post.source.clone(),
-                    line: None,
-                    message: format!("link to {link}: no such page in the capsule"),
+                    line: *line,
+                    message: format!("link to {target}: no such page in the capsule"),
                     error: false,
                 });
             }
@@ -529,10 +535,11 @@ fn group_series(posts: &[Arc<Post>], problems: &mut Vec<Problem>) -> Vec<Series>
     let mut groups: BTreeMap<String, Vec<Member>> = BTreeMap::new();
     for post in posts {
         if let Some(name) = &post.meta.series {
-            groups
-                .entry(name.clone())
-                .or_default()
-                .push(Member::of(&post.source, &post.meta));
+            groups.entry(name.clone()).or_default().push(Member::of(
+                &post.source,
+                &post.meta,
+                post.part_line,
+            ));
         }
     }
     let mut slugs: HashMap<String, usize> = HashMap::new();
@@ -545,9 +552,9 @@ fn group_series(posts: &[Arc<Post>], problems: &mut Vec<Problem>) -> Vec<Series>
         let members = series::order(members);
         for warning in &members.warnings {
             problems.push(Problem {
-                path: PathBuf::from(POSTS_DIR),
-                line: None,
-                message: format!("series “{name}”: {warning}"),
+                path: warning.path.clone(),
+                line: warning.line,
+                message: format!("series “{name}”: {}", warning.message),
                 error: false,
             });
         }
@@ -681,17 +688,17 @@ mod tests {
         );
         assert!(
             text.iter()
-                .any(|t| t.starts_with("posts/slug.md: error: `slug`")),
+                .any(|t| t.starts_with("posts/slug.md:2: error: `slug`")),
             "{text:?}"
         );
         assert!(
             text.iter()
-                .any(|t| t.starts_with("posts/role.md: warning: unknown `series_role`")),
+                .any(|t| t.starts_with("posts/role.md:3: warning: unknown `series_role`")),
             "{text:?}"
         );
         assert!(
             text.iter()
-                .any(|t| t.starts_with("posts/big.md: error:") && t.contains("limit")),
+                .any(|t| t.starts_with("posts/big.md:1: error:") && t.contains("limit")),
             "{text:?}"
         );
     }
@@ -714,11 +721,12 @@ mod tests {
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert!(
             text.iter()
-                .any(|t| t.contains("posts/x.md: warning: posts/x.gmi serves the same URL")),
+                .any(|t| t.contains("posts/x.md:1: warning: posts/x.gmi serves the same URL")),
             "{text:?}"
         );
         assert!(
-            text.iter().any(|t| t.contains("link to /nowhere/")),
+            text.iter()
+                .any(|t| t.starts_with("posts/x.gmi:2: warning: link to /nowhere/")),
             "{text:?}"
         );
         assert!(!text.iter().any(|t| t.contains("/archive/")), "{text:?}");
@@ -743,7 +751,7 @@ mod tests {
         );
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert!(
-            text.iter().any(|t| t.starts_with("posts/other.md: warning: posts/2024-01-02-long-file-name.md serves the same URL /posts/short.gmi")),
+            text.iter().any(|t| t.starts_with("posts/other.md:2: warning: posts/2024-01-02-long-file-name.md serves the same URL /posts/short.gmi")),
             "{text:?}"
         );
     }

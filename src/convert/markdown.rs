@@ -66,6 +66,18 @@ pub struct Converted {
     pub gemtext: String,
     /// The text of the body's opening level-1 heading, if it has one.
     pub heading: Option<String>,
+    /// Every link the page got, as its gemtext target, with the byte offset in the Markdown
+    /// where it is written (a Markdown link, a bare URL, an HTML `href`/`src`), in the order
+    /// they were read: so a broken link can be reported at its line.
+    pub links: Vec<SourceLink>,
+}
+
+/// A link target and where its source is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLink {
+    pub target: String,
+    /// Byte offset into the converted Markdown.
+    pub offset: usize,
 }
 
 /// Converts a Markdown body (front matter already removed) to gemtext.
@@ -76,7 +88,8 @@ pub fn convert(markdown: &str, options: &Options) -> Converted {
 /// As [`convert`], and a body that does not open with a level-1 heading gets `# title` first.
 pub fn convert_page(markdown: &str, options: &Options, title: Option<&str>) -> Converted {
     let mut converter = Converter::new(options, title, markdown.len());
-    for event in Parser::new_ext(markdown, parse_options()) {
+    for (event, range) in Parser::new_ext(markdown, parse_options()).into_offset_iter() {
+        converter.at = range.start;
         converter.event(event);
     }
     converter.finish()
@@ -103,6 +116,8 @@ struct LeafLink {
 struct OpenLink {
     target: Option<String>,
     start: usize,
+    /// Where it is written in the Markdown.
+    source: usize,
     image: bool,
 }
 
@@ -126,6 +141,9 @@ struct Leaf {
     has_prose: bool,
     links: Vec<LeafLink>,
     open: Vec<OpenLink>,
+    /// (offset in `text`, offset in the Markdown) where each piece of text was appended, so a
+    /// bare URL found in `text` can be traced to where it is written.
+    sources: Vec<(usize, usize)>,
 }
 
 impl Leaf {
@@ -138,7 +156,23 @@ impl Leaf {
             has_prose: false,
             links: Vec::new(),
             open: Vec::new(),
+            sources: Vec::new(),
         }
+    }
+
+    /// Notes that the text appended next is written at `source` in the Markdown.
+    fn mark_source(&mut self, source: usize) {
+        let at = self.text.len();
+        match self.sources.last_mut() {
+            Some(last) if last.0 == at => last.1 = source,
+            _ => self.sources.push((at, source)),
+        }
+    }
+
+    /// Where in the Markdown the text at `pos` of this leaf is written.
+    fn source_of(&self, pos: usize) -> usize {
+        let i = self.sources.partition_point(|&(at, _)| at <= pos);
+        i.checked_sub(1).map_or(0, |i| self.sources[i].1)
     }
 
     /// Appends prose text (outside code): linkable when outside links. A space is not
@@ -191,6 +225,10 @@ struct Table {
 
 struct Converter<'o> {
     options: &'o Options,
+    /// Byte offset in the Markdown of the event being handled.
+    at: usize,
+    /// Every link made so far, with where it is written.
+    links: Vec<SourceLink>,
     /// The current sink: the document, or a footnote definition being read.
     out: Writer,
     /// Outer sinks while a footnote definition is read.
@@ -220,6 +258,8 @@ impl<'o> Converter<'o> {
     fn new(options: &'o Options, title: Option<&str>, input_len: usize) -> Self {
         Converter {
             options,
+            at: 0,
+            links: Vec::new(),
             // Gemtext is about as long as its Markdown.
             out: Writer::with_title(title.map(str::to_owned), input_len + input_len / 8 + 64),
             outer: Vec::new(),
@@ -447,7 +487,10 @@ impl<'o> Converter<'o> {
         if let Some((_, code)) = &mut self.code {
             code.push_str(text);
         } else {
-            self.leaf().push_text(text);
+            let at = self.at;
+            let leaf = self.leaf();
+            leaf.mark_source(at);
+            leaf.push_text(text);
         }
     }
 
@@ -516,11 +559,13 @@ impl<'o> Converter<'o> {
 
     fn open_link(&mut self, dest: &str, image: bool) {
         let target = link_target(dest);
+        let source = self.at;
         let leaf = self.leaf();
         let start = leaf.text.len();
         leaf.open.push(OpenLink {
             target,
             start,
+            source,
             image,
         });
     }
@@ -550,6 +595,10 @@ impl<'o> Converter<'o> {
         } else {
             text
         };
+        self.links.push(SourceLink {
+            target: url.clone(),
+            offset: open.source,
+        });
         leaf.links.push(LeafLink {
             pos: open.start,
             depth: leaf.open.len(),
@@ -567,7 +616,10 @@ impl<'o> Converter<'o> {
                 HtmlEvent::Text(text) => {
                     if self.code.is_none() && !text.trim().is_empty() {
                         let text = collapse_whitespace_keep_edges(&text);
-                        self.leaf().push_text(&text);
+                        let at = self.at;
+                        let leaf = self.leaf();
+                        leaf.mark_source(at);
+                        leaf.push_text(&text);
                     } else if self.leaf.as_ref().is_some_and(|l| !l.text.is_empty()) {
                         self.leaf().push_text(" ");
                     }
@@ -615,6 +667,7 @@ impl<'o> Converter<'o> {
         leaf.breaks.clear();
         leaf.plain.clear();
         leaf.links.clear();
+        leaf.sources.clear();
         self.spare_leaf = Some(leaf);
     }
 
@@ -622,8 +675,14 @@ impl<'o> Converter<'o> {
         for range in &leaf.plain {
             for (offset, url) in find_bare_urls(&leaf.text[range.clone()]) {
                 if let Some(target) = link_target(url) {
+                    let pos = range.start + offset;
+                    let source = leaf.source_of(pos);
+                    self.links.push(SourceLink {
+                        target: target.clone(),
+                        offset: source,
+                    });
                     leaf.links.push(LeafLink {
-                        pos: range.start + offset,
+                        pos,
                         depth: 0,
                         numbered: false,
                         marker_at: 0,
@@ -809,9 +868,12 @@ impl<'o> Converter<'o> {
             Some(FirstLine::Title(text)) => Some(text.clone()),
             _ => None,
         };
+        // Bare URLs are found when their leaf closes, after the links written inside it.
+        self.links.sort_by_key(|l| l.offset);
         Converted {
             gemtext: self.out.finish(),
             heading,
+            links: self.links,
         }
     }
 
