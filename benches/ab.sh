@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# A/B of two gemhole builds under the same load, in one run, alternating: each round runs
+# gemload against A, then B (order swapped every round), with the access log on and written to
+# a pipe (as under systemd). Prints req/s and server CPU per request per run, then medians and
+# the ratio B/A. Loopback only; every server is stopped by its PID.
+#
+# Usage: benches/ab.sh A_BINARY B_BINARY [ROUNDS] [SECONDS] [CONCURRENCY...]
+#   e.g. benches/ab.sh /tmp/old/gemhole target/release/gemhole 6 10 8 64
+# gemload is built from the workspace (target/release/gemload).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+A=$(realpath "$1"); B=$(realpath "$2")
+ROUNDS=${3:-6}; SECONDS_PER_RUN=${4:-10}
+shift $(( $# < 4 ? $# : 4 ))
+CONCURRENCY=("${@:-8 64}")
+[ ${#CONCURRENCY[@]} -eq 1 ] && read -r -a CONCURRENCY <<<"${CONCURRENCY[0]}"
+cargo build --quiet --release --package gemload --bins
+GEMLOAD=target/release/gemload
+HZ=$(getconf CLK_TCK)
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# start NAME BINARY: a server on a free port in its own folder; sets PORT_<NAME>, PID_<NAME>.
+# Its log goes into a pipe that is read to the end (only the port is kept), as a log collector
+# would.
+start() {
+  local name=$1 bin=$2 dir="$WORK/$1"
+  mkdir -p "$dir"; cp -r capsule "$dir/capsule"
+  (cd "$dir" && exec "$bin" serve --listen 127.0.0.1:0 \
+    2> >({ grep -m1 -o 'listening on 127\.0\.0\.1:[0-9]*$' | sed 's/.*://' > "$dir/port"; \
+      cat > /dev/null; })) &
+  local pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 300); do [ -s "$dir/port" ] && break; sleep 0.1; done
+  [ -s "$dir/port" ] || { echo "ab: $name did not start" >&2; exit 1; }
+  printf -v "PORT_$name" %s "$(cat "$dir/port")"; printf -v "PID_$name" %s "$pid"
+}
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+start A "$A"; start B "$B"
+declare -A RESULTS
+for c in "${CONCURRENCY[@]}"; do
+  for round in $(seq "$ROUNDS"); do
+    order=(A B); [ $((round % 2)) -eq 0 ] && order=(B A)
+    for name in "${order[@]}"; do
+      port_var="PORT_$name"; pid_var="PID_$name"
+      before=$(cpu_ticks "${!pid_var}")
+      json=$("$GEMLOAD" gemini "gemini://localhost:${!port_var}/" --connect "127.0.0.1:${!port_var}" \
+        -c "$c" -d "$SECONDS_PER_RUN" --json)
+      after=$(cpu_ticks "${!pid_var}")
+      rps=$(sed -n 's/.*"rps":\([0-9.]*\).*/\1/p' <<<"$json")
+      ok=$(sed -n 's/.*"ok":\([0-9]*\).*/\1/p' <<<"$json")
+      failed=$(sed -n 's/.*"failed":\([0-9]*\).*/\1/p' <<<"$json")
+      cpu_us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$ok" 'BEGIN { printf "%.1f", n ? t / hz * 1e6 / n : 0 }')
+      printf 'c=%-3s round %s %s: %8.0f req/s, %6s µs CPU/request, %s failed\n' "$c" "$round" "$name" "$rps" "$cpu_us" "$failed"
+      RESULTS[$c,$name,rps]+="$rps "; RESULTS[$c,$name,cpu]+="$cpu_us "
+    done
+  done
+done
+
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+echo
+echo "A = $A"
+echo "B = $B"
+for c in "${CONCURRENCY[@]}"; do
+  ra=$(median <<<"${RESULTS[$c,A,rps]}"); rb=$(median <<<"${RESULTS[$c,B,rps]}")
+  ca=$(median <<<"${RESULTS[$c,A,cpu]}"); cb=$(median <<<"${RESULTS[$c,B,cpu]}")
+  awk -v c="$c" -v ra="$ra" -v rb="$rb" -v ca="$ca" -v cb="$cb" 'BEGIN {
+    printf "c=%s: median req/s A %.0f, B %.0f (B/A %.2f×); CPU µs/request A %.1f, B %.1f (B/A %.2f×)\n",
+      c, ra, rb, rb / ra, ca, cb, cb / ca }'
+done
