@@ -329,13 +329,13 @@ fn log_certificate(cert: &HostCert) {
     );
 }
 
-/// Logs go to stderr, written off the request path (see `logging`); `RUST_LOG` wins over the
-/// config's level. Keep the guard: dropping it writes what is still queued.
+/// Logs go to stderr; `RUST_LOG` wins over the config's level.
+/// Logs to stderr in batches (see `logging`); the guard writes what is left when dropped.
 #[must_use]
-fn init_logging(level: &LogFilter) -> crate::logging::Guard {
+fn init_logging(level: &LogFilter) -> crate::logging::FlushGuard {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.as_str()));
-    let (writer, guard) = crate::logging::stderr();
+    let (writer, guard) = crate::logging::BatchedStderr::start();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

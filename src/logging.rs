@@ -1,78 +1,146 @@
-//! Where log lines go: stderr, written by a thread of their own so that the request path makes
-//! no system call per access-log line. tracing-appender's non-blocking writer queues each line
-//! (bounded); its thread writes them through a buffer that is flushed whenever the queue runs
-//! empty, so a busy server makes one write for many lines and a quiet one shows each at once.
+//! Log output that costs the request path no system call: formatted lines are gathered in
+//! memory and written to stderr in batches by a thread of their own, at least every 100 ms
+//! (and at once when much has gathered). A stderr that stops draining never blocks a request:
+//! past a bound, lines are dropped and counted, and the count is logged when it drains again.
 //!
-//! A stderr that stops draining never stalls a request: once the queue is full, lines are
-//! dropped (lossy mode) and counted, and the count is written as a line of its own when there
-//! is room again.
+//! Why not tracing-appender's non-blocking writer, which does much the same: its thread wakes
+//! (and writes) for every line when lines come one at a time, which cost 1.09× the server's
+//! CPU per request at one connection in an A/B of the two (BENCHMARKS.md, "Log writer").
 
-use std::io::{BufWriter, Write};
-use std::sync::mpsc;
+use std::io::Write;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::fmt::MakeWriter;
 
-/// Lines queued for the writer thread. The queue's slots are allocated (and touched) up front,
-/// 32 bytes each, so this is 256 KiB: at thousands of requests a second, a second or two of
-/// lines while stderr is slow.
-const QUEUED_LINES: usize = 8 * 1024;
+/// How long a line may wait before it is written.
+const EVERY: Duration = Duration::from_millis(100);
+/// Gathered bytes that wake the writer at once.
+const SOON: usize = 32 * 1024;
+/// Gathered bytes past which new lines are dropped.
+const MOST: usize = 4 * 1024 * 1024;
 
-/// How often the count of dropped lines is looked at.
-const REPORT_EVERY: Duration = Duration::from_secs(1);
-
-/// Keeps the writer thread (and the dropped-line report) running; when dropped, writes what is
-/// still queued (waiting at most about a second) and stops them.
-pub struct Guard {
-    /// Dropped first: its thread ends when this channel closes.
-    _stop_report: mpsc::Sender<()>,
-    _writer: WorkerGuard,
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    dropped: u64,
+    closed: bool,
 }
 
-/// Starts the writer thread for stderr; hand the writer to the tracing subscriber and keep the
-/// guard as long as logging.
-pub fn stderr() -> (NonBlocking, Guard) {
-    start(std::io::stderr())
+type Shared = Arc<(Mutex<Pending>, Condvar)>;
+
+/// A `MakeWriter` for tracing that batches lines for stderr.
+#[derive(Clone)]
+pub struct BatchedStderr {
+    shared: Shared,
 }
 
-/// As [`stderr`], for any destination.
-fn start<W: Write + Send + 'static>(destination: W) -> (NonBlocking, Guard) {
-    let (writer, worker) = NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(QUEUED_LINES)
-        .thread_name("log-writer")
-        .finish(BufWriter::new(destination));
-    let (stop_report, stopped) = mpsc::channel();
-    let reporter = writer.clone();
-    let _ = std::thread::Builder::new()
-        .name("log-drops".into())
-        .spawn(move || report_drops(&reporter, &stopped));
-    (
-        writer,
-        Guard {
-            _stop_report: stop_report,
-            _writer: worker,
-        },
-    )
+/// Writes what is still pending when dropped; keep it alive as long as logging.
+pub struct FlushGuard {
+    shared: Shared,
+    writer: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Writes how many lines were dropped since the last look, whenever that number grows, until
-/// `stopped` closes.
-fn report_drops(writer: &NonBlocking, stopped: &mpsc::Receiver<()>) {
-    let counter: ErrorCounter = writer.error_counter();
-    let mut reported = 0;
-    while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(REPORT_EVERY) {
-        let dropped = counter.dropped_lines();
-        if dropped > reported {
-            let line = format!(
-                "log: {} line(s) dropped while stderr was blocked\n",
-                dropped - reported
-            );
-            // Counted as reported only once the note itself is queued.
-            let _ = writer.clone().write_all(line.as_bytes());
-            if counter.dropped_lines() == dropped {
-                reported = dropped;
+impl BatchedStderr {
+    /// Starts the writer thread.
+    pub fn start() -> (BatchedStderr, FlushGuard) {
+        let shared: Shared = Arc::default();
+        let for_thread = Arc::clone(&shared);
+        let writer = std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || write_batches(&for_thread))
+            .ok();
+        (
+            BatchedStderr {
+                shared: Arc::clone(&shared),
+            },
+            FlushGuard { shared, writer },
+        )
+    }
+}
+
+fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Pending> {
+    shared.0.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The writer thread: waits for lines (or the interval), then writes them in one go.
+fn write_batches(shared: &Shared) {
+    let mut stderr = std::io::stderr();
+    loop {
+        let (batch, dropped, closed) = {
+            let mut pending = lock(shared);
+            if pending.bytes.is_empty() && !pending.closed {
+                pending = shared
+                    .1
+                    .wait_timeout(pending, EVERY)
+                    .map(|(guard, _)| guard)
+                    .unwrap_or_else(|e| e.into_inner().0);
             }
+            let dropped = std::mem::take(&mut pending.dropped);
+            (std::mem::take(&mut pending.bytes), dropped, pending.closed)
+        };
+        if dropped > 0 {
+            let _ = writeln!(
+                stderr,
+                "log: {dropped} line(s) dropped while stderr was blocked"
+            );
+        }
+        if !batch.is_empty() {
+            let _ = stderr.write_all(&batch);
+        }
+        if closed {
+            return;
+        }
+        // Gather for a while: one write per interval, not one per line.
+        std::thread::sleep(EVERY.min(Duration::from_millis(20)));
+    }
+}
+
+impl Drop for FlushGuard {
+    fn drop(&mut self) {
+        lock(&self.shared).closed = true;
+        self.shared.1.notify_all();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// One log event's bytes, appended to the pending batch.
+pub struct Line<'a> {
+    shared: &'a Shared,
+}
+
+impl Write for Line<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut pending = lock(self.shared);
+        if pending.closed {
+            // After the writer has stopped (process exit): straight to stderr.
+            drop(pending);
+            return std::io::stderr().write(buf);
+        }
+        if pending.bytes.len() + buf.len() > MOST {
+            pending.dropped += 1;
+        } else {
+            pending.bytes.extend_from_slice(buf);
+            if pending.bytes.len() >= SOON {
+                self.shared.1.notify_one();
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for BatchedStderr {
+    type Writer = Line<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        Line {
+            shared: &self.shared,
         }
     }
 }
@@ -80,99 +148,16 @@ fn report_drops(writer: &NonBlocking, stopped: &mpsc::Receiver<()>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    /// A destination that blocks every write until it is opened, and keeps what it got.
-    #[derive(Clone, Default)]
-    struct Gate {
-        open: Arc<(Mutex<bool>, std::sync::Condvar)>,
-        got: Arc<Mutex<Vec<u8>>>,
-    }
-
-    impl Write for Gate {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let (open, changed) = &*self.open;
-            let mut is_open = open.lock().unwrap();
-            while !*is_open {
-                is_open = changed.wait(is_open).unwrap();
-            }
-            self.got.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Gate {
-        fn open(&self) {
-            *self.open.0.lock().unwrap() = true;
-            self.open.1.notify_all();
-        }
-
-        fn text(&self) -> String {
-            String::from_utf8(self.got.lock().unwrap().clone()).unwrap()
-        }
-    }
 
     #[test]
-    fn a_blocked_destination_drops_lines_counts_them_and_stalls_no_writer() {
-        let gate = Gate::default();
-        let (writer, guard) = start(gate.clone());
-        let total = QUEUED_LINES * 3;
-        // Far more lines than the queue holds while the destination is stuck: the writes must
-        // all return (in another thread, waited for with a deadline).
-        let (done, finished) = mpsc::channel();
-        std::thread::spawn(move || {
-            for i in 0..total {
-                writer
-                    .clone()
-                    .write_all(format!("line {i}\n").as_bytes())
-                    .unwrap();
-            }
-            let _ = done.send(());
-        });
-        finished
-            .recv_timeout(Duration::from_secs(30))
-            .expect("a write blocked on the stuck destination");
-        gate.open();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while !gate.text().contains("dropped while stderr was blocked") {
-            assert!(std::time::Instant::now() < deadline, "no drop report");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        drop(guard);
-        let text = gate.text();
-        assert!(text.starts_with("line 0\n"), "{}", &text[..40]);
-        let written = text.lines().filter(|l| l.starts_with("line ")).count();
-        let reports: Vec<usize> = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("log: "))
-            .map(|l| l.split(' ').next().unwrap().parse().unwrap())
-            .collect();
-        // Every line was written or counted as dropped (a report that was itself dropped is
-        // counted in the next one).
-        assert!(written < total, "nothing was dropped");
-        let reported: usize = reports.iter().sum();
-        assert!(
-            (total - written..=total - written + reports.len()).contains(&reported),
-            "{written} written, {reports:?} reported dropped of {total}"
-        );
-    }
-
-    #[test]
-    fn lines_queued_before_the_guard_is_dropped_are_written() {
-        let gate = Gate::default();
-        gate.open();
-        let (writer, guard) = start(gate.clone());
-        for i in 0..100 {
-            writer
-                .clone()
-                .write_all(format!("line {i}\n").as_bytes())
-                .unwrap();
-        }
-        drop(guard);
-        assert_eq!(gate.text().lines().count(), 100);
+    fn lines_gather_until_written_and_a_full_buffer_drops() {
+        let shared: Shared = Arc::default();
+        let mut line = Line { shared: &shared };
+        line.write_all(b"one\n").unwrap();
+        line.write_all(b"two\n").unwrap();
+        assert_eq!(lock(&shared).bytes, b"one\ntwo\n");
+        lock(&shared).bytes = vec![0; MOST];
+        line.write_all(b"three\n").unwrap();
+        assert_eq!(lock(&shared).dropped, 1);
     }
 }
