@@ -178,8 +178,9 @@ pub struct LogConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Connections served at once. When all are taken, the one that has waited longest (at
-    /// least a second) for its request is closed to admit a newcomer; else newcomers wait.
+    /// Connections served at once. When all are taken, a connection already answered (only
+    /// waiting for its client to hang up) is closed to admit a newcomer, else the one that has
+    /// waited longest (at least a second) for its request; else newcomers wait.
     pub max_connections: Count,
     /// Connections one client address (an IPv6 /64) may have waiting for (or receiving) their
     /// answer at once; answered connections that only wait for the client's close do not

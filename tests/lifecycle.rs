@@ -20,10 +20,10 @@ fn an_idle_connection_does_not_block_others() {
 
 #[test]
 fn connection_cap_makes_new_connections_wait() {
-    let server = Setup::new()
-        .config("[limits]\nmax_connections = 1\nwrite_timeout = 120\n")
-        .start();
-    big_file(&server.capsule());
+    let setup = Setup::new().config("[limits]\nmax_connections = 1\nwrite_timeout = 120\n");
+    // In place before the start, so the first snapshot has it.
+    big_file(&setup.path().join("capsule"));
+    let server = setup.start();
     // Holds the only slot with an answer being written to a client that does not read.
     let holder = non_reader(server.addr(), server.url("/big.bin\r\n").as_bytes()).unwrap();
     // The kernel accepts the TCP connection, but the server does not take it on yet.
@@ -36,7 +36,7 @@ fn connection_cap_makes_new_connections_wait() {
     let early = waiting.read(&mut buf);
     assert!(
         matches!(&early, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
-        "second connection was handled while the cap was reached: {early:?}"
+        "second connection was handled while the cap was reached: {early:?}\n{}", server.logs().join("\n")
     );
     drop(waiting);
     // The holder goes away: its slot is free again.

@@ -12,11 +12,10 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use super::conn::{AccessLog, drain, open_file, send_file, write_timed};
-use super::limits::Slot;
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::slots::{CLOSED_FOR_NEWCOMER, Ticket};
 use super::status::Status;
-use super::{Admitted, Shared};
+use super::{Admitted, Holds, Shared};
 use crate::content::Resolved;
 use crate::content::markdown::Page;
 use crate::convert::url::Origin;
@@ -66,11 +65,10 @@ pub(super) async fn handle(conn: Admitted, shared: Arc<Shared>, shutdown: Cancel
     let Admitted {
         stream,
         peer,
-        place,
-        ticket,
+        mut holds,
     } = conn;
     let mut log = AccessLog::new(peer);
-    if let Some(note) = serve(stream, place, &shared, &ticket, &shutdown, &mut log).await {
+    if let Some(note) = serve(stream, &mut holds, &shared, &shutdown, &mut log).await {
         log.note = note;
     }
     log.write(shared.log_ip);
@@ -79,9 +77,8 @@ pub(super) async fn handle(conn: Admitted, shared: Arc<Shared>, shutdown: Cancel
 /// Runs the phases of a connection; returns why it ended early, for the log.
 async fn serve(
     stream: TcpStream,
-    place: Slot,
+    holds: &mut Holds,
     shared: &Shared,
-    ticket: &Ticket,
     shutdown: &CancellationToken,
     log: &mut AccessLog,
 ) -> Option<&'static str> {
@@ -96,12 +93,12 @@ async fn serve(
             Err(note) => return Some(note),
         },
         () = shutdown.cancelled() => return Some("shutting down before a request arrived"),
-        () = ticket.closed_for_newcomer().cancelled() => return Some(CLOSED_FOR_NEWCOMER),
+        () = holds.ticket.closed_for_newcomer().cancelled() => return Some(CLOSED_FOR_NEWCOMER),
     };
-    ticket.request_arrived();
+    holds.ticket.request_arrived();
     // Boxed: the answering phase's state is allocated only once a request has arrived, so a
     // connection that is still waiting for one (hundreds, in a slowloris attack) stays small.
-    Box::pin(answer(tls, received, &buf, local, shared, log, place)).await
+    Box::pin(answer(tls, received, &buf, local, shared, log, holds)).await
 }
 
 /// Answers what arrived, ends with close_notify; returns why it ended early, for the log.
@@ -112,13 +109,13 @@ async fn answer(
     local: SocketAddr,
     shared: &Shared,
     log: &mut AccessLog,
-    place: Slot,
+    holds: &mut Holds,
 ) -> Option<&'static str> {
     let limits = &shared.limits;
     let response = match received {
         Received::TimedOut => {
-            drop(place);
-            close(tls, limits.write_timeout).await;
+            holds.answer_written();
+            close(tls, limits.write_timeout, &holds.ticket).await;
             return Some("request timed out (no CRLF)");
         }
         Received::TooLong => Response::header(Status::BadRequest, "Request longer than 1024 bytes"),
@@ -133,10 +130,8 @@ async fn answer(
         return Some("client stopped reading; connection dropped");
     }
     log.answered = Some(Instant::now());
-    // Answered: the client's next request may come on a new connection as soon as it has read
-    // this one (even before our close_notify), so the place goes back first.
-    drop(place);
-    close(tls, limits.write_timeout).await;
+    holds.answer_written();
+    close(tls, limits.write_timeout, &holds.ticket).await;
     None
 }
 
@@ -419,11 +414,16 @@ async fn write_text<S: AsyncWrite + Unpin>(
 /// Ends the connection the way Gemini requires: TLS close_notify, then the TCP close. Bytes the
 /// client sent after its request are read and dropped for a moment first, because closing a
 /// socket with unread input makes the kernel send a reset, which can destroy the tail of the
-/// response before the client has read it.
-async fn close(mut tls: Tls, write_timeout: Duration) {
+/// response before the client has read it. Meanwhile a full server may close the connection at
+/// once to admit a newcomer: the answer and close_notify are sent.
+async fn close(mut tls: Tls, write_timeout: Duration, ticket: &Ticket) {
     if timeout(write_timeout, tls.shutdown()).await.is_err() {
         return;
     }
+    ticket.answered();
     let (tcp, _) = tls.get_mut();
-    drain(tcp).await;
+    tokio::select! {
+        () = drain(tcp) => {}
+        () = ticket.closed_for_newcomer().cancelled() => {}
+    }
 }

@@ -15,10 +15,9 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use super::conn::{AccessLog, drain, open_file, send_file, write_timed};
-use super::limits::Slot;
 use super::selector::{self, Target};
-use super::slots::{CLOSED_FOR_NEWCOMER, Ticket};
-use super::{Admitted, Shared};
+use super::slots::CLOSED_FOR_NEWCOMER;
+use super::{Admitted, Holds, Shared};
 use crate::config::GEMINI_PORT;
 use crate::content::Resolved;
 use crate::convert::gopher::{self, Place};
@@ -67,12 +66,11 @@ pub(super) async fn handle(conn: Admitted, shared: Arc<Shared>, shutdown: Cancel
     let Admitted {
         stream,
         peer,
-        place,
-        ticket,
+        mut holds,
     } = conn;
     let mut log = AccessLog::new(peer);
     log.host = "gopher".into();
-    if let Some(note) = serve(stream, place, &shared, &ticket, &shutdown, &mut log).await {
+    if let Some(note) = serve(stream, &mut holds, &shared, &shutdown, &mut log).await {
         log.note = note;
     }
     log.write(shared.log_ip);
@@ -81,9 +79,8 @@ pub(super) async fn handle(conn: Admitted, shared: Arc<Shared>, shutdown: Cancel
 /// Runs the phases of a connection; returns why it ended early, for the log.
 async fn serve(
     mut stream: TcpStream,
-    place: Slot,
+    holds: &mut Holds,
     shared: &Shared,
-    ticket: &Ticket,
     shutdown: &CancellationToken,
     log: &mut AccessLog,
 ) -> Option<&'static str> {
@@ -96,9 +93,9 @@ async fn serve(
     let read = tokio::select! {
         read = timeout(limits.request_timeout, read_line(&mut stream, &mut buf)) => read,
         () = shutdown.cancelled() => return Some("shutting down before a request arrived"),
-        () = ticket.closed_for_newcomer().cancelled() => return Some(CLOSED_FOR_NEWCOMER),
+        () = holds.ticket.closed_for_newcomer().cancelled() => return Some(CLOSED_FOR_NEWCOMER),
     };
-    ticket.request_arrived();
+    holds.ticket.request_arrived();
     let line = match read {
         Err(_) => return Some("request timed out"),
         Ok(Line::Closed) => return Some("client closed before sending a request"),
@@ -107,7 +104,7 @@ async fn serve(
     };
     // Boxed: the answering phase's state is allocated only once a request has arrived, so a
     // connection that is still waiting for one (hundreds, in a slowloris attack) stays small.
-    Box::pin(reply(stream, line, local, shared, log, place)).await
+    Box::pin(reply(stream, line, local, shared, log, holds)).await
 }
 
 /// Answers a request line (`None`: one too long) and closes; returns why it ended early, for
@@ -118,7 +115,7 @@ async fn reply(
     local: SocketAddr,
     shared: &Shared,
     log: &mut AccessLog,
-    place: Slot,
+    holds: &mut Holds,
 ) -> Option<&'static str> {
     let limits = &shared.limits;
     let answer = match line {
@@ -148,14 +145,17 @@ async fn reply(
         return Some("client stopped reading; connection dropped");
     }
     log.answered = Some(Instant::now());
-    // Answered: the client may ask again on a new connection as soon as it has read this one,
-    // so the place goes back before the close.
-    drop(place);
+    holds.answer_written();
     if timeout(limits.write_timeout, stream.shutdown())
         .await
         .is_ok()
     {
-        drain(&mut stream).await;
+        // Only the client's hang-up is awaited: a full server may close this for a newcomer.
+        holds.ticket.answered();
+        tokio::select! {
+            () = drain(&mut stream) => {}
+            () = holds.ticket.closed_for_newcomer().cancelled() => {}
+        }
     }
     None
 }

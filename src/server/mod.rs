@@ -449,11 +449,24 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct Admitted {
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
-    /// Its place among its address's connections: given back once the answer and the close
-    /// are sent, so a connection only waiting for its client to hang up holds none.
-    place: limits::Slot,
-    /// Its slot among all connections: held until the socket is closed.
+    holds: Holds,
+}
+
+/// What a connection holds of the limits.
+struct Holds {
+    /// Its place among its address's connections, until its answer is written.
+    place: Option<limits::Slot>,
+    /// Its slot among all connections, until the socket is closed.
     ticket: slots::Ticket,
+}
+
+impl Holds {
+    /// The answer is written: the client may ask again on a new connection as soon as it has
+    /// read it, even before our close, so the address's place goes back now. Its allowance
+    /// counts only the connections still owed an answer.
+    fn answer_written(&mut self) {
+        self.place = None;
+    }
 }
 
 /// Accepts connections until shutdown, each under the connection cap (see [`slots`]). The
@@ -499,8 +512,10 @@ async fn accept_loop(
         let conn = Admitted {
             stream,
             peer,
-            place,
-            ticket,
+            holds: Holds {
+                place: Some(place),
+                ticket,
+            },
         };
         tracker.spawn(async move {
             match protocol {

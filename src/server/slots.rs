@@ -4,9 +4,11 @@
 //!
 //! Holding a connection that sends nothing costs a slowloris client almost nothing, while a
 //! reader's client sends its request within milliseconds of connecting. So when every slot is
-//! taken, the oldest connection still waiting for its request (if it has waited at least
-//! [`MIN_WAIT`]) is closed and its slot goes to the new connection; a full server of busy
-//! connections (answers being written) makes the newcomer wait for a free slot instead.
+//! taken, a connection that has had its whole answer and only waits for its client to hang up
+//! is closed first (it loses nothing), else the oldest connection still waiting for its
+//! request (if it has waited at least [`MIN_WAIT`]), and its slot goes to the new connection;
+//! a full server of busy connections (answers being written) makes the newcomer wait for a
+//! free slot instead.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,11 +30,13 @@ pub(super) const CLOSED_FOR_NEWCOMER: &str =
 /// How often a newcomer that found no connection old enough to close looks again.
 const RECHECK: Duration = Duration::from_millis(100);
 
-/// The slots and the connections that have not sent a request yet.
+/// The slots, the connections that have not sent a request yet, and those that are answered.
 pub(super) struct Slots {
     permits: Arc<Semaphore>,
     /// Waiting connections by admission number (oldest first).
     waiting: Mutex<BTreeMap<u64, Waiting>>,
+    /// Answered connections waiting for their client to hang up, by admission number.
+    closing: Mutex<BTreeMap<u64, CancellationToken>>,
     next: AtomicU64,
 }
 
@@ -55,15 +59,22 @@ impl Ticket {
         &self.close
     }
 
-    /// The request has arrived: from now on the connection keeps its slot until it ends.
+    /// The request has arrived: the connection keeps its slot while it is answered.
     pub fn request_arrived(&self) {
         self.slots.forget(self.number);
+    }
+
+    /// The answer is sent and the connection only waits for its client to hang up: a full
+    /// server may close it for a newcomer at any moment.
+    pub fn answered(&self) {
+        lock(&self.slots.closing).insert(self.number, self.close.clone());
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
         self.slots.forget(self.number);
+        lock(&self.slots.closing).remove(&self.number);
     }
 }
 
@@ -72,18 +83,19 @@ impl Slots {
         Slots {
             permits: Arc::new(Semaphore::new(max_connections)),
             waiting: Mutex::new(BTreeMap::new()),
+            closing: Mutex::new(BTreeMap::new()),
             next: AtomicU64::new(0),
         }
     }
 
-    /// A slot for a new connection: a free one, else one made by closing the longest-waiting
-    /// connection, else the next one given back.
+    /// A slot for a new connection: a free one, else one made by closing an answered
+    /// connection or the longest-waiting one, else the next one given back.
     pub async fn admit(self: &Arc<Self>) -> Ticket {
         let permit = loop {
             if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
                 break permit;
             }
-            self.close_oldest_waiting();
+            self.close_one_for_newcomer();
             tokio::select! {
                 permit = Arc::clone(&self.permits).acquire_owned() => match permit {
                     Ok(permit) => break permit,
@@ -110,9 +122,14 @@ impl Slots {
         }
     }
 
-    /// Closes the connection that has waited longest for its request, if it has waited at
-    /// least [`MIN_WAIT`]. Its slot is free once its task has ended.
-    fn close_oldest_waiting(&self) {
+    /// Closes an answered connection that only waits for its client to hang up (the oldest),
+    /// else the connection that has waited longest for its request, if it has waited at least
+    /// [`MIN_WAIT`]. Its slot is free once its task has ended.
+    fn close_one_for_newcomer(&self) {
+        if let Some((_, close)) = lock(&self.closing).pop_first() {
+            close.cancel();
+            return;
+        }
         let mut waiting = lock(&self.waiting);
         if let Some(entry) = waiting.first_entry()
             && entry.get().since.elapsed() >= MIN_WAIT
@@ -178,5 +195,28 @@ mod tests {
         drop(third);
         let fourth = waiting.await.unwrap();
         assert!(!fourth.closed_for_newcomer().is_cancelled());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answered_connection_goes_first_and_at_once() {
+        let slots = Arc::new(Slots::new(2));
+        let waiting = slots.admit().await;
+        let answered = slots.admit().await;
+        answered.request_arrived();
+        answered.answered();
+        // No minimum wait: the answered connection loses nothing, the waiting one is younger
+        // than MIN_WAIT and stays.
+        let newcomer = tokio::spawn({
+            let slots = Arc::clone(&slots);
+            async move { slots.admit().await }
+        });
+        settle().await;
+        assert!(answered.closed_for_newcomer().is_cancelled());
+        assert!(!waiting.closed_for_newcomer().is_cancelled());
+        drop(answered);
+        let newcomer = newcomer.await.unwrap();
+        assert!(!newcomer.closed_for_newcomer().is_cancelled());
+        // A ticket dropped after being marked answered leaves nothing behind to close.
+        assert!(lock(&slots.closing).is_empty());
     }
 }
