@@ -248,7 +248,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         problems.len() - errors
     );
     if errors > 0 {
-        anyhow::bail!("{errors} post(s) cannot be published");
+        anyhow::bail!("{errors} error(s): the pages they name cannot be published as they are");
     }
     Ok(())
 }

@@ -215,12 +215,18 @@ async fn rebuild_loop(
             let started = Instant::now();
             let old = current.load_full();
             let (site, problems) = Site::build_cached(&old.root, &options, &mut read_cache);
-            let problems: HashSet<String> = problems.iter().map(ToString::to_string).collect();
-            for problem in &problems {
-                if seen_before.as_ref().is_none_or(|s| !s.contains(problem)) {
+            // New problems are logged in the order the rebuild found them (an error before the
+            // note about the last good version it keeps published).
+            let mut logged = HashSet::new();
+            for problem in problems.iter().map(ToString::to_string) {
+                if seen_before.as_ref().is_none_or(|s| !s.contains(&problem))
+                    && !logged.contains(&problem)
+                {
                     tracing::warn!("{problem}");
                 }
+                logged.insert(problem);
             }
+            let problems = logged;
             let posts = site.posts.len();
             let due = next_due(&site, &options);
             current.store(Arc::new(old.with_site(site)));

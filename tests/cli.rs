@@ -272,7 +272,10 @@ fn check_reports_problems_with_file_and_line_and_fails_on_errors() {
         out.contains("posts/broken.md:3: error: invalid YAML front matter"),
         "{out}"
     );
-    assert!(err.contains("1 post(s) cannot be published"), "{err}");
+    assert!(
+        err.contains("1 error(s): the pages they name cannot be published"),
+        "{err}"
+    );
 }
 
 /// Asserts that every line `check` printed before its summary starts `file:line: kind: `.

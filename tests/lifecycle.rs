@@ -36,7 +36,8 @@ fn connection_cap_makes_new_connections_wait() {
     let early = waiting.read(&mut buf);
     assert!(
         matches!(&early, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
-        "second connection was handled while the cap was reached: {early:?}\n{}", server.logs().join("\n")
+        "second connection was handled while the cap was reached: {early:?}\n{}",
+        server.logs().join("\n")
     );
     drop(waiting);
     // The holder goes away: its slot is free again.

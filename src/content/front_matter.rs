@@ -107,28 +107,52 @@ impl KeyLines {
 }
 
 impl Block<'_> {
-    /// Where the block's top-level keys are: lines that start (unindented) with `key:` in YAML
-    /// or `key =` in TOML, the key bare or quoted. TOML keys after a `[table]` header belong to
-    /// that table, so the scan stops there.
+    /// Where the block's top-level keys are, the key bare or quoted: in TOML, lines `key =`
+    /// (indented or not) before the first `[table]` header; in YAML, lines `key:` at the
+    /// indentation of the first key, or the `key: value` pairs of a flow mapping (`{a: 1}`).
     pub fn key_lines(&self) -> KeyLines {
-        let separator = match self.format {
-            Format::Yaml => ':',
-            Format::Toml => '=',
-        };
         let mut keys: Vec<(String, usize)> = Vec::new();
-        for (i, line) in self.text.lines().enumerate() {
-            if self.format == Format::Toml && line.trim_start().starts_with('[') {
-                break;
-            }
-            if line.starts_with([' ', '\t', '#', '-']) {
-                continue;
-            }
-            let Some((key, _)) = line.split_once(separator) else {
-                continue;
-            };
+        let mut add = |key: &str, line: usize| {
             let key = key.trim().trim_matches(['"', '\'']);
             if !key.is_empty() && !keys.iter().any(|(k, _)| k == key) {
-                keys.push((key.to_owned(), self.first_line + i));
+                keys.push((key.to_owned(), self.first_line + line));
+            }
+        };
+        let content = |line: &str| {
+            let trimmed = line.trim_start();
+            !trimmed.is_empty() && !trimmed.starts_with('#')
+        };
+        match self.format {
+            Format::Toml => {
+                for (i, line) in self.text.lines().enumerate() {
+                    let line = line.trim_start();
+                    if line.starts_with('[') {
+                        break;
+                    }
+                    if let Some((key, _)) = line.split_once('=').filter(|_| content(line)) {
+                        add(key, i);
+                    }
+                }
+            }
+            Format::Yaml => {
+                let first = self.text.lines().find(|l| content(l)).unwrap_or("");
+                let indent = first.len() - first.trim_start().len();
+                let flow = first.trim_start().starts_with('{');
+                for (i, line) in self.text.lines().enumerate() {
+                    if flow {
+                        for pair in line.split([',', '{']) {
+                            if let Some((key, _)) = pair.split_once(':') {
+                                add(key, i);
+                            }
+                        }
+                    } else if content(line)
+                        && line.len() - line.trim_start().len() == indent
+                        && !line.trim_start().starts_with('-')
+                        && let Some((key, _)) = line.split_once(':')
+                    {
+                        add(key, i);
+                    }
+                }
             }
         }
         KeyLines(keys)
@@ -217,6 +241,17 @@ mod tests {
         let lines = s.front.unwrap().key_lines();
         assert_eq!(lines.line("date"), Some(2));
         assert_eq!(lines.line("slug"), None);
+        // Indented keys (valid TOML, and YAML indented as a whole) and flow mappings.
+        let s = split("+++\ntitle = \"Q\"\n  date = \"x\"\n+++\n").unwrap();
+        assert_eq!(s.front.unwrap().key_lines().line("date"), Some(3));
+        let s = split("---\n title: Q\n date: x\n tags:\n   - a\n---\n").unwrap();
+        assert_eq!(s.front.unwrap().key_lines().line("date"), Some(3));
+        let s = split("---\n{title: Q,\n date: x}\n---\n").unwrap();
+        let lines = s.front.unwrap().key_lines();
+        assert_eq!(
+            (lines.line("title"), lines.line("date")),
+            (Some(2), Some(3))
+        );
     }
 
     #[test]

@@ -153,16 +153,21 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
     }
 }
 
-/// Where the lines of a text start, to turn byte offsets into 1-based line numbers.
+/// Where the lines of a text end, to turn byte offsets into 1-based line numbers. A line ends
+/// as Markdown has it: LF, CRLF, or a CR alone.
 struct LineIndex(Vec<usize>);
 
 impl LineIndex {
     fn new(text: &str) -> LineIndex {
-        LineIndex(memchr::memchr_iter(b'\n', text.as_bytes()).collect())
+        let bytes = text.as_bytes();
+        let ends = memchr::memchr2_iter(b'\n', b'\r', bytes)
+            .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
+            .collect();
+        LineIndex(ends)
     }
 
     fn line_of(&self, offset: usize) -> usize {
-        self.0.partition_point(|&newline| newline < offset) + 1
+        self.0.partition_point(|&end| end < offset) + 1
     }
 }
 
@@ -277,7 +282,9 @@ mod tests {
         let source = "---\ntitle: T\n---\n\nSee [a](a.md) and\nhttps://e.org/x here.\n\n\
                       * item [b](b.md)\n\n| x | y |\n|---|---|\n| [c](c.md) | d |\n\n\
                       <div>\n<a href=\"d.gmi\">d</a>\n<img\n  src=\"e.png\">\n</div>\n\n\
-                      Note.[^1]\n\n[^1]: In [f](f.md).\n";
+                      Note.[^1]\n\n[^1]: In [f](f.md).\n\n\
+                      <div>\n<a href=\"g.gmi\"\n   class=\"y\">g</a>\n<img src=\"h.png\"\n  alt=\"a\">\n</div>\n\n\
+                      Inline <a\n  href=\"i.gmi\">i</a>.\n\n> Quoted <a\n> href=\"j.gmi\">j</a>\n";
         let parsed = read(source, "x", &convert::Options::default());
         let links: Vec<(&str, usize)> = parsed
             .links
@@ -294,8 +301,20 @@ mod tests {
                 ("d.gmi", 15),
                 ("e.png", 17),
                 ("f.gmi", 22),
+                ("g.gmi", 25),
+                ("h.png", 27),
+                ("i.gmi", 32),
+                ("j.gmi", 35),
             ]
         );
+        // Line ends as Markdown counts them: CR alone too.
+        let cr = read(
+            "# T\r\rPara [a](a.md)\r\n\r\nPara [b](b.md)\r",
+            "x",
+            &convert::Options::default(),
+        );
+        let cr: Vec<usize> = cr.links.iter().map(|l| l.line).collect();
+        assert_eq!(cr, [3, 5]);
         let gmi = gemtext_links("# T\n=> a.gmi A\n```\n=> no\n```\n=>b.gmi\n");
         let gmi: Vec<(&str, usize)> = gmi.iter().map(|l| (l.target.as_str(), l.line)).collect();
         assert_eq!(gmi, [("a.gmi", 2), ("b.gmi", 6)]);

@@ -58,13 +58,18 @@ pub enum HtmlEvent {
     Break,
     /// A block-level element began or ended: a new paragraph.
     BlockBreak,
-    /// `<a href>`; the text up to [`HtmlEvent::LinkEnd`] is its label.
-    LinkStart(String),
+    /// `<a href>`; the text up to [`HtmlEvent::LinkEnd`] is its label. `at`: where its
+    /// `href` is written in the source (see [`HtmlStripper::feed`]).
+    LinkStart {
+        href: String,
+        at: usize,
+    },
     LinkEnd,
-    /// `<img src alt>`.
+    /// `<img src alt>`; `at`: where its `src` is written.
     Image {
         src: String,
         alt: String,
+        at: usize,
     },
 }
 
@@ -93,6 +98,10 @@ pub struct HtmlStripper {
     state: State,
     /// The tag being collected, or the tail of a hidden element's text.
     buf: String,
+    /// Where the pieces of the tag being collected are written in the source: (offset in
+    /// `buf`, offset in the source) at the `<` and at the start of each later piece, so an
+    /// attribute's place is known even when the tag spans lines (or a quote's `> ` prefixes).
+    sources: Vec<(usize, usize)>,
 }
 
 impl Default for HtmlStripper {
@@ -100,6 +109,7 @@ impl Default for HtmlStripper {
         HtmlStripper {
             state: State::Text,
             buf: String::new(),
+            sources: Vec::new(),
         }
     }
 }
@@ -111,16 +121,22 @@ impl HtmlStripper {
         matches!(self.state, State::Comment { .. } | State::Hidden { .. })
     }
 
-    /// Processes one piece of raw HTML.
-    pub fn feed(&mut self, html: &str, out: &mut Vec<HtmlEvent>) {
+    /// Processes one piece of raw HTML, written at byte offset `at` of the source (links and
+    /// images report where their attribute is written from it).
+    pub fn feed(&mut self, html: &str, at: usize, out: &mut Vec<HtmlEvent>) {
         let mut text = String::new();
-        for c in html.chars() {
+        if matches!(self.state, State::Tag { .. }) {
+            self.sources.push((self.buf.len(), at));
+        }
+        for (i, c) in html.char_indices() {
             match &mut self.state {
                 State::Text => {
                     if c == '<' {
                         flush_text(&mut text, out);
                         self.buf.clear();
                         self.buf.push('<');
+                        self.sources.clear();
+                        self.sources.push((0, at + i));
                         self.state = State::Tag {
                             quote: None,
                             seen_eq: false,
@@ -208,19 +224,29 @@ impl HtmlStripper {
             .unwrap_or(inner.len());
         let name = inner[..name_end].to_ascii_lowercase();
         let attrs = &inner[name_end..];
+        // Where `attrs` starts in the tag: after `<`, a `/`, and the name.
+        let attrs_start = tag.len() - 1 - attrs.len();
+        let source_of = |pos: usize| self.source_of(attrs_start + pos);
         let self_closing = attrs.trim_end().ends_with('/');
         match name.as_str() {
             "br" => out.push(HtmlEvent::Break),
             "a" if closing => out.push(HtmlEvent::LinkEnd),
             "a" => {
-                if let Some(href) = attribute(attrs, "href") {
-                    out.push(HtmlEvent::LinkStart(href));
+                if let Some((href, pos)) = attribute(attrs, "href") {
+                    out.push(HtmlEvent::LinkStart {
+                        href,
+                        at: source_of(pos),
+                    });
                 }
             }
             "img" if !closing => {
-                if let Some(src) = attribute(attrs, "src") {
-                    let alt = attribute(attrs, "alt").unwrap_or_default();
-                    out.push(HtmlEvent::Image { src, alt });
+                if let Some((src, pos)) = attribute(attrs, "src") {
+                    let alt = attribute(attrs, "alt").map(|(alt, _)| alt);
+                    out.push(HtmlEvent::Image {
+                        src,
+                        alt: alt.unwrap_or_default(),
+                        at: source_of(pos),
+                    });
                 }
             }
             _ if !closing && !self_closing => {
@@ -233,6 +259,17 @@ impl HtmlStripper {
             }
             _ if BLOCK_ELEMENTS.contains(&name.as_str()) => out.push(HtmlEvent::BlockBreak),
             _ => {}
+        }
+    }
+}
+
+impl HtmlStripper {
+    /// Where the byte at `pos` of the tag just collected is written in the source.
+    fn source_of(&self, pos: usize) -> usize {
+        let i = self.sources.partition_point(|&(at, _)| at <= pos);
+        match i.checked_sub(1).map(|i| self.sources[i]) {
+            Some((start, source)) => source + (pos - start),
+            None => 0,
         }
     }
 }
@@ -255,14 +292,16 @@ fn flush_text(text: &mut String, out: &mut Vec<HtmlEvent>) {
     }
 }
 
-/// The value of attribute `name` in a tag's attribute text, entities decoded.
-fn attribute(attrs: &str, name: &str) -> Option<String> {
+/// The value of attribute `name` in a tag's attribute text, entities decoded, and where its
+/// name starts in `attrs`.
+fn attribute(attrs: &str, name: &str) -> Option<(String, usize)> {
     let mut rest = attrs;
     loop {
         rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
         if rest.is_empty() {
             return None;
         }
+        let key_at = attrs.len() - rest.len();
         let key_end = rest
             .find(|c: char| c.is_whitespace() || c == '=' || c == '/')
             .unwrap_or(rest.len());
@@ -287,7 +326,10 @@ fn attribute(attrs: &str, name: &str) -> Option<String> {
             ""
         };
         if key.eq_ignore_ascii_case(name) {
-            return Some(html_escape::decode_html_entities(value).into_owned());
+            return Some((
+                html_escape::decode_html_entities(value).into_owned(),
+                key_at,
+            ));
         }
     }
 }
@@ -300,8 +342,10 @@ mod tests {
     fn strip(pieces: &[&str]) -> Vec<HtmlEvent> {
         let mut s = HtmlStripper::default();
         let mut out = Vec::new();
+        let mut at = 0;
         for p in pieces {
-            s.feed(p, &mut out);
+            s.feed(p, at, &mut out);
+            at += p.len();
         }
         out
     }
@@ -328,13 +372,17 @@ mod tests {
                 Text("Hi & ".into()),
                 Text("bye".into()),
                 Break,
-                LinkStart("/x?a=1&b".into()),
+                LinkStart {
+                    href: "/x?a=1&b".into(),
+                    at: 30
+                },
                 Text("go".into()),
                 LinkEnd,
                 Text(" ".into()),
                 Image {
                     src: "cat.png".into(),
-                    alt: "A cat".into()
+                    alt: "A cat".into(),
+                    at: 74
                 },
                 BlockBreak,
             ]
@@ -356,9 +404,9 @@ mod tests {
     fn hiding_is_reported_between_pieces() {
         let mut s = HtmlStripper::default();
         let mut out = Vec::new();
-        s.feed("<script>", &mut out);
+        s.feed("<script>", 0, &mut out);
         assert!(s.hiding());
-        s.feed("</script>", &mut out);
+        s.feed("</script>", 8, &mut out);
         assert!(!s.hiding());
     }
 
@@ -373,12 +421,35 @@ mod tests {
 
     #[test]
     fn attributes() {
-        assert_eq!(attribute(" href=\"a b\" x", "href").as_deref(), Some("a b"));
-        assert_eq!(attribute(" HREF = 'q' ", "href").as_deref(), Some("q"));
+        let value = |attrs: &str, name: &str| attribute(attrs, name).map(|(v, _)| v);
+        assert_eq!(value(" href=\"a b\" x", "href").as_deref(), Some("a b"));
+        assert_eq!(value(" HREF = 'q' ", "href").as_deref(), Some("q"));
+        assert_eq!(value(" disabled href=z/", "href").as_deref(), Some("z/"));
+        assert_eq!(value(" title=x", "href"), None);
         assert_eq!(
-            attribute(" disabled href=z/", "href").as_deref(),
-            Some("z/")
+            attribute(" disabled href=z/", "href").map(|(_, at)| at),
+            Some(10)
         );
-        assert_eq!(attribute(" title=x", "href"), None);
+    }
+
+    #[test]
+    fn attributes_are_placed_where_they_are_written_across_pieces() {
+        // A tag over three lines of a block (pieces at source offsets 100, 110, 125), and one
+        // inside a quote, whose `> ` prefixes are not part of the pieces.
+        let mut s = HtmlStripper::default();
+        let mut out = Vec::new();
+        s.feed("<img\n", 100, &mut out);
+        s.feed("  alt=\"x\"\n", 110, &mut out);
+        s.feed("  src=\"p.png\">\n", 125, &mut out);
+        s.feed("<a\n", 200, &mut out);
+        s.feed("href=\"q.gmi\">", 206, &mut out);
+        let places: Vec<usize> = out
+            .iter()
+            .filter_map(|e| match e {
+                Image { at, .. } | LinkStart { at, .. } => Some(*at),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(places, [127, 206]);
     }
 }

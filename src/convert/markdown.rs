@@ -558,8 +558,12 @@ impl<'o> Converter<'o> {
     }
 
     fn open_link(&mut self, dest: &str, image: bool) {
+        self.open_link_at(dest, image, self.at);
+    }
+
+    /// Opens a link written at `source` in the Markdown.
+    fn open_link_at(&mut self, dest: &str, image: bool, source: usize) {
         let target = link_target(dest);
-        let source = self.at;
         let leaf = self.leaf();
         let start = leaf.text.len();
         leaf.open.push(OpenLink {
@@ -610,7 +614,7 @@ impl<'o> Converter<'o> {
 
     fn raw_html(&mut self, html: &str) {
         let mut events = std::mem::take(&mut self.html_events);
-        self.html.feed(html, &mut events);
+        self.html.feed(html, self.at, &mut events);
         for event in events.drain(..) {
             match event {
                 HtmlEvent::Text(text) => {
@@ -634,15 +638,15 @@ impl<'o> Converter<'o> {
                         }
                     }
                 }
-                HtmlEvent::LinkStart(href) => self.open_link(&href, false),
+                HtmlEvent::LinkStart { href, at } => self.open_link_at(&href, false, at),
                 HtmlEvent::LinkEnd => {
                     if self.leaf.as_ref().is_some_and(|l| !l.open.is_empty()) {
                         self.close_link();
                     }
                 }
-                HtmlEvent::Image { src, alt } => {
+                HtmlEvent::Image { src, alt, at } => {
                     // As with a Markdown image: the alt text stays in the prose.
-                    self.open_link(&src, true);
+                    self.open_link_at(&src, true, at);
                     self.leaf().push_text(&alt);
                     self.close_link();
                 }

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
 
+use super::slots::Ticket;
+
 /// How long, and how much, we keep reading after our last byte so that leftover client bytes
 /// do not turn our close into a reset that could destroy the end of the response.
 const LINGER: Duration = Duration::from_secs(2);
@@ -120,10 +122,38 @@ pub(super) async fn send_file<S: AsyncWrite + Unpin>(
     }
 }
 
+/// Ends an answered connection: the protocol's close (TLS close_notify, or the TCP FIN), then a
+/// moment of reading what the client still sends, because closing a socket with unread input
+/// makes the kernel send a reset, which can destroy the tail of the answer before the client
+/// has read it. `raw` gives the socket under `stream` (the TLS stream's TCP, or the stream
+/// itself). From the start of this the client has its whole answer in the kernel's hands, so a
+/// full server may close the connection for a newcomer at any moment, even while a close that
+/// a non-reading client stalls is still being written.
+pub(super) async fn close<S, R>(
+    stream: &mut S,
+    raw: impl FnOnce(&mut S) -> &mut R,
+    write_timeout: Duration,
+    ticket: &Ticket,
+) where
+    S: AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+{
+    ticket.answered();
+    let closing = async {
+        if timeout(write_timeout, stream.shutdown()).await.is_ok() {
+            drain(raw(stream)).await;
+        }
+    };
+    tokio::select! {
+        () = closing => {}
+        () = ticket.closed_for_newcomer().cancelled() => {}
+    }
+}
+
 /// Reads and drops what the client still sends, for a moment, before the socket is closed:
 /// closing a socket with unread input makes the kernel send a reset, which can destroy the
 /// tail of the response before the client has read it.
-pub(super) async fn drain<S: AsyncRead + Unpin>(stream: &mut S) {
+async fn drain<S: AsyncRead + Unpin>(stream: &mut S) {
     let mut sink = [0u8; 4096];
     let mut drained = 0;
     let _ = timeout(LINGER, async {
@@ -135,4 +165,64 @@ pub(super) async fn drain<S: AsyncRead + Unpin>(stream: &mut S) {
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::slots::Slots;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// A client that never reads: every write and the close stall for ever.
+    struct Stalled;
+
+    impl AsyncWrite for Stalled {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            Poll::Pending
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Pending
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Pending
+        }
+    }
+
+    impl AsyncRead for Stalled {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_close_stalled_by_a_non_reader_gives_its_slot_to_a_newcomer_at_once() {
+        let slots = Arc::new(Slots::new(1));
+        let ticket = slots.admit().await;
+        ticket.request_arrived();
+        let closing = tokio::spawn(async move {
+            close(&mut Stalled, |s| s, Duration::from_secs(30), &ticket).await;
+            // The slot goes back when the connection's task ends.
+            drop(ticket);
+        });
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let started = tokio::time::Instant::now();
+        let newcomer = slots.admit().await;
+        // Well before the 30 s the close may take.
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        closing.await.unwrap();
+        drop(newcomer);
+    }
 }

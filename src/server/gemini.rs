@@ -11,9 +11,9 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
-use super::conn::{AccessLog, drain, open_file, send_file, write_timed};
+use super::conn::{AccessLog, close, open_file, send_file, write_timed};
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
-use super::slots::{CLOSED_FOR_NEWCOMER, Ticket};
+use super::slots::CLOSED_FOR_NEWCOMER;
 use super::status::Status;
 use super::{Admitted, Holds, Shared};
 use crate::content::Resolved;
@@ -115,7 +115,13 @@ async fn answer(
     let response = match received {
         Received::TimedOut => {
             holds.answer_written();
-            close(tls, limits.write_timeout, &holds.ticket).await;
+            close(
+                &mut tls,
+                |tls| tls.get_mut().0,
+                limits.write_timeout,
+                &holds.ticket,
+            )
+            .await;
             return Some("request timed out (no CRLF)");
         }
         Received::TooLong => Response::header(Status::BadRequest, "Request longer than 1024 bytes"),
@@ -123,15 +129,20 @@ async fn answer(
     };
 
     log.status = Some(response.status().to_string());
-    if write_response(&mut tls, response, limits.write_timeout, log)
+    if deliver(&mut tls, response, limits.write_timeout, log, holds)
         .await
         .is_err()
     {
         return Some("client stopped reading; connection dropped");
     }
     log.answered = Some(Instant::now());
-    holds.answer_written();
-    close(tls, limits.write_timeout, &holds.ticket).await;
+    close(
+        &mut tls,
+        |tls| tls.get_mut().0,
+        limits.write_timeout,
+        &holds.ticket,
+    )
+    .await;
     None
 }
 
@@ -411,19 +422,79 @@ async fn write_text<S: AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// Ends the connection the way Gemini requires: TLS close_notify, then the TCP close. Bytes the
-/// client sent after its request are read and dropped for a moment first, because closing a
-/// socket with unread input makes the kernel send a reset, which can destroy the tail of the
-/// response before the client has read it. Meanwhile a full server may close the connection at
-/// once to admit a newcomer: the answer and close_notify are sent.
-async fn close(mut tls: Tls, write_timeout: Duration, ticket: &Ticket) {
-    if timeout(write_timeout, tls.shutdown()).await.is_err() {
-        return;
+/// Writes the answer, then flushes what the TLS layer still holds (rustls keeps the last
+/// records when the socket is full): only once the kernel has every byte is the answer
+/// written, and only then does the connection give back its place among its address's.
+async fn deliver<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    response: Response,
+    write_timeout: Duration,
+    log: &mut AccessLog,
+    holds: &mut Holds,
+) -> std::io::Result<()> {
+    write_response(stream, response, write_timeout, log).await?;
+    match timeout(write_timeout, stream.flush()).await {
+        Ok(flushed) => flushed?,
+        Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
     }
-    ticket.answered();
-    let (tcp, _) = tls.get_mut();
-    tokio::select! {
-        () = drain(tcp) => {}
-        () = ticket.closed_for_newcomer().cancelled() => {}
+    holds.answer_written();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::limits::PerAddress;
+    use crate::server::slots::Slots;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// A socket whose buffer takes every write but never drains what the TLS layer holds back:
+    /// its flush stalls, as rustls's does when a client stops reading near the end.
+    struct FlushStalls;
+
+    impl AsyncWrite for FlushStalls {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bytes: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            Poll::Ready(Ok(bytes.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Pending
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_address_keeps_its_place_until_the_whole_answer_is_flushed() {
+        let ip: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        let per_address = Arc::new(PerAddress::new(1, 0));
+        let slots = Arc::new(Slots::new(4));
+        let mut holds = Holds {
+            place: per_address.connect(ip),
+            ticket: slots.admit().await,
+        };
+        let writing = tokio::spawn(async move {
+            let mut log = AccessLog::new("192.0.2.1:1965".parse().unwrap());
+            let response = Response::header(Status::Success, "text/gemini");
+            let delivered = deliver(
+                &mut FlushStalls,
+                response,
+                Duration::from_secs(30),
+                &mut log,
+                &mut holds,
+            )
+            .await;
+            (delivered.is_ok(), holds.place.is_some())
+        });
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        // Written into the TLS layer but not flushed: still owed, still counted.
+        assert!(per_address.connect(ip).is_none());
+        // The client never reads: the write times out and the place goes with the connection.
+        assert_eq!(writing.await.unwrap(), (false, true));
     }
 }

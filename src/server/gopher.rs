@@ -9,12 +9,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
-use super::conn::{AccessLog, drain, open_file, send_file, write_timed};
+use super::conn::{AccessLog, close, open_file, send_file, write_timed};
 use super::selector::{self, Target};
 use super::slots::CLOSED_FOR_NEWCOMER;
 use super::{Admitted, Holds, Shared};
@@ -146,17 +146,7 @@ async fn reply(
     }
     log.answered = Some(Instant::now());
     holds.answer_written();
-    if timeout(limits.write_timeout, stream.shutdown())
-        .await
-        .is_ok()
-    {
-        // Only the client's hang-up is awaited: a full server may close this for a newcomer.
-        holds.ticket.answered();
-        tokio::select! {
-            () = drain(&mut stream) => {}
-            () = holds.ticket.closed_for_newcomer().cancelled() => {}
-        }
-    }
+    close(&mut stream, |s| s, limits.write_timeout, &holds.ticket).await;
     None
 }
 
