@@ -13,7 +13,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, Hostname, ListenAddr, LogFilter, Overrides};
 use crate::content::site::{BuildOptions, Site};
-use crate::content::{CapsuleRoot, Resolved};
+use crate::content::{CapsuleRoot, Resolved, Secret};
 use crate::respond::{Capsule, Lookup, output_file};
 use crate::server::tls::{self, HostCert, Origin};
 use crate::server::{self, Server};
@@ -232,7 +232,8 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     };
     let config = Config::load(args.config.as_deref(), overrides)?;
     let capsule = CapsuleRoot::open(&config.capsule)
-        .with_context(|| format!("capsule folder {}", config.capsule.display()))?;
+        .with_context(|| format!("capsule folder {}", config.capsule.display()))?
+        .keep_secret(&Secret::of(&config))?;
     let options = BuildOptions::new(&config);
     let (site, problems) = Site::build(&capsule, &options);
     for problem in &problems {
@@ -260,8 +261,10 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
     };
     let config = Config::load(args.config.as_deref(), overrides)?;
     let _log = init_logging(&config.log.level);
+    // A static copy of a capsule that holds a private key would publish the key.
     let root = CapsuleRoot::open(&config.capsule)
-        .with_context(|| format!("capsule folder {}", config.capsule.display()))?;
+        .with_context(|| format!("capsule folder {}", config.capsule.display()))?
+        .keep_secret(&Secret::of(&config))?;
     let (site, problems) = Site::build(&root, &BuildOptions::new(&config));
     for problem in &problems {
         eprintln!("{problem}");

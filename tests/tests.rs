@@ -23,6 +23,9 @@ mod lifecycle;
 mod reload;
 /// Request-line rules of the Gemini spec and the gemini-diagnostics checks.
 mod requests;
+/// What the server must never serve or suffer, whatever is placed in (or swapped into) the
+/// capsule folder: secrets, symlinks, FIFOs, deploys.
+mod safety;
 /// Series index pages and post navigation.
 mod series;
 /// Serving the capsule folder: files, folders, MIME types, traversal and hidden files.

@@ -3,11 +3,15 @@
 //! dot-file or dot-directory except under `/.well-known/`.
 //!
 //! The checks use the canonical (symlink-free) path, so a link that points outside the root or
-//! at a hidden file is refused just like a direct request for it.
+//! at a hidden file is refused just like a direct request for it. The files the server keeps
+//! secret (private keys, certificates, its configuration) must lie outside the capsule; any
+//! path at or below one of them is refused too, as a second line.
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
+use crate::config::Config;
 use crate::convert::mime::mime_for;
 
 /// The file every directory serves.
@@ -20,6 +24,62 @@ pub const MARKDOWN_EXTENSION: &str = "md";
 #[derive(Debug, Clone)]
 pub struct CapsuleRoot {
     root: PathBuf,
+    /// Canonical paths of what the server keeps secret; nothing at or below them is served.
+    secrets: Arc<[PathBuf]>,
+}
+
+/// Something the server keeps secret lies inside the capsule, where it would be served.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{what} {path} lies inside the capsule {capsule}, so anyone could download it; keep it \
+     outside the capsule folder ({fix})"
+)]
+pub struct SecretInside {
+    pub what: &'static str,
+    pub path: PathBuf,
+    pub capsule: PathBuf,
+    pub fix: &'static str,
+}
+
+/// A file or folder the server keeps secret: what it is, where it is, and how to move it.
+#[derive(Debug, Clone)]
+pub struct Secret {
+    pub what: &'static str,
+    pub path: PathBuf,
+    pub fix: &'static str,
+}
+
+impl Secret {
+    /// What a configuration keeps secret: the certificate folder (private keys are generated
+    /// there), every operator-supplied certificate and key, and the configuration file.
+    pub fn of(config: &Config) -> Vec<Secret> {
+        let mut secrets = vec![Secret {
+            what: "the certificate folder",
+            path: config.certs.clone(),
+            fix: "set `certs` in config.toml, or pass --certs, to a folder elsewhere",
+        }];
+        for paths in config.tls.values() {
+            let fix = "move it and point its [tls] table at the new place";
+            secrets.push(Secret {
+                what: "the certificate",
+                path: paths.cert.clone(),
+                fix,
+            });
+            secrets.push(Secret {
+                what: "the private key",
+                path: paths.key.clone(),
+                fix,
+            });
+        }
+        if let Some(source) = &config.source {
+            secrets.push(Secret {
+                what: "the configuration file",
+                path: source.clone(),
+                fix: "move it out of the capsule and pass its path with --config",
+            });
+        }
+        secrets
+    }
 }
 
 /// What a request path names.
@@ -42,7 +102,36 @@ impl CapsuleRoot {
         if !root.is_dir() {
             return Err(io::Error::new(io::ErrorKind::NotADirectory, "not a folder"));
         }
-        Ok(CapsuleRoot { root })
+        Ok(CapsuleRoot {
+            root,
+            secrets: Arc::new([]),
+        })
+    }
+
+    /// Remembers what the server keeps secret, refusing (with both paths and the fix) any of
+    /// it that lies inside the capsule. Paths that do not exist yet (a certificate folder
+    /// made on first start) are placed where they will be.
+    pub fn keep_secret(mut self, secrets: &[Secret]) -> Result<CapsuleRoot, SecretInside> {
+        let mut canonical = Vec::with_capacity(secrets.len());
+        for secret in secrets {
+            let path = canonical_or_planned(&secret.path);
+            if path.starts_with(&self.root) {
+                return Err(SecretInside {
+                    what: secret.what,
+                    path,
+                    capsule: self.root.clone(),
+                    fix: secret.fix,
+                });
+            }
+            canonical.push(path);
+        }
+        self.secrets = canonical.into();
+        Ok(self)
+    }
+
+    /// Whether a canonical path is, or lies below, something the server keeps secret.
+    pub fn is_secret(&self, canonical: &Path) -> bool {
+        self.secrets.iter().any(|s| canonical.starts_with(s))
     }
 
     pub fn path(&self) -> &Path {
@@ -99,11 +188,45 @@ impl CapsuleRoot {
         source.is_file().then_some(Resolved::Markdown(source))
     }
 
-    /// The canonical form of `path` if it exists, lies inside the root and is not hidden.
+    /// The canonical form of `path` if it exists, lies inside the root and is neither hidden
+    /// nor secret.
     fn inside(&self, path: &Path) -> Option<PathBuf> {
         let canonical = path.canonicalize().ok()?;
         let relative = canonical.strip_prefix(&self.root).ok()?;
-        (!is_hidden(names(relative))).then_some(canonical)
+        (!is_hidden(names(relative)) && !self.is_secret(&canonical)).then_some(canonical)
+    }
+}
+
+/// The canonical form of a path, or, when it does not exist yet, where it will be: its
+/// nearest existing ancestor made canonical, the rest appended.
+fn canonical_or_planned(path: &Path) -> PathBuf {
+    if let Ok(canonical) = path.canonicalize() {
+        return canonical;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut rest = Vec::new();
+    let mut existing = absolute.as_path();
+    loop {
+        if let Ok(canonical) = existing.canonicalize() {
+            let mut out = canonical;
+            for name in rest.iter().rev() {
+                match name {
+                    Component::ParentDir => {
+                        out.pop();
+                    }
+                    Component::Normal(name) => out.push(name),
+                    _ => {}
+                }
+            }
+            return out;
+        }
+        match (existing.parent(), existing.components().next_back()) {
+            (Some(parent), Some(last)) => {
+                rest.push(last);
+                existing = parent;
+            }
+            _ => return absolute,
+        }
     }
 }
 
@@ -141,6 +264,49 @@ mod tests {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect()
+    }
+
+    #[test]
+    fn secrets_inside_the_capsule_are_refused_and_never_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("keys")).unwrap();
+        std::fs::write(root.join("keys/key.pem"), "secret").unwrap();
+        let secret = |path: PathBuf| Secret {
+            what: "the private key",
+            path,
+            fix: "move it",
+        };
+        // Inside (even through `..` and a folder that does not exist yet): refused.
+        let err = CapsuleRoot::open(root)
+            .unwrap()
+            .keep_secret(&[secret(root.join("keys/key.pem"))])
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("key.pem lies inside the capsule"),
+            "{err}"
+        );
+        let planned = root.join("certs/../later/x/key.pem");
+        assert!(
+            CapsuleRoot::open(root)
+                .unwrap()
+                .keep_secret(&[secret(planned)])
+                .is_err()
+        );
+        // Outside: remembered; a symlink inside the capsule that leads to it is not served.
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("key.pem"), "secret").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("key.pem"), root.join("k.pem")).unwrap();
+        let capsule = CapsuleRoot::open(root)
+            .unwrap()
+            .keep_secret(&[secret(outside.path().to_owned())])
+            .unwrap();
+        let canonical = outside.path().join("key.pem").canonicalize().unwrap();
+        assert!(capsule.is_secret(&canonical));
+        assert!(matches!(
+            capsule.resolve(&["k.pem".to_owned()], false),
+            Resolved::NotFound(_)
+        ));
     }
 
     #[test]

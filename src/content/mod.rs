@@ -8,4 +8,4 @@ pub mod scan;
 pub mod series;
 pub mod site;
 
-pub use files::{CapsuleRoot, Resolved};
+pub use files::{CapsuleRoot, Resolved, Secret, SecretInside};

@@ -112,6 +112,7 @@ pub fn scan(
     problems: &mut Vec<Problem>,
 ) -> Scan {
     let mut pass = Pass {
+        capsule: root,
         root: root.path(),
         options,
         old: std::mem::take(&mut cache.entries),
@@ -126,6 +127,7 @@ pub fn scan(
 }
 
 struct Pass<'a> {
+    capsule: &'a CapsuleRoot,
     root: &'a Path,
     options: &'a BuildOptions,
     old: HashMap<PathBuf, Entry>,
@@ -157,13 +159,19 @@ impl Pass<'_> {
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
+            // Never listed, read or served: what the server keeps secret (refused at start if
+            // it lies inside the capsule; this is the second line).
+            if self.capsule.is_secret(&path) {
+                continue;
+            }
             let (is_dir, meta) = if kind.is_symlink() {
                 // Served only if it leads to a visible place inside the root.
                 let Ok(target) = path.canonicalize() else {
                     continue;
                 };
                 match target.strip_prefix(self.root) {
-                    Ok(inside) if !is_hidden(names(inside)) => {}
+                    Ok(inside) if !is_hidden(names(inside)) && !self.capsule.is_secret(&target) => {
+                    }
                     _ => continue,
                 }
                 let Ok(meta) = std::fs::metadata(&target) else {

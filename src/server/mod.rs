@@ -28,9 +28,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, ConfigError, Hostname, Lang, ListenAddr};
-use crate::content::CapsuleRoot;
 use crate::content::scan::ReadCache;
 use crate::content::site::{BuildOptions, Problem, Site};
+use crate::content::{CapsuleRoot, Secret, SecretInside};
 use crate::respond::Capsule;
 use crate::watch;
 use arc_swap::ArcSwap;
@@ -45,6 +45,8 @@ pub enum StartError {
     Certificates(#[from] tls::CertError),
     #[error("capsule folder {path}: {source}")]
     Capsule { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    SecretInside(#[from] SecretInside),
     #[error("TLS configuration: {0}")]
     Tls(#[from] rustls::Error),
     #[error("cannot listen on {addr}: {reason}")]
@@ -146,10 +148,12 @@ struct Prepared {
 impl Prepared {
     /// Loads (or generates) certificates and reads the capsule. Blocking.
     fn new(config: &Config) -> Result<Prepared, StartError> {
-        let capsule = CapsuleRoot::open(&config.capsule).map_err(|source| StartError::Capsule {
-            path: config.capsule.clone(),
-            source,
-        })?;
+        let capsule = CapsuleRoot::open(&config.capsule)
+            .map_err(|source| StartError::Capsule {
+                path: config.capsule.clone(),
+                source,
+            })?
+            .keep_secret(&Secret::of(config))?;
         let certs = tls::load_or_generate(config)?;
         let acceptor = TlsAcceptor::from(tls::server_config(&certs)?);
         let mut cache = ReadCache::default();

@@ -189,18 +189,32 @@ impl Setup {
     }
 
     /// Runs the server expecting it to fail at start-up; returns its exit status and stderr.
+    /// A server that keeps running is killed (by PID) after the deadline and fails the test.
     pub fn fail(self) -> (ExitStatus, String) {
-        let output = self
-            .command()
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-            .wait_with_output()
-            .unwrap();
-        (
-            output.status,
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        let mut child = self.command().stderr(Stdio::piped()).spawn().unwrap();
+        let logs = collect_stderr(&mut child);
+        let deadline = Instant::now() + DEADLINE;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "gemhole kept running instead of refusing to start:\n{}",
+                    logs.0.lock().unwrap().join("\n")
+                );
+            }
+            wait_for_log(&logs, Duration::from_millis(50));
+        };
+        // The reader thread has the last lines once the pipe is closed.
+        let deadline = Instant::now() + DEADLINE;
+        while Arc::strong_count(&logs) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let text = logs.0.lock().unwrap().join("\n");
+        (status, text)
     }
 }
 
