@@ -155,7 +155,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let server = Server::bind(&config)?;
         for cert in server.certificates() {
             log_certificate(cert);
@@ -183,7 +183,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         });
         server.run(shutdown, load_config).await;
         anyhow::Ok(())
-    })
+    });
+    // A file-system call stuck in the kernel (a hung network mount) must not keep the process
+    // from exiting once connections are done: blocking work gets a moment, then is left.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
 
 fn cert(args: CertArgs) -> anyhow::Result<()> {

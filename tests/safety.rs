@@ -96,3 +96,168 @@ fn build_and_check_refuse_a_capsule_holding_a_key() {
         assert!(err.contains("lies inside the capsule"), "{command}: {err}");
     }
 }
+
+/// What the outside file and the hidden file hold: never to be seen in an answer.
+const OUTSIDE: &str = "outside-the-capsule";
+const HIDDEN: &str = "hidden-in-the-capsule";
+
+/// Swaps `capsule/page.txt` between a regular file and a symlink (out of the capsule, then to
+/// a hidden file), atomically by rename, while readers ask for it over both protocols; no
+/// answer may carry what the symlinks lead to.
+fn swap_loop_leaks_nothing(watch: &str) {
+    let setup = Setup::new()
+        .config(&format!("[watch]\nmode = \"{watch}\"\npoll_interval = 1\n"))
+        .arg("--gopher-listen")
+        .arg("127.0.0.1:0");
+    let outside = setup.path().join("outside.txt");
+    std::fs::write(&outside, OUTSIDE).unwrap();
+    let capsule = setup.path().join("capsule");
+    write(&capsule, ".hidden.txt", HIDDEN);
+    write(&capsule, "page.txt", "public");
+    let server = setup.start();
+    let gopher = server.gopher_addr();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (stop, capsule) = (std::sync::Arc::clone(&stop), capsule.clone());
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let tmp = capsule.join(format!("swap{n}.tmp"));
+                match n % 3 {
+                    0 => std::os::unix::fs::symlink(&outside, &tmp).unwrap(),
+                    1 => std::os::unix::fs::symlink(capsule.join(".hidden.txt"), &tmp).unwrap(),
+                    _ => std::fs::write(&tmp, "public").unwrap(),
+                }
+                std::fs::rename(&tmp, capsule.join("page.txt")).unwrap();
+                n += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+    };
+    let mut answers = Vec::new();
+    for _ in 0..150 {
+        answers.push(server.get(&server.url("/page.txt")).text());
+        let mut stream = std::net::TcpStream::connect(gopher).unwrap();
+        std::io::Write::write_all(&mut stream, b"/page.txt\r\n").unwrap();
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stream, &mut text);
+        answers.push(text);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    swapper.join().unwrap();
+    let leaks = answers
+        .iter()
+        .filter(|a| a.contains(OUTSIDE) || a.contains(HIDDEN))
+        .count();
+    let served = answers.iter().filter(|a| a.contains("public")).count();
+    assert_eq!(
+        leaks,
+        0,
+        "{leaks} of {} answers leaked ({watch})",
+        answers.len()
+    );
+    // The file was served whenever it was itself: the check refuses only the symlinks.
+    assert!(served > 0, "never served the file itself ({watch})");
+}
+
+#[test]
+fn a_file_swapped_for_a_symlink_out_is_never_served_with_the_watcher_off() {
+    swap_loop_leaks_nothing("off");
+}
+
+#[test]
+fn a_file_swapped_for_a_symlink_out_is_never_served_when_polling() {
+    swap_loop_leaks_nothing("poll");
+}
+
+#[test]
+fn a_file_swapped_for_a_symlink_out_is_never_served_with_events() {
+    swap_loop_leaks_nothing("events");
+}
+
+#[test]
+fn a_fifo_or_socket_put_in_a_file_s_place_is_refused_at_once_and_shutdown_is_not_held() {
+    let setup = Setup::new()
+        .config("[watch]\nmode = \"off\"\n[limits]\nshutdown_grace = 2\n")
+        .arg("--gopher-listen")
+        .arg("127.0.0.1:0");
+    let capsule = setup.path().join("capsule");
+    write(&capsule, "pipe.txt", "a file, for now");
+    write(&capsule, "sock.txt", "a file, for now");
+    let mut server = setup.start();
+    let gopher = server.gopher_addr();
+    // The snapshot still lists both as files.
+    std::fs::remove_file(capsule.join("pipe.txt")).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        capsule.join("pipe.txt"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+    std::fs::remove_file(capsule.join("sock.txt")).unwrap();
+    let _socket = std::os::unix::net::UnixListener::bind(capsule.join("sock.txt")).unwrap();
+    // More requests than the server has threads for blocking work: none may hang.
+    let askers: Vec<_> = (0..24)
+        .map(|i| {
+            let (addr, url) = (
+                server.addr(),
+                server.url(if i % 2 == 0 { "/pipe.txt" } else { "/sock.txt" }),
+            );
+            std::thread::spawn(move || {
+                let mut line = url.into_bytes();
+                line.extend_from_slice(b"\r\n");
+                crate::common::fetch(addr, Some("localhost"), &line, crate::common::Tls::Any)
+                    .map(|answer| answer.status().to_owned())
+            })
+        })
+        .collect();
+    for asker in askers {
+        let status = asker.join().unwrap().unwrap();
+        assert_eq!(status, "51", "{}", server.logs().join("\n"));
+    }
+    let mut stream = std::net::TcpStream::connect(gopher).unwrap();
+    std::io::Write::write_all(&mut stream, b"/pipe.txt\r\n").unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut text).unwrap();
+    assert!(text.starts_with('3'), "{text:?}");
+    // Still answering, and it stops when asked.
+    server.get(&server.url("/")).expect("20");
+    server.signal(libc::SIGTERM);
+    assert!(server.wait_exit().success());
+}
+
+#[test]
+fn a_large_gemtext_page_over_gopher_is_streamed_not_read_whole_per_request() {
+    // 20 MB of gemtext, five times `markdown.max_file_size`: not held in the snapshot.
+    let setup = Setup::new().arg("--gopher-listen").arg("127.0.0.1:0");
+    let line = "A line of a very long page, with a link below it.\n=> /about.gmi About\n";
+    let page = line.repeat(20 * 1024 * 1024 / line.len());
+    write(&setup.path().join("capsule"), "big.gmi", &page);
+    write(&setup.path().join("capsule"), "huge/index.gmi", &page);
+    let server = setup.start();
+    let gopher = server.gopher_addr();
+    let ask = move |selector: &'static str| {
+        std::thread::spawn(move || {
+            let mut stream = std::net::TcpStream::connect(gopher).unwrap();
+            std::io::Write::write_all(&mut stream, format!("{selector}\r\n").as_bytes()).unwrap();
+            let mut answer = Vec::new();
+            std::io::Read::read_to_end(&mut stream, &mut answer).unwrap();
+            answer
+        })
+    };
+    let readers: Vec<_> = (0..16).map(|_| ask("/big.txt")).collect();
+    for reader in readers {
+        // The page as it is, whole.
+        assert_eq!(reader.join().unwrap(), page.as_bytes());
+    }
+    // The folder's page is too large for a menu: a menu that offers it as text.
+    let menu = String::from_utf8(ask("/huge/").join().unwrap()).unwrap();
+    assert!(menu.contains("too large to show as a menu"), "{menu}");
+    assert!(menu.contains("\t/huge/index.txt\t"), "{menu}");
+    assert_eq!(ask("/huge/index.txt").join().unwrap(), page.as_bytes());
+    // Sixteen readers of a 20 MB page cost no copy of it each (before: about four).
+    let peak_kib = crate::common::abuse::status_number(server.pid(), "VmHWM:");
+    assert!(peak_kib < 96.0 * 1024.0, "peak RSS {peak_kib} KiB");
+}

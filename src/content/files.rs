@@ -7,9 +7,14 @@
 //! secret (private keys, certificates, its configuration) must lie outside the capsule; any
 //! path at or below one of them is refused too, as a second line.
 
+use std::fs::File;
 use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::io::Errno;
 
 use crate::config::Config;
 use crate::convert::mime::mime_for;
@@ -20,10 +25,12 @@ pub const INDEX_FILE: &str = "index.gmi";
 /// Files with this extension are converted to gemtext and served under a `.gmi` name.
 pub const MARKDOWN_EXTENSION: &str = "md";
 
-/// The capsule folder, canonicalised once at start-up.
+/// The capsule folder, canonicalised once at start-up, and a descriptor of it that every file
+/// is opened beneath.
 #[derive(Debug, Clone)]
 pub struct CapsuleRoot {
     root: PathBuf,
+    dir: Arc<OwnedFd>,
     /// Canonical paths of what the server keeps secret; nothing at or below them is served.
     secrets: Arc<[PathBuf]>,
 }
@@ -102,10 +109,117 @@ impl CapsuleRoot {
         if !root.is_dir() {
             return Err(io::Error::new(io::ErrorKind::NotADirectory, "not a folder"));
         }
+        let dir = rustix::fs::open(
+            &root,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
         Ok(CapsuleRoot {
             root,
+            dir: Arc::new(dir),
             secrets: Arc::new([]),
         })
+    }
+
+    /// Opens a file of the capsule for reading, safely whatever has happened to the folder
+    /// since it was last read (the snapshot is only a hint): beneath the capsule's descriptor,
+    /// never through a symlink that leaves it or leads to a hidden or secret name, without
+    /// blocking (a FIFO put in a file's place cannot hang the caller), and only if what was
+    /// opened is a regular file. `path` is absolute, below the root. Blocking (one or two
+    /// quick system calls): call it off the async threads.
+    pub fn open_file(&self, path: &Path) -> io::Result<File> {
+        let refused = |why: &str| io::Error::new(io::ErrorKind::NotFound, why.to_owned());
+        let relative = path
+            .strip_prefix(&self.root)
+            .map_err(|_| refused("outside the capsule"))?;
+        if relative.as_os_str().is_empty() || is_hidden(names(relative)) {
+            return Err(refused("hidden file"));
+        }
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+        let file = File::from(
+            self.open_beneath(relative, flags)
+                .map_err(nothing_servable)?,
+        );
+        if !file.metadata()?.is_file() {
+            return Err(refused("not a regular file"));
+        }
+        Ok(file)
+    }
+
+    /// Opens `relative` beneath the root's descriptor: directly when no symlink is on the way,
+    /// else through [`CapsuleRoot::open_through_links`].
+    fn open_beneath(&self, relative: &Path, flags: OFlags) -> io::Result<OwnedFd> {
+        let no_symlinks = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS;
+        match rustix::fs::openat2(&*self.dir, relative, flags, Mode::empty(), no_symlinks) {
+            Ok(fd) => Ok(fd),
+            // A symlink on the way: followed, then checked by where the file really is.
+            Err(Errno::LOOP | Errno::XDEV) => self.open_through_links(relative, flags),
+            // No openat2 (before Linux 5.6, or filtered): a component at a time.
+            Err(Errno::NOSYS | Errno::PERM) => self.open_walking(relative, flags),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Opens through symlinks (absolute ones too), then accepts the file only if it really
+    /// lies inside the root under visible names, is not secret and is a regular file (as the
+    /// kernel knows the descriptor): the path is first opened without any access (`O_PATH`,
+    /// which neither blocks nor has an effect on a device), checked, and only then opened for
+    /// reading through that very descriptor.
+    fn open_through_links(&self, relative: &Path, flags: OFlags) -> io::Result<OwnedFd> {
+        let located = rustix::fs::openat(
+            &*self.dir,
+            relative,
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let handle = format!("/proc/self/fd/{}", located.as_raw_fd());
+        let real = std::fs::read_link(&handle)?;
+        let servable = match real.strip_prefix(&self.root) {
+            Ok(inside) => !is_hidden(names(inside)) && !self.is_secret(&real),
+            Err(_) => false,
+        };
+        if !servable
+            || !rustix::fs::fstat(&located).is_ok_and(|st| {
+                rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+            })
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "a symlink that leads out of the capsule, to a hidden file or to no regular file",
+            ));
+        }
+        Ok(rustix::fs::open(&handle, flags, Mode::empty())?)
+    }
+
+    /// Without openat2: each folder on the way opened without following a symlink; a symlink
+    /// met on the way goes to [`CapsuleRoot::open_through_links`].
+    fn open_walking(&self, relative: &Path, flags: OFlags) -> io::Result<OwnedFd> {
+        let mut names: Vec<&std::ffi::OsStr> = relative.iter().collect();
+        let Some(last) = names.pop() else {
+            return Err(io::ErrorKind::NotFound.into());
+        };
+        let mut dir: Option<OwnedFd> = None;
+        for name in names {
+            let at = dir.as_ref().map_or(self.dir.as_fd(), |d| d.as_fd());
+            let opened = rustix::fs::openat(
+                at,
+                name,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            );
+            match opened {
+                Ok(fd) => dir = Some(fd),
+                Err(Errno::LOOP | Errno::NOTDIR) => {
+                    return self.open_through_links(relative, flags);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let at = dir.as_ref().map_or(self.dir.as_fd(), |d| d.as_fd());
+        match rustix::fs::openat(at, last, flags | OFlags::NOFOLLOW, Mode::empty()) {
+            Err(Errno::LOOP) => self.open_through_links(relative, flags),
+            opened => Ok(opened?),
+        }
     }
 
     /// Remembers what the server keeps secret, refusing (with both paths and the fix) any of
@@ -194,6 +308,23 @@ impl CapsuleRoot {
         let canonical = path.canonicalize().ok()?;
         let relative = canonical.strip_prefix(&self.root).ok()?;
         (!is_hidden(names(relative)) && !self.is_secret(&canonical)).then_some(canonical)
+    }
+}
+
+/// An error opening a capsule file, as `NotFound` when it means that nothing servable stands
+/// at the path (missing, a folder, a socket, a device, a symlink refused), so the caller can
+/// answer "not found" rather than "temporary failure".
+fn nothing_servable(e: io::Error) -> io::Error {
+    let nothing = matches!(
+        e.raw_os_error().map(Errno::from_raw_os_error),
+        Some(
+            Errno::NOENT | Errno::NOTDIR | Errno::LOOP | Errno::ISDIR | Errno::NXIO | Errno::NODEV
+        )
+    );
+    if nothing {
+        io::Error::new(io::ErrorKind::NotFound, e)
+    } else {
+        e
     }
 }
 
@@ -307,6 +438,75 @@ mod tests {
             capsule.resolve(&["k.pem".to_owned()], false),
             Resolved::NotFound(_)
         ));
+    }
+
+    #[test]
+    fn files_are_opened_beneath_the_root_whatever_stands_in_their_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::write(root.join("docs/page.gmi"), "# Page\n").unwrap();
+        std::fs::write(root.join(".secret"), "hidden").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("passwd"), "outside").unwrap();
+        let capsule = CapsuleRoot::open(&root).unwrap();
+        let read = |name: &str| -> io::Result<String> {
+            let mut text = String::new();
+            io::Read::read_to_string(&mut capsule.open_file(&root.join(name))?, &mut text)?;
+            Ok(text)
+        };
+        assert_eq!(read("docs/page.gmi").unwrap(), "# Page\n");
+        // A symlink inside the capsule to a visible file inside it is followed.
+        std::os::unix::fs::symlink(root.join("docs/page.gmi"), root.join("alias.gmi")).unwrap();
+        std::os::unix::fs::symlink(root.join("docs"), root.join("linked")).unwrap();
+        assert_eq!(read("alias.gmi").unwrap(), "# Page\n");
+        assert_eq!(read("linked/page.gmi").unwrap(), "# Page\n");
+        // Swapped for a symlink out of the capsule, or to a hidden file: refused.
+        std::fs::remove_file(root.join("docs/page.gmi")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("passwd"), root.join("docs/page.gmi"))
+            .unwrap();
+        assert!(read("docs/page.gmi").is_err());
+        assert!(read("linked/page.gmi").is_err());
+        std::fs::remove_file(root.join("docs/page.gmi")).unwrap();
+        std::os::unix::fs::symlink(root.join(".secret"), root.join("docs/page.gmi")).unwrap();
+        assert!(read("docs/page.gmi").is_err());
+        // A folder on the way swapped for a symlink out of the capsule.
+        std::fs::rename(root.join("docs"), root.join("docs.old")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("docs")).unwrap();
+        assert!(read("docs/passwd").is_err());
+        // A FIFO, a folder, the root itself, a hidden name: refused at once, never waited on.
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            root.join("pipe.gmi"),
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        assert!(read("pipe.gmi").is_err());
+        assert!(read("docs.old").is_err());
+        assert!(read("").is_err());
+        assert!(read(".secret").is_err());
+        assert!(capsule.open_file(outside.path()).is_err());
+    }
+
+    #[test]
+    fn without_openat2_a_walk_refuses_the_same_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::write(root.join("docs/page.gmi"), "# Page\n").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("passwd"), "outside").unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("out")).unwrap();
+        std::os::unix::fs::symlink(root.join("docs"), root.join("linked")).unwrap();
+        let capsule = CapsuleRoot::open(&root).unwrap();
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let walk = |p: &str| capsule.open_walking(Path::new(p), flags);
+        assert!(walk("docs/page.gmi").is_ok());
+        assert!(walk("linked/page.gmi").is_ok());
+        assert!(walk("out/passwd").is_err());
+        assert!(walk("missing/x").is_err());
     }
 
     #[test]

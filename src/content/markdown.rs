@@ -26,11 +26,19 @@ pub enum SourceError {
 
 /// Reads a Markdown file of at most `limit` bytes; invalid UTF-8 is replaced, not fatal.
 pub fn read_source(path: &Path, limit: u64) -> Result<String, SourceError> {
+    let file = std::fs::File::open(path).map_err(|source| SourceError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    read_opened(file, path, limit)
+}
+
+/// As [`read_source`], from a file already opened (the capsule opens its files safely).
+pub fn read_opened(file: std::fs::File, path: &Path, limit: u64) -> Result<String, SourceError> {
     let wrap = |source| SourceError::Read {
         path: path.to_owned(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(wrap)?;
     let mut bytes = Vec::new();
     file.take(limit + 1).read_to_end(&mut bytes).map_err(wrap)?;
     if bytes.len() as u64 > limit {

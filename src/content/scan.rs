@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, names};
 use super::front_matter::KeyLines;
-use super::markdown::{self, Page, read_source, title_stem};
+use super::markdown::{self, Page, read_opened, title_stem};
 use super::post::{FileFacts, RawMeta};
 use super::site::{BuildOptions, POSTS_DIR, Post, Problem};
 use crate::convert::mime::mime_for;
@@ -256,7 +256,7 @@ impl Pass<'_> {
                     // Editors that truncate and then write leave an empty file for a moment.
                     Some(good) if meta.len() == 0 => keep(good, stamp, &relative, None),
                     last_good => {
-                        let fresh = read(&path, &relative, meta, self.options);
+                        let fresh = read(self.capsule, &path, &relative, meta, self.options);
                         match last_good {
                             Some(good) if fresh.broken => {
                                 keep(good, stamp, &relative, Some(fresh.problems))
@@ -309,7 +309,13 @@ fn keep(good: Entry, stamp: Stamp, relative: &Path, failure: Option<Vec<Problem>
 }
 
 /// Reads and converts one text file; a post file under `posts/` also gives its post.
-fn read(path: &Path, relative: &Path, meta: &std::fs::Metadata, options: &BuildOptions) -> Entry {
+fn read(
+    capsule: &CapsuleRoot,
+    path: &Path,
+    relative: &Path,
+    meta: &std::fs::Metadata,
+    options: &BuildOptions,
+) -> Entry {
     let mut problems = Vec::new();
     let mut problem = |line, message: String, error| {
         problems.push(Problem {
@@ -328,7 +334,15 @@ fn read(path: &Path, relative: &Path, meta: &std::fs::Metadata, options: &BuildO
         problems,
         broken: true,
     };
-    let source = match read_source(path, options.max_file_size) {
+    // Opened safely: whatever was listed may have been swapped since (for a FIFO, which would
+    // hang the rebuild, or a symlink out of the capsule).
+    let opened = capsule
+        .open_file(path)
+        .map_err(|source| markdown::SourceError::Read {
+            path: path.to_owned(),
+            source,
+        });
+    let source = match opened.and_then(|file| read_opened(file, path, options.max_file_size)) {
         Ok(source) => source,
         Err(e) => {
             let text = match e {

@@ -3,13 +3,16 @@
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
 use super::slots::Ticket;
+use crate::content::CapsuleRoot;
 
 /// How long, and how much, we keep reading after our last byte so that leftover client bytes
 /// do not turn our close into a reset that could destroy the end of the response.
@@ -84,12 +87,51 @@ pub(super) async fn write_timed<S: AsyncWrite + Unpin>(
 /// more than this of a file while a client reads slowly.
 const CHUNK_BYTES: usize = 16 * 1024;
 
-/// Opens a file off the async threads.
-pub(super) async fn open_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    let path = path.to_owned();
-    tokio::task::spawn_blocking(move || std::fs::File::open(path))
+/// File-system calls made for requests at once, at most. The blocking pool has 16 threads;
+/// the rest stay free for rebuilds and reloads, so a folder that stops answering (a hung
+/// network mount) cannot pin every worker.
+const MAX_DISK_CALLS: usize = 12;
+
+/// How long a request waits for one file-system call before it is answered without it.
+const DISK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Places for file-system calls made for requests (process-wide: a reload does not forget
+/// calls that are stuck).
+static DISK_CALLS: LazyLock<Arc<Semaphore>> =
+    LazyLock::new(|| Arc::new(Semaphore::new(MAX_DISK_CALLS)));
+
+/// Runs a blocking file-system call off the async threads, bounded: it waits for one of
+/// [`MAX_DISK_CALLS`] places, and the request gives up after [`DISK_TIMEOUT`] in all (the
+/// place stays taken until the call returns, if ever).
+pub(super) async fn on_disk<T: Send + 'static>(
+    call: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    let not_answering = || {
+        std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the capsule folder did not answer in time",
+        )
+    };
+    let deadline = tokio::time::Instant::now() + DISK_TIMEOUT;
+    let place = tokio::time::timeout_at(deadline, Arc::clone(&DISK_CALLS).acquire_owned())
         .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        .map_err(|_| not_answering())?
+        .map_err(std::io::Error::other)?;
+    let task = tokio::task::spawn_blocking(move || {
+        let _place = place;
+        call()
+    });
+    match tokio::time::timeout_at(deadline, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => Err(std::io::Error::other(join)),
+        Err(_) => Err(not_answering()),
+    }
+}
+
+/// Opens a file of the capsule safely (see [`CapsuleRoot::open_file`]), off the async threads.
+pub(super) async fn open_file(root: &CapsuleRoot, path: &Path) -> std::io::Result<std::fs::File> {
+    let (root, path) = (root.clone(), path.to_owned());
+    on_disk(move || root.open_file(&path)).await
 }
 
 /// Sends a file's bytes in chunks, counting them into the log; each write may stall for at
@@ -106,12 +148,11 @@ pub(super) async fn send_file<S: AsyncWrite + Unpin>(
     let mut chunk = vec![0u8; CHUNK_BYTES];
     loop {
         let reading = Arc::clone(&file);
-        let read = tokio::task::spawn_blocking(move || {
+        let read = on_disk(move || {
             let n = (&*reading).read(&mut chunk);
-            (chunk, n)
+            Ok((chunk, n))
         })
-        .await
-        .map_err(std::io::Error::other)?;
+        .await?;
         chunk = read.0;
         let n = read.1?;
         if n == 0 {

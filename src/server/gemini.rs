@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
-use super::conn::{AccessLog, close, open_file, send_file, write_timed};
+use super::conn::{AccessLog, close, on_disk, open_file, send_file, write_timed};
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::slots::CLOSED_FOR_NEWCOMER;
 use super::status::Status;
@@ -315,21 +315,28 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
         Ok(bytes) => return Response::Kept(bytes),
         Err(Some(lookup)) => Ok(lookup),
         Err(None) => {
-            tokio::task::spawn_blocking(move || capsule.lookup(&segments, ends_with_slash, &origin))
-                .await
+            let capsule = Arc::clone(&capsule);
+            on_disk(move || Ok(capsule.lookup(&segments, ends_with_slash, &origin))).await
         }
     };
     match lookup {
-        Ok(Lookup::Found(Resolved::File { path, mime })) => match open_file(&path).await {
-            Ok(file) => Response::File {
-                mime: shared.mime_header(mime),
-                file,
-            },
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "cannot open file");
-                Response::header(Status::TemporaryFailure, "Cannot read this file")
+        Ok(Lookup::Found(Resolved::File { path, mime })) => {
+            match open_file(&capsule.root, &path).await {
+                Ok(file) => Response::File {
+                    mime: shared.mime_header(mime),
+                    file,
+                },
+                // What stands there now is no servable file (the snapshot is only a hint).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    tracing::debug!(file = %path.display(), error = %e, "not served");
+                    Response::header(Status::NotFound, "Not found")
+                }
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "cannot open file");
+                    Response::header(Status::TemporaryFailure, "Cannot read this file")
+                }
             }
-        },
+        }
         Ok(Lookup::Page(page)) => match page.withheld {
             Some(_) => Response::header(Status::NotFound, "Not found"),
             None => Response::Page {

@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
-use super::conn::{AccessLog, close, open_file, send_file, write_timed};
+use super::conn::{AccessLog, close, on_disk, open_file, send_file, write_timed};
 use super::selector::{self, Target};
 use super::slots::CLOSED_FOR_NEWCOMER;
 use super::{Admitted, Holds, Shared};
@@ -283,19 +283,26 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
         Ok(bytes) => return Answer::Kept(bytes),
         Err(Some(found)) => Ok(found),
         Err(None) => {
-            tokio::task::spawn_blocking(move || {
-                answer(&capsule, segments, slash, &place, &origin, true).unwrap_or(Found::Nothing)
+            let capsule = Arc::clone(&capsule);
+            on_disk(move || {
+                Ok(answer(&capsule, segments, slash, &place, &origin, true)
+                    .unwrap_or(Found::Nothing))
             })
             .await
         }
     };
     match found {
         Ok(Found::Made(answer)) => answer,
-        Ok(Found::File(path)) => match open_file(&path).await {
+        Ok(Found::File(path)) => match open_file(&capsule.root, &path).await {
             Ok(file) => Answer::File {
                 kind: gopher::item_type(&path.to_string_lossy()),
                 file,
             },
+            // What stands there now is no servable file (the snapshot is only a hint).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::debug!(file = %path.display(), error = %e, "not served");
+                Answer::error("Not found")
+            }
             Err(e) => {
                 tracing::warn!(file = %path.display(), error = %e, "cannot open file");
                 Answer::error("Cannot read this file")
@@ -318,7 +325,8 @@ enum Found {
 }
 
 /// Looks a selector up. With `disk` off, only in the site snapshot: `None` when the folder
-/// would have to be read. With `disk` on it blocks (a file may be read) and always answers.
+/// would have to be looked at. With `disk` on it blocks (the folder may be looked at) and
+/// always answers. No file is read here: a page too large for the snapshot is sent as it is.
 fn answer(
     capsule: &Capsule,
     mut segments: Vec<String>,
@@ -334,16 +342,13 @@ fn answer(
             capsule.lookup_in_memory(segments, slash, origin)
         }
     };
-    let read = |path: &std::path::Path| {
-        if disk { std::fs::read(path).ok() } else { None }
-    };
     if slash || segments.is_empty() {
-        return menu(lookup(&segments, true)?, &segments, place, read);
+        return menu(lookup(&segments, true)?, &segments, place);
     }
     match lookup(&segments, false)? {
         Lookup::Found(Resolved::File { path, .. }) => return Some(Found::File(path)),
         Lookup::Found(Resolved::AddSlash) => {
-            return menu(lookup(&segments, true)?, &segments, place, read);
+            return menu(lookup(&segments, true)?, &segments, place);
         }
         Lookup::Typed { body, .. } => return Some(Found::Made(Answer::text(body))),
         // A page asked for by its Gemini name: its gemtext, as a file would be.
@@ -379,9 +384,9 @@ fn answer(
     let gemtext = match found {
         Lookup::Page(page) if page.withheld.is_none() => page.gemtext.clone(),
         Lookup::Generated { body, .. } => body,
-        Lookup::Found(Resolved::File { path, .. }) => {
-            String::from_utf8_lossy(&read(&path)?).into_owned()
-        }
+        // Over `markdown.max_file_size`, so not held in the snapshot: its gemtext as it is,
+        // streamed from the file rather than read whole and rendered per request.
+        Lookup::Found(Resolved::File { path, .. }) => return Some(Found::File(path)),
         _ => return Some(Found::Nothing),
     };
     Some(Found::Made(Answer::text(gopher::text(
@@ -392,12 +397,7 @@ fn answer(
 }
 
 /// The menu of a folder-style selector from what its Gemini page looked up to.
-fn menu(
-    lookup: Lookup,
-    segments: &[String],
-    place: &Place,
-    read: impl Fn(&std::path::Path) -> Option<Vec<u8>>,
-) -> Option<Found> {
+fn menu(lookup: Lookup, segments: &[String], place: &Place) -> Option<Found> {
     let path = if segments.is_empty() {
         "/".to_owned()
     } else {
@@ -406,10 +406,18 @@ fn menu(
     let gemtext = match lookup {
         Lookup::Generated { body, .. } => body,
         Lookup::Page(page) if page.withheld.is_none() => page.gemtext.clone(),
+        // A folder page over `markdown.max_file_size`: not made into a menu (that would mean
+        // reading it whole per request); a menu that offers it as text instead.
         Lookup::Found(Resolved::File {
-            path,
+            path: file,
             mime: "text/gemini",
-        }) => String::from_utf8_lossy(&read(&path)?).into_owned(),
+        }) => {
+            let name = file.file_name()?.to_string_lossy();
+            format!(
+                "This page is too large to show as a menu.\n=> {} The page as text\n",
+                crate::convert::url::percent_encode(&name)
+            )
+        }
         _ => return Some(Found::Nothing),
     };
     Some(Found::Made(Answer::menu(gopher::menu(
