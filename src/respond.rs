@@ -130,8 +130,14 @@ impl Capsule {
 
     /// The same capsule with a newly read site.
     pub fn with_site(&self, site: Site) -> Capsule {
+        self.with_root(self.root.clone(), site)
+    }
+
+    /// The same settings over another folder (the capsule was swapped by a deploy) and the
+    /// site read from it.
+    pub fn with_root(&self, root: CapsuleRoot, site: Site) -> Capsule {
         Capsule {
-            root: self.root.clone(),
+            root,
             site,
             home: self.home.clone(),
             robots_txt: self.robots_txt.clone(),

@@ -36,9 +36,9 @@ const MOST_WAIT: Duration = Duration::from_secs(1);
 /// rebuild; this bounds how far the clock may have jumped meanwhile).
 const LONGEST_SLEEP: Duration = Duration::from_secs(3600);
 
-/// Keeps the watch alive; dropping it stops watching and ends the rebuild task.
+/// Keeps the watch alive; dropping it ends the rebuild task, which owns the watcher (it
+/// points the watcher at a new folder when a deploy replaces the capsule's).
 pub struct Watch {
-    _watcher: Option<Watcher>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -67,10 +67,19 @@ pub fn start(
     config_files: Vec<PathBuf>,
     reload: UnboundedSender<()>,
 ) -> notify::Result<Watch> {
-    let root = target.current.load().root.path().to_owned();
+    let (root, configured) = {
+        let current = target.current.load();
+        (
+            current.root.path().to_owned(),
+            current.root.configured().to_owned(),
+        )
+    };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Change>();
-    let watch_root = root.clone();
+    // Where the capsule folder is now: the rebuild moves it when a deploy swaps the folder.
+    let watched = Arc::new(ArcSwap::from_pointee(root.clone()));
+    let watch_root = Arc::clone(&watched);
     let config_set: HashSet<PathBuf> = config_files.iter().cloned().collect();
+    let root_names = [root.clone(), configured.clone()];
     let handler = move |result: notify::Result<notify::Event>| match result {
         // Reading a file is an event too (ours included): only changes count.
         Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
@@ -79,10 +88,16 @@ pub fn start(
             if event.paths.iter().any(|p| config_set.contains(p)) {
                 let _ = reload.send(());
             }
+            // The capsule folder itself moved, vanished or appeared (its parent is watched
+            // for its name): the rebuild looks at what the name holds now.
+            if event.paths.iter().any(|p| root_names.contains(p)) {
+                let _ = tx.send(Change::Unknown);
+            }
+            let watch_root = watch_root.load();
             let paths: Vec<PathBuf> = event
                 .paths
                 .into_iter()
-                .filter(|p| p.starts_with(&watch_root) && matters(&watch_root, p))
+                .filter(|p| p.starts_with(&**watch_root) && matters(&watch_root, p))
                 .collect();
             if rescan {
                 let _ = tx.send(Change::Unknown);
@@ -108,7 +123,10 @@ pub fn start(
     if let Some(watcher) = &mut watcher {
         // Folders, not files: editors and renewal tools replace a file by renaming another
         // over it, which would end a watch on the file itself.
-        let folders: HashSet<&Path> = config_files.iter().filter_map(|f| f.parent()).collect();
+        let mut folders: HashSet<&Path> = config_files.iter().filter_map(|f| f.parent()).collect();
+        // The folder that holds the capsule's name: a deploy that swaps the capsule folder
+        // (or the symlink by its name) is seen there.
+        folders.extend(configured.parent());
         watcher.watch(&root, RecursiveMode::Recursive)?;
         for folder in folders {
             if let Err(e) = watcher.watch(folder, RecursiveMode::NonRecursive) {
@@ -117,13 +135,8 @@ pub fn start(
         }
     }
     let (stop, stopped) = tokio::sync::oneshot::channel();
-    // Without a watcher nothing says which files changed: a timed rebuild checks them all.
-    let events_known = watcher.is_some();
-    tokio::spawn(rebuild_loop(target, rx, stopped, events_known));
-    Ok(Watch {
-        _watcher: watcher,
-        _stop: stop,
-    })
+    tokio::spawn(rebuild_loop(target, rx, stopped, watcher, watched));
+    Ok(Watch { _stop: stop })
 }
 
 /// What the watcher saw change in the capsule folder.
@@ -160,6 +173,13 @@ impl Watcher {
             Watcher::Poll(w) => w.watch(path, mode),
         }
     }
+
+    fn unwatch(&mut self, path: &Path) -> notify::Result<()> {
+        match self {
+            Watcher::Events(w) => w.unwatch(path),
+            Watcher::Poll(w) => w.unwatch(path),
+        }
+    }
 }
 
 /// Rebuilds the site for each burst of changes, and when a post dated ahead comes due.
@@ -167,8 +187,12 @@ async fn rebuild_loop(
     target: Target,
     mut changes: UnboundedReceiver<Change>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
-    events_known: bool,
+    mut watcher: Option<Watcher>,
+    watched: Arc<ArcSwap<PathBuf>>,
 ) {
+    // Without a watcher nothing says which files changed: a timed rebuild checks them all.
+    let events_known = watcher.is_some();
+    let mut root_gone_logged = false;
     let Target {
         current,
         options,
@@ -203,6 +227,40 @@ async fn rebuild_loop(
                 Change::Unknown => unknown = true,
             }
         }
+        // A deploy may have put another folder (or none) under the capsule's name: serve
+        // what it holds now, and watch that.
+        let mut root = current.load().root.clone();
+        if root.replaced() {
+            match root.reopen() {
+                Ok(fresh) => {
+                    tracing::info!(
+                        "the capsule folder {} was replaced; reading it again",
+                        fresh.configured().display()
+                    );
+                    if let Some(watcher) = &mut watcher {
+                        let _ = watcher.unwatch(root.path());
+                        if let Err(e) = watcher.watch(fresh.path(), RecursiveMode::Recursive) {
+                            tracing::warn!(error = %e, "cannot watch the new capsule folder");
+                        }
+                    }
+                    watched.store(Arc::new(fresh.path().to_owned()));
+                    root = fresh;
+                    unknown = true;
+                    root_gone_logged = false;
+                }
+                Err(e) => {
+                    if !root_gone_logged {
+                        tracing::warn!(
+                            "the capsule folder {} is gone or cannot be read ({e}); still \
+                             serving what was last read from it",
+                            root.configured().display()
+                        );
+                        root_gone_logged = true;
+                    }
+                    continue;
+                }
+            }
+        }
         let current = Arc::clone(&current);
         let options = options.clone();
         let mut read_cache = cache.take().unwrap_or_default();
@@ -214,7 +272,7 @@ async fn rebuild_loop(
         let rebuilt = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
             let old = current.load_full();
-            let (site, problems) = Site::build_cached(&old.root, &options, &mut read_cache);
+            let (site, problems) = Site::build_cached(&root, &options, &mut read_cache);
             // New problems are logged in the order the rebuild found them (an error before the
             // note about the last good version it keeps published).
             let mut logged = HashSet::new();
@@ -229,7 +287,7 @@ async fn rebuild_loop(
             let problems = logged;
             let posts = site.posts.len();
             let due = next_due(&site, &options);
-            current.store(Arc::new(old.with_site(site)));
+            current.store(Arc::new(old.with_root(root, site)));
             (posts, started.elapsed(), read_cache, problems, due)
         })
         .await;

@@ -261,3 +261,80 @@ fn a_large_gemtext_page_over_gopher_is_streamed_not_read_whole_per_request() {
     let peak_kib = crate::common::abuse::status_number(server.pid(), "VmHWM:");
     assert!(peak_kib < 96.0 * 1024.0, "peak RSS {peak_kib} KiB");
 }
+
+#[test]
+fn a_folder_swapped_in_by_a_deploy_is_served_fresh_however_deep() {
+    let setup = Setup::new();
+    let capsule = setup.path().join("capsule");
+    write(
+        &capsule,
+        "notes/deep/er/x.md",
+        "# Public\n\nFor everyone.\n",
+    );
+    write(&capsule, "notes/deep/er/file.txt", "old file\n");
+    let staging = setup.path().join("staging");
+    write(
+        &staging,
+        "notes/deep/er/x.md",
+        "---\ndraft: true\n---\n# Not yet\n",
+    );
+    write(&staging, "notes/deep/er/file.txt", "new file\n");
+    let server = setup.start();
+    server.get(&server.url("/notes/deep/er/x.gmi")).expect("20");
+    server
+        .get(&server.url("/notes/deep/er/file.txt"))
+        .expect("20");
+    // `mv capsule/notes capsule/notes.old && mv staging/notes capsule/notes`
+    std::fs::rename(capsule.join("notes"), capsule.join("notes.old")).unwrap();
+    std::fs::rename(staging.join("notes"), capsule.join("notes")).unwrap();
+    server.wait_for("/notes/deep/er/x.gmi", "the draft withheld", |a| {
+        a.status() == "51"
+    });
+    server.wait_text("/notes/deep/er/file.txt", "new file");
+}
+
+/// `mv capsule capsule.prev && mv capsule.next capsule` (or the capsule deleted and made
+/// again), with the config outside the capsule: the new folder is served, and changes made in
+/// it later are seen too.
+fn root_swap_is_followed(watch: &str, delete: bool) {
+    let setup = Setup::new().config(&format!("[watch]\nmode = \"{watch}\"\npoll_interval = 1\n"));
+    let dir = setup.path().to_owned();
+    write(
+        &dir.join("capsule.next"),
+        "index.gmi",
+        "# The next release\n",
+    );
+    write(&dir.join("capsule.next"), "file.txt", "next file\n");
+    let server = setup.start();
+    server.wait_text("/", "Welcome");
+    if delete {
+        std::fs::remove_dir_all(dir.join("capsule")).unwrap();
+    } else {
+        std::fs::rename(dir.join("capsule"), dir.join("capsule.prev")).unwrap();
+    }
+    std::fs::rename(dir.join("capsule.next"), dir.join("capsule")).unwrap();
+    server.wait_text("/", "The next release");
+    server.wait_text("/file.txt", "next file");
+    // Watching the new folder, not the old one.
+    write(
+        &dir.join("capsule"),
+        "index.gmi",
+        "# Edited after the deploy\n",
+    );
+    server.wait_text("/", "Edited after the deploy");
+}
+
+#[test]
+fn a_capsule_folder_swapped_by_rename_is_followed() {
+    root_swap_is_followed("events", false);
+}
+
+#[test]
+fn a_capsule_folder_deleted_and_made_again_is_followed() {
+    root_swap_is_followed("events", true);
+}
+
+#[test]
+fn a_capsule_folder_swapped_is_followed_when_polling() {
+    root_swap_is_followed("poll", false);
+}

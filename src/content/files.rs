@@ -29,6 +29,9 @@ pub const MARKDOWN_EXTENSION: &str = "md";
 /// is opened beneath.
 #[derive(Debug, Clone)]
 pub struct CapsuleRoot {
+    /// The folder as configured, made absolute but not canonical: a deploy may swap it (or a
+    /// symlink by that name) for another folder, which is then what it names.
+    configured: PathBuf,
     root: PathBuf,
     dir: Arc<OwnedFd>,
     /// Canonical paths of what the server keeps secret; nothing at or below them is served.
@@ -105,6 +108,7 @@ pub enum Resolved {
 impl CapsuleRoot {
     /// Canonicalises `dir`; an error if it does not exist or is not a folder.
     pub fn open(dir: &Path) -> io::Result<CapsuleRoot> {
+        let configured = std::path::absolute(dir)?;
         let root = dir.canonicalize()?;
         if !root.is_dir() {
             return Err(io::Error::new(io::ErrorKind::NotADirectory, "not a folder"));
@@ -115,10 +119,44 @@ impl CapsuleRoot {
             Mode::empty(),
         )?;
         Ok(CapsuleRoot {
+            configured,
             root,
             dir: Arc::new(dir),
             secrets: Arc::new([]),
         })
+    }
+
+    /// The folder as configured (absolute, not canonical).
+    pub fn configured(&self) -> &Path {
+        &self.configured
+    }
+
+    /// Whether the configured path now names another folder than the one this was opened on
+    /// (`mv capsule capsule.old && mv capsule.new capsule`, `ln -sfn release-2 capsule`, or a
+    /// capsule deleted and made again), or none.
+    pub fn replaced(&self) -> bool {
+        let Ok(now) = rustix::fs::stat(&self.configured) else {
+            return true;
+        };
+        let Ok(opened) = rustix::fs::fstat(&*self.dir) else {
+            return true;
+        };
+        (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino)
+    }
+
+    /// The folder the configured path names now, with the same secrets kept (refused if one
+    /// now lies inside it).
+    pub fn reopen(&self) -> io::Result<CapsuleRoot> {
+        let mut fresh = CapsuleRoot::open(&self.configured)?;
+        if let Some(inside) = self.secrets.iter().find(|s| s.starts_with(&fresh.root)) {
+            return Err(io::Error::other(format!(
+                "{} lies inside the capsule {}; keep it outside the capsule folder",
+                inside.display(),
+                fresh.root.display()
+            )));
+        }
+        fresh.secrets = Arc::clone(&self.secrets);
+        Ok(fresh)
     }
 
     /// Opens a file of the capsule for reading, safely whatever has happened to the folder

@@ -69,7 +69,7 @@ struct Entry {
 
 impl ReadCache {
     /// Tells the next pass that only these files (absolute paths, as the watcher reported
-    /// them) can have changed; a file in a folder named here is checked too.
+    /// them) can have changed; a file anywhere below a folder named here is checked too.
     pub fn only_changed(&mut self, paths: HashSet<PathBuf>) {
         self.changed = Some(paths);
     }
@@ -231,10 +231,13 @@ impl Pass<'_> {
     /// (already followed), else read here when needed.
     fn text(&mut self, path: PathBuf, relative: PathBuf, meta: Option<std::fs::Metadata>) {
         let old = self.old.remove(&path);
+        // Unchanged only if neither it nor any folder above it was named: a folder moved or
+        // replaced whole (`mv staging/notes capsule/notes`) is reported by its own name alone.
         let unchanged = meta.is_none()
-            && self.changed.as_ref().is_some_and(|changed| {
-                !changed.contains(&path) && path.parent().is_none_or(|p| !changed.contains(p))
-            });
+            && self
+                .changed
+                .as_ref()
+                .is_some_and(|changed| !path.ancestors().any(|a| changed.contains(a)));
         let (old, meta) = match (old, meta) {
             (Some(old), _) if unchanged => {
                 self.add(path, relative, old);
