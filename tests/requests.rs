@@ -218,3 +218,21 @@ fn every_error_is_logged() {
     let line = server.wait_log("the 59", |l| l.contains("status=59"));
     assert!(line.contains("fragment"), "{line}");
 }
+
+#[test]
+fn the_public_port_that_feeds_carry_is_answered() {
+    let server = crate::common::Setup::new()
+        .config("public_port = 5555\n")
+        .start();
+    let feed = server.get(&server.url("/atom.xml"));
+    feed.expect("20");
+    assert!(
+        feed.body_text().contains("gemini://localhost:5555/"),
+        "{}",
+        feed.body_text()
+    );
+    // What the feed points at is served, though the server listens on another port.
+    server.get("gemini://localhost:5555/about.gmi").expect("20");
+    let other = server.get("gemini://localhost:5556/about.gmi");
+    assert_eq!(other.status(), "53");
+}

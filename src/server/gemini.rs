@@ -273,7 +273,7 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
     } else {
         request.raw_path.clone()
     };
-    if let Err(rejection) = request.check_target(&shared.hostnames, local) {
+    if let Err(rejection) = request.check_target(&shared.hostnames, local, shared.public_port) {
         return Response::header(rejection.status, rejection.reason);
     }
     if let Err(wait) = shared.per_address.request(log.peer.ip()) {

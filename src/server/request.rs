@@ -157,18 +157,24 @@ impl Request {
     ///
     /// An IP-literal host is accepted when it is the address the client connected to, so a
     /// capsule reached by IP (clients then send no SNI) still works. A URL without a port is
-    /// accepted on any listening port, so a capsule behind a port forward works too.
+    /// accepted on any listening port, so a capsule behind a port forward works too; a URL
+    /// with a port must name the one the request came in on, or the `public_port` readers are
+    /// told to use (the port a forward or a balancer listens on, which feeds carry).
     pub fn check_target(
         &self,
         hostnames: &[Hostname],
         local: std::net::SocketAddr,
+        public_port: Option<u16>,
     ) -> Result<(), Rejection> {
         let ours = hostnames.contains(&self.host)
             || self.host.as_ip().is_some_and(|ip| same_ip(ip, local.ip()));
         if !ours {
             return Err(refused("This host is not served here"));
         }
-        if self.port.is_some_and(|port| port != local.port()) {
+        if self
+            .port
+            .is_some_and(|port| port != local.port() && Some(port) != public_port)
+        {
             return Err(refused("This port is not served here"));
         }
         Ok(())
@@ -332,7 +338,11 @@ mod tests {
     fn host_and_port_must_be_ours() {
         let hosts: Vec<Hostname> = vec!["example.org".parse().unwrap()];
         let local: std::net::SocketAddr = "127.0.0.1:1966".parse().unwrap();
-        let check = |line: &str| parse(line.as_bytes()).unwrap().check_target(&hosts, local);
+        let check = |line: &str| {
+            parse(line.as_bytes())
+                .unwrap()
+                .check_target(&hosts, local, None)
+        };
         assert!(check("gemini://EXAMPLE.org/").is_ok());
         assert!(check("gemini://example.org.:1966/").is_ok());
         assert!(check("gemini://example.org/").is_ok());
@@ -351,7 +361,12 @@ mod tests {
         );
         let local6: std::net::SocketAddr = "[::1]:1966".parse().unwrap();
         let r = parse(b"gemini://[::1]:1966/").unwrap();
-        assert!(r.check_target(&hosts, local6).is_ok());
+        assert!(r.check_target(&hosts, local6, None).is_ok());
+        // The public port (a port forward in front) is ours too; others are not.
+        let r = parse(b"gemini://example.org:1965/").unwrap();
+        assert!(r.check_target(&hosts, local, Some(1965)).is_ok());
+        let r = parse(b"gemini://example.org:1967/").unwrap();
+        assert!(r.check_target(&hosts, local, Some(1965)).is_err());
     }
 
     #[test]
