@@ -251,3 +251,35 @@ fn ordinary_readers_are_served_while_the_server_is_abused() {
     let logs = server.logs().join("\n");
     assert!(!logs.contains("panicked"), "{logs}");
 }
+
+#[test]
+fn clients_that_stop_reading_cannot_hold_every_slot() {
+    // Every slot taken by clients that ask for a large file and never read it, from several
+    // addresses (so the per-address cap does not refuse them), with a write timeout far
+    // longer than a reader would wait: the reader must still be served, by closing the
+    // answer that stopped moving.
+    let setup = Setup::new().config("[limits]\nmax_connections = 16\nwrite_timeout = 120\n");
+    big_file(&setup.path().join("capsule"));
+    let server = setup.start();
+    let request = server.url("/big.bin\r\n");
+    let mut held = Vec::new();
+    for host in 20..24u8 {
+        for _ in 0..4 {
+            held.push(
+                crate::common::non_reader_from(Some(host), server.addr(), request.as_bytes())
+                    .unwrap(),
+            );
+        }
+    }
+    // A reader from a fifth address, twice (a second newcomer needs a second slot).
+    for _ in 0..2 {
+        let mut reader = crate::common::connect_from(24, server.addr(), Some("localhost")).unwrap();
+        std::io::Write::write_all(&mut reader, server.url("/about.gmi\r\n").as_bytes()).unwrap();
+        let answer = crate::common::finish(reader).unwrap();
+        answer.expect("20");
+    }
+    server.wait_log("a non-reader closed for the reader", |l| {
+        l.contains("answer not read")
+    });
+    drop(held);
+}

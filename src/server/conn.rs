@@ -71,16 +71,30 @@ impl AccessLog {
     }
 }
 
-/// Writes all of `bytes`, failing if the client stops reading for `limit`.
+/// How an answer is written: in chunks, each of which may stall for at most `limit`, every one
+/// that goes through reported to the connection's ticket (an answer that stops moving may be
+/// closed for a newcomer when every slot is taken).
+#[derive(Clone, Copy)]
+pub(super) struct Pace<'a> {
+    pub limit: Duration,
+    pub ticket: &'a Ticket,
+}
+
+/// Writes all of `bytes` in chunks, failing if the client stops reading for `pace.limit` at
+/// any one of them (a total deadline would cut off a steady slow reader of a large answer).
 pub(super) async fn write_timed<S: AsyncWrite + Unpin>(
     stream: &mut S,
     bytes: &[u8],
-    limit: Duration,
+    pace: Pace<'_>,
 ) -> std::io::Result<()> {
-    match timeout(limit, stream.write_all(bytes)).await {
-        Ok(result) => result,
-        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+    for chunk in bytes.chunks(CHUNK_BYTES) {
+        match timeout(pace.limit, stream.write_all(chunk)).await {
+            Ok(written) => written?,
+            Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
+        }
+        pace.ticket.wrote();
     }
+    Ok(())
 }
 
 /// Size of the chunks a file is sent in: one TLS record's worth, so a connection holds no
@@ -140,7 +154,7 @@ pub(super) async fn open_file(root: &CapsuleRoot, path: &Path) -> std::io::Resul
 pub(super) async fn send_file<S: AsyncWrite + Unpin>(
     stream: &mut S,
     file: std::fs::File,
-    limit: Duration,
+    pace: Pace<'_>,
     log: &mut AccessLog,
 ) -> std::io::Result<()> {
     // Shared with each blocking read (`&File` reads too), so no read needs to hand it back.
@@ -158,7 +172,7 @@ pub(super) async fn send_file<S: AsyncWrite + Unpin>(
         if n == 0 {
             return Ok(());
         }
-        write_timed(stream, &chunk[..n], limit).await?;
+        write_timed(stream, &chunk[..n], pace).await?;
         log.bytes += n as u64;
     }
 }

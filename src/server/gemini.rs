@@ -11,9 +11,9 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
-use super::conn::{AccessLog, close, on_disk, open_file, send_file, write_timed};
+use super::conn::{AccessLog, Pace, close, on_disk, open_file, send_file, write_timed};
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
-use super::slots::CLOSED_FOR_NEWCOMER;
+use super::slots::{CLOSED_FOR_NEWCOMER, STALLED_FOR_NEWCOMER};
 use super::status::Status;
 use super::{Admitted, Holds, Shared};
 use crate::content::Resolved;
@@ -129,11 +129,15 @@ async fn answer(
     };
 
     log.status = Some(response.status().to_string());
-    if deliver(&mut tls, response, limits.write_timeout, log, holds)
-        .await
-        .is_err()
-    {
-        return Some("client stopped reading; connection dropped");
+    // A full server may close an answer that has stopped moving to admit a newcomer.
+    let evicted = holds.ticket.closed_for_newcomer().clone();
+    tokio::select! {
+        delivered = deliver(&mut tls, response, limits.write_timeout, log, holds) => {
+            if delivered.is_err() {
+                return Some("client stopped reading; connection dropped");
+            }
+        }
+        () = evicted.cancelled() => return Some(STALLED_FOR_NEWCOMER),
     }
     log.answered = Some(Instant::now());
     close(
@@ -375,34 +379,34 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
     }
 }
 
-/// Writes the header and any body; each write may stall for at most `write_timeout`.
+/// Writes the header and any body; each write may stall for at most `pace.limit`.
 async fn write_response<S: AsyncWrite + Unpin>(
     stream: &mut S,
     response: Response,
-    write_timeout: Duration,
+    pace: Pace<'_>,
     log: &mut AccessLog,
 ) -> std::io::Result<()> {
     match response {
         Response::Header { status, meta } => {
             let header = format!("{status} {meta}\r\n");
-            write_timed(stream, header.as_bytes(), write_timeout).await?;
+            write_timed(stream, header.as_bytes(), pace).await?;
             log.bytes += header.len() as u64;
         }
         Response::Page { mime, page } => {
-            write_text(stream, &mime, &page.gemtext, write_timeout, log).await?;
+            write_text(stream, &mime, &page.gemtext, pace, log).await?;
         }
         Response::Generated { mime, body } => {
-            write_text(stream, &mime, &body, write_timeout, log).await?;
+            write_text(stream, &mime, &body, pace, log).await?;
         }
         Response::Kept(bytes) => {
-            write_timed(stream, &bytes, write_timeout).await?;
+            write_timed(stream, &bytes, pace).await?;
             log.bytes += bytes.len() as u64;
         }
         Response::File { mime, file } => {
             let header = format!("{} {mime}\r\n", Status::Success);
-            write_timed(stream, header.as_bytes(), write_timeout).await?;
+            write_timed(stream, header.as_bytes(), pace).await?;
             log.bytes += header.len() as u64;
-            send_file(stream, file, write_timeout, log).await?;
+            send_file(stream, file, pace, log).await?;
         }
     }
     Ok(())
@@ -415,16 +419,16 @@ fn success(mime: &str, body: &str) -> Vec<u8> {
     bytes
 }
 
-/// Writes `20 <mime>` and a body held in memory, in one write.
+/// Writes `20 <mime>` and a body held in memory.
 async fn write_text<S: AsyncWrite + Unpin>(
     stream: &mut S,
     mime: &str,
     body: &str,
-    write_timeout: Duration,
+    pace: Pace<'_>,
     log: &mut AccessLog,
 ) -> std::io::Result<()> {
     let bytes = success(mime, body);
-    write_timed(stream, &bytes, write_timeout).await?;
+    write_timed(stream, &bytes, pace).await?;
     log.bytes += bytes.len() as u64;
     Ok(())
 }
@@ -439,7 +443,11 @@ async fn deliver<S: AsyncWrite + Unpin>(
     log: &mut AccessLog,
     holds: &mut Holds,
 ) -> std::io::Result<()> {
-    write_response(stream, response, write_timeout, log).await?;
+    let pace = Pace {
+        limit: write_timeout,
+        ticket: &holds.ticket,
+    };
+    write_response(stream, response, pace, log).await?;
     match timeout(write_timeout, stream.flush()).await {
         Ok(flushed) => flushed?,
         Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),

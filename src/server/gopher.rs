@@ -14,9 +14,9 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
-use super::conn::{AccessLog, close, on_disk, open_file, send_file, write_timed};
+use super::conn::{AccessLog, Pace, close, on_disk, open_file, send_file, write_timed};
 use super::selector::{self, Target};
-use super::slots::CLOSED_FOR_NEWCOMER;
+use super::slots::{CLOSED_FOR_NEWCOMER, STALLED_FOR_NEWCOMER};
 use super::{Admitted, Holds, Shared};
 use crate::config::GEMINI_PORT;
 use crate::content::Resolved;
@@ -125,24 +125,36 @@ async fn reply(
             Answer::error("Request too long")
         }
     };
-    let written = match answer {
-        Answer::Made { kind, bytes } => {
-            log.status = Some(kind.to_string());
-            log.bytes = bytes.len() as u64;
-            write_timed(&mut stream, &bytes, limits.write_timeout).await
-        }
-        Answer::File { kind, file } => {
-            log.status = Some(kind.to_string());
-            send_file(&mut stream, file, limits.write_timeout, log).await
-        }
-        Answer::Kept(kept) => {
-            log.status = Some((kept[0] as char).to_string());
-            log.bytes = kept.len() as u64 - 1;
-            write_timed(&mut stream, &kept[1..], limits.write_timeout).await
+    let pace = Pace {
+        limit: limits.write_timeout,
+        ticket: &holds.ticket,
+    };
+    let writing = async {
+        match answer {
+            Answer::Made { kind, bytes } => {
+                log.status = Some(kind.to_string());
+                log.bytes = bytes.len() as u64;
+                write_timed(&mut stream, &bytes, pace).await
+            }
+            Answer::File { kind, file } => {
+                log.status = Some(kind.to_string());
+                send_file(&mut stream, file, pace, log).await
+            }
+            Answer::Kept(kept) => {
+                log.status = Some((kept[0] as char).to_string());
+                log.bytes = kept.len() as u64 - 1;
+                write_timed(&mut stream, &kept[1..], pace).await
+            }
         }
     };
-    if written.is_err() {
-        return Some("client stopped reading; connection dropped");
+    // A full server may close an answer that has stopped moving to admit a newcomer.
+    tokio::select! {
+        written = writing => {
+            if written.is_err() {
+                return Some("client stopped reading; connection dropped");
+            }
+        }
+        () = holds.ticket.closed_for_newcomer().cancelled() => return Some(STALLED_FOR_NEWCOMER),
     }
     log.answered = Some(Instant::now());
     holds.answer_written();

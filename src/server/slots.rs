@@ -2,13 +2,14 @@
 //! full server still admits a newcomer: it closes the connection that has waited longest
 //! without sending its request.
 //!
-//! Holding a connection that sends nothing costs a slowloris client almost nothing, while a
-//! reader's client sends its request within milliseconds of connecting. So when every slot is
-//! taken, a connection that has had its whole answer and only waits for its client to hang up
-//! is closed first (it loses nothing), else the oldest connection still waiting for its
-//! request (if it has waited at least [`MIN_WAIT`]), and its slot goes to the new connection;
-//! a full server of busy connections (answers being written) makes the newcomer wait for a
-//! free slot instead.
+//! Holding a connection that sends nothing, or that asks for a large file and stops reading,
+//! costs an attacker almost nothing, while a reader's client sends its request within
+//! milliseconds of connecting and reads what it is sent. So when every slot is taken, a
+//! connection that has had its whole answer and only waits for its client to hang up is closed
+//! first (it loses nothing); else the one idle longest of those still waiting for their
+//! request (for at least [`MIN_WAIT`]) and those whose answer has not moved (for at least
+//! [`MIN_STALL`]: the client stopped reading); and its slot goes to the new connection. A full
+//! server of connections that all make progress makes the newcomer wait for a free slot.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,17 +28,35 @@ pub(super) const MIN_WAIT: Duration = Duration::from_secs(1);
 pub(super) const CLOSED_FOR_NEWCOMER: &str =
     "all connection slots taken; closed (no request yet) to admit a newer connection";
 
+/// An answer whose writes have not moved for this long is closed for a newcomer when every
+/// slot is taken: its client has stopped reading (a slow but live link moves a chunk in less).
+pub(super) const MIN_STALL: Duration = Duration::from_secs(2);
+
+/// The access-log note of a connection closed to admit a newer one while its answer stalled.
+pub(super) const STALLED_FOR_NEWCOMER: &str =
+    "all connection slots taken; closed (answer not read) to admit a newer connection";
+
 /// How often a newcomer that found no connection old enough to close looks again.
 const RECHECK: Duration = Duration::from_millis(100);
 
-/// The slots, the connections that have not sent a request yet, and those that are answered.
+/// The slots, and the connections in each phase, by admission number (oldest first).
 pub(super) struct Slots {
     permits: Arc<Semaphore>,
-    /// Waiting connections by admission number (oldest first).
+    /// Waiting for their request.
     waiting: Mutex<BTreeMap<u64, Waiting>>,
-    /// Answered connections waiting for their client to hang up, by admission number.
+    /// Writing their answer, with when a write last went through.
+    answering: Mutex<BTreeMap<u64, Answering>>,
+    /// Answered, waiting for their client to hang up.
     closing: Mutex<BTreeMap<u64, CancellationToken>>,
     next: AtomicU64,
+    /// What the progress times count from.
+    started: Instant,
+}
+
+struct Answering {
+    /// Milliseconds since `Slots::started` at the last write that went through.
+    progress: Arc<AtomicU64>,
+    close: CancellationToken,
 }
 
 struct Waiting {
@@ -50,6 +69,7 @@ pub(super) struct Ticket {
     slots: Arc<Slots>,
     number: u64,
     close: CancellationToken,
+    progress: Arc<AtomicU64>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -59,14 +79,29 @@ impl Ticket {
         &self.close
     }
 
-    /// The request has arrived: the connection keeps its slot while it is answered.
+    /// The request has arrived: the connection keeps its slot while its answer moves.
     pub fn request_arrived(&self) {
         self.slots.forget(self.number);
+        self.wrote();
+        lock(&self.slots.answering).insert(
+            self.number,
+            Answering {
+                progress: Arc::clone(&self.progress),
+                close: self.close.clone(),
+            },
+        );
+    }
+
+    /// A write of the answer went through: the client is reading.
+    pub fn wrote(&self) {
+        self.progress
+            .store(self.slots.millis_since_start(), Ordering::Relaxed);
     }
 
     /// The answer is sent and the connection only waits for its client to hang up: a full
     /// server may close it for a newcomer at any moment.
     pub fn answered(&self) {
+        lock(&self.slots.answering).remove(&self.number);
         lock(&self.slots.closing).insert(self.number, self.close.clone());
     }
 }
@@ -74,6 +109,7 @@ impl Ticket {
 impl Drop for Ticket {
     fn drop(&mut self) {
         self.slots.forget(self.number);
+        lock(&self.slots.answering).remove(&self.number);
         lock(&self.slots.closing).remove(&self.number);
     }
 }
@@ -83,8 +119,10 @@ impl Slots {
         Slots {
             permits: Arc::new(Semaphore::new(max_connections)),
             waiting: Mutex::new(BTreeMap::new()),
+            answering: Mutex::new(BTreeMap::new()),
             closing: Mutex::new(BTreeMap::new()),
             next: AtomicU64::new(0),
+            started: Instant::now(),
         }
     }
 
@@ -118,23 +156,47 @@ impl Slots {
             slots: Arc::clone(self),
             number,
             close,
+            progress: Arc::default(),
             _permit: permit,
         }
     }
 
+    fn millis_since_start(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     /// Closes an answered connection that only waits for its client to hang up (the oldest),
-    /// else the connection that has waited longest for its request, if it has waited at least
-    /// [`MIN_WAIT`]. Its slot is free once its task has ended.
+    /// else the connection idle longest among those waiting for their request (at least
+    /// [`MIN_WAIT`]) and those whose answer has not moved (at least [`MIN_STALL`]). Its slot is
+    /// free once its task has ended.
     fn close_one_for_newcomer(&self) {
         if let Some((_, close)) = lock(&self.closing).pop_first() {
             close.cancel();
             return;
         }
         let mut waiting = lock(&self.waiting);
-        if let Some(entry) = waiting.first_entry()
-            && entry.get().since.elapsed() >= MIN_WAIT
-        {
-            entry.remove().close.cancel();
+        let mut answering = lock(&self.answering);
+        let waited = waiting
+            .first_key_value()
+            .map(|(&number, w)| (w.since.elapsed(), number))
+            .filter(|(idle, _)| *idle >= MIN_WAIT);
+        let now = self.millis_since_start();
+        let stalled = answering
+            .iter()
+            .map(|(&number, a)| {
+                let at = a.progress.load(Ordering::Relaxed);
+                (Duration::from_millis(now.saturating_sub(at)), number)
+            })
+            .filter(|(idle, _)| *idle >= MIN_STALL)
+            .max();
+        let close = match (waited, stalled) {
+            (Some(w), Some(s)) if s.0 > w.0 => answering.remove(&s.1).map(|a| a.close),
+            (Some(w), _) => waiting.remove(&w.1).map(|w| w.close),
+            (None, Some(s)) => answering.remove(&s.1).map(|a| a.close),
+            (None, None) => None,
+        };
+        if let Some(close) = close {
+            close.cancel();
         }
     }
 
@@ -195,6 +257,31 @@ mod tests {
         drop(third);
         let fourth = waiting.await.unwrap();
         assert!(!fourth.closed_for_newcomer().is_cancelled());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_that_stopped_moving_is_closed_but_one_that_moves_is_not() {
+        let slots = Arc::new(Slots::new(2));
+        let stalled = slots.admit().await;
+        stalled.request_arrived();
+        let reading = slots.admit().await;
+        reading.request_arrived();
+        let newcomer = tokio::spawn({
+            let slots = Arc::clone(&slots);
+            async move { slots.admit().await }
+        });
+        // The reader's writes keep going through; the other's stopped at the start.
+        for _ in 0..30 {
+            tokio::time::advance(Duration::from_millis(100)).await;
+            reading.wrote();
+            settle().await;
+            assert!(!reading.closed_for_newcomer().is_cancelled());
+        }
+        assert!(stalled.closed_for_newcomer().is_cancelled());
+        drop(stalled);
+        let newcomer = newcomer.await.unwrap();
+        assert!(!newcomer.closed_for_newcomer().is_cancelled());
+        assert!(!reading.closed_for_newcomer().is_cancelled());
     }
 
     #[tokio::test(start_paused = true)]

@@ -538,12 +538,24 @@ pub fn big_file(root: &Path) {
 /// A client that asks for `request` and then never reads: a small receive buffer, the
 /// handshake done, the request sent.
 pub fn non_reader(addr: SocketAddr, request: &[u8]) -> std::io::Result<Conn> {
+    non_reader_from(None, addr, request)
+}
+
+/// As [`non_reader`], from the loopback address `127.0.0.<host>` when one is given.
+pub fn non_reader_from(
+    host: Option<u8>,
+    addr: SocketAddr,
+    request: &[u8],
+) -> std::io::Result<Conn> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,
         None,
     )?;
     socket.set_recv_buffer_size(4096)?;
+    if let Some(host) = host {
+        socket.bind(&SocketAddr::from(([127, 0, 0, host], 0)).into())?;
+    }
     socket.connect(&addr.into())?;
     let name = ServerName::try_from("localhost").unwrap();
     let mut conn = tls_over(socket.into(), name, client_config(Tls::Any))?;
