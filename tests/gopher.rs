@@ -223,6 +223,50 @@ fn hostile_selectors_get_an_error_that_does_not_echo_them() {
 }
 
 #[test]
+fn an_over_long_selector_ended_by_a_half_close_is_too_long_not_cut() {
+    let server = hole("");
+    // 1,025 bytes and no line end, then the client closes its side: not cut to 1,024 bytes
+    // (which could name another item), but refused.
+    let mut stream = TcpStream::connect(server.gopher_addr()).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    stream
+        .write_all(format!("/about.txt\t{}", "x".repeat(1014)).as_bytes())
+        .unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("3Request too long"), "{answer:?}");
+    // At the limit, the same selector is served.
+    let mut stream = TcpStream::connect(server.gopher_addr()).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    stream
+        .write_all(format!("/about.txt\t{}", "x".repeat(1013)).as_bytes())
+        .unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("About\r\n"), "{answer:?}");
+}
+
+#[test]
+fn url_pages_are_made_only_for_links_not_scripts() {
+    let server = hole("");
+    for selector in [
+        "URL:javascript:alert(1)",
+        "URL:data:text/html,<b>x",
+        "URL:nothing",
+    ] {
+        let answer = fetch(&server, selector);
+        assert!(answer.starts_with('3'), "{selector}: {answer:?}");
+        assert!(
+            !answer.contains("alert") && !answer.contains("<b>"),
+            "{answer:?}"
+        );
+    }
+    assert!(fetch(&server, "URL:gemini://example.org/").contains("gemini://example.org/"));
+}
+
+#[test]
 fn line_ends_split_requests_probes_and_special_selectors() {
     let server = hole("");
     // A lone LF, and a request that arrives in two pieces.
@@ -284,4 +328,16 @@ fn new_posts_reach_gopher_readers_without_a_restart() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(fetch(&server, "/posts/three.txt").starts_with("Third\r\n"));
+}
+
+#[test]
+fn a_selector_cannot_forge_access_log_fields() {
+    let server = hole("");
+    let _ = fetch(&server, "/nothing status=20 bytes=999 path=/forged");
+    let line = server.wait_log("the access line", |l| l.contains("nothing"));
+    assert!(
+        line.contains(r#"path="/nothing status=20 bytes=999 path=/forged""#),
+        "{line}"
+    );
+    assert!(line.contains("status=3"), "{line}");
 }

@@ -95,8 +95,12 @@ fn ordinary_readers_are_served_while_the_server_is_abused() {
     // server holds at rest.
     server.get(&server.url("/about.gmi")).expect("20");
     assert!(!gopher_request(gopher, b"/about.txt\r\n").is_empty());
-    server.wait_log("the warm-up requests", |l| l.contains("path=/about.txt"));
-    server.wait_log("the warm-up requests", |l| l.contains("path=/about.gmi"));
+    server.wait_log("the warm-up requests", |l| {
+        l.contains("path=\"/about.txt\"")
+    });
+    server.wait_log("the warm-up requests", |l| {
+        l.contains("path=\"/about.gmi\"")
+    });
     let baseline = open_fds(pid);
     assert!(baseline > 0);
 

@@ -67,8 +67,8 @@ fn a_full_server_closes_its_longest_waiting_connection_for_a_newcomer() {
 fn access_log_line_per_request_without_ip_by_default() {
     let server = TestServer::start();
     server.get(&server.url("/about.gmi")).expect("20");
-    let line = server.wait_log("the access line", |l| l.contains("path=/about.gmi"));
-    assert!(line.contains("host=localhost"), "{line}");
+    let line = server.wait_log("the access line", |l| l.contains("path=\"/about.gmi\""));
+    assert!(line.contains("host=\"localhost\""), "{line}");
     assert!(line.contains("status=20"), "{line}");
     assert!(line.contains("bytes=39"), "{line}"); // 31-byte header + 8-byte body
     assert!(line.contains("ms="), "{line}");

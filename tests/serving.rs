@@ -377,3 +377,27 @@ fn the_log_names_the_file_and_line_of_a_broken_link_at_start_and_after_a_change(
         l.contains("posts/a.md:9: warning: link to c.gmi: no such page in the capsule")
     });
 }
+
+#[test]
+fn a_folder_redirect_names_one_path_never_another_host() {
+    let server = TestServer::start();
+    // `//docs` → `/docs/`, not `//docs/` (a link to the host `docs`).
+    let r = server.get(&server.url("//docs"));
+    r.expect("31");
+    assert_eq!(r.meta(), "/docs/");
+}
+
+#[test]
+fn a_symlinked_folder_serves_its_page() {
+    let setup = Setup::new();
+    let capsule = setup.path().join("capsule");
+    std::os::unix::fs::symlink(capsule.join("docs"), capsule.join("linked")).unwrap();
+    let server = setup.start();
+    let r = server.get(&server.url("/linked"));
+    r.expect("31");
+    assert_eq!(r.meta(), "/linked/");
+    let r = server.get(&server.url("/linked/"));
+    r.expect("20");
+    assert_eq!(r.body(), b"# Docs\n");
+    server.get(&server.url("/linked/page.gmi")).expect("20");
+}

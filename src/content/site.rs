@@ -294,13 +294,14 @@ impl Site {
     }
 
     /// What the folder held at a request path when the site was read: `None` when only the
-    /// folder can tell (the path passes through a symlinked folder, which is not walked).
+    /// folder can tell (the path is, or passes through, a symlinked folder, which is not
+    /// walked: its page lies in the folder it leads to).
     pub fn entry_at(&self, segments: &[String]) -> Option<Entry> {
         let mut url = String::new();
-        for (i, segment) in segments.iter().enumerate() {
+        for segment in segments {
             url.push('/');
             url.push_str(segment);
-            if i + 1 < segments.len() && self.linked_folders.contains(&url) {
+            if self.linked_folders.contains(&url) {
                 return None;
             }
         }

@@ -57,11 +57,13 @@ impl AccessLog {
         let status = self.status.as_deref().unwrap_or("-");
         let end = self.answered.unwrap_or_else(Instant::now);
         let ms = (end - self.started).as_secs_f64() * 1000.0;
+        // Host and path come from the client: quoted and escaped, so a space, a quote or a
+        // control byte in them cannot forge another field or line.
         tracing::info!(
             target: "gemhole::access",
             peer = %peer,
-            host = %self.host,
-            path = %self.path,
+            host = ?self.host,
+            path = ?self.path,
             status = %status,
             bytes = self.bytes,
             ms = format_args!("{ms:.1}"),

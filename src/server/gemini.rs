@@ -362,7 +362,14 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
             Response::header(Status::TemporaryFailure, "Cannot convert this page")
         }
         Ok(Lookup::Found(Resolved::AddSlash)) => {
-            let mut target = format!("{}/", request.raw_path);
+            // The path as sent, in its one form: `//archive` must not become `//archive/`,
+            // which a client reads as a link to another host.
+            let path: Vec<&str> = request
+                .raw_path
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .collect();
+            let mut target = format!("/{}/", path.join("/"));
             if let Some(query) = &request.query {
                 target.push('?');
                 target.push_str(query);

@@ -191,7 +191,10 @@ async fn read_line(stream: &mut TcpStream, buf: &mut [u8; MAX_REQUEST_BYTES + 2]
         }
         match stream.read(&mut buf[len..]).await {
             Ok(0) if len == 0 => return Line::Closed,
-            Ok(0) => return Line::Read(len.min(MAX_REQUEST_BYTES)),
+            // Ended by the client's half-close: a selector all the same, unless too long (never
+            // cut short into another one).
+            Ok(0) if len > MAX_REQUEST_BYTES => return Line::TooLong,
+            Ok(0) => return Line::Read(len),
             Ok(n) => len += n,
             Err(_) => return Line::Closed,
         }

@@ -103,14 +103,15 @@ impl PerAddress {
             return Ok(());
         };
         let index = self.index(ip);
-        let now_ms = rates.started.elapsed().as_millis() as u64 + 1;
         let per_ms = rates.per_minute / 60_000.0;
         let mut buckets = rates.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        // Read under the lock: a time read before it could be older than the bucket's.
+        let now_ms = rates.started.elapsed().as_millis() as u64 + 1;
         let bucket = &mut buckets[index];
         let tokens = if bucket.at_ms == 0 {
             rates.per_minute
         } else {
-            let refilled = (now_ms - bucket.at_ms) as f64 * per_ms;
+            let refilled = now_ms.saturating_sub(bucket.at_ms) as f64 * per_ms;
             (f64::from(bucket.tokens) + refilled).min(rates.per_minute)
         };
         bucket.at_ms = now_ms;

@@ -47,6 +47,9 @@ pub fn parse(line: &[u8]) -> Result<Request<'_>, Rejection> {
     } else if is_http(selector) {
         Target::Http
     } else if let Some(url) = selector.strip_prefix("URL:") {
+        if !linkable(url) {
+            return Err("URL: selector with a scheme that is not a link to follow");
+        }
         Target::Url(url.to_owned())
     } else if matches!(selector, "caps.txt" | "/caps.txt") {
         Target::Caps
@@ -57,6 +60,22 @@ pub fn parse(line: &[u8]) -> Result<Request<'_>, Rejection> {
         })
     };
     Ok(Request { selector, target })
+}
+
+/// The schemes a `URL:` page may point at: protocols a reader follows to another place, never
+/// one that runs something in the reader's browser (`javascript:`, `data:`, `vbscript:`, …).
+const LINK_SCHEMES: [&str; 16] = [
+    "gemini", "gopher", "gophers", "http", "https", "mailto", "ftp", "ftps", "news", "nntp", "irc",
+    "ircs", "telnet", "ssh", "xmpp", "finger",
+];
+
+/// Whether a `URL:` target has one of [`LINK_SCHEMES`] (any case).
+fn linkable(url: &str) -> bool {
+    url.split_once(':').is_some_and(|(scheme, _)| {
+        LINK_SCHEMES
+            .iter()
+            .any(|allowed| scheme.eq_ignore_ascii_case(allowed))
+    })
 }
 
 /// `GET / HTTP/1.1` and the like.
@@ -144,5 +163,29 @@ mod tests {
             parse("/a\u{85}".as_bytes()).unwrap_err(),
             "control bytes in the selector"
         );
+    }
+
+    #[test]
+    fn url_pages_point_only_at_links() {
+        for ok in [
+            "URL:https://e.org/",
+            "URL:gemini://e.org/",
+            "URL:MAILTO:a@e.org",
+        ] {
+            assert!(
+                matches!(parse(ok.as_bytes()).unwrap().target, Target::Url(_)),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "URL:javascript:alert(1)",
+            "URL:JavaScript:x",
+            "URL:data:text/html,<script>",
+            "URL:vbscript:x",
+            "URL:no-scheme",
+            "URL:",
+        ] {
+            assert!(parse(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 }
