@@ -319,3 +319,26 @@ fn hundreds_of_silent_connections_from_one_address_lock_out_no_other_reader() {
     );
     drop(silent);
 }
+
+#[test]
+fn a_reload_keeps_what_each_address_holds_and_has_spent() {
+    let server = Setup::new()
+        .config("[limits]\nmax_connections_per_ip = 2\nrequests_per_minute_per_ip = 3\n")
+        .start();
+    let _first = connect(server.addr(), Some("localhost"), Tls::Any).unwrap();
+    let _second = connect(server.addr(), Some("localhost"), Tls::Any).unwrap();
+    // Another address spends its three requests.
+    for _ in 0..3 {
+        let mut reader = crate::common::connect_from(3, server.addr(), Some("localhost")).unwrap();
+        reader.write_all(server.url("/\r\n").as_bytes()).unwrap();
+        crate::common::finish(reader).unwrap().expect("20");
+    }
+    server.signal(libc::SIGHUP);
+    server.wait_log("the reload", |l| l.contains("configuration reloaded"));
+    // Still full, still spent: a reload is no fresh allowance.
+    assert!(connect(server.addr(), Some("localhost"), Tls::Any).is_err());
+    let mut reader = crate::common::connect_from(3, server.addr(), Some("localhost")).unwrap();
+    reader.write_all(server.url("/\r\n").as_bytes()).unwrap();
+    let answer = crate::common::finish(reader).unwrap();
+    assert_eq!(answer.status(), "44", "{}", answer.header());
+}

@@ -365,16 +365,43 @@ fn sighup_reloads_the_config_without_dropping_connections() {
 fn replaced_certificates_are_served_to_new_connections() {
     let server = Setup::new().start();
     let before = server.get(&server.url("/")).expect("20").peer_cert.clone();
-    // Remove the generated pair: the reload that the change triggers generates a new one.
+    // A new pair made elsewhere (`gemhole cert` in another folder) copied over the old one: the
+    // reload that the change triggers serves it, and logs its fingerprint.
+    let other = tempfile::tempdir().unwrap();
+    let (status, _, err) = crate::common::run_cli(
+        other.path(),
+        &["cert", "--certs", "certs", "--config", "/dev/null"],
+    );
+    assert!(status.success(), "{err}");
+    let certs = server.dir.path().join("certs/localhost");
+    for name in ["key.pem", "cert.pem"] {
+        let tmp = certs.join(format!("{name}.new"));
+        std::fs::copy(other.path().join("certs/localhost").join(name), &tmp).unwrap();
+        std::fs::rename(&tmp, certs.join(name)).unwrap();
+    }
+    let after = server
+        .wait_for("/", "the new certificate", |a| a.peer_cert != before)
+        .peer_cert
+        .clone();
+    let fingerprint = crate::common::sha256_hex(&after);
+    server.wait_log("the new fingerprint", |l| {
+        l.contains("certificate changed on reload") && l.contains(&fingerprint)
+    });
+}
+
+#[test]
+fn vanished_certificates_are_not_replaced_by_a_reload() {
+    let server = Setup::new().start();
+    let before = server.get(&server.url("/")).expect("20").peer_cert.clone();
+    // The pair deleted (a careless cleanup): a reload must not make a new identity, which every
+    // reader's client would warn about; the running certificate stays.
     let certs = server.dir.path().join("certs/localhost");
     std::fs::remove_file(certs.join("cert.pem")).unwrap();
     std::fs::remove_file(certs.join("key.pem")).unwrap();
-    let after = server
-        .wait_for("/", "a new certificate", |a| a.peer_cert != before)
-        .peer_cert
-        .clone();
-    assert!(!after.is_empty());
-    server.get(&server.url("/")).expect("20");
+    let refused = server.wait_log("the refusal", |l| l.contains("reload refused"));
+    assert!(refused.contains("are gone"), "{refused}");
+    assert_eq!(server.get(&server.url("/")).expect("20").peer_cert, before);
+    assert!(!certs.join("key.pem").exists());
 }
 
 #[test]

@@ -7,26 +7,26 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// Slots per table: 65,536 × 4 bytes for connections, × 16 for request rates (only when on),
-/// whatever the traffic.
+/// Slots per table: 65,536 × 4 bytes for connections, × 16 for request rates (only once a
+/// rate is set), whatever the traffic.
 const SLOTS: usize = 1 << 16;
 
-/// The per-address limits of one server.
+/// The per-address limits of one server. The tables live as long as the process: a reload
+/// changes the limits in place, so an address keeps what it holds and what it has spent.
 pub struct PerAddress {
     hasher: RandomState,
-    /// Open connections per slot; `None`: no per-address cap.
-    connections: Option<(u32, Box<[AtomicU32]>)>,
-    /// Request allowance per slot; `None`: no rate limit.
-    requests: Option<Rates>,
-}
-
-struct Rates {
-    per_minute: f64,
+    /// Connections per address; 0: no cap.
+    max_connections: AtomicU32,
+    /// Connections owed an answer, per slot.
+    connections: Box<[AtomicU32]>,
+    /// Requests per minute per address; 0: no rate limit.
+    per_minute: AtomicU32,
+    /// Request allowance per slot, made when a rate is first set.
+    buckets: OnceLock<Mutex<Box<[Bucket]>>>,
     started: Instant,
-    buckets: Mutex<Box<[Bucket]>>,
 }
 
 /// A token bucket: `tokens` requests may be made now; it refills at `per_minute`.
@@ -47,27 +47,36 @@ pub struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if let Some((_, counts)) = &self.limits.connections {
-            counts[self.index].fetch_sub(1, Ordering::Relaxed);
-        }
+        self.limits.connections[self.index].fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 impl PerAddress {
     /// `max_connections` and `requests_per_minute` of 0 turn that limit off.
     pub fn new(max_connections: u32, requests_per_minute: u32) -> PerAddress {
-        PerAddress {
+        let limits = PerAddress {
             hasher: RandomState::new(),
-            connections: (max_connections > 0).then(|| {
-                let counts: Box<[AtomicU32]> = (0..SLOTS).map(|_| AtomicU32::new(0)).collect();
-                (max_connections, counts)
-            }),
-            requests: (requests_per_minute > 0).then(|| Rates {
-                per_minute: f64::from(requests_per_minute),
-                started: Instant::now(),
-                buckets: Mutex::new(vec![Bucket::default(); SLOTS].into_boxed_slice()),
-            }),
+            max_connections: AtomicU32::new(0),
+            connections: (0..SLOTS).map(|_| AtomicU32::new(0)).collect(),
+            per_minute: AtomicU32::new(0),
+            buckets: OnceLock::new(),
+            started: Instant::now(),
+        };
+        limits.set(max_connections, requests_per_minute);
+        limits
+    }
+
+    /// Changes the limits (a configuration reload); what each address holds and has spent is
+    /// kept.
+    pub fn set(&self, max_connections: u32, requests_per_minute: u32) {
+        self.max_connections
+            .store(max_connections, Ordering::Relaxed);
+        if requests_per_minute > 0 {
+            self.buckets
+                .get_or_init(|| Mutex::new(vec![Bucket::default(); SLOTS].into_boxed_slice()));
         }
+        self.per_minute
+            .store(requests_per_minute, Ordering::Relaxed);
     }
 
     fn index(&self, ip: IpAddr) -> usize {
@@ -83,12 +92,11 @@ impl PerAddress {
     /// an answer.
     pub fn connect(self: &Arc<Self>, ip: IpAddr) -> Option<Slot> {
         let index = self.index(ip);
-        if let Some((max, counts)) = &self.connections {
-            let before = counts[index].fetch_add(1, Ordering::Relaxed);
-            if before >= *max {
-                counts[index].fetch_sub(1, Ordering::Relaxed);
-                return None;
-            }
+        let max = self.max_connections.load(Ordering::Relaxed);
+        let before = self.connections[index].fetch_add(1, Ordering::Relaxed);
+        if max > 0 && before >= max {
+            self.connections[index].fetch_sub(1, Ordering::Relaxed);
+            return None;
         }
         Some(Slot {
             limits: Arc::clone(self),
@@ -99,20 +107,21 @@ impl PerAddress {
     /// Counts a request from `ip`: `Err(wait)` if it is over its rate, with how long until it
     /// may ask again.
     pub fn request(&self, ip: IpAddr) -> Result<(), Duration> {
-        let Some(rates) = &self.requests else {
+        let per_minute = f64::from(self.per_minute.load(Ordering::Relaxed));
+        let Some(buckets) = self.buckets.get().filter(|_| per_minute > 0.0) else {
             return Ok(());
         };
         let index = self.index(ip);
-        let per_ms = rates.per_minute / 60_000.0;
-        let mut buckets = rates.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let per_ms = per_minute / 60_000.0;
+        let mut buckets = buckets.lock().unwrap_or_else(|e| e.into_inner());
         // Read under the lock: a time read before it could be older than the bucket's.
-        let now_ms = rates.started.elapsed().as_millis() as u64 + 1;
+        let now_ms = self.started.elapsed().as_millis() as u64 + 1;
         let bucket = &mut buckets[index];
         let tokens = if bucket.at_ms == 0 {
-            rates.per_minute
+            per_minute
         } else {
             let refilled = now_ms.saturating_sub(bucket.at_ms) as f64 * per_ms;
-            (f64::from(bucket.tokens) + refilled).min(rates.per_minute)
+            (f64::from(bucket.tokens) + refilled).min(per_minute)
         };
         bucket.at_ms = now_ms;
         if tokens >= 1.0 {

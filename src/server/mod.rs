@@ -145,16 +145,25 @@ struct Prepared {
     problems: Vec<Problem>,
 }
 
+/// What a running server keeps across a configuration reload.
+struct Running {
+    /// What each address holds and has spent: limits change in place, counts are kept.
+    per_address: Arc<limits::PerAddress>,
+    /// The certificates in use: a reload never makes a new one for these hosts.
+    certs: Vec<tls::HostCert>,
+}
+
 impl Prepared {
-    /// Loads (or generates) certificates and reads the capsule. Blocking.
-    fn new(config: &Config) -> Result<Prepared, StartError> {
+    /// Loads (or generates) certificates and reads the capsule; for a reload, `running` is
+    /// what the server has now. Blocking.
+    fn new(config: &Config, running: Option<&Running>) -> Result<Prepared, StartError> {
         let capsule = CapsuleRoot::open(&config.capsule)
             .map_err(|source| StartError::Capsule {
                 path: config.capsule.clone(),
                 source,
             })?
             .keep_secret(&Secret::of(config))?;
-        let certs = tls::load_or_generate(config)?;
+        let certs = tls::load_or_generate_keeping(config, running.map_or(&[], |r| &r.certs))?;
         let acceptor = TlsAcceptor::from(tls::server_config(&certs)?);
         let mut cache = ReadCache::default();
         let (site, problems) = Site::build_cached(&capsule, &BuildOptions::new(config), &mut cache);
@@ -183,10 +192,14 @@ impl Prepared {
                 write_timeout: limits.write_timeout.duration(),
             },
             log_ip: config.log.ip,
-            per_address: Arc::new(limits::PerAddress::new(
-                limits.max_connections_per_ip,
-                limits.requests_per_minute_per_ip,
-            )),
+            // A reload sets the new limits in place once it is accepted (see `reload_loop`).
+            per_address: match running {
+                Some(running) => Arc::clone(&running.per_address),
+                None => Arc::new(limits::PerAddress::new(
+                    limits.max_connections_per_ip,
+                    limits.requests_per_minute_per_ip,
+                )),
+            },
             gopher: GopherSettings {
                 host: config.gopher_host().to_string(),
                 public_port: config.gopher.public_port,
@@ -242,7 +255,7 @@ impl Server {
     /// Loads (or generates) certificates, opens the capsule and binds every listen address.
     /// Must run inside a tokio runtime.
     pub fn bind(config: &Config) -> Result<Server, StartError> {
-        let prepared = Prepared::new(config)?;
+        let prepared = Prepared::new(config, None)?;
         let listeners = bind_all(&config.listen)?;
         let gopher_listeners = if config.gopher.listen.is_empty() {
             Vec::new()
@@ -345,7 +358,7 @@ impl Server {
         });
         let reloads = tokio::spawn(reload_loop(
             Arc::clone(&self.live),
-            self.config,
+            (self.config, self.certs),
             load_config,
             self.reload_rx,
             self.reload_tx,
@@ -378,19 +391,24 @@ impl Server {
 /// it was. Connections already open finish with what they started with.
 async fn reload_loop(
     live: Arc<Live>,
-    running: Config,
+    (first, running_certs): (Config, Vec<tls::HostCert>),
     load_config: LoadConfig,
     mut requests: UnboundedReceiver<()>,
     reload_tx: UnboundedSender<()>,
 ) {
     let load_config = Arc::new(load_config);
+    let mut certs = running_certs;
     while requests.recv().await.is_some() {
         // Editors and renewal tools write several files: one reload for the lot.
         watch::settle(&mut requests).await;
         let load = Arc::clone(&load_config);
+        let running = Running {
+            per_address: Arc::clone(&live.shared.load().per_address),
+            certs: certs.clone(),
+        };
         let prepared = tokio::task::spawn_blocking(move || {
             let config = load().map_err(|e| e.to_string())?;
-            let prepared = Prepared::new(&config).map_err(|e| e.to_string())?;
+            let prepared = Prepared::new(&config, Some(&running)).map_err(|e| e.to_string())?;
             Ok::<_, String>((config, prepared))
         })
         .await;
@@ -405,10 +423,27 @@ async fn reload_loop(
                 continue;
             }
         };
-        for needs_restart in restart_only_changes(&running, &config) {
+        for needs_restart in restart_only_changes(&first, &config) {
             tracing::warn!("{needs_restart} changed; that takes effect after a restart");
         }
-        let (shared, certs, watch) = prepared.watch(&config, reload_tx.clone());
+        let (shared, new_certs, watch) = prepared.watch(&config, reload_tx.clone());
+        shared.per_address.set(
+            config.limits.max_connections_per_ip,
+            config.limits.requests_per_minute_per_ip,
+        );
+        for cert in &new_certs {
+            let before = certs.iter().find(|c| c.hostname == cert.hostname);
+            if before.is_none_or(|b| b.info != cert.info) {
+                tracing::info!(
+                    host = %cert.hostname,
+                    file = %cert.cert_path.display(),
+                    sha256 = %cert.info.cert_sha256,
+                    spki_sha256 = %cert.info.spki_sha256,
+                    "certificate changed on reload"
+                );
+            }
+        }
+        certs = new_certs;
         live.shared.store(Arc::new(shared));
         let old = std::mem::replace(&mut *lock(&live.watch), watch);
         drop(old);

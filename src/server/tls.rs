@@ -49,6 +49,17 @@ pub enum CertError {
     #[error("cannot generate a certificate for {host}: {reason}")]
     Generate { host: Hostname, reason: String },
     #[error(
+        "the certificate files of {host} ({cert}, {key}) are gone; a reload does not make a new \
+         certificate in their place (every reader's client would warn that the capsule changed \
+         identity): restore them, or restart gemhole to generate a new one; the running one \
+         stays in use"
+    )]
+    Vanished {
+        host: Hostname,
+        cert: PathBuf,
+        key: PathBuf,
+    },
+    #[error(
         "{path} can be read by every user on this machine (mode {mode:o}); a private key must not \
          be: run `chmod 600 {path}` (or `chmod 640` with a group the server runs as) and start \
          again"
@@ -130,6 +141,15 @@ pub fn provider() -> Arc<CryptoProvider> {
 /// Loads every configured host's certificate, generating the missing ones. The first entry is
 /// the default host's.
 pub fn load_or_generate(config: &Config) -> Result<Vec<HostCert>, CertError> {
+    load_or_generate_keeping(config, &[])
+}
+
+/// As [`load_or_generate`] for a running server: a host that has a certificate in `running`
+/// never gets a new one generated (its files vanished: the reload is refused instead).
+pub fn load_or_generate_keeping(
+    config: &Config,
+    running: &[HostCert],
+) -> Result<Vec<HostCert>, CertError> {
     let provider = provider();
     config
         .hostnames
@@ -142,6 +162,13 @@ pub fn load_or_generate(config: &Config) -> Result<Vec<HostCert>, CertError> {
                 let key = dir.join(KEY_FILE);
                 let origin = match (cert.exists(), key.exists()) {
                     (true, true) => Origin::Stored,
+                    (false, false) if running.iter().any(|c| &c.hostname == host) => {
+                        return Err(CertError::Vanished {
+                            host: host.clone(),
+                            cert,
+                            key,
+                        });
+                    }
                     (false, false) => {
                         generate(host, &dir)?;
                         Origin::Generated
