@@ -206,6 +206,40 @@ mod tests {
     }
 
     #[test]
+    fn one_address_asked_for_from_many_threads_never_runs_its_clock_backwards() {
+        // Each request reads the clock; read before the lock, a later request could store a
+        // time ahead of an earlier one still waiting for the lock (`now - at` underflows).
+        let limits = Arc::new(PerAddress::new(0, 1_000_000));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let limits = Arc::clone(&limits);
+                std::thread::spawn(move || {
+                    for _ in 0..20_000 {
+                        let _ = limits.request(ip("192.0.2.1"));
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn limits_change_in_place_and_keep_what_addresses_hold() {
+        let limits = Arc::new(PerAddress::new(1, 0));
+        let held = limits.connect(ip("192.0.2.1")).unwrap();
+        limits.set(2, 1);
+        let _second = limits.connect(ip("192.0.2.1")).unwrap();
+        assert!(limits.connect(ip("192.0.2.1")).is_none());
+        assert!(limits.request(ip("192.0.2.1")).is_ok());
+        assert!(limits.request(ip("192.0.2.1")).is_err());
+        limits.set(0, 0);
+        assert!(limits.request(ip("192.0.2.1")).is_ok());
+        drop(held);
+    }
+
+    #[test]
     fn a_flood_from_many_addresses_keeps_the_tables_fixed() {
         let limits = Arc::new(PerAddress::new(4, 60));
         let mut held = Vec::new();
