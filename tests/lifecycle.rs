@@ -342,3 +342,40 @@ fn a_reload_keeps_what_each_address_holds_and_has_spent() {
     let answer = crate::common::finish(reader).unwrap();
     assert_eq!(answer.status(), "44", "{}", answer.header());
 }
+
+#[test]
+fn a_steady_slow_reader_of_a_large_page_is_not_cut_off() {
+    // An 8 MB page is held in memory and written in 16 KiB chunks, each under `write_timeout`
+    // (4 s here; a write waits at most until half the socket's send buffer, 4 MB at most, has
+    // drained): a reader that takes longer than that in all, but keeps reading, gets it whole.
+    let setup =
+        Setup::new().config("[limits]\nwrite_timeout = 4\n[markdown]\nmax_file_size = 16777216\n");
+    let line = "A line of a long page that a slow reader reads a little at a time.\n";
+    let page = line.repeat(8 * 1024 * 1024 / line.len());
+    write(&setup.path().join("capsule"), "long.gmi", &page);
+    let server = setup.start();
+    let mut conn =
+        crate::common::non_reader_from(None, server.addr(), server.url("/long.gmi\r\n").as_bytes())
+            .unwrap();
+    let started = std::time::Instant::now();
+    let mut received = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        match conn.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => received.extend_from_slice(&chunk[..n]),
+            Err(e) => panic!("cut off after {} bytes: {e}", received.len()),
+        }
+        // About 1.3 MB/s: some 6 s for the page.
+        std::thread::sleep(Duration::from_millis(12));
+    }
+    let header = b"20 text/gemini; charset=utf-8\r\n";
+    assert!(received.starts_with(header));
+    assert_eq!(received.len() - header.len(), page.len());
+    // It really took longer than one write timeout in all.
+    assert!(
+        started.elapsed() > Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
