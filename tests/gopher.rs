@@ -225,26 +225,21 @@ fn hostile_selectors_get_an_error_that_does_not_echo_them() {
 #[test]
 fn an_over_long_selector_ended_by_a_half_close_is_too_long_not_cut() {
     let server = hole("");
-    // 1,025 bytes and no line end, then the client closes its side: not cut to 1,024 bytes
-    // (which could name another item), but refused.
-    let mut stream = TcpStream::connect(server.gopher_addr()).unwrap();
-    stream.set_read_timeout(Some(DEADLINE)).unwrap();
-    stream
-        .write_all(format!("/about.txt\t{}", "x".repeat(1014)).as_bytes())
-        .unwrap();
-    stream.shutdown(std::net::Shutdown::Write).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
+    // No line end: the client closes its side after the selector.
+    let half_closed = |request: String| {
+        let mut stream = TcpStream::connect(server.gopher_addr()).unwrap();
+        stream.set_read_timeout(Some(DEADLINE)).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    // 1,025 bytes: not cut to 1,024 (which could name another item), but refused.
+    let answer = half_closed(format!("/about.txt\t{}", "x".repeat(1014)));
     assert!(answer.starts_with("3Request too long"), "{answer:?}");
     // At the limit, the same selector is served.
-    let mut stream = TcpStream::connect(server.gopher_addr()).unwrap();
-    stream.set_read_timeout(Some(DEADLINE)).unwrap();
-    stream
-        .write_all(format!("/about.txt\t{}", "x".repeat(1013)).as_bytes())
-        .unwrap();
-    stream.shutdown(std::net::Shutdown::Write).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
+    let answer = half_closed(format!("/about.txt\t{}", "x".repeat(1013)));
     assert!(answer.starts_with("About\r\n"), "{answer:?}");
 }
 
