@@ -379,3 +379,33 @@ fn a_steady_slow_reader_of_a_large_page_is_not_cut_off() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_slow_reader_of_a_large_file_keeps_going_past_the_write_timeout() {
+    // A client that reads a 16 MB file slowly but steadily (some 64 KB/s) for longer than
+    // `write_timeout` (2 s): each write must go through as it reads, not wait for megabytes
+    // of socket buffer to drain.
+    let setup = Setup::new().config("[limits]\nwrite_timeout = 2\n");
+    big_file(&setup.path().join("capsule"));
+    let server = setup.start();
+    let mut conn =
+        crate::common::non_reader_from(None, server.addr(), server.url("/big.bin\r\n").as_bytes())
+            .unwrap();
+    let mut received = 0usize;
+    let mut chunk = vec![0u8; 16 * 1024];
+    let slow_until = std::time::Instant::now() + Duration::from_secs(6);
+    loop {
+        match conn.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => received += n,
+            Err(e) => panic!("cut off after {received} bytes: {e}"),
+        }
+        if std::time::Instant::now() < slow_until {
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+    assert_eq!(
+        received,
+        "20 application/octet-stream\r\n".len() + crate::common::BIG_FILE_BYTES
+    );
+}

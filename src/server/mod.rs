@@ -35,6 +35,10 @@ use crate::respond::Capsule;
 use crate::watch;
 use arc_swap::ArcSwap;
 
+/// Unsent answer bytes the kernel holds per connection before a write waits (see
+/// `TCP_NOTSENT_LOWAT`); what is in flight on the network is not limited by it.
+const UNSENT_BYTES: u32 = 128 * 1024;
+
 /// Connections the kernel queues for us while we are at the connection cap.
 const LISTEN_BACKLOG: i32 = 1024;
 
@@ -533,6 +537,10 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
+        // The kernel keeps at most this much of an answer unsent: a write then goes through
+        // as soon as the client has read a little, so a slow but steady reader shows progress
+        // (and meets `write_timeout`) however large the socket's buffers have grown.
+        let _ = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_BYTES);
         let shared = live.shared.load_full();
         let Some(place) = shared.per_address.connect(peer.ip()) else {
             // Closed at once: no handshake, no answer, no buffer for this one.
