@@ -282,7 +282,7 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
     }
     if let Err(wait) = shared.per_address.request(log.peer.ip()) {
         log.note = "over the request rate of its address";
-        return Response::header(Status::SlowDown, wait.as_secs().max(1).to_string());
+        return Response::header(Status::SlowDown, wait.to_string());
     }
     let origin = Origin::new(
         shared.hostnames[0].as_str(),

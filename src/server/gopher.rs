@@ -226,10 +226,7 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
     };
     if let Err(wait) = shared.per_address.request(log.peer.ip()) {
         log.note = "over the request rate of its address";
-        return Answer::error(&format!(
-            "Too many requests: try again in {} s",
-            wait.as_secs().max(1)
-        ));
+        return Answer::error(&format!("Too many requests: try again in {} s", wait));
     }
     let (segments, slash) = match request.target {
         // The UMN client asks for the root's Gopher+ attributes first and gives up without them.

@@ -8,7 +8,7 @@ use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Slots per table: 65,536 × 4 bytes for connections, × 16 for request rates (only once a
 /// rate is set), whatever the traffic.
@@ -104,9 +104,9 @@ impl PerAddress {
         })
     }
 
-    /// Counts a request from `ip`: `Err(wait)` if it is over its rate, with how long until it
-    /// may ask again.
-    pub fn request(&self, ip: IpAddr) -> Result<(), Duration> {
+    /// Counts a request from `ip`: `Err(seconds)` if it is over its rate, with how long until
+    /// it may ask again, rounded up (a client that waits that long is let in).
+    pub fn request(&self, ip: IpAddr) -> Result<(), u64> {
         let per_minute = f64::from(self.per_minute.load(Ordering::Relaxed));
         let Some(buckets) = self.buckets.get().filter(|_| per_minute > 0.0) else {
             return Ok(());
@@ -129,8 +129,8 @@ impl PerAddress {
             Ok(())
         } else {
             bucket.tokens = tokens as f32;
-            let wait_ms = ((1.0 - tokens) / per_ms).ceil();
-            Err(Duration::from_millis(wait_ms as u64))
+            let wait_ms = ((1.0 - tokens) / per_ms).ceil() as u64;
+            Err(wait_ms.div_ceil(1000).max(1))
         }
     }
 }
@@ -196,13 +196,15 @@ mod tests {
             limits.request(ip("2001:db8::1")).unwrap();
         }
         // Same /64, another device: the same allowance, now spent. One more comes after 20 s.
-        let wait = limits.request(ip("2001:db8::2")).unwrap_err();
-        assert!(
-            wait > Duration::from_secs(19) && wait <= Duration::from_secs(20),
-            "{wait:?}"
-        );
+        assert_eq!(limits.request(ip("2001:db8::2")).unwrap_err(), 20);
         assert!(limits.request(ip("2001:db8:1::1")).is_ok());
         assert!(PerAddress::new(0, 0).request(ip("2001:db8::1")).is_ok());
+        // A wait of 8.6 s is said as 9, never 8 (a client that waits 8 would be refused).
+        let limits = PerAddress::new(0, 7);
+        for _ in 0..7 {
+            limits.request(ip("192.0.2.1")).unwrap();
+        }
+        assert_eq!(limits.request(ip("192.0.2.1")).unwrap_err(), 9);
     }
 
     #[test]
