@@ -293,8 +293,17 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         };
         match capsule.lookup(&segments, slash, &origin) {
             Lookup::Found(Resolved::File { path, .. }) => {
-                let bytes = std::fs::read(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
+                // Opened as the server opens it: never a secret, a FIFO, or through a symlink
+                // that leads out.
+                let mut bytes = Vec::new();
+                match capsule.root.open_file(&path) {
+                    Ok(mut file) => std::io::Read::read_to_end(&mut file, &mut bytes)
+                        .with_context(|| format!("cannot read {}", path.display()))?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => {
+                        return Err(e).with_context(|| format!("cannot read {}", path.display()));
+                    }
+                };
                 write(&bytes)?;
             }
             Lookup::Page(page) if page.withheld.is_none() => write(page.gemtext.as_bytes())?,

@@ -338,3 +338,36 @@ fn a_capsule_folder_deleted_and_made_again_is_followed() {
 fn a_capsule_folder_swapped_is_followed_when_polling() {
     root_swap_is_followed("poll", false);
 }
+
+#[test]
+fn a_key_or_config_linked_or_moved_into_the_capsule_is_never_served() {
+    let setup = Setup::new()
+        .config("[watch]\nmode = \"events\"\n")
+        .arg("--gopher-listen")
+        .arg("127.0.0.1:0");
+    let dir = setup.path().to_owned();
+    let server = setup.start();
+    let capsule = server.capsule();
+    // Other names for the same files: hard links inside the capsule.
+    std::fs::hard_link(dir.join("certs/localhost/key.pem"), capsule.join("hk.pem")).unwrap();
+    std::fs::hard_link(dir.join("config.toml"), capsule.join("hconf.toml")).unwrap();
+    // Once the folder has been read again (a file written after the links is served), the
+    // links are listed like any file, and must still not open.
+    write(&capsule, "sentinel.txt", "read again\n");
+    server.wait_text("/sentinel.txt", "read again");
+    for path in ["/hk.pem", "/hconf.toml"] {
+        let answer = server.get(&server.url(path));
+        assert_eq!(answer.status(), "51", "{path}: {}", answer.text());
+        let text =
+            String::from_utf8_lossy(&server.gopher(format!("{path}\r\n").as_bytes())).into_owned();
+        assert!(text.starts_with('3'), "{path}: {text:?}");
+    }
+    // The whole certificate folder moved inside the capsule while serving.
+    std::fs::rename(dir.join("certs"), capsule.join("certsmv")).unwrap();
+    server.wait_for("/certsmv", "the moved folder in the snapshot", |a| {
+        a.status() == "31"
+    });
+    let answer = server.get(&server.url("/certsmv/localhost/key.pem"));
+    assert_eq!(answer.status(), "51", "{}", answer.text());
+    assert!(!answer.text().contains("PRIVATE KEY"));
+}

@@ -10,6 +10,7 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -36,6 +37,9 @@ pub struct CapsuleRoot {
     dir: Arc<OwnedFd>,
     /// Canonical paths of what the server keeps secret; nothing at or below them is served.
     secrets: Arc<[PathBuf]>,
+    /// The files among them (device and inode), so that no other name for them (a hard link,
+    /// the folder moved) opens them either.
+    secret_files: Arc<[(u64, u64)]>,
 }
 
 /// Something the server keeps secret lies inside the capsule, where it would be served.
@@ -123,6 +127,7 @@ impl CapsuleRoot {
             root,
             dir: Arc::new(dir),
             secrets: Arc::new([]),
+            secret_files: Arc::new([]),
         })
     }
 
@@ -156,6 +161,7 @@ impl CapsuleRoot {
             )));
         }
         fresh.secrets = Arc::clone(&self.secrets);
+        fresh.secret_files = Arc::clone(&self.secret_files);
         Ok(fresh)
     }
 
@@ -178,8 +184,12 @@ impl CapsuleRoot {
             self.open_beneath(relative, flags)
                 .map_err(nothing_servable)?,
         );
-        if !file.metadata()?.is_file() {
+        let meta = file.metadata()?;
+        if !meta.is_file() {
             return Err(refused("not a regular file"));
+        }
+        if self.is_secret_file(&meta) {
+            return Err(refused("a file the server keeps secret"));
         }
         Ok(file)
     }
@@ -277,8 +287,29 @@ impl CapsuleRoot {
             }
             canonical.push(path);
         }
+        let mut files = Vec::new();
+        for path in &canonical {
+            secret_files_at(path, &mut files, &mut 1024);
+        }
         self.secrets = canonical.into();
+        self.secret_files = files.into();
         Ok(self)
+    }
+
+    /// Adds files made since [`CapsuleRoot::keep_secret`] (certificates generated on first
+    /// start) to the secret ones.
+    pub fn keep_files_secret<'p>(mut self, paths: impl IntoIterator<Item = &'p Path>) -> Self {
+        let mut files = self.secret_files.to_vec();
+        for path in paths {
+            secret_files_at(path, &mut files, &mut 1);
+        }
+        self.secret_files = files.into();
+        self
+    }
+
+    /// Whether an opened file is one the server keeps secret, by whatever name it was opened.
+    fn is_secret_file(&self, meta: &std::fs::Metadata) -> bool {
+        self.secret_files.contains(&(meta.dev(), meta.ino()))
     }
 
     /// Whether a canonical path is, or lies below, something the server keeps secret.
@@ -346,6 +377,24 @@ impl CapsuleRoot {
         let canonical = path.canonicalize().ok()?;
         let relative = canonical.strip_prefix(&self.root).ok()?;
         (!is_hidden(names(relative)) && !self.is_secret(&canonical)).then_some(canonical)
+    }
+}
+
+/// Adds the device and inode of the file at `path`, or of every file below the folder at
+/// `path` (at most `budget` of them), to `out`.
+fn secret_files_at(path: &Path, out: &mut Vec<(u64, u64)>, budget: &mut usize) {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    if meta.is_file() && *budget > 0 {
+        *budget -= 1;
+        out.push((meta.dev(), meta.ino()));
+    } else if meta.is_dir()
+        && let Ok(entries) = std::fs::read_dir(path)
+    {
+        for entry in entries.flatten() {
+            secret_files_at(&entry.path(), out, budget);
+        }
     }
 }
 

@@ -168,6 +168,12 @@ impl Prepared {
             })?
             .keep_secret(&Secret::of(config))?;
         let certs = tls::load_or_generate_keeping(config, running.map_or(&[], |r| &r.certs))?;
+        // Generated just now on a first start: secret too, by whatever name.
+        let capsule = capsule.keep_files_secret(
+            certs
+                .iter()
+                .flat_map(|c| [c.cert_path.as_path(), c.key_path.as_path()]),
+        );
         let acceptor = TlsAcceptor::from(tls::server_config(&certs)?);
         let mut cache = ReadCache::default();
         let (site, problems) = Site::build_cached(&capsule, &BuildOptions::new(config), &mut cache);
