@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use notify::{EventKind, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher as _};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 use time::OffsetDateTime;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
@@ -40,11 +40,6 @@ const LONGEST_SLEEP: Duration = Duration::from_secs(3600);
 /// points the watcher at a new folder when a deploy replaces the capsule's).
 pub struct Watch {
     _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-enum Watcher {
-    Events(RecommendedWatcher),
-    Poll(PollWatcher),
 }
 
 /// What the watch rebuilds and how it reports.
@@ -75,6 +70,7 @@ pub fn start(
         )
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Change>();
+    let (poll_tx, poll_reload) = (tx.clone(), reload.clone());
     // Where the capsule folder is now: the rebuild moves it when a deploy swaps the folder.
     let watched = Arc::new(ArcSwap::from_pointee(root.clone()));
     let watch_root = Arc::clone(&watched);
@@ -112,14 +108,20 @@ pub fn start(
         }
     };
     let mut watcher = match settings.mode {
-        WatchMode::Off => None,
-        WatchMode::Events => Some(Watcher::Events(notify::recommended_watcher(handler)?)),
-        WatchMode::Poll => {
-            let config =
-                notify::Config::default().with_poll_interval(settings.poll_interval.duration());
-            Some(Watcher::Poll(PollWatcher::new(handler, config)?))
-        }
+        WatchMode::Off | WatchMode::Poll => None,
+        WatchMode::Events => Some(notify::recommended_watcher(handler)?),
     };
+    if settings.mode == WatchMode::Poll {
+        // Every file's own stamp (size, inode, times to the nanosecond) is checked on each
+        // look, so an edit within the same second, or a folder swapped back to an older one,
+        // is seen too (a watcher comparing whole-second times that only go up misses both).
+        tokio::spawn(poll(
+            poll_tx,
+            poll_reload,
+            config_files.clone(),
+            settings.poll_interval.duration(),
+        ));
+    }
     if let Some(watcher) = &mut watcher {
         // Folders, not files: editors and renewal tools replace a file by renaming another
         // over it, which would end a watch on the file itself.
@@ -137,6 +139,50 @@ pub fn start(
     let (stop, stopped) = tokio::sync::oneshot::channel();
     tokio::spawn(rebuild_loop(target, rx, stopped, watcher, watched));
     Ok(Watch { _stop: stop })
+}
+
+/// What identifies a version of a file (size, inode, modification and change times to the
+/// nanosecond): any write changes one of them.
+type FileStamp = (u64, u64, i64, i64, i64, i64);
+
+/// Polling: asks for a full check of the capsule every `interval`, and for a reload when a
+/// config or certificate file's stamp changes. Ends when the rebuild loop has.
+async fn poll(
+    changes: UnboundedSender<Change>,
+    reload: UnboundedSender<()>,
+    config_files: Vec<PathBuf>,
+    interval: Duration,
+) {
+    let stamps = |files: &[PathBuf]| -> Vec<Option<FileStamp>> {
+        use std::os::unix::fs::MetadataExt;
+        files
+            .iter()
+            .map(|f| {
+                std::fs::metadata(f).ok().map(|m| {
+                    (
+                        m.len(),
+                        m.ino(),
+                        m.mtime(),
+                        m.mtime_nsec(),
+                        m.ctime(),
+                        m.ctime_nsec(),
+                    )
+                })
+            })
+            .collect()
+    };
+    let mut last = stamps(&config_files);
+    loop {
+        tokio::time::sleep(interval).await;
+        if changes.send(Change::Unknown).is_err() {
+            return;
+        }
+        let now = stamps(&config_files);
+        if now != last {
+            let _ = reload.send(());
+            last = now;
+        }
+    }
 }
 
 /// What the watcher saw change in the capsule folder.
@@ -166,33 +212,19 @@ pub async fn settle<T>(messages: &mut UnboundedReceiver<T>) -> Vec<T> {
     }
 }
 
-impl Watcher {
-    fn watch(&mut self, path: &Path, mode: RecursiveMode) -> notify::Result<()> {
-        match self {
-            Watcher::Events(w) => w.watch(path, mode),
-            Watcher::Poll(w) => w.watch(path, mode),
-        }
-    }
-
-    fn unwatch(&mut self, path: &Path) -> notify::Result<()> {
-        match self {
-            Watcher::Events(w) => w.unwatch(path),
-            Watcher::Poll(w) => w.unwatch(path),
-        }
-    }
-}
-
 /// Rebuilds the site for each burst of changes, and when a post dated ahead comes due.
 async fn rebuild_loop(
     target: Target,
     mut changes: UnboundedReceiver<Change>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
-    mut watcher: Option<Watcher>,
+    mut watcher: Option<RecommendedWatcher>,
     watched: Arc<ArcSwap<PathBuf>>,
 ) {
     // Without a watcher nothing says which files changed: a timed rebuild checks them all.
     let events_known = watcher.is_some();
-    let mut root_gone_logged = false;
+    // Why the capsule's name holds no folder we can serve, as last logged (logged again only
+    // when the reason changes).
+    let mut root_refused: Option<String> = None;
     let Target {
         current,
         options,
@@ -246,16 +278,17 @@ async fn rebuild_loop(
                     watched.store(Arc::new(fresh.path().to_owned()));
                     root = fresh;
                     unknown = true;
-                    root_gone_logged = false;
+                    root_refused = None;
                 }
                 Err(e) => {
-                    if !root_gone_logged {
+                    let reason = e.to_string();
+                    if root_refused.as_ref() != Some(&reason) {
                         tracing::warn!(
-                            "the capsule folder {} is gone or cannot be read ({e}); still \
-                             serving what was last read from it",
+                            "the capsule folder {} is gone, cannot be read or cannot be served \
+                             ({reason}); still serving what was last read from it",
                             root.configured().display()
                         );
-                        root_gone_logged = true;
+                        root_refused = Some(reason);
                     }
                     continue;
                 }
@@ -287,19 +320,26 @@ async fn rebuild_loop(
             let problems = logged;
             let posts = site.posts.len();
             let due = next_due(&site, &options);
-            current.store(Arc::new(old.with_root(root, site)));
-            (posts, started.elapsed(), read_cache, problems, due)
+            // Nothing changed (a poll that found the folder as it was): the snapshot, and the
+            // answers rendered from it, stay.
+            let changed = site != old.site || root.path() != old.root.path();
+            if changed {
+                current.store(Arc::new(old.with_root(root, site)));
+            }
+            (posts, started.elapsed(), read_cache, problems, due, changed)
         })
         .await;
         match rebuilt {
-            Ok((posts, took, read_cache, problems, next)) => {
+            Ok((posts, took, read_cache, problems, next, changed)) => {
                 cache = Some(read_cache);
                 known = Some(problems);
                 due = next;
-                tracing::info!(
-                    "site reloaded: {posts} post(s) in {:.1} ms",
-                    took.as_secs_f64() * 1000.0
-                )
+                if changed {
+                    tracing::info!(
+                        "site reloaded: {posts} post(s) in {:.1} ms",
+                        took.as_secs_f64() * 1000.0
+                    )
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, "site reload failed; serving the previous one")

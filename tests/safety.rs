@@ -371,3 +371,21 @@ fn a_key_or_config_linked_or_moved_into_the_capsule_is_never_served() {
     assert_eq!(answer.status(), "51", "{}", answer.text());
     assert!(!answer.text().contains("PRIVATE KEY"));
 }
+
+#[test]
+fn polling_sees_two_edits_in_one_second_and_a_rollback_to_an_older_folder() {
+    let setup = Setup::new().config("[watch]\nmode = \"poll\"\npoll_interval = 1\n");
+    let dir = setup.path().to_owned();
+    // An older release, kept aside, whose files are older than the served ones.
+    write(&dir.join("capsule.old"), "index.gmi", "# The old release\n");
+    let server = setup.start();
+    write(&server.capsule(), "index.gmi", "# Edit A\n");
+    server.wait_text("/", "Edit A");
+    // A second edit at once, within the same second as the first (same whole-second time).
+    write(&server.capsule(), "index.gmi", "# Edit B\n");
+    server.wait_text("/", "Edit B");
+    // Roll back: the old folder (older times) swapped in under the capsule's name.
+    std::fs::rename(dir.join("capsule"), dir.join("capsule.bad")).unwrap();
+    std::fs::rename(dir.join("capsule.old"), dir.join("capsule")).unwrap();
+    server.wait_text("/", "The old release");
+}
