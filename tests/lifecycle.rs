@@ -296,7 +296,10 @@ fn sixty_four_readers_from_one_address_are_all_served_at_the_defaults() {
 
 #[test]
 fn hundreds_of_silent_connections_from_one_address_lock_out_no_other_reader() {
-    let server = Setup::new().start();
+    // The defaults but for a handshake timeout the test cannot outlast on a slow machine.
+    let server = Setup::new()
+        .config("[limits]\nhandshake_timeout = 120\n")
+        .start();
     crate::common::raise_open_file_limit();
     let addr = server.addr();
     // 400 connections from 127.0.0.3 that never say anything: 64 are let in and held (they
@@ -323,7 +326,10 @@ fn hundreds_of_silent_connections_from_one_address_lock_out_no_other_reader() {
 #[test]
 fn a_reload_keeps_what_each_address_holds_and_has_spent() {
     let server = Setup::new()
-        .config("[limits]\nmax_connections_per_ip = 2\nrequests_per_minute_per_ip = 3\n")
+        .config(
+            "[limits]\nmax_connections_per_ip = 2\nrequests_per_minute_per_ip = 3\n\
+             request_timeout = 120\n",
+        )
         .start();
     let _first = connect(server.addr(), Some("localhost"), Tls::Any).unwrap();
     let _second = connect(server.addr(), Some("localhost"), Tls::Any).unwrap();
