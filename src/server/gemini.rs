@@ -113,33 +113,35 @@ async fn answer(
 ) -> Option<&'static str> {
     let limits = &shared.limits;
     let response = match received {
-        Received::TimedOut => {
-            holds.answer_written();
-            close(
-                &mut tls,
-                |tls| tls.get_mut().0,
-                limits.write_timeout,
-                &holds.ticket,
-            )
-            .await;
-            return Some("request timed out (no CRLF)");
-        }
-        Received::TooLong => Response::header(Status::BadRequest, "Request longer than 1024 bytes"),
-        Received::Line(len) => respond(&buf[..len], local, shared, log).await,
+        Received::TimedOut => None,
+        Received::TooLong => Some(Response::header(
+            Status::BadRequest,
+            "Request longer than 1024 bytes",
+        )),
+        Received::Line(len) => Some(respond(&buf[..len], local, shared, log).await),
     };
-
-    log.status = Some(response.status().to_string());
-    // A full server may close an answer that has stopped moving to admit a newcomer.
-    let evicted = holds.ticket.closed_for_newcomer().clone();
-    tokio::select! {
-        delivered = deliver(&mut tls, response, limits.write_timeout, log, holds) => {
-            if delivered.is_err() {
-                return Some("client stopped reading; connection dropped");
-            }
+    let note = match response {
+        // Nothing to answer: the connection is only closed.
+        None => {
+            holds.answer_written();
+            Some("request timed out (no CRLF)")
         }
-        () = evicted.cancelled() => return Some(STALLED_FOR_NEWCOMER),
-    }
-    log.answered = Some(Instant::now());
+        Some(response) => {
+            log.status = Some(response.status().to_string());
+            // A full server may close an answer that has stopped moving to admit a newcomer.
+            let evicted = holds.ticket.closed_for_newcomer().clone();
+            tokio::select! {
+                delivered = deliver(&mut tls, response, limits.write_timeout, log, holds) => {
+                    if delivered.is_err() {
+                        return Some("client stopped reading; connection dropped");
+                    }
+                }
+                () = evicted.cancelled() => return Some(STALLED_FOR_NEWCOMER),
+            }
+            log.answered = Some(Instant::now());
+            None
+        }
+    };
     close(
         &mut tls,
         |tls| tls.get_mut().0,
@@ -147,7 +149,7 @@ async fn answer(
         &holds.ticket,
     )
     .await;
-    None
+    note
 }
 
 type Tls = tokio_rustls::server::TlsStream<TcpStream>;
