@@ -20,7 +20,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::config::{WatchConfig, WatchMode};
 use crate::content::files::{is_hidden, names};
-use crate::content::scan::ReadCache;
+use crate::content::scan::{ReadCache, Stamp};
 use crate::content::site::{BuildOptions, Problem, Site};
 use crate::respond::Capsule;
 
@@ -141,10 +141,6 @@ pub fn start(
     Ok(Watch { _stop: stop })
 }
 
-/// What identifies a version of a file (size, inode, modification and change times to the
-/// nanosecond): any write changes one of them.
-type FileStamp = (u64, u64, i64, i64, i64, i64);
-
 /// Polling: asks for a full check of the capsule every `interval`, and for a reload when a
 /// config or certificate file's stamp changes. Ends when the rebuild loop has.
 async fn poll(
@@ -153,22 +149,10 @@ async fn poll(
     config_files: Vec<PathBuf>,
     interval: Duration,
 ) {
-    let stamps = |files: &[PathBuf]| -> Vec<Option<FileStamp>> {
-        use std::os::unix::fs::MetadataExt;
+    let stamps = |files: &[PathBuf]| -> Vec<Option<Stamp>> {
         files
             .iter()
-            .map(|f| {
-                std::fs::metadata(f).ok().map(|m| {
-                    (
-                        m.len(),
-                        m.ino(),
-                        m.mtime(),
-                        m.mtime_nsec(),
-                        m.ctime(),
-                        m.ctime_nsec(),
-                    )
-                })
-            })
+            .map(|f| std::fs::metadata(f).ok().map(|m| Stamp::of(&m)))
             .collect()
     };
     let mut last = stamps(&config_files);

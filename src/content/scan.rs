@@ -86,7 +86,7 @@ impl ReadCache {
 
 /// What identifies a version of a file: any write changes at least one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
+pub struct Stamp {
     len: u64,
     inode: u64,
     mtime: (i64, i64),
@@ -94,7 +94,7 @@ struct Stamp {
 }
 
 impl Stamp {
-    fn of(meta: &std::fs::Metadata) -> Stamp {
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
         Stamp {
             len: meta.len(),
             inode: meta.ino(),
