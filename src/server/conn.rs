@@ -225,22 +225,24 @@ async fn drain<S: AsyncRead + Unpin>(stream: &mut S) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::server::slots::Slots;
     use std::pin::Pin;
     use std::task::{Context, Poll};
 
-    /// A client that never reads: every write and the close stall for ever.
-    struct Stalled;
+    /// A socket whose client has stopped reading near the end of an answer: it takes every
+    /// write into a buffer that never drains, so whatever must reach the client (a flush of
+    /// what TLS holds back, the close) waits for ever, and it never sends anything.
+    pub(in crate::server) struct Stalled;
 
     impl AsyncWrite for Stalled {
         fn poll_write(
             self: Pin<&mut Self>,
             _: &mut Context<'_>,
-            _: &[u8],
+            bytes: &[u8],
         ) -> Poll<std::io::Result<usize>> {
-            Poll::Pending
+            Poll::Ready(Ok(bytes.len()))
         }
         fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
             Poll::Pending

@@ -468,30 +468,9 @@ async fn deliver<S: AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::conn::tests::Stalled;
     use crate::server::limits::PerAddress;
     use crate::server::slots::Slots;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-
-    /// A socket whose buffer takes every write but never drains what the TLS layer holds back:
-    /// its flush stalls, as rustls's does when a client stops reading near the end.
-    struct FlushStalls;
-
-    impl AsyncWrite for FlushStalls {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            bytes: &[u8],
-        ) -> Poll<std::io::Result<usize>> {
-            Poll::Ready(Ok(bytes.len()))
-        }
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-            Poll::Pending
-        }
-        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-            Poll::Pending
-        }
-    }
 
     #[tokio::test(start_paused = true)]
     async fn the_address_keeps_its_place_until_the_whole_answer_is_flushed() {
@@ -506,7 +485,7 @@ mod tests {
             let mut log = AccessLog::new("192.0.2.1:1965".parse().unwrap());
             let response = Response::header(Status::Success, "text/gemini");
             let delivered = deliver(
-                &mut FlushStalls,
+                &mut Stalled,
                 response,
                 Duration::from_secs(30),
                 &mut log,
