@@ -303,6 +303,10 @@ impl CapsuleRoot {
         for path in paths {
             secret_files_at(path, &mut files, &mut 1);
         }
+        // Certificates that were already there are known from the folder's walk: once each,
+        // since every file opened is looked up in this list.
+        files.sort_unstable();
+        files.dedup();
         self.secret_files = files.into();
         self
     }
