@@ -36,7 +36,7 @@ fn main() {
         markdown: convert::Options::default(),
         max_file_size: 4 * 1024 * 1024,
         show_future: false,
-        series_descriptions: Default::default(),
+        ..BuildOptions::default()
     };
     let mut times = Vec::new();
     for _ in 0..5 {

@@ -243,6 +243,11 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     for problem in &problems {
         println!("{problem}");
     }
+    // Each post readers cannot see yet, and why: a count alone hides the one that matters.
+    for post in &site.drafts {
+        let (line, why) = site.withheld_reason(post);
+        println!("{}:{line}: withheld: {why}", post.source.display());
+    }
     let errors = problems.iter().filter(|p| p.error).count();
     println!(
         "{} published post(s), {} draft(s), {} series, {} tag(s); {errors} error(s), {} warning(s)",

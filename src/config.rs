@@ -66,6 +66,9 @@ pub struct Config {
     pub robots_txt: String,
     /// Publish posts dated in the future (off: they wait for their date).
     pub publish_future: bool,
+    /// The time zone of post dates written without an offset (and of date-only posts, which
+    /// appear when their day begins there).
+    pub timezone: Timezone,
     /// BCP 47 language tag(s) added to `text/gemini` responses as `lang=`; empty for none.
     pub lang: Lang,
     pub log: LogConfig,
@@ -257,11 +260,16 @@ impl Default for HomeConfig {
 }
 
 /// Settings of one series.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SeriesConfig {
     /// Shown under the series' title on its index page (a `capsule/series/<slug>.md` wins).
     pub description: String,
+    /// The series' URL name, instead of one made from its name.
+    pub slug: Option<String>,
+    /// Former names (or URL names) of the series: posts that still use one belong to it, and
+    /// its old index and feed URLs redirect to the new ones.
+    pub aliases: Vec<String>,
 }
 
 /// Paths of an operator-supplied PEM certificate chain and private key.
@@ -281,6 +289,7 @@ impl Default for Config {
             listen: default_listen(),
             public_port: None,
             publish_future: false,
+            timezone: Timezone::default(),
             robots_txt: DEFAULT_ROBOTS_TXT.to_owned(),
             lang: Lang::default(),
             log: LogConfig::default(),
@@ -458,6 +467,20 @@ impl Config {
         for (i, host) in self.hostnames.iter().enumerate() {
             if self.hostnames[..i].contains(host) {
                 return fail(format!("hostname `{host}` is listed twice in `hostnames`"));
+            }
+        }
+        for (name, series) in &self.series {
+            if let Some(slug) = &series.slug
+                && (slug.is_empty()
+                    || slug.starts_with('.')
+                    || !slug
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            {
+                return fail(format!(
+                    "[series.\"{name}\"] slug `{slug}` may only hold letters, digits, `-`, `_` \
+                     and `.` and must not start with `.`"
+                ));
             }
         }
         for host in self.tls.keys() {
@@ -690,6 +713,85 @@ impl TryFrom<String> for Lang {
             ))
         }
     }
+}
+
+/// The time zone of dates written without an offset: an IANA name (`Pacific/Auckland`) or a
+/// fixed offset (`+14:00`, `-0500`, `UTC`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Timezone {
+    name: String,
+    zone: jiff::tz::TimeZone,
+}
+
+impl Timezone {
+    pub fn zone(&self) -> &jiff::tz::TimeZone {
+        &self.zone
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Default for Timezone {
+    fn default() -> Self {
+        Timezone {
+            name: "UTC".into(),
+            zone: jiff::tz::TimeZone::UTC,
+        }
+    }
+}
+
+impl TryFrom<String> for Timezone {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        let trimmed = name.trim();
+        let fixed = trimmed
+            .strip_prefix("UTC")
+            .or_else(|| trimmed.strip_prefix("GMT"))
+            .unwrap_or(trimmed);
+        let zone = if fixed.is_empty() || fixed == "Z" {
+            Some(jiff::tz::TimeZone::UTC)
+        } else if let Some(seconds) = offset_seconds(fixed) {
+            jiff::tz::Offset::from_seconds(seconds)
+                .ok()
+                .map(jiff::tz::TimeZone::fixed)
+        } else {
+            jiff::tz::TimeZone::get(trimmed).ok()
+        };
+        match zone {
+            Some(zone) => Ok(Timezone {
+                name: trimmed.to_owned(),
+                zone,
+            }),
+            None => Err(format!(
+                "unknown time zone `{name}`: expected an IANA name such as `Europe/Berlin` or \
+                 an offset such as `+14:00`"
+            )),
+        }
+    }
+}
+
+/// `+14:00`, `-0500`, `+2` → seconds east of UTC.
+fn offset_seconds(text: &str) -> Option<i32> {
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let (hours, minutes) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let all_digits = |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(hours) || !all_digits(minutes) {
+        return None;
+    }
+    let (h, m): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
+    (h <= 18 && m < 60).then_some(sign * (h * 3600 + m * 60))
 }
 
 /// A `RUST_LOG`-style filter such as `info` or `gemhole=debug,warn`.

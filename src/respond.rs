@@ -181,7 +181,7 @@ impl Capsule {
         }
         // A post renamed by its `slug` is served at its URL, and its file's own name sends
         // readers there.
-        let url = url::percent_encode(&format!("/{}", segments.join("/")));
+        let url = url::encode_path(&format!("/{}", segments.join("/")));
         let resolved = match self.site.post_by_url(&url) {
             Some(post) if !ends_with_slash => {
                 let path = self.root.path().join(&post.source);
@@ -323,7 +323,15 @@ impl Capsule {
             Generated::Series(series) => pages::series_index(site, series),
             Generated::Archive => pages::archive(site),
             Generated::AllTags => pages::all_tags(site),
-            Generated::Tag(tag, posts) => pages::tag_page(site, tag, posts),
+            Generated::Tag(tag) => pages::tag_page(site, tag),
+            Generated::SeriesMoved(series, feed) => {
+                let url = if feed {
+                    atom::series_feed_url(series)
+                } else {
+                    pages::series_url(series)
+                };
+                return Lookup::Redirect(url);
+            }
             Generated::Home => return self.home_page(),
             Generated::Robots => {
                 return Lookup::Typed {
@@ -339,11 +347,14 @@ impl Capsule {
     fn navigation(&self, path: &Path) -> Option<(String, String)> {
         let site = &self.site;
         let source = path.strip_prefix(self.root.path()).ok()?;
-        let place = site.place_of(source)?;
+        let places = site.places_of(source);
+        if places.is_empty() {
+            return None;
+        }
         let date = site.post(source)?.meta.date.day();
         Some((
-            pages::post_header(&place, &date),
-            pages::post_footer(site, &place),
+            pages::post_header(&places, &date),
+            pages::post_footer(site, &places),
         ))
     }
 

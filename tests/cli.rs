@@ -313,7 +313,7 @@ fn check_names_the_line_of_every_broken_link() {
     );
     crate::common::write(
         &capsule,
-        "posts/hand.gmi",
+        "posts/2024-01-02-hand.gmi",
         "# Hand-written\n\nText.\n=> /missing/ Gone\n=> x.gmi Fine\n",
     );
     let (status, out, err) = run_cli(dir.path(), &["check", "--capsule", "capsule"]);
@@ -324,7 +324,7 @@ fn check_names_the_line_of_every_broken_link() {
         "posts/x.md:10: warning: link to list-gone.gmi: no such page in the capsule",
         "posts/x.md:12: warning: link to html-gone.gmi: no such page in the capsule",
         "posts/x.md:13: warning: link to picture-gone.png: no such page in the capsule",
-        "posts/hand.gmi:4: warning: link to /missing/: no such page in the capsule",
+        "posts/2024-01-02-hand.gmi:4: warning: link to /missing/: no such page in the capsule",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }

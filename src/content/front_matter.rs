@@ -4,7 +4,10 @@
 //! option also fires in the middle of a document (a `---` … `---` pair around a heading) and
 //! swallows text. Errors carry the line number *in the whole file*, so an author can jump to it.
 
+use std::fmt;
+
 use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 
 /// The syntax of a front-matter block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +23,8 @@ pub struct Split<'a> {
     pub front: Option<Block<'a>>,
     /// The Markdown after the closing fence (or the whole text, minus a BOM).
     pub body: &'a str,
+    /// 1-based line number of the body's first line in the file.
+    pub body_line: usize,
 }
 
 /// The text between the fences and where it sits in the file.
@@ -39,48 +44,214 @@ pub struct FrontMatterError {
     pub message: String,
 }
 
-/// Splits `text` into front matter and body. A document that starts with a fence line
-/// (`---` or `+++`, after an optional BOM) must close it with the same fence (YAML also accepts
-/// `...`); anything else is an error rather than a guess, so a broken post is reported instead
-/// of leaking its metadata to readers.
+/// Splits `text` into front matter and body. A document whose first line with text is a fence
+/// (`---` or `+++`, after an optional BOM; blank lines and spaces before it are forgiven, as an
+/// author cannot see them) must close it with the same fence (YAML also accepts `...`);
+/// anything else is an error rather than a guess, so a broken post is reported instead of
+/// leaking its metadata to readers.
 pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let (first, rest) = next_line(text);
-    let (format, closers): (Format, &[&str]) = match first.trim_end() {
+    let mut start = text;
+    let mut line = 1;
+    let (first, rest) = loop {
+        let (first, rest) = next_line(start);
+        if !first.trim().is_empty() || rest.is_empty() {
+            break (first, rest);
+        }
+        start = rest;
+        line += 1;
+    };
+    let (format, closers): (Format, &[&str]) = match first.trim() {
         "---" => (Format::Yaml, &["---", "..."]),
         "+++" => (Format::Toml, &["+++"]),
         _ => {
             return Ok(Split {
                 front: None,
                 body: text,
+                body_line: 1,
             });
         }
     };
     let mut offset = 0;
     let mut remaining = rest;
+    let mut block_lines = 0;
     while !remaining.is_empty() {
-        let (line, after) = next_line(remaining);
-        if closers.contains(&line.trim_end()) {
+        let (closer, after) = next_line(remaining);
+        if closers.contains(&closer.trim()) {
             return Ok(Split {
                 front: Some(Block {
                     format,
                     text: &rest[..offset],
-                    first_line: 2,
+                    first_line: line + 1,
                 }),
                 body: after,
+                body_line: line + block_lines + 2,
             });
         }
         offset += remaining.len() - after.len();
         remaining = after;
+        block_lines += 1;
     }
     Err(FrontMatterError {
-        line: 1,
+        line,
         message: format!(
             "front matter opened with `{}` is never closed (add a line `{}` after it)",
-            first.trim_end(),
+            first.trim(),
             closers[0]
         ),
     })
+}
+
+/// A second metadata block where the body begins: a `---` (or `+++`) line followed by
+/// `key: value` lines. Markdown would show it as a rule and a heading, so the author's
+/// metadata (a `draft: true`, say) would be published as text instead of obeyed.
+pub fn stray_block(split: &Split<'_>) -> Option<FrontMatterError> {
+    let mut lines = split.body.lines().enumerate().skip_while(|(_, l)| l.trim().is_empty());
+    let (at, fence) = lines.next()?;
+    if !matches!(fence.trim(), "---" | "+++") {
+        return None;
+    }
+    let (_, next) = lines.next()?;
+    let looks_like_key = next.split_once([':', '=']).is_some_and(|(key, _)| {
+        let key = key.trim();
+        !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '"' | '\''))
+    });
+    looks_like_key.then(|| FrontMatterError {
+        line: split.body_line + at,
+        message: "front matter must start the file: this `key: value` block after a `---` line \
+                  would be shown to readers as text (move it to the top, or merge it with the \
+                  block there)"
+            .into(),
+    })
+}
+
+/// A front-matter value as written, before it is checked against what its key expects: so a
+/// wrong type can be told in a sentence naming the key, and a number can stand for text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Text(String),
+    /// A TOML date or date-time, in its TOML (RFC 3339) form.
+    Date(String),
+    List(Vec<Value>),
+    Map(Vec<(String, Value)>),
+}
+
+impl Value {
+    /// The value as text, when it is a scalar (`2024` → `"2024"`, `true` → `"true"`).
+    pub fn as_text(&self) -> Option<String> {
+        match self {
+            Value::Text(s) | Value::Date(s) => Some(s.clone()),
+            Value::Int(n) => Some(n.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Null | Value::List(_) | Value::Map(_) => None,
+        }
+    }
+
+    /// What the value is, for messages: "a list", "text `x`".
+    pub fn describe(&self) -> String {
+        match self {
+            Value::Null => "nothing".into(),
+            Value::Bool(b) => format!("`{b}`"),
+            Value::Int(n) => format!("`{n}`"),
+            Value::Float(f) => format!("`{f}`"),
+            Value::Text(s) | Value::Date(s) => format!("`{s}`"),
+            Value::List(_) => "a list".into(),
+            Value::Map(_) => "a table of keys".into(),
+        }
+    }
+}
+
+/// The top-level keys of a block, in the order written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Entries(pub Vec<(String, Value)>);
+
+/// TOML hands its dates to serde as a map with this one key.
+const TOML_DATETIME_KEY: &str = "$__toml_private_datetime";
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a front-matter value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Int(v.into()))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Text(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Text(v))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Value>()? {
+            let key = key.as_text().unwrap_or_default();
+            if key == TOML_DATETIME_KEY {
+                let date: String = map.next_value()?;
+                return Ok(Value::Date(date));
+            }
+            entries.push((key, map.next_value()?));
+        }
+        Ok(Value::Map(entries))
+    }
+}
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::Map(entries) => Ok(Entries(entries)),
+            Value::Null => Ok(Entries::default()),
+            other => Err(de::Error::custom(format!(
+                "front matter must be `key: value` lines, not {}",
+                other.describe()
+            ))),
+        }
+    }
 }
 
 /// The first line (without its line end) and the text after it.

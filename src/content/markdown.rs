@@ -96,24 +96,62 @@ pub struct Parsed {
     pub links: Vec<Link>,
     /// The text of the body's own opening level-1 heading, if it has one.
     pub heading: Option<String>,
+    /// The first error: the page is withheld (its metadata might have said `draft`).
     pub error: Option<FrontMatterError>,
+    /// Everything found wrong with the front matter, each at its line, errors (`true`) first
+    /// among them the one in `error`.
+    pub problems: Vec<(FrontMatterError, bool)>,
 }
 
 /// As [`convert`], keeping the front matter and the body's heading.
 pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed {
-    let (body, front, front_lines, error) = match front_matter::split(source) {
-        Ok(split) => match split.front.map(|block| (block.parse::<RawMeta>(), block)) {
-            Some((Ok(front), block)) => (split.body, front, block.key_lines(), None),
-            Some((Err(e), _)) => (split.body, RawMeta::default(), KeyLines::default(), Some(e)),
-            None => (split.body, RawMeta::default(), KeyLines::default(), None),
-        },
-        Err(e) => (
-            source.strip_prefix('\u{feff}').unwrap_or(source),
-            RawMeta::default(),
-            KeyLines::default(),
-            Some(e),
-        ),
+    let mut problems: Vec<(FrontMatterError, bool)> = Vec::new();
+    let (body, front, front_lines) = match front_matter::split(source) {
+        Ok(split) => {
+            if let Some(e) = front_matter::stray_block(&split) {
+                problems.push((e, true));
+            }
+            match split.front {
+                Some(block) => {
+                    let lines = block.key_lines();
+                    match block.parse::<front_matter::Entries>() {
+                        Ok(entries) => {
+                            let (front, key_problems) = RawMeta::from_entries(entries);
+                            for p in key_problems {
+                                let line = lines.line(&p.key).unwrap_or(block.first_line - 1);
+                                problems.push((
+                                    FrontMatterError {
+                                        line,
+                                        message: p.message,
+                                    },
+                                    p.fatal,
+                                ));
+                            }
+                            (split.body, front, lines)
+                        }
+                        Err(e) => {
+                            problems.push((e, true));
+                            (split.body, RawMeta::default(), KeyLines::default())
+                        }
+                    }
+                }
+                None => (split.body, RawMeta::default(), KeyLines::default()),
+            }
+        }
+        Err(e) => {
+            problems.push((e, true));
+            (
+                source.strip_prefix('\u{feff}').unwrap_or(source),
+                RawMeta::default(),
+                KeyLines::default(),
+            )
+        }
     };
+    problems.sort_by_key(|(e, fatal)| (!fatal, e.line));
+    let error = problems
+        .iter()
+        .find(|(_, fatal)| *fatal)
+        .map(|(e, _)| e.clone());
     let fallback = match &front.title {
         Some(title) if !title.trim().is_empty() => title.trim().to_owned(),
         _ => title_from_file_stem(file_stem),
@@ -158,6 +196,7 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
         links,
         heading: converted.heading,
         error,
+        problems,
     }
 }
 

@@ -6,20 +6,16 @@
 //! unknown `series_role`) are returned as warnings beside the metadata, so both the server's log
 //! and `gemhole check` can report them.
 
-use std::fmt;
-
-use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use jiff::tz::TimeZone;
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use unicode_normalization::UnicodeNormalization;
 
+use super::front_matter::{Entries, Value};
 use super::markdown::title_from_file_stem;
 
-/// The front-matter keys of a post, as written. Unknown keys are allowed (other tools' metadata
-/// must not break a post) and ignored.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+/// The front-matter keys of a post, as written and checked for their type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawMeta {
     pub title: Option<String>,
     pub date: Option<DateText>,
@@ -27,66 +23,208 @@ pub struct RawMeta {
     pub draft: Option<bool>,
     /// `published: false` is the other common way to say draft.
     pub published: Option<bool>,
-    pub series: Option<OneOrMany>,
+    /// Every series named (`series: [A, B]` puts the post in both).
+    pub series: Vec<String>,
     pub part: Option<u32>,
     pub series_part: Option<u32>,
     pub series_index: Option<u32>,
     pub series_weight: Option<u32>,
     pub series_role: Option<String>,
+    /// Pins the URL name of the post's series.
+    pub series_slug: Option<String>,
     pub summary: Option<String>,
     pub description: Option<String>,
-    pub tags: Option<OneOrMany>,
+    pub tags: Vec<String>,
     pub lang: Option<String>,
     pub slug: Option<String>,
 }
 
-/// A date as written: a YAML string or a TOML date/datetime, checked when the post is built.
+/// The keys a post's front matter may hold. `taxonomies` (Zola's `series`/`tags`) and
+/// `extra` (other tools' data) are tables.
+pub const KNOWN_KEYS: [&str; 20] = [
+    "title",
+    "date",
+    "updated",
+    "draft",
+    "published",
+    "series",
+    "part",
+    "series_part",
+    "series_index",
+    "series_weight",
+    "series_role",
+    "series_slug",
+    "summary",
+    "description",
+    "tags",
+    "lang",
+    "slug",
+    "taxonomies",
+    "extra",
+    "categories",
+];
+
+impl RawMeta {
+    /// Checks each key's value against the form it takes. A wrong type is an error naming the
+    /// key and the form expected (the post is not published: it might have said `draft`); a
+    /// number or a boolean where text is expected is taken as its text; an unknown key is a
+    /// warning, with the known key it was probably meant to be.
+    pub fn from_entries(entries: Entries) -> (RawMeta, Vec<MetaProblem>) {
+        let mut raw = RawMeta::default();
+        let mut problems = Vec::new();
+        for (key, value) in entries.0 {
+            if let Err(message) = raw.set(&key, value, &mut problems) {
+                problems.push(MetaProblem {
+                    fatal: true,
+                    message,
+                    key,
+                });
+            }
+        }
+        (raw, problems)
+    }
+
+    fn set(
+        &mut self,
+        key: &str,
+        value: Value,
+        problems: &mut Vec<MetaProblem>,
+    ) -> Result<(), String> {
+        if value == Value::Null {
+            return Ok(()); // `title:` with nothing after it: as if unset
+        }
+        match key {
+            "title" => self.title = Some(text(key, value)?),
+            "summary" => self.summary = Some(text(key, value)?),
+            "description" => self.description = Some(text(key, value)?),
+            "lang" => self.lang = Some(text(key, value)?),
+            "slug" => self.slug = Some(text(key, value)?),
+            "series_role" => self.series_role = Some(text(key, value)?),
+            "series_slug" => self.series_slug = Some(text(key, value)?),
+            "date" => self.date = Some(DateText(text(key, value)?)),
+            "updated" => self.updated = Some(DateText(text(key, value)?)),
+            "draft" => self.draft = Some(boolean(key, value)?),
+            "published" => self.published = Some(boolean(key, value)?),
+            "part" => self.part = Some(number(key, value)?),
+            "series_part" => self.series_part = Some(number(key, value)?),
+            "series_index" => self.series_index = Some(number(key, value)?),
+            "series_weight" => self.series_weight = Some(number(key, value)?),
+            "series" => self.series.extend(texts(key, value)?),
+            "tags" => self.tags.extend(texts(key, value)?),
+            // Other tools' data, by definition not ours.
+            "extra" => {}
+            // Jekyll's categories are its tags' near twin: taken as tags.
+            "categories" => self.tags.extend(texts(key, value)?),
+            // Zola and Hugo keep series and tags in a table.
+            "taxonomies" => {
+                let Value::Map(entries) = value else {
+                    return Err(format!(
+                        "`taxonomies` must be a table such as `[taxonomies]` with \
+                         `tags = [\"a\"]` (found {})",
+                        value.describe()
+                    ));
+                };
+                for (name, value) in entries {
+                    let key = format!("taxonomies.{name}");
+                    match name.as_str() {
+                        "series" => self.series.extend(texts(&key, value)?),
+                        "tags" | "categories" => self.tags.extend(texts(&key, value)?),
+                        _ => problems.push(unknown(&key, &["series", "tags"])),
+                    }
+                }
+            }
+            _ => problems.push(unknown(key, &KNOWN_KEYS)),
+        }
+        Ok(())
+    }
+}
+
+/// The warning for a key gemhole does not read, naming the likely intended one.
+fn unknown(key: &str, known: &[&str]) -> MetaProblem {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let near = known
+        .iter()
+        .map(|k| (strsim::osa_distance(&last.to_lowercase(), k), *k))
+        .filter(|&(d, k)| d <= 2 && d < k.len() / 2 + 1)
+        .min();
+    let message = match near {
+        Some((_, k)) => format!("unknown key `{key}` is ignored: did you mean `{k}`?"),
+        None => format!("unknown key `{key}` is ignored"),
+    };
+    MetaProblem {
+        fatal: false,
+        message,
+        key: key.split('.').next().unwrap_or(key).to_owned(),
+    }
+}
+
+fn text(key: &str, value: Value) -> Result<String, String> {
+    value.as_text().ok_or_else(|| {
+        format!(
+            "`{key}` must be text, such as `{key}: some words` (found {})",
+            value.describe()
+        )
+    })
+}
+
+fn boolean(key: &str, value: Value) -> Result<bool, String> {
+    let word = match &value {
+        Value::Bool(b) => return Ok(*b),
+        Value::Int(0) => return Ok(false),
+        Value::Int(1) => return Ok(true),
+        Value::Text(s) => s.trim().to_ascii_lowercase(),
+        _ => String::new(),
+    };
+    match word.as_str() {
+        "true" | "yes" | "on" => Ok(true),
+        "false" | "no" | "off" => Ok(false),
+        _ => Err(format!(
+            "`{key}` must be `true` or `false` (found {})",
+            value.describe()
+        )),
+    }
+}
+
+fn number(key: &str, value: Value) -> Result<u32, String> {
+    let n = match &value {
+        Value::Int(n) => u32::try_from(*n).ok(),
+        Value::Float(f) if f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX) => {
+            Some(*f as u32)
+        }
+        Value::Text(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    n.ok_or_else(|| {
+        format!(
+            "`{key}` must be a whole number from 0 up, such as `{key}: 2` (found {})",
+            value.describe()
+        )
+    })
+}
+
+fn texts(key: &str, value: Value) -> Result<Vec<String>, String> {
+    let items = match value {
+        Value::List(items) => items,
+        one => vec![one],
+    };
+    items
+        .into_iter()
+        .filter(|v| *v != Value::Null)
+        .map(|v| {
+            v.as_text().ok_or_else(|| {
+                format!(
+                    "`{key}` must be text or a list of texts, such as `{key}: [one, two]` \
+                     (found {} in it)",
+                    v.describe()
+                )
+            })
+        })
+        .collect()
+}
+
+/// A date as written, checked when the post is built.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateText(pub String);
-
-impl<'de> Deserialize<'de> for DateText {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct DateVisitor;
-
-        impl<'de> Visitor<'de> for DateVisitor {
-            type Value = DateText;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a date such as 2024-03-11 or 2024-03-11T19:30:00+12:00")
-            }
-
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<DateText, E> {
-                Ok(DateText(s.to_owned()))
-            }
-
-            // TOML's native dates arrive as a one-entry map.
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DateText, A::Error> {
-                let datetime =
-                    toml::value::Datetime::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(DateText(datetime.to_string()))
-            }
-        }
-
-        deserializer.deserialize_any(DateVisitor)
-    }
-}
-
-/// A key that takes one string or a list of them (`tags: x` or `tags: [x, y]`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            OneOrMany::One(s) => vec![s],
-            OneOrMany::Many(v) => v,
-        }
-    }
-}
 
 /// How a post belongs to its series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -96,43 +234,53 @@ pub enum SeriesRole {
     SeeAlso,
 }
 
-/// A point in time with the offset the author wrote (dates alone are midnight UTC), so pages can
-/// show the author's calendar day and feeds can convert to UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A point in time with the offset it is shown in (the author's, or the capsule's `timezone`
+/// for dates written without one), so pages show the author's calendar day and feeds can
+/// convert to UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PostDate(pub OffsetDateTime);
 
+/// Newest last: by the day shown, then the instant. Two posts of one day stay together even
+/// when their offsets put them in another order in UTC.
+impl Ord for PostDate {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.0.date(), self.0).cmp(&(other.0.date(), other.0))
+    }
+}
+
+impl PartialOrd for PostDate {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl PostDate {
-    /// Parses `YYYY-MM-DD`, or a date and time (`T` or a space between them) with an optional
-    /// `Z`/`±hh:mm` offset (none means UTC).
-    pub fn parse(text: &str) -> Result<PostDate, String> {
+    /// Parses `YYYY-MM-DD`, or a date and time (`T` or a space between them, seconds and
+    /// fractions optional) with an optional offset: `Z`, `±HH:MM`, `±HHMM` or `±HH`, also
+    /// after a space (Jekyll's `2024-03-11 19:30:00 +0200`). Without an offset the date is
+    /// in `zone`; a date alone begins at midnight there.
+    pub fn parse(text: &str, zone: &TimeZone) -> Result<PostDate, String> {
         let text = text.trim();
-        if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
-            return Ok(PostDate(t));
-        }
-        let normalised = text.replacen(' ', "T", 1);
-        if let Ok(t) = OffsetDateTime::parse(&normalised, &Rfc3339) {
-            return Ok(PostDate(t));
-        }
-        let local_formats = [
-            format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
-            format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]"),
-            format_description!("[year]-[month]-[day]T[hour]:[minute]"),
-        ];
-        for format in local_formats {
-            if let Ok(t) = PrimitiveDateTime::parse(&normalised, format) {
-                return Ok(PostDate(t.assume_utc()));
-            }
-        }
-        if let Ok(d) = Date::parse(text, format_description!("[year]-[month]-[day]")) {
-            return Ok(PostDate(d.midnight().assume_utc()));
-        }
-        Err(format!(
-            "invalid date `{text}`: expected YYYY-MM-DD or an RFC 3339 date-time such as \
-             2024-03-11T19:30:00+12:00"
-        ))
+        let invalid = || {
+            format!(
+                "invalid date `{text}`: expected YYYY-MM-DD, or a date and time such as \
+                 2024-03-11T19:30:00+12:00 or 2024-03-11 19:30:00 +1200"
+            )
+        };
+        let (date, rest) = parse_day(text).ok_or_else(invalid)?;
+        let (time, rest) = match rest.strip_prefix(['T', 't', ' ']) {
+            Some(rest) => parse_time(rest).ok_or_else(invalid)?,
+            None => (Time::MIDNIGHT, rest),
+        };
+        let local = PrimitiveDateTime::new(date, time);
+        let offset = match rest.trim_start() {
+            "" => offset_in(zone, local).ok_or_else(invalid)?,
+            zone_text => parse_offset(zone_text).ok_or_else(invalid)?,
+        };
+        Ok(PostDate(local.assume_offset(offset)))
     }
 
-    /// The author's calendar day, `YYYY-MM-DD`.
+    /// The day shown, `YYYY-MM-DD`.
     pub fn day(&self) -> String {
         let d = self.0.date();
         format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
@@ -145,6 +293,102 @@ impl PostDate {
             .format(&Rfc3339)
             .unwrap_or_default()
     }
+
+    /// `2026-11-28T00:00+14:00`: the moment in the offset it is shown in, for messages.
+    pub fn minute(&self) -> String {
+        let t = self.0;
+        let (h, m, _) = t.offset().as_hms();
+        let sign = if t.offset().is_negative() { '-' } else { '+' };
+        format!(
+            "{}T{:02}:{:02}{sign}{:02}:{:02}",
+            self.day(),
+            t.hour(),
+            t.minute(),
+            h.unsigned_abs(),
+            m.unsigned_abs()
+        )
+    }
+}
+
+/// `YYYY-MM-DD` at the start of `text`, and what follows.
+fn parse_day(text: &str) -> Option<(Date, &str)> {
+    let bytes = text.as_bytes();
+    if bytes.len() < 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = text.get(range)?;
+        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let year = i32::try_from(num(0..4)?).ok()?;
+    let month = Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
+    let day = u8::try_from(num(8..10)?).ok()?;
+    Some((Date::from_calendar_date(year, month, day).ok()?, &text[10..]))
+}
+
+/// `HH:MM[:SS[.fraction]]` at the start of `text`, and what follows.
+fn parse_time(text: &str) -> Option<(Time, &str)> {
+    let digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    let hour = text.get(0..2).filter(|s| digits(s))?.parse().ok()?;
+    let rest = text.get(2..)?.strip_prefix(':')?;
+    let minute = rest.get(0..2).filter(|s| digits(s))?.parse().ok()?;
+    let mut rest = &rest[2..];
+    let mut second = 0;
+    let mut nano = 0;
+    if let Some(after) = rest.strip_prefix(':') {
+        second = after.get(0..2).filter(|s| digits(s))?.parse().ok()?;
+        rest = &after[2..];
+        if let Some(after) = rest.strip_prefix(['.', ',']) {
+            let end = after
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(after.len());
+            let fraction = &after[..end.min(9)];
+            if fraction.is_empty() {
+                return None;
+            }
+            nano = fraction.parse::<u32>().ok()? * 10u32.pow(9 - fraction.len() as u32);
+            rest = &after[end..];
+        }
+    }
+    Some((Time::from_hms_nano(hour, minute, second, nano).ok()?, rest))
+}
+
+/// `Z`, `UTC`, `±HH:MM`, `±HHMM` or `±HH`.
+fn parse_offset(text: &str) -> Option<UtcOffset> {
+    if matches!(text, "Z" | "z" | "UTC" | "GMT") {
+        return Some(UtcOffset::UTC);
+    }
+    let (sign, digits) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let digits = digits.replacen(':', "", 1);
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) {
+        return None;
+    }
+    let hours: i8 = digits[..2].parse().ok()?;
+    let minutes: i8 = digits.get(2..).filter(|m| !m.is_empty()).map_or(Some(0), |m| m.parse().ok())?;
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    UtcOffset::from_hms(sign * hours, sign * minutes, 0).ok()
+}
+
+/// The offset `zone` has at this local time (the later one when clocks go back).
+fn offset_in(zone: &TimeZone, local: PrimitiveDateTime) -> Option<UtcOffset> {
+    let civil = jiff::civil::DateTime::new(
+        i16::try_from(local.year()).ok()?,
+        i8::try_from(u8::from(local.month())).ok()?,
+        i8::try_from(local.day()).ok()?,
+        i8::try_from(local.hour()).ok()?,
+        i8::try_from(local.minute()).ok()?,
+        i8::try_from(local.second()).ok()?,
+        i32::try_from(local.nanosecond()).ok()?,
+    )
+    .ok()?;
+    let instant = zone.to_ambiguous_timestamp(civil).later().ok()?;
+    UtcOffset::from_whole_seconds(zone.to_offset(instant).seconds()).ok()
 }
 
 /// What the file system says about a post, for the fallbacks.
@@ -153,6 +397,8 @@ pub struct FileFacts<'a> {
     /// The file name without its extension.
     pub stem: &'a str,
     pub modified: OffsetDateTime,
+    /// The capsule's time zone, for dates written without an offset.
+    pub zone: &'a TimeZone,
 }
 
 /// A post's metadata with every fallback applied.
@@ -162,9 +408,12 @@ pub struct PostMeta {
     pub date: PostDate,
     pub updated: PostDate,
     pub draft: bool,
-    pub series: Option<String>,
+    /// The series it belongs to (names NFC-normalised, spaces collapsed), in the order written.
+    pub series: Vec<String>,
     pub part: Option<u32>,
-    pub role: SeriesRole,
+    /// The role the author gave; without one it depends on the rest of the series.
+    pub role: Option<SeriesRole>,
+    pub series_slug: Option<String>,
     pub summary: Option<String>,
     pub tags: Vec<String>,
     pub lang: Option<String>,
@@ -177,7 +426,7 @@ pub struct MetaProblem {
     pub fatal: bool,
     pub message: String,
     /// The front-matter key whose value is wrong, so the report can name its line.
-    pub key: &'static str,
+    pub key: String,
 }
 
 impl PostMeta {
@@ -190,39 +439,57 @@ impl PostMeta {
     ) -> (PostMeta, Vec<MetaProblem>) {
         let (part, part_key) = part_of(&raw);
         let mut problems = Vec::new();
-        let mut warn = |fatal, key: &'static str, message: String| {
+        let mut warn = |fatal, key: &str, message: String| {
             problems.push(MetaProblem {
                 fatal,
                 message,
-                key,
+                key: key.to_owned(),
             })
         };
 
-        let (prefix_date, rest_of_stem) = split_date_prefix(file.stem);
+        let (prefix_date, rest_of_stem) = split_date_prefix(file.stem, file.zone);
         let title = non_empty(raw.title)
             .or_else(|| heading.map(str::to_owned))
             .unwrap_or_else(|| title_from_file_stem(file.stem));
 
+        // A date that cannot be read is an error: a fallback would date the post wrongly
+        // in every list and feed, silently.
         let mut parse_date = |key: &'static str, text: Option<DateText>| match text {
-            Some(DateText(text)) => match PostDate::parse(&text) {
+            Some(DateText(text)) => match PostDate::parse(&text, file.zone) {
                 Ok(date) => Some(date),
                 Err(e) => {
-                    warn(false, key, format!("`{key}`: {e}"));
+                    warn(true, key, format!("`{key}`: {e}"));
                     None
                 }
             },
             None => None,
         };
-        let written_date = parse_date("date", raw.date);
+        let written_date = parse_date("date", raw.date.clone());
         let updated = parse_date("updated", raw.updated);
-        let date = written_date
-            .or(prefix_date)
-            .unwrap_or(PostDate(file.modified));
+        let date = match written_date.or(prefix_date) {
+            Some(date) => date,
+            None => {
+                if raw.date.is_none() {
+                    warn(
+                        false,
+                        "date",
+                        "no `date` and no YYYY-MM-DD- file-name prefix: dated by the file's \
+                         modification time, which changes with every copy or clone (add \
+                         `date: YYYY-MM-DD`, or start the file name with the date)"
+                            .into(),
+                    );
+                }
+                PostDate(file.modified)
+            }
+        };
 
-        let series = raw
-            .series
-            .and_then(|s| s.into_vec().into_iter().find_map(|s| non_empty(Some(s))));
-        if part.is_some() && series.is_none() {
+        let mut series: Vec<String> = Vec::new();
+        for name in raw.series.iter().filter_map(|s| series_name(s)) {
+            if !series.iter().any(|s| fold(s) == fold(&name)) {
+                series.push(name);
+            }
+        }
+        if part.is_some() && series.is_empty() {
             warn(
                 false,
                 part_key,
@@ -230,16 +497,10 @@ impl PostMeta {
             );
         }
         let role = match raw.series_role.as_deref().map(str::trim) {
-            None => {
-                if part.is_some() || series.is_none() {
-                    SeriesRole::Part
-                } else {
-                    SeriesRole::Supplement
-                }
-            }
-            Some("part") => SeriesRole::Part,
-            Some("supplement") => SeriesRole::Supplement,
-            Some("see-also" | "see_also" | "seealso") => SeriesRole::SeeAlso,
+            None => None,
+            Some("part") => Some(SeriesRole::Part),
+            Some("supplement") => Some(SeriesRole::Supplement),
+            Some("see-also" | "see_also" | "seealso") => Some(SeriesRole::SeeAlso),
             Some(other) => {
                 warn(
                     false,
@@ -249,10 +510,25 @@ impl PostMeta {
                          `see-also` (treated as `part`)"
                     ),
                 );
-                SeriesRole::Part
+                Some(SeriesRole::Part)
             }
         };
-        let slug = match non_empty(raw.slug) {
+        let series_slug = match non_empty(raw.series_slug) {
+            Some(slug) if is_valid_slug(&slug) => Some(slug),
+            Some(slug) => {
+                warn(
+                    true,
+                    "series_slug",
+                    format!(
+                        "`series_slug` `{slug}` may only hold letters, digits, `-`, `_` and \
+                         `.` and must not start with `.`"
+                    ),
+                );
+                None
+            }
+            None => None,
+        };
+        let slug = match non_empty(raw.slug).map(|s| without_page_extension(&s).to_owned()) {
             Some(slug) if is_valid_slug(&slug) => slug,
             Some(slug) => {
                 warn(
@@ -275,11 +551,10 @@ impl PostMeta {
             series,
             part,
             role,
+            series_slug,
             summary: non_empty(raw.summary).or_else(|| non_empty(raw.description)),
             tags: raw
                 .tags
-                .map(OneOrMany::into_vec)
-                .unwrap_or_default()
                 .into_iter()
                 .filter_map(|t| non_empty(Some(t)))
                 .collect(),
@@ -288,6 +563,40 @@ impl PostMeta {
         };
         (meta, problems)
     }
+}
+
+/// A series name as one series is known by: NFC-normalised (an editor's `é` and a pasted one
+/// are one name), with runs of white space made one space.
+pub fn series_name(written: &str) -> Option<String> {
+    let name = written
+        .nfc()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!name.is_empty()).then_some(name)
+}
+
+/// The form two names are compared in: case-folded, so `learning to sail` and `Learning to
+/// Sail` are one series (or one tag).
+pub fn fold(name: &str) -> String {
+    name.nfc().flat_map(char::to_lowercase).collect()
+}
+
+/// `x.gmi` → `x`: a slug names the page, the extension is added to it.
+fn without_page_extension(slug: &str) -> &str {
+    for ext in [".gmi", ".md"] {
+        if let Some(stem) = slug
+            .len()
+            .checked_sub(ext.len())
+            .filter(|&i| slug.is_char_boundary(i) && slug[i..].eq_ignore_ascii_case(ext))
+            .map(|i| &slug[..i])
+            && !stem.is_empty()
+        {
+            return stem;
+        }
+    }
+    slug
 }
 
 /// The keys that number a post within its series, in the order they are looked at.
@@ -313,10 +622,10 @@ fn non_empty(s: Option<String>) -> Option<String> {
 }
 
 /// `2024-03-11-knots` → (that date, `knots`); anything else → (None, the whole stem).
-fn split_date_prefix(stem: &str) -> (Option<PostDate>, &str) {
+fn split_date_prefix<'a>(stem: &'a str, zone: &TimeZone) -> (Option<PostDate>, &'a str) {
     match (stem.get(..10), stem.get(10..11), stem.get(11..)) {
         (Some(date), Some("-" | "_"), Some(rest)) if !rest.is_empty() => {
-            match PostDate::parse(date) {
+            match PostDate::parse(date, zone) {
                 Ok(date) => (Some(date), rest),
                 Err(_) => (None, stem),
             }
@@ -326,7 +635,7 @@ fn split_date_prefix(stem: &str) -> (Option<PostDate>, &str) {
 }
 
 /// A slug becomes a file name in URLs: no separators, no dot-files.
-fn is_valid_slug(slug: &str) -> bool {
+pub fn is_valid_slug(slug: &str) -> bool {
     !slug.starts_with('.')
         && slug
             .chars()
@@ -336,16 +645,26 @@ fn is_valid_slug(slug: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::content::front_matter::split;
+    use crate::content::front_matter::{Entries, split};
+
+    static UTC: TimeZone = TimeZone::UTC;
+
+    fn raw_with_problems(source: &str) -> (RawMeta, Vec<MetaProblem>) {
+        let entries: Entries = split(source).unwrap().front.unwrap().parse().unwrap();
+        RawMeta::from_entries(entries)
+    }
 
     fn raw(source: &str) -> RawMeta {
-        split(source).unwrap().front.unwrap().parse().unwrap()
+        let (raw, problems) = raw_with_problems(source);
+        assert!(problems.is_empty(), "{problems:?}");
+        raw
     }
 
     fn facts(stem: &str) -> FileFacts<'_> {
         FileFacts {
             stem,
             modified: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
+            zone: &UTC,
         }
     }
 
@@ -365,34 +684,62 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.date.day(), "2024-03-11");
         assert_eq!(a.part, Some(2));
-        assert_eq!(a.role, SeriesRole::Part);
+        assert_eq!(a.role, None);
         assert_eq!(a.tags, vec!["sailing", "knots"]);
         assert_eq!(a.summary.as_deref(), Some("Six knots."));
     }
 
     #[test]
     fn dates_with_time_and_offset() {
-        let d = PostDate::parse("2024-04-10T19:30:00+12:00").unwrap();
+        let d = PostDate::parse("2024-04-10T19:30:00+12:00", &UTC).unwrap();
         assert_eq!(d.day(), "2024-04-10");
         assert_eq!(d.rfc3339_utc(), "2024-04-10T07:30:00Z");
-        assert_eq!(
-            PostDate::parse("2024-04-10 08:15").unwrap().rfc3339_utc(),
-            "2024-04-10T08:15:00Z"
-        );
-        assert_eq!(
-            PostDate::parse("2024-04-10").unwrap().rfc3339_utc(),
-            "2024-04-10T00:00:00Z"
-        );
+        let utc = |text: &str| PostDate::parse(text, &UTC).unwrap().rfc3339_utc();
+        assert_eq!(utc("2024-04-10 08:15"), "2024-04-10T08:15:00Z");
+        assert_eq!(utc("2024-04-10"), "2024-04-10T00:00:00Z");
+        // Jekyll's and Hugo's forms.
+        assert_eq!(utc("2024-03-11 19:30:00 +0200"), "2024-03-11T17:30:00Z");
+        assert_eq!(utc("2024-03-11 19:30:00 +02:00"), "2024-03-11T17:30:00Z");
+        assert_eq!(utc("2024-03-11T19:30:00.250-05:00"), "2024-03-12T00:30:00.25Z");
+        assert_eq!(utc("2024-03-11 19:30 Z"), "2024-03-11T19:30:00Z");
         let toml = raw("+++\ndate = 2024-04-10T19:30:00+12:00\n+++\n");
         assert_eq!(
             toml.date,
             Some(DateText("2024-04-10T19:30:00+12:00".into()))
         );
-        assert!(
-            PostDate::parse("10/04/2024")
-                .unwrap_err()
-                .contains("YYYY-MM-DD")
-        );
+        for bad in ["10/04/2024", "2024-02-30", "2024-04-10T25:00", "2024-04-10 +0200x", "soon"] {
+            let err = PostDate::parse(bad, &UTC).unwrap_err();
+            assert!(err.contains("YYYY-MM-DD"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn dates_without_an_offset_are_in_the_capsules_time_zone() {
+        let kiritimati = TimeZone::get("Pacific/Kiritimati").unwrap();
+        let d = PostDate::parse("2026-11-28", &kiritimati).unwrap();
+        // The day begins there 14 hours before it begins in UTC.
+        assert_eq!(d.rfc3339_utc(), "2026-11-27T10:00:00Z");
+        assert_eq!(d.day(), "2026-11-28");
+        assert_eq!(d.minute(), "2026-11-28T00:00+14:00");
+        let samoa = TimeZone::fixed(jiff::tz::Offset::from_hours(-11).unwrap());
+        let d = PostDate::parse("2026-11-27 18:00", &samoa).unwrap();
+        assert_eq!(d.rfc3339_utc(), "2026-11-28T05:00:00Z");
+        // Summer time is followed: Berlin is +02:00 in July, +01:00 in January.
+        let berlin = TimeZone::get("Europe/Berlin").unwrap();
+        let at = |text: &str| PostDate::parse(text, &berlin).unwrap().rfc3339_utc();
+        assert_eq!(at("2024-07-01 12:00"), "2024-07-01T10:00:00Z");
+        assert_eq!(at("2024-01-01 12:00"), "2024-01-01T11:00:00Z");
+        // An offset written wins over the zone.
+        assert_eq!(at("2024-07-01 12:00 +0000"), "2024-07-01T12:00:00Z");
+    }
+
+    #[test]
+    fn lists_order_by_the_day_shown_then_the_time() {
+        // Later in UTC, but on the earlier day where it was written.
+        let a = PostDate::parse("2024-03-10T23:00:00-10:00", &UTC).unwrap();
+        let b = PostDate::parse("2024-03-11T08:00:00+12:00", &UTC).unwrap();
+        assert!(a.0 > b.0);
+        assert!(a < b, "{} {}", a.day(), b.day());
     }
 
     #[test]
@@ -406,11 +753,15 @@ mod tests {
         assert_eq!(m.title, "Knots!");
         assert_eq!(m.date.day(), "2024-03-11");
         assert_eq!(m.slug, "knots");
-        let (m, _) = PostMeta::resolve(RawMeta::default(), &facts("plain-name"), None);
+        let (m, p) = PostMeta::resolve(RawMeta::default(), &facts("plain-name"), None);
         assert_eq!(m.title, "plain name");
         assert_eq!(m.date.0.unix_timestamp(), 1_700_000_000);
         assert_eq!(m.slug, "plain-name");
         assert_eq!(m.updated, m.date);
+        // Dated by the file's time: said, as it changes with every clone.
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(!p[0].fatal);
+        assert!(p[0].message.contains("modification time"), "{p:?}");
     }
 
     #[test]
@@ -421,71 +772,144 @@ mod tests {
         assert!(m.draft);
         let (m, _) = PostMeta::resolve(raw("---\npublished: true\n---\n"), &facts("a"), None);
         assert!(!m.draft);
+        let (m, _) = PostMeta::resolve(raw("+++\ndraft = \"yes\"\n+++\n"), &facts("a"), None);
+        assert!(m.draft);
     }
 
     #[test]
     fn series_roles_and_warnings() {
+        // Several series: the post is in each.
         let (m, p) = PostMeta::resolve(
-            raw("---\nseries: [Sail, Other]\n---\n"),
-            &facts("glossary"),
+            raw("---\nseries: [Sail, Other, sail]\n---\n"),
+            &facts("2024-01-01-glossary"),
             None,
         );
-        assert_eq!(m.series.as_deref(), Some("Sail"));
-        assert_eq!(m.role, SeriesRole::Supplement);
-        assert!(p.is_empty());
+        assert_eq!(m.series, ["Sail", "Other"]);
+        assert_eq!(m.role, None);
+        assert!(p.is_empty(), "{p:?}");
         let (m, _) = PostMeta::resolve(
             raw("---\nseries: Sail\nseries_role: see-also\n---\n"),
             &facts("x"),
             None,
         );
-        assert_eq!(m.role, SeriesRole::SeeAlso);
-        let (_, p) = PostMeta::resolve(raw("---\npart: 3\n---\n"), &facts("x"), None);
+        assert_eq!(m.role, Some(SeriesRole::SeeAlso));
+        let (_, p) = PostMeta::resolve(raw("---\npart: 3\ndate: 2024-01-01\n---\n"), &facts("x"), None);
         assert!(p[0].message.contains("`series` is not"), "{p:?}");
         let (m, p) = PostMeta::resolve(
-            raw("---\nseries: S\nseries_role: appendix\n---\n"),
+            raw("---\nseries: S\nseries_role: appendix\ndate: 2024-01-01\n---\n"),
             &facts("x"),
             None,
         );
-        assert_eq!(m.role, SeriesRole::Part);
+        assert_eq!(m.role, Some(SeriesRole::Part));
         assert!(
             p[0].message.contains("unknown `series_role` `appendix`"),
             "{p:?}"
         );
         assert!(!p[0].fatal);
+        // Names are NFC-normalised and their spaces collapsed.
+        let (m, _) = PostMeta::resolve(
+            raw("---\nseries: \"Cafe\u{301}  notes \"\n---\n"),
+            &facts("x"),
+            None,
+        );
+        assert_eq!(m.series, ["Café notes"]);
     }
 
     #[test]
-    fn bad_values_are_reported_not_fatal_except_slugs() {
-        let (m, p) = PostMeta::resolve(
+    fn bad_dates_and_slugs_are_errors() {
+        let (_, p) = PostMeta::resolve(
             raw("---\ndate: someday\n---\n"),
             &facts("2024-01-02-x"),
             None,
         );
-        assert_eq!(m.date.day(), "2024-01-02");
+        assert!(p[0].fatal, "{p:?}");
         assert!(
             p[0].message.starts_with("`date`: invalid date `someday`"),
             "{p:?}"
         );
-        let (m, p) = PostMeta::resolve(raw("---\nslug: ../etc\n---\n"), &facts("x"), None);
+        let (m, p) = PostMeta::resolve(raw("---\nslug: ../etc\n---\n"), &facts("2024-01-01-x"), None);
         assert_eq!(m.slug, "x");
         assert!(p[0].fatal);
+        // A page extension in a slug is the author's way of naming the page.
+        for slug in ["knots.gmi", "knots.md", "knots.GMI"] {
+            let (m, p) = PostMeta::resolve(
+                raw(&format!("---\nslug: {slug}\ndate: 2024-01-01\n---\n")),
+                &facts("x"),
+                None,
+            );
+            assert_eq!((m.slug.as_str(), p.len()), ("knots", 0), "{slug}");
+        }
     }
 
     #[test]
-    fn wrong_types_are_front_matter_errors_with_lines() {
-        let err = split("---\ntitle: ok\npart: three\n---\n")
-            .unwrap()
-            .front
-            .unwrap()
-            .parse::<RawMeta>()
-            .unwrap_err();
-        assert_eq!(err.line, 3, "{err}");
-        let err = split("+++\ndraft = \"yes\"\n+++\n")
-            .unwrap()
-            .front
-            .unwrap()
-            .parse::<RawMeta>()
-            .unwrap_err();
-        assert_eq!(err.line, 2, "{err}");
+    fn numbers_and_booleans_stand_for_text() {
+        let raw = raw("---\ntags: [rust, 2024, true]\nseries: 2024\ntitle: 1984\nslug: 42\n---\n");
+        assert_eq!(raw.tags, ["rust", "2024", "true"]);
+        assert_eq!(raw.series, ["2024"]);
+        assert_eq!(raw.title.as_deref(), Some("1984"));
+        assert_eq!(raw.slug.as_deref(), Some("42"));
+        let toml = super::tests::raw("+++\ntags = [\"rust\", 2024]\nseries = 7\npart = \"3\"\n+++\n");
+        assert_eq!(toml.tags, ["rust", "2024"]);
+        assert_eq!(toml.series, ["7"]);
+        assert_eq!(toml.part, Some(3));
+    }
+
+    /// Every key that takes a form, given a value of the wrong type, in YAML and in TOML: an
+    /// error naming the key and the form.
+    #[test]
+    fn wrong_types_name_the_key_and_the_form() {
+        let cases: [(&str, &str, &str, &str); 8] = [
+            ("title", "[a, b]", "[\"a\", \"b\"]", "must be text"),
+            ("date", "{a: 1}", "{ a = 1 }", "must be text"),
+            ("draft", "maybe", "\"maybe\"", "must be `true` or `false`"),
+            ("published", "[true]", "[true]", "must be `true` or `false`"),
+            ("part", "three", "\"three\"", "must be a whole number"),
+            ("part", "-1", "-1", "must be a whole number"),
+            ("tags", "[[a]]", "[[\"a\"]]", "must be text or a list of texts"),
+            ("series", "{a: b}", "{ a = \"b\" }", "must be text or a list of texts"),
+        ];
+        for (key, yaml, toml, expected) in cases {
+            for source in [
+                format!("---\nlang: en\n{key}: {yaml}\n---\n"),
+                format!("+++\n{key} = {toml}\n+++\n"),
+            ] {
+                let (_, p) = raw_with_problems(&source);
+                let problem = p
+                    .iter()
+                    .find(|p| p.key == key)
+                    .unwrap_or_else(|| panic!("{source}: {p:?}"));
+                assert!(problem.fatal, "{source}");
+                assert!(
+                    problem.message.starts_with(&format!("`{key}` {expected}")),
+                    "{source}: {problem:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_warnings_with_a_suggestion() {
+        let (raw, p) = raw_with_problems(
+            "---\ndarft: true\nserie: Sail\nlayout: post\nextra: {x: 1}\n---\n",
+        );
+        assert_eq!(raw.draft, None);
+        let messages: Vec<&str> = p.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "unknown key `darft` is ignored: did you mean `draft`?",
+                "unknown key `serie` is ignored: did you mean `series`?",
+                "unknown key `layout` is ignored",
+            ]
+        );
+        assert!(p.iter().all(|p| !p.fatal));
+        // Zola's taxonomies are read.
+        let (raw, p) =
+            raw_with_problems("+++\n[taxonomies]\ntags = [\"a\"]\nseries = [\"S\"]\nsries = [1]\n+++\n");
+        assert_eq!((raw.tags, raw.series), (vec!["a".into()], vec!["S".into()]));
+        assert_eq!(
+            p[0].message,
+            "unknown key `taxonomies.sries` is ignored: did you mean `series`?"
+        );
     }
 }

@@ -370,8 +370,10 @@ fn read(
     let stem = title_stem(path);
     let (page, front, front_lines, heading, links) = if markdown {
         let read = markdown::read(&source, stem, &options.markdown);
-        if let Some(e) = &read.error {
-            problem(e.line, e.message.clone(), true);
+        for (e, fatal) in &read.problems {
+            problem(e.line, e.message.clone(), *fatal);
+        }
+        if read.error.is_some() {
             return failed(Text::Page(Arc::new(read.page)), problems);
         }
         (
@@ -404,6 +406,7 @@ fn read(
                 .modified()
                 .map(OffsetDateTime::from)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            zone: &options.zone,
         };
         let (post, post_problems) = Post::read(
             relative,
@@ -416,7 +419,7 @@ fn read(
         for p in post_problems {
             broken |= p.fatal;
             // A key missing from the block (a fallback went wrong) is reported at its top.
-            problem(front_lines.line(p.key).unwrap_or(1), p.message, p.fatal);
+            problem(front_lines.line(&p.key).unwrap_or(1), p.message, p.fatal);
         }
         post.map(Arc::new)
     } else {
@@ -464,7 +467,7 @@ mod tests {
             markdown: convert::Options::default(),
             max_file_size: 1024,
             show_future: false,
-            series_descriptions: Default::default(),
+            ..BuildOptions::default()
         };
         let mut cache = ReadCache::default();
         let pass = |cache: &mut ReadCache| scan(&root, &options, cache, &mut Vec::new());

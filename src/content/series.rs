@@ -2,10 +2,13 @@
 //!
 //! Order is `part` ascending; parts without a number follow the numbered ones; ties go to the
 //! date, then the title, then the path. Never the date alone: authors publish part 4 before
-//! part 3 often enough. Supplements and see-also posts are kept apart, each by date.
+//! part 3 often enough. A series where no post has a number (a diary) is read in date order.
+//! Supplements and see-also posts are kept apart, each by date.
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
+
+use unicode_normalization::UnicodeNormalization;
 
 use super::post::{PostDate, PostMeta, SeriesRole};
 
@@ -16,7 +19,11 @@ pub struct Member {
     pub title: String,
     pub date: PostDate,
     pub part: Option<u32>,
-    pub role: SeriesRole,
+    /// The role its author gave it, if any.
+    pub role: Option<SeriesRole>,
+    /// The number it is shown with ("Part 3"): the author's, or its place when the series has
+    /// none. 0 for supplements and see-also posts.
+    pub number: u32,
     /// The line of its source file its part number is written on (1 when it has none).
     pub part_line: usize,
 }
@@ -29,6 +36,7 @@ impl Member {
             date: meta.date,
             part: meta.part,
             role: meta.role,
+            number: 0,
             part_line,
         }
     }
@@ -48,15 +56,25 @@ pub struct Ordered {
     pub parts: Vec<Member>,
     pub supplements: Vec<Member>,
     pub see_also: Vec<Member>,
-    /// Problems worth telling the author (duplicate part numbers).
+    /// The number of the last part: the M of "Part N of M".
+    pub total: u32,
+    /// Problems worth telling the author (duplicate or missing part numbers).
     pub warnings: Vec<Warning>,
 }
 
-/// Sorts the members of one series.
+/// Sorts the members of one series. When some post has a part number, a post without one
+/// (and without a `series_role`) is a supplement; when none has, every post is a part, in
+/// date order.
 pub fn order(members: Vec<Member>) -> Ordered {
+    let numbered = members.iter().any(|m| m.part.is_some());
     let mut ordered = Ordered::default();
     for member in members {
-        match member.role {
+        let role = member.role.unwrap_or(if member.part.is_some() || !numbered {
+            SeriesRole::Part
+        } else {
+            SeriesRole::Supplement
+        });
+        match role {
             SeriesRole::Part => ordered.parts.push(member),
             SeriesRole::Supplement => ordered.supplements.push(member),
             SeriesRole::SeeAlso => ordered.see_also.push(member),
@@ -65,17 +83,56 @@ pub fn order(members: Vec<Member>) -> Ordered {
     ordered.parts.sort_by(reading_order);
     ordered.supplements.sort_by(by_date);
     ordered.see_also.sort_by(by_date);
+    // One numbering for labels and for "Part N of M": the author's numbers, continued by one
+    // for a part without a number.
+    let mut last: Option<u32> = None;
+    for member in &mut ordered.parts {
+        member.number = match member.part {
+            Some(n) if numbered => n,
+            _ => last.map_or(1, |n| n.saturating_add(1)),
+        };
+        last = Some(member.number);
+    }
+    ordered.total = ordered.parts.iter().map(|m| m.number).max().unwrap_or(0);
+    if let Some(first) = ordered.parts.first().filter(|m| m.part.is_some_and(|n| n > 1)) {
+        ordered.warnings.push(Warning {
+            path: first.path.clone(),
+            line: first.part_line,
+            message: format!(
+                "the first published part is part {}: readers see no part{} before it",
+                first.number,
+                if first.number == 2 { " 1".to_owned() } else { format!("s 1 to {}", first.number - 1) }
+            ),
+        });
+    }
     for pair in ordered.parts.windows(2) {
-        if let (Some(a), Some(b)) = (pair[0].part, pair[1].part)
-            && a == b
-        {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a.part.is_none() || b.part.is_none() {
+            continue;
+        }
+        if a.number == b.number {
             ordered.warnings.push(Warning {
-                path: pair[1].path.clone(),
-                line: pair[1].part_line,
+                path: b.path.clone(),
+                line: b.part_line,
                 message: format!(
-                    "part {a} is used by both {} and {}",
-                    pair[0].path.display(),
-                    pair[1].path.display()
+                    "part {} is used by both {} and {}",
+                    a.number,
+                    a.path.display(),
+                    b.path.display()
+                ),
+            });
+        } else if b.number > a.number + 1 {
+            let missing = if b.number == a.number + 2 {
+                format!("part {} is", a.number + 1)
+            } else {
+                format!("parts {} to {} are", a.number + 1, b.number - 1)
+            };
+            ordered.warnings.push(Warning {
+                path: b.path.clone(),
+                line: b.part_line,
+                message: format!(
+                    "{missing} missing: the parts go from {} to {}",
+                    a.number, b.number
                 ),
             });
         }
@@ -95,20 +152,48 @@ fn by_date(a: &Member, b: &Member) -> Ordering {
         .then_with(|| a.path.cmp(&b.path))
 }
 
-/// The URL name of a series: lower case, each run of characters other than letters and digits
-/// becomes one `-` (letters of any script are kept; they are percent-encoded in URLs).
+/// The URL name of a series or a tag, from its name alone (never from which others exist, so
+/// it stays put as the capsule grows): NFC-normalised, lower case, symbols that tell names
+/// apart spelled out (`C++` → `c-plus-plus`, `C#` → `c-sharp`), each run of other ASCII
+/// punctuation and spaces one `-`. Letters, marks and emoji of any script are kept (they are
+/// percent-encoded in URLs).
 pub fn slug(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut dash = false;
-    for c in name.chars() {
-        if c.is_alphanumeric() {
-            if dash && !out.is_empty() {
-                out.push('-');
+    let word = |out: &mut String, dash: &mut bool, text: &str| {
+        if *dash && !out.is_empty() {
+            out.push('-');
+        }
+        *dash = false;
+        out.push_str(text);
+    };
+    for c in name.nfc() {
+        match c {
+            '+' => {
+                dash = true;
+                word(&mut out, &mut dash, "plus");
+                dash = true;
             }
-            dash = false;
-            out.extend(c.to_lowercase());
-        } else {
-            dash = true;
+            '#' => {
+                dash = true;
+                word(&mut out, &mut dash, "sharp");
+                dash = true;
+            }
+            '&' => {
+                dash = true;
+                word(&mut out, &mut dash, "and");
+                dash = true;
+            }
+            '@' => {
+                dash = true;
+                word(&mut out, &mut dash, "at");
+                dash = true;
+            }
+            c if c.is_alphanumeric() || (!c.is_ascii() && !is_separator(c)) => {
+                let lower: String = c.to_lowercase().collect();
+                word(&mut out, &mut dash, &lower);
+            }
+            _ => dash = true,
         }
     }
     if out.is_empty() {
@@ -116,6 +201,29 @@ pub fn slug(name: &str) -> String {
     } else {
         out
     }
+}
+
+/// Non-ASCII characters that separate words rather than make them: spaces and punctuation
+/// (the zero-width joiner inside an emoji sequence is kept).
+fn is_separator(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c as u32,
+            0x80..=0xBF | 0xD7 | 0xF7
+            | 0x2000..=0x200C | 0x200E..=0x206F
+            | 0x2E00..=0x2E7F | 0x3000..=0x3004 | 0x3008..=0x3020
+            | 0xFE10..=0xFE1F | 0xFE30..=0xFE6F
+            | 0xFF01..=0xFF0F | 0xFF1A..=0xFF20 | 0xFF3B..=0xFF40 | 0xFF5B..=0xFF65)
+}
+
+/// A short name of `text` that stays the same from run to run and release to release (FNV-1a),
+/// to tell apart two series or tags whose names make the same slug.
+pub fn stable_hash(text: &str) -> String {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in text.bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    format!("{:06x}", hash & 0x00ff_ffff)
 }
 
 #[cfg(test)]
@@ -126,9 +234,10 @@ mod tests {
         Member {
             path: PathBuf::from(format!("posts/{name}.md")),
             title: name.to_owned(),
-            date: PostDate::parse(day).unwrap(),
+            date: PostDate::parse(day, &jiff::tz::TimeZone::UTC).unwrap(),
             part,
-            role,
+            role: Some(role),
+            number: 0,
             part_line: 3,
         }
     }
@@ -174,8 +283,10 @@ mod tests {
         ]);
         let names: Vec<_> = ordered.parts.iter().map(|m| m.title.as_str()).collect();
         assert_eq!(names, ["c", "a", "b"]);
-        assert_eq!(ordered.warnings.len(), 2);
-        let first = &ordered.warnings[0];
+        // Two duplicates, and no part 1.
+        assert_eq!(ordered.warnings.len(), 3);
+        assert!(ordered.warnings[0].message.contains("no part 1"), "{:?}", ordered.warnings);
+        let first = &ordered.warnings[1];
         assert!(
             first.message.contains("part 2 is used by both"),
             "{first:?}"
@@ -187,10 +298,18 @@ mod tests {
     #[test]
     fn slugs() {
         assert_eq!(slug("Learning to Sail"), "learning-to-sail");
-        assert_eq!(slug("  C++ / Rust: notes!  "), "c-rust-notes");
-        assert_eq!(slug("Ölfarben & Öl"), "ölfarben-öl");
+        assert_eq!(slug("  C++ / Rust: notes!  "), "c-plus-plus-rust-notes");
+        assert_eq!(slug("Ölfarben & Öl"), "ölfarben-and-öl");
         assert_eq!(slug("東京 日記"), "東京-日記");
-        assert_eq!(slug("🚀🚀"), "untitled");
+        assert_eq!(slug("🚀🚀"), "🚀🚀");
+        assert_eq!(slug("!!"), "untitled");
+        assert_eq!(slug("C++ Tips"), "c-plus-plus-tips");
+        assert_eq!(slug("C# Tips"), "c-sharp-tips");
+        assert_eq!(slug("C Tips"), "c-tips");
+        assert_eq!(slug("Rust: notes!"), slug("Rust Notes"));
+        // NFD and NFC spellings make one slug, marks included.
+        assert_eq!(slug("Cafe\u{301} notes"), slug("Café Notes"));
+        assert_eq!(slug("Café Notes"), "café-notes");
         assert_eq!(slug("../etc/passwd"), "etc-passwd");
     }
 }

@@ -16,10 +16,13 @@ use time::OffsetDateTime;
 use super::files::{CapsuleRoot, is_markdown};
 use super::front_matter::KeyLines;
 use super::markdown;
-use super::post::{FileFacts, MetaProblem, PostDate, PostMeta, RawMeta, SeriesRole, part_of};
+use super::post::{
+    FileFacts, MetaProblem, PostDate, PostMeta, RawMeta, SeriesRole, fold, is_valid_slug, part_of,
+    series_name,
+};
 use super::scan::{self, ReadCache, Text};
-use super::series::{self, Member, Ordered};
-use crate::config::Config;
+use super::series::{self, Member, Ordered, stable_hash};
+use crate::config::{Config, SeriesConfig};
 use crate::convert;
 
 /// The folder, below the capsule root, that holds the posts.
@@ -35,10 +38,10 @@ pub struct Post {
     pub meta: PostMeta,
     /// The links of the page, each with the line of the source it is written on.
     pub links: Vec<Link>,
-    /// The lines of the source its part number and its `slug` are written on (1 when they
-    /// are not), for reports about them.
+    /// Where each front-matter key is written, for reports about them.
+    pub lines: KeyLines,
+    /// The line of the source its part number is written on (1 when it has none).
     pub part_line: usize,
-    pub slug_line: usize,
 }
 
 /// A link of a page: its gemtext target, and the line of the source file where it is written.
@@ -56,6 +59,16 @@ pub struct Series {
     pub members: Ordered,
     /// Gemtext from `capsule/series/<slug>.md` (or `.gmi`), shown on the series index.
     pub description: Option<String>,
+    /// Former URL names (from `aliases` in the config), redirected to this one.
+    pub aliases: Vec<String>,
+}
+
+/// A tag: as its author first wrote it, and its posts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub name: String,
+    /// Indexes into `Site::posts`, newest first.
+    pub posts: Vec<usize>,
 }
 
 /// The folder, below the capsule root, whose `<slug>.md` files describe series.
@@ -99,14 +112,15 @@ pub struct Site {
     pub drafts: Vec<Arc<Post>>,
     /// By name.
     pub series: Vec<Series>,
-    /// Tag (as a slug: lower case, words joined by `-`) → indexes into `posts`, newest first.
-    pub tags: BTreeMap<String, Vec<usize>>,
+    /// Tags by their URL name (see [`series::slug`]).
+    pub tags: BTreeMap<String, Tag>,
     /// Source path → index into `posts`.
     by_source: HashMap<PathBuf, usize>,
     /// URL → index into `posts`.
     by_url: HashMap<String, usize>,
-    /// Source path → (index into `series`, role, index within that role's list).
-    places: HashMap<PathBuf, (usize, SeriesRole, usize)>,
+    /// Source path → for each of its series: (index into `series`, role, index within that
+    /// role's list).
+    places: HashMap<PathBuf, Vec<(usize, SeriesRole, usize)>>,
     /// Every text file (`.md`, `.gmi`) by path relative to the root, as last read.
     texts: HashMap<PathBuf, Text>,
     /// Every path the capsule folder serves (decoded), for the link check.
@@ -122,8 +136,16 @@ pub struct BuildOptions {
     pub max_file_size: u64,
     /// Publish posts whose date is still in the future.
     pub show_future: bool,
-    /// Series name → description, from the config (a description file wins).
-    pub series_descriptions: BTreeMap<String, String>,
+    /// Per-series settings from the config, by series name.
+    pub series: BTreeMap<String, SeriesConfig>,
+    /// The time zone of dates written without an offset.
+    pub zone: jiff::tz::TimeZone,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions::new(&Config::default())
+    }
 }
 
 impl BuildOptions {
@@ -133,11 +155,8 @@ impl BuildOptions {
             markdown: convert::Options::from(&config.markdown),
             max_file_size: config.markdown.max_file_size.bytes(),
             show_future: config.publish_future,
-            series_descriptions: config
-                .series
-                .iter()
-                .map(|(name, s)| (name.clone(), s.description.clone()))
-                .collect(),
+            series: config.series.clone(),
+            zone: config.timezone.zone().clone(),
         }
     }
 }
@@ -158,49 +177,12 @@ impl Site {
         let mut problems = Vec::new();
         let scanned = scan::scan(capsule, options, cache, &mut problems);
 
-        let mut by_url: HashMap<String, usize> = HashMap::new();
-        let mut all: Vec<Arc<Post>> = Vec::new();
-        for post in scanned.posts {
-            match by_url.get(&post.url) {
-                Some(&earlier) => {
-                    // A hand-written page wins over Markdown; otherwise the first file does.
-                    let later_wins =
-                        is_markdown(&all[earlier].source) && !is_markdown(&post.source);
-                    // A `slug` that takes another post's URL is named at its line.
-                    let line = if later_wins {
-                        all[earlier].slug_line
-                    } else {
-                        post.slug_line
-                    };
-                    let (keep, drop) = if later_wins {
-                        (post, all[earlier].source.clone())
-                    } else {
-                        (all[earlier].clone(), post.source.clone())
-                    };
-                    problems.push(Problem {
-                        path: drop.clone(),
-                        line,
-                        message: format!(
-                            "{} serves the same URL {}; {} is ignored",
-                            keep.source.display(),
-                            keep.url,
-                            drop.display()
-                        ),
-                        error: false,
-                    });
-                    all[earlier] = keep;
-                }
-                None => {
-                    by_url.insert(post.url.clone(), all.len());
-                    all.push(post);
-                }
-            }
-        }
+        let all = settle_urls(scanned.posts, &scanned.texts, &scanned.served, &mut problems);
 
         let now = PostDate(OffsetDateTime::now_utc());
         let (drafts, mut posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) = all
             .into_iter()
-            .partition(|p| p.meta.draft || (!options.show_future && p.meta.date > now));
+            .partition(|p| p.meta.draft || (!options.show_future && p.meta.date.0 > now.0));
         posts.sort_by(|a, b| {
             b.meta
                 .date
@@ -208,24 +190,21 @@ impl Site {
                 .then_with(|| a.url.cmp(&b.url))
         });
 
-        let mut series = group_series(&posts, &mut problems);
+        let mut series = group_series(&posts, &options.series, &mut problems);
         for one in &mut series {
             one.description = description(&scanned.texts, &one.slug).or_else(|| {
-                let text = options.series_descriptions.get(&one.name)?;
+                let text = &options
+                    .series
+                    .iter()
+                    .find(|(name, _)| series_name(name).is_some_and(|n| fold(&n) == fold(&one.name)))?
+                    .1
+                    .description;
                 let mut w = convert::Writer::default();
                 w.push(convert::Line::Text(text.trim().to_owned()));
                 Some(w.finish().trim_end().to_owned()).filter(|t| !t.is_empty())
             });
         }
-        let mut tags: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, post) in posts.iter().enumerate() {
-            for tag in &post.meta.tags {
-                let list = tags.entry(series::slug(tag)).or_default();
-                if list.last() != Some(&i) {
-                    list.push(i);
-                }
-            }
-        }
+        let tags = group_tags(&posts, &mut problems);
         let by_source = posts
             .iter()
             .enumerate()
@@ -236,7 +215,7 @@ impl Site {
             .enumerate()
             .map(|(i, p)| (p.url.clone(), i))
             .collect();
-        let mut places = HashMap::new();
+        let mut places: HashMap<PathBuf, Vec<(usize, SeriesRole, usize)>> = HashMap::new();
         for (s, one) in series.iter().enumerate() {
             let roles = [
                 (SeriesRole::Part, &one.members.parts),
@@ -245,10 +224,12 @@ impl Site {
             ];
             for (role, members) in roles {
                 for (i, m) in members.iter().enumerate() {
-                    places.insert(m.path.clone(), (s, role, i));
+                    places.entry(m.path.clone()).or_default().push((s, role, i));
                 }
             }
         }
+        let mut texts = scanned.texts;
+        rewrite_renamed_links(&mut texts, posts.iter().chain(&drafts));
         let site = Site {
             posts,
             drafts,
@@ -257,7 +238,7 @@ impl Site {
             by_source,
             by_url,
             places,
-            texts: scanned.texts,
+            texts,
             served: scanned.served,
             folders: scanned.folders,
             linked_folders: scanned.linked_folders,
@@ -319,6 +300,23 @@ impl Site {
         self.drafts.iter().any(|p| p.source == source)
     }
 
+    /// Why a withheld post is not shown, and the line of its source that says so.
+    pub fn withheld_reason(&self, post: &Post) -> (usize, String) {
+        if post.meta.draft {
+            let key = if post.lines.line("draft").is_some() {
+                "draft"
+            } else {
+                "published"
+            };
+            (post.line(key), "draft".into())
+        } else {
+            (
+                post.line("date"),
+                format!("dated ahead: appears {}", post.meta.date.minute()),
+            )
+        }
+    }
+
     /// The published post made from this source file (relative to the capsule root).
     pub fn post(&self, source: &Path) -> Option<&Post> {
         self.by_source.get(source).map(|&i| &*self.posts[i])
@@ -334,14 +332,18 @@ impl Site {
         self.post(source).map(|p| p.url.as_str())
     }
 
-    /// Where a published post sits in its series, if it belongs to one.
-    pub fn place_of(&self, source: &Path) -> Option<Place<'_>> {
-        let &(s, role, index) = self.places.get(source)?;
-        Some(Place {
-            series: &self.series[s],
-            role,
-            index,
-        })
+    /// Where a published post sits in each of its series.
+    pub fn places_of(&self, source: &Path) -> Vec<Place<'_>> {
+        self.places
+            .get(source)
+            .into_iter()
+            .flatten()
+            .map(|&(s, role, index)| Place {
+                series: &self.series[s],
+                role,
+                index,
+            })
+            .collect()
     }
 
     /// The page the server generates from the site at these path segments, if any. One table
@@ -354,13 +356,16 @@ impl Site {
             ["robots.txt"] => Generated::Robots,
             ["archive"] => Generated::Archive,
             ["tags"] => Generated::AllTags,
-            ["tags", tag] => {
-                let (tag, posts) = self.tags.get_key_value(*tag)?;
-                Generated::Tag(tag, posts)
-            }
+            ["tags", tag] => Generated::Tag(self.tags.get(*tag)?),
             ["series"] => Generated::AllSeries,
-            ["series", slug] => Generated::Series(self.series_by_slug(slug)?),
-            ["series", slug, "atom.xml"] => Generated::SeriesFeed(self.series_by_slug(slug)?),
+            ["series", slug] => match self.series_by_slug(slug) {
+                Some(series) => Generated::Series(series),
+                None => Generated::SeriesMoved(self.series_by_alias(slug)?, false),
+            },
+            ["series", slug, "atom.xml"] => match self.series_by_slug(slug) {
+                Some(series) => Generated::SeriesFeed(series),
+                None => Generated::SeriesMoved(self.series_by_alias(slug)?, true),
+            },
             _ => return None,
         })
     }
@@ -368,6 +373,13 @@ impl Site {
     /// A series by its URL slug.
     pub fn series_by_slug(&self, slug: &str) -> Option<&Series> {
         self.series.iter().find(|s| s.slug == slug)
+    }
+
+    /// A series by one of its former URL names.
+    pub fn series_by_alias(&self, slug: &str) -> Option<&Series> {
+        self.series
+            .iter()
+            .find(|s| s.aliases.iter().any(|a| a == slug))
     }
 }
 
@@ -388,10 +400,12 @@ pub enum Generated<'a> {
     Feed,
     Archive,
     AllTags,
-    Tag(&'a str, &'a [usize]),
+    Tag(&'a Tag),
     AllSeries,
     Series(&'a Series),
     SeriesFeed(&'a Series),
+    /// A former URL name of a series (its index, or its feed when `true`): redirected.
+    SeriesMoved(&'a Series, bool),
 }
 
 impl Generated<'_> {
@@ -399,7 +413,10 @@ impl Generated<'_> {
     pub fn is_folder(&self) -> bool {
         !matches!(
             self,
-            Generated::Robots | Generated::Feed | Generated::SeriesFeed(_)
+            Generated::Robots
+                | Generated::Feed
+                | Generated::SeriesFeed(_)
+                | Generated::SeriesMoved(..)
         )
     }
 }
@@ -437,16 +454,164 @@ impl Post {
         } else {
             relative.with_extension("gmi")
         };
-        let url = format!("/{}", page.to_string_lossy().replace('\\', "/"));
         let post = Post {
             source: relative.to_owned(),
-            url: convert::url::percent_encode(&url),
+            url: page_url(&page),
             meta,
             links,
             part_line: front_lines.line(part_key).unwrap_or(1),
-            slug_line: front_lines.line("slug").unwrap_or(1),
+            lines: front_lines.clone(),
         };
         (Some(post), problems)
+    }
+
+    /// The URL its file name gives it (`posts/x.md` → `/posts/x.gmi`), whatever its `slug`.
+    pub fn natural_url(&self) -> String {
+        page_url(&self.source.with_extension("gmi"))
+    }
+
+    /// The line of its source a front-matter key is written on (1 when it is not).
+    pub fn line(&self, key: &str) -> usize {
+        self.lines.line(key).unwrap_or(1)
+    }
+}
+
+/// The URL of a page, from its path relative to the capsule root.
+fn page_url(page: &Path) -> String {
+    convert::url::encode_path(&format!("/{}", page.to_string_lossy().replace('\\', "/")))
+}
+
+/// Gives each post its URL: the one its file name makes, or its `slug`'s when no other file
+/// holds that by name and no other slug took it first (else an error, and the post stays at
+/// its own name). A hand-written `.gmi` and its Markdown twin share a name: the `.gmi` wins.
+fn settle_urls(
+    scanned: Vec<Arc<Post>>,
+    texts: &HashMap<PathBuf, Text>,
+    served: &HashSet<String>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Arc<Post>> {
+    let (natural, renamed): (Vec<_>, Vec<_>) =
+        scanned.into_iter().partition(|p| p.url == p.natural_url());
+    let mut by_url: HashMap<String, usize> = HashMap::new();
+    let mut all: Vec<Arc<Post>> = Vec::new();
+    for post in natural {
+        match by_url.get(&post.url) {
+            Some(&earlier) => {
+                let later_wins = is_markdown(&all[earlier].source) && !is_markdown(&post.source);
+                let (keep, drop) = if later_wins {
+                    (post, all[earlier].source.clone())
+                } else {
+                    (all[earlier].clone(), post.source.clone())
+                };
+                problems.push(Problem {
+                    path: drop.clone(),
+                    line: 1,
+                    message: format!(
+                        "{} serves the same URL {}; {} is ignored",
+                        keep.source.display(),
+                        keep.url,
+                        drop.display()
+                    ),
+                    error: false,
+                });
+                all[earlier] = keep;
+            }
+            None => {
+                by_url.insert(post.url.clone(), all.len());
+                all.push(post);
+            }
+        }
+    }
+    for post in renamed {
+        let page = percent_decode_str(&post.url).decode_utf8_lossy().into_owned();
+        let holder = if served.contains(&page) {
+            let owner = Path::new(page.trim_start_matches('/'));
+            let owner = [owner.to_owned(), owner.with_extension("md")]
+                .into_iter()
+                .find(|p| texts.contains_key(p))
+                .unwrap_or_else(|| owner.to_owned());
+            Some(format!("the URL of {} by its name", owner.display()))
+        } else {
+            by_url
+                .get(&post.url)
+                .map(|&i| format!("already taken by the `slug` of {}", all[i].source.display()))
+        };
+        let post = match holder {
+            Some(holder) => {
+                let natural = post.natural_url();
+                problems.push(Problem {
+                    path: post.source.clone(),
+                    line: post.line("slug"),
+                    message: format!(
+                        "`slug` `{}` asks for {}, {holder}; this post is served at {natural} \
+                         until its slug is changed",
+                        post.meta.slug, post.url
+                    ),
+                    error: true,
+                });
+                if by_url.contains_key(&natural) {
+                    continue; // its Markdown twin is served there
+                }
+                Arc::new(Post {
+                    url: natural,
+                    ..(*post).clone()
+                })
+            }
+            None => post,
+        };
+        by_url.insert(post.url.clone(), all.len());
+        all.push(post);
+    }
+    all
+}
+
+/// Points links to a renamed post's file name (`[next](2024-03-11-knots.md)`) at its URL, so
+/// they hold in a static copy too, where the old name cannot redirect.
+fn rewrite_renamed_links<'a>(
+    texts: &mut HashMap<PathBuf, Text>,
+    posts: impl Iterator<Item = &'a Arc<Post>>,
+) {
+    let renamed: HashMap<String, &str> = posts
+        .filter_map(|p| {
+            let natural = p.natural_url();
+            (natural != p.url).then(|| (natural, p.url.as_str()))
+        })
+        .collect();
+    if renamed.is_empty() {
+        return;
+    }
+    for (path, text) in texts.iter_mut() {
+        let Text::Page(page) = text else { continue };
+        let page_url = page_url(&if is_markdown(path) {
+            path.with_extension("gmi")
+        } else {
+            path.clone()
+        });
+        let mut changed = false;
+        let mut out = String::with_capacity(page.gemtext.len());
+        for line in page.gemtext.split_inclusive('\n') {
+            let rewritten = line.strip_prefix("=>").and_then(|rest| {
+                let rest = rest.trim_start();
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                let (target, label) = rest.split_at(end);
+                let local = local_path(&page_url, target)?;
+                let new = renamed.get(&local)?;
+                Some(format!("=> {new}{label}"))
+            });
+            match rewritten {
+                Some(line) => {
+                    changed = true;
+                    out.push_str(&line);
+                }
+                None => out.push_str(line),
+            }
+        }
+        if changed {
+            *text = Text::Page(Arc::new(markdown::Page {
+                gemtext: out,
+                ..(**page).clone()
+            }));
+        }
     }
 }
 
@@ -465,8 +630,27 @@ fn check_links(site: &Site, problems: &mut Vec<Problem>) {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect();
+            let url = convert::url::encode_path(&decoded);
+            if let Some(withheld) = site
+                .drafts
+                .iter()
+                .find(|p| p.url == url || p.natural_url() == url)
+            {
+                let (_, why) = site.withheld_reason(withheld);
+                problems.push(Problem {
+                    path: post.source.clone(),
+                    line: *line,
+                    message: format!(
+                        "link to {target}: {} is not published ({why}); readers get \
+                         “not found”",
+                        withheld.source.display()
+                    ),
+                    error: false,
+                });
+                continue;
+            }
             let found = site.generated(&segments).is_some()
-                || site.post_by_url(&path).is_some()
+                || site.post_by_url(&url).is_some()
                 || site.served.contains(decoded.as_ref());
             if !found {
                 problems.push(Problem {
@@ -531,26 +715,136 @@ fn description(texts: &HashMap<PathBuf, Text>, slug: &str) -> Option<String> {
     Some(without_title.trim_matches('\n').to_owned()).filter(|t| !t.is_empty())
 }
 
-/// Groups published posts into series, ordered; reports what ordering found.
-fn group_series(posts: &[Arc<Post>], problems: &mut Vec<Problem>) -> Vec<Series> {
-    let mut groups: BTreeMap<String, Vec<Member>> = BTreeMap::new();
-    for post in posts {
-        if let Some(name) = &post.meta.series {
-            groups.entry(name.clone()).or_default().push(Member::of(
-                &post.source,
-                &post.meta,
-                post.part_line,
-            ));
+/// The posts of one series, as found.
+#[derive(Default)]
+struct Group<'a> {
+    /// The config's name for it, when the config has settings for it (or lists the name a
+    /// post uses among its aliases).
+    configured: Option<(String, &'a SeriesConfig)>,
+    /// Each post's spelling of the name: (name, date, source, line of `series`).
+    spellings: Vec<(String, PostDate, &'a Path, usize)>,
+    members: Vec<Member>,
+    /// `series_slug`s its posts pin: (slug, date, source, line).
+    pins: Vec<(String, PostDate, &'a Path, usize)>,
+}
+
+/// Groups published posts into series, ordered. A series is known by its name up to case and
+/// Unicode form (and by its configured aliases); its URL name comes from that name alone, or
+/// from a `slug` the author pins, so it never moves when another series comes or goes. Two
+/// series that would share a URL name are an error: the older keeps it.
+fn group_series(
+    posts: &[Arc<Post>],
+    settings: &BTreeMap<String, SeriesConfig>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Series> {
+    // Folded name (or alias) → the configured series it names.
+    let mut configured: HashMap<String, (String, &SeriesConfig)> = HashMap::new();
+    for (name, config) in settings {
+        let Some(name) = series_name(name) else {
+            continue;
+        };
+        configured.insert(fold(&name), (name.clone(), config));
+        for alias in config.aliases.iter().filter_map(|a| series_name(a)) {
+            configured
+                .entry(fold(&alias))
+                .or_insert_with(|| (name.clone(), config));
         }
     }
-    let mut slugs: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::new();
-    for (name, members) in groups {
-        let base = series::slug(&name);
-        let n = slugs.entry(base.clone()).or_insert(0);
-        *n += 1;
-        let slug = if *n == 1 { base } else { format!("{base}-{n}") };
-        let members = series::order(members);
+    let mut groups: BTreeMap<String, Group<'_>> = BTreeMap::new();
+    // Oldest first, so the first spelling and pin found are the earliest written.
+    for post in posts.iter().rev() {
+        for (i, name) in post.meta.series.iter().enumerate() {
+            let found = configured.get(&fold(name)).cloned();
+            let key = found.as_ref().map_or_else(|| fold(name), |(n, _)| fold(n));
+            let group = groups.entry(key).or_default();
+            group.configured = group.configured.take().or(found);
+            group.spellings.push((
+                name.clone(),
+                post.meta.date,
+                &post.source,
+                post.line("series"),
+            ));
+            group.members.push(Member::of(&post.source, &post.meta, post.part_line));
+            // A pinned slug names the post's first series.
+            if i == 0
+                && let Some(pin) = &post.meta.series_slug
+            {
+                group.pins.push((
+                    pin.clone(),
+                    post.meta.date,
+                    &post.source,
+                    post.line("series_slug"),
+                ));
+            }
+        }
+    }
+
+    let mut out: Vec<Series> = Vec::new();
+    // Per series: its earliest post (the older series keeps a contested URL name), whether
+    // its slug was chosen (pinned) rather than made, and where to report it.
+    let mut claims: Vec<(PostDate, bool, PathBuf, usize)> = Vec::new();
+    for (_, group) in groups {
+        let name = match &group.configured {
+            Some((name, _)) => name.clone(),
+            None => most_used(&group.spellings),
+        };
+        let aliased = |spelling: &str| {
+            group
+                .configured
+                .as_ref()
+                .is_some_and(|(_, c)| c.aliases.iter().any(|a| series_name(a).is_some_and(|a| fold(&a) == fold(spelling))))
+        };
+        for (spelling, _, path, line) in &group.spellings {
+            if *spelling != name && fold(spelling) == fold(&name) && !aliased(spelling) {
+                problems.push(Problem {
+                    path: path.to_path_buf(),
+                    line: *line,
+                    message: format!(
+                        "series “{spelling}” is taken as “{name}”, as it is written elsewhere \
+                         (names that differ only in case or accents are one series): write \
+                         it the same way everywhere"
+                    ),
+                    error: false,
+                });
+            }
+        }
+        let configured_slug = group
+            .configured
+            .as_ref()
+            .and_then(|(_, c)| c.slug.clone())
+            .filter(|s| is_valid_slug(s));
+        let mut chosen = configured_slug.clone();
+        for (pin, _, path, line) in &group.pins {
+            match &chosen {
+                None => chosen = Some(pin.clone()),
+                Some(slug) if slug == pin => {}
+                Some(slug) => problems.push(Problem {
+                    path: path.to_path_buf(),
+                    line: *line,
+                    message: format!(
+                        "`series_slug` `{pin}` differs from `{slug}`, the URL name {} gives \
+                         series “{name}”; it is ignored",
+                        if configured_slug.is_some() {
+                            "config.toml".to_owned()
+                        } else {
+                            let first = &group.pins[0];
+                            format!("{} (line {})", first.2.display(), first.3)
+                        }
+                    ),
+                    error: true,
+                }),
+            }
+        }
+        let pinned = chosen.is_some();
+        let slug = chosen.unwrap_or_else(|| series::slug(&name));
+        let (date, path, line) = group
+            .spellings
+            .iter()
+            .map(|(_, date, path, line)| (*date, path.to_path_buf(), *line))
+            .min_by(|a, b| a.0.0.cmp(&b.0.0).then_with(|| a.1.cmp(&b.1)))
+            .unwrap_or((PostDate(OffsetDateTime::UNIX_EPOCH), PathBuf::new(), 1));
+        claims.push((date, pinned, path, line));
+        let members = series::order(group.members);
         for warning in &members.warnings {
             problems.push(Problem {
                 path: warning.path.clone(),
@@ -559,14 +853,136 @@ fn group_series(posts: &[Arc<Post>], problems: &mut Vec<Problem>) -> Vec<Series>
                 error: false,
             });
         }
+        let aliases = group
+            .configured
+            .as_ref()
+            .map(|(_, c)| {
+                c.aliases
+                    .iter()
+                    .flat_map(|a| [series::slug(a), a.trim().to_owned()])
+                    .filter(|a| is_valid_slug(a) && *a != slug)
+                    .collect()
+            })
+            .unwrap_or_default();
         out.push(Series {
             name,
             slug,
             members,
             description: None,
+            aliases,
         });
     }
+
+    // Contested URL names: a pinned one beats a made one, then the older series keeps it.
+    let mut by_slug: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, one) in out.iter().enumerate() {
+        by_slug.entry(one.slug.clone()).or_default().push(i);
+    }
+    for (slug, mut holders) in by_slug {
+        if holders.len() < 2 {
+            continue;
+        }
+        holders.sort_by(|&a, &b| {
+            (!claims[a].1, claims[a].0.0, &out[a].name).cmp(&(!claims[b].1, claims[b].0.0, &out[b].name))
+        });
+        let keeper = holders[0];
+        for &i in &holders[1..] {
+            let fallback = format!("{slug}-{}", stable_hash(&fold(&out[i].name)));
+            let (_, _, path, line) = &claims[i];
+            problems.push(Problem {
+                path: path.clone(),
+                line: *line,
+                message: format!(
+                    "series “{}” and series “{}” ({}) both have the URL name `{slug}`; “{}” \
+                     is served at /series/{fallback}/ for now: give one of them a name of its \
+                     own with `series_slug: …` in its posts, or `[series.\"{}\"] slug = \"…\"` \
+                     in config.toml",
+                    out[i].name,
+                    out[keeper].name,
+                    claims[keeper].2.display(),
+                    out[i].name,
+                    out[i].name,
+                ),
+                error: true,
+            });
+            out[i].slug = fallback;
+        }
+    }
+    // A former name that another series now holds stays that series'.
+    let live: HashSet<String> = out.iter().map(|s| s.slug.clone()).collect();
+    for one in &mut out {
+        one.aliases.retain(|a| !live.contains(a));
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// The spelling most posts use; on a tie, the earliest written.
+fn most_used(spellings: &[(String, PostDate, &Path, usize)]) -> String {
+    let mut counts: Vec<(&str, usize, usize)> = Vec::new();
+    for (i, (name, ..)) in spellings.iter().enumerate() {
+        match counts.iter_mut().find(|(n, ..)| n == name) {
+            Some(entry) => entry.1 += 1,
+            None => counts.push((name, 1, i)),
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.2.cmp(&a.2)))
+        .map(|(name, ..)| name.to_owned())
+        .unwrap_or_default()
+}
+
+/// Groups published posts by tag. A tag is known by its text up to case and Unicode form, and
+/// shown as first written; its URL name never merges two different tags (the newer one gets
+/// a suffix, with a warning).
+fn group_tags(posts: &[Arc<Post>], problems: &mut Vec<Problem>) -> BTreeMap<String, Tag> {
+    // Folded text → (name as first written, posts oldest first, where first written).
+    let mut found: BTreeMap<String, (String, Vec<usize>, PathBuf, usize)> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for (i, post) in posts.iter().enumerate().rev() {
+        for tag in post.meta.tags.iter().filter_map(|t| series_name(t)) {
+            let key = fold(&tag);
+            let entry = found.entry(key.clone()).or_insert_with(|| {
+                order.push(key.clone());
+                (tag, Vec::new(), post.source.clone(), post.line("tags"))
+            });
+            if entry.1.last() != Some(&i) {
+                entry.1.push(i);
+            }
+        }
+    }
+    let mut tags: BTreeMap<String, Tag> = BTreeMap::new();
+    let mut owner: HashMap<String, String> = HashMap::new();
+    for key in order {
+        let Some((name, mut indexes, path, line)) = found.remove(&key) else {
+            continue;
+        };
+        indexes.reverse();
+        let mut slug = series::slug(&name);
+        if let Some(other) = owner.get(&slug) {
+            let fallback = format!("{slug}-{}", stable_hash(&key));
+            problems.push(Problem {
+                path,
+                line,
+                message: format!(
+                    "tag “{name}” has the same URL name as tag “{other}”, `{slug}`: it is \
+                     listed at /tags/{fallback}/ (write them the same way if they are one tag)"
+                ),
+                error: false,
+            });
+            slug = fallback;
+        }
+        owner.insert(slug.clone(), name.clone());
+        tags.insert(
+            slug,
+            Tag {
+                name,
+                posts: indexes,
+            },
+        );
+    }
+    tags
 }
 
 #[cfg(test)]
@@ -585,7 +1001,14 @@ mod tests {
             markdown: convert::Options::default(),
             max_file_size: 1024 * 1024,
             show_future: false,
-            series_descriptions: BTreeMap::from([("Sail".into(), "From the config.".into())]),
+            series: BTreeMap::from([(
+                "Sail".into(),
+                SeriesConfig {
+                    description: "From the config.".into(),
+                    ..SeriesConfig::default()
+                },
+            )]),
+            ..BuildOptions::default()
         };
         Site::build(&capsule, &options)
     }
@@ -607,7 +1030,7 @@ mod tests {
             ),
             (
                 "posts/secret.md",
-                "---\ndraft: true\nseries: Sail\npart: 3\n---\nNo.\n",
+                "---\ndraft: true\ndate: 2024-01-01\nseries: Sail\npart: 3\n---\nNo.\n",
             ),
             (
                 "posts/later.md",
@@ -644,17 +1067,16 @@ mod tests {
             .collect();
         assert_eq!(parts, ["First", "Knots"]);
         assert_eq!(sail.members.supplements.len(), 1);
-        assert_eq!(site.tags["sailing"], vec![1, 2]);
-        let place = site
-            .place_of(Path::new("posts/2024-03-11-knots.md"))
-            .unwrap();
-        assert_eq!((place.role, place.index), (SeriesRole::Part, 1));
-        assert!(site.place_of(Path::new("posts/secret.md")).is_none());
+        assert_eq!(site.tags["sailing"].posts, vec![1, 2]);
+        assert_eq!(site.tags["sailing"].name, "Sailing");
+        let places = site.places_of(Path::new("posts/2024-03-11-knots.md"));
+        assert_eq!((places[0].role, places[0].index), (SeriesRole::Part, 1));
+        assert!(site.places_of(Path::new("posts/secret.md")).is_empty());
         assert_eq!(
             site.url_of(Path::new("posts/first.md")),
             Some("/posts/first.gmi")
         );
-        assert_eq!(site.tags["intro"], vec![2]);
+        assert_eq!(site.tags["intro"].posts, vec![2]);
     }
 
     #[test]
@@ -733,26 +1155,318 @@ mod tests {
         assert!(!text.iter().any(|t| t.contains("/archive/")), "{text:?}");
     }
 
+    fn messages(problems: &[Problem]) -> Vec<String> {
+        problems.iter().map(ToString::to_string).collect()
+    }
+
     #[test]
-    fn slugs_rename_pages_and_duplicates_are_named() {
+    fn slugs_rename_pages_but_never_take_a_url_another_file_owns() {
         let (site, problems) = build(&[
             (
                 "posts/2024-01-02-long-file-name.md",
-                "---\nslug: short\n---\nA.\n",
+                "---\nslug: short.gmi\n---\nA.\n",
             ),
-            ("posts/notes/n.md", "---\nslug: short\n---\nIn a folder.\n"),
-            ("posts/other.md", "---\nslug: short\n---\nClash.\n"),
+            ("posts/notes/2024-01-01-n.md", "---\nslug: short\n---\nIn a folder.\n"),
+            ("posts/2024-01-03-other.md", "---\nslug: short\n---\nClash.\n"),
+            ("posts/2024-01-04-thief.md", "---\nslug: owned\n---\nTakes a name.\n"),
+            ("posts/owned.md", "---\ndraft: true\n---\nThe owner, a draft.\n"),
+            (
+                "posts/2024-01-05-linker.md",
+                "[Long](2024-01-02-long-file-name.md) and [n](notes/2024-01-01-n.md).\n",
+            ),
         ]);
         let mut urls: Vec<&str> = site.posts.iter().map(|p| p.url.as_str()).collect();
         urls.sort();
-        assert_eq!(urls, ["/posts/notes/short.gmi", "/posts/short.gmi"]);
+        assert_eq!(
+            urls,
+            [
+                "/posts/2024-01-03-other.gmi",
+                "/posts/2024-01-04-thief.gmi",
+                "/posts/2024-01-05-linker.gmi",
+                "/posts/notes/short.gmi",
+                "/posts/short.gmi",
+            ]
+        );
         assert_eq!(
             site.post_by_url("/posts/short.gmi").unwrap().source,
             PathBuf::from("posts/2024-01-02-long-file-name.md")
         );
-        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let text = messages(&problems);
         assert!(
-            text.iter().any(|t| t.starts_with("posts/other.md:2: warning: posts/2024-01-02-long-file-name.md serves the same URL /posts/short.gmi")),
+            text.iter().any(|t| t.starts_with(
+                "posts/2024-01-03-other.md:2: error: `slug` `short` asks for /posts/short.gmi, \
+                 already taken by the `slug` of posts/2024-01-02-long-file-name.md"
+            )),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.starts_with(
+                "posts/2024-01-04-thief.md:2: error: `slug` `owned` asks for /posts/owned.gmi, \
+                 the URL of posts/owned.md by its name"
+            )),
+            "{text:?}"
+        );
+        // Links by file name follow the rename, in the page served (and so in a build).
+        let Some(Text::Page(page)) = site.text(Path::new("posts/2024-01-05-linker.md")) else {
+            panic!()
+        };
+        assert!(page.gemtext.contains("=> /posts/short.gmi Long\n"), "{}", page.gemtext);
+        assert!(page.gemtext.contains("=> /posts/notes/short.gmi n\n"), "{}", page.gemtext);
+        assert!(!text.iter().any(|t| t.contains("link to")), "{text:?}");
+    }
+
+    #[test]
+    fn file_names_with_url_delimiters_get_urls_that_reach_them() {
+        let (site, _) = build(&[
+            ("posts/2024-01-01-C# & you?.md", "# Sharp\n"),
+            ("posts/2024-01-02-100%.md", "# Full\n"),
+        ]);
+        let mut urls: Vec<&str> = site.posts.iter().map(|p| p.url.as_str()).collect();
+        urls.sort();
+        assert_eq!(
+            urls,
+            ["/posts/2024-01-01-C%23%20&%20you%3F.gmi", "/posts/2024-01-02-100%25.gmi"]
+        );
+    }
+
+    #[test]
+    fn series_are_known_by_their_name_up_to_case_and_unicode_form() {
+        let (site, problems) = build(&[
+            (
+                "posts/2024-01-01-a.md",
+                "---\nseries: Learning to Sail\npart: 1\n---\n",
+            ),
+            (
+                "posts/2024-01-02-b.md",
+                "---\nseries: learning to sail\npart: 2\n---\n",
+            ),
+            (
+                "posts/2024-01-03-c.md",
+                "---\nseries: Learning to Sail\npart: 3\n---\n",
+            ),
+            ("posts/2024-01-04-d.md", "---\nseries: \"Cafe\u{301}\"\n---\n"),
+            ("posts/2024-01-05-e.md", "---\nseries: \"Café\"\n---\n"),
+        ]);
+        let names: Vec<(&str, &str, usize)> = site
+            .series
+            .iter()
+            .map(|s| (s.name.as_str(), s.slug.as_str(), s.members.parts.len()))
+            .collect();
+        assert_eq!(
+            names,
+            [("Café", "café", 2), ("Learning to Sail", "learning-to-sail", 3)]
+        );
+        let text = messages(&problems);
+        assert_eq!(
+            text,
+            ["posts/2024-01-02-b.md:2: warning: series “learning to sail” is taken as “Learning \
+              to Sail”, as it is written elsewhere (names that differ only in case or accents \
+              are one series): write it the same way everywhere"],
+        );
+    }
+
+    #[test]
+    fn series_slugs_never_collide_and_the_older_series_keeps_its_url() {
+        let (site, problems) = build(&[
+            ("posts/2024-01-01-a.md", "---\nseries: Rust Notes\n---\n"),
+            ("posts/2024-02-01-b.md", "---\nseries: Rust Notes 2\n---\n"),
+            ("posts/2024-03-01-c.md", "---\nseries: \"Rust: notes!\"\n---\n"),
+            ("posts/2024-04-01-d.md", "---\nseries: C# Tips\n---\n"),
+            ("posts/2024-04-02-e.md", "---\nseries: C++ Tips\n---\n"),
+            ("posts/2024-04-03-f.md", "---\nseries: C Tips\n---\n"),
+        ]);
+        let slug = |name: &str| {
+            site.series
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.slug.clone())
+                .unwrap()
+        };
+        assert_eq!(slug("Rust Notes"), "rust-notes");
+        assert_eq!(slug("Rust Notes 2"), "rust-notes-2");
+        let moved = slug("Rust: notes!");
+        assert!(moved.starts_with("rust-notes-") && moved != "rust-notes-2", "{moved}");
+        assert_eq!(slug("C# Tips"), "c-sharp-tips");
+        assert_eq!(slug("C++ Tips"), "c-plus-plus-tips");
+        assert_eq!(slug("C Tips"), "c-tips");
+        let text = messages(&problems);
+        assert_eq!(text.len(), 1, "{text:?}");
+        assert!(
+            text[0].starts_with(
+                "posts/2024-03-01-c.md:2: error: series “Rust: notes!” and series “Rust Notes” \
+                 (posts/2024-01-01-a.md) both have the URL name `rust-notes`"
+            ),
+            "{text:?}"
+        );
+        assert!(text[0].contains("series_slug"), "{text:?}");
+    }
+
+    #[test]
+    fn a_series_slug_can_be_pinned_and_renamed_series_keep_their_old_urls() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("posts/2024-01-01-a.md", "---\nseries: Knots\nseries_slug: knots-old\n---\n"),
+            ("posts/2024-01-02-b.md", "---\nseries: Knots\nseries_slug: other\n---\n"),
+            ("posts/2024-01-03-c.md", "---\nseries: Sailing Notes\n---\n"),
+            ("posts/2024-01-04-d.md", "---\nseries: Learning to Sail\n---\n"),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let capsule = CapsuleRoot::open(dir.path()).unwrap();
+        let options = BuildOptions {
+            series: BTreeMap::from([(
+                "Learning to Sail".into(),
+                SeriesConfig {
+                    slug: Some("sail".into()),
+                    aliases: vec!["Sailing Notes".into(), "sailing-101".into()],
+                    ..SeriesConfig::default()
+                },
+            )]),
+            ..BuildOptions::default()
+        };
+        let (site, problems) = Site::build(&capsule, &options);
+        let text = messages(&problems);
+        assert_eq!(text.len(), 1, "{text:?}");
+        assert!(
+            text[0].starts_with(
+                "posts/2024-01-02-b.md:3: error: `series_slug` `other` differs from `knots-old`"
+            ),
+            "{text:?}"
+        );
+        assert_eq!(site.series_by_slug("knots-old").unwrap().name, "Knots");
+        // The old name's posts belong to the renamed series.
+        let sail = site.series_by_slug("sail").unwrap();
+        assert_eq!(sail.name, "Learning to Sail");
+        assert_eq!(sail.members.parts.len(), 2);
+        for old in ["sailing-notes", "sailing-101"] {
+            assert!(
+                matches!(
+                    site.generated(&["series".into(), old.into()]),
+                    Some(Generated::SeriesMoved(s, false)) if s.slug == "sail"
+                ),
+                "{old}"
+            );
+        }
+        assert!(matches!(
+            site.generated(&["series".into(), "sailing-notes".into(), "atom.xml".into()]),
+            Some(Generated::SeriesMoved(_, true))
+        ));
+    }
+
+    #[test]
+    fn unnumbered_series_are_read_in_date_order_and_numbers_are_one() {
+        let (site, problems) = build(&[
+            ("posts/2024-01-03-c.md", "---\nseries: Diary\n---\n"),
+            ("posts/2024-01-01-a.md", "---\nseries: Diary\n---\n"),
+            ("posts/2024-01-02-b.md", "---\nseries: Diary\nseries_role: supplement\n---\n"),
+            ("posts/2024-02-01-p1.md", "---\nseries: Numbered\npart: 1\n---\n"),
+            ("posts/2024-02-02-p3.md", "---\nseries: Numbered\npart: 3\n---\n"),
+            ("posts/2024-02-03-p6.md", "---\nseries: Numbered\npart: 6\n---\n"),
+            ("posts/2024-02-04-p6b.md", "---\nseries: Numbered\npart: 6\n---\n"),
+            ("posts/2024-02-05-extra.md", "---\nseries: Numbered\n---\n"),
+        ]);
+        let diary = site.series_by_slug("diary").unwrap();
+        let parts: Vec<(&str, u32)> = diary
+            .members
+            .parts
+            .iter()
+            .map(|m| (m.title.as_str(), m.number))
+            .collect();
+        assert_eq!(parts, [("a", 1), ("c", 2)]);
+        assert_eq!(diary.members.supplements.len(), 1);
+        assert_eq!(diary.members.total, 2);
+        let numbered = site.series_by_slug("numbered").unwrap();
+        let numbers: Vec<u32> = numbered.members.parts.iter().map(|m| m.number).collect();
+        assert_eq!(numbers, [1, 3, 6, 6]);
+        assert_eq!(numbered.members.total, 6);
+        assert_eq!(numbered.members.supplements.len(), 1);
+        let text = messages(&problems);
+        assert_eq!(
+            text,
+            [
+                "posts/2024-02-02-p3.md:3: warning: series “Numbered”: part 2 is missing: the \
+                 parts go from 1 to 3",
+                "posts/2024-02-03-p6.md:3: warning: series “Numbered”: parts 4 to 5 are \
+                 missing: the parts go from 3 to 6",
+                "posts/2024-02-04-p6b.md:3: warning: series “Numbered”: part 6 is used by both \
+                 posts/2024-02-03-p6.md and posts/2024-02-04-p6b.md",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_post_in_several_series_is_in_each() {
+        let (site, problems) = build(&[
+            ("posts/2024-01-01-a.md", "---\nseries: [Boats, Knots]\npart: 1\n---\n"),
+            ("posts/2024-01-02-b.md", "---\nseries: Knots\npart: 2\n---\n"),
+        ]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let places = site.places_of(Path::new("posts/2024-01-01-a.md"));
+        let names: Vec<&str> = places.iter().map(|p| p.series.name.as_str()).collect();
+        assert_eq!(names, ["Boats", "Knots"]);
+    }
+
+    #[test]
+    fn tags_keep_their_spelling_and_symbols() {
+        let (site, problems) = build(&[
+            ("posts/2024-01-01-a.md", "---\ntags: [C++, C#, C, Product Management]\n---\n"),
+            ("posts/2024-01-02-b.md", "---\ntags: [c++, \"🦀\", product management, \"Cafe\u{301}\"]\n---\n"),
+            ("posts/2024-01-03-c.md", "---\ntags: [\"Café\", product-management]\n---\n"),
+        ]);
+        let tags: Vec<(&str, &str, usize)> = site
+            .tags
+            .iter()
+            .map(|(slug, t)| (slug.as_str(), t.name.as_str(), t.posts.len()))
+            .collect();
+        let moved = format!("product-management-{}", stable_hash("product-management"));
+        assert_eq!(
+            tags,
+            [
+                ("c", "C", 1),
+                ("c-plus-plus", "C++", 2),
+                ("c-sharp", "C#", 1),
+                ("café", "Café", 2),
+                ("product-management", "Product Management", 2),
+                (moved.as_str(), "product-management", 1),
+                ("🦀", "🦀", 1),
+            ]
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+    }
+
+    #[test]
+    fn links_to_withheld_posts_are_reported() {
+        let (_, problems) = build(&[
+            ("posts/2024-01-01-a.md", "[soon](later.md) [hidden](secret.md)\n"),
+            ("posts/secret.md", "---\ndraft: true\ndate: 2024-01-01\n---\n"),
+            ("posts/later.md", "---\ndate: 2999-01-01\n---\n"),
+        ]);
+        let text = messages(&problems);
+        assert_eq!(
+            text,
+            [
+                "posts/2024-01-01-a.md:1: warning: link to later.gmi: posts/later.md is not \
+                 published (dated ahead: appears 2999-01-01T00:00+00:00); readers get “not found”",
+                "posts/2024-01-01-a.md:1: warning: link to secret.gmi: posts/secret.md is not \
+                 published (draft); readers get “not found”",
+            ]
+        );
+    }
+
+    #[test]
+    fn front_matter_after_blank_lines_is_obeyed_and_a_late_block_is_an_error() {
+        let (site, problems) = build(&[
+            ("posts/2024-01-01-a.md", "\n  \n---\ntitle: x\ndraft: true\n---\nBody\n"),
+            ("posts/2024-01-02-b.md", "---\ntitle: y\n---\n\n---\ndraft: true\n---\nBody\n"),
+        ]);
+        assert!(site.is_withheld(Path::new("posts/2024-01-01-a.md")));
+        assert!(site.posts.is_empty(), "{:?}", site.posts);
+        let text = messages(&problems);
+        assert_eq!(text.len(), 1, "{text:?}");
+        assert!(
+            text[0].starts_with("posts/2024-01-02-b.md:5: error: front matter must start the file"),
             "{text:?}"
         );
     }
@@ -762,14 +1476,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let posts = dir.path().join("posts");
         std::fs::create_dir(&posts).unwrap();
-        std::fs::write(posts.join("a.md"), "# A\n").unwrap();
+        std::fs::write(posts.join("a.md"), "---\ndate: 2024-01-01\n---\n# A\n").unwrap();
         std::fs::write(posts.join("b.md"), "---\ntitle: [broken\n---\n").unwrap();
         let capsule = CapsuleRoot::open(dir.path()).unwrap();
         let options = BuildOptions {
             markdown: convert::Options::default(),
             max_file_size: 1024,
             show_future: false,
-            series_descriptions: BTreeMap::new(),
+            ..BuildOptions::default()
         };
         let mut cache = ReadCache::default();
         let (site, problems) = Site::build_cached(&capsule, &options, &mut cache);
@@ -779,7 +1493,7 @@ mod tests {
         assert_eq!(again, site);
         assert_eq!(problems_again, problems);
         // Changed and deleted files are seen.
-        std::fs::write(posts.join("a.md"), "# A, edited\n").unwrap();
+        std::fs::write(posts.join("a.md"), "---\ndate: 2024-01-01\n---\n# A, edited\n").unwrap();
         std::fs::remove_file(posts.join("b.md")).unwrap();
         let (edited, problems) = Site::build_cached(&capsule, &options, &mut cache);
         assert_eq!(edited.posts[0].meta.title, "A, edited");
@@ -793,13 +1507,13 @@ mod tests {
         let posts = dir.path().join("posts");
         std::fs::create_dir(&posts).unwrap();
         let file = posts.join("a.md");
-        std::fs::write(&file, "---\ntitle: Good\n---\nBody\n").unwrap();
+        std::fs::write(&file, "---\ntitle: Good\ndate: 2024-01-01\n---\nBody\n").unwrap();
         let capsule = CapsuleRoot::open(dir.path()).unwrap();
         let options = BuildOptions {
             markdown: convert::Options::default(),
             max_file_size: 1024,
             show_future: false,
-            series_descriptions: BTreeMap::new(),
+            ..BuildOptions::default()
         };
         let mut cache = ReadCache::default();
         let (good, _) = Site::build_cached(&capsule, &options, &mut cache);
@@ -827,7 +1541,7 @@ mod tests {
             );
         }
 
-        std::fs::write(&file, "---\ntitle: Fixed\n---\nBody\n").unwrap();
+        std::fs::write(&file, "---\ntitle: Fixed\ndate: 2024-01-01\n---\nBody\n").unwrap();
         let (fixed, problems) = Site::build_cached(&capsule, &options, &mut cache);
         assert_eq!(fixed.posts[0].meta.title, "Fixed");
         assert!(problems.is_empty(), "{problems:?}");

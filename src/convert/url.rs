@@ -130,6 +130,33 @@ fn allowed(bytes: &[u8], i: usize) -> bool {
     }
 }
 
+/// The URL of a path made of names as they are on disk (`/posts/C# & you?.gmi`): each name
+/// percent-encoded as one path segment, so `#`, `?` and `%` in a file name stay part of it
+/// instead of starting a fragment, a query or an escape. `/` separates the names.
+pub fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 8);
+    for &b in path.as_bytes() {
+        if b == b'/' || SEGMENT_BYTES[b as usize] {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// The bytes a path segment may contain as they are (RFC 3986 `pchar`, `%` aside).
+static SEGMENT_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let chars = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:@!$&'()*+,;=";
+    let mut i = 0;
+    while i < chars.len() {
+        table[chars[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// The bytes a URI may contain as they are (RFC 3986 unreserved + reserved), `%` aside.
 static URI_BYTES: [bool; 256] = {
     let mut table = [false; 256];
@@ -243,6 +270,18 @@ impl Origin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_encoded_per_segment() {
+        assert_eq!(encode_path("/posts/a b.gmi"), "/posts/a%20b.gmi");
+        assert_eq!(
+            encode_path("/posts/C# & you?.gmi"),
+            "/posts/C%23%20&%20you%3F.gmi"
+        );
+        assert_eq!(encode_path("/100%.gmi"), "/100%25.gmi");
+        assert_eq!(encode_path("/é/"), "/%C3%A9/");
+        assert_eq!(encode_path("/tags/c-plus-plus/"), "/tags/c-plus-plus/");
+    }
 
     #[test]
     fn origins() {

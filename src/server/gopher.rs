@@ -427,7 +427,7 @@ fn menu(lookup: Lookup, segments: &[String], place: &Place) -> Option<Found> {
             let name = file.file_name()?.to_string_lossy();
             format!(
                 "This page is too large to show as a menu.\n=> {} The page as text\n",
-                crate::convert::url::percent_encode(&name)
+                crate::convert::url::encode_path(&name)
             )
         }
         _ => return Some(Found::Nothing),

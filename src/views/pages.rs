@@ -7,25 +7,26 @@
 use crate::config::HomeConfig;
 use crate::content::post::SeriesRole;
 use crate::content::series::Member;
-use crate::content::site::{Place, Post, Series, Site};
+use crate::content::site::{Place, Post, Series, Site, Tag};
 use crate::convert::gemtext::{Line, Writer};
-use crate::convert::url::percent_encode;
+use crate::convert::url::encode_path;
 
 /// The URL of a series' index page.
 pub fn series_url(series: &Series) -> String {
-    format!("/series/{}/", percent_encode(&series.slug))
+    format!("/series/{}/", encode_path(&series.slug))
 }
 
 /// The URL of the list of all series.
 pub const ALL_SERIES_URL: &str = "/series/";
 
-/// A part's label: `Part N: Title`, unless the title already says which part it is.
+/// A part's label: `Part N: Title`, unless the title already says which part it is. N is the
+/// number "Part N of M" uses too.
 fn part_label(member: &Member) -> String {
-    match member.part {
-        Some(n) if !member.title.contains(&format!("Part {n}")) => {
-            format!("Part {n}: {}", member.title)
-        }
-        _ => member.title.clone(),
+    let n = member.number;
+    if member.title.contains(&format!("Part {n}")) {
+        member.title.clone()
+    } else {
+        format!("Part {n}: {}", member.title)
     }
 }
 
@@ -142,50 +143,78 @@ fn series_link(series: &Series) -> Line {
     }
 }
 
-/// `=> /tags/<tag>/ tag (N)`
-fn tag_link(tag: &str, posts: &[usize]) -> Line {
+/// `=> /tags/<slug>/ Tag (N)`
+fn tag_link(slug: &str, tag: &Tag) -> Line {
     Line::Link {
-        url: tag_url(tag),
-        label: format!("{tag} ({})", posts.len()),
+        url: tag_url(slug),
+        label: format!("{} ({})", tag.name, tag.posts.len()),
     }
 }
 
-/// The header line(s) put under a series post's title.
-pub fn post_header(place: &Place<'_>, date: &str) -> String {
-    let series = place.series;
+/// The header lines put under a series post's title: one per series it belongs to.
+pub fn post_header(places: &[Place<'_>], date: &str) -> String {
     let mut w = Writer::default();
-    let text = match place.role {
-        SeriesRole::Part => format!(
-            "Part {} of {} in “{}” · {date}",
-            place.index + 1,
-            series.members.parts.len(),
-            series.name
-        ),
-        SeriesRole::Supplement => format!("A supplement to “{}” · {date}", series.name),
-        SeriesRole::SeeAlso => format!("Related to “{}” · {date}", series.name),
-    };
-    w.push(Line::Text(text));
-    w.push(Line::Link {
-        url: series_url(series),
-        label: "Series index".into(),
-    });
+    for place in places {
+        let series = place.series;
+        let text = match place.role {
+            SeriesRole::Part => format!(
+                "Part {} of {} in “{}” · {date}",
+                place_member(place).map_or(place.index as u32 + 1, |m| m.number),
+                series.members.total,
+                series.name
+            ),
+            SeriesRole::Supplement => format!("A supplement to “{}” · {date}", series.name),
+            SeriesRole::SeeAlso => format!("Related to “{}” · {date}", series.name),
+        };
+        w.push(Line::Text(text));
+        w.push(Line::Link {
+            url: series_url(series),
+            label: if places.len() == 1 {
+                "Series index".into()
+            } else {
+                format!("Index of “{}”", series.name)
+            },
+        });
+    }
     w.finish()
 }
 
-/// The "In this series" footer: every post of the series (this one as plain text) and, for a
-/// part, the previous and next parts in reading order.
-pub fn post_footer(site: &Site, place: &Place<'_>) -> String {
-    let series = place.series;
-    let members = &series.members;
-    let this = match place.role {
+/// The post a place points at.
+fn place_member<'a>(place: &Place<'a>) -> Option<&'a Member> {
+    let members = &place.series.members;
+    match place.role {
         SeriesRole::Part => members.parts.get(place.index),
         SeriesRole::Supplement => members.supplements.get(place.index),
         SeriesRole::SeeAlso => members.see_also.get(place.index),
-    };
+    }
+}
+
+/// The "In this series" footer, once per series the post belongs to: every post of the
+/// series (this one as plain text) and, for a part, the previous and next parts in reading
+/// order.
+pub fn post_footer(site: &Site, places: &[Place<'_>]) -> String {
+    let mut out = String::new();
+    for place in places {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&series_footer(site, place, places.len() > 1));
+    }
+    out
+}
+
+fn series_footer(site: &Site, place: &Place<'_>, several: bool) -> String {
+    let series = place.series;
+    let members = &series.members;
+    let this = place_member(place);
     let mut w = Writer::default();
     w.push(Line::Heading {
         level: 2,
-        text: "In this series".into(),
+        text: if several {
+            format!("In “{}”", series.name)
+        } else {
+            "In this series".into()
+        },
     });
     let entries = members
         .parts
@@ -272,7 +301,7 @@ pub const ALL_TAGS_URL: &str = "/tags/";
 
 /// The URL of one tag's page.
 pub fn tag_url(tag: &str) -> String {
-    format!("/tags/{}/", percent_encode(tag))
+    format!("/tags/{}/", encode_path(tag))
 }
 
 fn post_link(post: &Post) -> Line {
@@ -296,19 +325,19 @@ pub fn all_tags(site: &Site) -> String {
     list_page(
         "Tags",
         "No tags yet.",
-        site.tags.iter().map(|(tag, posts)| tag_link(tag, posts)),
+        site.tags.iter().map(|(slug, tag)| tag_link(slug, tag)),
     )
 }
 
 /// The posts that carry one tag, newest first: a gemfeed.
-pub fn tag_page(site: &Site, tag: &str, posts: &[usize]) -> String {
+pub fn tag_page(site: &Site, tag: &Tag) -> String {
     let mut w = Writer::default();
     w.push(Line::Heading {
         level: 1,
-        text: format!("Posts tagged “{tag}”"),
+        text: format!("Posts tagged “{}”", tag.name),
     });
     w.push(Line::Blank);
-    for &i in posts {
+    for &i in &tag.posts {
         w.push(post_link(&site.posts[i]));
     }
     w.push(Line::Blank);
@@ -368,8 +397,8 @@ pub fn home(site: &Site, author_text: Option<&str>, title: &str, sections: &Home
             level: 2,
             text: "Tags".into(),
         });
-        for (tag, posts) in &site.tags {
-            w.push(tag_link(tag, posts));
+        for (slug, tag) in &site.tags {
+            w.push(tag_link(slug, tag));
         }
     }
     let generated = w.finish();
