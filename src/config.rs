@@ -786,7 +786,8 @@ fn offset_seconds(text: &str) -> Option<i32> {
         None if rest.len() == 4 => rest.split_at(2),
         None => (rest, "0"),
     };
-    let all_digits = |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
+    let all_digits =
+        |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
     if !all_digits(hours) || !all_digits(minutes) {
         return None;
     }

@@ -106,7 +106,11 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
 /// `key: value` lines. Markdown would show it as a rule and a heading, so the author's
 /// metadata (a `draft: true`, say) would be published as text instead of obeyed.
 pub fn stray_block(split: &Split<'_>) -> Option<FrontMatterError> {
-    let mut lines = split.body.lines().enumerate().skip_while(|(_, l)| l.trim().is_empty());
+    let mut lines = split
+        .body
+        .lines()
+        .enumerate()
+        .skip_while(|(_, l)| l.trim().is_empty());
     let (at, fence) = lines.next()?;
     if !matches!(fence.trim(), "---" | "+++") {
         return None;

@@ -318,12 +318,17 @@ fn parse_day(text: &str) -> Option<(Date, &str)> {
     }
     let num = |range: std::ops::Range<usize>| -> Option<u32> {
         let part = text.get(range)?;
-        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let year = i32::try_from(num(0..4)?).ok()?;
     let month = Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
     let day = u8::try_from(num(8..10)?).ok()?;
-    Some((Date::from_calendar_date(year, month, day).ok()?, &text[10..]))
+    Some((
+        Date::from_calendar_date(year, month, day).ok()?,
+        &text[10..],
+    ))
 }
 
 /// `HH:MM[:SS[.fraction]]` at the start of `text`, and what follows.
@@ -368,7 +373,10 @@ fn parse_offset(text: &str) -> Option<UtcOffset> {
         return None;
     }
     let hours: i8 = digits[..2].parse().ok()?;
-    let minutes: i8 = digits.get(2..).filter(|m| !m.is_empty()).map_or(Some(0), |m| m.parse().ok())?;
+    let minutes: i8 = digits
+        .get(2..)
+        .filter(|m| !m.is_empty())
+        .map_or(Some(0), |m| m.parse().ok())?;
     if hours > 23 || minutes > 59 {
         return None;
     }
@@ -700,14 +708,23 @@ mod tests {
         // Jekyll's and Hugo's forms.
         assert_eq!(utc("2024-03-11 19:30:00 +0200"), "2024-03-11T17:30:00Z");
         assert_eq!(utc("2024-03-11 19:30:00 +02:00"), "2024-03-11T17:30:00Z");
-        assert_eq!(utc("2024-03-11T19:30:00.250-05:00"), "2024-03-12T00:30:00.25Z");
+        assert_eq!(
+            utc("2024-03-11T19:30:00.250-05:00"),
+            "2024-03-12T00:30:00.25Z"
+        );
         assert_eq!(utc("2024-03-11 19:30 Z"), "2024-03-11T19:30:00Z");
         let toml = raw("+++\ndate = 2024-04-10T19:30:00+12:00\n+++\n");
         assert_eq!(
             toml.date,
             Some(DateText("2024-04-10T19:30:00+12:00".into()))
         );
-        for bad in ["10/04/2024", "2024-02-30", "2024-04-10T25:00", "2024-04-10 +0200x", "soon"] {
+        for bad in [
+            "10/04/2024",
+            "2024-02-30",
+            "2024-04-10T25:00",
+            "2024-04-10 +0200x",
+            "soon",
+        ] {
             let err = PostDate::parse(bad, &UTC).unwrap_err();
             assert!(err.contains("YYYY-MM-DD"), "{bad}: {err}");
         }
@@ -793,7 +810,11 @@ mod tests {
             None,
         );
         assert_eq!(m.role, Some(SeriesRole::SeeAlso));
-        let (_, p) = PostMeta::resolve(raw("---\npart: 3\ndate: 2024-01-01\n---\n"), &facts("x"), None);
+        let (_, p) = PostMeta::resolve(
+            raw("---\npart: 3\ndate: 2024-01-01\n---\n"),
+            &facts("x"),
+            None,
+        );
         assert!(p[0].message.contains("`series` is not"), "{p:?}");
         let (m, p) = PostMeta::resolve(
             raw("---\nseries: S\nseries_role: appendix\ndate: 2024-01-01\n---\n"),
@@ -827,7 +848,11 @@ mod tests {
             p[0].message.starts_with("`date`: invalid date `someday`"),
             "{p:?}"
         );
-        let (m, p) = PostMeta::resolve(raw("---\nslug: ../etc\n---\n"), &facts("2024-01-01-x"), None);
+        let (m, p) = PostMeta::resolve(
+            raw("---\nslug: ../etc\n---\n"),
+            &facts("2024-01-01-x"),
+            None,
+        );
         assert_eq!(m.slug, "x");
         assert!(p[0].fatal);
         // A page extension in a slug is the author's way of naming the page.
@@ -848,7 +873,8 @@ mod tests {
         assert_eq!(raw.series, ["2024"]);
         assert_eq!(raw.title.as_deref(), Some("1984"));
         assert_eq!(raw.slug.as_deref(), Some("42"));
-        let toml = super::tests::raw("+++\ntags = [\"rust\", 2024]\nseries = 7\npart = \"3\"\n+++\n");
+        let toml =
+            super::tests::raw("+++\ntags = [\"rust\", 2024]\nseries = 7\npart = \"3\"\n+++\n");
         assert_eq!(toml.tags, ["rust", "2024"]);
         assert_eq!(toml.series, ["7"]);
         assert_eq!(toml.part, Some(3));
@@ -865,8 +891,18 @@ mod tests {
             ("published", "[true]", "[true]", "must be `true` or `false`"),
             ("part", "three", "\"three\"", "must be a whole number"),
             ("part", "-1", "-1", "must be a whole number"),
-            ("tags", "[[a]]", "[[\"a\"]]", "must be text or a list of texts"),
-            ("series", "{a: b}", "{ a = \"b\" }", "must be text or a list of texts"),
+            (
+                "tags",
+                "[[a]]",
+                "[[\"a\"]]",
+                "must be text or a list of texts",
+            ),
+            (
+                "series",
+                "{a: b}",
+                "{ a = \"b\" }",
+                "must be text or a list of texts",
+            ),
         ];
         for (key, yaml, toml, expected) in cases {
             for source in [
@@ -889,9 +925,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_warnings_with_a_suggestion() {
-        let (raw, p) = raw_with_problems(
-            "---\ndarft: true\nserie: Sail\nlayout: post\nextra: {x: 1}\n---\n",
-        );
+        let (raw, p) =
+            raw_with_problems("---\ndarft: true\nserie: Sail\nlayout: post\nextra: {x: 1}\n---\n");
         assert_eq!(raw.draft, None);
         let messages: Vec<&str> = p.iter().map(|p| p.message.as_str()).collect();
         assert_eq!(
@@ -904,8 +939,9 @@ mod tests {
         );
         assert!(p.iter().all(|p| !p.fatal));
         // Zola's taxonomies are read.
-        let (raw, p) =
-            raw_with_problems("+++\n[taxonomies]\ntags = [\"a\"]\nseries = [\"S\"]\nsries = [1]\n+++\n");
+        let (raw, p) = raw_with_problems(
+            "+++\n[taxonomies]\ntags = [\"a\"]\nseries = [\"S\"]\nsries = [1]\n+++\n",
+        );
         assert_eq!((raw.tags, raw.series), (vec!["a".into()], vec!["S".into()]));
         assert_eq!(
             p[0].message,

@@ -69,11 +69,13 @@ pub fn order(members: Vec<Member>) -> Ordered {
     let numbered = members.iter().any(|m| m.part.is_some());
     let mut ordered = Ordered::default();
     for member in members {
-        let role = member.role.unwrap_or(if member.part.is_some() || !numbered {
-            SeriesRole::Part
-        } else {
-            SeriesRole::Supplement
-        });
+        let role = member
+            .role
+            .unwrap_or(if member.part.is_some() || !numbered {
+                SeriesRole::Part
+            } else {
+                SeriesRole::Supplement
+            });
         match role {
             SeriesRole::Part => ordered.parts.push(member),
             SeriesRole::Supplement => ordered.supplements.push(member),
@@ -94,14 +96,22 @@ pub fn order(members: Vec<Member>) -> Ordered {
         last = Some(member.number);
     }
     ordered.total = ordered.parts.iter().map(|m| m.number).max().unwrap_or(0);
-    if let Some(first) = ordered.parts.first().filter(|m| m.part.is_some_and(|n| n > 1)) {
+    if let Some(first) = ordered
+        .parts
+        .first()
+        .filter(|m| m.part.is_some_and(|n| n > 1))
+    {
         ordered.warnings.push(Warning {
             path: first.path.clone(),
             line: first.part_line,
             message: format!(
                 "the first published part is part {}: readers see no part{} before it",
                 first.number,
-                if first.number == 2 { " 1".to_owned() } else { format!("s 1 to {}", first.number - 1) }
+                if first.number == 2 {
+                    " 1".to_owned()
+                } else {
+                    format!("s 1 to {}", first.number - 1)
+                }
             ),
         });
     }
@@ -285,7 +295,11 @@ mod tests {
         assert_eq!(names, ["c", "a", "b"]);
         // Two duplicates, and no part 1.
         assert_eq!(ordered.warnings.len(), 3);
-        assert!(ordered.warnings[0].message.contains("no part 1"), "{:?}", ordered.warnings);
+        assert!(
+            ordered.warnings[0].message.contains("no part 1"),
+            "{:?}",
+            ordered.warnings
+        );
         let first = &ordered.warnings[1];
         assert!(
             first.message.contains("part 2 is used by both"),

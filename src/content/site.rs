@@ -177,7 +177,12 @@ impl Site {
         let mut problems = Vec::new();
         let scanned = scan::scan(capsule, options, cache, &mut problems);
 
-        let all = settle_urls(scanned.posts, &scanned.texts, &scanned.served, &mut problems);
+        let all = settle_urls(
+            scanned.posts,
+            &scanned.texts,
+            &scanned.served,
+            &mut problems,
+        );
 
         let now = PostDate(OffsetDateTime::now_utc());
         let (drafts, mut posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) = all
@@ -196,7 +201,9 @@ impl Site {
                 let text = &options
                     .series
                     .iter()
-                    .find(|(name, _)| series_name(name).is_some_and(|n| fold(&n) == fold(&one.name)))?
+                    .find(|(name, _)| {
+                        series_name(name).is_some_and(|n| fold(&n) == fold(&one.name))
+                    })?
                     .1
                     .description;
                 let mut w = convert::Writer::default();
@@ -523,7 +530,9 @@ fn settle_urls(
         }
     }
     for post in renamed {
-        let page = percent_decode_str(&post.url).decode_utf8_lossy().into_owned();
+        let page = percent_decode_str(&post.url)
+            .decode_utf8_lossy()
+            .into_owned();
         let holder = if served.contains(&page) {
             let owner = Path::new(page.trim_start_matches('/'));
             let owner = [owner.to_owned(), owner.with_extension("md")]
@@ -764,7 +773,9 @@ fn group_series(
                 &post.source,
                 post.line("series"),
             ));
-            group.members.push(Member::of(&post.source, &post.meta, post.part_line));
+            group
+                .members
+                .push(Member::of(&post.source, &post.meta, post.part_line));
             // A pinned slug names the post's first series.
             if i == 0
                 && let Some(pin) = &post.meta.series_slug
@@ -789,10 +800,11 @@ fn group_series(
             None => most_used(&group.spellings),
         };
         let aliased = |spelling: &str| {
-            group
-                .configured
-                .as_ref()
-                .is_some_and(|(_, c)| c.aliases.iter().any(|a| series_name(a).is_some_and(|a| fold(&a) == fold(spelling))))
+            group.configured.as_ref().is_some_and(|(_, c)| {
+                c.aliases
+                    .iter()
+                    .any(|a| series_name(a).is_some_and(|a| fold(&a) == fold(spelling)))
+            })
         };
         for (spelling, _, path, line) in &group.spellings {
             if *spelling != name && fold(spelling) == fold(&name) && !aliased(spelling) {
@@ -883,7 +895,11 @@ fn group_series(
             continue;
         }
         holders.sort_by(|&a, &b| {
-            (!claims[a].1, claims[a].0.0, &out[a].name).cmp(&(!claims[b].1, claims[b].0.0, &out[b].name))
+            (!claims[a].1, claims[a].0.0, &out[a].name).cmp(&(
+                !claims[b].1,
+                claims[b].0.0,
+                &out[b].name,
+            ))
         });
         let keeper = holders[0];
         for &i in &holders[1..] {
@@ -1166,10 +1182,22 @@ mod tests {
                 "posts/2024-01-02-long-file-name.md",
                 "---\nslug: short.gmi\n---\nA.\n",
             ),
-            ("posts/notes/2024-01-01-n.md", "---\nslug: short\n---\nIn a folder.\n"),
-            ("posts/2024-01-03-other.md", "---\nslug: short\n---\nClash.\n"),
-            ("posts/2024-01-04-thief.md", "---\nslug: owned\n---\nTakes a name.\n"),
-            ("posts/owned.md", "---\ndraft: true\n---\nThe owner, a draft.\n"),
+            (
+                "posts/notes/2024-01-01-n.md",
+                "---\nslug: short\n---\nIn a folder.\n",
+            ),
+            (
+                "posts/2024-01-03-other.md",
+                "---\nslug: short\n---\nClash.\n",
+            ),
+            (
+                "posts/2024-01-04-thief.md",
+                "---\nslug: owned\n---\nTakes a name.\n",
+            ),
+            (
+                "posts/owned.md",
+                "---\ndraft: true\n---\nThe owner, a draft.\n",
+            ),
             (
                 "posts/2024-01-05-linker.md",
                 "[Long](2024-01-02-long-file-name.md) and [n](notes/2024-01-01-n.md).\n",
@@ -1210,8 +1238,16 @@ mod tests {
         let Some(Text::Page(page)) = site.text(Path::new("posts/2024-01-05-linker.md")) else {
             panic!()
         };
-        assert!(page.gemtext.contains("=> /posts/short.gmi Long\n"), "{}", page.gemtext);
-        assert!(page.gemtext.contains("=> /posts/notes/short.gmi n\n"), "{}", page.gemtext);
+        assert!(
+            page.gemtext.contains("=> /posts/short.gmi Long\n"),
+            "{}",
+            page.gemtext
+        );
+        assert!(
+            page.gemtext.contains("=> /posts/notes/short.gmi n\n"),
+            "{}",
+            page.gemtext
+        );
         assert!(!text.iter().any(|t| t.contains("link to")), "{text:?}");
     }
 
@@ -1225,7 +1261,10 @@ mod tests {
         urls.sort();
         assert_eq!(
             urls,
-            ["/posts/2024-01-01-C%23%20&%20you%3F.gmi", "/posts/2024-01-02-100%25.gmi"]
+            [
+                "/posts/2024-01-01-C%23%20&%20you%3F.gmi",
+                "/posts/2024-01-02-100%25.gmi"
+            ]
         );
     }
 
@@ -1244,7 +1283,10 @@ mod tests {
                 "posts/2024-01-03-c.md",
                 "---\nseries: Learning to Sail\npart: 3\n---\n",
             ),
-            ("posts/2024-01-04-d.md", "---\nseries: \"Cafe\u{301}\"\n---\n"),
+            (
+                "posts/2024-01-04-d.md",
+                "---\nseries: \"Cafe\u{301}\"\n---\n",
+            ),
             ("posts/2024-01-05-e.md", "---\nseries: \"Café\"\n---\n"),
         ]);
         let names: Vec<(&str, &str, usize)> = site
@@ -1254,14 +1296,19 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            [("Café", "café", 2), ("Learning to Sail", "learning-to-sail", 3)]
+            [
+                ("Café", "café", 2),
+                ("Learning to Sail", "learning-to-sail", 3)
+            ]
         );
         let text = messages(&problems);
         assert_eq!(
             text,
-            ["posts/2024-01-02-b.md:2: warning: series “learning to sail” is taken as “Learning \
+            [
+                "posts/2024-01-02-b.md:2: warning: series “learning to sail” is taken as “Learning \
               to Sail”, as it is written elsewhere (names that differ only in case or accents \
-              are one series): write it the same way everywhere"],
+              are one series): write it the same way everywhere"
+            ],
         );
     }
 
@@ -1270,7 +1317,10 @@ mod tests {
         let (site, problems) = build(&[
             ("posts/2024-01-01-a.md", "---\nseries: Rust Notes\n---\n"),
             ("posts/2024-02-01-b.md", "---\nseries: Rust Notes 2\n---\n"),
-            ("posts/2024-03-01-c.md", "---\nseries: \"Rust: notes!\"\n---\n"),
+            (
+                "posts/2024-03-01-c.md",
+                "---\nseries: \"Rust: notes!\"\n---\n",
+            ),
             ("posts/2024-04-01-d.md", "---\nseries: C# Tips\n---\n"),
             ("posts/2024-04-02-e.md", "---\nseries: C++ Tips\n---\n"),
             ("posts/2024-04-03-f.md", "---\nseries: C Tips\n---\n"),
@@ -1285,7 +1335,10 @@ mod tests {
         assert_eq!(slug("Rust Notes"), "rust-notes");
         assert_eq!(slug("Rust Notes 2"), "rust-notes-2");
         let moved = slug("Rust: notes!");
-        assert!(moved.starts_with("rust-notes-") && moved != "rust-notes-2", "{moved}");
+        assert!(
+            moved.starts_with("rust-notes-") && moved != "rust-notes-2",
+            "{moved}"
+        );
         assert_eq!(slug("C# Tips"), "c-sharp-tips");
         assert_eq!(slug("C++ Tips"), "c-plus-plus-tips");
         assert_eq!(slug("C Tips"), "c-tips");
@@ -1305,10 +1358,19 @@ mod tests {
     fn a_series_slug_can_be_pinned_and_renamed_series_keep_their_old_urls() {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in [
-            ("posts/2024-01-01-a.md", "---\nseries: Knots\nseries_slug: knots-old\n---\n"),
-            ("posts/2024-01-02-b.md", "---\nseries: Knots\nseries_slug: other\n---\n"),
+            (
+                "posts/2024-01-01-a.md",
+                "---\nseries: Knots\nseries_slug: knots-old\n---\n",
+            ),
+            (
+                "posts/2024-01-02-b.md",
+                "---\nseries: Knots\nseries_slug: other\n---\n",
+            ),
             ("posts/2024-01-03-c.md", "---\nseries: Sailing Notes\n---\n"),
-            ("posts/2024-01-04-d.md", "---\nseries: Learning to Sail\n---\n"),
+            (
+                "posts/2024-01-04-d.md",
+                "---\nseries: Learning to Sail\n---\n",
+            ),
         ] {
             let path = dir.path().join(name);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -1360,11 +1422,26 @@ mod tests {
         let (site, problems) = build(&[
             ("posts/2024-01-03-c.md", "---\nseries: Diary\n---\n"),
             ("posts/2024-01-01-a.md", "---\nseries: Diary\n---\n"),
-            ("posts/2024-01-02-b.md", "---\nseries: Diary\nseries_role: supplement\n---\n"),
-            ("posts/2024-02-01-p1.md", "---\nseries: Numbered\npart: 1\n---\n"),
-            ("posts/2024-02-02-p3.md", "---\nseries: Numbered\npart: 3\n---\n"),
-            ("posts/2024-02-03-p6.md", "---\nseries: Numbered\npart: 6\n---\n"),
-            ("posts/2024-02-04-p6b.md", "---\nseries: Numbered\npart: 6\n---\n"),
+            (
+                "posts/2024-01-02-b.md",
+                "---\nseries: Diary\nseries_role: supplement\n---\n",
+            ),
+            (
+                "posts/2024-02-01-p1.md",
+                "---\nseries: Numbered\npart: 1\n---\n",
+            ),
+            (
+                "posts/2024-02-02-p3.md",
+                "---\nseries: Numbered\npart: 3\n---\n",
+            ),
+            (
+                "posts/2024-02-03-p6.md",
+                "---\nseries: Numbered\npart: 6\n---\n",
+            ),
+            (
+                "posts/2024-02-04-p6b.md",
+                "---\nseries: Numbered\npart: 6\n---\n",
+            ),
             ("posts/2024-02-05-extra.md", "---\nseries: Numbered\n---\n"),
         ]);
         let diary = site.series_by_slug("diary").unwrap();
@@ -1399,8 +1476,14 @@ mod tests {
     #[test]
     fn a_post_in_several_series_is_in_each() {
         let (site, problems) = build(&[
-            ("posts/2024-01-01-a.md", "---\nseries: [Boats, Knots]\npart: 1\n---\n"),
-            ("posts/2024-01-02-b.md", "---\nseries: Knots\npart: 2\n---\n"),
+            (
+                "posts/2024-01-01-a.md",
+                "---\nseries: [Boats, Knots]\npart: 1\n---\n",
+            ),
+            (
+                "posts/2024-01-02-b.md",
+                "---\nseries: Knots\npart: 2\n---\n",
+            ),
         ]);
         assert!(problems.is_empty(), "{problems:?}");
         let places = site.places_of(Path::new("posts/2024-01-01-a.md"));
@@ -1411,9 +1494,18 @@ mod tests {
     #[test]
     fn tags_keep_their_spelling_and_symbols() {
         let (site, problems) = build(&[
-            ("posts/2024-01-01-a.md", "---\ntags: [C++, C#, C, Product Management]\n---\n"),
-            ("posts/2024-01-02-b.md", "---\ntags: [c++, \"🦀\", product management, \"Cafe\u{301}\"]\n---\n"),
-            ("posts/2024-01-03-c.md", "---\ntags: [\"Café\", product-management]\n---\n"),
+            (
+                "posts/2024-01-01-a.md",
+                "---\ntags: [C++, C#, C, Product Management]\n---\n",
+            ),
+            (
+                "posts/2024-01-02-b.md",
+                "---\ntags: [c++, \"🦀\", product management, \"Cafe\u{301}\"]\n---\n",
+            ),
+            (
+                "posts/2024-01-03-c.md",
+                "---\ntags: [\"Café\", product-management]\n---\n",
+            ),
         ]);
         let tags: Vec<(&str, &str, usize)> = site
             .tags
@@ -1439,8 +1531,14 @@ mod tests {
     #[test]
     fn links_to_withheld_posts_are_reported() {
         let (_, problems) = build(&[
-            ("posts/2024-01-01-a.md", "[soon](later.md) [hidden](secret.md)\n"),
-            ("posts/secret.md", "---\ndraft: true\ndate: 2024-01-01\n---\n"),
+            (
+                "posts/2024-01-01-a.md",
+                "[soon](later.md) [hidden](secret.md)\n",
+            ),
+            (
+                "posts/secret.md",
+                "---\ndraft: true\ndate: 2024-01-01\n---\n",
+            ),
             ("posts/later.md", "---\ndate: 2999-01-01\n---\n"),
         ]);
         let text = messages(&problems);
@@ -1458,8 +1556,14 @@ mod tests {
     #[test]
     fn front_matter_after_blank_lines_is_obeyed_and_a_late_block_is_an_error() {
         let (site, problems) = build(&[
-            ("posts/2024-01-01-a.md", "\n  \n---\ntitle: x\ndraft: true\n---\nBody\n"),
-            ("posts/2024-01-02-b.md", "---\ntitle: y\n---\n\n---\ndraft: true\n---\nBody\n"),
+            (
+                "posts/2024-01-01-a.md",
+                "\n  \n---\ntitle: x\ndraft: true\n---\nBody\n",
+            ),
+            (
+                "posts/2024-01-02-b.md",
+                "---\ntitle: y\n---\n\n---\ndraft: true\n---\nBody\n",
+            ),
         ]);
         assert!(site.is_withheld(Path::new("posts/2024-01-01-a.md")));
         assert!(site.posts.is_empty(), "{:?}", site.posts);
@@ -1493,7 +1597,11 @@ mod tests {
         assert_eq!(again, site);
         assert_eq!(problems_again, problems);
         // Changed and deleted files are seen.
-        std::fs::write(posts.join("a.md"), "---\ndate: 2024-01-01\n---\n# A, edited\n").unwrap();
+        std::fs::write(
+            posts.join("a.md"),
+            "---\ndate: 2024-01-01\n---\n# A, edited\n",
+        )
+        .unwrap();
         std::fs::remove_file(posts.join("b.md")).unwrap();
         let (edited, problems) = Site::build_cached(&capsule, &options, &mut cache);
         assert_eq!(edited.posts[0].meta.title, "A, edited");
