@@ -71,6 +71,11 @@ pub struct Config {
     pub timezone: Timezone,
     /// BCP 47 language tag(s) added to `text/gemini` responses as `lang=`; empty for none.
     pub lang: Lang,
+    /// The capsule's title, for its Atom feed (and its home page when it has no `index.gmi`);
+    /// unset: the home page's first heading, else the first hostname.
+    pub title: Option<OneLine>,
+    /// The author named by the Atom feeds; unset: the first hostname.
+    pub author: Option<OneLine>,
     pub log: LogConfig,
     pub limits: Limits,
     pub markdown: MarkdownConfig,
@@ -292,6 +297,8 @@ impl Default for Config {
             timezone: Timezone::default(),
             robots_txt: DEFAULT_ROBOTS_TXT.to_owned(),
             lang: Lang::default(),
+            title: None,
+            author: None,
             log: LogConfig::default(),
             limits: Limits::default(),
             markdown: MarkdownConfig::default(),
@@ -774,6 +781,34 @@ impl TryFrom<String> for Timezone {
     }
 }
 
+/// A line of text shown to readers (a title, a name): not blank, and without line breaks or
+/// other control characters, which a feed reader would show as they are or drop.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct OneLine(String);
+
+impl OneLine {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for OneLine {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        if raw.trim().is_empty() {
+            Err("empty text: expected a line of text, or leave the key out for the default".into())
+        } else if raw.chars().any(char::is_control) {
+            Err(format!(
+                "invalid text {raw:?}: expected one line, without line breaks or control characters"
+            ))
+        } else {
+            Ok(OneLine(raw.trim().to_owned()))
+        }
+    }
+}
+
 /// `+14:00`, `-0500`, `+2` → seconds east of UTC.
 fn offset_seconds(text: &str) -> Option<i32> {
     let (sign, rest) = match text.as_bytes().first()? {
@@ -915,6 +950,27 @@ mod tests {
         assert_eq!(config.default_hostname().as_str(), "b.example");
         assert_eq!(config.listen, vec!["127.0.0.1:0".parse().unwrap()]);
         assert_eq!(config.listen[0].get().port(), 0);
+    }
+
+    #[test]
+    fn title_and_author_are_single_lines() {
+        let config = parse("title = \" My Gemlog \"\nauthor = \"Ann Example\"\n").unwrap();
+        assert_eq!(
+            config.title.as_ref().map(OneLine::as_str),
+            Some("My Gemlog")
+        );
+        assert_eq!(
+            config.author.as_ref().map(OneLine::as_str),
+            Some("Ann Example")
+        );
+        let defaults = parse("").unwrap();
+        assert!(defaults.title.is_none() && defaults.author.is_none());
+
+        let err = parse("\ntitle = \"  \"\n").unwrap_err().to_string();
+        assert!(err.starts_with("config.toml:2:"), "{err}");
+        assert!(err.contains("empty text"), "{err}");
+        let err = parse("author = \"a\\nb\"\n").unwrap_err().to_string();
+        assert!(err.contains("expected one line"), "{err}");
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub struct Capsule {
     pub root: CapsuleRoot,
     pub site: Site,
     pub home: Home,
+    pub feeds: Feeds,
     /// Served at `/robots.txt` when the capsule has no such file.
     pub robots_txt: String,
     /// Answers rendered from this snapshot, kept for the next request (a new snapshot starts
@@ -92,6 +93,18 @@ pub struct Home {
     pub sections: HomeConfig,
 }
 
+/// What the Atom feeds say of the capsule, from the settings.
+#[derive(Debug, Clone)]
+pub struct Feeds {
+    /// `title`; unset: the home page's first heading, else `host`.
+    pub title: Option<String>,
+    /// `author`; unset: `host`.
+    pub author: String,
+    /// The first configured hostname, never the one a request named, so feed and entry ids
+    /// stay the same whichever name a reader used.
+    pub host: String,
+}
+
 /// What a path of the capsule answers.
 pub enum Lookup {
     Found(Resolved),
@@ -116,12 +129,22 @@ impl Capsule {
     /// Puts together what a capsule answers from: its folder, the site read from it, and the
     /// settings for generated pages.
     pub fn new(root: CapsuleRoot, site: Site, config: &crate::config::Config) -> Capsule {
+        let host = config.default_hostname().to_string();
+        let title = config.title.as_ref().map(|t| t.as_str().to_owned());
         Capsule {
             root,
             site,
             home: Home {
-                title: config.default_hostname().to_string(),
+                title: title.clone().unwrap_or_else(|| host.clone()),
                 sections: config.home.clone(),
+            },
+            feeds: Feeds {
+                title,
+                author: config
+                    .author
+                    .as_ref()
+                    .map_or_else(|| host.clone(), |a| a.as_str().to_owned()),
+                host,
             },
             robots_txt: config.robots_txt.clone(),
             rendered: Rendered::default(),
@@ -140,6 +163,7 @@ impl Capsule {
             root,
             site,
             home: self.home.clone(),
+            feeds: self.feeds.clone(),
             robots_txt: self.robots_txt.clone(),
             rendered: Rendered::default(),
         }
@@ -277,19 +301,27 @@ impl Capsule {
         self.site.text(path.strip_prefix(self.root.path()).ok()?)
     }
 
+    /// The author's home page (`index.gmi`, else `index.md`) as the site last read it.
+    fn home_text(&self) -> Option<(std::path::PathBuf, &Text)> {
+        match self.resolve(&[], true, false)? {
+            Resolved::File { path, .. } | Resolved::Markdown(path) => {
+                let text = self.text(&path)?;
+                Some((path, text))
+            }
+            _ => None,
+        }
+    }
+
     /// The home page: the author's `index.gmi` (or `index.md`) text, then the generated sections.
     fn home_page(&self) -> Lookup {
-        let (text, lang) = match self.resolve(&[], true, false).unwrap_or(Resolved::AddSlash) {
-            Resolved::File { path, .. } | Resolved::Markdown(path) => match self.text(&path) {
-                Some(Text::Page(page)) if page.withheld.is_none() => {
-                    (Some(page.gemtext.clone()), page.lang.clone())
-                }
-                Some(Text::Large) => {
-                    tracing::warn!(file = %path.display(), "the home page is over the size limit");
-                    (None, None)
-                }
-                _ => (None, None),
-            },
+        let (text, lang) = match self.home_text() {
+            Some((_, Text::Page(page))) if page.withheld.is_none() => {
+                (Some(page.gemtext.clone()), page.lang.clone())
+            }
+            Some((path, Text::Large)) => {
+                tracing::warn!(file = %path.display(), "the home page is over the size limit");
+                (None, None)
+            }
             _ => (None, None),
         };
         Lookup::Generated {
@@ -303,20 +335,39 @@ impl Capsule {
         }
     }
 
+    /// The capsule feed's title: the `title` setting, else the heading the author gave the
+    /// home page, else the hostname.
+    fn feed_title(&self) -> &str {
+        if let Some(title) = &self.feeds.title {
+            return title;
+        }
+        match self.home_text() {
+            Some((_, Text::Page(page))) if page.withheld.is_none() => {
+                atom::first_heading(&page.gemtext).unwrap_or(&self.feeds.host)
+            }
+            _ => &self.feeds.host,
+        }
+    }
+
     /// The body of a generated page.
     fn generated_page(&self, page: Generated<'_>, origin: &Origin) -> Lookup {
         let site = &self.site;
+        let info = || atom::FeedInfo {
+            title: self.feed_title(),
+            author: &self.feeds.author,
+            host: &self.feeds.host,
+        };
         let body = match page {
             Generated::Feed => {
                 return Lookup::Typed {
                     mime: ATOM,
-                    body: atom::capsule_feed(site, origin, &origin.host()),
+                    body: atom::capsule_feed(site, origin, &info()),
                 };
             }
             Generated::SeriesFeed(series) => {
                 return Lookup::Typed {
                     mime: ATOM,
-                    body: atom::series_feed(site, series, origin),
+                    body: atom::series_feed(site, series, origin, &info()),
                 };
             }
             Generated::AllSeries => pages::all_series(site),

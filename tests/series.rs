@@ -202,7 +202,18 @@ fn atom_feeds_are_valid_xml_with_absolute_gemini_urls() {
                 .unwrap_or_default()
                 .to_owned()
         };
-        assert!(text("id").starts_with(&base), "{}", text("id"));
+        // Ids name the source file under the first hostname; links are where readers go.
+        assert!(
+            text("id").starts_with("tag:localhost,2024:posts/"),
+            "{}",
+            text("id")
+        );
+        let href = entry
+            .children()
+            .find(|n| n.has_tag_name("link"))
+            .and_then(|n| n.attribute("href"))
+            .unwrap_or_default();
+        assert!(href.starts_with(&base), "{href}");
         assert!(!text("title").is_empty());
         assert!(
             time::OffsetDateTime::parse(

@@ -9,6 +9,8 @@ mod cli;
 mod convert;
 /// Properties of the converter over generated inputs.
 mod convert_props;
+/// Atom feeds: content, title and author, stable ids, the cap on entries.
+mod feeds;
 /// The Gopher listener over TCP: crawl, protocol rules, hostile selectors.
 mod gopher;
 /// Gemtext → Gopher text and menus.

@@ -1,30 +1,64 @@
 //! Atom 1.0 feeds of the capsule's posts: one for the whole capsule, one per series.
 //!
 //! Feed readers need absolute URLs, so these are the only pages that carry `gemini://` links;
-//! they are built from the public host and port. Summaries come from front matter; gemtext is
-//! never embedded as HTML.
+//! they are built from the public host and port. Each entry carries its post's gemtext as plain
+//! text (never as HTML) and the summary from its front matter.
+//!
+//! Ids are `tag:` URIs (RFC 4151) minted from the first configured hostname and the post's
+//! source file, never from its URL: a reader who already has an entry keeps it when the post
+//! gets a new `slug`, or the capsule a new port, and no port ever goes into an id.
 
 use std::fmt::Write;
+use std::path::{Component, Path};
 
+use crate::content::scan::Text;
 use crate::content::site::{Post, Series, Site};
 use crate::convert::url::Origin;
 
 /// The URL of the whole capsule's feed.
 pub const FEED_URL: &str = "/atom.xml";
 
+/// The most entries a feed (the capsule's or a series') carries, newest first. Readers keep the
+/// entries they have fetched, and each entry holds its whole post, so older ones would only
+/// make every fetch bigger.
+pub const MAX_ENTRIES: usize = 50;
+
+/// The date part of the feeds' own ids (`tag:host,2000:feed`): fixed, so a feed's id never
+/// changes; entries use the year of their post's date instead.
+pub const FEED_ID_YEAR: &str = "2000";
+
+/// What a feed says of the capsule, from the settings rather than the request, so it is the
+/// same whichever of the capsule's names and ports a reader asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedInfo<'a> {
+    /// The capsule feed's title; a series feed is titled by its series.
+    pub title: &'a str,
+    pub author: &'a str,
+    /// The canonical hostname (the first configured), whose name ids are minted under.
+    pub host: &'a str,
+}
+
 /// The URL of a series' feed.
 pub fn series_feed_url(series: &Series) -> String {
     format!("{}atom.xml", super::pages::series_url(series))
 }
 
-/// The feed of every published post, newest first.
-pub fn capsule_feed(site: &Site, origin: &Origin, title: &str) -> String {
-    let posts: Vec<&Post> = site.posts.iter().map(|p| &**p).collect();
-    feed(origin, title, FEED_URL, "/", &posts)
+/// The feed of the newest published posts, newest first.
+pub fn capsule_feed(site: &Site, origin: &Origin, info: &FeedInfo<'_>) -> String {
+    let posts: Vec<&Post> = site.posts.iter().take(MAX_ENTRIES).map(|p| &**p).collect();
+    let head = Head {
+        id: tag(info.host, FEED_ID_YEAR, "feed"),
+        title: info.title,
+        author: info.author,
+        self_url: FEED_URL,
+        page_url: "/",
+    };
+    feed(site, origin, info.host, &head, &posts)
 }
 
-/// The feed of one series: its parts, supplements and see-also posts, newest first.
-pub fn series_feed(site: &Site, series: &Series, origin: &Origin) -> String {
+/// The feed of one series: the newest of its parts, supplements and see-also posts, newest
+/// first.
+pub fn series_feed(site: &Site, series: &Series, origin: &Origin, info: &FeedInfo<'_>) -> String {
     let members = &series.members;
     let mut posts: Vec<&Post> = members
         .parts
@@ -39,17 +73,56 @@ pub fn series_feed(site: &Site, series: &Series, origin: &Origin) -> String {
             .cmp(&a.meta.date)
             .then_with(|| a.url.cmp(&b.url))
     });
-    let index = super::pages::series_url(series);
-    feed(
-        origin,
-        &series.name,
-        &series_feed_url(series),
-        &index,
-        &posts,
-    )
+    posts.truncate(MAX_ENTRIES);
+    let self_url = series_feed_url(series);
+    let page_url = super::pages::series_url(series);
+    let head = Head {
+        id: tag(info.host, FEED_ID_YEAR, &format!("series/{}", series.slug)),
+        title: &series.name,
+        author: info.author,
+        self_url: &self_url,
+        page_url: &page_url,
+    };
+    feed(site, origin, info.host, &head, &posts)
 }
 
-fn feed(origin: &Origin, title: &str, self_url: &str, page_url: &str, posts: &[&Post]) -> String {
+/// The id of a post's entry: `tag:<host>,<year of its date>:<source file>`, e.g.
+/// `tag:example.org,2024:posts/knots.md`. The year is the author's (in the offset they wrote),
+/// as the post's pages show its date.
+pub fn entry_id(host: &str, post: &Post) -> String {
+    // RFC 4151 wants four digits; a date outside them is kept to the nearest year that has.
+    let year = format!("{:04}", post.meta.date.0.year().clamp(0, 9999));
+    tag(host, &year, &source_path(&post.source))
+}
+
+/// The first level-1 heading of a gemtext page (outside preformatted blocks), the title a
+/// capsule's home page gives it.
+pub fn first_heading(gemtext: &str) -> Option<&str> {
+    let mut pre = false;
+    for line in gemtext.lines() {
+        if line.starts_with("```") {
+            pre = !pre;
+        } else if !pre
+            && let Some(text) = line.strip_prefix('#')
+            && !text.starts_with('#')
+            && !text.trim().is_empty()
+        {
+            return Some(text.trim());
+        }
+    }
+    None
+}
+
+/// What the feed says of itself.
+struct Head<'a> {
+    id: String,
+    title: &'a str,
+    author: &'a str,
+    self_url: &'a str,
+    page_url: &'a str,
+}
+
+fn feed(site: &Site, origin: &Origin, host: &str, head: &Head<'_>, posts: &[&Post]) -> String {
     let updated = posts
         .iter()
         .map(|p| p.meta.updated)
@@ -59,24 +132,28 @@ fn feed(origin: &Origin, title: &str, self_url: &str, page_url: &str, posts: &[&
     let mut xml = String::with_capacity(512 + posts.len() * 400);
     xml.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     xml.push_str("<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
-    let _ = writeln!(xml, "  <id>{}</id>", escape(&origin.absolute(self_url)));
-    let _ = writeln!(xml, "  <title>{}</title>", escape(title));
+    let _ = writeln!(xml, "  <id>{}</id>", escape(&head.id));
+    let _ = writeln!(xml, "  <title>{}</title>", escape(head.title));
     let _ = writeln!(xml, "  <updated>{updated}</updated>");
     let _ = writeln!(
         xml,
         "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>",
-        escape(&origin.absolute(self_url))
+        escape(&origin.absolute(head.self_url))
     );
     let _ = writeln!(
         xml,
         "  <link rel=\"alternate\" type=\"text/gemini\" href=\"{}\"/>",
-        escape(&origin.absolute(page_url))
+        escape(&origin.absolute(head.page_url))
     );
-    let _ = writeln!(xml, "  <author><name>{}</name></author>", escape(title));
+    let _ = writeln!(
+        xml,
+        "  <author><name>{}</name></author>",
+        escape(head.author)
+    );
     for post in posts {
         let url = escape(&origin.absolute(&post.url));
         xml.push_str("  <entry>\n");
-        let _ = writeln!(xml, "    <id>{url}</id>");
+        let _ = writeln!(xml, "    <id>{}</id>", escape(&entry_id(host, post)));
         let _ = writeln!(xml, "    <title>{}</title>", escape(&post.meta.title));
         let _ = writeln!(
             xml,
@@ -95,11 +172,63 @@ fn feed(origin: &Origin, title: &str, self_url: &str, page_url: &str, posts: &[&
         if let Some(summary) = &post.meta.summary {
             let _ = writeln!(xml, "    <summary>{}</summary>", escape(summary));
         }
+        // As served, without a series' navigation; a gemtext file too large to hold in
+        // memory has none.
+        if let Some(Text::Page(page)) = site.text(&post.source)
+            && page.withheld.is_none()
+        {
+            let _ = writeln!(
+                xml,
+                "    <content type=\"text\">{}</content>",
+                escape(&page.gemtext)
+            );
+        }
         xml.push_str("  </entry>\n");
     }
     xml.push_str("</feed>\n");
     xml
 }
+
+/// `tag:<authority>,<date>:<specific>`, with what the specific part may not hold
+/// percent-encoded. An IPv6 hostname has its colons written as `-`, since the authority is
+/// followed by `,` and `:`.
+fn tag(host: &str, date: &str, specific: &str) -> String {
+    let mut out = format!("tag:{},{date}:", host.replace(':', "-"));
+    for &b in specific.as_bytes() {
+        if TAG_BYTES[b as usize] {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// A source file's path with `/` between its parts, whatever the platform writes.
+fn source_path(source: &Path) -> String {
+    source
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(name.to_string_lossy()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The bytes a tag URI's specific part may hold as they are (RFC 4151: `pchar`, `/`, `?`);
+/// `%` is always escaped, since file names are not already encoded.
+static TAG_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let chars =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?";
+    let mut i = 0;
+    while i < chars.len() {
+        table[chars[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// Escapes text for XML content and attribute values, dropping characters XML 1.0 forbids.
 fn escape(text: &str) -> String {
@@ -122,9 +251,203 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+    use crate::content::CapsuleRoot;
+    use crate::content::site::BuildOptions;
+
+    const INFO: FeedInfo<'static> = FeedInfo {
+        title: "My Gemlog",
+        author: "Ann Example",
+        host: "example.org",
+    };
+
+    /// A site read from a capsule holding `files` (path, text).
+    fn site(files: &[(&str, String)]) -> (tempfile::TempDir, Site) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let root = CapsuleRoot::open(dir.path()).unwrap();
+        let (site, _) = Site::build(&root, &BuildOptions::new(&Config::default()));
+        (dir, site)
+    }
+
+    fn post(title: &str, date: &str, extra: &str, body: &str) -> String {
+        format!("---\ntitle: {title}\ndate: {date}\n{extra}---\n{body}\n")
+    }
+
+    /// The text of each child element of the feed (or of its entries) called `name`.
+    fn texts(xml: &str, name: &str, in_entries: bool) -> Vec<String> {
+        let doc = roxmltree::Document::parse(xml).expect("well-formed XML");
+        let feed = doc.root_element();
+        let parents: Vec<_> = if in_entries {
+            feed.children()
+                .filter(|n| n.has_tag_name("entry"))
+                .collect()
+        } else {
+            vec![feed]
+        };
+        parents
+            .iter()
+            .flat_map(|p| p.children().filter(|n| n.has_tag_name(name)))
+            .map(|n| n.text().unwrap_or_default().to_owned())
+            .collect()
+    }
 
     #[test]
     fn escaping() {
         assert_eq!(escape("a<b>&\"c'\u{1}d"), "a&lt;b&gt;&amp;&quot;c&apos;d");
+    }
+
+    #[test]
+    fn entries_carry_their_gemtext_escaped_beside_the_summary() {
+        let (_dir, site) = site(&[
+            (
+                "posts/knots.md",
+                post(
+                    "Knots",
+                    "2024-03-11",
+                    "summary: Bends & hitches\n",
+                    "1 < 2 & \"c\".",
+                ),
+            ),
+            ("posts/plain.gmi", "# Plain\n\n=> /x.gmi <x> & y\n".into()),
+        ]);
+        let xml = capsule_feed(&site, &Origin::new("example.org", 1965), &INFO);
+        assert!(
+            xml.contains("<content type=\"text\"># Knots\n\n1 &lt; 2 &amp; &quot;c&quot;."),
+            "{xml}"
+        );
+        assert_eq!(texts(&xml, "summary", true), ["Bends & hitches"]);
+        let Some(Text::Page(page)) = site.text(Path::new("posts/knots.md")) else {
+            panic!("no page for the post");
+        };
+        let Some(Text::Page(plain)) = site.text(Path::new("posts/plain.gmi")) else {
+            panic!("no page for the gemtext post");
+        };
+        // Newest first: the gemtext file has no date, so it is dated by its file (now).
+        assert_eq!(
+            texts(&xml, "content", true),
+            [plain.gemtext.clone(), page.gemtext.clone()]
+        );
+    }
+
+    #[test]
+    fn ids_are_tag_uris_of_the_source_file_whatever_the_slug_and_port() {
+        let files = |slug: &str| {
+            vec![(
+                "posts/knots.md",
+                post(
+                    "Knots",
+                    "2024-12-31T23:30:00-05:00",
+                    &format!("slug: {slug}\nseries: Learning to Sail\n"),
+                    "Text.",
+                ),
+            )]
+        };
+        let (_a, before) = site(&files("knots"));
+        let (_b, after) = site(&files("bends-and-hitches"));
+        let old = capsule_feed(&before, &Origin::new("example.org", 1965), &INFO);
+        let new = capsule_feed(&after, &Origin::new("example.org", 1966), &INFO);
+        assert_eq!(texts(&old, "id", false), ["tag:example.org,2000:feed"]);
+        // The year is the author's: 2024, though the date is 2025 in UTC.
+        assert_eq!(
+            texts(&old, "id", true),
+            ["tag:example.org,2024:posts/knots.md"]
+        );
+        assert_eq!(texts(&new, "id", false), texts(&old, "id", false));
+        assert_eq!(texts(&new, "id", true), texts(&old, "id", true));
+        // Links follow the post and the port.
+        assert!(new.contains("href=\"gemini://example.org:1966/posts/bends-and-hitches.gmi\""));
+
+        let series = &after.series[0];
+        let feed = series_feed(&after, series, &Origin::new("example.org", 1966), &INFO);
+        assert_eq!(
+            texts(&feed, "id", false),
+            ["tag:example.org,2000:series/learning-to-sail"]
+        );
+        assert_eq!(texts(&feed, "id", true), texts(&old, "id", true));
+    }
+
+    #[test]
+    fn what_a_tag_uri_may_not_hold_is_percent_encoded() {
+        let (_dir, site) = site(&[("posts/a b%#ü[1].md", post("Odd", "2024-01-02", "", "Text."))]);
+        let post = &site.posts[0];
+        assert_eq!(
+            entry_id("example.org", post),
+            "tag:example.org,2024:posts/a%20b%25%23%C3%BC%5B1%5D.md"
+        );
+        assert_eq!(
+            entry_id("::1", post),
+            "tag:--1,2024:posts/a%20b%25%23%C3%BC%5B1%5D.md"
+        );
+        assert_eq!(
+            tag("example.org", FEED_ID_YEAR, "series/bücher"),
+            "tag:example.org,2000:series/b%C3%BCcher"
+        );
+    }
+
+    #[test]
+    fn title_and_author_come_from_the_info_and_series_keep_their_name() {
+        let (_dir, site) = site(&[(
+            "posts/knots.md",
+            post("Knots", "2024-03-11", "series: Sail & Row\n", "Text."),
+        )]);
+        let origin = Origin::new("example.org", 1965);
+        let feed = capsule_feed(&site, &origin, &INFO);
+        assert_eq!(texts(&feed, "title", false), ["My Gemlog"]);
+        assert!(
+            feed.contains("<author><name>Ann Example</name></author>"),
+            "{feed}"
+        );
+        let series = series_feed(&site, &site.series[0], &origin, &INFO);
+        assert_eq!(texts(&series, "title", false), ["Sail & Row"]);
+        assert!(
+            series.contains("<author><name>Ann Example</name></author>"),
+            "{series}"
+        );
+    }
+
+    #[test]
+    fn feeds_hold_the_newest_posts_up_to_the_cap() {
+        let files: Vec<(String, String)> = (0..MAX_ENTRIES + 10)
+            .map(|i| {
+                let date = time::Date::from_calendar_date(2024, time::Month::January, 1).unwrap()
+                    + time::Duration::days(i as i64);
+                (
+                    format!("posts/p{i:03}.md"),
+                    post(
+                        &format!("Post {i}"),
+                        &date.to_string(),
+                        &format!("series: Long\npart: {}\n", i + 1),
+                        "Text.",
+                    ),
+                )
+            })
+            .collect();
+        let files: Vec<(&str, String)> =
+            files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+        let (_dir, site) = site(&files);
+        let origin = Origin::new("example.org", 1965);
+        let newest = format!("Post {}", MAX_ENTRIES + 9);
+        let oldest_kept = "Post 10";
+        for xml in [
+            capsule_feed(&site, &origin, &INFO),
+            series_feed(&site, &site.series[0], &origin, &INFO),
+        ] {
+            let titles = texts(&xml, "title", true);
+            assert_eq!(titles.len(), MAX_ENTRIES);
+            assert_eq!(titles[0], newest);
+            assert_eq!(titles[MAX_ENTRIES - 1], oldest_kept);
+        }
+    }
+
+    #[test]
+    fn the_first_heading_is_a_level_one_line_outside_preformatted_text() {
+        let text = "## Sub\n```\n# Not this\n```\n#\n#Welcome aboard \n# Later\n";
+        assert_eq!(first_heading(text), Some("Welcome aboard"));
+        assert_eq!(first_heading("Just text.\n## Sub\n"), None);
     }
 }
