@@ -32,7 +32,11 @@ enum Command {
     Serve(ServeArgs),
     /// Create missing certificates, then print each host's fingerprints and expiry date.
     Cert(CertArgs),
-    /// Convert a Markdown file to gemtext and print it, as the server would serve it.
+    /// Convert a Markdown file to gemtext and print its body, without series navigation.
+    ///
+    /// The server adds navigation to a post in a series (a "Part N of M" line, the series'
+    /// other posts, the previous and next parts), which one file cannot tell; `gemhole build
+    /// --out DIR` writes every page as the server sends it.
     Convert(ConvertArgs),
     /// Check the config and every post; exit non-zero if a post cannot be published.
     Check(CheckArgs),
@@ -125,10 +129,25 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("gemhole: error: {e:#}");
+            eprintln!("gemhole: error: {}", report(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line. The crate's errors name their cause in their own
+/// message and also return it as their source (thiserror does both for a `source` field), so a
+/// cause the line already ends with is not repeated.
+fn report(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.ends_with(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
 }
 
 /// Threads for blocking work (opening and reading files, folder lookups, site rebuilds). A read

@@ -21,6 +21,11 @@ fn version_and_help_for_every_command() {
     for flag in ["--certs", "--hostname"] {
         assert!(out.contains(flag), "cert --help lacks {flag}");
     }
+    // One file cannot tell a post's place in its series; the help says where the full pages are.
+    let (_, out, _) = run_cli(dir.path(), &["convert", "--help"]);
+    let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("without series navigation"), "{out}");
+    assert!(words.contains("`gemhole build --out DIR`"), "{out}");
 }
 
 #[test]
@@ -340,4 +345,28 @@ fn check_validates_the_config_too() {
     let (status, _, err) = run_cli(dir.path(), &["check"]);
     assert!(!status.success());
     assert!(err.contains("config.toml:1:"), "{err}");
+}
+
+#[test]
+fn convert_names_a_missing_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // The file, then a config file that is missing: each named once, its reason once.
+    for (args, missing) in [
+        (&["convert", "nope.md"][..], "cannot read nope.md: "),
+        (
+            &["convert", "--config", "nope.toml", "nope.md"],
+            "cannot read config file nope.toml: ",
+        ),
+    ] {
+        let (status, out, err) = run_cli(dir.path(), args);
+        assert_eq!(status.code(), Some(1), "{args:?}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("gemhole: error: {missing}")),
+            "{err}"
+        );
+        assert_eq!(err.matches("nope.").count(), 1, "{err}");
+        assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    }
 }
