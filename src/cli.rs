@@ -3,7 +3,7 @@
 //! Parsing and reporting only: the work is done by `config`, `server` and `server::tls`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -32,7 +32,11 @@ enum Command {
     Serve(ServeArgs),
     /// Create missing certificates, then print each host's fingerprints and expiry date.
     Cert(CertArgs),
-    /// Convert a Markdown file to gemtext and print it, as the server would serve it.
+    /// Convert a Markdown file to gemtext and print its body, without series navigation.
+    ///
+    /// The server adds navigation to a post in a series (a "Part N of M" line, the series'
+    /// other posts, the previous and next parts), which one file cannot tell; `gemhole build
+    /// --out DIR` writes every page as the server sends it.
     Convert(ConvertArgs),
     /// Check the config and every post; exit non-zero if a post cannot be published.
     Check(CheckArgs),
@@ -101,7 +105,8 @@ struct CheckArgs {
 
 #[derive(Debug, Args)]
 struct BuildArgs {
-    /// Folder to write into (created if missing; files in it are overwritten)
+    /// Folder to write the capsule to; it is replaced whole, so it must be missing, empty, or an
+    /// earlier build (marked by its `.gemhole-build` file)
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Config file [default: ./config.toml if it exists, else built-in defaults]
@@ -125,10 +130,25 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("gemhole: error: {e:#}");
+            eprintln!("gemhole: error: {}", report(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line. The crate's errors name their cause in their own
+/// message and also return it as their source (thiserror does both for a `source` field), so a
+/// cause the line already ends with is not repeated.
+fn report(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.ends_with(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
 }
 
 /// Threads for blocking work (opening and reading files, folder lookups, site rebuilds). A read
@@ -274,6 +294,7 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
     let root = CapsuleRoot::open(&config.capsule)
         .with_context(|| format!("capsule folder {}", config.capsule.display()))?
         .keep_secret(&Secret::of(&config))?;
+    let out = OutDir::check(&args.out, root.path())?;
     let (site, problems) = Site::build(&root, &BuildOptions::new(&config));
     for problem in &problems {
         eprintln!("{problem}");
@@ -284,10 +305,34 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         config.default_hostname().as_str(),
         config.public_port.unwrap_or(crate::config::GEMINI_PORT),
     );
-    let out = &args.out;
+    let mut scratch = out.scratch()?;
+    let written = write_capsule(&capsule, &origin, &scratch.path)
+        .and_then(|written| {
+            let marker = scratch.path.join(BUILD_MARKER);
+            std::fs::write(&marker, MARKER_TEXT)
+                .with_context(|| format!("cannot write {}", marker.display()))?;
+            Ok(written)
+        })
+        .with_context(|| {
+            format!(
+                "cannot build {}; it was left as it was",
+                out.given.display()
+            )
+        })?;
+    out.replace_with(&mut scratch)?;
+    println!("wrote {written} file(s) to {}", out.given.display());
+    Ok(())
+}
+
+/// Writes every path of the capsule below `dir`; returns how many files were written.
+fn write_capsule(
+    capsule: &Capsule,
+    origin: &crate::convert::url::Origin,
+    dir: &Path,
+) -> anyhow::Result<usize> {
     let mut written = 0;
     for (segments, slash) in capsule.paths() {
-        let target = output_file(out, &segments, slash);
+        let target = output_file(dir, &segments, slash);
         let write = |bytes: &[u8]| -> anyhow::Result<()> {
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent)
@@ -296,7 +341,7 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
             std::fs::write(&target, bytes)
                 .with_context(|| format!("cannot write {}", target.display()))
         };
-        match capsule.lookup(&segments, slash, &origin) {
+        match capsule.lookup(&segments, slash, origin) {
             Lookup::Found(Resolved::File { path, .. }) => {
                 // Opened as the server opens it: never a secret, a FIFO, or through a symlink
                 // that leads out.
@@ -321,8 +366,260 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         }
         written += 1;
     }
-    println!("wrote {written} file(s) to {}", out.display());
-    Ok(())
+    Ok(written)
+}
+
+/// The file at the top of every build's folder. A build replaces only a folder that has it (or
+/// an empty one), so a mistyped `--out` cannot wipe out someone's files.
+const BUILD_MARKER: &str = ".gemhole-build";
+
+const MARKER_TEXT: &str = "This folder was written by `gemhole build`; the next build into it \
+                           replaces it whole.\n";
+
+/// The folder `--out` names, checked before anything is built.
+struct OutDir {
+    /// As given, for messages.
+    given: PathBuf,
+    /// The folder it is in, symlinks resolved: the new build is made there, so that renaming it
+    /// into place stays on one file system.
+    parent: PathBuf,
+    /// Its own name.
+    name: std::ffi::OsString,
+}
+
+/// What is at `--out` now.
+enum Previous {
+    Nothing,
+    /// An earlier build, or an empty folder: replaced.
+    Replaceable,
+    /// Anything else, with why it is kept.
+    Refused(String),
+}
+
+impl OutDir {
+    /// Refuses a folder whose replacement would remove what is not a build: the capsule, a
+    /// folder holding it or held in it, `/`, the home folder, a symlink, a file, or a non-empty
+    /// folder without [`BUILD_MARKER`]. Nothing is created or removed here.
+    fn check(given: &Path, capsule: &Path) -> anyhow::Result<OutDir> {
+        let Some(name) = given.file_name() else {
+            anyhow::bail!(
+                "--out {} does not end in a folder name: give the folder to write, e.g. --out site",
+                given.display()
+            );
+        };
+        let parent = match given.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let out = OutDir {
+            given: given.to_owned(),
+            parent: resolve(parent)?,
+            name: name.to_owned(),
+        };
+        let real = out.path();
+        let refuse = |why: &str| {
+            let shown = if real == out.given {
+                out.given.display().to_string()
+            } else {
+                format!("{} ({})", out.given.display(), real.display())
+            };
+            anyhow::anyhow!("refusing to build into {shown}: {why}; nothing was changed")
+        };
+        if real == capsule || real.starts_with(capsule) {
+            return Err(refuse(&format!(
+                "it is the capsule folder {} or inside it, and a build replaces its folder whole",
+                capsule.display()
+            )));
+        }
+        if capsule.starts_with(&real) {
+            return Err(refuse(&format!(
+                "it holds the capsule folder {}, and a build replaces its folder whole",
+                capsule.display()
+            )));
+        }
+        let home = std::env::var_os("HOME").and_then(|h| Path::new(&h).canonicalize().ok());
+        if real.parent().is_none() || home.is_some_and(|home| home.starts_with(&real)) {
+            return Err(refuse(
+                "it is the home folder or holds it, and a build replaces its folder whole",
+            ));
+        }
+        if let Previous::Refused(why) = previous(&real, &out.given)? {
+            return Err(refuse(&why));
+        }
+        Ok(out)
+    }
+
+    /// Where the build goes, symlinks in the parent resolved.
+    fn path(&self) -> PathBuf {
+        self.parent.join(&self.name)
+    }
+
+    /// Makes an empty folder next to `--out` (creating the parent if missing) for the build.
+    fn scratch(&self) -> anyhow::Result<Scratch> {
+        std::fs::create_dir_all(&self.parent)
+            .with_context(|| format!("cannot create {}", self.parent.display()))?;
+        let mut n = 0;
+        loop {
+            let path = self.sibling("build", n);
+            match std::fs::create_dir(&path) {
+                Ok(()) => {
+                    return Ok(Scratch {
+                        path,
+                        placed: false,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot create {}", path.display()));
+                }
+            }
+        }
+    }
+
+    /// A hidden name next to `--out`, unlikely to be taken: `.NAME.gemhole-WHAT-PID-N`.
+    fn sibling(&self, what: &str, n: u32) -> PathBuf {
+        // Short enough that a long folder name stays within the 255-byte limit of a name.
+        let mut name = String::new();
+        for c in self.name.to_string_lossy().chars() {
+            if name.len() + c.len_utf8() > 64 {
+                break;
+            }
+            name.push(c);
+        }
+        self.parent
+            .join(format!(".{name}.gemhole-{what}-{}-{n}", std::process::id()))
+    }
+
+    /// Puts the finished build in place of `--out`: the old folder is renamed aside, the new one
+    /// renamed in, the old one removed. On an error the old folder is put back.
+    fn replace_with(&self, scratch: &mut Scratch) -> anyhow::Result<()> {
+        let target = self.path();
+        let new = &scratch.path;
+        let rename = |from: &Path, to: &Path| {
+            std::fs::rename(from, to)
+                .with_context(|| format!("cannot rename {} to {}", from.display(), to.display()))
+        };
+        let kept = || {
+            format!(
+                "cannot replace {}; it was left as it was",
+                self.given.display()
+            )
+        };
+        if std::fs::symlink_metadata(&target).is_err() {
+            rename(new, &target).with_context(kept)?;
+            scratch.placed = true;
+            return Ok(());
+        }
+        let aside = (0..100)
+            .map(|n| self.sibling("old", n))
+            .find(|p| std::fs::symlink_metadata(p).is_err())
+            .context("no free name to move the previous build aside")
+            .with_context(kept)?;
+        rename(&target, &aside).with_context(kept)?;
+        // What was moved aside is checked again: the folder may have changed during the build.
+        let swapped = match previous(&aside, &self.given) {
+            Ok(Previous::Refused(why)) => {
+                Err(anyhow::anyhow!("it changed during the build: {why}"))
+            }
+            Ok(_) => rename(new, &target),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = swapped {
+            return Err(match std::fs::rename(&aside, &target) {
+                Ok(()) => e.context(kept()),
+                Err(back) => e.context(format!(
+                    "cannot replace {}, and the previous build is now {} (moving it back failed: \
+                     {back})",
+                    self.given.display(),
+                    aside.display()
+                )),
+            });
+        }
+        scratch.placed = true;
+        // The new build is in place; an old copy left over is reported, not an error.
+        if let Err(e) = std::fs::remove_dir_all(&aside) {
+            eprintln!(
+                "gemhole: warning: cannot remove the previous build, moved to {}: {e}",
+                aside.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// What is at `path` (`given` names it in messages). Symlinks are not followed: replacing one
+/// would remove the link, while the build would be meant for where it leads.
+fn previous(path: &Path, given: &Path) -> anyhow::Result<Previous> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Previous::Nothing),
+        Err(e) => return Err(e).with_context(|| format!("cannot look at {}", path.display())),
+    };
+    if meta.is_symlink() {
+        let to = std::fs::read_link(path).unwrap_or_default();
+        return Ok(Previous::Refused(format!(
+            "it is a symbolic link (to {}), which a build does not follow; give the folder it \
+             leads to as --out",
+            to.display()
+        )));
+    }
+    if !meta.is_dir() {
+        return Ok(Previous::Refused("it is a file, not a folder".into()));
+    }
+    let marked = std::fs::symlink_metadata(path.join(BUILD_MARKER)).is_ok_and(|m| m.is_file());
+    let empty = || -> anyhow::Result<bool> {
+        let mut entries =
+            std::fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))?;
+        Ok(entries.next().is_none())
+    };
+    if marked || empty()? {
+        return Ok(Previous::Replaceable);
+    }
+    Ok(Previous::Refused(format!(
+        "it is not empty and has no {BUILD_MARKER} file, so it is not an earlier build, and a \
+         build replaces its folder whole; choose another folder, or empty this one, or (to have \
+         every file in it replaced) create {}",
+        given.join(BUILD_MARKER).display()
+    )))
+}
+
+/// `path` made absolute with symlinks resolved; the part of it that does not exist yet (and so
+/// holds no links) is appended as written.
+fn resolve(path: &Path) -> anyhow::Result<PathBuf> {
+    let mut existing = path;
+    let mut missing = Vec::new();
+    loop {
+        match existing.canonicalize() {
+            Ok(real) => return Ok(missing.iter().rev().fold(real, |p, name| p.join(name))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else {
+                    return Err(e).with_context(|| format!("cannot resolve {}", path.display()));
+                };
+                missing.push(name);
+                existing = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot resolve {}", path.display())),
+        }
+    }
+}
+
+/// The folder a build is written into, removed when dropped unless it was put in place: a
+/// failed build leaves nothing behind.
+struct Scratch {
+    path: PathBuf,
+    placed: bool,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !self.placed {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
 }
 
 fn origin(origin: Origin) -> &'static str {

@@ -1,5 +1,8 @@
 //! The command line, and configuration errors as an operator sees them.
 
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+
 use crate::common::{Setup, run_cli};
 
 #[test]
@@ -21,6 +24,13 @@ fn version_and_help_for_every_command() {
     for flag in ["--certs", "--hostname"] {
         assert!(out.contains(flag), "cert --help lacks {flag}");
     }
+    // One file cannot tell a post's place in its series; the help says where the full pages are.
+    let (_, out, _) = run_cli(dir.path(), &["convert", "--help"]);
+    let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("without series navigation"), "{out}");
+    assert!(words.contains("`gemhole build --out DIR`"), "{out}");
+    let (_, out, _) = run_cli(dir.path(), &["build", "--help"]);
+    assert!(out.contains(".gemhole-build"), "{out}");
 }
 
 #[test]
@@ -340,4 +350,308 @@ fn check_validates_the_config_too() {
     let (status, _, err) = run_cli(dir.path(), &["check"]);
     assert!(!status.success());
     assert!(err.contains("config.toml:1:"), "{err}");
+}
+
+#[test]
+fn convert_names_a_missing_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // The file, then a config file that is missing: each named once, its reason once.
+    for (args, missing) in [
+        (&["convert", "nope.md"][..], "cannot read nope.md: "),
+        (
+            &["convert", "--config", "nope.toml", "nope.md"],
+            "cannot read config file nope.toml: ",
+        ),
+    ] {
+        let (status, out, err) = run_cli(dir.path(), args);
+        assert_eq!(status.code(), Some(1), "{args:?}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("gemhole: error: {missing}")),
+            "{err}"
+        );
+        assert_eq!(err.matches("nope.").count(), 1, "{err}");
+        assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    }
+}
+
+/// Runs `gemhole build` in `dir` on its `capsule/` folder, with built-in defaults.
+fn build(dir: &Path, out: &str) -> (ExitStatus, String, String) {
+    run_cli(
+        dir,
+        &[
+            "build",
+            "--config",
+            "/dev/null",
+            "--capsule",
+            "capsule",
+            "--out",
+            out,
+        ],
+    )
+}
+
+/// Every file below `dir` with its contents, in order.
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                found.push((path.strip_prefix(dir).unwrap().to_owned(), bytes));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The names in `dir`, sorted: a build must leave no temporary folder next to its own.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn post(title: &str, extra: &str) -> String {
+    format!("---\ntitle: {title}\ndate: 2024-01-01\n{extra}---\nBody of {title}.\n")
+}
+
+/// A capsule with three posts; `gone` has a tag of its own.
+fn three_posts(dir: &Path) {
+    let capsule = dir.join("capsule");
+    crate::common::write(&capsule, "index.gmi", "# Home\n");
+    crate::common::write(&capsule, "posts/stays.md", post("Stays Here", ""));
+    crate::common::write(
+        &capsule,
+        "posts/drafted.md",
+        post("Soon a Draft", "tags: [drafty]\n"),
+    );
+    crate::common::write(&capsule, "posts/deleted.md", post("Soon Deleted", ""));
+}
+
+/// Whether the built pages that list posts mention `title`.
+fn listed(site: &Path, title: &str) -> bool {
+    ["index.gmi", "archive/index.gmi", "atom.xml"]
+        .iter()
+        .any(|page| {
+            std::fs::read_to_string(site.join(page))
+                .unwrap()
+                .contains(title)
+        })
+}
+
+#[test]
+fn build_into_the_same_folder_drops_unpublished_posts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dir, site) = (dir.path(), dir.path().join("site"));
+    three_posts(dir);
+    let (status, out, err) = build(dir, "site");
+    assert!(status.success(), "{out}{err}");
+    for page in [
+        "posts/drafted.gmi",
+        "posts/deleted.gmi",
+        "tags/drafty/index.gmi",
+    ] {
+        assert!(site.join(page).is_file(), "{page} was not written");
+    }
+    assert!(listed(&site, "Soon a Draft") && listed(&site, "Soon Deleted"));
+    assert!(site.join(".gemhole-build").is_file());
+
+    crate::common::write(
+        &dir.join("capsule"),
+        "posts/drafted.md",
+        post("Soon a Draft", "tags: [drafty]\ndraft: true\n"),
+    );
+    let (status, out, err) = build(dir, "site");
+    assert!(status.success(), "{out}{err}");
+    assert!(
+        !site.join("posts/drafted.gmi").exists(),
+        "the draft's page is still there"
+    );
+    assert!(
+        !site.join("tags/drafty").exists(),
+        "its tag's page is still there"
+    );
+    for page in [
+        "index.gmi",
+        "archive/index.gmi",
+        "atom.xml",
+        "tags/index.gmi",
+    ] {
+        let text = std::fs::read_to_string(site.join(page)).unwrap();
+        assert!(
+            !text.contains("Soon a Draft"),
+            "{page} lists the draft:\n{text}"
+        );
+        assert!(
+            !text.contains("drafty"),
+            "{page} lists the draft's tag:\n{text}"
+        );
+    }
+    assert!(site.join("posts/deleted.gmi").is_file());
+
+    std::fs::remove_file(dir.join("capsule/posts/deleted.md")).unwrap();
+    let (status, out, err) = build(dir, "site");
+    assert!(status.success(), "{out}{err}");
+    assert!(
+        !site.join("posts/deleted.gmi").exists(),
+        "the deleted post's page is still there"
+    );
+    assert!(!listed(&site, "Soon Deleted"));
+    assert!(listed(&site, "Stays Here"));
+    assert_eq!(
+        files(&site)
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect::<Vec<_>>(),
+        [
+            ".gemhole-build",
+            "archive/index.gmi",
+            "atom.xml",
+            "index.gmi",
+            "posts/stays.gmi",
+            "robots.txt",
+            "series/index.gmi",
+            "tags/index.gmi",
+        ]
+        .map(PathBuf::from)
+    );
+    assert_eq!(names(dir), ["capsule", "site"]);
+
+    // Modes as for any folder and file made here (not a temporary folder's 0700).
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let (folder, file) = (dir.join("folder"), dir.join("file"));
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(&file, "").unwrap();
+    assert_eq!(mode(&site), mode(&folder));
+    assert_eq!(mode(&site.join("posts")), mode(&folder));
+    assert_eq!(mode(&site.join("posts/stays.gmi")), mode(&file));
+    assert_eq!(mode(&site.join(".gemhole-build")), mode(&file));
+}
+
+#[test]
+fn build_replaces_only_an_earlier_build_or_an_empty_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    three_posts(dir);
+    crate::common::write(dir, "mine/notes.txt", "keep me");
+    crate::common::write(dir, "mine/deep/more.txt", "and me");
+    let before = files(&dir.join("mine"));
+    let (status, out, err) = build(dir, "mine");
+    assert_eq!(status.code(), Some(1), "{out}{err}");
+    assert!(
+        err.contains("refusing to build into mine")
+            && err.contains("no .gemhole-build file")
+            && err.contains("create mine/.gemhole-build"),
+        "{err}"
+    );
+    assert_eq!(files(&dir.join("mine")), before, "the folder was changed");
+    assert_eq!(names(dir), ["capsule", "mine"]);
+
+    // A file, and a symlink (even to an earlier build), are left alone too.
+    crate::common::write(dir, "a-file", "text");
+    let (status, _, err) = build(dir, "a-file");
+    assert_eq!(status.code(), Some(1));
+    assert!(err.contains("it is a file, not a folder"), "{err}");
+    assert_eq!(std::fs::read(dir.join("a-file")).unwrap(), b"text");
+    let (status, out, err) = build(dir, "site");
+    assert!(status.success(), "{out}{err}");
+    std::os::unix::fs::symlink("site", dir.join("link")).unwrap();
+    let built = files(&dir.join("site"));
+    let (status, _, err) = build(dir, "link");
+    assert_eq!(status.code(), Some(1));
+    assert!(err.contains("is a symbolic link (to site)"), "{err}");
+    assert!(dir.join("link").is_symlink());
+    assert_eq!(files(&dir.join("site")), built);
+
+    // An empty folder is used; a folder the operator marks is replaced, files and all.
+    std::fs::create_dir(dir.join("empty")).unwrap();
+    let (status, out, err) = build(dir, "empty");
+    assert!(status.success(), "{out}{err}");
+    assert!(dir.join("empty/posts/stays.gmi").is_file());
+    crate::common::write(dir, "mine/.gemhole-build", "");
+    let (status, out, err) = build(dir, "mine");
+    assert!(status.success(), "{out}{err}");
+    assert!(!dir.join("mine/notes.txt").exists());
+    assert!(dir.join("mine/posts/stays.gmi").is_file());
+}
+
+#[test]
+fn build_refuses_the_capsule_and_folders_around_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    three_posts(dir);
+    // Marked as if built, so that only the rule about the capsule can refuse them.
+    crate::common::write(dir, "capsule/.gemhole-build", "");
+    crate::common::write(dir, "capsule/posts/.gemhole-build", "");
+    let capsule = files(&dir.join("capsule"));
+    let absolute = dir.display().to_string();
+    for (out, why) in [
+        ("capsule", "is the capsule folder"),
+        ("capsule/", "is the capsule folder"),
+        ("capsule/posts/../../capsule", "is the capsule folder"),
+        ("capsule/posts/..", "does not end in a folder name"),
+        ("capsule/posts", "inside it"),
+        ("capsule/new/site", "inside it"),
+        (absolute.as_str(), "holds the capsule folder"),
+        ("../", "does not end in a folder name"),
+        (".", "does not end in a folder name"),
+        ("/", "does not end in a folder name"),
+    ] {
+        let (status, out_text, err) = build(dir, out);
+        assert_eq!(status.code(), Some(1), "--out {out}: {out_text}{err}");
+        assert!(err.contains(why), "--out {out}: {err}");
+        assert_eq!(files(&dir.join("capsule")), capsule, "--out {out}");
+        assert_eq!(names(dir), ["capsule"], "--out {out}");
+    }
+
+    // The home folder, or one that holds it, even when marked as a build.
+    crate::common::write(dir, "users/.gemhole-build", "");
+    crate::common::write(dir, "users/me/.gemhole-build", "");
+    for out in ["users/me", "users"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gemhole"))
+            .current_dir(dir)
+            .args(["build", "--config", "/dev/null", "--capsule", "capsule"])
+            .args(["--out", out])
+            .env("HOME", dir.join("users/me"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "--out {out}: {err}");
+        assert!(
+            err.contains("is the home folder or holds it"),
+            "--out {out}: {err}"
+        );
+        assert!(dir.join("users/me/.gemhole-build").exists());
+    }
+}
+
+#[test]
+fn a_failed_build_leaves_the_previous_one_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    three_posts(dir);
+    let (status, out, err) = build(dir, "site");
+    assert!(status.success(), "{out}{err}");
+    let built = files(&dir.join("site"));
+    // A folder named as a post's page: the page cannot be written, so the build fails.
+    crate::common::write(dir, "capsule/posts/stays.gmi/photo.txt", "in the way");
+    let (status, out, err) = build(dir, "site");
+    assert_eq!(status.code(), Some(1), "{out}{err}");
+    assert!(
+        err.contains("cannot build site; it was left as it was"),
+        "{err}"
+    );
+    assert_eq!(files(&dir.join("site")), built);
+    assert_eq!(names(dir), ["capsule", "site"]);
 }
