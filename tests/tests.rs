@@ -17,6 +17,8 @@ mod gopher;
 mod gopher_render;
 /// Hostile clients on both ports while ordinary readers are served.
 mod hostile;
+/// The author's intent kept: front matter, series and tag identity, dates, URLs, `check`.
+mod intent;
 /// The one-way flow of data between the crate's modules, as their imports show it.
 mod layers;
 /// Connection handling: caps, timeouts, access log, graceful shutdown.

@@ -1575,6 +1575,71 @@ mod tests {
         );
     }
 
+    /// A post for [`group_series`] alone: one series, dated `day` days into 2024.
+    fn series_post(i: usize, series: &str, day: i64) -> Arc<Post> {
+        let date =
+            PostDate(OffsetDateTime::from_unix_timestamp(1_704_067_200 + day * 86_400).unwrap());
+        Arc::new(Post {
+            source: PathBuf::from(format!("posts/{i}.md")),
+            url: format!("/posts/{i}.gmi"),
+            meta: PostMeta {
+                title: format!("{i}"),
+                date,
+                updated: date,
+                draft: false,
+                series: vec![series.to_owned()],
+                part: None,
+                role: None,
+                series_slug: None,
+                summary: None,
+                tags: Vec::new(),
+                lang: None,
+                slug: format!("{i}"),
+            },
+            links: Vec::new(),
+            lines: KeyLines::default(),
+            part_line: 1,
+        })
+    }
+
+    fn slugs_of(names: &[String]) -> BTreeMap<String, String> {
+        let posts: Vec<Arc<Post>> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| series_post(i, name, i as i64))
+            .collect();
+        group_series(&posts, &BTreeMap::new(), &mut Vec::new())
+            .into_iter()
+            .map(|s| (fold(&s.name), s.slug))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Slugs are unique; a series whose name makes a slug no other name makes gets that
+        /// slug; and adding newer series (or removing them) never moves an older one.
+        #[test]
+        fn series_slugs_are_unique_and_stable(
+            names in proptest::collection::vec("[AaBb+#:! é]{1,5}", 1..12),
+            keep in 0usize..12,
+        ) {
+            let names: Vec<String> = names.into_iter().filter_map(|n| series_name(&n)).collect();
+            let all = slugs_of(&names);
+            let unique: HashSet<&String> = all.values().collect();
+            proptest::prop_assert_eq!(unique.len(), all.len(), "{:?}", all);
+            for (key, slug) in &all {
+                let base = series::slug(key);
+                let shared = all.keys().filter(|k| series::slug(k) == base).count();
+                if shared == 1 {
+                    proptest::prop_assert_eq!(slug, &base);
+                }
+            }
+            let older = slugs_of(&names[..keep.min(names.len())]);
+            for (key, slug) in &older {
+                proptest::prop_assert_eq!(Some(slug), all.get(key), "{} in {:?} vs {:?}", key, older, all);
+            }
+        }
+    }
+
     #[test]
     fn a_rebuild_reads_only_changed_posts() {
         let dir = tempfile::tempdir().unwrap();
