@@ -102,10 +102,11 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
     })
 }
 
-/// A second metadata block where the body begins: a `---` (or `+++`) line followed by
-/// `key: value` lines. Markdown would show it as a rule and a heading, so the author's
-/// metadata (a `draft: true`, say) would be published as text instead of obeyed.
-pub fn stray_block(split: &Split<'_>) -> Option<FrontMatterError> {
+/// A second metadata block where the body begins: a `---` (or `+++`) line followed by a line
+/// setting one of `keys` (`draft: true`). Markdown would show it as a rule and a heading, so
+/// the author's metadata would be published as text instead of obeyed. Only known keys count:
+/// a rule followed by "Update: …" is prose.
+pub fn stray_block(split: &Split<'_>, keys: &[&str]) -> Option<FrontMatterError> {
     let mut lines = split
         .body
         .lines()
@@ -116,14 +117,10 @@ pub fn stray_block(split: &Split<'_>) -> Option<FrontMatterError> {
         return None;
     }
     let (_, next) = lines.next()?;
-    let looks_like_key = next.split_once([':', '=']).is_some_and(|(key, _)| {
-        let key = key.trim();
-        !key.is_empty()
-            && key
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '"' | '\''))
-    });
-    looks_like_key.then(|| FrontMatterError {
+    let sets_a_key = next
+        .split_once([':', '='])
+        .is_some_and(|(key, _)| keys.contains(&key.trim().trim_matches(['"', '\''])));
+    sets_a_key.then(|| FrontMatterError {
         line: split.body_line + at,
         message: "front matter must start the file: this `key: value` block after a `---` line \
                   would be shown to readers as text (move it to the top, or merge it with the \
@@ -462,6 +459,38 @@ mod tests {
 
         let s = split("---\ntitle: x\n...\nrest").unwrap();
         assert_eq!(s.body, "rest");
+    }
+
+    #[test]
+    fn a_block_where_the_body_begins_is_found_by_its_keys() {
+        let keys = ["title", "draft"];
+        let stray = |text: &str| stray_block(&split(text).unwrap(), &keys).map(|e| e.line);
+        assert_eq!(
+            stray("---\ntitle: a\n---\n\n---\ndraft: true\n---\n"),
+            Some(5)
+        );
+        assert_eq!(
+            stray("+++\ntitle = \"a\"\n+++\n+++\n\"draft\" = true\n+++\n"),
+            Some(4)
+        );
+        // A rule followed by prose, or by a key nobody reads, is the author's text.
+        assert_eq!(
+            stray("---\ntitle: a\n---\n---\nUpdate: it works now.\n"),
+            None
+        );
+        assert_eq!(stray("---\ntitle: a\n---\nText\n---\ndraft: true\n"), None);
+    }
+
+    #[test]
+    fn front_matter_may_follow_blank_lines() {
+        let s = split("\n  \r\n---\ntitle: x\n---\nBody\n").unwrap();
+        let block = s.front.unwrap();
+        assert_eq!(
+            (block.text, block.first_line, s.body, s.body_line),
+            ("title: x\n", 4, "Body\n", 6)
+        );
+        let err = split("\n\n---\ntitle: x\n").unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
     }
 
     #[test]

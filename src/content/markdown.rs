@@ -108,7 +108,7 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
     let mut problems: Vec<(FrontMatterError, bool)> = Vec::new();
     let (body, front, front_lines) = match front_matter::split(source) {
         Ok(split) => {
-            if let Some(e) = front_matter::stray_block(&split) {
+            if let Some(e) = front_matter::stray_block(&split, &crate::content::post::KNOWN_KEYS) {
                 problems.push((e, true));
             }
             match split.front {

@@ -237,8 +237,23 @@ pub enum SeriesRole {
 /// A point in time with the offset it is shown in (the author's, or the capsule's `timezone`
 /// for dates written without one), so pages show the author's calendar day and feeds can
 /// convert to UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy)]
 pub struct PostDate(pub OffsetDateTime);
+
+impl std::hash::Hash for PostDate {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.0.date(), self.0.unix_timestamp_nanos()).hash(state);
+    }
+}
+
+/// The same instant shown on the same day (as the order has it).
+impl PartialEq for PostDate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for PostDate {}
 
 /// Newest last: by the day shown, then the instant. Two posts of one day stay together even
 /// when their offsets put them in another order in UTC.

@@ -126,7 +126,8 @@ fn feed(site: &Site, origin: &Origin, host: &str, head: &Head<'_>, posts: &[&Pos
     let updated = posts
         .iter()
         .map(|p| p.meta.updated)
-        .max()
+        // The latest instant, whatever day it is shown on.
+        .max_by_key(|d| d.0)
         .map(|d| d.rfc3339_utc())
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
     let mut xml = String::with_capacity(512 + posts.len() * 400);
