@@ -20,13 +20,21 @@ pub fn series_url(series: &Series) -> String {
 pub const ALL_SERIES_URL: &str = "/series/";
 
 /// A part's label: `Part N: Title`, unless the title already says which part it is. N is the
-/// number "Part N of M" uses too.
-fn part_label(member: &Member) -> String {
+/// number "Part N of M" uses too. A title that starts with the series' name (as hand-linked
+/// series often do: "Learning to Sail, Part 2: Knots") is shown without it, as the list is
+/// already that series'.
+fn part_label(member: &Member, series: &str) -> String {
     let n = member.number;
-    if member.title.contains(&format!("Part {n}")) {
-        member.title.clone()
+    let title = member
+        .title
+        .strip_prefix(series)
+        .map(|rest| rest.trim_start_matches([',', ':', ';', '-', '–', '—', ' ']))
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(&member.title);
+    if title.contains(&format!("Part {n}")) {
+        title.to_owned()
     } else {
-        format!("Part {n}: {}", member.title)
+        format!("Part {n}: {title}")
     }
 }
 
@@ -83,7 +91,7 @@ pub fn series_index(site: &Site, series: &Series) -> String {
         });
         for member in members {
             let label = if title == "Parts" {
-                part_label(member)
+                part_label(member, &series.name)
             } else {
                 member.title.clone()
             };
@@ -219,7 +227,7 @@ fn series_footer(site: &Site, place: &Place<'_>, several: bool) -> String {
     let entries = members
         .parts
         .iter()
-        .map(|m| (m, part_label(m)))
+        .map(|m| (m, part_label(m, &series.name)))
         .chain(
             members
                 .supplements
@@ -257,7 +265,7 @@ fn series_footer(site: &Site, place: &Place<'_>, several: bool) -> String {
             {
                 w.push(Line::Link {
                     url: url.to_owned(),
-                    label: format!("{arrow}: {}", part_label(m)),
+                    label: format!("{arrow}: {}", part_label(m, &series.name)),
                 });
             }
         }
@@ -437,4 +445,36 @@ fn marker_line(text: &str) -> Option<std::ops::Range<usize>> {
         start += line.len();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_labels_drop_the_series_name_and_keep_one_number() {
+        let member = |title: &str, number| Member {
+            path: "posts/x.md".into(),
+            title: title.into(),
+            date: crate::content::post::PostDate(time::OffsetDateTime::UNIX_EPOCH),
+            part: Some(number),
+            role: None,
+            number,
+            part_line: 1,
+        };
+        let sail = "Learning to Sail";
+        assert_eq!(part_label(&member("Knots", 2), sail), "Part 2: Knots");
+        assert_eq!(
+            part_label(&member("Learning to Sail, Part 2: Knots", 2), sail),
+            "Part 2: Knots"
+        );
+        assert_eq!(
+            part_label(&member("Learning to Sail: Knots", 2), sail),
+            "Part 2: Knots"
+        );
+        assert_eq!(
+            part_label(&member("Learning to Sail", 2), sail),
+            "Part 2: Learning to Sail"
+        );
+    }
 }
