@@ -270,7 +270,8 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     }
     let errors = problems.iter().filter(|p| p.error).count();
     println!(
-        "{} published post(s), {} draft(s), {} series, {} tag(s); {errors} error(s), {} warning(s)",
+        "{} published post(s), {} withheld (drafts or dated ahead), {} series, {} tag(s); \
+         {errors} error(s), {} warning(s)",
         site.posts.len(),
         site.drafts.len(),
         site.series.len(),
@@ -278,7 +279,9 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         problems.len() - errors
     );
     if errors > 0 {
-        anyhow::bail!("{errors} error(s): the pages they name cannot be published as they are");
+        anyhow::bail!(
+            "{errors} error(s): what they name is not published as written until they are fixed"
+        );
     }
     Ok(())
 }

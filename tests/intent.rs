@@ -48,7 +48,7 @@ fn check_names_every_mistake_at_its_line() {
     for expected in [
         "posts/2024-01-01-blank.md:4: withheld: draft",
         "posts/2024-01-02-late.md:5: error: front matter must start the file",
-        "posts/2024-01-03-typo.md:2: warning: unknown key `darft` is ignored: did you mean `draft`?",
+        "posts/2024-01-03-typo.md:2: error: unknown key `darft`: did you mean `draft`? The post is withheld",
         "posts/2024-01-03-typo.md:3: warning: unknown key `serie` is ignored: did you mean `series`?",
         "posts/2024-01-04-type.md:3: error: `part` must be a whole number from 0 up, such as `part: 2` (found `three`)",
         "posts/2024-01-05-date.md:2: error: `date`: invalid date `2024-13-01`",
@@ -288,4 +288,59 @@ fn links_to_a_renamed_post_follow_it_in_a_build() {
     let page = std::fs::read_to_string(dir.path().join("out/posts/2024-01-02-b.gmi")).unwrap();
     assert!(page.contains("=> /posts/short.gmi the first"), "{page}");
     assert!(dir.path().join("out/posts/short.gmi").is_file());
+}
+
+/// A post whose front matter holds an error is not served by its name either, nor built: a
+/// date that cannot be read might be months ahead. A key in the wrong case is still obeyed.
+#[test]
+fn posts_that_cannot_be_published_as_written_stay_hidden() {
+    let setup = Setup::new();
+    let posts = setup.path().join("capsule/posts");
+    write(
+        &posts,
+        "scheduled.md",
+        "---\ndate: 2030-06-01\nupdated: 2030-06-1\n---\nSoon.\n",
+    );
+    write(
+        &posts,
+        "caps.md",
+        "---\nDraft: true\ndate: 2024-01-01\n---\nNo.\n",
+    );
+    write(
+        &posts,
+        "typo.md",
+        "---\ndrafts: true\ndate: 2024-01-01\n---\nNo.\n",
+    );
+    write(
+        &posts,
+        "far.md",
+        "---\ndate: 2024-01-01\nupdated: 9999-12-31T23:00:00-05:00\n---\nFar.\n",
+    );
+    let server = setup.start();
+    for page in ["scheduled", "caps", "typo", "far"] {
+        server
+            .get(&server.url(&format!("/posts/{page}.gmi")))
+            .expect("51");
+    }
+    // The feeds still answer (a date past 9999 in UTC once stopped them).
+    let feed = server.get(&server.url("/atom.xml"));
+    feed.expect("20");
+    assert!(!feed.body_text().contains("Far."));
+    let capsule = server.capsule();
+    let dir = capsule.parent().unwrap();
+    let (status, out, err) = run_cli(dir, &["check", "--capsule", "capsule"]);
+    assert_eq!(status.code(), Some(1), "{out}{err}");
+    assert!(
+        out.contains("posts/far.md:3: error: `updated`: date"),
+        "{out}"
+    );
+    assert!(out.contains("out of range"), "{out}");
+    let (status, out, err) = run_cli(dir, &["build", "--capsule", "capsule", "--out", "out"]);
+    assert!(status.success(), "{out}{err}");
+    for page in ["scheduled", "caps", "typo", "far"] {
+        assert!(
+            !dir.join(format!("out/posts/{page}.gmi")).exists(),
+            "{page}"
+        );
+    }
 }

@@ -77,7 +77,8 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
     let mut block_lines = 0;
     while !remaining.is_empty() {
         let (closer, after) = next_line(remaining);
-        if closers.contains(&closer.trim()) {
+        // Only at the start of a line: an indented `---` is text inside a YAML value.
+        if closers.contains(&closer.trim_end()) {
             return Ok(Split {
                 front: Some(Block {
                     format,
@@ -113,10 +114,15 @@ pub fn stray_block(split: &Split<'_>, keys: &[&str]) -> Option<FrontMatterError>
         .enumerate()
         .skip_while(|(_, l)| l.trim().is_empty());
     let (at, fence) = lines.next()?;
-    if !matches!(fence.trim(), "---" | "+++") {
+    let fence = fence.trim();
+    let is_rule = fence.len() >= 3 && fence.bytes().all(|b| b == b'-');
+    if !is_rule && fence != "+++" {
         return None;
     }
-    let (_, next) = lines.next()?;
+    // The first line with content after it, past blank lines and YAML/TOML comments.
+    let (_, next) = lines
+        .take(30)
+        .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
     let sets_a_key = next
         .split_once([':', '='])
         .is_some_and(|(key, _)| keys.contains(&key.trim().trim_matches(['"', '\''])));
@@ -369,6 +375,9 @@ impl Block<'_> {
 fn yaml_message(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
     let first = text.lines().next().unwrap_or("").trim();
+    let first = first
+        .split_once(", set DuplicateKeyPolicy")
+        .map_or(first, |(head, _)| head);
     let stripped = first
         .strip_prefix("error: ")
         .unwrap_or(first)
@@ -479,6 +488,21 @@ mod tests {
             None
         );
         assert_eq!(stray("---\ntitle: a\n---\nText\n---\ndraft: true\n"), None);
+        // Comments, blank lines and a longer rule do not hide it.
+        assert_eq!(
+            stray("---\ntitle: a\n---\n---\n# note\ndraft: true\n---\n"),
+            Some(4)
+        );
+        assert_eq!(stray("---\ntitle: a\n---\n---\n\ndraft: true\n"), Some(4));
+        assert_eq!(stray("----\ndraft: true\n----\n"), Some(1));
+    }
+
+    #[test]
+    fn an_indented_fence_inside_a_value_does_not_close_the_block() {
+        let s =
+            split("---\nsummary: |\n  line\n  ---\n  draft: x\ndraft: true\n---\nBody\n").unwrap();
+        assert_eq!(s.body, "Body\n");
+        assert!(s.front.unwrap().text.ends_with("draft: true\n"));
     }
 
     #[test]

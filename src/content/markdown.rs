@@ -55,6 +55,9 @@ pub fn read_opened(file: std::fs::File, path: &Path, limit: u64) -> Result<Strin
 
 /// Why a page with broken front matter is withheld (it might have said `draft: true`).
 pub const BROKEN: &str = "its front matter cannot be read";
+/// Why a post whose front matter reads but holds an error (a date that cannot be read, a slug
+/// that is not one) is withheld.
+pub const INVALID: &str = "its front matter has an error";
 
 /// A converted page.
 #[derive(Debug, Clone, PartialEq, Eq)]

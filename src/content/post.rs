@@ -133,7 +133,18 @@ impl RawMeta {
                     }
                 }
             }
-            _ => problems.push(unknown(key, &KNOWN_KEYS)),
+            _ => {
+                let lower = key.to_lowercase();
+                if lower != key && KNOWN_KEYS.contains(&lower.as_str()) {
+                    problems.push(MetaProblem {
+                        fatal: false,
+                        message: format!("`{key}` is read as `{lower}` (keys are lower case)"),
+                        key: key.to_owned(),
+                    });
+                    return self.set(&lower, value, problems);
+                }
+                problems.push(unknown(key, &KNOWN_KEYS));
+            }
         }
         Ok(())
     }
@@ -147,12 +158,19 @@ fn unknown(key: &str, known: &[&str]) -> MetaProblem {
         .map(|k| (strsim::osa_distance(&last.to_lowercase(), k), *k))
         .filter(|&(d, k)| d <= 2 && d < k.len() / 2 + 1)
         .min();
+    // A near miss of the keys that keep a post from readers is not guessed either way: the
+    // post waits until the key is fixed.
+    let fatal = matches!(near, Some((_, "draft" | "published")));
     let message = match near {
+        Some((_, k)) if fatal => format!(
+            "unknown key `{key}`: did you mean `{k}`? The post is withheld until it is fixed, \
+             as it may say to keep it from readers"
+        ),
         Some((_, k)) => format!("unknown key `{key}` is ignored: did you mean `{k}`?"),
         None => format!("unknown key `{key}` is ignored"),
     };
     MetaProblem {
-        fatal: false,
+        fatal,
         message,
         key: key.split('.').next().unwrap_or(key).to_owned(),
     }
@@ -288,11 +306,20 @@ impl PostDate {
             None => (Time::MIDNIGHT, rest),
         };
         let local = PrimitiveDateTime::new(date, time);
-        let offset = match rest.trim_start() {
-            "" => offset_in(zone, local).ok_or_else(invalid)?,
-            zone_text => parse_offset(zone_text).ok_or_else(invalid)?,
+        let at = match rest.trim_start() {
+            "" if *zone == TimeZone::UTC => local.assume_utc(),
+            "" => in_zone(zone, local).ok_or_else(|| {
+                format!("date `{text}` is out of range for the time zone's rules")
+            })?,
+            zone_text => local.assume_offset(parse_offset(zone_text).ok_or_else(invalid)?),
         };
-        Ok(PostDate(local.assume_offset(offset)))
+        // Feeds write it in UTC with a four-digit year.
+        match at.checked_to_offset(UtcOffset::UTC) {
+            Some(utc) if (1..=9999).contains(&utc.year()) => Ok(PostDate(at)),
+            _ => Err(format!(
+                "date `{text}` is out of range: it must lie between the years 0001 and 9999 in UTC"
+            )),
+        }
     }
 
     /// The day shown, `YYYY-MM-DD`.
@@ -304,8 +331,8 @@ impl PostDate {
     /// RFC 3339 in UTC, for Atom.
     pub fn rfc3339_utc(&self) -> String {
         self.0
-            .to_offset(UtcOffset::UTC)
-            .format(&Rfc3339)
+            .checked_to_offset(UtcOffset::UTC)
+            .and_then(|t| t.format(&Rfc3339).ok())
             .unwrap_or_default()
     }
 
@@ -383,8 +410,12 @@ fn parse_offset(text: &str) -> Option<UtcOffset> {
         b'-' => (-1, &text[1..]),
         _ => return None,
     };
+    let colon = digits.len() == 5 && digits.as_bytes()[2] == b':';
     let digits = digits.replacen(':', "", 1);
-    if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) {
+    if !digits.bytes().all(|b| b.is_ascii_digit())
+        || !(digits.len() == 2 || digits.len() == 4)
+        || (text[1..].contains(':') && !colon)
+    {
         return None;
     }
     let hours: i8 = digits[..2].parse().ok()?;
@@ -398,8 +429,9 @@ fn parse_offset(text: &str) -> Option<UtcOffset> {
     UtcOffset::from_hms(sign * hours, sign * minutes, 0).ok()
 }
 
-/// The offset `zone` has at this local time (the later one when clocks go back).
-fn offset_in(zone: &TimeZone, local: PrimitiveDateTime) -> Option<UtcOffset> {
+/// This local time in `zone`: when clocks go back, the first of the two; when they go
+/// forward past it, the moment after the gap (a day that begins at 01:00 begins then).
+fn in_zone(zone: &TimeZone, local: PrimitiveDateTime) -> Option<OffsetDateTime> {
     let civil = jiff::civil::DateTime::new(
         i16::try_from(local.year()).ok()?,
         i8::try_from(u8::from(local.month())).ok()?,
@@ -410,8 +442,11 @@ fn offset_in(zone: &TimeZone, local: PrimitiveDateTime) -> Option<UtcOffset> {
         i32::try_from(local.nanosecond()).ok()?,
     )
     .ok()?;
-    let instant = zone.to_ambiguous_timestamp(civil).later().ok()?;
-    UtcOffset::from_whole_seconds(zone.to_offset(instant).seconds()).ok()
+    let instant = zone.to_ambiguous_timestamp(civil).compatible().ok()?;
+    let offset = UtcOffset::from_whole_seconds(zone.to_offset(instant).seconds()).ok()?;
+    OffsetDateTime::from_unix_timestamp_nanos(instant.as_nanosecond())
+        .ok()
+        .map(|t| t.to_offset(offset))
 }
 
 /// What the file system says about a post, for the fallbacks.
@@ -766,6 +801,34 @@ mod tests {
     }
 
     #[test]
+    fn dates_out_of_range_and_clock_changes() {
+        for far in [
+            "9999-12-31T23:00:00-05:00",
+            "0000-01-01T00:00:00+14:00",
+            "0000-06-01",
+        ] {
+            let err = PostDate::parse(far, &UTC).unwrap_err();
+            assert!(err.contains("out of range"), "{far}: {err}");
+        }
+        assert_eq!(
+            PostDate::parse("9999-12-31", &UTC).unwrap().rfc3339_utc(),
+            "9999-12-31T00:00:00Z"
+        );
+        // A day that begins at 01:00 (clocks go forward at midnight) begins then.
+        let santiago = TimeZone::get("America/Santiago").unwrap();
+        let d = PostDate::parse("2030-09-08", &santiago).unwrap();
+        assert_eq!(
+            (d.day().as_str(), d.rfc3339_utc().as_str()),
+            ("2030-09-08", "2030-09-08T04:00:00Z")
+        );
+        // A time in the gap is the moment after it.
+        let berlin = TimeZone::get("Europe/Berlin").unwrap();
+        let d = PostDate::parse("2030-03-31 02:30", &berlin).unwrap();
+        assert_eq!(d.rfc3339_utc(), "2030-03-31T01:30:00Z");
+        assert!(PostDate::parse("2024-01-01 10:00 +05:3", &UTC).is_err());
+    }
+
+    #[test]
     fn lists_order_by_the_day_shown_then_the_time() {
         // Later in UTC, but on the earlier day where it was written.
         let a = PostDate::parse("2024-03-10T23:00:00-10:00", &UTC).unwrap();
@@ -945,14 +1008,28 @@ mod tests {
         assert_eq!(raw.draft, None);
         let messages: Vec<&str> = p.iter().map(|p| p.message.as_str()).collect();
         assert_eq!(
-            messages,
+            messages[1..],
             [
-                "unknown key `darft` is ignored: did you mean `draft`?",
                 "unknown key `serie` is ignored: did you mean `series`?",
                 "unknown key `layout` is ignored",
             ]
         );
-        assert!(p.iter().all(|p| !p.fatal));
+        assert!(p[1..].iter().all(|p| !p.fatal));
+        // A key in the wrong case is that key; a near miss of a key that withholds is an error.
+        let (raw, p) = raw_with_problems("---\nDraft: true\n---\n");
+        assert_eq!(raw.draft, Some(true));
+        assert!(
+            !p[0].fatal && p[0].message.contains("read as `draft`"),
+            "{p:?}"
+        );
+        for key in ["drafts", "publish", "darft"] {
+            let (_, p) = raw_with_problems(&format!("---\n{key}: true\n---\n"));
+            assert!(p[0].fatal, "{key}: {p:?}");
+            assert!(
+                p[0].message.contains("withheld until it is fixed"),
+                "{key}: {p:?}"
+            );
+        }
         // Zola's taxonomies are read.
         let (raw, p) = raw_with_problems(
             "+++\n[taxonomies]\ntags = [\"a\"]\nseries = [\"S\"]\nsries = [1]\n+++\n",

@@ -368,7 +368,7 @@ fn read(
         }
     };
     let stem = title_stem(path);
-    let (page, front, front_lines, heading, links) = if markdown {
+    let (mut page, front, front_lines, heading, links) = if markdown {
         let read = markdown::read(&source, stem, &options.markdown);
         for (e, fatal) in &read.problems {
             problem(e.line, e.message.clone(), *fatal);
@@ -420,6 +420,11 @@ fn read(
             broken |= p.fatal;
             // A key missing from the block (a fallback went wrong) is reported at its top.
             problem(front_lines.line(&p.key).unwrap_or(1), p.message, p.fatal);
+        }
+        // A post that cannot be published as written is not served by its name either (a
+        // date that cannot be read might be months ahead).
+        if broken && page.withheld.is_none() {
+            page.withheld = Some(markdown::INVALID);
         }
         post.map(Arc::new)
     } else {

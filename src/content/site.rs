@@ -236,7 +236,7 @@ impl Site {
             }
         }
         let mut texts = scanned.texts;
-        rewrite_renamed_links(&mut texts, posts.iter().chain(&drafts));
+        rewrite_renamed_links(&mut texts, &posts, &drafts);
         let site = Site {
             posts,
             drafts,
@@ -485,7 +485,7 @@ impl Post {
 
 /// The URL of a page, from its path relative to the capsule root.
 fn page_url(page: &Path) -> String {
-    convert::url::encode_path(&format!("/{}", page.to_string_lossy().replace('\\', "/")))
+    convert::url::encode_path(&format!("/{}", page.to_string_lossy()))
 }
 
 /// Gives each post its URL: the one its file name makes, or its `slug`'s when no other file
@@ -574,16 +574,21 @@ fn settle_urls(
     all
 }
 
-/// Points links to a renamed post's file name (`[next](2024-03-11-knots.md)`) at its URL, so
-/// they hold in a static copy too, where the old name cannot redirect.
-fn rewrite_renamed_links<'a>(
+/// Points links to a published renamed post's file name (`[next](2024-03-11-knots.md)`) at
+/// its URL, so they hold in a static copy too, where the old name cannot redirect. A name
+/// another post holds (a hand-written twin) is left alone, and so are preformatted blocks.
+fn rewrite_renamed_links(
     texts: &mut HashMap<PathBuf, Text>,
-    posts: impl Iterator<Item = &'a Arc<Post>>,
+    posts: &[Arc<Post>],
+    drafts: &[Arc<Post>],
 ) {
+    let held: HashSet<&str> = posts.iter().chain(drafts).map(|p| p.url.as_str()).collect();
     let renamed: HashMap<String, &str> = posts
+        .iter()
         .filter_map(|p| {
             let natural = p.natural_url();
-            (natural != p.url).then(|| (natural, p.url.as_str()))
+            (natural != p.url && !held.contains(natural.as_str()))
+                .then(|| (natural, p.url.as_str()))
         })
         .collect();
     if renamed.is_empty() {
@@ -597,16 +602,24 @@ fn rewrite_renamed_links<'a>(
             path.clone()
         });
         let mut changed = false;
+        let mut preformatted = false;
         let mut out = String::with_capacity(page.gemtext.len());
         for line in page.gemtext.split_inclusive('\n') {
-            let rewritten = line.strip_prefix("=>").and_then(|rest| {
-                let rest = rest.trim_start();
-                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-                let (target, label) = rest.split_at(end);
-                let local = local_path(&page_url, target)?;
-                let new = renamed.get(&local)?;
-                Some(format!("=> {new}{label}"))
-            });
+            if line.starts_with("```") {
+                preformatted = !preformatted;
+            }
+            let rewritten = line
+                .strip_prefix("=>")
+                .filter(|_| !preformatted)
+                .and_then(|rest| {
+                    let rest = rest.trim_start();
+                    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                    let (target, label) = rest.split_at(end);
+                    let new = renamed.get(&local_path(&page_url, target)?)?;
+                    // A query or fragment stays with the link.
+                    let suffix = target.find(['?', '#']).map_or("", |i| &target[i..]);
+                    Some(format!("=> {new}{suffix}{label}"))
+                });
             match rewritten {
                 Some(line) => {
                     changed = true;
@@ -626,6 +639,12 @@ fn rewrite_renamed_links<'a>(
 
 /// Warns about links to capsule pages that do not exist (generated pages count as existing).
 fn check_links(site: &Site, problems: &mut Vec<Problem>) {
+    // Withheld posts by both their URLs, looked up once per link.
+    let mut withheld: HashMap<String, &Post> = HashMap::new();
+    for post in &site.drafts {
+        withheld.insert(post.natural_url(), post);
+        withheld.insert(post.url.clone(), post);
+    }
     for post in &site.posts {
         for Link { target, line } in &post.links {
             let Some(path) = local_path(&post.url, target) else {
@@ -640,11 +659,7 @@ fn check_links(site: &Site, problems: &mut Vec<Problem>) {
                 .map(str::to_owned)
                 .collect();
             let url = convert::url::encode_path(&decoded);
-            if let Some(withheld) = site
-                .drafts
-                .iter()
-                .find(|p| p.url == url || p.natural_url() == url)
-            {
+            if let Some(&withheld) = withheld.get(&url) {
                 let (_, why) = site.withheld_reason(withheld);
                 problems.push(Problem {
                     path: post.source.clone(),
@@ -712,7 +727,7 @@ fn local_path(page_url: &str, link: &str) -> Option<String> {
 fn description(texts: &HashMap<PathBuf, Text>, slug: &str) -> Option<String> {
     let page = ["md", "gmi"].iter().find_map(|ext| {
         match texts.get(&Path::new(SERIES_DIR).join(format!("{slug}.{ext}")))? {
-            Text::Page(page) if page.withheld != Some(markdown::BROKEN) => Some(page),
+            Text::Page(page) if page.withheld.is_none() => Some(page),
             _ => None,
         }
     })?;
@@ -890,6 +905,7 @@ fn group_series(
     for (i, one) in out.iter().enumerate() {
         by_slug.entry(one.slug.clone()).or_default().push(i);
     }
+    let mut taken: HashSet<String> = by_slug.keys().cloned().collect();
     for (slug, mut holders) in by_slug {
         if holders.len() < 2 {
             continue;
@@ -903,7 +919,7 @@ fn group_series(
         });
         let keeper = holders[0];
         for &i in &holders[1..] {
-            let fallback = format!("{slug}-{}", stable_hash(&fold(&out[i].name)));
+            let fallback = free_slug(&slug, &fold(&out[i].name), &mut taken);
             let (_, _, path, line) = &claims[i];
             problems.push(Problem {
                 path: path.clone(),
@@ -911,8 +927,8 @@ fn group_series(
                 message: format!(
                     "series “{}” and series “{}” ({}) both have the URL name `{slug}`; “{}” \
                      is served at /series/{fallback}/ for now: give one of them a name of its \
-                     own with `series_slug: …` in its posts, or `[series.\"{}\"] slug = \"…\"` \
-                     in config.toml",
+                     own with `[series.\"{}\"] slug = \"…\"` in config.toml (or `series_slug: \
+                     …` in the posts that name it first)",
                     out[i].name,
                     out[keeper].name,
                     claims[keeper].2.display(),
@@ -968,6 +984,11 @@ fn group_tags(posts: &[Arc<Post>], problems: &mut Vec<Problem>) -> BTreeMap<Stri
             }
         }
     }
+    // Every tag's own URL name is reserved first, so a suffixed one never takes another's.
+    let mut taken: HashSet<String> = found
+        .values()
+        .map(|(name, ..)| series::slug(name))
+        .collect();
     let mut tags: BTreeMap<String, Tag> = BTreeMap::new();
     let mut owner: HashMap<String, String> = HashMap::new();
     for key in order {
@@ -977,7 +998,7 @@ fn group_tags(posts: &[Arc<Post>], problems: &mut Vec<Problem>) -> BTreeMap<Stri
         indexes.reverse();
         let mut slug = series::slug(&name);
         if let Some(other) = owner.get(&slug) {
-            let fallback = format!("{slug}-{}", stable_hash(&key));
+            let fallback = free_slug(&slug, &key, &mut taken);
             problems.push(Problem {
                 path,
                 line,
@@ -999,6 +1020,20 @@ fn group_tags(posts: &[Arc<Post>], problems: &mut Vec<Problem>) -> BTreeMap<Stri
         );
     }
     tags
+}
+
+/// A URL name for the series or tag `key` whose own name `slug` another holds: `slug` and a
+/// hash of `key` (stable from run to run), and a number if even that is taken.
+fn free_slug(slug: &str, key: &str, taken: &mut HashSet<String>) -> String {
+    let base = format!("{slug}-{}", stable_hash(key));
+    let mut candidate = base.clone();
+    let mut n = 2;
+    while taken.contains(&candidate) {
+        candidate = format!("{base}-{n}");
+        n += 1;
+    }
+    taken.insert(candidate.clone());
+    candidate
 }
 
 #[cfg(test)]
@@ -1638,6 +1673,115 @@ mod tests {
                 proptest::prop_assert_eq!(Some(slug), all.get(key), "{} in {:?} vs {:?}", key, older, all);
             }
         }
+    }
+
+    #[test]
+    fn suffixed_url_names_never_take_another_name() {
+        let moved = format!("c-sharp-{}", stable_hash("c sharp"));
+        let (site, _) = build(&[
+            (
+                "posts/2024-01-01-t1.md",
+                &format!("---\ntags: [\"{moved}\"]\n---\n"),
+            ),
+            ("posts/2024-01-02-t2.md", "---\ntags: [c-sharp]\n---\n"),
+            ("posts/2024-01-03-t3.md", "---\ntags: [C Sharp]\n---\n"),
+            ("posts/2024-01-04-a.md", "---\nseries: \"!!\"\n---\n"),
+            ("posts/2024-01-05-b.md", "---\nseries: \"!):{\"\n---\n"),
+            ("posts/2024-01-06-c.md", "---\nseries: \".[{;\"\n---\n"),
+        ]);
+        assert_eq!(site.tags.len(), 3, "{:?}", site.tags);
+        assert_eq!(site.tags[&moved].name, moved);
+        assert_eq!(site.tags[&format!("{moved}-2")].name, "C Sharp");
+        let slugs: HashSet<&str> = site.series.iter().map(|s| s.slug.as_str()).collect();
+        assert_eq!(slugs.len(), 3, "{slugs:?}");
+    }
+
+    #[test]
+    fn link_rewriting_keeps_code_twins_fragments_and_drafts_alone() {
+        let (site, _) = build(&[
+            ("posts/2024-01-01-knots.md", "---\nslug: k\n---\n# Knots\n"),
+            (
+                "posts/twin.md",
+                "---\nslug: twin-renamed\ndate: 2024-01-01\n---\n# Twin\n",
+            ),
+            ("posts/twin.gmi", "# Hand-written twin\n"),
+            (
+                "posts/secret.md",
+                "---\ndraft: true\nslug: big-announcement\ndate: 2024-01-01\n---\n",
+            ),
+            (
+                "posts/2024-01-02-links.md",
+                "[a](2024-01-01-knots.md#rig) [b](2024-01-01-knots.md?x=1) [t](twin.gmi) \
+                 [s](secret.md)\n\n```\n=> 2024-01-01-knots.gmi example\n```\n",
+            ),
+        ]);
+        let Some(Text::Page(page)) = site.text(Path::new("posts/2024-01-02-links.md")) else {
+            panic!()
+        };
+        let text = &page.gemtext;
+        assert!(text.contains("=> /posts/k.gmi?x=1 b\n"), "{text}");
+        assert!(text.contains("=> twin.gmi t\n"), "{text}");
+        assert!(text.contains("=> secret.gmi s\n"), "{text}");
+        assert!(!text.contains("big-announcement"), "{text}");
+        assert!(
+            text.contains("```\n=> 2024-01-01-knots.gmi example\n```"),
+            "{text}"
+        );
+        // Gemini has no fragments, so the converter drops them; the link still follows.
+        assert!(text.contains("=> /posts/k.gmi a\n"), "{text}");
+    }
+
+    #[test]
+    fn a_backslash_is_part_of_a_file_name() {
+        let (site, _) = build(&[("posts/2024-01-01-back\\slash.md", "# B\n")]);
+        assert_eq!(site.posts[0].url, "/posts/2024-01-01-back%5Cslash.gmi");
+    }
+
+    #[test]
+    fn a_draft_series_description_is_not_shown() {
+        let (site, _) = build(&[
+            ("posts/2024-01-01-a.md", "---\nseries: Sail\n---\n"),
+            (
+                "series/sail.md",
+                "---\ndraft: true\n---\n# Sail\n\nSecret plans.\n",
+            ),
+        ]);
+        // The config's description (from `build`'s options) stands in.
+        assert_eq!(
+            site.series[0].description.as_deref(),
+            Some("From the config.")
+        );
+    }
+
+    #[test]
+    fn posts_with_errors_are_withheld_by_their_name_too() {
+        let (site, problems) = build(&[
+            (
+                "posts/scheduled.md",
+                "---\ndate: 2030-06-01\nupdated: 2030-06-1\n---\nSoon.\n",
+            ),
+            (
+                "posts/2024-01-01-sslug.md",
+                "---\nseries: X\nseries_slug: \"a b\"\n---\n",
+            ),
+            ("posts/2024-01-02-typo.md", "---\ndrafts: true\n---\n"),
+        ]);
+        assert!(site.posts.is_empty(), "{:?}", site.posts);
+        for file in [
+            "posts/scheduled.md",
+            "posts/2024-01-01-sslug.md",
+            "posts/2024-01-02-typo.md",
+        ] {
+            let Some(Text::Page(page)) = site.text(Path::new(file)) else {
+                panic!("{file}")
+            };
+            assert!(page.withheld.is_some(), "{file}");
+        }
+        assert_eq!(
+            problems.iter().filter(|p| p.error).count(),
+            3,
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -16,6 +16,17 @@ pub fn series_url(series: &Series) -> String {
     format!("/series/{}/", encode_path(&series.slug))
 }
 
+/// Whether a title says "Part n" itself ("Part 1: Rigging", not "Part 12 of the saga").
+fn says_part(title: &str, n: u32) -> bool {
+    let needle = format!("Part {n}");
+    title.match_indices(&needle).any(|(i, _)| {
+        !title[i + needle.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
 /// The URL of the list of all series.
 pub const ALL_SERIES_URL: &str = "/series/";
 
@@ -28,10 +39,11 @@ fn part_label(member: &Member, series: &str) -> String {
     let title = member
         .title
         .strip_prefix(series)
+        .filter(|rest| rest.starts_with([',', ':', ';', '-', '–', '—', ' ']))
         .map(|rest| rest.trim_start_matches([',', ':', ';', '-', '–', '—', ' ']))
         .filter(|rest| !rest.is_empty())
         .unwrap_or(&member.title);
-    if title.contains(&format!("Part {n}")) {
+    if says_part(title, n) {
         title.to_owned()
     } else {
         format!("Part {n}: {title}")
@@ -475,6 +487,14 @@ mod tests {
         assert_eq!(
             part_label(&member("Learning to Sail", 2), sail),
             "Part 2: Learning to Sail"
+        );
+        assert_eq!(
+            part_label(&member("Part 12 of the saga", 1), sail),
+            "Part 1: Part 12 of the saga"
+        );
+        assert_eq!(
+            part_label(&member("Part 1: Rigging", 1), sail),
+            "Part 1: Rigging"
         );
     }
 }
