@@ -283,7 +283,7 @@ fn check_reports_problems_with_file_and_line_and_fails_on_errors() {
         "{out}"
     );
     assert!(
-        err.contains("1 error(s): the pages they name cannot be published"),
+        err.contains("1 error(s): what they name is not published as written"),
         "{err}"
     );
 }
