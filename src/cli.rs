@@ -2,7 +2,9 @@
 //!
 //! Parsing and reporting only: the work is done by `config`, `server` and `server::tls`.
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -105,8 +107,8 @@ struct CheckArgs {
 
 #[derive(Debug, Args)]
 struct BuildArgs {
-    /// Folder to write the capsule to; it is replaced whole, so it must be missing, empty, or an
-    /// earlier build (marked by its `.gemhole-build` file)
+    /// Folder to write the capsule to; files in it that the build did not write are removed, so
+    /// it must be missing, empty, or an earlier build (marked by its `.gemhole-build` file)
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Config file [default: ./config.toml if it exists, else built-in defaults]
@@ -297,7 +299,7 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
     let root = CapsuleRoot::open(&config.capsule)
         .with_context(|| format!("capsule folder {}", config.capsule.display()))?
         .keep_secret(&Secret::of(&config))?;
-    let out = OutDir::check(&args.out, root.path())?;
+    let out = OutDir::check(&args.out, root.path(), &Secret::of(&config))?;
     let (site, problems) = Site::build(&root, &BuildOptions::new(&config));
     for problem in &problems {
         eprintln!("{problem}");
@@ -308,42 +310,21 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         config.default_hostname().as_str(),
         config.public_port.unwrap_or(crate::config::GEMINI_PORT),
     );
-    let mut scratch = out.scratch()?;
-    let written = write_capsule(&capsule, &origin, &scratch.path)
-        .and_then(|written| {
-            let marker = scratch.path.join(BUILD_MARKER);
-            std::fs::write(&marker, MARKER_TEXT)
-                .with_context(|| format!("cannot write {}", marker.display()))?;
-            Ok(written)
-        })
-        .with_context(|| {
-            format!(
-                "cannot build {}; it was left as it was",
-                out.given.display()
-            )
-        })?;
-    out.replace_with(&mut scratch)?;
+    let written = out.write(&capsule, &origin)?;
     println!("wrote {written} file(s) to {}", out.given.display());
     Ok(())
 }
 
-/// Writes every path of the capsule below `dir`; returns how many files were written.
+/// Hands every path of the capsule, with its bytes, to `put`; returns how many files there were.
 fn write_capsule(
     capsule: &Capsule,
     origin: &crate::convert::url::Origin,
-    dir: &Path,
+    put: &mut dyn FnMut(&Path, &[u8]) -> anyhow::Result<()>,
 ) -> anyhow::Result<usize> {
     let mut written = 0;
     for (segments, slash) in capsule.paths() {
-        let target = output_file(dir, &segments, slash);
-        let write = |bytes: &[u8]| -> anyhow::Result<()> {
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create {}", parent.display()))?;
-            }
-            std::fs::write(&target, bytes)
-                .with_context(|| format!("cannot write {}", target.display()))
-        };
+        let target = output_file(Path::new(""), &segments, slash);
+        let mut write = |bytes: &[u8]| put(&target, bytes);
         match capsule.lookup(&segments, slash, origin) {
             Lookup::Found(Resolved::File { path, .. }) => {
                 // Opened as the server opens it: never a secret, a FIFO, or through a symlink
@@ -372,38 +353,36 @@ fn write_capsule(
     Ok(written)
 }
 
-/// The file at the top of every build's folder. A build replaces only a folder that has it (or
-/// an empty one), so a mistyped `--out` cannot wipe out someone's files.
+/// The file at the top of every build's folder. A build writes only into a folder that has it
+/// (or an empty one), so a mistyped `--out` cannot wipe out someone's files.
 const BUILD_MARKER: &str = ".gemhole-build";
 
-const MARKER_TEXT: &str = "This folder was written by `gemhole build`; the next build into it \
-                           replaces it whole.\n";
+const MARKER_TEXT: &str = "This folder is written by `gemhole build`: each build into it \
+                           removes the files it did not write.\n";
 
 /// The folder `--out` names, checked before anything is built.
 struct OutDir {
     /// As given, for messages.
     given: PathBuf,
-    /// The folder it is in, symlinks resolved: the new build is made there, so that renaming it
-    /// into place stays on one file system.
-    parent: PathBuf,
-    /// Its own name.
-    name: std::ffi::OsString,
+    /// Made absolute, symlinks in its parents resolved.
+    path: PathBuf,
 }
 
 /// What is at `--out` now.
 enum Previous {
     Nothing,
-    /// An earlier build, or an empty folder: replaced.
+    /// An earlier build, or an empty folder: written into.
     Replaceable,
     /// Anything else, with why it is kept.
     Refused(String),
 }
 
 impl OutDir {
-    /// Refuses a folder whose replacement would remove what is not a build: the capsule, a
-    /// folder holding it or held in it, `/`, the home folder, a symlink, a file, or a non-empty
-    /// folder without [`BUILD_MARKER`]. Nothing is created or removed here.
-    fn check(given: &Path, capsule: &Path) -> anyhow::Result<OutDir> {
+    /// Refuses a folder where a build would remove or overwrite what is not a build: the
+    /// capsule, the certificates, keys or config (or a folder holding or held in one of them),
+    /// `/`, the home folder, a symlink, a file, or a non-empty folder without [`BUILD_MARKER`].
+    /// Nothing is created or removed here.
+    fn check(given: &Path, capsule: &Path, secrets: &[Secret]) -> anyhow::Result<OutDir> {
         let Some(name) = given.file_name() else {
             anyhow::bail!(
                 "--out {} does not end in a folder name: give the folder to write, e.g. --out site",
@@ -414,144 +393,199 @@ impl OutDir {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
+        // The folder's own name is not resolved: a symlink there is refused, not followed.
         let out = OutDir {
             given: given.to_owned(),
-            parent: resolve(parent)?,
-            name: name.to_owned(),
+            path: resolve(parent)?.join(name),
         };
-        let real = out.path();
+        let real = &out.path;
         let refuse = |why: &str| {
-            let shown = if real == out.given {
+            let shown = if *real == out.given {
                 out.given.display().to_string()
             } else {
                 format!("{} ({})", out.given.display(), real.display())
             };
             anyhow::anyhow!("refusing to build into {shown}: {why}; nothing was changed")
         };
-        if real == capsule || real.starts_with(capsule) {
-            return Err(refuse(&format!(
-                "it is the capsule folder {} or inside it, and a build replaces its folder whole",
-                capsule.display()
-            )));
+        let mut kept = vec![("the capsule folder", capsule.to_owned())];
+        for secret in secrets {
+            if let Ok(path) = resolve(&secret.path) {
+                kept.push((secret.what, path));
+            }
         }
-        if capsule.starts_with(&real) {
-            return Err(refuse(&format!(
-                "it holds the capsule folder {}, and a build replaces its folder whole",
-                capsule.display()
-            )));
+        for (what, path) in kept {
+            if *real == path || real.starts_with(&path) || path.starts_with(real) {
+                return Err(refuse(&format!(
+                    "it is {what} {}, inside it or holds it, and a build removes what it did \
+                     not write",
+                    path.display()
+                )));
+            }
         }
         let home = std::env::var_os("HOME").and_then(|h| Path::new(&h).canonicalize().ok());
-        if real.parent().is_none() || home.is_some_and(|home| home.starts_with(&real)) {
+        if real.parent().is_none() || home.is_some_and(|home| home.starts_with(real)) {
             return Err(refuse(
-                "it is the home folder or holds it, and a build replaces its folder whole",
+                "it is the home folder or holds it, and a build removes what it did not write",
             ));
         }
-        if let Previous::Refused(why) = previous(&real, &out.given)? {
+        if let Previous::Refused(why) = previous(real, &out.given)? {
             return Err(refuse(&why));
         }
         Ok(out)
     }
 
-    /// Where the build goes, symlinks in the parent resolved.
-    fn path(&self) -> PathBuf {
-        self.parent.join(&self.name)
-    }
-
-    /// Makes an empty folder next to `--out` (creating the parent if missing) for the build.
-    fn scratch(&self) -> anyhow::Result<Scratch> {
-        std::fs::create_dir_all(&self.parent)
-            .with_context(|| format!("cannot create {}", self.parent.display()))?;
-        let mut n = 0;
-        loop {
-            let path = self.sibling("build", n);
-            match std::fs::create_dir(&path) {
-                Ok(()) => {
-                    return Ok(Scratch {
-                        path,
-                        placed: false,
-                    });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot create {}", path.display()));
-                }
-            }
-        }
-    }
-
-    /// A hidden name next to `--out`, unlikely to be taken: `.NAME.gemhole-WHAT-PID-N`.
-    fn sibling(&self, what: &str, n: u32) -> PathBuf {
-        // Short enough that a long folder name stays within the 255-byte limit of a name.
-        let mut name = String::new();
-        for c in self.name.to_string_lossy().chars() {
-            if name.len() + c.len_utf8() > 64 {
-                break;
-            }
-            name.push(c);
-        }
-        self.parent
-            .join(format!(".{name}.gemhole-{what}-{}-{n}", std::process::id()))
-    }
-
-    /// Puts the finished build in place of `--out`: the old folder is renamed aside, the new one
-    /// renamed in, the old one removed. On an error the old folder is put back.
-    fn replace_with(&self, scratch: &mut Scratch) -> anyhow::Result<()> {
-        let target = self.path();
-        let new = &scratch.path;
-        let rename = |from: &Path, to: &Path| {
-            std::fs::rename(from, to)
-                .with_context(|| format!("cannot rename {} to {}", from.display(), to.display()))
-        };
-        let kept = || {
-            format!(
-                "cannot replace {}; it was left as it was",
+    /// Writes the build into the folder (created if missing), each file whole by a rename, then
+    /// removes every file it did not write, so a page no longer published is gone. The folder
+    /// itself stays, with its owner, mode and mounts: what holds it (a bind mount, a server's
+    /// working folder) keeps seeing it. Symlinks in it are replaced, never followed, and a
+    /// folder mounted inside it is left alone.
+    fn write(
+        &self,
+        capsule: &Capsule,
+        origin: &crate::convert::url::Origin,
+    ) -> anyhow::Result<usize> {
+        let dir = &self.path;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let handle =
+            std::fs::File::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
+        // Two builds into one folder at once would remove each other's files.
+        rustix::fs::flock(
+            &handle,
+            rustix::fs::FlockOperation::NonBlockingLockExclusive,
+        )
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "another build is writing into {}; nothing was changed",
                 self.given.display()
             )
+        })?;
+        let mut written: HashSet<PathBuf> = HashSet::new();
+        let mut put = |relative: &Path, bytes: &[u8]| -> anyhow::Result<()> {
+            put_file(dir, relative, bytes, &written)?;
+            written.insert(relative.to_owned());
+            Ok(())
         };
-        if std::fs::symlink_metadata(&target).is_err() {
-            rename(new, &target).with_context(kept)?;
-            scratch.placed = true;
-            return Ok(());
-        }
-        let aside = (0..100)
-            .map(|n| self.sibling("old", n))
-            .find(|p| std::fs::symlink_metadata(p).is_err())
-            .context("no free name to move the previous build aside")
-            .with_context(kept)?;
-        rename(&target, &aside).with_context(kept)?;
-        // What was moved aside is checked again: the folder may have changed during the build.
-        let swapped = match previous(&aside, &self.given) {
-            Ok(Previous::Refused(why)) => {
-                Err(anyhow::anyhow!("it changed during the build: {why}"))
-            }
-            Ok(_) => rename(new, &target),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = swapped {
-            return Err(match std::fs::rename(&aside, &target) {
-                Ok(()) => e.context(kept()),
-                Err(back) => e.context(format!(
-                    "cannot replace {}, and the previous build is now {} (moving it back failed: \
-                     {back})",
-                    self.given.display(),
-                    aside.display()
-                )),
-            });
-        }
-        scratch.placed = true;
-        // The new build is in place; an old copy left over is reported, not an error.
-        if let Err(e) = std::fs::remove_dir_all(&aside) {
-            eprintln!(
-                "gemhole: warning: cannot remove the previous build, moved to {}: {e}",
-                aside.display()
-            );
-        }
-        Ok(())
+        put(Path::new(BUILD_MARKER), MARKER_TEXT.as_bytes())?;
+        let count = write_capsule(capsule, origin, &mut put).with_context(|| {
+            format!(
+                "the build into {} stopped before its end: the folder holds the files written \
+                 so far, and nothing was removed; fix this and build again",
+                self.given.display()
+            )
+        })?;
+        let device = std::fs::symlink_metadata(dir)
+            .with_context(|| format!("cannot look at {}", dir.display()))?
+            .dev();
+        sweep(dir, Path::new(""), device, &written);
+        Ok(count)
     }
 }
 
-/// What is at `path` (`given` names it in messages). Symlinks are not followed: replacing one
-/// would remove the link, while the build would be meant for where it leads.
+/// Writes `bytes` to `dir/relative` through a temporary file renamed into place. Whatever is
+/// on the way and is not a real folder (a symlink, a file where a folder goes, a folder where
+/// the file goes) is removed first: nothing outside `dir` is ever written through a link.
+fn put_file(
+    dir: &Path,
+    relative: &Path,
+    bytes: &[u8],
+    written: &HashSet<PathBuf>,
+) -> anyhow::Result<()> {
+    // What this build wrote is never removed to make room: two pages want one path.
+    let clear = |at: &Path| -> anyhow::Result<()> {
+        let inside = at.strip_prefix(dir).unwrap_or(at);
+        if let Some(other) = written.iter().find(|w| w.starts_with(inside)) {
+            anyhow::bail!(
+                "cannot write {}: {} was written by this build, and both cannot be (two files \
+                 of the capsule need one path)",
+                relative.display(),
+                other.display()
+            );
+        }
+        remove(at)
+    };
+    let mut at = dir.to_owned();
+    let parents: Vec<_> = relative
+        .parent()
+        .into_iter()
+        .flat_map(Path::components)
+        .collect();
+    for part in parents {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.is_dir() => continue,
+            Ok(_) => clear(&at)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot look at {}", at.display())),
+        }
+        std::fs::create_dir(&at).with_context(|| format!("cannot create {}", at.display()))?;
+    }
+    let target = dir.join(relative);
+    if let Ok(meta) = std::fs::symlink_metadata(&target)
+        && meta.is_dir()
+    {
+        clear(&target)?;
+    }
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = target.with_file_name(format!(".{name}.gemhole-new"));
+    // Created anew (O_EXCL), so a link planted at its name is never written through.
+    let _ = std::fs::remove_file(&temporary);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, bytes))
+        .and_then(|()| std::fs::rename(&temporary, &target))
+        .with_context(|| format!("cannot write {}", target.display()))
+}
+
+/// Removes a file, a symlink (not what it leads to) or a folder tree of one file system.
+fn remove(path: &Path) -> anyhow::Result<()> {
+    let meta = std::fs::symlink_metadata(path)
+        .with_context(|| format!("cannot look at {}", path.display()))?;
+    let removed = if meta.is_dir() {
+        sweep(path, Path::new(""), meta.dev(), &HashSet::new());
+        std::fs::remove_dir(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    removed.with_context(|| format!("cannot remove {}", path.display()))
+}
+
+/// Removes below `dir` every file not in `keep` (paths relative to the build's folder, of which
+/// `dir` is `relative`) and every folder left empty. Symlinks are removed as links; a folder on
+/// another file system (a mount) is left alone, with a warning.
+fn sweep(dir: &Path, relative: &Path, device: u64, keep: &HashSet<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let inside = relative.join(entry.file_name());
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        if meta.is_dir() {
+            if meta.dev() != device {
+                eprintln!(
+                    "gemhole: warning: {} is another file system mounted in the build's folder; \
+                     left as it is",
+                    path.display()
+                );
+                continue;
+            }
+            sweep(&path, &inside, device, keep);
+            // Only if empty: a folder that still holds something stays.
+            let _ = std::fs::remove_dir(&path);
+        } else if !keep.contains(&inside)
+            && let Err(e) = std::fs::remove_file(&path)
+        {
+            eprintln!("gemhole: warning: cannot remove {}: {e}", path.display());
+        }
+    }
+}
+
+/// What is at `path` (`given` names it in messages). Symlinks are not followed: writing into
+/// one would write where it leads.
 fn previous(path: &Path, given: &Path) -> anyhow::Result<Previous> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
@@ -580,8 +614,8 @@ fn previous(path: &Path, given: &Path) -> anyhow::Result<Previous> {
     }
     Ok(Previous::Refused(format!(
         "it is not empty and has no {BUILD_MARKER} file, so it is not an earlier build, and a \
-         build replaces its folder whole; choose another folder, or empty this one, or (to have \
-         every file in it replaced) create {}",
+         build removes what it did not write; choose another folder, or empty this one, or (to \
+         have every file in it replaced) create {}",
         given.join(BUILD_MARKER).display()
     )))
 }
@@ -606,21 +640,6 @@ fn resolve(path: &Path) -> anyhow::Result<PathBuf> {
                 };
             }
             Err(e) => return Err(e).with_context(|| format!("cannot resolve {}", path.display())),
-        }
-    }
-}
-
-/// The folder a build is written into, removed when dropped unless it was put in place: a
-/// failed build leaves nothing behind.
-struct Scratch {
-    path: PathBuf,
-    placed: bool,
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if !self.placed {
-            let _ = std::fs::remove_dir_all(&self.path);
         }
     }
 }

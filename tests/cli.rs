@@ -601,9 +601,9 @@ fn build_refuses_the_capsule_and_folders_around_it() {
         ("capsule/", "is the capsule folder"),
         ("capsule/posts/../../capsule", "is the capsule folder"),
         ("capsule/posts/..", "does not end in a folder name"),
-        ("capsule/posts", "inside it"),
-        ("capsule/new/site", "inside it"),
-        (absolute.as_str(), "holds the capsule folder"),
+        ("capsule/posts", "is the capsule folder"),
+        ("capsule/new/site", "is the capsule folder"),
+        (absolute.as_str(), "is the capsule folder"),
         ("../", "does not end in a folder name"),
         (".", "does not end in a folder name"),
         ("/", "does not end in a folder name"),
@@ -637,21 +637,88 @@ fn build_refuses_the_capsule_and_folders_around_it() {
 }
 
 #[test]
-fn a_failed_build_leaves_the_previous_one_in_place() {
+fn a_build_that_stops_removes_nothing_and_the_next_one_cleans_up() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     three_posts(dir);
     let (status, out, err) = build(dir, "site");
     assert!(status.success(), "{out}{err}");
     let built = files(&dir.join("site"));
-    // A folder named as a post's page: the page cannot be written, so the build fails.
+    crate::common::write(dir, "site/posts/old.gmi", "from an older build");
+    // A folder named as a post's page: two files of the capsule want one path.
     crate::common::write(dir, "capsule/posts/stays.gmi/photo.txt", "in the way");
     let (status, out, err) = build(dir, "site");
     assert_eq!(status.code(), Some(1), "{out}{err}");
     assert!(
-        err.contains("cannot build site; it was left as it was"),
+        err.contains("the build into site stopped before its end")
+            && err.contains("two files of the capsule need one path"),
         "{err}"
     );
-    assert_eq!(files(&dir.join("site")), built);
+    assert!(
+        dir.join("site/posts/old.gmi").exists(),
+        "nothing is removed"
+    );
     assert_eq!(names(dir), ["capsule", "site"]);
+    std::fs::remove_dir_all(dir.join("capsule/posts/stays.gmi")).unwrap();
+    let (status, out, err) = build(dir, "site");
+    assert!(status.success(), "{out}{err}");
+    assert_eq!(files(&dir.join("site")), built);
+}
+
+/// The folder is written in place: its mode stays, and nothing that leads out of it (a
+/// symlink planted in it) is written through or removed beyond.
+#[test]
+fn build_keeps_its_folder_and_never_writes_through_links() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    three_posts(dir);
+    crate::common::write(dir, "outside/precious.txt", "keep");
+    crate::common::write(dir, "outside/stays.gmi", "keep too");
+    let (status, out, err) = build(dir, "site");
+    assert!(status.success(), "{out}{err}");
+    let site = dir.join("site");
+    std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o2750)).unwrap();
+    std::fs::remove_dir_all(site.join("posts")).unwrap();
+    std::os::unix::fs::symlink(dir.join("outside"), site.join("posts")).unwrap();
+    std::fs::remove_file(site.join("index.gmi")).unwrap();
+    std::os::unix::fs::symlink(dir.join("outside/precious.txt"), site.join("index.gmi")).unwrap();
+    let (status, out, err) = build(dir, "site");
+    assert!(status.success(), "{out}{err}");
+    assert_eq!(
+        std::fs::metadata(&site).unwrap().permissions().mode() & 0o7777,
+        0o2750
+    );
+    assert!(site.join("posts").is_dir() && !site.join("posts").is_symlink());
+    assert!(site.join("posts/stays.gmi").is_file());
+    assert!(!site.join("index.gmi").is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("outside/precious.txt")).unwrap(),
+        "keep"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("outside/stays.gmi")).unwrap(),
+        "keep too"
+    );
+}
+
+/// The certificates (and the config) are never a build's folder, even once marked as one.
+#[test]
+fn build_refuses_the_certificate_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    three_posts(dir);
+    crate::common::write(dir, "certs/.gemhole-build", "");
+    crate::common::write(dir, "certs/localhost/key.pem", "secret");
+    for out in ["certs", "certs/localhost"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gemhole"))
+            .current_dir(dir)
+            .args(["build", "--capsule", "capsule", "--out", out])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "--out {out}: {err}");
+        assert!(err.contains("the certificate folder"), "--out {out}: {err}");
+    }
+    assert!(dir.join("certs/localhost/key.pem").is_file());
 }
