@@ -181,13 +181,30 @@ fn feed(site: &Site, origin: &Origin, host: &str, head: &Head<'_>, posts: &[&Pos
             let _ = writeln!(
                 xml,
                 "    <content type=\"text\">{}</content>",
-                escape(&page.gemtext)
+                escape(&capped(&page.gemtext, &url))
             );
         }
         xml.push_str("  </entry>\n");
     }
     xml.push_str("</feed>\n");
     xml
+}
+
+/// The most of a post's text an entry carries: a feed of long posts stays a few megabytes (it
+/// is made per request when it is not kept, so its size is what each reader costs).
+pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+
+/// `gemtext` cut at a line end within [`MAX_CONTENT_BYTES`], with a link to the whole post.
+fn capped<'a>(gemtext: &'a str, url: &str) -> std::borrow::Cow<'a, str> {
+    if gemtext.len() <= MAX_CONTENT_BYTES {
+        return gemtext.into();
+    }
+    let mut end = MAX_CONTENT_BYTES;
+    while !gemtext.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = gemtext[..end].rfind('\n').map_or(end, |i| i + 1);
+    format!("{}\n…\n=> {url} The whole post\n", &gemtext[..end]).into()
 }
 
 /// `tag:<authority>,<date>:<specific>`, with what the specific part may not hold
@@ -409,6 +426,16 @@ mod tests {
             series.contains("<author><name>Ann Example</name></author>"),
             "{series}"
         );
+    }
+
+    #[test]
+    fn long_posts_are_cut_at_a_line_with_a_link_to_the_rest() {
+        let line = "é".repeat(99) + "\n";
+        let long = line.repeat(MAX_CONTENT_BYTES / line.len() + 5);
+        let cut = capped(&long, "gemini://h/p.gmi");
+        assert!(cut.len() < MAX_CONTENT_BYTES + 100, "{}", cut.len());
+        assert!(cut.ends_with("é\n\n…\n=> gemini://h/p.gmi The whole post\n"));
+        assert_eq!(capped("short\n", "u"), "short\n");
     }
 
     #[test]
