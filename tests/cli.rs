@@ -376,6 +376,30 @@ fn convert_names_a_missing_file_once() {
     }
 }
 
+/// A FIFO is refused rather than waited on, and a binary file rather than printed as noise.
+#[test]
+fn convert_refuses_what_is_not_a_text_file() {
+    let dir = tempfile::tempdir().unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &dir.path().join("fifo.md"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+    crate::common::write(dir.path(), "binary.md", b"\x7fELF\0\0\x01garbage");
+    for (file, why) in [
+        ("fifo.md", "not a regular file"),
+        ("binary.md", "it is not text (a NUL byte at offset 4)"),
+        (".", "not a regular file"),
+    ] {
+        let (status, out, err) = run_cli(dir.path(), &["convert", file]);
+        assert_eq!(status.code(), Some(1), "{file}: {out}{err}");
+        assert_eq!(err, format!("gemhole: error: cannot read {file}: {why}\n"));
+    }
+}
+
 /// Runs `gemhole build` in `dir` on its `capsule/` folder, with built-in defaults.
 fn build(dir: &Path, out: &str) -> (ExitStatus, String, String) {
     run_cli(

@@ -2,6 +2,7 @@
 //! a title heading added when the body does not start with one.
 
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::config::Lang;
@@ -26,11 +27,27 @@ pub enum SourceError {
 
 /// Reads a Markdown file of at most `limit` bytes; invalid UTF-8 is replaced, not fatal.
 pub fn read_source(path: &Path, limit: u64) -> Result<String, SourceError> {
-    let file = std::fs::File::open(path).map_err(|source| SourceError::Read {
+    let read = |source| SourceError::Read {
         path: path.to_owned(),
         source,
-    })?;
-    read_opened(file, path, limit)
+    };
+    // Non-blocking, so a FIFO is refused below instead of waited on forever.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(read)?;
+    if !file.metadata().map_err(read)?.is_file() {
+        return Err(read(std::io::Error::other("not a regular file")));
+    }
+    let text = read_opened(file, path, limit)?;
+    // A NUL never stands in a text file: this one is binary, and its "gemtext" would be noise.
+    if let Some(at) = text.find('\0') {
+        return Err(read(std::io::Error::other(format!(
+            "it is not text (a NUL byte at offset {at})"
+        ))));
+    }
+    Ok(text)
 }
 
 /// As [`read_source`], from a file already opened (the capsule opens its files safely).
