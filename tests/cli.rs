@@ -382,7 +382,7 @@ fn convert_refuses_what_is_not_a_text_file() {
     let dir = tempfile::tempdir().unwrap();
     rustix::fs::mknodat(
         rustix::fs::CWD,
-        &dir.path().join("fifo.md"),
+        dir.path().join("fifo.md"),
         rustix::fs::FileType::Fifo,
         rustix::fs::Mode::from_raw_mode(0o644),
         0,
