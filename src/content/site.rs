@@ -251,6 +251,7 @@ impl Site {
             linked_folders: scanned.linked_folders,
         };
         check_links(&site, &mut problems);
+        check_url_lengths(&site, &mut problems);
         (site, problems)
     }
 
@@ -633,6 +634,61 @@ fn rewrite_renamed_links(
                 gemtext: out,
                 ..(**page).clone()
             }));
+        }
+    }
+}
+
+/// The longest path a page's URL may have: a Gemini request is at most 1024 bytes, and the
+/// scheme and host take some (`gemini://` and a host of up to 100 bytes, say).
+pub const MAX_PATH_BYTES: usize = 900;
+
+/// Warns about pages listed at a URL too long for a reader to request (a long name in a
+/// script whose letters take three bytes each, percent-encoded to nine).
+fn check_url_lengths(site: &Site, problems: &mut Vec<Problem>) {
+    let mut warn = |path: &Path, line: usize, what: String, url: &str| {
+        if url.len() > MAX_PATH_BYTES {
+            problems.push(Problem {
+                path: path.to_owned(),
+                line,
+                message: format!(
+                    "{what} has a URL of {} bytes, too long for a Gemini request (1024 bytes in \
+                     all): give it a shorter name",
+                    url.len()
+                ),
+                error: false,
+            });
+        }
+    };
+    for post in &site.posts {
+        warn(
+            &post.source,
+            post.line("slug"),
+            "this post".into(),
+            &post.url,
+        );
+    }
+    for one in &site.series {
+        let url = format!("/series/{}/atom.xml", convert::url::encode_path(&one.slug));
+        if let Some(first) = one
+            .members
+            .parts
+            .iter()
+            .chain(&one.members.supplements)
+            .next()
+        {
+            warn(&first.path, 1, format!("series “{}”", one.name), &url);
+        }
+    }
+    for (slug, tag) in &site.tags {
+        let url = format!("/tags/{}/", convert::url::encode_path(slug));
+        if let Some(&i) = tag.posts.last() {
+            let post = &site.posts[i];
+            warn(
+                &post.source,
+                post.line("tags"),
+                format!("tag “{}”", tag.name),
+                &url,
+            );
         }
     }
 }
@@ -1729,6 +1785,26 @@ mod tests {
         );
         // Gemini has no fragments, so the converter drops them; the link still follows.
         assert!(text.contains("=> /posts/k.gmi a\n"), "{text}");
+    }
+
+    #[test]
+    fn urls_too_long_to_request_are_reported() {
+        let long = "語".repeat(120);
+        let (_, problems) = build(&[(
+            "posts/2024-01-01-a.md",
+            &format!("---\ntags: [{long}, short]\nseries: {long}\n---\n"),
+        )]);
+        let text = messages(&problems);
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(
+            text.iter()
+                .all(|t| t.contains("too long for a Gemini request")),
+            "{text:?}"
+        );
+        assert!(
+            text[1].starts_with("posts/2024-01-01-a.md:2: warning: tag “語"),
+            "{text:?}"
+        );
     }
 
     #[test]
