@@ -3,8 +3,8 @@
 //! Data flows one way, and the imports say so (no module uses one listed after it):
 //! `config` (the operator's settings) ← `convert` (pure text conversions) ← `content` (the
 //! capsule read into an immutable site snapshot) ← `views` (generated pages and feeds) ←
-//! `respond` (what each path answers) ← `server` and `watch` (sockets; the next snapshot) ←
-//! `cli` (the command line). `logging` stands apart: where log lines go.
+//! `respond` (what each path answers) ← `server`, `watch` and `publish` (sockets; the next
+//! snapshot; a static copy in a folder) ← `cli` (the command line). `logging` stands apart: where log lines go.
 
 #![forbid(unsafe_code)]
 
@@ -13,6 +13,7 @@ pub mod config;
 pub mod content;
 pub mod convert;
 pub mod logging;
+pub mod publish;
 pub mod respond;
 pub mod server;
 pub mod views;

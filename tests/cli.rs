@@ -746,3 +746,99 @@ fn build_refuses_the_certificate_folder() {
     }
     assert!(dir.join("certs/localhost/key.pem").is_file());
 }
+
+/// A symlink in the build's folder to the capsule or the config is not removed by the build:
+/// the folder is refused.
+#[test]
+fn build_refuses_a_folder_that_holds_links_to_the_capsule_or_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    three_posts(dir);
+    crate::common::write(dir, "real.toml", "capsule = \"site\"\n");
+    crate::common::write(dir, "deploy/.gemhole-build", "");
+    std::os::unix::fs::symlink("../capsule", dir.join("deploy/site")).unwrap();
+    std::os::unix::fs::symlink("../real.toml", dir.join("deploy/config.toml")).unwrap();
+    let (status, out, err) = run_cli(
+        dir,
+        &["build", "--config", "deploy/config.toml", "--out", "deploy"],
+    );
+    assert_eq!(status.code(), Some(1), "{out}{err}");
+    assert!(err.contains("refusing to build into deploy"), "{err}");
+    assert!(dir.join("deploy/site").is_symlink());
+    assert!(dir.join("deploy/config.toml").is_symlink());
+}
+
+/// A folder inside an earlier build's folder would be removed by that folder's next build.
+#[test]
+fn build_refuses_a_folder_inside_another_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    three_posts(dir);
+    let (status, out, err) = build(dir, "site");
+    assert!(status.success(), "{out}{err}");
+    let (status, out, err) = build(dir, "site/posts/inner");
+    assert_eq!(status.code(), Some(1), "{out}{err}");
+    assert!(err.contains("an earlier build's folder"), "{err}");
+    assert!(!dir.join("site/posts/inner").exists());
+}
+
+/// Unmounts a bind mount when dropped, whatever the test's end.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Bind-mounts `from` at `to` (same file system), or `None` where this user may not mount.
+fn bind(from: &Path, to: &Path) -> Option<Mounted> {
+    let ok = std::process::Command::new("mount")
+        .arg("--bind")
+        .arg(from)
+        .arg(to)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then(|| Mounted(to.to_owned()))
+}
+
+/// A file system mounted inside the build's folder, even a bind mount of the same one, is
+/// never swept, and never written into.
+#[test]
+fn build_leaves_mounts_inside_its_folder_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    three_posts(dir);
+    let (status, out, err) = build(dir, "site");
+    assert!(status.success(), "{out}{err}");
+    crate::common::write(dir, "media/photo.jpg", "precious");
+    std::fs::create_dir(dir.join("site/media")).unwrap();
+    let Some(mount) = bind(&dir.join("media"), &dir.join("site/media")) else {
+        eprintln!("skipped: this user cannot mount (the test needs root)");
+        return;
+    };
+    let (status, out, err) = build(dir, "site");
+    assert!(status.success(), "{out}{err}");
+    assert!(err.contains("another file system mounted"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("media/photo.jpg")).unwrap(),
+        "precious"
+    );
+    drop(mount);
+    // A mount where the build writes pages stops it, and nothing in it is touched.
+    crate::common::write(dir, "elsewhere/stays.gmi", "not a page");
+    let Some(_mount) = bind(&dir.join("elsewhere"), &dir.join("site/posts")) else {
+        return;
+    };
+    let (status, out, err) = build(dir, "site");
+    assert_eq!(status.code(), Some(1), "{out}{err}");
+    assert!(
+        err.contains("another file system is mounted on the way"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("elsewhere/stays.gmi")).unwrap(),
+        "not a page"
+    );
+}

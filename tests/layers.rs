@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["content"],
     &["views"],
     &["respond"],
-    &["watch"],
+    &["watch", "publish"],
     &["server"],
     &["cli"],
 ];
