@@ -297,7 +297,11 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
     let root = CapsuleRoot::open(&config.capsule)
         .with_context(|| format!("capsule folder {}", config.capsule.display()))?
         .keep_secret(&Secret::of(&config))?;
-    let out = crate::publish::OutDir::check(&args.out, root.path(), &Secret::of(&config))?;
+    let out = crate::publish::OutDir::check(
+        &args.out,
+        &[root.path(), &config.capsule],
+        &Secret::of(&config),
+    )?;
     let (site, problems) = Site::build(&root, &BuildOptions::new(&config));
     for problem in &problems {
         eprintln!("{problem}");

@@ -105,7 +105,12 @@ impl OutDir {
     /// through symlinks or not), a folder inside an earlier build (its next build would remove
     /// this one), `/`, the home folder, a symlink, a file, or a non-empty folder without
     /// [`MARKER`]. Nothing is created or removed here.
-    pub fn check(given: &Path, capsule: &Path, secrets: &[Secret]) -> Result<OutDir, PublishError> {
+    /// `capsule` is given as configured and as opened, so a symlink to it counts too.
+    pub fn check(
+        given: &Path,
+        capsule: &[&Path],
+        secrets: &[Secret],
+    ) -> Result<OutDir, PublishError> {
         let Some(name) = given.file_name() else {
             return Err(PublishError::NoName(given.to_owned()));
         };
@@ -127,7 +132,10 @@ impl OutDir {
             };
             PublishError::Refused { shown, why }
         };
-        let mut kept = vec![("the capsule folder", capsule.to_owned())];
+        let mut kept: Vec<(&str, PathBuf)> = capsule
+            .iter()
+            .map(|c| ("the capsule folder", c.to_path_buf()))
+            .collect();
         kept.extend(secrets.iter().map(|s| (s.what, s.path.clone())));
         for (what, path) in kept {
             // Both where it leads and where it is named: a symlink to it in the folder would
@@ -566,7 +574,7 @@ mod tests {
     fn a_link_swapped_in_after_the_check_is_not_followed() {
         let dir = tempfile::tempdir().unwrap();
         let capsule = capsule(&dir.path().join("capsule"));
-        let out = OutDir::check(&dir.path().join("out"), capsule.root.path(), &[]).unwrap();
+        let out = OutDir::check(&dir.path().join("out"), &[capsule.root.path()], &[]).unwrap();
         std::fs::create_dir(dir.path().join("victim")).unwrap();
         std::fs::write(dir.path().join("victim/keep.txt"), "keep").unwrap();
         std::os::unix::fs::symlink(dir.path().join("victim"), dir.path().join("out")).unwrap();
@@ -599,7 +607,7 @@ mod tests {
         let capsule = capsule(&dir.path().join("capsule"));
         let out_path = dir.path().join("out");
         let origin = Origin::new("localhost", 1965);
-        let out = OutDir::check(&out_path, capsule.root.path(), &[]).unwrap();
+        let out = OutDir::check(&out_path, &[capsule.root.path()], &[]).unwrap();
         out.write(&capsule, &origin).unwrap();
         // Stale files, a link to a folder outside, a link where a page goes.
         std::fs::create_dir(dir.path().join("outside")).unwrap();
@@ -609,7 +617,7 @@ mod tests {
         std::fs::remove_file(out_path.join("index.gmi")).unwrap();
         std::os::unix::fs::symlink(dir.path().join("outside/x.gmi"), out_path.join("index.gmi"))
             .unwrap();
-        let out = OutDir::check(&out_path, capsule.root.path(), &[]).unwrap();
+        let out = OutDir::check(&out_path, &[capsule.root.path()], &[]).unwrap();
         out.write(&capsule, &origin).unwrap();
         assert!(!out_path.join("stale.gmi").exists());
         assert!(std::fs::symlink_metadata(out_path.join("linked")).is_err());

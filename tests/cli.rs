@@ -766,6 +766,12 @@ fn build_refuses_a_folder_that_holds_links_to_the_capsule_or_config() {
     assert!(err.contains("refusing to build into deploy"), "{err}");
     assert!(dir.join("deploy/site").is_symlink());
     assert!(dir.join("deploy/config.toml").is_symlink());
+    // The capsule's link alone, the config elsewhere, is refused too.
+    crate::common::write(dir, "other.toml", "capsule = \"deploy/site\"\n");
+    let (status, out, err) = run_cli(dir, &["build", "--config", "other.toml", "--out", "deploy"]);
+    assert_eq!(status.code(), Some(1), "{out}{err}");
+    assert!(err.contains("the capsule folder"), "{err}");
+    assert!(dir.join("deploy/site").is_symlink());
 }
 
 /// A folder inside an earlier build's folder would be removed by that folder's next build.
