@@ -26,6 +26,12 @@ use crate::respond::{Capsule, Lookup, output_file};
 /// (or an empty one), so a mistyped `--out` cannot wipe out someone's files.
 pub const MARKER: &str = ".gemhole-build";
 
+/// The name a file is written under before it is renamed into place.
+const TEMPORARY: &str = ".gemhole-new";
+
+/// How deep a build's folder is swept: deeper folders were not made by a build.
+const MAX_DEPTH: usize = 128;
+
 const MARKER_TEXT: &str = "This folder is written by `gemhole build`: each build into it \
                            removes the files it did not write.\n";
 
@@ -46,7 +52,7 @@ pub enum PublishError {
     },
     #[error(
         "cannot write {path}: {other} was written by this build, and both cannot be (two files \
-         of the capsule need one path)"
+         of the capsule need one path, or a folder was replaced while the build ran)"
     )]
     Clash { path: PathBuf, other: PathBuf },
     #[error(
@@ -56,7 +62,7 @@ pub enum PublishError {
     Mounted(PathBuf),
     #[error(
         "the build into {dir} stopped before its end: the folder holds the files written so \
-         far, and nothing was removed; fix this and build again: {cause}"
+         far, and the files of earlier builds were not swept; fix this and build again: {cause}"
     )]
     Stopped {
         dir: PathBuf,
@@ -200,6 +206,34 @@ impl OutDir {
             Mode::empty(),
         )
         .map_err(|e| io("open", &self.parent, e))?;
+        // A build into a folder inside another's would be swept by it: the folders above are
+        // held shared, which a build of one of them (holding its own exclusively) excludes.
+        let mut _above = Vec::new();
+        for folder in path.ancestors().skip(1) {
+            let Ok(fd) = rustix::fs::open(
+                folder,
+                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) else {
+                continue;
+            };
+            if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockShared).is_err() {
+                return Err(PublishError::Busy(folder.to_owned()));
+            }
+            if rustix::fs::statat(&fd, MARKER, AtFlags::SYMLINK_NOFOLLOW)
+                .is_ok_and(|s| FileType::from_raw_mode(s.st_mode) == FileType::RegularFile)
+            {
+                return Err(PublishError::Refused {
+                    shown: self.given.display().to_string(),
+                    why: format!(
+                        "it is inside {}, an earlier build's folder, whose next build would \
+                         remove it",
+                        folder.display()
+                    ),
+                });
+            }
+            _above.push(fd);
+        }
         match rustix::fs::mkdirat(&parent, self.name.as_os_str(), Mode::from_raw_mode(0o777)) {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(e) => return Err(io("create", &path, e)),
@@ -335,24 +369,36 @@ impl Tree {
         {
             self.clear(&dir, file, relative, relative)?;
         }
-        let mut temporary = OsString::from(".");
-        temporary.push(file);
-        temporary.push(".gemhole-new");
-        let _ = rustix::fs::unlinkat(&dir, temporary.as_os_str(), AtFlags::empty());
+        // One name per folder (files are written one at a time), short whatever the file's:
+        // whatever is there (a leftover, or anything planted) goes first.
+        if let Err(Errno::ISDIR | Errno::PERM) =
+            rustix::fs::unlinkat(&dir, TEMPORARY, AtFlags::empty())
+        {
+            let at = relative.with_file_name(TEMPORARY);
+            self.clear(&dir, OsStr::new(TEMPORARY), &at, relative)?;
+        }
         // Created anew (O_EXCL, no link followed), then renamed over the old file: a reader
         // never sees half a file, and a hard link to the old one keeps its bytes.
         let fd = rustix::fs::openat(
             &dir,
-            temporary.as_os_str(),
+            TEMPORARY,
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::from_raw_mode(0o666),
         )
         .map_err(|e| io("write", &shown, e))?;
-        std::fs::File::from(fd)
+        let written = std::fs::File::from(fd)
             .write_all(bytes)
-            .map_err(|e| io("write", &shown, e))?;
-        rustix::fs::renameat(&dir, temporary.as_os_str(), &dir, *file)
-            .map_err(|e| io("write", &shown, e))?;
+            .map_err(|e| io("write", &shown, e))
+            .and_then(|()| {
+                rustix::fs::renameat(&dir, TEMPORARY, &dir, *file).map_err(|e| match e {
+                    Errno::BUSY => PublishError::Mounted(shown.clone()),
+                    e => io("write", &shown, e),
+                })
+            });
+        if written.is_err() {
+            let _ = rustix::fs::unlinkat(&dir, TEMPORARY, AtFlags::empty());
+        }
+        written?;
         self.written.insert(relative.to_owned());
         Ok(())
     }
@@ -411,6 +457,13 @@ impl Tree {
 
     fn sweep_with(&self, dir: &OwnedFd, at: &Path, left: &mut Vec<String>, keep: bool) {
         let shown = |name: &OsStr| self.path.join(at).join(name).display().to_string();
+        if at.components().count() >= MAX_DEPTH {
+            left.push(format!(
+                "{} (folders nested deeper than {MAX_DEPTH} levels are not swept)",
+                self.path.join(at).display()
+            ));
+            return;
+        }
         let entries = match names(dir) {
             Ok(entries) => entries,
             Err(e) => {
@@ -452,8 +505,13 @@ impl Tree {
             if keep && self.written.contains(&inside) {
                 continue;
             }
-            if let Err(e) = rustix::fs::unlinkat(dir, name.as_os_str(), AtFlags::empty()) {
-                left.push(format!("{} ({e})", shown(&name)));
+            match rustix::fs::unlinkat(dir, name.as_os_str(), AtFlags::empty()) {
+                Ok(()) => {}
+                Err(Errno::BUSY) => eprintln!(
+                    "gemhole: warning: {} has a file system mounted on it; left as it is",
+                    shown(&name)
+                ),
+                Err(e) => left.push(format!("{} ({e})", shown(&name))),
             }
         }
     }
@@ -599,6 +657,59 @@ mod tests {
             "{err}"
         );
         assert!(dir.path().join("out/mine.txt").exists());
+    }
+
+    #[test]
+    fn long_names_deep_trees_and_planted_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let capsule_dir = dir.path().join("capsule");
+        let long = "a".repeat(250);
+        std::fs::create_dir_all(capsule_dir.join("files")).unwrap();
+        std::fs::write(capsule_dir.join("files").join(format!("{long}.txt")), "x").unwrap();
+        let capsule = capsule(&capsule_dir);
+        let out_path = dir.path().join("out");
+        let origin = Origin::new("localhost", 1965);
+        let build = || {
+            OutDir::check(&out_path, &[capsule.root.path()], &[])
+                .unwrap()
+                .write(&capsule, &origin)
+        };
+        // A name that fits is written whatever the temporary name's length.
+        build().unwrap();
+        assert!(out_path.join("files").join(format!("{long}.txt")).is_file());
+        // A folder planted at the temporary name does not stop every build.
+        std::fs::create_dir(out_path.join(TEMPORARY)).unwrap();
+        std::fs::write(out_path.join(TEMPORARY).join("x"), "x").unwrap();
+        build().unwrap();
+        assert!(!out_path.join(TEMPORARY).exists());
+        // A tree deeper than any build makes is reported, not recursed into without end.
+        let mut deep = out_path.join("deep");
+        for _ in 0..MAX_DEPTH + 10 {
+            deep.push("d");
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        let err = build().unwrap_err().to_string();
+        assert!(err.contains("nested deeper than"), "{err}");
+    }
+
+    /// A build into a folder inside one another build is writing is refused.
+    #[test]
+    fn a_build_inside_a_running_build_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let capsule = capsule(&dir.path().join("capsule"));
+        let outer = dir.path().join("outer");
+        std::fs::create_dir(&outer).unwrap();
+        let held = std::fs::File::open(&outer).unwrap();
+        rustix::fs::flock(&held, FlockOperation::NonBlockingLockExclusive).unwrap();
+        let inner = OutDir::check(&outer.join("inner"), &[capsule.root.path()], &[]).unwrap();
+        let err = inner
+            .write(&capsule, &Origin::new("localhost", 1965))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("another build is writing"),
+            "{err}"
+        );
+        assert!(!outer.join("inner").exists());
     }
 
     #[test]
