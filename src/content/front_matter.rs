@@ -285,6 +285,59 @@ impl KeyLines {
 }
 
 impl Block<'_> {
+    /// In YAML, a value of `keys` that the parser typed (`3.10`, `007`, `yes`) is put back as
+    /// it is written: where text is expected, the author's text is what counts. Each such key
+    /// is read again from its own lines of the block, as text.
+    pub fn keep_written_text(&self, entries: &mut Entries, lines: &KeyLines, keys: &[&str]) {
+        if self.format != Format::Yaml {
+            return;
+        }
+        let typed = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_) | Value::Bool(_));
+        for (key, value) in &mut entries.0 {
+            let list = matches!(value, Value::List(_));
+            let needs = match &*value {
+                Value::List(items) => items.iter().any(typed),
+                other => typed(other),
+            };
+            if !needs || !keys.contains(&key.as_str()) {
+                continue;
+            }
+            let Some(start) = lines.line(key) else {
+                continue;
+            };
+            // Its lines: from its own to the next top-level key's.
+            let end = lines
+                .0
+                .iter()
+                .map(|&(_, line)| line)
+                .filter(|&line| line > start)
+                .min()
+                .unwrap_or(usize::MAX);
+            let snippet: String = self
+                .text
+                .lines()
+                .enumerate()
+                .map(|(i, line)| (i + self.first_line, line))
+                .filter(|&(n, _)| n >= start && n < end)
+                .map(|(_, line)| format!("{line}\n"))
+                .collect();
+            let written = if list {
+                serde_saphyr::from_str::<std::collections::HashMap<String, Vec<String>>>(&snippet)
+                    .ok()
+                    .and_then(|mut m| m.remove(key.as_str()))
+                    .map(|items| Value::List(items.into_iter().map(Value::Text).collect()))
+            } else {
+                serde_saphyr::from_str::<std::collections::HashMap<String, String>>(&snippet)
+                    .ok()
+                    .and_then(|mut m| m.remove(key.as_str()))
+                    .map(Value::Text)
+            };
+            if let Some(written) = written {
+                *value = written;
+            }
+        }
+    }
+
     /// Where the block's top-level keys are, the key bare or quoted: in TOML, lines `key =`
     /// (indented or not) before the first `[table]` header; in YAML, lines `key:` at the
     /// indentation of the first key, or the `key: value` pairs of a flow mapping (`{a: 1}`).

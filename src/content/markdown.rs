@@ -135,7 +135,12 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
                 Some(block) => {
                     let lines = block.key_lines();
                     match block.parse::<front_matter::Entries>() {
-                        Ok(entries) => {
+                        Ok(mut entries) => {
+                            block.keep_written_text(
+                                &mut entries,
+                                &lines,
+                                &crate::content::post::TEXT_KEYS,
+                            );
                             let (front, key_problems) = RawMeta::from_entries(entries);
                             for p in key_problems {
                                 let line = lines.line(&p.key).unwrap_or(block.first_line - 1);

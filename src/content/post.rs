@@ -64,6 +64,20 @@ pub const KNOWN_KEYS: [&str; 20] = [
     "categories",
 ];
 
+/// The keys whose values are text (or lists of text), kept as written.
+pub const TEXT_KEYS: [&str; 10] = [
+    "title",
+    "summary",
+    "description",
+    "lang",
+    "slug",
+    "series_role",
+    "series_slug",
+    "series",
+    "tags",
+    "categories",
+];
+
 impl RawMeta {
     /// Checks each key's value against the form it takes. A wrong type is an error naming the
     /// key and the form expected (the post is not published: it might have said `draft`); a

@@ -1808,6 +1808,34 @@ mod tests {
     }
 
     #[test]
+    fn values_where_text_is_expected_stay_as_written() {
+        let (site, problems) = build(&[
+            (
+                "posts/2024-01-01-a.md",
+                "---\ntitle: 3.10\ntags: [rust, 3.10, 007, yes, 0x1F]\nseries: on\n---\n",
+            ),
+            (
+                "posts/2024-01-02-b.md",
+                "---\nseries: yes\ntags:\n  - 1_000\n  - x\n---\n",
+            ),
+            (
+                "posts/2024-01-03-c.md",
+                "+++\ntags = [\"rust\", 2024]\n+++\n",
+            ),
+        ]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let a = site.post(Path::new("posts/2024-01-01-a.md")).unwrap();
+        assert_eq!(a.meta.title, "3.10");
+        assert_eq!(a.meta.tags, ["rust", "3.10", "007", "yes", "0x1F"]);
+        let names: Vec<&str> = site.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["on", "yes"]);
+        let b = site.post(Path::new("posts/2024-01-02-b.md")).unwrap();
+        assert_eq!(b.meta.tags, ["1_000", "x"]);
+        let c = site.post(Path::new("posts/2024-01-03-c.md")).unwrap();
+        assert_eq!(c.meta.tags, ["rust", "2024"]);
+    }
+
+    #[test]
     fn a_backslash_is_part_of_a_file_name() {
         let (site, _) = build(&[("posts/2024-01-01-back\\slash.md", "# B\n")]);
         assert_eq!(site.posts[0].url, "/posts/2024-01-01-back%5Cslash.gmi");
