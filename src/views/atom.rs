@@ -208,10 +208,9 @@ fn capped<'a>(gemtext: &'a str, url: &str) -> std::borrow::Cow<'a, str> {
 }
 
 /// `tag:<authority>,<date>:<specific>`, with what the specific part may not hold
-/// percent-encoded. An IPv6 hostname has its colons written as `-`, since the authority is
-/// followed by `,` and `:`.
+/// percent-encoded.
 fn tag(host: &str, date: &str, specific: &str) -> String {
-    let mut out = format!("tag:{},{date}:", host.replace(':', "-"));
+    let mut out = format!("tag:{},{date}:", tag_authority(host));
     for &b in specific.as_bytes() {
         if TAG_BYTES[b as usize] {
             out.push(b as char);
@@ -220,6 +219,37 @@ fn tag(host: &str, date: &str, specific: &str) -> String {
         }
     }
     out
+}
+
+/// A hostname as RFC 4151 takes it: labels of letters, digits and inner `-`. An IPv6 address
+/// is written as its eight groups joined by `-` (`::1` → `0-0-0-0-0-0-0-1`); another character
+/// a label may not hold becomes `-`, and a label's leading or trailing `-` is dropped.
+fn tag_authority(host: &str) -> String {
+    if let Ok(v6) = host.trim_matches(['[', ']']).parse::<std::net::Ipv6Addr>() {
+        return v6
+            .segments()
+            .iter()
+            .map(|g| format!("{g:x}"))
+            .collect::<Vec<_>>()
+            .join("-");
+    }
+    let labels: Vec<String> = host
+        .split('.')
+        .map(|label| {
+            label
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect::<String>()
+                .trim_matches('-')
+                .to_owned()
+        })
+        .filter(|label| !label.is_empty())
+        .collect();
+    if labels.is_empty() {
+        "localhost".to_owned()
+    } else {
+        labels.join(".")
+    }
 }
 
 /// A source file's path with `/` between its parts, whatever the platform writes.
@@ -397,10 +427,14 @@ mod tests {
             entry_id("example.org", post),
             "tag:example.org,2024:posts/a%20b%25%23%C3%BC%5B1%5D.md"
         );
+        // The authority is a DNS name as RFC 4151 has it, whatever the hostname.
         assert_eq!(
             entry_id("::1", post),
-            "tag:--1,2024:posts/a%20b%25%23%C3%BC%5B1%5D.md"
+            "tag:0-0-0-0-0-0-0-1,2024:posts/a%20b%25%23%C3%BC%5B1%5D.md"
         );
+        assert_eq!(tag_authority("fe80::1"), "fe80-0-0-0-0-0-0-1");
+        assert_eq!(tag_authority("a_b.-x.example"), "a-b.x.example");
+        assert_eq!(tag_authority("127.0.0.1"), "127.0.0.1");
         assert_eq!(
             tag("example.org", FEED_ID_YEAR, "series/bücher"),
             "tag:example.org,2000:series/b%C3%BCcher"
