@@ -799,7 +799,13 @@ impl TryFrom<String> for OneLine {
     fn try_from(raw: String) -> Result<Self, String> {
         if raw.trim().is_empty() {
             Err("empty text: expected a line of text, or leave the key out for the default".into())
-        } else if raw.chars().any(char::is_control) {
+        } else if raw.chars().any(|c| {
+            // Line and paragraph separators break a line too; noncharacters are not text
+            // (feeds drop them, which could leave nothing).
+            c.is_control()
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{FDD0}'..='\u{FDEF}')
+                || (c as u32) & 0xFFFE == 0xFFFE
+        }) {
             Err(format!(
                 "invalid text {raw:?}: expected one line, without line breaks or control characters"
             ))
@@ -971,6 +977,12 @@ mod tests {
         assert!(err.contains("empty text"), "{err}");
         let err = parse("author = \"a\\nb\"\n").unwrap_err().to_string();
         assert!(err.contains("expected one line"), "{err}");
+        for odd in ["\\uFFFE", "a\\u2028b", "\\uFDD0"] {
+            let err = parse(&format!("title = \"{odd}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("expected one line"), "{odd}: {err}");
+        }
     }
 
     #[test]

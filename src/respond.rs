@@ -343,7 +343,14 @@ impl Capsule {
         }
         match self.home_text() {
             Some((_, Text::Page(page))) if page.withheld.is_none() => {
-                atom::first_heading(&page.gemtext).unwrap_or(&self.feeds.host)
+                // A heading of nothing a feed can show (control characters) is no title.
+                atom::first_heading(&page.gemtext)
+                    .filter(|h| {
+                        h.chars().any(|c| {
+                            !c.is_control() && !c.is_whitespace() && (c as u32) & 0xFFFE != 0xFFFE
+                        })
+                    })
+                    .unwrap_or(&self.feeds.host)
             }
             _ => &self.feeds.host,
         }

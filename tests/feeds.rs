@@ -150,7 +150,17 @@ fn the_title_defaults_to_the_home_heading_then_the_hostname() {
         parse(&a.body_text()).title == "From Markdown"
     });
 
+    // A heading of control characters alone is no title.
+    write(&capsule, "index.md", "# \u{1}\u{2}\n\nHello.\n");
+    server.wait_for("/atom.xml", "the hostname for an empty heading", |a| {
+        parse(&a.body_text()).title == "localhost"
+    });
     std::fs::remove_file(capsule.join("index.md")).unwrap();
+    write(&capsule, "index.gmi", "# Back\n");
+    server.wait_for("/atom.xml", "a heading again", |a| {
+        parse(&a.body_text()).title == "Back"
+    });
+    std::fs::remove_file(capsule.join("index.gmi")).unwrap();
     let last = server.wait_for("/atom.xml", "the hostname as title", |a| {
         parse(&a.body_text()).title == "localhost"
     });
