@@ -476,6 +476,34 @@ impl Config {
                 return fail(format!("hostname `{host}` is listed twice in `hostnames`"));
             }
         }
+        // Series are known by their name up to case and Unicode form, and by their aliases:
+        // two tables that name one series would be merged or ignored without a word.
+        let known = |name: &str| -> String {
+            use unicode_normalization::UnicodeNormalization;
+            name.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .nfc()
+                .flat_map(char::to_lowercase)
+                .collect()
+        };
+        let mut names: BTreeMap<String, &str> = BTreeMap::new();
+        for (name, series) in &self.series {
+            if known(name).is_empty() {
+                return fail("[series.\"\"] names no series: give the series' name".into());
+            }
+            let aliases = series.aliases.iter().filter(|a| !known(a).is_empty());
+            for called in std::iter::once(name).chain(aliases) {
+                if let Some(other) = names.insert(known(called), name)
+                    && other != name
+                {
+                    return fail(format!(
+                        "[series.\"{other}\"] and [series.\"{name}\"] both name the series \
+                         “{called}” (as a name or an alias, whatever the case): keep one"
+                    ));
+                }
+            }
+        }
         for (name, series) in &self.series {
             if let Some(slug) = &series.slug
                 && (slug.is_empty()
@@ -956,6 +984,32 @@ mod tests {
         assert_eq!(config.default_hostname().as_str(), "b.example");
         assert_eq!(config.listen, vec!["127.0.0.1:0".parse().unwrap()]);
         assert_eq!(config.listen[0].get().port(), 0);
+    }
+
+    #[test]
+    fn series_tables_name_one_series_each() {
+        let ok = parse(
+            "[series.\"Sail\"]\naliases = [\"Old Sail\"]\n[series.\"Knots\"]\ndescription = \"x\"\n",
+        );
+        assert!(ok.is_ok(), "{:?}", ok.err());
+        for (text, what) in [
+            (
+                "[series.\"Sail\"]\n[series.\"sail\"]\n",
+                "both name the series",
+            ),
+            (
+                "[series.\"A\"]\naliases = [\"Old\"]\n[series.\"B\"]\naliases = [\"old\"]\n",
+                "both name the series “old”",
+            ),
+            (
+                "[series.\"A\"]\naliases = [\"b\"]\n[series.\"B\"]\n",
+                "both name the series",
+            ),
+            ("[series.\" \"]\ndescription = \"x\"\n", "names no series"),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(what), "{text}: {err}");
+        }
     }
 
     #[test]
