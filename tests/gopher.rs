@@ -336,3 +336,13 @@ fn a_selector_cannot_forge_access_log_fields() {
     );
     assert!(line.contains("status=3"), "{line}");
 }
+
+/// A renamed series' old menu shows the series (Gopher has no redirect).
+#[test]
+fn a_series_alias_shows_the_series_menu() {
+    let server = hole("[series.\"Sail\"]\nslug = \"sailing\"\naliases = [\"old-sail\"]\n");
+    let moved = fetch(&server, "/series/old-sail/");
+    let current = fetch(&server, "/series/sailing/");
+    assert!(current.contains("First"), "{current}");
+    assert_eq!(moved, current);
+}

@@ -355,6 +355,13 @@ fn answer(
         }
     };
     if slash || segments.is_empty() {
+        // A former name of a series: Gopher has no redirect, so the menu it moved to.
+        if let Lookup::Redirect(target) = lookup(&segments, true)?
+            && target.ends_with('/')
+        {
+            let (_, moved) = segments_of(&target);
+            return menu(lookup(&moved, true)?, &moved, place);
+        }
         return menu(lookup(&segments, true)?, &segments, place);
     }
     match lookup(&segments, false)? {
@@ -382,14 +389,7 @@ fn answer(
     let mut found = lookup(&segments, false)?;
     if let Lookup::Redirect(target) = found {
         // A post renamed by its `slug`: the text of the page it moved to.
-        let decoded = percent_encoding::percent_decode_str(&target)
-            .decode_utf8_lossy()
-            .into_owned();
-        let target: Vec<String> = decoded
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let (decoded, target) = segments_of(&target);
         found = lookup(&target, false)?;
         gemini_path = decoded;
     }
@@ -406,6 +406,19 @@ fn answer(
         &gemini_path,
         place,
     ))))
+}
+
+/// A root-relative URL the capsule redirects to, decoded, and its path segments.
+fn segments_of(url: &str) -> (String, Vec<String>) {
+    let decoded = percent_encoding::percent_decode_str(url)
+        .decode_utf8_lossy()
+        .into_owned();
+    let segments = decoded
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (decoded, segments)
 }
 
 /// The menu of a folder-style selector from what its Gemini page looked up to.
