@@ -179,24 +179,10 @@ pub fn slug(name: &str) -> String {
     };
     for c in name.nfc() {
         match c {
-            '+' => {
+            // A word of its own, apart from what is around it.
+            c if let Some(&(_, spelled)) = SPELLED.iter().find(|(s, _)| *s == c) => {
                 dash = true;
-                word(&mut out, &mut dash, "plus");
-                dash = true;
-            }
-            '#' => {
-                dash = true;
-                word(&mut out, &mut dash, "sharp");
-                dash = true;
-            }
-            '&' => {
-                dash = true;
-                word(&mut out, &mut dash, "and");
-                dash = true;
-            }
-            '@' => {
-                dash = true;
-                word(&mut out, &mut dash, "at");
+                word(&mut out, &mut dash, spelled);
                 dash = true;
             }
             c if c.is_alphanumeric() || (!c.is_ascii() && !is_separator(c)) => {
@@ -212,6 +198,9 @@ pub fn slug(name: &str) -> String {
         out
     }
 }
+
+/// Symbols that tell names apart (`C++`, `C#`), spelled out in a slug.
+const SPELLED: [(char, &str); 4] = [('+', "plus"), ('#', "sharp"), ('&', "and"), ('@', "at")];
 
 /// Non-ASCII characters that separate words rather than make them: spaces and punctuation
 /// (the zero-width joiner inside an emoji sequence is kept).

@@ -134,9 +134,15 @@ fn allowed(bytes: &[u8], i: usize) -> bool {
 /// percent-encoded as one path segment, so `#`, `?` and `%` in a file name stay part of it
 /// instead of starting a fragment, a query or an escape. `/` separates the names.
 pub fn encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len() + 8);
-    for &b in path.as_bytes() {
-        if b == b'/' || SEGMENT_BYTES[b as usize] {
+    encode_except(path, &PATH_BYTES)
+}
+
+/// `text` with every byte not in `keep` percent-encoded (`%` itself too, so it is taken as
+/// written, never as an escape).
+pub fn encode_except(text: &str, keep: &[bool; 256]) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for &b in text.as_bytes() {
+        if keep[b as usize] {
             out.push(b as char);
         } else {
             let _ = write!(out, "%{b:02X}");
@@ -145,30 +151,26 @@ pub fn encode_path(path: &str) -> String {
     out
 }
 
-/// The bytes a path segment may contain as they are (RFC 3986 `pchar`, `%` aside).
-static SEGMENT_BYTES: [bool; 256] = {
+/// The table of which bytes a set of characters holds, for [`encode_except`].
+pub const fn byte_set(chars: &[u8]) -> [bool; 256] {
     let mut table = [false; 256];
-    let chars = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:@!$&'()*+,;=";
     let mut i = 0;
     while i < chars.len() {
         table[chars[i] as usize] = true;
         i += 1;
     }
     table
-};
+}
+
+/// The bytes a path may contain as they are: those of a segment (RFC 3986 `pchar`, `%` aside)
+/// and `/` between segments.
+static PATH_BYTES: [bool; 256] =
+    byte_set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:@!$&'()*+,;=/");
 
 /// The bytes a URI may contain as they are (RFC 3986 unreserved + reserved), `%` aside.
-static URI_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
-    let chars =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=";
-    let mut i = 0;
-    while i < chars.len() {
-        table[chars[i] as usize] = true;
-        i += 1;
-    }
-    table
-};
+static URI_BYTES: [bool; 256] = byte_set(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=",
+);
 
 /// Bare URLs in prose: `(byte offset, url)` for each `http(s)://`, `gemini://` or `gopher://`
 /// URL that starts a word. Trailing sentence punctuation is left out, and a closing bracket

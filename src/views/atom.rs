@@ -13,7 +13,7 @@ use std::path::{Component, Path};
 
 use crate::content::scan::Text;
 use crate::content::site::{Post, Series, Site};
-use crate::convert::url::Origin;
+use crate::convert::url::{Origin, byte_set, encode_except};
 
 /// The URL of the whole capsule's feed.
 pub const FEED_URL: &str = "/atom.xml";
@@ -210,15 +210,11 @@ fn capped<'a>(gemtext: &'a str, url: &str) -> std::borrow::Cow<'a, str> {
 /// `tag:<authority>,<date>:<specific>`, with what the specific part may not hold
 /// percent-encoded.
 fn tag(host: &str, date: &str, specific: &str) -> String {
-    let mut out = format!("tag:{},{date}:", tag_authority(host));
-    for &b in specific.as_bytes() {
-        if TAG_BYTES[b as usize] {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
+    format!(
+        "tag:{},{date}:{}",
+        tag_authority(host),
+        encode_except(specific, &TAG_BYTES)
+    )
 }
 
 /// A hostname as RFC 4151 takes it: labels of letters, digits and inner `-`. An IPv6 address
@@ -266,17 +262,8 @@ fn source_path(source: &Path) -> String {
 
 /// The bytes a tag URI's specific part may hold as they are (RFC 4151: `pchar`, `/`, `?`);
 /// `%` is always escaped, since file names are not already encoded.
-static TAG_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
-    let chars =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?";
-    let mut i = 0;
-    while i < chars.len() {
-        table[chars[i] as usize] = true;
-        i += 1;
-    }
-    table
-};
+static TAG_BYTES: [bool; 256] =
+    byte_set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?");
 
 /// Escapes text for XML content and attribute values, dropping characters XML 1.0 forbids.
 fn escape(text: &str) -> String {

@@ -16,6 +16,9 @@ pub fn series_url(series: &Series) -> String {
     format!("/series/{}/", encode_path(&series.slug))
 }
 
+/// What separates a series' name from the rest of a part's title ("Sail, Part 2", "Sail: Knots").
+const AFTER_SERIES: [char; 7] = [',', ':', ';', '-', '–', '—', ' '];
+
 /// Whether a title says "Part n" itself ("Part 1: Rigging", not "Part 12 of the saga").
 fn says_part(title: &str, n: u32) -> bool {
     let needle = format!("Part {n}");
@@ -39,8 +42,8 @@ fn part_label(member: &Member, series: &str) -> String {
     let title = member
         .title
         .strip_prefix(series)
-        .filter(|rest| rest.starts_with([',', ':', ';', '-', '–', '—', ' ']))
-        .map(|rest| rest.trim_start_matches([',', ':', ';', '-', '–', '—', ' ']))
+        .filter(|rest| rest.starts_with(AFTER_SERIES))
+        .map(|rest| rest.trim_start_matches(AFTER_SERIES))
         .filter(|rest| !rest.is_empty())
         .unwrap_or(&member.title);
     if says_part(title, n) {
