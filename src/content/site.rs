@@ -116,6 +116,8 @@ pub struct Site {
     pub tags: BTreeMap<String, Tag>,
     /// Source path → index into `posts`.
     by_source: HashMap<PathBuf, usize>,
+    /// The sources of `drafts`: asked on every request for a file.
+    withheld: HashSet<PathBuf>,
     /// URL → index into `posts`.
     by_url: HashMap<String, usize>,
     /// Source path → for each of its series: (index into `series`, role, index within that
@@ -217,6 +219,7 @@ impl Site {
             .enumerate()
             .map(|(i, p)| (p.source.clone(), i))
             .collect();
+        let withheld = drafts.iter().map(|p| p.source.clone()).collect();
         let by_url = posts
             .iter()
             .enumerate()
@@ -243,6 +246,7 @@ impl Site {
             series,
             tags,
             by_source,
+            withheld,
             by_url,
             places,
             texts,
@@ -305,7 +309,7 @@ impl Site {
 
     /// Whether this source file is a post readers must not see (a draft, or dated ahead).
     pub fn is_withheld(&self, source: &Path) -> bool {
-        self.drafts.iter().any(|p| p.source == source)
+        self.withheld.contains(source)
     }
 
     /// Why a withheld post is not shown, and the line of its source that says so.
