@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{Config, Hostname, ListenAddr, LogFilter, Overrides};
+use crate::config::{Config, HostConfig, Hostname, ListenAddr, LogFilter, Overrides};
 use crate::content::site::{BuildOptions, Site};
 use crate::content::{CapsuleRoot, Secret};
 use crate::respond::Capsule;
@@ -49,20 +49,21 @@ struct ServeArgs {
     /// Config file [default: ./config.toml if it exists, else built-in defaults]
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Folder to serve as the capsule root (overrides `capsule`)
+    /// Folder to serve as the capsule root (overrides `capsule`; single-host configs only)
     #[arg(long, value_name = "DIR")]
     capsule: Option<PathBuf>,
     /// Folder holding one sub-folder of PEM files per hostname (overrides `certs`)
     #[arg(long, value_name = "DIR")]
     certs: Option<PathBuf>,
-    /// Hostname to serve; repeat for several, the first is the default (overrides `hostnames`)
+    /// Hostname to serve; repeat for several, the first is the canonical one (overrides
+    /// `hostnames`; single-host configs only)
     #[arg(long = "hostname", value_name = "NAME")]
     hostnames: Vec<Hostname>,
     /// Address to listen on, e.g. 0.0.0.0:1965 or [::]:1965; repeatable (overrides `listen`)
     #[arg(long = "listen", value_name = "ADDR")]
     listen: Vec<ListenAddr>,
     /// Also serve the capsule over Gopher on this address, e.g. 0.0.0.0:70; repeatable
-    /// (overrides `gopher.listen`)
+    /// (overrides `gopher.listen`; single-host configs only)
     #[arg(long = "gopher-listen", value_name = "ADDR")]
     gopher_listen: Vec<ListenAddr>,
     /// Write client IP addresses into the access log (sets `log.ip`)
@@ -78,9 +79,13 @@ struct CertArgs {
     /// Folder holding one sub-folder of PEM files per hostname (overrides `certs`)
     #[arg(long, value_name = "DIR")]
     certs: Option<PathBuf>,
-    /// Hostname whose certificate to show; repeatable (overrides `hostnames`)
+    /// Hostname whose certificate to show; repeatable (overrides `hostnames`; single-host
+    /// configs only)
     #[arg(long = "hostname", value_name = "NAME")]
     hostnames: Vec<Hostname>,
+    /// Only the host that has this name [default: every host]
+    #[arg(long, value_name = "NAME")]
+    host: Option<Hostname>,
 }
 
 #[derive(Debug, Args)]
@@ -98,9 +103,12 @@ struct CheckArgs {
     /// Config file [default: ./config.toml if it exists, else built-in defaults]
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Folder to check as the capsule root (overrides `capsule`)
+    /// Folder to check as the capsule root (overrides `capsule`; single-host configs only)
     #[arg(long, value_name = "DIR")]
     capsule: Option<PathBuf>,
+    /// Only the host that has this name [default: every host]
+    #[arg(long, value_name = "NAME")]
+    host: Option<Hostname>,
 }
 
 #[derive(Debug, Args)]
@@ -112,9 +120,13 @@ struct BuildArgs {
     /// Config file [default: ./config.toml if it exists, else built-in defaults]
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Folder to build from as the capsule root (overrides `capsule`)
+    /// Folder to build from as the capsule root (overrides `capsule`; single-host configs only)
     #[arg(long, value_name = "DIR")]
     capsule: Option<PathBuf>,
+    /// Only the host that has this name [default: every host; with several hosts each is
+    /// written to DIR/<its first hostname>/]
+    #[arg(long, value_name = "NAME")]
+    host: Option<Hostname>,
 }
 
 /// Runs the command line and turns an error into a message on stderr and exit code 1.
@@ -177,15 +189,29 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     let result = runtime.block_on(async {
         let server = Server::bind(&config)?;
-        for cert in server.certificates() {
-            log_certificate(cert);
+        let hosts = server.hosts();
+        for host in &hosts {
+            let canonical = &host.names[0];
+            for cert in &host.certs {
+                log_certificate(canonical, cert);
+            }
+            tracing::info!(
+                host = %canonical,
+                "serving {} as {}{}",
+                host.capsule.display(),
+                names(&host.names),
+                if host.default && hosts.len() > 1 { " (the default host)" } else { "" }
+            );
         }
-        tracing::info!("serving {}", server.capsule().display());
         for addr in server.local_addrs() {
             tracing::info!("listening on {addr}");
         }
-        for addr in server.gopher_addrs() {
-            tracing::info!("listening on {addr} (gopher)");
+        for (addr, host) in server.gopher_addrs() {
+            if hosts.len() > 1 {
+                tracing::info!("listening on {addr} (gopher) for {host}");
+            } else {
+                tracing::info!("listening on {addr} (gopher)");
+            }
         }
         let shutdown = CancellationToken::new();
         let trigger = shutdown.clone();
@@ -218,30 +244,57 @@ fn cert(args: CertArgs) -> anyhow::Result<()> {
     };
     let config = Config::load(args.config.as_deref(), overrides)?;
     let _log = init_logging(&config.log.level);
-    let certs = tls::load_or_generate(&config)?;
-    for cert in &certs {
-        let info = &cert.info;
-        println!("{}", cert.hostname);
-        println!(
-            "  file:           {} ({})",
-            cert.cert_path.display(),
-            origin(cert.origin)
-        );
-        println!("  SHA-256 cert:   {}", info.cert_sha256);
-        println!("  SHA-256 SPKI:   {}", info.spki_sha256);
-        println!("  expires:        {}", rfc3339(info.not_after));
+    for host in chosen_hosts(&config, args.host.as_ref())? {
+        for cert in tls::load_or_generate(host, &config, &[])? {
+            let info = &cert.info;
+            println!("{}", names(&cert.names));
+            println!(
+                "  file:           {} ({})",
+                cert.cert_path.display(),
+                origin(cert.origin)
+            );
+            println!("  SHA-256 cert:   {}", info.cert_sha256);
+            println!("  SHA-256 SPKI:   {}", info.spki_sha256);
+            println!("  expires:        {}", rfc3339(info.not_after));
+        }
     }
     Ok(())
 }
 
+/// The hosts a command works on: the one that has `name`, else all of them.
+fn chosen_hosts<'a>(config: &'a Config, name: Option<&Hostname>) -> anyhow::Result<Vec<&'a HostConfig>> {
+    let Some(name) = name else {
+        return Ok(config.hosts.iter().collect());
+    };
+    match config.host_named(name) {
+        Some(host) => Ok(vec![host]),
+        None => {
+            let known: Vec<&Hostname> = config.hosts.iter().flat_map(|h| &h.hostnames).collect();
+            anyhow::bail!(
+                "no host is named `{name}` (the hosts' names: {})",
+                names(known)
+            )
+        }
+    }
+}
+
+/// Names as a comma-separated list.
+fn names<'a>(names: impl IntoIterator<Item = &'a Hostname>) -> String {
+    names
+        .into_iter()
+        .map(Hostname::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn convert(args: ConvertArgs) -> anyhow::Result<()> {
     let config = Config::load(args.config.as_deref(), Overrides::default())?;
+    let markdown = &config.default_host().markdown;
     let path = &args.file;
-    let limit = config.markdown.max_file_size.bytes();
+    let limit = markdown.max_file_size.bytes();
     let source = crate::content::markdown::read_source(path, limit)?;
     let stem = crate::content::markdown::title_stem(path);
-    let (page, error) =
-        crate::content::markdown::convert(&source, stem, &(&config.markdown).into());
+    let (page, error) = crate::content::markdown::convert(&source, stem, &markdown.into());
     if let Some(e) = error {
         anyhow::bail!("{}:{}: {}", path.display(), e.line, e.message);
     }
@@ -255,29 +308,36 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         ..Overrides::default()
     };
     let config = Config::load(args.config.as_deref(), overrides)?;
-    let capsule = CapsuleRoot::open(&config.capsule)
-        .with_context(|| format!("capsule folder {}", config.capsule.display()))?
-        .keep_secret(&Secret::of(&config))?;
-    let options = BuildOptions::new(&config);
-    let (site, problems) = Site::build(&capsule, &options);
-    for problem in &problems {
-        println!("{problem}");
+    let several = config.hosts.len() > 1;
+    let mut errors = 0;
+    for host in chosen_hosts(&config, args.host.as_ref())? {
+        if several {
+            println!("# {} ({})", host.canonical(), host.capsule.display());
+        }
+        let capsule = CapsuleRoot::open(&host.capsule)
+            .with_context(|| format!("capsule folder {}", host.capsule.display()))?
+            .keep_secret(&Secret::of(&config))?;
+        let (site, problems) = Site::build(&capsule, &BuildOptions::new(host));
+        for problem in &problems {
+            println!("{problem}");
+        }
+        // Each post readers cannot see yet, and why: a count alone hides the one that matters.
+        for post in &site.drafts {
+            let (line, why) = site.withheld_reason(post);
+            println!("{}:{line}: withheld: {why}", post.source.display());
+        }
+        let host_errors = problems.iter().filter(|p| p.error).count();
+        println!(
+            "{} published post(s), {} withheld (drafts or dated ahead), {} series, {} tag(s); \
+             {host_errors} error(s), {} warning(s)",
+            site.posts.len(),
+            site.drafts.len(),
+            site.series.len(),
+            site.tags.len(),
+            problems.len() - host_errors
+        );
+        errors += host_errors;
     }
-    // Each post readers cannot see yet, and why: a count alone hides the one that matters.
-    for post in &site.drafts {
-        let (line, why) = site.withheld_reason(post);
-        println!("{}:{line}: withheld: {why}", post.source.display());
-    }
-    let errors = problems.iter().filter(|p| p.error).count();
-    println!(
-        "{} published post(s), {} withheld (drafts or dated ahead), {} series, {} tag(s); \
-         {errors} error(s), {} warning(s)",
-        site.posts.len(),
-        site.drafts.len(),
-        site.series.len(),
-        site.tags.len(),
-        problems.len() - errors
-    );
     if errors > 0 {
         anyhow::bail!(
             "{errors} error(s): what they name is not published as written until they are fixed"
@@ -293,24 +353,39 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
     };
     let config = Config::load(args.config.as_deref(), overrides)?;
     let _log = init_logging(&config.log.level);
+    let several = config.hosts.len() > 1;
+    for host in chosen_hosts(&config, args.host.as_ref())? {
+        // With several hosts, each has its own folder, named by its canonical name.
+        let out = if several {
+            args.out.join(host.canonical().as_str())
+        } else {
+            args.out.clone()
+        };
+        build_host(host, &config, &out)?;
+    }
+    Ok(())
+}
+
+/// Writes one host's capsule to `out`.
+fn build_host(host: &HostConfig, config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
     // A static copy of a capsule that holds a private key would publish the key.
-    let root = CapsuleRoot::open(&config.capsule)
-        .with_context(|| format!("capsule folder {}", config.capsule.display()))?
-        .keep_secret(&Secret::of(&config))?;
+    let root = CapsuleRoot::open(&host.capsule)
+        .with_context(|| format!("capsule folder {}", host.capsule.display()))?
+        .keep_secret(&Secret::of(config))?;
     let out = crate::publish::OutDir::check(
-        &args.out,
-        &[root.path(), &config.capsule],
-        &Secret::of(&config),
+        out,
+        &[root.path(), &host.capsule],
+        &Secret::of(config),
     )?;
-    let (site, problems) = Site::build(&root, &BuildOptions::new(&config));
+    let (site, problems) = Site::build(&root, &BuildOptions::new(host));
     for problem in &problems {
         eprintln!("{problem}");
     }
-    let capsule = Capsule::new(root, site, &config);
-    // Feeds need absolute URLs: the first hostname and the public port (else Gemini's).
+    let capsule = Capsule::new(root, site, host);
+    // Feeds need absolute URLs: the canonical name and the public port (else Gemini's).
     let origin = crate::convert::url::Origin::new(
-        config.default_hostname().as_str(),
-        config.public_port.unwrap_or(crate::config::GEMINI_PORT),
+        host.canonical().as_str(),
+        host.public_port.unwrap_or(crate::config::GEMINI_PORT),
     );
     let written = out.write(&capsule, &origin)?;
     println!("wrote {written} file(s) to {}", out.given().display());
@@ -330,9 +405,10 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
-fn log_certificate(cert: &HostCert) {
+fn log_certificate(host: &Hostname, cert: &HostCert) {
     tracing::info!(
-        host = %cert.hostname,
+        host = %host,
+        names = %names(&cert.names),
         file = %cert.cert_path.display(),
         sha256 = %cert.info.cert_sha256,
         spki_sha256 = %cert.info.spki_sha256,

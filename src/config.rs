@@ -13,7 +13,11 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::ops::Range;
+
 use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeArray, DeTable, DeValue};
 
 /// The file `gemhole serve` reads from the working directory when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "config.toml";
@@ -47,18 +51,44 @@ pub enum ConfigError {
     Inconsistent { path: PathBuf, message: String },
 }
 
-/// The validated settings of one server.
+/// The validated settings of one server: what the daemon shares (listeners, certificates'
+/// folder, limits, logs, watching) and the hosts it serves.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Folder served as the capsule root.
-    pub capsule: PathBuf,
     /// Folder that holds one sub-folder of PEM files per hostname.
     pub certs: PathBuf,
-    /// Hostnames served; the first one is the default for clients that send no SNI.
-    pub hostnames: Vec<Hostname>,
     /// Addresses the Gemini listener binds.
     pub listen: Vec<ListenAddr>,
+    pub log: LogConfig,
+    pub limits: Limits,
+    /// Operator-supplied certificate and key per hostname, instead of the `certs/` folder.
+    pub tls: BTreeMap<Hostname, CertPaths>,
+    pub watch: WatchConfig,
+    /// The capsules served, in the order written; never empty. The single-host form (host
+    /// keys at the top level) is one host.
+    #[serde(rename = "host")]
+    pub hosts: Vec<HostConfig>,
+    /// Whether the hosts were written as `[[host]]` tables (else: the single-host form, which
+    /// the command line's `--capsule` and `--hostname` may change).
+    #[serde(skip)]
+    pub host_tables: bool,
+    /// The file these settings were read from (`None`: built-in defaults), read again on reload.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// One capsule: its names, its folder and how it is shown.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostConfig {
+    /// Hostnames served; the first is the canonical one (feeds, menus, logs).
+    pub hostnames: Vec<Hostname>,
+    /// The host for clients that send no SNI, an IP address or a name no host has (else the
+    /// first host).
+    pub default: bool,
+    /// Folder served as the capsule root.
+    pub capsule: PathBuf,
     /// The port readers use, for the absolute URLs in feeds (behind a port forward it differs
     /// from the listening port); unset: the port each request arrived on.
     pub public_port: Option<u16>,
@@ -76,20 +106,30 @@ pub struct Config {
     pub title: Option<OneLine>,
     /// The author named by the Atom feeds; unset: the first hostname.
     pub author: Option<OneLine>,
-    pub log: LogConfig,
-    pub limits: Limits,
     pub markdown: MarkdownConfig,
     pub home: HomeConfig,
     /// Per-series settings, by series name.
     pub series: BTreeMap<String, SeriesConfig>,
-    /// Operator-supplied certificate and key per hostname, instead of the `certs/` folder.
-    pub tls: BTreeMap<Hostname, CertPaths>,
-    pub watch: WatchConfig,
     pub gopher: GopherConfig,
-    /// The file these settings were read from (`None`: built-in defaults), read again on reload.
-    #[serde(skip)]
-    pub source: Option<PathBuf>,
 }
+
+/// The keys of a [`HostConfig`] (but `default`): at the top level of the file they describe
+/// the one host of the single-host form. A unit test keeps the list equal to the struct's.
+const HOST_KEYS: &[&str] = &[
+    "hostnames",
+    "capsule",
+    "public_port",
+    "robots_txt",
+    "publish_future",
+    "timezone",
+    "lang",
+    "title",
+    "author",
+    "markdown",
+    "home",
+    "series",
+    "gopher",
+];
 
 /// The optional Gopher listener: the same capsule as a gopherhole.
 #[derive(Debug, Clone, Deserialize)]
@@ -288,10 +328,25 @@ pub struct CertPaths {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            capsule: PathBuf::from("capsule"),
             certs: PathBuf::from("certs"),
-            hostnames: vec![Hostname("localhost".into())],
             listen: default_listen(),
+            log: LogConfig::default(),
+            limits: Limits::default(),
+            tls: BTreeMap::new(),
+            watch: WatchConfig::default(),
+            hosts: vec![HostConfig::default()],
+            host_tables: false,
+            source: None,
+        }
+    }
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            hostnames: vec![Hostname("localhost".into())],
+            default: false,
+            capsule: PathBuf::from("capsule"),
             public_port: None,
             publish_future: false,
             timezone: Timezone::default(),
@@ -299,15 +354,10 @@ impl Default for Config {
             lang: Lang::default(),
             title: None,
             author: None,
-            log: LogConfig::default(),
-            limits: Limits::default(),
             markdown: MarkdownConfig::default(),
             home: HomeConfig::default(),
             series: BTreeMap::new(),
-            tls: BTreeMap::new(),
-            watch: WatchConfig::default(),
             gopher: GopherConfig::default(),
-            source: None,
         }
     }
 }
@@ -355,27 +405,132 @@ pub struct Overrides {
 }
 
 impl Config {
-    /// Parses config text: syntax, known keys and the form of every value. `path` only names
-    /// the source in error messages; relative paths in the text are left as they are, and rules
-    /// across keys are checked by [`Config::validate`] once overrides are applied.
+    /// Parses config text: syntax, known keys, the form of every value and the rules between
+    /// hosts (each names the line it is about). `path` only names the source in error
+    /// messages; relative paths in the text are left as they are, and the other rules across
+    /// keys are checked by [`Config::validate`] once overrides are applied.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|span| line_and_column(text, span.start))
-                .unwrap_or((1, 1));
-            let source_line = text.lines().nth(line - 1).unwrap_or("").trim();
-            let mut message = e.message().trim_end().to_owned();
-            if !source_line.is_empty() {
-                message = format!("{message}\n    {line} | {source_line}");
+        let at = |span: Option<Range<usize>>, message: &str| located(text, path, span, message);
+        let mut root = DeTable::parse(text).map_err(|e| at(e.span(), e.message()))?;
+        let top_host_keys: Vec<(String, Range<usize>)> = root
+            .get_ref()
+            .iter()
+            .filter(|(key, _)| HOST_KEYS.contains(&key.get_ref().as_ref()))
+            .map(|(key, _)| (key.get_ref().to_string(), key.span()))
+            .collect();
+        let host_tables = root.get_ref().contains_key("host");
+        if let Some(host) = root.get_ref().get("host")
+            && host.get_ref().is_table()
+        {
+            return Err(at(
+                Some(host.span()),
+                "a host is written `[[host]]` (two brackets: one table per host)",
+            ));
+        }
+        if host_tables {
+            if let Some((key, span)) = top_host_keys.first() {
+                return Err(at(
+                    Some(span.clone()),
+                    &format!(
+                        "`{key}` describes a host: with [[host]] tables it belongs inside one \
+                         of them (the single-host form keeps every host key at the top level \
+                         and has no [[host]] table)"
+                    ),
+                ));
             }
-            ConfigError::Invalid {
-                path: path.to_owned(),
-                line,
-                column,
-                message,
+        } else if !top_host_keys.is_empty() {
+            // The single-host form: its top-level keys make the one host.
+            let mut host = DeTable::new();
+            for key in HOST_KEYS {
+                if let Some((key, value)) = root.get_mut().remove_entry(*key) {
+                    host.insert(key, value);
+                }
             }
-        })
+            let mut hosts = DeArray::new();
+            hosts.push(Spanned::new(0..0, DeValue::Table(host)));
+            root.get_mut().insert(
+                Spanned::new(0..0, "host".into()),
+                Spanned::new(0..0, DeValue::Array(hosts)),
+            );
+        }
+        let spots = if host_tables {
+            Spots::of(root.get_ref(), text)
+        } else {
+            Vec::new()
+        };
+        let mut config = Config::deserialize(toml::de::Deserializer::from(root)).map_err(|e| {
+            at(e.span(), e.message())
+        })?;
+        config.host_tables = host_tables;
+        config.check_hosts(&spots).map_err(|(span, message)| at(Some(span), &message))?;
+        Ok(config)
+    }
+
+    /// The rules between `[[host]]` tables, each reported at the entry that breaks it.
+    fn check_hosts(&self, spots: &[Spots]) -> Result<(), (Range<usize>, String)> {
+        let mut claimed: BTreeMap<&Hostname, usize> = BTreeMap::new();
+        let mut gopher: BTreeMap<SocketAddr, usize> = BTreeMap::new();
+        let mut default: Option<usize> = None;
+        let line_of = |i: usize| spots[i].line;
+        for (i, (host, spot)) in self.hosts.iter().zip(spots).enumerate() {
+            // `hostnames` has a default, for the single-host form only.
+            if host.hostnames.is_empty() || !spot.named {
+                return Err((
+                    spot.table.clone(),
+                    "this [[host]] names no host: give it `hostnames = [\"example.org\"]`".into(),
+                ));
+            }
+            for (j, name) in host.hostnames.iter().enumerate() {
+                let span = spot.names.get(j).cloned().unwrap_or(spot.table.clone());
+                match claimed.insert(name, i) {
+                    Some(other) if other == i => {
+                        return Err((span, format!("`{name}` is listed twice in `hostnames`")));
+                    }
+                    Some(other) => {
+                        return Err((
+                            span,
+                            format!(
+                                "`{name}` is served by two hosts (also by the [[host]] at line \
+                                 {}): a name belongs to one host",
+                                line_of(other)
+                            ),
+                        ));
+                    }
+                    None => {}
+                }
+            }
+            if host.default {
+                if let Some(other) = default {
+                    return Err((
+                        spot.default.clone().unwrap_or(spot.table.clone()),
+                        format!(
+                            "two hosts are marked `default = true` (also the [[host]] at line \
+                             {}): keep one",
+                            line_of(other)
+                        ),
+                    ));
+                }
+                default = Some(i);
+            }
+            for (j, addr) in host.gopher.listen.iter().enumerate() {
+                if let Some(other) = gopher.insert(addr.get(), i) {
+                    let span = spot.gopher.get(j).cloned().unwrap_or(spot.table.clone());
+                    let whose = if other == i {
+                        "this host lists it twice".to_owned()
+                    } else {
+                        format!("the [[host]] at line {} listens there too", line_of(other))
+                    };
+                    return Err((
+                        span,
+                        format!(
+                            "Gopher address {} belongs to one host: {whose}",
+                            addr.get()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reads `path` if given (it must exist), else `config.toml` in the working directory if it
@@ -391,6 +546,7 @@ impl Config {
             None if default_file.is_file() => Some(default_file),
             None => None,
         };
+        let named = chosen.unwrap_or(Path::new("(defaults)"));
         let mut config = match chosen {
             Some(file) => {
                 let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
@@ -404,43 +560,58 @@ impl Config {
             }
             None => Config::default(),
         };
+        if config.host_tables
+            && let Some(flag) = overrides.single_host_flag()
+        {
+            return Err(ConfigError::Inconsistent {
+                path: named.to_owned(),
+                message: format!(
+                    "{flag} sets the one host of the single-host form, but this file has \
+                     [[host]] tables: set it in the [[host]] table instead (check, build and \
+                     cert take --host NAME to pick one host)"
+                ),
+            });
+        }
         config.apply(overrides);
-        config.validate(chosen.unwrap_or(Path::new("(defaults)")))?;
+        config.validate(named)?;
         config.source = chosen.map(Path::to_owned);
         Ok(config)
     }
 
-    /// Replaces file values by the command-line values that were given.
+    /// Replaces file values by the command-line values that were given (those of the one host
+    /// apply to the single-host form only; see [`Overrides::single_host_flag`]).
     pub fn apply(&mut self, overrides: Overrides) {
+        let host = &mut self.hosts[0];
         if let Some(capsule) = overrides.capsule {
-            self.capsule = capsule;
+            host.capsule = capsule;
+        }
+        if !overrides.hostnames.is_empty() {
+            host.hostnames = overrides.hostnames;
+        }
+        if !overrides.gopher_listen.is_empty() {
+            host.gopher.listen = overrides.gopher_listen;
         }
         if let Some(certs) = overrides.certs {
             self.certs = certs;
         }
-        if !overrides.hostnames.is_empty() {
-            self.hostnames = overrides.hostnames;
-        }
         if !overrides.listen.is_empty() {
             self.listen = overrides.listen;
-        }
-        if !overrides.gopher_listen.is_empty() {
-            self.gopher.listen = overrides.gopher_listen;
         }
         self.log.ip |= overrides.log_ip;
     }
 
-    /// The host Gopher menus name: `gopher.public_host`, else the first hostname.
-    pub fn gopher_host(&self) -> &Hostname {
-        self.gopher
-            .public_host
-            .as_ref()
-            .unwrap_or(&self.hostnames[0])
+    /// The host for clients that send no SNI or a name no host has: the one marked `default`,
+    /// else the first.
+    pub fn default_host(&self) -> &HostConfig {
+        self.hosts
+            .iter()
+            .find(|h| h.default)
+            .unwrap_or(&self.hosts[0])
     }
 
-    /// The hostname whose certificate is used when the client sends no (or an unknown) SNI.
-    pub fn default_hostname(&self) -> &Hostname {
-        &self.hostnames[0]
+    /// The host that has `name` among its hostnames.
+    pub fn host_named(&self, name: &Hostname) -> Option<&HostConfig> {
+        self.hosts.iter().find(|h| h.hostnames.contains(name))
     }
 
     fn rebase(&mut self, base: &Path) {
@@ -449,7 +620,9 @@ impl Config {
                 *p = base.join(&*p);
             }
         };
-        join(&mut self.capsule);
+        for host in &mut self.hosts {
+            join(&mut host.capsule);
+        }
         join(&mut self.certs);
         for paths in self.tls.values_mut() {
             join(&mut paths.cert);
@@ -465,15 +638,74 @@ impl Config {
                 message,
             })
         };
-        if self.hostnames.is_empty() {
-            return fail("`hostnames` must name at least one host, e.g. [\"localhost\"]".into());
+        if self.hosts.is_empty() {
+            return fail("`host` holds no host: write one [[host]] table per capsule".into());
         }
         if self.listen.is_empty() {
             return fail("`listen` must name at least one address, e.g. [\"0.0.0.0:1965\"]".into());
         }
+        let default = self.default_host();
+        for host in &self.hosts {
+            // With several hosts, a message says which one it is about.
+            let about = match (self.host_tables, host.hostnames.first()) {
+                (true, Some(name)) => format!("[[host]] `{name}`: "),
+                _ => String::new(),
+            };
+            if let Err(message) = host.validate() {
+                return fail(format!("{about}{message}"));
+            }
+            // Without SNI the connection is the default host's: an address of another host
+            // could never be served.
+            if let Some(ip) = host.hostnames.iter().find(|n| n.as_ip().is_some())
+                && !std::ptr::eq(host, default)
+            {
+                return fail(format!(
+                    "{about}`{ip}` is an IP address: a client that connects by address sends no \
+                     name, so it gets the default host; list addresses in the default host's \
+                     `hostnames` only"
+                ));
+            }
+        }
+        for name in self.tls.keys() {
+            if self.host_named(name).is_none() {
+                let served: Vec<&str> = self
+                    .hosts
+                    .iter()
+                    .flat_map(|h| &h.hostnames)
+                    .map(Hostname::as_str)
+                    .collect();
+                return fail(format!(
+                    "[tls.\"{name}\"] names a host that no host serves ({})",
+                    served.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl HostConfig {
+    /// The name feeds, menus and logs use: the first of `hostnames`.
+    pub fn canonical(&self) -> &Hostname {
+        &self.hostnames[0]
+    }
+
+    /// The host Gopher menus name: `gopher.public_host`, else the canonical name.
+    pub fn gopher_host(&self) -> &Hostname {
+        self.gopher
+            .public_host
+            .as_ref()
+            .unwrap_or(self.canonical())
+    }
+
+    /// The rules within one host.
+    fn validate(&self) -> Result<(), String> {
+        if self.hostnames.is_empty() {
+            return Err("`hostnames` must name at least one host, e.g. [\"localhost\"]".into());
+        }
         for (i, host) in self.hostnames.iter().enumerate() {
             if self.hostnames[..i].contains(host) {
-                return fail(format!("hostname `{host}` is listed twice in `hostnames`"));
+                return Err(format!("hostname `{host}` is listed twice in `hostnames`"));
             }
         }
         // Series are known by their name up to case and Unicode form, and by their aliases:
@@ -490,14 +722,14 @@ impl Config {
         let mut names: BTreeMap<String, &str> = BTreeMap::new();
         for (name, series) in &self.series {
             if known(name).is_empty() {
-                return fail("[series.\"\"] names no series: give the series' name".into());
+                return Err("[series.\"\"] names no series: give the series' name".into());
             }
             let aliases = series.aliases.iter().filter(|a| !known(a).is_empty());
             for called in std::iter::once(name).chain(aliases) {
                 if let Some(other) = names.insert(known(called), name)
                     && other != name
                 {
-                    return fail(format!(
+                    return Err(format!(
                         "[series.\"{other}\"] and [series.\"{name}\"] both name the series \
                          “{called}” (as a name or an alias, whatever the case): keep one"
                     ));
@@ -512,25 +744,95 @@ impl Config {
                         .chars()
                         .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.')))
             {
-                return fail(format!(
+                return Err(format!(
                     "[series.\"{name}\"] slug `{slug}` may only hold letters, digits, `-`, `_` \
                      and `.` and must not start with `.`"
                 ));
             }
         }
-        for host in self.tls.keys() {
-            if !self.hostnames.contains(host) {
-                return fail(format!(
-                    "[tls.\"{host}\"] names a host that is not in `hostnames` ({})",
-                    self.hostnames
-                        .iter()
-                        .map(|h| h.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-        }
         Ok(())
+    }
+}
+
+impl Overrides {
+    /// The first flag given that changes the one host of the single-host form.
+    fn single_host_flag(&self) -> Option<&'static str> {
+        if self.capsule.is_some() {
+            Some("--capsule")
+        } else if !self.hostnames.is_empty() {
+            Some("--hostname")
+        } else if !self.gopher_listen.is_empty() {
+            Some("--gopher-listen")
+        } else {
+            None
+        }
+    }
+}
+
+/// Where the entries of one `[[host]]` table are written, for messages about rules between
+/// hosts.
+struct Spots {
+    /// Line of the table's first entry.
+    line: usize,
+    table: Range<usize>,
+    /// Whether the table has a `hostnames` key.
+    named: bool,
+    names: Vec<Range<usize>>,
+    default: Option<Range<usize>>,
+    gopher: Vec<Range<usize>>,
+}
+
+impl Spots {
+    /// The spots of each `[[host]]` table, in order.
+    fn of(root: &DeTable<'_>, text: &str) -> Vec<Spots> {
+        let Some(hosts) = root.get("host").and_then(|h| h.get_ref().as_array()) else {
+            return Vec::new();
+        };
+        let items = |value: Option<&Spanned<DeValue<'_>>>| -> Vec<Range<usize>> {
+            value
+                .and_then(|v| v.get_ref().as_array())
+                .map(|a| a.iter().map(Spanned::span).collect())
+                .unwrap_or_default()
+        };
+        hosts
+            .iter()
+            .map(|host| {
+                let table = host.get_ref().as_table();
+                let key = |name: &str| table.and_then(|t| t.get(name));
+                Spots {
+                    line: line_and_column(text, host.span().start).0,
+                    table: host.span(),
+                    named: key("hostnames").is_some(),
+                    names: items(key("hostnames")),
+                    default: key("default")
+                        .filter(|v| v.get_ref().as_bool() == Some(true))
+                        .map(Spanned::span),
+                    gopher: items(
+                        key("gopher")
+                            .and_then(|g| g.get_ref().as_table())
+                            .and_then(|g| g.get("listen")),
+                    ),
+                }
+            })
+            .collect()
+    }
+}
+
+/// An error at a place in the config text (`None`: its start).
+fn located(text: &str, path: &Path, span: Option<Range<usize>>, message: &str) -> ConfigError {
+    let (line, column) = span
+        .map(|span| line_and_column(text, span.start))
+        .unwrap_or((1, 1));
+    let source_line = text.lines().nth(line - 1).unwrap_or("").trim();
+    let mut message = message.trim_end().to_owned();
+    if !source_line.is_empty() {
+        message = format!("{message}\n    {line} | {source_line}");
+    }
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
     }
 }
 
@@ -901,7 +1203,8 @@ mod tests {
     #[test]
     fn empty_file_gives_defaults() {
         let config = parse("").unwrap();
-        assert_eq!(config.hostnames, vec![Hostname("localhost".into())]);
+        assert_eq!(config.hosts.len(), 1);
+        assert_eq!(config.hosts[0].hostnames, vec![Hostname("localhost".into())]);
         assert_eq!(config.listen, default_listen());
         assert_eq!(config.limits.request_timeout, Seconds(10));
     }
@@ -981,7 +1284,7 @@ mod tests {
             listen: vec!["127.0.0.1:0".parse().unwrap()],
             ..Overrides::default()
         });
-        assert_eq!(config.default_hostname().as_str(), "b.example");
+        assert_eq!(config.default_host().canonical().as_str(), "b.example");
         assert_eq!(config.listen, vec!["127.0.0.1:0".parse().unwrap()]);
         assert_eq!(config.listen[0].get().port(), 0);
     }
@@ -1015,16 +1318,14 @@ mod tests {
     #[test]
     fn title_and_author_are_single_lines() {
         let config = parse("title = \" My Gemlog \"\nauthor = \"Ann Example\"\n").unwrap();
+        let host = &config.hosts[0];
+        assert_eq!(host.title.as_ref().map(OneLine::as_str), Some("My Gemlog"));
         assert_eq!(
-            config.title.as_ref().map(OneLine::as_str),
-            Some("My Gemlog")
-        );
-        assert_eq!(
-            config.author.as_ref().map(OneLine::as_str),
+            host.author.as_ref().map(OneLine::as_str),
             Some("Ann Example")
         );
         let defaults = parse("").unwrap();
-        assert!(defaults.title.is_none() && defaults.author.is_none());
+        assert!(defaults.hosts[0].title.is_none() && defaults.hosts[0].author.is_none());
 
         let err = parse("\ntitle = \"  \"\n").unwrap_err().to_string();
         assert!(err.starts_with("config.toml:2:"), "{err}");
@@ -1045,5 +1346,170 @@ mod tests {
         let shipped = parse(text).unwrap();
         let defaults = Config::default();
         assert_eq!(format!("{shipped:?}"), format!("{defaults:?}"));
+    }
+
+    const TWO_HOSTS: &str = "\
+listen = [\"127.0.0.1:0\"]
+
+[[host]]
+hostnames = [\"a.example\", \"www.a.example\"]
+capsule = \"a\"
+title = \"A\"
+
+[host.gopher]
+listen = [\"127.0.0.1:7070\"]
+
+[[host]]
+hostnames = [\"b.example\"]
+capsule = \"b\"
+default = true
+public_port = 1966
+
+[host.series.\"Sail\"]
+slug = \"sail\"
+";
+
+    #[test]
+    fn host_tables_make_one_host_each() {
+        let config = parse(TWO_HOSTS).unwrap();
+        assert!(config.host_tables);
+        assert_eq!(config.hosts.len(), 2);
+        let (a, b) = (&config.hosts[0], &config.hosts[1]);
+        assert_eq!(a.canonical().as_str(), "a.example");
+        assert_eq!(a.hostnames.len(), 2);
+        assert_eq!(a.capsule, PathBuf::from("a"));
+        assert_eq!(a.title.as_ref().map(OneLine::as_str), Some("A"));
+        assert_eq!(a.gopher.listen.len(), 1);
+        assert_eq!(b.public_port, Some(1966));
+        assert!(b.series.contains_key("Sail"));
+        assert!(a.series.is_empty());
+        assert_eq!(config.default_host().canonical().as_str(), "b.example");
+        let first = parse("[[host]]\nhostnames = [\"x.example\"]\n[[host]]\nhostnames = [\"y.example\"]\n")
+            .unwrap();
+        assert_eq!(first.default_host().canonical().as_str(), "x.example");
+        // The single-host form is one host, from the top-level keys.
+        let single = parse("hostnames = [\"c.example\"]\ncapsule = \"c\"\n[gopher]\nwrap = 60\n").unwrap();
+        assert!(!single.host_tables);
+        assert_eq!(single.hosts.len(), 1);
+        assert_eq!(single.hosts[0].gopher.wrap.get(), 60);
+    }
+
+    /// Every mistake between hosts is reported at the line that makes it.
+    #[test]
+    fn rules_between_hosts_name_their_line() {
+        for (text, line, what) in [
+            (
+                "capsule = \"x\"\n[[host]]\nhostnames = [\"a.example\"]\n",
+                1,
+                "belongs inside one",
+            ),
+            (
+                "[[host]]\nhostnames = [\"a.example\"]\n[[host]]\nhostnames = [\"b.example\", \"A.example.\"]\n",
+                4,
+                "served by two hosts (also by the [[host]] at line",
+            ),
+            (
+                "[[host]]\nhostnames = [\"a.example\", \"a.example\"]\n",
+                2,
+                "listed twice",
+            ),
+            (
+                "[[host]]\nhostnames = [\"a.example\"]\ndefault = true\n[[host]]\nhostnames = [\"b.example\"]\n\ndefault = true\n",
+                7,
+                "two hosts are marked `default = true`",
+            ),
+            (
+                "[[host]]\nhostnames = [\"a.example\"]\ngopher.listen = [\"0.0.0.0:70\"]\n[[host]]\nhostnames = [\"b.example\"]\n[host.gopher]\nlisten = [\"0.0.0.0:70\"]\n",
+                7,
+                "Gopher address 0.0.0.0:70 belongs to one host",
+            ),
+            ("[[host]]\ncapsule = \"a\"\n", 1, "names no host"),
+            ("[host]\nhostnames = [\"a.example\"]\n", 1, "[[host]]"),
+            (
+                "[[host]]\nhostnames = [\"a.example\"]\nlisten = [\"127.0.0.1:1\"]\n",
+                3,
+                "listen",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("config.toml:{line}:")),
+                "{text}: {err}"
+            );
+            assert!(err.contains(what), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn host_settings_are_checked_per_host() {
+        let err = parse(
+            "[[host]]\nhostnames = [\"a.example\"]\n[[host]]\nhostnames = [\"b.example\"]\n[host.series.\"S\"]\n[host.series.\"s\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("[[host]] `b.example`: ") && err.contains("both name"), "{err}");
+        // An address reaches the default host only (it comes without SNI).
+        let err = parse(
+            "[[host]]\nhostnames = [\"a.example\"]\n[[host]]\nhostnames = [\"b.example\", \"192.0.2.1\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`192.0.2.1` is an IP address"), "{err}");
+        let err = parse("[[host]]\nhostnames = [\"a.example\"]\n[tls.\"c.example\"]\ncert = \"c\"\nkey = \"k\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no host serves (a.example)"), "{err}");
+        assert!(parse("host = []\n").unwrap_err().to_string().contains("holds no host"));
+    }
+
+    /// The single-host form's keys and a `[[host]]` table's are the same (but `default`).
+    #[test]
+    fn host_keys_are_the_host_tables_keys() {
+        let err = parse("[[host]]\nhostnames = [\"a.example\"]\nbogus = 1\n")
+            .unwrap_err()
+            .to_string();
+        let listed: Vec<&str> = err
+            .split('`')
+            .skip(3)
+            .step_by(2)
+            .filter(|k| *k != "default")
+            .collect();
+        assert_eq!(listed, HOST_KEYS, "{err}");
+    }
+
+    #[test]
+    fn single_host_flags_are_refused_with_host_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, TWO_HOSTS).unwrap();
+        for (overrides, flag) in [
+            (
+                Overrides {
+                    capsule: Some("c".into()),
+                    ..Overrides::default()
+                },
+                "--capsule",
+            ),
+            (
+                Overrides {
+                    hostnames: vec!["c.example".parse().unwrap()],
+                    ..Overrides::default()
+                },
+                "--hostname",
+            ),
+        ] {
+            let err = Config::load(Some(&file), overrides).unwrap_err().to_string();
+            assert!(err.contains(flag) && err.contains("[[host]] tables"), "{err}");
+        }
+        let config = Config::load(
+            Some(&file),
+            Overrides {
+                listen: vec!["127.0.0.1:1".parse().unwrap()],
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        // Paths are the file's folder's.
+        assert_eq!(config.hosts[1].capsule, dir.path().join("b"));
     }
 }

@@ -618,7 +618,7 @@ mod tests {
         std::fs::create_dir_all(dir.join("posts")).unwrap();
         std::fs::write(dir.join("posts/2024-01-01-a.md"), "# A\n").unwrap();
         let root = crate::content::CapsuleRoot::open(dir).unwrap();
-        let config = crate::config::Config::default();
+        let config = crate::config::HostConfig::default();
         let (site, _) = crate::content::site::Site::build(
             &root,
             &crate::content::site::BuildOptions::new(&config),

@@ -127,9 +127,9 @@ pub enum Lookup {
 
 impl Capsule {
     /// Puts together what a capsule answers from: its folder, the site read from it, and the
-    /// settings for generated pages.
-    pub fn new(root: CapsuleRoot, site: Site, config: &crate::config::Config) -> Capsule {
-        let host = config.default_hostname().to_string();
+    /// host's settings for generated pages.
+    pub fn new(root: CapsuleRoot, site: Site, config: &crate::config::HostConfig) -> Capsule {
+        let host = config.canonical().to_string();
         let title = config.title.as_ref().map(|t| t.as_str().to_owned());
         Capsule {
             root,

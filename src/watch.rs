@@ -44,6 +44,8 @@ pub struct Watch {
 
 /// What the watch rebuilds and how it reports.
 pub struct Target {
+    /// The host's canonical name, which its log lines carry.
+    pub host: String,
     /// The snapshot requests are answered from; each rebuild stores a new one.
     pub current: Arc<ArcSwap<Capsule>>,
     pub options: BuildOptions,
@@ -210,6 +212,7 @@ async fn rebuild_loop(
     // when the reason changes).
     let mut root_refused: Option<String> = None;
     let Target {
+        host,
         current,
         options,
         cache,
@@ -250,13 +253,14 @@ async fn rebuild_loop(
             match root.reopen() {
                 Ok(fresh) => {
                     tracing::info!(
+                        host = %host,
                         "the capsule folder {} was replaced; reading it again",
                         fresh.configured().display()
                     );
                     if let Some(watcher) = &mut watcher {
                         let _ = watcher.unwatch(root.path());
                         if let Err(e) = watcher.watch(fresh.path(), RecursiveMode::Recursive) {
-                            tracing::warn!(error = %e, "cannot watch the new capsule folder");
+                            tracing::warn!(host = %host, error = %e, "cannot watch the new capsule folder");
                         }
                     }
                     watched.store(Arc::new(fresh.path().to_owned()));
@@ -268,6 +272,7 @@ async fn rebuild_loop(
                     let reason = e.to_string();
                     if root_refused.as_ref() != Some(&reason) {
                         tracing::warn!(
+                            host = %host,
                             "the capsule folder {} is gone, cannot be read or cannot be served \
                              ({reason}); still serving what was last read from it",
                             root.configured().display()
@@ -286,6 +291,7 @@ async fn rebuild_loop(
             read_cache.only_changed(changed);
         }
         let seen_before = known.take();
+        let label = host.clone();
         let rebuilt = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
             let old = current.load_full();
@@ -297,7 +303,7 @@ async fn rebuild_loop(
                 if seen_before.as_ref().is_none_or(|s| !s.contains(&problem))
                     && !logged.contains(&problem)
                 {
-                    tracing::warn!("{problem}");
+                    tracing::warn!(host = %label, "{problem}");
                 }
                 logged.insert(problem);
             }
@@ -320,13 +326,14 @@ async fn rebuild_loop(
                 due = next;
                 if changed {
                     tracing::info!(
+                        host = %host,
                         "site reloaded: {posts} post(s) in {:.1} ms",
                         took.as_secs_f64() * 1000.0
                     )
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "site reload failed; serving the previous one")
+                tracing::error!(host = %host, error = %e, "site reload failed; serving the previous one")
             }
         }
     }

@@ -102,25 +102,49 @@ fn unknown_sni_gets_the_default_certificate_and_53() {
 }
 
 #[test]
-fn sni_selects_each_hosts_own_certificate() {
+fn a_hosts_names_share_one_certificate_and_earlier_pairs_stay() {
     let server = Setup::new()
         .config("hostnames = [\"localhost\", \"example.org\"]\n")
         .start();
     let request = format!("gemini://example.org:{}/about.gmi\r\n", server.port());
-    let r = fetch(
-        server.addr(),
-        Some("example.org"),
-        request.as_bytes(),
-        Tls::Any,
-    )
-    .unwrap();
+    let get = |server: &TestServer| {
+        fetch(
+            server.addr(),
+            Some("example.org"),
+            request.as_bytes(),
+            Tls::Any,
+        )
+        .unwrap()
+    };
+    let r = get(&server);
+    r.expect("20");
+    // One pair, made for every name of the host.
+    assert_eq!(r.peer_cert, stored_cert_der(server.dir.path(), "localhost"));
+    assert!(!server.dir.path().join("certs/example.org").exists());
+    let (_, cert) = x509_parser::parse_x509_certificate(&r.peer_cert).unwrap();
+    let san = cert.subject_alternative_name().unwrap().unwrap();
+    use x509_parser::extensions::GeneralName;
+    assert!(
+        san.value
+            .general_names
+            .contains(&GeneralName::DNSName("example.org")),
+        "{san:?}"
+    );
+
+    // A pair made earlier for the name alone (as versions before did) is what readers
+    // pinned: it stays that name's.
+    let earlier = Setup::new().config("hostnames = [\"localhost\", \"example.org\"]\n");
+    let (status, _, err) = run_cli(
+        earlier.path(),
+        &["cert", "--config", "/dev/null", "--hostname", "example.org"],
+    );
+    assert!(status.success(), "{err}");
+    let server = earlier.start();
+    let r = get(&server);
     r.expect("20");
     let theirs = stored_cert_der(server.dir.path(), "example.org");
     assert_eq!(r.peer_cert, theirs);
     assert_ne!(theirs, stored_cert_der(server.dir.path(), "localhost"));
-    let (_, cert) = x509_parser::parse_x509_certificate(&theirs).unwrap();
-    let san = cert.subject_alternative_name().unwrap().unwrap();
-    assert_eq!(san.value.general_names.len(), 1);
 }
 
 #[test]

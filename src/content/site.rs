@@ -22,7 +22,7 @@ use super::post::{
 };
 use super::scan::{self, ReadCache, Text};
 use super::series::{self, Member, Ordered, stable_hash};
-use crate::config::{Config, SeriesConfig};
+use crate::config::{HostConfig, SeriesConfig};
 use crate::convert;
 
 /// The folder, below the capsule root, that holds the posts.
@@ -146,13 +146,13 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions::new(&Config::default())
+        BuildOptions::new(&HostConfig::default())
     }
 }
 
 impl BuildOptions {
-    /// The options the operator's settings give.
-    pub fn new(config: &Config) -> BuildOptions {
+    /// The options the operator's settings for a host give.
+    pub fn new(config: &HostConfig) -> BuildOptions {
         BuildOptions {
             markdown: convert::Options::from(&config.markdown),
             max_file_size: config.markdown.max_file_size.bytes(),

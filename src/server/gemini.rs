@@ -15,7 +15,8 @@ use super::conn::{AccessLog, Pace, close, on_disk, open_file, send_file, write_t
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::slots::{CLOSED_FOR_NEWCOMER, STALLED_FOR_NEWCOMER};
 use super::status::Status;
-use super::{Admitted, Holds, Shared};
+use super::host::{Host, Hosts};
+use super::{Admitted, Holds};
 use crate::content::Resolved;
 use crate::content::markdown::Page;
 use crate::convert::url::Origin;
@@ -61,24 +62,24 @@ impl Response {
 }
 
 /// Serves one accepted TCP connection.
-pub(super) async fn handle(conn: Admitted, shared: Arc<Shared>, shutdown: CancellationToken) {
+pub(super) async fn handle(conn: Admitted, hosts: Arc<Hosts>, shutdown: CancellationToken) {
     let Admitted {
         stream,
         peer,
         mut holds,
     } = conn;
     let mut log = AccessLog::new(peer);
-    if let Some(note) = serve(stream, &mut holds, &shared, &shutdown, &mut log).await {
+    if let Some(note) = serve(stream, &mut holds, &hosts, &shutdown, &mut log).await {
         log.note = note;
     }
-    log.write(shared.log_ip);
+    log.write(hosts.log_ip);
 }
 
 /// Runs the phases of a connection; returns why it ended early, for the log.
 async fn serve(
     stream: TcpStream,
     holds: &mut Holds,
-    shared: &Shared,
+    hosts: &Hosts,
     shutdown: &CancellationToken,
     log: &mut AccessLog,
 ) -> Option<&'static str> {
@@ -88,7 +89,7 @@ async fn serve(
     // Until a request has arrived there is nothing in flight: shutdown may cut it short.
     let mut buf = [0u8; MAX_REQUEST_BYTES];
     let (tls, received) = tokio::select! {
-        received = receive(stream, shared, &mut buf) => match received {
+        received = receive(stream, hosts, &mut buf) => match received {
             Ok(received) => received,
             Err(note) => return Some(note),
         },
@@ -98,7 +99,9 @@ async fn serve(
     holds.ticket.request_arrived();
     // Boxed: the answering phase's state is allocated only once a request has arrived, so a
     // connection that is still waiting for one (hundreds, in a slowloris attack) stays small.
-    Box::pin(answer(tls, received, &buf, local, shared, log, holds)).await
+    // The host the client asked for by name (SNI): the one this connection is for.
+    let host = hosts.by_sni(tls.get_ref().1.server_name());
+    Box::pin(answer(tls, received, &buf, local, (hosts, host), log, holds)).await
 }
 
 /// Answers what arrived, ends with close_notify; returns why it ended early, for the log.
@@ -107,18 +110,18 @@ async fn answer(
     received: Received,
     buf: &[u8],
     local: SocketAddr,
-    shared: &Shared,
+    (hosts, host): (&Hosts, &Arc<Host>),
     log: &mut AccessLog,
     holds: &mut Holds,
 ) -> Option<&'static str> {
-    let limits = &shared.limits;
+    let limits = &hosts.timeouts;
     let response = match received {
         Received::TimedOut => None,
         Received::TooLong => Some(Response::header(
             Status::BadRequest,
             "Request longer than 1024 bytes",
         )),
-        Received::Line(len) => Some(respond(&buf[..len], local, shared, log).await),
+        Received::Line(len) => Some(respond(&buf[..len], local, (hosts, host), log).await),
     };
     let note = match response {
         // Nothing to answer: the connection is only closed.
@@ -168,13 +171,13 @@ enum Received {
 /// own deadline. `Err` carries the log note of a connection that ends without any answer.
 async fn receive(
     stream: TcpStream,
-    shared: &Shared,
+    hosts: &Hosts,
     buf: &mut [u8; MAX_REQUEST_BYTES],
 ) -> Result<(Tls, Received), &'static str> {
-    let limits = &shared.limits;
+    let limits = &hosts.timeouts;
     let handshake = async {
         first_record_arrived(&stream).await?;
-        shared.acceptor.accept(stream).await.map_err(|e| {
+        hosts.acceptor.accept(stream).await.map_err(|e| {
             tracing::debug!(error = %e, "TLS handshake failed");
             "TLS handshake failed"
         })
@@ -264,8 +267,13 @@ async fn read_request<S: AsyncRead + Unpin>(
     }
 }
 
-/// Decides the response to a request line.
-async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut AccessLog) -> Response {
+/// Decides the response to a request line on a connection for `conn`.
+async fn respond(
+    line: &[u8],
+    local: SocketAddr,
+    (hosts, conn): (&Hosts, &Arc<Host>),
+    log: &mut AccessLog,
+) -> Response {
     let request = match request::parse(line) {
         Ok(request) => request,
         Err(rejection) => {
@@ -279,24 +287,28 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
     } else {
         request.raw_path.clone()
     };
-    if let Err(rejection) = request.check_target(&shared.hostnames, local, shared.public_port) {
-        return Response::header(rejection.status, rejection.reason);
-    }
-    if let Err(wait) = shared.per_address.request(log.peer.ip()) {
+    let host = match hosts.route(conn, &request, local) {
+        Ok(host) => host,
+        Err(rejection) => {
+            log.note = rejection.reason;
+            return Response::header(rejection.status, rejection.reason);
+        }
+    };
+    if let Err(wait) = hosts.per_address.request(log.peer.ip()) {
         log.note = "over the request rate of its address";
         return Response::header(Status::SlowDown, wait.to_string());
     }
     let origin = Origin::new(
-        shared.hostnames[0].as_str(),
-        shared.public_port.unwrap_or(local.port()),
+        host.canonical().as_str(),
+        host.public_port.unwrap_or(local.port()),
     );
-    serve_file(request, shared, origin).await
+    serve_file(request, host, origin).await
 }
 
-/// Answers a request for our host: a generated page, else from the capsule folder.
-async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Response {
+/// Answers a request for `host`: a generated page, else from its capsule folder.
+async fn serve_file(request: Request, host: &Host, origin: Origin) -> Response {
     // One snapshot for the whole request, even if the site is reloaded meanwhile.
-    let capsule = shared.capsule.load_full();
+    let capsule = host.capsule.load_full();
     let segments = request.segments;
     let ends_with_slash = request.ends_with_slash;
     // Generated answers (indexes, feeds, series posts with their navigation) are made once
@@ -311,7 +323,7 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
     let kept = capsule.rendered.get_or_make(&key, || {
         match capsule.lookup_in_memory(&segments, ends_with_slash, &origin) {
             Some(Lookup::Generated { body, lang }) => {
-                Ok(success(&shared.gemtext_header(lang.as_ref()), &body))
+                Ok(success(&host.gemtext_header(lang.as_ref()), &body))
             }
             Some(Lookup::Typed { mime, body }) => Ok(success(mime, &body)),
             other => Err(other),
@@ -329,7 +341,7 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
         Ok(Lookup::Found(Resolved::File { path, mime })) => {
             match open_file(&capsule.root, &path).await {
                 Ok(file) => Response::File {
-                    mime: shared.mime_header(mime),
+                    mime: host.mime_header(mime),
                     file,
                 },
                 // What stands there now is no servable file (the snapshot is only a hint).
@@ -346,12 +358,12 @@ async fn serve_file(request: Request, shared: &Shared, origin: Origin) -> Respon
         Ok(Lookup::Page(page)) => match page.withheld {
             Some(_) => Response::header(Status::NotFound, "Not found"),
             None => Response::Page {
-                mime: shared.gemtext_header(page.lang.as_ref()),
+                mime: host.gemtext_header(page.lang.as_ref()),
                 page,
             },
         },
         Ok(Lookup::Generated { body, lang }) => Response::Generated {
-            mime: shared.gemtext_header(lang.as_ref()),
+            mime: host.gemtext_header(lang.as_ref()),
             body,
         },
         Ok(Lookup::Typed { mime, body }) => Response::Generated {

@@ -17,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 use super::conn::{AccessLog, Pace, close, on_disk, open_file, send_file, write_timed};
 use super::selector::{self, Target};
 use super::slots::{CLOSED_FOR_NEWCOMER, STALLED_FOR_NEWCOMER};
-use super::{Admitted, Holds, Shared};
+use super::host::{Host, Hosts};
+use super::{Admitted, Holds};
 use crate::config::GEMINI_PORT;
 use crate::content::Resolved;
 use crate::convert::gopher::{self, Place};
@@ -61,30 +62,41 @@ impl Answer {
     }
 }
 
-/// Serves one accepted TCP connection.
-pub(super) async fn handle(conn: Admitted, shared: Arc<Shared>, shutdown: CancellationToken) {
+/// Serves one accepted TCP connection on the listener configured at `configured`, for the
+/// host that listens there.
+pub(super) async fn handle(
+    conn: Admitted,
+    hosts: Arc<Hosts>,
+    configured: SocketAddr,
+    shutdown: CancellationToken,
+) {
     let Admitted {
         stream,
         peer,
         mut holds,
     } = conn;
     let mut log = AccessLog::new(peer);
-    log.host = "gopher".into();
-    if let Some(note) = serve(stream, &mut holds, &shared, &shutdown, &mut log).await {
+    // A reload never leaves a bound address without its host; should it, the default one.
+    let host = hosts
+        .for_gopher(configured)
+        .unwrap_or(hosts.default_host());
+    log.host = format!("gopher:{}", host.canonical());
+    let served = serve(stream, &mut holds, (&hosts, host), &shutdown, &mut log).await;
+    if let Some(note) = served {
         log.note = note;
     }
-    log.write(shared.log_ip);
+    log.write(hosts.log_ip);
 }
 
 /// Runs the phases of a connection; returns why it ended early, for the log.
 async fn serve(
     mut stream: TcpStream,
     holds: &mut Holds,
-    shared: &Shared,
+    (hosts, host): (&Hosts, &Host),
     shutdown: &CancellationToken,
     log: &mut AccessLog,
 ) -> Option<&'static str> {
-    let limits = &shared.limits;
+    let limits = &hosts.timeouts;
     let Ok(local) = stream.local_addr() else {
         return Some("connection lost");
     };
@@ -104,7 +116,7 @@ async fn serve(
     };
     // Boxed: the answering phase's state is allocated only once a request has arrived, so a
     // connection that is still waiting for one (hundreds, in a slowloris attack) stays small.
-    Box::pin(reply(stream, line, local, shared, log, holds)).await
+    Box::pin(reply(stream, line, local, (hosts, host), log, holds)).await
 }
 
 /// Answers a request line (`None`: one too long) and closes; returns why it ended early, for
@@ -113,13 +125,13 @@ async fn reply(
     mut stream: TcpStream,
     line: Option<&[u8]>,
     local: SocketAddr,
-    shared: &Shared,
+    (hosts, host): (&Hosts, &Host),
     log: &mut AccessLog,
     holds: &mut Holds,
 ) -> Option<&'static str> {
-    let limits = &shared.limits;
+    let limits = &hosts.timeouts;
     let answer = match line {
-        Some(line) => respond(line, local, shared, log).await,
+        Some(line) => respond(line, local, (hosts, host), log).await,
         None => {
             log.note = "request too long";
             Answer::error("Request too long")
@@ -202,7 +214,12 @@ async fn read_line(stream: &mut TcpStream, buf: &mut [u8; MAX_REQUEST_BYTES + 2]
 }
 
 /// Decides the answer to a request line.
-async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut AccessLog) -> Answer {
+async fn respond(
+    line: &[u8],
+    local: SocketAddr,
+    (hosts, host): (&Hosts, &Host),
+    log: &mut AccessLog,
+) -> Answer {
     let request = match selector::parse(line) {
         Ok(request) => request,
         Err(rejection) => {
@@ -219,12 +236,12 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
     .take(200)
     .collect();
     let place = Place {
-        host: shared.gopher.host.clone(),
-        port: shared.gopher.public_port.unwrap_or(local.port()),
-        gemini_host: shared.hostnames[0].to_string(),
-        width: shared.gopher.wrap,
+        host: host.gopher.host.clone(),
+        port: host.gopher.public_port.unwrap_or(local.port()),
+        gemini_host: host.canonical().to_string(),
+        width: host.gopher.wrap,
     };
-    if let Err(wait) = shared.per_address.request(log.peer.ip()) {
+    if let Err(wait) = hosts.per_address.request(log.peer.ip()) {
         log.note = "over the request rate of its address";
         return Answer::error(&format!("Too many requests: try again in {} s", wait));
     }
@@ -267,10 +284,10 @@ async fn respond(line: &[u8], local: SocketAddr, shared: &Shared, log: &mut Acce
         }
         Target::Item { segments, slash } => (segments, slash),
     };
-    let capsule = shared.capsule.load_full();
+    let capsule = host.capsule.load_full();
     let origin = Origin::new(
-        shared.hostnames[0].as_str(),
-        shared.public_port.unwrap_or(GEMINI_PORT),
+        host.canonical().as_str(),
+        host.public_port.unwrap_or(GEMINI_PORT),
     );
     // Menus and texts are rendered once per snapshot (and per advertised port); what the
     // snapshot cannot answer alone is looked up in the folder, off the async threads.

@@ -7,6 +7,7 @@
 mod conn;
 mod gemini;
 mod gopher;
+mod host;
 mod limits;
 pub mod request;
 pub mod selector;
@@ -23,17 +24,14 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, ConfigError, Hostname, Lang, ListenAddr};
-use crate::content::scan::ReadCache;
-use crate::content::site::{BuildOptions, Problem, Site};
-use crate::content::{CapsuleRoot, Secret, SecretInside};
-use crate::respond::Capsule;
+use crate::config::{Config, ConfigError, Hostname, ListenAddr};
+use crate::content::SecretInside;
 use crate::watch;
 use arc_swap::ArcSwap;
+use host::{Hosts, Prepared, Running};
 
 /// Unsent answer bytes the kernel holds per connection before a write waits (see
 /// `TCP_NOTSENT_LOWAT`); what is in flight on the network is not limited by it.
@@ -57,74 +55,23 @@ pub enum StartError {
     Bind { addr: SocketAddr, reason: String },
 }
 
-/// Per-phase time limits of a connection.
-#[derive(Debug, Clone)]
-struct Timeouts {
-    handshake_timeout: Duration,
-    request_timeout: Duration,
-    write_timeout: Duration,
-}
-
-/// What a connection is served with, made from one configuration: a connection keeps the one
-/// it started with, and a reload puts a new one in place for the next connections.
-struct Shared {
-    acceptor: TlsAcceptor,
-    /// What every path answers; replaced as a whole when the capsule folder changes.
-    capsule: Arc<ArcSwap<Capsule>>,
-    hostnames: Vec<Hostname>,
-    /// The port feeds put in their absolute URLs; `None`: the port a request arrived on.
-    public_port: Option<u16>,
-    /// `; lang=…` for gemtext, or empty.
-    gemtext_params: String,
-    limits: Timeouts,
-    log_ip: bool,
-    gopher: GopherSettings,
-    /// Connections and requests per client address.
-    per_address: Arc<limits::PerAddress>,
-}
-
-/// What Gopher menus say about the server, and how text is laid out.
-#[derive(Debug, Clone)]
-struct GopherSettings {
-    host: String,
-    /// `None`: the port each request arrived on.
-    public_port: Option<u16>,
-    wrap: usize,
-}
-
-/// Which protocol a listener speaks.
+/// Which protocol a listener speaks; a Gopher listener serves the host of the address it was
+/// configured with.
 #[derive(Debug, Clone, Copy)]
 enum Speaks {
     Gemini,
-    Gopher,
-}
-
-impl Shared {
-    /// The META of a `20` response for a file of this MIME type.
-    fn mime_header(&self, mime: &str) -> String {
-        if mime == "text/gemini" {
-            self.gemtext_header(None)
-        } else {
-            mime.to_owned()
-        }
-    }
-
-    /// The META of a gemtext page: its own language if it has one, else the capsule's.
-    fn gemtext_header(&self, lang: Option<&Lang>) -> String {
-        match lang.and_then(Lang::mime_parameter) {
-            Some(param) => format!("text/gemini; charset=utf-8; {param}"),
-            None => format!("text/gemini; charset=utf-8{}", self.gemtext_params),
-        }
-    }
+    Gopher(SocketAddr),
 }
 
 /// A server whose listeners are bound and whose certificates are loaded: everything that can
 /// fail at start-up has been checked once this exists.
 pub struct Server {
     listeners: Vec<TcpListener>,
-    gopher_listeners: Vec<TcpListener>,
+    /// Each with the address it was configured with (which names its host).
+    gopher_listeners: Vec<(SocketAddr, TcpListener)>,
     live: Arc<Live>,
-    certs: Vec<tls::HostCert>,
+    /// What a reload keeps.
+    running: Running,
     /// The settings that only a restart changes.
     config: Config,
     reload_tx: UnboundedSender<()>,
@@ -133,155 +80,49 @@ pub struct Server {
 
 /// What is being served and what keeps it fresh.
 struct Live {
-    shared: ArcSwap<Shared>,
-    /// Rebuilds the site when the capsule folder changes; replaced on reload.
-    watch: Mutex<Option<watch::Watch>>,
+    hosts: ArcSwap<Hosts>,
+    /// Rebuild each host's site when its folder changes; replaced on reload.
+    watches: Mutex<Vec<watch::Watch>>,
 }
 
 /// Reads the configuration again, as it was first read (same file, same command-line values).
 pub type LoadConfig = Box<dyn Fn() -> Result<Config, ConfigError> + Send + Sync>;
 
-/// Everything made from one configuration, ready to serve.
-struct Prepared {
-    shared: Shared,
-    certs: Vec<tls::HostCert>,
-    cache: ReadCache,
-    problems: Vec<Problem>,
-}
-
-/// What a running server keeps across a configuration reload.
-struct Running {
-    /// What each address holds and has spent: limits change in place, counts are kept.
-    per_address: Arc<limits::PerAddress>,
-    /// The certificates in use: a reload never makes a new one for these hosts.
-    certs: Vec<tls::HostCert>,
-}
-
-impl Prepared {
-    /// Loads (or generates) certificates and reads the capsule; for a reload, `running` is
-    /// what the server has now. Blocking.
-    fn new(config: &Config, running: Option<&Running>) -> Result<Prepared, StartError> {
-        let capsule = CapsuleRoot::open(&config.capsule)
-            .map_err(|source| StartError::Capsule {
-                path: config.capsule.clone(),
-                source,
-            })?
-            .keep_secret(&Secret::of(config))?;
-        let certs = tls::load_or_generate_keeping(config, running.map_or(&[], |r| &r.certs))?;
-        // Generated just now on a first start: secret too, by whatever name.
-        let capsule = capsule.keep_files_secret(
-            certs
-                .iter()
-                .flat_map(|c| [c.cert_path.as_path(), c.key_path.as_path()]),
-        );
-        let acceptor = TlsAcceptor::from(tls::server_config(&certs)?);
-        let mut cache = ReadCache::default();
-        let (site, problems) = Site::build_cached(&capsule, &BuildOptions::new(config), &mut cache);
-        for problem in &problems {
-            tracing::warn!("{problem}");
-        }
-        tracing::info!(
-            "{} post(s) in {} series",
-            site.posts.len(),
-            site.series.len()
-        );
-        let limits = &config.limits;
-        let shared = Shared {
-            acceptor,
-            capsule: Arc::new(ArcSwap::from_pointee(Capsule::new(capsule, site, config))),
-            hostnames: config.hostnames.clone(),
-            public_port: config.public_port,
-            gemtext_params: config
-                .lang
-                .mime_parameter()
-                .map(|p| format!("; {p}"))
-                .unwrap_or_default(),
-            limits: Timeouts {
-                handshake_timeout: limits.handshake_timeout.duration(),
-                request_timeout: limits.request_timeout.duration(),
-                write_timeout: limits.write_timeout.duration(),
-            },
-            log_ip: config.log.ip,
-            // A reload sets the new limits in place once it is accepted (see `reload_loop`).
-            per_address: match running {
-                Some(running) => Arc::clone(&running.per_address),
-                None => Arc::new(limits::PerAddress::new(
-                    limits.max_connections_per_ip,
-                    limits.requests_per_minute_per_ip,
-                )),
-            },
-            gopher: GopherSettings {
-                host: config.gopher_host().to_string(),
-                public_port: config.gopher.public_port,
-                wrap: config.gopher.wrap.get(),
-            },
-        };
-        Ok(Prepared {
-            shared,
-            certs,
-            cache,
-            problems,
-        })
-    }
-
-    /// Starts watching for changes; the watch keeps this configuration's site fresh.
-    fn watch(
-        self,
-        config: &Config,
-        reload: UnboundedSender<()>,
-    ) -> (Shared, Vec<tls::HostCert>, Option<watch::Watch>) {
-        let mut files: Vec<PathBuf> = config.source.iter().cloned().collect();
-        for cert in &self.certs {
-            files.push(cert.cert_path.clone());
-            files.push(cert.key_path.clone());
-        }
-        // Events name files by absolute path.
-        let files = files
-            .into_iter()
-            .map(|f| std::path::absolute(&f).unwrap_or(f))
-            .collect();
-        let target = watch::Target {
-            current: Arc::clone(&self.shared.capsule),
-            options: BuildOptions::new(config),
-            cache: self.cache,
-            logged: self.problems,
-        };
-        let watch = match watch::start(target, &config.watch, files, reload) {
-            Ok(watch) => Some(watch),
-            Err(e) => {
-                tracing::warn!(
-                    error = %e,
-                    "cannot watch the capsule folder; send SIGHUP (or restart) to pick up changes, \
-                     or set watch.mode = \"poll\""
-                );
-                None
-            }
-        };
-        (self.shared, self.certs, watch)
-    }
+/// What `gemhole serve` reports about one host at start.
+pub struct HostReport {
+    pub names: Vec<Hostname>,
+    pub capsule: PathBuf,
+    pub certs: Vec<tls::HostCert>,
+    pub default: bool,
 }
 
 impl Server {
-    /// Loads (or generates) certificates, opens the capsule and binds every listen address.
+    /// Loads (or generates) certificates, opens every capsule and binds every listen address.
     /// Must run inside a tokio runtime.
     pub fn bind(config: &Config) -> Result<Server, StartError> {
-        let prepared = Prepared::new(config, None)?;
-        let listeners = bind_all(&config.listen)?;
-        let gopher_listeners = if config.gopher.listen.is_empty() {
-            Vec::new()
-        } else {
-            bind_all(&config.gopher.listen)?
-        };
+        let mut running = Running::first(config)?;
+        let prepared = Prepared::new(config, &running)?;
+        let listeners = bind_all(&config.listen)?
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect();
+        let mut gopher_listeners = Vec::new();
+        for host in &config.hosts {
+            if !host.gopher.listen.is_empty() {
+                gopher_listeners.extend(bind_all(&host.gopher.listen)?);
+            }
+        }
         let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
-        let (shared, certs, watch) = prepared.watch(config, reload_tx.clone());
+        let (hosts, watches) = prepared.watch(config, reload_tx.clone());
+        running.certs = all_certs(&hosts);
         Ok(Server {
             listeners,
             gopher_listeners,
             live: Arc::new(Live {
-                shared: ArcSwap::from_pointee(shared),
-                watch: Mutex::new(watch),
+                hosts: ArcSwap::from_pointee(hosts),
+                watches: Mutex::new(watches),
             }),
-            certs,
+            running,
             config: config.clone(),
             reload_tx,
             reload_rx,
@@ -296,28 +137,31 @@ impl Server {
             .collect()
     }
 
-    /// The addresses the Gopher listener bound, if it is on.
-    pub fn gopher_addrs(&self) -> Vec<SocketAddr> {
+    /// The addresses the Gopher listeners bound, each with the canonical name of its host.
+    pub fn gopher_addrs(&self) -> Vec<(SocketAddr, Hostname)> {
+        let hosts = self.live.hosts.load();
         self.gopher_listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter_map(|(configured, l)| {
+                let host = hosts.for_gopher(*configured)?;
+                Some((l.local_addr().ok()?, host.canonical().clone()))
+            })
             .collect()
     }
 
-    /// The certificates in use, default host first.
-    pub fn certificates(&self) -> &[tls::HostCert] {
-        &self.certs
-    }
-
-    pub fn capsule(&self) -> std::path::PathBuf {
-        self.live
-            .shared
-            .load()
-            .capsule
-            .load()
-            .root
-            .path()
-            .to_owned()
+    /// The hosts served, in the configuration's order.
+    pub fn hosts(&self) -> Vec<HostReport> {
+        let hosts = self.live.hosts.load();
+        hosts
+            .list
+            .iter()
+            .map(|host| HostReport {
+                names: host.names.clone(),
+                capsule: host.capsule.load().root.path().to_owned(),
+                certs: host.certs.clone(),
+                default: Arc::ptr_eq(host, hosts.default_host()),
+            })
+            .collect()
     }
 
     /// Serves until `shutdown` is cancelled, then stops accepting and gives in-flight
@@ -340,10 +184,11 @@ impl Server {
         let shutdown_grace = limits.shutdown_grace.duration();
         let mut accept_loops = tokio::task::JoinSet::new();
         let gemini = self.listeners.into_iter().map(|l| (l, Speaks::Gemini));
+        let bound_gopher: Vec<SocketAddr> = self.gopher_listeners.iter().map(|(a, _)| *a).collect();
         let gopher = self
             .gopher_listeners
             .into_iter()
-            .map(|l| (l, Speaks::Gopher));
+            .map(|(configured, l)| (l, Speaks::Gopher(configured)));
         for (listener, protocol) in gemini.chain(gopher) {
             accept_loops.spawn(accept_loop(
                 listener,
@@ -368,7 +213,7 @@ impl Server {
         });
         let reloads = tokio::spawn(reload_loop(
             Arc::clone(&self.live),
-            (self.config, self.certs),
+            (self.config, self.running, bound_gopher),
             load_config,
             self.reload_rx,
             self.reload_tx,
@@ -397,28 +242,40 @@ impl Server {
 }
 
 /// Reloads the configuration on request: the new one is read, checked and prepared in full
-/// (certificates, site) before it replaces the running one, so a mistake leaves the server as
-/// it was. Connections already open finish with what they started with.
+/// (every host's certificates and site) before it replaces the running one, so a mistake in
+/// any host leaves the server as it was. Connections already open finish with what they
+/// started with.
 async fn reload_loop(
     live: Arc<Live>,
-    (first, running_certs): (Config, Vec<tls::HostCert>),
+    (first, mut running, bound_gopher): (Config, Running, Vec<SocketAddr>),
     load_config: LoadConfig,
     mut requests: UnboundedReceiver<()>,
     reload_tx: UnboundedSender<()>,
 ) {
     let load_config = Arc::new(load_config);
-    let mut certs = running_certs;
     while requests.recv().await.is_some() {
         // Editors and renewal tools write several files: one reload for the lot.
         watch::settle(&mut requests).await;
         let load = Arc::clone(&load_config);
-        let running = Running {
-            per_address: Arc::clone(&live.shared.load().per_address),
-            certs: certs.clone(),
+        let bound_gopher = bound_gopher.clone();
+        let now = Running {
+            per_address: Arc::clone(&running.per_address),
+            certs: running.certs.clone(),
+            ticketer: Arc::clone(&running.ticketer),
         };
         let prepared = tokio::task::spawn_blocking(move || {
             let config = load().map_err(|e| e.to_string())?;
-            let prepared = Prepared::new(&config, Some(&running)).map_err(|e| e.to_string())?;
+            let prepared = Prepared::new(&config, &now).map_err(|e| e.to_string())?;
+            // A listener keeps its address until a restart: it must still have a host.
+            if let Some(orphan) = bound_gopher
+                .iter()
+                .find(|a| prepared.hosts.for_gopher(**a).is_none())
+            {
+                return Err(format!(
+                    "no host listens on the Gopher address {orphan} any more; Gopher \
+                     addresses change with a restart"
+                ));
+            }
             Ok::<_, String>((config, prepared))
         })
         .await;
@@ -436,16 +293,17 @@ async fn reload_loop(
         for needs_restart in restart_only_changes(&first, &config) {
             tracing::warn!("{needs_restart} changed; that takes effect after a restart");
         }
-        let (shared, new_certs, watch) = prepared.watch(&config, reload_tx.clone());
-        shared.per_address.set(
+        let (hosts, watches) = prepared.watch(&config, reload_tx.clone());
+        hosts.per_address.set(
             config.limits.max_connections_per_ip,
             config.limits.requests_per_minute_per_ip,
         );
-        for cert in &new_certs {
-            let before = certs.iter().find(|c| c.hostname == cert.hostname);
+        let certs = all_certs(&hosts);
+        for cert in &certs {
+            let before = running.certs.iter().find(|c| c.cert_path == cert.cert_path);
             if before.is_none_or(|b| b.info != cert.info) {
                 tracing::info!(
-                    host = %cert.hostname,
+                    host = %cert.names[0],
                     file = %cert.cert_path.display(),
                     sha256 = %cert.info.cert_sha256,
                     spki_sha256 = %cert.info.spki_sha256,
@@ -453,28 +311,56 @@ async fn reload_loop(
                 );
             }
         }
-        certs = new_certs;
-        live.shared.store(Arc::new(shared));
-        let old = std::mem::replace(&mut *lock(&live.watch), watch);
+        let default_before = live.hosts.load().default_host().canonical().clone();
+        if *hosts.default_host().canonical() != default_before {
+            tracing::warn!(
+                "the default host is now {} (was {default_before}): readers who connect by \
+                 address get its certificate and pages",
+                hosts.default_host().canonical()
+            );
+        }
+        running.certs = certs;
+        let count = hosts.list.len();
+        live.hosts.store(Arc::new(hosts));
+        let old = std::mem::replace(&mut *lock(&live.watches), watches);
         drop(old);
         tracing::info!(
-            "configuration reloaded from {} ({} certificate(s))",
+            "configuration reloaded from {} ({count} host(s), {} certificate(s))",
             config
                 .source
                 .as_deref()
                 .map_or("built-in defaults".into(), |p| p.display().to_string()),
-            certs.len()
+            running.certs.len()
         );
     }
 }
 
+/// Every certificate pair served, host by host.
+fn all_certs(hosts: &Hosts) -> Vec<tls::HostCert> {
+    hosts
+        .list
+        .iter()
+        .flat_map(|h| h.certs.iter().cloned())
+        .collect()
+}
+
 /// The settings a reload cannot apply to a running server.
 fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
+    let gopher = |config: &Config| {
+        let mut addrs: Vec<SocketAddr> = config
+            .hosts
+            .iter()
+            .flat_map(|h| &h.gopher.listen)
+            .map(|a| a.get())
+            .collect();
+        addrs.sort();
+        addrs
+    };
     let mut changed = Vec::new();
     if running.listen != new.listen {
         changed.push("listen");
     }
-    if running.gopher.listen != new.gopher.listen {
+    if gopher(running) != gopher(new) {
         changed.push("gopher.listen");
     }
     if running.limits.max_connections != new.limits.max_connections {
@@ -547,12 +433,13 @@ async fn accept_loop(
         // as soon as the client has read a little, so a slow but steady reader shows progress
         // (and meets `write_timeout`) however large the socket's buffers have grown.
         let _ = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_BYTES);
-        let shared = live.shared.load_full();
-        let Some(place) = shared.per_address.connect(peer.ip()) else {
+        // One configuration for the whole connection, even if a reload comes meanwhile.
+        let hosts = live.hosts.load_full();
+        let Some(place) = hosts.per_address.connect(peer.ip()) else {
             // Closed at once: no handshake, no answer, no buffer for this one.
             tracing::info!(
                 target: "gemhole::access",
-                peer = %if shared.log_ip { peer.to_string() } else { "-".into() },
+                peer = %if hosts.log_ip { peer.to_string() } else { "-".into() },
                 "too many connections from one address; closed"
             );
             continue;
@@ -572,22 +459,25 @@ async fn accept_loop(
         };
         tracker.spawn(async move {
             match protocol {
-                Speaks::Gemini => gemini::handle(conn, shared, shutdown).await,
-                Speaks::Gopher => gopher::handle(conn, shared, shutdown).await,
+                Speaks::Gemini => gemini::handle(conn, hosts, shutdown).await,
+                Speaks::Gopher(configured) => {
+                    gopher::handle(conn, hosts, configured, shutdown).await
+                }
             }
         });
     }
 }
 
-/// Binds every address. IPv6 sockets are IPv6-only, so `0.0.0.0:P` and `[::]:P` can both be
-/// bound. An unspecified IPv6 address on a machine without IPv6 is skipped with a warning when
-/// another address was bound; every other failure stops start-up.
-fn bind_all(addrs: &[ListenAddr]) -> Result<Vec<TcpListener>, StartError> {
+/// Binds every address; each listener comes with the address it was asked for. IPv6 sockets
+/// are IPv6-only, so `0.0.0.0:P` and `[::]:P` can both be bound. An unspecified IPv6 address
+/// on a machine without IPv6 is skipped with a warning when another address was bound; every
+/// other failure stops start-up.
+fn bind_all(addrs: &[ListenAddr]) -> Result<Vec<(SocketAddr, TcpListener)>, StartError> {
     let mut listeners = Vec::new();
     let mut skipped = Vec::new();
     for addr in addrs.iter().map(|a| a.get()) {
         match bind(addr) {
-            Ok(listener) => listeners.push(listener),
+            Ok(listener) => listeners.push((addr, listener)),
             Err(e) if addr.is_ipv6() && addr.ip().is_unspecified() && no_ipv6(&e) => {
                 skipped.push((addr, e));
             }

@@ -160,14 +160,24 @@ impl Request {
     /// accepted on any listening port, so a capsule behind a port forward works too; a URL
     /// with a port must name the one the request came in on, or the `public_port` readers are
     /// told to use (the port a forward or a balancer listens on, which feeds carry).
+    ///
+    /// `named` is whose name the URL's host is; only the connection's own host is served on
+    /// it (a client must not pass one host's checks under its name, then read another's).
     pub fn check_target(
         &self,
-        hostnames: &[Hostname],
+        named: Named,
         local: std::net::SocketAddr,
         public_port: Option<u16>,
     ) -> Result<(), Rejection> {
-        let ours = hostnames.contains(&self.host)
-            || self.host.as_ip().is_some_and(|ip| same_ip(ip, local.ip()));
+        let ours = match named {
+            Named::ThisHost => true,
+            Named::OtherHost => {
+                return Err(refused(
+                    "This host is not served on this connection: connect with its name",
+                ));
+            }
+            Named::NoHost => self.host.as_ip().is_some_and(|ip| same_ip(ip, local.ip())),
+        };
         if !ours {
             return Err(refused("This host is not served here"));
         }
@@ -179,6 +189,17 @@ impl Request {
         }
         Ok(())
     }
+}
+
+/// Whose name a request's host is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    /// The host the connection was made for (by SNI, or the default one).
+    ThisHost,
+    /// Another host served here.
+    OtherHost,
+    /// No host served here.
+    NoHost,
 }
 
 /// Compares addresses, treating an IPv4-mapped IPv6 address as the IPv4 one.
@@ -338,10 +359,14 @@ mod tests {
     fn host_and_port_must_be_ours() {
         let hosts: Vec<Hostname> = vec!["example.org".parse().unwrap()];
         let local: std::net::SocketAddr = "127.0.0.1:1966".parse().unwrap();
+        let named = |r: &Request| match r.host.as_str() {
+            "other.example" => Named::OtherHost,
+            _ if hosts.contains(&r.host) => Named::ThisHost,
+            _ => Named::NoHost,
+        };
         let check = |line: &str| {
-            parse(line.as_bytes())
-                .unwrap()
-                .check_target(&hosts, local, None)
+            let r = parse(line.as_bytes()).unwrap();
+            r.check_target(named(&r), local, None)
         };
         assert!(check("gemini://EXAMPLE.org/").is_ok());
         assert!(check("gemini://example.org.:1966/").is_ok());
@@ -359,14 +384,19 @@ mod tests {
             check("gemini://10.0.0.1/").unwrap_err().status,
             Status::ProxyRequestRefused
         );
+        // Another host's name on this connection, on any port.
+        assert_eq!(
+            check("gemini://other.example:1966/").unwrap_err().status,
+            Status::ProxyRequestRefused
+        );
         let local6: std::net::SocketAddr = "[::1]:1966".parse().unwrap();
         let r = parse(b"gemini://[::1]:1966/").unwrap();
-        assert!(r.check_target(&hosts, local6, None).is_ok());
+        assert!(r.check_target(named(&r), local6, None).is_ok());
         // The public port (a port forward in front) is ours too; others are not.
         let r = parse(b"gemini://example.org:1965/").unwrap();
-        assert!(r.check_target(&hosts, local, Some(1965)).is_ok());
+        assert!(r.check_target(named(&r), local, Some(1965)).is_ok());
         let r = parse(b"gemini://example.org:1967/").unwrap();
-        assert!(r.check_target(&hosts, local, Some(1965)).is_err());
+        assert!(r.check_target(named(&r), local, Some(1965)).is_err());
     }
 
     #[test]

@@ -1,12 +1,10 @@
 //! Certificates and the TLS configuration.
 //!
 //! Gemini clients pin a capsule's certificate on first use (TOFU), so a certificate, once made,
-//! is never replaced: this module generates one per hostname only when neither of its files
-//! exists, and it refuses to start rather than overwrite half a pair. SNI picks the host's
-//! certificate; a client that sends no SNI (it connected by IP) or an unknown name gets the
-//! default host's, so its handshake still completes.
+//! is never replaced: this module generates a host's pair only when neither of its files
+//! exists, and it refuses to start rather than overwrite half a pair. Which pair SNI picks is
+//! the host table's business (`server::host`).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
@@ -17,11 +15,11 @@ use std::sync::Arc;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::server::{ProducesTickets, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use time::OffsetDateTime;
 
-use crate::config::{Config, Hostname};
+use crate::config::{Config, HostConfig, Hostname};
 
 /// File names inside `certs/<hostname>/`.
 pub const CERT_FILE: &str = "cert.pem";
@@ -78,10 +76,12 @@ pub enum Origin {
     Operator,
 }
 
-/// A hostname's certificate, ready for rustls, with what an operator needs to know about it.
+/// A certificate pair, ready for rustls, the names it is served for, and what an operator needs
+/// to know about it.
 #[derive(Debug, Clone)]
 pub struct HostCert {
-    pub hostname: Hostname,
+    /// The host's names this pair answers for, in the host's order.
+    pub names: Vec<Hostname>,
     pub key: Arc<CertifiedKey>,
     pub info: CertInfo,
     pub origin: Origin,
@@ -99,6 +99,24 @@ pub struct CertInfo {
     pub spki_sha256: Fingerprint,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
+    /// The DNS names and addresses the certificate is for (its subject alternative names).
+    pub names: Vec<String>,
+}
+
+impl CertInfo {
+    /// Whether a client that checks names accepts the certificate for `name` (exactly, or by a
+    /// `*.` wildcard for one label).
+    pub fn covers(&self, name: &Hostname) -> bool {
+        let name = name.as_str();
+        self.names.iter().any(|san| {
+            san.eq_ignore_ascii_case(name)
+                || san.strip_prefix("*.").is_some_and(|rest| {
+                    name.split_once('.').is_some_and(|(label, tail)| {
+                        !label.is_empty() && tail.eq_ignore_ascii_case(rest)
+                    })
+                })
+        })
+    }
 }
 
 /// A SHA-256 digest, shown as colon-separated upper-case hex like `openssl x509 -fingerprint`.
@@ -138,66 +156,115 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Loads every configured host's certificate, generating the missing ones. The first entry is
-/// the default host's.
-pub fn load_or_generate(config: &Config) -> Result<Vec<HostCert>, CertError> {
-    load_or_generate_keeping(config, &[])
-}
-
-/// As [`load_or_generate`] for a running server: a host that has a certificate in `running`
-/// never gets a new one generated (its files vanished: the reload is refused instead).
-pub fn load_or_generate_keeping(
+/// Loads a host's certificates, generating its pair when one is needed and missing; for a
+/// running server, `running` is what it serves now. The pair that serves the canonical name
+/// comes first.
+///
+/// A name is served with its `[tls."name"]` files; else with its own `certs/<name>/` pair if
+/// one exists (made by an earlier version for that name alone: readers pinned it); else with
+/// the host's pair in `certs/<canonical>/`, made (when missing) for every name of the host. A
+/// name served from `certs/` whose files are gone is refused rather than given a new pair: a
+/// reload never changes what readers pinned.
+pub fn load_or_generate(
+    host: &HostConfig,
     config: &Config,
     running: &[HostCert],
 ) -> Result<Vec<HostCert>, CertError> {
     let provider = provider();
-    config
-        .hostnames
-        .iter()
-        .map(|host| match config.tls.get(host) {
-            Some(paths) => load(host, &paths.cert, &paths.key, Origin::Operator, &provider),
+    let canonical = host.canonical();
+    let mut pairs: Vec<HostCert> = Vec::new();
+    for name in &host.hostnames {
+        let (cert, key, origin) = match config.tls.get(name) {
+            Some(paths) => (paths.cert.clone(), paths.key.clone(), Some(Origin::Operator)),
             None => {
-                let dir = config.certs.join(host.as_str());
-                let cert = dir.join(CERT_FILE);
-                let key = dir.join(KEY_FILE);
-                let origin = match (cert.exists(), key.exists()) {
-                    (true, true) => Origin::Stored,
-                    (false, false) if running.iter().any(|c| &c.hostname == host) => {
-                        return Err(CertError::Vanished {
-                            host: host.clone(),
-                            cert,
-                            key,
-                        });
-                    }
-                    (false, false) => {
-                        generate(host, &dir)?;
-                        Origin::Generated
-                    }
-                    (true, false) => return Err(half_pair(cert, key)),
-                    (false, true) => return Err(half_pair(key, cert)),
+                let own = config.certs.join(name.as_str());
+                let dir = if name != canonical && stored_pair(&own)? {
+                    own
+                } else {
+                    config.certs.join(canonical.as_str())
                 };
-                load(host, &cert, &key, origin, &provider)
+                (dir.join(CERT_FILE), dir.join(KEY_FILE), None)
             }
-        })
-        .collect()
+        };
+        if origin.is_none()
+            && let Some(before) = running.iter().find(|c| c.names.contains(name))
+            && before.origin != Origin::Operator
+            && (!before.cert_path.exists() || !before.key_path.exists())
+        {
+            return Err(CertError::Vanished {
+                host: name.clone(),
+                cert: before.cert_path.clone(),
+                key: before.key_path.clone(),
+            });
+        }
+        if let Some(pair) = pairs.iter_mut().find(|p| p.cert_path == cert) {
+            pair.names.push(name.clone());
+            continue;
+        }
+        let origin = match origin {
+            Some(origin) => origin,
+            None => {
+                let dir = cert.parent().unwrap_or(Path::new("."));
+                if stored_pair(dir)? {
+                    Origin::Stored
+                } else {
+                    generate(&host.hostnames, dir)?;
+                    Origin::Generated
+                }
+            }
+        };
+        pairs.push(load(name, &cert, &key, origin, &provider)?);
+    }
+    for pair in &pairs {
+        for name in pair.names.iter().filter(|n| !pair.info.covers(n)) {
+            tracing::warn!(
+                host = %canonical,
+                file = %pair.cert_path.display(),
+                "the certificate does not name `{name}` (it names {}): clients that check names \
+                 refuse it there; move the pair away to have one made for every name of the host \
+                 (readers then trust it anew), or give `{name}` its own [tls] files",
+                pair.info.names.join(", ")
+            );
+        }
+    }
+    Ok(pairs)
+}
+
+/// Whether `dir` holds a whole certificate pair (`false`: neither file); half a pair is an
+/// error, never overwritten.
+fn stored_pair(dir: &Path) -> Result<bool, CertError> {
+    let cert = dir.join(CERT_FILE);
+    let key = dir.join(KEY_FILE);
+    match (cert.exists(), key.exists()) {
+        (true, true) => Ok(true),
+        (false, false) => Ok(false),
+        (true, false) => Err(half_pair(cert, key)),
+        (false, true) => Err(half_pair(key, cert)),
+    }
 }
 
 fn half_pair(present: PathBuf, missing: PathBuf) -> CertError {
     CertError::HalfPair { present, missing }
 }
 
-/// Writes a new self-signed ECDSA P-256 certificate and key into `dir`.
+/// Writes a new self-signed ECDSA P-256 certificate and key into `dir`, for every one of
+/// `hosts` (the first is its common name).
 ///
 /// The files are written under temporary names and then hard-linked into place, which fails
 /// instead of replacing a file that appeared meanwhile (another process starting at once).
-fn generate(host: &Hostname, dir: &Path) -> Result<(), CertError> {
+fn generate(hosts: &[Hostname], dir: &Path) -> Result<(), CertError> {
+    let host = &hosts[0];
     let fail = |reason: String| CertError::Generate {
         host: host.clone(),
         reason,
     };
-    let mut names = vec![host.as_str().to_owned()];
-    if host.as_str() == "localhost" {
-        names.extend(["127.0.0.1".to_owned(), "::1".to_owned()]);
+    let mut names: Vec<String> = hosts.iter().map(|h| h.as_str().to_owned()).collect();
+    if names.iter().any(|n| n == "localhost") {
+        for ip in ["127.0.0.1", "::1"] {
+            if !names.iter().any(|n| n == ip) {
+                names.push(ip.to_owned());
+            }
+        }
     }
     let mut params = rcgen::CertificateParams::new(names).map_err(|e| fail(e.to_string()))?;
     params
@@ -313,7 +380,7 @@ fn load(
         );
     }
     Ok(HostCert {
-        hostname: host.clone(),
+        names: vec![host.clone()],
         key: Arc::new(certified),
         info,
         origin,
@@ -326,50 +393,56 @@ fn load(
 pub fn cert_info(der: &[u8]) -> Result<CertInfo, String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der)
         .map_err(|e| format!("not a valid X.509 certificate ({e})"))?;
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for name in &san.value.general_names {
+            match name {
+                x509_parser::extensions::GeneralName::DNSName(dns) => {
+                    names.push(dns.to_ascii_lowercase());
+                }
+                x509_parser::extensions::GeneralName::IPAddress(bytes) => {
+                    let ip = match bytes.len() {
+                        4 => <[u8; 4]>::try_from(*bytes).ok().map(std::net::IpAddr::from),
+                        16 => <[u8; 16]>::try_from(*bytes).ok().map(std::net::IpAddr::from),
+                        _ => None,
+                    };
+                    names.extend(ip.map(|ip| ip.to_string()));
+                }
+                _ => {}
+            }
+        }
+    }
     Ok(CertInfo {
         cert_sha256: Fingerprint::of(der),
         spki_sha256: Fingerprint::of(cert.public_key().raw),
         not_before: cert.validity().not_before.to_datetime(),
         not_after: cert.validity().not_after.to_datetime(),
+        names,
     })
 }
 
-/// Picks a certificate by SNI, falling back to the default host's.
-#[derive(Debug)]
-struct SniResolver {
-    by_name: HashMap<String, Arc<CertifiedKey>>,
-    default: Arc<CertifiedKey>,
+/// The key that encrypts session tickets: made once per process and shared by every
+/// configuration it loads, so a reload does not void every reader's session.
+pub fn ticketer() -> Result<Arc<dyn ProducesTickets>, rustls::Error> {
+    rustls::crypto::ring::Ticketer::new()
 }
 
-impl ResolvesServerCert for SniResolver {
-    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let by_sni = hello.server_name().and_then(|name| {
-            let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
-            self.by_name.get(&name)
-        });
-        Some(Arc::clone(by_sni.unwrap_or(&self.default)))
-    }
-}
-
-/// The rustls configuration: TLS 1.2 and 1.3 only, no early data, certificates by SNI with a
-/// default. `certs` must not be empty (the config guarantees one hostname at least).
-pub fn server_config(certs: &[HostCert]) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
-    let resolver = SniResolver {
-        by_name: certs
-            .iter()
-            .map(|c| (c.hostname.as_str().to_owned(), Arc::clone(&c.key)))
-            .collect(),
-        default: Arc::clone(&certs[0].key),
-    };
+/// The rustls configuration: TLS 1.2 and 1.3 only, no early data, certificates chosen by
+/// `resolver`.
+pub fn server_config(
+    resolver: Arc<dyn ResolvesServerCert>,
+    ticketer: Arc<dyn ProducesTickets>,
+) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
-        .with_cert_resolver(Arc::new(resolver));
+        .with_cert_resolver(resolver);
     // A Gemini request must never ride on replayable 0-RTT data.
     config.max_early_data_size = 0;
     // Resumption by stateless tickets (encrypted with a key that rotates), one per handshake:
-    // no per-client state to store, and no linear scans of a large session cache.
-    config.ticketer = rustls::crypto::ring::Ticketer::new()?;
+    // no per-client state to store, and no linear scans of a large session cache. Resumption
+    // is bound to the name the session began with, so one key serves every host.
+    config.ticketer = ticketer;
     config.send_tls13_tickets = 1;
     Ok(Arc::new(config))
 }
@@ -379,31 +452,74 @@ mod tests {
     use super::*;
 
     fn config_in(dir: &Path, hosts: &[&str]) -> Config {
-        Config {
+        let mut config = Config {
             certs: dir.to_owned(),
-            hostnames: hosts.iter().map(|h| h.parse().unwrap()).collect(),
             ..Config::default()
-        }
+        };
+        config.hosts[0].hostnames = hosts.iter().map(|h| h.parse().unwrap()).collect();
+        config
+    }
+
+    fn load_or_generate(config: &Config) -> Result<Vec<HostCert>, CertError> {
+        super::load_or_generate(&config.hosts[0], config, &[])
     }
 
     #[test]
-    fn generates_once_then_reuses() {
+    fn generates_one_pair_for_every_name_once_then_reuses_it() {
         let dir = tempfile::tempdir().unwrap();
         let config = config_in(dir.path(), &["localhost", "example.org"]);
         let first = load_or_generate(&config).unwrap();
+        assert_eq!(first.len(), 1);
         assert_eq!(first[0].origin, Origin::Generated);
+        assert_eq!(first[0].names, config.hosts[0].hostnames);
+        for name in ["localhost", "example.org", "127.0.0.1", "::1"] {
+            assert!(first[0].info.covers(&name.parse().unwrap()), "{name}");
+        }
+        assert!(!first[0].info.covers(&"other.org".parse().unwrap()));
         let key_mode = fs::metadata(dir.path().join("localhost/key.pem"))
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(key_mode & 0o777, 0o600);
+        assert!(!dir.path().join("example.org").exists());
         let second = load_or_generate(&config).unwrap();
-        assert_eq!(second[1].origin, Origin::Stored);
+        assert_eq!(second[0].origin, Origin::Stored);
         assert_eq!(first[0].info, second[0].info);
-        assert_eq!(first[1].info, second[1].info);
-        assert_ne!(first[0].info.spki_sha256, first[1].info.spki_sha256);
         let years = (first[0].info.not_after - first[0].info.not_before).whole_days() / 365;
         assert!(years >= 99, "{years}");
+    }
+
+    /// A pair made earlier for one name alone stays that name's: readers pinned it.
+    #[test]
+    fn a_names_own_earlier_pair_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let alone = load_or_generate(&config_in(dir.path(), &["example.org"])).unwrap();
+        let config = config_in(dir.path(), &["localhost", "example.org", "www.example.org"]);
+        let pairs = load_or_generate(&config).unwrap();
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(pairs[0].names.len(), 2);
+        assert_eq!(pairs[1].names, vec!["example.org".parse().unwrap()]);
+        assert_eq!(pairs[1].info, alone[0].info);
+        // Its files gone, a running server refuses rather than move the name to another pair.
+        fs::remove_file(dir.path().join("example.org/cert.pem")).unwrap();
+        fs::remove_file(dir.path().join("example.org/key.pem")).unwrap();
+        let err = super::load_or_generate(&config.hosts[0], &config, &pairs).unwrap_err();
+        assert!(matches!(err, CertError::Vanished { .. }), "{err}");
+    }
+
+    #[test]
+    fn wildcards_cover_one_label() {
+        let info = CertInfo {
+            names: vec!["*.example.org".into()],
+            ..load_or_generate(&config_in(tempfile::tempdir().unwrap().path(), &["a.b"]))
+                .unwrap()
+                .remove(0)
+                .info
+        };
+        assert!(info.covers(&"www.example.org".parse().unwrap()));
+        assert!(!info.covers(&"example.org".parse().unwrap()));
+        assert!(!info.covers(&"a.www.example.org".parse().unwrap()));
+        assert!(!info.covers(&"notexample.org".parse().unwrap()));
     }
 
     #[test]

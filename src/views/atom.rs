@@ -305,7 +305,7 @@ mod tests {
             std::fs::write(path, text).unwrap();
         }
         let root = CapsuleRoot::open(dir.path()).unwrap();
-        let (site, _) = Site::build(&root, &BuildOptions::new(&Config::default()));
+        let (site, _) = Site::build(&root, &BuildOptions::default());
         (dir, site)
     }
 

@@ -1,0 +1,337 @@
+//! The hosts one configuration serves, and the one decision of which host a connection and its
+//! request are for.
+//!
+//! A [`Host`] is one capsule: its names, certificates, snapshot and settings. [`Hosts`] is all
+//! that one configuration made: the TLS acceptor (whose certificate resolver reads the same
+//! name table requests are routed with), the default host, and the host of each Gopher
+//! address. A connection keeps one `Hosts` for its whole life. SNI picks its host once, after
+//! the handshake (no SNI, an address or an unknown name: the default host); a request whose
+//! URL names another host is refused (`53`). No handler branches on which host it serves:
+//! what differs between hosts travels inside `Host`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use rustls::server::{ClientHello, ProducesTickets, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_rustls::TlsAcceptor;
+
+use super::limits::PerAddress;
+use super::request::{Named, Rejection, Request};
+use super::{StartError, tls};
+use crate::config::{Config, Hostname, Lang};
+use crate::content::scan::ReadCache;
+use crate::content::site::{BuildOptions, Problem, Site};
+use crate::content::{CapsuleRoot, Secret};
+use crate::respond::Capsule;
+use crate::watch;
+
+/// Per-phase time limits of a connection.
+#[derive(Debug, Clone)]
+pub(super) struct Timeouts {
+    pub handshake_timeout: Duration,
+    pub request_timeout: Duration,
+    pub write_timeout: Duration,
+}
+
+/// What Gopher menus say about a host, and how text is laid out.
+#[derive(Debug, Clone)]
+pub(super) struct GopherSettings {
+    pub host: String,
+    /// `None`: the port each request arrived on.
+    pub public_port: Option<u16>,
+    pub wrap: usize,
+}
+
+/// One served capsule.
+pub(super) struct Host {
+    /// Its names; the first is the canonical one (feeds, menus, logs).
+    pub names: Vec<Hostname>,
+    /// Its certificate pairs, the canonical name's first.
+    pub certs: Vec<tls::HostCert>,
+    /// What every path answers; replaced as a whole when the capsule folder changes.
+    pub capsule: Arc<ArcSwap<Capsule>>,
+    /// The port feeds put in their absolute URLs; `None`: the port a request arrived on.
+    pub public_port: Option<u16>,
+    /// `; lang=…` for gemtext, or empty.
+    gemtext_params: String,
+    pub gopher: GopherSettings,
+}
+
+impl Host {
+    pub fn canonical(&self) -> &Hostname {
+        &self.names[0]
+    }
+
+    /// The META of a `20` response for a file of this MIME type.
+    pub fn mime_header(&self, mime: &str) -> String {
+        if mime == "text/gemini" {
+            self.gemtext_header(None)
+        } else {
+            mime.to_owned()
+        }
+    }
+
+    /// The META of a gemtext page: its own language if it has one, else the capsule's.
+    pub fn gemtext_header(&self, lang: Option<&Lang>) -> String {
+        match lang.and_then(Lang::mime_parameter) {
+            Some(param) => format!("text/gemini; charset=utf-8; {param}"),
+            None => format!("text/gemini; charset=utf-8{}", self.gemtext_params),
+        }
+    }
+}
+
+/// Everything one configuration serves with: a connection keeps the one it started with, and
+/// a reload puts a new one in place for the next connections.
+pub(super) struct Hosts {
+    /// In the order of the configuration.
+    pub list: Vec<Arc<Host>>,
+    names: Arc<Names>,
+    /// The host of each configured Gopher address.
+    gopher: HashMap<SocketAddr, usize>,
+    pub acceptor: TlsAcceptor,
+    pub timeouts: Timeouts,
+    pub log_ip: bool,
+    /// Connections and requests per client address: daemon-wide (a client's allowance does
+    /// not grow with the number of hosts) and kept across reloads.
+    pub per_address: Arc<PerAddress>,
+}
+
+/// Every name served, with its host and certificate: the one table both the certificate
+/// resolver and the request router read.
+#[derive(Debug)]
+struct Names {
+    by_name: HashMap<String, (usize, Arc<CertifiedKey>)>,
+    default: usize,
+    default_cert: Arc<CertifiedKey>,
+}
+
+impl Names {
+    /// The entry of a name as a client sends it in SNI (any case, a trailing dot).
+    fn find(&self, sni: Option<&str>) -> Option<&(usize, Arc<CertifiedKey>)> {
+        let name = sni?;
+        let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+        self.by_name.get(&name)
+    }
+}
+
+impl ResolvesServerCert for Names {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let found = self.find(hello.server_name());
+        Some(Arc::clone(found.map_or(&self.default_cert, |(_, key)| key)))
+    }
+}
+
+impl Hosts {
+    /// The connection's host from the name its client sent (`None`: none, or an address).
+    pub fn by_sni(&self, sni: Option<&str>) -> &Arc<Host> {
+        let index = self.names.find(sni).map_or(self.names.default, |(i, _)| *i);
+        &self.list[index]
+    }
+
+    /// The host a request on a connection for `conn` is answered by: `conn` itself, if the
+    /// URL names it (or the address the client connected to) on a port of ours; else `53`.
+    pub fn route<'a>(
+        &self,
+        conn: &'a Arc<Host>,
+        request: &Request,
+        local: SocketAddr,
+    ) -> Result<&'a Arc<Host>, Rejection> {
+        let named = match self.names.by_name.get(request.host.as_str()) {
+            Some((i, _)) if Arc::ptr_eq(&self.list[*i], conn) => Named::ThisHost,
+            Some(_) => Named::OtherHost,
+            None => Named::NoHost,
+        };
+        request.check_target(named, local, conn.public_port)?;
+        Ok(conn)
+    }
+
+    /// The host a Gopher listener bound at `configured` serves.
+    pub fn for_gopher(&self, configured: SocketAddr) -> Option<&Arc<Host>> {
+        self.gopher.get(&configured).map(|&i| &self.list[i])
+    }
+
+    pub fn default_host(&self) -> &Arc<Host> {
+        &self.list[self.names.default]
+    }
+}
+
+/// What a running server keeps across a configuration reload.
+pub(super) struct Running {
+    /// What each address holds and has spent: limits change in place, counts are kept.
+    pub per_address: Arc<PerAddress>,
+    /// The certificates in use: a reload never makes a new one for these names.
+    pub certs: Vec<tls::HostCert>,
+    /// Sessions begun before a reload resume after it.
+    pub ticketer: Arc<dyn ProducesTickets>,
+}
+
+impl Running {
+    /// What a server starts with.
+    pub fn first(config: &Config) -> Result<Running, StartError> {
+        Ok(Running {
+            per_address: Arc::new(PerAddress::new(
+                config.limits.max_connections_per_ip,
+                config.limits.requests_per_minute_per_ip,
+            )),
+            certs: Vec::new(),
+            ticketer: tls::ticketer()?,
+        })
+    }
+}
+
+/// Everything made from one configuration, ready to serve and to watch.
+pub(super) struct Prepared {
+    pub hosts: Hosts,
+    /// Per host: the files its build read and the problems it logged, where its watch starts.
+    read: Vec<(ReadCache, Vec<Problem>)>,
+}
+
+impl Prepared {
+    /// Loads (or generates) every host's certificates and reads every capsule. Blocking. Any
+    /// host that cannot be served fails the whole configuration.
+    pub fn new(config: &Config, running: &Running) -> Result<Prepared, StartError> {
+        let secrets = Secret::of(config);
+        let mut opened = Vec::new();
+        for host in &config.hosts {
+            let root = CapsuleRoot::open(&host.capsule)
+                .map_err(|source| StartError::Capsule {
+                    path: host.capsule.clone(),
+                    source,
+                })?
+                .keep_secret(&secrets)?;
+            let certs = tls::load_or_generate(host, config, &running.certs)?;
+            opened.push((root, certs));
+        }
+        // Generated just now on a first start: secret too, by whatever name, in every capsule.
+        let cert_files: Vec<PathBuf> = opened
+            .iter()
+            .flat_map(|(_, certs)| certs)
+            .flat_map(|c| [c.cert_path.clone(), c.key_path.clone()])
+            .collect();
+        let default = config
+            .hosts
+            .iter()
+            .position(|h| h.default)
+            .unwrap_or_default();
+        let mut by_name = HashMap::new();
+        let mut gopher = HashMap::new();
+        let mut list = Vec::new();
+        let mut read = Vec::new();
+        for (i, (host, (root, certs))) in config.hosts.iter().zip(opened).enumerate() {
+            let root = root.keep_files_secret(cert_files.iter().map(PathBuf::as_path));
+            let mut cache = ReadCache::default();
+            let (site, problems) =
+                Site::build_cached(&root, &BuildOptions::new(host), &mut cache);
+            let canonical = host.canonical();
+            for problem in &problems {
+                tracing::warn!(host = %canonical, "{problem}");
+            }
+            tracing::info!(
+                host = %canonical,
+                "{} post(s) in {} series",
+                site.posts.len(),
+                site.series.len()
+            );
+            for cert in &certs {
+                for name in &cert.names {
+                    by_name.insert(name.as_str().to_owned(), (i, Arc::clone(&cert.key)));
+                }
+            }
+            for addr in &host.gopher.listen {
+                gopher.insert(addr.get(), i);
+            }
+            list.push(Arc::new(Host {
+                names: host.hostnames.clone(),
+                certs,
+                capsule: Arc::new(ArcSwap::from_pointee(Capsule::new(root, site, host))),
+                public_port: host.public_port,
+                gemtext_params: host
+                    .lang
+                    .mime_parameter()
+                    .map(|p| format!("; {p}"))
+                    .unwrap_or_default(),
+                gopher: GopherSettings {
+                    host: host.gopher_host().to_string(),
+                    public_port: host.gopher.public_port,
+                    wrap: host.gopher.wrap.get(),
+                },
+            }));
+            read.push((cache, problems));
+        }
+        let default_cert = Arc::clone(&list[default].certs[0].key);
+        let names = Arc::new(Names {
+            by_name,
+            default,
+            default_cert,
+        });
+        let resolver: Arc<dyn ResolvesServerCert> = names.clone();
+        let limits = &config.limits;
+        let hosts = Hosts {
+            list,
+            names,
+            gopher,
+            acceptor: TlsAcceptor::from(tls::server_config(
+                resolver,
+                Arc::clone(&running.ticketer),
+            )?),
+            timeouts: Timeouts {
+                handshake_timeout: limits.handshake_timeout.duration(),
+                request_timeout: limits.request_timeout.duration(),
+                write_timeout: limits.write_timeout.duration(),
+            },
+            log_ip: config.log.ip,
+            // A reload sets the new limits in place once it is accepted.
+            per_address: Arc::clone(&running.per_address),
+        };
+        Ok(Prepared { hosts, read })
+    }
+
+    /// Starts watching each host's folder (each keeps its own snapshot fresh), and the config
+    /// and certificate files, whose change sends a message on `reload`.
+    pub fn watch(
+        self,
+        config: &Config,
+        reload: UnboundedSender<()>,
+    ) -> (Hosts, Vec<watch::Watch>) {
+        let mut files: Vec<PathBuf> = config.source.iter().cloned().collect();
+        for cert in self.hosts.list.iter().flat_map(|h| &h.certs) {
+            files.push(cert.cert_path.clone());
+            files.push(cert.key_path.clone());
+        }
+        // Events name files by absolute path.
+        let mut files: Vec<PathBuf> = files
+            .into_iter()
+            .map(|f| std::path::absolute(&f).unwrap_or(f))
+            .collect();
+        let mut watches = Vec::new();
+        for ((host, host_config), (cache, logged)) in
+            self.hosts.list.iter().zip(&config.hosts).zip(self.read)
+        {
+            let target = watch::Target {
+                host: host.canonical().to_string(),
+                current: Arc::clone(&host.capsule),
+                options: BuildOptions::new(host_config),
+                cache,
+                logged,
+            };
+            // The first watch also passes on changes to the config and certificate files.
+            match watch::start(target, &config.watch, std::mem::take(&mut files), reload.clone())
+            {
+                Ok(watch) => watches.push(watch),
+                Err(e) => tracing::warn!(
+                    host = %host.canonical(),
+                    error = %e,
+                    "cannot watch the capsule folder; send SIGHUP (or restart) to pick up \
+                     changes, or set watch.mode = \"poll\""
+                ),
+            }
+        }
+        (self.hosts, watches)
+    }
+}
