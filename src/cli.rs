@@ -262,7 +262,10 @@ fn cert(args: CertArgs) -> anyhow::Result<()> {
 }
 
 /// The hosts a command works on: the one that has `name`, else all of them.
-fn chosen_hosts<'a>(config: &'a Config, name: Option<&Hostname>) -> anyhow::Result<Vec<&'a HostConfig>> {
+fn chosen_hosts<'a>(
+    config: &'a Config,
+    name: Option<&Hostname>,
+) -> anyhow::Result<Vec<&'a HostConfig>> {
     let Some(name) = name else {
         return Ok(config.hosts.iter().collect());
     };
@@ -372,11 +375,8 @@ fn build_host(host: &HostConfig, config: &Config, out: &std::path::Path) -> anyh
     let root = CapsuleRoot::open(&host.capsule)
         .with_context(|| format!("capsule folder {}", host.capsule.display()))?
         .keep_secret(&Secret::of(config))?;
-    let out = crate::publish::OutDir::check(
-        out,
-        &[root.path(), &host.capsule],
-        &Secret::of(config),
-    )?;
+    let out =
+        crate::publish::OutDir::check(out, &[root.path(), &host.capsule], &Secret::of(config))?;
     let (site, problems) = Site::build(&root, &BuildOptions::new(host));
     for problem in &problems {
         eprintln!("{problem}");

@@ -458,11 +458,12 @@ impl Config {
         } else {
             Vec::new()
         };
-        let mut config = Config::deserialize(toml::de::Deserializer::from(root)).map_err(|e| {
-            at(e.span(), e.message())
-        })?;
+        let mut config = Config::deserialize(toml::de::Deserializer::from(root))
+            .map_err(|e| at(e.span(), e.message()))?;
         config.host_tables = host_tables;
-        config.check_hosts(&spots).map_err(|(span, message)| at(Some(span), &message))?;
+        config
+            .check_hosts(&spots)
+            .map_err(|(span, message)| at(Some(span), &message))?;
         Ok(config)
     }
 
@@ -522,10 +523,7 @@ impl Config {
                     };
                     return Err((
                         span,
-                        format!(
-                            "Gopher address {} belongs to one host: {whose}",
-                            addr.get()
-                        ),
+                        format!("Gopher address {} belongs to one host: {whose}", addr.get()),
                     ));
                 }
             }
@@ -692,10 +690,7 @@ impl HostConfig {
 
     /// The host Gopher menus name: `gopher.public_host`, else the canonical name.
     pub fn gopher_host(&self) -> &Hostname {
-        self.gopher
-            .public_host
-            .as_ref()
-            .unwrap_or(self.canonical())
+        self.gopher.public_host.as_ref().unwrap_or(self.canonical())
     }
 
     /// The rules within one host.
@@ -1204,7 +1199,10 @@ mod tests {
     fn empty_file_gives_defaults() {
         let config = parse("").unwrap();
         assert_eq!(config.hosts.len(), 1);
-        assert_eq!(config.hosts[0].hostnames, vec![Hostname("localhost".into())]);
+        assert_eq!(
+            config.hosts[0].hostnames,
+            vec![Hostname("localhost".into())]
+        );
         assert_eq!(config.listen, default_listen());
         assert_eq!(config.limits.request_timeout, Seconds(10));
     }
@@ -1384,11 +1382,13 @@ slug = \"sail\"
         assert!(b.series.contains_key("Sail"));
         assert!(a.series.is_empty());
         assert_eq!(config.default_host().canonical().as_str(), "b.example");
-        let first = parse("[[host]]\nhostnames = [\"x.example\"]\n[[host]]\nhostnames = [\"y.example\"]\n")
-            .unwrap();
+        let first =
+            parse("[[host]]\nhostnames = [\"x.example\"]\n[[host]]\nhostnames = [\"y.example\"]\n")
+                .unwrap();
         assert_eq!(first.default_host().canonical().as_str(), "x.example");
         // The single-host form is one host, from the top-level keys.
-        let single = parse("hostnames = [\"c.example\"]\ncapsule = \"c\"\n[gopher]\nwrap = 60\n").unwrap();
+        let single =
+            parse("hostnames = [\"c.example\"]\ncapsule = \"c\"\n[gopher]\nwrap = 60\n").unwrap();
         assert!(!single.host_tables);
         assert_eq!(single.hosts.len(), 1);
         assert_eq!(single.hosts[0].gopher.wrap.get(), 60);
@@ -1447,7 +1447,10 @@ slug = \"sail\"
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("[[host]] `b.example`: ") && err.contains("both name"), "{err}");
+        assert!(
+            err.contains("[[host]] `b.example`: ") && err.contains("both name"),
+            "{err}"
+        );
         // An address reaches the default host only (it comes without SNI).
         let err = parse(
             "[[host]]\nhostnames = [\"a.example\"]\n[[host]]\nhostnames = [\"b.example\", \"192.0.2.1\"]\n",
@@ -1459,7 +1462,12 @@ slug = \"sail\"
             .unwrap_err()
             .to_string();
         assert!(err.contains("no host serves (a.example)"), "{err}");
-        assert!(parse("host = []\n").unwrap_err().to_string().contains("holds no host"));
+        assert!(
+            parse("host = []\n")
+                .unwrap_err()
+                .to_string()
+                .contains("holds no host")
+        );
     }
 
     /// The single-host form's keys and a `[[host]]` table's are the same (but `default`).
@@ -1498,8 +1506,13 @@ slug = \"sail\"
                 "--hostname",
             ),
         ] {
-            let err = Config::load(Some(&file), overrides).unwrap_err().to_string();
-            assert!(err.contains(flag) && err.contains("[[host]] tables"), "{err}");
+            let err = Config::load(Some(&file), overrides)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(flag) && err.contains("[[host]] tables"),
+                "{err}"
+            );
         }
         let config = Config::load(
             Some(&file),

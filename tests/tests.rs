@@ -17,6 +17,8 @@ mod gopher;
 mod gopher_render;
 /// Hostile clients on both ports while ordinary readers are served.
 mod hostile;
+/// Several capsules on one daemon: names, certificates, pages, reload, Gopher, commands.
+mod hosts;
 /// The author's intent kept: front matter, series and tag identity, dates, URLs, `check`.
 mod intent;
 /// The one-way flow of data between the crate's modules, as their imports show it.

@@ -106,8 +106,8 @@ fn a_hosts_names_share_one_certificate_and_earlier_pairs_stay() {
     let server = Setup::new()
         .config("hostnames = [\"localhost\", \"example.org\"]\n")
         .start();
-    let request = format!("gemini://example.org:{}/about.gmi\r\n", server.port());
     let get = |server: &TestServer| {
+        let request = format!("gemini://example.org:{}/about.gmi\r\n", server.port());
         fetch(
             server.addr(),
             Some("example.org"),
@@ -136,7 +136,15 @@ fn a_hosts_names_share_one_certificate_and_earlier_pairs_stay() {
     let earlier = Setup::new().config("hostnames = [\"localhost\", \"example.org\"]\n");
     let (status, _, err) = run_cli(
         earlier.path(),
-        &["cert", "--config", "/dev/null", "--hostname", "example.org"],
+        &[
+            "cert",
+            "--config",
+            "/dev/null",
+            "--certs",
+            "certs",
+            "--hostname",
+            "example.org",
+        ],
     );
     assert!(status.success(), "{err}");
     let server = earlier.start();

@@ -12,10 +12,10 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use super::conn::{AccessLog, Pace, close, on_disk, open_file, send_file, write_timed};
+use super::host::{Host, Hosts};
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::slots::{CLOSED_FOR_NEWCOMER, STALLED_FOR_NEWCOMER};
 use super::status::Status;
-use super::host::{Host, Hosts};
 use super::{Admitted, Holds};
 use crate::content::Resolved;
 use crate::content::markdown::Page;
@@ -101,7 +101,16 @@ async fn serve(
     // connection that is still waiting for one (hundreds, in a slowloris attack) stays small.
     // The host the client asked for by name (SNI): the one this connection is for.
     let host = hosts.by_sni(tls.get_ref().1.server_name());
-    Box::pin(answer(tls, received, &buf, local, (hosts, host), log, holds)).await
+    Box::pin(answer(
+        tls,
+        received,
+        &buf,
+        local,
+        (hosts, host),
+        log,
+        holds,
+    ))
+    .await
 }
 
 /// Answers what arrived, ends with close_notify; returns why it ended early, for the log.

@@ -15,9 +15,9 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use super::conn::{AccessLog, Pace, close, on_disk, open_file, send_file, write_timed};
+use super::host::{Host, Hosts};
 use super::selector::{self, Target};
 use super::slots::{CLOSED_FOR_NEWCOMER, STALLED_FOR_NEWCOMER};
-use super::host::{Host, Hosts};
 use super::{Admitted, Holds};
 use crate::config::GEMINI_PORT;
 use crate::content::Resolved;
@@ -77,9 +77,7 @@ pub(super) async fn handle(
     } = conn;
     let mut log = AccessLog::new(peer);
     // A reload never leaves a bound address without its host; should it, the default one.
-    let host = hosts
-        .for_gopher(configured)
-        .unwrap_or(hosts.default_host());
+    let host = hosts.for_gopher(configured).unwrap_or(hosts.default_host());
     log.host = format!("gopher:{}", host.canonical());
     let served = serve(stream, &mut holds, (&hosts, host), &shutdown, &mut log).await;
     if let Some(note) = served {

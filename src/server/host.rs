@@ -226,8 +226,7 @@ impl Prepared {
         for (i, (host, (root, certs))) in config.hosts.iter().zip(opened).enumerate() {
             let root = root.keep_files_secret(cert_files.iter().map(PathBuf::as_path));
             let mut cache = ReadCache::default();
-            let (site, problems) =
-                Site::build_cached(&root, &BuildOptions::new(host), &mut cache);
+            let (site, problems) = Site::build_cached(&root, &BuildOptions::new(host), &mut cache);
             let canonical = host.canonical();
             for problem in &problems {
                 tracing::warn!(host = %canonical, "{problem}");
@@ -294,11 +293,7 @@ impl Prepared {
 
     /// Starts watching each host's folder (each keeps its own snapshot fresh), and the config
     /// and certificate files, whose change sends a message on `reload`.
-    pub fn watch(
-        self,
-        config: &Config,
-        reload: UnboundedSender<()>,
-    ) -> (Hosts, Vec<watch::Watch>) {
+    pub fn watch(self, config: &Config, reload: UnboundedSender<()>) -> (Hosts, Vec<watch::Watch>) {
         let mut files: Vec<PathBuf> = config.source.iter().cloned().collect();
         for cert in self.hosts.list.iter().flat_map(|h| &h.certs) {
             files.push(cert.cert_path.clone());
@@ -321,8 +316,12 @@ impl Prepared {
                 logged,
             };
             // The first watch also passes on changes to the config and certificate files.
-            match watch::start(target, &config.watch, std::mem::take(&mut files), reload.clone())
-            {
+            match watch::start(
+                target,
+                &config.watch,
+                std::mem::take(&mut files),
+                reload.clone(),
+            ) {
                 Ok(watch) => watches.push(watch),
                 Err(e) => tracing::warn!(
                     host = %host.canonical(),

@@ -175,7 +175,11 @@ pub fn load_or_generate(
     let mut pairs: Vec<HostCert> = Vec::new();
     for name in &host.hostnames {
         let (cert, key, origin) = match config.tls.get(name) {
-            Some(paths) => (paths.cert.clone(), paths.key.clone(), Some(Origin::Operator)),
+            Some(paths) => (
+                paths.cert.clone(),
+                paths.key.clone(),
+                Some(Origin::Operator),
+            ),
             None => {
                 let own = config.certs.join(name.as_str());
                 let dir = if name != canonical && stored_pair(&own)? {
@@ -403,7 +407,9 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, String> {
                 x509_parser::extensions::GeneralName::IPAddress(bytes) => {
                     let ip = match bytes.len() {
                         4 => <[u8; 4]>::try_from(*bytes).ok().map(std::net::IpAddr::from),
-                        16 => <[u8; 16]>::try_from(*bytes).ok().map(std::net::IpAddr::from),
+                        16 => <[u8; 16]>::try_from(*bytes)
+                            .ok()
+                            .map(std::net::IpAddr::from),
                         _ => None,
                     };
                     names.extend(ip.map(|ip| ip.to_string()));

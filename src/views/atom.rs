@@ -286,7 +286,6 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use crate::content::CapsuleRoot;
     use crate::content::site::BuildOptions;
 

@@ -163,7 +163,7 @@ impl Setup {
                 let lines = logs.0.lock().unwrap();
                 lines
                     .iter()
-                    .filter(|l| !l.ends_with("(gopher)"))
+                    .filter(|l| !l.contains(" (gopher)"))
                     .filter_map(|l| l.split("listening on ").nth(1))
                     .map(|a| a.trim().parse().unwrap())
                     .collect()
@@ -257,16 +257,33 @@ impl TestServer {
         addr.trim_end_matches("(gopher)").trim().parse().unwrap()
     }
 
+    /// The address of the Gopher listener of `host` (when several hosts are served).
+    pub fn gopher_addr_of(&self, host: &str) -> SocketAddr {
+        let suffix = format!(" (gopher) for {host}");
+        let line = self.wait_log("the Gopher listener", |l| l.ends_with(&suffix));
+        let addr = line.split("listening on ").nth(1).unwrap();
+        addr.trim_end_matches(&suffix).trim().parse().unwrap()
+    }
+
     /// Sends raw bytes to the Gopher listener and reads the answer to the end.
     pub fn gopher(&self, request: &[u8]) -> Vec<u8> {
-        let mut stream = TcpStream::connect(self.gopher_addr()).unwrap();
+        gopher_at(self.gopher_addr(), request)
+    }
+}
+
+/// Sends raw bytes to a Gopher listener and reads the answer to the end.
+pub fn gopher_at(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    {
+        let mut stream = TcpStream::connect(addr).unwrap();
         stream.set_read_timeout(Some(DEADLINE)).unwrap();
         stream.write_all(request).unwrap();
         let mut answer = Vec::new();
         stream.read_to_end(&mut answer).unwrap();
         answer
     }
+}
 
+impl TestServer {
     pub fn capsule(&self) -> PathBuf {
         self.dir.path().join("capsule")
     }
