@@ -1,6 +1,9 @@
 //! Requests per second, server CPU per request, latency and peak memory: gemhole against the
 //! limit server (a fixed in-memory response: the practical ceiling) and Agate, on loopback.
 //!
+//! A second gemhole serves three hosts (three copies of the capsule); its rows are requests to
+//! the second host, and its memory after start is compared with the one-host server's.
+//!
 //! `cargo bench --bench throughput` (`-- --quick` for one short round). Agate is measured when
 //! `agate` is on the PATH (`cargo install agate`). Every run uses `gemload` with a new
 //! connection (a full handshake) per request. Servers alternate within each round; the tables
@@ -59,6 +62,10 @@ fn cpu_us(pid: u32) -> f64 {
 
 fn peak_rss_kib(pid: u32) -> f64 {
     common::abuse::status_number(pid, "VmHWM:")
+}
+
+fn rss_kib(pid: u32) -> f64 {
+    common::abuse::status_number(pid, "VmRSS:")
 }
 
 /// Runs gemload against `addr` and charges the CPU of process `pid`.
@@ -186,6 +193,37 @@ fn main() {
         ])
         .env("RUST_LOG", "info");
     let gemhole = start("gemhole", gemhole, true);
+    let rss_one = rss_kib(gemhole.child.id());
+    // Three hosts, each with its own copy of the capsule, at the defaults but `[[host]]`.
+    let multi = dir.join("multi");
+    let mut config = String::new();
+    for (i, host) in ["one.example", "two.example", "three.example"]
+        .iter()
+        .enumerate()
+    {
+        let folder = multi.join(format!("h{i}"));
+        std::fs::create_dir_all(&multi).unwrap();
+        assert!(
+            Command::new("cp")
+                .arg("-r")
+                .arg(dir.join("capsule"))
+                .arg(&folder)
+                .status()
+                .unwrap()
+                .success()
+        );
+        config.push_str(&format!(
+            "[[host]]\nhostnames = [\"{host}\"]\ncapsule = \"h{i}\"\n\n"
+        ));
+    }
+    std::fs::write(multi.join("config.toml"), config).unwrap();
+    let mut hosts = Command::new(env!("CARGO_BIN_EXE_gemhole"));
+    hosts
+        .current_dir(&multi)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info");
+    let hosts = start("gemhole, 3 hosts", hosts, false);
+    let rss_three = rss_kib(hosts.child.id());
     let mut limit = Command::new(common::tool("limit-server"));
     limit.args(["--listen", "127.0.0.1:0", "--body-bytes", "5120"]);
     let limit = start("limit server", limit, false);
@@ -228,11 +266,12 @@ fn main() {
         server
     });
     // With the port: Agate refuses a URL without it on a port other than 1965.
-    let gemini = |server: &Server, path: &str, c: usize| {
+    let gemini_at = |server: &Server, host: &str, path: &str, c: usize| {
         let port = server.addr.rsplit(':').next().unwrap_or("1965");
-        let url = format!("gemini://localhost:{port}{path}");
+        let url = format!("gemini://{host}:{port}{path}");
         load(&server.addr, server.child.id(), "gemini", &url, c, seconds)
     };
+    let gemini = |server: &Server, path: &str, c: usize| gemini_at(server, "localhost", path, c);
     let mut rows: Vec<(String, usize, Vec<Run>)> = Vec::new();
     let mut record = |label: &str, c: usize, run: Run| match rows
         .iter_mut()
@@ -252,6 +291,9 @@ fn main() {
             );
             let series = "/series/building-a-crystal-radio/";
             record("gemhole, series index", c, gemini(&gemhole, series, c));
+            let second = |path| gemini_at(&hosts, "two.example", path, c);
+            record("gemhole 3 hosts, 2nd, static .gmi", c, second("/page.gmi"));
+            record("gemhole 3 hosts, 2nd, series index", c, second(series));
             if let Some(agate) = &agate {
                 record("Agate, static .gmi", c, gemini(agate, "/page.gmi", c));
             }
@@ -290,22 +332,27 @@ fn main() {
             runs.iter().map(|r| r.failed).sum::<f64>(),
         );
     }
-    let ratio = |a: &str, b: &str, c: usize| {
+    let ratio_of = |field: fn(&Run) -> f64, a: &str, b: &str, c: usize| {
         let get = |l: &str| {
             rows.iter()
                 .find(|(label, cc, _)| label == l && *cc == c)
-                .map(|(_, _, runs)| median(runs.iter().map(|r| r.rps).collect()))
+                .map(|(_, _, runs)| median(runs.iter().map(field).collect()))
         };
         get(a).zip(get(b)).map(|(a, b)| a / b)
     };
+    let ratio = |a: &str, b: &str, c: usize| ratio_of(|r| r.rps, a, b, c);
+    let cpu_ratio = |a: &str, b: &str, c: usize| ratio_of(|r| r.cpu_us, a, b, c);
     for c in [1, 8, 64] {
         for label in [
             "gemhole, static .gmi",
             "gemhole, Markdown post",
             "gemhole, series index",
+            "gemhole 3 hosts, 2nd, static .gmi",
+            "gemhole 3 hosts, 2nd, series index",
         ] {
             if let Some(r) = ratio(label, "limit server, 5 KB", c) {
-                println!("c={c}: {label} / limit = {r:.2}×");
+                let cpu = cpu_ratio(label, "limit server, 5 KB", c).unwrap_or(f64::NAN);
+                println!("c={c}: {label} / limit = {r:.2}× req/s at {cpu:.2}× CPU per request");
             }
         }
         if let Some(r) = ratio("gemhole, static .gmi", "Agate, static .gmi", c) {
@@ -315,7 +362,13 @@ fn main() {
             println!("c={c}: gemhole Gopher / limit Gopher = {r:.2}×");
         }
     }
-    for server in [Some(&gemhole), Some(&limit), agate.as_ref()]
+    println!(
+        "RSS after start: gemhole, 1 host {:.1} MiB; 3 hosts {:.1} MiB ({:.2}×)",
+        rss_one / 1024.0,
+        rss_three / 1024.0,
+        rss_three / rss_one
+    );
+    for server in [Some(&gemhole), Some(&hosts), Some(&limit), agate.as_ref()]
         .into_iter()
         .flatten()
     {
