@@ -5,6 +5,12 @@
 //! capsule read into an immutable site snapshot) ← `views` (generated pages and feeds) ←
 //! `respond` (what each path answers) ← `server`, `watch` and `publish` (sockets; the next
 //! snapshot; a static copy in a folder) ← `cli` (the command line). `logging` stands apart: where log lines go.
+//!
+//! The host is the unit: `config::HostConfig` is one capsule's settings, and `server::host`
+//! turns each into a served host (names, certificates, snapshot, settings) and picks the host
+//! once per connection (SNI) and checks it once per request. Below `server`, nothing knows of
+//! hosts: `content`, `views` and `respond` serve one capsule, and `watch` keeps one snapshot
+//! fresh.
 
 #![forbid(unsafe_code)]
 

@@ -404,3 +404,26 @@ fn a_record_longer_than_tls_allows_is_refused_at_once() {
     }
     server.wait_log("the refusal", |l| l.contains("TLS handshake failed"));
 }
+
+/// A name added to a host after its pair was made is not in the pair: served, with a warning
+/// that names the file and the way out.
+#[test]
+fn a_certificate_that_does_not_name_a_host_name_is_reported() {
+    let first = Setup::new().start();
+    let dir = first.dir.clone();
+    drop(first);
+    let server = Setup::in_dir(dir)
+        .config("hostnames = [\"localhost\", \"example.org\"]\n")
+        .start();
+    let line = server.wait_log("the warning", |l| l.contains("does not name `example.org`"));
+    assert!(line.contains("certs/localhost/cert.pem"), "{line}");
+    let request = format!("gemini://example.org:{}/\r\n", server.port());
+    fetch(
+        server.addr(),
+        Some("example.org"),
+        request.as_bytes(),
+        Tls::Any,
+    )
+    .unwrap()
+    .expect("20");
+}
