@@ -357,38 +357,52 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
     let config = Config::load(args.config.as_deref(), overrides)?;
     let _log = init_logging(&config.log.level);
     let several = config.hosts.len() > 1;
+    let secrets = Secret::of(&config);
+    // No host's copy may land in (or hold) any host's capsule folder, as configured or as it
+    // resolves; every output is checked before anything is written.
+    let capsules: Vec<PathBuf> = config
+        .hosts
+        .iter()
+        .flat_map(|h| {
+            [
+                Some(h.capsule.clone()),
+                std::fs::canonicalize(&h.capsule).ok(),
+            ]
+        })
+        .flatten()
+        .collect();
+    let capsules: Vec<&std::path::Path> = capsules.iter().map(PathBuf::as_path).collect();
+    let mut builds = Vec::new();
     for host in chosen_hosts(&config, args.host.as_ref())? {
+        // A static copy of a capsule that holds a private key would publish the key.
+        let root = CapsuleRoot::open(&host.capsule)
+            .with_context(|| format!("capsule folder {}", host.capsule.display()))?
+            .keep_secret(&secrets)?;
         // With several hosts, each has its own folder, named by its canonical name.
         let out = if several {
             args.out.join(host.canonical().as_str())
         } else {
             args.out.clone()
         };
-        build_host(host, &config, &out)?;
+        let mut refused = capsules.clone();
+        refused.push(root.path());
+        let out = crate::publish::OutDir::check(&out, &refused, &secrets)?;
+        builds.push((host, root, out));
     }
-    Ok(())
-}
-
-/// Writes one host's capsule to `out`.
-fn build_host(host: &HostConfig, config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
-    // A static copy of a capsule that holds a private key would publish the key.
-    let root = CapsuleRoot::open(&host.capsule)
-        .with_context(|| format!("capsule folder {}", host.capsule.display()))?
-        .keep_secret(&Secret::of(config))?;
-    let out =
-        crate::publish::OutDir::check(out, &[root.path(), &host.capsule], &Secret::of(config))?;
-    let (site, problems) = Site::build(&root, &BuildOptions::new(host));
-    for problem in &problems {
-        eprintln!("{problem}");
+    for (host, root, out) in builds {
+        let (site, problems) = Site::build(&root, &BuildOptions::new(host));
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+        let capsule = Capsule::new(root, site, host);
+        // Feeds need absolute URLs: the canonical name and the public port (else Gemini's).
+        let origin = crate::convert::url::Origin::new(
+            host.canonical().as_str(),
+            host.public_port.unwrap_or(crate::config::GEMINI_PORT),
+        );
+        let written = out.write(&capsule, &origin)?;
+        println!("wrote {written} file(s) to {}", out.given().display());
     }
-    let capsule = Capsule::new(root, site, host);
-    // Feeds need absolute URLs: the canonical name and the public port (else Gemini's).
-    let origin = crate::convert::url::Origin::new(
-        host.canonical().as_str(),
-        host.public_port.unwrap_or(crate::config::GEMINI_PORT),
-    );
-    let written = out.write(&capsule, &origin)?;
-    println!("wrote {written} file(s) to {}", out.given().display());
     Ok(())
 }
 

@@ -454,6 +454,10 @@ fn commands_work_on_every_host_or_the_one_named() {
     assert!(status.success(), "{err}");
     assert!(dir.join("one/b.example/index.gmi").exists());
     assert!(!dir.join("one/a.example").exists());
+    // No host's copy lands in another host's folder, and a refusal comes before any writing.
+    let (status, _, err) = run_cli(&dir, &["build", "--out", "b/site"]);
+    assert!(!status.success(), "{err}");
+    assert!(!dir.join("b/site").exists(), "{err}");
 
     // cert: every host's pairs (made now), or one host's.
     let (status, out, err) = run_cli(&dir, &["cert"]);
