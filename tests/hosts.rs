@@ -185,8 +185,11 @@ fn a_connection_serves_only_the_host_its_client_named() {
     // Each host's own names pass, in any case, with or without the port.
     get(&server, Some("a.example"), "gemini://WWW.A.example/").expect("20");
     get(&server, Some("b.example"), &url(&server, "b.example.", "/")).expect("20");
+    // The access log names the host serving the connection and the one asked for.
     server.wait_log("the refusal with the host asked for", |l| {
-        l.contains("gemhole::access") && l.contains("\"nobody.example\"") && l.contains("53")
+        l.contains("gemhole::access")
+            && l.contains("vhost=a.example host=\"nobody.example\"")
+            && l.contains("status=53")
     });
 }
 
@@ -376,6 +379,9 @@ public_host = "gopher.b.example"
     assert!(a.contains("\ta.example\t"), "{a}");
     assert!(b.contains("\tgopher.b.example\t"), "{b}");
     assert!(!b.contains("\ta.example\t"), "{b}");
+    server.wait_log("b's Gopher access line", |l| {
+        l.contains("gemhole::access") && l.contains("vhost=b.example host=\"gopher\"")
+    });
 }
 
 #[test]

@@ -26,6 +26,9 @@ pub(super) struct AccessLog {
     /// close or a client that is slow to hang up.
     pub answered: Option<Instant>,
     pub peer: SocketAddr,
+    /// The canonical name of the host that serves the connection (once known).
+    pub vhost: String,
+    /// The host the client asked for (its URL's), or `gopher`.
     pub host: String,
     pub path: String,
     /// The Gemini status, or the Gopher item type, of the answer.
@@ -40,6 +43,7 @@ impl AccessLog {
             started: Instant::now(),
             answered: None,
             peer,
+            vhost: "-".into(),
             host: "-".into(),
             path: "-".into(),
             status: None,
@@ -62,6 +66,7 @@ impl AccessLog {
         tracing::info!(
             target: "gemhole::access",
             peer = %peer,
+            vhost = %self.vhost,
             host = ?self.host,
             path = ?self.path,
             status = %status,

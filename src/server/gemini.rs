@@ -101,6 +101,7 @@ async fn serve(
     // connection that is still waiting for one (hundreds, in a slowloris attack) stays small.
     // The host the client asked for by name (SNI): the one this connection is for.
     let host = hosts.by_sni(tls.get_ref().1.server_name());
+    log.vhost = host.canonical().to_string();
     Box::pin(answer(
         tls,
         received,

@@ -78,7 +78,8 @@ pub(super) async fn handle(
     let mut log = AccessLog::new(peer);
     // A reload never leaves a bound address without its host; should it, the default one.
     let host = hosts.for_gopher(configured).unwrap_or(hosts.default_host());
-    log.host = format!("gopher:{}", host.canonical());
+    log.host = "gopher".into();
+    log.vhost = host.canonical().to_string();
     let served = serve(stream, &mut holds, (&hosts, host), &shutdown, &mut log).await;
     if let Some(note) = served {
         log.note = note;
