@@ -485,3 +485,30 @@ fn commands_work_on_every_host_or_the_one_named() {
         l.contains("certificate existing") && l.contains(&sha256_hex(&a))
     });
 }
+
+#[test]
+fn a_capsule_inside_another_hosts_is_served_and_reported() {
+    let setup = two_hosts(
+        r#"
+[[host]]
+hostnames = ["a.example"]
+capsule = "a"
+
+[[host]]
+hostnames = ["inner.example"]
+capsule = "a/posts"
+"#,
+    );
+    let server = setup.start();
+    let line = server.wait_log("the warning", |l| l.contains("lies inside this host's"));
+    assert!(
+        line.contains("inner.example") && line.contains("under /posts/"),
+        "{line}"
+    );
+    get(
+        &server,
+        Some("inner.example"),
+        &url(&server, "inner.example", "/"),
+    )
+    .expect("20");
+}

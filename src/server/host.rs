@@ -208,6 +208,26 @@ impl Prepared {
             let certs = tls::load_or_generate(host, config, &running.certs)?;
             opened.push((root, certs));
         }
+        // Served twice, under two names and two sets of settings: allowed, but likely a slip.
+        for (outer, (root, _)) in config.hosts.iter().zip(&opened) {
+            for (inner, (other, _)) in config.hosts.iter().zip(&opened) {
+                if other.path() != root.path() && other.path().starts_with(root.path()) {
+                    tracing::warn!(
+                        host = %outer.canonical(),
+                        "the capsule of {} ({}) lies inside this host's ({}): its files are \
+                         served here too, under /{}/",
+                        inner.canonical(),
+                        other.path().display(),
+                        root.path().display(),
+                        other
+                            .path()
+                            .strip_prefix(root.path())
+                            .unwrap_or(other.path())
+                            .display()
+                    );
+                }
+            }
+        }
         // Generated just now on a first start: secret too, by whatever name, in every capsule.
         let cert_files: Vec<PathBuf> = opened
             .iter()
