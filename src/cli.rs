@@ -179,7 +179,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let config = Config::load(args.config.as_deref(), overrides.clone())?;
     let _log = init_logging(&config.log.level);
-    let config_path = args.config;
+    // A reload reads the file the start read: one moved away (or renamed while being
+    // replaced) is an error, not a fall back to the built-in defaults.
+    let config_path = config.source.clone().or(args.config);
     let load_config: server::LoadConfig =
         Box::new(move || Config::load(config_path.as_deref(), overrides.clone()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -244,6 +246,14 @@ fn cert(args: CertArgs) -> anyhow::Result<()> {
     };
     let config = Config::load(args.config.as_deref(), overrides)?;
     let _log = init_logging(&config.log.level);
+    // A key made inside a capsule would be served: every capsule there is now is checked
+    // first (a missing one cannot hold it).
+    let secrets = Secret::of(&config);
+    for host in &config.hosts {
+        if let Ok(root) = CapsuleRoot::open(&host.capsule) {
+            root.keep_secret(&secrets)?;
+        }
+    }
     for host in chosen_hosts(&config, args.host.as_ref())? {
         for cert in tls::load_or_generate(host, &config, &[])? {
             let info = &cert.info;
@@ -317,9 +327,19 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         if several {
             println!("# {} ({})", host.canonical(), host.capsule.display());
         }
-        let capsule = CapsuleRoot::open(&host.capsule)
-            .with_context(|| format!("capsule folder {}", host.capsule.display()))?
-            .keep_secret(&Secret::of(&config))?;
+        // A host that cannot be read is an error of its own; the others are still checked.
+        let opened = CapsuleRoot::open(&host.capsule)
+            .with_context(|| format!("capsule folder {}", host.capsule.display()))
+            .and_then(|root| Ok(root.keep_secret(&Secret::of(&config))?));
+        let capsule = match opened {
+            Ok(capsule) => capsule,
+            Err(e) if several => {
+                println!("error: {}", report(&e));
+                errors += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let (site, problems) = Site::build(&capsule, &BuildOptions::new(host));
         for problem in &problems {
             println!("{problem}");

@@ -428,7 +428,8 @@ impl Config {
             ));
         }
         if host_tables {
-            if let Some((key, span)) = top_host_keys.first() {
+            // The first written (the table itself keeps keys in alphabetical order).
+            if let Some((key, span)) = top_host_keys.iter().min_by_key(|(_, span)| span.start) {
                 return Err(at(
                     Some(span.clone()),
                     &format!(
@@ -458,21 +459,46 @@ impl Config {
         } else {
             Vec::new()
         };
+        let host_span = root.get_ref().get("host").map(Spanned::span);
+        // Where each `[tls."name"]` is written, for a name no host has.
+        let tls_spans: Vec<(String, Range<usize>)> = root
+            .get_ref()
+            .get("tls")
+            .and_then(|t| t.get_ref().as_table())
+            .map(|t| {
+                t.iter()
+                    .map(|(k, _)| (k.get_ref().to_string(), k.span()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut config = Config::deserialize(toml::de::Deserializer::from(root))
             .map_err(|e| at(e.span(), e.message()))?;
         config.host_tables = host_tables;
-        config
-            .check_hosts(&spots)
-            .map_err(|(span, message)| at(Some(span), &message))?;
+        if host_tables {
+            if config.hosts.is_empty() {
+                return Err(at(
+                    host_span,
+                    "`host` holds no host: write one [[host]] table per capsule",
+                ));
+            }
+            config
+                .check_hosts(&spots, &tls_spans)
+                .map_err(|(span, message)| at(Some(span), &message))?;
+        }
         Ok(config)
     }
 
     /// The rules between `[[host]]` tables, each reported at the entry that breaks it.
-    fn check_hosts(&self, spots: &[Spots]) -> Result<(), (Range<usize>, String)> {
+    fn check_hosts(
+        &self,
+        spots: &[Spots],
+        tls_spans: &[(String, Range<usize>)],
+    ) -> Result<(), (Range<usize>, String)> {
         let mut claimed: BTreeMap<&Hostname, usize> = BTreeMap::new();
         let mut gopher: BTreeMap<SocketAddr, usize> = BTreeMap::new();
         let mut default: Option<usize> = None;
         let line_of = |i: usize| spots[i].line;
+        let default_host = self.hosts.iter().position(|h| h.default).unwrap_or(0);
         for (i, (host, spot)) in self.hosts.iter().zip(spots).enumerate() {
             // `hostnames` has a default, for the single-host form only.
             if host.hostnames.is_empty() || !spot.named {
@@ -483,6 +509,9 @@ impl Config {
             }
             for (j, name) in host.hostnames.iter().enumerate() {
                 let span = spot.names.get(j).cloned().unwrap_or(spot.table.clone());
+                if name.as_ip().is_some() && i != default_host {
+                    return Err((span, ip_name_message(name)));
+                }
                 match claimed.insert(name, i) {
                     Some(other) if other == i => {
                         return Err((span, format!("`{name}` is listed twice in `hostnames`")));
@@ -526,6 +555,15 @@ impl Config {
                         format!("Gopher address {} belongs to one host: {whose}", addr.get()),
                     ));
                 }
+            }
+        }
+        for (written, span) in tls_spans {
+            let named = written.parse::<Hostname>().ok();
+            if named.is_none_or(|n| !claimed.contains_key(&n)) {
+                return Err((
+                    span.clone(),
+                    format!("[tls.\"{written}\"] names a host that no [[host]] table lists"),
+                ));
             }
         }
         Ok(())
@@ -579,15 +617,16 @@ impl Config {
     /// Replaces file values by the command-line values that were given (those of the one host
     /// apply to the single-host form only; see [`Overrides::single_host_flag`]).
     pub fn apply(&mut self, overrides: Overrides) {
-        let host = &mut self.hosts[0];
-        if let Some(capsule) = overrides.capsule {
-            host.capsule = capsule;
-        }
-        if !overrides.hostnames.is_empty() {
-            host.hostnames = overrides.hostnames;
-        }
-        if !overrides.gopher_listen.is_empty() {
-            host.gopher.listen = overrides.gopher_listen;
+        if let Some(host) = self.hosts.first_mut() {
+            if let Some(capsule) = overrides.capsule {
+                host.capsule = capsule;
+            }
+            if !overrides.hostnames.is_empty() {
+                host.hostnames = overrides.hostnames;
+            }
+            if !overrides.gopher_listen.is_empty() {
+                host.gopher.listen = overrides.gopher_listen;
+            }
         }
         if let Some(certs) = overrides.certs {
             self.certs = certs;
@@ -657,10 +696,19 @@ impl Config {
             if let Some(ip) = host.hostnames.iter().find(|n| n.as_ip().is_some())
                 && !std::ptr::eq(host, default)
             {
+                return fail(format!("{about}{}", ip_name_message(ip)));
+            }
+            // (Port 0 binds a port of its own each time.)
+            if let Some(addr) = host
+                .gopher
+                .listen
+                .iter()
+                .find(|a| a.get().port() != 0 && self.listen.contains(a))
+            {
                 return fail(format!(
-                    "{about}`{ip}` is an IP address: a client that connects by address sends no \
-                     name, so it gets the default host; list addresses in the default host's \
-                     `hostnames` only"
+                    "{about}{} is both a Gopher and a Gemini (`listen`) address: give each its \
+                     own port",
+                    addr.get()
                 ));
             }
         }
@@ -764,6 +812,14 @@ impl Overrides {
     }
 }
 
+/// Why an address may name the default host only.
+fn ip_name_message(ip: &Hostname) -> String {
+    format!(
+        "`{ip}` is an IP address: a client that connects by address sends no name, so it gets \
+         the default host; list addresses in the default host's `hostnames` only"
+    )
+}
+
 /// Where the entries of one `[[host]]` table are written, for messages about rules between
 /// hosts.
 struct Spots {
@@ -856,8 +912,10 @@ impl Hostname {
         self.0.parse().ok()
     }
 
+    /// An address's name; an IPv4-mapped IPv6 address is its IPv4 address (one address,
+    /// one name).
     pub fn from_ip(ip: std::net::IpAddr) -> Self {
-        Hostname(ip.to_string())
+        Hostname(ip.to_canonical().to_string())
     }
 }
 
@@ -886,7 +944,7 @@ impl std::str::FromStr for Hostname {
             .and_then(|s| s.strip_suffix(']'))
             .unwrap_or(trimmed);
         if let Ok(ip) = literal.parse::<std::net::IpAddr>() {
-            return Ok(Hostname(ip.to_string()));
+            return Ok(Hostname::from_ip(ip));
         }
         match url::Host::parse(trimmed) {
             Ok(url::Host::Domain(name)) => {
@@ -903,7 +961,8 @@ impl std::str::FromStr for Hostname {
                     Err(format!("invalid hostname `{raw}`: {expected}"))
                 }
             }
-            Ok(ip) => Ok(Hostname(ip.to_string())),
+            Ok(url::Host::Ipv4(ip)) => Ok(Hostname::from_ip(ip.into())),
+            Ok(url::Host::Ipv6(ip)) => Ok(Hostname::from_ip(ip.into())),
             Err(e) => Err(format!("invalid hostname `{raw}` ({e}): {expected}")),
         }
     }
@@ -1424,6 +1483,22 @@ slug = \"sail\"
                 "Gopher address 0.0.0.0:70 belongs to one host",
             ),
             ("[[host]]\ncapsule = \"a\"\n", 1, "names no host"),
+            (
+                "[[host]]\nhostnames = [\"a.example\"]\n[[host]]\nhostnames = [\"b.example\",\n  \"192.0.2.1\"]\n",
+                5,
+                "`192.0.2.1` is an IP address",
+            ),
+            (
+                "[[host]]\nhostnames = [\"a.example\"]\n\n[tls.\"c.example\"]\ncert = \"c\"\nkey = \"k\"\n",
+                4,
+                "no [[host]] table lists",
+            ),
+            (
+                "publish_future = true\ncapsule = \"x\"\n[[host]]\nhostnames = [\"a.example\"]\n",
+                1,
+                "`publish_future` describes a host",
+            ),
+            ("\nhost = []\n", 2, "holds no host"),
             ("[host]\nhostnames = [\"a.example\"]\n", 1, "[[host]]"),
             (
                 "[[host]]\nhostnames = [\"a.example\"]\nlisten = [\"127.0.0.1:1\"]\n",
@@ -1451,23 +1526,18 @@ slug = \"sail\"
             err.contains("[[host]] `b.example`: ") && err.contains("both name"),
             "{err}"
         );
-        // An address reaches the default host only (it comes without SNI).
-        let err = parse(
-            "[[host]]\nhostnames = [\"a.example\"]\n[[host]]\nhostnames = [\"b.example\", \"192.0.2.1\"]\n",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("`192.0.2.1` is an IP address"), "{err}");
-        let err = parse("[[host]]\nhostnames = [\"a.example\"]\n[tls.\"c.example\"]\ncert = \"c\"\nkey = \"k\"\n")
+        // In the single-host form (names may come from the command line), without a line.
+        let err = parse("[tls.\"c.example\"]\ncert = \"c\"\nkey = \"k\"\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("no host serves (a.example)"), "{err}");
-        assert!(
-            parse("host = []\n")
-                .unwrap_err()
-                .to_string()
-                .contains("holds no host")
-        );
+        assert!(err.contains("no host serves (localhost)"), "{err}");
+        let err = parse("[gopher]\nlisten = [\"0.0.0.0:1965\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("both a Gopher and a Gemini"), "{err}");
+        // One address, one name: the IPv4-mapped form is the IPv4 address.
+        let mapped: Hostname = "[::ffff:192.0.2.1]".parse().unwrap();
+        assert_eq!(mapped.as_str(), "192.0.2.1");
     }
 
     /// The single-host form's keys and a `[[host]]` table's are the same (but `default`).

@@ -177,6 +177,8 @@ fn a_connection_serves_only_the_host_its_client_named() {
         ("www.a.example", "b.example"),
         ("a.example", "127.0.0.1"),
         ("a.example", "nobody.example"),
+        // Another host's address, written as an IPv4-mapped IPv6 address.
+        ("a.example", "[::ffff:127.0.0.1]"),
     ] {
         let answer = get(&server, Some(sni), &url(&server, host, "/"));
         answer.expect("53");
@@ -325,6 +327,28 @@ fn a_reload_that_breaks_any_host_is_refused_and_every_host_keeps_serving() {
         &TWO_HOSTS.replace("capsule = \"b\"", "capsule = \"gone\""),
         "gone",
     );
+    // A mistyped `certs`: new certificates for names readers have pinned.
+    refused(
+        &format!("certs = \"certz\"\n{TWO_HOSTS}"),
+        "a reload would serve a.example with a new certificate",
+    );
+    assert!(!dir.join("certz").exists());
+    // The certificate folder moved into a host's capsule: refused before any key is made.
+    refused(
+        &format!("certs = \"b/keys\"\n{TWO_HOSTS}"),
+        "lies inside the capsule",
+    );
+    assert!(!dir.join("b/keys").exists());
+    // The config file moved away: not the built-in defaults, but a refusal.
+    std::fs::rename(dir.join("config.toml"), dir.join("config.toml.bak")).unwrap();
+    server.signal(libc::SIGHUP);
+    server.wait_log("the refusal", |l| {
+        l.contains("reload refused") && l.contains("cannot read config file")
+    });
+    for host in ["a.example", "b.example"] {
+        get(&server, Some(host), &url(&server, host, "/")).expect("20");
+    }
+    std::fs::rename(dir.join("config.toml.bak"), dir.join("config.toml")).unwrap();
     // A good change applies to every host at once.
     std::fs::write(
         dir.join("config.toml"),
@@ -410,6 +434,36 @@ fn config_mistakes_between_hosts_stop_the_start_with_their_line() {
             "{config}\n{stderr}"
         );
     }
+    // A key for one host is never made inside another's capsule, even when start-up fails.
+    let kept = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let dir = kept.path().to_owned();
+    two_capsules(&dir);
+    let (status, stderr) = Setup::in_dir(kept.clone())
+        .config(&format!("certs = \"b/keys\"\n{TWO_HOSTS}"))
+        .fail();
+    assert!(!status.success());
+    assert!(stderr.contains("lies inside the capsule"), "{stderr}");
+    assert!(!dir.join("b/keys").exists(), "{stderr}");
+    let (status, _, err) = run_cli(&dir, &["cert"]);
+    assert!(
+        !status.success() && err.contains("lies inside the capsule"),
+        "{err}"
+    );
+    assert!(!dir.join("b/keys").exists(), "{err}");
+    // Nor is a capsule served from inside the certificate folder (where nothing is served).
+    let (status, stderr) = two_hosts("certs = \".\"\ncapsule = \"a\"\n").fail();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("lies inside the certificate folder"),
+        "{stderr}"
+    );
+    // No hosts at all.
+    let (status, stderr) = two_hosts("\nhost = []\n").fail();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("config.toml:2:") && stderr.contains("holds no host"),
+        "{stderr}"
+    );
     let (status, stderr) = two_hosts(TWO_HOSTS).arg("--capsule").arg("a").fail();
     assert!(!status.success());
     assert!(
@@ -511,4 +565,25 @@ capsule = "a/posts"
         &url(&server, "inner.example", "/"),
     )
     .expect("20");
+}
+
+/// The request rate is the address's, whatever host it asks for and whatever the answer: a
+/// refused request counts too.
+#[test]
+fn the_request_rate_counts_every_request_of_an_address() {
+    let server = two_hosts(&format!(
+        "[limits]\nrequests_per_minute_per_ip = 4\n{TWO_HOSTS}"
+    ))
+    .start();
+    get(&server, Some("a.example"), &url(&server, "a.example", "/")).expect("20");
+    get(&server, Some("b.example"), &url(&server, "b.example", "/")).expect("20");
+    get(
+        &server,
+        Some("a.example"),
+        &url(&server, "nobody.example", "/"),
+    )
+    .expect("53");
+    get(&server, Some("a.example"), "gemini://a.example/../\r").expect("59");
+    let over = get(&server, Some("b.example"), &url(&server, "b.example", "/"));
+    assert_eq!(over.status(), "44", "{}", over.text());
 }

@@ -42,17 +42,35 @@ pub struct CapsuleRoot {
     secret_files: Arc<[(u64, u64)]>,
 }
 
-/// Something the server keeps secret lies inside the capsule, where it would be served.
+/// Something the server keeps secret lies inside the capsule, where it would be served; or the
+/// capsule lies inside it, where nothing is served.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "{what} {path} lies inside the capsule {capsule}, so anyone could download it; keep it \
-     outside the capsule folder ({fix})"
-)]
+#[error("{}", self.message())]
 pub struct SecretInside {
     pub what: &'static str,
     pub path: PathBuf,
     pub capsule: PathBuf,
     pub fix: &'static str,
+}
+
+impl SecretInside {
+    fn message(&self) -> String {
+        let (what, path, capsule) = (self.what, self.path.display(), self.capsule.display());
+        if self.capsule.starts_with(&self.path) {
+            format!(
+                "the capsule {capsule} lies inside {what} {path}, whose files are never served \
+                 (and a key made there would lie inside the capsule): keep the two apart \
+                 ({})",
+                self.fix
+            )
+        } else {
+            format!(
+                "{what} {path} lies inside the capsule {capsule}, so anyone could download \
+                 it; keep it outside the capsule folder ({})",
+                self.fix
+            )
+        }
+    }
 }
 
 /// A file or folder the server keeps secret: what it is, where it is, and how to move it.
@@ -277,7 +295,7 @@ impl CapsuleRoot {
         let mut canonical = Vec::with_capacity(secrets.len());
         for secret in secrets {
             let path = canonical_or_planned(&secret.path);
-            if path.starts_with(&self.root) {
+            if path.starts_with(&self.root) || self.root.starts_with(&path) {
                 return Err(SecretInside {
                     what: secret.what,
                     path,

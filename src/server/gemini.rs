@@ -284,18 +284,26 @@ async fn respond(
     (hosts, conn): (&Hosts, &Arc<Host>),
     log: &mut AccessLog,
 ) -> Response {
-    let request = match request::parse(line) {
+    let parsed = request::parse(line);
+    if let Ok(request) = &parsed {
+        log.host = request.host.to_string();
+        log.path = if request.raw_path.is_empty() {
+            "/".to_owned()
+        } else {
+            request.raw_path.clone()
+        };
+    }
+    // Every request line counts against its address's rate, refused ones too.
+    if let Err(wait) = hosts.per_address.request(log.peer.ip()) {
+        log.note = "over the request rate of its address";
+        return Response::header(Status::SlowDown, wait.to_string());
+    }
+    let request = match parsed {
         Ok(request) => request,
         Err(rejection) => {
             log.note = rejection.reason;
             return Response::header(rejection.status, rejection.reason);
         }
-    };
-    log.host = request.host.to_string();
-    log.path = if request.raw_path.is_empty() {
-        "/".to_owned()
-    } else {
-        request.raw_path.clone()
     };
     let host = match hosts.route(conn, &request, local) {
         Ok(host) => host,
@@ -304,10 +312,6 @@ async fn respond(
             return Response::header(rejection.status, rejection.reason);
         }
     };
-    if let Err(wait) = hosts.per_address.request(log.peer.ip()) {
-        log.note = "over the request rate of its address";
-        return Response::header(Status::SlowDown, wait.to_string());
-    }
     let origin = Origin::new(
         host.canonical().as_str(),
         host.public_port.unwrap_or(local.port()),

@@ -219,6 +219,11 @@ async fn respond(
     (hosts, host): (&Hosts, &Host),
     log: &mut AccessLog,
 ) -> Answer {
+    // Every request line counts against its address's rate, refused ones too.
+    if let Err(wait) = hosts.per_address.request(log.peer.ip()) {
+        log.note = "over the request rate of its address";
+        return Answer::error(&format!("Too many requests: try again in {} s", wait));
+    }
     let request = match selector::parse(line) {
         Ok(request) => request,
         Err(rejection) => {
@@ -240,10 +245,6 @@ async fn respond(
         gemini_host: host.canonical().to_string(),
         width: host.gopher.wrap,
     };
-    if let Err(wait) = hosts.per_address.request(log.peer.ip()) {
-        log.note = "over the request rate of its address";
-        return Answer::error(&format!("Too many requests: try again in {} s", wait));
-    }
     let (segments, slash) = match request.target {
         // The UMN client asks for the root's Gopher+ attributes first and gives up without them.
         Target::PlusProbe => {

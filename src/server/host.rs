@@ -196,8 +196,10 @@ impl Prepared {
     /// Loads (or generates) every host's certificates and reads every capsule. Blocking. Any
     /// host that cannot be served fails the whole configuration.
     pub fn new(config: &Config, running: &Running) -> Result<Prepared, StartError> {
+        // Every capsule is checked before any key is made: a key made for one host in another
+        // host's folder would be served.
         let secrets = Secret::of(config);
-        let mut opened = Vec::new();
+        let mut roots = Vec::new();
         for host in &config.hosts {
             let root = CapsuleRoot::open(&host.capsule)
                 .map_err(|source| StartError::Capsule {
@@ -205,6 +207,10 @@ impl Prepared {
                     source,
                 })?
                 .keep_secret(&secrets)?;
+            roots.push(root);
+        }
+        let mut opened = Vec::new();
+        for (host, root) in config.hosts.iter().zip(roots) {
             let certs = tls::load_or_generate(host, config, &running.certs)?;
             opened.push((root, certs));
         }

@@ -312,7 +312,7 @@ async fn reload_loop(
             }
         }
         let default_before = live.hosts.load().default_host().canonical().clone();
-        if *hosts.default_host().canonical() != default_before {
+        if hosts.list.len() > 1 && *hosts.default_host().canonical() != default_before {
             tracing::warn!(
                 "the default host is now {} (was {default_before}): readers who connect by \
                  address get its certificate and pages",

@@ -58,6 +58,19 @@ pub enum CertError {
         key: PathBuf,
     },
     #[error(
+        "a reload would serve {host} with a new certificate made in {dir}, but it is served with \
+         {served}, which readers' clients have pinned; a reload never replaces a served \
+         certificate: check `certs` and the host's `hostnames`, or restart gemhole to make the \
+         new one; the running one stays in use",
+        served = served.display(),
+        dir = dir.display()
+    )]
+    WouldReplace {
+        host: Hostname,
+        served: PathBuf,
+        dir: PathBuf,
+    },
+    #[error(
         "{path} can be read by every user on this machine (mode {mode:o}); a private key must not \
          be: run `chmod 600 {path}` (or `chmod 640` with a group the server runs as) and start \
          again"
@@ -160,11 +173,14 @@ pub fn provider() -> Arc<CryptoProvider> {
 /// running server, `running` is what it serves now. The pair that serves the canonical name
 /// comes first.
 ///
-/// A name is served with its `[tls."name"]` files; else with its own `certs/<name>/` pair if
-/// one exists (made by an earlier version for that name alone: readers pinned it); else with
-/// the host's pair in `certs/<canonical>/`, made (when missing) for every name of the host. A
-/// name served from `certs/` whose files are gone is refused rather than given a new pair: a
-/// reload never changes what readers pinned.
+/// Readers pin what they were first shown, so a name keeps its pair wherever one exists:
+/// 1. its `[tls."name"]` files, else its own `certs/<name>/` pair (one made for the name, by
+///    this version as a host's first name or by an earlier one for that name alone);
+/// 2. else a pair of step 1 that names it already (renaming or reordering a host's names, or
+///    an operator's certificate that covers `www.` too, changes nothing readers see);
+/// 3. else the host's pair in `certs/<canonical>/`, made when missing for every name of the
+///    host. A running server never makes a new pair for a name it serves (a reload that
+///    would is refused), and refuses a reload when a served pair's files are gone.
 pub fn load_or_generate(
     host: &HostConfig,
     config: &Config,
@@ -172,26 +188,8 @@ pub fn load_or_generate(
 ) -> Result<Vec<HostCert>, CertError> {
     let provider = provider();
     let canonical = host.canonical();
-    let mut pairs: Vec<HostCert> = Vec::new();
     for name in &host.hostnames {
-        let (cert, key, origin) = match config.tls.get(name) {
-            Some(paths) => (
-                paths.cert.clone(),
-                paths.key.clone(),
-                Some(Origin::Operator),
-            ),
-            None => {
-                let own = config.certs.join(name.as_str());
-                let dir = if name != canonical && stored_pair(&own)? {
-                    own
-                } else {
-                    config.certs.join(canonical.as_str())
-                };
-                (dir.join(CERT_FILE), dir.join(KEY_FILE), None)
-            }
-        };
-        if origin.is_none()
-            && let Some(before) = running.iter().find(|c| c.names.contains(name))
+        if let Some(before) = running.iter().find(|c| c.names.contains(name))
             && before.origin != Origin::Operator
             && (!before.cert_path.exists() || !before.key_path.exists())
         {
@@ -201,23 +199,77 @@ pub fn load_or_generate(
                 key: before.key_path.clone(),
             });
         }
-        if let Some(pair) = pairs.iter_mut().find(|p| p.cert_path == cert) {
-            pair.names.push(name.clone());
+    }
+    let mut pairs: Vec<HostCert> = Vec::new();
+    let add = |pairs: &mut Vec<HostCert>, name: &Hostname, cert: PathBuf, key: PathBuf, origin| {
+        match pairs.iter_mut().find(|p| p.cert_path == cert) {
+            Some(pair) => pair.names.push(name.clone()),
+            None => pairs.push(load(name, &cert, &key, origin, &provider)?),
+        }
+        Ok::<_, CertError>(())
+    };
+    let mut pending = Vec::new();
+    for name in &host.hostnames {
+        if let Some(paths) = config.tls.get(name) {
+            add(
+                &mut pairs,
+                name,
+                paths.cert.clone(),
+                paths.key.clone(),
+                Origin::Operator,
+            )?;
             continue;
         }
-        let origin = match origin {
-            Some(origin) => origin,
-            None => {
-                let dir = cert.parent().unwrap_or(Path::new("."));
-                if stored_pair(dir)? {
-                    Origin::Stored
-                } else {
-                    generate(&host.hostnames, dir)?;
-                    Origin::Generated
-                }
+        let own = config.certs.join(name.as_str());
+        if stored_pair(&own)? {
+            add(
+                &mut pairs,
+                name,
+                own.join(CERT_FILE),
+                own.join(KEY_FILE),
+                Origin::Stored,
+            )?;
+        } else {
+            pending.push(name);
+        }
+    }
+    let mut rest = Vec::new();
+    for name in pending {
+        match pairs.iter_mut().find(|p| p.info.covers(name)) {
+            Some(pair) => pair.names.push(name.clone()),
+            None => rest.push(name),
+        }
+    }
+    if !rest.is_empty() {
+        let dir = config.certs.join(canonical.as_str());
+        let origin = if stored_pair(&dir)? {
+            Origin::Stored
+        } else {
+            if let Some(served) = rest
+                .iter()
+                .find_map(|n| running.iter().find(|c| c.names.contains(n)).map(|c| (n, c)))
+            {
+                return Err(CertError::WouldReplace {
+                    host: (*served.0).clone(),
+                    served: served.1.cert_path.clone(),
+                    dir,
+                });
             }
+            generate(&host.hostnames, &dir)?;
+            Origin::Generated
         };
-        pairs.push(load(name, &cert, &key, origin, &provider)?);
+        for name in rest {
+            add(
+                &mut pairs,
+                name,
+                dir.join(CERT_FILE),
+                dir.join(KEY_FILE),
+                origin,
+            )?;
+        }
+    }
+    if let Some(first) = pairs.iter().position(|p| p.names.contains(canonical)) {
+        pairs[..=first].rotate_right(1);
     }
     for pair in &pairs {
         for name in pair.names.iter().filter(|n| !pair.info.covers(n)) {
@@ -511,6 +563,61 @@ mod tests {
         fs::remove_file(dir.path().join("example.org/key.pem")).unwrap();
         let err = super::load_or_generate(&config.hosts[0], &config, &pairs).unwrap_err();
         assert!(matches!(err, CertError::Vanished { .. }), "{err}");
+    }
+
+    /// Renaming, reordering or adding a first name keeps every name's pair; only a name no
+    /// pair covers gets a new one.
+    #[test]
+    fn names_keep_the_pair_that_names_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = load_or_generate(&config_in(dir.path(), &["a.example", "www.a.example"]))
+            .unwrap()
+            .remove(0);
+        let reordered =
+            load_or_generate(&config_in(dir.path(), &["www.a.example", "a.example"])).unwrap();
+        assert_eq!(reordered.len(), 1);
+        assert_eq!(reordered[0].info, made.info);
+        assert!(!dir.path().join("www.a.example").exists());
+        let config = config_in(dir.path(), &["a.net", "a.example", "www.a.example"]);
+        let renamed = load_or_generate(&config).unwrap();
+        assert_eq!(renamed.len(), 2);
+        assert_eq!(renamed[0].names, vec!["a.net".parse().unwrap()]);
+        assert_eq!(renamed[0].origin, Origin::Generated);
+        assert_eq!(renamed[1].info, made.info);
+        assert_eq!(renamed[1].names.len(), 2);
+        // An operator's certificate that names `www.` too serves it.
+        let mut operator = config_in(
+            tempfile::tempdir().unwrap().path(),
+            &["a.example", "www.a.example"],
+        );
+        operator.tls.insert(
+            "a.example".parse().unwrap(),
+            crate::config::CertPaths {
+                cert: made.cert_path.clone(),
+                key: made.key_path.clone(),
+            },
+        );
+        let pairs = load_or_generate(&operator).unwrap();
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0].origin, Origin::Operator);
+        assert_eq!(pairs[0].names.len(), 2);
+        assert!(!operator.certs.exists());
+    }
+
+    /// A running server never makes a new pair for a name it serves: a mistyped `certs` on a
+    /// reload is refused.
+    #[test]
+    fn a_reload_never_makes_a_new_pair_for_a_served_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path(), &["a.example"]);
+        let running = load_or_generate(&config).unwrap();
+        let typo = config_in(&dir.path().join("elsewhere"), &["a.example", "b.example"]);
+        let err = super::load_or_generate(&typo.hosts[0], &typo, &running).unwrap_err();
+        assert!(matches!(err, CertError::WouldReplace { .. }), "{err}");
+        assert!(!dir.path().join("elsewhere").exists());
+        // A name new to the server may get one.
+        let added = config_in(dir.path(), &["b.example"]);
+        assert!(super::load_or_generate(&added.hosts[0], &added, &running).is_ok());
     }
 
     #[test]
