@@ -221,7 +221,8 @@ impl Prepared {
                     tracing::warn!(
                         host = %outer.canonical(),
                         "the capsule of {} ({}) lies inside this host's ({}): its files are \
-                         served here too, under /{}/",
+                         served here too, under /{}/, as this host's pages (its posts dated \
+                         ahead are not withheld here)",
                         inner.canonical(),
                         other.path().display(),
                         root.path().display(),
