@@ -40,6 +40,16 @@ const LONGEST_SLEEP: Duration = Duration::from_secs(3600);
 /// points the watcher at a new folder when a deploy replaces the capsule's).
 pub struct Watch {
     _stop: tokio::sync::oneshot::Sender<()>,
+    rebuilds: tokio::task::JoinHandle<()>,
+}
+
+impl Watch {
+    /// Ends the watch and waits until its watcher is closed (after a rebuild under way).
+    pub async fn end(self) {
+        let Watch { _stop, rebuilds } = self;
+        drop(_stop);
+        let _ = rebuilds.await;
+    }
 }
 
 /// What the watch rebuilds and how it reports.
@@ -56,14 +66,14 @@ pub struct Target {
 }
 
 /// Starts watching the capsule folder, and the `config_files` (the config file and the
-/// certificate files) whose change sends a message on `reload`. Must run inside a tokio
-/// runtime.
+/// certificate files) whose change sends a message on `reload`; when the kernel's events
+/// cannot be had, by polling. Must run inside a tokio runtime.
 pub fn start(
     target: Target,
     settings: &WatchConfig,
     config_files: Vec<PathBuf>,
     reload: UnboundedSender<()>,
-) -> notify::Result<Watch> {
+) -> Watch {
     let (root, configured) = {
         let current = target.current.load();
         (
@@ -109,11 +119,42 @@ pub fn start(
             let _ = tx.send(Change::Unknown);
         }
     };
-    let mut watcher = match settings.mode {
-        WatchMode::Off | WatchMode::Poll => None,
-        WatchMode::Events => Some(notify::recommended_watcher(handler)?),
-    };
-    if settings.mode == WatchMode::Poll {
+    let mut mode = settings.mode;
+    let mut watcher = None;
+    if mode == WatchMode::Events {
+        // Folders, not files: editors and renewal tools replace a file by renaming another
+        // over it, which would end a watch on the file itself.
+        let mut folders: HashSet<&Path> = config_files.iter().filter_map(|f| f.parent()).collect();
+        // The folder that holds the capsule's name: a deploy that swaps the capsule folder
+        // (or the symlink by its name) is seen there.
+        folders.extend(configured.parent());
+        let started = notify::recommended_watcher(handler).and_then(|mut watcher| {
+            watcher.watch(&root, RecursiveMode::Recursive)?;
+            for folder in folders {
+                if let Err(e) = watcher.watch(folder, RecursiveMode::NonRecursive) {
+                    tracing::warn!(folder = %folder.display(), error = %e, "cannot watch for config changes");
+                }
+            }
+            Ok(watcher)
+        });
+        match started {
+            Ok(started) => watcher = Some(started),
+            // Out of inotify instances or watches (one instance per host; Linux allows 128 per
+            // user by default), or a file system without events: changes are still served.
+            Err(e) => {
+                tracing::warn!(
+                    host = %target.host,
+                    error = %e,
+                    "cannot watch the capsule folder for events; looking at it every {} s \
+                     instead (raise fs.inotify.max_user_instances or max_user_watches, or set \
+                     watch.mode = \"poll\")",
+                    settings.poll_interval.duration().as_secs()
+                );
+                mode = WatchMode::Poll;
+            }
+        }
+    }
+    if mode == WatchMode::Poll {
         // Every file's own stamp (size, inode, times to the nanosecond) is checked on each
         // look, so an edit within the same second, or a folder swapped back to an older one,
         // is seen too (a watcher comparing whole-second times that only go up misses both).
@@ -124,23 +165,12 @@ pub fn start(
             settings.poll_interval.duration(),
         ));
     }
-    if let Some(watcher) = &mut watcher {
-        // Folders, not files: editors and renewal tools replace a file by renaming another
-        // over it, which would end a watch on the file itself.
-        let mut folders: HashSet<&Path> = config_files.iter().filter_map(|f| f.parent()).collect();
-        // The folder that holds the capsule's name: a deploy that swaps the capsule folder
-        // (or the symlink by its name) is seen there.
-        folders.extend(configured.parent());
-        watcher.watch(&root, RecursiveMode::Recursive)?;
-        for folder in folders {
-            if let Err(e) = watcher.watch(folder, RecursiveMode::NonRecursive) {
-                tracing::warn!(folder = %folder.display(), error = %e, "cannot watch for config changes");
-            }
-        }
-    }
     let (stop, stopped) = tokio::sync::oneshot::channel();
-    tokio::spawn(rebuild_loop(target, rx, stopped, watcher, watched));
-    Ok(Watch { _stop: stop })
+    let rebuilds = tokio::spawn(rebuild_loop(target, rx, stopped, watcher, watched));
+    Watch {
+        _stop: stop,
+        rebuilds,
+    }
 }
 
 /// Polling: asks for a full check of the capsule every `interval`, and for a reload when a
@@ -377,6 +407,47 @@ fn matters(root: &Path, path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Without the kernel's events (here: the folder vanished before the watch began; in
+    /// production: out of inotify instances), the folder is polled, and changes are served.
+    #[tokio::test]
+    async fn without_events_the_folder_is_polled() {
+        let dir = tempfile::tempdir().unwrap();
+        let capsule = dir.path().join("capsule");
+        std::fs::create_dir(&capsule).unwrap();
+        std::fs::write(capsule.join("index.gmi"), "# Home\n").unwrap();
+        let root = crate::content::CapsuleRoot::open(&capsule).unwrap();
+        let host = crate::config::HostConfig::default();
+        let options = BuildOptions::new(&host);
+        let (site, _) = Site::build(&root, &options);
+        let current = Arc::new(ArcSwap::from_pointee(Capsule::new(root, site, &host)));
+        std::fs::remove_dir_all(&capsule).unwrap();
+        let settings = WatchConfig {
+            mode: WatchMode::Events,
+            poll_interval: crate::config::Seconds::try_from(1).unwrap(),
+        };
+        let (reload, _reloads) = tokio::sync::mpsc::unbounded_channel();
+        let target = Target {
+            host: "localhost".into(),
+            current: Arc::clone(&current),
+            options,
+            cache: ReadCache::default(),
+            logged: Vec::new(),
+        };
+        let watch = start(target, &settings, Vec::new(), reload);
+        std::fs::create_dir_all(capsule.join("posts")).unwrap();
+        std::fs::write(
+            capsule.join("posts/2024-01-01-new.md"),
+            "---\ntitle: New\ndate: 2024-01-01\n---\nText.\n",
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while current.load().site.posts.is_empty() {
+            assert!(Instant::now() < deadline, "the new post was never read");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        watch.end().await;
+    }
 
     #[test]
     fn temporary_and_hidden_files_do_not_matter() {

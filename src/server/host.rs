@@ -343,20 +343,12 @@ impl Prepared {
                 logged,
             };
             // The first watch also passes on changes to the config and certificate files.
-            match watch::start(
+            watches.push(watch::start(
                 target,
                 &config.watch,
                 std::mem::take(&mut files),
                 reload.clone(),
-            ) {
-                Ok(watch) => watches.push(watch),
-                Err(e) => tracing::warn!(
-                    host = %host.canonical(),
-                    error = %e,
-                    "cannot watch the capsule folder; send SIGHUP (or restart) to pick up \
-                     changes, or set watch.mode = \"poll\""
-                ),
-            }
+            ));
         }
         (self.hosts, watches)
     }

@@ -293,6 +293,12 @@ async fn reload_loop(
         for needs_restart in restart_only_changes(&first, &config) {
             tracing::warn!("{needs_restart} changed; that takes effect after a restart");
         }
+        // The old watches end before the new ones start: one kernel watcher per host at a
+        // time (the old snapshots are served a moment longer, unchanged).
+        let old = std::mem::take(&mut *lock(&live.watches));
+        for watch in old {
+            watch.end().await;
+        }
         let (hosts, watches) = prepared.watch(&config, reload_tx.clone());
         hosts.per_address.set(
             config.limits.max_connections_per_ip,
@@ -322,8 +328,7 @@ async fn reload_loop(
         running.certs = certs;
         let count = hosts.list.len();
         live.hosts.store(Arc::new(hosts));
-        let old = std::mem::replace(&mut *lock(&live.watches), watches);
-        drop(old);
+        *lock(&live.watches) = watches;
         tracing::info!(
             "configuration reloaded from {} ({count} host(s), {} certificate(s))",
             config
