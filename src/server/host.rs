@@ -162,6 +162,7 @@ impl Hosts {
 }
 
 /// What a running server keeps across a configuration reload.
+#[derive(Clone)]
 pub(super) struct Running {
     /// What each address holds and has spent: limits change in place, counts are kept.
     pub per_address: Arc<PerAddress>,

@@ -258,11 +258,7 @@ async fn reload_loop(
         watch::settle(&mut requests).await;
         let load = Arc::clone(&load_config);
         let bound_gopher = bound_gopher.clone();
-        let now = Running {
-            per_address: Arc::clone(&running.per_address),
-            certs: running.certs.clone(),
-            ticketer: Arc::clone(&running.ticketer),
-        };
+        let now = running.clone();
         let prepared = tokio::task::spawn_blocking(move || {
             let config = load().map_err(|e| e.to_string())?;
             let prepared = Prepared::new(&config, &now).map_err(|e| e.to_string())?;
