@@ -250,8 +250,27 @@ fn cert(args: CertArgs) -> anyhow::Result<()> {
     // first (a missing one cannot hold it).
     let secrets = Secret::of(&config);
     for host in &config.hosts {
-        if let Ok(root) = CapsuleRoot::open(&host.capsule) {
-            root.keep_secret(&secrets)?;
+        match CapsuleRoot::open(&host.capsule) {
+            Ok(root) => {
+                root.keep_secret(&secrets)?;
+            }
+            // Not there yet: where it will be is checked.
+            Err(_) => {
+                let capsule = std::path::absolute(&host.capsule)?;
+                for secret in &secrets {
+                    if std::path::absolute(&secret.path)?.starts_with(&capsule) {
+                        anyhow::bail!(
+                            "{} {} lies inside the capsule folder {} (which does not exist \
+                             yet), so anyone could download it once it does; keep it outside \
+                             ({})",
+                            secret.what,
+                            secret.path.display(),
+                            host.capsule.display(),
+                            secret.fix
+                        );
+                    }
+                }
+            }
         }
     }
     for host in chosen_hosts(&config, args.host.as_ref())? {

@@ -82,6 +82,10 @@ pub fn start(
         )
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Change>();
+    // The snapshot was read before this watch began (a reload reads every host first): one
+    // look at every file's stamp (and at what the capsule's name holds now) catches what
+    // changed meanwhile.
+    let _ = tx.send(Change::Unknown);
     let (poll_tx, poll_reload) = (tx.clone(), reload.clone());
     // Where the capsule folder is now: the rebuild moves it when a deploy swaps the folder.
     let watched = Arc::new(ArcSwap::from_pointee(root.clone()));
@@ -408,25 +412,16 @@ fn matters(root: &Path, path: &Path) -> bool {
 mod tests {
     use super::*;
 
-    /// Without the kernel's events (here: the folder vanished before the watch began; in
-    /// production: out of inotify instances), the folder is polled, and changes are served.
-    #[tokio::test]
-    async fn without_events_the_folder_is_polled() {
-        let dir = tempfile::tempdir().unwrap();
-        let capsule = dir.path().join("capsule");
-        std::fs::create_dir(&capsule).unwrap();
-        std::fs::write(capsule.join("index.gmi"), "# Home\n").unwrap();
-        let root = crate::content::CapsuleRoot::open(&capsule).unwrap();
+    const POST: &str = "---\ntitle: New\ndate: 2024-01-01\n---\nText.\n";
+
+    /// A snapshot of the folder `capsule` (created), and a watch target for it.
+    fn snapshot(capsule: &Path) -> (Arc<ArcSwap<Capsule>>, Target) {
+        std::fs::create_dir_all(capsule.join("posts")).unwrap();
+        let root = crate::content::CapsuleRoot::open(capsule).unwrap();
         let host = crate::config::HostConfig::default();
         let options = BuildOptions::new(&host);
         let (site, _) = Site::build(&root, &options);
         let current = Arc::new(ArcSwap::from_pointee(Capsule::new(root, site, &host)));
-        std::fs::remove_dir_all(&capsule).unwrap();
-        let settings = WatchConfig {
-            mode: WatchMode::Events,
-            poll_interval: crate::config::Seconds::try_from(1).unwrap(),
-        };
-        let (reload, _reloads) = tokio::sync::mpsc::unbounded_channel();
         let target = Target {
             host: "localhost".into(),
             current: Arc::clone(&current),
@@ -434,18 +429,49 @@ mod tests {
             cache: ReadCache::default(),
             logged: Vec::new(),
         };
-        let watch = start(target, &settings, Vec::new(), reload);
-        std::fs::create_dir_all(capsule.join("posts")).unwrap();
-        std::fs::write(
-            capsule.join("posts/2024-01-01-new.md"),
-            "---\ntitle: New\ndate: 2024-01-01\n---\nText.\n",
-        )
-        .unwrap();
+        (current, target)
+    }
+
+    /// Waits (up to a deadline) until the snapshot holds a post.
+    async fn until_a_post_is_served(current: &ArcSwap<Capsule>) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while current.load().site.posts.is_empty() {
             assert!(Instant::now() < deadline, "the new post was never read");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Without the kernel's events (here: the folder vanished before the watch began; in
+    /// production: out of inotify instances), the folder is polled, and changes are served.
+    #[tokio::test]
+    async fn without_events_the_folder_is_polled() {
+        let dir = tempfile::tempdir().unwrap();
+        let capsule = dir.path().join("capsule");
+        let (current, target) = snapshot(&capsule);
+        std::fs::remove_dir_all(&capsule).unwrap();
+        let settings = WatchConfig {
+            mode: WatchMode::Events,
+            poll_interval: crate::config::Seconds::try_from(1).unwrap(),
+        };
+        let (reload, _reloads) = tokio::sync::mpsc::unbounded_channel();
+        let watch = start(target, &settings, Vec::new(), reload);
+        std::fs::create_dir_all(capsule.join("posts")).unwrap();
+        std::fs::write(capsule.join("posts/2024-01-01-new.md"), POST).unwrap();
+        until_a_post_is_served(&current).await;
+        watch.end().await;
+    }
+
+    /// What changed between the read of the snapshot and the start of its watch is served
+    /// (a reload reads every host, then swaps in the new watches).
+    #[tokio::test]
+    async fn changes_made_before_the_watch_began_are_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let capsule = dir.path().join("capsule");
+        let (current, target) = snapshot(&capsule);
+        std::fs::write(capsule.join("posts/2024-01-01-new.md"), POST).unwrap();
+        let (reload, _reloads) = tokio::sync::mpsc::unbounded_channel();
+        let watch = start(target, &WatchConfig::default(), Vec::new(), reload);
+        until_a_post_is_served(&current).await;
         watch.end().await;
     }
 

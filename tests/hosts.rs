@@ -450,6 +450,25 @@ fn config_mistakes_between_hosts_stop_the_start_with_their_line() {
         "{err}"
     );
     assert!(!dir.join("b/keys").exists(), "{err}");
+    // Nor where a capsule will be, nor through a host's certificate folder linked into one.
+    std::fs::remove_dir_all(dir.join("b")).unwrap();
+    let (status, _, err) = run_cli(&dir, &["cert"]);
+    assert!(
+        !status.success() && err.contains("does not exist yet"),
+        "{err}"
+    );
+    assert!(!dir.join("b/keys").exists(), "{err}");
+    two_capsules(&dir);
+    std::fs::create_dir_all(dir.join("certs")).unwrap();
+    std::fs::create_dir_all(dir.join("b/secret")).unwrap();
+    std::os::unix::fs::symlink("../b/secret", dir.join("certs/b.example")).unwrap();
+    let (status, stderr) = Setup::in_dir(kept.clone()).config(TWO_HOSTS).fail();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("a host's certificate folder") && stderr.contains("lies inside"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(dir.join("b/secret")).unwrap().count(), 0);
     // Nor is a capsule served from inside the certificate folder (where nothing is served).
     let (status, stderr) = two_hosts("certs = \".\"\ncapsule = \"a\"\n").fail();
     assert!(!status.success());

@@ -90,6 +90,17 @@ impl Secret {
             path: config.certs.clone(),
             fix: "set `certs` in config.toml, or pass --certs, to a folder elsewhere",
         }];
+        // A host's folder under it may be a link to elsewhere: where it leads is secret too.
+        for name in config.hosts.iter().flat_map(|h| &h.hostnames) {
+            let path = config.certs.join(name.as_str());
+            if path.is_symlink() {
+                secrets.push(Secret {
+                    what: "a host's certificate folder",
+                    path,
+                    fix: "point the link at a folder outside every capsule",
+                });
+            }
+        }
         for paths in config.tls.values() {
             let fix = "move it and point its [tls] table at the new place";
             secrets.push(Secret {

@@ -169,18 +169,20 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Loads a host's certificates, generating its pair when one is needed and missing; for a
+/// Loads a host's certificates, generating a pair when one is needed and missing; for a
 /// running server, `running` is what it serves now. The pair that serves the canonical name
 /// comes first.
 ///
 /// Readers pin what they were first shown, so a name keeps its pair wherever one exists:
-/// 1. its `[tls."name"]` files, else its own `certs/<name>/` pair (one made for the name, by
-///    this version as a host's first name or by an earlier one for that name alone);
-/// 2. else a pair of step 1 that names it already (renaming or reordering a host's names, or
-///    an operator's certificate that covers `www.` too, changes nothing readers see);
-/// 3. else the host's pair in `certs/<canonical>/`, made when missing for every name of the
-///    host. A running server never makes a new pair for a name it serves (a reload that
-///    would is refused), and refuses a reload when a served pair's files are gone.
+/// 1. its `[tls."name"]` files, else its own `certs/<name>/` pair;
+/// 2. else a pair that names it already: one of step 1, else one anywhere in `certs/` (the
+///    one it is served with now, else the oldest). Renaming or reordering a host's names,
+///    moving a name to another host, or an operator's certificate that covers `www.` too,
+///    changes nothing readers see;
+/// 3. the names still without a pair share a new one, made for them in the folder of the first
+///    of them: for a new host, `certs/<canonical>/` with every name of the host. A running
+///    server never gives a name it serves another pair this way (the reload is refused), and
+///    refuses a reload when a served pair's files are gone.
 pub fn load_or_generate(
     host: &HostConfig,
     config: &Config,
@@ -201,71 +203,80 @@ pub fn load_or_generate(
         }
     }
     let mut pairs: Vec<HostCert> = Vec::new();
-    let add = |pairs: &mut Vec<HostCert>, name: &Hostname, cert: PathBuf, key: PathBuf, origin| {
-        match pairs.iter_mut().find(|p| p.cert_path == cert) {
-            Some(pair) => pair.names.push(name.clone()),
-            None => pairs.push(load(name, &cert, &key, origin, &provider)?),
-        }
-        Ok::<_, CertError>(())
-    };
+    let add =
+        |pairs: &mut Vec<HostCert>, name: &Hostname, dir_or_files: (PathBuf, PathBuf), origin| {
+            let (cert, key) = dir_or_files;
+            match pairs.iter_mut().find(|p| p.cert_path == cert) {
+                Some(pair) => pair.names.push(name.clone()),
+                None => pairs.push(load(name, &cert, &key, origin, &provider)?),
+            }
+            Ok::<_, CertError>(())
+        };
+    let in_dir = |dir: &Path| (dir.join(CERT_FILE), dir.join(KEY_FILE));
     let mut pending = Vec::new();
     for name in &host.hostnames {
         if let Some(paths) = config.tls.get(name) {
-            add(
-                &mut pairs,
-                name,
-                paths.cert.clone(),
-                paths.key.clone(),
-                Origin::Operator,
-            )?;
+            let files = (paths.cert.clone(), paths.key.clone());
+            add(&mut pairs, name, files, Origin::Operator)?;
             continue;
         }
         let own = config.certs.join(name.as_str());
         if stored_pair(&own)? {
-            add(
-                &mut pairs,
-                name,
-                own.join(CERT_FILE),
-                own.join(KEY_FILE),
-                Origin::Stored,
-            )?;
+            add(&mut pairs, name, in_dir(&own), Origin::Stored)?;
         } else {
             pending.push(name);
         }
     }
+    let mut stored: Option<Vec<StoredPair>> = None;
     let mut rest = Vec::new();
     for name in pending {
-        match pairs.iter_mut().find(|p| p.info.covers(name)) {
-            Some(pair) => pair.names.push(name.clone()),
+        if let Some(pair) = pairs.iter_mut().find(|p| p.info.covers(name)) {
+            pair.names.push(name.clone());
+            continue;
+        }
+        let stored = stored.get_or_insert_with(|| stored_pairs(&config.certs));
+        let served = running.iter().find(|c| c.names.contains(name));
+        let naming = stored
+            .iter()
+            .filter(|p| p.info.covers(name))
+            .min_by_key(|p| {
+                (
+                    served.is_none_or(|c| c.cert_path != p.cert),
+                    p.info.not_before,
+                )
+            });
+        match naming {
+            Some(found) => {
+                let files = (found.cert.clone(), found.key.clone());
+                add(&mut pairs, name, files, Origin::Stored)?;
+            }
             None => rest.push(name),
         }
     }
-    if !rest.is_empty() {
-        let dir = config.certs.join(canonical.as_str());
+    if let Some(first) = rest.first() {
+        let dir = config.certs.join(first.as_str());
+        let (cert, key) = in_dir(&dir);
+        if let Some((name, before)) = rest.iter().find_map(|n| {
+            running
+                .iter()
+                .find(|c| c.names.contains(n) && c.cert_path != cert)
+                .map(|c| (n, c))
+        }) {
+            return Err(CertError::WouldReplace {
+                host: (*name).clone(),
+                served: before.cert_path.clone(),
+                dir,
+            });
+        }
         let origin = if stored_pair(&dir)? {
             Origin::Stored
         } else {
-            if let Some(served) = rest
-                .iter()
-                .find_map(|n| running.iter().find(|c| c.names.contains(n)).map(|c| (n, c)))
-            {
-                return Err(CertError::WouldReplace {
-                    host: (*served.0).clone(),
-                    served: served.1.cert_path.clone(),
-                    dir,
-                });
-            }
-            generate(&host.hostnames, &dir)?;
+            let names: Vec<Hostname> = rest.iter().map(|n| (*n).clone()).collect();
+            generate(&names, &dir)?;
             Origin::Generated
         };
         for name in rest {
-            add(
-                &mut pairs,
-                name,
-                dir.join(CERT_FILE),
-                dir.join(KEY_FILE),
-                origin,
-            )?;
+            add(&mut pairs, name, (cert.clone(), key.clone()), origin)?;
         }
     }
     if let Some(first) = pairs.iter().position(|p| p.names.contains(canonical)) {
@@ -284,6 +295,37 @@ pub fn load_or_generate(
         }
     }
     Ok(pairs)
+}
+
+/// A whole pair found in the certificate folder, with what its certificate says.
+struct StoredPair {
+    cert: PathBuf,
+    key: PathBuf,
+    info: CertInfo,
+}
+
+/// Every whole pair in the folder's sub-folders whose certificate can be read (the rest are
+/// not looked at: a name whose pair is broken has its own folder, and step 1 reports it).
+fn stored_pairs(certs: &Path) -> Vec<StoredPair> {
+    let Ok(entries) = fs::read_dir(certs) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        let (cert, key) = (dir.join(CERT_FILE), dir.join(KEY_FILE));
+        if !key.is_file() {
+            continue;
+        }
+        let info = fs::read(&cert).ok().and_then(|pem| {
+            let der = CertificateDer::pem_slice_iter(&pem).next()?.ok()?;
+            cert_info(&der).ok()
+        });
+        if let Some(info) = info {
+            found.push(StoredPair { cert, key, info });
+        }
+    }
+    found
 }
 
 /// Whether `dir` holds a whole certificate pair (`false`: neither file); half a pair is an
@@ -602,6 +644,47 @@ mod tests {
         assert_eq!(pairs[0].origin, Origin::Operator);
         assert_eq!(pairs[0].names.len(), 2);
         assert!(!operator.certs.exists());
+    }
+
+    /// A name keeps its pair when the host's first name changes, when names are added (even on
+    /// reload after reload), and when it moves to another host; it is found by what the pair
+    /// names, in any folder of `certs/`.
+    #[test]
+    fn a_name_keeps_its_pair_across_renames_reloads_and_hosts() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_generate(&config_in(dir.path(), &["a.example", "www.a.example"]))
+            .unwrap()
+            .remove(0);
+        let www = |pairs: &[HostCert]| {
+            let name: Hostname = "www.a.example".parse().unwrap();
+            pairs
+                .iter()
+                .find(|p| p.names.contains(&name))
+                .unwrap()
+                .info
+                .clone()
+        };
+        // A new first name, then the same configuration read again (a reload that changes
+        // nothing): the names that had a pair keep it, and the new name's pair is its own.
+        let grown = config_in(dir.path(), &["www.a.example", "a.example", "new.example"]);
+        let once =
+            super::load_or_generate(&grown.hosts[0], &grown, std::slice::from_ref(&first)).unwrap();
+        let twice = super::load_or_generate(&grown.hosts[0], &grown, &once).unwrap();
+        assert_eq!(www(&once), first.info);
+        assert_eq!(www(&twice), first.info);
+        assert!(dir.path().join("new.example/cert.pem").exists());
+        assert!(!dir.path().join("www.a.example").exists());
+        // The first name renamed, at a restart (nothing running).
+        let renamed =
+            load_or_generate(&config_in(dir.path(), &["c.example", "www.a.example"])).unwrap();
+        assert_eq!(www(&renamed), first.info);
+        // The name moved to another host.
+        let mut moved = config_in(dir.path(), &["b.example", "www.a.example"]);
+        moved
+            .hosts
+            .insert(0, config_in(dir.path(), &["a.example"]).hosts.remove(0));
+        let pairs = super::load_or_generate(&moved.hosts[1], &moved, &once).unwrap();
+        assert_eq!(www(&pairs), first.info);
     }
 
     /// A running server never makes a new pair for a name it serves: a mistyped `certs` on a
