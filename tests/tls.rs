@@ -438,3 +438,43 @@ fn a_name_added_later_gets_its_own_pair_and_a_pair_that_misses_a_name_is_reporte
     let line = server.wait_log("the warning", |l| l.contains("does not name `www.example`"));
     assert!(line.contains("certs/localhost/cert.pem"), "{line}");
 }
+
+/// What lies in the certificate folder besides pairs (link loops, a FIFO in place of a
+/// certificate) neither hangs the start nor stops it; a link from it into the capsule is
+/// refused (pairs in it are read, and a key there would be served).
+#[test]
+fn clutter_in_the_certificate_folder_neither_hangs_nor_leaks() {
+    let setup = Setup::new().config("hostnames = [\"localhost\", \"www.example\"]\n");
+    let dir = setup.path().to_owned();
+    let certs = dir.join("certs");
+    std::fs::create_dir_all(certs.join("old")).unwrap();
+    std::os::unix::fs::symlink(".", certs.join("old/a")).unwrap();
+    std::os::unix::fs::symlink(".", certs.join("old/b")).unwrap();
+    std::fs::create_dir_all(certs.join("fifo")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(certs.join("fifo/cert.pem"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::write(certs.join("fifo/key.pem"), "").unwrap();
+    let server = setup.start();
+    let request = format!("gemini://www.example:{}/\r\n", server.port());
+    fetch(
+        server.addr(),
+        Some("www.example"),
+        request.as_bytes(),
+        Tls::Any,
+    )
+    .unwrap()
+    .expect("20");
+    let kept = server.dir.clone();
+    drop(server);
+    std::fs::create_dir_all(dir.join("capsule/keys")).unwrap();
+    std::os::unix::fs::symlink(dir.join("capsule/keys"), certs.join("legacy")).unwrap();
+    let (status, stderr) = Setup::in_dir(kept).fail();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("a link in the certificate folder") && stderr.contains("lies inside"),
+        "{stderr}"
+    );
+}

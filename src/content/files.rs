@@ -90,16 +90,19 @@ impl Secret {
             path: config.certs.clone(),
             fix: "set `certs` in config.toml, or pass --certs, to a folder elsewhere",
         }];
-        // A host's folder under it may be a link to elsewhere: where it leads is secret too.
-        for name in config.hosts.iter().flat_map(|h| &h.hostnames) {
-            let path = config.certs.join(name.as_str());
-            if path.is_symlink() {
-                secrets.push(Secret {
-                    what: "a host's certificate folder",
-                    path,
-                    fix: "point the link at a folder outside every capsule",
-                });
-            }
+        // A folder in it may be a link to elsewhere (pairs in it are read): where it leads is
+        // secret too.
+        let links = std::fs::read_dir(&config.certs)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_symlink()));
+        for link in links {
+            secrets.push(Secret {
+                what: "the target of a link in the certificate folder",
+                path: link.path(),
+                fix: "point the link at a folder outside every capsule",
+            });
         }
         for paths in config.tls.values() {
             let fix = "move it and point its [tls] table at the new place";
@@ -318,7 +321,7 @@ impl CapsuleRoot {
         }
         let mut files = Vec::new();
         for path in &canonical {
-            secret_files_at(path, &mut files, &mut 1024);
+            secret_files_at(path, &mut files, &mut 4096);
         }
         self.secrets = canonical.into();
         self.secret_files = files.into();
@@ -414,19 +417,32 @@ impl CapsuleRoot {
 }
 
 /// Adds the device and inode of the file at `path`, or of every file below the folder at
-/// `path` (at most `budget` of them), to `out`.
+/// `path`, to `out`. At most `budget` entries are looked at, and at most [`SECRET_DEPTH`]
+/// folders deep: a link loop (`certs/old/a -> .`) or a link to `/usr` ends the walk rather
+/// than the start-up.
 fn secret_files_at(path: &Path, out: &mut Vec<(u64, u64)>, budget: &mut usize) {
+    secret_files_below(path, out, budget, SECRET_DEPTH);
+}
+
+/// How many folders deep the secret files are looked for.
+const SECRET_DEPTH: usize = 4;
+
+fn secret_files_below(path: &Path, out: &mut Vec<(u64, u64)>, budget: &mut usize, depth: usize) {
+    if *budget == 0 {
+        return;
+    }
+    *budget -= 1;
     let Ok(meta) = std::fs::metadata(path) else {
         return;
     };
-    if meta.is_file() && *budget > 0 {
-        *budget -= 1;
+    if meta.is_file() {
         out.push((meta.dev(), meta.ino()));
     } else if meta.is_dir()
+        && depth > 0
         && let Ok(entries) = std::fs::read_dir(path)
     {
         for entry in entries.flatten() {
-            secret_files_at(&entry.path(), out, budget);
+            secret_files_below(&entry.path(), out, budget, depth - 1);
         }
     }
 }

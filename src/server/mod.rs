@@ -313,12 +313,23 @@ async fn reload_loop(
                 );
             }
         }
-        let default_before = live.hosts.load().default_host().canonical().clone();
-        if hosts.list.len() > 1 && *hosts.default_host().canonical() != default_before {
+        let (before, after) = (live.hosts.load_full(), hosts.default_host());
+        if hosts.list.len() > 1 && after.canonical() != before.default_host().canonical() {
             tracing::warn!(
-                "the default host is now {} (was {default_before}): readers who connect by \
-                 address get its certificate and pages",
-                hosts.default_host().canonical()
+                "the default host is now {} (was {}): readers who connect by address get its \
+                 certificate and pages",
+                after.canonical(),
+                before.default_host().canonical()
+            );
+        }
+        // What clients without SNI get is the default host's first name's certificate.
+        let sha256 = |hosts: &Hosts| hosts.default_host().certs[0].info.cert_sha256.clone();
+        if sha256(&before) != sha256(&hosts) {
+            tracing::warn!(
+                file = %after.certs[0].cert_path.display(),
+                sha256 = %sha256(&hosts),
+                "readers who send no name (who connect by address) now get another \
+                 certificate: the one of the default host's first name"
             );
         }
         running.certs = certs;

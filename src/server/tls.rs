@@ -174,11 +174,12 @@ pub fn provider() -> Arc<CryptoProvider> {
 /// comes first.
 ///
 /// Readers pin what they were first shown, so a name keeps its pair wherever one exists:
-/// 1. its `[tls."name"]` files, else its own `certs/<name>/` pair;
-/// 2. else a pair that names it already: one of step 1, else one anywhere in `certs/` (the
-///    one it is served with now, else the oldest). Renaming or reordering a host's names,
-///    moving a name to another host, or an operator's certificate that covers `www.` too,
-///    changes nothing readers see;
+/// 1. its `[tls."name"]` files; else, on a running server, the pair it is served with; else
+///    its own `certs/<name>/` pair;
+/// 2. else a pair that names it already, among those of step 1 and all in `certs/`: ours
+///    before an operator's, then the oldest. Renaming or reordering a host's names, moving a
+///    name to another host, or an operator's certificate that covers `www.` too, changes
+///    nothing readers see;
 /// 3. the names still without a pair share a new one, made for them in the folder of the first
 ///    of them: for a new host, `certs/<canonical>/` with every name of the host. A running
 ///    server never gives a name it serves another pair this way (the reload is refused), and
@@ -220,6 +221,16 @@ pub fn load_or_generate(
             add(&mut pairs, name, files, Origin::Operator)?;
             continue;
         }
+        // A served name keeps the pair it is served with (its files are there: see above); a
+        // reload changes no certificate readers see. Only `[tls]` names other files on purpose.
+        if let Some(before) = running
+            .iter()
+            .find(|c| c.names.contains(name) && c.origin != Origin::Operator)
+        {
+            let files = (before.cert_path.clone(), before.key_path.clone());
+            add(&mut pairs, name, files, Origin::Stored)?;
+            continue;
+        }
         let own = config.certs.join(name.as_str());
         if stored_pair(&own)? {
             add(&mut pairs, name, in_dir(&own), Origin::Stored)?;
@@ -230,27 +241,51 @@ pub fn load_or_generate(
     let mut stored: Option<Vec<StoredPair>> = None;
     let mut rest = Vec::new();
     for name in pending {
-        if let Some(pair) = pairs.iter_mut().find(|p| p.info.covers(name)) {
-            pair.names.push(name.clone());
-            continue;
-        }
+        // Every pair that names it, ours first (an operator's may cover more than was
+        // meant), then the oldest; the order of the names and of the folder changes nothing.
         let stored = stored.get_or_insert_with(|| stored_pairs(&config.certs));
-        let served = running.iter().find(|c| c.names.contains(name));
-        let naming = stored
+        let mut naming: Vec<(bool, OffsetDateTime, PathBuf, PathBuf)> = pairs
             .iter()
             .filter(|p| p.info.covers(name))
-            .min_by_key(|p| {
+            .map(|p| {
+                let operator = p.origin == Origin::Operator;
                 (
-                    served.is_none_or(|c| c.cert_path != p.cert),
+                    operator,
                     p.info.not_before,
+                    p.cert_path.clone(),
+                    p.key_path.clone(),
                 )
-            });
-        match naming {
-            Some(found) => {
-                let files = (found.cert.clone(), found.key.clone());
-                add(&mut pairs, name, files, Origin::Stored)?;
+            })
+            .chain(
+                stored
+                    .iter()
+                    .filter(|p| p.info.covers(name))
+                    .map(|p| (false, p.info.not_before, p.cert.clone(), p.key.clone())),
+            )
+            .collect();
+        naming.sort();
+        naming.dedup_by(|a, b| a.2 == b.2);
+        let mut kept = false;
+        for (operator, _, cert, key) in naming {
+            let origin = if operator {
+                Origin::Operator
+            } else {
+                Origin::Stored
+            };
+            match add(&mut pairs, name, (cert.clone(), key), origin) {
+                Ok(()) => {
+                    kept = true;
+                    break;
+                }
+                Err(e) => tracing::warn!(
+                    host = %canonical,
+                    "not serving `{name}` with {}, which names it: {e}",
+                    cert.display()
+                ),
             }
-            None => rest.push(name),
+        }
+        if !kept {
+            rest.push(name);
         }
     }
     if let Some(first) = rest.first() {
@@ -297,6 +332,32 @@ pub fn load_or_generate(
     Ok(pairs)
 }
 
+/// The largest PEM file read: a chain of a few certificates is a few KiB.
+const MAX_PEM_BYTES: u64 = 1024 * 1024;
+
+/// Reads a PEM file: a regular file of at most [`MAX_PEM_BYTES`] (a FIFO or a device put in
+/// its place must neither hang nor exhaust the server).
+fn read_pem(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    if !fs::metadata(path)?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(MAX_PEM_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_PEM_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "larger than 1 MiB: not a PEM certificate or key",
+        ));
+    }
+    Ok(bytes)
+}
+
 /// A whole pair found in the certificate folder, with what its certificate says.
 struct StoredPair {
     cert: PathBuf,
@@ -317,7 +378,7 @@ fn stored_pairs(certs: &Path) -> Vec<StoredPair> {
         if !key.is_file() {
             continue;
         }
-        let info = fs::read(&cert).ok().and_then(|pem| {
+        let info = read_pem(&cert).ok().and_then(|pem| {
             let der = CertificateDer::pem_slice_iter(&pem).next()?.ok()?;
             cert_info(&der).ok()
         });
@@ -444,7 +505,7 @@ fn load(
         reason,
     };
     let read = |path: &Path| {
-        fs::read(path).map_err(|source| CertError::Read {
+        read_pem(path).map_err(|source| CertError::Read {
             path: path.to_owned(),
             source,
         })
@@ -655,15 +716,7 @@ mod tests {
         let first = load_or_generate(&config_in(dir.path(), &["a.example", "www.a.example"]))
             .unwrap()
             .remove(0);
-        let www = |pairs: &[HostCert]| {
-            let name: Hostname = "www.a.example".parse().unwrap();
-            pairs
-                .iter()
-                .find(|p| p.names.contains(&name))
-                .unwrap()
-                .info
-                .clone()
-        };
+        let www = |pairs: &[HostCert]| info_of(pairs, "www.a.example");
         // A new first name, then the same configuration read again (a reload that changes
         // nothing): the names that had a pair keep it, and the new name's pair is its own.
         let grown = config_in(dir.path(), &["www.a.example", "a.example", "new.example"]);
@@ -687,20 +740,121 @@ mod tests {
         assert_eq!(www(&pairs), first.info);
     }
 
+    /// Writes a self-signed pair for `names` into `dir` (as an operator's CA pair would be).
+    fn operator_pair(dir: &Path, names: &[&str]) -> crate::config::CertPaths {
+        let key_pair = rcgen::KeyPair::generate().unwrap();
+        let params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        let cert = params.self_signed(&key_pair).unwrap();
+        fs::create_dir_all(dir).unwrap();
+        write_new(
+            &dir.join(KEY_FILE),
+            key_pair.serialize_pem().as_bytes(),
+            0o600,
+        )
+        .unwrap();
+        write_new(&dir.join(CERT_FILE), cert.pem().as_bytes(), 0o644).unwrap();
+        crate::config::CertPaths {
+            cert: dir.join(CERT_FILE),
+            key: dir.join(KEY_FILE),
+        }
+    }
+
+    fn info_of(pairs: &[HostCert], name: &str) -> CertInfo {
+        let name: Hostname = name.parse().unwrap();
+        pairs
+            .iter()
+            .find(|p| p.names.contains(&name))
+            .unwrap()
+            .info
+            .clone()
+    }
+
+    /// The order of a host's names never decides which of two pairs naming a name serves it:
+    /// ours before an operator's wildcard, at a start and on a reload.
+    #[test]
+    fn the_order_of_names_does_not_pick_the_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let certs = dir.path().join("certs");
+        let made = load_or_generate(&config_in(&certs, &["example.org", "www.example.org"]))
+            .unwrap()
+            .remove(0);
+        let wildcard = operator_pair(
+            &dir.path().join("operator"),
+            &["*.example.org", "example.org"],
+        );
+        for names in [
+            ["example.org", "www.example.org", "shop.example.org"],
+            ["shop.example.org", "www.example.org", "example.org"],
+        ] {
+            let mut config = config_in(&certs, &names);
+            config
+                .tls
+                .insert("shop.example.org".parse().unwrap(), wildcard.clone());
+            let started = load_or_generate(&config).unwrap();
+            assert_eq!(info_of(&started, "www.example.org"), made.info, "{names:?}");
+            let reloaded = super::load_or_generate(&config.hosts[0], &config, &started).unwrap();
+            assert_eq!(
+                info_of(&reloaded, "www.example.org"),
+                made.info,
+                "{names:?}"
+            );
+        }
+    }
+
+    /// On a running server a name keeps the pair it is served with, even when another pair
+    /// for it appears where the configuration now points (a mistyped `certs`, then `gemhole
+    /// cert` run to look).
+    #[test]
+    fn a_served_name_keeps_its_pair_on_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path(), &["example.org", "www.example.org"]);
+        let running = load_or_generate(&config).unwrap();
+        let typo = config_in(
+            &dir.path().join("typo"),
+            &["example.org", "www.example.org"],
+        );
+        load_or_generate(&typo).unwrap();
+        let reloaded = super::load_or_generate(&typo.hosts[0], &typo, &running).unwrap();
+        assert_eq!(info_of(&reloaded, "example.org"), running[0].info);
+        assert_eq!(info_of(&reloaded, "www.example.org"), running[0].info);
+    }
+
+    /// A pair that names a name but cannot be used (a key anyone may read) is passed over with
+    /// a warning; it does not stop the server.
+    #[test]
+    fn an_unusable_pair_that_names_a_name_is_passed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = operator_pair(&dir.path().join("old"), &["www.example.org"]);
+        fs::set_permissions(&stale.key, fs::Permissions::from_mode(0o644)).unwrap();
+        let pairs =
+            load_or_generate(&config_in(dir.path(), &["example.org", "www.example.org"])).unwrap();
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0].origin, Origin::Generated);
+        assert_eq!(pairs[0].names.len(), 2);
+    }
+
     /// A running server never makes a new pair for a name it serves: a mistyped `certs` on a
-    /// reload is refused.
+    /// reload keeps every served name's pair (a new name gets one where `certs` now points),
+    /// and a name whose `[tls]` files are taken away is refused rather than given a new one.
     #[test]
     fn a_reload_never_makes_a_new_pair_for_a_served_name() {
         let dir = tempfile::tempdir().unwrap();
-        let config = config_in(dir.path(), &["a.example"]);
+        let config = config_in(&dir.path().join("certs"), &["a.example"]);
         let running = load_or_generate(&config).unwrap();
         let typo = config_in(&dir.path().join("elsewhere"), &["a.example", "b.example"]);
-        let err = super::load_or_generate(&typo.hosts[0], &typo, &running).unwrap_err();
+        let reloaded = super::load_or_generate(&typo.hosts[0], &typo, &running).unwrap();
+        assert_eq!(info_of(&reloaded, "a.example"), running[0].info);
+        assert!(!dir.path().join("elsewhere/a.example").exists());
+        let mut operator = config_in(&dir.path().join("certs"), &["c.example"]);
+        let paths = operator_pair(&dir.path().join("ca"), &["c.example"]);
+        operator.tls.insert("c.example".parse().unwrap(), paths);
+        let running = load_or_generate(&operator).unwrap();
+        let taken_away = config_in(&dir.path().join("certs"), &["c.example"]);
+        let err = super::load_or_generate(&taken_away.hosts[0], &taken_away, &running).unwrap_err();
         assert!(matches!(err, CertError::WouldReplace { .. }), "{err}");
-        assert!(!dir.path().join("elsewhere").exists());
-        // A name new to the server may get one.
-        let added = config_in(dir.path(), &["b.example"]);
-        assert!(super::load_or_generate(&added.hosts[0], &added, &running).is_ok());
+        assert!(!dir.path().join("certs/c.example").exists());
     }
 
     #[test]
