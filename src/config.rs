@@ -509,8 +509,17 @@ impl Config {
             }
             for (j, name) in host.hostnames.iter().enumerate() {
                 let span = spot.names.get(j).cloned().unwrap_or(spot.table.clone());
+                // Without SNI the connection is the default host's: an address of another
+                // host could never be served.
                 if name.as_ip().is_some() && i != default_host {
-                    return Err((span, ip_name_message(name)));
+                    return Err((
+                        span,
+                        format!(
+                            "`{name}` is an IP address: a client that connects by address sends \
+                             no name, so it gets the default host; list addresses in the default \
+                             host's `hostnames` only"
+                        ),
+                    ));
                 }
                 match claimed.insert(name, i) {
                     Some(other) if other == i => {
@@ -681,7 +690,6 @@ impl Config {
         if self.listen.is_empty() {
             return fail("`listen` must name at least one address, e.g. [\"0.0.0.0:1965\"]".into());
         }
-        let default = self.default_host();
         for host in &self.hosts {
             // With several hosts, a message says which one it is about.
             let about = match (self.host_tables, host.hostnames.first()) {
@@ -690,13 +698,6 @@ impl Config {
             };
             if let Err(message) = host.validate() {
                 return fail(format!("{about}{message}"));
-            }
-            // Without SNI the connection is the default host's: an address of another host
-            // could never be served.
-            if let Some(ip) = host.hostnames.iter().find(|n| n.as_ip().is_some())
-                && !std::ptr::eq(host, default)
-            {
-                return fail(format!("{about}{}", ip_name_message(ip)));
             }
             // (Port 0 binds a port of its own each time.)
             if let Some(addr) = host
@@ -712,6 +713,8 @@ impl Config {
                 ));
             }
         }
+        // The names may come from the command line here; with [[host]] tables `parse` has
+        // already said this with the line.
         for name in self.tls.keys() {
             if self.host_named(name).is_none() {
                 let served: Vec<&str> = self
@@ -810,14 +813,6 @@ impl Overrides {
             None
         }
     }
-}
-
-/// Why an address may name the default host only.
-fn ip_name_message(ip: &Hostname) -> String {
-    format!(
-        "`{ip}` is an IP address: a client that connects by address sends no name, so it gets \
-         the default host; list addresses in the default host's `hostnames` only"
-    )
 }
 
 /// Where the entries of one `[[host]]` table are written, for messages about rules between
