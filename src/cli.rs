@@ -66,6 +66,14 @@ struct ServeArgs {
     /// (overrides `gopher.listen`; single-host configs only)
     #[arg(long = "gopher-listen", value_name = "ADDR")]
     gopher_listen: Vec<ListenAddr>,
+    /// Address for a balancer in front (HAProxy's send-proxy-v2): every connection starts with
+    /// a PROXY protocol header; repeatable (overrides `proxy_listen`)
+    #[arg(long = "proxy-listen", value_name = "ADDR")]
+    proxy_listen: Vec<ListenAddr>,
+    /// The same for Gopher; repeatable (overrides `gopher.proxy_listen`; single-host configs
+    /// only)
+    #[arg(long = "gopher-proxy-listen", value_name = "ADDR")]
+    gopher_proxy_listen: Vec<ListenAddr>,
     /// Write client IP addresses into the access log (sets `log.ip`)
     #[arg(long)]
     log_ip: bool,
@@ -174,7 +182,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         certs: args.certs,
         hostnames: args.hostnames,
         listen: args.listen,
+        proxy_listen: args.proxy_listen,
         gopher_listen: args.gopher_listen,
+        gopher_proxy_listen: args.gopher_proxy_listen,
         log_ip: args.log_ip,
     };
     let config = Config::load(args.config.as_deref(), overrides.clone())?;
@@ -205,14 +215,19 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 if host.default && hosts.len() > 1 { " (the default host)" } else { "" }
             );
         }
-        for addr in server.local_addrs() {
-            tracing::info!("listening on {addr}");
-        }
-        for (addr, host) in server.gopher_addrs() {
-            if hosts.len() > 1 {
-                tracing::info!("listening on {addr} (gopher) for {host}");
+        for (addr, proxied) in server.local_addrs() {
+            if proxied {
+                tracing::info!("listening on {addr} (PROXY protocol)");
             } else {
-                tracing::info!("listening on {addr} (gopher)");
+                tracing::info!("listening on {addr}");
+            }
+        }
+        for (addr, host, proxied) in server.gopher_addrs() {
+            let proxied = if proxied { ", PROXY protocol" } else { "" };
+            if hosts.len() > 1 {
+                tracing::info!("listening on {addr} (gopher{proxied}) for {host}");
+            } else {
+                tracing::info!("listening on {addr} (gopher{proxied})");
             }
         }
         let shutdown = CancellationToken::new();

@@ -60,6 +60,12 @@ pub struct Config {
     pub certs: PathBuf,
     /// Addresses the Gemini listener binds.
     pub listen: Vec<ListenAddr>,
+    /// Addresses of Gemini listeners for a balancer in front (HAProxy's `send-proxy-v2`): each
+    /// connection starts with a PROXY protocol header that names the client.
+    pub proxy_listen: Vec<ListenAddr>,
+    /// The peers allowed to connect to `proxy_listen` listeners (the balancers); others are
+    /// closed at once.
+    pub proxy_trusted: Vec<Cidr>,
     pub log: LogConfig,
     pub limits: Limits,
     /// Operator-supplied certificate and key per hostname, instead of the `certs/` folder.
@@ -137,6 +143,9 @@ const HOST_KEYS: &[&str] = &[
 pub struct GopherConfig {
     /// Addresses the Gopher listener binds (plain TCP); none: no Gopher listener.
     pub listen: Vec<ListenAddr>,
+    /// Addresses of Gopher listeners for a balancer in front: each connection starts with a
+    /// PROXY protocol header.
+    pub proxy_listen: Vec<ListenAddr>,
     /// The host written into menus; unset: the first of `hostnames`.
     pub public_host: Option<Hostname>,
     /// The port written into menus; unset: the port each request arrived on.
@@ -149,6 +158,7 @@ impl Default for GopherConfig {
     fn default() -> Self {
         GopherConfig {
             listen: Vec::new(),
+            proxy_listen: Vec::new(),
             public_host: None,
             public_port: None,
             wrap: Columns(70),
@@ -245,6 +255,8 @@ pub struct Limits {
     pub write_timeout: Seconds,
     /// Seconds in-flight responses get to finish after SIGINT/SIGTERM.
     pub shutdown_grace: Seconds,
+    /// Seconds a balancer gets to send the PROXY header on a `proxy_listen` listener.
+    pub proxy_header_timeout: Seconds,
 }
 
 /// How Markdown files become gemtext.
@@ -330,6 +342,17 @@ impl Default for Config {
         Config {
             certs: PathBuf::from("certs"),
             listen: default_listen(),
+            proxy_listen: Vec::new(),
+            proxy_trusted: vec![
+                Cidr {
+                    addr: Ipv4Addr::new(127, 0, 0, 0).into(),
+                    prefix: 8,
+                },
+                Cidr {
+                    addr: Ipv6Addr::LOCALHOST.into(),
+                    prefix: 128,
+                },
+            ],
             log: LogConfig::default(),
             limits: Limits::default(),
             tls: BTreeMap::new(),
@@ -381,6 +404,7 @@ impl Default for Limits {
             request_timeout: Seconds(10),
             write_timeout: Seconds(30),
             shutdown_grace: Seconds(5),
+            proxy_header_timeout: Seconds(5),
         }
     }
 }
@@ -400,7 +424,9 @@ pub struct Overrides {
     pub certs: Option<PathBuf>,
     pub hostnames: Vec<Hostname>,
     pub listen: Vec<ListenAddr>,
+    pub proxy_listen: Vec<ListenAddr>,
     pub gopher_listen: Vec<ListenAddr>,
+    pub gopher_proxy_listen: Vec<ListenAddr>,
     pub log_ip: bool,
 }
 
@@ -551,7 +577,8 @@ impl Config {
                 }
                 default = Some(i);
             }
-            for (j, addr) in host.gopher.listen.iter().enumerate() {
+            let addrs = host.gopher.listen.iter().chain(&host.gopher.proxy_listen);
+            for (j, addr) in addrs.enumerate() {
                 if let Some(other) = gopher.insert(addr.get(), i) {
                     let span = spot.gopher.get(j).cloned().unwrap_or(spot.table.clone());
                     let whose = if other == i {
@@ -636,6 +663,12 @@ impl Config {
             if !overrides.gopher_listen.is_empty() {
                 host.gopher.listen = overrides.gopher_listen;
             }
+            if !overrides.gopher_proxy_listen.is_empty() {
+                host.gopher.proxy_listen = overrides.gopher_proxy_listen;
+            }
+        }
+        if !overrides.proxy_listen.is_empty() {
+            self.proxy_listen = overrides.proxy_listen;
         }
         if let Some(certs) = overrides.certs {
             self.certs = certs;
@@ -690,6 +723,17 @@ impl Config {
         if self.listen.is_empty() {
             return fail("`listen` must name at least one address, e.g. [\"0.0.0.0:1965\"]".into());
         }
+        if let Some(addr) = self
+            .proxy_listen
+            .iter()
+            .find(|a| a.get().port() != 0 && self.listen.contains(a))
+        {
+            return fail(format!(
+                "{} is in both `listen` and `proxy_listen`: a listener either expects a PROXY \
+                 header on every connection or on none; give each its own port",
+                addr.get()
+            ));
+        }
         for host in &self.hosts {
             // With several hosts, a message says which one it is about.
             let about = match (self.host_tables, host.hostnames.first()) {
@@ -700,11 +744,13 @@ impl Config {
                 return fail(format!("{about}{message}"));
             }
             // (Port 0 binds a port of its own each time.)
+            let gemini: Vec<&ListenAddr> = self.listen.iter().chain(&self.proxy_listen).collect();
             if let Some(addr) = host
                 .gopher
                 .listen
                 .iter()
-                .find(|a| a.get().port() != 0 && self.listen.contains(a))
+                .chain(&host.gopher.proxy_listen)
+                .find(|a| a.get().port() != 0 && gemini.contains(a))
             {
                 return fail(format!(
                     "{about}{} is both a Gopher and a Gemini (`listen`) address: give each its \
@@ -809,6 +855,8 @@ impl Overrides {
             Some("--hostname")
         } else if !self.gopher_listen.is_empty() {
             Some("--gopher-listen")
+        } else if !self.gopher_proxy_listen.is_empty() {
+            Some("--gopher-proxy-listen")
         } else {
             None
         }
@@ -853,11 +901,16 @@ impl Spots {
                     default: key("default")
                         .filter(|v| v.get_ref().as_bool() == Some(true))
                         .map(Spanned::span),
-                    gopher: items(
-                        key("gopher")
-                            .and_then(|g| g.get_ref().as_table())
-                            .and_then(|g| g.get("listen")),
-                    ),
+                    gopher: ["listen", "proxy_listen"]
+                        .into_iter()
+                        .flat_map(|list| {
+                            items(
+                                key("gopher")
+                                    .and_then(|g| g.get_ref().as_table())
+                                    .and_then(|g| g.get(list)),
+                            )
+                        })
+                        .collect(),
                 }
             })
             .collect()
@@ -1011,6 +1064,74 @@ impl std::str::FromStr for ListenAddr {
                  `0.0.0.0:1965` or `[::]:1965`"
             )
         })
+    }
+}
+
+/// A block of addresses such as `127.0.0.0/8` or `::1/128`; a bare address is that address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Cidr {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    /// Whether `ip` lies in the block (an IPv4-mapped IPv6 address as its IPv4 address).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl TryFrom<String> for Cidr {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        raw.parse()
+    }
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "invalid address block `{raw}`: expected an address with a prefix length, such \
+                 as `10.0.0.0/8` or `fd00::/8`, or one address"
+            )
+        };
+        let (addr, prefix) = match raw.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (raw, None),
+        };
+        let addr: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
+        let addr = addr.to_canonical();
+        let most = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= most)
+                .ok_or_else(bad)?,
+            Some(_) => return Err(bad()),
+            None => most,
+        };
+        Ok(Cidr { addr, prefix })
     }
 }
 
@@ -1390,6 +1511,42 @@ mod tests {
                 .to_string();
             assert!(err.contains("expected one line"), "{odd}: {err}");
         }
+    }
+
+    #[test]
+    fn address_blocks_hold_their_addresses() {
+        let block = |s: &str| s.parse::<Cidr>().unwrap();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert!(block("127.0.0.0/8").contains(ip("127.9.9.9")));
+        assert!(!block("127.0.0.0/8").contains(ip("128.0.0.1")));
+        assert!(block("127.0.0.0/8").contains(ip("::ffff:127.0.0.2")));
+        assert!(block("::1/128").contains(ip("::1")));
+        assert!(!block("::1/128").contains(ip("127.0.0.1")));
+        assert!(block("10.1.2.3").contains(ip("10.1.2.3")));
+        assert!(!block("10.1.2.3").contains(ip("10.1.2.4")));
+        assert!(block("0.0.0.0/0").contains(ip("203.0.113.5")));
+        assert!(block("fd00::/8").contains(ip("fd12::1")));
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/",
+            "x/8",
+            "10.0.0.0/+8",
+            "",
+        ] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
+        let err = parse("proxy_trusted = [\"10.0.0.0/40\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("config.toml:1:") && err.contains("address block"),
+            "{err}"
+        );
+        let err = parse("listen = [\"127.0.0.1:1965\"]\nproxy_listen = [\"127.0.0.1:1965\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("both `listen` and `proxy_listen`"), "{err}");
     }
 
     #[test]

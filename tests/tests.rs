@@ -25,6 +25,8 @@ mod intent;
 mod layers;
 /// Connection handling: caps, timeouts, access log, graceful shutdown.
 mod lifecycle;
+/// Listeners behind a balancer: PROXY protocol headers, trusted balancers.
+mod proxy;
 /// Live reload: changing files, SIGHUP, config and certificate changes.
 mod reload;
 /// Request-line rules of the Gemini spec and the gemini-diagnostics checks.

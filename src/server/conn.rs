@@ -26,6 +26,10 @@ pub(super) struct AccessLog {
     /// close or a client that is slow to hang up.
     pub answered: Option<Instant>,
     pub peer: SocketAddr,
+    /// The balancer the connection came through, if any.
+    pub via: Option<SocketAddr>,
+    /// A balancer's own connection (a health check): written at debug level only.
+    pub quiet: bool,
     /// The canonical name of the host that serves the connection (once known).
     pub vhost: String,
     /// The host the client asked for (its URL's), or `gopher`.
@@ -43,6 +47,8 @@ impl AccessLog {
             started: Instant::now(),
             answered: None,
             peer,
+            via: None,
+            quiet: false,
             vhost: "-".into(),
             host: "-".into(),
             path: "-".into(),
@@ -61,20 +67,36 @@ impl AccessLog {
         let status = self.status.as_deref().unwrap_or("-");
         let end = self.answered.unwrap_or_else(Instant::now);
         let ms = (end - self.started).as_secs_f64() * 1000.0;
+        let via = self.via.map_or("-".to_owned(), |v| v.to_string());
+        let note = if self.note.is_empty() {
+            "served"
+        } else {
+            self.note
+        };
         // Host and path come from the client: quoted and escaped, so a space, a quote or a
         // control byte in them cannot forge another field or line.
-        tracing::info!(
-            target: "gemhole::access",
-            peer = %peer,
-            vhost = %self.vhost,
-            host = ?self.host,
-            path = ?self.path,
-            status = %status,
-            bytes = self.bytes,
-            ms = format_args!("{ms:.1}"),
-            "{}",
-            if self.note.is_empty() { "served" } else { self.note }
-        );
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    target: "gemhole::access",
+                    peer = %peer,
+                    via = %via,
+                    vhost = %self.vhost,
+                    host = ?self.host,
+                    path = ?self.path,
+                    status = %status,
+                    bytes = self.bytes,
+                    ms = format_args!("{ms:.1}"),
+                    "{note}"
+                )
+            };
+        }
+        // A balancer's health checks come every few seconds: not every one is news.
+        if self.quiet {
+            line!(debug);
+        } else {
+            line!(info);
+        }
     }
 }
 

@@ -66,9 +66,13 @@ pub(super) async fn handle(conn: Admitted, hosts: Arc<Hosts>, shutdown: Cancella
     let Admitted {
         stream,
         peer,
+        via,
+        quiet,
         mut holds,
     } = conn;
     let mut log = AccessLog::new(peer);
+    log.via = via;
+    log.quiet = quiet;
     if let Some(note) = serve(stream, &mut holds, &hosts, &shutdown, &mut log).await {
         log.note = note;
     }

@@ -73,9 +73,13 @@ pub(super) async fn handle(
     let Admitted {
         stream,
         peer,
+        via,
+        quiet,
         mut holds,
     } = conn;
     let mut log = AccessLog::new(peer);
+    log.via = via;
+    log.quiet = quiet;
     // A reload never leaves a bound address without its host; should it, the default one.
     let host = hosts.for_gopher(configured).unwrap_or(hosts.default_host());
     log.host = "gopher".into();

@@ -37,6 +37,8 @@ pub(super) struct Timeouts {
     pub handshake_timeout: Duration,
     pub request_timeout: Duration,
     pub write_timeout: Duration,
+    /// For the PROXY header on a `proxy_listen` listener.
+    pub proxy_header_timeout: Duration,
 }
 
 /// What Gopher menus say about a host, and how text is laid out.
@@ -96,6 +98,8 @@ pub(super) struct Hosts {
     gopher: HashMap<SocketAddr, usize>,
     pub acceptor: TlsAcceptor,
     pub timeouts: Timeouts,
+    /// The balancers allowed on `proxy_listen` listeners.
+    pub proxy_trusted: Vec<crate::config::Cidr>,
     pub log_ip: bool,
     /// Connections and requests per client address: daemon-wide (a client's allowance does
     /// not grow with the number of hosts) and kept across reloads.
@@ -270,7 +274,7 @@ impl Prepared {
                     by_name.insert(name.as_str().to_owned(), (i, Arc::clone(&cert.key)));
                 }
             }
-            for addr in &host.gopher.listen {
+            for addr in host.gopher.listen.iter().chain(&host.gopher.proxy_listen) {
                 gopher.insert(addr.get(), i);
             }
             list.push(Arc::new(Host {
@@ -311,7 +315,9 @@ impl Prepared {
                 handshake_timeout: limits.handshake_timeout.duration(),
                 request_timeout: limits.request_timeout.duration(),
                 write_timeout: limits.write_timeout.duration(),
+                proxy_header_timeout: limits.proxy_header_timeout.duration(),
             },
+            proxy_trusted: config.proxy_trusted.clone(),
             log_ip: config.log.ip,
             // A reload sets the new limits in place once it is accepted.
             per_address: Arc::clone(&running.per_address),

@@ -9,6 +9,7 @@ mod gemini;
 mod gopher;
 mod host;
 mod limits;
+mod proxy;
 pub mod request;
 pub mod selector;
 mod slots;
@@ -66,9 +67,11 @@ enum Speaks {
 /// A server whose listeners are bound and whose certificates are loaded: everything that can
 /// fail at start-up has been checked once this exists.
 pub struct Server {
-    listeners: Vec<TcpListener>,
-    /// Each with the address it was configured with (which names its host).
-    gopher_listeners: Vec<(SocketAddr, TcpListener)>,
+    /// Gemini listeners, each marked when it expects a PROXY header (`proxy_listen`).
+    listeners: Vec<(TcpListener, bool)>,
+    /// Each with the address it was configured with (which names its host), marked when it
+    /// expects a PROXY header.
+    gopher_listeners: Vec<(SocketAddr, TcpListener, bool)>,
     live: Arc<Live>,
     /// What a reload keeps.
     running: Running,
@@ -102,14 +105,24 @@ impl Server {
     pub fn bind(config: &Config) -> Result<Server, StartError> {
         let mut running = Running::first(config)?;
         let prepared = Prepared::new(config, &running)?;
-        let listeners = bind_all(&config.listen)?
+        let mut listeners: Vec<(TcpListener, bool)> = bind_all(&config.listen)?
             .into_iter()
-            .map(|(_, l)| l)
+            .map(|(_, l)| (l, false))
             .collect();
+        if !config.proxy_listen.is_empty() {
+            let proxied = bind_all(&config.proxy_listen)?;
+            listeners.extend(proxied.into_iter().map(|(_, l)| (l, true)));
+        }
         let mut gopher_listeners = Vec::new();
         for host in &config.hosts {
-            if !host.gopher.listen.is_empty() {
-                gopher_listeners.extend(bind_all(&host.gopher.listen)?);
+            for (addrs, proxied) in [
+                (&host.gopher.listen, false),
+                (&host.gopher.proxy_listen, true),
+            ] {
+                if !addrs.is_empty() {
+                    let bound = bind_all(addrs)?;
+                    gopher_listeners.extend(bound.into_iter().map(|(a, l)| (a, l, proxied)));
+                }
             }
         }
         let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -129,22 +142,24 @@ impl Server {
         })
     }
 
-    /// The addresses actually bound (with the real port when port 0 was asked for).
-    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+    /// The Gemini addresses actually bound (with the real port when port 0 was asked for),
+    /// each marked when it expects a PROXY header.
+    pub fn local_addrs(&self) -> Vec<(SocketAddr, bool)> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter_map(|(l, proxied)| Some((l.local_addr().ok()?, *proxied)))
             .collect()
     }
 
-    /// The addresses the Gopher listeners bound, each with the canonical name of its host.
-    pub fn gopher_addrs(&self) -> Vec<(SocketAddr, Hostname)> {
+    /// The addresses the Gopher listeners bound, each with the canonical name of its host and
+    /// marked when it expects a PROXY header.
+    pub fn gopher_addrs(&self) -> Vec<(SocketAddr, Hostname, bool)> {
         let hosts = self.live.hosts.load();
         self.gopher_listeners
             .iter()
-            .filter_map(|(configured, l)| {
+            .filter_map(|(configured, l, proxied)| {
                 let host = hosts.for_gopher(*configured)?;
-                Some((l.local_addr().ok()?, host.canonical().clone()))
+                Some((l.local_addr().ok()?, host.canonical().clone(), *proxied))
             })
             .collect()
     }
@@ -183,16 +198,16 @@ impl Server {
         let slots = Arc::new(slots::Slots::new(max_connections));
         let shutdown_grace = limits.shutdown_grace.duration();
         let mut accept_loops = tokio::task::JoinSet::new();
-        let gemini = self.listeners.into_iter().map(|l| (l, Speaks::Gemini));
-        let bound_gopher: Vec<SocketAddr> = self.gopher_listeners.iter().map(|(a, _)| *a).collect();
+        let gemini = (self.listeners.into_iter()).map(|(l, proxied)| (l, Speaks::Gemini, proxied));
+        let bound_gopher: Vec<SocketAddr> =
+            self.gopher_listeners.iter().map(|(a, _, _)| *a).collect();
         let gopher = self
             .gopher_listeners
             .into_iter()
-            .map(|(configured, l)| (l, Speaks::Gopher(configured)));
-        for (listener, protocol) in gemini.chain(gopher) {
+            .map(|(configured, l, proxied)| (l, Speaks::Gopher(configured), proxied));
+        for listener in gemini.chain(gopher) {
             accept_loops.spawn(accept_loop(
                 listener,
-                protocol,
                 Arc::clone(&self.live),
                 Arc::clone(&slots),
                 tracker.clone(),
@@ -362,7 +377,7 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
         let mut addrs: Vec<SocketAddr> = config
             .hosts
             .iter()
-            .flat_map(|h| &h.gopher.listen)
+            .flat_map(|h| h.gopher.listen.iter().chain(&h.gopher.proxy_listen))
             .map(|a| a.get())
             .collect();
         addrs.sort();
@@ -371,6 +386,9 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
     let mut changed = Vec::new();
     if running.listen != new.listen {
         changed.push("listen");
+    }
+    if running.proxy_listen != new.proxy_listen {
+        changed.push("proxy_listen");
     }
     if gopher(running) != gopher(new) {
         changed.push("gopher.listen");
@@ -395,7 +413,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// A connection let in, with what it holds of the limits.
 struct Admitted {
     stream: tokio::net::TcpStream,
+    /// The client: the socket's peer, or the one a balancer's PROXY header names.
     peer: SocketAddr,
+    /// The balancer the connection came through, if any.
+    via: Option<SocketAddr>,
+    /// A balancer's own connection (its health check): logged at debug level only.
+    quiet: bool,
     holds: Holds,
 }
 
@@ -417,10 +440,11 @@ impl Holds {
 }
 
 /// Accepts connections until shutdown, each under the connection cap (see [`slots`]). The
-/// listener is dropped (and the port closed) when this returns.
+/// listener is dropped (and the port closed) when this returns. On a `proxied` listener only
+/// trusted balancers are let in, and each connection's client is read from its PROXY header
+/// before anything else (see [`proxy`]).
 async fn accept_loop(
-    listener: TcpListener,
-    protocol: Speaks,
+    (listener, protocol, proxied): (TcpListener, Speaks, bool),
     live: Arc<Live>,
     slots: Arc<slots::Slots>,
     tracker: TaskTracker,
@@ -447,29 +471,49 @@ async fn accept_loop(
         let _ = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_BYTES);
         // One configuration for the whole connection, even if a reload comes meanwhile.
         let hosts = live.hosts.load_full();
-        let Some(place) = hosts.per_address.connect(peer.ip()) else {
-            // Closed at once: no handshake, no answer, no buffer for this one.
-            tracing::info!(
-                target: "gemhole::access",
-                peer = %if hosts.log_ip { peer.to_string() } else { "-".into() },
-                "too many connections from one address; closed"
-            );
-            continue;
+        let place = if proxied {
+            if !hosts
+                .proxy_trusted
+                .iter()
+                .any(|net| net.contains(peer.ip()))
+            {
+                closed_at_once(
+                    &hosts,
+                    peer,
+                    "not a trusted balancer (proxy_trusted); closed",
+                );
+                continue;
+            }
+            // Keyed on the client the header names, once it has been read.
+            None
+        } else {
+            let Some(place) = hosts.per_address.connect(peer.ip()) else {
+                closed_at_once(
+                    &hosts,
+                    peer,
+                    "too many connections from one address; closed",
+                );
+                continue;
+            };
+            Some(place)
         };
         let ticket = tokio::select! {
             () = shutdown.cancelled() => return,
             ticket = slots.admit() => ticket,
         };
         let shutdown = shutdown.clone();
-        let conn = Admitted {
+        let mut conn = Admitted {
             stream,
             peer,
-            holds: Holds {
-                place: Some(place),
-                ticket,
-            },
+            via: None,
+            quiet: false,
+            holds: Holds { place, ticket },
         };
         tracker.spawn(async move {
+            if proxied && let Err(note) = behind_balancer(&mut conn, &hosts, &shutdown).await {
+                closed_at_once(&hosts, conn.peer, note);
+                return;
+            }
             match protocol {
                 Speaks::Gemini => gemini::handle(conn, hosts, shutdown).await,
                 Speaks::Gopher(configured) => {
@@ -478,6 +522,50 @@ async fn accept_loop(
             }
         });
     }
+}
+
+/// Logs a connection closed before it was served: no handshake, no answer, no byte.
+fn closed_at_once(hosts: &Hosts, peer: SocketAddr, note: &str) {
+    tracing::info!(
+        target: "gemhole::access",
+        peer = %if hosts.log_ip { peer.to_string() } else { "-".into() },
+        "{note}"
+    );
+}
+
+/// Reads the PROXY header of a connection from a balancer, under its timeout: the connection
+/// becomes the client's (its place among its address's connections too), or its balancer's
+/// own (a health check). `Err`: why it is closed without a byte.
+async fn behind_balancer(
+    conn: &mut Admitted,
+    hosts: &Hosts,
+    shutdown: &CancellationToken,
+) -> Result<(), &'static str> {
+    let read = tokio::select! {
+        read = tokio::time::timeout(
+            hosts.timeouts.proxy_header_timeout,
+            proxy::read_header(&conn.stream),
+        ) => read,
+        () = shutdown.cancelled() => return Err("shutting down before the PROXY header arrived"),
+        () = conn.holds.ticket.closed_for_newcomer().cancelled() => {
+            return Err(slots::CLOSED_FOR_NEWCOMER);
+        }
+    };
+    let header = read.map_err(|_| "no PROXY header within limits.proxy_header_timeout")??;
+    conn.via = Some(conn.peer);
+    match header {
+        proxy::Header::Client(client) => {
+            conn.peer = client;
+            conn.holds.place = Some(
+                hosts
+                    .per_address
+                    .connect(client.ip())
+                    .ok_or("too many connections from one address; closed")?,
+            );
+        }
+        proxy::Header::Local => conn.quiet = true,
+    }
+    Ok(())
 }
 
 /// Binds every address; each listener comes with the address it was asked for. IPv6 sockets

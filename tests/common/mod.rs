@@ -163,9 +163,8 @@ impl Setup {
                 let lines = logs.0.lock().unwrap();
                 lines
                     .iter()
-                    .filter(|l| !l.contains(" (gopher)"))
                     .filter_map(|l| l.split("listening on ").nth(1))
-                    .map(|a| a.trim().parse().unwrap())
+                    .filter_map(|a| a.trim().parse().ok())
                     .collect()
             };
             if addrs.len() >= expected {
@@ -255,6 +254,23 @@ impl TestServer {
         let line = self.wait_log("the Gopher listener", |l| l.ends_with("(gopher)"));
         let addr = line.split("listening on ").nth(1).unwrap();
         addr.trim_end_matches("(gopher)").trim().parse().unwrap()
+    }
+
+    /// The address of the Gemini listener that expects a PROXY header (`--proxy-listen`).
+    pub fn proxy_addr(&self) -> SocketAddr {
+        self.listening_on(" (PROXY protocol)")
+    }
+
+    /// The address of the Gopher listener that expects a PROXY header.
+    pub fn gopher_proxy_addr(&self) -> SocketAddr {
+        self.listening_on(" (gopher, PROXY protocol)")
+    }
+
+    /// The address on the line `listening on ADDR<suffix>`.
+    fn listening_on(&self, suffix: &str) -> SocketAddr {
+        let line = self.wait_log(suffix, |l| l.ends_with(suffix));
+        let addr = line.split("listening on ").nth(1).unwrap();
+        addr.trim_end_matches(suffix).trim().parse().unwrap()
     }
 
     /// The address of the Gopher listener of `host` (when several hosts are served).
@@ -528,7 +544,7 @@ pub fn raise_open_file_limit() {
 }
 
 /// Completes a TLS handshake over a connected socket.
-fn tls_over(
+pub fn tls_over(
     tcp: TcpStream,
     name: ServerName<'static>,
     config: Arc<rustls::ClientConfig>,

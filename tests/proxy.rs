@@ -1,0 +1,183 @@
+//! Listeners behind a balancer: the PROXY protocol header names the client (access log,
+//! per-address limits), only trusted balancers are let in, and a connection without a valid
+//! header gets no byte.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use rustls::pki_types::ServerName;
+
+use crate::common::{DEADLINE, Exchange, Setup, TestServer, Tls, client_config, finish, tls_over};
+
+/// A v2 header (HAProxy's `send-proxy-v2`) for a TCP client at `source`.
+fn v2(source: SocketAddr, destination: SocketAddr) -> Vec<u8> {
+    use ppp::v2::{Builder, Command, Protocol, Version};
+    Builder::with_addresses(
+        Version::Two | Command::Proxy,
+        Protocol::Stream,
+        (source, destination),
+    )
+    .build()
+    .unwrap()
+}
+
+/// v2 `LOCAL`: the balancer's own connection (its health check).
+const LOCAL: &[u8] = b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00";
+
+fn behind_balancer(config: &str) -> TestServer {
+    Setup::new()
+        .config(config)
+        .arg("--proxy-listen")
+        .arg("127.0.0.1:0")
+        .arg("--gopher-proxy-listen")
+        .arg("127.0.0.1:0")
+        .arg("--log-ip")
+        .env("RUST_LOG", "debug,rustls=info")
+        .start()
+}
+
+/// Sends `header` on a new connection to `addr`, then a Gemini request over TLS.
+fn gemini_through(addr: SocketAddr, header: &[u8], url: &str) -> std::io::Result<Exchange> {
+    let mut tcp = TcpStream::connect(addr)?;
+    tcp.write_all(header)?;
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut conn = tls_over(tcp, name, client_config(Tls::Any))?;
+    conn.write_all(format!("{url}\r\n").as_bytes())?;
+    conn.flush()?;
+    finish(conn)
+}
+
+/// Sends raw bytes on a new connection and reads until the server closes it.
+fn raw(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let mut tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(DEADLINE)).unwrap();
+    tcp.write_all(bytes).unwrap();
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer);
+    answer
+}
+
+#[test]
+fn the_header_names_the_client_on_gemini_and_gopher() {
+    let server = behind_balancer("");
+    let proxy = server.proxy_addr();
+    let client: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+    let answer = gemini_through(proxy, &v2(client, proxy), "gemini://localhost/").unwrap();
+    answer.expect("20");
+    assert!(answer.body_text().contains("Welcome."), "{}", answer.text());
+    server.wait_log("the access line", |l| {
+        l.contains("gemhole::access")
+            && l.contains("peer=192.0.2.7:40000")
+            && l.contains("via=127.0.0.1:")
+            && l.contains("status=20")
+    });
+    // IPv6 clients, and v1 headers.
+    let client6: SocketAddr = "[2001:db8::7]:40001".parse().unwrap();
+    let to6: SocketAddr = "[2001:db8::1]:1965".parse().unwrap();
+    gemini_through(proxy, &v2(client6, to6), "gemini://localhost/")
+        .unwrap()
+        .expect("20");
+    server.wait_log("the IPv6 client", |l| {
+        l.contains("peer=[2001:db8::7]:40001")
+    });
+    let v1 = b"PROXY TCP4 198.51.100.9 127.0.0.1 40002 1965\r\n";
+    gemini_through(proxy, v1, "gemini://localhost/")
+        .unwrap()
+        .expect("20");
+    server.wait_log("the v1 client", |l| l.contains("peer=198.51.100.9:40002"));
+    // Gopher: header, then the selector, in one write.
+    let gopher = server.gopher_proxy_addr();
+    let mut request = b"PROXY TCP4 198.51.100.10 127.0.0.1 40003 70\r\n".to_vec();
+    request.extend(b"/\r\n");
+    let menu = String::from_utf8(raw(gopher, &request)).unwrap();
+    assert!(menu.contains("Welcome."), "{menu}");
+    server.wait_log("the Gopher client", |l| {
+        l.contains("peer=198.51.100.10:40003") && l.contains("host=\"gopher\"")
+    });
+}
+
+#[test]
+fn without_a_valid_header_a_connection_gets_no_byte() {
+    let server = behind_balancer("[limits]\nproxy_header_timeout = 1\n");
+    let proxy = server.proxy_addr();
+    // A client that reached the port directly: a TLS ClientHello, a Gemini request, a
+    // selector; a broken header; a header cut short.
+    for bytes in [
+        crate::common::abuse::client_hello(),
+        server.url("/").into_bytes(),
+        b"PROXY TCP4 192.0.2.7 127.0.0.1 040000 1965\r\n".to_vec(),
+        b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00".to_vec(),
+    ] {
+        assert_eq!(raw(proxy, &bytes), b"", "{bytes:?}");
+    }
+    assert_eq!(raw(server.gopher_proxy_addr(), b"/\r\n"), b"");
+    server.wait_log("the refusal", |l| l.contains("no PROXY header"));
+    server.wait_log("the broken header", |l| {
+        l.contains("malformed PROXY header")
+    });
+    // Silence until the timeout.
+    let mut silent = TcpStream::connect(proxy).unwrap();
+    silent.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut got = Vec::new();
+    let _ = silent.read_to_end(&mut got);
+    assert!(got.is_empty());
+    server.wait_log("the timeout", |l| l.contains("no PROXY header within"));
+    // The plain listener is unchanged.
+    server.get("gemini://localhost/").expect("20");
+}
+
+#[test]
+fn only_trusted_balancers_are_let_in() {
+    let server = behind_balancer("proxy_trusted = [\"10.0.0.0/8\", \"127.0.0.2\"]\n");
+    let proxy = server.proxy_addr();
+    let client: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+    assert_eq!(raw(proxy, &v2(client, proxy)), b"");
+    server.wait_log("the refusal", |l| l.contains("not a trusted balancer"));
+    // From a trusted address (127.0.0.2 is loopback too).
+    let tcp = crate::common::tcp_from(2, proxy).unwrap();
+    let mut tcp = tcp;
+    tcp.write_all(&v2(client, proxy)).unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut conn = tls_over(tcp, name, client_config(Tls::Any)).unwrap();
+    conn.write_all(b"gemini://localhost/\r\n").unwrap();
+    finish(conn).unwrap().expect("20");
+}
+
+#[test]
+fn a_health_check_is_served_as_the_balancers_own_and_logged_quietly() {
+    let server = behind_balancer("");
+    let proxy = server.proxy_addr();
+    gemini_through(proxy, LOCAL, "gemini://localhost/")
+        .unwrap()
+        .expect("20");
+    let line = server.wait_log("the health check", |l| {
+        l.contains("gemhole::access") && l.contains("status=20") && l.contains("peer=127.0.0.1:")
+    });
+    assert!(line.contains("DEBUG"), "{line}");
+    assert!(line.contains("via=127.0.0.1:"), "{line}");
+}
+
+#[test]
+fn limits_are_the_clients_not_the_balancers() {
+    let server = behind_balancer("public_port = 1965\n[limits]\nmax_connections_per_ip = 1\n");
+    let proxy = server.proxy_addr();
+    let a: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+    // A holds its one place: its handshake is done, its request not sent.
+    let mut tcp = TcpStream::connect(proxy).unwrap();
+    tcp.write_all(&v2(a, proxy)).unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let waiting = tls_over(tcp, name, client_config(Tls::Any)).unwrap();
+    // Another client through the same balancer is served, with the public port in its URL.
+    let b: SocketAddr = "192.0.2.8:40000".parse().unwrap();
+    gemini_through(proxy, &v2(b, proxy), "gemini://localhost:1965/")
+        .unwrap()
+        .expect("20");
+    // A second connection of A's is closed at once, without a byte.
+    let mut a2 = v2("192.0.2.7:40001".parse().unwrap(), proxy);
+    a2.extend(crate::common::abuse::client_hello());
+    assert_eq!(raw(proxy, &a2), b"");
+    server.wait_log("A's refusal", |l| {
+        l.contains("too many connections from one address") && l.contains("peer=192.0.2.7:40001")
+    });
+    drop(waiting);
+}
