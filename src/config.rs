@@ -66,6 +66,9 @@ pub struct Config {
     /// The peers allowed to connect to `proxy_listen` listeners (the balancers); others are
     /// closed at once.
     pub proxy_trusted: Vec<Cidr>,
+    /// Session-ticket keys shared by every node behind a balancer (HAProxy's
+    /// `tls-ticket-keys` format); unset: random keys of this process.
+    pub ticket_keys: Option<PathBuf>,
     pub log: LogConfig,
     pub limits: Limits,
     /// Operator-supplied certificate and key per hostname, instead of the `certs/` folder.
@@ -343,6 +346,7 @@ impl Default for Config {
             certs: PathBuf::from("certs"),
             listen: default_listen(),
             proxy_listen: Vec::new(),
+            ticket_keys: None,
             proxy_trusted: vec![
                 Cidr {
                     addr: Ipv4Addr::new(127, 0, 0, 0).into(),
@@ -703,6 +707,9 @@ impl Config {
             join(&mut host.capsule);
         }
         join(&mut self.certs);
+        if let Some(keys) = &mut self.ticket_keys {
+            join(keys);
+        }
         for paths in self.tls.values_mut() {
             join(&mut paths.cert);
             join(&mut paths.key);

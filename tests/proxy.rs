@@ -181,3 +181,84 @@ fn limits_are_the_clients_not_the_balancers() {
     });
     drop(waiting);
 }
+
+/// Two nodes with one certificate: a reader's ticket from one resumes on the other when both
+/// read one ticket key file, and not when their files differ. A key file others may read is
+/// refused.
+#[test]
+fn a_ticket_from_one_node_resumes_on_another_with_the_same_key_file() {
+    use base64::Engine;
+    use std::os::unix::fs::PermissionsExt;
+    let key = |seed: u8| {
+        let bytes: Vec<u8> = (0..80u8).map(|i| i.wrapping_mul(seed)).collect();
+        base64::engine::general_purpose::STANDARD.encode(bytes) + "\n"
+    };
+    let node = |keys: &str, certs_from: Option<&std::path::Path>| {
+        let setup = Setup::new().config("ticket_keys = \"ticket.keys\"\n");
+        let file = setup.path().join("ticket.keys");
+        std::fs::write(&file, keys).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        if let Some(from) = certs_from {
+            let to = setup.path().join("certs/localhost");
+            std::fs::create_dir_all(&to).unwrap();
+            for name in ["cert.pem", "key.pem"] {
+                std::fs::copy(from.join("certs/localhost").join(name), to.join(name)).unwrap();
+            }
+        }
+        setup.start()
+    };
+    let shared = key(3) + &key(5);
+    let a = node(&shared, None);
+    let b = node(&shared, Some(a.dir.path()));
+    let c = node(&(key(7) + &key(11)), Some(a.dir.path()));
+    let kind = |server: &TestServer, config: &std::sync::Arc<rustls::ClientConfig>| {
+        let mut conn =
+            crate::common::connect_with(server.addr(), Some("localhost"), config.clone()).unwrap();
+        let kind = conn.conn.handshake_kind();
+        conn.write_all(b"gemini://localhost/\r\n").unwrap();
+        finish(conn).unwrap().expect("20");
+        kind
+    };
+    use rustls::HandshakeKind::{Full, Resumed};
+    for tls in [Tls::Any, Tls::Only12] {
+        let config = client_config(tls);
+        assert_eq!(kind(&a, &config), Some(Full));
+        assert_eq!(kind(&b, &config), Some(Resumed));
+        assert_eq!(kind(&a, &config), Some(Resumed));
+        assert_eq!(kind(&c, &config), Some(Full));
+    }
+    // New keys, written in place, are read on the reload the change starts: old tickets no
+    // longer open.
+    let config = client_config(Tls::Any);
+    assert_eq!(kind(&a, &config), Some(Full));
+    assert_eq!(kind(&a, &config), Some(Resumed));
+    let reloads = |server: &TestServer| {
+        server
+            .logs()
+            .iter()
+            .filter(|l| l.contains("configuration reloaded"))
+            .count()
+    };
+    let before = reloads(&a);
+    let file = a.dir.path().join("ticket.keys");
+    std::fs::write(file.with_extension("new"), key(13) + &key(17)).unwrap();
+    std::fs::set_permissions(
+        file.with_extension("new"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::fs::rename(file.with_extension("new"), &file).unwrap();
+    a.wait_log("the reload", |_| reloads(&a) > before);
+    assert_eq!(kind(&a, &config), Some(Full));
+    // Mode 0644: refused, naming the file and the fix.
+    let setup = Setup::new().config("ticket_keys = \"ticket.keys\"\n");
+    let file = setup.path().join("ticket.keys");
+    std::fs::write(&file, key(3)).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (status, stderr) = setup.fail();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("chmod 600") && stderr.contains("ticket.keys"),
+        "{stderr}"
+    );
+}

@@ -117,6 +117,13 @@ impl Secret {
                 fix,
             });
         }
+        if let Some(keys) = &config.ticket_keys {
+            secrets.push(Secret {
+                what: "the session-ticket key file",
+                path: keys.clone(),
+                fix: "keep it outside the capsule, e.g. on tmpfs in /run",
+            });
+        }
         if let Some(source) = &config.source {
             secrets.push(Secret {
                 what: "the configuration file",

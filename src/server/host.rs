@@ -302,15 +302,18 @@ impl Prepared {
             default_cert,
         });
         let resolver: Arc<dyn ResolvesServerCert> = names.clone();
+        // Shared by every node behind a balancer when a key file is set (read again on each
+        // reload: keys rotate); else this process's own.
+        let ticketer: Arc<dyn ProducesTickets> = match &config.ticket_keys {
+            Some(path) => Arc::new(super::tickets::FileTicketer::load(path)?),
+            None => Arc::clone(&running.ticketer),
+        };
         let limits = &config.limits;
         let hosts = Hosts {
             list,
             names,
             gopher,
-            acceptor: TlsAcceptor::from(tls::server_config(
-                resolver,
-                Arc::clone(&running.ticketer),
-            )?),
+            acceptor: TlsAcceptor::from(tls::server_config(resolver, ticketer)?),
             timeouts: Timeouts {
                 handshake_timeout: limits.handshake_timeout.duration(),
                 request_timeout: limits.request_timeout.duration(),
@@ -328,7 +331,12 @@ impl Prepared {
     /// Starts watching each host's folder (each keeps its own snapshot fresh), and the config
     /// and certificate files, whose change sends a message on `reload`.
     pub fn watch(self, config: &Config, reload: UnboundedSender<()>) -> (Hosts, Vec<watch::Watch>) {
-        let mut files: Vec<PathBuf> = config.source.iter().cloned().collect();
+        let mut files: Vec<PathBuf> = config
+            .source
+            .iter()
+            .chain(&config.ticket_keys)
+            .cloned()
+            .collect();
         for cert in self.hosts.list.iter().flat_map(|h| &h.certs) {
             files.push(cert.cert_path.clone());
             files.push(cert.key_path.clone());

@@ -14,6 +14,7 @@ pub mod request;
 pub mod selector;
 mod slots;
 pub mod status;
+mod tickets;
 pub mod tls;
 
 use std::io;
@@ -52,6 +53,8 @@ pub enum StartError {
     SecretInside(#[from] SecretInside),
     #[error("TLS configuration: {0}")]
     Tls(#[from] rustls::Error),
+    #[error(transparent)]
+    TicketKeys(#[from] tickets::TicketKeyError),
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
 }
