@@ -256,7 +256,8 @@ pub struct Limits {
     pub request_timeout: Seconds,
     /// Seconds a single write to the client may stall before the connection is dropped.
     pub write_timeout: Seconds,
-    /// Seconds in-flight responses get to finish after SIGINT/SIGTERM.
+    /// Seconds the connections already accepted get to finish (their request included) after
+    /// SIGINT/SIGTERM.
     pub shutdown_grace: Seconds,
     /// Seconds a balancer gets to send the PROXY header on a `proxy_listen` listener.
     pub proxy_header_timeout: Seconds,

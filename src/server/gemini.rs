@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-use tokio_util::sync::CancellationToken;
 
 use super::conn::{AccessLog, Pace, close, on_disk, open_file, send_file, write_timed};
 use super::host::{Host, Hosts};
@@ -62,7 +61,7 @@ impl Response {
 }
 
 /// Serves one accepted TCP connection.
-pub(super) async fn handle(conn: Admitted, hosts: Arc<Hosts>, shutdown: CancellationToken) {
+pub(super) async fn handle(conn: Admitted, hosts: Arc<Hosts>) {
     let Admitted {
         stream,
         peer,
@@ -73,7 +72,7 @@ pub(super) async fn handle(conn: Admitted, hosts: Arc<Hosts>, shutdown: Cancella
     let mut log = AccessLog::new(peer);
     log.via = via;
     log.quiet = quiet;
-    if let Some(note) = serve(stream, &mut holds, &hosts, &shutdown, &mut log).await {
+    if let Some(note) = serve(stream, &mut holds, &hosts, &mut log).await {
         log.note = note;
     }
     log.write(hosts.log_ip);
@@ -84,20 +83,19 @@ async fn serve(
     stream: TcpStream,
     holds: &mut Holds,
     hosts: &Hosts,
-    shutdown: &CancellationToken,
     log: &mut AccessLog,
 ) -> Option<&'static str> {
     let Ok(local) = stream.local_addr() else {
         return Some("connection lost before the handshake");
     };
-    // Until a request has arrived there is nothing in flight: shutdown may cut it short.
+    // A connection accepted before a shutdown is served during it, request and all (within
+    // `shutdown_grace`): behind a balancer that is draining a node, nothing is dropped.
     let mut buf = [0u8; MAX_REQUEST_BYTES];
     let (tls, received) = tokio::select! {
         received = receive(stream, hosts, &mut buf) => match received {
             Ok(received) => received,
             Err(note) => return Some(note),
         },
-        () = shutdown.cancelled() => return Some("shutting down before a request arrived"),
         () = holds.ticket.closed_for_newcomer().cancelled() => return Some(CLOSED_FOR_NEWCOMER),
     };
     holds.ticket.request_arrived();

@@ -12,7 +12,6 @@ use std::time::Instant;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-use tokio_util::sync::CancellationToken;
 
 use super::conn::{AccessLog, Pace, close, on_disk, open_file, send_file, write_timed};
 use super::host::{Host, Hosts};
@@ -68,7 +67,6 @@ pub(super) async fn handle(
     conn: Admitted,
     hosts: Arc<Hosts>,
     configured: SocketAddr,
-    shutdown: CancellationToken,
 ) {
     let Admitted {
         stream,
@@ -84,7 +82,7 @@ pub(super) async fn handle(
     let host = hosts.for_gopher(configured).unwrap_or(hosts.default_host());
     log.host = "gopher".into();
     log.vhost = host.canonical().to_string();
-    let served = serve(stream, &mut holds, (&hosts, host), &shutdown, &mut log).await;
+    let served = serve(stream, &mut holds, (&hosts, host), &mut log).await;
     if let Some(note) = served {
         log.note = note;
     }
@@ -96,7 +94,6 @@ async fn serve(
     mut stream: TcpStream,
     holds: &mut Holds,
     (hosts, host): (&Hosts, &Host),
-    shutdown: &CancellationToken,
     log: &mut AccessLog,
 ) -> Option<&'static str> {
     let limits = &hosts.timeouts;
@@ -104,10 +101,9 @@ async fn serve(
         return Some("connection lost");
     };
     let mut buf = [0u8; MAX_REQUEST_BYTES + 2];
-    // Until a request has arrived there is nothing in flight: shutdown may cut it short.
+    // A connection accepted before a shutdown is served during it (within `shutdown_grace`).
     let read = tokio::select! {
         read = timeout(limits.request_timeout, read_line(&mut stream, &mut buf)) => read,
-        () = shutdown.cancelled() => return Some("shutting down before a request arrived"),
         () = holds.ticket.closed_for_newcomer().cancelled() => return Some(CLOSED_FOR_NEWCOMER),
     };
     holds.ticket.request_arrived();

@@ -504,7 +504,6 @@ async fn accept_loop(
             () = shutdown.cancelled() => return,
             ticket = slots.admit() => ticket,
         };
-        let shutdown = shutdown.clone();
         let mut conn = Admitted {
             stream,
             peer,
@@ -513,14 +512,14 @@ async fn accept_loop(
             holds: Holds { place, ticket },
         };
         tracker.spawn(async move {
-            if proxied && let Err(note) = behind_balancer(&mut conn, &hosts, &shutdown).await {
+            if proxied && let Err(note) = behind_balancer(&mut conn, &hosts).await {
                 closed_at_once(&hosts, conn.peer, note);
                 return;
             }
             match protocol {
-                Speaks::Gemini => gemini::handle(conn, hosts, shutdown).await,
+                Speaks::Gemini => gemini::handle(conn, hosts).await,
                 Speaks::Gopher(configured) => {
-                    gopher::handle(conn, hosts, configured, shutdown).await
+                    gopher::handle(conn, hosts, configured).await
                 }
             }
         });
@@ -542,14 +541,12 @@ fn closed_at_once(hosts: &Hosts, peer: SocketAddr, note: &str) {
 async fn behind_balancer(
     conn: &mut Admitted,
     hosts: &Hosts,
-    shutdown: &CancellationToken,
 ) -> Result<(), &'static str> {
     let read = tokio::select! {
         read = tokio::time::timeout(
             hosts.timeouts.proxy_header_timeout,
             proxy::read_header(&conn.stream),
         ) => read,
-        () = shutdown.cancelled() => return Err("shutting down before the PROXY header arrived"),
         () = conn.holds.ticket.closed_for_newcomer().cancelled() => {
             return Err(slots::CLOSED_FOR_NEWCOMER);
         }
