@@ -136,7 +136,9 @@ fn a_connection_accepted_before_sigterm_is_answered_during_the_grace() {
     // The handshake completes, so the server holds this connection, waiting for its request.
     let mut waiting = connect(server.addr(), Some("localhost"), Tls::Any).unwrap();
     server.signal(libc::SIGTERM);
-    server.wait_log("the shutdown", |l| l.contains("waiting for 1 connection(s)"));
+    server.wait_log("the shutdown", |l| {
+        l.contains("waiting for 1 connection(s)")
+    });
     waiting
         .write_all(format!("{}\r\n", server.url("/")).as_bytes())
         .unwrap();
@@ -420,4 +422,34 @@ fn a_slow_reader_of_a_large_file_keeps_going_past_the_write_timeout() {
         received,
         "20 application/octet-stream\r\n".len() + crate::common::BIG_FILE_BYTES
     );
+}
+
+/// systemd's `Type=notify`: READY=1 once listening, RELOADING=1 (with the clock reading
+/// `notify-reload` wants) then READY=1 around a reload, STOPPING=1 at shutdown; sent to the
+/// socket `NOTIFY_SOCKET` names.
+#[test]
+fn systemd_hears_ready_reloading_and_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    socket.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut server = Setup::new()
+        .env("NOTIFY_SOCKET", path.to_str().unwrap())
+        .start();
+    let next = || {
+        let mut buf = [0u8; 512];
+        let n = socket.recv(&mut buf).expect("a notification in time");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert_eq!(next(), "READY=1\n");
+    server.signal(libc::SIGHUP);
+    let reloading = next();
+    assert!(
+        reloading.starts_with("RELOADING=1\nMONOTONIC_USEC="),
+        "{reloading:?}"
+    );
+    assert_eq!(next(), "READY=1\n");
+    server.signal(libc::SIGTERM);
+    assert_eq!(next(), "STOPPING=1\n");
+    assert!(server.wait_exit().success());
 }

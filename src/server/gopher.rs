@@ -63,11 +63,7 @@ impl Answer {
 
 /// Serves one accepted TCP connection on the listener configured at `configured`, for the
 /// host that listens there.
-pub(super) async fn handle(
-    conn: Admitted,
-    hosts: Arc<Hosts>,
-    configured: SocketAddr,
-) {
+pub(super) async fn handle(conn: Admitted, hosts: Arc<Hosts>, configured: SocketAddr) {
     let Admitted {
         stream,
         peer,

@@ -236,7 +236,10 @@ impl Server {
             self.reload_rx,
             self.reload_tx,
         ));
+        // Listening, every host's first snapshot read: a `Type=notify` unit is started.
+        notify_systemd(&[sd_notify::NotifyState::Ready]);
         while accept_loops.join_next().await.is_some() {}
+        notify_systemd(&[sd_notify::NotifyState::Stopping]);
         signals.abort();
         reloads.abort();
 
@@ -274,6 +277,7 @@ async fn reload_loop(
     while requests.recv().await.is_some() {
         // Editors and renewal tools write several files: one reload for the lot.
         watch::settle(&mut requests).await;
+        reloading();
         let load = Arc::clone(&load_config);
         let bound_gopher = bound_gopher.clone();
         let now = running.clone();
@@ -297,10 +301,12 @@ async fn reload_loop(
             Ok(Ok(ready)) => ready,
             Ok(Err(e)) => {
                 tracing::error!("reload refused, still serving the previous configuration: {e}");
+                notify_systemd(&[sd_notify::NotifyState::Ready]);
                 continue;
             }
             Err(e) => {
                 tracing::error!(error = %e, "reload failed, still serving the previous configuration");
+                notify_systemd(&[sd_notify::NotifyState::Ready]);
                 continue;
             }
         };
@@ -362,6 +368,23 @@ async fn reload_loop(
                 .map_or("built-in defaults".into(), |p| p.display().to_string()),
             running.certs.len()
         );
+        notify_systemd(&[sd_notify::NotifyState::Ready]);
+    }
+}
+
+/// Tells systemd (a `Type=notify` or `notify-reload` unit; nothing without `NOTIFY_SOCKET`)
+/// that a reload begins, with the clock reading `notify-reload` asks for.
+fn reloading() {
+    match sd_notify::NotifyState::monotonic_usec_now() {
+        Ok(now) => notify_systemd(&[sd_notify::NotifyState::Reloading, now]),
+        Err(_) => notify_systemd(&[sd_notify::NotifyState::Reloading]),
+    }
+}
+
+/// Sends states to systemd's notification socket, if there is one.
+fn notify_systemd(states: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::warn!(error = %e, "cannot notify systemd");
     }
 }
 
@@ -518,9 +541,7 @@ async fn accept_loop(
             }
             match protocol {
                 Speaks::Gemini => gemini::handle(conn, hosts).await,
-                Speaks::Gopher(configured) => {
-                    gopher::handle(conn, hosts, configured).await
-                }
+                Speaks::Gopher(configured) => gopher::handle(conn, hosts, configured).await,
             }
         });
     }
@@ -538,10 +559,7 @@ fn closed_at_once(hosts: &Hosts, peer: SocketAddr, note: &str) {
 /// Reads the PROXY header of a connection from a balancer, under its timeout: the connection
 /// becomes the client's (its place among its address's connections too), or its balancer's
 /// own (a health check). `Err`: why it is closed without a byte.
-async fn behind_balancer(
-    conn: &mut Admitted,
-    hosts: &Hosts,
-) -> Result<(), &'static str> {
+async fn behind_balancer(conn: &mut Admitted, hosts: &Hosts) -> Result<(), &'static str> {
     let read = tokio::select! {
         read = tokio::time::timeout(
             hosts.timeouts.proxy_header_timeout,
