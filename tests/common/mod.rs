@@ -394,7 +394,7 @@ impl TestServer {
     }
 }
 
-fn send_signal(pid: u32, signal: i32) -> bool {
+pub fn send_signal(pid: u32, signal: i32) -> bool {
     Command::new("kill")
         .arg(format!("-{signal}"))
         .arg(pid.to_string())
