@@ -260,6 +260,56 @@ pub(crate) mod tests {
         assert_eq!(parse(&long), Parsed::Incomplete);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Whatever a peer sends, the parser answers (no panic), and never claims more bytes
+        /// than it was given or than the cap.
+        #[test]
+        fn any_bytes_are_judged(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            if let Parsed::Done(_, len) = parse(&bytes) {
+                proptest::prop_assert!(len <= bytes.len() && len <= MAX_HEADER_BYTES);
+            }
+        }
+
+        /// Bytes that start like a header (either signature, mutated) are judged too.
+        #[test]
+        fn mutated_headers_are_judged(
+            v1 in proptest::bool::ANY,
+            flips in proptest::collection::vec((0usize..60, proptest::num::u8::ANY), 0..4),
+            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+        ) {
+            let a: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+            let b: SocketAddr = "198.51.100.1:1965".parse().unwrap();
+            let mut bytes = if v1 {
+                b"PROXY TCP4 192.0.2.7 198.51.100.1 40000 1965\r\n".to_vec()
+            } else {
+                v2(a, b, None)
+            };
+            for (at, byte) in flips {
+                if at < bytes.len() {
+                    bytes[at] = byte;
+                }
+            }
+            bytes.extend(tail);
+            if let Parsed::Done(_, len) = parse(&bytes) {
+                proptest::prop_assert!(len <= bytes.len());
+            }
+        }
+
+        /// A valid header followed by anything is that header, of its own length.
+        #[test]
+        fn what_follows_a_header_is_never_part_of_it(
+            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..100),
+        ) {
+            let a: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+            let b: SocketAddr = "198.51.100.1:1965".parse().unwrap();
+            let mut bytes = v2(a, b, None);
+            bytes.extend(tail);
+            proptest::prop_assert_eq!(parse(&bytes), Parsed::Done(Header::Client(a), 28));
+        }
+    }
+
     /// A connected pair on loopback: (our end, the balancer's end).
     async fn pair() -> (TcpStream, TcpStream) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
