@@ -24,6 +24,8 @@ struct Server {
     addr: String,
     /// gemhole's Gopher listener, when it has one.
     gopher: Option<String>,
+    /// gemhole's listener for a balancer (PROXY protocol), when it has one.
+    proxied: Option<String>,
 }
 
 impl Drop for Server {
@@ -77,9 +79,22 @@ fn load(
     concurrency: usize,
     seconds: f64,
 ) -> Run {
+    load_with(addr, pid, (protocol, target), concurrency, seconds, &[])
+}
+
+/// As [`load`], with more gemload arguments.
+fn load_with(
+    addr: &str,
+    pid: u32,
+    (protocol, target): (&str, &str),
+    concurrency: usize,
+    seconds: f64,
+    extra: &[&str],
+) -> Run {
     let before = cpu_us(pid);
     let output = Command::new(common::tool("gemload"))
         .args([protocol, target, "--connect", addr, "--json"])
+        .args(extra)
         .args(["-c", &concurrency.to_string(), "-d", &seconds.to_string()])
         .output()
         .expect("gemload");
@@ -97,7 +112,7 @@ fn load(
 }
 
 /// Starts a server and waits for the lines that give its addresses (`listening on ADDR`, and
-/// `listening on ADDR (gopher)` when `gopher` is set).
+/// `listening on ADDR (gopher)` and `… (PROXY protocol)` when `gopher` is set: gemhole's).
 fn start(name: &'static str, mut command: Command, gopher: bool) -> Server {
     let mut child = command
         .stdout(Stdio::piped())
@@ -120,14 +135,17 @@ fn start(name: &'static str, mut command: Command, gopher: bool) -> Server {
             }
         });
     }
-    let (mut addr, mut gopher_addr) = (None, None);
-    while addr.is_none() || (gopher && gopher_addr.is_none()) {
+    let (mut addr, mut gopher_addr, mut proxied) = (None, None, None);
+    while addr.is_none() || (gopher && (gopher_addr.is_none() || proxied.is_none())) {
         let line = rx
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|_| panic!("{name} did not report its address"));
-        match line.strip_suffix(" (gopher)") {
-            Some(g) => gopher_addr = Some(g.to_owned()),
-            None => addr = Some(line),
+        if let Some(g) = line.strip_suffix(" (gopher)") {
+            gopher_addr = Some(g.to_owned());
+        } else if let Some(p) = line.strip_suffix(" (PROXY protocol)") {
+            proxied = Some(p.to_owned());
+        } else {
+            addr = Some(line);
         }
     }
     Server {
@@ -135,6 +153,7 @@ fn start(name: &'static str, mut command: Command, gopher: bool) -> Server {
         child,
         addr: addr.unwrap(),
         gopher: gopher_addr,
+        proxied,
     }
 }
 
@@ -189,6 +208,8 @@ fn main() {
             "--listen",
             "127.0.0.1:0",
             "--gopher-listen",
+            "127.0.0.1:0",
+            "--proxy-listen",
             "127.0.0.1:0",
         ])
         .env("RUST_LOG", "info");
@@ -261,6 +282,7 @@ fn main() {
                 .unwrap(),
             addr: format!("127.0.0.1:{port}"),
             gopher: None,
+            proxied: None,
         };
         wait_listening(&server.addr);
         server
@@ -284,6 +306,18 @@ fn main() {
         for c in [1, 8, 64] {
             record("limit server, 5 KB", c, gemini(&limit, "/", c));
             record("gemhole, static .gmi", c, gemini(&gemhole, "/page.gmi", c));
+            // The same page through the listener for a balancer: a PROXY v2 header first.
+            let proxied = gemhole.proxied.as_deref().unwrap();
+            let url = "gemini://localhost/page.gmi";
+            let run = load_with(
+                proxied,
+                gemhole.child.id(),
+                ("gemini", url),
+                c,
+                seconds,
+                &["--proxy-v2"],
+            );
+            record("gemhole, static .gmi, PROXY v2", c, run);
             record(
                 "gemhole, Markdown post",
                 c,
@@ -357,6 +391,12 @@ fn main() {
         }
         if let Some(r) = ratio("gemhole, static .gmi", "Agate, static .gmi", c) {
             println!("c={c}: gemhole / Agate (static) = {r:.2}×");
+        }
+        let (plain, proxied) = ("gemhole, static .gmi", "gemhole, static .gmi, PROXY v2");
+        if let (Some(r), Some(cpu)) = (ratio(proxied, plain, c), cpu_ratio(proxied, plain, c)) {
+            println!(
+                "c={c}: PROXY v2 listener / plain listener = {r:.2}× req/s at {cpu:.2}× CPU per request"
+            );
         }
         if let Some(r) = ratio("gemhole, Gopher text", "limit server, Gopher", c) {
             println!("c={c}: gemhole Gopher / limit Gopher = {r:.2}×");

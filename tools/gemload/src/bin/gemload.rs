@@ -47,6 +47,10 @@ struct Args {
     /// Print the result as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Start every connection with a PROXY protocol v2 header (as HAProxy's `send-proxy-v2`)
+    /// naming this end of the connection as the client.
+    #[arg(long)]
+    proxy_v2: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -126,10 +130,8 @@ async fn run(args: Args) -> Result<(), String> {
                 }
                 let begun = Instant::now();
                 let result = match args.protocol {
-                    Protocol::Gemini => {
-                        gemini(addr, &host, &args.target, &config, &args.expect).await
-                    }
-                    Protocol::Gopher => gopher(addr, &args.target).await,
+                    Protocol::Gemini => gemini(addr, &host, &args, &config).await,
+                    Protocol::Gopher => gopher(addr, &args).await,
                 };
                 match result {
                     Ok(bytes) => {
@@ -212,12 +214,11 @@ fn report(args: &Args, total: &mut Tally, seconds: f64) {
 async fn gemini(
     addr: SocketAddr,
     host: &str,
-    url: &str,
+    args: &Args,
     config: &Arc<rustls::ClientConfig>,
-    expect: &str,
 ) -> Result<u64, String> {
-    let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let _ = tcp.set_nodelay(true);
+    let (url, expect) = (&args.target, &args.expect);
+    let tcp = open(addr, args.proxy_v2).await?;
     let name = ServerName::try_from(host.to_owned()).map_err(|e| e.to_string())?;
     let connector = tokio_rustls::TlsConnector::from(Arc::clone(config));
     let mut tls = connector
@@ -244,9 +245,9 @@ async fn gemini(
 
 /// One Gopher request over a new connection; the response's size if it is not empty or an
 /// error item.
-async fn gopher(addr: SocketAddr, selector: &str) -> Result<u64, String> {
-    let mut tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let _ = tcp.set_nodelay(true);
+async fn gopher(addr: SocketAddr, args: &Args) -> Result<u64, String> {
+    let selector = &args.target;
+    let mut tcp = open(addr, args.proxy_v2).await?;
     tcp.write_all(format!("{selector}\r\n").as_bytes())
         .await
         .map_err(|e| e.to_string())?;
@@ -271,4 +272,45 @@ fn client_config(resume: bool) -> Arc<rustls::ClientConfig> {
         rustls::client::Resumption::disabled()
     };
     Arc::new(config)
+}
+
+/// A new connection, with a PROXY v2 header in front when `proxy_v2` is set.
+async fn open(addr: SocketAddr, proxy_v2: bool) -> Result<TcpStream, String> {
+    let mut tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let _ = tcp.set_nodelay(true);
+    if proxy_v2 {
+        let local = tcp.local_addr().map_err(|e| e.to_string())?;
+        tcp.write_all(&proxy_v2_header(local, addr))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(tcp)
+}
+
+/// A PROXY protocol v2 header for a TCP connection from `source` to `destination` (28 bytes
+/// for IPv4, 52 for IPv6: what HAProxy sends).
+fn proxy_v2_header(source: SocketAddr, destination: SocketAddr) -> Vec<u8> {
+    let mut header = b"\r\n\r\n\0\r\nQUIT\n\x21".to_vec();
+    let mut body = Vec::new();
+    match (source, destination) {
+        (SocketAddr::V4(s), SocketAddr::V4(d)) => {
+            header.push(0x11);
+            body.extend(s.ip().octets());
+            body.extend(d.ip().octets());
+        }
+        (s, d) => {
+            header.push(0x21);
+            let v6 = |a: SocketAddr| match a {
+                SocketAddr::V4(a) => a.ip().to_ipv6_mapped().octets(),
+                SocketAddr::V6(a) => a.ip().octets(),
+            };
+            body.extend(v6(s));
+            body.extend(v6(d));
+        }
+    }
+    body.extend(source.port().to_be_bytes());
+    body.extend(destination.port().to_be_bytes());
+    header.extend((body.len() as u16).to_be_bytes());
+    header.extend(body);
+    header
 }
