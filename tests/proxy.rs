@@ -150,6 +150,14 @@ fn a_health_check_is_served_as_the_balancers_own_and_logged_quietly() {
     gemini_through(proxy, LOCAL, "gemini://localhost/")
         .unwrap()
         .expect("20");
+    // A client whose address is not an IP address (v1 UNKNOWN): served as the balancer's, and
+    // logged like any client (only LOCAL is a health check).
+    gemini_through(proxy, b"PROXY UNKNOWN\r\n", "gemini://localhost/")
+        .unwrap()
+        .expect("20");
+    server.wait_log("the unknown client", |l| {
+        l.contains("INFO") && l.contains("gemhole::access") && l.contains("via=127.0.0.1:")
+    });
     let line = server.wait_log("the health check", |l| {
         l.contains("gemhole::access") && l.contains("status=20") && l.contains("peer=127.0.0.1:")
     });
@@ -161,10 +169,12 @@ fn a_health_check_is_served_as_the_balancers_own_and_logged_quietly() {
 fn limits_are_the_clients_not_the_balancers() {
     let server = behind_balancer("public_port = 1965\n[limits]\nmax_connections_per_ip = 1\n");
     let proxy = server.proxy_addr();
-    let a: SocketAddr = "192.0.2.7:40000".parse().unwrap();
-    // A holds its one place: its handshake is done, its request not sent.
+    // A holds its one place: its handshake is done, its request not sent. It comes through a
+    // dual-stack balancer, which writes IPv4 clients as IPv4-mapped IPv6 addresses.
+    let a: SocketAddr = "[::ffff:192.0.2.7]:40000".parse().unwrap();
+    let to: SocketAddr = "[::ffff:127.0.0.1]:1965".parse().unwrap();
     let mut tcp = TcpStream::connect(proxy).unwrap();
-    tcp.write_all(&v2(a, proxy)).unwrap();
+    tcp.write_all(&v2(a, to)).unwrap();
     let name = ServerName::try_from("localhost").unwrap();
     let waiting = tls_over(tcp, name, client_config(Tls::Any)).unwrap();
     // Another client through the same balancer is served, with the public port in its URL.
@@ -172,6 +182,14 @@ fn limits_are_the_clients_not_the_balancers() {
     gemini_through(proxy, &v2(b, proxy), "gemini://localhost:1965/")
         .unwrap()
         .expect("20");
+    // Another IPv4-mapped client is its own client too (not one /64 with A).
+    let mapped: SocketAddr = "[::ffff:192.0.2.9]:40000".parse().unwrap();
+    gemini_through(proxy, &v2(mapped, to), "gemini://localhost/")
+        .unwrap()
+        .expect("20");
+    server.wait_log("the mapped client as IPv4", |l| {
+        l.contains("peer=192.0.2.9:40000")
+    });
     // A second connection of A's is closed at once, without a byte.
     let mut a2 = v2("192.0.2.7:40001".parse().unwrap(), proxy);
     a2.extend(crate::common::abuse::client_hello());

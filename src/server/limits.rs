@@ -80,7 +80,9 @@ impl PerAddress {
     }
 
     fn index(&self, ip: IpAddr) -> usize {
-        let key: u128 = match ip {
+        // An IPv4 client written as an IPv4-mapped IPv6 address (a dual-stack balancer) is
+        // that IPv4 address, not one of a single /64.
+        let key: u128 = match ip.to_canonical() {
             IpAddr::V4(v4) => u128::from(u32::from(v4)),
             // The /64: the part of an IPv6 address that names a network, not a device.
             IpAddr::V6(v6) => u128::from(v6) >> 64 | 1 << 127,

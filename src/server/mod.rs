@@ -399,15 +399,26 @@ fn all_certs(hosts: &Hosts) -> Vec<tls::HostCert> {
 
 /// The settings a reload cannot apply to a running server.
 fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
+    // Each kind apart: an address moved between `listen` and `proxy_listen` changes whether
+    // a header is expected there.
     let gopher = |config: &Config| {
-        let mut addrs: Vec<SocketAddr> = config
-            .hosts
-            .iter()
-            .flat_map(|h| h.gopher.listen.iter().chain(&h.gopher.proxy_listen))
-            .map(|a| a.get())
-            .collect();
-        addrs.sort();
-        addrs
+        let of = |proxied: bool| {
+            let mut addrs: Vec<SocketAddr> = config
+                .hosts
+                .iter()
+                .flat_map(|h| {
+                    if proxied {
+                        &h.gopher.proxy_listen
+                    } else {
+                        &h.gopher.listen
+                    }
+                })
+                .map(|a| a.get())
+                .collect();
+            addrs.sort();
+            addrs
+        };
+        (of(false), of(true))
     };
     let mut changed = Vec::new();
     if running.listen != new.listen {
@@ -506,6 +517,7 @@ async fn accept_loop(
                 closed_at_once(
                     &hosts,
                     peer,
+                    None,
                     "not a trusted balancer (proxy_trusted); closed",
                 );
                 continue;
@@ -517,6 +529,7 @@ async fn accept_loop(
                 closed_at_once(
                     &hosts,
                     peer,
+                    None,
                     "too many connections from one address; closed",
                 );
                 continue;
@@ -536,7 +549,7 @@ async fn accept_loop(
         };
         tracker.spawn(async move {
             if proxied && let Err(note) = behind_balancer(&mut conn, &hosts).await {
-                closed_at_once(&hosts, conn.peer, note);
+                closed_at_once(&hosts, conn.peer, conn.via, note);
                 return;
             }
             match protocol {
@@ -548,10 +561,11 @@ async fn accept_loop(
 }
 
 /// Logs a connection closed before it was served: no handshake, no answer, no byte.
-fn closed_at_once(hosts: &Hosts, peer: SocketAddr, note: &str) {
+fn closed_at_once(hosts: &Hosts, peer: SocketAddr, via: Option<SocketAddr>, note: &str) {
     tracing::info!(
         target: "gemhole::access",
         peer = %if hosts.log_ip { peer.to_string() } else { "-".into() },
+        via = %via.map_or("-".to_owned(), |v| v.to_string()),
         "{note}"
     );
 }
@@ -572,17 +586,20 @@ async fn behind_balancer(conn: &mut Admitted, hosts: &Hosts) -> Result<(), &'sta
     let header = read.map_err(|_| "no PROXY header within limits.proxy_header_timeout")??;
     conn.via = Some(conn.peer);
     match header {
-        proxy::Header::Client(client) => {
-            conn.peer = client;
-            conn.holds.place = Some(
-                hosts
-                    .per_address
-                    .connect(client.ip())
-                    .ok_or("too many connections from one address; closed")?,
-            );
+        proxy::Header::Client(client) => conn.peer = client,
+        // Its health checks come every few seconds, and take no client's place.
+        proxy::Header::Local => {
+            conn.quiet = true;
+            return Ok(());
         }
-        proxy::Header::Local => conn.quiet = true,
+        proxy::Header::Unknown => {}
     }
+    conn.holds.place = Some(
+        hosts
+            .per_address
+            .connect(conn.peer.ip())
+            .ok_or("too many connections from one address; closed")?,
+    );
     Ok(())
 }
 

@@ -30,9 +30,12 @@ const V1_MAX_BYTES: usize = 107;
 pub enum Header {
     /// Relayed for this client.
     Client(SocketAddr),
-    /// The balancer's own connection (v2 `LOCAL`, its health checks; v1 `UNKNOWN`; or an
-    /// address family other than IP): served as a connection from the balancer.
+    /// The balancer's own connection (v2 `LOCAL`: its health checks): served as a connection
+    /// from the balancer.
     Local,
+    /// Relayed for a client whose address is not an IP address (v1 `UNKNOWN`, a v2 `UNSPEC`
+    /// or UNIX family): served as a connection from the balancer, which is all that is known.
+    Unknown,
 }
 
 /// Waits, without spinning, until a whole header is in the socket's receive queue, then
@@ -117,19 +120,22 @@ fn parse(bytes: &[u8]) -> Parsed {
                 v1::Addresses::Tcp6(a) => {
                     Header::Client(SocketAddr::from((a.source_address, a.source_port)))
                 }
-                v1::Addresses::Unknown => Header::Local,
+                v1::Addresses::Unknown => Header::Unknown,
             };
             Parsed::Done(client, header.header.len())
         }
         HeaderResult::V2(Ok(header)) => {
             let client = match (header.command, header.addresses) {
-                (v2::Command::Proxy, v2::Addresses::IPv4(a)) => {
+                (v2::Command::Local, _) => Header::Local,
+                (_, v2::Addresses::IPv4(a)) => {
                     Header::Client(SocketAddr::from((a.source_address, a.source_port)))
                 }
-                (v2::Command::Proxy, v2::Addresses::IPv6(a)) => {
-                    Header::Client(SocketAddr::from((a.source_address, a.source_port)))
+                (_, v2::Addresses::IPv6(a)) => {
+                    // An IPv4 client of a dual-stack balancer is that IPv4 client.
+                    let ip = std::net::IpAddr::from(a.source_address).to_canonical();
+                    Header::Client(SocketAddr::new(ip, a.source_port))
                 }
-                _ => Header::Local,
+                _ => Header::Unknown,
             };
             // TLVs are skipped, but a block of them that does not parse is a broken header.
             if header.tlvs().any(|tlv| tlv.is_err()) {
@@ -193,7 +199,7 @@ pub(crate) mod tests {
             ),
             (
                 &v1_unknown[..],
-                Parsed::Done(Header::Local, v1_unknown.len()),
+                Parsed::Done(Header::Unknown, v1_unknown.len()),
             ),
             (
                 &v2(a, b, None)[..],
@@ -204,6 +210,11 @@ pub(crate) mod tests {
                 Parsed::Done(client("[2001:db8::7]:40000"), 52),
             ),
             (LOCAL, Parsed::Done(Header::Local, 16)),
+            // A dual-stack balancer's IPv4 client, as an IPv4-mapped address: the IPv4 client.
+            (
+                &v2("[::ffff:192.0.2.9]:40000".parse().unwrap(), b6, None)[..],
+                Parsed::Done(client("192.0.2.9:40000"), 52),
+            ),
             (&with_tlv[..], Parsed::Done(client("192.0.2.7:40000"), 34)),
         ] {
             assert_eq!(parse(bytes), expected, "{bytes:?}");

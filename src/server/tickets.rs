@@ -26,6 +26,9 @@ const LIFETIME_SECONDS: u32 = 12 * 60 * 60;
 /// chain; anything longer is not one of ours (and is attacker-controlled input).
 const MAX_TICKET_BYTES: usize = 16 * 1024;
 
+/// The largest key file read: hundreds of keys.
+const MAX_FILE_BYTES: u64 = 64 * 1024;
+
 const NAME_BYTES: usize = 16;
 const NONCE_BYTES: usize = 12;
 
@@ -78,7 +81,18 @@ impl FileTicketer {
             path: path.to_owned(),
             source,
         };
-        let mode = fs::metadata(path).map_err(read)?.permissions().mode();
+        let meta = fs::metadata(path).map_err(read)?;
+        // A FIFO or device must not hang the start, nor a huge file fill the memory.
+        if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
+            return Err(TicketKeyError::Read {
+                path: path.to_owned(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file of at most 64 KiB",
+                ),
+            });
+        }
+        let mode = meta.permissions().mode();
         if mode & 0o077 != 0 {
             return Err(TicketKeyError::Readable {
                 path: path.to_owned(),
@@ -277,6 +291,22 @@ mod tests {
         let garbage = file(dir.path(), "garbage", &["not base64!".into()], 0o600);
         let err = FileTicketer::load(&garbage).unwrap_err().to_string();
         assert!(err.contains("garbage:1: not base64"), "{err}");
+        // A FIFO in its place (it would never end) and a huge file are refused at once.
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .args(["-m", "600"])
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let err = FileTicketer::load(&fifo).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        let lines: Vec<String> = (0..1000).map(|i| key_line(i as u8, 80)).collect();
+        let huge = file(dir.path(), "huge", &lines, 0o600);
+        let err = FileTicketer::load(&huge).unwrap_err().to_string();
+        assert!(err.contains("at most 64 KiB"), "{err}");
         let empty = file(dir.path(), "empty", &[], 0o600);
         assert!(matches!(
             FileTicketer::load(&empty),
