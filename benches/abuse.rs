@@ -218,11 +218,6 @@ async fn stopped(stop: &AtomicBool) {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// Waits until the server holds `baseline` descriptors again; returns the count it ended at.
 fn settle_fds(pid: u32, baseline: usize, within: Duration) -> usize {
     let deadline = Instant::now() + within;
@@ -253,7 +248,7 @@ fn slowloris_ratio(name: &str, gemini: SocketAddr, rounds: usize, seconds: f64) 
         quiet.push(q.rps);
         abused.push(a.rps);
     }
-    let ratio = median(abused) / median(quiet);
+    let ratio = common::median(abused) / common::median(quiet);
     println!("{name}: under slowloris / quiet = {ratio:.2}×");
     ratio
 }

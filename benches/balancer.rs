@@ -28,11 +28,6 @@ fn load(addr: &str, url: &str, concurrency: usize, seconds: f64, resume: bool) -
     (field("rps"), field("failed"))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--list") {
@@ -71,13 +66,13 @@ fn main() {
     for (label, c, runs, failed) in &rows {
         println!(
             "| {label} | {c} | {:.0} | {failed:.0} |",
-            median(runs.clone())
+            common::median(runs.clone())
         );
     }
     let rps = |label: &str, c: usize| {
         rows.iter()
             .find(|(l, cc, _, _)| l == label && *cc == c)
-            .map(|(_, _, runs, _)| median(runs.clone()))
+            .map(|(_, _, runs, _)| common::median(runs.clone()))
             .unwrap_or(f64::NAN)
     };
     for c in [1, 8, 64] {

@@ -157,11 +157,6 @@ fn start(name: &'static str, mut command: Command, gopher: bool) -> Server {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// A page of about 5 KB of gemtext.
 fn page() -> String {
     let mut text = String::from("# A five-kilobyte page\n\n");
@@ -356,7 +351,7 @@ fn main() {
     println!("| server, page | c | req/s | CPU µs/req | p50 ms | p99 ms | failed |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     for (label, c, runs) in &rows {
-        let m = |f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
+        let m = |f: fn(&Run) -> f64| common::median(runs.iter().map(f).collect());
         println!(
             "| {label} | {c} | {:.0} | {:.0} | {:.2} | {:.2} | {:.0} |",
             m(|r| r.rps),
@@ -370,7 +365,7 @@ fn main() {
         let get = |l: &str| {
             rows.iter()
                 .find(|(label, cc, _)| label == l && *cc == c)
-                .map(|(_, _, runs)| median(runs.iter().map(field).collect()))
+                .map(|(_, _, runs)| common::median(runs.iter().map(field).collect()))
         };
         get(a).zip(get(b)).map(|(a, b)| a / b)
     };

@@ -294,20 +294,10 @@ fn a_reload_that_breaks_any_host_is_refused_and_every_host_keeps_serving() {
     let server = two_hosts(TWO_HOSTS).start();
     let dir = server.dir.path();
     let refused = |config: &str, why: &str| {
-        let before = server
-            .logs()
-            .iter()
-            .filter(|l| l.contains("reload refused"))
-            .count();
+        let before = server.count_logs("reload refused");
         std::fs::write(dir.join("config.toml"), config).unwrap();
-        let line = server.wait_log("the refusal", |l| {
-            l.contains("reload refused")
-                && server
-                    .logs()
-                    .iter()
-                    .filter(|l| l.contains("reload refused"))
-                    .count()
-                    > before
+        let line = server.wait_log("the refusal", |_| {
+            server.count_logs("reload refused") > before
         });
         let all = server.logs().join("\n");
         assert!(all.contains(why), "{why}: {line}\n{all}");
@@ -329,20 +319,15 @@ fn a_reload_that_breaks_any_host_is_refused_and_every_host_keeps_serving() {
     );
     // A mistyped `certs`: every served name keeps the certificate readers have pinned.
     let pinned = get(&server, Some("a.example"), &url(&server, "a.example", "/")).peer_cert;
-    let reloads = |server: &TestServer| {
-        server
-            .logs()
-            .iter()
-            .filter(|l| l.contains("configuration reloaded"))
-            .count()
-    };
-    let before = reloads(&server);
+    let before = server.count_logs("configuration reloaded");
     std::fs::write(
         dir.join("config.toml"),
         format!("certs = \"certz\"\n{TWO_HOSTS}"),
     )
     .unwrap();
-    server.wait_log("the reload", |_| reloads(&server) > before);
+    server.wait_log("the reload", |_| {
+        server.count_logs("configuration reloaded") > before
+    });
     let now = get(&server, Some("a.example"), &url(&server, "a.example", "/"));
     assert_eq!(now.peer_cert, pinned);
     assert!(!dir.join("certz").exists());

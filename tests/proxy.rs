@@ -250,14 +250,7 @@ fn a_ticket_from_one_node_resumes_on_another_with_the_same_key_file() {
     let config = client_config(Tls::Any);
     assert_eq!(kind(&a, &config), Some(Full));
     assert_eq!(kind(&a, &config), Some(Resumed));
-    let reloads = |server: &TestServer| {
-        server
-            .logs()
-            .iter()
-            .filter(|l| l.contains("configuration reloaded"))
-            .count()
-    };
-    let before = reloads(&a);
+    let before = a.count_logs("configuration reloaded");
     let file = a.dir.path().join("ticket.keys");
     std::fs::write(file.with_extension("new"), key(13) + &key(17)).unwrap();
     std::fs::set_permissions(
@@ -266,7 +259,9 @@ fn a_ticket_from_one_node_resumes_on_another_with_the_same_key_file() {
     )
     .unwrap();
     std::fs::rename(file.with_extension("new"), &file).unwrap();
-    a.wait_log("the reload", |_| reloads(&a) > before);
+    a.wait_log("the reload", |_| {
+        a.count_logs("configuration reloaded") > before
+    });
     assert_eq!(kind(&a, &config), Some(Full));
     // Mode 0644: refused, naming the file and the fix.
     let setup = Setup::new().config("ticket_keys = \"ticket.keys\"\n");

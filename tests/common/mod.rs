@@ -326,6 +326,17 @@ impl TestServer {
         self.logs.0.lock().unwrap().clone()
     }
 
+    /// How many log lines so far contain `text` (to wait for the next one).
+    pub fn count_logs(&self, text: &str) -> usize {
+        self.logs
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(text))
+            .count()
+    }
+
     /// Waits until a log line satisfies `pred` and returns it.
     pub fn wait_log(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + DEADLINE;
@@ -675,6 +686,12 @@ pub fn run_cli(dir: &Path, args: &[&str]) -> (ExitStatus, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// The middle value of some measurements (the upper one of an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 /// SHA-256 of some bytes as `AB:CD:…`, the form `gemhole cert` prints.
