@@ -456,6 +456,12 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         );
         let written = out.write(&capsule, &origin)?;
         println!("wrote {written} file(s) to {}", out.given().display());
+        for area in &host.areas {
+            println!(
+                "left out {}: a client-certificate area is served only by `gemhole serve`",
+                area.path
+            );
+        }
     }
     Ok(())
 }

@@ -17,6 +17,9 @@ use std::ops::Range;
 
 use serde::Deserialize;
 use toml::Spanned;
+
+mod access;
+pub use access::{AreaConfig, Fingerprint, PathPrefix, TitanConfig, Token};
 use toml::de::{DeArray, DeTable, DeValue};
 
 /// The file `gemhole serve` reads from the working directory when `--config` is not given.
@@ -120,6 +123,11 @@ pub struct HostConfig {
     /// Per-series settings, by series name.
     pub series: BTreeMap<String, SeriesConfig>,
     pub gopher: GopherConfig,
+    /// Parts readable only with a client certificate (`[[area]]`).
+    #[serde(rename = "area")]
+    pub areas: Vec<AreaConfig>,
+    /// Uploads from authors' Gemini clients.
+    pub titan: TitanConfig,
 }
 
 /// The keys of a [`HostConfig`] (but `default`): at the top level of the file they describe
@@ -138,6 +146,8 @@ const HOST_KEYS: &[&str] = &[
     "home",
     "series",
     "gopher",
+    "area",
+    "titan",
 ];
 
 /// The optional Gopher listener: the same capsule as a gopherhole.
@@ -386,6 +396,8 @@ impl Default for HostConfig {
             home: HomeConfig::default(),
             series: BTreeMap::new(),
             gopher: GopherConfig::default(),
+            areas: Vec::new(),
+            titan: TitanConfig::default(),
         }
     }
 }
@@ -850,7 +862,8 @@ impl HostConfig {
                 ));
             }
         }
-        Ok(())
+        access::validate_areas(&self.areas)?;
+        self.titan.validate()
     }
 }
 

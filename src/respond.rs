@@ -34,6 +34,8 @@ pub struct Capsule {
     /// Answers rendered from this snapshot, kept for the next request (a new snapshot starts
     /// empty, so nothing outlives the content it was made from).
     pub rendered: Rendered,
+    /// The paths of client-certificate areas: never in a static copy.
+    pub areas: Vec<crate::config::PathPrefix>,
 }
 
 /// Rendered answers by key, made once per snapshot. Bounded in count and in bytes: past
@@ -148,6 +150,7 @@ impl Capsule {
             },
             robots_txt: config.robots_txt.clone(),
             rendered: Rendered::default(),
+            areas: config.areas.iter().map(|a| a.path.clone()).collect(),
         }
     }
 
@@ -166,6 +169,7 @@ impl Capsule {
             feeds: self.feeds.clone(),
             robots_txt: self.robots_txt.clone(),
             rendered: Rendered::default(),
+            areas: self.areas.clone(),
         }
     }
 
@@ -451,6 +455,8 @@ impl Capsule {
             paths.push((segments, false));
         }
         collect_paths(self.root.path(), &mut Vec::new(), &mut paths);
+        // A static copy has no client certificates to ask for.
+        paths.retain(|(segments, _)| !self.areas.iter().any(|a| a.covers(segments)));
         paths.sort();
         paths.dedup();
         paths

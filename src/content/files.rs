@@ -233,6 +233,11 @@ impl CapsuleRoot {
         Ok(file)
     }
 
+    /// The descriptor every path of the capsule is reached beneath.
+    pub(super) fn dir_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.dir.as_fd()
+    }
+
     /// Opens `relative` beneath the root's descriptor: directly when no symlink is on the way,
     /// else through [`CapsuleRoot::open_through_links`].
     fn open_beneath(&self, relative: &Path, flags: OFlags) -> io::Result<OwnedFd> {

@@ -7,5 +7,6 @@ pub mod post;
 pub mod scan;
 pub mod series;
 pub mod site;
+pub mod store;
 
 pub use files::{CapsuleRoot, Resolved, Secret, SecretInside};

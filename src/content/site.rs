@@ -22,7 +22,7 @@ use super::post::{
 };
 use super::scan::{self, ReadCache, Text};
 use super::series::{self, Member, Ordered, stable_hash};
-use crate::config::{HostConfig, SeriesConfig};
+use crate::config::{HostConfig, PathPrefix, SeriesConfig};
 use crate::convert;
 
 /// The folder, below the capsule root, that holds the posts.
@@ -110,6 +110,11 @@ pub struct Site {
     /// Drafts (and posts dated in the future, unless shown), kept apart so nothing lists them
     /// by mistake.
     pub drafts: Vec<Arc<Post>>,
+    /// Published posts under a client-certificate area: served to those it lets in, never
+    /// listed (home, archive, tags, series, feeds, menus), so kept apart from `posts`.
+    members_only: HashMap<PathBuf, Arc<Post>>,
+    /// Their URLs → their sources.
+    members_only_urls: HashMap<String, PathBuf>,
     /// By name.
     pub series: Vec<Series>,
     /// Tags by their URL name (see [`series::slug`]).
@@ -142,6 +147,8 @@ pub struct BuildOptions {
     pub series: BTreeMap<String, SeriesConfig>,
     /// The time zone of dates written without an offset.
     pub zone: jiff::tz::TimeZone,
+    /// The paths of the client-certificate areas: posts there are never listed.
+    pub areas: Vec<PathPrefix>,
 }
 
 impl Default for BuildOptions {
@@ -159,7 +166,22 @@ impl BuildOptions {
             show_future: config.publish_future,
             series: config.series.clone(),
             zone: config.timezone.zone().clone(),
+            areas: config.areas.iter().map(|a| a.path.clone()).collect(),
         }
+    }
+
+    /// Whether a URL (as the site writes them: percent-encoded) lies in an area.
+    pub fn in_area(&self, url: &str) -> bool {
+        if self.areas.is_empty() {
+            return false;
+        }
+        let decoded = percent_decode_str(url).decode_utf8_lossy();
+        let segments: Vec<String> = decoded
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        self.areas.iter().any(|area| area.covers(&segments))
     }
 }
 
@@ -187,9 +209,31 @@ impl Site {
         );
 
         let now = PostDate(OffsetDateTime::now_utc());
-        let (drafts, mut posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) = all
+        let (drafts, posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) = all
             .into_iter()
             .partition(|p| p.meta.draft || (!options.show_future && p.meta.date.0 > now.0));
+        // Drafts stay withheld wherever they are; published posts of an area leave every list.
+        let (members_only, mut posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) = posts
+            .into_iter()
+            .partition(|p| options.in_area(&p.url) || options.in_area(&p.natural_url()));
+        for post in &members_only {
+            let key = match (post.meta.series.is_empty(), post.meta.tags.is_empty()) {
+                (false, _) => "series",
+                (true, false) => "tags",
+                (true, true) => continue,
+            };
+            problems.push(Problem {
+                path: post.source.clone(),
+                line: post.line(key),
+                message: format!(
+                    "{} lies in a client-certificate area: it is served only to the \
+                     certificates the area lets in, and no series, tag page, feed or menu \
+                     lists it",
+                    post.url
+                ),
+                error: false,
+            });
+        }
         posts.sort_by(|a, b| {
             b.meta
                 .date
@@ -239,10 +283,21 @@ impl Site {
             }
         }
         let mut texts = scanned.texts;
-        rewrite_renamed_links(&mut texts, &posts, &drafts);
+        let served_posts: Vec<Arc<Post>> = posts.iter().chain(&members_only).cloned().collect();
+        rewrite_renamed_links(&mut texts, &served_posts, &drafts);
+        let members_only_urls = members_only
+            .iter()
+            .map(|p| (p.url.clone(), p.source.clone()))
+            .collect();
+        let members_only = members_only
+            .into_iter()
+            .map(|p| (p.source.clone(), p))
+            .collect();
         let site = Site {
             posts,
             drafts,
+            members_only,
+            members_only_urls,
             series,
             tags,
             by_source,
@@ -329,14 +384,27 @@ impl Site {
         }
     }
 
-    /// The published post made from this source file (relative to the capsule root).
+    /// The published post made from this source file (relative to the capsule root), listed
+    /// or in an area.
     pub fn post(&self, source: &Path) -> Option<&Post> {
-        self.by_source.get(source).map(|&i| &*self.posts[i])
+        match self.by_source.get(source) {
+            Some(&i) => Some(&*self.posts[i]),
+            None => self.members_only.get(source).map(|p| &**p),
+        }
     }
 
-    /// The published post served at this URL (as the site writes URLs: percent-encoded).
+    /// The published post served at this URL (as the site writes URLs: percent-encoded),
+    /// listed or in an area.
     pub fn post_by_url(&self, url: &str) -> Option<&Post> {
-        self.by_url.get(url).map(|&i| &*self.posts[i])
+        match self.by_url.get(url) {
+            Some(&i) => Some(&*self.posts[i]),
+            None => self.post(self.members_only_urls.get(url)?),
+        }
+    }
+
+    /// How many published posts lie in areas (served, never listed).
+    pub fn members_only_count(&self) -> usize {
+        self.members_only.len()
     }
 
     /// The URL of a published post, by its source file.

@@ -38,6 +38,8 @@ pub(super) struct AccessLog {
     /// The Gemini status, or the Gopher item type, of the answer.
     pub status: Option<String>,
     pub bytes: u64,
+    /// The first 16 hex digits of the client certificate's fingerprint, if one was presented.
+    pub cert: Option<String>,
     pub note: &'static str,
 }
 
@@ -54,6 +56,7 @@ impl AccessLog {
             path: "-".into(),
             status: None,
             bytes: 0,
+            cert: None,
             note: "",
         }
     }
@@ -86,6 +89,7 @@ impl AccessLog {
                     path = ?self.path,
                     status = %status,
                     bytes = self.bytes,
+                    cert = %self.cert.as_deref().unwrap_or("-"),
                     ms = format_args!("{ms:.1}"),
                     "{note}"
                 )

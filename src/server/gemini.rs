@@ -12,10 +12,12 @@ use tokio::time::timeout;
 
 use super::conn::{AccessLog, Pace, close, on_disk, open_file, send_file, write_timed};
 use super::host::{Host, Hosts};
+use super::identity::{self, Identity, Purpose};
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::slots::{CLOSED_FOR_NEWCOMER, STALLED_FOR_NEWCOMER};
 use super::status::Status;
 use super::{Admitted, Holds};
+use super::{titan, upload};
 use crate::content::Resolved;
 use crate::content::markdown::Page;
 use crate::convert::url::Origin;
@@ -28,7 +30,7 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 const SEND_BUFFER_BYTES: usize = 16 * 1024 + 1024;
 
 /// What a request gets.
-enum Response {
+pub(super) enum Response {
     /// A header with no body (every status but 20).
     Header { status: Status, meta: String },
     /// `20 <mime>` and the contents of a file.
@@ -42,7 +44,7 @@ enum Response {
 }
 
 impl Response {
-    fn header(status: Status, meta: impl Into<String>) -> Response {
+    pub(super) fn header(status: Status, meta: impl Into<String>) -> Response {
         Response::Header {
             status,
             meta: meta.into(),
@@ -99,6 +101,14 @@ async fn serve(
         () = holds.ticket.closed_for_newcomer().cancelled() => return Some(CLOSED_FOR_NEWCOMER),
     };
     holds.ticket.request_arrived();
+    // The client certificate, if one was presented (or carried over by a resumed session).
+    let identity = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .and_then(|cert| Identity::of(cert));
+    log.cert = identity.as_ref().map(Identity::short);
     // Boxed: the answering phase's state is allocated only once a request has arrived, so a
     // connection that is still waiting for one (hundreds, in a slowloris attack) stays small.
     // The host the client asked for by name (SNI): the one this connection is for.
@@ -108,7 +118,7 @@ async fn serve(
         tls,
         received,
         &buf,
-        local,
+        (local, identity.as_ref()),
         (hosts, host),
         log,
         holds,
@@ -121,25 +131,36 @@ async fn answer(
     mut tls: Tls,
     received: Received,
     buf: &[u8],
-    local: SocketAddr,
+    (local, identity): (SocketAddr, Option<&Identity>),
     (hosts, host): (&Hosts, &Arc<Host>),
     log: &mut AccessLog,
     holds: &mut Holds,
 ) -> Option<&'static str> {
     let limits = &hosts.timeouts;
     let response = match received {
-        Received::TimedOut => None,
+        Received::TimedOut => {
+            log.note = "request timed out (no CRLF)";
+            None
+        }
         Received::TooLong => Some(Response::header(
             Status::BadRequest,
             "Request longer than 1024 bytes",
         )),
-        Received::Line(len) => Some(respond(&buf[..len], local, (hosts, host), log).await),
+        Received::Line { len, filled } if titan::is_titan(&buf[..len]) => {
+            // The bytes after the CRLF already read are the start of the upload's body.
+            let early = &buf[len + 2..filled];
+            let line = &buf[..len];
+            upload::respond(&mut tls, line, early, local, (hosts, host), identity, log).await
+        }
+        Received::Line { len, .. } => {
+            Some(respond(&buf[..len], (local, identity), (hosts, host), log).await)
+        }
     };
     let note = match response {
         // Nothing to answer: the connection is only closed.
         None => {
             holds.answer_written();
-            Some("request timed out (no CRLF)")
+            Some(log.note)
         }
         Some(response) => {
             log.status = Some(response.status().to_string());
@@ -171,8 +192,9 @@ type Tls = tokio_rustls::server::TlsStream<TcpStream>;
 
 /// What arrived on a connection whose handshake succeeded.
 enum Received {
-    /// A request line of this many bytes (CRLF not counted) is at the start of the buffer.
-    Line(usize),
+    /// A request line of `len` bytes (CRLF not counted) is at the start of the buffer, which
+    /// holds `filled` bytes.
+    Line { len: usize, filled: usize },
     /// More than 1024 bytes without a CRLF.
     TooLong,
     /// The request timeout passed before a CRLF.
@@ -204,7 +226,7 @@ async fn receive(
         Err(_) => Received::TimedOut,
         Ok(Err(ReadError::Closed)) => return Err("client closed before sending a request"),
         Ok(Err(ReadError::TooLong)) => Received::TooLong,
-        Ok(Ok(len)) => Received::Line(len),
+        Ok(Ok((len, filled))) => Received::Line { len, filled },
     };
     Ok((tls, received))
 }
@@ -259,16 +281,17 @@ enum ReadError {
     TooLong,
 }
 
-/// Reads until the first CRLF; returns the length of the URL before it. Reads at most
-/// [`MAX_REQUEST_BYTES`], so a client cannot make us buffer more.
+/// Reads until the first CRLF; returns the length of the URL before it and how many bytes
+/// were read (a Titan body may follow the line). Reads at most [`MAX_REQUEST_BYTES`], so a
+/// client cannot make us buffer more.
 async fn read_request<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut [u8; MAX_REQUEST_BYTES],
-) -> Result<usize, ReadError> {
+) -> Result<(usize, usize), ReadError> {
     let mut len = 0;
     loop {
         match request::find_line_end(&buf[..len]) {
-            LineEnd::Found(n) => return Ok(n),
+            LineEnd::Found(n) => return Ok((n, len)),
             LineEnd::TooLong => return Err(ReadError::TooLong),
             LineEnd::Incomplete => {}
         }
@@ -282,7 +305,7 @@ async fn read_request<S: AsyncRead + Unpin>(
 /// Decides the response to a request line on a connection for `conn`.
 async fn respond(
     line: &[u8],
-    local: SocketAddr,
+    (local, identity): (SocketAddr, Option<&Identity>),
     (hosts, conn): (&Hosts, &Arc<Host>),
     log: &mut AccessLog,
 ) -> Response {
@@ -314,6 +337,14 @@ async fn respond(
             return Response::header(rejection.status, rejection.reason);
         }
     };
+    // A page of an area is for the certificates its areas let in (every area it lies in).
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for area in host.areas_over(&request.segments) {
+        if let Err(refusal) = identity::admit(&area.fingerprints, identity, now, Purpose::Area) {
+            log.note = "client certificate refused";
+            return Response::header(refusal.status, refusal.meta);
+        }
+    }
     let origin = Origin::new(
         host.canonical().as_str(),
         host.public_port.unwrap_or(local.port()),

@@ -280,6 +280,11 @@ async fn respond(
         }
         Target::Item { segments, slash } => (segments, slash),
     };
+    // Gopher has no client certificates: an area's pages are for Gemini readers it lets in.
+    if host.areas_over(&segments).next().is_some() {
+        log.note = "in a client-certificate area";
+        return Answer::error("This page needs a client certificate: read it over Gemini");
+    }
     let capsule = host.capsule.load_full();
     let origin = Origin::new(
         host.canonical().as_str(),

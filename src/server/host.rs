@@ -24,7 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use super::limits::PerAddress;
 use super::request::{Named, Rejection, Request};
 use super::{StartError, tls};
-use crate::config::{Config, Hostname, Lang};
+use crate::config::{AreaConfig, Config, Hostname, Lang, TitanConfig};
 use crate::content::scan::ReadCache;
 use crate::content::site::{BuildOptions, Problem, Site};
 use crate::content::{CapsuleRoot, Secret};
@@ -63,6 +63,10 @@ pub(super) struct Host {
     /// `; lang=…` for gemtext, or empty.
     gemtext_params: String,
     pub gopher: GopherSettings,
+    /// Parts readable only with a client certificate.
+    pub areas: Vec<AreaConfig>,
+    /// Uploads from authors' Gemini clients.
+    pub titan: TitanConfig,
 }
 
 impl Host {
@@ -77,6 +81,14 @@ impl Host {
         } else {
             mime.to_owned()
         }
+    }
+
+    /// The areas a path (decoded segments) lies in: a request must pass every one.
+    pub fn areas_over<'a>(
+        &'a self,
+        segments: &'a [String],
+    ) -> impl Iterator<Item = &'a AreaConfig> {
+        self.areas.iter().filter(move |a| a.path.covers(segments))
     }
 
     /// The META of a gemtext page: its own language if it has one, else the capsule's.
@@ -292,6 +304,8 @@ impl Prepared {
                     public_port: host.gopher.public_port,
                     wrap: host.gopher.wrap.get(),
                 },
+                areas: host.areas.clone(),
+                titan: host.titan.clone(),
             }));
             read.push((cache, problems));
         }

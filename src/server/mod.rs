@@ -8,6 +8,7 @@ mod conn;
 mod gemini;
 mod gopher;
 mod host;
+mod identity;
 mod limits;
 mod proxy;
 pub mod request;
@@ -15,7 +16,9 @@ pub mod selector;
 mod slots;
 pub mod status;
 mod tickets;
+pub mod titan;
 pub mod tls;
+mod upload;
 
 use std::io;
 use std::net::SocketAddr;

@@ -7,24 +7,32 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Success,
+    RedirectTemporary,
     RedirectPermanent,
     TemporaryFailure,
     SlowDown,
     NotFound,
     ProxyRequestRefused,
     BadRequest,
+    CertificateRequired,
+    CertificateNotAuthorised,
+    CertificateNotValid,
 }
 
 impl Status {
     pub fn code(self) -> u8 {
         match self {
             Status::Success => 20,
+            Status::RedirectTemporary => 30,
             Status::RedirectPermanent => 31,
             Status::TemporaryFailure => 40,
             Status::SlowDown => 44,
             Status::NotFound => 51,
             Status::ProxyRequestRefused => 53,
             Status::BadRequest => 59,
+            Status::CertificateRequired => 60,
+            Status::CertificateNotAuthorised => 61,
+            Status::CertificateNotValid => 62,
         }
     }
 }

@@ -588,15 +588,18 @@ pub fn ticketer() -> Result<Arc<dyn ProducesTickets>, rustls::Error> {
     rustls::crypto::ring::Ticketer::new()
 }
 
-/// The rustls configuration: TLS 1.2 and 1.3 only, no early data, certificates chosen by
-/// `resolver`.
+/// The rustls configuration: TLS 1.2 and 1.3 only, no early data, client certificates asked
+/// for but never required, server certificates chosen by `resolver`.
 pub fn server_config(
     resolver: Arc<dyn ResolvesServerCert>,
     ticketer: Arc<dyn ProducesTickets>,
 ) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
-    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+    let provider = provider();
+    // Every handshake asks for a client certificate (an identity) and none requires one.
+    let verifier = Arc::new(super::identity::AnyClientCertificate::new(&provider));
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-        .with_no_client_auth()
+        .with_client_cert_verifier(verifier)
         .with_cert_resolver(resolver);
     // A Gemini request must never ride on replayable 0-RTT data.
     config.max_early_data_size = 0;

@@ -11,13 +11,27 @@ use rustls::{DigitallySignedStruct, SignatureScheme, SupportedProtocolVersion};
 /// A client configuration offering `versions`, with ring, any certificate accepted and its
 /// signatures verified. Resumption is rustls' default (an in-memory session cache).
 pub fn config(versions: &[&'static SupportedProtocolVersion]) -> rustls::ClientConfig {
+    builder(versions).with_no_client_auth()
+}
+
+/// As [`config`], presenting a client certificate (an identity) from `resolver`: the tests'
+/// readers and authors.
+pub fn config_with_identity(
+    versions: &[&'static SupportedProtocolVersion],
+    resolver: Arc<dyn rustls::client::ResolvesClientCert>,
+) -> rustls::ClientConfig {
+    builder(versions).with_client_cert_resolver(resolver)
+}
+
+fn builder(
+    versions: &[&'static SupportedProtocolVersion],
+) -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(versions)
         .expect("ring supports TLS 1.2 and 1.3")
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-        .with_no_client_auth()
 }
 
 /// Accepts any certificate; verifies handshake signatures with the provider's algorithms.

@@ -1,0 +1,437 @@
+//! Titan on the Gemini port: an author's client writes, replaces, deletes or fetches the source
+//! of a page of the capsule. Everything that can be refused is refused before a byte of the
+//! body is read (host, form, certificate, token, place, size); then exactly `size` bytes are
+//! read, checked and written whole, and the live reload serves the page within its latency.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::timeout;
+
+use super::conn::{AccessLog, on_disk};
+use super::gemini::Response;
+use super::host::{Host, Hosts};
+use super::identity::{self, Identity, Purpose};
+use super::status::Status;
+use super::titan;
+use crate::content::files::is_markdown;
+use crate::content::store::{StoreError, TRASH_DIR};
+use crate::convert::url::{Origin, encode_path};
+use crate::respond::Capsule;
+
+/// Answers a Titan request line; `None` when the connection is to be closed without an
+/// answer (the body was cut short, or never came).
+pub(super) async fn respond<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    line: &[u8],
+    early: &[u8],
+    local: SocketAddr,
+    (hosts, conn): (&Hosts, &Arc<Host>),
+    identity: Option<&Identity>,
+    log: &mut AccessLog,
+) -> Option<Response> {
+    let refuse = |log: &mut AccessLog, status: Status, why: &'static str| {
+        log.note = why;
+        Some(Response::header(status, why))
+    };
+    let parsed = titan::parse(line);
+    if let Ok(request) = &parsed {
+        log.host = request.target.host.to_string();
+        // The path only: the parameters may hold the token.
+        log.path = request.target.raw_path.clone();
+    }
+    // Every request line counts against its address's rate, uploads too.
+    if let Err(wait) = hosts.per_address.request(log.peer.ip()) {
+        log.note = "over the request rate of its address";
+        return Some(Response::header(Status::SlowDown, wait.to_string()));
+    }
+    let request = match parsed {
+        Ok(request) => request,
+        Err(rejection) => return refuse(log, rejection.status, rejection.reason),
+    };
+    let host = match hosts.route(conn, &request.target, local) {
+        Ok(host) => host,
+        Err(rejection) => return refuse(log, rejection.status, rejection.reason),
+    };
+    if !host.titan.enabled {
+        return refuse(
+            log,
+            Status::ProxyRequestRefused,
+            "Only gemini:// URLs are served here",
+        );
+    }
+    let settings = &host.titan;
+    if let Err(refusal) =
+        identity::admit(&settings.fingerprints, identity, unix_now(), Purpose::Titan)
+    {
+        return refuse(log, refusal.status, refusal.meta);
+    }
+    if let Some(expected) = &settings.token {
+        match &request.token {
+            None => {
+                return refuse(
+                    log,
+                    Status::CertificateNotAuthorised,
+                    "Publishing here needs the capsule's token: add it in your client's upload dialog",
+                );
+            }
+            Some(given) if !same_secret(given, expected.as_bytes()) => {
+                return refuse(log, Status::CertificateNotAuthorised, "Wrong token");
+            }
+            Some(_) => {}
+        }
+    }
+    let capsule = host.capsule.load_full();
+    let target = {
+        let (capsule, segments) = (Arc::clone(&capsule), request.target.segments.clone());
+        match on_disk(move || Ok(file_of(&capsule, &segments))).await {
+            Ok(target) => target,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look at the capsule folder");
+                return refuse(
+                    log,
+                    Status::TemporaryFailure,
+                    "Cannot look at the capsule folder",
+                );
+            }
+        }
+    };
+    let segments: Vec<String> = target
+        .iter()
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    if !settings.paths.iter().any(|p| p.holds(&segments)) {
+        return refuse(
+            log,
+            Status::CertificateNotAuthorised,
+            "Uploads may not write here: see the capsule's [titan] paths",
+        );
+    }
+    {
+        let (capsule, target) = (Arc::clone(&capsule), target.clone());
+        match on_disk(move || Ok(capsule.root.check_writable(&target))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(StoreError::NotPlain(_))) => {
+                return refuse(
+                    log,
+                    Status::BadRequest,
+                    "The path leads through a symbolic link or to no plain file: nothing is \
+                     written there",
+                );
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot look at the capsule folder");
+                return refuse(
+                    log,
+                    Status::TemporaryFailure,
+                    "Cannot look at the capsule folder",
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look at the capsule folder");
+                return refuse(
+                    log,
+                    Status::TemporaryFailure,
+                    "Cannot look at the capsule folder",
+                );
+            }
+        }
+    }
+    let origin = Origin::new(
+        host.canonical().as_str(),
+        host.public_port.unwrap_or(local.port()),
+    );
+    if request.edit {
+        if !early.is_empty() {
+            return refuse(log, Status::BadRequest, "An edit request carries no body");
+        }
+        return Some(source_of(&capsule, &target, settings.max_size.bytes(), log).await);
+    }
+    let size = request.size.unwrap_or(0);
+    if size == 0 {
+        if !early.is_empty() {
+            return refuse(log, Status::BadRequest, "More bytes than `size` announced");
+        }
+        if !settings.allow_delete {
+            return refuse(
+                log,
+                Status::CertificateNotAuthorised,
+                "Deleting is not allowed here (size=0 deletes; see [titan] allow_delete)",
+            );
+        }
+        return Some(delete(&capsule, &target, host, identity, log).await);
+    }
+    let max = settings.max_size.bytes();
+    if size > max {
+        log.note = "upload larger than max_size";
+        return Some(Response::header(
+            Status::BadRequest,
+            format!("Uploads are limited to {max} bytes (the capsule's [titan] max_size)"),
+        ));
+    }
+    if early.len() as u64 > size {
+        return refuse(log, Status::BadRequest, "More bytes than `size` announced");
+    }
+    let body = read_body(stream, early, size, hosts, log).await?;
+    if let Err(response) = check_text(&target, &body, log) {
+        return Some(response);
+    }
+    let url = page_url(&capsule, &target);
+    let stored = {
+        let (capsule, target) = (Arc::clone(&capsule), target.clone());
+        on_disk(move || Ok(capsule.root.store(&target, &body))).await
+    };
+    match stored {
+        Ok(Ok(())) => {
+            log.note = "upload stored";
+            tracing::info!(
+                host = %host.canonical(),
+                file = %target.display(),
+                bytes = size,
+                cert = %identity.map(Identity::short).unwrap_or_default(),
+                "published from a Gemini client"
+            );
+            Some(Response::header(
+                Status::RedirectTemporary,
+                origin.absolute(&url),
+            ))
+        }
+        Ok(Err(StoreError::NotPlain(_))) => refuse(
+            log,
+            Status::BadRequest,
+            "The path leads through a symbolic link or to no plain file: nothing is written there",
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!(host = %host.canonical(), error = %e, "cannot store an upload");
+            refuse(log, Status::TemporaryFailure, "Cannot store the upload")
+        }
+        Err(e) => {
+            tracing::warn!(host = %host.canonical(), error = %e, "cannot store an upload");
+            refuse(log, Status::TemporaryFailure, "Cannot store the upload")
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    let digest = |b: &[u8]| ring::digest::digest(&ring::digest::SHA256, b);
+    let (a, b) = (digest(given), digest(expected));
+    a.as_ref()
+        .iter()
+        .zip(b.as_ref())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+/// The file a Titan path writes (relative to the root): the source of the post served at that
+/// URL (`/posts/x.gmi` → `posts/x.md`, whatever its `slug`), else a `.gmi` path's Markdown
+/// twin when only that exists, else the path itself. Blocking (it may look at the folder).
+fn file_of(capsule: &Capsule, segments: &[String]) -> PathBuf {
+    let path: PathBuf = segments.iter().collect();
+    let url = encode_path(&format!("/{}", segments.join("/")));
+    if let Some(post) = capsule.site.post_by_url(&url) {
+        return post.source.clone();
+    }
+    if path.extension().is_some_and(|e| e == "gmi") {
+        let twin = path.with_extension("md");
+        let on_disk = |p: &Path| std::fs::symlink_metadata(capsule.root.path().join(p)).is_ok();
+        if (capsule.site.text(&twin).is_some() || on_disk(&twin)) && !on_disk(&path) {
+            return twin;
+        }
+    }
+    path
+}
+
+/// The URL a stored file is served at: a post's (its `slug` kept), a Markdown file's `.gmi`
+/// name, else its own path.
+fn page_url(capsule: &Capsule, file: &Path) -> String {
+    if let Some(url) = capsule.site.url_of(file) {
+        return url.to_owned();
+    }
+    let served = if is_markdown(file) {
+        file.with_extension("gmi")
+    } else {
+        file.to_owned()
+    };
+    encode_path(&format!("/{}", served.to_string_lossy()))
+}
+
+/// Whether a file holds text (and so must be UTF-8).
+fn is_text(file: &Path) -> bool {
+    file.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["md", "gmi", "txt"]
+            .iter()
+            .any(|t| e.eq_ignore_ascii_case(t))
+    })
+}
+
+fn check_text(file: &Path, body: &[u8], log: &mut AccessLog) -> Result<(), Response> {
+    if is_text(file) && std::str::from_utf8(body).is_err() {
+        log.note = "upload is not UTF-8";
+        return Err(Response::header(
+            Status::BadRequest,
+            "The text is not valid UTF-8: nothing was written",
+        ));
+    }
+    Ok(())
+}
+
+/// Reads exactly `size` bytes (those already read after the request line first) within the
+/// request timeout; `None` when they do not all come.
+async fn read_body<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    early: &[u8],
+    size: u64,
+    hosts: &Hosts,
+    log: &mut AccessLog,
+) -> Option<Vec<u8>> {
+    let size = usize::try_from(size).ok()?;
+    let mut body = Vec::with_capacity(size);
+    body.extend_from_slice(early);
+    let rest = size - early.len();
+    let read = timeout(
+        hosts.timeouts.request_timeout,
+        stream.take(rest as u64).read_to_end(&mut body),
+    )
+    .await;
+    match read {
+        Ok(Ok(_)) if body.len() == size => Some(body),
+        Err(_) => {
+            log.note = "upload timed out before its size: nothing written";
+            None
+        }
+        _ => {
+            log.note = "upload cut short: nothing written";
+            None
+        }
+    }
+}
+
+/// `;edit`: the source of a page, as the author wrote it.
+async fn source_of(capsule: &Arc<Capsule>, file: &Path, max: u64, log: &mut AccessLog) -> Response {
+    let mime = if is_markdown(file) {
+        "text/markdown; charset=utf-8"
+    } else if file.extension().is_some_and(|e| e == "gmi") {
+        "text/gemini; charset=utf-8"
+    } else {
+        log.note = "edit of a file that is not a page";
+        return Response::header(
+            Status::BadRequest,
+            "Only Markdown and gemtext pages can be edited",
+        );
+    };
+    let (capsule, path) = (Arc::clone(capsule), capsule.root.path().join(file));
+    let read = on_disk(move || {
+        use std::io::Read;
+        let file = capsule.root.open_file(&path)?;
+        let mut text = Vec::new();
+        file.take(max + 1).read_to_end(&mut text)?;
+        Ok(text)
+    })
+    .await;
+    match read {
+        Ok(text) if text.len() as u64 > max => {
+            log.note = "source larger than max_size";
+            Response::header(
+                Status::BadRequest,
+                "This page is larger than the capsule's [titan] max_size: edit it elsewhere",
+            )
+        }
+        Ok(text) => match String::from_utf8(text) {
+            Ok(body) => {
+                log.note = "source sent for editing";
+                Response::Generated {
+                    mime: mime.to_owned(),
+                    body,
+                }
+            }
+            Err(_) => Response::header(Status::BadRequest, "This page is not valid UTF-8"),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            log.note = "edit of a page that does not exist";
+            Response::header(Status::NotFound, "Not found")
+        }
+        Err(e) => {
+            tracing::warn!(file = %file.display(), error = %e, "cannot read a source");
+            Response::header(Status::TemporaryFailure, "Cannot read this page")
+        }
+    }
+}
+
+/// `size=0`: the file moves to the trash.
+async fn delete(
+    capsule: &Arc<Capsule>,
+    file: &Path,
+    host: &Host,
+    identity: Option<&Identity>,
+    log: &mut AccessLog,
+) -> Response {
+    let moved = {
+        let (capsule, file) = (Arc::clone(capsule), file.to_owned());
+        on_disk(move || Ok(capsule.root.trash(&file))).await
+    };
+    match moved {
+        Ok(Ok(place)) => {
+            log.note = "deleted (moved to the trash)";
+            tracing::info!(
+                host = %host.canonical(),
+                file = %file.display(),
+                trash = %place.display(),
+                cert = %identity.map(Identity::short).unwrap_or_default(),
+                "deleted from a Gemini client"
+            );
+            Response::Generated {
+                mime: host.gemtext_header(None),
+                body: format!(
+                    "# Deleted\n\n{} is no longer served. It was moved to {} in the capsule \
+                     folder, from where it can be put back.\n\n=> / Home\n",
+                    file.display(),
+                    TRASH_DIR
+                ),
+            }
+        }
+        Ok(Err(StoreError::Missing(_))) => {
+            log.note = "delete of a file that does not exist";
+            Response::header(Status::NotFound, "Not found")
+        }
+        Ok(Err(StoreError::NotPlain(_))) => Response::header(
+            Status::BadRequest,
+            "The path leads through a symbolic link or to no plain file: nothing is deleted",
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!(host = %host.canonical(), error = %e, "cannot delete");
+            Response::header(Status::TemporaryFailure, "Cannot delete this file")
+        }
+        Err(e) => {
+            tracing::warn!(host = %host.canonical(), error = %e, "cannot delete");
+            Response::header(Status::TemporaryFailure, "Cannot delete this file")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_compare_equal_only_when_equal() {
+        assert!(same_secret(b"hunter2", b"hunter2"));
+        assert!(!same_secret(b"hunter2", b"hunter3"));
+        assert!(!same_secret(b"", b"hunter2"));
+        assert!(!same_secret(b"hunter2x", b"hunter2"));
+    }
+
+    #[test]
+    fn text_targets_are_the_pages() {
+        assert!(is_text(Path::new("posts/x.md")));
+        assert!(is_text(Path::new("a.GMI")));
+        assert!(!is_text(Path::new("img/x.png")));
+    }
+}
