@@ -3,6 +3,8 @@
 
 mod common;
 
+/// Client-certificate areas: 60/61/62, identities across resumption, pages kept out of lists.
+mod areas;
 /// The command line and configuration errors.
 mod cli;
 /// Markdown → gemtext snapshots, one per construct.
@@ -38,6 +40,8 @@ mod safety;
 mod series;
 /// Serving the capsule folder: files, folders, MIME types, traversal and hidden files.
 mod serving;
+/// Titan uploads: publish, replace, edit and delete from a Gemini client.
+mod titan;
 /// Certificates, SNI and TLS behaviour.
 mod tls;
 /// The load generator and the limit server.

@@ -6,6 +6,7 @@
 
 pub mod abuse;
 pub mod balancer;
+pub mod identity;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -431,6 +432,8 @@ pub struct Exchange {
     pub close_notify: bool,
     pub peer_cert: Vec<u8>,
     pub version: Option<rustls::ProtocolVersion>,
+    /// The handshake resumed an earlier session.
+    pub resumed: bool,
 }
 
 impl Exchange {
@@ -628,6 +631,7 @@ pub fn finish(mut conn: Conn) -> std::io::Result<Exchange> {
         close_notify,
         peer_cert,
         version: conn.conn.protocol_version(),
+        resumed: conn.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
     })
 }
 
