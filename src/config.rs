@@ -1600,6 +1600,39 @@ slug = \"sail\"
 ";
 
     #[test]
+    fn areas_and_titan_belong_to_their_host() {
+        let fp = "ab".repeat(32);
+        let text = format!(
+            "[[host]]\nhostnames = [\"a.example\"]\ncapsule = \"a\"\n\
+             [[host.area]]\npath = \"/members/\"\nfingerprints = [\"{fp}\"]\n\
+             [host.titan]\nenabled = true\nfingerprints = [\"{fp}\"]\nmax_size = 2048\n\
+             [[host]]\nhostnames = [\"b.example\"]\ncapsule = \"b\"\n"
+        );
+        let config = parse(&text).unwrap();
+        let (a, b) = (&config.hosts[0], &config.hosts[1]);
+        assert_eq!(a.areas.len(), 1);
+        assert_eq!(a.areas[0].path.to_string(), "/members/");
+        assert!(a.titan.enabled);
+        assert_eq!(a.titan.max_size.bytes(), 2048);
+        assert_eq!(a.titan.paths[0].to_string(), "/posts/");
+        assert!(b.areas.is_empty() && !b.titan.enabled);
+        // The single-host form: at the top, beside the other host keys.
+        let single = parse(&format!(
+            "hostnames = [\"a.example\"]\n[[area]]\npath = \"/m/\"\n[titan]\nenabled = true\n\
+             fingerprints = [\"spki:{fp}\"]\npaths = [\"/posts/\", \"/notes/\"]\n"
+        ))
+        .unwrap();
+        let host = &single.hosts[0];
+        assert_eq!(host.areas[0].path.segments(), ["m"]);
+        assert_eq!(host.titan.paths.len(), 2);
+        // Titan on without authors is refused, per host too.
+        let err = parse("[[host]]\nhostnames = [\"a.example\"]\n[host.titan]\nenabled = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lists no `fingerprints`"), "{err}");
+    }
+
+    #[test]
     fn host_tables_make_one_host_each() {
         let config = parse(TWO_HOSTS).unwrap();
         assert!(config.host_tables);

@@ -47,6 +47,15 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
         log.note = "over the request rate of its address";
         return Some(Response::header(Status::SlowDown, wait.to_string()));
     }
+    // Only the connection's own host is served on it: where that host takes no uploads, a
+    // titan:// request is refused as by a server without Titan, whatever its form.
+    if !conn.titan.enabled {
+        return refuse(
+            log,
+            Status::ProxyRequestRefused,
+            "Only gemini:// URLs are served here",
+        );
+    }
     let request = match parsed {
         Ok(request) => request,
         Err(rejection) => return refuse(log, rejection.status, rejection.reason),
@@ -55,13 +64,6 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
         Ok(host) => host,
         Err(rejection) => return refuse(log, rejection.status, rejection.reason),
     };
-    if !host.titan.enabled {
-        return refuse(
-            log,
-            Status::ProxyRequestRefused,
-            "Only gemini:// URLs are served here",
-        );
-    }
     let settings = &host.titan;
     if let Err(refusal) =
         identity::admit(&settings.fingerprints, identity, unix_now(), Purpose::Titan)
