@@ -364,7 +364,11 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         // A host that cannot be read is an error of its own; the others are still checked.
         let opened = CapsuleRoot::open(&host.capsule)
             .with_context(|| format!("capsule folder {}", host.capsule.display()))
-            .and_then(|root| Ok(root.keep_secret(&Secret::of(&config))?));
+            .and_then(|root| {
+                Ok(root
+                    .keep_secret(&Secret::of(&config))?
+                    .with_areas(&host.areas))
+            });
         let capsule = match opened {
             Ok(capsule) => capsule,
             Err(e) if several => {
@@ -431,7 +435,8 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         // A static copy of a capsule that holds a private key would publish the key.
         let root = CapsuleRoot::open(&host.capsule)
             .with_context(|| format!("capsule folder {}", host.capsule.display()))?
-            .keep_secret(&secrets)?;
+            .keep_secret(&secrets)?
+            .with_areas(&host.areas);
         // With several hosts, each has its own folder, named by its canonical name.
         let out = if several {
             args.out.join(host.canonical().as_str())

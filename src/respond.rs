@@ -34,8 +34,6 @@ pub struct Capsule {
     /// Answers rendered from this snapshot, kept for the next request (a new snapshot starts
     /// empty, so nothing outlives the content it was made from).
     pub rendered: Rendered,
-    /// The paths of client-certificate areas: never in a static copy.
-    pub areas: Vec<crate::config::PathPrefix>,
 }
 
 /// Rendered answers by key, made once per snapshot. Bounded in count and in bytes: past
@@ -150,7 +148,6 @@ impl Capsule {
             },
             robots_txt: config.robots_txt.clone(),
             rendered: Rendered::default(),
-            areas: config.areas.iter().map(|a| a.path.clone()).collect(),
         }
     }
 
@@ -169,7 +166,6 @@ impl Capsule {
             feeds: self.feeds.clone(),
             robots_txt: self.robots_txt.clone(),
             rendered: Rendered::default(),
-            areas: self.areas.clone(),
         }
     }
 
@@ -421,7 +417,8 @@ impl Capsule {
     }
 
     /// Every path a static copy of the capsule needs: each file (Markdown under its `.gmi`
-    /// name, folders through their index) and each generated page. Blocking.
+    /// name, folders through their index) and each generated page, but none of a
+    /// client-certificate area. Blocking.
     pub fn paths(&self) -> Vec<(Vec<String>, bool)> {
         let mut paths: Vec<(Vec<String>, bool)> = vec![
             (vec![], true),
@@ -456,7 +453,7 @@ impl Capsule {
         }
         collect_paths(self.root.path(), &mut Vec::new(), &mut paths);
         // A static copy has no client certificates to ask for.
-        paths.retain(|(segments, _)| !self.areas.iter().any(|a| a.covers(segments)));
+        paths.retain(|(segments, _)| !self.root.in_area(segments));
         paths.sort();
         paths.dedup();
         paths

@@ -23,7 +23,9 @@ fn members() -> Members {
          [[area]]\npath = \"/members/\"\nfingerprints = [\"{}\"]\n\n\
          [[area]]\npath = \"/club/\"\n\n\
          [[area]]\npath = \"/keys/\"\nfingerprints = [\"{}\"]\n\n\
-         [[area]]\npath = \"/posts/private/\"\nfingerprints = [\"SHA256:{}\"]\n",
+         [[area]]\npath = \"/posts/private/\"\nfingerprints = [\"SHA256:{}\"]\n\n\
+         [[area]]\npath = \"/note.gmi/\"\n\n\
+         [[area]]\npath = \"/Nothing-Here/\"\n",
         alice.fingerprint(),
         carol.spki(),
         alice.openssl_fingerprint(),
@@ -33,6 +35,18 @@ fn members() -> Members {
     write(&capsule, "members/index.gmi", "# Members\n\nThe minutes.\n");
     write(&capsule, "club/index.gmi", "# Club\n");
     write(&capsule, "keys/index.gmi", "# Keys\n");
+    write(&capsule, "members/data.bin", "minutes in bytes");
+    write(&capsule, "note.gmi", "# A private note\n");
+    // Links into the areas from outside them, and one within an area.
+    let link = |target: &str, name: &str| {
+        std::os::unix::fs::symlink(target, capsule.join(name)).unwrap();
+    };
+    std::fs::create_dir_all(capsule.join("posts/private")).unwrap();
+    link("../members", "posts/inlink");
+    link("../members/index.gmi", "posts/leak.gmi");
+    link("members/data.bin", "leak.bin");
+    link("private", "posts/mirror");
+    link("index.gmi", "members/alias.gmi");
     let post = |file: &str, title: &str, date: &str| {
         write(
             &capsule.join("posts"),
@@ -50,6 +64,18 @@ fn members() -> Members {
         alice,
         bob,
         carol,
+    }
+}
+
+/// Asserts that each selector gets a Gopher error item (type 3).
+fn gopher_errors(gopher: std::net::SocketAddr, selectors: &[&str]) {
+    for selector in selectors {
+        let answer = crate::common::gopher_at(gopher, format!("{selector}\r\n").as_bytes());
+        assert!(
+            answer.starts_with(b"3"),
+            "{selector}: {:?}",
+            String::from_utf8_lossy(&answer)
+        );
     }
 }
 
@@ -114,6 +140,70 @@ fn every_status_of_an_area() {
             .iter()
             .any(|l| l.contains(&m.alice.fingerprint()))
     );
+}
+
+#[test]
+fn no_other_name_leads_into_an_area() {
+    let m = members();
+    let s = &m.server;
+    // Symlinks from outside an area into it: not followed, whoever asks.
+    for path in [
+        "/posts/inlink/index.gmi",
+        "/posts/inlink/data.bin",
+        "/posts/inlink/",
+        "/posts/leak.gmi",
+        "/leak.bin",
+        "/posts/mirror/summer.gmi",
+    ] {
+        for client in [anonymous(), m.alice.client()] {
+            let answer = status(&m, client, path);
+            assert!(!answer.starts_with("20"), "{path}: {answer}");
+        }
+    }
+    // A link within an area is the area's own.
+    assert!(status(&m, anonymous(), "/members/alias.gmi").starts_with("60 "));
+    assert!(status(&m, m.alice.client(), "/members/alias.gmi").starts_with("20 "));
+    // An area that is one page: its Gopher `.txt` name is the page too.
+    assert!(status(&m, anonymous(), "/note.gmi").starts_with("60 "));
+    let gopher = s.gopher_addr();
+    gopher_errors(
+        gopher,
+        &[
+            "/note.txt",
+            "/note.gmi",
+            "/posts/mirror/summer.txt",
+            "/posts/inlink/index.txt",
+            "/posts/leak.txt",
+            "/leak.bin",
+        ],
+    );
+    for path in ["/atom.xml", "/archive/", "/"] {
+        let body = s.get(&s.url(path)).body_text();
+        assert!(
+            !body.contains("Members") && !body.contains("leak"),
+            "{path}: {body}"
+        );
+    }
+    // `check` names the links it does not follow, and the area that guards nothing.
+    let (_, out, err) = run_cli(s.dir.path(), &["check"]);
+    let said = format!("{out}{err}");
+    assert!(
+        said.contains("posts/leak.gmi:1: warning: a symlink to members/index.gmi"),
+        "{said}"
+    );
+    assert!(said.contains("/Nothing-Here/ names nothing"), "{said}");
+    let (status, out, err) = run_cli(s.dir.path(), &["build", "--out", "site"]);
+    assert!(status.success(), "{out}{err}");
+    let site = s.dir.path().join("site");
+    for gone in [
+        "posts/leak.gmi",
+        "leak.bin",
+        "posts/inlink",
+        "posts/mirror",
+        "note.gmi",
+    ] {
+        assert!(!site.join(gone).exists(), "{gone} was copied");
+    }
 }
 
 #[test]
@@ -224,18 +314,14 @@ fn pages_of_an_area_are_in_no_list_menu_feed_or_copy() {
         );
         assert!(!menu.contains(secret), "{selector}: {menu}");
     }
-    for selector in [
-        "/posts/private/summer.txt",
-        "/members/",
-        "/members/index.gmi",
-    ] {
-        let answer = crate::common::gopher_at(gopher, format!("{selector}\r\n").as_bytes());
-        assert!(
-            answer.starts_with(b"3"),
-            "{selector}: {:?}",
-            String::from_utf8_lossy(&answer)
-        );
-    }
+    gopher_errors(
+        gopher,
+        &[
+            "/posts/private/summer.txt",
+            "/members/",
+            "/members/index.gmi",
+        ],
+    );
     // `check` says what the area does to the post's series and tags.
     let (_, out, err) = run_cli(s.dir.path(), &["check"]);
     let said = format!("{out}{err}");
@@ -284,6 +370,11 @@ fn area_and_titan_settings_are_checked_with_their_lines() {
             "config.toml",
             "two [[area]] tables",
         ),
+        (
+            "[[area]]\npath = \"/members/\"\n[[area]]\npath = \"/%6Dembers//\"\n",
+            "config.toml",
+            "two [[area]] tables",
+        ),
     ];
     for (config, place, message) in cases {
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
@@ -294,4 +385,54 @@ fn area_and_titan_settings_are_checked_with_their_lines() {
         assert!(said.contains(place), "{config}: {said}");
         assert!(said.contains(message), "{config}: {said}");
     }
+}
+
+#[test]
+fn hosts_that_share_files_keep_each_others_areas() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    write(&dir.path().join("a/b/members"), "s.gmi", "# Secret\n");
+    let config = |outer_area: &str| {
+        format!(
+            "listen = [\"127.0.0.1:0\"]\n\
+             [[host]]\nhostnames = [\"a.test\"]\ncapsule = \"a\"\n{outer_area}\n\
+             [[host]]\nhostnames = [\"b.test\"]\ncapsule = \"a/b\"\n\
+             [[host.area]]\npath = \"/members/\"\n"
+        )
+    };
+    // The outer host would serve b.test's area at /b/members/ to anyone: refused.
+    let (status, err) = Setup::in_dir(dir.clone()).config(&config("")).fail();
+    assert!(!status.success());
+    assert!(
+        err.contains("b.test's client-certificate area /members/"),
+        "{err}"
+    );
+    assert!(err.contains("path = \"/b/members/\""), "{err}");
+    // Guarded on both hosts: served, the secret behind a certificate under either name.
+    let server = Setup::in_dir(dir.clone())
+        .config(&config("[[host.area]]\npath = \"/b/members/\""))
+        .start();
+    for (sni, path) in [("a.test", "/b/members/s.gmi"), ("b.test", "/members/s.gmi")] {
+        let url = format!("gemini://{sni}:{}{path}\r\n", server.port());
+        let mut conn = crate::common::connect_with(server.addr(), Some(sni), anonymous()).unwrap();
+        std::io::Write::write_all(&mut conn, url.as_bytes()).unwrap();
+        crate::common::finish(conn).unwrap().expect("60");
+    }
+}
+
+#[test]
+fn an_area_over_every_post_is_named_by_check() {
+    let setup = Setup::new();
+    std::fs::write(
+        setup.path().join("config.toml"),
+        "[[area]]\npath = \"/posts/\"\n",
+    )
+    .unwrap();
+    write(
+        &setup.path().join("capsule/posts"),
+        "one.md",
+        "---\ntitle: One\ndate: 2025-01-01\n---\nText.\n",
+    );
+    let (_, out, err) = run_cli(setup.path(), &["check"]);
+    let said = format!("{out}{err}");
+    assert!(said.contains("/posts/ holds every post"), "{said}");
 }

@@ -62,6 +62,12 @@ impl Capsule {
         send(self.server.addr(), client, &request).unwrap()
     }
 
+    /// Uploads `text` as the author to a path (and parameters), its size added last.
+    fn put(&self, path_and_params: &str, text: &str) -> Exchange {
+        let with_size = format!("{path_and_params};size={}", text.len());
+        self.upload(&with_size, text.as_bytes())
+    }
+
     /// Sends only the request line and reads the answer: it must come before any body.
     fn header_only(&self, client: std::sync::Arc<rustls::ClientConfig>, line: &str) -> String {
         let mut conn = connect_with(self.server.addr(), Some("localhost"), client).unwrap();
@@ -86,10 +92,7 @@ fn a_new_post_is_served_listed_and_navigated() {
     let c = capsule("", "");
     let s = &c.server;
     let body = post("Reading the Wind", "2024-03-20", 3);
-    let answer = c.upload(
-        &format!("/posts/wind.md;mime=text/markdown;size={}", body.len()),
-        body.as_bytes(),
-    );
+    let answer = c.put("/posts/wind.md;mime=text/markdown", &body);
     answer.expect("30");
     assert_eq!(
         answer.meta(),
@@ -153,10 +156,7 @@ fn edit_returns_the_source_and_a_round_trip_changes_the_post() {
     assert_eq!(answer.body_text(), source);
     // The author changes it and sends it back to the same URL, as text/plain.
     let changed = source.replace("Text of The First Lesson.", "Rewritten on the water.");
-    let answer = c.upload(
-        &format!("/posts/first.gmi;mime=text/plain;size={}", changed.len()),
-        changed.as_bytes(),
-    );
+    let answer = c.put("/posts/first.gmi;mime=text/plain", &changed);
     answer.expect("30");
     assert_eq!(c.file("posts/first.md").as_deref(), Some(changed.as_str()));
     c.server
@@ -368,4 +368,55 @@ fn delete_moves_to_the_trash_only_when_allowed() {
         .get(&c.server.url(&format!("/.trash/posts/{name}")))
         .expect("51");
     c.upload("/posts/knots.md;size=0", b"").expect("51");
+}
+
+#[test]
+fn what_would_not_be_published_as_written_is_refused_with_its_line() {
+    let c = capsule("", "");
+    // Front matter that does not parse: the author's client keeps the text to fix.
+    let broken = "---\ntitle: Broken\ndate: 2024-03-20\ntags: [a,\n---\nText.\n";
+    let answer = c.put("/posts/broken.md", &broken);
+    answer.expect("59");
+    assert!(
+        answer.meta().contains("posts/broken.md:"),
+        "{}",
+        answer.meta()
+    );
+    assert!(c.file("posts/broken.md").is_none());
+    // Over an existing post: refused, the post as it was.
+    let before = c.file("posts/knots.md").unwrap();
+    let bad_date = "---\ntitle: Knots\ndate: yesterday-ish\n---\nText.\n";
+    let answer = c.put("/posts/knots.gmi", &bad_date);
+    answer.expect("59");
+    assert!(
+        answer.meta().contains("posts/knots.md:3"),
+        "{}",
+        answer.meta()
+    );
+    assert_eq!(c.file("posts/knots.md").unwrap(), before);
+    // A Markdown file whose hand-written .gmi twin is served in its place.
+    write(&c.server.capsule(), "posts/twin.gmi", "# Twin\n");
+    let text = post("Twin", "2024-03-21", 3);
+    let answer = c.put("/posts/twin.md", &text);
+    answer.expect("59");
+    assert!(answer.meta().contains(".gmi"), "{}", answer.meta());
+    assert!(c.file("posts/twin.md").is_none());
+    // Gemtext by either extension must be UTF-8.
+    c.upload("/posts/latin.gemini;size=3", b"caf\xe9"[..3].as_ref())
+        .expect("30");
+    c.upload("/posts/latin2.gemini;size=4", b"caf\xe9")
+        .expect("59");
+    assert!(c.file("posts/latin2.gemini").is_none());
+    // A `;` in a file name must be encoded, or the upload would go elsewhere.
+    c.upload("/posts/a;b.md;size=3", b"abc").expect("59");
+    assert!(c.file("posts/a").is_none());
+    let text = post("Semi", "2024-03-22", 4);
+    let answer = c.put("/posts/a%3Bb.md", &text);
+    answer.expect("30");
+    assert!(
+        answer.meta().ends_with("/posts/a%3Bb.gmi"),
+        "{}",
+        answer.meta()
+    );
+    c.server.wait_text("/archive/", "/posts/a%3Bb.gmi");
 }

@@ -76,7 +76,10 @@ impl TitanConfig {
 /// Checks the areas of one host: one table per prefix.
 pub(super) fn validate_areas(areas: &[AreaConfig]) -> Result<(), String> {
     for (i, area) in areas.iter().enumerate() {
-        if areas[..i].iter().any(|a| a.path == area.path) {
+        if areas[..i]
+            .iter()
+            .any(|a| a.path.segments() == area.path.segments())
+        {
             return Err(format!(
                 "two [[area]] tables have the path `{}`: keep one (list every certificate in it)",
                 area.path

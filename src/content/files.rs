@@ -17,7 +17,7 @@ use std::sync::Arc;
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
-use crate::config::Config;
+use crate::config::{AreaConfig, Config, PathPrefix};
 use crate::convert::mime::mime_for;
 
 /// The file every directory serves.
@@ -40,6 +40,10 @@ pub struct CapsuleRoot {
     /// The files among them (device and inode), so that no other name for them (a hard link,
     /// the folder moved) opens them either.
     secret_files: Arc<[(u64, u64)]>,
+    /// The paths of client-certificate areas: a symlink never leads into one from outside it
+    /// (the area's check is made on the path a client asks for), and posts there are never
+    /// listed.
+    areas: Arc<[PathPrefix]>,
 }
 
 /// Something the server keeps secret lies inside the capsule, where it would be served; or the
@@ -167,7 +171,38 @@ impl CapsuleRoot {
             dir: Arc::new(dir),
             secrets: Arc::new([]),
             secret_files: Arc::new([]),
+            areas: Arc::new([]),
         })
+    }
+
+    /// The same folder with the paths of the host's client-certificate areas.
+    pub fn with_areas(mut self, areas: &[AreaConfig]) -> CapsuleRoot {
+        self.areas = areas.iter().map(|a| a.path.clone()).collect();
+        self
+    }
+
+    /// The paths of the client-certificate areas.
+    pub fn areas(&self) -> &[PathPrefix] {
+        &self.areas
+    }
+
+    /// Whether a path (decoded segments) lies in a client-certificate area.
+    pub fn in_area(&self, segments: &[String]) -> bool {
+        self.areas.iter().any(|a| a.covers(segments))
+    }
+
+    /// Whether the file really at `real` lies in an area that the path it was reached by,
+    /// `requested`, does not (both relative to the root): then a symlink leads into the area
+    /// from outside it, and the area's certificate check would be skipped.
+    pub fn crosses_into_area(&self, requested: &Path, real: &Path) -> bool {
+        if self.areas.is_empty() {
+            return false;
+        }
+        let segments = |p: &Path| -> Vec<String> { names(p).map(str::to_owned).collect() };
+        let (requested, real) = (segments(requested), segments(real));
+        self.areas
+            .iter()
+            .any(|a| a.covers(&real) && !a.covers(&requested))
     }
 
     /// The folder as configured (absolute, not canonical).
@@ -201,6 +236,7 @@ impl CapsuleRoot {
         }
         fresh.secrets = Arc::clone(&self.secrets);
         fresh.secret_files = Arc::clone(&self.secret_files);
+        fresh.areas = Arc::clone(&self.areas);
         Ok(fresh)
     }
 
@@ -267,7 +303,11 @@ impl CapsuleRoot {
         let handle = format!("/proc/self/fd/{}", located.as_raw_fd());
         let real = std::fs::read_link(&handle)?;
         let servable = match real.strip_prefix(&self.root) {
-            Ok(inside) => !is_hidden(names(inside)) && !self.is_secret(&real),
+            Ok(inside) => {
+                !is_hidden(names(inside))
+                    && !self.is_secret(&real)
+                    && !self.crosses_into_area(relative, inside)
+            }
             Err(_) => false,
         };
         if !servable
@@ -277,7 +317,8 @@ impl CapsuleRoot {
         {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
-                "a symlink that leads out of the capsule, to a hidden file or to no regular file",
+                "a symlink that leads out of the capsule, into a client-certificate area, to a \
+                 hidden file or to no regular file",
             ));
         }
         Ok(rustix::fs::open(&handle, flags, Mode::empty())?)
@@ -419,12 +460,16 @@ impl CapsuleRoot {
         source.is_file().then_some(Resolved::Markdown(source))
     }
 
-    /// The canonical form of `path` if it exists, lies inside the root and is neither hidden
-    /// nor secret.
+    /// The canonical form of `path` if it exists, lies inside the root, is neither hidden nor
+    /// secret, and is not reached through a symlink into an area from outside it.
     fn inside(&self, path: &Path) -> Option<PathBuf> {
         let canonical = path.canonicalize().ok()?;
         let relative = canonical.strip_prefix(&self.root).ok()?;
-        (!is_hidden(names(relative)) && !self.is_secret(&canonical)).then_some(canonical)
+        let requested = path.strip_prefix(&self.root).ok()?;
+        (!is_hidden(names(relative))
+            && !self.is_secret(&canonical)
+            && !self.crosses_into_area(requested, relative))
+        .then_some(canonical)
     }
 }
 

@@ -85,7 +85,7 @@ impl ReadCache {
 }
 
 /// What identifies a version of a file: any write changes at least one of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stamp {
     len: u64,
     inode: u64,
@@ -170,6 +170,20 @@ impl Pass<'_> {
                     continue;
                 };
                 match target.strip_prefix(self.root) {
+                    Ok(inside) if self.capsule.crosses_into_area(&relative, inside) => {
+                        // Its page would be served and listed under the link's public name.
+                        self.problems.push(Problem {
+                            path: relative.clone(),
+                            line: 1,
+                            message: format!(
+                                "a symlink to {}, inside a client-certificate area: not followed \
+                                 (link from inside the area, or move the file out of it)",
+                                inside.display()
+                            ),
+                            error: false,
+                        });
+                        continue;
+                    }
                     Ok(inside) if !is_hidden(names(inside)) && !self.capsule.is_secret(&target) => {
                     }
                     _ => continue,
@@ -319,24 +333,7 @@ fn read(
     meta: &std::fs::Metadata,
     options: &BuildOptions,
 ) -> Entry {
-    let mut problems = Vec::new();
-    let mut problem = |line, message: String, error| {
-        problems.push(Problem {
-            path: relative.to_owned(),
-            line,
-            message,
-            error,
-        })
-    };
     let markdown = is_markdown(path);
-    let is_post = relative.starts_with(POSTS_DIR);
-    let failed = |text, problems| Entry {
-        stamp: Stamp::of(meta),
-        text,
-        post: None,
-        problems,
-        broken: true,
-    };
     // Opened safely: whatever was listed may have been swapped since (for a FIFO, which would
     // hang the rebuild, or a symlink out of the capsule).
     let opened = capsule
@@ -354,7 +351,8 @@ fn read(
             };
             // A large gemtext page is still served; it just cannot be a post. The whole file is
             // at fault: reported at its first line.
-            if markdown || is_post {
+            let mut problems = Vec::new();
+            if markdown || relative.starts_with(POSTS_DIR) {
                 let message = match &e {
                     markdown::SourceError::TooLarge { limit, .. } => format!(
                         "larger than the {limit}-byte limit for Markdown files \
@@ -362,12 +360,66 @@ fn read(
                     ),
                     markdown::SourceError::Read { source, .. } => format!("cannot read: {source}"),
                 };
-                problem(1, message, true);
+                problems.push(Problem {
+                    path: relative.to_owned(),
+                    line: 1,
+                    message,
+                    error: true,
+                });
             }
-            return failed(text, problems);
+            return Entry {
+                stamp: Stamp::of(meta),
+                ..failed(text, problems)
+            };
         }
     };
-    let stem = title_stem(path);
+    let modified = meta
+        .modified()
+        .map(OffsetDateTime::from)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    Entry {
+        stamp: Stamp::of(meta),
+        ..examine(source, relative, modified, options)
+    }
+}
+
+/// A file that cannot be published as it is (its stamp is set by the caller).
+fn failed(text: Text, problems: Vec<Problem>) -> Entry {
+    Entry {
+        stamp: Stamp::default(),
+        text,
+        post: None,
+        problems,
+        broken: true,
+    }
+}
+
+/// The problems a text would have as the file at `relative` (relative to the root): what an
+/// upload is checked with before it is written.
+pub fn problems_of(text: String, relative: &Path, options: &BuildOptions) -> Vec<Problem> {
+    examine(text, relative, OffsetDateTime::now_utc(), options).problems
+}
+
+/// Converts the text of a page (and reads its post, if it is one) into an entry, but for its
+/// stamp.
+fn examine(
+    source: String,
+    relative: &Path,
+    modified: OffsetDateTime,
+    options: &BuildOptions,
+) -> Entry {
+    let mut problems = Vec::new();
+    let mut problem = |line, message: String, error| {
+        problems.push(Problem {
+            path: relative.to_owned(),
+            line,
+            message,
+            error,
+        })
+    };
+    let markdown = is_markdown(relative);
+    let is_post = relative.starts_with(POSTS_DIR);
+    let stem = title_stem(relative);
     let (mut page, front, front_lines, heading, links) = if markdown {
         let read = markdown::read(&source, stem, &options.markdown);
         for (e, fatal) in &read.problems {
@@ -402,10 +454,7 @@ fn read(
     let post = if is_post {
         let facts = FileFacts {
             stem,
-            modified: meta
-                .modified()
-                .map(OffsetDateTime::from)
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            modified,
             zone: &options.zone,
         };
         let (post, post_problems) = Post::read(
@@ -431,7 +480,7 @@ fn read(
         None
     };
     Entry {
-        stamp: Stamp::of(meta),
+        stamp: Stamp::default(),
         text: Text::Page(Arc::new(page)),
         post,
         problems,

@@ -22,7 +22,7 @@ use super::post::{
 };
 use super::scan::{self, ReadCache, Text};
 use super::series::{self, Member, Ordered, stable_hash};
-use crate::config::{HostConfig, PathPrefix, SeriesConfig};
+use crate::config::{HostConfig, SeriesConfig};
 use crate::convert;
 
 /// The folder, below the capsule root, that holds the posts.
@@ -147,8 +147,6 @@ pub struct BuildOptions {
     pub series: BTreeMap<String, SeriesConfig>,
     /// The time zone of dates written without an offset.
     pub zone: jiff::tz::TimeZone,
-    /// The paths of the client-certificate areas: posts there are never listed.
-    pub areas: Vec<PathPrefix>,
 }
 
 impl Default for BuildOptions {
@@ -166,23 +164,22 @@ impl BuildOptions {
             show_future: config.publish_future,
             series: config.series.clone(),
             zone: config.timezone.zone().clone(),
-            areas: config.areas.iter().map(|a| a.path.clone()).collect(),
         }
     }
+}
 
-    /// Whether a URL (as the site writes them: percent-encoded) lies in an area.
-    pub fn in_area(&self, url: &str) -> bool {
-        if self.areas.is_empty() {
-            return false;
-        }
-        let decoded = percent_decode_str(url).decode_utf8_lossy();
-        let segments: Vec<String> = decoded
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        self.areas.iter().any(|area| area.covers(&segments))
+/// Whether a URL (as the site writes them: percent-encoded) lies in a client-certificate area.
+fn url_in_area(capsule: &CapsuleRoot, url: &str) -> bool {
+    if capsule.areas().is_empty() {
+        return false;
     }
+    let decoded = percent_decode_str(url).decode_utf8_lossy();
+    let segments: Vec<String> = decoded
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    capsule.in_area(&segments)
 }
 
 impl Site {
@@ -215,7 +212,7 @@ impl Site {
         // Drafts stay withheld wherever they are; published posts of an area leave every list.
         let (members_only, mut posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) = posts
             .into_iter()
-            .partition(|p| options.in_area(&p.url) || options.in_area(&p.natural_url()));
+            .partition(|p| url_in_area(capsule, &p.url) || url_in_area(capsule, &p.natural_url()));
         for post in &members_only {
             let key = match (post.meta.series.is_empty(), post.meta.tags.is_empty()) {
                 (false, _) => "series",
@@ -311,6 +308,7 @@ impl Site {
         };
         check_links(&site, &mut problems);
         check_url_lengths(&site, &mut problems);
+        check_areas(capsule, &site, &mut problems);
         (site, problems)
     }
 
@@ -559,6 +557,51 @@ impl Post {
 /// The URL of a page, from its path relative to the capsule root.
 fn page_url(page: &Path) -> String {
     convert::url::encode_path(&format!("/{}", page.to_string_lossy()))
+}
+
+/// Warns of a client-certificate area that guards nothing (its path is case-sensitive, and a
+/// slip leaves the folder it meant public) and of one that holds the posts folder (every list
+/// is then empty, for members too).
+fn check_areas(capsule: &CapsuleRoot, site: &Site, problems: &mut Vec<Problem>) {
+    let segments = |path: &str| -> Vec<String> {
+        path.split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    for area in capsule.areas() {
+        let place: PathBuf = area.segments().iter().collect();
+        let guards = site
+            .served
+            .iter()
+            .chain(&site.folders)
+            .any(|path| area.covers(&segments(path)))
+            || site.generated(area.segments()).is_some()
+            || area.segments().is_empty();
+        if !guards {
+            problems.push(Problem {
+                path: place.clone(),
+                line: 1,
+                message: format!(
+                    "the client-certificate area {area} names nothing in the capsule (paths \
+                     are case-sensitive): it guards nothing"
+                ),
+                error: false,
+            });
+        }
+        if area.covers(&[POSTS_DIR.to_owned()]) {
+            problems.push(Problem {
+                path: place,
+                line: 1,
+                message: format!(
+                    "the client-certificate area {area} holds every post: they are served to \
+                     the certificates it lets in, but the home page, archive, tags, series and \
+                     feeds list none of them, to anyone"
+                ),
+                error: false,
+            });
+        }
+    }
 }
 
 /// Gives each post its URL: the one its file name makes, or its `slug`'s when no other file

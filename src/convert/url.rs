@@ -164,8 +164,11 @@ pub const fn byte_set(chars: &[u8]) -> [bool; 256] {
 
 /// The bytes a path may contain as they are: those of a segment (RFC 3986 `pchar`, `%` aside)
 /// and `/` between segments.
+///
+/// `;` is encoded although a path may hold it: a Titan URL's parameters start at the first
+/// `;`, so a page's URL made into a `titan://` one must not hold a bare one.
 static PATH_BYTES: [bool; 256] =
-    byte_set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:@!$&'()*+,;=/");
+    byte_set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:@!$&'()*+,=/");
 
 /// The bytes a URI may contain as they are (RFC 3986 unreserved + reserved), `%` aside.
 static URI_BYTES: [bool; 256] = byte_set(
@@ -281,6 +284,7 @@ mod tests {
             "/posts/C%23%20&%20you%3F.gmi"
         );
         assert_eq!(encode_path("/100%.gmi"), "/100%25.gmi");
+        assert_eq!(encode_path("/posts/a;b.gmi"), "/posts/a%3Bb.gmi");
         assert_eq!(encode_path("/é/"), "/%C3%A9/");
         assert_eq!(encode_path("/tags/c-plus-plus/"), "/tags/c-plus-plus/");
     }

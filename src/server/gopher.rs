@@ -366,6 +366,13 @@ fn answer(
     disk: bool,
 ) -> Option<Found> {
     let lookup = |segments: &[String], slash: bool| {
+        // Every path looked up, a `.txt` name's page and a redirect's target too: Gopher
+        // readers have no certificate to show an area.
+        if capsule.root.in_area(segments) {
+            return Some(Lookup::Found(Resolved::NotFound(
+                "in a client-certificate area",
+            )));
+        }
         if disk {
             Some(capsule.lookup(segments, slash, origin))
         } else {

@@ -67,6 +67,8 @@ pub(super) struct Host {
     pub areas: Vec<AreaConfig>,
     /// Uploads from authors' Gemini clients.
     pub titan: TitanConfig,
+    /// How its posts are read: an upload is checked as the watcher will read it.
+    pub build: BuildOptions,
 }
 
 impl Host {
@@ -177,6 +179,66 @@ impl Hosts {
     }
 }
 
+/// Where `inner`'s folder is `outer`'s or lies inside it, `outer` serves its files too: every
+/// client-certificate area either has must be one (or inside one) of the other's as well, or
+/// one host would serve the other's area to anyone.
+fn areas_kept(
+    outer: &crate::config::HostConfig,
+    outer_root: &CapsuleRoot,
+    inner: &crate::config::HostConfig,
+    inner_root: &CapsuleRoot,
+) -> Result<(), String> {
+    let Ok(at) = inner_root.path().strip_prefix(outer_root.path()) else {
+        return Ok(());
+    };
+    let at: Vec<String> = at
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let guarded = |host: &crate::config::HostConfig, path: &[String]| {
+        host.areas.iter().any(|a| a.path.covers(path))
+    };
+    let shown = |path: &[String]| {
+        format!(
+            "/{}",
+            path.iter().map(|s| format!("{s}/")).collect::<String>()
+        )
+    };
+    let refuse = |guarding: &crate::config::HostConfig,
+                  area: String,
+                  open: &crate::config::HostConfig,
+                  there: String| {
+        format!(
+            "{}'s client-certificate area {area} is served by {} too (their folders overlap), \
+             at {there}, to anyone: add a [[host.area]] with path = \"{there}\" to {}, or give \
+             {} a folder of its own",
+            guarding.canonical(),
+            open.canonical(),
+            open.canonical(),
+            guarding.canonical(),
+        )
+    };
+    for area in &inner.areas {
+        let there: Vec<String> = at.iter().chain(area.path.segments()).cloned().collect();
+        if !guarded(outer, &there) {
+            return Err(refuse(inner, area.path.to_string(), outer, shown(&there)));
+        }
+    }
+    for area in &outer.areas {
+        let segments = area.path.segments();
+        let there = match segments.strip_prefix(at.as_slice()) {
+            Some(below) => below.to_vec(),
+            // The area holds the whole inner folder.
+            None if at.starts_with(segments) => Vec::new(),
+            None => continue,
+        };
+        if !guarded(inner, &there) {
+            return Err(refuse(outer, area.path.to_string(), inner, shown(&there)));
+        }
+    }
+    Ok(())
+}
+
 /// What a running server keeps across a configuration reload.
 #[derive(Clone)]
 pub(super) struct Running {
@@ -223,8 +285,16 @@ impl Prepared {
                     path: host.capsule.clone(),
                     source,
                 })?
-                .keep_secret(&secrets)?;
+                .keep_secret(&secrets)?
+                .with_areas(&host.areas);
             roots.push(root);
+        }
+        for (outer, root) in config.hosts.iter().zip(&roots) {
+            for (inner, other) in config.hosts.iter().zip(&roots) {
+                if !std::ptr::eq(outer, inner) {
+                    areas_kept(outer, root, inner, other).map_err(StartError::AreaShared)?;
+                }
+            }
         }
         let mut opened = Vec::new();
         for (host, root) in config.hosts.iter().zip(roots) {
@@ -306,6 +376,7 @@ impl Prepared {
                 },
                 areas: host.areas.clone(),
                 titan: host.titan.clone(),
+                build: BuildOptions::new(host),
             }));
             read.push((cache, problems));
         }

@@ -60,6 +60,9 @@ pub enum StartError {
     TicketKeys(#[from] tickets::TicketKeyError),
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
+    /// Two hosts share files, and one would serve another's client-certificate area to anyone.
+    #[error("{0}")]
+    AreaShared(String),
 }
 
 /// Which protocol a listener speaks; a Gopher listener serves the host of the address it was

@@ -31,6 +31,9 @@ pub fn is_titan(line: &[u8]) -> bool {
     line.len() >= 8 && line[..8].eq_ignore_ascii_case(b"titan://")
 }
 
+/// The longest file name Linux file systems take.
+const MAX_NAME_BYTES: usize = 255;
+
 fn bad(reason: &'static str) -> Rejection {
     Rejection {
         status: Status::BadRequest,
@@ -89,6 +92,9 @@ pub fn parse(line: &[u8]) -> Result<TitanRequest, Rejection> {
     }
     if target.segments.iter().any(|s| s.starts_with('.')) {
         return Err(bad("Dot-files and dot-folders are never written"));
+    }
+    if target.segments.iter().any(|s| s.len() > MAX_NAME_BYTES) {
+        return Err(bad("A file or folder name is longer than 255 bytes"));
     }
     match (parsed.edit, parsed.size) {
         (true, Some(size)) if size > 0 => {
@@ -156,6 +162,12 @@ fn read_params(params: &str, parsed: &mut TitanRequest) -> Result<(), Rejection>
             "edit" if value.is_empty() => parsed.edit = true,
             "edit" => return Err(bad("`edit` takes no value")),
             "" => return Err(bad("An empty Titan parameter")),
+            // A `;` of the file name (`a;b.gmi`), unencoded: the upload would go elsewhere.
+            _ if !piece.contains('=') => {
+                return Err(bad(
+                    "A Titan parameter without a value: a `;` in a file name is written `%3B`",
+                ));
+            }
             // The spec names no others: a client's extension is not ours to refuse.
             _ => {}
         }
@@ -213,6 +225,8 @@ mod tests {
             ("a;size=9", Some(3))
         );
         assert!(ok("titan://h/a.md;size=1;future=x").size == Some(1));
+        assert!(refused("titan://h/posts/a;b.gmi;size=5").contains("%3B"));
+        assert!(refused("titan://h/posts/a;b.gmi;edit").contains("%3B"));
     }
 
     #[test]
@@ -239,6 +253,9 @@ mod tests {
         assert!(refused("titan://h/x%00.md;size=1").contains("NUL"));
         assert!(refused("titan://h/x.md;;size=1").contains("empty"));
         assert!(refused("titan://h/a?q;size=1").contains("before any query"));
+        let name = format!("titan://h/posts/{}.md;size=1", "n".repeat(253));
+        assert!(refused(&name).contains("255 bytes"));
+        assert!(ok(&format!("titan://h/posts/{}.md;size=1", "n".repeat(252))).size == Some(1));
         let long = format!("titan://h/{};size=1", "a".repeat(1100));
         assert!(refused(&long).contains("1024"));
     }

@@ -17,7 +17,10 @@ use super::identity::{self, Identity, Purpose};
 use super::status::Status;
 use super::titan;
 use crate::content::files::is_markdown;
+use crate::content::scan::problems_of;
+use crate::content::site::BuildOptions;
 use crate::content::store::{StoreError, TRASH_DIR};
+use crate::convert::mime::mime_for;
 use crate::convert::url::{Origin, encode_path};
 use crate::respond::Capsule;
 
@@ -89,7 +92,8 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
     let target = {
         let (capsule, segments) = (Arc::clone(&capsule), request.target.segments.clone());
         match on_disk(move || Ok(file_of(&capsule, &segments))).await {
-            Ok(target) => target,
+            Ok(Ok(target)) => target,
+            Ok(Err(why)) => return refuse(log, Status::BadRequest, why),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot look at the capsule folder");
                 return refuse(
@@ -177,7 +181,7 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
         return refuse(log, Status::BadRequest, "More bytes than `size` announced");
     }
     let body = read_body(stream, early, size, hosts, log).await?;
-    if let Err(response) = check_text(&target, &body, log) {
+    if let Err(response) = check_text(&target, &body, &host.build, log) {
         return Some(response);
     }
     let url = page_url(&capsule, &target);
@@ -234,21 +238,29 @@ fn same_secret(given: &[u8], expected: &[u8]) -> bool {
 
 /// The file a Titan path writes (relative to the root): the source of the post served at that
 /// URL (`/posts/x.gmi` → `posts/x.md`, whatever its `slug`), else a `.gmi` path's Markdown
-/// twin when only that exists, else the path itself. Blocking (it may look at the folder).
-fn file_of(capsule: &Capsule, segments: &[String]) -> PathBuf {
+/// twin when only that exists, else the path itself. A Markdown file whose `.gmi` twin exists
+/// is refused: the twin is served in its place, so the upload would never be seen. Blocking
+/// (it may look at the folder).
+fn file_of(capsule: &Capsule, segments: &[String]) -> Result<PathBuf, &'static str> {
     let path: PathBuf = segments.iter().collect();
     let url = encode_path(&format!("/{}", segments.join("/")));
     if let Some(post) = capsule.site.post_by_url(&url) {
-        return post.source.clone();
+        return Ok(post.source.clone());
     }
+    let on_disk = |p: &Path| std::fs::symlink_metadata(capsule.root.path().join(p)).is_ok();
     if path.extension().is_some_and(|e| e == "gmi") {
         let twin = path.with_extension("md");
-        let on_disk = |p: &Path| std::fs::symlink_metadata(capsule.root.path().join(p)).is_ok();
         if (capsule.site.text(&twin).is_some() || on_disk(&twin)) && !on_disk(&path) {
-            return twin;
+            return Ok(twin);
         }
     }
-    path
+    if is_markdown(&path) && on_disk(&path.with_extension("gmi")) {
+        return Err(
+            "A .gmi file of the same name is served in place of this Markdown file: \
+                    upload to the .gmi URL, or delete that file first",
+        );
+    }
+    Ok(path)
 }
 
 /// The URL a stored file is served at: a post's (its `slug` kept), a Markdown file's `.gmi`
@@ -265,22 +277,50 @@ fn page_url(capsule: &Capsule, file: &Path) -> String {
     encode_path(&format!("/{}", served.to_string_lossy()))
 }
 
-/// Whether a file holds text (and so must be UTF-8).
-fn is_text(file: &Path) -> bool {
-    file.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        ["md", "gmi", "txt"]
-            .iter()
-            .any(|t| e.eq_ignore_ascii_case(t))
-    })
+/// Whether a file is gemtext (`.gmi`, `.gemini`), as the capsule serves it.
+fn is_gemtext(file: &Path) -> bool {
+    mime_for(file) == "text/gemini"
 }
 
-fn check_text(file: &Path, body: &[u8], log: &mut AccessLog) -> Result<(), Response> {
-    if is_text(file) && std::str::from_utf8(body).is_err() {
+/// Whether a file holds text (and so must be UTF-8).
+fn is_text(file: &Path) -> bool {
+    is_markdown(file) || is_gemtext(file) || mime_for(file) == "text/plain"
+}
+
+/// Refuses a text that is not UTF-8, and a page the watcher would not publish as written (a
+/// post whose front matter does not parse, say): the author's client keeps the text to fix.
+fn check_text(
+    file: &Path,
+    body: &[u8],
+    options: &BuildOptions,
+    log: &mut AccessLog,
+) -> Result<(), Response> {
+    if !is_text(file) {
+        return Ok(());
+    }
+    let Ok(text) = std::str::from_utf8(body) else {
         log.note = "upload is not UTF-8";
         return Err(Response::header(
             Status::BadRequest,
             "The text is not valid UTF-8: nothing was written",
         ));
+    };
+    if let Some(problem) = problems_of(text.to_owned(), file, options)
+        .into_iter()
+        .find(|p| p.error)
+    {
+        log.note = "upload would not be published as written";
+        // One line, within the 1024 bytes a META may hold.
+        let mut meta = format!("Not published, nothing was written: {problem}");
+        meta.retain(|c| !c.is_control());
+        if meta.len() > 1000 {
+            let mut end = 1000;
+            while !meta.is_char_boundary(end) {
+                end -= 1;
+            }
+            meta.truncate(end);
+        }
+        return Err(Response::header(Status::BadRequest, meta));
     }
     Ok(())
 }
@@ -320,7 +360,7 @@ async fn read_body<S: AsyncRead + Unpin>(
 async fn source_of(capsule: &Arc<Capsule>, file: &Path, max: u64, log: &mut AccessLog) -> Response {
     let mime = if is_markdown(file) {
         "text/markdown; charset=utf-8"
-    } else if file.extension().is_some_and(|e| e == "gmi") {
+    } else if is_gemtext(file) {
         "text/gemini; charset=utf-8"
     } else {
         log.note = "edit of a file that is not a page";
@@ -433,6 +473,8 @@ mod tests {
     #[test]
     fn text_targets_are_the_pages() {
         assert!(is_text(Path::new("posts/x.md")));
+        assert!(is_text(Path::new("a.gemini")));
+        assert!(is_text(Path::new("notes.txt")));
         assert!(is_text(Path::new("a.GMI")));
         assert!(!is_text(Path::new("img/x.png")));
     }
