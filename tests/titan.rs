@@ -375,7 +375,7 @@ fn what_would_not_be_published_as_written_is_refused_with_its_line() {
     let c = capsule("", "");
     // Front matter that does not parse: the author's client keeps the text to fix.
     let broken = "---\ntitle: Broken\ndate: 2024-03-20\ntags: [a,\n---\nText.\n";
-    let answer = c.put("/posts/broken.md", &broken);
+    let answer = c.put("/posts/broken.md", broken);
     answer.expect("59");
     assert!(
         answer.meta().contains("posts/broken.md:"),
@@ -386,7 +386,7 @@ fn what_would_not_be_published_as_written_is_refused_with_its_line() {
     // Over an existing post: refused, the post as it was.
     let before = c.file("posts/knots.md").unwrap();
     let bad_date = "---\ntitle: Knots\ndate: yesterday-ish\n---\nText.\n";
-    let answer = c.put("/posts/knots.gmi", &bad_date);
+    let answer = c.put("/posts/knots.gmi", bad_date);
     answer.expect("59");
     assert!(
         answer.meta().contains("posts/knots.md:3"),
