@@ -26,6 +26,9 @@ pub enum StoreError {
     NotPlain(PathBuf),
     #[error("{0} does not exist")]
     Missing(PathBuf),
+    /// Not written, for the reason given (a twin that would be served in its place).
+    #[error("{0}")]
+    Refused(&'static str),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }

@@ -31,14 +31,81 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
     line: &[u8],
     early: &[u8],
     local: SocketAddr,
-    (hosts, conn): (&Hosts, &Arc<Host>),
+    hosts: (&Hosts, &Arc<Host>),
     identity: Option<&Identity>,
     log: &mut AccessLog,
 ) -> Option<Response> {
-    let refuse = |log: &mut AccessLog, status: Status, why: &'static str| {
-        log.note = why;
-        Some(Response::header(status, why))
+    let Upload {
+        host,
+        capsule,
+        target,
+        request,
+    } = match checked(line, early, local, hosts, identity, log).await {
+        Ok(upload) => upload,
+        Err(refused) => return Some(refused),
     };
+    if request.edit {
+        return Some(source_of(&capsule, &target, host.titan.max_size.bytes(), log).await);
+    }
+    let size = request.size.unwrap_or(0);
+    if size == 0 {
+        return Some(delete(&capsule, &target, host, identity, log).await);
+    }
+    let body = read_body(stream, early, size, hosts.0, log).await?;
+    if let Err(refused) = check_text(&target, &body, &host.build, log) {
+        return Some(refused);
+    }
+    let url = page_url(&capsule, &target);
+    let stored = {
+        let (capsule, target) = (Arc::clone(&capsule), target.clone());
+        in_capsule(
+            move || capsule.root.store(&target, &body),
+            log,
+            "Cannot store the upload",
+        )
+        .await
+    };
+    if let Err(refused) = stored {
+        return Some(refused);
+    }
+    log.note = "upload stored";
+    tracing::info!(
+        host = %host.canonical(),
+        file = %target.display(),
+        bytes = size,
+        cert = %identity.map(Identity::short).unwrap_or_default(),
+        "published from a Gemini client"
+    );
+    let origin = Origin::new(
+        host.canonical().as_str(),
+        host.public_port.unwrap_or(local.port()),
+    );
+    Some(Response::header(
+        Status::RedirectTemporary,
+        origin.absolute(&url),
+    ))
+}
+
+/// An upload (or edit, or delete) that passed every check made before its body.
+struct Upload<'a> {
+    host: &'a Arc<Host>,
+    capsule: Arc<Capsule>,
+    /// The file it is about, relative to the capsule root.
+    target: PathBuf,
+    request: titan::TitanRequest,
+}
+
+/// Everything checked before a byte of the body is read, in the order the answers are given:
+/// host (`53`), form (`59`), certificate (`60`/`61`/`62`), token and place (`61`), the file
+/// (`59`), the size (`59`).
+async fn checked<'a>(
+    line: &[u8],
+    early: &[u8],
+    local: SocketAddr,
+    (hosts, conn): (&Hosts, &'a Arc<Host>),
+    identity: Option<&Identity>,
+    log: &mut AccessLog,
+) -> Result<Upload<'a>, Response> {
     let parsed = titan::parse(line);
     if let Ok(request) = &parsed {
         log.host = request.target.host.to_string();
@@ -48,176 +115,138 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
     // Every request line counts against its address's rate, uploads too.
     if let Err(wait) = hosts.per_address.request(log.peer.ip()) {
         log.note = "over the request rate of its address";
-        return Some(Response::header(Status::SlowDown, wait.to_string()));
+        return Err(Response::header(Status::SlowDown, wait.to_string()));
     }
     // Only the connection's own host is served on it: where that host takes no uploads, a
     // titan:// request is refused as by a server without Titan, whatever its form.
     if !conn.titan.enabled {
-        return refuse(
+        return Err(refuse(
             log,
             Status::ProxyRequestRefused,
             "Only gemini:// URLs are served here",
-        );
+        ));
     }
-    let request = match parsed {
-        Ok(request) => request,
-        Err(rejection) => return refuse(log, rejection.status, rejection.reason),
-    };
-    let host = match hosts.route(conn, &request.target, local) {
-        Ok(host) => host,
-        Err(rejection) => return refuse(log, rejection.status, rejection.reason),
-    };
+    let request = parsed.map_err(|r| refuse(log, r.status, r.reason))?;
+    let host = hosts
+        .route(conn, &request.target, local)
+        .map_err(|r| refuse(log, r.status, r.reason))?;
     let settings = &host.titan;
-    if let Err(refusal) =
-        identity::admit(&settings.fingerprints, identity, unix_now(), Purpose::Titan)
-    {
-        return refuse(log, refusal.status, refusal.meta);
-    }
+    identity::admit(&settings.fingerprints, identity, unix_now(), Purpose::Titan)
+        .map_err(|r| refuse(log, r.status, r.meta))?;
     if let Some(expected) = &settings.token {
-        match &request.token {
+        let why = match &request.token {
             None => {
-                return refuse(
-                    log,
-                    Status::CertificateNotAuthorised,
-                    "Publishing here needs the capsule's token: add it in your client's upload dialog",
-                );
+                "Publishing here needs the capsule's token: add it in your client's upload \
+                     dialog"
             }
-            Some(given) if !same_secret(given, expected.as_bytes()) => {
-                return refuse(log, Status::CertificateNotAuthorised, "Wrong token");
-            }
-            Some(_) => {}
+            Some(given) if !same_secret(given, expected.as_bytes()) => "Wrong token",
+            Some(_) => "",
+        };
+        if !why.is_empty() {
+            return Err(refuse(log, Status::CertificateNotAuthorised, why));
         }
     }
     let capsule = host.capsule.load_full();
     let target = {
         let (capsule, segments) = (Arc::clone(&capsule), request.target.segments.clone());
-        match on_disk(move || Ok(file_of(&capsule, &segments))).await {
-            Ok(Ok(target)) => target,
-            Ok(Err(why)) => return refuse(log, Status::BadRequest, why),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot look at the capsule folder");
-                return refuse(
-                    log,
-                    Status::TemporaryFailure,
-                    "Cannot look at the capsule folder",
-                );
-            }
-        }
+        in_capsule(
+            move || file_of(&capsule, &segments),
+            log,
+            "Cannot look at the capsule folder",
+        )
+        .await?
     };
     let segments: Vec<String> = target
         .iter()
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
     if !settings.paths.iter().any(|p| p.holds(&segments)) {
-        return refuse(
+        return Err(refuse(
             log,
             Status::CertificateNotAuthorised,
             "Uploads may not write here: see the capsule's [titan] paths",
-        );
+        ));
     }
     {
         let (capsule, target) = (Arc::clone(&capsule), target.clone());
-        match on_disk(move || Ok(capsule.root.check_writable(&target))).await {
-            Ok(Ok(())) => {}
-            Ok(Err(StoreError::NotPlain(_))) => {
-                return refuse(
-                    log,
-                    Status::BadRequest,
-                    "The path leads through a symbolic link or to no plain file: nothing is \
-                     written there",
-                );
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "cannot look at the capsule folder");
-                return refuse(
-                    log,
-                    Status::TemporaryFailure,
-                    "Cannot look at the capsule folder",
-                );
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot look at the capsule folder");
-                return refuse(
-                    log,
-                    Status::TemporaryFailure,
-                    "Cannot look at the capsule folder",
-                );
-            }
-        }
-    }
-    let origin = Origin::new(
-        host.canonical().as_str(),
-        host.public_port.unwrap_or(local.port()),
-    );
-    if request.edit {
-        if !early.is_empty() {
-            return refuse(log, Status::BadRequest, "An edit request carries no body");
-        }
-        return Some(source_of(&capsule, &target, settings.max_size.bytes(), log).await);
+        in_capsule(
+            move || capsule.root.check_writable(&target),
+            log,
+            "Cannot look at the capsule folder",
+        )
+        .await?;
     }
     let size = request.size.unwrap_or(0);
-    if size == 0 {
-        if !early.is_empty() {
-            return refuse(log, Status::BadRequest, "More bytes than `size` announced");
-        }
-        if !settings.allow_delete {
-            return refuse(
-                log,
-                Status::CertificateNotAuthorised,
-                "Deleting is not allowed here (size=0 deletes; see [titan] allow_delete)",
-            );
-        }
-        return Some(delete(&capsule, &target, host, identity, log).await);
+    if request.edit && !early.is_empty() {
+        return Err(refuse(
+            log,
+            Status::BadRequest,
+            "An edit request carries no body",
+        ));
+    }
+    if !request.edit && early.len() as u64 > size {
+        return Err(refuse(
+            log,
+            Status::BadRequest,
+            "More bytes than `size` announced",
+        ));
+    }
+    if !request.edit && size == 0 && !settings.allow_delete {
+        return Err(refuse(
+            log,
+            Status::CertificateNotAuthorised,
+            "Deleting is not allowed here (size=0 deletes; see [titan] allow_delete)",
+        ));
     }
     let max = settings.max_size.bytes();
     if size > max {
         log.note = "upload larger than max_size";
-        return Some(Response::header(
+        return Err(Response::header(
             Status::BadRequest,
             format!("Uploads are limited to {max} bytes (the capsule's [titan] max_size)"),
         ));
     }
-    if early.len() as u64 > size {
-        return refuse(log, Status::BadRequest, "More bytes than `size` announced");
-    }
-    let body = read_body(stream, early, size, hosts, log).await?;
-    if let Err(response) = check_text(&target, &body, &host.build, log) {
-        return Some(response);
-    }
-    let url = page_url(&capsule, &target);
-    let stored = {
-        let (capsule, target) = (Arc::clone(&capsule), target.clone());
-        on_disk(move || Ok(capsule.root.store(&target, &body))).await
+    Ok(Upload {
+        host,
+        capsule,
+        target,
+        request,
+    })
+}
+
+/// A header-only answer, its reason noted for the log.
+fn refuse(log: &mut AccessLog, status: Status, why: &'static str) -> Response {
+    log.note = why;
+    Response::header(status, why)
+}
+
+/// Runs a call on the capsule folder off the async threads; what goes wrong becomes the
+/// answer: a symlink or special file in the way, or a refusal, `59`; a missing file `51`;
+/// anything else `40` saying `failed` (and a log line).
+async fn in_capsule<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+    log: &mut AccessLog,
+    failed: &'static str,
+) -> Result<T, Response> {
+    let error = match on_disk(move || Ok(call())).await {
+        Ok(Ok(done)) => return Ok(done),
+        Ok(Err(StoreError::NotPlain(_))) => {
+            return Err(refuse(
+                log,
+                Status::BadRequest,
+                "The path leads through a symbolic link or to no plain file: nothing is \
+                 written or deleted there",
+            ));
+        }
+        Ok(Err(StoreError::Missing(_))) => {
+            return Err(refuse(log, Status::NotFound, "Not found"));
+        }
+        Ok(Err(StoreError::Refused(why))) => return Err(refuse(log, Status::BadRequest, why)),
+        Ok(Err(e @ StoreError::Io { .. })) => e.to_string(),
+        Err(e) => e.to_string(),
     };
-    match stored {
-        Ok(Ok(())) => {
-            log.note = "upload stored";
-            tracing::info!(
-                host = %host.canonical(),
-                file = %target.display(),
-                bytes = size,
-                cert = %identity.map(Identity::short).unwrap_or_default(),
-                "published from a Gemini client"
-            );
-            Some(Response::header(
-                Status::RedirectTemporary,
-                origin.absolute(&url),
-            ))
-        }
-        Ok(Err(StoreError::NotPlain(_))) => refuse(
-            log,
-            Status::BadRequest,
-            "The path leads through a symbolic link or to no plain file: nothing is written there",
-        ),
-        Ok(Err(e)) => {
-            tracing::warn!(host = %host.canonical(), error = %e, "cannot store an upload");
-            refuse(log, Status::TemporaryFailure, "Cannot store the upload")
-        }
-        Err(e) => {
-            tracing::warn!(host = %host.canonical(), error = %e, "cannot store an upload");
-            refuse(log, Status::TemporaryFailure, "Cannot store the upload")
-        }
-    }
+    tracing::warn!(error = %error, "{failed}");
+    Err(refuse(log, Status::TemporaryFailure, failed))
 }
 
 /// Seconds since the Unix epoch.
@@ -241,7 +270,7 @@ fn same_secret(given: &[u8], expected: &[u8]) -> bool {
 /// twin when only that exists, else the path itself. A Markdown file whose `.gmi` twin exists
 /// is refused: the twin is served in its place, so the upload would never be seen. Blocking
 /// (it may look at the folder).
-fn file_of(capsule: &Capsule, segments: &[String]) -> Result<PathBuf, &'static str> {
+fn file_of(capsule: &Capsule, segments: &[String]) -> Result<PathBuf, StoreError> {
     let path: PathBuf = segments.iter().collect();
     let url = encode_path(&format!("/{}", segments.join("/")));
     if let Some(post) = capsule.site.post_by_url(&url) {
@@ -255,10 +284,10 @@ fn file_of(capsule: &Capsule, segments: &[String]) -> Result<PathBuf, &'static s
         }
     }
     if is_markdown(&path) && on_disk(&path.with_extension("gmi")) {
-        return Err(
-            "A .gmi file of the same name is served in place of this Markdown file: \
-                    upload to the .gmi URL, or delete that file first",
-        );
+        return Err(StoreError::Refused(
+            "A .gmi file of the same name is served in place of this Markdown file: upload to \
+             the .gmi URL, or delete that file first",
+        ));
     }
     Ok(path)
 }
@@ -417,44 +446,33 @@ async fn delete(
 ) -> Response {
     let moved = {
         let (capsule, file) = (Arc::clone(capsule), file.to_owned());
-        on_disk(move || Ok(capsule.root.trash(&file))).await
+        in_capsule(
+            move || capsule.root.trash(&file),
+            log,
+            "Cannot delete this file",
+        )
+        .await
     };
-    match moved {
-        Ok(Ok(place)) => {
-            log.note = "deleted (moved to the trash)";
-            tracing::info!(
-                host = %host.canonical(),
-                file = %file.display(),
-                trash = %place.display(),
-                cert = %identity.map(Identity::short).unwrap_or_default(),
-                "deleted from a Gemini client"
-            );
-            Response::Generated {
-                mime: host.gemtext_header(None),
-                body: format!(
-                    "# Deleted\n\n{} is no longer served. It was moved to {} in the capsule \
-                     folder, from where it can be put back.\n\n=> / Home\n",
-                    file.display(),
-                    TRASH_DIR
-                ),
-            }
-        }
-        Ok(Err(StoreError::Missing(_))) => {
-            log.note = "delete of a file that does not exist";
-            Response::header(Status::NotFound, "Not found")
-        }
-        Ok(Err(StoreError::NotPlain(_))) => Response::header(
-            Status::BadRequest,
-            "The path leads through a symbolic link or to no plain file: nothing is deleted",
+    let place = match moved {
+        Ok(place) => place,
+        Err(refused) => return refused,
+    };
+    log.note = "deleted (moved to the trash)";
+    tracing::info!(
+        host = %host.canonical(),
+        file = %file.display(),
+        trash = %place.display(),
+        cert = %identity.map(Identity::short).unwrap_or_default(),
+        "deleted from a Gemini client"
+    );
+    Response::Generated {
+        mime: host.gemtext_header(None),
+        body: format!(
+            "# Deleted\n\n{} is no longer served. It was moved to {} in the capsule folder, \
+             from where it can be put back.\n\n=> / Home\n",
+            file.display(),
+            TRASH_DIR
         ),
-        Ok(Err(e)) => {
-            tracing::warn!(host = %host.canonical(), error = %e, "cannot delete");
-            Response::header(Status::TemporaryFailure, "Cannot delete this file")
-        }
-        Err(e) => {
-            tracing::warn!(host = %host.canonical(), error = %e, "cannot delete");
-            Response::header(Status::TemporaryFailure, "Cannot delete this file")
-        }
     }
 }
 
