@@ -207,6 +207,22 @@ impl Capsule {
         // readers there.
         let url = url::encode_path(&format!("/{}", segments.join("/")));
         let resolved = match self.site.post_by_url(&url) {
+            // Renamed by its `slug`, it is still the file of its own name: an area over that
+            // name holds it under the new one too.
+            Some(post)
+                if self.root.crosses_into_area(
+                    &segments.iter().collect::<std::path::PathBuf>(),
+                    Path::new(
+                        &percent_encoding::percent_decode_str(&post.natural_url())
+                            .decode_utf8_lossy()
+                            .trim_start_matches('/'),
+                    ),
+                ) =>
+            {
+                return Some(Lookup::Found(Resolved::NotFound(
+                    "renamed out of a client-certificate area",
+                )));
+            }
             Some(post) if !ends_with_slash => {
                 let path = self.root.path().join(&post.source);
                 if is_markdown(&path) {

@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::config::{WatchConfig, WatchMode};
+use crate::content::CapsuleRoot;
 use crate::content::files::{is_hidden, names};
 use crate::content::scan::{ReadCache, Stamp};
 use crate::content::site::{BuildOptions, Problem, Site};
@@ -63,7 +64,13 @@ pub struct Target {
     pub cache: ReadCache,
     /// Problems already logged, not logged again by a rebuild that finds them still there.
     pub logged: Vec<Problem>,
+    /// What a folder swapped in under the capsule's name must pass before it is served (the
+    /// rules between hosts that start and reload check).
+    pub check_root: RootCheck,
 }
+
+/// A check of a capsule folder; `Err` says why it is not served.
+pub type RootCheck = Arc<dyn Fn(&CapsuleRoot) -> Result<(), String> + Send + Sync>;
 
 /// Starts watching the capsule folder, and the `config_files` (the config file and the
 /// certificate files) whose change sends a message on `reload`; when the kernel's events
@@ -251,6 +258,7 @@ async fn rebuild_loop(
         options,
         cache,
         logged,
+        check_root,
     } = target;
     // Unchanged posts are not read again; the cache moves in and out of the blocking task.
     let mut cache = Some(cache);
@@ -284,7 +292,11 @@ async fn rebuild_loop(
         // what it holds now, and watch that.
         let mut root = current.load().root.clone();
         if root.replaced() {
-            match root.reopen() {
+            let reopened = root
+                .reopen()
+                .map_err(|e| e.to_string())
+                .and_then(|fresh| check_root(&fresh).map(|()| fresh));
+            match reopened {
                 Ok(fresh) => {
                     tracing::info!(
                         host = %host,
@@ -302,8 +314,7 @@ async fn rebuild_loop(
                     unknown = true;
                     root_refused = None;
                 }
-                Err(e) => {
-                    let reason = e.to_string();
+                Err(reason) => {
                     if root_refused.as_ref() != Some(&reason) {
                         tracing::warn!(
                             host = %host,
@@ -428,6 +439,7 @@ mod tests {
             options,
             cache: ReadCache::default(),
             logged: Vec::new(),
+            check_root: Arc::new(|_| Ok(())),
         };
         (current, target)
     }

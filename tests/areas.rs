@@ -25,6 +25,8 @@ fn members() -> Members {
          [[area]]\npath = \"/keys/\"\nfingerprints = [\"{}\"]\n\n\
          [[area]]\npath = \"/posts/private/\"\nfingerprints = [\"SHA256:{}\"]\n\n\
          [[area]]\npath = \"/note.gmi/\"\n\n\
+         [[area]]\npath = \"/posts/renamed-from.gmi/\"\n\n\
+         [[area]]\npath = \"/linked/\"\n\n\
          [[area]]\npath = \"/Nothing-Here/\"\n",
         alice.fingerprint(),
         carol.spki(),
@@ -47,6 +49,20 @@ fn members() -> Members {
     link("members/data.bin", "leak.bin");
     link("private", "posts/mirror");
     link("index.gmi", "members/alias.gmi");
+    // An area whose own folder is a link: check says what it leads to is public.
+    write(&capsule, "real/page.gmi", "# Real\n");
+    link("real", "linked");
+    // A post renamed by `slug` out of a file-sized area; a public page links to it.
+    write(
+        &capsule.join("posts"),
+        "renamed-from.md",
+        "---\ntitle: Moved Secret\ndate: 2025-01-01\nslug: moved-secret\n---\nText of Moved Secret.\n",
+    );
+    write(
+        &capsule,
+        "links.gmi",
+        "# Links\n=> /posts/renamed-from.gmi The secret\n=> /posts/private/summer.gmi Summer\n",
+    );
     let post = |file: &str, title: &str, date: &str| {
         write(
             &capsule.join("posts"),
@@ -160,6 +176,11 @@ fn no_other_name_leads_into_an_area() {
             assert!(!answer.starts_with("20"), "{path}: {answer}");
         }
     }
+    // Renamed by its slug out of a file-sized area: the area still holds it.
+    assert!(status(&m, anonymous(), "/posts/renamed-from.gmi").starts_with("60 "));
+    assert!(!status(&m, anonymous(), "/posts/moved-secret.gmi").starts_with("20"));
+    let links = s.get(&s.url("/links.gmi")).body_text();
+    assert!(!links.contains("moved-secret"), "{links}");
     // A link within an area is the area's own.
     assert!(status(&m, anonymous(), "/members/alias.gmi").starts_with("60 "));
     assert!(status(&m, m.alice.client(), "/members/alias.gmi").starts_with("20 "));
@@ -175,6 +196,7 @@ fn no_other_name_leads_into_an_area() {
             "/posts/inlink/index.txt",
             "/posts/leak.txt",
             "/leak.bin",
+            "/posts/moved-secret.txt",
         ],
     );
     for path in ["/atom.xml", "/archive/", "/"] {
@@ -192,6 +214,10 @@ fn no_other_name_leads_into_an_area() {
         "{said}"
     );
     assert!(said.contains("/Nothing-Here/ names nothing"), "{said}");
+    assert!(
+        said.contains("/linked/ passes through the symlink linked"),
+        "{said}"
+    );
     let (status, out, err) = run_cli(s.dir.path(), &["build", "--out", "site"]);
     assert!(status.success(), "{out}{err}");
     let site = s.dir.path().join("site");
@@ -407,6 +433,16 @@ fn hosts_that_share_files_keep_each_others_areas() {
         "{err}"
     );
     assert!(err.contains("path = \"/b/members/\""), "{err}");
+    // Guarded by the outer host for any certificate, where b.test lists one: refused too.
+    let listed = ClientCert::new().fingerprint();
+    let strict = config("[[host.area]]\npath = \"/b/members/\"").replace(
+        "[[host.area]]\npath = \"/members/\"\n",
+        &format!("[[host.area]]\npath = \"/members/\"\nfingerprints = [\"{listed}\"]\n"),
+    );
+    let (status, err) = Setup::in_dir(dir.clone()).config(&strict).fail();
+    assert!(!status.success());
+    assert!(err.contains("to any certificate"), "{err}");
+    assert!(err.contains("the same fingerprints"), "{err}");
     // Guarded on both hosts: served, the secret behind a certificate under either name.
     let server = Setup::in_dir(dir.clone())
         .config(&config("[[host.area]]\npath = \"/b/members/\""))
@@ -435,4 +471,48 @@ fn an_area_over_every_post_is_named_by_check() {
     let (_, out, err) = run_cli(setup.path(), &["check"]);
     let said = format!("{out}{err}");
     assert!(said.contains("/posts/ holds every post"), "{said}");
+}
+
+#[test]
+fn a_folder_swapped_in_must_keep_the_other_hosts_areas() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    write(
+        &dir.path().join("release-a/members"),
+        "s.gmi",
+        "# Secret of A\n",
+    );
+    write(&dir.path().join("release-b"), "index.gmi", "# B\n");
+    std::os::unix::fs::symlink("release-a", dir.path().join("a")).unwrap();
+    std::os::unix::fs::symlink("release-b", dir.path().join("b")).unwrap();
+    let server = Setup::in_dir(dir.clone())
+        .config(
+            "listen = [\"127.0.0.1:0\"]\n\
+             [[host]]\nhostnames = [\"a.test\"]\ncapsule = \"a\"\n\
+             [[host.area]]\npath = \"/members/\"\n\
+             [[host]]\nhostnames = [\"b.test\"]\ncapsule = \"b\"\n",
+        )
+        .start();
+    let get = |sni: &str, path: &str| {
+        let url = format!("gemini://{sni}:{}{path}\r\n", server.port());
+        let mut conn = crate::common::connect_with(server.addr(), Some(sni), anonymous()).unwrap();
+        std::io::Write::write_all(&mut conn, url.as_bytes()).unwrap();
+        crate::common::finish(conn).unwrap()
+    };
+    get("b.test", "/").expect("20");
+    // A deploy points b at a's release: b.test would serve a.test's area to anyone.
+    let swap = dir.path().join("b.new");
+    std::os::unix::fs::symlink("release-a", &swap).unwrap();
+    std::fs::rename(&swap, dir.path().join("b")).unwrap();
+    server.wait_log("the refused swap", |l| {
+        l.contains("host=b.test") && l.contains("still serving what was last read")
+    });
+    get("b.test", "/").expect("20");
+    assert!(get("b.test", "/").body_text().contains("# B"));
+    let secret = get("b.test", "/members/s.gmi");
+    assert!(
+        !secret.body_text().contains("Secret of A"),
+        "{:?}",
+        secret.text()
+    );
+    get("a.test", "/members/s.gmi").expect("60");
 }

@@ -346,28 +346,37 @@ fn delete_moves_to_the_trash_only_when_allowed() {
     answer.expect("20");
     assert!(answer.body_text().contains("posts/knots.md"));
     assert!(c.file("posts/knots.md").is_none());
-    let trash = c.server.capsule().join(".trash/posts");
-    let kept: Vec<_> = std::fs::read_dir(&trash)
+    // In a folder named by the time, under its own path and name.
+    let trash = c.server.capsule().join(".trash");
+    let when: Vec<_> = std::fs::read_dir(&trash)
         .unwrap()
-        .map(|e| e.unwrap().path())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(kept.len(), 1);
+    assert_eq!(when.len(), 1);
+    let kept = trash.join(&when[0]).join("posts/knots.md");
     assert!(
-        std::fs::read_to_string(&kept[0])
+        std::fs::read_to_string(&kept)
             .unwrap()
             .contains("Text of Knots.")
     );
+    assert!(answer.body_text().contains(".trash"));
     c.server
         .wait_for("/posts/knots.gmi", "51", |a| a.status() == "51");
     c.server.wait_for("/archive/", "no Knots", |a| {
         !a.body_text().contains("Knots")
     });
     // The trash is never served.
-    let name = kept[0].file_name().unwrap().to_string_lossy().into_owned();
     c.server
-        .get(&c.server.url(&format!("/.trash/posts/{name}")))
+        .get(&c.server.url(&format!("/.trash/{}/posts/knots.md", when[0])))
         .expect("51");
     c.upload("/posts/knots.md;size=0", b"").expect("51");
+    // Names as long as the file system takes fit beside the temporary name and in the trash.
+    let long = format!("posts/{}.md", "n".repeat(252));
+    let text = post("Long", "2024-03-23", 3);
+    c.put(&format!("/{long}"), &text).expect("30");
+    assert_eq!(c.file(&long).as_deref(), Some(text.as_str()));
+    c.upload(&format!("/{long};size=0"), b"").expect("20");
+    assert!(c.file(&long).is_none());
 }
 
 #[test]
@@ -419,4 +428,29 @@ fn what_would_not_be_published_as_written_is_refused_with_its_line() {
         answer.meta()
     );
     c.server.wait_text("/archive/", "/posts/a%3Bb.gmi");
+}
+
+#[test]
+fn an_author_passes_the_areas_of_what_they_write_or_read() {
+    let reader = ClientCert::new();
+    let c = capsule(
+        "allow_delete = true",
+        &format!(
+            "[[area]]\npath = \"/posts/private/\"\nfingerprints = [\"{}\"]\n",
+            reader.fingerprint()
+        ),
+    );
+    write(
+        &c.server.capsule(),
+        "posts/private/p.md",
+        post("Private", "2024-03-24", 7),
+    );
+    // The author may publish, but is not among those the area lets in.
+    c.upload("/posts/private/p.gmi;edit", b"").expect("61");
+    let text = post("Private, Rewritten", "2024-03-24", 7);
+    c.put("/posts/private/p.md", &text).expect("61");
+    c.put("/posts/private/new.md", &text).expect("61");
+    c.upload("/posts/private/p.md;size=0", b"").expect("61");
+    assert!(c.file("posts/private/p.md").unwrap().contains("Private"));
+    assert!(c.file("posts/private/new.md").is_none());
 }

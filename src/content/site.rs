@@ -280,8 +280,9 @@ impl Site {
             }
         }
         let mut texts = scanned.texts;
-        let served_posts: Vec<Arc<Post>> = posts.iter().chain(&members_only).cloned().collect();
-        rewrite_renamed_links(&mut texts, &served_posts, &drafts);
+        // Only public posts' new names are written into links: a members-only post's would
+        // tell anyone its `slug` (its old name still leads there, to those the area lets in).
+        rewrite_renamed_links(&mut texts, &posts, &drafts);
         let members_only_urls = members_only
             .iter()
             .map(|p| (p.url.clone(), p.source.clone()))
@@ -570,7 +571,36 @@ fn check_areas(capsule: &CapsuleRoot, site: &Site, problems: &mut Vec<Problem>) 
             .collect()
     };
     for area in capsule.areas() {
-        let place: PathBuf = area.segments().iter().collect();
+        let mut place: PathBuf = area.segments().iter().collect();
+        if place.as_os_str().is_empty() {
+            place = PathBuf::from(".");
+        }
+        // A folder of its path that is a symlink: the files are served under the name it
+        // leads to as well, outside the area.
+        let mut walked = capsule.path().to_owned();
+        for name in area.segments() {
+            walked.push(name);
+            if walked
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+            {
+                problems.push(Problem {
+                    path: place.clone(),
+                    line: 1,
+                    message: format!(
+                        "the client-certificate area {area} passes through the symlink {}: \
+                         what it leads to is served under its own name too, to anyone; put \
+                         the area on the folder the link leads to",
+                        walked
+                            .strip_prefix(capsule.path())
+                            .unwrap_or(&walked)
+                            .display()
+                    ),
+                    error: false,
+                });
+                break;
+            }
+        }
         let guards = site
             .served
             .iter()

@@ -82,7 +82,7 @@ impl CapsuleRoot {
             Err(Errno::NOENT) => Mode::from_raw_mode(0o644),
             Err(e) => return Err(StoreError::io(relative, e)),
         };
-        let (temporary, file) = new_temporary(&dir, name, relative)?;
+        let (temporary, file) = new_temporary(&dir, relative)?;
         let written = write_whole(file, bytes, mode)
             .and_then(|()| rustix::fs::renameat(&dir, &temporary, &dir, name).map_err(Into::into));
         if let Err(e) = written {
@@ -92,8 +92,9 @@ impl CapsuleRoot {
         Ok(())
     }
 
-    /// Moves the file at `relative` into [`TRASH_DIR`], under its own path with the time
-    /// appended; returns where it went (relative to the root). Blocking.
+    /// Moves the file at `relative` into [`TRASH_DIR`], in a folder named by the time, under
+    /// its own path and name (`.trash/<nanoseconds>/posts/x.md`); returns where it went
+    /// (relative to the root). Blocking.
     pub fn trash(&self, relative: &Path) -> Result<PathBuf, StoreError> {
         let (folders, name) = split(relative)?;
         let dir = self.folder(&folders, false, relative)?;
@@ -103,20 +104,14 @@ impl CapsuleRoot {
             Ok(Some(_)) => return Err(StoreError::NotPlain(relative.to_owned())),
             Err(e) => return Err(StoreError::io(relative, e)),
         }
-        let mut trash_folders = vec![std::ffi::OsStr::new(TRASH_DIR)];
-        trash_folders.extend(folders.iter().copied());
-        let trash = self.folder(&trash_folders, true, relative)?;
         let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
         for attempt in 0..100u32 {
-            let mut moved = name.to_os_string();
-            moved.push(format!(".{stamp}.{attempt}"));
-            match rustix::fs::renameat_with(&dir, name, &trash, &moved, RenameFlags::NOREPLACE) {
-                Ok(()) => {
-                    let mut place = PathBuf::from(TRASH_DIR);
-                    place.push(relative.parent().unwrap_or(Path::new("")));
-                    place.push(moved);
-                    return Ok(place);
-                }
+            let when = std::ffi::OsString::from(format!("{}", stamp + i128::from(attempt)));
+            let mut trash_folders = vec![std::ffi::OsStr::new(TRASH_DIR), &when];
+            trash_folders.extend(folders.iter().copied());
+            let trash = self.folder(&trash_folders, true, relative)?;
+            match rustix::fs::renameat_with(&dir, name, &trash, name, RenameFlags::NOREPLACE) {
+                Ok(()) => return Ok(Path::new(TRASH_DIR).join(&when).join(relative)),
                 Err(Errno::EXIST) => {}
                 Err(e) => return Err(StoreError::io(relative, e)),
             }
@@ -189,18 +184,13 @@ fn kind_of(dir: impl AsFd, name: &std::ffi::OsStr) -> Result<Option<FileType>, E
     }
 }
 
-/// A new, empty dot-file beside `name` in `dir` (hidden, so neither served nor read as a post).
-fn new_temporary(
-    dir: &OwnedFd,
-    name: &std::ffi::OsStr,
-    relative: &Path,
-) -> Result<(std::ffi::OsString, File), StoreError> {
+/// A new, empty dot-file in `dir` (hidden, so neither served nor read as a post).
+fn new_temporary(dir: &OwnedFd, relative: &Path) -> Result<(std::ffi::OsString, File), StoreError> {
     let pid = std::process::id();
-    let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000;
     for attempt in 0..100u32 {
-        let mut temporary = std::ffi::OsString::from(".");
-        temporary.push(name);
-        temporary.push(format!(".upload-{pid}-{stamp}-{attempt}"));
+        // Short whatever the name (a 255-byte name must still fit beside it).
+        let temporary = std::ffi::OsString::from(format!(".upload-{pid}-{stamp}-{attempt}"));
         match rustix::fs::openat(
             dir,
             &temporary,
@@ -280,7 +270,8 @@ mod tests {
         let (dir, root) = root();
         root.store(Path::new("posts/x.md"), b"old").unwrap();
         let place = root.trash(Path::new("posts/x.md")).unwrap();
-        assert!(place.starts_with(".trash/posts"), "{}", place.display());
+        assert!(place.starts_with(".trash"), "{}", place.display());
+        assert!(place.ends_with("posts/x.md"), "{}", place.display());
         assert!(!dir.path().join("posts/x.md").exists());
         assert_eq!(std::fs::read(dir.path().join(&place)).unwrap(), b"old");
         assert!(matches!(

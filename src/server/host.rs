@@ -24,7 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use super::limits::PerAddress;
 use super::request::{Named, Rejection, Request};
 use super::{StartError, tls};
-use crate::config::{AreaConfig, Config, Hostname, Lang, TitanConfig};
+use crate::config::{AreaConfig, Config, Fingerprint, HostConfig, Hostname, Lang, TitanConfig};
 use crate::content::scan::ReadCache;
 use crate::content::site::{BuildOptions, Problem, Site};
 use crate::content::{CapsuleRoot, Secret};
@@ -180,12 +180,13 @@ impl Hosts {
 }
 
 /// Where `inner`'s folder is `outer`'s or lies inside it, `outer` serves its files too: every
-/// client-certificate area either has must be one (or inside one) of the other's as well, or
-/// one host would serve the other's area to anyone.
+/// client-certificate area either has must be guarded by the other as well, at the matching
+/// path, letting in no certificate the area does not; or one host would serve the other's
+/// area to readers it refuses.
 fn areas_kept(
-    outer: &crate::config::HostConfig,
+    outer: &HostConfig,
     outer_root: &CapsuleRoot,
-    inner: &crate::config::HostConfig,
+    inner: &HostConfig,
     inner_root: &CapsuleRoot,
 ) -> Result<(), String> {
     let Ok(at) = inner_root.path().strip_prefix(outer_root.path()) else {
@@ -195,34 +196,9 @@ fn areas_kept(
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    let guarded = |host: &crate::config::HostConfig, path: &[String]| {
-        host.areas.iter().any(|a| a.path.covers(path))
-    };
-    let shown = |path: &[String]| {
-        format!(
-            "/{}",
-            path.iter().map(|s| format!("{s}/")).collect::<String>()
-        )
-    };
-    let refuse = |guarding: &crate::config::HostConfig,
-                  area: String,
-                  open: &crate::config::HostConfig,
-                  there: String| {
-        format!(
-            "{}'s client-certificate area {area} is served by {} too (their folders overlap), \
-             at {there}, to anyone: add a [[host.area]] with path = \"{there}\" to {}, or give \
-             {} a folder of its own",
-            guarding.canonical(),
-            open.canonical(),
-            open.canonical(),
-            guarding.canonical(),
-        )
-    };
     for area in &inner.areas {
         let there: Vec<String> = at.iter().chain(area.path.segments()).cloned().collect();
-        if !guarded(outer, &there) {
-            return Err(refuse(inner, area.path.to_string(), outer, shown(&there)));
-        }
+        kept_by(inner, area, outer, &there)?;
     }
     for area in &outer.areas {
         let segments = area.path.segments();
@@ -232,11 +208,92 @@ fn areas_kept(
             None if at.starts_with(segments) => Vec::new(),
             None => continue,
         };
-        if !guarded(inner, &there) {
-            return Err(refuse(outer, area.path.to_string(), inner, shown(&there)));
-        }
+        kept_by(outer, area, inner, &there)?;
     }
     Ok(())
+}
+
+/// Whether `other` guards `area` (of `guarding`) where it serves the same files, at `there`.
+fn kept_by(
+    guarding: &HostConfig,
+    area: &AreaConfig,
+    other: &HostConfig,
+    there: &[String],
+) -> Result<(), String> {
+    let refused = match admitted(other, there) {
+        None => "to anyone",
+        Some(None) if !area.fingerprints.is_empty() => "to any certificate",
+        Some(Some(list))
+            if !area.fingerprints.is_empty()
+                && list.iter().any(|f| !area.fingerprints.contains(f)) =>
+        {
+            "to certificates the area does not list"
+        }
+        Some(_) => return Ok(()),
+    };
+    let shown = format!(
+        "/{}",
+        there.iter().map(|s| format!("{s}/")).collect::<String>()
+    );
+    Err(format!(
+        "{}'s client-certificate area {} is served by {} too (their folders overlap), at \
+         {shown}, {refused}: add a [[host.area]] with path = \"{shown}\" and the same \
+         fingerprints to {}, or give {} a folder of its own",
+        guarding.canonical(),
+        area.path,
+        other.canonical(),
+        other.canonical(),
+        guarding.canonical(),
+    ))
+}
+
+/// The certificates `host` lets into a path: `None` if no area holds it, `Some(None)` any,
+/// else those every area over it lists (a request must pass them all).
+fn admitted(host: &HostConfig, path: &[String]) -> Option<Option<Vec<Fingerprint>>> {
+    let over: Vec<&AreaConfig> = host.areas.iter().filter(|a| a.path.covers(path)).collect();
+    if over.is_empty() {
+        return None;
+    }
+    let lists: Vec<&Vec<Fingerprint>> = over
+        .iter()
+        .map(|a| &a.fingerprints)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let Some((first, rest)) = lists.split_first() else {
+        return Some(None);
+    };
+    Some(Some(
+        first
+            .iter()
+            .filter(|f| rest.iter().all(|l| l.contains(f)))
+            .copied()
+            .collect(),
+    ))
+}
+
+/// The check a host's capsule must pass when a deploy swaps its folder while serving: its
+/// areas and the other hosts' stay guarded (as [`Prepared::new`] checks at start and reload).
+pub(super) fn root_check(
+    config: &Config,
+    index: usize,
+    capsules: Vec<Arc<ArcSwap<Capsule>>>,
+) -> watch::RootCheck {
+    let hosts = config.hosts.clone();
+    Arc::new(move |fresh: &CapsuleRoot| {
+        let this = &hosts[index];
+        for (other, capsule) in hosts
+            .iter()
+            .zip(&capsules)
+            .enumerate()
+            .filter(|(j, _)| *j != index)
+            .map(|(_, p)| p)
+        {
+            let other_root = capsule.load().root.clone();
+            areas_kept(this, fresh, other, &other_root)?;
+            areas_kept(other, &other_root, this, fresh)?;
+        }
+        Ok(())
+    })
 }
 
 /// What a running server keeps across a configuration reload.
@@ -432,8 +489,19 @@ impl Prepared {
             .map(|f| std::path::absolute(&f).unwrap_or(f))
             .collect();
         let mut watches = Vec::new();
-        for ((host, host_config), (cache, logged)) in
-            self.hosts.list.iter().zip(&config.hosts).zip(self.read)
+        let capsules: Vec<_> = self
+            .hosts
+            .list
+            .iter()
+            .map(|h| Arc::clone(&h.capsule))
+            .collect();
+        for (index, ((host, host_config), (cache, logged))) in self
+            .hosts
+            .list
+            .iter()
+            .zip(&config.hosts)
+            .zip(self.read)
+            .enumerate()
         {
             let target = watch::Target {
                 host: host.canonical().to_string(),
@@ -441,6 +509,7 @@ impl Prepared {
                 options: BuildOptions::new(host_config),
                 cache,
                 logged,
+                check_root: root_check(config, index, capsules.clone()),
             };
             // The first watch also passes on changes to the config and certificate files.
             watches.push(watch::start(

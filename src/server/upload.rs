@@ -160,6 +160,15 @@ async fn checked<'a>(
         .iter()
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
+    // An author passes the areas over the page too (by its URL and by its file): Titan
+    // writes and reads sources, so it never opens an area to someone the area refuses.
+    let over = host
+        .areas_over(&request.target.segments)
+        .chain(host.areas_over(&segments));
+    for area in over {
+        identity::admit(&area.fingerprints, identity, unix_now(), Purpose::Area)
+            .map_err(|r| refuse(log, r.status, r.meta))?;
+    }
     if !settings.paths.iter().any(|p| p.holds(&segments)) {
         return Err(refuse(
             log,
