@@ -338,7 +338,7 @@ async fn respond(
         }
     };
     // A page of an area is for the certificates its areas let in (every area it lies in).
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = identity::now();
     for area in host.areas_over(&request.segments) {
         if let Err(refusal) = identity::admit(&area.fingerprints, identity, now, Purpose::Area) {
             log.note = "client certificate refused";

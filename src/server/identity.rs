@@ -82,6 +82,11 @@ pub struct Refusal {
     pub meta: &'static str,
 }
 
+/// Seconds since the Unix epoch: the `now` of [`admit`].
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
 /// Lets `identity` through if it is valid at `now` (seconds since the epoch) and `allowed`
 /// lists it (an empty list: any certificate), else says why not.
 pub fn admit(

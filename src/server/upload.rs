@@ -131,8 +131,13 @@ async fn checked<'a>(
         .route(conn, &request.target, local)
         .map_err(|r| refuse(log, r.status, r.reason))?;
     let settings = &host.titan;
-    identity::admit(&settings.fingerprints, identity, unix_now(), Purpose::Titan)
-        .map_err(|r| refuse(log, r.status, r.meta))?;
+    identity::admit(
+        &settings.fingerprints,
+        identity,
+        identity::now(),
+        Purpose::Titan,
+    )
+    .map_err(|r| refuse(log, r.status, r.meta))?;
     if let Some(expected) = &settings.token {
         let why = match &request.token {
             None => {
@@ -166,7 +171,7 @@ async fn checked<'a>(
         .areas_over(&request.target.segments)
         .chain(host.areas_over(&segments));
     for area in over {
-        identity::admit(&area.fingerprints, identity, unix_now(), Purpose::Area)
+        identity::admit(&area.fingerprints, identity, identity::now(), Purpose::Area)
             .map_err(|r| refuse(log, r.status, r.meta))?;
     }
     if !settings.paths.iter().any(|p| p.holds(&segments)) {
@@ -256,11 +261,6 @@ async fn in_capsule<T: Send + 'static>(
     };
     tracing::warn!(error = %error, "{failed}");
     Err(refuse(log, Status::TemporaryFailure, failed))
-}
-
-/// Seconds since the Unix epoch.
-fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// Compares secrets in time that does not depend on where they differ.
