@@ -42,6 +42,8 @@ enum Command {
     Check(CheckArgs),
     /// Write the whole capsule, generated pages included, as static files.
     Build(BuildArgs),
+    /// Start a new post: posts/YYYY-MM-DD-<slug>.md with its front matter, as a draft.
+    New(NewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +139,30 @@ struct BuildArgs {
     host: Option<Hostname>,
 }
 
+#[derive(Debug, Args)]
+struct NewArgs {
+    /// The post's title
+    title: String,
+    /// The series it belongs to
+    #[arg(long, value_name = "NAME")]
+    series: Option<String>,
+    /// Its part in the series [default: the series' next free part]
+    #[arg(long, value_name = "N", requires = "series")]
+    part: Option<u32>,
+    /// Its tags, separated by commas
+    #[arg(long, value_name = "a,b", value_delimiter = ',')]
+    tags: Vec<String>,
+    /// Its date [default: today, in the host's `timezone`]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: Option<jiff::civil::Date>,
+    /// Config file [default: ./config.toml if it exists, else built-in defaults]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The host whose capsule gets it [default: the only host; required with several]
+    #[arg(long, value_name = "NAME")]
+    host: Option<Hostname>,
+}
+
 /// Runs the command line and turns an error into a message on stderr and exit code 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -146,6 +172,7 @@ pub fn main() -> ExitCode {
         Command::Convert(args) => convert(args),
         Command::Check(args) => check(args),
         Command::Build(args) => build(args),
+        Command::New(args) => new_post(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -468,6 +495,82 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+fn new_post(args: NewArgs) -> anyhow::Result<()> {
+    use crate::content::scaffold::{self, NewPost};
+    let config = Config::load(args.config.as_deref(), Overrides::default())?;
+    let host = match chosen_hosts(&config, args.host.as_ref())?.as_slice() {
+        [host] => *host,
+        _ => anyhow::bail!(
+            "this config serves several hosts: name the one the post is for with --host \
+             (the hosts: {})",
+            names(config.hosts.iter().map(HostConfig::canonical))
+        ),
+    };
+    let title = args.title.trim().to_owned();
+    if title.is_empty() {
+        anyhow::bail!("give the post a title: gemhole new \"My Title\"");
+    }
+    let root = CapsuleRoot::open(&host.capsule)
+        .with_context(|| format!("capsule folder {}", host.capsule.display()))?
+        .keep_secret(&Secret::of(&config))?
+        .with_areas(&host.areas);
+    let series = args
+        .series
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let part = match (&series, args.part) {
+        (Some(name), None) => {
+            let (site, _) = Site::build(&root, &BuildOptions::new(host));
+            Some(scaffold::next_part(&site, name))
+        }
+        (_, part) => part,
+    };
+    let date = args.date.unwrap_or_else(|| {
+        host.timezone
+            .zone()
+            .to_datetime(jiff::Timestamp::now())
+            .date()
+    });
+    let post = NewPost {
+        title,
+        date,
+        series,
+        part,
+        tags: args
+            .tags
+            .iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect(),
+    };
+    let file = post.file();
+    let path = root.path().join(&file);
+    scaffold::create(root.path(), &file, &post.text()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!(
+                "{} already exists: nothing was written (give another title or --date)",
+                path.display()
+            )
+        } else {
+            anyhow::anyhow!("cannot write {}: {e}", path.display())
+        }
+    })?;
+    let origin = crate::convert::url::Origin::new(
+        host.canonical().as_str(),
+        host.public_port.unwrap_or(crate::config::GEMINI_PORT),
+    );
+    let url = crate::convert::url::encode_path(&format!(
+        "/{}",
+        file.with_extension("gmi").to_string_lossy()
+    ));
+    println!("{}", path.display());
+    println!(
+        "{} (a draft: readers see it once you remove `draft: true`)",
+        origin.absolute(&url)
+    );
     Ok(())
 }
 

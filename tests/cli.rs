@@ -847,3 +847,79 @@ fn build_leaves_mounts_inside_its_folder_alone() {
         "not a page"
     );
 }
+
+#[test]
+fn new_writes_a_dated_draft_with_the_next_part_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("capsule/posts");
+    for (file, part, draft) in [
+        ("one.md", 1, false),
+        ("two.md", 2, false),
+        ("three.md", 3, true),
+    ] {
+        crate::common::write(
+            &posts,
+            file,
+            format!(
+                "---\ntitle: Part {part}\ndate: 2025-01-0{part}\nseries: Crystal Radio\npart: {part}\ndraft: {draft}\n---\nText.\n"
+            ),
+        );
+    }
+    let new = |args: &[&str]| crate::common::run_cli(dir.path(), args);
+    // The series by another spelling; the draft's part counts.
+    let (status, out, err) = new(&[
+        "new",
+        "Tuning: \"at\" Night",
+        "--series",
+        "crystal radio",
+        "--tags",
+        "radio, night",
+        "--date",
+        "2026-11-28",
+    ]);
+    assert!(status.success(), "{out}{err}");
+    let file = posts.join("2026-11-28-tuning-at-night.md");
+    assert!(out.contains(&file.display().to_string()), "{out}");
+    assert!(
+        out.contains("gemini://localhost/posts/2026-11-28-tuning-at-night.gmi"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        text,
+        "---\ntitle: \"Tuning: \\\"at\\\" Night\"\ndate: 2026-11-28\nseries: \"crystal radio\"\n\
+         part: 4\ntags: [\"radio\", \"night\"]\ndraft: true\n---\n\n"
+    );
+    // It reads as a draft, with no problem.
+    let (status, out, err) = new(&["check"]);
+    assert!(status.success(), "{out}{err}");
+    assert!(
+        out.contains("2026-11-28-tuning-at-night.md:7: withheld: draft"),
+        "{out}"
+    );
+    // Never over an existing file.
+    std::fs::write(&file, "mine").unwrap();
+    let (status, out, err) = new(&["new", "Tuning: \"at\" Night", "--date", "2026-11-28"]);
+    assert!(!status.success(), "{out}{err}");
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    // Without a series: no series or part; a date of today in the host's time zone.
+    let (status, out, err) = new(&["new", "Plain"]);
+    assert!(status.success(), "{out}{err}");
+    let plain = std::fs::read_dir(&posts)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-plain.md"))
+        .unwrap();
+    let text = std::fs::read_to_string(plain).unwrap();
+    assert!(!text.contains("series") && !text.contains("part"), "{text}");
+    // A part without a series, a bad date, no title: refused by the command line.
+    for args in [
+        &["new", "X", "--part", "2"][..],
+        &["new", "X", "--date", "28/11/2026"][..],
+        &["new", " "][..],
+    ] {
+        let (status, _, err) = new(args);
+        assert!(!status.success(), "{args:?}: {err}");
+    }
+}

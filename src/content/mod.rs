@@ -4,6 +4,7 @@ pub mod files;
 pub mod front_matter;
 pub mod markdown;
 pub mod post;
+pub mod scaffold;
 pub mod scan;
 pub mod series;
 pub mod site;

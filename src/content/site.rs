@@ -401,6 +401,15 @@ impl Site {
         }
     }
 
+    /// Every post read: published, withheld (drafts, dated ahead) and members-only.
+    pub fn all_posts(&self) -> impl Iterator<Item = &Post> {
+        self.posts
+            .iter()
+            .chain(&self.drafts)
+            .map(|p| &**p)
+            .chain(self.members_only.values().map(|p| &**p))
+    }
+
     /// How many published posts lie in areas (served, never listed).
     pub fn members_only_count(&self) -> usize {
         self.members_only.len()
