@@ -13,11 +13,26 @@ use crate::config::Lang;
 use crate::content::files::is_markdown;
 use crate::content::markdown::Page;
 use crate::content::scan::Text;
+use crate::content::search::Index;
 use crate::content::site::{Entry, Generated, Site};
 use crate::content::{CapsuleRoot, Resolved};
 use crate::convert::mime::mime_for;
 use crate::convert::url::{self, Origin};
 use crate::views::{atom, pages};
+
+/// A search query as sent in a URL: `+` and `%20` are spaces, `%XX` bytes (of UTF-8; what
+/// is not UTF-8 becomes U+FFFD).
+pub fn decode_query(raw: &str) -> String {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// `query` percent-encoded for a URL's query or a path segment: letters and digits stay.
+pub fn encode_query(query: &str) -> String {
+    percent_encoding::utf8_percent_encode(query, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
 
 /// The MIME type of Atom feeds.
 pub const ATOM: &str = "application/atom+xml";
@@ -34,6 +49,19 @@ pub struct Capsule {
     /// Answers rendered from this snapshot, kept for the next request (a new snapshot starts
     /// empty, so nothing outlives the content it was made from).
     pub rendered: Rendered,
+    /// The site's published posts, for `/search`.
+    pub search: Index,
+}
+
+/// What the search page answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Searched {
+    /// No query yet: ask for one.
+    Prompt,
+    /// A results page (gemtext).
+    Page(String),
+    /// A page number that is no page.
+    NotFound,
 }
 
 /// Rendered answers by key, made once per snapshot. Bounded in count and in bytes: past
@@ -131,6 +159,7 @@ impl Capsule {
     pub fn new(root: CapsuleRoot, site: Site, config: &crate::config::HostConfig) -> Capsule {
         let host = config.canonical().to_string();
         let title = config.title.as_ref().map(|t| t.as_str().to_owned());
+        let search = Index::build(&site, None);
         Capsule {
             root,
             site,
@@ -148,6 +177,7 @@ impl Capsule {
             },
             robots_txt: config.robots_txt.clone(),
             rendered: Rendered::default(),
+            search,
         }
     }
 
@@ -159,6 +189,8 @@ impl Capsule {
     /// The same settings over another folder (the capsule was swapped by a deploy) and the
     /// site read from it.
     pub fn with_root(&self, root: CapsuleRoot, site: Site) -> Capsule {
+        // Posts that did not change keep their index entries.
+        let search = Index::build(&site, Some(&self.search));
         Capsule {
             root,
             site,
@@ -166,7 +198,36 @@ impl Capsule {
             feeds: self.feeds.clone(),
             robots_txt: self.robots_txt.clone(),
             rendered: Rendered::default(),
+            search,
         }
+    }
+
+    /// What the search page answers: page `page` (`None`: the first; else the segment after
+    /// `/search/`) of the results for `query` (decoded), each page linked by `page_url`.
+    pub fn search_page(
+        &self,
+        page: Option<&str>,
+        query: &str,
+        page_url: impl Fn(usize, &str) -> String,
+    ) -> Searched {
+        let page = match page {
+            None => 1,
+            Some(n) => match n.parse::<usize>() {
+                Ok(n) if (1..=100_000).contains(&n) => n,
+                _ => return Searched::NotFound,
+            },
+        };
+        if query.trim().is_empty() {
+            return Searched::Prompt;
+        }
+        let per_page = crate::views::search::PER_PAGE;
+        let results = self.search.search(query, (page - 1) * per_page, per_page);
+        if page > 1 && results.hits.is_empty() {
+            return Searched::NotFound;
+        }
+        Searched::Page(crate::views::search::results(query, page, &results, |n| {
+            page_url(n, query)
+        }))
     }
 
     /// What `segments` (decoded, as from a request path) answers. Blocking: it may look at

@@ -69,7 +69,7 @@ fn check_menu(selector: &str, menu: &str) -> Vec<(char, String, String, String)>
         let fields: Vec<&str> = line.split('\t').collect();
         assert_eq!(fields.len(), 4, "{selector}: {line:?}");
         let kind = line.chars().next().unwrap();
-        assert!("0139gIhsi".contains(kind), "{selector}: {line:?}");
+        assert!("01379gIhsi".contains(kind), "{selector}: {line:?}");
         assert_ne!(kind, '3', "{selector}: an error item: {line:?}");
         if kind != 'i' {
             let selector = fields[1].to_owned();
@@ -101,6 +101,10 @@ fn every_item_from_the_root_answers_and_keeps_the_rules() {
                     // Every item of ours names the public host and port, not the bound address.
                     if host == PUBLIC_HOST {
                         assert_eq!(port, PUBLIC_PORT, "{item}");
+                        // A search: asked as a client asks, with words after a TAB.
+                        if kind == '7' {
+                            queue.push_back(('1', format!("{item}\tone")));
+                        }
                         if kind == '0' || kind == '1' {
                             queue.push_back((kind, item));
                         }

@@ -6,6 +6,7 @@ pub mod markdown;
 pub mod post;
 pub mod scaffold;
 pub mod scan;
+pub mod search;
 pub mod series;
 pub mod site;
 pub mod store;

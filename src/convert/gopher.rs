@@ -252,7 +252,12 @@ pub fn target(link: &str, page: &str, place: &Place) -> Target {
             let path = percent_decode_str(resolved.path())
                 .decode_utf8_lossy()
                 .into_owned();
-            if path.ends_with('/') {
+            if path == super::url::SEARCH_URL {
+                Target::Local {
+                    kind: '7',
+                    selector: path,
+                }
+            } else if path.ends_with('/') {
                 Target::Local {
                     kind: '1',
                     selector: path,

@@ -21,7 +21,8 @@ use super::{titan, upload};
 use crate::content::Resolved;
 use crate::content::markdown::Page;
 use crate::convert::url::Origin;
-use crate::respond::Lookup;
+use crate::convert::url::SEARCH_URL;
+use crate::respond::{Lookup, Searched, decode_query, encode_query};
 
 /// The first byte of every TLS connection: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
@@ -356,6 +357,24 @@ async fn respond(
 async fn serve_file(request: Request, host: &Host, origin: Origin) -> Response {
     // One snapshot for the whole request, even if the site is reloaded meanwhile.
     let capsule = host.capsule.load_full();
+    if let Some(page) = search_path(&request.segments, request.ends_with_slash) {
+        let query = decode_query(request.query.as_deref().unwrap_or(""));
+        let searched = capsule.search_page(page, &query, |n, query| {
+            let query = encode_query(query);
+            match n {
+                1 => format!("{SEARCH_URL}?{query}"),
+                n => format!("{SEARCH_URL}/{n}?{query}"),
+            }
+        });
+        return match searched {
+            Searched::Prompt => Response::header(Status::Input, "Search this capsule"),
+            Searched::Page(body) => Response::Generated {
+                mime: host.gemtext_header(None),
+                body,
+            },
+            Searched::NotFound => Response::header(Status::NotFound, "No such page of results"),
+        };
+    }
     let segments = request.segments;
     let ends_with_slash = request.ends_with_slash;
     // Generated answers (indexes, feeds, series posts with their navigation) are made once
@@ -444,6 +463,15 @@ async fn serve_file(request: Request, host: &Host, origin: Origin) -> Response {
             tracing::error!(error = %e, "path lookup failed");
             Response::header(Status::TemporaryFailure, "Internal error")
         }
+    }
+}
+
+/// Whether a path is the search page (`/search`, `/search/<n>`), and then its page segment.
+fn search_path(segments: &[String], ends_with_slash: bool) -> Option<Option<&str>> {
+    match segments {
+        [search] if search == &SEARCH_URL[1..] && !ends_with_slash => Some(None),
+        [search, page] if search == &SEARCH_URL[1..] && !ends_with_slash => Some(Some(page)),
+        _ => None,
     }
 }
 

@@ -21,8 +21,8 @@ use super::{Admitted, Holds};
 use crate::config::GEMINI_PORT;
 use crate::content::Resolved;
 use crate::convert::gopher::{self, Place};
-use crate::convert::url::Origin;
-use crate::respond::{Capsule, Lookup};
+use crate::convert::url::{Origin, SEARCH_URL};
+use crate::respond::{Capsule, Lookup, Searched, encode_query};
 
 /// The longest request line read; RFC 1436 selectors are at most 255 bytes.
 const MAX_REQUEST_BYTES: usize = 1024;
@@ -279,6 +279,9 @@ async fn respond(
             return Answer::error("Not found");
         }
         Target::Item { segments, slash } => (segments, slash),
+        Target::Search { page, query } => {
+            return search(host, page.as_deref(), &query, &place, log);
+        }
     };
     // Gopher has no client certificates: an area's pages are for Gemini readers it lets in.
     if host.areas_over(&segments).next().is_some() {
@@ -342,6 +345,37 @@ async fn respond(
         Err(e) => {
             tracing::error!(error = %e, "selector lookup failed");
             Answer::error("Internal error")
+        }
+    }
+}
+
+/// A search: a menu of results, or what to do.
+fn search(
+    host: &Host,
+    page: Option<&str>,
+    query: &str,
+    place: &Place,
+    log: &mut AccessLog,
+) -> Answer {
+    let capsule = host.capsule.load();
+    if capsule.root.in_area(&[SEARCH_URL[1..].to_owned()]) {
+        log.note = "in a client-certificate area";
+        return Answer::error("This page needs a client certificate: read it over Gemini");
+    }
+    let searched = capsule.search_page(page, query, |n, query| {
+        // Decoded once on the way into the menu: the selector keeps the words encoded.
+        format!("{SEARCH_URL}/{n}/{}/", encode_query(&encode_query(query)))
+    });
+    match searched {
+        Searched::Page(gemtext) => Answer::menu(gopher::menu(&gemtext, SEARCH_URL, place)),
+        Searched::Prompt => Answer::menu(gopher::menu(
+            "# Search this capsule\nType the words to search for in your client's search prompt.\n",
+            SEARCH_URL,
+            place,
+        )),
+        Searched::NotFound => {
+            log.note = "no such page of results";
+            Answer::error("No such page of results")
         }
     }
 }

@@ -20,6 +20,9 @@ pub enum Target {
     /// A `.` or `..` segment: nothing outside a folder is reachable, and no two selectors name
     /// one item, so it names nothing.
     DotSegment,
+    /// The search (type `7`): `/search TAB words` for the first page, `/search/<n>/<words
+    /// percent-encoded>/` for the others (a menu item cannot carry a search string).
+    Search { page: Option<String>, query: String },
 }
 
 /// A parsed request line.
@@ -42,7 +45,9 @@ pub fn parse(line: &[u8]) -> Result<Request<'_>, Rejection> {
         return Err("control bytes in the selector");
     }
     let (selector, extra) = line.split_once('\t').unwrap_or((line, ""));
-    let target = if matches!(selector, "" | "/") && extra.starts_with('$') {
+    let target = if let Some(search) = search(selector, extra) {
+        search
+    } else if matches!(selector, "" | "/") && extra.starts_with('$') {
         Target::PlusProbe
     } else if is_http(selector) {
         Target::Http
@@ -60,6 +65,33 @@ pub fn parse(line: &[u8]) -> Result<Request<'_>, Rejection> {
         })
     };
     Ok(Request { selector, target })
+}
+
+/// A search request, by either of its forms.
+fn search(selector: &str, extra: &str) -> Option<Target> {
+    let path = selector.trim_start_matches('/').trim_end_matches('/');
+    let name = &crate::convert::url::SEARCH_URL[1..];
+    if path == name {
+        // The words, up to a Gopher+ field the client may add; `$`, `+`, `!` alone are one.
+        let words = extra.split('\t').next().unwrap_or("");
+        let words = if matches!(words, "$" | "+" | "!") {
+            ""
+        } else {
+            words
+        };
+        return Some(Target::Search {
+            page: None,
+            query: words.to_owned(),
+        });
+    }
+    let rest = path.strip_prefix(name)?.strip_prefix('/')?;
+    let (page, words) = rest.split_once('/')?;
+    Some(Target::Search {
+        page: Some(page.to_owned()),
+        query: percent_encoding::percent_decode_str(words)
+            .decode_utf8_lossy()
+            .into_owned(),
+    })
 }
 
 /// The schemes a `URL:` page may point at: protocols a reader follows to another place, never

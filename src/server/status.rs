@@ -6,6 +6,7 @@ use std::fmt;
 /// A response status, with its two-digit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    Input,
     Success,
     RedirectTemporary,
     RedirectPermanent,
@@ -22,6 +23,7 @@ pub enum Status {
 impl Status {
     pub fn code(self) -> u8 {
         match self {
+            Status::Input => 10,
             Status::Success => 20,
             Status::RedirectTemporary => 30,
             Status::RedirectPermanent => 31,

@@ -4,3 +4,4 @@
 
 pub mod atom;
 pub mod pages;
+pub mod search;

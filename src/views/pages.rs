@@ -9,7 +9,7 @@ use crate::content::post::SeriesRole;
 use crate::content::series::Member;
 use crate::content::site::{Place, Post, Series, Site, Tag};
 use crate::convert::gemtext::{Line, Writer};
-use crate::convert::url::encode_path;
+use crate::convert::url::{SEARCH_URL, encode_path};
 
 /// The URL of a series' index page.
 pub fn series_url(series: &Series) -> String {
@@ -327,7 +327,7 @@ pub fn tag_url(tag: &str) -> String {
     format!("/tags/{}/", encode_path(tag))
 }
 
-fn post_link(post: &Post) -> Line {
+pub(super) fn post_link(post: &Post) -> Line {
     Line::Link {
         url: post.url.clone(),
         label: format!("{} {}", post.meta.date.day(), post.meta.title),
@@ -402,6 +402,10 @@ pub fn home(site: &Site, author_text: Option<&str>, title: &str, sections: &Home
         w.push(Line::Link {
             url: super::atom::FEED_URL.into(),
             label: "Atom feed".into(),
+        });
+        w.push(Line::Link {
+            url: SEARCH_URL.into(),
+            label: "Search this capsule".into(),
         });
     }
     if sections.series && !site.series.is_empty() {

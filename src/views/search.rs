@@ -1,0 +1,93 @@
+//! The search results page: a gemfeed-style link per hit, its snippet as a quote line, and
+//! links to the other pages. The same gemtext makes the Gopher menu, with the page links
+//! pointing at selectors instead.
+
+use crate::content::search::Results;
+use crate::convert::gemtext::{Line, Writer};
+use crate::convert::url::SEARCH_URL;
+
+use super::pages::{ALL_TAGS_URL, post_link};
+
+/// Results per page.
+pub const PER_PAGE: usize = 10;
+
+/// Longest part of a query echoed back in a heading, in characters.
+const ECHO_CHARS: usize = 100;
+
+/// The results page `page` (from 1) for `query`; `page_url(n)` links page `n`.
+pub fn results(
+    query: &str,
+    page: usize,
+    results: &Results<'_>,
+    page_url: impl Fn(usize) -> String,
+) -> String {
+    let shown = echo(query);
+    let mut w = Writer::default();
+    w.push(Line::Heading {
+        level: 1,
+        text: format!("Search: {shown}"),
+    });
+    w.push(Line::Blank);
+    if results.total == 0 {
+        w.push(Line::Text(format!("No post matches “{shown}”.")));
+        w.push(Line::Blank);
+        w.push(Line::Link {
+            url: ALL_TAGS_URL.into(),
+            label: "Browse the posts by tag".into(),
+        });
+        w.push(Line::Link {
+            url: SEARCH_URL.into(),
+            label: "Search again".into(),
+        });
+        return w.finish();
+    }
+    let first = (page - 1) * PER_PAGE + 1;
+    let last = first + results.hits.len() - 1;
+    let posts = if results.total == 1 { "post" } else { "posts" };
+    w.push(Line::Text(if results.every_word {
+        format!("Showing {first}–{last} of {} {posts}.", results.total)
+    } else {
+        format!(
+            "No post has every word; showing {first}–{last} of {} {posts} with some of them.",
+            results.total
+        )
+    }));
+    for hit in &results.hits {
+        w.push(Line::Blank);
+        w.push(post_link(hit.post));
+        if !hit.snippet.is_empty() {
+            w.push(Line::Quote(hit.snippet.clone()));
+        }
+    }
+    w.push(Line::Blank);
+    if last < results.total {
+        w.push(Line::Link {
+            url: page_url(page + 1),
+            label: "Next page".into(),
+        });
+    }
+    if page > 1 {
+        w.push(Line::Link {
+            url: page_url(page - 1),
+            label: "Previous page".into(),
+        });
+    }
+    w.push(Line::Link {
+        url: SEARCH_URL.into(),
+        label: "New search".into(),
+    });
+    w.finish()
+}
+
+/// The query as shown back: on one line, at most [`ECHO_CHARS`] characters.
+fn echo(query: &str) -> String {
+    let words: Vec<&str> = query
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let line = words.join(" ");
+    match line.char_indices().nth(ECHO_CHARS) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line,
+    }
+}
