@@ -36,6 +36,8 @@ mod requests;
 /// What the server must never serve or suffer, whatever is placed in (or swapped into) the
 /// capsule folder: secrets, symlinks, FIFOs, deploys.
 mod safety;
+/// Search over Gemini and Gopher; byte-stable generated pages.
+mod search;
 /// Series index pages and post navigation.
 mod series;
 /// Serving the capsule folder: files, folders, MIME types, traversal and hidden files.
