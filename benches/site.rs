@@ -2,12 +2,15 @@
 //! post with YAML front matter, tags, links and a list, about 1 KB of Markdown.
 //!
 //! `cargo bench --bench site` prints the median of 5 builds and the process's peak resident
-//! memory (VmHWM), which includes the generated capsule's own strings.
+//! memory (VmHWM), which includes the generated capsule's own strings; then the search index:
+//! its build (whole, and after one changed post, beside the site's own rebuild), its memory,
+//! and query latency for one- and three-word queries.
 
 use std::time::Instant;
 
 use gemhole::content::CapsuleRoot;
 use gemhole::content::scan::ReadCache;
+use gemhole::content::search::Index;
 use gemhole::content::site::{BuildOptions, Site};
 use gemhole::convert;
 
@@ -22,6 +25,20 @@ fn peak_rss_mib() -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The `q`-quantile of sorted values.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
 fn main() {
@@ -66,6 +83,7 @@ fn main() {
         assert_eq!(site.posts.len(), POSTS);
     }
     rebuilds.sort_by(f64::total_cmp);
+    search(&capsule, &options, &posts, &mut cache, rebuilds[2]);
     println!(
         "site rebuild after one changed post: median {:.3} s (min {:.3} s, max {:.3} s over 5)",
         rebuilds[2], rebuilds[0], rebuilds[4]
@@ -79,4 +97,80 @@ fn main() {
         times[4],
         peak_rss_mib()
     );
+}
+
+/// The search index over the same capsule: what it costs to build and keep, and to ask.
+fn search(
+    capsule: &CapsuleRoot,
+    options: &BuildOptions,
+    posts: &std::path::Path,
+    cache: &mut ReadCache,
+    site_rebuild: f64,
+) {
+    let (site, _) = Site::build_cached(capsule, options, cache);
+    let before = rss_mib();
+    let index = Index::build(&site, None);
+    let held = rss_mib() - before;
+    assert_eq!(index.len(), POSTS);
+    let mut builds = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let built = Index::build(&site, None);
+        builds.push(start.elapsed().as_secs_f64());
+        assert_eq!(built.len(), POSTS);
+    }
+    builds.sort_by(f64::total_cmp);
+    // After one post changed: the site's rebuild keeps the other posts, and so does the index.
+    let mut index = index;
+    let mut updates = Vec::new();
+    for round in 0..5 {
+        let i = round * 991 % POSTS;
+        std::fs::write(
+            posts.join(format!("post-{i}.md")),
+            post(i) + "\nSearched.\n",
+        )
+        .unwrap();
+        let (site, _) = Site::build_cached(capsule, options, cache);
+        let start = Instant::now();
+        index = Index::build(&site, Some(&index));
+        updates.push(start.elapsed().as_secs_f64());
+    }
+    updates.sort_by(f64::total_cmp);
+    println!(
+        "search index: {POSTS} posts built in {:.3} s (median of 5); after one changed post \
+         {:.1} ms, {:.0} % of that rebuild ({:.1} ms for the site); about {held:.1} MiB held",
+        builds[2],
+        updates[2] * 1e3,
+        100.0 * updates[2] / (updates[2] + site_rebuild),
+        site_rebuild * 1e3,
+    );
+    for (label, queries) in [
+        ("one common word (every post)", vec!["rigging".to_owned()]),
+        (
+            "one rare word (one post)",
+            (0..200).map(|i| format!("{}", i * 37 % POSTS)).collect(),
+        ),
+        (
+            "three words",
+            (0..200)
+                .map(|i| format!("weather patience {}", i * 53 % POSTS))
+                .collect(),
+        ),
+    ] {
+        let mut times = Vec::new();
+        for round in 0..400 {
+            let query = &queries[round % queries.len()];
+            let start = Instant::now();
+            let results = index.search(query, 0, 10);
+            times.push(start.elapsed().as_secs_f64() * 1e3);
+            assert!(results.total > 0, "{query}");
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "search query, {label}: p50 {:.2} ms, p99 {:.2} ms (400 queries, 10 results with \
+             snippets)",
+            quantile(&times, 0.5),
+            quantile(&times, 0.99)
+        );
+    }
 }

@@ -202,13 +202,20 @@ impl Index {
                 (self.score(doc, &terms, &idf), doc)
             })
             .collect();
-        // Best first; equal scores newest first, then by URL: one order for one content.
-        scored.sort_by(|(sa, a), (sb, b)| {
+        // Best first; equal scores newest first, then by URL: one order for one content. Only
+        // the hits up to the page asked for are put in order.
+        let order = |(sa, a): &(f32, &Doc), (sb, b): &(f32, &Doc)| {
             sb.total_cmp(sa)
                 .then_with(|| b.post.meta.date.cmp(&a.post.meta.date))
                 .then_with(|| a.post.url.cmp(&b.post.url))
-        });
+        };
         let total = scored.len();
+        let wanted = offset.saturating_add(per_page).min(total);
+        if wanted > 0 && wanted < total {
+            scored.select_nth_unstable_by(wanted - 1, order);
+            scored.truncate(wanted);
+        }
+        scored.sort_by(order);
         let hits = scored
             .into_iter()
             .skip(offset)
