@@ -79,6 +79,10 @@ struct ServeArgs {
     /// Write client IP addresses into the access log (sets `log.ip`)
     #[arg(long)]
     log_ip: bool,
+    /// Show drafts and posts dated ahead to every reader, marked, with a /drafts/ page: a
+    /// local preview (authors' certificates see them anyway)
+    #[arg(long)]
+    drafts: bool,
 }
 
 #[derive(Debug, Args)]
@@ -213,9 +217,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         gopher_listen: args.gopher_listen,
         gopher_proxy_listen: args.gopher_proxy_listen,
         log_ip: args.log_ip,
+        drafts: args.drafts,
     };
     let config = Config::load(args.config.as_deref(), overrides.clone())?;
     let _log = init_logging(&config.log.level);
+    if config.drafts {
+        tracing::warn!(
+            "--drafts: every reader sees the drafts and the posts dated ahead (marked), and \
+             /drafts/ lists them; for a local preview, never on a public server"
+        );
+    }
     // A reload reads the file the start read: one moved away (or renamed while being
     // replaced) is an error, not a fall back to the built-in defaults.
     let config_path = config.source.clone().or(args.config);

@@ -88,6 +88,10 @@ pub struct Config {
     /// The file these settings were read from (`None`: built-in defaults), read again on reload.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// Drafts and posts dated ahead shown to every reader, marked (`serve --drafts`: a local
+    /// preview). Not a key of the file, so no config can publish drafts by mistake.
+    #[serde(skip)]
+    pub drafts: bool,
 }
 
 /// One capsule: its names, its folder and how it is shown.
@@ -374,6 +378,7 @@ impl Default for Config {
             watch: WatchConfig::default(),
             hosts: vec![HostConfig::default()],
             host_tables: false,
+            drafts: false,
             source: None,
         }
     }
@@ -445,6 +450,7 @@ pub struct Overrides {
     pub gopher_listen: Vec<ListenAddr>,
     pub gopher_proxy_listen: Vec<ListenAddr>,
     pub log_ip: bool,
+    pub drafts: bool,
 }
 
 impl Config {
@@ -694,6 +700,7 @@ impl Config {
             self.listen = overrides.listen;
         }
         self.log.ip |= overrides.log_ip;
+        self.drafts |= overrides.drafts;
     }
 
     /// The host for clients that send no SNI or a name no host has: the one marked `default`,

@@ -202,6 +202,46 @@ impl Capsule {
         }
     }
 
+    /// What an author sees at a path: what readers see, but drafts and posts dated ahead are
+    /// served at their own URLs, marked as drafts, and `/drafts/` lists them. Never kept in
+    /// [`Capsule::rendered`], which readers' answers come from. Blocking.
+    pub fn lookup_preview(
+        &self,
+        segments: &[String],
+        ends_with_slash: bool,
+        origin: &Origin,
+    ) -> Lookup {
+        if segments == [pages::DRAFTS_URL.trim_matches('/')] {
+            if !ends_with_slash {
+                return Lookup::Found(Resolved::AddSlash);
+            }
+            return Lookup::Generated {
+                body: pages::drafts(&self.site),
+                lang: None,
+            };
+        }
+        let withheld = self
+            .site
+            .text_path(segments, ends_with_slash)
+            .and_then(|source| match self.site.text(source) {
+                // A draft, or a post dated ahead; never a page whose front matter is broken.
+                Some(Text::Page(page))
+                    if page.withheld == Some("draft")
+                        || (page.withheld.is_none() && self.site.is_withheld(source)) =>
+                {
+                    Some(page)
+                }
+                _ => None,
+            });
+        match withheld {
+            Some(page) => Lookup::Generated {
+                body: pages::marked_draft(&page.gemtext),
+                lang: page.lang.clone(),
+            },
+            None => self.lookup(segments, ends_with_slash, origin),
+        }
+    }
+
     /// What the search page answers: page `page` (`None`: the first; else the segment after
     /// `/search/`) of the results for `query` (decoded), each page linked by `page_url`.
     pub fn search_page(

@@ -11,6 +11,8 @@ mod cli;
 mod convert;
 /// Properties of the converter over generated inputs.
 mod convert_props;
+/// Draft previews for authors' certificates and `serve --drafts`.
+mod drafts;
 /// Atom feeds: content, title and author, stable ids, the cap on entries.
 mod feeds;
 /// The Gopher listener over TCP: crawl, protocol rules, hostile selectors.

@@ -350,11 +350,13 @@ async fn respond(
         host.canonical().as_str(),
         host.public_port.unwrap_or(local.port()),
     );
-    serve_file(request, host, origin).await
+    let preview = host.previews_drafts(identity);
+    serve_file(request, host, origin, preview).await
 }
 
-/// Answers a request for `host`: a generated page, else from its capsule folder.
-async fn serve_file(request: Request, host: &Host, origin: Origin) -> Response {
+/// Answers a request for `host`: a generated page, else from its capsule folder; with
+/// `preview`, as its authors see it (drafts included).
+async fn serve_file(request: Request, host: &Host, origin: Origin, preview: bool) -> Response {
     // One snapshot for the whole request, even if the site is reloaded meanwhile.
     let capsule = host.capsule.load_full();
     if let Some(page) = search_path(&request.segments, request.ends_with_slash) {
@@ -377,6 +379,21 @@ async fn serve_file(request: Request, host: &Host, origin: Origin) -> Response {
     }
     let segments = request.segments;
     let ends_with_slash = request.ends_with_slash;
+    if preview {
+        // An author's view is made per request: the kept answers are readers'.
+        let previewed = Arc::clone(&capsule);
+        let lookup =
+            on_disk(move || Ok(previewed.lookup_preview(&segments, ends_with_slash, &origin)))
+                .await;
+        return found(
+            lookup,
+            &capsule,
+            host,
+            &request.raw_path,
+            request.query.as_deref(),
+        )
+        .await;
+    }
     // Generated answers (indexes, feeds, series posts with their navigation) are made once
     // per snapshot and kept; pages come from memory; only other files need the folder (off
     // the async threads).
@@ -403,6 +420,24 @@ async fn serve_file(request: Request, host: &Host, origin: Origin) -> Response {
             on_disk(move || Ok(capsule.lookup(&segments, ends_with_slash, &origin))).await
         }
     };
+    found(
+        lookup,
+        &capsule,
+        host,
+        &request.raw_path,
+        request.query.as_deref(),
+    )
+    .await
+}
+
+/// The answer to what a path looked up to.
+async fn found(
+    lookup: std::io::Result<Lookup>,
+    capsule: &crate::respond::Capsule,
+    host: &Host,
+    raw_path: &str,
+    query: Option<&str>,
+) -> Response {
     match lookup {
         Ok(Lookup::Found(Resolved::File { path, mime })) => {
             match open_file(&capsule.root, &path).await {
@@ -444,13 +479,9 @@ async fn serve_file(request: Request, host: &Host, origin: Origin) -> Response {
         Ok(Lookup::Found(Resolved::AddSlash)) => {
             // The path as sent, in its one form: `//archive` must not become `//archive/`,
             // which a client reads as a link to another host.
-            let path: Vec<&str> = request
-                .raw_path
-                .split('/')
-                .filter(|s| !s.is_empty())
-                .collect();
+            let path: Vec<&str> = raw_path.split('/').filter(|s| !s.is_empty()).collect();
             let mut target = format!("/{}/", path.join("/"));
-            if let Some(query) = &request.query {
+            if let Some(query) = query {
                 target.push('?');
                 target.push_str(query);
             }

@@ -21,6 +21,7 @@ use rustls::sign::CertifiedKey;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_rustls::TlsAcceptor;
 
+use super::identity::Identity;
 use super::limits::PerAddress;
 use super::request::{Named, Rejection, Request};
 use super::{StartError, tls};
@@ -69,6 +70,8 @@ pub(super) struct Host {
     pub titan: TitanConfig,
     /// How its posts are read: an upload is checked as the watcher will read it.
     pub build: BuildOptions,
+    /// Drafts shown to every reader (`serve --drafts`), not only to its authors.
+    pub drafts_for_all: bool,
 }
 
 impl Host {
@@ -83,6 +86,20 @@ impl Host {
         } else {
             mime.to_owned()
         }
+    }
+
+    /// Whether a request sees drafts and posts dated ahead: with `serve --drafts`, or with a
+    /// certificate of one of the host's authors (its `[titan] fingerprints`).
+    pub fn previews_drafts(&self, identity: Option<&Identity>) -> bool {
+        self.drafts_for_all
+            || (!self.titan.fingerprints.is_empty()
+                && super::identity::admit(
+                    &self.titan.fingerprints,
+                    identity,
+                    super::identity::now(),
+                    super::identity::Purpose::Titan,
+                )
+                .is_ok())
     }
 
     /// The areas a path (decoded segments) lies in: a request must pass every one.
@@ -434,6 +451,7 @@ impl Prepared {
                 areas: host.areas.clone(),
                 titan: host.titan.clone(),
                 build: BuildOptions::new(host),
+                drafts_for_all: config.drafts,
             }));
             read.push((cache, problems));
         }

@@ -319,6 +319,35 @@ pub fn with_navigation(page: &str, header: &str, footer: &str) -> String {
 /// The URL of the archive of all posts.
 pub const ARCHIVE_URL: &str = "/archive/";
 
+/// The list of drafts an author sees.
+pub const DRAFTS_URL: &str = "/drafts/";
+
+/// The line under a draft's title, as its authors see it.
+pub const DRAFT_MARK: &str = "Draft — not visible to readers";
+
+/// Every draft and post dated ahead, at the URL of its file: what an author previews.
+pub fn drafts(site: &Site) -> String {
+    list_page(
+        "Drafts",
+        "No drafts: every post is published.",
+        site.drafts.iter().map(|p| Line::Link {
+            url: p.natural_url(),
+            label: format!("{} {}", p.meta.date.day(), p.meta.title),
+        }),
+    )
+}
+
+/// A draft's gemtext with [`DRAFT_MARK`] under its title (its first line, when that is a
+/// heading), else at its top.
+pub fn marked_draft(gemtext: &str) -> String {
+    let mark = format!("{DRAFT_MARK}\n");
+    match gemtext.split_once('\n') {
+        Some((first, rest)) if first.starts_with("# ") => format!("{first}\n{mark}{rest}"),
+        _ if gemtext.starts_with("# ") => format!("{gemtext}\n{mark}"),
+        _ => format!("{mark}{gemtext}"),
+    }
+}
+
 /// The URL of the list of all tags.
 pub const ALL_TAGS_URL: &str = "/tags/";
 

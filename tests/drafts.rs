@@ -1,0 +1,108 @@
+//! Draft previews: an author's certificate (`[titan] fingerprints`) sees drafts and posts dated
+//! ahead at their own URLs, marked, and `/drafts/` listing them; every other reader gets `51`
+//! and no trace; `serve --drafts` shows them to everyone.
+
+use crate::common::identity::{ClientCert, anonymous, send};
+use crate::common::{Setup, TestServer, write};
+
+fn posts(setup: &Setup) {
+    let posts = setup.path().join("capsule/posts");
+    write(
+        &posts,
+        "draft.md",
+        "---\ntitle: Half Written\ndate: 2025-01-01\ndraft: true\n---\nNot ready yet.\n",
+    );
+    write(
+        &posts,
+        "ahead.md",
+        "---\ntitle: Next Year\ndate: 2999-01-01\n---\nComing later.\n",
+    );
+    write(&posts, "broken.md", "---\ntitle: [broken\n---\nNo.\n");
+    write(
+        &posts,
+        "public.md",
+        "---\ntitle: Out Now\ndate: 2024-01-01\n---\nFor everyone.\n",
+    );
+}
+
+fn get(
+    server: &TestServer,
+    client: std::sync::Arc<rustls::ClientConfig>,
+    path: &str,
+) -> crate::common::Exchange {
+    send(
+        server.addr(),
+        client,
+        format!("{}\r\n", server.url(path)).as_bytes(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn authors_preview_drafts_and_readers_never_see_them() {
+    let author = ClientCert::new();
+    let setup = Setup::new().config(&format!(
+        "[titan]\nfingerprints = [\"{}\"]\n",
+        author.fingerprint()
+    ));
+    posts(&setup);
+    let server = setup.start();
+    // Readers first (so a kept answer could leak if the author's were kept), then the author.
+    for round in 0..2 {
+        for path in ["/posts/draft.gmi", "/posts/ahead.gmi", "/drafts/"] {
+            for reader in [anonymous(), ClientCert::new().client()] {
+                get(&server, reader, path).expect("51");
+            }
+            if round == 1 {
+                let answer = get(&server, author.client(), path);
+                answer.expect("20");
+            }
+        }
+    }
+    let draft = get(&server, author.client(), "/posts/draft.gmi").body_text();
+    assert!(
+        draft.starts_with("# Half Written\nDraft — not visible to readers\n"),
+        "{draft}"
+    );
+    assert!(draft.contains("Not ready yet."), "{draft}");
+    let ahead = get(&server, author.client(), "/posts/ahead.gmi").body_text();
+    assert!(ahead.contains("Draft — not visible to readers"), "{ahead}");
+    let list = get(&server, author.client(), "/drafts/").body_text();
+    assert!(
+        list.contains("=> /posts/draft.gmi 2025-01-01 Half Written"),
+        "{list}"
+    );
+    assert!(
+        list.contains("=> /posts/ahead.gmi 2999-01-01 Next Year"),
+        "{list}"
+    );
+    assert!(!list.contains("Out Now"), "{list}");
+    // Published pages look the same to the author; a broken page stays withheld.
+    let public = get(&server, author.client(), "/posts/public.gmi").body_text();
+    assert!(!public.contains("Draft —"), "{public}");
+    get(&server, author.client(), "/posts/broken.gmi").expect("51");
+    // No list a reader sees names them.
+    for path in ["/", "/archive/", "/atom.xml", "/search?ready"] {
+        let body = get(&server, anonymous(), path).body_text();
+        assert!(
+            !body.contains("Half Written") && !body.contains("Next Year"),
+            "{path}: {body}"
+        );
+    }
+}
+
+#[test]
+fn serve_drafts_shows_them_to_every_reader() {
+    let setup = Setup::new().arg("--drafts");
+    posts(&setup);
+    let server = setup.start();
+    server.wait_log("the warning", |l| {
+        l.contains("WARN") && l.contains("--drafts")
+    });
+    let draft = get(&server, anonymous(), "/posts/draft.gmi");
+    draft.expect("20");
+    assert!(draft.body_text().contains("Draft — not visible to readers"));
+    get(&server, anonymous(), "/drafts/").expect("20");
+    get(&server, anonymous(), "/drafts").expect("31");
+    get(&server, anonymous(), "/posts/broken.gmi").expect("51");
+}
