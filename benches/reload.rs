@@ -67,9 +67,11 @@ fn latencies(posts: usize, rounds: usize) -> (Vec<Duration>, Vec<Duration>) {
         .iter()
         .filter_map(|l| l.split("site reloaded: ").nth(1))
         .filter_map(|l| {
+            // `… in 12.3 ms host=localhost`: the host's field follows.
             l.split(" in ")
                 .nth(1)?
-                .strip_suffix(" ms")?
+                .split(" ms")
+                .next()?
                 .parse::<f64>()
                 .ok()
         })
