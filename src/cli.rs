@@ -151,7 +151,7 @@ struct NewArgs {
     #[arg(long, value_name = "NAME")]
     series: Option<String>,
     /// Its part in the series [default: the series' next free part]
-    #[arg(long, value_name = "N", requires = "series")]
+    #[arg(long, value_name = "N", requires = "series", value_parser = clap::value_parser!(u32).range(1..))]
     part: Option<u32>,
     /// Its tags, separated by commas
     #[arg(long, value_name = "a,b", value_delimiter = ',')]
@@ -535,7 +535,11 @@ fn new_post(args: NewArgs) -> anyhow::Result<()> {
     let part = match (&series, args.part) {
         (Some(name), None) => {
             let (site, _) = Site::build(&root, &BuildOptions::new(host));
-            Some(scaffold::next_part(&site, name))
+            let aliases = host
+                .series
+                .iter()
+                .map(|(name, series)| (name.as_str(), series.aliases.as_slice()));
+            Some(scaffold::next_part(&site, name, aliases))
         }
         (_, part) => part,
     };
@@ -559,6 +563,15 @@ fn new_post(args: NewArgs) -> anyhow::Result<()> {
     };
     let file = post.file();
     let path = root.path().join(&file);
+    // A hand-written page of the same name would be served in its place.
+    let twin = root.path().join(file.with_extension("gmi"));
+    if twin.symlink_metadata().is_ok() {
+        anyhow::bail!(
+            "{} exists and would be served in place of the new post: nothing was written \
+             (give another title or --date)",
+            twin.display()
+        );
+    }
     scaffold::create(root.path(), &file, &post.text()).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             anyhow::anyhow!(

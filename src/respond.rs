@@ -215,8 +215,19 @@ impl Capsule {
             if !ends_with_slash {
                 return Lookup::Found(Resolved::AddSlash);
             }
+            // Drafts of an area are left out: the list is not in the area, its pages are.
+            let outside = |post: &&Arc<crate::content::site::Post>| {
+                let url = post.natural_url();
+                let decoded = percent_encoding::percent_decode_str(&url).decode_utf8_lossy();
+                let segments: Vec<String> = decoded
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                !self.root.in_area(&segments)
+            };
             return Lookup::Generated {
-                body: pages::drafts(&self.site),
+                body: pages::drafts(self.site.drafts.iter().filter(outside)),
                 lang: None,
             };
         }
@@ -250,14 +261,18 @@ impl Capsule {
         query: &str,
         page_url: impl Fn(usize, &str) -> String,
     ) -> Searched {
+        // One URL per page: `/search/2`, never `/search/02` or `/search/+2`.
         let page = match page {
             None => 1,
             Some(n) => match n.parse::<usize>() {
-                Ok(n) if (1..=100_000).contains(&n) => n,
+                Ok(p) if (1..=100_000).contains(&p) && p.to_string() == n => p,
                 _ => return Searched::NotFound,
             },
         };
-        if query.trim().is_empty() {
+        // The words searched for, as shown and linked: what is not a word is left out.
+        let words = crate::content::search::words(query);
+        let query = words.as_str();
+        if query.is_empty() {
             return Searched::Prompt;
         }
         let per_page = crate::views::search::PER_PAGE;

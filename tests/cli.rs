@@ -913,9 +913,42 @@ fn new_writes_a_dated_draft_with_the_next_part_and_never_overwrites() {
         .unwrap();
     let text = std::fs::read_to_string(plain).unwrap();
     assert!(!text.contains("series") && !text.contains("part"), "{text}");
-    // A part without a series, a bad date, no title: refused by the command line.
+    // A series' former name counts as the series.
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[series.\"Crystal Radio\"]\naliases = [\"Old Radio Notes\"]\n",
+    )
+    .unwrap();
+    crate::common::write(
+        &posts,
+        "old.md",
+        "---\ntitle: Old\ndate: 2025-02-01\nseries: Old Radio Notes\npart: 7\n---\nText.\n",
+    );
+    let (status, out, err) = new(&[
+        "new",
+        "Eighth",
+        "--series",
+        "Crystal Radio",
+        "--date",
+        "2026-11-29",
+    ]);
+    assert!(status.success(), "{out}{err}");
+    let eighth = std::fs::read_to_string(posts.join("2026-11-29-eighth.md")).unwrap();
+    assert!(eighth.contains("\npart: 8\n"), "{eighth}");
+    // A title longer than a file name may be.
+    let long = "x".repeat(300);
+    let (status, out, err) = new(&["new", &long, "--date", "2026-11-30"]);
+    assert!(status.success(), "{out}{err}");
+    // A hand-written page that would be served in its place.
+    crate::common::write(&posts, "2026-12-01-twin.gmi", "# Twin\n");
+    let (status, _, err) = new(&["new", "Twin", "--date", "2026-12-01"]);
+    assert!(!status.success());
+    assert!(err.contains("would be served in place"), "{err}");
+    assert!(!posts.join("2026-12-01-twin.md").exists());
+    // A part without a series, part 0, a bad date, no title: refused by the command line.
     for args in [
         &["new", "X", "--part", "2"][..],
+        &["new", "X", "--series", "S", "--part", "0"][..],
         &["new", "X", "--date", "28/11/2026"][..],
         &["new", " "][..],
     ] {

@@ -42,10 +42,17 @@ fn get(
 fn authors_preview_drafts_and_readers_never_see_them() {
     let author = ClientCert::new();
     let setup = Setup::new().config(&format!(
-        "[titan]\nfingerprints = [\"{}\"]\n",
-        author.fingerprint()
+        "[titan]\nfingerprints = [\"{}\"]\n[[area]]\npath = \"/posts/club/\"\n\
+         fingerprints = [\"{}\"]\n",
+        author.fingerprint(),
+        ClientCert::new().fingerprint()
     ));
     posts(&setup);
+    write(
+        &setup.path().join("capsule/posts/club"),
+        "plan.md",
+        "---\ntitle: Club Plan\ndate: 2025-01-01\ndraft: true\n---\nMembers only.\n",
+    );
     let server = setup.start();
     // Readers first (so a kept answer could leak if the author's were kept), then the author.
     for round in 0..2 {
@@ -77,6 +84,9 @@ fn authors_preview_drafts_and_readers_never_see_them() {
         "{list}"
     );
     assert!(!list.contains("Out Now"), "{list}");
+    // A draft in an area the author is not let into is neither listed nor shown.
+    assert!(!list.contains("Club Plan"), "{list}");
+    get(&server, author.client(), "/posts/club/plan.gmi").expect("61");
     // Published pages look the same to the author; a broken page stays withheld.
     let public = get(&server, author.client(), "/posts/public.gmi").body_text();
     assert!(!public.contains("Draft —"), "{public}");

@@ -81,7 +81,7 @@ fn search(server: &TestServer, query: &str) -> crate::common::Exchange {
 fn words_are_found_ranked_and_marked() {
     let s = library();
     // No words: a prompt.
-    for q in ["", "?", "?%20%20", "?+"] {
+    for q in ["", "?", "?%20%20", "?+", "?%00", "?%E2%80%AE%2C"] {
         let answer = search(&s, q);
         assert_eq!(answer.header(), "10 Search this capsule", "{q}");
     }
@@ -162,14 +162,27 @@ fn results_come_ten_to_a_page() {
         "{second}"
     );
     assert!(!second.contains("Next page"), "{second}");
+    // One URL per page.
     for q in [
         "/3?plentiful",
         "/0?plentiful",
         "/x?plentiful",
         "/99999999999?plentiful",
+        "/02?plentiful",
+        "/+2?plentiful",
     ] {
         assert_eq!(search(&s, q).status(), "51", "{q}");
     }
+    // A long query's page links are its words, kept short enough to follow.
+    let long = format!("?plentiful{}", "+a".repeat(400));
+    let first = search(&s, &long).body_text();
+    let next = first
+        .lines()
+        .find(|l| l.ends_with(" Next page"))
+        .unwrap_or_else(|| panic!("no next page: {first}"));
+    let url = next.split_whitespace().nth(1).unwrap();
+    assert!(url.len() < 300, "{url}");
+    search(&s, &url["/search".len()..]).expect("20");
 }
 
 #[test]
@@ -188,7 +201,12 @@ fn hostile_queries_get_an_answer_that_stays_in_its_lines() {
         "=>%20x",
     ] {
         let answer = search(&s, &format!("?{q}"));
-        answer.expect("20");
+        // Words are searched for; with none (only marks, controls), the prompt again.
+        assert!(
+            ["10", "20"].contains(&answer.status()),
+            "{q}: {}",
+            answer.header()
+        );
         for line in answer.body_text().lines() {
             assert!(
                 !line.contains("evil link") || !line.starts_with("=>"),
@@ -281,8 +299,13 @@ fn gopher_searches_with_a_type_7_item() {
     // None: an info line saying so, never an empty menu.
     let none = get("/search\txqzzy\r\n");
     assert!(none.contains("iNo post matches"), "{none}");
-    // No words yet: what to do.
-    assert!(get("/search\r\n").contains("iType the words to search for"));
+    // No words yet: what to do, and the item to do it with.
+    let prompt = get("/search\r\n");
+    assert!(prompt.contains("iType the words to search for"), "{prompt}");
+    assert!(
+        prompt.contains("7Search this capsule\t/search\t"),
+        "{prompt}"
+    );
     // The next page is a selector that carries the words.
     let first = get("/search\tplentiful\r\n");
     let next = first

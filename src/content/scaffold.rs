@@ -21,8 +21,18 @@ pub struct NewPost {
 impl NewPost {
     /// Its file, relative to the capsule root: `posts/YYYY-MM-DD-<slug>.md`.
     pub fn file(&self) -> PathBuf {
-        // The URL name series and tags get (`untitled` when nothing of the title is left).
-        let slug = series::slug(&self.title);
+        // The URL name series and tags get (`untitled` when nothing of the title is left),
+        // short enough for a file name (255 bytes) with the date and `.md`.
+        let mut slug = series::slug(&self.title);
+        if slug.len() > MAX_SLUG_BYTES {
+            let mut end = MAX_SLUG_BYTES;
+            while !slug.is_char_boundary(end) {
+                end -= 1;
+            }
+            slug.truncate(end);
+            let kept = slug.trim_end_matches('-').len();
+            slug.truncate(kept);
+        }
         Path::new(POSTS_DIR).join(format!("{}-{slug}.md", self.date))
     }
 
@@ -44,12 +54,34 @@ impl NewPost {
     }
 }
 
+/// The longest slug in a new post's file name.
+const MAX_SLUG_BYTES: usize = 200;
+
 /// The part after the highest one any post of `series` has (drafts included), by the series'
-/// URL name, so spelling and case do not matter.
-pub fn next_part(site: &Site, series: &str) -> u32 {
-    let wanted = series::slug(series);
+/// URL name, so spelling and case do not matter, and by the names `aliases` gives it (former
+/// names: `(name, its aliases)` from the config).
+pub fn next_part<'a>(
+    site: &Site,
+    series: &str,
+    aliases: impl Iterator<Item = (&'a str, &'a [String])>,
+) -> u32 {
+    let mut names = vec![series::slug(series)];
+    for (name, former) in aliases {
+        let all: Vec<String> = std::iter::once(name)
+            .chain(former.iter().map(String::as_str))
+            .map(series::slug)
+            .collect();
+        if all.contains(&names[0]) {
+            names.extend(all);
+        }
+    }
     site.all_posts()
-        .filter(|p| p.meta.series.iter().any(|s| series::slug(s) == wanted))
+        .filter(|p| {
+            p.meta
+                .series
+                .iter()
+                .any(|s| names.contains(&series::slug(s)))
+        })
         .filter_map(|p| p.meta.part)
         .max()
         .map_or(1, |highest| highest.saturating_add(1))

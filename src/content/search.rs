@@ -26,6 +26,12 @@ const K1: f32 = 1.2;
 pub const MAX_QUERY_TERMS: usize = 32;
 /// Characters of body text shown around a match.
 const SNIPPET_CHARS: usize = 200;
+/// Bytes of a post's text looked through for its snippet: a long post's first match is
+/// usually early, and a hit must not cost in proportion to the post's size.
+const SNIPPET_SCAN_BYTES: usize = 64 * 1024;
+/// Longest query kept (its words, as [`words`] gives them), in bytes: its page links stay
+/// well within a request line once encoded.
+const MAX_WORDS_BYTES: usize = 200;
 
 /// The index of one snapshot's published posts.
 #[derive(Debug, Default)]
@@ -366,6 +372,38 @@ pub fn each_term(text: &str, mut found: impl FnMut(Range<usize>, &str)) {
     flush_cjk(&mut cjk, &mut found);
 }
 
+/// The words of a query as searched for, shown and linked: its terms' text in order, each
+/// once, separated by spaces, at most [`MAX_QUERY_TERMS`] of them and [`MAX_WORDS_BYTES`]
+/// (longer words are left out); empty when it holds no word.
+pub fn words(query: &str) -> String {
+    let mut spans: Vec<Range<usize>> = Vec::new();
+    let mut seen: Vec<u64> = Vec::new();
+    each_term(query, |range, term| {
+        let term = hash(term);
+        if seen.len() >= MAX_QUERY_TERMS || seen.contains(&term) {
+            return;
+        }
+        seen.push(term);
+        match spans.last_mut() {
+            // A CJK run's pairs overlap: one span.
+            Some(last) if range.start < last.end => last.end = last.end.max(range.end),
+            _ => spans.push(range),
+        }
+    });
+    let mut out = String::new();
+    for span in spans {
+        let word = &query[span];
+        if out.len() + 1 + word.len() > MAX_WORDS_BYTES {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
 /// A term's key: the same for the same term in every index of this build.
 fn hash(term: &str) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
@@ -378,6 +416,11 @@ fn hash(term: &str) -> u64 {
 /// Headings (the title first of all) are passed over: the result's link shows the title.
 /// Whitespace is collapsed and control characters dropped, so it stays one line.
 fn snippet(gemtext: &str, terms: &[u64]) -> String {
+    let mut scanned = gemtext.len().min(SNIPPET_SCAN_BYTES);
+    while !gemtext.is_char_boundary(scanned) {
+        scanned -= 1;
+    }
+    let gemtext = &gemtext[..scanned];
     let text = || {
         text_lines(gemtext)
             .filter(|(heading, _)| !heading)
@@ -499,6 +542,20 @@ mod tests {
     }
 
     #[test]
+    fn the_words_of_a_query_are_its_terms_text() {
+        assert_eq!(words("  Crystal,  radio!! crystal "), "Crystal radio");
+        assert_eq!(words("無線電の修理 x"), "無線電の修理 x");
+        assert_eq!(words("\u{202e}%00 \u{0}"), "00");
+        assert_eq!(words("\u{202e}\u{0} ,"), "");
+        let many: String = (0..100).map(|i| format!("w{i} ")).collect();
+        assert_eq!(words(&many).split(' ').count(), MAX_QUERY_TERMS);
+        let long = format!("{} tail", "a".repeat(300));
+        assert_eq!(words(&long), "tail");
+        let cjk = "無線電修理".repeat(30);
+        assert!(words(&cjk).len() <= MAX_WORDS_BYTES);
+    }
+
+    #[test]
     fn snippets_mark_matches_on_one_line_around_the_best_line() {
         let gemtext = "# Title\n\nNothing here.\n\n=> https://example.org A crystal link\n\
                        The crystal radio needs no battery, only a long wire.\n";
@@ -517,5 +574,11 @@ mod tests {
             "{s}"
         );
         assert!(s.chars().count() <= SNIPPET_CHARS + 2, "{s}");
+        // Only the start of a long text is looked through: a hit costs the same however long.
+        let late = format!(
+            "First line.\n{}needle\n",
+            "filler\n".repeat(SNIPPET_SCAN_BYTES / 7)
+        );
+        assert_eq!(snippet(&late, &[hash("needle")]), "First line.");
     }
 }

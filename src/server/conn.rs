@@ -175,6 +175,27 @@ pub(super) async fn on_disk<T: Send + 'static>(
     }
 }
 
+/// Searches run at once: each is up to milliseconds of CPU work, done off the async threads (so
+/// a search never holds up another request) and a core's worth at a time (so a flood of them
+/// queues, rather than taking every blocking thread from the file reads).
+static SEARCHES: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Arc::new(Semaphore::new(cores))
+});
+
+/// Runs a search off the async threads, a few at a time; `None` if it could not run.
+pub(super) async fn off_thread<T: Send + 'static>(
+    call: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let place = Arc::clone(&SEARCHES).acquire_owned().await.ok()?;
+    tokio::task::spawn_blocking(move || {
+        let _place = place;
+        call()
+    })
+    .await
+    .ok()
+}
+
 /// Opens a file of the capsule safely (see [`CapsuleRoot::open_file`]), off the async threads.
 pub(super) async fn open_file(root: &CapsuleRoot, path: &Path) -> std::io::Result<std::fs::File> {
     let (root, path) = (root.clone(), path.to_owned());

@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::conn::{AccessLog, Pace, close, on_disk, open_file, send_file, write_timed};
+use super::conn::{AccessLog, Pace, close, off_thread, on_disk, open_file, send_file, write_timed};
 use super::host::{Host, Hosts};
 use super::identity::{self, Identity, Purpose};
 use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
@@ -361,20 +361,27 @@ async fn serve_file(request: Request, host: &Host, origin: Origin, preview: bool
     let capsule = host.capsule.load_full();
     if let Some(page) = search_path(&request.segments, request.ends_with_slash) {
         let query = decode_query(request.query.as_deref().unwrap_or(""));
-        let searched = capsule.search_page(page, &query, |n, query| {
-            let query = encode_query(query);
-            match n {
-                1 => format!("{SEARCH_URL}?{query}"),
-                n => format!("{SEARCH_URL}/{n}?{query}"),
-            }
-        });
+        let (capsule, page) = (Arc::clone(&capsule), page.map(str::to_owned));
+        let searched = off_thread(move || {
+            capsule.search_page(page.as_deref(), &query, |n, words| {
+                let words = encode_query(words);
+                match n {
+                    1 => format!("{SEARCH_URL}?{words}"),
+                    n => format!("{SEARCH_URL}/{n}?{words}"),
+                }
+            })
+        })
+        .await;
         return match searched {
-            Searched::Prompt => Response::header(Status::Input, "Search this capsule"),
-            Searched::Page(body) => Response::Generated {
+            Some(Searched::Prompt) => Response::header(Status::Input, "Search this capsule"),
+            Some(Searched::Page(body)) => Response::Generated {
                 mime: host.gemtext_header(None),
                 body,
             },
-            Searched::NotFound => Response::header(Status::NotFound, "No such page of results"),
+            Some(Searched::NotFound) => {
+                Response::header(Status::NotFound, "No such page of results")
+            }
+            None => Response::header(Status::TemporaryFailure, "Cannot search now"),
         };
     }
     let segments = request.segments;

@@ -13,7 +13,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::conn::{AccessLog, Pace, close, on_disk, open_file, send_file, write_timed};
+use super::conn::{AccessLog, Pace, close, off_thread, on_disk, open_file, send_file, write_timed};
 use super::host::{Host, Hosts};
 use super::selector::{self, Target};
 use super::slots::{CLOSED_FOR_NEWCOMER, STALLED_FOR_NEWCOMER};
@@ -279,9 +279,7 @@ async fn respond(
             return Answer::error("Not found");
         }
         Target::Item { segments, slash } => (segments, slash),
-        Target::Search { page, query } => {
-            return search(host, page.as_deref(), &query, &place, log);
-        }
+        Target::Search { page, query } => return search(host, page, query, place, log).await,
     };
     // Gopher has no client certificates: an area's pages are for Gemini readers it lets in.
     if host.areas_over(&segments).next().is_some() {
@@ -350,33 +348,44 @@ async fn respond(
 }
 
 /// A search: a menu of results, or what to do.
-fn search(
+async fn search(
     host: &Host,
-    page: Option<&str>,
-    query: &str,
-    place: &Place,
+    page: Option<String>,
+    query: String,
+    place: Place,
     log: &mut AccessLog,
 ) -> Answer {
-    let capsule = host.capsule.load();
+    let capsule = host.capsule.load_full();
     if capsule.root.in_area(&[SEARCH_URL[1..].to_owned()]) {
         log.note = "in a client-certificate area";
         return Answer::error("This page needs a client certificate: read it over Gemini");
     }
-    let searched = capsule.search_page(page, query, |n, query| {
-        // Decoded once on the way into the menu: the selector keeps the words encoded.
-        format!("{SEARCH_URL}/{n}/{}/", encode_query(&encode_query(query)))
-    });
+    let searched = off_thread(move || {
+        let searched = capsule.search_page(page.as_deref(), &query, |n, words| {
+            // Decoded once on the way into the menu: the selector keeps the words encoded.
+            format!("{SEARCH_URL}/{n}/{}/", encode_query(&encode_query(words)))
+        });
+        match searched {
+            Searched::Page(gemtext) => Some(gopher::menu(&gemtext, SEARCH_URL, &place)),
+            Searched::Prompt => Some(gopher::menu(
+                &format!(
+                    "# Search this capsule\nType the words to search for in your client's \
+                     search prompt.\n=> {SEARCH_URL} Search this capsule\n"
+                ),
+                SEARCH_URL,
+                &place,
+            )),
+            Searched::NotFound => None,
+        }
+    })
+    .await;
     match searched {
-        Searched::Page(gemtext) => Answer::menu(gopher::menu(&gemtext, SEARCH_URL, place)),
-        Searched::Prompt => Answer::menu(gopher::menu(
-            "# Search this capsule\nType the words to search for in your client's search prompt.\n",
-            SEARCH_URL,
-            place,
-        )),
-        Searched::NotFound => {
+        Some(Some(menu)) => Answer::menu(menu),
+        Some(None) => {
             log.note = "no such page of results";
             Answer::error("No such page of results")
         }
+        None => Answer::error("Cannot search now"),
     }
 }
 

@@ -325,12 +325,12 @@ pub const DRAFTS_URL: &str = "/drafts/";
 /// The line under a draft's title, as its authors see it.
 pub const DRAFT_MARK: &str = "Draft — not visible to readers";
 
-/// Every draft and post dated ahead, at the URL of its file: what an author previews.
-pub fn drafts(site: &Site) -> String {
+/// Drafts and posts dated ahead, at the URL of their files: what an author previews.
+pub fn drafts<'a>(drafts: impl Iterator<Item = &'a std::sync::Arc<Post>>) -> String {
     list_page(
         "Drafts",
         "No drafts: every post is published.",
-        site.drafts.iter().map(|p| Line::Link {
+        drafts.map(|p| Line::Link {
             url: p.natural_url(),
             label: format!("{} {}", p.meta.date.day(), p.meta.title),
         }),
