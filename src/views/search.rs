@@ -14,7 +14,8 @@ pub const PER_PAGE: usize = 10;
 /// Longest part of a query echoed back in a heading, in characters.
 const ECHO_CHARS: usize = 100;
 
-/// The results page `page` (from 1) for `query`; `page_url(n)` links page `n`.
+/// The results page `page` (from 1) for `query` (its words, as
+/// [`crate::content::search::words`] gives them); `page_url(n)` links page `n`.
 pub fn results(
     query: &str,
     page: usize,
@@ -79,15 +80,11 @@ pub fn results(
     w.finish()
 }
 
-/// The query as shown back: on one line, at most [`ECHO_CHARS`] characters.
-fn echo(query: &str) -> String {
-    let words: Vec<&str> = query
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-        .collect();
-    let line = words.join(" ");
-    match line.char_indices().nth(ECHO_CHARS) {
-        Some((end, _)) => format!("{}…", &line[..end]),
-        None => line,
+/// The words as shown back: at most [`ECHO_CHARS`] characters (they are one line already:
+/// only the words of the query are kept).
+fn echo(words: &str) -> String {
+    match words.char_indices().nth(ECHO_CHARS) {
+        Some((end, _)) => format!("{}…", &words[..end]),
+        None => words.to_owned(),
     }
 }
