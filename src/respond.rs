@@ -217,14 +217,7 @@ impl Capsule {
             }
             // Drafts of an area are left out: the list is not in the area, its pages are.
             let outside = |post: &&Arc<crate::content::site::Post>| {
-                let url = post.natural_url();
-                let decoded = percent_encoding::percent_decode_str(&url).decode_utf8_lossy();
-                let segments: Vec<String> = decoded
-                    .split('/')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-                !self.root.in_area(&segments)
+                !self.root.url_in_area(&post.natural_url())
             };
             return Lookup::Generated {
                 body: pages::drafts(self.site.drafts.iter().filter(outside)),

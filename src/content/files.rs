@@ -191,6 +191,11 @@ impl CapsuleRoot {
         self.areas.iter().any(|a| a.covers(segments))
     }
 
+    /// Whether a URL of the site (percent-encoded, root-relative) lies in an area.
+    pub fn url_in_area(&self, url: &str) -> bool {
+        !self.areas.is_empty() && self.in_area(&crate::convert::url::path_segments(url))
+    }
+
     /// Whether the file really at `real` lies in an area that the path it was reached by,
     /// `requested`, does not (both relative to the root): then a symlink leads into the area
     /// from outside it, and the area's certificate check would be skipped.

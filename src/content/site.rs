@@ -168,20 +168,6 @@ impl BuildOptions {
     }
 }
 
-/// Whether a URL (as the site writes them: percent-encoded) lies in a client-certificate area.
-fn url_in_area(capsule: &CapsuleRoot, url: &str) -> bool {
-    if capsule.areas().is_empty() {
-        return false;
-    }
-    let decoded = percent_decode_str(url).decode_utf8_lossy();
-    let segments: Vec<String> = decoded
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    capsule.in_area(&segments)
-}
-
 impl Site {
     /// Reads every post under `capsule/posts/`. Blocking.
     pub fn build(capsule: &CapsuleRoot, options: &BuildOptions) -> (Site, Vec<Problem>) {
@@ -212,7 +198,7 @@ impl Site {
         // Drafts stay withheld wherever they are; published posts of an area leave every list.
         let (members_only, mut posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) = posts
             .into_iter()
-            .partition(|p| url_in_area(capsule, &p.url) || url_in_area(capsule, &p.natural_url()));
+            .partition(|p| capsule.url_in_area(&p.url) || capsule.url_in_area(&p.natural_url()));
         for post in &members_only {
             let key = match (post.meta.series.is_empty(), post.meta.tags.is_empty()) {
                 (false, _) => "series",

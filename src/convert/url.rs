@@ -243,6 +243,16 @@ fn trim_url_end(mut url: &str) -> &str {
     url
 }
 
+/// The decoded segments of a root-relative URL's path (`/a%20b//c/` → `["a b", "c"]`).
+pub fn path_segments(url: &str) -> Vec<String> {
+    percent_encoding::percent_decode_str(url)
+        .decode_utf8_lossy()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The search page of every capsule (Gemini input; a Gopher type `7` item).
 pub const SEARCH_URL: &str = "/search";
 

@@ -481,12 +481,7 @@ fn segments_of(url: &str) -> (String, Vec<String>) {
     let decoded = percent_encoding::percent_decode_str(url)
         .decode_utf8_lossy()
         .into_owned();
-    let segments = decoded
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    (decoded, segments)
+    (decoded, crate::convert::url::path_segments(url))
 }
 
 /// The menu of a folder-style selector from what its Gemini page looked up to.
