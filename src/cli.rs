@@ -532,16 +532,29 @@ fn new_post(args: NewArgs) -> anyhow::Result<()> {
         .series
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
+    let aliases = || {
+        host.series
+            .iter()
+            .map(|(name, series)| (name.as_str(), series.aliases.as_slice()))
+    };
     let part = match (&series, args.part) {
-        (Some(name), None) => {
+        (Some(name), part) => {
             let (site, _) = Site::build(&root, &BuildOptions::new(host));
-            let aliases = host
-                .series
-                .iter()
-                .map(|(name, series)| (name.as_str(), series.aliases.as_slice()));
-            Some(scaffold::next_part(&site, name, aliases))
+            match part {
+                None => Some(scaffold::next_part(&site, name, aliases())),
+                Some(part) => {
+                    if let Some(holder) = scaffold::part_taken(&site, name, aliases(), part) {
+                        anyhow::bail!(
+                            "part {part} of “{name}” is {}'s: nothing was written (leave \
+                             --part out for the next free part)",
+                            holder.display()
+                        );
+                    }
+                    Some(part)
+                }
+            }
         }
-        (_, part) => part,
+        (None, part) => part,
     };
     let date = args.date.unwrap_or_else(|| {
         host.timezone

@@ -935,6 +935,13 @@ fn new_writes_a_dated_draft_with_the_next_part_and_never_overwrites() {
     assert!(status.success(), "{out}{err}");
     let eighth = std::fs::read_to_string(posts.join("2026-11-29-eighth.md")).unwrap();
     assert!(eighth.contains("\npart: 8\n"), "{eighth}");
+    // A part that is taken, under the series' own name or a former one.
+    let (status, _, err) = new(&["new", "Again", "--series", "Crystal Radio", "--part", "7"]);
+    assert!(!status.success());
+    assert!(
+        err.contains("part 7 of “Crystal Radio” is posts/old.md's"),
+        "{err}"
+    );
     // A title longer than a file name may be.
     let long = "x".repeat(300);
     let (status, out, err) = new(&["new", &long, "--date", "2026-11-30"]);

@@ -61,10 +61,34 @@ const MAX_SLUG_BYTES: usize = 200;
 /// URL name, so spelling and case do not matter, and by the names `aliases` gives it (former
 /// names: `(name, its aliases)` from the config).
 pub fn next_part<'a>(
-    site: &Site,
+    site: &'a Site,
     series: &str,
     aliases: impl Iterator<Item = (&'a str, &'a [String])>,
 ) -> u32 {
+    members(site, series, aliases)
+        .filter_map(|p| p.meta.part)
+        .max()
+        .map_or(1, |highest| highest.saturating_add(1))
+}
+
+/// The post (drafts included) that already has `part` of `series`, if any.
+pub fn part_taken<'a>(
+    site: &'a Site,
+    series: &str,
+    aliases: impl Iterator<Item = (&'a str, &'a [String])>,
+    part: u32,
+) -> Option<&'a Path> {
+    members(site, series, aliases)
+        .find(|p| p.meta.part == Some(part))
+        .map(|p| p.source.as_path())
+}
+
+/// Every post of `series`, by its URL name or a name its aliases give it.
+fn members<'a>(
+    site: &'a Site,
+    series: &str,
+    aliases: impl Iterator<Item = (&'a str, &'a [String])>,
+) -> impl Iterator<Item = &'a super::site::Post> {
     let mut names = vec![series::slug(series)];
     for (name, former) in aliases {
         let all: Vec<String> = std::iter::once(name)
@@ -75,16 +99,12 @@ pub fn next_part<'a>(
             names.extend(all);
         }
     }
-    site.all_posts()
-        .filter(|p| {
-            p.meta
-                .series
-                .iter()
-                .any(|s| names.contains(&series::slug(s)))
-        })
-        .filter_map(|p| p.meta.part)
-        .max()
-        .map_or(1, |highest| highest.saturating_add(1))
+    site.all_posts().filter(move |p| {
+        p.meta
+            .series
+            .iter()
+            .any(|s| names.contains(&series::slug(s)))
+    })
 }
 
 /// Writes `text` as a new file at `relative` below `root` (its folder made if missing);

@@ -183,11 +183,19 @@ static SEARCHES: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
     Arc::new(Semaphore::new(cores))
 });
 
-/// Runs a search off the async threads, a few at a time; `None` if it could not run.
+/// How long a search waits for its turn before it is answered that the server is busy: well
+/// within the time after which a full server takes the slot of an answer that stalls.
+const SEARCH_WAIT: Duration = Duration::from_secs(1);
+
+/// Runs a search off the async threads, a few at a time; `None` if it could not have its turn
+/// within [`SEARCH_WAIT`] (too many searches at once), or could not run.
 pub(super) async fn off_thread<T: Send + 'static>(
     call: impl FnOnce() -> T + Send + 'static,
 ) -> Option<T> {
-    let place = Arc::clone(&SEARCHES).acquire_owned().await.ok()?;
+    let place = timeout(SEARCH_WAIT, Arc::clone(&SEARCHES).acquire_owned())
+        .await
+        .ok()?
+        .ok()?;
     tokio::task::spawn_blocking(move || {
         let _place = place;
         call()
@@ -278,6 +286,18 @@ async fn drain<S: AsyncRead + Unpin>(stream: &mut S) {
 
 #[cfg(test)]
 pub(super) mod tests {
+    #[tokio::test(start_paused = true)]
+    async fn a_search_that_cannot_have_its_turn_is_refused_in_time() {
+        let permits = u32::try_from(super::SEARCHES.available_permits()).unwrap();
+        let held = std::sync::Arc::clone(&super::SEARCHES)
+            .acquire_many_owned(permits)
+            .await
+            .unwrap();
+        assert_eq!(super::off_thread(|| 1).await, None);
+        drop(held);
+        assert_eq!(super::off_thread(|| 1).await, Some(1));
+    }
+
     use super::*;
     use crate::server::slots::Slots;
     use std::pin::Pin;

@@ -381,7 +381,10 @@ async fn serve_file(request: Request, host: &Host, origin: Origin, preview: bool
             Some(Searched::NotFound) => {
                 Response::header(Status::NotFound, "No such page of results")
             }
-            None => Response::header(Status::TemporaryFailure, "Cannot search now"),
+            None => Response::header(
+                Status::ServerUnavailable,
+                "Too many searches at once: try again in a moment",
+            ),
         };
     }
     let segments = request.segments;

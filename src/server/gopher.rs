@@ -385,7 +385,10 @@ async fn search(
             log.note = "no such page of results";
             Answer::error("No such page of results")
         }
-        None => Answer::error("Cannot search now"),
+        None => {
+            log.note = "too many searches at once";
+            Answer::error("Too many searches at once: try again in a moment")
+        }
     }
 }
 
