@@ -48,20 +48,13 @@ impl CapsuleRoot {
     /// where it goes. Folders that do not exist yet are fine (they will be made).
     pub fn check_writable(&self, relative: &Path) -> Result<(), StoreError> {
         let (folders, name) = split(relative)?;
-        let mut at: Option<OwnedFd> = None;
-        let mut walked = PathBuf::new();
-        for folder in folders {
-            walked.push(folder);
-            let dir = at.as_ref().map_or(self.dir_fd(), |d| d.as_fd());
-            match open_folder(dir, folder) {
-                Ok(fd) => at = Some(fd),
-                Err(Errno::NOENT) => return Ok(()),
-                Err(Errno::LOOP | Errno::NOTDIR) => return Err(StoreError::NotPlain(walked)),
-                Err(e) => return Err(StoreError::io(&walked, e)),
-            }
-        }
-        let dir = at.as_ref().map_or(self.dir_fd(), |d| d.as_fd());
-        match kind_of(dir, name) {
+        let dir = match self.folder(&folders, false, relative) {
+            Ok(dir) => dir,
+            // A folder still to be made: nothing stands in the way.
+            Err(StoreError::Missing(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        match kind_of(&dir, name) {
             Ok(None | Some(FileType::RegularFile)) => Ok(()),
             Ok(Some(_)) => Err(StoreError::NotPlain(relative.to_owned())),
             Err(e) => Err(StoreError::io(relative, e)),
