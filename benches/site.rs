@@ -18,20 +18,13 @@ mod capsule;
 
 use capsule::{POSTS, SERIES, post};
 
-fn peak_rss_mib() -> f64 {
+/// A memory figure of this process from `/proc/self/status` (`VmHWM`: peak resident, `VmRSS`:
+/// resident now), in MiB.
+fn status_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
@@ -95,7 +88,7 @@ fn main() {
         times[2],
         times[0],
         times[4],
-        peak_rss_mib()
+        status_mib("VmHWM")
     );
 }
 
@@ -108,9 +101,9 @@ fn search(
     site_rebuild: f64,
 ) {
     let (site, _) = Site::build_cached(capsule, options, cache);
-    let before = rss_mib();
+    let before = status_mib("VmRSS");
     let index = Index::build(&site, None);
-    let held = rss_mib() - before;
+    let held = status_mib("VmRSS") - before;
     assert_eq!(index.len(), POSTS);
     let mut builds = Vec::new();
     for _ in 0..5 {
