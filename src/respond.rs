@@ -556,7 +556,7 @@ impl Capsule {
         for tag in self.site.tags.keys() {
             paths.push((vec!["tags".into(), tag.clone()], true));
         }
-        for series in &self.site.series {
+        for series in self.site.series.iter() {
             paths.push((vec!["series".into(), series.slug.clone()], true));
             paths.push((
                 vec!["series".into(), series.slug.clone(), "atom.xml".into()],

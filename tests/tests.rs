@@ -23,6 +23,8 @@ mod gopher_render;
 mod hostile;
 /// Several capsules on one daemon: names, certificates, pages, reload, Gopher, commands.
 mod hosts;
+/// A snapshot built change by change answers as one built from scratch (property).
+mod incremental;
 /// The author's intent kept: front matter, series and tag identity, dates, URLs, `check`.
 mod intent;
 /// The one-way flow of data between the crate's modules, as their imports show it.

@@ -7,7 +7,7 @@
 //! A file that breaks (front matter that no longer parses, a read error, a file emptied by an
 //! editor that truncates before writing) keeps its last good version until it is fixed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,29 +32,46 @@ pub enum Text {
     Unreadable(Arc<str>),
 }
 
-/// What one pass found.
-#[derive(Debug, Default)]
+/// What one pass found. The collections are shared with the snapshot made from them and with
+/// the next pass, which copies one only to change it.
+#[derive(Debug, Default, Clone)]
 pub struct Scan {
     /// Text files (`.gmi`, `.md`) by path relative to the root.
-    pub texts: HashMap<PathBuf, Text>,
+    pub texts: Arc<HashMap<PathBuf, Text>>,
     /// Post files that can be published (drafts included), in path order.
     pub posts: Vec<Arc<Post>>,
     /// Every path the folder serves, decoded, from the root (`/about.gmi`, `/notes/`): files
     /// (Markdown under its `.gmi` name), folders with and without their slash.
-    pub served: HashSet<String>,
+    pub served: Arc<HashSet<String>>,
     /// The folders among them (without the slash), and which of those are symlinks (not
     /// walked: what lies below them is only known to the folder itself).
-    pub folders: HashSet<String>,
-    pub linked_folders: HashSet<String>,
+    pub folders: Arc<HashSet<String>>,
+    pub linked_folders: Arc<HashSet<String>>,
+    /// `None` when every file was looked at; else the text files (relative) a pass that looked
+    /// only at the files a watcher named found changed, added or gone.
+    pub changed: Option<Vec<PathBuf>>,
+    /// Whether that pass added or removed a file (so the paths served changed).
+    pub files_came_or_went: bool,
+    /// Text files reached through a symlink: their target may change without an event under
+    /// their own name, so a pass that looks only at named files cannot be trusted with them.
+    linked_texts: usize,
+    /// The problems of each file that has some, in path order (the order a whole pass finds
+    /// them in).
+    problems: BTreeMap<PathBuf, Vec<Problem>>,
 }
 
-/// Files read by earlier passes, by absolute path.
+/// Files read by earlier passes, by absolute path, and what the last pass found.
 #[derive(Debug, Default)]
 pub struct ReadCache {
     entries: HashMap<PathBuf, Entry>,
     /// The only files that may have changed since the last pass, when a watcher knows them:
     /// every other file is taken from the cache without a `stat`. `None`: check every file.
     changed: Option<HashSet<PathBuf>>,
+    /// The last pass's result, which a pass over named files changes in place of a walk.
+    last: Option<Scan>,
+    /// What the snapshot built from the last pass keeps for the next build (see
+    /// [`super::site`]).
+    pub(super) site: Option<super::site::Memo>,
 }
 
 #[derive(Debug, Clone)]
@@ -104,26 +121,225 @@ impl Stamp {
     }
 }
 
-/// Walks the capsule, reading what changed since the pass that filled `cache`. Blocking.
+/// Walks the capsule, reading what changed since the pass that filled `cache`; when a watcher
+/// named the changed files (and none is a folder or a symlink), looks at those alone and
+/// changes the last pass's result, so its cost follows the change, not the capsule. Blocking.
 pub fn scan(
     root: &CapsuleRoot,
     options: &BuildOptions,
     cache: &mut ReadCache,
     problems: &mut Vec<Problem>,
 ) -> Scan {
+    let changed = cache.changed.take();
+    let last = cache.last.take().filter(|l| l.linked_texts == 0);
+    if let (Some(named), Some(last)) = (&changed, last)
+        && let Some(patched) = patch(root, options, &mut cache.entries, last, named)
+    {
+        problems.extend(patched.problems.values().flatten().cloned());
+        cache.last = Some(patched.clone());
+        return patched;
+    }
     let mut pass = Pass {
         capsule: root,
         root: root.path(),
         options,
         old: std::mem::take(&mut cache.entries),
-        changed: cache.changed.take(),
+        changed,
         new: HashMap::new(),
-        scan: Scan::default(),
-        problems,
+        found: Found::default(),
     };
     pass.dir(root.path(), Path::new(""));
     cache.entries = pass.new;
-    pass.scan
+    let found = pass.found;
+    problems.extend(found.problems.values().flatten().cloned());
+    let scan = Scan {
+        texts: Arc::new(found.texts),
+        posts: found.posts,
+        served: Arc::new(found.served),
+        folders: Arc::new(found.folders),
+        linked_folders: Arc::new(found.linked_folders),
+        changed: None,
+        files_came_or_went: true,
+        linked_texts: found.linked_texts,
+        problems: found.problems,
+    };
+    cache.last = Some(scan.clone());
+    scan
+}
+
+/// What a whole pass collects, before it is shared.
+#[derive(Default)]
+struct Found {
+    texts: HashMap<PathBuf, Text>,
+    posts: Vec<Arc<Post>>,
+    served: HashSet<String>,
+    folders: HashSet<String>,
+    linked_folders: HashSet<String>,
+    linked_texts: usize,
+    problems: BTreeMap<PathBuf, Vec<Problem>>,
+}
+
+/// The last pass's result with the `named` files (absolute paths) looked at again; `None` when
+/// only a whole pass can tell (a folder or a symlink named, a file whose folder is unknown).
+fn patch(
+    capsule: &CapsuleRoot,
+    options: &BuildOptions,
+    entries: &mut HashMap<PathBuf, Entry>,
+    mut scan: Scan,
+    named: &HashSet<PathBuf>,
+) -> Option<Scan> {
+    let root = capsule.path();
+    let mut named: Vec<&PathBuf> = named.iter().collect();
+    named.sort();
+    // First make sure every named path can be handled alone, so nothing is half done.
+    let mut plan = Vec::new();
+    for path in named {
+        let relative = path.strip_prefix(root).ok()?;
+        let Some(name) = relative.file_name() else {
+            return None; // the root itself
+        };
+        let url = url_of(relative);
+        let parent = url_of(relative.parent().unwrap_or(Path::new("")));
+        let folder_known = parent.is_empty()
+            || (scan.folders.contains(&parent) && !scan.linked_folders.contains(&parent));
+        if scan.folders.contains(&url) || !folder_known {
+            return None;
+        }
+        if is_hidden(names(relative)) || capsule.is_secret(path) || name.to_str().is_none() {
+            continue; // never listed by a whole pass either
+        }
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() || meta.file_type().is_symlink() => return None,
+            Ok(meta) => Some(meta).filter(std::fs::Metadata::is_file),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(_) => return None,
+        };
+        plan.push((path.clone(), relative.to_owned(), meta));
+    }
+    let mut changed = Vec::new();
+    scan.files_came_or_went = false;
+    for (path, relative, meta) in plan {
+        let contributed = served_by(&relative);
+        let is_text = is_text_file(&relative);
+        let existed = if is_text {
+            scan.texts.contains_key(&relative)
+        } else {
+            scan.served.contains(&url_of(&relative))
+        };
+        let Some(meta) = meta else {
+            if !existed {
+                continue;
+            }
+            scan.files_came_or_went = true;
+            if is_text {
+                Arc::make_mut(&mut scan.texts).remove(&relative);
+                scan.problems.remove(&relative);
+                entries.remove(&path);
+                if let Ok(i) = post_at(&scan.posts, &relative) {
+                    scan.posts.remove(i);
+                }
+                changed.push(relative.clone());
+            }
+            // A name another file still serves (a Markdown file's twin, the other index)
+            // stays.
+            for url in contributed {
+                if !still_served(&scan.texts, &url) {
+                    Arc::make_mut(&mut scan.served).remove(&url);
+                }
+            }
+            continue;
+        };
+        if !existed {
+            scan.files_came_or_went = true;
+            for url in contributed {
+                if !scan.served.contains(&url) {
+                    Arc::make_mut(&mut scan.served).insert(url);
+                }
+            }
+        }
+        if !is_text {
+            continue;
+        }
+        let old = entries.remove(&path);
+        let before = old.as_ref().map(|o| (o.text.clone(), o.post.clone()));
+        let entry = refresh(capsule, options, &path, &relative, old, &meta);
+        let same = before.is_some_and(|(text, post)| {
+            text == entry.text
+                && match (&post, &entry.post) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    (None, None) => true,
+                    _ => false,
+                }
+        });
+        if entry.problems.is_empty() {
+            scan.problems.remove(&relative);
+        } else {
+            scan.problems
+                .insert(relative.clone(), entry.problems.clone());
+        }
+        if !same {
+            Arc::make_mut(&mut scan.texts).insert(relative.clone(), entry.text.clone());
+            match (post_at(&scan.posts, &relative), &entry.post) {
+                (Ok(i), Some(post)) => scan.posts[i] = Arc::clone(post),
+                (Ok(i), None) => {
+                    scan.posts.remove(i);
+                }
+                (Err(i), Some(post)) => scan.posts.insert(i, Arc::clone(post)),
+                (Err(_), None) => {}
+            }
+            changed.push(relative);
+        }
+        entries.insert(path, entry);
+    }
+    scan.changed = Some(changed);
+    Some(scan)
+}
+
+/// Where the post of the file `relative` is (or would go) among posts in path order.
+fn post_at(posts: &[Arc<Post>], relative: &Path) -> Result<usize, usize> {
+    posts.binary_search_by(|p| p.source.as_path().cmp(relative))
+}
+
+/// Whether a file of this name is a text page (read, and converted if Markdown).
+fn is_text_file(relative: &Path) -> bool {
+    let name = relative.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    (is_markdown(relative) || mime_for(relative) == "text/gemini") && name.contains('.')
+}
+
+/// The paths a file serves: its own (a Markdown file's under its `.gmi` name) and, for an
+/// index page, its folder's with the slash.
+fn served_by(relative: &Path) -> Vec<String> {
+    let mut urls = vec![if is_markdown(relative) {
+        url_of(&relative.with_extension("gmi"))
+    } else {
+        url_of(relative)
+    }];
+    let stem = relative
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(stem, _)| stem);
+    if is_text_file(relative) && stem == Some("index") {
+        urls.push(format!(
+            "{}/",
+            url_of(relative.parent().unwrap_or(Path::new("")))
+        ));
+    }
+    urls
+}
+
+/// Whether a text file still present serves `url` (a file served at its own name is the only
+/// one that can, and is gone).
+fn still_served(texts: &HashMap<PathBuf, Text>, url: &str) -> bool {
+    let relative = Path::new(url.trim_start_matches('/'));
+    let candidates: Vec<PathBuf> = if url.ends_with('/') {
+        vec![relative.join(INDEX_FILE), relative.join("index.md")]
+    } else if url.ends_with(".gmi") {
+        vec![relative.to_owned(), relative.with_extension("md")]
+    } else {
+        Vec::new()
+    };
+    candidates.iter().any(|c| texts.contains_key(c))
 }
 
 struct Pass<'a> {
@@ -133,8 +349,7 @@ struct Pass<'a> {
     old: HashMap<PathBuf, Entry>,
     changed: Option<HashSet<PathBuf>>,
     new: HashMap<PathBuf, Entry>,
-    scan: Scan,
-    problems: &'a mut Vec<Problem>,
+    found: Found,
 }
 
 impl Pass<'_> {
@@ -172,7 +387,7 @@ impl Pass<'_> {
                 match target.strip_prefix(self.root) {
                     Ok(inside) if self.capsule.crosses_into_area(&relative, inside) => {
                         // Its page would be served and listed under the link's public name.
-                        self.problems.push(Problem {
+                        self.found.problems.entry(relative.clone()).or_default().push(Problem {
                             path: relative.clone(),
                             line: 1,
                             message: format!(
@@ -197,14 +412,14 @@ impl Pass<'_> {
             };
             let url = url_of(&relative);
             if is_dir {
-                self.scan.served.insert(url.clone());
-                self.scan.folders.insert(url.clone());
+                self.found.served.insert(url.clone());
+                self.found.folders.insert(url.clone());
                 if kind.is_symlink() {
-                    self.scan.linked_folders.insert(url.clone());
+                    self.found.linked_folders.insert(url.clone());
                 }
                 let target = path.canonicalize().unwrap_or_else(|_| path.clone());
                 if target.join(INDEX_FILE).is_file() || target.join("index.md").is_file() {
-                    self.scan.served.insert(format!("{url}/"));
+                    self.found.served.insert(format!("{url}/"));
                 }
                 if !kind.is_symlink() {
                     self.dir(&path, &relative);
@@ -221,17 +436,17 @@ impl Pass<'_> {
             let markdown = is_markdown(&relative);
             let gemtext = mime_for(&relative) == "text/gemini";
             if markdown {
-                self.scan
+                self.found
                     .served
                     .insert(url_of(&relative.with_extension("gmi")));
             } else {
-                self.scan.served.insert(url);
+                self.found.served.insert(url);
             }
             if (markdown || gemtext)
                 && let Some(stem) = name_str.rsplit_once('.').map(|(stem, _)| stem)
             {
                 if stem == "index" {
-                    self.scan.served.insert(format!(
+                    self.found.served.insert(format!(
                         "{}/",
                         url_of(relative.parent().unwrap_or(Path::new("")))
                     ));
@@ -244,6 +459,9 @@ impl Pass<'_> {
     /// Reads one text file, or takes it from the last pass. `meta` is given for a symlink
     /// (already followed), else read here when needed.
     fn text(&mut self, path: PathBuf, relative: PathBuf, meta: Option<std::fs::Metadata>) {
+        if meta.is_some() {
+            self.found.linked_texts += 1;
+        }
         let old = self.old.remove(&path);
         // Unchanged only if neither it nor any folder above it was named: a folder moved or
         // replaced whole (`mv staging/notes capsule/notes`) is reported by its own name alone.
@@ -263,38 +481,54 @@ impl Pass<'_> {
                 Err(_) => return,
             },
         };
-        let meta = &meta;
-        let stamp = Stamp::of(meta);
-        let entry = match old {
-            Some(old) if old.stamp == stamp => old,
-            old => {
-                let last_good = old.filter(|o| !o.broken);
-                match last_good {
-                    // Editors that truncate and then write leave an empty file for a moment.
-                    Some(good) if meta.len() == 0 => keep(good, stamp, &relative, None),
-                    last_good => {
-                        let fresh = read(self.capsule, &path, &relative, meta, self.options);
-                        match last_good {
-                            Some(good) if fresh.broken => {
-                                keep(good, stamp, &relative, Some(fresh.problems))
-                            }
-                            _ => Entry { stamp, ..fresh },
-                        }
-                    }
-                }
-            }
-        };
+        let entry = refresh(self.capsule, self.options, &path, &relative, old, &meta);
         self.add(path, relative, entry);
     }
 
     /// Puts a file's entry into this pass's results.
     fn add(&mut self, path: PathBuf, relative: PathBuf, entry: Entry) {
-        self.problems.extend(entry.problems.iter().cloned());
-        if let Some(post) = &entry.post {
-            self.scan.posts.push(Arc::clone(post));
+        if !entry.problems.is_empty() {
+            self.found
+                .problems
+                .insert(relative.clone(), entry.problems.clone());
         }
-        self.scan.texts.insert(relative, entry.text.clone());
+        if let Some(post) = &entry.post {
+            self.found.posts.push(Arc::clone(post));
+        }
+        self.found.texts.insert(relative, entry.text.clone());
         self.new.insert(path, entry);
+    }
+}
+
+/// A text file's entry now that its metadata is `meta`: the last one if its stamp is the same,
+/// else the file read again (or its last good version, if the new one is broken or empty).
+fn refresh(
+    capsule: &CapsuleRoot,
+    options: &BuildOptions,
+    path: &Path,
+    relative: &Path,
+    old: Option<Entry>,
+    meta: &std::fs::Metadata,
+) -> Entry {
+    let stamp = Stamp::of(meta);
+    match old {
+        Some(old) if old.stamp == stamp => old,
+        old => {
+            let last_good = old.filter(|o| !o.broken);
+            match last_good {
+                // Editors that truncate and then write leave an empty file for a moment.
+                Some(good) if meta.len() == 0 => keep(good, stamp, relative, None),
+                last_good => {
+                    let fresh = read(capsule, path, relative, meta, options);
+                    match last_good {
+                        Some(good) if fresh.broken => {
+                            keep(good, stamp, relative, Some(fresh.problems))
+                        }
+                        _ => Entry { stamp, ..fresh },
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -533,14 +767,32 @@ mod tests {
         std::fs::write(file("D.GMI"), "# D\n").unwrap();
         cache.only_changed(HashSet::from([file("a.md")]));
         let scanned = pass(&mut cache);
-        // Named: read again. Not named: taken as it was. New: read.
+        // Named: read again. Not named: taken as it was, and a file the watcher did not name
+        // is not looked for (a watcher names every file it sees made).
         assert_eq!(title(&scanned, "a.md"), "A2");
         assert_eq!(title(&scanned, "b.md"), "B");
-        assert_eq!(title(&scanned, "c.md"), "C");
-        assert_eq!(title(&scanned, "D.GMI"), "D");
-        // The next pass without names checks every file.
+        assert!(!scanned.texts.contains_key(Path::new("c.md")));
+        assert_eq!(scanned.changed, Some(vec![PathBuf::from("a.md")]));
+        // Named and new: read, and served.
+        cache.only_changed(HashSet::from([file("c.md"), file("gone.md")]));
         let scanned = pass(&mut cache);
-        assert_eq!(title(&scanned, "b.md"), "B2");
+        assert_eq!(title(&scanned, "c.md"), "C");
+        assert!(scanned.served.contains("/c.gmi") && scanned.files_came_or_went);
+        // Gone: no longer served, unless its twin serves the name.
+        std::fs::write(file("c.gmi"), "# C twin\n").unwrap();
+        std::fs::remove_file(file("c.md")).unwrap();
+        cache.only_changed(HashSet::from([file("c.md"), file("c.gmi")]));
+        let scanned = pass(&mut cache);
         assert!(scanned.served.contains("/c.gmi"));
+        std::fs::remove_file(file("c.gmi")).unwrap();
+        cache.only_changed(HashSet::from([file("c.gmi")]));
+        let scanned = pass(&mut cache);
+        assert!(!scanned.served.contains("/c.gmi") && scanned.texts.len() == 2);
+        // A folder named: every file below it is looked at, by a whole pass.
+        cache.only_changed(HashSet::from([root.path().to_owned()]));
+        let scanned = pass(&mut cache);
+        assert_eq!(scanned.changed, None);
+        assert_eq!(title(&scanned, "b.md"), "B2");
+        assert_eq!(title(&scanned, "D.GMI"), "D");
     }
 }

@@ -111,13 +111,24 @@ impl Index {
     /// client-certificate area, which the site keeps apart), taking the entries of posts that
     /// did not change from `previous`.
     pub fn build(site: &Site, previous: Option<&Index>) -> Index {
-        let kept: HashMap<&PathBuf, &Doc> = previous
-            .map(|p| p.docs.iter().map(|d| (&d.post.source, d)).collect())
-            .unwrap_or_default();
+        // When the posts are listed as before (an edit to a post's text), each post's entry
+        // is found at its own place, without a table of them all.
+        let in_place = previous.filter(|p| {
+            p.docs.len() == site.posts.len()
+                && p.docs
+                    .iter()
+                    .zip(&site.posts)
+                    .all(|(d, post)| d.post.source == post.source)
+        });
+        let kept: HashMap<&PathBuf, &Doc> = match (previous, in_place) {
+            (Some(p), None) => p.docs.iter().map(|d| (&d.post.source, d)).collect(),
+            _ => HashMap::new(),
+        };
         let docs: Vec<Doc> = site
             .posts
             .iter()
-            .map(|post| {
+            .enumerate()
+            .map(|(i, post)| {
                 let page = match site.text(&post.source) {
                     Some(Text::Page(page)) => Some(Arc::clone(page)),
                     _ => None,
@@ -130,7 +141,11 @@ impl Index {
                             _ => false,
                         }
                 };
-                match kept.get(&post.source).filter(same) {
+                let earlier = match in_place {
+                    Some(p) => Some(&p.docs[i]),
+                    None => kept.get(&post.source).copied(),
+                };
+                match earlier.as_ref().filter(same) {
                     Some(doc) => Doc {
                         post: Arc::clone(post),
                         page,

@@ -20,7 +20,7 @@ use super::post::{
     FileFacts, MetaProblem, PostDate, PostMeta, RawMeta, SeriesRole, fold, is_valid_slug, part_of,
     series_name,
 };
-use super::scan::{self, ReadCache, Text};
+use super::scan::{self, ReadCache, Scan, Text};
 use super::series::{self, Member, Ordered, stable_hash};
 use crate::config::{HostConfig, SeriesConfig};
 use crate::convert;
@@ -112,28 +112,53 @@ pub struct Site {
     pub drafts: Vec<Arc<Post>>,
     /// Published posts under a client-certificate area: served to those it lets in, never
     /// listed (home, archive, tags, series, feeds, menus), so kept apart from `posts`.
-    members_only: HashMap<PathBuf, Arc<Post>>,
+    members_only: Arc<HashMap<PathBuf, Arc<Post>>>,
     /// Their URLs → their sources.
-    members_only_urls: HashMap<String, PathBuf>,
-    /// By name.
-    pub series: Vec<Series>,
+    members_only_urls: Arc<HashMap<String, PathBuf>>,
+    /// By name. What lists posts is shared (`Arc`) with the next snapshot while no post's
+    /// place in it changes, so an edit to a post's text costs that post alone.
+    pub series: Arc<Vec<Series>>,
     /// Tags by their URL name (see [`series::slug`]).
-    pub tags: BTreeMap<String, Tag>,
+    pub tags: Arc<BTreeMap<String, Tag>>,
     /// Source path → index into `posts`.
-    by_source: HashMap<PathBuf, usize>,
+    by_source: Arc<HashMap<PathBuf, usize>>,
     /// The sources of `drafts`: asked on every request for a file.
-    withheld: HashSet<PathBuf>,
+    withheld: Arc<HashSet<PathBuf>>,
     /// URL → index into `posts`.
-    by_url: HashMap<String, usize>,
+    by_url: Arc<HashMap<String, usize>>,
     /// Source path → for each of its series: (index into `series`, role, index within that
     /// role's list).
-    places: HashMap<PathBuf, Vec<(usize, SeriesRole, usize)>>,
+    places: Arc<HashMap<PathBuf, Vec<SeriesPlace>>>,
+    /// Public posts renamed by a `slug`: the URL their file name gives → theirs. Links to the
+    /// first are written as the second.
+    renamed: Arc<HashMap<String, String>>,
     /// Every text file (`.md`, `.gmi`) by path relative to the root, as last read.
-    texts: HashMap<PathBuf, Text>,
+    texts: Arc<HashMap<PathBuf, Text>>,
     /// Every path the capsule folder serves (decoded), for the link check.
-    served: HashSet<String>,
-    folders: HashSet<String>,
-    linked_folders: HashSet<String>,
+    served: Arc<HashSet<String>>,
+    folders: Arc<HashSet<String>>,
+    linked_folders: Arc<HashSet<String>>,
+}
+
+/// Where a post sits in one series: (index into `Site::series`, role, index within that
+/// role's list).
+type SeriesPlace = (usize, SeriesRole, usize);
+
+/// What a build keeps for the next one: the snapshot and the problems found by what an edit
+/// to a post's text cannot change.
+#[derive(Debug)]
+pub(super) struct Memo {
+    site: Site,
+    /// The posts as the scan read them (before URLs were settled), in path order.
+    scanned: Vec<Arc<Post>>,
+    /// Problems of the lists: shared URLs and slugs, members-only posts, series and tags.
+    listing: Vec<Problem>,
+    /// The link problems of published posts, by index into `site.posts`.
+    links: BTreeMap<usize, Vec<Problem>>,
+    /// Problems found after the links: URL lengths and areas.
+    after: Vec<Problem>,
+    /// When it was built: a post dated between then and now must be published.
+    now: PostDate,
 }
 
 /// Limits and options for reading posts.
@@ -175,7 +200,9 @@ impl Site {
     }
 
     /// As [`Site::build`], reusing the posts in `cache` whose files have not changed (and
-    /// updating it). Blocking.
+    /// updating it). When only the text of some posts or pages changed (nothing that places
+    /// a post in a list: its URL, date, title, series, tags, …), the last snapshot's lists are
+    /// kept and only those files are looked at again. Blocking.
     pub fn build_cached(
         capsule: &CapsuleRoot,
         options: &BuildOptions,
@@ -183,15 +210,33 @@ impl Site {
     ) -> (Site, Vec<Problem>) {
         let mut problems = Vec::new();
         let scanned = scan::scan(capsule, options, cache, &mut problems);
+        let now = PostDate(OffsetDateTime::now_utc());
+        let memo = match cache
+            .site
+            .take()
+            .and_then(|m| update(m, &scanned, options, now))
+        {
+            Some(memo) => memo,
+            None => Site::whole(capsule, options, scanned, now),
+        };
+        problems.extend(memo.listing.iter().cloned());
+        problems.extend(memo.links.values().flatten().cloned());
+        problems.extend(memo.after.iter().cloned());
+        let site = memo.site.clone();
+        cache.site = Some(memo);
+        (site, problems)
+    }
 
+    /// Every list made again from every post read.
+    fn whole(capsule: &CapsuleRoot, options: &BuildOptions, scanned: Scan, now: PostDate) -> Memo {
+        let mut problems = Vec::new();
         let all = settle_urls(
-            scanned.posts,
+            scanned.posts.clone(),
             &scanned.texts,
             &scanned.served,
             &mut problems,
         );
 
-        let now = PostDate(OffsetDateTime::now_utc());
         let (drafts, posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) = all
             .into_iter()
             .partition(|p| p.meta.draft || (!options.show_future && p.meta.date.0 > now.0));
@@ -252,7 +297,7 @@ impl Site {
             .enumerate()
             .map(|(i, p)| (p.url.clone(), i))
             .collect();
-        let mut places: HashMap<PathBuf, Vec<(usize, SeriesRole, usize)>> = HashMap::new();
+        let mut places: HashMap<PathBuf, Vec<SeriesPlace>> = HashMap::new();
         for (s, one) in series.iter().enumerate() {
             let roles = [
                 (SeriesRole::Part, &one.members.parts),
@@ -265,10 +310,17 @@ impl Site {
                 }
             }
         }
-        let mut texts = scanned.texts;
         // Only public posts' new names are written into links: a members-only post's would
         // tell anyone its `slug` (its old name still leads there, to those the area lets in).
-        rewrite_renamed_links(&mut texts, &posts, &drafts);
+        let renamed = renamed_posts(&posts, &drafts);
+        let mut texts = Arc::clone(&scanned.texts);
+        if !renamed.is_empty() {
+            for (path, text) in Arc::make_mut(&mut texts).iter_mut() {
+                if let Some(rewritten) = rewrite_links(path, text, &renamed) {
+                    *text = rewritten;
+                }
+            }
+        }
         let members_only_urls = members_only
             .iter()
             .map(|p| (p.url.clone(), p.source.clone()))
@@ -280,23 +332,39 @@ impl Site {
         let site = Site {
             posts,
             drafts,
-            members_only,
-            members_only_urls,
-            series,
-            tags,
-            by_source,
-            withheld,
-            by_url,
-            places,
+            members_only: Arc::new(members_only),
+            members_only_urls: Arc::new(members_only_urls),
+            series: Arc::new(series),
+            tags: Arc::new(tags),
+            by_source: Arc::new(by_source),
+            withheld: Arc::new(withheld),
+            by_url: Arc::new(by_url),
+            places: Arc::new(places),
+            renamed: Arc::new(renamed),
             texts,
             served: scanned.served,
             folders: scanned.folders,
             linked_folders: scanned.linked_folders,
         };
-        check_links(&site, &mut problems);
-        check_url_lengths(&site, &mut problems);
-        check_areas(capsule, &site, &mut problems);
-        (site, problems)
+        let withheld = withheld_by_url(&site);
+        let links = site
+            .posts
+            .iter()
+            .enumerate()
+            .map(|(i, post)| (i, link_problems(&site, &withheld, post)))
+            .filter(|(_, found)| !found.is_empty())
+            .collect();
+        let mut after = Vec::new();
+        check_url_lengths(&site, &mut after);
+        check_areas(capsule, &site, &mut after);
+        Memo {
+            site,
+            scanned: scanned.posts,
+            listing: problems,
+            links,
+            after,
+            now,
+        }
     }
 
     /// A text file as last read, by its path relative to the root.
@@ -599,7 +667,7 @@ fn check_areas(capsule: &CapsuleRoot, site: &Site, problems: &mut Vec<Problem>) 
         let guards = site
             .served
             .iter()
-            .chain(&site.folders)
+            .chain(site.folders.iter())
             .any(|path| area.covers(&segments(path)))
             || site.generated(area.segments()).is_some()
             || area.segments().is_empty();
@@ -715,67 +783,174 @@ fn settle_urls(
     all
 }
 
-/// Points links to a published renamed post's file name (`[next](2024-03-11-knots.md)`) at
-/// its URL, so they hold in a static copy too, where the old name cannot redirect. A name
-/// another post holds (a hand-written twin) is left alone, and so are preformatted blocks.
-fn rewrite_renamed_links(
-    texts: &mut HashMap<PathBuf, Text>,
-    posts: &[Arc<Post>],
-    drafts: &[Arc<Post>],
-) {
+/// Published posts renamed by a `slug`: the URL their file name gives → theirs. A name
+/// another post holds (a hand-written twin) is left alone.
+fn renamed_posts(posts: &[Arc<Post>], drafts: &[Arc<Post>]) -> HashMap<String, String> {
     let held: HashSet<&str> = posts.iter().chain(drafts).map(|p| p.url.as_str()).collect();
-    let renamed: HashMap<String, &str> = posts
+    posts
         .iter()
         .filter_map(|p| {
             let natural = p.natural_url();
-            (natural != p.url && !held.contains(natural.as_str()))
-                .then(|| (natural, p.url.as_str()))
+            (natural != p.url && !held.contains(natural.as_str())).then(|| (natural, p.url.clone()))
         })
-        .collect();
-    if renamed.is_empty() {
-        return;
-    }
-    for (path, text) in texts.iter_mut() {
-        let Text::Page(page) = text else { continue };
-        let page_url = page_url(&if is_markdown(path) {
-            path.with_extension("gmi")
-        } else {
-            path.clone()
-        });
-        let mut changed = false;
-        let mut preformatted = false;
-        let mut out = String::with_capacity(page.gemtext.len());
-        for line in page.gemtext.split_inclusive('\n') {
-            if line.starts_with("```") {
-                preformatted = !preformatted;
+        .collect()
+}
+
+/// The page with its links to a renamed post's file name (`[next](2024-03-11-knots.md)`)
+/// pointed at its URL, so they hold in a static copy too, where the old name cannot redirect;
+/// `None` when it has none. Preformatted blocks are left alone.
+fn rewrite_links(path: &Path, text: &Text, renamed: &HashMap<String, String>) -> Option<Text> {
+    let Text::Page(page) = text else {
+        return None;
+    };
+    let page_url = page_url(&if is_markdown(path) {
+        path.with_extension("gmi")
+    } else {
+        path.to_owned()
+    });
+    let mut changed = false;
+    let mut preformatted = false;
+    let mut out = String::with_capacity(page.gemtext.len());
+    for line in page.gemtext.split_inclusive('\n') {
+        if line.starts_with("```") {
+            preformatted = !preformatted;
+        }
+        let rewritten = line
+            .strip_prefix("=>")
+            .filter(|_| !preformatted)
+            .and_then(|rest| {
+                let rest = rest.trim_start();
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                let (target, label) = rest.split_at(end);
+                let new = renamed.get(&local_path(&page_url, target)?)?;
+                // A query or fragment stays with the link.
+                let suffix = target.find(['?', '#']).map_or("", |i| &target[i..]);
+                Some(format!("=> {new}{suffix}{label}"))
+            });
+        match rewritten {
+            Some(line) => {
+                changed = true;
+                out.push_str(&line);
             }
-            let rewritten = line
-                .strip_prefix("=>")
-                .filter(|_| !preformatted)
-                .and_then(|rest| {
-                    let rest = rest.trim_start();
-                    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-                    let (target, label) = rest.split_at(end);
-                    let new = renamed.get(&local_path(&page_url, target)?)?;
-                    // A query or fragment stays with the link.
-                    let suffix = target.find(['?', '#']).map_or("", |i| &target[i..]);
-                    Some(format!("=> {new}{suffix}{label}"))
-                });
-            match rewritten {
-                Some(line) => {
-                    changed = true;
-                    out.push_str(&line);
+            None => out.push_str(line),
+        }
+    }
+    changed.then(|| {
+        Text::Page(Arc::new(markdown::Page {
+            gemtext: out,
+            ..(**page).clone()
+        }))
+    })
+}
+
+/// The snapshot after `scanned`, a pass over named files, when no post's place in any list
+/// changed: the last one's lists with the changed posts and pages put in. `None` when the
+/// lists must be made again.
+fn update(memo: Memo, scanned: &Scan, options: &BuildOptions, now: PostDate) -> Option<Memo> {
+    let changed = scanned
+        .changed
+        .as_ref()
+        .filter(|_| !scanned.files_came_or_went)?;
+    // A post dated ahead whose time has come, or a clock set back: the lists change.
+    let came_due = !options.show_future
+        && memo
+            .site
+            .drafts
+            .iter()
+            .any(|p| !p.meta.draft && p.meta.date.0 <= now.0);
+    if came_due || now.0 < memo.now.0 {
+        return None;
+    }
+    let find = |posts: &[Arc<Post>], path: &Path| {
+        posts
+            .binary_search_by(|p| p.source.as_path().cmp(path))
+            .ok()
+            .map(|i| Arc::clone(&posts[i]))
+    };
+    let mut posts_changed = Vec::new();
+    for path in changed {
+        // Series descriptions are shown on their indexes.
+        if path.starts_with(SERIES_DIR) {
+            return None;
+        }
+        match (find(&memo.scanned, path), find(&scanned.posts, path)) {
+            (None, None) => {}
+            (Some(old), Some(new)) if same_place(&old, &new) => posts_changed.push((old, new)),
+            _ => return None,
+        }
+    }
+    let Memo {
+        mut site,
+        listing,
+        mut links,
+        after,
+        ..
+    } = memo;
+    if site.renamed.is_empty() {
+        site.texts = Arc::clone(&scanned.texts);
+    } else {
+        let texts = Arc::make_mut(&mut site.texts);
+        for path in changed {
+            match scanned.texts.get(path) {
+                Some(text) => {
+                    let text = rewrite_links(path, text, &site.renamed).unwrap_or(text.clone());
+                    texts.insert(path.clone(), text);
                 }
-                None => out.push_str(line),
+                None => {
+                    texts.remove(path);
+                }
             }
         }
-        if changed {
-            *text = Text::Page(Arc::new(markdown::Page {
-                gemtext: out,
-                ..(**page).clone()
-            }));
+    }
+    let mut published = Vec::new();
+    for (old, new) in posts_changed {
+        // Its URL as settled last time (a `slug` another file holds leaves it at its name).
+        let settled = |was: &Arc<Post>| {
+            if was.url == new.url {
+                Arc::clone(&new)
+            } else {
+                Arc::new(Post {
+                    url: was.url.clone(),
+                    ..(*new).clone()
+                })
+            }
+        };
+        if let Some(&i) = site.by_source.get(&old.source) {
+            site.posts[i] = settled(&site.posts[i]);
+            published.push(i);
+        } else if let Some(d) = site.drafts.iter().position(|p| p.source == old.source) {
+            site.drafts[d] = settled(&site.drafts[d]);
+        } else if let Some(was) = site.members_only.get(&old.source).cloned() {
+            Arc::make_mut(&mut site.members_only).insert(old.source.clone(), settled(&was));
         }
     }
+    let withheld = withheld_by_url(&site);
+    for i in published {
+        let found = link_problems(&site, &withheld, &site.posts[i]);
+        if found.is_empty() {
+            links.remove(&i);
+        } else {
+            links.insert(i, found);
+        }
+    }
+    Some(Memo {
+        site,
+        scanned: scanned.posts.clone(),
+        listing,
+        links,
+        after,
+        now,
+    })
+}
+
+/// Whether two versions of a post sit in the same place of every list: all but their links
+/// (the body's text is not part of a post) are the same.
+fn same_place(old: &Post, new: &Post) -> bool {
+    old.source == new.source
+        && old.url == new.url
+        && old.meta == new.meta
+        && old.lines == new.lines
+        && old.part_line == new.part_line
 }
 
 /// The longest path a page's URL may have: a Gemini request is at most 1024 bytes, and the
@@ -807,7 +982,7 @@ fn check_url_lengths(site: &Site, problems: &mut Vec<Problem>) {
             &post.url,
         );
     }
-    for one in &site.series {
+    for one in site.series.iter() {
         let url = format!("/series/{}/atom.xml", convert::url::encode_path(&one.slug));
         if let Some(first) = one
             .members
@@ -819,7 +994,7 @@ fn check_url_lengths(site: &Site, problems: &mut Vec<Problem>) {
             warn(&first.path, 1, format!("series “{}”", one.name), &url);
         }
     }
-    for (slug, tag) in &site.tags {
+    for (slug, tag) in site.tags.iter() {
         let url = format!("/tags/{}/", convert::url::encode_path(slug));
         if let Some(&i) = tag.posts.last() {
             let post = &site.posts[i];
@@ -833,55 +1008,60 @@ fn check_url_lengths(site: &Site, problems: &mut Vec<Problem>) {
     }
 }
 
-/// Warns about links to capsule pages that do not exist (generated pages count as existing).
-fn check_links(site: &Site, problems: &mut Vec<Problem>) {
-    // Withheld posts by both their URLs, looked up once per link.
+/// Withheld posts by both their URLs, looked up once per link.
+fn withheld_by_url(site: &Site) -> HashMap<String, &Post> {
     let mut withheld: HashMap<String, &Post> = HashMap::new();
     for post in &site.drafts {
         withheld.insert(post.natural_url(), post);
         withheld.insert(post.url.clone(), post);
     }
-    for post in &site.posts {
-        for Link { target, line } in &post.links {
-            let Some(path) = local_path(&post.url, target) else {
-                continue;
-            };
-            let Ok(decoded) = percent_decode_str(&path).decode_utf8() else {
-                continue; // no file has such a name
-            };
-            let segments: Vec<String> = decoded
-                .split('/')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            let url = convert::url::encode_path(&decoded);
-            if let Some(&withheld) = withheld.get(&url) {
-                let (_, why) = site.withheld_reason(withheld);
-                problems.push(Problem {
-                    path: post.source.clone(),
-                    line: *line,
-                    message: format!(
-                        "link to {target}: {} is not published ({why}); readers get \
-                         “not found”",
-                        withheld.source.display()
-                    ),
-                    error: false,
-                });
-                continue;
-            }
-            let found = site.generated(&segments).is_some()
-                || site.post_by_url(&url).is_some()
-                || site.served.contains(decoded.as_ref());
-            if !found {
-                problems.push(Problem {
-                    path: post.source.clone(),
-                    line: *line,
-                    message: format!("link to {target}: no such page in the capsule"),
-                    error: false,
-                });
-            }
+    withheld
+}
+
+/// Warnings about the links of `post` to capsule pages that do not exist (generated pages
+/// count as existing) or are withheld.
+fn link_problems(site: &Site, withheld: &HashMap<String, &Post>, post: &Post) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for Link { target, line } in &post.links {
+        let Some(path) = local_path(&post.url, target) else {
+            continue;
+        };
+        let Ok(decoded) = percent_decode_str(&path).decode_utf8() else {
+            continue; // no file has such a name
+        };
+        let segments: Vec<String> = decoded
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let url = convert::url::encode_path(&decoded);
+        if let Some(&withheld) = withheld.get(&url) {
+            let (_, why) = site.withheld_reason(withheld);
+            problems.push(Problem {
+                path: post.source.clone(),
+                line: *line,
+                message: format!(
+                    "link to {target}: {} is not published ({why}); readers get \
+                     “not found”",
+                    withheld.source.display()
+                ),
+                error: false,
+            });
+            continue;
+        }
+        let found = site.generated(&segments).is_some()
+            || site.post_by_url(&url).is_some()
+            || site.served.contains(decoded.as_ref());
+        if !found {
+            problems.push(Problem {
+                path: post.source.clone(),
+                line: *line,
+                message: format!("link to {target}: no such page in the capsule"),
+                error: false,
+            });
         }
     }
+    problems
 }
 
 /// The capsule path a link points to, resolved against the page's URL; `None` for links to

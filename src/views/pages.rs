@@ -443,7 +443,7 @@ pub fn home(site: &Site, author_text: Option<&str>, title: &str, sections: &Home
             level: 2,
             text: "Series".into(),
         });
-        for series in &site.series {
+        for series in site.series.iter() {
             w.push(series_link(series));
         }
     }
@@ -453,7 +453,7 @@ pub fn home(site: &Site, author_text: Option<&str>, title: &str, sections: &Home
             level: 2,
             text: "Tags".into(),
         });
-        for (slug, tag) in &site.tags {
+        for (slug, tag) in site.tags.iter() {
             w.push(tag_link(slug, tag));
         }
     }
