@@ -335,7 +335,7 @@ impl Default for HomeConfig {
 }
 
 /// Settings of one series.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SeriesConfig {
     /// Shown under the series' title on its index page (a `capsule/series/<slug>.md` wins).

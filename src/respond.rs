@@ -157,9 +157,20 @@ impl Capsule {
     /// Puts together what a capsule answers from: its folder, the site read from it, and the
     /// host's settings for generated pages.
     pub fn new(root: CapsuleRoot, site: Site, config: &crate::config::HostConfig) -> Capsule {
+        Capsule::after(None, root, site, config)
+    }
+
+    /// As [`Capsule::new`], taking the search entries of posts that did not change from the
+    /// capsule it replaces (a configuration reload).
+    pub fn after(
+        previous: Option<&Capsule>,
+        root: CapsuleRoot,
+        site: Site,
+        config: &crate::config::HostConfig,
+    ) -> Capsule {
         let host = config.canonical().to_string();
         let title = config.title.as_ref().map(|t| t.as_str().to_owned());
-        let search = Index::build(&site, None);
+        let search = Index::build(&site, previous.map(|p| &p.search));
         Capsule {
             root,
             site,

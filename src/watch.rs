@@ -21,7 +21,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use crate::config::{WatchConfig, WatchMode};
 use crate::content::CapsuleRoot;
 use crate::content::files::{is_hidden, names};
-use crate::content::scan::{ReadCache, Stamp};
+use crate::content::scan::{self, SharedCache, Stamp};
 use crate::content::site::{BuildOptions, Problem, Site};
 use crate::respond::Capsule;
 
@@ -61,7 +61,7 @@ pub struct Target {
     pub current: Arc<ArcSwap<Capsule>>,
     pub options: BuildOptions,
     /// The files the last build read, so a rebuild only reads what changed.
-    pub cache: ReadCache,
+    pub cache: SharedCache,
     /// Problems already logged, not logged again by a rebuild that finds them still there.
     pub logged: Vec<Problem>,
     /// What a folder swapped in under the capsule's name must pass before it is served (the
@@ -260,8 +260,7 @@ async fn rebuild_loop(
         logged,
         check_root,
     } = target;
-    // Unchanged posts are not read again; the cache moves in and out of the blocking task.
-    let mut cache = Some(cache);
+    // Unchanged posts are not read again.
     let mut known = Some(
         logged
             .iter()
@@ -330,17 +329,19 @@ async fn rebuild_loop(
         }
         let current = Arc::clone(&current);
         let options = options.clone();
-        let mut read_cache = cache.take().unwrap_or_default();
-        if !unknown {
-            // Files the watcher did not name are taken as they were, without a `stat`.
-            read_cache.only_changed(changed);
-        }
+        let cache = Arc::clone(&cache);
         let seen_before = known.take();
         let label = host.clone();
         let rebuilt = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
             let old = current.load_full();
+            let mut read_cache = scan::lock(&cache);
+            if !unknown {
+                // Files the watcher did not name are taken as they were, without a `stat`.
+                read_cache.only_changed(changed);
+            }
             let (site, problems) = Site::build_cached(&root, &options, &mut read_cache);
+            drop(read_cache);
             // New problems are logged in the order the rebuild found them (an error before the
             // note about the last good version it keeps published).
             let mut logged = HashSet::new();
@@ -361,12 +362,11 @@ async fn rebuild_loop(
             if changed {
                 current.store(Arc::new(old.with_root(root, site)));
             }
-            (posts, started.elapsed(), read_cache, problems, due, changed)
+            (posts, started.elapsed(), problems, due, changed)
         })
         .await;
         match rebuilt {
-            Ok((posts, took, read_cache, problems, next, changed)) => {
-                cache = Some(read_cache);
+            Ok((posts, took, problems, next, changed)) => {
                 known = Some(problems);
                 due = next;
                 if changed {
@@ -437,7 +437,7 @@ mod tests {
             host: "localhost".into(),
             current: Arc::clone(&current),
             options,
-            cache: ReadCache::default(),
+            cache: SharedCache::default(),
             logged: Vec::new(),
             check_root: Arc::new(|_| Ok(())),
         };

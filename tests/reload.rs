@@ -445,3 +445,110 @@ fn a_post_dated_ahead_appears_when_its_time_comes() {
             .contains("Soon")
     );
 }
+
+/// The "N post(s) in S series (R file(s) read)" line of the last start or reload.
+fn files_read(server: &TestServer, reloads: usize) -> usize {
+    let line = server.wait_log("a reload's count of files read", |l| {
+        l.contains("file(s) read)") && server.count_logs("configuration reloaded") >= reloads
+    });
+    let lines: Vec<String> = server
+        .logs()
+        .into_iter()
+        .filter(|l| l.contains("file(s) read)"))
+        .collect();
+    let last = lines.last().unwrap_or(&line);
+    last.rsplit_once(" file(s) read)")
+        .and_then(|(head, _)| head.rsplit_once('(')?.1.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {last}"))
+}
+
+#[test]
+fn a_config_reload_reads_again_only_when_reading_changed() {
+    let setup = Setup::new().config("robots_txt = \"first\\n\"\n");
+    let config = setup.path().join("config.toml");
+    for part in 1..=3 {
+        write(
+            &setup.path().join("capsule"),
+            &format!("posts/radio-{part}.md"),
+            post(
+                &format!("Radio {part}"),
+                &format!("2024-01-0{part}"),
+                &format!("series: Radio\npart: {part}\n"),
+                "![the coil](coil.png)",
+            ),
+        );
+    }
+    // The configured robots.txt is served only without the capsule's own.
+    std::fs::remove_file(setup.path().join("capsule/robots.txt")).unwrap();
+    let server = setup.start();
+    let started = files_read(&server, 0);
+    assert!(started >= 3, "the capsule is read at start: {started}");
+    let reloaded = |n: usize| {
+        server.wait_log("the reload", |_| {
+            server.count_logs("configuration reloaded") >= n
+        });
+        files_read(&server, n)
+    };
+
+    // Nothing about reading or listing changed: no file is read, and an edit made before the
+    // reload (seen by the watch) is still served after it.
+    write(
+        &server.capsule(),
+        "posts/fresh.md",
+        post("Fresh", "2024-05-01", "", "Fresh text."),
+    );
+    wait_body(&server, "/posts/fresh.gmi", "the new post", |b| {
+        b.contains("Fresh text.")
+    });
+    std::fs::write(&config, "robots_txt = \"second\\n\"\n").unwrap();
+    server.signal(libc::SIGHUP);
+    assert_eq!(reloaded(1), 0);
+    wait_body(&server, "/robots.txt", "the new robots.txt", |b| {
+        b == "second\n"
+    });
+    assert!(
+        server
+            .get(&server.url("/posts/fresh.gmi"))
+            .body_text()
+            .contains("Fresh text.")
+    );
+    assert!(
+        server
+            .get(&server.url("/archive/"))
+            .body_text()
+            .contains("Fresh")
+    );
+
+    // A setting that places posts (a series' URL name): the lists are made again from the
+    // files already read.
+    server.get(&server.url("/series/radio/")).expect("20");
+    std::fs::write(
+        &config,
+        "robots_txt = \"second\\n\"\n[series.Radio]\nslug = \"wireless\"\n",
+    )
+    .unwrap();
+    server.signal(libc::SIGHUP);
+    assert_eq!(reloaded(2), 0);
+    let series = server.get(&server.url("/series/")).body_text();
+    assert!(series.contains("/series/wireless/"), "{series}");
+    server.get(&server.url("/series/wireless/")).expect("20");
+    assert!(
+        server
+            .get(&server.url("/posts/radio-2.gmi"))
+            .body_text()
+            .contains("🖼")
+    );
+
+    // A setting of how Markdown is converted: every Markdown file is read again, and served
+    // converted the new way.
+    std::fs::write(
+        &config,
+        "robots_txt = \"second\\n\"\n[series.Radio]\nslug = \"wireless\"\n\
+         [markdown]\nimage_marker = \"IMAGE\"\n",
+    )
+    .unwrap();
+    server.signal(libc::SIGHUP);
+    assert!(reloaded(3) >= started, "every file read again");
+    let page = server.get(&server.url("/posts/radio-2.gmi")).body_text();
+    assert!(page.contains("IMAGE") && !page.contains("🖼"), "{page}");
+}

@@ -52,6 +52,8 @@ pub struct Scan {
     pub changed: Option<Vec<PathBuf>>,
     /// Whether that pass added or removed a file (so the paths served changed).
     pub files_came_or_went: bool,
+    /// How many files it read (the others were taken as the last pass read them).
+    pub read: usize,
     /// Text files reached through a symlink: their target may change without an event under
     /// their own name, so a pass that looks only at named files cannot be trusted with them.
     linked_texts: usize,
@@ -61,7 +63,7 @@ pub struct Scan {
 }
 
 /// Files read by earlier passes, by absolute path, and what the last pass found.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ReadCache {
     entries: HashMap<PathBuf, Entry>,
     /// The only files that may have changed since the last pass, when a watcher knows them:
@@ -91,6 +93,18 @@ impl ReadCache {
         self.changed = Some(paths);
     }
 
+    /// Keeps the files read but not the lists made from them: the next build makes them again
+    /// (the settings that place posts in lists, or the areas, changed).
+    pub fn forget_lists(&mut self) {
+        self.site = None;
+        self.last = None;
+    }
+
+    /// How many files the last pass read from disk (the others it took as they were).
+    pub fn last_read(&self) -> usize {
+        self.last.as_ref().map_or(0, |l| l.read)
+    }
+
     /// How many files it holds.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -99,6 +113,22 @@ impl ReadCache {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// A host's read cache, shared by its watch (which keeps it up to date) and by a
+/// configuration reload (which starts from a copy of it, so unchanged files are not read
+/// again).
+pub type SharedCache = Arc<std::sync::Mutex<ReadCache>>;
+
+/// The cache behind the lock; emptied if a build panicked while holding it (it may be half
+/// changed: the next build reads every file).
+pub fn lock(cache: &SharedCache) -> std::sync::MutexGuard<'_, ReadCache> {
+    cache.lock().unwrap_or_else(|poisoned| {
+        cache.clear_poison();
+        let mut guard = poisoned.into_inner();
+        *guard = ReadCache::default();
+        guard
+    })
 }
 
 /// What identifies a version of a file: any write changes at least one of these.
@@ -162,6 +192,7 @@ pub fn scan(
         files_came_or_went: true,
         linked_texts: found.linked_texts,
         problems: found.problems,
+        read: found.read,
     };
     cache.last = Some(scan.clone());
     scan
@@ -177,6 +208,7 @@ struct Found {
     linked_folders: HashSet<String>,
     linked_texts: usize,
     problems: BTreeMap<PathBuf, Vec<Problem>>,
+    read: usize,
 }
 
 /// The last pass's result with the `named` files (absolute paths) looked at again; `None` when
@@ -218,6 +250,7 @@ fn patch(
     }
     let mut changed = Vec::new();
     scan.files_came_or_went = false;
+    scan.read = 0;
     for (path, relative, meta) in plan {
         let contributed = served_by(&relative);
         let is_text = is_text_file(&relative);
@@ -262,7 +295,15 @@ fn patch(
         }
         let old = entries.remove(&path);
         let before = old.as_ref().map(|o| (o.text.clone(), o.post.clone()));
-        let entry = refresh(capsule, options, &path, &relative, old, &meta);
+        let entry = refresh(
+            capsule,
+            options,
+            &path,
+            &relative,
+            old,
+            &meta,
+            &mut scan.read,
+        );
         let same = before.is_some_and(|(text, post)| {
             text == entry.text
                 && match (&post, &entry.post) {
@@ -481,7 +522,15 @@ impl Pass<'_> {
                 Err(_) => return,
             },
         };
-        let entry = refresh(self.capsule, self.options, &path, &relative, old, &meta);
+        let entry = refresh(
+            self.capsule,
+            self.options,
+            &path,
+            &relative,
+            old,
+            &meta,
+            &mut self.found.read,
+        );
         self.add(path, relative, entry);
     }
 
@@ -509,6 +558,7 @@ fn refresh(
     relative: &Path,
     old: Option<Entry>,
     meta: &std::fs::Metadata,
+    reads: &mut usize,
 ) -> Entry {
     let stamp = Stamp::of(meta);
     match old {
@@ -519,6 +569,7 @@ fn refresh(
                 // Editors that truncate and then write leave an empty file for a moment.
                 Some(good) if meta.len() == 0 => keep(good, stamp, relative, None),
                 last_good => {
+                    *reads += 1;
                     let fresh = read(capsule, path, relative, meta, options);
                     match last_good {
                         Some(good) if fresh.broken => {

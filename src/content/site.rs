@@ -146,7 +146,7 @@ type SeriesPlace = (usize, SeriesRole, usize);
 
 /// What a build keeps for the next one: the snapshot and the problems found by what an edit
 /// to a post's text cannot change.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Memo {
     site: Site,
     /// The posts as the scan read them (before URLs were settled), in path order.
@@ -162,7 +162,7 @@ pub(super) struct Memo {
 }
 
 /// Limits and options for reading posts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BuildOptions {
     pub markdown: convert::Options,
     pub max_file_size: u64,
@@ -181,6 +181,14 @@ impl Default for BuildOptions {
 }
 
 impl BuildOptions {
+    /// Whether a file is read the same way under both: converted alike, with the same size
+    /// limit, its dates in the same zone. What was read under one serves the other.
+    pub fn reads_same(&self, other: &BuildOptions) -> bool {
+        self.markdown == other.markdown
+            && self.max_file_size == other.max_file_size
+            && self.zone == other.zone
+    }
+
     /// The options the operator's settings for a host give.
     pub fn new(config: &HostConfig) -> BuildOptions {
         BuildOptions {

@@ -26,7 +26,7 @@ use super::limits::PerAddress;
 use super::request::{Named, Rejection, Request};
 use super::{StartError, tls};
 use crate::config::{AreaConfig, Config, Fingerprint, HostConfig, Hostname, Lang, TitanConfig};
-use crate::content::scan::ReadCache;
+use crate::content::scan::{self, ReadCache, SharedCache};
 use crate::content::site::{BuildOptions, Problem, Site};
 use crate::content::{CapsuleRoot, Secret};
 use crate::respond::Capsule;
@@ -72,6 +72,9 @@ pub(super) struct Host {
     pub build: BuildOptions,
     /// Drafts shown to every reader (`serve --drafts`), not only to its authors.
     pub drafts_for_all: bool,
+    /// The files its watch has read: a reload of the same folder with the same settings for
+    /// reading starts from them.
+    read: SharedCache,
 }
 
 impl Host {
@@ -313,6 +316,32 @@ pub(super) fn root_check(
     })
 }
 
+/// Where a host's build starts (and the capsule it replaces, whose search entries it keeps): a
+/// copy of what a served host with the same folder read, if
+/// its files are read the same way (else nothing: every file is read). With the same
+/// settings and areas too, nothing is looked at again (the watch's first look at the folder
+/// catches what changed since); else the lists are made again from the files.
+fn kept_read(
+    served: &[Arc<Host>],
+    root: &CapsuleRoot,
+    options: &BuildOptions,
+    areas: &[AreaConfig],
+) -> (ReadCache, Option<Arc<Capsule>>) {
+    let Some(host) = served
+        .iter()
+        .find(|h| h.capsule.load().root.path() == root.path() && h.build.reads_same(options))
+    else {
+        return (ReadCache::default(), None);
+    };
+    let mut cache = scan::lock(&host.read).clone();
+    if host.build == *options && host.areas == areas {
+        cache.only_changed(std::collections::HashSet::new());
+    } else {
+        cache.forget_lists();
+    }
+    (cache, Some(host.capsule.load_full()))
+}
+
 /// What a running server keeps across a configuration reload.
 #[derive(Clone)]
 pub(super) struct Running {
@@ -322,6 +351,9 @@ pub(super) struct Running {
     pub certs: Vec<tls::HostCert>,
     /// Sessions begun before a reload resume after it.
     pub ticketer: Arc<dyn ProducesTickets>,
+    /// The hosts being served: a reload takes the files they read in place of reading them
+    /// again.
+    pub hosts: Vec<Arc<Host>>,
 }
 
 impl Running {
@@ -334,6 +366,7 @@ impl Running {
             )),
             certs: Vec::new(),
             ticketer: tls::ticketer()?,
+            hosts: Vec::new(),
         })
     }
 }
@@ -341,8 +374,8 @@ impl Running {
 /// Everything made from one configuration, ready to serve and to watch.
 pub(super) struct Prepared {
     pub hosts: Hosts,
-    /// Per host: the files its build read and the problems it logged, where its watch starts.
-    read: Vec<(ReadCache, Vec<Problem>)>,
+    /// Per host: the problems its build logged, where its watch starts.
+    read: Vec<Vec<Problem>>,
 }
 
 impl Prepared {
@@ -413,17 +446,19 @@ impl Prepared {
         let mut read = Vec::new();
         for (i, (host, (root, certs))) in config.hosts.iter().zip(opened).enumerate() {
             let root = root.keep_files_secret(cert_files.iter().map(PathBuf::as_path));
-            let mut cache = ReadCache::default();
-            let (site, problems) = Site::build_cached(&root, &BuildOptions::new(host), &mut cache);
+            let options = BuildOptions::new(host);
+            let (mut cache, before) = kept_read(&running.hosts, &root, &options, &host.areas);
+            let (site, problems) = Site::build_cached(&root, &options, &mut cache);
             let canonical = host.canonical();
             for problem in &problems {
                 tracing::warn!(host = %canonical, "{problem}");
             }
             tracing::info!(
                 host = %canonical,
-                "{} post(s) in {} series",
+                "{} post(s) in {} series ({} file(s) read)",
                 site.posts.len(),
-                site.series.len()
+                site.series.len(),
+                cache.last_read()
             );
             for cert in &certs {
                 for name in &cert.names {
@@ -436,7 +471,12 @@ impl Prepared {
             list.push(Arc::new(Host {
                 names: host.hostnames.clone(),
                 certs,
-                capsule: Arc::new(ArcSwap::from_pointee(Capsule::new(root, site, host))),
+                capsule: Arc::new(ArcSwap::from_pointee(Capsule::after(
+                    before.as_deref(),
+                    root,
+                    site,
+                    host,
+                ))),
                 public_port: host.public_port,
                 gemtext_params: host
                     .lang
@@ -450,10 +490,11 @@ impl Prepared {
                 },
                 areas: host.areas.clone(),
                 titan: host.titan.clone(),
-                build: BuildOptions::new(host),
+                build: options,
                 drafts_for_all: config.drafts,
+                read: Arc::new(std::sync::Mutex::new(cache)),
             }));
-            read.push((cache, problems));
+            read.push(problems);
         }
         let default_cert = Arc::clone(&list[default].certs[0].key);
         let names = Arc::new(Names {
@@ -513,7 +554,7 @@ impl Prepared {
             .iter()
             .map(|h| Arc::clone(&h.capsule))
             .collect();
-        for (index, ((host, host_config), (cache, logged))) in self
+        for (index, ((host, host_config), logged)) in self
             .hosts
             .list
             .iter()
@@ -525,7 +566,7 @@ impl Prepared {
                 host: host.canonical().to_string(),
                 current: Arc::clone(&host.capsule),
                 options: BuildOptions::new(host_config),
-                cache,
+                cache: Arc::clone(&host.read),
                 logged,
                 check_root: root_check(config, index, capsules.clone()),
             };

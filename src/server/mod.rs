@@ -137,6 +137,7 @@ impl Server {
         let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
         let (hosts, watches) = prepared.watch(config, reload_tx.clone());
         running.certs = all_certs(&hosts);
+        running.hosts = hosts.list.clone();
         Ok(Server {
             listeners,
             gopher_listeners,
@@ -363,6 +364,7 @@ async fn reload_loop(
             );
         }
         running.certs = certs;
+        running.hosts = hosts.list.clone();
         let count = hosts.list.len();
         live.hosts.store(Arc::new(hosts));
         *lock(&live.watches) = watches;
