@@ -764,6 +764,9 @@ fn examine(
     } else {
         None
     };
+    // Held for as long as the file is unchanged: without the room it grew into.
+    page.gemtext.shrink_to_fit();
+    page.title.shrink_to_fit();
     Entry {
         stamp: Stamp::default(),
         text: Text::Page(Arc::new(page)),
