@@ -3,6 +3,7 @@
 pub mod files;
 pub mod front_matter;
 pub mod markdown;
+pub mod parallel;
 pub mod post;
 pub mod scaffold;
 pub mod scan;

@@ -177,8 +177,10 @@ pub fn scan(
         changed,
         new: HashMap::new(),
         found: Found::default(),
+        pending: Vec::new(),
     };
     pass.dir(root.path(), Path::new(""));
+    pass.read_pending();
     cache.entries = pass.new;
     let found = pass.found;
     problems.extend(found.problems.values().flatten().cloned());
@@ -391,7 +393,28 @@ struct Pass<'a> {
     changed: Option<HashSet<PathBuf>>,
     new: HashMap<PathBuf, Entry>,
     found: Found,
+    /// Text files in walk order, read (where they changed) once the walk is done, on every
+    /// core.
+    pending: Vec<Pending>,
 }
+
+/// A text file the walk found: its entry, once looked at.
+struct Pending {
+    path: PathBuf,
+    relative: PathBuf,
+    /// Its last entry, if any.
+    old: Option<Entry>,
+    /// Given for a symlink (already followed).
+    meta: Option<std::fs::Metadata>,
+    /// Taken as it was, without a look.
+    unchanged: bool,
+    /// `None` when it could not be looked at (gone since it was listed).
+    entry: Option<Entry>,
+    read: bool,
+}
+
+/// Below this many files to look at, one thread does it all.
+const PARALLEL_FROM: usize = 64;
 
 impl Pass<'_> {
     /// Reads the folder `dir` (`relative` below the root), in name order so posts keep a
@@ -506,32 +529,62 @@ impl Pass<'_> {
         let old = self.old.remove(&path);
         // Unchanged only if neither it nor any folder above it was named: a folder moved or
         // replaced whole (`mv staging/notes capsule/notes`) is reported by its own name alone.
-        let unchanged = meta.is_none()
+        let unchanged = old.is_some()
+            && meta.is_none()
             && self
                 .changed
                 .as_ref()
                 .is_some_and(|changed| !path.ancestors().any(|a| changed.contains(a)));
-        let (old, meta) = match (old, meta) {
-            (Some(old), _) if unchanged => {
-                self.add(path, relative, old);
+        self.pending.push(Pending {
+            path,
+            relative,
+            old,
+            meta,
+            unchanged,
+            entry: None,
+            read: false,
+        });
+    }
+
+    /// Looks at the text files the walk found (on every core when there are many), and puts
+    /// their entries in, in walk order.
+    fn read_pending(&mut self) {
+        let mut pending = std::mem::take(&mut self.pending);
+        let (capsule, options) = (self.capsule, self.options);
+        let look = |job: &mut Pending| {
+            if job.unchanged {
+                job.entry = job.old.take();
                 return;
             }
-            (old, Some(meta)) => (old, meta),
-            (old, None) => match std::fs::metadata(&path) {
-                Ok(meta) => (old, meta),
-                Err(_) => return,
-            },
+            let meta = match job.meta.take() {
+                Some(meta) => meta,
+                None => match std::fs::metadata(&job.path) {
+                    Ok(meta) => meta,
+                    Err(_) => return,
+                },
+            };
+            let mut reads = 0;
+            job.entry = Some(refresh(
+                capsule,
+                options,
+                &job.path,
+                &job.relative,
+                job.old.take(),
+                &meta,
+                &mut reads,
+            ));
+            job.read = reads > 0;
         };
-        let entry = refresh(
-            self.capsule,
-            self.options,
-            &path,
-            &relative,
-            old,
-            &meta,
-            &mut self.found.read,
-        );
-        self.add(path, relative, entry);
+        // Files taken as they were cost nothing: only those looked at call for threads.
+        let to_look = pending.iter().filter(|p| !p.unchanged).count();
+        let per_thread = PARALLEL_FROM * pending.len() / to_look.max(1);
+        super::parallel::each(&mut pending, per_thread, look);
+        for job in pending {
+            self.found.read += usize::from(job.read);
+            if let Some(entry) = job.entry {
+                self.add(job.path, job.relative, entry);
+            }
+        }
     }
 
     /// Puts a file's entry into this pass's results.

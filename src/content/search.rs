@@ -124,37 +124,40 @@ impl Index {
             (Some(p), None) => p.docs.iter().map(|d| (&d.post.source, d)).collect(),
             _ => HashMap::new(),
         };
-        let docs: Vec<Doc> = site
-            .posts
-            .iter()
-            .enumerate()
-            .map(|(i, post)| {
-                let page = match site.text(&post.source) {
-                    Some(Text::Page(page)) => Some(Arc::clone(page)),
-                    _ => None,
-                };
-                let same = |d: &&&Doc| {
-                    Arc::ptr_eq(&d.post, post)
-                        && match (&d.page, &page) {
-                            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                            (None, None) => true,
-                            _ => false,
-                        }
-                };
-                let earlier = match in_place {
-                    Some(p) => Some(&p.docs[i]),
-                    None => kept.get(&post.source).copied(),
-                };
-                match earlier.as_ref().filter(same) {
-                    Some(doc) => Doc {
-                        post: Arc::clone(post),
-                        page,
-                        fields: Arc::clone(&doc.fields),
-                    },
-                    None => Doc::of(post, page),
-                }
-            })
-            .collect();
+        let make = |i: usize, post: &Arc<Post>| {
+            let page = match site.text(&post.source) {
+                Some(Text::Page(page)) => Some(Arc::clone(page)),
+                _ => None,
+            };
+            let same = |d: &&&Doc| {
+                Arc::ptr_eq(&d.post, post)
+                    && match (&d.page, &page) {
+                        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            };
+            let earlier = match in_place {
+                Some(p) => Some(&p.docs[i]),
+                None => kept.get(&post.source).copied(),
+            };
+            match earlier.as_ref().filter(same) {
+                Some(doc) => Doc {
+                    post: Arc::clone(post),
+                    page,
+                    fields: Arc::clone(&doc.fields),
+                },
+                None => Doc::of(post, page),
+            }
+        };
+        // A first build indexes every post: on every core.
+        let mut slots: Vec<(usize, Option<Doc>)> =
+            (0..site.posts.len()).map(|i| (i, None)).collect();
+        let per_thread = if previous.is_none() { 256 } else { usize::MAX };
+        super::parallel::each(&mut slots, per_thread, |(i, doc)| {
+            *doc = Some(make(*i, &site.posts[*i]));
+        });
+        let docs: Vec<Doc> = slots.into_iter().filter_map(|(_, doc)| doc).collect();
         let mut average = [0f32; 3];
         if !docs.is_empty() {
             for (f, avg) in average.iter_mut().enumerate() {
