@@ -4,6 +4,7 @@
 //! option also fires in the middle of a document (a `---` … `---` pair around a heading) and
 //! swallows text. Errors carry the line number *in the whole file*, so an author can jump to it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
@@ -275,7 +276,28 @@ fn next_line(text: &str) -> (&str, &str) {
 /// The line of the file each top-level key of a block is written on, so a message about a
 /// key's value can point at it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeyLines(Vec<(String, usize)>);
+pub struct KeyLines(Vec<(Cow<'static, str>, usize)>);
+
+/// The keys posts use, held without an allocation of their own in every post's [`KeyLines`].
+const KNOWN_KEYS: &[&str] = &[
+    "title",
+    "date",
+    "updated",
+    "draft",
+    "published",
+    "series",
+    "part",
+    "series_part",
+    "series_index",
+    "series_weight",
+    "series_role",
+    "series_slug",
+    "summary",
+    "description",
+    "tags",
+    "lang",
+    "slug",
+];
 
 impl KeyLines {
     /// The line of `key`, if the block has it.
@@ -342,11 +364,15 @@ impl Block<'_> {
     /// (indented or not) before the first `[table]` header; in YAML, lines `key:` at the
     /// indentation of the first key, or the `key: value` pairs of a flow mapping (`{a: 1}`).
     pub fn key_lines(&self) -> KeyLines {
-        let mut keys: Vec<(String, usize)> = Vec::new();
+        let mut keys: Vec<(Cow<'static, str>, usize)> = Vec::new();
         let mut add = |key: &str, line: usize| {
             let key = key.trim().trim_matches(['"', '\'']);
             if !key.is_empty() && !keys.iter().any(|(k, _)| k == key) {
-                keys.push((key.to_owned(), self.first_line + line));
+                let key = match KNOWN_KEYS.iter().find(|&&k| k == key) {
+                    Some(known) => Cow::Borrowed(*known),
+                    None => Cow::Owned(key.to_owned()),
+                };
+                keys.push((key, self.first_line + line));
             }
         };
         let content = |line: &str| {
@@ -386,6 +412,7 @@ impl Block<'_> {
                 }
             }
         }
+        keys.shrink_to_fit();
         KeyLines(keys)
     }
 

@@ -161,8 +161,8 @@ pub fn scan(
     problems: &mut Vec<Problem>,
 ) -> Scan {
     let changed = cache.changed.take();
-    let last = cache.last.take().filter(|l| l.linked_texts == 0);
-    if let (Some(named), Some(last)) = (&changed, last)
+    let last = cache.last.take();
+    if let (Some(named), Some(last)) = (&changed, last.clone().filter(|l| l.linked_texts == 0))
         && let Some(patched) = patch(root, options, &mut cache.entries, last, named)
     {
         problems.extend(patched.problems.values().flatten().cloned());
@@ -184,6 +184,26 @@ pub fn scan(
     cache.entries = pass.new;
     let found = pass.found;
     problems.extend(found.problems.values().flatten().cloned());
+    // The folder as the last pass left it (a poll, or the first look of a watch): that pass's
+    // result stands, with nothing changed, and no copy of it is kept.
+    if let Some(last) = last.filter(|last| {
+        found.read == 0
+            && found.posts == last.posts
+            && found.problems == last.problems
+            && *last.texts == found.texts
+            && *last.served == found.served
+            && *last.folders == found.folders
+            && *last.linked_folders == found.linked_folders
+    }) {
+        let unchanged = Scan {
+            changed: Some(Vec::new()),
+            files_came_or_went: false,
+            read: 0,
+            ..last
+        };
+        cache.last = Some(unchanged.clone());
+        return unchanged;
+    }
     let scan = Scan {
         texts: Arc::new(found.texts),
         posts: found.posts,

@@ -48,39 +48,61 @@ struct Doc {
     /// Its text as served (gemtext), for snippets; `None` for a page too large to hold.
     page: Option<Arc<Page>>,
     /// Shared with the next snapshot's index while the post does not change.
-    fields: Arc<[Field; 3]>,
+    fields: Arc<Fields>,
 }
 
-/// The terms of one field: hashes sorted, with their counts.
+/// The low bits of a word of [`Fields`] hold a term's count; the rest, its hash.
+const COUNT_MASK: u64 = 0xFFFF;
+
+/// The terms of a post's three fields (title, tags, body) in one allocation: per field, one
+/// word per term, sorted, each the term's [`hash`] with its count in the low bits. Ten
+/// thousand posts hold hundreds of thousands of terms: no allocation or byte more than
+/// needed.
 #[derive(Debug, Default)]
-struct Field {
-    terms: Box<[u64]>,
-    counts: Box<[u16]>,
-    len: u32,
+struct Fields {
+    words: Box<[u64]>,
+    /// Where each field's words end.
+    ends: [u32; 3],
+    /// Each field's length, in terms.
+    lens: [u32; 3],
 }
 
-impl Field {
-    fn of(text: &str) -> Field {
-        let mut counts: HashMap<u64, u16> = HashMap::new();
-        let mut len = 0u32;
-        each_term(text, |_, term| {
-            len = len.saturating_add(1);
-            let n = counts.entry(hash(term)).or_default();
-            *n = n.saturating_add(1);
-        });
-        let mut pairs: Vec<(u64, u16)> = counts.into_iter().collect();
-        pairs.sort_unstable_by_key(|&(term, _)| term);
-        Field {
-            terms: pairs.iter().map(|&(t, _)| t).collect(),
-            counts: pairs.iter().map(|&(_, c)| c).collect(),
-            len,
+impl Fields {
+    fn of(texts: [&str; 3]) -> Fields {
+        let mut words = Vec::new();
+        let mut ends = [0u32; 3];
+        let mut lens = [0u32; 3];
+        for (f, text) in texts.into_iter().enumerate() {
+            let mut counts: HashMap<u64, u16> = HashMap::new();
+            each_term(text, |_, term| {
+                lens[f] = lens[f].saturating_add(1);
+                let n = counts.entry(hash(term)).or_default();
+                *n = n.saturating_add(1);
+            });
+            let start = words.len();
+            words.extend(counts.into_iter().map(|(term, n)| term | u64::from(n)));
+            words[start..].sort_unstable();
+            ends[f] = u32::try_from(words.len()).unwrap_or(u32::MAX);
+        }
+        Fields {
+            words: words.into_boxed_slice(),
+            ends,
+            lens,
         }
     }
 
-    fn count(&self, term: u64) -> u16 {
-        self.terms
-            .binary_search(&term)
-            .map_or(0, |i| self.counts[i])
+    /// How often `term` (a [`hash`]) is in field `f`.
+    fn count(&self, f: usize, term: u64) -> u16 {
+        let start = if f == 0 { 0 } else { self.ends[f - 1] as usize };
+        let words = &self.words[start..self.ends[f] as usize];
+        words
+            .binary_search_by_key(&term, |w| w & !COUNT_MASK)
+            .map_or(0, |i| (words[i] & COUNT_MASK) as u16)
+    }
+
+    /// Whether `term` is in any field.
+    fn holds(&self, term: u64) -> bool {
+        (0..3).any(|f| self.count(f, term) > 0)
     }
 }
 
@@ -161,7 +183,7 @@ impl Index {
         let mut average = [0f32; 3];
         if !docs.is_empty() {
             for (f, avg) in average.iter_mut().enumerate() {
-                let total: f64 = docs.iter().map(|d| f64::from(d.fields[f].len)).sum();
+                let total: f64 = docs.iter().map(|d| f64::from(d.fields.lens[f])).sum();
                 *avg = (total / docs.len() as f64).max(1.0) as f32;
             }
         }
@@ -200,7 +222,7 @@ impl Index {
         for (d, doc) in self.docs.iter().enumerate() {
             let mut mask = 0u64;
             for (t, &term) in terms.iter().enumerate() {
-                if doc.fields.iter().any(|f| f.count(term) > 0) {
+                if doc.fields.holds(term) {
                     mask |= 1 << t;
                     in_docs[t] += 1;
                 }
@@ -263,11 +285,10 @@ impl Index {
 
     fn score(&self, doc: &Doc, terms: &[u64], idf: &[f32]) -> f32 {
         let mut score = 0.0;
-        for (f, field) in doc.fields.iter().enumerate() {
-            let (weight, b) = FIELDS[f];
-            let norm = 1.0 - b + b * field.len as f32 / self.average[f];
+        for (f, &(weight, b)) in FIELDS.iter().enumerate() {
+            let norm = 1.0 - b + b * doc.fields.lens[f] as f32 / self.average[f];
             for (t, &term) in terms.iter().enumerate() {
-                let tf = f32::from(field.count(term));
+                let tf = f32::from(doc.fields.count(f, term));
                 if tf > 0.0 {
                     score += weight * idf[t] * tf * (K1 + 1.0) / (tf + K1 * norm);
                 }
@@ -291,7 +312,7 @@ impl Doc {
         Doc {
             post: Arc::clone(post),
             page,
-            fields: Arc::new([Field::of(&meta.title), Field::of(&labels), Field::of(&body)]),
+            fields: Arc::new(Fields::of([&meta.title, &labels, &body])),
         }
     }
 }
@@ -423,10 +444,13 @@ pub fn words(query: &str) -> String {
 }
 
 /// A term's key: the same for the same term in every index of this build.
+/// A term's hash: 48 bits, so a word of [`Fields`] holds its count beside it (that two of
+/// the twenty thousand words of ten thousand posts share one is a chance under one in a
+/// million).
 fn hash(term: &str) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
     term.hash(&mut hasher);
-    hasher.finish()
+    hasher.finish() & !COUNT_MASK
 }
 
 /// One line around the best match in a post's text, matched terms in `[brackets]`: the line

@@ -219,13 +219,19 @@ impl Site {
         let mut problems = Vec::new();
         let scanned = scan::scan(capsule, options, cache, &mut problems);
         let now = PostDate(OffsetDateTime::now_utc());
-        let memo = match cache
-            .site
-            .take()
+        let previous = cache.site.take();
+        let memo = match previous
+            .as_ref()
             .and_then(|m| update(m, &scanned, options, now))
         {
             Some(memo) => memo,
-            None => Site::whole(capsule, options, scanned, now),
+            None => {
+                let mut memo = Site::whole(capsule, options, scanned, now);
+                if let Some(previous) = &previous {
+                    memo.site.share(&previous.site);
+                }
+                memo
+            }
         };
         problems.extend(memo.listing.iter().cloned());
         problems.extend(memo.links.values().flatten().cloned());
@@ -372,6 +378,41 @@ impl Site {
             links,
             after,
             now,
+        }
+    }
+
+    /// Takes the parts of `previous` equal to its own, so two snapshots of one capsule hold
+    /// one copy of what did not change (a whole pass that found the folder as it was).
+    fn share(&mut self, previous: &Site) {
+        fn same<T: PartialEq>(mine: &mut Arc<T>, theirs: &Arc<T>) {
+            if !Arc::ptr_eq(mine, theirs) && **mine == **theirs {
+                *mine = Arc::clone(theirs);
+            }
+        }
+        same(&mut self.members_only, &previous.members_only);
+        same(&mut self.members_only_urls, &previous.members_only_urls);
+        same(&mut self.series, &previous.series);
+        same(&mut self.tags, &previous.tags);
+        same(&mut self.by_source, &previous.by_source);
+        same(&mut self.withheld, &previous.withheld);
+        same(&mut self.by_url, &previous.by_url);
+        same(&mut self.places, &previous.places);
+        same(&mut self.renamed, &previous.renamed);
+        same(&mut self.texts, &previous.texts);
+        same(&mut self.served, &previous.served);
+        same(&mut self.folders, &previous.folders);
+        same(&mut self.linked_folders, &previous.linked_folders);
+        for (mine, theirs) in [
+            (&mut self.posts, &previous.posts),
+            (&mut self.drafts, &previous.drafts),
+        ] {
+            if mine.len() == theirs.len() {
+                for (a, b) in mine.iter_mut().zip(theirs) {
+                    if !Arc::ptr_eq(a, b) && a == b {
+                        *a = Arc::clone(b);
+                    }
+                }
+            }
         }
     }
 
@@ -854,7 +895,7 @@ fn rewrite_links(path: &Path, text: &Text, renamed: &HashMap<String, String>) ->
 /// The snapshot after `scanned`, a pass over named files, when no post's place in any list
 /// changed: the last one's lists with the changed posts and pages put in. `None` when the
 /// lists must be made again.
-fn update(memo: Memo, scanned: &Scan, options: &BuildOptions, now: PostDate) -> Option<Memo> {
+fn update(memo: &Memo, scanned: &Scan, options: &BuildOptions, now: PostDate) -> Option<Memo> {
     let changed = scanned
         .changed
         .as_ref()
@@ -887,13 +928,7 @@ fn update(memo: Memo, scanned: &Scan, options: &BuildOptions, now: PostDate) -> 
             _ => return None,
         }
     }
-    let Memo {
-        mut site,
-        listing,
-        mut links,
-        after,
-        ..
-    } = memo;
+    let (mut site, mut links) = (memo.site.clone(), memo.links.clone());
     if site.renamed.is_empty() {
         site.texts = Arc::clone(&scanned.texts);
     } else {
@@ -944,9 +979,9 @@ fn update(memo: Memo, scanned: &Scan, options: &BuildOptions, now: PostDate) -> 
     Some(Memo {
         site,
         scanned: scanned.posts.clone(),
-        listing,
+        listing: memo.listing.clone(),
         links,
-        after,
+        after: memo.after.clone(),
         now,
     })
 }
