@@ -1,17 +1,27 @@
 //! Live reload, measured against the real server (release build) on loopback, over real TLS:
 //!
-//! - latency from a post written to its new text being served, one change at a time, in a
-//!   capsule of 10 and of 10,000 posts: median, p99 and max over repeated changes;
+//! - latency from a post written to its new text being served, one change at a time, in
+//!   capsules of 10, 1,000 and 10,000 posts: an edit of a post's text, and a new post (which
+//!   changes the lists: archive, series, tags); median, p99 and max over repeated changes,
+//!   beside the rebuild times the server logged;
+//! - a burst of 100 edited posts at 10,000 posts, until the last is served;
+//! - a configuration reload at 10,000 posts (SIGHUP to the "configuration reloaded" line), one
+//!   that changes no setting of reading and one that changes `[markdown]`;
+//! - the time from process start to the first answer at 10,000 posts, and the resident memory
+//!   after start;
 //! - requests answered in full (status 20, whole page, close_notify) while 1,000 posts are
 //!   rewritten under load, half in place and half by renaming a temporary file over them.
 //!
-//! `cargo bench --bench reload` (`-- --quick` for fewer rounds). It stops by itself.
+//! `cargo bench --bench reload` (`-- --quick` for fewer rounds). With `GEMHOLE_BASELINE` set to
+//! another gemhole binary (an earlier build), every measurement but the churn runs against it
+//! too, in the same run, and the ratios are printed. It stops by itself.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
 mod capsule;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -28,41 +38,30 @@ fn get(server: &TestServer, path: &str) -> std::io::Result<common::Exchange> {
     )
 }
 
-/// A server on a capsule of `posts` generated posts.
-fn server_with(posts: usize) -> (TestServer, std::path::PathBuf) {
-    let setup = Setup::new();
+/// A server (of `binary`, else this build) on a capsule of `posts` generated posts, and how
+/// long from its start to its first answer.
+fn server_with(posts: usize, binary: Option<&Path>) -> (TestServer, PathBuf, Duration) {
+    let mut setup = Setup::new().config(CONFIG);
+    if let Some(binary) = binary {
+        setup = setup.binary(binary);
+    }
     let root = setup.path().join("capsule");
     capsule::write_posts(&root, posts);
-    (setup.start(), root)
+    let started = Instant::now();
+    let server = setup.start();
+    while !get(&server, "/").is_ok_and(|a| a.status() == "20") {
+        assert!(started.elapsed() < DEADLINE, "no first answer");
+    }
+    let first = started.elapsed();
+    (server, root, first)
 }
 
-/// Times from writing a changed post to the first answer that carries the change, and the
-/// rebuild times the server logged meanwhile.
-fn latencies(posts: usize, rounds: usize) -> (Vec<Duration>, Vec<Duration>) {
-    let (server, root) = server_with(posts);
-    let mut times = Vec::with_capacity(rounds);
-    // Round 0 warms up (first connections, page cache of the kernel).
-    for round in 0..=rounds {
-        let i = round * 7919 % posts;
-        let marker = format!("Edit number {round} of the benchmark.");
-        let path = root.join(format!("posts/post-{i}.md"));
-        std::fs::write(&path, format!("{}\n{marker}\n", capsule::post(i))).unwrap();
-        let written = Instant::now();
-        let url = format!("/posts/post-{i}.gmi");
-        loop {
-            if let Ok(answer) = get(&server, &url)
-                && answer.body_text().contains(&marker)
-            {
-                break;
-            }
-            assert!(written.elapsed() < DEADLINE, "{url} never changed");
-        }
-        if round > 0 {
-            times.push(written.elapsed());
-        }
-    }
-    times.sort();
-    let mut rebuilds: Vec<Duration> = server
+/// The configuration every server starts with (a reload rewrites it).
+const CONFIG: &str = "robots_txt = \"first\\n\"\n";
+
+/// The rebuild times the server logged ("site reloaded: … in X ms").
+fn rebuilds(server: &TestServer) -> Vec<Duration> {
+    let mut times: Vec<Duration> = server
         .logs()
         .iter()
         .filter_map(|l| l.split("site reloaded: ").nth(1))
@@ -77,8 +76,118 @@ fn latencies(posts: usize, rounds: usize) -> (Vec<Duration>, Vec<Duration>) {
         })
         .map(|ms| Duration::from_secs_f64(ms / 1000.0))
         .collect();
-    rebuilds.sort();
-    (times, rebuilds)
+    times.sort();
+    times
+}
+
+/// Polls `url` until its body holds `marker`.
+fn wait_for(server: &TestServer, url: &str, marker: &str, since: Instant) {
+    loop {
+        if let Ok(answer) = get(server, url)
+            && answer.body_text().contains(marker)
+        {
+            return;
+        }
+        assert!(since.elapsed() < DEADLINE, "{url} never changed");
+    }
+}
+
+/// What one post change is.
+#[derive(Clone, Copy)]
+enum Change {
+    /// A line added to an existing post's text.
+    Edit,
+    /// A new post in an existing series (the archive, series and tags change).
+    New,
+}
+
+/// Times from writing a change to the first answer that carries it, and the rebuild times the
+/// server logged meanwhile.
+fn latencies(
+    server: &TestServer,
+    root: &Path,
+    posts: usize,
+    rounds: usize,
+    change: Change,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let before = rebuilds(server).len();
+    let mut times = Vec::with_capacity(rounds);
+    // Round 0 warms up (first connections, page cache of the kernel).
+    for round in 0..=rounds {
+        let marker = format!("Edit number {round} of the benchmark.");
+        let (path, url, text) = match change {
+            Change::Edit => {
+                let i = round * 7919 % posts;
+                (
+                    root.join(format!("posts/post-{i}.md")),
+                    format!("/posts/post-{i}.gmi"),
+                    format!("{}\n{marker}\n", capsule::post(i)),
+                )
+            }
+            Change::New => {
+                let i = posts + round;
+                (
+                    root.join(format!("posts/post-{i}.md")),
+                    format!("/posts/post-{i}.gmi"),
+                    format!("{}\n{marker}\n", capsule::post(i)),
+                )
+            }
+        };
+        std::fs::write(&path, text).unwrap();
+        let written = Instant::now();
+        wait_for(server, &url, &marker, written);
+        if round > 0 {
+            times.push(written.elapsed());
+        }
+    }
+    times.sort();
+    let mut logged = rebuilds(server);
+    logged.drain(..before.min(logged.len()));
+    logged.sort();
+    (times, logged)
+}
+
+/// A burst of `count` edited posts, written one after another as fast as the file system
+/// takes them: the time until the last one is served (and every one checked).
+fn burst(server: &TestServer, root: &Path, posts: usize, count: usize) -> Duration {
+    let started = Instant::now();
+    for k in 0..count {
+        let i = (k * 97 + 13) % posts;
+        let text = format!("{}\nBurst edit {k}.\n", capsule::post(i));
+        std::fs::write(root.join(format!("posts/post-{i}.md")), text).unwrap();
+    }
+    let last = (count - 1) * 97 % posts;
+    let last = (last + 13) % posts;
+    wait_for(
+        server,
+        &format!("/posts/post-{last}.gmi"),
+        &format!("Burst edit {}.", count - 1),
+        started,
+    );
+    let took = started.elapsed();
+    for k in 0..count {
+        let i = (k * 97 + 13) % posts;
+        wait_for(
+            server,
+            &format!("/posts/post-{i}.gmi"),
+            &format!("Burst edit {k}."),
+            started,
+        );
+    }
+    took
+}
+
+/// A configuration reload: the config file rewritten with `text`, then SIGHUP, until the
+/// server logs that it reloaded; the time that took.
+fn config_reload(server: &TestServer, config: &Path, text: &str) -> Duration {
+    let before = server.count_logs("configuration reloaded");
+    std::fs::write(config, text).unwrap();
+    let started = Instant::now();
+    server.signal(libc::SIGHUP);
+    server.wait_log("the reload", |_| {
+        server.count_logs("configuration reloaded") > before
+    });
+    started.elapsed()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -86,14 +195,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
 /// Readers fetch posts (and the archive) while every post is rewritten; returns (answers,
 /// failures, first failures, seconds, rebuilds).
 fn churn(posts: usize, readers: usize) -> (usize, usize, Vec<String>, f64, usize) {
-    let (server, root) = server_with(posts);
+    let (server, root, _) = server_with(posts, None);
     let server = Arc::new(server);
     let stop = Arc::new(AtomicBool::new(false));
     let answers = Arc::new(AtomicUsize::new(0));
@@ -172,24 +277,108 @@ fn churn(posts: usize, readers: usize) -> (usize, usize, Vec<String>, f64, usize
     )
 }
 
+/// The figures of one build, by name, in milliseconds (MiB for memory).
+type Figures = Vec<(String, f64)>;
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Every measurement but the churn, against `binary` (else this build).
+fn measure(binary: Option<&Path>, quick: bool) -> Figures {
+    let mut figures = Figures::new();
+    let scale = if quick { 5 } else { 1 };
+    for posts in [10, 1_000, capsule::POSTS] {
+        let (server, root, first) = server_with(posts, binary);
+        if posts == capsule::POSTS {
+            figures.push((
+                "first answer after start, 10,000 posts".into(),
+                millis(first),
+            ));
+            // After the watch's first look at every file.
+            std::thread::sleep(Duration::from_secs(2));
+            let rss = common::abuse::status_number(server.pid(), "VmRSS:") / 1024.0;
+            figures.push((
+                "resident memory after start, 10,000 posts (MiB)".into(),
+                rss,
+            ));
+        }
+        for (change, name, rounds) in [
+            (Change::Edit, "edit", 60 / scale),
+            (Change::New, "new post", 20 / scale),
+        ] {
+            let (times, logged) = latencies(&server, &root, posts, rounds, change);
+            let label = format!("{posts} posts, {name}");
+            figures.push((
+                format!("{label}: seen, median"),
+                millis(percentile(&times, 50.0)),
+            ));
+            figures.push((
+                format!("{label}: seen, p99"),
+                millis(percentile(&times, 99.0)),
+            ));
+            if !logged.is_empty() {
+                figures.push((
+                    format!("{label}: rebuild, median"),
+                    millis(percentile(&logged, 50.0)),
+                ));
+            }
+        }
+        if posts == capsule::POSTS {
+            figures.push((
+                "10,000 posts, burst of 100 edits: last seen".into(),
+                millis(burst(&server, &root, posts, 100)),
+            ));
+            let config = server.capsule().parent().unwrap().join("config.toml");
+            let mut same = Vec::new();
+            for n in 0..(5 / scale).max(1) {
+                same.push(config_reload(
+                    &server,
+                    &config,
+                    &format!("robots_txt = \"reload {n}\\n\"\n"),
+                ));
+            }
+            same.sort();
+            figures.push((
+                "10,000 posts, config reload, no setting of reading changed".into(),
+                millis(percentile(&same, 50.0)),
+            ));
+            let markdown = config_reload(
+                &server,
+                &config,
+                "robots_txt = \"again\\n\"\n[markdown]\nimage_marker = \"IMAGE\"\n",
+            );
+            figures.push((
+                "10,000 posts, config reload, [markdown] changed".into(),
+                millis(markdown),
+            ));
+        }
+    }
+    figures
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--list") {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
-    for (posts, rounds) in [(10, 100), (capsule::POSTS, 60)] {
-        let rounds = if quick { rounds / 5 } else { rounds };
-        let (times, rebuilds) = latencies(posts, rounds);
-        println!(
-            "reload latency, {posts} posts, {rounds} changes: median {}, p99 {}, max {}, min {} \
-             (of which the rebuild: median {})",
-            ms(percentile(&times, 50.0)),
-            ms(percentile(&times, 99.0)),
-            ms(times[times.len() - 1]),
-            ms(times[0]),
-            ms(percentile(&rebuilds, 50.0)),
-        );
+    let baseline = std::env::var_os("GEMHOLE_BASELINE").map(PathBuf::from);
+    let before = baseline.as_deref().map(|b| measure(Some(b), quick));
+    let after = measure(None, quick);
+    match &before {
+        Some(before) => {
+            println!("| measure | baseline | this build | this ÷ baseline |");
+            println!("| --- | --- | --- | --- |");
+            for ((name, now), (_, then)) in after.iter().zip(before) {
+                println!("| {name} | {then:.1} | {now:.1} | {:.2}× |", now / then);
+            }
+        }
+        None => {
+            for (name, now) in &after {
+                println!("{name}: {now:.1}");
+            }
+        }
     }
     let (answers, failed, first, seconds, rebuilds) = churn(1000, 4);
     println!(

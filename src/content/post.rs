@@ -640,19 +640,33 @@ impl PostMeta {
 /// A series name as one series is known by: NFC-normalised (an editor's `é` and a pasted one
 /// are one name), with runs of white space made one space.
 pub fn series_name(written: &str) -> Option<String> {
-    let name = written
-        .nfc()
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let nfc: std::borrow::Cow<'_, str> = if is_nfc(written) {
+        written.into()
+    } else {
+        written.nfc().collect::<String>().into()
+    };
+    let name = nfc.split_whitespace().collect::<Vec<_>>().join(" ");
     (!name.is_empty()).then_some(name)
+}
+
+/// Whether a text is already in Unicode's composed form (ASCII always is): every build folds
+/// every post's series and tags, and most are.
+fn is_nfc(text: &str) -> bool {
+    text.is_ascii()
+        || unicode_normalization::is_nfc_quick(text.chars())
+            == unicode_normalization::IsNormalized::Yes
 }
 
 /// The form two names are compared in: case-folded, so `learning to sail` and `Learning to
 /// Sail` are one series (or one tag).
 pub fn fold(name: &str) -> String {
-    name.nfc().flat_map(char::to_lowercase).collect()
+    if name.is_ascii() {
+        name.to_ascii_lowercase()
+    } else if is_nfc(name) {
+        name.chars().flat_map(char::to_lowercase).collect()
+    } else {
+        name.nfc().flat_map(char::to_lowercase).collect()
+    }
 }
 
 /// `x.gmi` → `x`: a slug names the page, the extension is added to it.

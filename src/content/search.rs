@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::ops::Range;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::markdown::Page;
@@ -142,8 +141,13 @@ impl Index {
                     .zip(&site.posts)
                     .all(|(d, post)| d.post.source == post.source)
         });
-        let kept: HashMap<&PathBuf, &Doc> = match (previous, in_place) {
-            (Some(p), None) => p.docs.iter().map(|d| (&d.post.source, d)).collect(),
+        // An entry is kept only for the very same post (and page): found by its address.
+        let kept: HashMap<usize, &Doc> = match (previous, in_place) {
+            (Some(p), None) => p
+                .docs
+                .iter()
+                .map(|d| (Arc::as_ptr(&d.post) as usize, d))
+                .collect(),
             _ => HashMap::new(),
         };
         let make = |i: usize, post: &Arc<Post>| {
@@ -161,7 +165,7 @@ impl Index {
             };
             let earlier = match in_place {
                 Some(p) => Some(&p.docs[i]),
-                None => kept.get(&post.source).copied(),
+                None => kept.get(&(Arc::as_ptr(post) as usize)).copied(),
             };
             match earlier.as_ref().filter(same) {
                 Some(doc) => Doc {

@@ -42,6 +42,9 @@ pub struct Post {
     pub lines: KeyLines,
     /// The line of the source its part number is written on (1 when it has none).
     pub part_line: usize,
+    /// Whether its `url` is not the one its file name gives ([`Post::natural_url`]): every
+    /// build asks, of every post.
+    pub renamed: bool,
 }
 
 /// A link of a page: its gemtext target, and the line of the source file where it is written.
@@ -255,9 +258,11 @@ impl Site {
             .into_iter()
             .partition(|p| p.meta.draft || (!options.show_future && p.meta.date.0 > now.0));
         // Drafts stay withheld wherever they are; published posts of an area leave every list.
-        let (members_only, mut posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) = posts
-            .into_iter()
-            .partition(|p| capsule.url_in_area(&p.url) || capsule.url_in_area(&p.natural_url()));
+        let areas = !capsule.areas().is_empty();
+        let (members_only, mut posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) =
+            posts.into_iter().partition(|p| {
+                areas && (capsule.url_in_area(&p.url) || capsule.url_in_area(&p.natural_url()))
+            });
         for post in &members_only {
             let key = match (post.meta.series.is_empty(), post.meta.tags.is_empty()) {
                 (false, _) => "series",
@@ -645,9 +650,11 @@ impl Post {
         } else {
             relative.with_extension("gmi")
         };
+        let url = page_url(&page);
         let post = Post {
+            renamed: explicit_slug && url != page_url(&relative.with_extension("gmi")),
             source: relative.to_owned(),
-            url: page_url(&page),
+            url,
             meta,
             links,
             part_line: front_lines.line(part_key).unwrap_or(1),
@@ -755,8 +762,7 @@ fn settle_urls(
     served: &HashSet<String>,
     problems: &mut Vec<Problem>,
 ) -> Vec<Arc<Post>> {
-    let (natural, renamed): (Vec<_>, Vec<_>) =
-        scanned.into_iter().partition(|p| p.url == p.natural_url());
+    let (natural, renamed): (Vec<_>, Vec<_>) = scanned.into_iter().partition(|p| !p.renamed);
     let mut by_url: HashMap<String, usize> = HashMap::new();
     let mut all: Vec<Arc<Post>> = Vec::new();
     for post in natural {
@@ -821,6 +827,7 @@ fn settle_urls(
                 }
                 Arc::new(Post {
                     url: natural,
+                    renamed: false,
                     ..(*post).clone()
                 })
             }
@@ -835,12 +842,16 @@ fn settle_urls(
 /// Published posts renamed by a `slug`: the URL their file name gives → theirs. A name
 /// another post holds (a hand-written twin) is left alone.
 fn renamed_posts(posts: &[Arc<Post>], drafts: &[Arc<Post>]) -> HashMap<String, String> {
+    let renamed: Vec<&Arc<Post>> = posts.iter().filter(|p| p.renamed).collect();
+    if renamed.is_empty() {
+        return HashMap::new();
+    }
     let held: HashSet<&str> = posts.iter().chain(drafts).map(|p| p.url.as_str()).collect();
-    posts
-        .iter()
+    renamed
+        .into_iter()
         .filter_map(|p| {
             let natural = p.natural_url();
-            (natural != p.url && !held.contains(natural.as_str())).then(|| (natural, p.url.clone()))
+            (!held.contains(natural.as_str())).then(|| (natural, p.url.clone()))
         })
         .collect()
 }
@@ -954,6 +965,7 @@ fn update(memo: &Memo, scanned: &Scan, options: &BuildOptions, now: PostDate) ->
             } else {
                 Arc::new(Post {
                     url: was.url.clone(),
+                    renamed: was.renamed,
                     ..(*new).clone()
                 })
             }
@@ -2053,6 +2065,7 @@ mod tests {
             links: Vec::new(),
             lines: KeyLines::default(),
             part_line: 1,
+            renamed: false,
         })
     }
 

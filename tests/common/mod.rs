@@ -63,6 +63,8 @@ pub struct Setup {
     env: Vec<(String, String)>,
     /// `ulimit` options the server is started under (through `sh`).
     ulimit: Option<String>,
+    /// Another gemhole binary to run (a benchmark's baseline build); `None`: this build's.
+    binary: Option<PathBuf>,
 }
 
 impl Setup {
@@ -81,6 +83,7 @@ impl Setup {
             listen: Vec::new(),
             env: Vec::new(),
             ulimit: None,
+            binary: None,
         }
     }
 
@@ -109,6 +112,12 @@ impl Setup {
         self
     }
 
+    /// Runs this binary in place of this build's (a benchmark's baseline).
+    pub fn binary(mut self, path: &Path) -> Setup {
+        self.binary = Some(path.to_owned());
+        self
+    }
+
     /// Starts the server under `ulimit <options>` (e.g. `-Sn 100`).
     pub fn ulimit(mut self, options: &str) -> Setup {
         self.ulimit = Some(options.to_owned());
@@ -119,16 +128,17 @@ impl Setup {
         if let Some(text) = &self.config {
             std::fs::write(self.path().join("config.toml"), text).unwrap();
         }
-        let binary = env!("CARGO_BIN_EXE_gemhole");
+        let binary = self
+            .binary
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gemhole")));
         let mut cmd = match &self.ulimit {
             // `exec`: the server keeps the shell's PID.
             Some(options) => {
                 let mut sh = Command::new("sh");
-                sh.args([
-                    "-c",
-                    &format!("ulimit {options} && exec \"$0\" \"$@\""),
-                    binary,
-                ]);
+                sh.arg("-c")
+                    .arg(format!("ulimit {options} && exec \"$0\" \"$@\""))
+                    .arg(&binary);
                 sh
             }
             None => Command::new(binary),
