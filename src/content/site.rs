@@ -403,10 +403,7 @@ impl Site {
         same(&mut self.by_url, &previous.by_url);
         same(&mut self.places, &previous.places);
         same(&mut self.renamed, &previous.renamed);
-        same(&mut self.texts, &previous.texts);
-        same(&mut self.served, &previous.served);
-        same(&mut self.folders, &previous.folders);
-        same(&mut self.linked_folders, &previous.linked_folders);
+        // The texts and paths served are shared by the scan already.
         for (mine, theirs) in [
             (&mut self.posts, &previous.posts),
             (&mut self.drafts, &previous.drafts),
