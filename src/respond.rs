@@ -106,6 +106,22 @@ impl Rendered {
         Ok(made)
     }
 
+    /// The answers kept under keys whose path (the key's last part) `keep` holds to, for the
+    /// next snapshot.
+    pub fn carried(&self, keep: impl Fn(&str) -> bool) -> Rendered {
+        let kept = self.kept.read().unwrap_or_else(|e| e.into_inner());
+        let mut carried = Kept::default();
+        for (key, answer) in &kept.entries {
+            if key.splitn(3, ' ').nth(2).is_some_and(&keep) {
+                carried.bytes += answer.len() + key.len();
+                carried.entries.insert(key.clone(), Arc::clone(answer));
+            }
+        }
+        Rendered {
+            kept: std::sync::RwLock::new(carried),
+        }
+    }
+
     /// How many answers are kept, and their bytes (keys included).
     pub fn size(&self) -> (usize, usize) {
         let kept = self.kept.read().unwrap_or_else(|e| e.into_inner());
@@ -202,13 +218,21 @@ impl Capsule {
     pub fn with_root(&self, root: CapsuleRoot, site: Site) -> Capsule {
         // Posts that did not change keep their index entries.
         let search = Index::build(&site, Some(&self.search));
+        // When only some pages' text changed, every answer that cannot show it stays.
+        let rendered = match site.changed_since(&self.site) {
+            Some(changed) if root.path() == self.root.path() => {
+                let shows = |path: &str| shows_changed(path, changed, &site, &self.site);
+                self.rendered.carried(|path| !shows(path))
+            }
+            _ => Rendered::default(),
+        };
         Capsule {
             root,
             site,
             home: self.home.clone(),
             feeds: self.feeds.clone(),
             robots_txt: self.robots_txt.clone(),
-            rendered: Rendered::default(),
+            rendered,
             search,
         }
     }
@@ -594,6 +618,39 @@ impl Capsule {
         paths.dedup();
         paths
     }
+}
+
+/// Whether the answer at `path` (a request path as answers are kept: decoded, from the root)
+/// may show the text of a file in `changed`: the page itself (by its file's name or its
+/// post's URL, in any of its forms: `.gmi`, `.md`, Gopher's `.txt`), the folder it lies in
+/// (an index page, a listing with its title), and the feeds, which carry posts' text.
+fn shows_changed(path: &str, changed: &[std::path::PathBuf], site: &Site, before: &Site) -> bool {
+    if path.contains("atom.xml") {
+        return true;
+    }
+    let path = path.trim_end_matches('/');
+    changed.iter().any(|file| {
+        let folder = format!(
+            "/{}",
+            file.parent()
+                .map(|p| p.to_string_lossy())
+                .unwrap_or_default()
+        );
+        if path == folder.trim_end_matches('/') {
+            return true;
+        }
+        let named = format!("/{}", file.with_extension("").to_string_lossy());
+        let urls = [site.url_of(file), before.url_of(file)];
+        std::iter::once(named)
+            .chain(urls.into_iter().flatten().map(|url| {
+                let decoded = percent_encoding::percent_decode_str(url).decode_utf8_lossy();
+                decoded.trim_end_matches(".gmi").to_owned()
+            }))
+            .any(|stem| {
+                path.strip_prefix(stem.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            })
+    })
 }
 
 /// Adds the capsule's own files below `dir` (`prefix` holds their path segments).

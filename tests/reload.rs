@@ -552,3 +552,145 @@ fn a_config_reload_reads_again_only_when_reading_changed() {
     let page = server.get(&server.url("/posts/radio-2.gmi")).body_text();
     assert!(page.contains("IMAGE") && !page.contains("🖼"), "{page}");
 }
+
+/// Every answer of a capsule with a series, tags, a slug, an index page and a plain page, over
+/// Gemini and Gopher, by path.
+fn every_answer(server: &TestServer) -> Vec<(String, Vec<u8>)> {
+    let gemini = [
+        "/",
+        "/archive/",
+        "/tags/",
+        "/tags/sea/",
+        "/series/",
+        "/series/sail/",
+        "/series/sail/atom.xml",
+        "/atom.xml",
+        "/posts/one.gmi",
+        "/posts/two.gmi",
+        "/posts/third-part.gmi",
+        "/docs/",
+        "/docs/page.gmi",
+        "/about.gmi",
+        "/search?sail",
+    ];
+    let gopher = [
+        "",
+        "/archive/",
+        "/posts/one.txt",
+        "/posts/two.txt",
+        "/posts/third-part.txt",
+        "/docs/",
+        "/docs/page.txt",
+        "/series/sail/",
+    ];
+    let mut out: Vec<(String, Vec<u8>)> = gemini
+        .iter()
+        .map(|p| {
+            (
+                p.to_string(),
+                server.get(&server.url(p)).text().into_bytes(),
+            )
+        })
+        .collect();
+    out.extend(gopher.iter().map(|p| {
+        (
+            format!("gopher {p}"),
+            server.gopher(format!("{p}\r\n").as_bytes()),
+        )
+    }));
+    // Each server has its own ports, which absolute links name.
+    let ports = [server.port(), server.gopher_addr().port()];
+    for (_, answer) in &mut out {
+        let mut text = String::from_utf8_lossy(answer).into_owned();
+        for port in ports {
+            text = text.replace(&port.to_string(), "PORT");
+        }
+        *answer = text.into_bytes();
+    }
+    out
+}
+
+#[test]
+fn answers_kept_across_an_edit_are_the_ones_a_fresh_start_gives() {
+    let setup = Setup::new().arg("--gopher-listen").arg("127.0.0.1:0");
+    let capsule = setup.path().join("capsule");
+    let post = |title: &str, part: u32, extra: &str, body: &str| {
+        post(
+            title,
+            &format!("2024-0{part}-01"),
+            &format!("series: Sail\npart: {part}\ntags: [sea]\n{extra}"),
+            body,
+        )
+    };
+    write(
+        &capsule,
+        "posts/one.md",
+        post("One", 1, "", "First text. [Next](two.md)"),
+    );
+    write(&capsule, "posts/two.md", post("Two", 2, "", "Second text."));
+    write(
+        &capsule,
+        "posts/three.md",
+        post("Three", 3, "slug: third-part\n", "Third text."),
+    );
+    let server = setup.start();
+    // Every answer rendered once, so the snapshot keeps it.
+    let before = every_answer(&server);
+    // Text alone changes: a post in the middle of the series (its neighbours' navigation and
+    // the lists stay), the renamed post, a page, and a folder's index.
+    write(
+        &capsule,
+        "posts/two.md",
+        post("Two", 2, "", "Second text, edited. [Back](one.md)"),
+    );
+    write(
+        &capsule,
+        "posts/three.md",
+        post("Three", 3, "slug: third-part\n", "Third, edited."),
+    );
+    write(&capsule, "docs/page.gmi", "# A page\n\nEdited too.\n");
+    write(&capsule, "docs/index.gmi", "# Docs, edited\n");
+    wait_body(&server, "/posts/two.gmi", "the edit", |b| {
+        b.contains("edited")
+    });
+    wait_body(&server, "/posts/third-part.gmi", "the edit", |b| {
+        b.contains("edited")
+    });
+    wait_body(&server, "/docs/page.gmi", "the edit", |b| {
+        b.contains("Edited")
+    });
+    wait_body(&server, "/docs/", "the edit", |b| b.contains("edited"));
+    let live = every_answer(&server);
+    server.wait_log("the rebuild", |l| l.contains("site reloaded"));
+    // A fresh server on the same folder: the same bytes everywhere (and some changed).
+    let fresh = Setup::in_dir(Arc::clone(&server.dir))
+        .arg("--gopher-listen")
+        .arg("127.0.0.1:0")
+        .start();
+    let want = every_answer(&fresh);
+    for ((path, got), (_, want)) in live.iter().zip(&want) {
+        assert_eq!(
+            String::from_utf8_lossy(got),
+            String::from_utf8_lossy(want),
+            "{path} after the edit"
+        );
+    }
+    let changed: Vec<&String> = before
+        .iter()
+        .zip(&live)
+        .filter(|(a, b)| a.1 != b.1)
+        .map(|(a, _)| &a.0)
+        .collect();
+    for path in [
+        "/posts/two.gmi",
+        "/posts/third-part.gmi",
+        "/docs/",
+        "/atom.xml",
+        "gopher /posts/two.txt",
+    ] {
+        assert!(
+            changed.iter().any(|c| *c == path),
+            "{path} should have changed: {changed:?}"
+        );
+    }
+}

@@ -141,7 +141,22 @@ pub struct Site {
     served: Arc<HashSet<String>>,
     folders: Arc<HashSet<String>>,
     linked_folders: Arc<HashSet<String>>,
+    /// When this snapshot kept the last one's lists: the text files (relative) that changed
+    /// since. Not part of what the snapshot holds (two equal snapshots may differ here).
+    changed: Changed,
 }
+
+/// The text files a snapshot changed from the last one it kept the lists of.
+#[derive(Debug, Clone, Default)]
+struct Changed(Option<Arc<[PathBuf]>>);
+
+impl PartialEq for Changed {
+    fn eq(&self, _: &Changed) -> bool {
+        true
+    }
+}
+
+impl Eq for Changed {}
 
 /// Where a post sits in one series: (index into `Site::series`, role, index within that
 /// role's list).
@@ -364,6 +379,7 @@ impl Site {
             served: scanned.served,
             folders: scanned.folders,
             linked_folders: scanned.linked_folders,
+            changed: Changed::default(),
         };
         let withheld = withheld_by_url(&site);
         let links = site
@@ -416,6 +432,24 @@ impl Site {
                 }
             }
         }
+    }
+
+    /// The text files (relative to the root) that changed since `previous`, when this snapshot
+    /// was made from it by changing those alone: its lists, and every page that shows only
+    /// what lists show, are as they were. `None` when the lists were made again.
+    pub fn changed_since(&self, previous: &Site) -> Option<&[PathBuf]> {
+        let kept = Arc::ptr_eq(&self.series, &previous.series)
+            && Arc::ptr_eq(&self.tags, &previous.tags)
+            && Arc::ptr_eq(&self.by_url, &previous.by_url)
+            && Arc::ptr_eq(&self.by_source, &previous.by_source)
+            && Arc::ptr_eq(&self.places, &previous.places)
+            && Arc::ptr_eq(&self.withheld, &previous.withheld)
+            && Arc::ptr_eq(&self.renamed, &previous.renamed)
+            && Arc::ptr_eq(&self.served, &previous.served)
+            && Arc::ptr_eq(&self.folders, &previous.folders)
+            && self.posts.len() == previous.posts.len()
+            && self.drafts.len() == previous.drafts.len();
+        self.changed.0.as_deref().filter(|_| kept)
     }
 
     /// A text file as last read, by its path relative to the root.
@@ -937,6 +971,7 @@ fn update(memo: &Memo, scanned: &Scan, options: &BuildOptions, now: PostDate) ->
         }
     }
     let (mut site, mut links) = (memo.site.clone(), memo.links.clone());
+    site.changed = Changed(Some(changed.as_slice().into()));
     if site.renamed.is_empty() {
         site.texts = Arc::clone(&scanned.texts);
     } else {
