@@ -403,20 +403,10 @@ fn next_due(site: &Site, options: &BuildOptions) -> Option<Duration> {
 }
 
 /// Whether a changed path can change what readers see: not hidden (`.git`, `.#lock`), not an
-/// editor's or sync tool's temporary file.
+/// editor's or sync tool's temporary file (never served either).
 fn matters(root: &Path, path: &Path) -> bool {
     let relative: PathBuf = path.strip_prefix(root).unwrap_or(path).to_owned();
-    let hidden = is_hidden(names(&relative));
-    let name = relative
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = name.ends_with('~')
-        || name.ends_with(".swp")
-        || name.ends_with(".swx")
-        || name.ends_with(".tmp")
-        || name == "4913";
-    !hidden && !temporary
+    !is_hidden(names(&relative))
 }
 
 #[cfg(test)]

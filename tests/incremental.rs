@@ -19,6 +19,17 @@ use proptest::prelude::*;
 /// Posts are `posts/p<N>.md` (or `.gmi`), N below this.
 const NAMES: usize = 6;
 
+/// Pages posts link to, two or three to a name: twins (the case of an extension too) and
+/// indexes of every kind.
+const PAGES: [&str; 6] = [
+    "about.md",
+    "about.gmi",
+    "notes/index.md",
+    "notes/index.gmi",
+    "about.MD",
+    "notes/index.gemini",
+];
+
 /// One post as the test writes it.
 #[derive(Debug, Clone)]
 struct PostSpec {
@@ -65,8 +76,7 @@ enum Op {
     Describe(u8, Option<u8>),
     /// The home page's own text, written or removed.
     Home(Option<u8>),
-    /// A page outside `posts/` that posts link to (`about.md`, `about.gmi`,
-    /// `notes/index.md`, `notes/index.gmi`), written or removed.
+    /// A page outside `posts/` that posts link to (see [`PAGES`]), written or removed.
     Page(u8, bool),
     /// Touches a file without changing it.
     Touch(u8),
@@ -124,7 +134,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (n.clone(), any::<bool>()).prop_map(|(i, on)| Op::Twin(i, on)),
         1 => (0u8..2, proptest::option::of(0u8..3)).prop_map(|(s, t)| Op::Describe(s, t)),
         1 => proptest::option::of(0u8..3).prop_map(Op::Home),
-        2 => (0u8..4, any::<bool>()).prop_map(|(p, on)| Op::Page(p, on)),
+        2 => (0u8..PAGES.len() as u8, any::<bool>()).prop_map(|(p, on)| Op::Page(p, on)),
         1 => n.prop_map(Op::Touch),
     ]
 }
@@ -157,7 +167,7 @@ fn front_matter(spec: &PostSpec) -> String {
 
 fn body(spec_links: &[u8], words: u8) -> String {
     let mut out = format!("\nThe body, version {words}: knots and weather.\n\n");
-    out += "About [me](/about.gmi), and [notes](../notes/).\n\n";
+    out += "About [me](/about.gmi), [notes](../notes/) and [the same](/linked/).\n\n";
     for l in spec_links {
         out += &format!("See [post {l}](p{l}.md) and [its page](/posts/p{l}.gmi).\n\n");
     }
@@ -270,8 +280,7 @@ impl Folder {
                 vec![path]
             }
             Op::Page(which, on) => {
-                let name = ["about.md", "about.gmi", "notes/index.md", "notes/index.gmi"]
-                    [usize::from(*which)];
+                let name = PAGES[usize::from(*which)];
                 let path = self.root.join(name);
                 if *on {
                     std::fs::write(&path, format!("# Page {which}\n")).unwrap();
@@ -352,9 +361,17 @@ fn problems(list: &[gemhole::content::site::Problem]) -> BTreeSet<String> {
 }
 
 fn run(ops: &[Op]) {
+    run_with(ops, false);
+}
+
+/// As [`run`]; with `linked`, the capsule has `linked/`, a symlink to `notes/`.
+fn run_with(ops: &[Op], linked: bool) {
     let dir = tempfile::tempdir().unwrap();
     for folder in ["posts", "series", "notes"] {
         std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+    }
+    if linked {
+        std::os::unix::fs::symlink("notes", dir.path().join("linked")).unwrap();
     }
     let root = CapsuleRoot::open(dir.path()).unwrap();
     let mut folder = Folder {
@@ -454,11 +471,9 @@ fn body_edits_beside_slugs_twins_and_broken_front_matter() {
     ]);
 }
 
-/// A page and its twin (`about.md` beside `about.gmi`, an index in both forms) come and go
-/// while a post links to them: the name stays served while either file is there.
-#[test]
-fn twins_come_and_go_under_a_link() {
-    let post = PostSpec {
+/// A post in no series, with no tags and no links.
+fn plain_post() -> PostSpec {
+    PostSpec {
         title: 0,
         day: 1,
         series: None,
@@ -468,7 +483,14 @@ fn twins_come_and_go_under_a_link() {
         slug: None,
         links: vec![],
         body: 0,
-    };
+    }
+}
+
+/// A page and its twin (`about.md` beside `about.gmi`, an index in both forms) come and go
+/// while a post links to them: the name stays served while either file is there.
+#[test]
+fn twins_come_and_go_under_a_link() {
+    let post = plain_post();
     run(&[
         Op::Write(0, post),
         Op::Page(0, true),
@@ -479,5 +501,31 @@ fn twins_come_and_go_under_a_link() {
         Op::Page(3, false),
         Op::Page(1, false),
         Op::Page(2, false),
+        // Twins whose extensions differ in case, and indexes of every kind.
+        Op::Page(4, true),
+        Op::Page(0, true),
+        Op::Page(0, false),
+        Op::Page(5, true),
+        Op::Page(3, true),
+        Op::Page(3, false),
+        Op::Page(4, false),
+        Op::Page(5, false),
     ]);
+}
+
+/// The index of a folder a symlink leads to comes and goes: served under the link's name too.
+#[test]
+fn an_index_behind_a_symlinked_folder_comes_and_goes() {
+    let post = plain_post();
+    run_with(
+        &[
+            Op::Write(0, post),
+            Op::Page(3, true),
+            Op::EditBody(0, 1, vec![]),
+            Op::Page(3, false),
+            Op::Page(5, true),
+            Op::Page(5, false),
+        ],
+        true,
+    );
 }

@@ -694,3 +694,28 @@ fn answers_kept_across_an_edit_are_the_ones_a_fresh_start_gives() {
         );
     }
 }
+
+/// Editors' and tools' temporary files and backups are never served, whether they were there
+/// at start or written while the server runs (a backup holds what the author changed since).
+#[test]
+fn temporary_files_and_backups_are_never_served() {
+    const TEMPORARY: [&str; 5] = ["export.tmp", "notes~", "4913", "game.swp", "game.swx"];
+    let setup = Setup::new();
+    let capsule = setup.path().join("capsule");
+    for name in TEMPORARY {
+        write(&capsule, &format!("docs/{name}"), "an old copy");
+    }
+    let server = setup.start();
+    for name in TEMPORARY {
+        write(&capsule, name, "half written");
+    }
+    write(&capsule, "fresh.gmi", "# Fresh\n");
+    wait_status(&server, "/fresh.gmi", "20");
+    for name in TEMPORARY {
+        for path in [format!("/{name}"), format!("/docs/{name}")] {
+            let answer = server.get(&server.url(&path));
+            assert_eq!(answer.status(), "51", "{path}: {}", answer.text());
+        }
+    }
+    server.get(&server.url("/docs/page.gmi")).expect("20");
+}

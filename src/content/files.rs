@@ -574,14 +574,27 @@ pub(crate) fn names(relative: &Path) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Whether a path (as names below the root) passes through a dot-file or dot-directory.
+/// Whether a path (as names below the root) passes through a dot-file or dot-directory, or an
+/// editor's or sync tool's temporary file or backup: never listed, served or watched.
 /// `/.well-known/` is the one exception: it holds files meant for the public.
 pub(crate) fn is_hidden<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
     let first_visible = |name: &str| !name.starts_with('.') || name == ".well-known";
+    let hidden = |name: &str| name.starts_with('.') || is_temporary(name);
     match names.next() {
         None => false,
-        Some(first) => !first_visible(first) || names.any(|n| n.starts_with('.')),
+        Some(first) => !first_visible(first) || is_temporary(first) || names.any(hidden),
     }
+}
+
+/// A name editors and tools give a file on its way to its real name, or to the copy they keep
+/// (`x~`, `x.swp`, vim's `4913`, `x.tmp`): what it holds may be half written, or an old
+/// version the author has since changed.
+fn is_temporary(name: &str) -> bool {
+    name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.ends_with(".tmp")
+        || name == "4913"
 }
 
 #[cfg(test)]
@@ -715,6 +728,11 @@ mod tests {
         assert!(is_hidden([".well-known", ".secret"].into_iter()));
         assert!(is_hidden(["a", ".well-known"].into_iter()));
         assert!(!is_hidden(std::iter::empty()));
+        for temporary in ["notes~", "x.swp", "x.swx", "export.tmp", "4913"] {
+            assert!(is_hidden([temporary].into_iter()), "{temporary}");
+            assert!(is_hidden(["posts", temporary].into_iter()), "{temporary}");
+        }
+        assert!(!is_hidden(["posts", "4913-notes.md"].into_iter()));
     }
 
     #[test]

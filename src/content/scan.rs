@@ -262,6 +262,11 @@ fn patch(
         if is_hidden(names(relative)) || capsule.is_secret(path) || name.to_str().is_none() {
             continue; // never listed by a whole pass either
         }
+        // A symlinked folder's index is served under the link's name too, which only a walk
+        // looks at again.
+        if !scan.linked_folders.is_empty() && served_by(relative).len() > 1 {
+            return None;
+        }
         let meta = match std::fs::symlink_metadata(path) {
             Ok(meta) if meta.is_dir() || meta.file_type().is_symlink() => return None,
             Ok(meta) => Some(meta).filter(std::fs::Metadata::is_file),
@@ -298,7 +303,7 @@ fn patch(
             // A name another file still serves (a Markdown file's twin, the other index)
             // stays.
             for url in contributed {
-                if !still_served(&scan.texts, &url) {
+                if !still_served(&scan.texts, &relative, &url) {
                     Arc::make_mut(&mut scan.served).remove(&url);
                 }
             }
@@ -391,18 +396,14 @@ fn served_by(relative: &Path) -> Vec<String> {
     urls
 }
 
-/// Whether a text file still present serves `url` (a file served at its own name is the only
-/// one that can, and is gone).
-fn still_served(texts: &HashMap<PathBuf, Text>, url: &str) -> bool {
-    let relative = Path::new(url.trim_start_matches('/'));
-    let candidates: Vec<PathBuf> = if url.ends_with('/') {
-        vec![relative.join(INDEX_FILE), relative.join("index.md")]
-    } else if url.ends_with(".gmi") {
-        vec![relative.to_owned(), relative.with_extension("md")]
-    } else {
-        Vec::new()
-    };
-    candidates.iter().any(|c| texts.contains_key(c))
+/// Whether a text file still present in the folder of `gone` serves `url` as `gone` did (its
+/// Markdown or gemtext twin, whatever the case of its extension; another `index.*`). Only
+/// text files serve a name another file may share.
+fn still_served(texts: &HashMap<PathBuf, Text>, gone: &Path, url: &str) -> bool {
+    texts
+        .keys()
+        .filter(|other| other.parent() == gone.parent())
+        .any(|other| served_by(other).iter().any(|u| u == url))
 }
 
 struct Pass<'a> {
