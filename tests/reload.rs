@@ -719,3 +719,25 @@ fn temporary_files_and_backups_are_never_served() {
     }
     server.get(&server.url("/docs/page.gmi")).expect("20");
 }
+
+/// With the watch off, a reload is how changes are seen: it looks at every file's stamp
+/// (reading only the changed one), even when nothing in the configuration changed.
+#[test]
+fn with_the_watch_off_a_reload_serves_what_changed() {
+    let setup = Setup::new().config("[watch]\nmode = \"off\"\n");
+    let capsule = setup.path().join("capsule");
+    let server = setup.start();
+    write(&capsule, "about.gmi", "# About, changed\n");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(server.get(&server.url("/about.gmi")).body(), b"# About\n");
+    let before = server.count_logs("configuration reloaded");
+    server.signal(libc::SIGHUP);
+    server.wait_log("the reload", |_| {
+        server.count_logs("configuration reloaded") > before
+    });
+    assert_eq!(
+        server.get(&server.url("/about.gmi")).body(),
+        b"# About, changed\n"
+    );
+    assert_eq!(files_read(&server, 1), 1);
+}

@@ -317,10 +317,11 @@ pub(super) fn root_check(
 }
 
 /// Where a host's build starts (and the capsule it replaces, whose search entries it keeps): a
-/// copy of what a served host with the same folder read, if
-/// its files are read the same way (else nothing: every file is read). With the same
-/// settings and areas too, nothing is looked at again (the watch's first look at the folder
-/// catches what changed since); else the lists are made again from the files.
+/// copy of what a served host with the same folder read, if its files are read the same way
+/// (else nothing: every file is read). Every file's stamp is still looked at (with
+/// `watch.mode = "off"` a reload is how changes are seen), but only changed files are read;
+/// with the same settings and areas too, a folder as it was keeps the snapshot whole, else
+/// the lists are made again from the files.
 fn kept_read(
     served: &[Arc<Host>],
     root: &CapsuleRoot,
@@ -334,9 +335,7 @@ fn kept_read(
         return (ReadCache::default(), None);
     };
     let mut cache = scan::lock(&host.read).clone();
-    if host.build == *options && host.areas == areas {
-        cache.only_changed(std::collections::HashSet::new());
-    } else {
+    if host.build != *options || host.areas != areas {
         cache.forget_lists();
     }
     (cache, Some(host.capsule.load_full()))
