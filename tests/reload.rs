@@ -741,3 +741,21 @@ fn with_the_watch_off_a_reload_serves_what_changed() {
     );
     assert_eq!(files_read(&server, 1), 1);
 }
+
+/// A folder reached by a symlink too: the kernel reports a change under one of its names only
+/// (maybe the link's), and the rebuild must still read the file by its own.
+#[test]
+fn edits_in_a_folder_a_symlink_leads_to_are_served() {
+    let setup = Setup::new();
+    let capsule = setup.path().join("capsule");
+    write(&capsule, "real/a.gmi", "# A\n");
+    std::os::unix::fs::symlink("real", capsule.join("linked")).unwrap();
+    let server = setup.start();
+    assert_eq!(server.get(&server.url("/real/a.gmi")).body(), b"# A\n");
+    write(&capsule, "real/a.gmi", "# A, edited\n");
+    wait_body(&server, "/real/a.gmi", "the edit", |b| b == "# A, edited\n");
+    write(&capsule, "linked/a.gmi", "# A, edited through the link\n");
+    wait_body(&server, "/real/a.gmi", "the edit through the link", |b| {
+        b == "# A, edited through the link\n"
+    });
+}

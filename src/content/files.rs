@@ -590,10 +590,12 @@ pub(crate) fn is_hidden<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
 /// (`x~`, `x.swp`, vim's `4913`, `x.tmp`): what it holds may be half written, or an old
 /// version the author has since changed.
 fn is_temporary(name: &str) -> bool {
+    let ends_with = |suffix: &str| {
+        name.get(name.len().saturating_sub(suffix.len())..)
+            .is_some_and(|end| end.eq_ignore_ascii_case(suffix))
+    };
     name.ends_with('~')
-        || name.ends_with(".swp")
-        || name.ends_with(".swx")
-        || name.ends_with(".tmp")
+        || [".swp", ".swo", ".swx", ".tmp"].into_iter().any(ends_with)
         || name == "4913"
 }
 
@@ -728,7 +730,16 @@ mod tests {
         assert!(is_hidden([".well-known", ".secret"].into_iter()));
         assert!(is_hidden(["a", ".well-known"].into_iter()));
         assert!(!is_hidden(std::iter::empty()));
-        for temporary in ["notes~", "x.swp", "x.swx", "export.tmp", "4913"] {
+        for temporary in [
+            "notes~",
+            "x.swp",
+            "x.SWP",
+            "x.swo",
+            "x.swx",
+            "export.tmp",
+            "a.TMP",
+            "4913",
+        ] {
             assert!(is_hidden([temporary].into_iter()), "{temporary}");
             assert!(is_hidden(["posts", temporary].into_iter()), "{temporary}");
         }

@@ -160,8 +160,16 @@ pub fn scan(
     cache: &mut ReadCache,
     problems: &mut Vec<Problem>,
 ) -> Scan {
-    let changed = cache.changed.take();
     let last = cache.last.take();
+    // A folder reached by a symlink too is watched once, and the kernel names a change in it
+    // by one of its names only, maybe the link's: then the names are no guide to what changed.
+    let changed = cache.changed.take().filter(|named| {
+        !last.as_ref().is_some_and(|last| {
+            named
+                .iter()
+                .any(|path| through_link(last, root.path(), path))
+        })
+    });
     if let (Some(named), Some(last)) = (&changed, last.clone().filter(|l| l.linked_texts == 0))
         && let Some(patched) = patch(root, options, &mut cache.entries, last, named)
     {
@@ -361,6 +369,19 @@ fn patch(
     }
     scan.changed = Some(changed);
     Some(scan)
+}
+
+/// Whether `path` (absolute) is, or lies below, a symlinked folder of the capsule.
+fn through_link(scan: &Scan, root: &Path, path: &Path) -> bool {
+    if scan.linked_folders.is_empty() {
+        return false;
+    }
+    let Ok(relative) = path.strip_prefix(root) else {
+        return false;
+    };
+    relative
+        .ancestors()
+        .any(|a| scan.linked_folders.contains(&url_of(a)))
 }
 
 /// Where the post of the file `relative` is (or would go) among posts in path order.
