@@ -752,7 +752,13 @@ mod tests {
         ] {
             assert!(shown.shows(path), "{path}");
         }
-        for path in ["/posts/xy.gmi", "/posts/", "/archive/", "/docs/page.gmi", "/tags/x/"] {
+        for path in [
+            "/posts/xy.gmi",
+            "/posts/",
+            "/archive/",
+            "/docs/page.gmi",
+            "/tags/x/",
+        ] {
             assert!(!shown.shows(path), "{path}");
         }
     }
