@@ -278,27 +278,6 @@ fn next_line(text: &str) -> (&str, &str) {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyLines(Vec<(Cow<'static, str>, usize)>);
 
-/// The keys posts use, held without an allocation of their own in every post's [`KeyLines`].
-const KNOWN_KEYS: &[&str] = &[
-    "title",
-    "date",
-    "updated",
-    "draft",
-    "published",
-    "series",
-    "part",
-    "series_part",
-    "series_index",
-    "series_weight",
-    "series_role",
-    "series_slug",
-    "summary",
-    "description",
-    "tags",
-    "lang",
-    "slug",
-];
-
 impl KeyLines {
     /// The line of `key`, if the block has it.
     pub fn line(&self, key: &str) -> Option<usize> {
@@ -363,12 +342,13 @@ impl Block<'_> {
     /// Where the block's top-level keys are, the key bare or quoted: in TOML, lines `key =`
     /// (indented or not) before the first `[table]` header; in YAML, lines `key:` at the
     /// indentation of the first key, or the `key: value` pairs of a flow mapping (`{a: 1}`).
-    pub fn key_lines(&self) -> KeyLines {
+    /// Keys among `known` are held without an allocation of their own (every post has them).
+    pub fn key_lines(&self, known: &[&'static str]) -> KeyLines {
         let mut keys: Vec<(Cow<'static, str>, usize)> = Vec::new();
         let mut add = |key: &str, line: usize| {
             let key = key.trim().trim_matches(['"', '\'']);
             if !key.is_empty() && !keys.iter().any(|(k, _)| k == key) {
-                let key = match KNOWN_KEYS.iter().find(|&&k| k == key) {
+                let key = match known.iter().find(|&&k| k == key) {
                     Some(known) => Cow::Borrowed(*known),
                     None => Cow::Owned(key.to_owned()),
                 };
@@ -493,22 +473,22 @@ mod tests {
     fn key_lines_point_at_top_level_keys() {
         let s =
             split("---\ntitle: A: b\ntags:\n  - x\n  part: 9\n\"part\": 2\n# c: 1\n---\n").unwrap();
-        let lines = s.front.unwrap().key_lines();
+        let lines = s.front.unwrap().key_lines(&[]);
         assert_eq!(lines.line("title"), Some(2));
         assert_eq!(lines.line("tags"), Some(3));
         assert_eq!(lines.line("part"), Some(6));
         assert_eq!(lines.line("c"), None);
         let s = split("\u{feff}+++\r\ndate = 2024-01-01\r\n[extra]\nslug = \"x\"\n+++\n").unwrap();
-        let lines = s.front.unwrap().key_lines();
+        let lines = s.front.unwrap().key_lines(&[]);
         assert_eq!(lines.line("date"), Some(2));
         assert_eq!(lines.line("slug"), None);
         // Indented keys (valid TOML, and YAML indented as a whole) and flow mappings.
         let s = split("+++\ntitle = \"Q\"\n  date = \"x\"\n+++\n").unwrap();
-        assert_eq!(s.front.unwrap().key_lines().line("date"), Some(3));
+        assert_eq!(s.front.unwrap().key_lines(&[]).line("date"), Some(3));
         let s = split("---\n title: Q\n date: x\n tags:\n   - a\n---\n").unwrap();
-        assert_eq!(s.front.unwrap().key_lines().line("date"), Some(3));
+        assert_eq!(s.front.unwrap().key_lines(&[]).line("date"), Some(3));
         let s = split("---\n{title: Q,\n date: x}\n---\n").unwrap();
-        let lines = s.front.unwrap().key_lines();
+        let lines = s.front.unwrap().key_lines(&[]);
         assert_eq!(
             (lines.line("title"), lines.line("date")),
             (Some(2), Some(3))

@@ -133,7 +133,7 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
             }
             match split.front {
                 Some(block) => {
-                    let lines = block.key_lines();
+                    let lines = block.key_lines(&crate::content::post::KNOWN_KEYS);
                     match block.parse::<front_matter::Entries>() {
                         Ok(mut entries) => {
                             block.keep_written_text(
