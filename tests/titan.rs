@@ -24,13 +24,7 @@ fn capsule(extra: &str, more: &str) -> Capsule {
     let setup = Setup::new().config(&config);
     let posts = setup.path().join("capsule/posts");
     let part = |file: &str, title: &str, date: &str, part: u32| {
-        write(
-            &posts,
-            file,
-            format!(
-                "---\ntitle: {title}\ndate: {date}\nseries: Sailing\npart: {part}\n---\nText of {title}.\n"
-            ),
-        );
+        write(&posts, file, post(title, date, part));
     };
     part("first.md", "The First Lesson", "2024-03-04", 1);
     part("knots.md", "Knots", "2024-03-11", 2);
