@@ -469,9 +469,9 @@ impl Pass<'_> {
         let mut entries: Vec<_> = entries.flatten().map(|e| (e.file_name(), e)).collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (name, entry) in entries {
-            let Some(name_str) = name.to_str() else {
+            if name.to_str().is_none() {
                 continue; // not a name a URL can reach
-            };
+            }
             let relative = relative.join(&name);
             if is_hidden(names(&relative)) {
                 continue;
@@ -516,8 +516,8 @@ impl Pass<'_> {
             } else {
                 (kind.is_dir(), None)
             };
-            let url = url_of(&relative);
             if is_dir {
+                let url = url_of(&relative);
                 self.found.served.insert(url.clone());
                 self.found.folders.insert(url.clone());
                 if kind.is_symlink() {
@@ -539,24 +539,8 @@ impl Pass<'_> {
                 None if kind.is_file() => None,
                 _ => continue, // sockets, fifos, devices
             };
-            let markdown = is_markdown(&relative);
-            let gemtext = mime_for(&relative) == "text/gemini";
-            if markdown {
-                self.found
-                    .served
-                    .insert(url_of(&relative.with_extension("gmi")));
-            } else {
-                self.found.served.insert(url);
-            }
-            if (markdown || gemtext)
-                && let Some(stem) = name_str.rsplit_once('.').map(|(stem, _)| stem)
-            {
-                if stem == "index" {
-                    self.found.served.insert(format!(
-                        "{}/",
-                        url_of(relative.parent().unwrap_or(Path::new("")))
-                    ));
-                }
+            self.found.served.extend(served_by(&relative));
+            if is_text_file(&relative) {
                 self.text(path, relative, meta);
             }
         }
