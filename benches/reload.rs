@@ -115,24 +115,14 @@ fn latencies(
     // Round 0 warms up (first connections, page cache of the kernel).
     for round in 0..=rounds {
         let marker = format!("Edit number {round} of the benchmark.");
-        let (path, url, text) = match change {
-            Change::Edit => {
-                let i = round * 7919 % posts;
-                (
-                    root.join(format!("posts/post-{i}.md")),
-                    format!("/posts/post-{i}.gmi"),
-                    format!("{}\n{marker}\n", capsule::post(i)),
-                )
-            }
-            Change::New => {
-                let i = posts + round;
-                (
-                    root.join(format!("posts/post-{i}.md")),
-                    format!("/posts/post-{i}.gmi"),
-                    format!("{}\n{marker}\n", capsule::post(i)),
-                )
-            }
+        // An edit goes to a post spread over the capsule; a new post continues a series.
+        let i = match change {
+            Change::Edit => round * 7919 % posts,
+            Change::New => posts + round,
         };
+        let path = root.join(format!("posts/post-{i}.md"));
+        let url = format!("/posts/post-{i}.gmi");
+        let text = format!("{}\n{marker}\n", capsule::post(i));
         std::fs::write(&path, text).unwrap();
         let written = Instant::now();
         wait_for(server, &url, &marker, written);
@@ -150,30 +140,25 @@ fn latencies(
 /// A burst of `count` edited posts, written one after another as fast as the file system
 /// takes them: the time until the last one is served (and every one checked).
 fn burst(server: &TestServer, root: &Path, posts: usize, count: usize) -> Duration {
+    // The post the k-th edit goes to, spread over the capsule.
+    let post_of = |k: usize| (k * 97 + 13) % posts;
     let started = Instant::now();
     for k in 0..count {
-        let i = (k * 97 + 13) % posts;
+        let i = post_of(k);
         let text = format!("{}\nBurst edit {k}.\n", capsule::post(i));
         std::fs::write(root.join(format!("posts/post-{i}.md")), text).unwrap();
     }
-    let last = (count - 1) * 97 % posts;
-    let last = (last + 13) % posts;
-    wait_for(
-        server,
-        &format!("/posts/post-{last}.gmi"),
-        &format!("Burst edit {}.", count - 1),
-        started,
-    );
-    let took = started.elapsed();
-    for k in 0..count {
-        let i = (k * 97 + 13) % posts;
+    let seen = |k: usize| {
         wait_for(
             server,
-            &format!("/posts/post-{i}.gmi"),
+            &format!("/posts/post-{}.gmi", post_of(k)),
             &format!("Burst edit {k}."),
             started,
-        );
-    }
+        )
+    };
+    seen(count - 1);
+    let took = started.elapsed();
+    (0..count).for_each(seen);
     took
 }
 
