@@ -1,4 +1,5 @@
-//! The command line: clap definitions and the two subcommands, `serve` and `cert`.
+//! The command line: clap definitions and the subcommands (`history` and `restore` in a file
+//! of their own).
 //!
 //! Parsing and reporting only: the work is done by `config`, `server` and `server::tls`.
 
@@ -17,6 +18,8 @@ use crate::content::{CapsuleRoot, Secret};
 use crate::respond::Capsule;
 use crate::server::tls::{self, HostCert, Origin};
 use crate::server::{self, Server};
+
+mod history;
 
 /// Serve a folder of posts as a Gemini capsule.
 #[derive(Debug, Parser)]
@@ -44,6 +47,11 @@ enum Command {
     Build(BuildArgs),
     /// Start a new post: posts/YYYY-MM-DD-<slug>.md with its front matter, as a draft.
     New(NewArgs),
+    /// List the versions kept of what uploads replaced or deleted (in the capsule's
+    /// .history/ folder, never served).
+    History(history::HistoryArgs),
+    /// Put a kept version of a file back in its place; the file it replaces is kept too.
+    Restore(history::RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +185,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Build(args) => build(args),
         Command::New(args) => new_post(args),
+        Command::History(args) => history::history(args),
+        Command::Restore(args) => history::restore(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

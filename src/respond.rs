@@ -562,6 +562,19 @@ impl Capsule {
         Lookup::Generated { body, lang: None }
     }
 
+    /// The lines the server adds to the text of the page made from `source` (relative to the
+    /// root) when it serves it: a series post's header and footer, a draft's mark. A page
+    /// uploaded back as a client showed it would carry them into its source.
+    pub fn added_lines(&self, source: &Path) -> Vec<String> {
+        let mut added = Vec::new();
+        if let Some((header, footer)) = self.navigation(&self.root.path().join(source)) {
+            added.extend(header.lines().chain(footer.lines()).map(str::to_owned));
+        }
+        added.push(pages::DRAFT_MARK.to_owned());
+        added.retain(|line| !line.trim().is_empty());
+        added
+    }
+
     /// The header and footer of a post that belongs to a series.
     fn navigation(&self, path: &Path) -> Option<(String, String)> {
         let site = &self.site;

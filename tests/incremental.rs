@@ -396,11 +396,13 @@ fn run_with(ops: &[Op], linked: bool) {
         let got = answers(&incremental, &extra);
         let (whole_site, whole_found) = Site::build_cached(&root, &options, &mut whole_cache);
         let mut references = vec![("whole passes", whole_site, whole_found)];
-        // Without a last good version standing in, a build from nothing reads the same.
+        // Without a last good version standing in, and without two posts asking for one URL
+        // (the one that held it keeps it: history decides), a build from nothing reads the
+        // same.
         let (scratch_site, scratch_found) = Site::build(&root, &options);
         if !problems(&references[0].2)
             .iter()
-            .any(|p| p.contains("last good version"))
+            .any(|p| p.contains("last good version") || p.contains(" holds by its "))
         {
             references.push(("scratch", scratch_site, scratch_found));
         }

@@ -53,7 +53,7 @@ fn check_names_every_mistake_at_its_line() {
         "posts/2024-01-04-type.md:3: error: `part` must be a whole number from 0 up, such as `part: 2` (found `three`)",
         "posts/2024-01-05-date.md:2: error: `date`: invalid date `2024-13-01`",
         "posts/nodate.md:1: warning: no `date` and no YYYY-MM-DD- file-name prefix: dated by the file's modification time",
-        "posts/2024-01-06-thief.md:2: error: `slug` `owner` asks for /posts/owner.gmi, the URL of posts/owner.md by its name",
+        "posts/2024-01-06-thief.md:2: error: `slug` `owner` asks for /posts/owner.gmi, which posts/owner.md holds by its name",
         "posts/2024-01-09-b.md:2: error: series “Rust: notes!” and series “Rust Notes” (posts/2024-01-08-a.md) both have the URL name `rust-notes`",
         "posts/2024-01-10-c.md:2: warning: series “rust notes” is taken as “Rust Notes”",
         "posts/2024-01-10-c.md:4: warning: link to later.gmi: posts/later.md is not published (dated ahead: appears 2999-01-01T00:00+00:00)",

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::common::identity::{ClientCert, anonymous, send};
-use crate::common::{Exchange, Setup, TestServer, connect_with, finish, write};
+use crate::common::{Exchange, Setup, TestServer, connect_with, finish, run_cli, write};
 
 struct Capsule {
     server: TestServer,
@@ -195,9 +195,15 @@ fn refusals_come_before_the_body_and_write_nothing() {
             author(),
             c.url("/posts/.hidden.md;size=5"),
             "59",
-            "Dot-files",
+            "never served",
         ),
-        (author(), c.url("/.git/config;size=5"), "59", "Dot-files"),
+        // Outside the paths: 61 before any name problem.
+        (
+            author(),
+            c.url("/.git/config;size=5"),
+            "61",
+            "[titan] paths",
+        ),
         (
             author(),
             c.url("/posts/out/x.md;size=5"),
@@ -331,46 +337,63 @@ fn titan_is_refused_where_it_is_off() {
     assert!(!server.capsule().join("posts/x.md").exists());
 }
 
+/// The versions kept in `.history/` of a file of the capsule: (file name, contents).
+fn kept(c: &Capsule, file: &str) -> Vec<(String, String)> {
+    let folder = c.server.capsule().join(".history").join(file);
+    let mut versions: Vec<(String, String)> = std::fs::read_dir(&folder)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap())
+                .filter(|e| e.file_type().unwrap().is_file())
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read_to_string(e.path()).unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    versions.sort();
+    versions
+}
+
 #[test]
-fn delete_moves_to_the_trash_only_when_allowed() {
+fn delete_keeps_the_file_in_the_history_only_when_allowed() {
     let c = capsule("allow_delete = true", "");
     c.server.wait_text("/archive/", "Knots");
     // Lagrange's empty upload.
     let answer = c.upload("/posts/knots.gmi;mime=application/octet-stream;size=0", b"");
     answer.expect("20");
     assert!(answer.body_text().contains("posts/knots.md"));
-    assert!(c.file("posts/knots.md").is_none());
-    // In a folder named by the time, under its own path and name.
-    let trash = c.server.capsule().join(".trash");
-    let when: Vec<_> = std::fs::read_dir(&trash)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(when.len(), 1);
-    let kept = trash.join(&when[0]).join("posts/knots.md");
     assert!(
-        std::fs::read_to_string(&kept)
-            .unwrap()
-            .contains("Text of Knots.")
+        answer
+            .body_text()
+            .contains("gemhole restore posts/knots.md")
     );
-    assert!(answer.body_text().contains(".trash"));
+    assert!(c.file("posts/knots.md").is_none());
+    // Under its own path, named by the time and why.
+    let versions = kept(&c, "posts/knots.md");
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    assert!(versions[0].0.ends_with("Z.deleted"), "{versions:?}");
+    assert!(versions[0].1.contains("Text of Knots."));
     c.server
         .wait_for("/posts/knots.gmi", "51", |a| a.status() == "51");
     c.server.wait_for("/archive/", "no Knots", |a| {
         !a.body_text().contains("Knots")
     });
-    // The trash is never served.
-    c.server
-        .get(&c.server.url(&format!("/.trash/{}/posts/knots.md", when[0])))
-        .expect("51");
+    // The history is never served, over Gemini or Gopher, nor listed.
+    let path = format!("/.history/posts/knots.md/{}", versions[0].0);
+    c.server.get(&c.server.url(&path)).expect("51");
     c.upload("/posts/knots.md;size=0", b"").expect("51");
-    // Names as long as the file system takes fit beside the temporary name and in the trash.
+    // Names as long as the file system takes fit beside the temporary name and in the history.
     let long = format!("posts/{}.md", "n".repeat(252));
     let text = post("Long", "2024-03-23", 3);
     c.put(&format!("/{long}"), &text).expect("30");
     assert_eq!(c.file(&long).as_deref(), Some(text.as_str()));
     c.upload(&format!("/{long};size=0"), b"").expect("20");
     assert!(c.file(&long).is_none());
+    assert_eq!(kept(&c, &long).len(), 1);
 }
 
 #[test]
@@ -388,7 +411,7 @@ fn what_would_not_be_published_as_written_is_refused_with_its_line() {
     assert!(c.file("posts/broken.md").is_none());
     // Over an existing post: refused, the post as it was.
     let before = c.file("posts/knots.md").unwrap();
-    let bad_date = "---\ntitle: Knots\ndate: yesterday-ish\n---\nText.\n";
+    let bad_date = "---\ntitle: Knots\ndate: yesterday-ish\nseries: Sailing\npart: 2\n---\nText.\n";
     let answer = c.put("/posts/knots.gmi", bad_date);
     answer.expect("59");
     assert!(
@@ -447,4 +470,423 @@ fn an_author_passes_the_areas_of_what_they_write_or_read() {
     c.upload("/posts/private/p.md;size=0", b"").expect("61");
     assert!(c.file("posts/private/p.md").unwrap().contains("Private"));
     assert!(c.file("posts/private/new.md").is_none());
+}
+
+impl Capsule {
+    /// A Gemini request for `path` with `client`'s certificate.
+    fn get_as(&self, client: std::sync::Arc<rustls::ClientConfig>, path: &str) -> Exchange {
+        let line = format!("gemini://localhost:{}{path}\r\n", self.server.port());
+        send(self.server.addr(), client, line.as_bytes()).unwrap()
+    }
+
+    /// Asks for `path` with `client`'s certificate until it is served (`20`).
+    fn wait_as(&self, client: std::sync::Arc<rustls::ClientConfig>, path: &str) -> Exchange {
+        let deadline = std::time::Instant::now() + crate::common::DEADLINE;
+        loop {
+            let answer = self.get_as(client.clone(), path);
+            if answer.status() == "20" {
+                return answer;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path} never served: {}",
+                answer.text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The edit link an author sees under the page at `path`.
+    fn edit_link(&self, path: &str) -> String {
+        format!(
+            "=> titan://localhost:{}{path};edit Edit this page",
+            self.server.port()
+        )
+    }
+}
+
+/// Lagrange's own byte sequences: the `;edit` link opened with an explicit port and no token
+/// (the author's identity of the gemini:// page), then the edited text sent back to the same
+/// URL, parameters stripped and put back as Lagrange writes them (`mime=text/plain`, the size,
+/// the token percent-encoded). The round trip keeps the post whole, in its series, and the
+/// version it replaced.
+#[test]
+fn lagranges_edit_round_trip_keeps_the_post_whole() {
+    let c = capsule("token = \"sea breeze\"", "");
+    let port = c.server.port();
+    let source = c.file("posts/knots.md").unwrap();
+    let edit = format!("titan://localhost:{port}/posts/knots.gmi;edit\r\n");
+    let fetched = send(c.server.addr(), c.author.client(), edit.as_bytes()).unwrap();
+    fetched.expect("20");
+    assert_eq!(fetched.meta(), "text/markdown; charset=utf-8");
+    assert_eq!(fetched.body_text(), source);
+    // Without the author's certificate there is no source to read.
+    send(c.server.addr(), anonymous(), edit.as_bytes())
+        .unwrap()
+        .expect("60");
+    let edited = fetched
+        .body_text()
+        .replace("Text of Knots.", "Text of Knots, retied.");
+    let upload = |token: &str| {
+        let mut bytes = format!(
+            "titan://localhost:{port}/posts/knots.gmi;mime=text/plain;size={}{token}\r\n",
+            edited.len()
+        )
+        .into_bytes();
+        bytes.extend_from_slice(edited.as_bytes());
+        send(c.server.addr(), c.author.client(), &bytes).unwrap()
+    };
+    // Writing needs the token; reading the source did not.
+    upload("").expect("61");
+    assert_eq!(c.file("posts/knots.md").unwrap(), source);
+    let stored = upload(";token=sea%20breeze");
+    stored.expect("30");
+    assert_eq!(
+        stored.meta(),
+        format!("gemini://localhost:{port}/posts/knots.gmi")
+    );
+    assert_eq!(c.file("posts/knots.md").unwrap(), edited);
+    let versions = kept(&c, "posts/knots.md");
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    assert!(versions[0].0.ends_with("Z.replaced"));
+    assert_eq!(versions[0].1, source);
+    // Still part 2 of its series, with its date.
+    let page = c
+        .server
+        .wait_text("/posts/knots.gmi", "Text of Knots, retied.");
+    assert!(
+        page.body_text().contains("Part 2 of 2"),
+        "{}",
+        page.body_text()
+    );
+    c.server
+        .wait_text("/series/sailing/", "2024-03-11 Part 2: Knots");
+}
+
+/// Lagrange's "Edit Page with Titan" fills its editor with the page as shown (gemtext, the
+/// navigation and the edit link included) and sends it to the page's URL as text/plain:
+/// never stored over a Markdown source, nor over a gemtext one, nor is a text that drops
+/// front matter the file has.
+#[test]
+fn the_page_as_shown_is_never_stored_over_its_source() {
+    let c = capsule("", "");
+    let source = c.file("posts/knots.md").unwrap();
+    let shown = c.get_as(c.author.client(), "/posts/knots.gmi");
+    shown.expect("20");
+    let shown = shown.body_text();
+    assert!(shown.contains(&c.edit_link("/posts/knots.gmi")), "{shown}");
+    let reader_view = c.server.get(&c.server.url("/posts/knots.gmi")).body_text();
+    for (what, text) in [
+        ("the author's view", shown.clone()),
+        ("a reader's view", reader_view),
+        (
+            "a retouched view",
+            shown.replace("Text of Knots.", "Knots, retouched."),
+        ),
+    ] {
+        let answer = c.put("/posts/knots.gmi;mime=text/plain", &text);
+        assert_eq!(answer.status(), "59", "{what}: {}", answer.text());
+        assert!(
+            answer
+                .meta()
+                .contains("posts/knots.md is written in Markdown")
+                && answer.meta().contains("/posts/knots.gmi;edit"),
+            "{what}: {}",
+            answer.meta()
+        );
+    }
+    // The source without its front matter, or without some keys.
+    let body = source.split("---\n").nth(2).unwrap().to_owned();
+    let answer = c.put(
+        "/posts/knots.gmi;mime=text/plain",
+        &format!("# Knots\n{body}"),
+    );
+    answer.expect("59");
+    assert!(
+        answer
+            .meta()
+            .contains("drops front matter posts/knots.md has (title, date, series, part)"),
+        "{}",
+        answer.meta()
+    );
+    let no_part = source.replace("part: 2\n", "");
+    let answer = c.put("/posts/knots.gmi", &no_part);
+    answer.expect("59");
+    assert!(answer.meta().contains("(part)"), "{}", answer.meta());
+    assert_eq!(c.file("posts/knots.md").unwrap(), source);
+    assert!(kept(&c, "posts/knots.md").is_empty());
+    // A key cleared on purpose is kept with no value.
+    let cleared = source.replace("part: 2\n", "part:\n");
+    c.put("/posts/knots.gmi", &cleared).expect("30");
+    assert_eq!(c.file("posts/knots.md").unwrap(), cleared);
+    // A gemtext post: the lines the server adds to it as shown are not the author's.
+    write(
+        &c.server.capsule(),
+        "posts/tide.gmi",
+        "# Tide\n\nHand-written.\n",
+    );
+    c.server.wait_text("/posts/tide.gmi", "Hand-written.");
+    let shown = c.get_as(c.author.client(), "/posts/tide.gmi").body_text();
+    assert!(shown.contains(&c.edit_link("/posts/tide.gmi")), "{shown}");
+    let answer = c.put("/posts/tide.gmi;mime=text/plain", &shown);
+    answer.expect("59");
+    assert!(
+        answer.meta().contains("Edit this page"),
+        "{}",
+        answer.meta()
+    );
+    assert_eq!(
+        c.file("posts/tide.gmi").unwrap(),
+        "# Tide\n\nHand-written.\n"
+    );
+    // Its own text edited is stored.
+    c.put("/posts/tide.gmi;mime=text/plain", "# Tide\n\nRewritten.\n")
+        .expect("30");
+}
+
+#[test]
+fn every_version_is_kept_and_can_be_put_back() {
+    let c = capsule("allow_delete = true", "");
+    let dir = c.server.dir.path();
+    let original = c.file("posts/knots.md").unwrap();
+    let second = post("Knots", "2024-03-11", 2).replace("Text of", "Second text of");
+    let third = post("Knots", "2024-03-11", 2).replace("Text of", "Third text of");
+    c.put("/posts/knots.gmi", &second).expect("30");
+    c.put("/posts/knots.gmi", &third).expect("30");
+    c.upload("/posts/knots.gmi;size=0", b"").expect("20");
+    let versions = kept(&c, "posts/knots.md");
+    let texts: Vec<&str> = versions.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(texts, [original.as_str(), second.as_str(), third.as_str()]);
+    assert!(versions[2].0.ends_with(".deleted") && versions[0].0.ends_with(".replaced"));
+    c.server
+        .wait_for("/posts/knots.gmi", "51", |a| a.status() == "51");
+    let (status, out, err) = run_cli(dir, &["history"]);
+    assert!(status.success(), "{err}");
+    assert!(out.starts_with("posts/knots.md\n"), "{out}");
+    assert_eq!(out.matches("  replaced  ").count(), 2, "{out}");
+    assert_eq!(out.matches("  deleted   ").count(), 1, "{out}");
+    assert!(out.contains("3 version(s) of 1 file(s)"), "{out}");
+    let (_, by_url, _) = run_cli(dir, &["history", "/posts/knots.gmi"]);
+    assert_eq!(by_url, out);
+    // The newest comes back by default: the deleted text, served again.
+    let (status, out, err) = run_cli(dir, &["restore", "posts/knots.md"]);
+    assert!(status.success(), "{out}{err}");
+    assert!(out.contains("when it was deleted"), "{out}");
+    assert_eq!(c.file("posts/knots.md").unwrap(), third);
+    c.server
+        .wait_text("/posts/knots.gmi", "Third text of Knots.");
+    // An older one by the start of its time; what it replaces is kept in turn.
+    let when = &versions[0].0[..23];
+    let (status, out, err) = run_cli(dir, &["restore", "/posts/knots.gmi", when]);
+    assert!(status.success(), "{out}{err}");
+    assert!(out.contains("the version it replaced is kept too"), "{out}");
+    assert_eq!(c.file("posts/knots.md").unwrap(), original);
+    assert_eq!(kept(&c, "posts/knots.md").len(), 4);
+    c.server.wait_text("/posts/knots.gmi", "Text of Knots.");
+    // A version that is not there is named as such.
+    let (status, _, err) = run_cli(dir, &["restore", "posts/knots.md", "1999"]);
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        err.contains("no kept version of posts/knots.md starts with `1999`"),
+        "{err}"
+    );
+    let (status, _, err) = run_cli(dir, &["restore", "../etc/passwd"]);
+    assert_eq!(status.code(), Some(1));
+    assert!(err.contains("is no file of the capsule"), "{err}");
+}
+
+/// Authors browsing with their certificate see a link to edit each page they may; readers'
+/// pages are the same bytes whoever asks, and never have one.
+#[test]
+fn authors_see_an_edit_link_readers_never_do() {
+    let member = ClientCert::new();
+    let c = capsule(
+        "paths = [\"/posts/\", \"/notes/\"]",
+        &format!(
+            "[[area]]\npath = \"/posts/private/\"\nfingerprints = [\"{}\"]\n",
+            member.fingerprint()
+        ),
+    );
+    let reader = c.server.get(&c.server.url("/posts/knots.gmi"));
+    reader.expect("20");
+    let stranger = c.get_as(ClientCert::new().client(), "/posts/knots.gmi");
+    assert_eq!(reader.raw, stranger.raw);
+    assert!(!reader.text().contains("titan://"));
+    let author = c.get_as(c.author.client(), "/posts/knots.gmi");
+    assert_eq!(
+        author.body_text(),
+        format!(
+            "{}\n{}\n",
+            reader.body_text(),
+            c.edit_link("/posts/knots.gmi")
+        )
+    );
+    // Pages outside [titan] paths, generated pages and a folder's index by its file.
+    for path in ["/", "/archive/", "/series/sailing/", "/atom.xml"] {
+        let page = c.get_as(c.author.client(), path);
+        page.expect("20");
+        assert!(!page.text().contains("titan://"), "{path}: {}", page.text());
+    }
+    write(&c.server.capsule(), "notes/index.md", "# All the notes\n");
+    let index = c.server.wait_text("/notes/", "All the notes");
+    assert!(!index.text().contains("titan://"));
+    let index = c.get_as(c.author.client(), "/notes/");
+    assert!(
+        index.body_text().contains(&c.edit_link("/notes/index.gmi")),
+        "{}",
+        index.body_text()
+    );
+    // A page in an area that does not let the author in: no link (nor page).
+    write(
+        &c.server.capsule(),
+        "posts/private/p.md",
+        post("Private", "2024-03-24", 7),
+    );
+    let private = c.wait_as(member.client(), "/posts/private/p.gmi");
+    assert!(!private.text().contains("titan://"));
+    // A draft the author previews has its link too.
+    write(
+        &c.server.capsule(),
+        "posts/draft.md",
+        "---\ntitle: Draft\ndraft: true\n---\nNot yet.\n",
+    );
+    let draft = c.wait_as(c.author.client(), "/posts/draft.gmi");
+    assert!(draft.body_text().contains(&c.edit_link("/posts/draft.gmi")));
+    c.server.get(&c.server.url("/posts/draft.gmi")).expect("51");
+}
+
+/// Uploads are checked in the order an author can act on: a place they may not write (or an
+/// area that refuses them) is `61` whatever the name; then a name the server never serves is
+/// `59`.
+#[test]
+fn checks_come_in_the_order_an_author_can_act_on() {
+    let c = capsule(
+        "",
+        &format!(
+            "[[area]]\npath = \"/posts/private/\"\nfingerprints = [\"{}\"]\n",
+            ClientCert::new().fingerprint()
+        ),
+    );
+    let cases = [
+        ("/about~;size=5", "61", "[titan] paths"),
+        ("/.git/config;size=5", "61", "[titan] paths"),
+        ("/posts/private/x~;size=5", "61", "not let into this part"),
+        ("/posts/x.md~;size=0", "61", "Deleting is not allowed"),
+        ("/posts/x.md~;size=5", "59", "never served"),
+        ("/posts/x.swp;size=5", "59", "never served"),
+        ("/posts/X.TMP;size=5", "59", "never served"),
+        ("/posts/4913;size=5", "59", "never served"),
+        ("/posts/.x.md;size=5", "59", "never served"),
+        ("/posts/a/.git/x.md;size=5", "59", "never served"),
+        ("/posts/x.md;size=1048577", "59", "1048576 bytes"),
+    ];
+    for (path, status, words) in cases {
+        let header = c.header_only(c.author.client(), &c.url(path));
+        assert!(
+            header.starts_with(&format!("{status} ")) && header.contains(words),
+            "{path}: {header}"
+        );
+    }
+    let names: Vec<_> = std::fs::read_dir(c.server.capsule().join("posts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+/// A post that holds a URL keeps it: an upload asking for it (by `slug` or by name) is
+/// refused naming the holder, and a file dropped in by hand gets the error instead.
+#[test]
+fn a_url_a_post_holds_is_never_taken() {
+    let c = capsule("", "");
+    write(
+        &c.server.capsule(),
+        "posts/slugged.md",
+        "---\ntitle: Holder\ndate: 2024-05-01\nslug: hello\n---\nThe holder.\n",
+    );
+    c.server.wait_text("/posts/hello.gmi", "The holder.");
+    let taker = "---\ntitle: Taker\ndate: 2020-01-01\nslug: hello\n---\nThe taker.\n";
+    let answer = c.put("/posts/aaa.md", taker);
+    answer.expect("59");
+    assert!(
+        answer.meta().contains("/posts/hello.gmi")
+            && answer.meta().contains("posts/slugged.md")
+            && answer.meta().contains("`slug`"),
+        "{}",
+        answer.meta()
+    );
+    let answer = c.put(
+        "/posts/hello.md",
+        "---\ntitle: By name\ndate: 2020-01-01\n---\nMine.\n",
+    );
+    answer.expect("59");
+    assert!(
+        answer.meta().contains("posts/slugged.md"),
+        "{}",
+        answer.meta()
+    );
+    assert!(c.file("posts/aaa.md").is_none() && c.file("posts/hello.md").is_none());
+    // The URL's own source is the holder's: that is what an edit of it reaches.
+    let source = c.upload("/posts/hello.gmi;edit", b"");
+    assert!(source.body_text().contains("The holder."));
+    // Dropped in by hand, older: served at its own name, the holder keeps its URL.
+    write(&c.server.capsule(), "posts/aaa.md", taker);
+    c.server.wait_text("/posts/aaa.gmi", "The taker.");
+    c.server.wait_log("the newcomer's error", |l| {
+        l.contains("posts/aaa.md:4: error: `slug` `hello` asks for /posts/hello.gmi, which posts/slugged.md holds")
+    });
+    c.server.wait_text("/posts/hello.gmi", "The holder.");
+}
+
+#[test]
+fn the_quota_counts_uploads_and_kept_versions() {
+    let c = capsule("quota = 1000\nallow_delete = true", "");
+    let held = c.file("posts/first.md").unwrap().len() + c.file("posts/knots.md").unwrap().len();
+    let text = |n: usize| {
+        let mut t = post("Filler", "2024-04-01", 9);
+        t.push_str(&"x".repeat(300 - t.len() - n.to_string().len()));
+        t.push_str(&n.to_string());
+        t.push('\n');
+        t
+    };
+    c.put("/posts/filler.md", &text(1)).expect("30");
+    // Replacing keeps the old version: it counts too.
+    c.put("/posts/filler.md", &text(2)).expect("30");
+    assert!(held + 3 * 301 > 1000);
+    let answer = c.put("/posts/filler.md", &text(3));
+    answer.expect("59");
+    assert!(
+        answer
+            .meta()
+            .contains(&format!("hold {} bytes of 1000 bytes", held + 2 * 301))
+            && answer.meta().contains("this upload is 301 bytes"),
+        "{}",
+        answer.meta()
+    );
+    assert!(c.file("posts/filler.md").unwrap().ends_with("2\n"));
+    // Deleting moves bytes, it adds none: allowed over the quota.
+    c.upload("/posts/filler.md;size=0", b"").expect("20");
+}
+
+/// Titan's log lines name files as the access log names paths: quoted and escaped, so a name
+/// cannot write fields or lines of its own.
+#[test]
+fn titan_log_lines_cannot_be_forged() {
+    let c = capsule("allow_delete = true", "");
+    let text = post("Forged", "2024-04-02", 8);
+    c.put("/posts/x%20host=evil%20file=index.gmi.md", &text)
+        .expect("30");
+    c.put("/posts/a%E2%80%A8b.md", &text).expect("30");
+    c.upload("/posts/a%E2%80%A8b.md;size=0", b"").expect("20");
+    let line = c.server.wait_log("the first upload", |l| {
+        l.contains("published from a Gemini client") && l.contains("evil")
+    });
+    assert!(
+        line.contains(r#"file="posts/x host=evil file=index.gmi.md""#),
+        "{line}"
+    );
+    c.server.wait_log("the deletion", |l| {
+        l.contains("deleted from a Gemini client") && l.contains(r#"file="posts/a\u{2028}b.md""#)
+    });
+    assert!(c.server.logs().iter().all(|l| !l.contains('\u{2028}')));
 }

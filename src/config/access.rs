@@ -33,8 +33,11 @@ pub struct TitanConfig {
     pub paths: Vec<PathPrefix>,
     /// Largest upload, in bytes.
     pub max_size: FileSize,
-    /// `size=0` deletes (moves the file to `.trash/`); off: refused.
+    /// `size=0` deletes (the file moves to the history); off: refused.
     pub allow_delete: bool,
+    /// What the `paths` folders and the kept versions may hold together, in bytes: an
+    /// upload that would pass it is refused.
+    pub quota: FileSize,
 }
 
 impl Default for TitanConfig {
@@ -46,6 +49,7 @@ impl Default for TitanConfig {
             paths: vec![PathPrefix::try_from("/posts/".to_owned()).expect("a valid prefix")],
             max_size: FileSize(1024 * 1024),
             allow_delete: false,
+            quota: FileSize(256 * 1024 * 1024),
         }
     }
 }

@@ -283,6 +283,18 @@ impl KeyLines {
     pub fn line(&self, key: &str) -> Option<usize> {
         self.0.iter().find(|(k, _)| k == key).map(|&(_, line)| line)
     }
+
+    /// The top-level keys, as written, in the order of the block.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| &**k)
+    }
+}
+
+/// The top-level keys of a document's front matter, as written (`None`: it has no block,
+/// or one that cannot be split off).
+pub fn keys_of(text: &str) -> Option<Vec<String>> {
+    let block = split(text).ok()?.front?;
+    Some(block.key_lines(&[]).keys().map(str::to_owned).collect())
 }
 
 impl Block<'_> {

@@ -74,6 +74,9 @@ pub struct ReadCache {
     /// What the snapshot built from the last pass keeps for the next build (see
     /// [`super::site`]).
     pub(super) site: Option<super::site::Memo>,
+    /// Which post held each URL when the lists were last made: kept when they are forgotten,
+    /// so a reload never hands a URL to another post.
+    pub(super) holders: Arc<super::site::Holders>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +101,14 @@ impl ReadCache {
     pub fn forget_lists(&mut self) {
         self.site = None;
         self.last = None;
+    }
+
+    /// A cache that reads every file again, but settles URLs as this one last did.
+    pub fn only_holders(&self) -> ReadCache {
+        ReadCache {
+            holders: Arc::clone(&self.holders),
+            ..ReadCache::default()
+        }
     }
 
     /// How many files the last pass read from disk (the others it took as they were).
@@ -760,8 +771,21 @@ fn failed(text: Text, problems: Vec<Problem>) -> Entry {
 
 /// The problems a text would have as the file at `relative` (relative to the root): what an
 /// upload is checked with before it is written.
-pub fn problems_of(text: String, relative: &Path, options: &BuildOptions) -> Vec<Problem> {
-    examine(text, relative, OffsetDateTime::now_utc(), options).problems
+pub fn problems_of(text: String, relative: &Path, options: &BuildOptions) -> Examined {
+    let entry = examine(text, relative, OffsetDateTime::now_utc(), options);
+    Examined {
+        problems: entry.problems,
+        post: entry.post,
+    }
+}
+
+/// A text read as the watcher will read it, for an upload's checks.
+#[derive(Debug)]
+pub struct Examined {
+    /// What is wrong with it, errors and warnings.
+    pub problems: Vec<Problem>,
+    /// The post it makes (with the URL it asks for), if it is one and can be published.
+    pub post: Option<Arc<Post>>,
 }
 
 /// Converts the text of a page (and reads its post, if it is one) into an entry, but for its

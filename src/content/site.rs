@@ -244,10 +244,11 @@ impl Site {
         {
             Some(memo) => memo,
             None => {
-                let mut memo = Site::whole(capsule, options, scanned, now);
+                let mut memo = Site::whole(capsule, options, scanned, &cache.holders, now);
                 if let Some(previous) = &previous {
                     memo.site.share(&previous.site);
                 }
+                cache.holders = Arc::new(holders_of(&memo.site));
                 memo
             }
         };
@@ -260,12 +261,19 @@ impl Site {
     }
 
     /// Every list made again from every post read.
-    fn whole(capsule: &CapsuleRoot, options: &BuildOptions, scanned: Scan, now: PostDate) -> Memo {
+    fn whole(
+        capsule: &CapsuleRoot,
+        options: &BuildOptions,
+        scanned: Scan,
+        held: &Holders,
+        now: PostDate,
+    ) -> Memo {
         let mut problems = Vec::new();
-        let all = settle_urls(
+        let (all, unserved) = settle_urls(
             scanned.posts.clone(),
             &scanned.texts,
             &scanned.served,
+            held,
             &mut problems,
         );
 
@@ -325,7 +333,12 @@ impl Site {
             .enumerate()
             .map(|(i, p)| (p.source.clone(), i))
             .collect();
-        let withheld = drafts.iter().map(|p| p.source.clone()).collect();
+        // Drafts, and posts whose URL another holds: never served by their file's name.
+        let withheld = drafts
+            .iter()
+            .map(|p| p.source.clone())
+            .chain(unserved)
+            .collect();
         let by_url = posts
             .iter()
             .enumerate()
@@ -784,26 +797,47 @@ fn check_areas(capsule: &CapsuleRoot, site: &Site, problems: &mut Vec<Problem>) 
     }
 }
 
-/// Gives each post its URL: the one its file name makes, or its `slug`'s when no other file
-/// holds that by name and no other slug took it first (else an error, and the post stays at
-/// its own name). A hand-written `.gmi` and its Markdown twin share a name: the `.gmi` wins.
+/// Which post held each URL in the last snapshot (URL → source): a post that keeps its file
+/// and the URL it asks for keeps that URL, whatever comes later.
+pub(super) type Holders = HashMap<String, PathBuf>;
+
+/// The URLs a snapshot settled, for the next build's [`settle_urls`].
+fn holders_of(site: &Site) -> Holders {
+    site.all_posts()
+        .map(|p| (p.url.clone(), p.source.clone()))
+        .collect()
+}
+
+/// Gives each post its URL: the one its file name makes, or its `slug`'s. Two posts that ask
+/// for one URL do not share it: the one that held it in the last snapshot (`held`) keeps it,
+/// else the one named so, else the older (by date, then file name); the other gets an error
+/// naming both. A post
+/// renamed by a `slug` that loses is served at its file's own name; one that asks for its own
+/// name and loses is not served (its source is returned, to be withheld). A slug may never
+/// take the name of a file that is no post. A hand-written `.gmi` and its Markdown twin share
+/// a name: the `.gmi` wins.
 fn settle_urls(
     scanned: Vec<Arc<Post>>,
     texts: &HashMap<PathBuf, Text>,
     served: &HashSet<String>,
+    held: &Holders,
     problems: &mut Vec<Problem>,
-) -> Vec<Arc<Post>> {
-    let (natural, renamed): (Vec<_>, Vec<_>) = scanned.into_iter().partition(|p| !p.renamed);
-    let mut by_url: HashMap<String, usize> = HashMap::new();
-    let mut all: Vec<Arc<Post>> = Vec::new();
-    for post in natural {
-        match by_url.get(&post.url) {
+) -> (Vec<Arc<Post>>, Vec<PathBuf>) {
+    // Twins first: one file per name.
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut claims: Vec<Arc<Post>> = Vec::new();
+    for post in scanned {
+        if post.renamed {
+            claims.push(post);
+            continue;
+        }
+        match by_name.get(&post.url) {
             Some(&earlier) => {
-                let later_wins = is_markdown(&all[earlier].source) && !is_markdown(&post.source);
+                let later_wins = is_markdown(&claims[earlier].source) && !is_markdown(&post.source);
                 let (keep, drop) = if later_wins {
-                    (post, all[earlier].source.clone())
+                    (post, claims[earlier].source.clone())
                 } else {
-                    (all[earlier].clone(), post.source.clone())
+                    (claims[earlier].clone(), post.source.clone())
                 };
                 problems.push(Problem {
                     path: drop.clone(),
@@ -816,58 +850,111 @@ fn settle_urls(
                     ),
                     error: false,
                 });
-                all[earlier] = keep;
+                claims[earlier] = keep;
             }
             None => {
-                by_url.insert(post.url.clone(), all.len());
-                all.push(post);
+                by_name.insert(post.url.clone(), claims.len());
+                claims.push(post);
             }
         }
     }
-    for post in renamed {
+    let natural_names: HashSet<String> = claims
+        .iter()
+        .filter(|p| !p.renamed)
+        .map(|p| p.url.clone())
+        .collect();
+    // The holder first; else a file's own name before a slug, then the older post, then by
+    // file name.
+    claims.sort_by(|a, b| {
+        let holds = |p: &Post| held.get(&p.url) == Some(&p.source);
+        holds(b)
+            .cmp(&holds(a))
+            .then_with(|| a.renamed.cmp(&b.renamed))
+            .then_with(|| a.meta.date.cmp(&b.meta.date))
+            .then_with(|| a.source.cmp(&b.source))
+    });
+    let mut by_url: HashMap<String, usize> = HashMap::new();
+    let mut all: Vec<Arc<Post>> = Vec::new();
+    let mut moved: Vec<(Arc<Post>, String)> = Vec::new();
+    let mut unserved = Vec::new();
+    for post in claims {
         let page = percent_decode_str(&post.url)
             .decode_utf8_lossy()
             .into_owned();
-        let holder = if served.contains(&page) {
+        let holder = if post.renamed && served.contains(&page) && !natural_names.contains(&post.url)
+        {
             let owner = Path::new(page.trim_start_matches('/'));
             let owner = [owner.to_owned(), owner.with_extension("md")]
                 .into_iter()
                 .find(|p| texts.contains_key(p))
                 .unwrap_or_else(|| owner.to_owned());
-            Some(format!("the URL of {} by its name", owner.display()))
+            Some(format!("which {} has by its name", owner.display()))
         } else {
-            by_url
-                .get(&post.url)
-                .map(|&i| format!("already taken by the `slug` of {}", all[i].source.display()))
+            by_url.get(&post.url).map(|&i| {
+                let how = if all[i].renamed {
+                    "its `slug`"
+                } else {
+                    "its name"
+                };
+                format!("which {} holds by {how}", all[i].source.display())
+            })
         };
-        let post = match holder {
+        match holder {
+            None => {
+                by_url.insert(post.url.clone(), all.len());
+                all.push(post);
+            }
+            Some(holder) if post.renamed => moved.push((post, holder)),
             Some(holder) => {
-                let natural = post.natural_url();
                 problems.push(Problem {
                     path: post.source.clone(),
-                    line: post.line("slug"),
+                    line: 1,
                     message: format!(
-                        "`slug` `{}` asks for {}, {holder}; this post is served at {natural} \
-                         until its slug is changed",
-                        post.meta.slug, post.url
+                        "{} would be served at {}, {holder}: a post keeps its URL, so this                          one is not served until one of them is renamed",
+                        post.source.display(),
+                        post.url
                     ),
                     error: true,
                 });
-                if by_url.contains_key(&natural) {
-                    continue; // its Markdown twin is served there
-                }
-                Arc::new(Post {
-                    url: natural,
-                    renamed: false,
-                    ..(*post).clone()
-                })
+                unserved.push(post.source.clone());
             }
-            None => post,
-        };
+        }
+    }
+    // A slug that lost is served at its file's own name, if that is free.
+    for (post, holder) in moved {
+        let natural = post.natural_url();
+        let free = !by_url.contains_key(&natural);
+        problems.push(Problem {
+            path: post.source.clone(),
+            line: post.line("slug"),
+            message: if free {
+                format!(
+                    "`slug` `{}` asks for {}, {holder}; this post is served at {natural}                      until its slug is changed",
+                    post.meta.slug, post.url
+                )
+            } else {
+                format!(
+                    "`slug` `{}` asks for {}, {holder}, and its own name {natural} is held                      too: it is not served until its slug is changed",
+                    post.meta.slug, post.url
+                )
+            },
+            error: true,
+        });
+        if !free {
+            unserved.push(post.source.clone());
+            continue;
+        }
+        let post = Arc::new(Post {
+            url: natural,
+            renamed: false,
+            ..(*post).clone()
+        });
         by_url.insert(post.url.clone(), all.len());
         all.push(post);
     }
-    all
+    // Back in path order, as the scan found them.
+    all.sort_by(|a, b| a.source.cmp(&b.source));
+    (all, unserved)
 }
 
 /// Published posts renamed by a `slug`: the URL their file name gives → theirs. A name
@@ -1694,7 +1781,7 @@ mod tests {
             ),
             (
                 "posts/owned.md",
-                "---\ndraft: true\n---\nThe owner, a draft.\n",
+                "---\ndraft: true\ndate: 2024-01-01\n---\nThe owner, a draft, older.\n",
             ),
             (
                 "posts/2024-01-05-linker.md",
@@ -1721,17 +1808,18 @@ mod tests {
         assert!(
             text.iter().any(|t| t.starts_with(
                 "posts/2024-01-03-other.md:2: error: `slug` `short` asks for /posts/short.gmi, \
-                 already taken by the `slug` of posts/2024-01-02-long-file-name.md"
+                 which posts/2024-01-02-long-file-name.md holds by its `slug`"
             )),
             "{text:?}"
         );
         assert!(
             text.iter().any(|t| t.starts_with(
                 "posts/2024-01-04-thief.md:2: error: `slug` `owned` asks for /posts/owned.gmi, \
-                 the URL of posts/owned.md by its name"
+                 which posts/owned.md holds by its name"
             )),
             "{text:?}"
         );
+
         // Links by file name follow the rename, in the page served (and so in a build).
         let Some(Text::Page(page)) = site.text(Path::new("posts/2024-01-05-linker.md")) else {
             panic!()
@@ -1747,6 +1835,72 @@ mod tests {
             page.gemtext
         );
         assert!(!text.iter().any(|t| t.contains("link to")), "{text:?}");
+    }
+
+    /// A post that keeps its file and slug keeps its URL whatever comes later, by slug or by
+    /// name, older or not, across a reload that reads every file again; the newcomer gets
+    /// the error, naming both files. Settled afresh, names come first, then age.
+    #[test]
+    fn the_post_that_holds_a_url_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = CapsuleRoot::open(dir.path()).unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "posts/slugged.md",
+            "---\ndate: 2024-06-01\nslug: hello\n---\nThe holder.\n",
+        );
+        let options = BuildOptions::default();
+        let mut cache = ReadCache::default();
+        let (site, _) = Site::build_cached(&root, &options, &mut cache);
+        assert_eq!(site.posts[0].url, "/posts/hello.gmi");
+        // Older newcomers, by slug and by name.
+        write(
+            "posts/aaa.md",
+            "---\ndate: 2020-01-01\nslug: hello\n---\nThe newcomer.\n",
+        );
+        write("posts/hello.md", "---\ndate: 2020-01-02\n---\nBy name.\n");
+        let mut reload = cache.only_holders();
+        for reading in [&mut cache, &mut reload] {
+            let (site, problems) = Site::build_cached(&root, &options, reading);
+            let holder = site.post_by_url("/posts/hello.gmi").unwrap();
+            assert_eq!(holder.source, PathBuf::from("posts/slugged.md"));
+            assert_eq!(
+                site.post(Path::new("posts/aaa.md")).unwrap().url,
+                "/posts/aaa.gmi"
+            );
+            assert!(site.is_withheld(Path::new("posts/hello.md")));
+            let text = messages(&problems);
+            assert!(
+                text.iter().any(|t| t.starts_with(
+                    "posts/aaa.md:3: error: `slug` `hello` asks for /posts/hello.gmi, which \
+                     posts/slugged.md holds by its `slug`"
+                )),
+                "{text:?}"
+            );
+            assert!(
+                text.iter().any(|t| t.starts_with(
+                    "posts/hello.md:1: error: posts/hello.md would be served at \
+                     /posts/hello.gmi, which posts/slugged.md holds"
+                )),
+                "{text:?}"
+            );
+        }
+        // Settled afresh (a restart), a file's own name comes first, then the older post.
+        let (site, _) = Site::build(&root, &options);
+        assert_eq!(
+            site.post_by_url("/posts/hello.gmi").unwrap().source,
+            PathBuf::from("posts/hello.md")
+        );
+        std::fs::remove_file(dir.path().join("posts/hello.md")).unwrap();
+        let (site, _) = Site::build(&root, &options);
+        assert_eq!(
+            site.post_by_url("/posts/hello.gmi").unwrap().source,
+            PathBuf::from("posts/aaa.md")
+        );
     }
 
     #[test]

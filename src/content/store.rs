@@ -1,22 +1,41 @@
-//! Writing into the capsule (uploads from authors' clients): a file is written whole under a
-//! temporary dot-name in its folder, then renamed into place, so a reader or the watcher never
-//! sees half of it; a file taken away is moved to `.trash/`, never unlinked. Every folder on
-//! the way is opened beneath the capsule's descriptor without following a symlink: nothing is
-//! ever written outside the capsule, whatever is swapped in while it happens.
+//! Writing into the capsule (uploads from authors' clients, and restores): a file is written
+//! whole under a temporary dot-name in its folder, then renamed into place, so a reader or the
+//! watcher never sees half of it. Nothing an author wrote is lost: the version a write
+//! replaces, and a file taken away, are kept in [`HISTORY_DIR`] (a dot-folder: never served,
+//! listed or read as a post), under the file's own path and the time, where `gemhole history`
+//! lists them and `gemhole restore` puts one back. Every folder on the way is opened beneath
+//! the capsule's descriptor without following a symlink: nothing is ever written outside the
+//! capsule, whatever is swapped in while it happens.
 
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
+use time::OffsetDateTime;
 
 use super::files::CapsuleRoot;
 
-/// The folder, at the capsule's top, that deleted files are moved to (never served: its name
-/// starts with a dot).
-pub const TRASH_DIR: &str = ".trash";
+/// The folder, at the capsule's top, where replaced and deleted files are kept: one folder
+/// per file, named by its path (`.history/posts/x.md/`), holding one file per version, named
+/// by the time it was put aside and why (`2026-12-07T04:31:44.123456789Z.replaced`).
+pub const HISTORY_DIR: &str = ".history";
+
+/// How deep the history is walked: deeper folders were not made by it.
+const MAX_DEPTH: usize = 64;
+
+/// Entries looked at, at most, by one walk (a listing, or the bytes held below a folder).
+const MAX_ENTRIES: usize = 1_000_000;
+
+/// Writes into one process are made one at a time: a version is put aside and its
+/// replacement renamed into place as one step, so two uploads of one file both keep what they
+/// replace.
+static WRITES: Mutex<()> = Mutex::new(());
 
 /// Why a write into the capsule was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +48,9 @@ pub enum StoreError {
     /// Not written, for the reason given (a twin that would be served in its place).
     #[error("{0}")]
     Refused(&'static str),
+    /// A version asked for by the start of its name: none, or several, have it.
+    #[error("{0}")]
+    NoSuchVersion(String),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -40,6 +62,90 @@ impl StoreError {
             source: source.into(),
         }
     }
+}
+
+/// Why a version was kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// A new version (an upload, a restore) took its place.
+    Replaced,
+    /// It was deleted.
+    Deleted,
+}
+
+impl Why {
+    fn word(self) -> &'static str {
+        match self {
+            Why::Replaced => "replaced",
+            Why::Deleted => "deleted",
+        }
+    }
+}
+
+/// One kept version of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    /// When it was put aside, UTC, to the nanosecond: `2026-12-07T04:31:44.123456789Z`. It
+    /// names the version (in `gemhole restore`), and sorts as the times do.
+    pub when: String,
+    pub why: Why,
+    pub bytes: u64,
+}
+
+impl Version {
+    /// Its file's name in the file's history folder.
+    pub fn file_name(&self) -> String {
+        format!("{}.{}", self.when, self.why.word())
+    }
+
+    fn parse(name: &str, bytes: u64) -> Option<Version> {
+        let (when, why) = name.rsplit_once('.')?;
+        let why = match why {
+            "replaced" => Why::Replaced,
+            "deleted" => Why::Deleted,
+            _ => return None,
+        };
+        let well_formed = when.len() == 30
+            && when.ends_with('Z')
+            && when
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b"-T:.Z".contains(&b));
+        well_formed.then(|| Version {
+            when: when.to_owned(),
+            why,
+            bytes,
+        })
+    }
+}
+
+/// The kept versions of one file (its path relative to the capsule root), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
+    pub file: PathBuf,
+    pub versions: Vec<Version>,
+}
+
+/// What a restore did.
+#[derive(Debug)]
+pub struct Restored {
+    /// The version put back (it stays kept).
+    pub version: Version,
+    /// Where the file it replaced was kept, if there was one.
+    pub kept: Option<PathBuf>,
+}
+
+/// A moment as a version is named by it.
+fn stamp(at: OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.nanosecond()
+    )
 }
 
 impl CapsuleRoot {
@@ -62,33 +168,57 @@ impl CapsuleRoot {
     }
 
     /// Writes `bytes` as the file at `relative` (a path below the root, of visible names),
-    /// making the folders on the way. The new file keeps the permissions of the one it
-    /// replaces. Blocking.
-    pub fn store(&self, relative: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    /// making the folders on the way; the file it replaces is kept in the history first.
+    /// The new file keeps the permissions of the one it replaces (else `mode`, else 0644).
+    /// Returns where the replaced version was kept, if there was one. Blocking.
+    pub fn store(
+        &self,
+        relative: &Path,
+        bytes: &[u8],
+        mode: Option<u32>,
+    ) -> Result<Option<PathBuf>, StoreError> {
+        let _one_at_a_time = WRITES.lock().unwrap_or_else(|e| e.into_inner());
         let (folders, name) = split(relative)?;
         let dir = self.folder(&folders, true, relative)?;
-        let mode = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => {
-                Mode::from_raw_mode(st.st_mode) & Mode::from_raw_mode(0o7777)
-            }
+        let (mode, replaces) = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => (
+                Mode::from_raw_mode(st.st_mode) & Mode::from_raw_mode(0o7777),
+                true,
+            ),
             Ok(_) => return Err(StoreError::NotPlain(relative.to_owned())),
-            Err(Errno::NOENT) => Mode::from_raw_mode(0o644),
+            Err(Errno::NOENT) => (Mode::from_raw_mode(mode.unwrap_or(0o644) & 0o7777), false),
             Err(e) => return Err(StoreError::io(relative, e)),
         };
         let (temporary, file) = new_temporary(&dir, relative)?;
-        let written = write_whole(file, bytes, mode)
-            .and_then(|()| rustix::fs::renameat(&dir, &temporary, &dir, name).map_err(Into::into));
-        if let Err(e) = written {
+        let discard = |e: StoreError| {
             let _ = rustix::fs::unlinkat(&dir, &temporary, AtFlags::empty());
-            return Err(StoreError::io(relative, e));
+            e
+        };
+        write_whole(file, bytes, mode).map_err(|e| discard(StoreError::io(relative, e)))?;
+        // The version it replaces is put aside first: if that fails, nothing is replaced.
+        let kept = if replaces {
+            Some(
+                self.keep(&dir, name, &folders, relative, Why::Replaced)
+                    .map_err(discard)?,
+            )
+        } else {
+            None
+        };
+        if let Err(e) = rustix::fs::renameat(&dir, &temporary, &dir, name) {
+            let e = discard(StoreError::io(relative, e));
+            // The old version is still in place: its copy in the history is not a version.
+            if let Some(kept) = &kept {
+                self.forget(kept);
+            }
+            return Err(e);
         }
-        Ok(())
+        Ok(kept)
     }
 
-    /// Moves the file at `relative` into [`TRASH_DIR`], in a folder named by the time, under
-    /// its own path and name (`.trash/<nanoseconds>/posts/x.md`); returns where it went
-    /// (relative to the root). Blocking.
-    pub fn trash(&self, relative: &Path) -> Result<PathBuf, StoreError> {
+    /// Takes the file at `relative` away: it moves into the history, as deleted. Returns
+    /// where it went (relative to the root). Blocking.
+    pub fn remove(&self, relative: &Path) -> Result<PathBuf, StoreError> {
+        let _one_at_a_time = WRITES.lock().unwrap_or_else(|e| e.into_inner());
         let (folders, name) = split(relative)?;
         let dir = self.folder(&folders, false, relative)?;
         match kind_of(&dir, name) {
@@ -97,14 +227,186 @@ impl CapsuleRoot {
             Ok(Some(_)) => return Err(StoreError::NotPlain(relative.to_owned())),
             Err(e) => return Err(StoreError::io(relative, e)),
         }
-        let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-        for attempt in 0..100u32 {
-            let when = std::ffi::OsString::from(format!("{}", stamp + i128::from(attempt)));
-            let mut trash_folders = vec![std::ffi::OsStr::new(TRASH_DIR), &when];
-            trash_folders.extend(folders.iter().copied());
-            let trash = self.folder(&trash_folders, true, relative)?;
-            match rustix::fs::renameat_with(&dir, name, &trash, name, RenameFlags::NOREPLACE) {
-                Ok(()) => return Ok(Path::new(TRASH_DIR).join(&when).join(relative)),
+        self.keep(&dir, name, &folders, relative, Why::Deleted)
+    }
+
+    /// The kept versions of `file` (every file's, when `None`), files in path order, versions
+    /// oldest first. Blocking.
+    pub fn history(&self, file: Option<&Path>) -> Result<Vec<History>, StoreError> {
+        let start = match file {
+            Some(file) => {
+                let (folders, name) = split(file)?;
+                let mut place = vec![OsStr::new(HISTORY_DIR)];
+                place.extend(folders);
+                place.push(name);
+                place
+            }
+            None => vec![OsStr::new(HISTORY_DIR)],
+        };
+        let shown = Path::new(HISTORY_DIR);
+        let dir = match self.folder(&start, false, shown) {
+            Ok(dir) => dir,
+            Err(StoreError::Missing(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut found = Vec::new();
+        let mut budget = MAX_ENTRIES;
+        let at: PathBuf = start[1..].iter().collect();
+        collect_history(&dir, &at, 0, &mut budget, &mut found)
+            .map_err(|e| StoreError::io(shown, e))?;
+        found.sort_by(|a, b| a.file.cmp(&b.file));
+        Ok(found)
+    }
+
+    /// Puts a kept version of `file` back in its place: the newest, or the one whose name
+    /// starts with `which` (`2026-12-07T04:31`); the file it replaces is kept in turn, and the
+    /// version stays kept. Blocking.
+    pub fn restore(&self, file: &Path, which: Option<&str>) -> Result<Restored, StoreError> {
+        let versions = self
+            .history(Some(file))?
+            .into_iter()
+            .find(|h| h.file == file)
+            .map(|h| h.versions)
+            .unwrap_or_default();
+        let version = match which {
+            None => versions.last().cloned(),
+            Some(start) => {
+                let matching: Vec<&Version> = versions
+                    .iter()
+                    .filter(|v| v.file_name().starts_with(start))
+                    .collect();
+                if matching.len() > 1 {
+                    return Err(StoreError::NoSuchVersion(format!(
+                        "{} versions of {} start with `{start}`: give more of the one to put \
+                         back ({})",
+                        matching.len(),
+                        file.display(),
+                        matching
+                            .iter()
+                            .map(|v| v.when.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                matching.first().map(|v| (*v).clone())
+            }
+        }
+        .ok_or_else(|| {
+            StoreError::NoSuchVersion(match which {
+                None => format!("no version of {} is kept", file.display()),
+                Some(start) => format!(
+                    "no kept version of {} starts with `{start}` (`gemhole history {}` lists them)",
+                    file.display(),
+                    file.display()
+                ),
+            })
+        })?;
+        let (folders, name) = split(file)?;
+        let mut place = vec![OsStr::new(HISTORY_DIR)];
+        place.extend(folders);
+        place.push(name);
+        let shown = history_path(file).join(version.file_name());
+        let dir = self.folder(&place, false, &shown)?;
+        let opened = rustix::fs::openat(
+            &dir,
+            version.file_name().as_str(),
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| StoreError::io(&shown, e))?;
+        let st = rustix::fs::fstat(&opened).map_err(|e| StoreError::io(&shown, e))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(StoreError::NotPlain(shown));
+        }
+        let mut bytes = Vec::new();
+        File::from(opened)
+            .read_to_end(&mut bytes)
+            .map_err(|e| StoreError::io(&shown, e))?;
+        let kept = self.store(file, &bytes, Some(st.st_mode & 0o7777))?;
+        Ok(Restored { version, kept })
+    }
+
+    /// The bytes of the regular files below each folder of `below` (paths of names, relative
+    /// to the root; one inside another counts once) and in the history: what a quota on
+    /// authors' uploads counts. Symlinks are not followed. Blocking.
+    pub fn bytes_held(&self, below: &[Vec<String>]) -> Result<u64, StoreError> {
+        let mut folders: Vec<Vec<OsString>> = vec![vec![HISTORY_DIR.into()]];
+        for folder in below {
+            folders.push(folder.iter().map(OsString::from).collect());
+        }
+        folders.sort();
+        folders.dedup();
+        let outermost: Vec<&Vec<OsString>> = folders
+            .iter()
+            .filter(|f| !folders.iter().any(|o| o != *f && f.starts_with(o)))
+            .collect();
+        let mut total = 0;
+        let mut budget = MAX_ENTRIES;
+        for folder in outermost {
+            let names: Vec<&OsStr> = folder.iter().map(OsString::as_os_str).collect();
+            let shown: PathBuf = names.iter().collect();
+            let dir = match self.folder(&names, false, &shown) {
+                Ok(dir) => dir,
+                Err(StoreError::Missing(_) | StoreError::NotPlain(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            total += bytes_below(&dir, 0, &mut budget).map_err(|e| StoreError::io(&shown, e))?;
+        }
+        Ok(total)
+    }
+
+    /// Puts the file `name` of `dir` (the file at `relative`) aside in the history, by a hard
+    /// link while it stays (a copy where links cannot be made), or moved when it is deleted.
+    /// Returns where it went, relative to the root.
+    fn keep(
+        &self,
+        dir: &OwnedFd,
+        name: &OsStr,
+        folders: &[&OsStr],
+        relative: &Path,
+        why: Why,
+    ) -> Result<PathBuf, StoreError> {
+        let mut place = vec![OsStr::new(HISTORY_DIR)];
+        place.extend(folders.iter().copied());
+        place.push(name);
+        let history = self.folder(&place, true, relative)?;
+        let now = OffsetDateTime::now_utc();
+        let bytes = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+            .map(|st| st.st_size.max(0) as u64)
+            .unwrap_or(0);
+        for attempt in 0..100 {
+            let version = Version {
+                when: stamp(now + time::Duration::nanoseconds(attempt)),
+                why,
+                bytes,
+            };
+            let version_name = version.file_name();
+            let put = match why {
+                Why::Deleted => rustix::fs::renameat_with(
+                    dir,
+                    name,
+                    &history,
+                    version_name.as_str(),
+                    RenameFlags::NOREPLACE,
+                ),
+                Why::Replaced => {
+                    match rustix::fs::linkat(
+                        dir,
+                        name,
+                        &history,
+                        version_name.as_str(),
+                        AtFlags::empty(),
+                    ) {
+                        // A file system without hard links (or a file with too many): a copy.
+                        Err(Errno::PERM | Errno::XDEV | Errno::MLINK | Errno::OPNOTSUPP) => {
+                            copy_aside(dir, name, &history, &version_name, relative)?
+                        }
+                        linked => linked,
+                    }
+                }
+            };
+            match put {
+                Ok(()) => return Ok(history_path(relative).join(version_name)),
                 Err(Errno::EXIST) => {}
                 Err(e) => return Err(StoreError::io(relative, e)),
             }
@@ -112,21 +414,42 @@ impl CapsuleRoot {
         Err(StoreError::io(relative, Errno::EXIST))
     }
 
+    /// Removes a version just kept for a write that then failed.
+    fn forget(&self, kept: &Path) {
+        let (Some(parent), Some(name)) = (kept.parent(), kept.file_name()) else {
+            return;
+        };
+        let Ok((mut folders, last)) = split(parent) else {
+            return;
+        };
+        folders.push(last);
+        if let Ok(dir) = self.folder(&folders, false, kept) {
+            let _ = rustix::fs::unlinkat(&dir, name, AtFlags::empty());
+        }
+    }
+
     /// The folder `folders` below the root, made when `make` is set: each opened beneath the
     /// last without following a symlink.
     fn folder(
         &self,
-        folders: &[&std::ffi::OsStr],
+        folders: &[&OsStr],
         make: bool,
         relative: &Path,
     ) -> Result<OwnedFd, StoreError> {
         let mut at = rustix::io::dup(self.dir_fd()).map_err(|e| StoreError::io(relative, e))?;
         let mut walked = PathBuf::new();
-        for folder in folders {
+        for (depth, folder) in folders.iter().enumerate() {
             walked.push(folder);
+            // The history holds what authors took away (a draft, say): for those who run the
+            // server only.
+            let mode = if depth == 0 && *folder == HISTORY_DIR {
+                0o700
+            } else {
+                0o755
+            };
             let opened = match open_folder(at.as_fd(), folder) {
                 Err(Errno::NOENT) if make => {
-                    match rustix::fs::mkdirat(&at, *folder, Mode::from_raw_mode(0o755)) {
+                    match rustix::fs::mkdirat(&at, *folder, Mode::from_raw_mode(mode)) {
                         Ok(()) | Err(Errno::EXIST) => open_folder(at.as_fd(), folder),
                         Err(e) => Err(e),
                     }
@@ -144,12 +467,144 @@ impl CapsuleRoot {
     }
 }
 
+/// Where the versions of `file` are kept, relative to the root.
+fn history_path(file: &Path) -> PathBuf {
+    Path::new(HISTORY_DIR).join(file)
+}
+
+/// Copies the file `name` of `dir` to `version` in `history`, whole (a temporary name, then
+/// a rename that never replaces).
+fn copy_aside(
+    dir: &OwnedFd,
+    name: &OsStr,
+    history: &OwnedFd,
+    version: &str,
+    relative: &Path,
+) -> Result<Result<(), Errno>, StoreError> {
+    let source = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| StoreError::io(relative, e))?;
+    let mut bytes = Vec::new();
+    File::from(source)
+        .read_to_end(&mut bytes)
+        .map_err(|e| StoreError::io(relative, e))?;
+    let (temporary, file) = new_temporary(history, relative)?;
+    let written = write_whole(file, &bytes, Mode::from_raw_mode(0o600)).and_then(|()| {
+        rustix::fs::renameat_with(
+            history,
+            &temporary,
+            history,
+            version,
+            RenameFlags::NOREPLACE,
+        )
+        .map_err(Into::into)
+    });
+    match written {
+        Ok(()) => Ok(Ok(())),
+        Err(e) => {
+            let _ = rustix::fs::unlinkat(history, &temporary, AtFlags::empty());
+            match Errno::from_io_error(&e) {
+                Some(Errno::EXIST) => Ok(Err(Errno::EXIST)),
+                _ => Err(StoreError::io(relative, e)),
+            }
+        }
+    }
+}
+
+/// Adds the versions below `dir` (the history folder of the path `at`) to `found`.
+fn collect_history(
+    dir: &OwnedFd,
+    at: &Path,
+    depth: usize,
+    budget: &mut usize,
+    found: &mut Vec<History>,
+) -> io::Result<()> {
+    if depth > MAX_DEPTH {
+        return Ok(());
+    }
+    let mut versions = Vec::new();
+    for (name, kind, size) in entries(dir, budget)? {
+        match kind {
+            FileType::Directory => {
+                if let Ok(inner) = open_folder(dir.as_fd(), &name) {
+                    collect_history(&inner, &at.join(&name), depth + 1, budget, found)?;
+                }
+            }
+            FileType::RegularFile => {
+                if let Some(v) = name.to_str().and_then(|n| Version::parse(n, size)) {
+                    versions.push(v);
+                }
+            }
+            _ => {}
+        }
+    }
+    if !versions.is_empty() && !at.as_os_str().is_empty() {
+        versions.sort_by(|a, b| a.when.cmp(&b.when));
+        found.push(History {
+            file: at.to_owned(),
+            versions,
+        });
+    }
+    Ok(())
+}
+
+/// The bytes of the regular files below `dir`, symlinks not followed.
+fn bytes_below(dir: &OwnedFd, depth: usize, budget: &mut usize) -> io::Result<u64> {
+    if depth > MAX_DEPTH {
+        return Ok(0);
+    }
+    let mut total = 0;
+    for (name, kind, size) in entries(dir, budget)? {
+        match kind {
+            FileType::Directory => {
+                if let Ok(inner) = open_folder(dir.as_fd(), &name) {
+                    total += bytes_below(&inner, depth + 1, budget)?;
+                }
+            }
+            FileType::RegularFile => total += size,
+            _ => {}
+        }
+    }
+    Ok(total)
+}
+
+/// The entries of a folder (`.` and `..` aside) with their type and size, symlinks as
+/// themselves; at most `budget` in all the walks that share it.
+fn entries(dir: &OwnedFd, budget: &mut usize) -> io::Result<Vec<(OsString, FileType, u64)>> {
+    let mut out = Vec::new();
+    for entry in rustix::fs::Dir::read_from(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        if *budget == 0 {
+            break;
+        }
+        *budget -= 1;
+        let name = OsStr::from_bytes(name).to_owned();
+        let Ok(st) = rustix::fs::statat(dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW) else {
+            continue;
+        };
+        out.push((
+            name,
+            FileType::from_raw_mode(st.st_mode),
+            st.st_size.max(0) as u64,
+        ));
+    }
+    Ok(out)
+}
+
 /// The folders and the file name of a relative path of plain names.
-fn split(relative: &Path) -> Result<(Vec<&std::ffi::OsStr>, &std::ffi::OsStr), StoreError> {
+fn split(relative: &Path) -> Result<(Vec<&OsStr>, &OsStr), StoreError> {
     let mut names = Vec::new();
     for component in relative.components() {
         match component {
-            std::path::Component::Normal(name) => names.push(name),
+            Component::Normal(name) => names.push(name),
             _ => return Err(StoreError::NotPlain(relative.to_owned())),
         }
     }
@@ -159,7 +614,7 @@ fn split(relative: &Path) -> Result<(Vec<&std::ffi::OsStr>, &std::ffi::OsStr), S
     Ok((names, name))
 }
 
-fn open_folder(at: BorrowedFd<'_>, name: &std::ffi::OsStr) -> Result<OwnedFd, Errno> {
+fn open_folder(at: BorrowedFd<'_>, name: &OsStr) -> Result<OwnedFd, Errno> {
     rustix::fs::openat(
         at,
         name,
@@ -169,7 +624,7 @@ fn open_folder(at: BorrowedFd<'_>, name: &std::ffi::OsStr) -> Result<OwnedFd, Er
 }
 
 /// What stands at `name` in `dir` (a symlink as itself); `None`: nothing.
-fn kind_of(dir: impl AsFd, name: &std::ffi::OsStr) -> Result<Option<FileType>, Errno> {
+fn kind_of(dir: impl AsFd, name: &OsStr) -> Result<Option<FileType>, Errno> {
     match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(st) => Ok(Some(FileType::from_raw_mode(st.st_mode))),
         Err(Errno::NOENT) => Ok(None),
@@ -178,12 +633,12 @@ fn kind_of(dir: impl AsFd, name: &std::ffi::OsStr) -> Result<Option<FileType>, E
 }
 
 /// A new, empty dot-file in `dir` (hidden, so neither served nor read as a post).
-fn new_temporary(dir: &OwnedFd, relative: &Path) -> Result<(std::ffi::OsString, File), StoreError> {
+fn new_temporary(dir: &OwnedFd, relative: &Path) -> Result<(OsString, File), StoreError> {
     let pid = std::process::id();
-    let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000;
+    let stamp = OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000;
     for attempt in 0..100u32 {
         // Short whatever the name (a 255-byte name must still fit beside it).
-        let temporary = std::ffi::OsString::from(format!(".upload-{pid}-{stamp}-{attempt}"));
+        let temporary = OsString::from(format!(".upload-{pid}-{stamp}-{attempt}"));
         match rustix::fs::openat(
             dir,
             &temporary,
@@ -218,13 +673,15 @@ mod tests {
     #[test]
     fn stores_whole_files_in_new_folders_and_keeps_permissions() {
         let (dir, root) = root();
-        root.store(Path::new("posts/2026/new.md"), b"# Hi\n")
+        let kept = root
+            .store(Path::new("posts/2026/new.md"), b"# Hi\n", None)
             .unwrap();
+        assert_eq!(kept, None);
         let path = dir.path().join("posts/2026/new.md");
         assert_eq!(std::fs::read(&path).unwrap(), b"# Hi\n");
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        root.store(Path::new("posts/2026/new.md"), b"# Again\n")
+        root.store(Path::new("posts/2026/new.md"), b"# Again\n", None)
             .unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"# Again\n");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -247,29 +704,105 @@ mod tests {
             Err(StoreError::NotPlain(_))
         ));
         assert!(matches!(
-            root.store(Path::new("posts/x.md"), b"x"),
+            root.store(Path::new("posts/x.md"), b"x", None),
             Err(StoreError::NotPlain(_))
         ));
         std::fs::create_dir(dir.path().join("p")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("f"), dir.path().join("p/f.md")).unwrap();
         assert!(root.check_writable(Path::new("p/f.md")).is_err());
-        assert!(root.store(Path::new("p/f.md"), b"x").is_err());
+        assert!(root.store(Path::new("p/f.md"), b"x", None).is_err());
         assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
         assert!(root.check_writable(Path::new("q/new/x.md")).is_ok());
+        // Nor into a history folder that leads out.
+        std::fs::write(dir.path().join("p/real.md"), "one").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join(HISTORY_DIR)).unwrap();
+        assert!(root.store(Path::new("p/real.md"), b"two", None).is_err());
+        assert!(root.remove(Path::new("p/real.md")).is_err());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("p/real.md")).unwrap(),
+            "one"
+        );
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
     }
 
     #[test]
-    fn trash_keeps_what_it_takes() {
+    fn every_replaced_and_deleted_version_is_kept_and_can_be_put_back() {
         let (dir, root) = root();
-        root.store(Path::new("posts/x.md"), b"old").unwrap();
-        let place = root.trash(Path::new("posts/x.md")).unwrap();
-        assert!(place.starts_with(".trash"), "{}", place.display());
-        assert!(place.ends_with("posts/x.md"), "{}", place.display());
-        assert!(!dir.path().join("posts/x.md").exists());
-        assert_eq!(std::fs::read(dir.path().join(&place)).unwrap(), b"old");
+        let file = Path::new("posts/x.md");
+        root.store(file, b"one", None).unwrap();
+        let first = root.store(file, b"two", None).unwrap().unwrap();
+        assert!(first.starts_with(".history/posts/x.md"), "{first:?}");
+        assert_eq!(std::fs::read(dir.path().join(&first)).unwrap(), b"one");
+        root.store(file, b"three", None).unwrap().unwrap();
+        let gone = root.remove(file).unwrap();
+        assert!(!dir.path().join(file).exists());
+        assert_eq!(std::fs::read(dir.path().join(&gone)).unwrap(), b"three");
+        let history = root.history(None).unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].file, file);
+        let whys: Vec<(Why, u64)> = history[0]
+            .versions
+            .iter()
+            .map(|v| (v.why, v.bytes))
+            .collect();
+        assert_eq!(
+            whys,
+            [(Why::Replaced, 3), (Why::Replaced, 3), (Why::Deleted, 5)]
+        );
+        assert_eq!(root.history(Some(file)).unwrap(), history);
+        assert!(
+            root.history(Some(Path::new("posts/y.md")))
+                .unwrap()
+                .is_empty()
+        );
+        // The newest comes back; the others by the start of their name.
+        let restored = root.restore(file, None).unwrap();
+        assert_eq!(restored.version.why, Why::Deleted);
+        assert_eq!(restored.kept, None);
+        assert_eq!(std::fs::read(dir.path().join(file)).unwrap(), b"three");
+        let oldest = history[0].versions[0].when.clone();
+        let restored = root.restore(file, Some(&oldest)).unwrap();
+        assert!(restored.kept.is_some());
+        assert_eq!(std::fs::read(dir.path().join(file)).unwrap(), b"one");
+        // Nothing was lost on the way: four versions now, "three" among them twice.
+        let versions = &root.history(Some(file)).unwrap()[0].versions;
+        assert_eq!(versions.len(), 4);
         assert!(matches!(
-            root.trash(Path::new("posts/x.md")),
+            root.restore(file, Some("1999")),
+            Err(StoreError::NoSuchVersion(_))
+        ));
+        assert!(matches!(
+            root.restore(file, Some("2")),
+            Err(StoreError::NoSuchVersion(m)) if m.contains("versions")
+        ));
+        assert!(matches!(
+            root.remove(Path::new("posts/none.md")),
             Err(StoreError::Missing(_))
         ));
+        // The history counts against the bytes held.
+        let held = root.bytes_held(&[vec!["posts".into()]]).unwrap();
+        assert_eq!(held, 3 + (3 + 3 + 5 + 5));
+    }
+
+    #[test]
+    fn bytes_held_counts_each_folder_once_and_follows_no_link() {
+        let (dir, root) = root();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("big"), vec![0u8; 10_000]).unwrap();
+        std::fs::create_dir_all(dir.path().join("posts/a")).unwrap();
+        std::fs::write(dir.path().join("posts/a/x"), "12345").unwrap();
+        std::fs::write(dir.path().join("posts/y"), "123").unwrap();
+        std::fs::write(dir.path().join("other"), "1234567").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("posts/out")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("big"), dir.path().join("posts/big"))
+            .unwrap();
+        let held = root
+            .bytes_held(&[
+                vec!["posts".into()],
+                vec!["posts".into(), "a".into()],
+                vec!["missing".into()],
+            ])
+            .unwrap();
+        assert_eq!(held, 8);
     }
 }

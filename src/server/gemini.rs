@@ -351,12 +351,67 @@ async fn respond(
         host.public_port.unwrap_or(local.port()),
     );
     let preview = host.previews_drafts(identity);
-    serve_file(request, host, origin, preview).await
+    let response = serve_file(&request, host, origin.clone(), preview).await;
+    if host.is_author(identity) {
+        return with_edit_link(response, &request, host, &origin, identity);
+    }
+    response
+}
+
+/// An author's view of a page they may edit: the page with a link to its source under it
+/// (`=> titan://host:port/path;edit`), which their client opens in its editor. Readers' pages
+/// never have it (and an author's view is never kept for them).
+fn with_edit_link(
+    response: Response,
+    request: &Request,
+    host: &Host,
+    origin: &Origin,
+    identity: Option<&Identity>,
+) -> Response {
+    let (mime, mut body) = match response {
+        Response::Page { mime, page } => (mime, page.gemtext.clone()),
+        Response::Generated { mime, body } if mime.starts_with("text/gemini") => (mime, body),
+        other => return other,
+    };
+    let capsule = host.capsule.load();
+    let Some(source) = capsule
+        .site
+        .text_path(&request.segments, request.ends_with_slash)
+    else {
+        return Response::Generated { mime, body };
+    };
+    let segments: Vec<String> = source
+        .iter()
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    if host.write_refusal(&segments, identity).is_some() {
+        return Response::Generated { mime, body };
+    }
+    // The page's own URL (a post's, its `slug` kept); a folder's page by its index file.
+    let url = match capsule.site.all_posts().find(|p| p.source == source) {
+        Some(post) => post.url.clone(),
+        None => crate::convert::url::encode_path(&format!(
+            "/{}",
+            if crate::content::files::is_markdown(source) {
+                source.with_extension("gmi")
+            } else {
+                source.to_owned()
+            }
+            .to_string_lossy()
+        )),
+    };
+    let gemini = origin.absolute(&url);
+    let titan = gemini.strip_prefix("gemini").unwrap_or(&gemini);
+    if !body.is_empty() && !body.ends_with('\n') {
+        body.push('\n');
+    }
+    body.push_str(&format!("\n=> titan{titan};edit Edit this page\n"));
+    Response::Generated { mime, body }
 }
 
 /// Answers a request for `host`: a generated page, else from its capsule folder; with
 /// `preview`, as its authors see it (drafts included).
-async fn serve_file(request: Request, host: &Host, origin: Origin, preview: bool) -> Response {
+async fn serve_file(request: &Request, host: &Host, origin: Origin, preview: bool) -> Response {
     // One snapshot for the whole request, even if the site is reloaded meanwhile.
     let capsule = host.capsule.load_full();
     if let Some(page) = search_path(&request.segments, request.ends_with_slash) {
@@ -387,7 +442,7 @@ async fn serve_file(request: Request, host: &Host, origin: Origin, preview: bool
             ),
         };
     }
-    let segments = request.segments;
+    let segments = request.segments.clone();
     let ends_with_slash = request.ends_with_slash;
     if preview {
         // An author's view is made per request: the kept answers are readers'.

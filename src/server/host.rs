@@ -105,6 +105,43 @@ impl Host {
                 .is_ok())
     }
 
+    /// Why `identity` may not write (nor read the source of) the file at a path (decoded
+    /// segments) with Titan: it is no author's, the path lies below none of the host's
+    /// `[titan] paths`, or in an area that refuses it. `None`: it may. Titan writes and reads
+    /// sources, so it never opens an area to someone the area refuses.
+    pub fn write_refusal(
+        &self,
+        segments: &[String],
+        identity: Option<&Identity>,
+    ) -> Option<super::identity::Refusal> {
+        use super::identity::{Purpose, Refusal, admit, now};
+        let now = now();
+        if let Err(refusal) = admit(&self.titan.fingerprints, identity, now, Purpose::Titan) {
+            return Some(refusal);
+        }
+        if !self.titan.paths.iter().any(|p| p.holds(segments)) {
+            return Some(Refusal {
+                status: super::status::Status::CertificateNotAuthorised,
+                meta: "Uploads may not write here: see the capsule's [titan] paths",
+            });
+        }
+        self.areas_over(segments)
+            .find_map(|area| admit(&area.fingerprints, identity, now, Purpose::Area).err())
+    }
+
+    /// Whether `identity` is one of the host's authors, with Titan on: it is shown a link to
+    /// edit each page it may.
+    pub fn is_author(&self, identity: Option<&Identity>) -> bool {
+        self.titan.enabled
+            && super::identity::admit(
+                &self.titan.fingerprints,
+                identity,
+                super::identity::now(),
+                super::identity::Purpose::Titan,
+            )
+            .is_ok()
+    }
+
     /// The areas a path (decoded segments) lies in: a request must pass every one.
     pub fn areas_over<'a>(
         &'a self,
@@ -328,11 +365,18 @@ fn kept_read(
     options: &BuildOptions,
     areas: &[AreaConfig],
 ) -> (ReadCache, Option<Arc<Capsule>>) {
+    let same_folder = |h: &&Arc<Host>| h.capsule.load().root.path() == root.path();
     let Some(host) = served
         .iter()
-        .find(|h| h.capsule.load().root.path() == root.path() && h.build.reads_same(options))
+        .filter(same_folder)
+        .find(|h| h.build.reads_same(options))
     else {
-        return (ReadCache::default(), None);
+        // Read again, but posts keep the URLs they hold.
+        let cache = served
+            .iter()
+            .find(same_folder)
+            .map_or_else(ReadCache::default, |h| scan::lock(&h.read).only_holders());
+        return (cache, None);
     };
     let mut cache = scan::lock(&host.read).clone();
     if host.build != *options || host.areas != areas {

@@ -1,7 +1,11 @@
 //! Titan on the Gemini port: an author's client writes, replaces, deletes or fetches the source
 //! of a page of the capsule. Everything that can be refused is refused before a byte of the
-//! body is read (host, form, certificate, token, place, size); then exactly `size` bytes are
-//! read, checked and written whole, and the live reload serves the page within its latency.
+//! body is read, in the order an author can act on: host (`53`), form (`59`), certificate
+//! (`60`/`61`/`62`), token and place (`61`), then the name, the size and the quota (`59`).
+//! Then exactly `size` bytes are read, checked off the async threads (an upload that would
+//! lose what an author wrote, or take a URL another post holds, is refused with `59`) and
+//! written whole; what it replaces is kept in the history, and the live reload serves the
+//! page within its latency.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,13 +20,19 @@ use super::host::{Host, Hosts};
 use super::identity::{self, Identity, Purpose};
 use super::status::Status;
 use super::titan;
-use crate::content::files::is_markdown;
+use crate::content::files::{is_hidden, is_markdown};
+use crate::content::front_matter;
 use crate::content::scan::problems_of;
-use crate::content::site::BuildOptions;
-use crate::content::store::{StoreError, TRASH_DIR};
+use crate::content::store::{HISTORY_DIR, StoreError};
 use crate::convert::mime::mime_for;
 use crate::convert::url::{Origin, encode_path};
 use crate::respond::Capsule;
+
+/// The longest file name Linux file systems take.
+const MAX_NAME_BYTES: usize = 255;
+
+/// The longest META a refusal carries (a header line is at most 1024 bytes with its status).
+const MAX_META_BYTES: usize = 1000;
 
 /// Answers a Titan request line; `None` when the connection is to be closed without an
 /// answer (the body was cut short, or never came).
@@ -52,33 +62,55 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
         return Some(delete(&capsule, &target, host, identity, log).await);
     }
     let body = read_body(stream, early, size, hosts.0, log).await?;
-    if let Err(refused) = check_text(&target, &body, &host.build, log) {
-        return Some(refused);
-    }
+    let origin = Origin::new(
+        host.canonical().as_str(),
+        host.public_port.unwrap_or(local.port()),
+    );
+    // A page's checks cost what converting its text does: off the async threads.
+    let checked = {
+        let (capsule, target, host) = (Arc::clone(&capsule), target.clone(), Arc::clone(host));
+        let edit_url = titan_url(&origin, &request);
+        on_disk(move || Ok(check_body(&capsule, &target, body, &host, &edit_url))).await
+    };
+    let body = match checked {
+        Ok(Ok(body)) => body,
+        Ok(Err(refusal)) => {
+            log.note = refusal.note;
+            return Some(Response::header(Status::BadRequest, refusal.meta));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check an upload");
+            log.note = "cannot check the upload";
+            return Some(Response::header(
+                Status::TemporaryFailure,
+                "Cannot check the upload: try again",
+            ));
+        }
+    };
     let url = page_url(&capsule, &target);
     let stored = {
         let (capsule, target) = (Arc::clone(&capsule), target.clone());
         in_capsule(
-            move || capsule.root.store(&target, &body),
+            move || capsule.root.store(&target, &body, None),
             log,
             "Cannot store the upload",
         )
         .await
     };
-    if let Err(refused) = stored {
-        return Some(refused);
-    }
+    let kept = match stored {
+        Ok(kept) => kept,
+        Err(refused) => return Some(refused),
+    };
     log.note = "upload stored";
     tracing::info!(
         host = %host.canonical(),
-        file = %target.display(),
+        // Named by the client: quoted and escaped, as the access log's path, so a space, a
+        // `=` or a line separator in it cannot forge a field or a line.
+        file = ?target.to_string_lossy(),
         bytes = size,
+        kept = ?kept.as_deref().map_or("-".into(), Path::to_string_lossy),
         cert = %identity.map(Identity::short).unwrap_or_default(),
         "published from a Gemini client"
-    );
-    let origin = Origin::new(
-        host.canonical().as_str(),
-        host.public_port.unwrap_or(local.port()),
     );
     Some(Response::header(
         Status::RedirectTemporary,
@@ -96,8 +128,8 @@ struct Upload<'a> {
 }
 
 /// Everything checked before a byte of the body is read, in the order the answers are given:
-/// host (`53`), form (`59`), certificate (`60`/`61`/`62`), token and place (`61`), the file
-/// (`59`), the size (`59`).
+/// host (`53`), form (`59`), certificate (`60`/`61`/`62`), token, place and permission
+/// (`61`), then the name, the file, the size and the quota (`59`).
 async fn checked<'a>(
     line: &[u8],
     early: &[u8],
@@ -138,7 +170,9 @@ async fn checked<'a>(
         Purpose::Titan,
     )
     .map_err(|r| refuse(log, r.status, r.meta))?;
-    if let Some(expected) = &settings.token {
+    // Reading a source is the author's certificate's alone (Lagrange asks for `;edit` without
+    // a token); writing needs the token too.
+    if let Some(expected) = settings.token.as_ref().filter(|_| !request.edit) {
         let why = match &request.token {
             None => {
                 "Publishing here needs the capsule's token: add it in your client's upload \
@@ -151,9 +185,20 @@ async fn checked<'a>(
             return Err(refuse(log, Status::CertificateNotAuthorised, why));
         }
     }
+    let segments = &request.target.segments;
+    place_allowed(host, segments, identity, log)?;
+    let size = request.size.unwrap_or(0);
+    if !request.edit && size == 0 && !settings.allow_delete {
+        return Err(refuse(
+            log,
+            Status::CertificateNotAuthorised,
+            "Deleting is not allowed here (size=0 deletes; see [titan] allow_delete)",
+        ));
+    }
+    check_names(segments, log)?;
     let capsule = host.capsule.load_full();
     let target = {
-        let (capsule, segments) = (Arc::clone(&capsule), request.target.segments.clone());
+        let (capsule, segments) = (Arc::clone(&capsule), segments.clone());
         in_capsule(
             move || file_of(&capsule, &segments),
             log,
@@ -161,26 +206,14 @@ async fn checked<'a>(
         )
         .await?
     };
-    let segments: Vec<String> = target
+    // The file a URL names lies in the URL's folder; checked again by its own path all the
+    // same, as every rule is.
+    let file_segments: Vec<String> = target
         .iter()
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
-    // An author passes the areas over the page too (by its URL and by its file): Titan
-    // writes and reads sources, so it never opens an area to someone the area refuses.
-    let over = host
-        .areas_over(&request.target.segments)
-        .chain(host.areas_over(&segments));
-    for area in over {
-        identity::admit(&area.fingerprints, identity, identity::now(), Purpose::Area)
-            .map_err(|r| refuse(log, r.status, r.meta))?;
-    }
-    if !settings.paths.iter().any(|p| p.holds(&segments)) {
-        return Err(refuse(
-            log,
-            Status::CertificateNotAuthorised,
-            "Uploads may not write here: see the capsule's [titan] paths",
-        ));
-    }
+    place_allowed(host, &file_segments, identity, log)?;
+    check_names(&file_segments, log)?;
     {
         let (capsule, target) = (Arc::clone(&capsule), target.clone());
         in_capsule(
@@ -190,7 +223,6 @@ async fn checked<'a>(
         )
         .await?;
     }
-    let size = request.size.unwrap_or(0);
     if request.edit && !early.is_empty() {
         return Err(refuse(
             log,
@@ -205,13 +237,6 @@ async fn checked<'a>(
             "More bytes than `size` announced",
         ));
     }
-    if !request.edit && size == 0 && !settings.allow_delete {
-        return Err(refuse(
-            log,
-            Status::CertificateNotAuthorised,
-            "Deleting is not allowed here (size=0 deletes; see [titan] allow_delete)",
-        ));
-    }
     let max = settings.max_size.bytes();
     if size > max {
         log.note = "upload larger than max_size";
@@ -220,12 +245,101 @@ async fn checked<'a>(
             format!("Uploads are limited to {max} bytes (the capsule's [titan] max_size)"),
         ));
     }
+    if !request.edit && size > 0 {
+        check_quota(host, &capsule, size, log).await?;
+    }
     Ok(Upload {
         host,
         capsule,
         target,
         request,
     })
+}
+
+/// `61` unless `identity` may write at a path (decoded segments): see
+/// [`Host::write_refusal`].
+fn place_allowed(
+    host: &Host,
+    segments: &[String],
+    identity: Option<&Identity>,
+    log: &mut AccessLog,
+) -> Result<(), Response> {
+    match host.write_refusal(segments, identity) {
+        Some(r) => Err(refuse(log, r.status, r.meta)),
+        None => Ok(()),
+    }
+}
+
+/// `59` for a name the server would never serve (a dot-file, an editor's temporary file or
+/// backup), or one longer than a file system takes.
+fn check_names(segments: &[String], log: &mut AccessLog) -> Result<(), Response> {
+    if is_hidden(segments.iter().map(String::as_str)) {
+        return Err(refuse(
+            log,
+            Status::BadRequest,
+            "This name is never served (dot-files, and editors' temporary files and backups: \
+             x~, *.swp, *.tmp, 4913): nothing was written",
+        ));
+    }
+    if segments.iter().any(|s| s.len() > MAX_NAME_BYTES) {
+        return Err(refuse(
+            log,
+            Status::BadRequest,
+            "A file or folder name is longer than 255 bytes",
+        ));
+    }
+    Ok(())
+}
+
+/// `59` with the figures when an upload of `size` bytes would take the host's `[titan] paths`
+/// and kept versions past its quota.
+async fn check_quota(
+    host: &Host,
+    capsule: &Arc<Capsule>,
+    size: u64,
+    log: &mut AccessLog,
+) -> Result<(), Response> {
+    let quota = host.titan.quota.bytes();
+    let below: Vec<Vec<String>> = host
+        .titan
+        .paths
+        .iter()
+        .map(|p| p.segments().to_vec())
+        .collect();
+    let held = {
+        let capsule = Arc::clone(capsule);
+        in_capsule(
+            move || capsule.root.bytes_held(&below),
+            log,
+            "Cannot look at the capsule folder",
+        )
+        .await?
+    };
+    if held.saturating_add(size) <= quota {
+        return Ok(());
+    }
+    log.note = "over the upload quota";
+    Err(Response::header(
+        Status::BadRequest,
+        format!(
+            "Over the capsule's upload quota: its [titan] paths and kept versions \
+             ({HISTORY_DIR}/) hold {} of {} and this upload is {}; nothing was written. Ask \
+             the operator to raise [titan] quota or to clear old versions",
+            shown_bytes(held),
+            shown_bytes(quota),
+            shown_bytes(size)
+        ),
+    ))
+}
+
+/// Bytes as an author reads them: `1234 bytes`, `12.3 MiB (12897484 bytes)`.
+fn shown_bytes(bytes: u64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if bytes < 1024 * 1024 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{:.1} MiB ({bytes} bytes)", bytes as f64 / MIB)
+    }
 }
 
 /// A header-only answer, its reason noted for the log.
@@ -256,7 +370,7 @@ async fn in_capsule<T: Send + 'static>(
             return Err(refuse(log, Status::NotFound, "Not found"));
         }
         Ok(Err(StoreError::Refused(why))) => return Err(refuse(log, Status::BadRequest, why)),
-        Ok(Err(e @ StoreError::Io { .. })) => e.to_string(),
+        Ok(Err(e @ (StoreError::Io { .. } | StoreError::NoSuchVersion(_)))) => e.to_string(),
         Err(e) => e.to_string(),
     };
     tracing::warn!(error = %error, "{failed}");
@@ -275,14 +389,14 @@ fn same_secret(given: &[u8], expected: &[u8]) -> bool {
 }
 
 /// The file a Titan path writes (relative to the root): the source of the post served at that
-/// URL (`/posts/x.gmi` → `posts/x.md`, whatever its `slug`), else a `.gmi` path's Markdown
-/// twin when only that exists, else the path itself. A Markdown file whose `.gmi` twin exists
-/// is refused: the twin is served in its place, so the upload would never be seen. Blocking
-/// (it may look at the folder).
+/// URL (`/posts/x.gmi` → `posts/x.md`, whatever its `slug`; drafts too), else a `.gmi` path's
+/// Markdown twin when only that exists, else the path itself. A Markdown file whose `.gmi`
+/// twin exists is refused: the twin is served in its place, so the upload would never be
+/// seen. Blocking (it may look at the folder).
 fn file_of(capsule: &Capsule, segments: &[String]) -> Result<PathBuf, StoreError> {
     let path: PathBuf = segments.iter().collect();
     let url = encode_path(&format!("/{}", segments.join("/")));
-    if let Some(post) = capsule.site.post_by_url(&url) {
+    if let Some(post) = capsule.site.all_posts().find(|p| p.url == url) {
         return Ok(post.source.clone());
     }
     let on_disk = |p: &Path| std::fs::symlink_metadata(capsule.root.path().join(p)).is_ok();
@@ -304,8 +418,8 @@ fn file_of(capsule: &Capsule, segments: &[String]) -> Result<PathBuf, StoreError
 /// The URL a stored file is served at: a post's (its `slug` kept), a Markdown file's `.gmi`
 /// name, else its own path.
 fn page_url(capsule: &Capsule, file: &Path) -> String {
-    if let Some(url) = capsule.site.url_of(file) {
-        return url.to_owned();
+    if let Some(post) = capsule.site.all_posts().find(|p| p.source == file) {
+        return post.url.clone();
     }
     let served = if is_markdown(file) {
         file.with_extension("gmi")
@@ -313,6 +427,15 @@ fn page_url(capsule: &Capsule, file: &Path) -> String {
         file.to_owned()
     };
     encode_path(&format!("/{}", served.to_string_lossy()))
+}
+
+/// `titan://host:port/path;edit`: where an author's client fetches a page's source.
+fn titan_url(origin: &Origin, request: &titan::TitanRequest) -> String {
+    let gemini = origin.absolute(&request.target.raw_path);
+    format!(
+        "titan{};edit",
+        gemini.strip_prefix("gemini").unwrap_or(&gemini)
+    )
 }
 
 /// Whether a file is gemtext (`.gmi`, `.gemini`), as the capsule serves it.
@@ -325,42 +448,191 @@ fn is_text(file: &Path) -> bool {
     is_markdown(file) || is_gemtext(file) || mime_for(file) == "text/plain"
 }
 
-/// Refuses a text that is not UTF-8, and a page the watcher would not publish as written (a
-/// post whose front matter does not parse, say): the author's client keeps the text to fix.
-fn check_text(
-    file: &Path,
-    body: &[u8],
-    options: &BuildOptions,
-    log: &mut AccessLog,
-) -> Result<(), Response> {
-    if !is_text(file) {
-        return Ok(());
+/// Why a body is refused: the META, and the log's note.
+#[derive(Debug)]
+struct Refusal {
+    meta: String,
+    note: &'static str,
+}
+
+impl Refusal {
+    fn new(note: &'static str, meta: String) -> Refusal {
+        Refusal {
+            meta: one_line(meta),
+            note,
+        }
     }
-    let Ok(text) = std::str::from_utf8(body) else {
-        log.note = "upload is not UTF-8";
-        return Err(Response::header(
-            Status::BadRequest,
-            "The text is not valid UTF-8: nothing was written",
+}
+
+/// A META of one line, within the 1024 bytes a header may hold.
+fn one_line(mut meta: String) -> String {
+    meta = meta.replace(['\r', '\n'], " ");
+    meta.retain(|c| !c.is_control());
+    if meta.len() > MAX_META_BYTES {
+        let mut end = MAX_META_BYTES;
+        while !meta.is_char_boundary(end) {
+            end -= 1;
+        }
+        meta.truncate(end);
+    }
+    meta
+}
+
+/// The checks of an upload's body, in the order of what an author would lose: text that is
+/// not UTF-8, gemtext sent over a Markdown source (told by its lines, whatever MIME type the
+/// client named: Lagrange calls all typed text `text/plain`), front matter the file has that the body
+/// drops, lines the server adds to the page as shown, a page that would not be published as
+/// written, and a URL another post holds. Returns the body when it may be stored. Blocking.
+fn check_body(
+    capsule: &Capsule,
+    file: &Path,
+    body: Vec<u8>,
+    host: &Host,
+    edit_url: &str,
+) -> Result<Vec<u8>, Refusal> {
+    if !is_text(file) {
+        return Ok(body);
+    }
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return Err(Refusal::new(
+            "upload is not UTF-8",
+            "The text is not valid UTF-8: nothing was written".into(),
         ));
     };
-    if let Some(problem) = problems_of(text.to_owned(), file, options)
-        .into_iter()
-        .find(|p| p.error)
-    {
-        log.note = "upload would not be published as written";
-        // One line, within the 1024 bytes a META may hold.
-        let mut meta = format!("Not published, nothing was written: {problem}");
-        meta.retain(|c| !c.is_control());
-        if meta.len() > 1000 {
-            let mut end = 1000;
-            while !meta.is_char_boundary(end) {
-                end -= 1;
-            }
-            meta.truncate(end);
+    let current = current_text(capsule, file, host.build.max_file_size);
+    let shown = file.display();
+    if let Some(current) = current.as_ref().filter(|_| is_markdown(file)) {
+        if let Some((line, link)) = new_link_line(text, current) {
+            return Err(Refusal::new(
+                "gemtext sent over a Markdown source",
+                format!(
+                    "{shown} is written in Markdown and this text is gemtext (line \
+                     {line}: {link}), the page as shown: storing it would lose its front \
+                     matter and run its links together, so nothing was written. Edit the \
+                     Markdown source instead: open {edit_url}"
+                ),
+            ));
         }
-        return Err(Response::header(Status::BadRequest, meta));
+        if let Some(dropped) = dropped_keys(current, text) {
+            return Err(Refusal::new(
+                "upload drops front matter",
+                format!(
+                    "This text drops front matter {shown} has ({}): nothing was written. \
+                     Send the whole source ({edit_url} gets it); to change a value, keep \
+                     its key; to clear one, leave the key with no value",
+                    dropped.join(", ")
+                ),
+            ));
+        }
     }
-    Ok(())
+    if let Some(current) = &current {
+        let added = capsule.added_lines(file);
+        let carried = text.lines().map(str::trim_end).find(|line| {
+            (added.iter().any(|a| a == line) || is_edit_link(line))
+                && !current.lines().any(|c| c.trim_end() == *line)
+        });
+        if let Some(line) = carried {
+            return Err(Refusal::new(
+                "upload carries the lines the server adds",
+                format!(
+                    "This text holds a line the server adds to {shown} as it shows it \
+                     (“{line}”): the page as shown, not its source, so nothing was written. \
+                     Edit the source instead: open {edit_url}"
+                ),
+            ));
+        }
+    }
+    let examined = problems_of(text.to_owned(), file, &host.build);
+    if let Some(problem) = examined.problems.iter().find(|p| p.error) {
+        return Err(Refusal::new(
+            "upload would not be published as written",
+            format!("Not published, nothing was written: {problem}"),
+        ));
+    }
+    if let Some(post) = &examined.post {
+        let natural = post.natural_url();
+        let holder = capsule
+            .site
+            .all_posts()
+            .find(|p| p.source != file && (p.url == post.url || p.url == natural));
+        if let Some(holder) = holder {
+            let (url, how) = if holder.url == post.url && post.url != natural {
+                (post.url.as_str(), "its `slug` asks for")
+            } else {
+                (holder.url.as_str(), "it would be served at")
+            };
+            return Err(Refusal::new(
+                "upload asks for another post's URL",
+                format!(
+                    "{url}, which {how}, is {}'s: a post keeps its URL, so nothing was \
+                     written. Choose another {}",
+                    holder.source.display(),
+                    if how.contains("slug") {
+                        "`slug`"
+                    } else {
+                        "file name"
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(body)
+}
+
+/// The text of the file an upload replaces, if it has one (and it reads as UTF-8).
+fn current_text(capsule: &Capsule, file: &Path, limit: u64) -> Option<String> {
+    use std::io::Read;
+    let opened = capsule
+        .root
+        .open_file(&capsule.root.path().join(file))
+        .ok()?;
+    let mut bytes = Vec::new();
+    opened.take(limit).read_to_end(&mut bytes).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// The first gemtext link line (`=> …`, outside fenced code) of `text` that `current` does
+/// not have: a Markdown source with gemtext links of its own keeps them, but the page as a
+/// client shows it is gemtext throughout. Its line number and text (shortened).
+fn new_link_line(text: &str, current: &str) -> Option<(usize, String)> {
+    let mut fenced = false;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            fenced = !fenced;
+            continue;
+        }
+        if !fenced && line.starts_with("=>") && !current.lines().any(|c| c == line) {
+            let shown: String = line.chars().take(60).collect();
+            return Some((i + 1, shown));
+        }
+    }
+    None
+}
+
+/// The front-matter keys `current` has and `text` does not (any case), if any.
+fn dropped_keys(current: &str, text: &str) -> Option<Vec<String>> {
+    let before = front_matter::keys_of(current)?;
+    let after: Vec<String> = front_matter::keys_of(text)
+        .unwrap_or_default()
+        .iter()
+        .map(|k| k.to_lowercase())
+        .collect();
+    let dropped: Vec<String> = before
+        .into_iter()
+        .filter(|k| !after.contains(&k.to_lowercase()))
+        .collect();
+    (!dropped.is_empty()).then_some(dropped)
+}
+
+/// Whether a line is the edit link authors see under a page.
+fn is_edit_link(line: &str) -> bool {
+    line.strip_prefix("=>")
+        .map(str::trim_start)
+        .and_then(|rest| rest.split_whitespace().next())
+        .is_some_and(|url| {
+            url.len() > 8 && url[..8].eq_ignore_ascii_case("titan://") && url.ends_with(";edit")
+        })
 }
 
 /// Reads exactly `size` bytes (those already read after the request line first) within the
@@ -445,7 +717,7 @@ async fn source_of(capsule: &Arc<Capsule>, file: &Path, max: u64, log: &mut Acce
     }
 }
 
-/// `size=0`: the file moves to the trash.
+/// `size=0`: the file moves to the history.
 async fn delete(
     capsule: &Arc<Capsule>,
     file: &Path,
@@ -456,7 +728,7 @@ async fn delete(
     let moved = {
         let (capsule, file) = (Arc::clone(capsule), file.to_owned());
         in_capsule(
-            move || capsule.root.trash(&file),
+            move || capsule.root.remove(&file),
             log,
             "Cannot delete this file",
         )
@@ -466,21 +738,21 @@ async fn delete(
         Ok(place) => place,
         Err(refused) => return refused,
     };
-    log.note = "deleted (moved to the trash)";
+    log.note = "deleted (kept in the history)";
     tracing::info!(
         host = %host.canonical(),
-        file = %file.display(),
-        trash = %place.display(),
+        file = ?file.to_string_lossy(),
+        kept = ?place.to_string_lossy(),
         cert = %identity.map(Identity::short).unwrap_or_default(),
         "deleted from a Gemini client"
     );
     Response::Generated {
         mime: host.gemtext_header(None),
         body: format!(
-            "# Deleted\n\n{} is no longer served. It was moved to {} in the capsule folder, \
-             from where it can be put back.\n\n=> / Home\n",
+            "# Deleted\n\n{} is no longer served. It is kept in {HISTORY_DIR}/ in the capsule \
+             folder (never served), from where `gemhole restore {}` puts it back.\n\n=> / Home\n",
             file.display(),
-            TRASH_DIR
+            file.display(),
         ),
     }
 }
@@ -504,5 +776,54 @@ mod tests {
         assert!(is_text(Path::new("notes.txt")));
         assert!(is_text(Path::new("a.GMI")));
         assert!(!is_text(Path::new("img/x.png")));
+    }
+
+    #[test]
+    fn gemtext_links_over_markdown_are_found_unless_the_source_has_them() {
+        let source = "---\ntitle: A\n---\nSee [b](b.md).\n\n=> gemini://kept.example kept\n";
+        let shown = "# A\n\nSee b.\n=> b.gmi b\n=> gemini://kept.example kept\n";
+        assert_eq!(new_link_line(shown, source), Some((4, "=> b.gmi b".into())));
+        let edited = source.replace("See", "Read");
+        assert_eq!(new_link_line(&edited, source), None);
+        let fenced = format!("{source}```\n=> not a link\n```\n");
+        assert_eq!(new_link_line(&fenced, source), None);
+    }
+
+    #[test]
+    fn dropped_keys_are_named_in_any_case() {
+        let source = "---\ntitle: A\nseries: S\npart: 2\nweight: 3\n---\nText\n";
+        assert_eq!(
+            dropped_keys(source, "---\nTitle: A\nseries:\npart: 2\n---\nText\n"),
+            Some(vec!["weight".to_owned()])
+        );
+        assert_eq!(
+            dropped_keys(source, "# A\nText\n"),
+            Some(vec![
+                "title".into(),
+                "series".into(),
+                "part".into(),
+                "weight".into()
+            ])
+        );
+        assert_eq!(dropped_keys(source, source), None);
+        assert_eq!(dropped_keys("# No front matter\n", "# A\n"), None);
+    }
+
+    #[test]
+    fn edit_links_are_known() {
+        assert!(is_edit_link(
+            "=> titan://h:1965/posts/x.gmi;edit Edit this page"
+        ));
+        assert!(is_edit_link("=>TITAN://h/x.gmi;edit"));
+        assert!(!is_edit_link("=> titan://h/x.gmi Upload"));
+        assert!(!is_edit_link("Text ;edit"));
+    }
+
+    #[test]
+    fn metas_are_one_line_within_bounds() {
+        let long = format!("a\r\nb\u{7}{}", "é".repeat(600));
+        let meta = one_line(long);
+        assert!(meta.starts_with("a  b"));
+        assert!(meta.len() <= MAX_META_BYTES && !meta.contains('\u{7}'));
     }
 }
