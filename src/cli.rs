@@ -19,6 +19,16 @@ use crate::respond::Capsule;
 use crate::server::tls::{self, HostCert, Origin};
 use crate::server::{self, Server};
 
+/// `println!` through [`out`]: a closed pipe ends the command quietly.
+macro_rules! say {
+    () => {
+        out("\n")
+    };
+    ($($arg:tt)*) => {
+        out(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod history;
 
 /// Serve a folder of posts as a Gemini capsule.
@@ -197,6 +207,23 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes to standard output. A reader that went away (`gemhole convert x.md | head`) ends
+/// the command quietly, as a pipe's writer does, rather than in a panic.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("gemhole: error: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// The error and its causes on one line. The crate's errors name their cause in their own
 /// message and also return it as their source (thiserror does both for a `source` field), so a
 /// cause the line already ends with is not repeated.
@@ -339,15 +366,15 @@ fn cert(args: CertArgs) -> anyhow::Result<()> {
     for host in chosen_hosts(&config, args.host.as_ref())? {
         for cert in tls::load_or_generate(host, &config, &[])? {
             let info = &cert.info;
-            println!("{}", names(&cert.names));
-            println!(
+            say!("{}", names(&cert.names));
+            say!(
                 "  file:           {} ({})",
                 cert.cert_path.display(),
                 origin(cert.origin)
             );
-            println!("  SHA-256 cert:   {}", info.cert_sha256);
-            println!("  SHA-256 SPKI:   {}", info.spki_sha256);
-            println!("  expires:        {}", rfc3339(info.not_after));
+            say!("  SHA-256 cert:   {}", info.cert_sha256);
+            say!("  SHA-256 SPKI:   {}", info.spki_sha256);
+            say!("  expires:        {}", rfc3339(info.not_after));
         }
     }
     Ok(())
@@ -389,11 +416,19 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
     let limit = markdown.max_file_size.bytes();
     let source = crate::content::markdown::read_source(path, limit)?;
     let stem = crate::content::markdown::title_stem(path);
-    let (page, error) = crate::content::markdown::convert(&source, stem, &markdown.into());
-    if let Some(e) = error {
+    let read = crate::content::markdown::read(&source, stem, &markdown.into());
+    if let Some(e) = read.error {
         anyhow::bail!("{}:{}: {}", path.display(), e.line, e.message);
     }
-    print!("{}", page.gemtext);
+    for (warning, _) in read.problems.iter().filter(|(_, fatal)| !fatal) {
+        eprintln!(
+            "gemhole: warning: {}:{}: {}",
+            path.display(),
+            warning.line,
+            warning.message
+        );
+    }
+    out(&read.page.gemtext);
     Ok(())
 }
 
@@ -407,7 +442,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     let mut errors = 0;
     for host in chosen_hosts(&config, args.host.as_ref())? {
         if several {
-            println!("# {} ({})", host.canonical(), host.capsule.display());
+            say!("# {} ({})", host.canonical(), host.capsule.display());
         }
         // A host that cannot be read is an error of its own; the others are still checked.
         let opened = CapsuleRoot::open(&host.capsule)
@@ -420,7 +455,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         let capsule = match opened {
             Ok(capsule) => capsule,
             Err(e) if several => {
-                println!("error: {}", report(&e));
+                say!("error: {}", report(&e));
                 errors += 1;
                 continue;
             }
@@ -428,15 +463,15 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         };
         let (site, problems) = Site::build(&capsule, &BuildOptions::new(host));
         for problem in &problems {
-            println!("{problem}");
+            say!("{problem}");
         }
         // Each post readers cannot see yet, and why: a count alone hides the one that matters.
         for post in &site.drafts {
             let (line, why) = site.withheld_reason(post);
-            println!("{}:{line}: withheld: {why}", post.source.display());
+            say!("{}:{line}: withheld: {why}", post.source.display());
         }
         let host_errors = problems.iter().filter(|p| p.error).count();
-        println!(
+        say!(
             "{} published post(s), {} withheld (drafts or dated ahead), {} series, {} tag(s); \
              {host_errors} error(s), {} warning(s)",
             site.posts.len(),
@@ -508,9 +543,9 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
             host.public_port.unwrap_or(crate::config::GEMINI_PORT),
         );
         let written = out.write(&capsule, &origin)?;
-        println!("wrote {written} file(s) to {}", out.given().display());
+        say!("wrote {written} file(s) to {}", out.given().display());
         for area in &host.areas {
-            println!(
+            say!(
                 "left out {}: a client-certificate area is served only by `gemhole serve`",
                 area.path
             );
@@ -613,8 +648,8 @@ fn new_post(args: NewArgs) -> anyhow::Result<()> {
         "/{}",
         file.with_extension("gmi").to_string_lossy()
     ));
-    println!("{}", path.display());
-    println!(
+    say!("{}", path.display());
+    say!(
         "{} (a draft: readers see it once you remove `draft: true`)",
         origin.absolute(&url)
     );

@@ -5,9 +5,9 @@
 //! everything else from the capsule folder, with Markdown converted and series posts given
 //! their navigation. Blocking: the server calls it off its async threads.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use crate::config::HomeConfig;
 use crate::config::Lang;
@@ -66,16 +66,26 @@ pub enum Searched {
 }
 
 /// Rendered answers by key, made once per snapshot. Bounded in count and in bytes: past
-/// [`Rendered::MAX_ENTRIES`] or [`Rendered::MAX_BYTES`] new answers are made per request
-/// instead of kept, so no sequence of requests can grow it further.
+/// [`Rendered::MAX_ENTRIES`] or [`Rendered::MAX_BYTES`] an answer is no longer kept for
+/// later requests, so no sequence of requests can grow it further. An answer is made once
+/// however many requests ask for it at the same time, and one that is not kept is still
+/// shared by every request that asks while another is sending it: a large page costs one
+/// copy, not one per connection (readers that stop reading hold the copy, not a new one).
 #[derive(Debug, Default)]
 pub struct Rendered {
     kept: std::sync::RwLock<Kept>,
+    /// Answers being made, and answers made but not kept while someone still holds them.
+    shared: std::sync::Mutex<HashMap<String, Arc<Making>>>,
 }
+
+/// One answer being made: its maker holds the lock; later askers wait on it, then find the
+/// answer (as long as someone holds it).
+#[derive(Debug, Default)]
+struct Making(std::sync::Mutex<Option<Weak<[u8]>>>);
 
 #[derive(Debug, Default)]
 struct Kept {
-    entries: std::collections::HashMap<String, Arc<[u8]>>,
+    entries: HashMap<String, Arc<[u8]>>,
     bytes: usize,
 }
 
@@ -83,28 +93,68 @@ impl Rendered {
     pub const MAX_ENTRIES: usize = 4096;
     pub const MAX_BYTES: usize = 64 << 20;
 
-    /// The answer kept under `key`, else what `make` gives: an answer (kept if it fits), or
-    /// `Err` with what the caller needs to answer otherwise. Keys must be canonical (one key
-    /// per answer), or one answer could fill the budget under many names.
+    /// Answers shared while held, at most: past it those no longer held are forgotten.
+    const MAX_SHARED: usize = 256;
+
+    /// The answer under `key`, kept or still held by a request: never waits. Keys must be
+    /// canonical (one key per answer), or one answer could fill the budget under many names.
+    pub fn get(&self, key: &str) -> Option<Arc<[u8]>> {
+        let kept = self.kept.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = kept.entries.get(key) {
+            return Some(Arc::clone(found));
+        }
+        drop(kept);
+        let shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        let making = shared.get(key)?;
+        making.0.try_lock().ok()?.as_ref()?.upgrade()
+    }
+
+    /// The answer under `key`, else what `make` gives: an answer (kept if it fits, shared
+    /// while held if not), or `Err` with what the caller needs to answer otherwise. Made once
+    /// for every request that asks meanwhile: those wait for the first. Blocking: call it off
+    /// the async threads.
     pub fn get_or_make<T>(
         &self,
         key: &str,
         make: impl FnOnce() -> Result<Vec<u8>, T>,
     ) -> Result<Arc<[u8]>, T> {
-        let read = self.kept.read().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = read.entries.get(key) {
+        if let Some(found) = self.get(key) {
+            return Ok(found);
+        }
+        let making = {
+            let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            if shared.len() >= Self::MAX_SHARED {
+                // Forgotten once no request waits on it and nobody holds its answer.
+                shared.retain(|_, m| {
+                    Arc::strong_count(m) > 1
+                        || m.0
+                            .try_lock()
+                            .map_or(true, |w| w.as_ref().is_some_and(|w| w.strong_count() > 0))
+                });
+            }
+            Arc::clone(shared.entry(key.to_owned()).or_default())
+        };
+        let mut made = making.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = made.as_ref().and_then(Weak::upgrade) {
+            return Ok(found);
+        }
+        // Made and kept by the request this one waited for.
+        let kept = self.kept.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = kept.entries.get(key) {
             return Ok(Arc::clone(found));
         }
-        drop(read);
-        let made: Arc<[u8]> = make()?.into();
+        drop(kept);
+        let answer: Arc<[u8]> = make()?.into();
         let mut kept = self.kept.write().unwrap_or_else(|e| e.into_inner());
         let fits = kept.entries.len() < Self::MAX_ENTRIES
-            && kept.bytes + made.len() + key.len() <= Self::MAX_BYTES;
+            && kept.bytes + answer.len() + key.len() <= Self::MAX_BYTES;
         if fits && !kept.entries.contains_key(key) {
-            kept.bytes += made.len() + key.len();
-            kept.entries.insert(key.to_owned(), Arc::clone(&made));
+            kept.bytes += answer.len() + key.len();
+            kept.entries.insert(key.to_owned(), Arc::clone(&answer));
+        } else {
+            *made = Some(Arc::downgrade(&answer));
         }
-        Ok(made)
+        Ok(answer)
     }
 
     /// The answers kept under keys whose path (the key's last part) `keep` holds to, for the
@@ -120,6 +170,7 @@ impl Rendered {
         }
         Rendered {
             kept: std::sync::RwLock::new(carried),
+            shared: std::sync::Mutex::default(),
         }
     }
 
@@ -312,6 +363,21 @@ impl Capsule {
         Searched::Page(crate::views::search::results(query, page, &results, |n| {
             page_url(n, query)
         }))
+    }
+
+    /// Whether answering a path means making its text (a generated page, or a series post
+    /// with its navigation): work done off the async threads, once per snapshot (see
+    /// [`Rendered`]). Other text pages are held whole in the snapshot.
+    pub fn renders(&self, segments: &[String], ends_with_slash: bool) -> bool {
+        if self.site.generated(segments).is_some() {
+            return true;
+        }
+        let url = url::encode_path(&format!("/{}", segments.join("/")));
+        let source = match self.site.post_by_url(&url) {
+            Some(post) => Some(post.source.as_path()),
+            None => self.site.text_path(segments, ends_with_slash),
+        };
+        source.is_some_and(|s| self.site.in_series(s))
     }
 
     /// What `segments` (decoded, as from a request path) answers. Blocking: it may look at
@@ -805,5 +871,41 @@ mod tests {
         let (entries, bytes) = big.size();
         assert_eq!(entries, 9);
         assert!(bytes <= Rendered::MAX_BYTES, "{bytes}");
+        // One not kept is shared while it is held: the same bytes, not a copy.
+        let held = big
+            .get_or_make("19", || Ok::<_, ()>(vec![1; size]))
+            .unwrap();
+        assert!(Arc::ptr_eq(&held, &big.get("19").unwrap()));
+        let again = big.get_or_make("19", || Err(())).unwrap();
+        assert!(Arc::ptr_eq(&held, &again));
+        drop((held, again));
+        assert!(big.get("19").is_none());
+    }
+
+    /// Requests that ask for one answer at once wait for the first to make it: it is made
+    /// once, and they all get the same bytes.
+    #[test]
+    fn an_answer_asked_for_at_once_is_made_once() {
+        let rendered = Arc::new(Rendered::default());
+        let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let size = Rendered::MAX_BYTES + 1;
+        let askers: Vec<_> = (0..8)
+            .map(|_| {
+                let (rendered, made) = (Arc::clone(&rendered), Arc::clone(&made));
+                std::thread::spawn(move || {
+                    rendered
+                        .get_or_make("big", || {
+                            made.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            Ok::<_, ()>(vec![7; size])
+                        })
+                        .unwrap()
+                })
+            })
+            .collect();
+        let answers: Vec<Arc<[u8]>> = askers.into_iter().map(|a| a.join().unwrap()).collect();
+        assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(answers.iter().all(|a| Arc::ptr_eq(a, &answers[0])));
+        assert_eq!(rendered.size().0, 0);
     }
 }

@@ -144,12 +144,44 @@ fn only_trusted_balancers_are_let_in() {
 }
 
 #[test]
-fn a_health_check_is_served_as_the_balancers_own_and_logged_quietly() {
+fn a_health_check_is_served_as_the_balancers_own_with_a_small_allowance() {
     let server = behind_balancer("");
     let proxy = server.proxy_addr();
+    // A check that only connects and closes is not news.
+    drop(TcpStream::connect(proxy).unwrap().write_all(LOCAL));
+    let quiet = server.wait_log("the bare check", |l| {
+        l.contains("gemhole::access") && l.contains("closed before the handshake")
+    });
+    assert!(quiet.contains("DEBUG"), "{quiet}");
+    // One that asks for a page is served, and logged as a request.
     gemini_through(proxy, LOCAL, "gemini://localhost/")
         .unwrap()
         .expect("20");
+    // A few at once under the balancer's address, no more: a trusted address cannot open
+    // connections without end by calling them health checks. Of ten held open, six are
+    // closed at once, without a byte.
+    let held: Vec<TcpStream> = (0..10)
+        .map(|_| {
+            let mut tcp = TcpStream::connect(proxy).unwrap();
+            tcp.write_all(LOCAL).unwrap();
+            tcp
+        })
+        .collect();
+    let refused = "too many health-check (LOCAL) connections from one balancer";
+    server.wait_log("six checks refused", |_| server.count_logs(refused) >= 6);
+    assert_eq!(server.count_logs(refused), 6);
+    drop(held);
+    // Readers through the balancer are not held back by its checks.
+    gemini_through(
+        proxy,
+        &v2(
+            "192.0.2.9:4000".parse().unwrap(),
+            "127.0.0.1:1965".parse().unwrap(),
+        ),
+        "gemini://localhost/",
+    )
+    .unwrap()
+    .expect("20");
     // A client whose address is not an IP address (v1 UNKNOWN): served as the balancer's, and
     // logged like any client (only LOCAL is a health check).
     gemini_through(proxy, b"PROXY UNKNOWN\r\n", "gemini://localhost/")
@@ -161,7 +193,7 @@ fn a_health_check_is_served_as_the_balancers_own_and_logged_quietly() {
     let line = server.wait_log("the health check", |l| {
         l.contains("gemhole::access") && l.contains("status=20") && l.contains("peer=127.0.0.1:")
     });
-    assert!(line.contains("DEBUG"), "{line}");
+    assert!(line.contains("INFO"), "{line}");
     assert!(line.contains("via=127.0.0.1:"), "{line}");
 }
 

@@ -5,6 +5,8 @@ mod common;
 
 /// Client-certificate areas: 60/61/62, identities across resumption, pages kept out of lists.
 mod areas;
+/// What one page may cost: memory, log lines, answers shared by their readers.
+mod bounds;
 /// The command line and configuration errors.
 mod cli;
 /// Markdown → gemtext snapshots, one per construct.

@@ -478,3 +478,70 @@ fn clutter_in_the_certificate_folder_neither_hangs_nor_leaks() {
         "{stderr}"
     );
 }
+
+/// A client that connects by address sends no SNI: it gets the certificate made for that
+/// address when the address is among the host's names (a name added later has a pair of its
+/// own, which names it), not the first hostname's, which does not.
+#[test]
+fn no_sni_on_a_listed_address_gets_that_addresss_certificate() {
+    let first = Setup::new().start();
+    let dir = std::sync::Arc::clone(&first.dir);
+    drop(first);
+    let server = Setup::in_dir(dir)
+        .config("hostnames = [\"localhost\", \"127.0.0.2\"]\n")
+        .listen("127.0.0.2:0")
+        .listen("127.0.0.1:0")
+        .arg("--proxy-listen")
+        .arg("127.0.0.1:0")
+        .start();
+    let by_address = |addr: std::net::SocketAddr| {
+        let request = format!("gemini://{addr}/about.gmi\r\n");
+        let r = fetch(addr, None, request.as_bytes(), Tls::Any).unwrap();
+        r.expect("20");
+        r.peer_cert
+    };
+    let at_two = server
+        .addrs
+        .iter()
+        .find(|a| a.ip().to_string() == "127.0.0.2");
+    let at_one = server
+        .addrs
+        .iter()
+        .find(|a| a.ip().to_string() == "127.0.0.1");
+    let (at_two, at_one) = (*at_two.unwrap(), *at_one.unwrap());
+    let own = stored_cert_der(server.dir.path(), "127.0.0.2");
+    assert_ne!(own, stored_cert_der(server.dir.path(), "localhost"));
+    assert_eq!(by_address(at_two), own);
+    assert_eq!(
+        by_address(at_one),
+        stored_cert_der(server.dir.path(), "localhost")
+    );
+    // Behind a balancer, the address the client connected to is the one its header names.
+    let header = ppp::v2::Builder::with_addresses(
+        ppp::v2::Version::Two | ppp::v2::Command::Proxy,
+        ppp::v2::Protocol::Stream,
+        (
+            "192.0.2.9:4000".parse::<std::net::SocketAddr>().unwrap(),
+            "127.0.0.2:1965".parse::<std::net::SocketAddr>().unwrap(),
+        ),
+    )
+    .build()
+    .unwrap();
+    let mut tcp = std::net::TcpStream::connect(server.proxy_addr()).unwrap();
+    std::io::Write::write_all(&mut tcp, &header).unwrap();
+    let name = rustls::pki_types::ServerName::IpAddress(
+        "127.0.0.2".parse::<std::net::IpAddr>().unwrap().into(),
+    );
+    let mut conn =
+        crate::common::tls_over(tcp, name, crate::common::client_config(Tls::Any)).unwrap();
+    std::io::Write::write_all(&mut conn, b"gemini://127.0.0.2/about.gmi\r\n").unwrap();
+    let relayed = crate::common::finish(conn).unwrap();
+    relayed.expect("20");
+    assert_eq!(relayed.peer_cert, own);
+    // A client that names the address in SNI anyway gets it too.
+    let request = format!("gemini://{at_two}/\r\n");
+    let r = fetch(at_two, Some("127.0.0.2"), request.as_bytes(), Tls::Any);
+    if let Ok(r) = r {
+        assert_eq!(r.peer_cert, own);
+    }
+}

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 
-use super::{chosen_hosts, names};
+use super::{chosen_hosts, names, out};
 use crate::config::{Config, HostConfig, Hostname, Overrides};
 use crate::content::store::{HISTORY_DIR, Why};
 use crate::content::{CapsuleRoot, Secret};
@@ -99,29 +99,29 @@ pub(super) fn history(args: HistoryArgs) -> anyhow::Result<()> {
     let folder = root.path().join(HISTORY_DIR);
     if kept.is_empty() {
         match &file {
-            Some(file) => println!(
+            Some(file) => say!(
                 "no version of {} is kept (in {})",
                 file.display(),
                 folder.display()
             ),
-            None => println!("no versions are kept (in {})", folder.display()),
+            None => say!("no versions are kept (in {})", folder.display()),
         }
         return Ok(());
     }
     let (mut count, mut bytes) = (0, 0);
     for history in &kept {
-        println!("{}", history.file.display());
+        say!("{}", history.file.display());
         for version in &history.versions {
             let why = match version.why {
                 Why::Replaced => "replaced",
                 Why::Deleted => "deleted ",
             };
-            println!("  {}  {why}  {} bytes", version.when, version.bytes);
+            say!("  {}  {why}  {} bytes", version.when, version.bytes);
             count += 1;
             bytes += version.bytes;
         }
     }
-    println!(
+    say!(
         "{count} version(s) of {} file(s), {bytes} bytes, in {}; put one back with `gemhole \
          restore FILE [VERSION]`",
         kept.len(),
@@ -136,7 +136,7 @@ pub(super) fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     let restored = root
         .restore(&file, args.version.as_deref())
         .with_context(|| format!("cannot restore {}", file.display()))?;
-    println!(
+    say!(
         "{} is back as it was {} at {}",
         file.display(),
         match restored.version.why {
@@ -146,7 +146,7 @@ pub(super) fn restore(args: RestoreArgs) -> anyhow::Result<()> {
         restored.version.when
     );
     if let Some(kept) = restored.kept {
-        println!(
+        say!(
             "the version it replaced is kept too: {}",
             root.path().join(kept).display()
         );

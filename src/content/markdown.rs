@@ -206,6 +206,15 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
     // The body is the end of the source: its offsets count from there.
     let body_start = source.len() - body.len();
     let lines = LineIndex::new(source);
+    for note in converted.notes {
+        problems.push((
+            FrontMatterError {
+                line: lines.line_of(body_start + note.offset),
+                message: note.message,
+            },
+            false,
+        ));
+    }
     let links = converted
         .links
         .into_iter()
@@ -243,7 +252,8 @@ impl LineIndex {
     }
 }
 
-/// The link lines of a gemtext page (outside preformatted blocks), with their line numbers.
+/// The link lines of a gemtext page (outside preformatted blocks), with their line numbers:
+/// the first [`convert::MAX_LINKS`].
 pub fn gemtext_links(gemtext: &str) -> Vec<Link> {
     let mut pre = false;
     let mut links = Vec::new();
@@ -258,6 +268,10 @@ pub fn gemtext_links(gemtext: &str) -> Vec<Link> {
                 target: url.to_owned(),
                 line: i + 1,
             });
+            // As many as a Markdown page gets: the ones a post's link check looks at.
+            if links.len() == convert::MAX_LINKS {
+                break;
+            }
         }
     }
     links

@@ -572,6 +572,11 @@ impl Site {
         self.post(source).map(|p| p.url.as_str())
     }
 
+    /// Whether a published post belongs to a series (and so is served with its navigation).
+    pub fn in_series(&self, source: &Path) -> bool {
+        self.places.contains_key(source)
+    }
+
     /// Where a published post sits in each of its series.
     pub fn places_of(&self, source: &Path) -> Vec<Place<'_>> {
         self.places
@@ -1235,8 +1240,27 @@ fn link_problems(site: &Site, withheld: &HashMap<String, &Post>, post: &Post) ->
             });
         }
     }
+    // One file's broken links are told in a few lines, not one per link: the rest are
+    // counted in a last line.
+    if problems.len() > MAX_LINK_PROBLEMS {
+        let more = problems.len() - MAX_LINK_PROBLEMS;
+        problems.truncate(MAX_LINK_PROBLEMS);
+        let line = problems.last().map_or(1, |p| p.line);
+        problems.push(Problem {
+            path: post.source.clone(),
+            line,
+            message: format!(
+                "{more} more links after this line lead to pages that do not exist or are not \
+                 published (only the first {MAX_LINK_PROBLEMS} of a file are told one by one)"
+            ),
+            error: false,
+        });
+    }
     problems
 }
+
+/// The broken links of one post that are each told in a line of their own.
+const MAX_LINK_PROBLEMS: usize = 20;
 
 /// The capsule path a link points to, resolved against the page's URL; `None` for links to
 /// other sites (or other schemes).
@@ -1758,6 +1782,24 @@ mod tests {
 
     fn messages(problems: &[Problem]) -> Vec<String> {
         problems.iter().map(ToString::to_string).collect()
+    }
+
+    /// A file's broken links are told one by one up to a few, then counted in one line.
+    #[test]
+    fn many_broken_links_are_told_in_a_few_lines() {
+        let links: String = (0..50)
+            .map(|i| format!("[l{i}](missing-{i}.md)\n\n"))
+            .collect();
+        let (_, problems) = build(&[("posts/2024-01-01-many.md", links.as_str())]);
+        let text = messages(&problems);
+        assert_eq!(text.len(), MAX_LINK_PROBLEMS + 1, "{text:?}");
+        assert!(text[0].starts_with("posts/2024-01-01-many.md:1: warning: link to missing-0.gmi"));
+        assert_eq!(
+            text[MAX_LINK_PROBLEMS],
+            "posts/2024-01-01-many.md:39: warning: 30 more links after this line lead to pages \
+             that do not exist or are not published (only the first 20 of a file are told one \
+             by one)"
+        );
     }
 
     #[test]

@@ -70,6 +70,35 @@ pub struct Converted {
     /// where it is written (a Markdown link, a bare URL, an HTML `href`/`src`), in the order
     /// they were read: so a broken link can be reported at its line.
     pub links: Vec<SourceLink>,
+    /// What the reader does not get as written, and why (the bounds below), each with the
+    /// byte offset in the Markdown it is about: warnings for `check` and the log.
+    pub notes: Vec<SourceNote>,
+}
+
+/// A warning about the conversion and where in the Markdown it applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceNote {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// The inline marks and lines (`[`, `*`, `_`, `` ` ``, `<`, `!`, `&`, `\`, `~`, `|`, line
+/// ends) a page may hold and still be read as Markdown. The parser holds a node or more per
+/// mark for the whole page at once, so this bounds what converting one page costs (see
+/// BENCHMARKS.md, "What one page costs"); past it the page is kept as text, line for line.
+pub const MAX_MARKS: usize = 60_000;
+
+/// The links one page gets a link line for. Past it a link's text stays in the prose, and
+/// the page has a warning: the bound keeps a page's lines, link checks and warnings in step
+/// with what a reader can use.
+pub const MAX_LINKS: usize = 5_000;
+
+/// How many bytes of `markdown` can each open a node of the parser's tree.
+fn marks(markdown: &str) -> usize {
+    markdown
+        .bytes()
+        .filter(|b| b"[*_`<!&\\~|\n".contains(b))
+        .count()
 }
 
 /// A link target and where its source is written.
@@ -87,12 +116,47 @@ pub fn convert(markdown: &str, options: &Options) -> Converted {
 
 /// As [`convert`], and a body that does not open with a level-1 heading gets `# title` first.
 pub fn convert_page(markdown: &str, options: &Options, title: Option<&str>) -> Converted {
+    let marks = marks(markdown);
+    if marks > MAX_MARKS {
+        return as_text(markdown, title, marks);
+    }
     let mut converter = Converter::new(options, title, markdown.len());
     for (event, range) in Parser::new_ext(markdown, parse_options()).into_offset_iter() {
         converter.at = range.start;
         converter.event(event);
     }
     converter.finish()
+}
+
+/// A page with more marks than [`MAX_MARKS`]: every line of it as a text line (blank lines
+/// kept), under its title, with a warning. Nothing is lost, nothing is parsed.
+fn as_text(markdown: &str, title: Option<&str>, marks: usize) -> Converted {
+    let mut out = Writer::with_title(title.map(str::to_owned), markdown.len() + 64);
+    for line in markdown.lines() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() {
+            out.push(Line::Blank);
+        } else {
+            out.push(Line::Text(line.to_owned()));
+        }
+    }
+    let heading = match out.first_line() {
+        Some(FirstLine::Title(text)) => Some(text.clone()),
+        _ => None,
+    };
+    Converted {
+        gemtext: out.finish(),
+        heading,
+        links: Vec::new(),
+        notes: vec![SourceNote {
+            offset: 0,
+            message: format!(
+                "this page has {marks} inline marks and lines (links, emphasis, code, HTML, \
+                 line ends), more than the {MAX_MARKS} a page may have to be read as Markdown: \
+                 readers get it as written, line for line, without links"
+            ),
+        }],
+    }
 }
 
 /// A link collected from a leaf, waiting for its line.
@@ -252,9 +316,25 @@ struct Converter<'o> {
     footnotes: Vec<(String, Writer)>,
     html: HtmlStripper,
     html_events: Vec<HtmlEvent>,
+    /// Links left as text past [`MAX_LINKS`], and where the first of them is written.
+    links_left: usize,
+    first_left: usize,
 }
 
 impl<'o> Converter<'o> {
+    /// Whether one more link gets its line; past [`MAX_LINKS`] it is counted instead, and
+    /// its text stays in the prose.
+    fn link_fits(&mut self, source: usize) -> bool {
+        if self.links.len() < MAX_LINKS {
+            return true;
+        }
+        if self.links_left == 0 {
+            self.first_left = source;
+        }
+        self.links_left += 1;
+        false
+    }
+
     fn new(options: &'o Options, title: Option<&str>, input_len: usize) -> Self {
         Converter {
             options,
@@ -276,6 +356,8 @@ impl<'o> Converter<'o> {
             footnotes: Vec::new(),
             html: HtmlStripper::default(),
             html_events: Vec::new(),
+            links_left: 0,
+            first_left: 0,
         }
     }
 
@@ -586,6 +668,12 @@ impl<'o> Converter<'o> {
         let Some(url) = open.target else {
             return;
         };
+        if !self.link_fits(open.source) {
+            return;
+        }
+        let Some(leaf) = self.leaf.as_mut() else {
+            return;
+        };
         let text = collapse_whitespace(&leaf.text[open.start..]);
         let label = if open.image {
             let alt = if text.is_empty() {
@@ -681,6 +769,9 @@ impl<'o> Converter<'o> {
                 if let Some(target) = link_target(url) {
                     let pos = range.start + offset;
                     let source = leaf.source_of(pos);
+                    if !self.link_fits(source) {
+                        continue;
+                    }
                     self.links.push(SourceLink {
                         target: target.clone(),
                         offset: source,
@@ -874,10 +965,23 @@ impl<'o> Converter<'o> {
         };
         // Bare URLs are found when their leaf closes, after the links written inside it.
         self.links.sort_by_key(|l| l.offset);
+        let mut notes = Vec::new();
+        if self.links_left > 0 {
+            notes.push(SourceNote {
+                offset: self.first_left,
+                message: format!(
+                    "this page has {} links past the first {MAX_LINKS}, the most a page gets \
+                     link lines for: from here on their text is kept, their link lines are \
+                     not made (split the page)",
+                    self.links_left
+                ),
+            });
+        }
         Converted {
             gemtext: self.out.finish(),
             heading,
             links: self.links,
+            notes,
         }
     }
 
@@ -1039,5 +1143,62 @@ fn render_table(table: &Table) -> Line {
     Line::Preformatted {
         alt: "table".into(),
         lines,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Past [`MAX_LINKS`] a link's text stays in the prose and no line is made for it, with
+    /// one warning at the first link left out.
+    #[test]
+    fn links_past_the_bound_keep_their_text() {
+        let markdown: String = (0..MAX_LINKS + 3)
+            .map(|i| format!("[l{i}](https://e.org/{i}) and https://bare.org/{i}\n\n"))
+            .collect();
+        let converted = convert(&markdown, &Options::default());
+        assert_eq!(converted.links.len(), MAX_LINKS);
+        let lines = converted
+            .gemtext
+            .lines()
+            .filter(|l| l.starts_with("=>"))
+            .count();
+        assert_eq!(lines, MAX_LINKS);
+        let last = MAX_LINKS / 2 + 2;
+        assert!(
+            converted
+                .gemtext
+                .contains(&format!("l{last} and https://bare.org/{last}\n"))
+        );
+        assert_eq!(converted.notes.len(), 1);
+        let first_left = format!("[l{}](", MAX_LINKS / 2);
+        assert_eq!(
+            &markdown[converted.notes[0].offset..][..first_left.len()],
+            first_left
+        );
+        assert!(
+            converted.notes[0]
+                .message
+                .contains("links past the first 5000")
+        );
+    }
+
+    /// Past [`MAX_MARKS`] a page is not parsed: its lines are kept as text lines, escaped
+    /// where they would read as gemtext, under its title.
+    #[test]
+    fn a_page_past_the_marks_bound_is_kept_as_text() {
+        let markdown = format!("=> not a link\n\n{}\n", "*a* ".repeat(MAX_MARKS / 2));
+        let converted = convert_page(&markdown, &Options::default(), Some("Title"));
+        assert!(
+            converted
+                .gemtext
+                .starts_with("# Title\n\n => not a link\n\n*a* *a*")
+        );
+        assert!(converted.links.is_empty());
+        assert!(converted.notes[0].message.contains("more than the 60000"));
+        // Under it, parsed as ever.
+        let small = convert(&"*a* ".repeat(100), &Options::default());
+        assert!(small.gemtext.starts_with("a a a") && small.notes.is_empty());
     }
 }

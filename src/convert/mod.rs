@@ -11,4 +11,6 @@ pub mod mime;
 pub mod url;
 
 pub use gemtext::{Line, Writer};
-pub use markdown::{Converted, LinkPlacement, Options, convert, convert_page};
+pub use markdown::{
+    Converted, LinkPlacement, MAX_LINKS, MAX_MARKS, Options, convert, convert_page,
+};

@@ -69,13 +69,14 @@ pub(super) async fn handle(conn: Admitted, hosts: Arc<Hosts>) {
         stream,
         peer,
         via,
+        to,
         quiet,
         mut holds,
     } = conn;
     let mut log = AccessLog::new(peer);
     log.via = via;
     log.quiet = quiet;
-    if let Some(note) = serve(stream, &mut holds, &hosts, &mut log).await {
+    if let Some(note) = serve(stream, to, &mut holds, &hosts, &mut log).await {
         log.note = note;
     }
     log.write(hosts.log_ip);
@@ -84,6 +85,7 @@ pub(super) async fn handle(conn: Admitted, hosts: Arc<Hosts>) {
 /// Runs the phases of a connection; returns why it ended early, for the log.
 async fn serve(
     stream: TcpStream,
+    to: Option<SocketAddr>,
     holds: &mut Holds,
     hosts: &Hosts,
     log: &mut AccessLog,
@@ -91,11 +93,13 @@ async fn serve(
     let Ok(local) = stream.local_addr() else {
         return Some("connection lost before the handshake");
     };
+    // The address the client connected to: the balancer's, when one relays it.
+    let acceptor = hosts.acceptor_for(to.unwrap_or(local).ip());
     // A connection accepted before a shutdown is served during it, request and all (within
     // `shutdown_grace`): behind a balancer that is draining a node, nothing is dropped.
     let mut buf = [0u8; MAX_REQUEST_BYTES];
     let (tls, received) = tokio::select! {
-        received = receive(stream, hosts, &mut buf) => match received {
+        received = receive(stream, acceptor, hosts, &mut buf) => match received {
             Ok(received) => received,
             Err(note) => return Some(note),
         },
@@ -138,6 +142,11 @@ async fn answer(
     holds: &mut Holds,
 ) -> Option<&'static str> {
     let limits = &hosts.timeouts;
+    // A balancer's health check that asks for something is a request like any other: its
+    // line is news (only a bare connect and close is not).
+    if !matches!(received, Received::TimedOut) {
+        log.quiet = false;
+    }
     let response = match received {
         Received::TimedOut => {
             log.note = "request timed out (no CRLF)";
@@ -206,13 +215,14 @@ enum Received {
 /// own deadline. `Err` carries the log note of a connection that ends without any answer.
 async fn receive(
     stream: TcpStream,
+    acceptor: &tokio_rustls::TlsAcceptor,
     hosts: &Hosts,
     buf: &mut [u8; MAX_REQUEST_BYTES],
 ) -> Result<(Tls, Received), &'static str> {
     let limits = &hosts.timeouts;
     let handshake = async {
         first_record_arrived(&stream).await?;
-        hosts.acceptor.accept(stream).await.map_err(|e| {
+        acceptor.accept(stream).await.map_err(|e| {
             tracing::debug!(error = %e, "TLS handshake failed");
             "TLS handshake failed"
         })
@@ -411,7 +421,12 @@ fn with_edit_link(
 
 /// Answers a request for `host`: a generated page, else from its capsule folder; with
 /// `preview`, as its authors see it (drafts included).
-async fn serve_file(request: &Request, host: &Host, origin: Origin, preview: bool) -> Response {
+async fn serve_file(
+    request: &Request,
+    host: &Arc<Host>,
+    origin: Origin,
+    preview: bool,
+) -> Response {
     // One snapshot for the whole request, even if the site is reloaded meanwhile.
     let capsule = host.capsule.load_full();
     if let Some(page) = search_path(&request.segments, request.ends_with_slash) {
@@ -460,29 +475,50 @@ async fn serve_file(request: &Request, host: &Host, origin: Origin, preview: boo
         .await;
     }
     // Generated answers (indexes, feeds, series posts with their navigation) are made once
-    // per snapshot and kept; pages come from memory; only other files need the folder (off
-    // the async threads).
+    // per snapshot, off the async threads, and kept; pages come from memory; only other
+    // files need the folder (off the async threads too).
     let key = format!(
         "gemini {} /{}{}",
         origin.absolute(""),
         segments.join("/"),
         if ends_with_slash { "/" } else { "" }
     );
-    let kept = capsule.rendered.get_or_make(&key, || {
-        match capsule.lookup_in_memory(&segments, ends_with_slash, &origin) {
-            Some(Lookup::Generated { body, lang }) => {
-                Ok(success(&host.gemtext_header(lang.as_ref()), &body))
-            }
-            Some(Lookup::Typed { mime, body }) => Ok(success(mime, &body)),
-            other => Err(other),
+    if let Some(bytes) = capsule.rendered.get(&key) {
+        return Response::Kept(bytes);
+    }
+    let lookup = if capsule.renders(&segments, ends_with_slash) {
+        // Made off the async threads, once for every request that asks meanwhile.
+        let (capsule, host) = (Arc::clone(&capsule), Arc::clone(host));
+        let made = on_disk(move || {
+            let kept = capsule.rendered.get_or_make(&key, || {
+                match capsule.lookup_in_memory(&segments, ends_with_slash, &origin) {
+                    Some(Lookup::Generated { body, lang }) => {
+                        Ok(success(&host.gemtext_header(lang.as_ref()), &body))
+                    }
+                    Some(Lookup::Typed { mime, body }) => Ok(success(mime, &body)),
+                    other => Err(other),
+                }
+            });
+            Ok(match kept {
+                Ok(bytes) => Ok(bytes),
+                Err(Some(lookup)) => Err(lookup),
+                Err(None) => Err(capsule.lookup(&segments, ends_with_slash, &origin)),
+            })
+        })
+        .await;
+        match made {
+            Ok(Ok(bytes)) => return Response::Kept(bytes),
+            Ok(Err(lookup)) => Ok(lookup),
+            Err(e) => Err(e),
         }
-    });
-    let lookup = match kept {
-        Ok(bytes) => return Response::Kept(bytes),
-        Err(Some(lookup)) => Ok(lookup),
-        Err(None) => {
-            let capsule = Arc::clone(&capsule);
-            on_disk(move || Ok(capsule.lookup(&segments, ends_with_slash, &origin))).await
+    } else {
+        // Pages held whole in the snapshot come from memory; only files need the folder.
+        match capsule.lookup_in_memory(&segments, ends_with_slash, &origin) {
+            Some(lookup) => Ok(lookup),
+            None => {
+                let capsule = Arc::clone(&capsule);
+                on_disk(move || Ok(capsule.lookup(&segments, ends_with_slash, &origin))).await
+            }
         }
     };
     found(

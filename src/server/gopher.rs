@@ -70,6 +70,7 @@ pub(super) async fn handle(conn: Admitted, hosts: Arc<Hosts>, configured: Socket
         via,
         quiet,
         mut holds,
+        ..
     } = conn;
     let mut log = AccessLog::new(peer);
     log.via = via;
@@ -109,6 +110,8 @@ async fn serve(
         Ok(Line::TooLong) => None,
         Ok(Line::Read(len)) => Some(&buf[..len]),
     };
+    // A balancer's health check that asks for something is logged like any request.
+    log.quiet = false;
     // Boxed: the answering phase's state is allocated only once a request has arrived, so a
     // connection that is still waiting for one (hundreds, in a slowloris attack) stays small.
     Box::pin(reply(stream, line, local, (hosts, host), log, holds)).await
@@ -301,26 +304,31 @@ async fn respond(
         segments.join("/"),
         if slash { "/" } else { "" }
     );
-    let cached = capsule.rendered.get_or_make(&key, || {
-        match answer(&capsule, segments.clone(), slash, &place, &origin, false) {
-            Some(Found::Made(Answer::Made {
-                kind: kind @ ('0' | '1'),
-                bytes,
-            })) => Ok([kind as u8].into_iter().chain(bytes).collect()),
-            found => Err(found),
-        }
-    });
-    let found = match cached {
-        Ok(bytes) => return Answer::Kept(bytes),
-        Err(Some(found)) => Ok(found),
-        Err(None) => {
-            let capsule = Arc::clone(&capsule);
-            on_disk(move || {
-                Ok(answer(&capsule, segments, slash, &place, &origin, true)
-                    .unwrap_or(Found::Nothing))
+    if let Some(bytes) = capsule.rendered.get(&key) {
+        return Answer::Kept(bytes);
+    }
+    // Menus and texts are made off the async threads, once for every request that asks
+    // meanwhile.
+    let found = {
+        let capsule = Arc::clone(&capsule);
+        on_disk(move || {
+            let kept = capsule.rendered.get_or_make(&key, || {
+                match answer(&capsule, segments.clone(), slash, &place, &origin, false) {
+                    Some(Found::Made(Answer::Made {
+                        kind: kind @ ('0' | '1'),
+                        bytes,
+                    })) => Ok([kind as u8].into_iter().chain(bytes).collect()),
+                    found => Err(found),
+                }
+            });
+            Ok(match kept {
+                Ok(bytes) => Found::Made(Answer::Kept(bytes)),
+                Err(Some(found)) => found,
+                Err(None) => answer(&capsule, segments, slash, &place, &origin, true)
+                    .unwrap_or(Found::Nothing),
             })
-            .await
-        }
+        })
+        .await
     };
     match found {
         Ok(Found::Made(answer)) => answer,

@@ -10,7 +10,7 @@
 //! what differs between hosts travels inside `Host`.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,7 +167,10 @@ pub(super) struct Hosts {
     names: Arc<Names>,
     /// The host of each configured Gopher address.
     gopher: HashMap<SocketAddr, usize>,
-    pub acceptor: TlsAcceptor,
+    acceptor: TlsAcceptor,
+    /// For an address among the default host's names whose certificate is not the default
+    /// one: what a client that connected to it without SNI is given (that certificate).
+    by_address: HashMap<IpAddr, TlsAcceptor>,
     pub timeouts: Timeouts,
     /// The balancers allowed on `proxy_listen` listeners.
     pub proxy_trusted: Vec<crate::config::Cidr>,
@@ -175,6 +178,10 @@ pub(super) struct Hosts {
     /// Connections and requests per client address: daemon-wide (a client's allowance does
     /// not grow with the number of hosts) and kept across reloads.
     pub per_address: Arc<PerAddress>,
+    /// A balancer's own connections (PROXY v2 `LOCAL`: its health checks), per balancer
+    /// address: a few at a time, so an address in `proxy_trusted` cannot open connections
+    /// without end by claiming to be a health check.
+    pub balancer_checks: Arc<PerAddress>,
 }
 
 /// Every name served, with its host and certificate: the one table both the certificate
@@ -202,7 +209,30 @@ impl ResolvesServerCert for Names {
     }
 }
 
+/// The name table for clients that connected to one of the default host's addresses: a
+/// client that sends no SNI (as one that connects by address does) gets that address's
+/// certificate, which names it, rather than the first hostname's.
+#[derive(Debug)]
+struct AtAddress {
+    names: Arc<Names>,
+    cert: Arc<CertifiedKey>,
+}
+
+impl ResolvesServerCert for AtAddress {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let found = self.names.find(hello.server_name());
+        Some(Arc::clone(found.map_or(&self.cert, |(_, key)| key)))
+    }
+}
+
 impl Hosts {
+    /// The TLS acceptor for a client that connected to `local`.
+    pub fn acceptor_for(&self, local: IpAddr) -> &TlsAcceptor {
+        self.by_address
+            .get(&local.to_canonical())
+            .unwrap_or(&self.acceptor)
+    }
+
     /// The connection's host from the name its client sent (`None`: none, or an address).
     pub fn by_sni(&self, sni: Option<&str>) -> &Arc<Host> {
         let index = self.names.find(sni).map_or(self.names.default, |(i, _)| *i);
@@ -390,6 +420,8 @@ fn kept_read(
 pub(super) struct Running {
     /// What each address holds and has spent: limits change in place, counts are kept.
     pub per_address: Arc<PerAddress>,
+    /// What each balancer's health checks hold.
+    pub balancer_checks: Arc<PerAddress>,
     /// The certificates in use: a reload never makes a new one for these names.
     pub certs: Vec<tls::HostCert>,
     /// Sessions begun before a reload resume after it.
@@ -407,6 +439,7 @@ impl Running {
                 config.limits.max_connections_per_ip,
                 config.limits.requests_per_minute_per_ip,
             )),
+            balancer_checks: Arc::new(PerAddress::new(super::limits::BALANCER_CHECKS, 0)),
             certs: Vec::new(),
             ticketer: tls::ticketer()?,
             hosts: Vec::new(),
@@ -552,12 +585,31 @@ impl Prepared {
             Some(path) => Arc::new(super::tickets::FileTicketer::load(path)?),
             None => Arc::clone(&running.ticketer),
         };
+        // An address among the default host's names whose pair does not name it the default
+        // pair: its own acceptor (one per such address, a handful at most).
+        let default_pair = &list[default].certs[0];
+        let mut by_address = HashMap::new();
+        for pair in &list[default].certs {
+            for name in &pair.names {
+                let Some(ip) = name.as_ip() else { continue };
+                if default_pair.info.covers(name) {
+                    continue;
+                }
+                let at: Arc<dyn ResolvesServerCert> = Arc::new(AtAddress {
+                    names: Arc::clone(&names),
+                    cert: Arc::clone(&pair.key),
+                });
+                let acceptor = TlsAcceptor::from(tls::server_config(at, Arc::clone(&ticketer))?);
+                by_address.insert(ip.to_canonical(), acceptor);
+            }
+        }
         let limits = &config.limits;
         let hosts = Hosts {
             list,
             names,
             gopher,
             acceptor: TlsAcceptor::from(tls::server_config(resolver, ticketer)?),
+            by_address,
             timeouts: Timeouts {
                 handshake_timeout: limits.handshake_timeout.duration(),
                 request_timeout: limits.request_timeout.duration(),
@@ -568,6 +620,7 @@ impl Prepared {
             log_ip: config.log.ip,
             // A reload sets the new limits in place once it is accepted.
             per_address: Arc::clone(&running.per_address),
+            balancer_checks: Arc::clone(&running.balancer_checks),
         };
         Ok(Prepared { hosts, read })
     }

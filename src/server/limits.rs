@@ -14,6 +14,10 @@ use std::time::Instant;
 /// rate is set), whatever the traffic.
 const SLOTS: usize = 1 << 16;
 
+/// Health-check connections (PROXY v2 `LOCAL`) one balancer address may have at once:
+/// HAProxy checks each server with one at a time.
+pub const BALANCER_CHECKS: u32 = 4;
+
 /// The per-address limits of one server. The tables live as long as the process: a reload
 /// changes the limits in place, so an address keeps what it holds and what it has spent.
 pub struct PerAddress {

@@ -462,6 +462,9 @@ struct Admitted {
     peer: SocketAddr,
     /// The balancer the connection came through, if any.
     via: Option<SocketAddr>,
+    /// The address the client connected to, when a balancer's header names it (else the
+    /// socket's own): a client without SNI gets the certificate made for it.
+    to: Option<SocketAddr>,
     /// A balancer's own connection (its health check): logged at debug level only.
     quiet: bool,
     holds: Holds,
@@ -552,6 +555,7 @@ async fn accept_loop(
             stream,
             peer,
             via: None,
+            to: None,
             quiet: false,
             holds: Holds { place, ticket },
         };
@@ -594,10 +598,18 @@ async fn behind_balancer(conn: &mut Admitted, hosts: &Hosts) -> Result<(), &'sta
     let header = read.map_err(|_| "no PROXY header within limits.proxy_header_timeout")??;
     conn.via = Some(conn.peer);
     match header {
-        proxy::Header::Client(client) => conn.peer = client,
-        // Its health checks come every few seconds, and take no client's place.
+        proxy::Header::Client { from, to } => {
+            conn.peer = from;
+            conn.to = Some(to);
+        }
+        // Its health checks come every few seconds, and take no client's place: a few of
+        // their own under the balancer's address.
         proxy::Header::Local => {
             conn.quiet = true;
+            conn.holds.place =
+                Some(hosts.balancer_checks.connect(conn.peer.ip()).ok_or(
+                    "too many health-check (LOCAL) connections from one balancer; closed",
+                )?);
             return Ok(());
         }
         proxy::Header::Unknown => {}

@@ -28,8 +28,8 @@ const V1_MAX_BYTES: usize = 107;
 /// What a valid header says about the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Header {
-    /// Relayed for this client.
-    Client(SocketAddr),
+    /// Relayed for the client `from`, which connected to the balancer at `to`.
+    Client { from: SocketAddr, to: SocketAddr },
     /// The balancer's own connection (v2 `LOCAL`: its health checks): served as a connection
     /// from the balancer.
     Local,
@@ -114,12 +114,14 @@ fn parse(bytes: &[u8]) -> Parsed {
     match result {
         HeaderResult::V1(Ok(header)) => {
             let client = match header.addresses {
-                v1::Addresses::Tcp4(a) => {
-                    Header::Client(SocketAddr::from((a.source_address, a.source_port)))
-                }
-                v1::Addresses::Tcp6(a) => {
-                    Header::Client(SocketAddr::from((a.source_address, a.source_port)))
-                }
+                v1::Addresses::Tcp4(a) => Header::Client {
+                    from: SocketAddr::from((a.source_address, a.source_port)),
+                    to: SocketAddr::from((a.destination_address, a.destination_port)),
+                },
+                v1::Addresses::Tcp6(a) => Header::Client {
+                    from: SocketAddr::from((a.source_address, a.source_port)),
+                    to: SocketAddr::from((a.destination_address, a.destination_port)),
+                },
                 v1::Addresses::Unknown => Header::Unknown,
             };
             Parsed::Done(client, header.header.len())
@@ -127,13 +129,20 @@ fn parse(bytes: &[u8]) -> Parsed {
         HeaderResult::V2(Ok(header)) => {
             let client = match (header.command, header.addresses) {
                 (v2::Command::Local, _) => Header::Local,
-                (_, v2::Addresses::IPv4(a)) => {
-                    Header::Client(SocketAddr::from((a.source_address, a.source_port)))
-                }
+                (_, v2::Addresses::IPv4(a)) => Header::Client {
+                    from: SocketAddr::from((a.source_address, a.source_port)),
+                    to: SocketAddr::from((a.destination_address, a.destination_port)),
+                },
                 (_, v2::Addresses::IPv6(a)) => {
                     // An IPv4 client of a dual-stack balancer is that IPv4 client.
-                    let ip = std::net::IpAddr::from(a.source_address).to_canonical();
-                    Header::Client(SocketAddr::new(ip, a.source_port))
+                    let canonical = |ip: [u8; 16]| std::net::IpAddr::from(ip).to_canonical();
+                    Header::Client {
+                        from: SocketAddr::new(canonical(a.source_address.octets()), a.source_port),
+                        to: SocketAddr::new(
+                            canonical(a.destination_address.octets()),
+                            a.destination_port,
+                        ),
+                    }
                 }
                 _ => Header::Unknown,
             };
@@ -173,8 +182,11 @@ pub(crate) mod tests {
 
     const LOCAL: &[u8] = b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00";
 
-    fn client(addr: &str) -> Header {
-        Header::Client(addr.parse().unwrap())
+    fn client(from: &str, to: &str) -> Header {
+        Header::Client {
+            from: from.parse().unwrap(),
+            to: to.parse().unwrap(),
+        }
     }
 
     #[test]
@@ -191,11 +203,14 @@ pub(crate) mod tests {
         for (bytes, expected) in [
             (
                 &v1_4[..],
-                Parsed::Done(client("192.0.2.7:40000"), v1_4.len()),
+                Parsed::Done(client("192.0.2.7:40000", "198.51.100.1:1965"), v1_4.len()),
             ),
             (
                 &v1_6[..],
-                Parsed::Done(client("[2001:db8::7]:40000"), v1_6.len()),
+                Parsed::Done(
+                    client("[2001:db8::7]:40000", "[2001:db8::1]:1965"),
+                    v1_6.len(),
+                ),
             ),
             (
                 &v1_unknown[..],
@@ -203,19 +218,22 @@ pub(crate) mod tests {
             ),
             (
                 &v2(a, b, None)[..],
-                Parsed::Done(client("192.0.2.7:40000"), 28),
+                Parsed::Done(client("192.0.2.7:40000", "198.51.100.1:1965"), 28),
             ),
             (
                 &v2(a6, b6, None)[..],
-                Parsed::Done(client("[2001:db8::7]:40000"), 52),
+                Parsed::Done(client("[2001:db8::7]:40000", "[2001:db8::1]:1965"), 52),
             ),
             (LOCAL, Parsed::Done(Header::Local, 16)),
             // A dual-stack balancer's IPv4 client, as an IPv4-mapped address: the IPv4 client.
             (
                 &v2("[::ffff:192.0.2.9]:40000".parse().unwrap(), b6, None)[..],
-                Parsed::Done(client("192.0.2.9:40000"), 52),
+                Parsed::Done(client("192.0.2.9:40000", "[2001:db8::1]:1965"), 52),
             ),
-            (&with_tlv[..], Parsed::Done(client("192.0.2.7:40000"), 34)),
+            (
+                &with_tlv[..],
+                Parsed::Done(client("192.0.2.7:40000", "198.51.100.1:1965"), 34),
+            ),
         ] {
             assert_eq!(parse(bytes), expected, "{bytes:?}");
             // What follows the header is not part of it.
@@ -317,7 +335,7 @@ pub(crate) mod tests {
             let b: SocketAddr = "198.51.100.1:1965".parse().unwrap();
             let mut bytes = v2(a, b, None);
             bytes.extend(tail);
-            proptest::prop_assert_eq!(parse(&bytes), Parsed::Done(Header::Client(a), 28));
+            proptest::prop_assert_eq!(parse(&bytes), Parsed::Done(Header::Client { from: a, to: b }, 28));
         }
     }
 
@@ -352,7 +370,10 @@ pub(crate) mod tests {
                 }
                 balancer
             });
-            assert_eq!(read_header(&ours).await, Ok(Header::Client(a)));
+            assert_eq!(
+                read_header(&ours).await,
+                Ok(Header::Client { from: a, to: b })
+            );
             let _balancer = writing.await.unwrap();
             let mut rest = [0u8; 7];
             let mut ours = ours;

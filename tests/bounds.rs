@@ -1,0 +1,134 @@
+//! What one page may cost, whatever an author sends: pages of links uploaded from a client
+//! keep the server's memory flat and its log short, and a page too large to keep among the
+//! rendered answers is made once and shared by every reader, not once per connection.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::common::identity::{ClientCert, send};
+use crate::common::{DEADLINE, Setup, TestServer, write};
+
+/// A figure of `/proc/<pid>/status`, in KiB (`VmRSS`, `VmHWM`).
+fn memory_kib(server: &TestServer, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in {status}"))
+}
+
+/// Ten uploads of a megabyte of `[a](b) ` each (about 150,000 links a page) took a server
+/// from 8 to 851 MiB and wrote a warning per link. Now such a page is kept as text with one
+/// warning, and the server's peak stays near where it started.
+#[test]
+fn pages_of_links_from_a_client_keep_memory_and_the_log_in_bounds() {
+    let author = ClientCert::new();
+    let config = format!(
+        "[titan]\nenabled = true\nfingerprints = [\"{}\"]\n",
+        author.fingerprint()
+    );
+    let server = Setup::new().config(&config).start();
+    let front = "---\ntitle: Links\ndate: 2024-01-01\n---\n";
+    let body = "[a](b) ".repeat((1_048_576 - front.len()) / 7);
+    let page = format!("{front}{body}");
+    let started = memory_kib(&server, "VmHWM");
+    for i in 0..10 {
+        let mut request = format!(
+            "titan://localhost:{}/posts/links-{i}.md;mime=text/plain;size={}\r\n",
+            server.port(),
+            page.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(page.as_bytes());
+        send(server.addr(), author.client(), &request)
+            .unwrap()
+            .expect("30");
+    }
+    let answer = server.wait_for("/posts/links-9.gmi", "the tenth page", |a| {
+        a.status() == "20"
+    });
+    let peak = memory_kib(&server, "VmHWM");
+    assert!(
+        peak < started + 100 * 1024,
+        "peak {peak} KiB, {started} KiB at start"
+    );
+    let warnings = server.count_logs("posts/links-");
+    assert!(warnings < 100, "{warnings} log lines about the pages");
+    // Kept as text, with one warning that says so.
+    let text = answer.body_text();
+    assert!(
+        text.contains("[a](b) [a](b)") && !text.contains("=> b"),
+        "{}",
+        &text[..200]
+    );
+    server.wait_log("the tenth page's warning", |l| {
+        l.contains("posts/links-9.md:5: warning: this page has") && l.contains("inline marks")
+    });
+}
+
+/// A page's Gopher text, too large to keep once the answers kept are full, is made once and
+/// held once, however many readers ask for it and stop reading.
+#[test]
+fn an_answer_too_large_to_keep_is_shared_by_its_readers() {
+    let setup = Setup::new().arg("--gopher-listen").arg("127.0.0.1:0");
+    let capsule = setup.path().join("capsule");
+    // Tags enough to fill the answers kept (4,096) with their menus.
+    let tags: Vec<String> = (0..4200).map(|i| format!("t{i}")).collect();
+    write(
+        &capsule,
+        "posts/2024-01-01-tagged.md",
+        format!("---\ntags: [{}]\n---\nTagged.\n", tags.join(", ")),
+    );
+    // Three megabytes of gemtext, whose Gopher text is made from it.
+    let line = format!("{}\n", "word ".repeat(15));
+    write(
+        &capsule,
+        "big.gmi",
+        format!("# Big\n{}", line.repeat(40_000)),
+    );
+    let server = setup.listen("127.0.0.1:0").start();
+    let gopher = server.gopher_addr();
+    let fill = |from: usize, step: usize| {
+        for tag in tags.iter().skip(from).step_by(step) {
+            let menu = crate::common::gopher_at(gopher, format!("/tags/{tag}/\r\n").as_bytes());
+            assert!(menu.ends_with(b".\r\n"));
+        }
+    };
+    std::thread::scope(|s| {
+        for from in 0..4 {
+            s.spawn(move || fill(from, 4));
+        }
+    });
+    // Once, read whole: what a reader gets.
+    let text = crate::common::gopher_at(gopher, b"/big.gmi\r\n");
+    assert!(text.len() > 3_000_000, "{}", text.len());
+    let before = memory_kib(&server, "VmRSS");
+    let mut readers = Vec::new();
+    for _ in 0..40 {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        socket.connect(&gopher.into()).unwrap();
+        let mut stream: TcpStream = socket.into();
+        stream.write_all(b"/big.gmi\r\n").unwrap();
+        readers.push(stream);
+    }
+    // Every answer has begun: each reader has bytes waiting that it never reads.
+    let deadline = Instant::now() + DEADLINE;
+    for reader in &readers {
+        reader.set_nonblocking(true).unwrap();
+        let mut byte = [0u8; 1];
+        while !matches!(reader.peek(&mut byte), Ok(n) if n > 0) {
+            assert!(Instant::now() < deadline, "an answer never began");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let after = memory_kib(&server, "VmRSS");
+    assert!(
+        after < before + 40 * 1024,
+        "{after} KiB with 40 readers holding the page, {before} KiB before"
+    );
+    drop(readers);
+}
