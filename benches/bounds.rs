@@ -13,24 +13,11 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use common::identity::{ClientCert, send};
-use common::{DEADLINE, Setup, TestServer, write};
-
-/// A figure of `/proc/<pid>/status`, in KiB (`VmRSS`, `VmHWM`).
-fn memory_kib(server: &TestServer, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap()
-}
+use common::{Setup, memory_kib, write};
 
 /// What one build measured.
 #[derive(Debug, Default)]
@@ -105,25 +92,7 @@ fn measure(binary: Option<&Path>) -> Figures {
     });
     common::gopher_at(gopher, b"/posts/links-0.txt\r\n");
     let before = memory_kib(&server, "VmRSS");
-    let mut readers = Vec::new();
-    for _ in 0..60 {
-        let socket =
-            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        socket.set_recv_buffer_size(4096).unwrap();
-        socket.connect(&gopher.into()).unwrap();
-        let mut stream: TcpStream = socket.into();
-        stream.write_all(b"/posts/links-0.txt\r\n").unwrap();
-        readers.push(stream);
-    }
-    let deadline = Instant::now() + DEADLINE;
-    for reader in &readers {
-        reader.set_nonblocking(true).unwrap();
-        let mut byte = [0u8; 1];
-        while !matches!(reader.peek(&mut byte), Ok(n) if n > 0) {
-            assert!(Instant::now() < deadline, "an answer never began");
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-    }
+    let readers = common::gopher_non_readers(gopher, "/posts/links-0.txt", 60);
     figures.readers_added_kib = memory_kib(&server, "VmRSS").saturating_sub(before);
     drop(readers);
 

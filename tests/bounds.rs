@@ -2,22 +2,8 @@
 //! keep the server's memory flat and its log short, and a page too large to keep among the
 //! rendered answers is made once and shared by every reader, not once per connection.
 
-use std::io::Write;
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
-
 use crate::common::identity::{ClientCert, send};
-use crate::common::{DEADLINE, Setup, TestServer, write};
-
-/// A figure of `/proc/<pid>/status`, in KiB (`VmRSS`, `VmHWM`).
-fn memory_kib(server: &TestServer, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in {status}"))
-}
+use crate::common::{Setup, gopher_non_readers, memory_kib, write};
 
 /// Ten uploads of a megabyte of `[a](b) ` each (about 150,000 links a page) took a server
 /// from 8 to 851 MiB and wrote a warning per link. Now such a page is kept as text with one
@@ -105,26 +91,7 @@ fn an_answer_too_large_to_keep_is_shared_by_its_readers() {
     let text = crate::common::gopher_at(gopher, b"/big.gmi\r\n");
     assert!(text.len() > 3_000_000, "{}", text.len());
     let before = memory_kib(&server, "VmRSS");
-    let mut readers = Vec::new();
-    for _ in 0..40 {
-        let socket =
-            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        socket.set_recv_buffer_size(4096).unwrap();
-        socket.connect(&gopher.into()).unwrap();
-        let mut stream: TcpStream = socket.into();
-        stream.write_all(b"/big.gmi\r\n").unwrap();
-        readers.push(stream);
-    }
-    // Every answer has begun: each reader has bytes waiting that it never reads.
-    let deadline = Instant::now() + DEADLINE;
-    for reader in &readers {
-        reader.set_nonblocking(true).unwrap();
-        let mut byte = [0u8; 1];
-        while !matches!(reader.peek(&mut byte), Ok(n) if n > 0) {
-            assert!(Instant::now() < deadline, "an answer never began");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
+    let readers = gopher_non_readers(gopher, "/big.gmi", 40);
     let after = memory_kib(&server, "VmRSS");
     assert!(
         after < before + 40 * 1024,

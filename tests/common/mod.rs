@@ -718,3 +718,44 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join(":")
 }
+
+/// A figure of the server's `/proc/<pid>/status`, in KiB (`VmRSS`, `VmHWM`).
+pub fn memory_kib(server: &TestServer, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in {status}"))
+}
+
+/// `count` Gopher clients that ask for `selector` and never read (small receive buffers),
+/// returned once every answer has begun (each has bytes waiting).
+pub fn gopher_non_readers(addr: SocketAddr, selector: &str, count: usize) -> Vec<TcpStream> {
+    let mut readers = Vec::new();
+    for _ in 0..count {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            None,
+        )
+        .unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        socket.connect(&addr.into()).unwrap();
+        let mut stream: TcpStream = socket.into();
+        stream
+            .write_all(format!("{selector}\r\n").as_bytes())
+            .unwrap();
+        readers.push(stream);
+    }
+    let deadline = Instant::now() + DEADLINE;
+    for reader in &readers {
+        reader.set_nonblocking(true).unwrap();
+        let mut byte = [0u8; 1];
+        while !matches!(reader.peek(&mut byte), Ok(n) if n > 0) {
+            assert!(Instant::now() < deadline, "an answer never began");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    readers
+}
