@@ -890,3 +890,117 @@ fn titan_log_lines_cannot_be_forged() {
     });
     assert!(c.server.logs().iter().all(|l| !l.contains('\u{2028}')));
 }
+
+/// The folders `contrib/gemhole.service` lets the server write, below `/var/lib/gemhole/`
+/// (where the README installs it), as paths below `root`.
+fn unit_writable(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let unit = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/gemhole.service"),
+    )
+    .unwrap();
+    let writable: Vec<std::path::PathBuf> = unit
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("ReadWritePaths="))
+        .flat_map(str::split_whitespace)
+        .map(|p| p.trim_start_matches('-'))
+        .map(|p| {
+            let below = p
+                .strip_prefix("/var/lib/gemhole/")
+                .unwrap_or_else(|| panic!("{p} is not below /var/lib/gemhole/"));
+            root.join(below)
+        })
+        .collect();
+    assert!(!writable.is_empty(), "the unit grants no ReadWritePaths");
+    writable
+}
+
+/// The shell commands that make `root` read-only but for `writable`, in a mount namespace of
+/// the server's own: `ProtectSystem=strict` with `ReadWritePaths=`, for the folders the
+/// server uses.
+fn read_only_but(root: &std::path::Path, writable: &[std::path::PathBuf]) -> String {
+    let mut script = format!(
+        "mount --bind '{0}' '{0}' && mount -o remount,bind,ro '{0}'",
+        root.display()
+    );
+    // A path the unit marks with `-` may be missing: it is then left out, as systemd does.
+    for path in writable {
+        script.push_str(&format!(
+            " && if [ -d '{0}' ]; then mount --bind '{0}' '{0}' && \
+             mount -o remount,bind,rw '{0}'; fi",
+            path.display()
+        ));
+    }
+    script
+}
+
+/// Under the shipped unit's rules (everything read-only but what it grants), set up as the
+/// README installs it, Titan publishes, replaces (keeping the old version) and deletes; under
+/// the old rules (the certificates alone), the server says at start which folder it cannot
+/// write, and an upload is refused with a META that says why.
+#[test]
+fn the_shipped_unit_lets_titan_write_where_it_writes_and_nothing_else() {
+    assert!(
+        std::process::Command::new("unshare")
+            .args(["-rm", "true"])
+            .status()
+            .is_ok_and(|s| s.success()),
+        "this test needs `unshare -rm` (util-linux, with user namespaces allowed)"
+    );
+    let author = ClientCert::new();
+    let config = format!(
+        "[titan]\nenabled = true\nallow_delete = true\nfingerprints = [\"{}\"]\n",
+        author.fingerprint()
+    );
+    let setup = Setup::new().config(&config);
+    let root = setup.path().to_owned();
+    // As the README's install steps do: the certificate folder, the posts folder and the
+    // history made.
+    for folder in ["certs", "capsule/posts", "capsule/.history"] {
+        std::fs::create_dir_all(root.join(folder)).unwrap();
+    }
+    let writable = unit_writable(&root);
+    let server = setup
+        .in_own_mounts(&read_only_but(&root, &writable))
+        .start();
+    assert_eq!(server.count_logs("cannot write"), 0, "{:?}", server.logs());
+    let c = Capsule { server, author };
+    // The rest of the capsule is read-only indeed.
+    let header = c.header_only(c.author.client(), &c.url("/about.gmi;size=5"));
+    assert!(header.starts_with("61 "), "{header}");
+    let text = post("Under the unit", "2024-04-03", 3);
+    c.put("/posts/unit.md", &text).expect("30");
+    c.put(
+        "/posts/unit.md",
+        &text.replace("Text of", "Changed text of"),
+    )
+    .expect("30");
+    c.server.wait_text("/posts/unit.gmi", "Changed text of");
+    c.upload("/posts/unit.md;size=0", b"").expect("20");
+    // Kept across the unit's mounts (the history is a mount of its own): copied.
+    let versions = kept(&c, "posts/unit.md");
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert_eq!(versions[0].1, text);
+    assert!(versions[1].0.ends_with(".deleted") && versions[1].1.contains("Changed text of"));
+    assert!(c.file("posts/unit.md").is_none());
+    let dir = std::sync::Arc::clone(&c.server.dir);
+    let author = c.author;
+    drop(c.server);
+
+    // The unit as it was: only the certificate folder.
+    let only_certs = vec![root.join("certs")];
+    let server = Setup::in_dir(dir)
+        .config(&config)
+        .in_own_mounts(&read_only_but(&root, &only_certs))
+        .start();
+    let warning = server.wait_log("the warning", |l| l.contains("Titan is on, but"));
+    assert!(
+        warning.contains(&format!("{}", root.join("capsule/posts").display()))
+            && warning.contains("ReadWritePaths="),
+        "{warning}"
+    );
+    assert_eq!(server.count_logs("Titan is on, but"), 1);
+    let c = Capsule { server, author };
+    let answer = c.put("/posts/second.md", &post("Second", "2024-04-04", 4));
+    answer.expect("40");
+    assert!(answer.meta().contains("may not write"), "{}", answer.meta());
+}

@@ -355,6 +355,33 @@ impl CapsuleRoot {
         Ok(total)
     }
 
+    /// The folders an author's uploads write to (`below`, paths of names relative to the
+    /// root, and the history) that this process cannot write, each with why: the nearest
+    /// folder of each that exists is asked (folders still to be made are made in it).
+    /// Nothing is written. Blocking.
+    pub fn unwritable(&self, below: &[Vec<String>]) -> Vec<(PathBuf, io::Error)> {
+        let mut folders: Vec<Vec<String>> = below.to_vec();
+        folders.push(vec![HISTORY_DIR.to_owned()]);
+        let mut found: Vec<(PathBuf, io::Error)> = Vec::new();
+        for folder in folders {
+            let mut existing = self.path().to_owned();
+            for name in &folder {
+                let next = existing.join(name);
+                match std::fs::symlink_metadata(&next) {
+                    Ok(meta) if meta.is_dir() => existing = next,
+                    _ => break,
+                }
+            }
+            if found.iter().any(|(f, _)| *f == existing) {
+                continue;
+            }
+            if let Err(e) = rustix::fs::access(&existing, rustix::fs::Access::WRITE_OK) {
+                found.push((existing, e.into()));
+            }
+        }
+        found
+    }
+
     /// Puts the file `name` of `dir` (the file at `relative`) aside in the history, by a hard
     /// link while it stays (a copy where links cannot be made), or moved when it is deleted.
     /// Returns where it went, relative to the root.
@@ -382,13 +409,23 @@ impl CapsuleRoot {
             };
             let version_name = version.file_name();
             let put = match why {
-                Why::Deleted => rustix::fs::renameat_with(
+                Why::Deleted => match rustix::fs::renameat_with(
                     dir,
                     name,
                     &history,
                     version_name.as_str(),
                     RenameFlags::NOREPLACE,
-                ),
+                ) {
+                    // The history on another mount (a systemd unit's `ReadWritePaths=` makes
+                    // each folder one): a copy, then the file goes.
+                    Err(Errno::XDEV) => {
+                        match copy_aside(dir, name, &history, &version_name, relative)? {
+                            Ok(()) => rustix::fs::unlinkat(dir, name, AtFlags::empty()),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    moved => moved,
+                },
                 Why::Replaced => {
                     match rustix::fs::linkat(
                         dir,
@@ -488,12 +525,16 @@ fn copy_aside(
         Mode::empty(),
     )
     .map_err(|e| StoreError::io(relative, e))?;
+    let mode = rustix::fs::fstat(&source)
+        .map(|st| Mode::from_raw_mode(st.st_mode) & Mode::from_raw_mode(0o7777))
+        .map_err(|e| StoreError::io(relative, e))?;
     let mut bytes = Vec::new();
     File::from(source)
         .read_to_end(&mut bytes)
         .map_err(|e| StoreError::io(relative, e))?;
     let (temporary, file) = new_temporary(history, relative)?;
-    let written = write_whole(file, &bytes, Mode::from_raw_mode(0o600)).and_then(|()| {
+    // With its own permissions, which a restore gives back.
+    let written = write_whole(file, &bytes, mode).and_then(|()| {
         rustix::fs::renameat_with(
             history,
             &temporary,

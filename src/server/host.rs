@@ -415,6 +415,30 @@ fn kept_read(
     (cache, Some(host.capsule.load_full()))
 }
 
+/// One warning, at start and on each reload, when Titan is on but the server cannot write
+/// where uploads go (a unit that makes the file system read-only, a capsule owned by another
+/// user): otherwise every upload would fail and only its own log line would say why.
+fn warn_unwritable(host: &Hostname, root: &CapsuleRoot, titan: &TitanConfig) {
+    let below: Vec<Vec<String>> = titan.paths.iter().map(|p| p.segments().to_vec()).collect();
+    let unwritable = root.unwritable(&below);
+    if unwritable.is_empty() {
+        return;
+    }
+    let folders: Vec<String> = unwritable
+        .iter()
+        .map(|(folder, e)| format!("{} ({e})", folder.display()))
+        .collect();
+    tracing::warn!(
+        host = %host,
+        "Titan is on, but the server cannot write to {}: uploads and deletes fail (40) until it \
+         can. Give the server's user write access there and to {}/ (under systemd: a \
+         ReadWritePaths= line for each in its unit, as contrib/gemhole.service has; see \
+         \"Running in production\" in README.md)",
+        folders.join(", "),
+        root.path().join(crate::content::store::HISTORY_DIR).display()
+    );
+}
+
 /// What a running server keeps across a configuration reload.
 #[derive(Clone)]
 pub(super) struct Running {
@@ -528,6 +552,9 @@ impl Prepared {
             let canonical = host.canonical();
             for problem in &problems {
                 tracing::warn!(host = %canonical, "{problem}");
+            }
+            if host.titan.enabled {
+                warn_unwritable(canonical, &root, &host.titan);
             }
             tracing::info!(
                 host = %canonical,

@@ -370,6 +370,20 @@ async fn in_capsule<T: Send + 'static>(
             return Err(refuse(log, Status::NotFound, "Not found"));
         }
         Ok(Err(StoreError::Refused(why))) => return Err(refuse(log, Status::BadRequest, why)),
+        Ok(Err(StoreError::Io { path, source }))
+            if matches!(
+                source.raw_os_error(),
+                Some(libc::EROFS | libc::EACCES | libc::EPERM)
+            ) =>
+        {
+            tracing::warn!(file = ?path.to_string_lossy(), error = %source, "{failed}");
+            return Err(refuse(
+                log,
+                Status::TemporaryFailure,
+                "The server may not write to the capsule folder here (read-only, or not its \
+                 own): nothing was written; its operator's log says where",
+            ));
+        }
         Ok(Err(e @ (StoreError::Io { .. } | StoreError::NoSuchVersion(_)))) => e.to_string(),
         Err(e) => e.to_string(),
     };

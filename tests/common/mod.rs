@@ -61,8 +61,10 @@ pub struct Setup {
     config: Option<String>,
     listen: Vec<String>,
     env: Vec<(String, String)>,
-    /// `ulimit` options the server is started under (through `sh`).
-    ulimit: Option<String>,
+    /// Shell commands run before the server (through `sh`): `ulimit` options, mounts.
+    prelude: Option<String>,
+    /// Whether they run in a mount namespace of their own (`unshare -rm`).
+    own_mounts: bool,
     /// Another gemhole binary to run (a benchmark's baseline build); `None`: this build's.
     binary: Option<PathBuf>,
 }
@@ -82,7 +84,8 @@ impl Setup {
             config: None,
             listen: Vec::new(),
             env: Vec::new(),
-            ulimit: None,
+            prelude: None,
+            own_mounts: false,
             binary: None,
         }
     }
@@ -120,7 +123,16 @@ impl Setup {
 
     /// Starts the server under `ulimit <options>` (e.g. `-Sn 100`).
     pub fn ulimit(mut self, options: &str) -> Setup {
-        self.ulimit = Some(options.to_owned());
+        self.prelude = Some(format!("ulimit {options}"));
+        self
+    }
+
+    /// Starts the server in a mount namespace of its own (`unshare -rm`, as an unprivileged
+    /// user may), after `script` (shell commands: bind mounts, say) has run in it: what a
+    /// systemd unit's file-system rules do, without systemd.
+    pub fn in_own_mounts(mut self, script: &str) -> Setup {
+        self.prelude = Some(script.to_owned());
+        self.own_mounts = true;
         self
     }
 
@@ -132,12 +144,18 @@ impl Setup {
             .binary
             .clone()
             .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gemhole")));
-        let mut cmd = match &self.ulimit {
-            // `exec`: the server keeps the shell's PID.
-            Some(options) => {
-                let mut sh = Command::new("sh");
+        let mut cmd = match &self.prelude {
+            // `exec`: the server keeps the shell's PID (and `unshare` execs the shell).
+            Some(prelude) => {
+                let mut sh = if self.own_mounts {
+                    let mut unshare = Command::new("unshare");
+                    unshare.args(["-rm", "sh"]);
+                    unshare
+                } else {
+                    Command::new("sh")
+                };
                 sh.arg("-c")
-                    .arg(format!("ulimit {options} && exec \"$0\" \"$@\""))
+                    .arg(format!("{prelude} && exec \"$0\" \"$@\""))
                     .arg(&binary);
                 sh
             }
