@@ -1,8 +1,10 @@
 //! Two gemhole nodes behind a real HAProxy (Debian's `haproxy`), with the shipped
-//! `contrib/haproxy/haproxy.cfg` (its ports and socket path substituted): requests from a
-//! client on 127.0.0.2 reach both nodes over Gemini and Gopher, both logs name the client, a
-//! session resumes on the other node, a direct connection without a header gets no byte, and
-//! one node drained and restarted under steady load costs no request.
+//! `contrib/haproxy/haproxy.cfg` (its ports and socket path substituted): an upload from an
+//! author's client through the balancer is served by both nodes (their shared capsule folder
+//! keeps the version it replaced once), requests from a client on 127.0.0.2 reach both nodes
+//! over Gemini and Gopher, both logs name the client, a session resumes on the other node, a
+//! direct connection without a header gets no byte, and one node drained and restarted under
+//! steady load costs no request.
 //!
 //! Needs `haproxy` on the PATH: `.ci/run` installs it and runs this with
 //! `cargo test --test haproxy -- --ignored`.
@@ -16,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use common::balancer::{Cluster, admin, server_stat, wait_until};
+use common::identity::ClientCert;
 use common::{DEADLINE, Tls, client_config, finish, tcp_from, tls_over};
 use rustls::pki_types::ServerName;
 
@@ -34,10 +37,112 @@ fn through(
     Ok((finish(conn)?, kind))
 }
 
+/// An access line of the home page answered `20`.
+const HOME_SERVED: &str = "path=\"/\" status=20";
+
+/// One Titan upload (or `;edit`, with an empty body) through the balancer from 127.0.0.2,
+/// with the author's certificate.
+fn titan_through(
+    frontend: u16,
+    author: &ClientCert,
+    path_and_params: &str,
+    body: &str,
+) -> common::Exchange {
+    let addr: SocketAddr = ([127, 0, 0, 1], frontend).into();
+    let tcp = tcp_from(2, addr).unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut conn = tls_over(tcp, name, author.client()).unwrap();
+    let line = format!("titan://localhost:{frontend}{path_and_params}\r\n{body}");
+    conn.write_all(line.as_bytes()).unwrap();
+    conn.flush().unwrap();
+    finish(conn).unwrap()
+}
+
+/// The nodes share one capsule folder: an upload through the balancer lands on one node,
+/// which writes it and keeps what it replaces in the folder's `.history/` (once), and both
+/// nodes serve it.
+fn an_upload_through_the_balancer_is_served_by_both_nodes(cluster: &Cluster, author: &ClientCert) {
+    let front = cluster.gemini_front;
+    let post = |text: &str| format!("---\ntitle: Through\ndate: 2024-05-01\n---\n{text}\n");
+    let first = post("Sent through the balancer.");
+    let answer = titan_through(
+        front,
+        author,
+        &format!("/posts/through.md;mime=text/plain;size={}", first.len()),
+        &first,
+    );
+    answer.expect("30");
+    let second = post("Sent again, changed.");
+    let answer = titan_through(
+        front,
+        author,
+        &format!("/posts/through.gmi;mime=text/plain;size={}", second.len()),
+        &second,
+    );
+    answer.expect("30");
+    // Read through the balancer until each node has served the changed page.
+    let reader = client_config(Tls::Any);
+    wait_until("both nodes to serve the upload", || {
+        let addr: SocketAddr = ([127, 0, 0, 1], front).into();
+        let tcp = tcp_from(2, addr).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut conn = tls_over(tcp, name, reader.clone()).unwrap();
+        conn.write_all(format!("gemini://localhost:{front}/posts/through.gmi\r\n").as_bytes())
+            .unwrap();
+        conn.flush().unwrap();
+        let _ = finish(conn);
+        cluster.nodes.iter().all(|n| {
+            n.log().lines().any(|l| {
+                l.contains("gemhole::access")
+                    && l.contains("path=\"/posts/through.gmi\"")
+                    && l.contains("status=20")
+                    && l.contains("bytes=")
+                    && !l.contains("bytes=0")
+            })
+        }) && cluster
+            .nodes
+            .iter()
+            .all(|n| n.log().contains("site reloaded"))
+    });
+    // Each node now answers the second text.
+    for node in &cluster.nodes {
+        let served = common::fetch(
+            node.plain(),
+            Some("localhost"),
+            format!("gemini://localhost:{front}/posts/through.gmi\r\n").as_bytes(),
+            Tls::Any,
+        )
+        .unwrap();
+        assert!(
+            served.body_text().contains("Sent again, changed."),
+            "{}",
+            served.text()
+        );
+    }
+    // The version it replaced, kept once, in the shared folder.
+    let history = cluster
+        .work
+        .path()
+        .join("capsule/.history/posts/through.md");
+    let kept: Vec<_> = std::fs::read_dir(&history).unwrap().collect();
+    assert_eq!(kept.len(), 1);
+    let published: usize = cluster
+        .nodes
+        .iter()
+        .map(|n| n.log().matches("published from a Gemini client").count())
+        .sum();
+    assert_eq!(published, 2);
+}
+
 #[test]
 #[ignore = "needs HAProxy (Debian's haproxy); .ci/run installs it and runs this"]
 fn two_nodes_behind_haproxy_serve_resume_and_restart_without_a_failed_request() {
-    let cluster = Cluster::start();
+    let author = ClientCert::new();
+    let cluster = Cluster::start_with(&format!(
+        "[titan]\nenabled = true\nfingerprints = [\"{}\"]\n",
+        author.fingerprint()
+    ));
+    an_upload_through_the_balancer_is_served_by_both_nodes(&cluster, &author);
     let (gemini_front, gopher_front) = (cluster.gemini_front, cluster.gopher_front);
     let socket = cluster.socket.clone();
     let mut nodes = cluster.nodes;
@@ -48,14 +153,14 @@ fn two_nodes_behind_haproxy_serve_resume_and_restart_without_a_failed_request() 
     first.expect("20");
     assert!(first.body_text().contains("Welcome."));
     assert_eq!(kind, Some(rustls::HandshakeKind::Full));
-    let before: Vec<usize> = nodes.iter().map(|n| n.served("status=20")).collect();
+    let before: Vec<usize> = nodes.iter().map(|n| n.served(HOME_SERVED)).collect();
     let (second, kind) = through(gemini_front, &client).unwrap();
     second.expect("20");
     assert_eq!(kind, Some(rustls::HandshakeKind::Resumed));
     wait_until("both nodes' access lines", || {
-        nodes.iter().all(|n| n.served("status=20") >= 1)
+        nodes.iter().all(|n| n.served(HOME_SERVED) >= 1)
     });
-    let after: Vec<usize> = nodes.iter().map(|n| n.served("status=20")).collect();
+    let after: Vec<usize> = nodes.iter().map(|n| n.served(HOME_SERVED)).collect();
     assert_ne!(before, after);
     for _ in 0..2 {
         let mut gopher = tcp_from(2, ([127, 0, 0, 1], gopher_front).into()).unwrap();
@@ -112,9 +217,9 @@ fn two_nodes_behind_haproxy_serve_resume_and_restart_without_a_failed_request() 
     wait_until("node1 UP again", || {
         server_stat(&socket, "gemini_out", "node1").0 == "UP"
     });
-    let served_before = nodes[0].served("status=20");
+    let served_before = nodes[0].served(HOME_SERVED);
     wait_until("node1 serving again", || {
-        nodes[0].served("status=20") > served_before
+        nodes[0].served(HOME_SERVED) > served_before
     });
     stop.store(true, Ordering::Relaxed);
     load.join().unwrap();

@@ -54,7 +54,8 @@ pub struct Node {
 }
 
 impl Node {
-    pub fn new(root: &Path, name: &str, frontend: u16) -> Node {
+    /// A node of `root`'s shared capsule, whose config ends with `extra` (tables).
+    pub fn new(root: &Path, name: &str, frontend: u16, extra: &str) -> Node {
         let dir = root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let (gemini, gopher) = (free_port(), free_port());
@@ -63,7 +64,7 @@ impl Node {
             format!(
                 "capsule = \"../capsule\"\ncerts = \"../certs\"\nticket_keys = \"../ticket.keys\"\n\
                  proxy_listen = [\"127.0.0.1:{gemini}\"]\npublic_port = {frontend}\n\
-                 [gopher]\nproxy_listen = [\"127.0.0.1:{gopher}\"]\n"
+                 [gopher]\nproxy_listen = [\"127.0.0.1:{gopher}\"]\n{extra}"
             ),
         )
         .unwrap();
@@ -177,6 +178,11 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start() -> Cluster {
+        Cluster::start_with("")
+    }
+
+    /// As [`Cluster::start`], each node's config ending with `extra` (tables).
+    pub fn start_with(extra: &str) -> Cluster {
         let work = tempfile::tempdir().unwrap();
         let root = work.path();
         super::sample_capsule(&root.join("capsule"));
@@ -189,8 +195,8 @@ impl Cluster {
         std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
         let (gemini_front, gopher_front) = (free_port(), free_port());
         let mut nodes = [
-            Node::new(root, "node1", gemini_front),
-            Node::new(root, "node2", gemini_front),
+            Node::new(root, "node1", gemini_front, extra),
+            Node::new(root, "node2", gemini_front, extra),
         ];
         // One set of certificates for both nodes, made before either starts.
         let made = Command::new(env!("CARGO_BIN_EXE_gemhole"))
