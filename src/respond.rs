@@ -637,7 +637,9 @@ impl Capsule {
             added.extend(header.lines().chain(footer.lines()).map(str::to_owned));
         }
         added.push(pages::DRAFT_MARK.to_owned());
-        added.retain(|line| !line.trim().is_empty());
+        // Its headings (`## In this series`) an author may well write too: the lines that
+        // tell the page as shown are its links, its part line and its list.
+        added.retain(|line| !line.trim().is_empty() && !line.starts_with('#'));
         added
     }
 
