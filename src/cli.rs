@@ -463,12 +463,14 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         };
         let (site, problems) = Site::build(&capsule, &BuildOptions::new(host));
         for problem in &problems {
-            say!("{problem}");
+            say!("{}", crate::convert::printable(&problem.to_string()));
         }
         // Each post readers cannot see yet, and why: a count alone hides the one that matters.
         for post in &site.drafts {
             let (line, why) = site.withheld_reason(post);
-            say!("{}:{line}: withheld: {why}", post.source.display());
+            let source = post.source.to_string_lossy();
+            let source = crate::convert::printable(&source);
+            say!("{source}:{line}: withheld: {why}");
         }
         let host_errors = problems.iter().filter(|p| p.error).count();
         say!(

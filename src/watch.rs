@@ -349,7 +349,8 @@ async fn rebuild_loop(
                 if seen_before.as_ref().is_none_or(|s| !s.contains(&problem))
                     && !logged.contains(&problem)
                 {
-                    tracing::warn!(host = %label, "{problem}");
+                    // File names are authors': nothing in them may forge a line.
+                    tracing::warn!(host = %label, "{}", crate::convert::printable(&problem));
                 }
                 logged.insert(problem);
             }

@@ -668,6 +668,20 @@ fn every_version_is_kept_and_can_be_put_back() {
     assert!(out.contains("3 version(s) of 1 file(s)"), "{out}");
     let (_, by_url, _) = run_cli(dir, &["history", "/posts/knots.gmi"]);
     assert_eq!(by_url, out);
+    // A post's URL names its source, its `slug` included.
+    write(
+        &c.server.capsule(),
+        "posts/2024-01-01-long-name.md",
+        "---\nslug: short\n---\nOne.\n",
+    );
+    c.server.wait_text("/posts/short.gmi", "One.");
+    c.put("/posts/short.gmi", "---\nslug: short\n---\nTwo.\n")
+        .expect("30");
+    let (_, by_slug, _) = run_cli(dir, &["history", "/posts/short.gmi"]);
+    assert!(
+        by_slug.starts_with("posts/2024-01-01-long-name.md\n"),
+        "{by_slug}"
+    );
     // The newest comes back by default: the deleted text, served again.
     let (status, out, err) = run_cli(dir, &["restore", "posts/knots.md"]);
     assert!(status.success(), "{out}{err}");
@@ -779,6 +793,11 @@ fn checks_come_in_the_order_an_author_can_act_on() {
         ("/posts/.x.md;size=5", "59", "never served"),
         ("/posts/a/.git/x.md;size=5", "59", "never served"),
         ("/posts/x.md;size=1048577", "59", "1048576 bytes"),
+        (
+            "/posts/1/2/3/4/5/6/7/8/9/10/11/x.md;size=5",
+            "59",
+            "more than 12 names deep",
+        ),
     ];
     for (path, status, words) in cases {
         let header = c.header_only(c.author.client(), &c.url(path));
@@ -826,9 +845,36 @@ fn a_url_a_post_holds_is_never_taken() {
         answer.meta()
     );
     assert!(c.file("posts/aaa.md").is_none() && c.file("posts/hello.md").is_none());
+    // Nor by a folder of that name, made by an upload of a file in it.
+    let answer = c.upload("/posts/hello.gmi/cat.png;mime=image/png;size=4", b"\x89PNG");
+    answer.expect("59");
+    assert!(
+        answer
+            .meta()
+            .contains("/posts/hello.gmi is the URL of posts/slugged.md"),
+        "{}",
+        answer.meta()
+    );
+    assert!(!c.server.capsule().join("posts/hello.gmi").exists());
     // The URL's own source is the holder's: that is what an edit of it reaches.
     let source = c.upload("/posts/hello.gmi;edit", b"");
     assert!(source.body_text().contains("The holder."));
+    // Two uploads one after the other: the second sees the first's URL taken.
+    c.put(
+        "/posts/Beta-Post.md",
+        "---\ntitle: Beta\ndate: 2024-05-02\n---\nBeta.\n",
+    )
+    .expect("30");
+    let answer = c.put(
+        "/posts/evil.md",
+        "---\ntitle: Evil\ndate: 2020-01-01\nslug: Beta-Post\n---\nEvil.\n",
+    );
+    answer.expect("59");
+    assert!(
+        answer.meta().contains("posts/Beta-Post.md"),
+        "{}",
+        answer.meta()
+    );
     // Dropped in by hand, older: served at its own name, the holder keeps its URL.
     write(&c.server.capsule(), "posts/aaa.md", taker);
     c.server.wait_text("/posts/aaa.gmi", "The taker.");
@@ -836,12 +882,82 @@ fn a_url_a_post_holds_is_never_taken() {
         l.contains("posts/aaa.md:4: error: `slug` `hello` asks for /posts/hello.gmi, which posts/slugged.md holds")
     });
     c.server.wait_text("/posts/hello.gmi", "The holder.");
+    // A folder of that name made by hand does not take it either.
+    std::fs::create_dir(c.server.capsule().join("posts/hello.gmi")).unwrap();
+    write(
+        &c.server.capsule(),
+        "posts/touch.md",
+        "---\ndate: 2024-05-03\n---\nTouch.\n",
+    );
+    c.server.wait_text("/posts/touch.gmi", "Touch.");
+    c.server.wait_text("/posts/hello.gmi", "The holder.");
 }
 
+/// The page an upload is sent to is the one it wrote: the answer waits (a moment) for the
+/// snapshot that shows it, so a client following the redirect at once reads it.
 #[test]
-fn the_quota_counts_uploads_and_kept_versions() {
-    let c = capsule("quota = 1000\nallow_delete = true", "");
-    let held = c.file("posts/first.md").unwrap().len() + c.file("posts/knots.md").unwrap().len();
+fn the_redirect_of_an_upload_shows_what_it_wrote() {
+    let c = capsule("", "");
+    for i in 0..3 {
+        let text = format!(
+            "---\ntitle: Fresh {i}\ndate: 2024-06-0{}\nslug: fresh-{i}\n---\nVersion {i}.\n",
+            i + 1
+        );
+        let answer = c.put(&format!("/posts/2024-06-0{}-fresh.md", i + 1), &text);
+        answer.expect("30");
+        // At its `slug`'s URL, at once.
+        let url = answer.meta().to_owned();
+        assert!(url.ends_with(&format!("/posts/fresh-{i}.gmi")), "{url}");
+        let page = c.server.get(&url);
+        page.expect("20");
+        assert!(page.body_text().contains(&format!("Version {i}.")));
+        // An edit too.
+        let edited = text.replace(&format!("Version {i}."), &format!("Edited {i}."));
+        let answer = c.put(&format!("/posts/fresh-{i}.gmi"), &edited);
+        answer.expect("30");
+        assert!(
+            c.server
+                .get(answer.meta())
+                .body_text()
+                .contains(&format!("Edited {i}."))
+        );
+    }
+}
+
+/// Front matter sent to a gemtext page would be shown to readers, its `draft` not obeyed.
+#[test]
+fn front_matter_is_never_stored_in_a_gemtext_page() {
+    let c = capsule("", "");
+    let text = "---\ntitle: Secret plan\ndate: 2024-06-03\ndraft: true\n---\nNot yet.\n";
+    let answer = c.put("/posts/2024-06-03-secret-plan.gmi;mime=text/plain", text);
+    answer.expect("59");
+    assert!(
+        answer
+            .meta()
+            .contains("Upload it to the Markdown name (posts/2024-06-03-secret-plan.md)"),
+        "{}",
+        answer.meta()
+    );
+    assert!(c.file("posts/2024-06-03-secret-plan.gmi").is_none());
+    // To the Markdown name, it is a draft, held back.
+    c.put("/posts/2024-06-03-secret-plan.md", text).expect("30");
+    c.server
+        .get(&c.server.url("/posts/2024-06-03-secret-plan.gmi"))
+        .expect("51");
+}
+
+/// Each folder counts for a block of the disk.
+const FOLDER_BYTES: usize = 4096;
+
+#[test]
+fn the_quota_counts_uploads_kept_versions_and_folders() {
+    // What the capsule's two posts hold, then two uploads of 301 bytes and the history's two
+    // folders (`.history/posts/`, `.history/posts/filler.md/`): room for those, not a third.
+    let first = post("The First Lesson", "2024-03-04", 1).len();
+    let knots = post("Knots", "2024-03-11", 2).len();
+    let held = first + knots + 2 * 301 + 2 * FOLDER_BYTES;
+    let quota = held + 300;
+    let c = capsule(&format!("quota = {quota}\nallow_delete = true"), "");
     let text = |n: usize| {
         let mut t = post("Filler", "2024-04-01", 9);
         t.push_str(&"x".repeat(300 - t.len() - n.to_string().len()));
@@ -852,13 +968,12 @@ fn the_quota_counts_uploads_and_kept_versions() {
     c.put("/posts/filler.md", &text(1)).expect("30");
     // Replacing keeps the old version: it counts too.
     c.put("/posts/filler.md", &text(2)).expect("30");
-    assert!(held + 3 * 301 > 1000);
     let answer = c.put("/posts/filler.md", &text(3));
     answer.expect("59");
     assert!(
         answer
             .meta()
-            .contains(&format!("hold {} bytes of 1000 bytes", held + 2 * 301))
+            .contains(&format!("hold {held} bytes of {quota} bytes"))
             && answer.meta().contains("this upload is 301 bytes"),
         "{}",
         answer.meta()
@@ -866,6 +981,53 @@ fn the_quota_counts_uploads_and_kept_versions() {
     assert!(c.file("posts/filler.md").unwrap().ends_with("2\n"));
     // Deleting moves bytes, it adds none: allowed over the quota.
     c.upload("/posts/filler.md;size=0", b"").expect("20");
+}
+
+/// Uploads that each fit the quota before their bodies arrive, sent at once, are written
+/// only as far as it goes: the quota is counted again as each is written.
+#[test]
+fn uploads_at_once_cannot_pass_the_quota_together() {
+    let first = post("The First Lesson", "2024-03-04", 1).len();
+    let knots = post("Knots", "2024-03-11", 2).len();
+    // Room for two new posts of 300 bytes (with no folder made), not three.
+    let quota = first + knots + 2 * 300 + 100;
+    let c = capsule(&format!("quota = {quota}"), "");
+    let body = |i: usize| {
+        let mut t = post(&format!("Race {i}"), "2024-04-01", 9);
+        t.push_str(&"x".repeat(299 - t.len()));
+        t.push('\n');
+        t
+    };
+    // Every request line first (each passes the quota as it is now), then every body.
+    let mut conns: Vec<_> = (0..6)
+        .map(|i| {
+            let mut conn =
+                connect_with(c.server.addr(), Some("localhost"), c.author.client()).unwrap();
+            let line = c.url(&format!("/posts/race-{i}.md;size=300"));
+            conn.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+            conn.flush().unwrap();
+            conn
+        })
+        .collect();
+    // Answered after the lines above were read: they have been checked by now.
+    c.server.get(&c.server.url("/")).expect("20");
+    for (i, conn) in conns.iter_mut().enumerate() {
+        conn.write_all(body(i).as_bytes()).unwrap();
+        conn.flush().unwrap();
+    }
+    let answers: Vec<String> = conns
+        .into_iter()
+        .map(|conn| finish(conn).unwrap().header().to_owned())
+        .collect();
+    let stored = answers.iter().filter(|h| h.starts_with("30 ")).count();
+    assert_eq!(stored, 2, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .filter(|h| !h.starts_with("30 "))
+            .all(|h| h.starts_with("59 Over the capsule's upload quota")),
+        "{answers:?}"
+    );
 }
 
 /// Titan's log lines name files as the access log names paths: quoted and escaped, so a name
@@ -877,6 +1039,15 @@ fn titan_log_lines_cannot_be_forged() {
     c.put("/posts/x%20host=evil%20file=index.gmi.md", &text)
         .expect("30");
     c.put("/posts/a%E2%80%A8b.md", &text).expect("30");
+    // Without a date: the watcher's warning names the file too.
+    c.put(
+        "/posts/c%E2%80%A8d.md",
+        "---\ntitle: Undated\n---\nNo date.\n",
+    )
+    .expect("30");
+    c.server.wait_log("the watcher's warning", |l| {
+        l.contains(r"posts/c\u{2028}d.md:1: warning: no `date`")
+    });
     c.upload("/posts/a%E2%80%A8b.md;size=0", b"").expect("20");
     let line = c.server.wait_log("the first upload", |l| {
         l.contains("published from a Gemini client") && l.contains("evil")

@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::{chosen_hosts, names, out};
 use crate::config::{Config, HostConfig, Hostname, Overrides};
+use crate::content::site::{BuildOptions, Site};
 use crate::content::store::{HISTORY_DIR, Why};
 use crate::content::{CapsuleRoot, Secret};
 
@@ -48,7 +49,7 @@ fn capsule(
     config_file: Option<&Path>,
     name: Option<&Hostname>,
     command: &str,
-) -> anyhow::Result<(Config, CapsuleRoot)> {
+) -> anyhow::Result<(HostConfig, CapsuleRoot)> {
     let config = Config::load(config_file, Overrides::default())?;
     let host: &HostConfig = match chosen_hosts(&config, name)?.as_slice() {
         [host] => host,
@@ -60,14 +61,15 @@ fn capsule(
     };
     let root = CapsuleRoot::open(&host.capsule)
         .with_context(|| format!("capsule folder {}", host.capsule.display()))?
-        .keep_secret(&Secret::of(&config))?;
-    Ok((config, root))
+        .keep_secret(&Secret::of(&config))?
+        .with_areas(&host.areas);
+    Ok((host.clone(), root))
 }
 
 /// A file of the capsule as a user names it: a relative path of plain names, or a URL's path
 /// (`/posts/x.gmi`, percent-encoded or not). A page's URL names its Markdown source when only
-/// that has kept versions.
-fn file_named(root: &CapsuleRoot, given: &str) -> anyhow::Result<PathBuf> {
+/// that has kept versions, and a post's URL (its `slug` too) names the post's source.
+fn file_named(host: &HostConfig, root: &CapsuleRoot, given: &str) -> anyhow::Result<PathBuf> {
     let decoded = percent_encoding::percent_decode_str(given.trim_start_matches('/'))
         .decode_utf8_lossy()
         .into_owned();
@@ -79,21 +81,25 @@ fn file_named(root: &CapsuleRoot, given: &str) -> anyhow::Result<PathBuf> {
         );
     }
     let kept = |p: &Path| root.history(Some(p)).is_ok_and(|h| !h.is_empty());
-    if !kept(&path) && path.extension().is_some_and(|e| e == "gmi") {
-        let markdown = path.with_extension("md");
-        if kept(&markdown) {
-            return Ok(markdown);
-        }
+    if kept(&path) || path.extension().is_none_or(|e| e != "gmi") {
+        return Ok(path);
     }
-    Ok(path)
+    // The post served at that URL, as the server reads the capsule now.
+    let url = crate::convert::url::encode_path(&format!("/{decoded}"));
+    let (site, _) = Site::build(root, &BuildOptions::new(host));
+    if let Some(post) = site.all_posts().find(|p| p.url == url) {
+        return Ok(post.source.clone());
+    }
+    let markdown = path.with_extension("md");
+    Ok(if kept(&markdown) { markdown } else { path })
 }
 
 pub(super) fn history(args: HistoryArgs) -> anyhow::Result<()> {
-    let (_, root) = capsule(args.config.as_deref(), args.host.as_ref(), "history")?;
+    let (host, root) = capsule(args.config.as_deref(), args.host.as_ref(), "history")?;
     let file = args
         .file
         .as_deref()
-        .map(|f| file_named(&root, f))
+        .map(|f| file_named(&host, &root, f))
         .transpose()?;
     let kept = root.history(file.as_deref())?;
     let folder = root.path().join(HISTORY_DIR);
@@ -110,7 +116,10 @@ pub(super) fn history(args: HistoryArgs) -> anyhow::Result<()> {
     }
     let (mut count, mut bytes) = (0, 0);
     for history in &kept {
-        say!("{}", history.file.display());
+        say!(
+            "{}",
+            crate::convert::printable(&history.file.to_string_lossy())
+        );
         for version in &history.versions {
             let why = match version.why {
                 Why::Replaced => "replaced",
@@ -131,8 +140,8 @@ pub(super) fn history(args: HistoryArgs) -> anyhow::Result<()> {
 }
 
 pub(super) fn restore(args: RestoreArgs) -> anyhow::Result<()> {
-    let (_, root) = capsule(args.config.as_deref(), args.host.as_ref(), "restore")?;
-    let file = file_named(&root, &args.file)?;
+    let (host, root) = capsule(args.config.as_deref(), args.host.as_ref(), "restore")?;
+    let file = file_named(&host, &root, &args.file)?;
     let restored = root
         .restore(&file, args.version.as_deref())
         .with_context(|| format!("cannot restore {}", file.display()))?;

@@ -32,6 +32,19 @@ pub enum Text {
     Unreadable(Arc<str>),
 }
 
+impl Text {
+    /// Whether two snapshots hold this text as one reading of its file (the same `Arc`): a
+    /// file read again since is another.
+    pub fn is(&self, other: &Text) -> bool {
+        match (self, other) {
+            (Text::Page(a), Text::Page(b)) => Arc::ptr_eq(a, b),
+            (Text::Unreadable(a), Text::Unreadable(b)) => Arc::ptr_eq(a, b),
+            (Text::Large, Text::Large) => true,
+            _ => false,
+        }
+    }
+}
+
 /// What one pass found. The collections are shared with the snapshot made from them and with
 /// the next pass, which copies one only to change it.
 #[derive(Debug, Default, Clone)]

@@ -886,7 +886,13 @@ fn settle_urls(
         let page = percent_decode_str(&post.url)
             .decode_utf8_lossy()
             .into_owned();
-        let holder = if post.renamed && served.contains(&page) && !natural_names.contains(&post.url)
+        // A file (or folder) of that name that is no post: it has the URL, unless this post
+        // held it first (a folder made since does not take it).
+        let held_here = held.get(&post.url) == Some(&post.source);
+        let holder = if post.renamed
+            && !held_here
+            && served.contains(&page)
+            && !natural_names.contains(&post.url)
         {
             let owner = Path::new(page.trim_start_matches('/'));
             let owner = [owner.to_owned(), owner.with_extension("md")]
@@ -915,7 +921,8 @@ fn settle_urls(
                     path: post.source.clone(),
                     line: 1,
                     message: format!(
-                        "{} would be served at {}, {holder}: a post keeps its URL, so this                          one is not served until one of them is renamed",
+                        "{} would be served at {}, {holder}: a post keeps its URL, so this \
+                         one is not served until one of them is renamed",
                         post.source.display(),
                         post.url
                     ),
@@ -934,12 +941,14 @@ fn settle_urls(
             line: post.line("slug"),
             message: if free {
                 format!(
-                    "`slug` `{}` asks for {}, {holder}; this post is served at {natural}                      until its slug is changed",
+                    "`slug` `{}` asks for {}, {holder}; this post is served at {natural} \
+                     until its slug is changed",
                     post.meta.slug, post.url
                 )
             } else {
                 format!(
-                    "`slug` `{}` asks for {}, {holder}, and its own name {natural} is held                      too: it is not served until its slug is changed",
+                    "`slug` `{}` asks for {}, {holder}, and its own name {natural} is held \
+                     too: it is not served until its slug is changed",
                     post.meta.slug, post.url
                 )
             },
@@ -1931,6 +1940,15 @@ mod tests {
                 "{text:?}"
             );
         }
+        // A folder of that name made since does not take it either.
+        std::fs::create_dir(dir.path().join("posts/hello.gmi")).unwrap();
+        let (site, problems) = Site::build_cached(&root, &options, &mut cache);
+        assert_eq!(
+            site.post_by_url("/posts/hello.gmi").unwrap().source,
+            PathBuf::from("posts/slugged.md")
+        );
+        assert!(messages(&problems).iter().all(|m| !m.contains("  ")));
+        std::fs::remove_dir(dir.path().join("posts/hello.gmi")).unwrap();
         // Settled afresh (a restart), a file's own name comes first, then the older post.
         let (site, _) = Site::build(&root, &options);
         assert_eq!(

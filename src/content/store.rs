@@ -29,6 +29,9 @@ pub const HISTORY_DIR: &str = ".history";
 /// How deep the history is walked: deeper folders were not made by it.
 const MAX_DEPTH: usize = 64;
 
+/// What a folder counts for in [`CapsuleRoot::bytes_held`]: the block it takes on disk.
+pub const FOLDER_BYTES: u64 = 4096;
+
 /// Entries looked at, at most, by one walk (a listing, or the bytes held below a folder).
 const MAX_ENTRIES: usize = 1_000_000;
 
@@ -51,6 +54,10 @@ pub enum StoreError {
     /// A version asked for by the start of its name: none, or several, have it.
     #[error("{0}")]
     NoSuchVersion(String),
+    /// The write of `adding` bytes would take the folders a quota counts past it: `held`
+    /// bytes are held now.
+    #[error("{held} bytes are held of a quota of {limit}, and {adding} more were to be written")]
+    OverQuota { held: u64, limit: u64, adding: u64 },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -125,6 +132,15 @@ pub struct History {
     pub versions: Vec<Version>,
 }
 
+/// A bound on what some folders (and the history) may hold, checked as a write is made.
+#[derive(Debug, Clone)]
+pub struct Quota {
+    /// The folders counted besides the history: paths of names relative to the root.
+    pub below: Vec<Vec<String>>,
+    /// Bytes they may hold together.
+    pub limit: u64,
+}
+
 /// What a restore did.
 #[derive(Debug)]
 pub struct Restored {
@@ -171,13 +187,26 @@ impl CapsuleRoot {
     /// making the folders on the way; the file it replaces is kept in the history first.
     /// The new file keeps the permissions of the one it replaces (else `mode`, else 0644).
     /// Returns where the replaced version was kept, if there was one. Blocking.
+    /// With a `quota`, the write is refused when what its folders hold now (counted while no
+    /// other write of this process can change it) and `bytes` would pass it.
     pub fn store(
         &self,
         relative: &Path,
         bytes: &[u8],
         mode: Option<u32>,
+        quota: Option<&Quota>,
     ) -> Result<Option<PathBuf>, StoreError> {
         let _one_at_a_time = WRITES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(quota) = quota {
+            let held = self.bytes_held(&quota.below)?;
+            if held.saturating_add(bytes.len() as u64) > quota.limit {
+                return Err(StoreError::OverQuota {
+                    held,
+                    limit: quota.limit,
+                    adding: bytes.len() as u64,
+                });
+            }
+        }
         let (folders, name) = split(relative)?;
         let dir = self.folder(&folders, true, relative)?;
         let (mode, replaces) = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -322,7 +351,7 @@ impl CapsuleRoot {
         File::from(opened)
             .read_to_end(&mut bytes)
             .map_err(|e| StoreError::io(&shown, e))?;
-        let kept = self.store(file, &bytes, Some(st.st_mode & 0o7777))?;
+        let kept = self.store(file, &bytes, Some(st.st_mode & 0o7777), None)?;
         Ok(Restored { version, kept })
     }
 
@@ -601,7 +630,9 @@ fn bytes_below(dir: &OwnedFd, depth: usize, budget: &mut usize) -> io::Result<u6
     let mut total = 0;
     for (name, kind, size) in entries(dir, budget)? {
         match kind {
+            // A folder costs a block of the disk (and an entry each scan walks).
             FileType::Directory => {
+                total += FOLDER_BYTES;
                 if let Ok(inner) = open_folder(dir.as_fd(), &name) {
                     total += bytes_below(&inner, depth + 1, budget)?;
                 }
@@ -715,14 +746,14 @@ mod tests {
     fn stores_whole_files_in_new_folders_and_keeps_permissions() {
         let (dir, root) = root();
         let kept = root
-            .store(Path::new("posts/2026/new.md"), b"# Hi\n", None)
+            .store(Path::new("posts/2026/new.md"), b"# Hi\n", None, None)
             .unwrap();
         assert_eq!(kept, None);
         let path = dir.path().join("posts/2026/new.md");
         assert_eq!(std::fs::read(&path).unwrap(), b"# Hi\n");
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        root.store(Path::new("posts/2026/new.md"), b"# Again\n", None)
+        root.store(Path::new("posts/2026/new.md"), b"# Again\n", None, None)
             .unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"# Again\n");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -745,19 +776,22 @@ mod tests {
             Err(StoreError::NotPlain(_))
         ));
         assert!(matches!(
-            root.store(Path::new("posts/x.md"), b"x", None),
+            root.store(Path::new("posts/x.md"), b"x", None, None),
             Err(StoreError::NotPlain(_))
         ));
         std::fs::create_dir(dir.path().join("p")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("f"), dir.path().join("p/f.md")).unwrap();
         assert!(root.check_writable(Path::new("p/f.md")).is_err());
-        assert!(root.store(Path::new("p/f.md"), b"x", None).is_err());
+        assert!(root.store(Path::new("p/f.md"), b"x", None, None).is_err());
         assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
         assert!(root.check_writable(Path::new("q/new/x.md")).is_ok());
         // Nor into a history folder that leads out.
         std::fs::write(dir.path().join("p/real.md"), "one").unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join(HISTORY_DIR)).unwrap();
-        assert!(root.store(Path::new("p/real.md"), b"two", None).is_err());
+        assert!(
+            root.store(Path::new("p/real.md"), b"two", None, None)
+                .is_err()
+        );
         assert!(root.remove(Path::new("p/real.md")).is_err());
         assert_eq!(
             std::fs::read_to_string(dir.path().join("p/real.md")).unwrap(),
@@ -770,11 +804,11 @@ mod tests {
     fn every_replaced_and_deleted_version_is_kept_and_can_be_put_back() {
         let (dir, root) = root();
         let file = Path::new("posts/x.md");
-        root.store(file, b"one", None).unwrap();
-        let first = root.store(file, b"two", None).unwrap().unwrap();
+        root.store(file, b"one", None, None).unwrap();
+        let first = root.store(file, b"two", None, None).unwrap().unwrap();
         assert!(first.starts_with(".history/posts/x.md"), "{first:?}");
         assert_eq!(std::fs::read(dir.path().join(&first)).unwrap(), b"one");
-        root.store(file, b"three", None).unwrap().unwrap();
+        root.store(file, b"three", None, None).unwrap().unwrap();
         let gone = root.remove(file).unwrap();
         assert!(!dir.path().join(file).exists());
         assert_eq!(std::fs::read(dir.path().join(&gone)).unwrap(), b"three");
@@ -820,9 +854,21 @@ mod tests {
             root.remove(Path::new("posts/none.md")),
             Err(StoreError::Missing(_))
         ));
-        // The history counts against the bytes held.
-        let held = root.bytes_held(&[vec!["posts".into()]]).unwrap();
-        assert_eq!(held, 3 + (3 + 3 + 5 + 5));
+        // The history counts against the bytes held, its folders a block each.
+        let posts = [vec!["posts".to_owned()]];
+        let held = root.bytes_held(&posts).unwrap();
+        assert_eq!(held, 3 + (3 + 3 + 5 + 5) + 2 * FOLDER_BYTES);
+        // A write that would pass a quota is refused, the file as it was.
+        let quota = Quota {
+            below: posts.to_vec(),
+            limit: held + 3,
+        };
+        assert!(matches!(
+            root.store(file, b"four", None, Some(&quota)),
+            Err(StoreError::OverQuota { held: h, .. }) if h == held
+        ));
+        assert_eq!(std::fs::read(dir.path().join(file)).unwrap(), b"one");
+        root.store(file, b"abc", None, Some(&quota)).unwrap();
     }
 
     #[test]
@@ -844,6 +890,6 @@ mod tests {
                 vec!["missing".into()],
             ])
             .unwrap();
-        assert_eq!(held, 8);
+        assert_eq!(held, 8 + FOLDER_BYTES);
     }
 }

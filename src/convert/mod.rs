@@ -14,3 +14,47 @@ pub use gemtext::{Line, Writer};
 pub use markdown::{
     Converted, LinkPlacement, MAX_LINKS, MAX_MARKS, Options, convert, convert_page,
 };
+
+/// `text` with what could forge a line or hide a word escaped as `\u{…}`: control
+/// characters, the Unicode line and paragraph separators and NEL, and the marks that reorder
+/// or hide text (bidirectional overrides and isolates, zero-width marks). For names authors
+/// chose, written into logs and terminals.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let hides = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{2028}'
+                    | '\u{2029}'
+                    | '\u{061c}'
+                    | '\u{200b}'..='\u{200f}'
+                    | '\u{202a}'..='\u{202e}'
+                    | '\u{2060}'..='\u{2069}'
+                    | '\u{feff}'
+            )
+    };
+    if !text.chars().any(hides) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if hides(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn what_forges_a_line_or_hides_a_word_is_escaped() {
+        assert_eq!(super::printable("posts/plain é.md"), "posts/plain é.md");
+        assert_eq!(
+            super::printable("a\u{2028}b\u{202e}c\nd\te"),
+            "a\\u{2028}b\\u{202e}c\\u{a}d\\u{9}e"
+        );
+    }
+}

@@ -551,7 +551,9 @@ impl Prepared {
             let (site, problems) = Site::build_cached(&root, &options, &mut cache);
             let canonical = host.canonical();
             for problem in &problems {
-                tracing::warn!(host = %canonical, "{problem}");
+                // File names are authors': nothing in them may forge a line.
+                let problem = problem.to_string();
+                tracing::warn!(host = %canonical, "{}", crate::convert::printable(&problem));
             }
             if host.titan.enabled {
                 warn_unwritable(canonical, &root, &host.titan);

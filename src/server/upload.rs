@@ -10,6 +10,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::timeout;
@@ -23,7 +24,7 @@ use super::titan;
 use crate::content::files::{is_hidden, is_markdown};
 use crate::content::front_matter;
 use crate::content::scan::problems_of;
-use crate::content::store::{HISTORY_DIR, StoreError};
+use crate::content::store::{HISTORY_DIR, Quota, StoreError};
 use crate::convert::mime::mime_for;
 use crate::convert::url::{Origin, encode_path};
 use crate::respond::Capsule;
@@ -58,10 +59,25 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
         return Some(source_of(&capsule, &target, host.titan.max_size.bytes(), log).await);
     }
     let size = request.size.unwrap_or(0);
-    if size == 0 {
+    let body = if size == 0 {
+        None
+    } else {
+        Some(read_body(stream, early, size, hosts.0, log).await?)
+    };
+    // One write at a time: each is checked against the snapshot that shows the last one, and
+    // answered once the snapshot shows it (so a URL taken a moment ago is taken, and the
+    // page a client is sent to is there).
+    let Ok(_turn) = timeout(TURN_WAIT, WRITES.lock()).await else {
+        log.note = "too many uploads at once";
+        return Some(Response::header(
+            Status::TemporaryFailure,
+            "Another upload is being written: try again in a moment",
+        ));
+    };
+    let capsule = host.capsule.load_full();
+    let Some(body) = body else {
         return Some(delete(&capsule, &target, host, identity, log).await);
-    }
-    let body = read_body(stream, early, size, hosts.0, log).await?;
+    };
     let origin = Origin::new(
         host.canonical().as_str(),
         host.public_port.unwrap_or(local.port()),
@@ -87,11 +103,11 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
             ));
         }
     };
-    let url = page_url(&capsule, &target);
     let stored = {
         let (capsule, target) = (Arc::clone(&capsule), target.clone());
+        let quota = quota_of(host);
         in_capsule(
-            move || capsule.root.store(&target, &body, None),
+            move || capsule.root.store(&target, &body, None, Some(&quota)),
             log,
             "Cannot store the upload",
         )
@@ -112,10 +128,54 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
         cert = %identity.map(Identity::short).unwrap_or_default(),
         "published from a Gemini client"
     );
+    let now = shown(host, &capsule, &target).await;
+    let url = page_url(&now, &target);
     Some(Response::header(
         Status::RedirectTemporary,
         origin.absolute(&url),
     ))
+}
+
+/// Titan writes of this process, one at a time.
+static WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// How long an upload waits for the one before it to be written and shown.
+const TURN_WAIT: Duration = Duration::from_secs(10);
+
+/// How long a write waits for the snapshot to show it before it is answered all the same
+/// (a watch that polls every `watch.poll_interval`, or none).
+const SHOWN_WAIT: Duration = Duration::from_secs(3);
+
+/// The snapshot once it shows what was just written to (or deleted at) `file`: a text page
+/// read again since `before`; other files are read from the folder at each request, so they
+/// are shown at once. After [`SHOWN_WAIT`], the snapshot as it is.
+async fn shown(host: &Host, before: &Capsule, file: &Path) -> Arc<Capsule> {
+    let deadline = tokio::time::Instant::now() + SHOWN_WAIT;
+    loop {
+        let now = host.capsule.load_full();
+        let changed = match (before.site.text(file), now.site.text(file)) {
+            (Some(old), Some(new)) => !old.is(new),
+            (None, None) => !is_text(file),
+            _ => true,
+        };
+        if changed || tokio::time::Instant::now() >= deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The host's quota, as the store checks it.
+fn quota_of(host: &Host) -> Quota {
+    Quota {
+        below: host
+            .titan
+            .paths
+            .iter()
+            .map(|p| p.segments().to_vec())
+            .collect(),
+        limit: host.titan.quota.bytes(),
+    }
 }
 
 /// An upload (or edit, or delete) that passed every check made before its body.
@@ -214,6 +274,7 @@ async fn checked<'a>(
         .collect();
     place_allowed(host, &file_segments, identity, log)?;
     check_names(&file_segments, log)?;
+    check_folders(&capsule, &file_segments, log)?;
     {
         let (capsule, target) = (Arc::clone(&capsule), target.clone());
         in_capsule(
@@ -270,9 +331,46 @@ fn place_allowed(
     }
 }
 
+/// `59` when a folder on the way to the file (made by the upload, or there already) has the
+/// name of a URL a post holds (`posts/knots.gmi/x.png` while a post's `slug` is `knots`): the
+/// folder would answer at the post's URL.
+fn check_folders(
+    capsule: &Capsule,
+    segments: &[String],
+    log: &mut AccessLog,
+) -> Result<(), Response> {
+    let folders: Vec<String> = (1..segments.len())
+        .map(|n| encode_path(&format!("/{}", segments[..n].join("/"))))
+        .collect();
+    let Some(holder) = capsule.site.all_posts().find(|p| folders.contains(&p.url)) else {
+        return Ok(());
+    };
+    log.note = "a folder of the upload's path has a post's URL";
+    Err(Response::header(
+        Status::BadRequest,
+        one_line(format!(
+            "{} is the URL of {}: a folder of that name would take it, so nothing was written. \
+             Choose another folder",
+            holder.url,
+            holder.source.display()
+        )),
+    ))
+}
+
+/// How many names deep an upload may write (`posts/2026/12/x.md` is four): every folder made
+/// is walked by each scan of the capsule, and counted against the quota.
+const MAX_DEPTH: usize = 12;
+
 /// `59` for a name the server would never serve (a dot-file, an editor's temporary file or
-/// backup), or one longer than a file system takes.
+/// backup), one longer than a file system takes, or a path deeper than [`MAX_DEPTH`].
 fn check_names(segments: &[String], log: &mut AccessLog) -> Result<(), Response> {
+    if segments.len() > MAX_DEPTH {
+        return Err(refuse(
+            log,
+            Status::BadRequest,
+            "The path is more than 12 names deep: uploads write at most 12 deep",
+        ));
+    }
     if is_hidden(segments.iter().map(String::as_str)) {
         return Err(refuse(
             log,
@@ -299,13 +397,8 @@ async fn check_quota(
     size: u64,
     log: &mut AccessLog,
 ) -> Result<(), Response> {
-    let quota = host.titan.quota.bytes();
-    let below: Vec<Vec<String>> = host
-        .titan
-        .paths
-        .iter()
-        .map(|p| p.segments().to_vec())
-        .collect();
+    let quota = quota_of(host);
+    let (limit, below) = (quota.limit, quota.below);
     let held = {
         let capsule = Arc::clone(capsule);
         in_capsule(
@@ -315,21 +408,26 @@ async fn check_quota(
         )
         .await?
     };
-    if held.saturating_add(size) <= quota {
+    if held.saturating_add(size) <= limit {
         return Ok(());
     }
+    Err(over_quota(held, limit, size, log))
+}
+
+/// `59` with the figures of a quota an upload of `size` bytes would pass.
+fn over_quota(held: u64, limit: u64, size: u64, log: &mut AccessLog) -> Response {
     log.note = "over the upload quota";
-    Err(Response::header(
+    Response::header(
         Status::BadRequest,
         format!(
             "Over the capsule's upload quota: its [titan] paths and kept versions \
              ({HISTORY_DIR}/) hold {} of {} and this upload is {}; nothing was written. Ask \
              the operator to raise [titan] quota or to clear old versions",
             shown_bytes(held),
-            shown_bytes(quota),
+            shown_bytes(limit),
             shown_bytes(size)
         ),
-    ))
+    )
 }
 
 /// Bytes as an author reads them: `1234 bytes`, `12.3 MiB (12897484 bytes)`.
@@ -362,8 +460,8 @@ async fn in_capsule<T: Send + 'static>(
             return Err(refuse(
                 log,
                 Status::BadRequest,
-                "The path leads through a symbolic link or to no plain file: nothing is \
-                 written or deleted there",
+                "The path leads through a symbolic link, or to a folder or something else \
+                 than a plain file: nothing is written or deleted there",
             ));
         }
         Ok(Err(StoreError::Missing(_))) => {
@@ -383,6 +481,13 @@ async fn in_capsule<T: Send + 'static>(
                 "The server may not write to the capsule folder here (read-only, or not its \
                  own): nothing was written; its operator's log says where",
             ));
+        }
+        Ok(Err(StoreError::OverQuota {
+            held,
+            limit,
+            adding,
+        })) => {
+            return Err(over_quota(held, limit, adding, log));
         }
         Ok(Err(e @ (StoreError::Io { .. } | StoreError::NoSuchVersion(_)))) => e.to_string(),
         Err(e) => e.to_string(),
@@ -482,6 +587,8 @@ impl Refusal {
 fn one_line(mut meta: String) -> String {
     meta = meta.replace(['\r', '\n'], " ");
     meta.retain(|c| !c.is_control());
+    // Names authors chose: nothing in them may reorder or hide the line a client shows.
+    meta = crate::convert::printable(&meta).into_owned();
     if meta.len() > MAX_META_BYTES {
         let mut end = MAX_META_BYTES;
         while !meta.is_char_boundary(end) {
@@ -513,8 +620,20 @@ fn check_body(
             "The text is not valid UTF-8: nothing was written".into(),
         ));
     };
-    let current = current_text(capsule, file, host.build.max_file_size);
     let shown = file.display();
+    if is_gemtext(file) && front_matter::keys_of(text).is_some_and(|keys| !keys.is_empty()) {
+        return Err(Refusal::new(
+            "front matter sent to a gemtext page",
+            format!(
+                "This text starts with front matter, which a gemtext page ({shown}) does not \
+                 read: readers would see it as text, and a `draft` in it would not hold the \
+                 page back. Nothing was written. Upload it to the Markdown name ({}) to \
+                 publish it as a post",
+                file.with_extension("md").display()
+            ),
+        ));
+    }
+    let current = current_text(capsule, file, host.build.max_file_size);
     if let Some(current) = current.as_ref().filter(|_| is_markdown(file)) {
         if let Some((line, link)) = new_link_line(text, current) {
             return Err(Refusal::new(
@@ -753,6 +872,7 @@ async fn delete(
         Err(refused) => return refused,
     };
     log.note = "deleted (kept in the history)";
+    shown(host, capsule, file).await;
     tracing::info!(
         host = %host.canonical(),
         file = ?file.to_string_lossy(),
