@@ -99,3 +99,53 @@ fn an_answer_too_large_to_keep_is_shared_by_its_readers() {
     );
     drop(readers);
 }
+
+/// A large page held in the snapshot is sent from it: Gemini readers that stop reading hold
+/// a reference to the page, not a copy each.
+#[test]
+fn readers_of_a_large_page_share_it() {
+    let setup = Setup::new();
+    // Four megabytes of prose, under every bound: held whole in the snapshot.
+    let line = format!("{}\n\n", "word ".repeat(20));
+    write(
+        &setup.path().join("capsule"),
+        "big.md",
+        format!("# Big\n\n{}", line.repeat(4_000_000 / line.len())),
+    );
+    let server = setup.start();
+    let url = server.url("/big.gmi");
+    server.get(&url).expect("20");
+    let before = memory_kib(&server, "VmRSS");
+    let readers = tls_non_readers(&server, &url, 40);
+    let after = memory_kib(&server, "VmRSS");
+    assert!(
+        after < before + 40 * 1024,
+        "{after} KiB with 40 readers holding the page, {before} KiB before"
+    );
+    drop(readers);
+}
+
+/// `count` TLS clients that ask for `url` and never read, returned once every answer has
+/// begun: more bytes wait in each socket than the session ticket sent after the handshake.
+fn tls_non_readers(
+    server: &crate::common::TestServer,
+    url: &str,
+    count: usize,
+) -> Vec<crate::common::Conn> {
+    let readers: Vec<crate::common::Conn> = (0..count)
+        .map(|_| crate::common::non_reader(server.addr(), format!("{url}\r\n").as_bytes()).unwrap())
+        .collect();
+    let deadline = std::time::Instant::now() + crate::common::DEADLINE;
+    for reader in &readers {
+        reader.sock.set_nonblocking(true).unwrap();
+        let mut waiting = [0u8; 4096];
+        while !matches!(reader.sock.peek(&mut waiting), Ok(n) if n >= 2048) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "an answer never began"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    readers
+}

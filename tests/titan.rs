@@ -1174,4 +1174,85 @@ fn the_shipped_unit_lets_titan_write_where_it_writes_and_nothing_else() {
     let answer = c.put("/posts/second.md", &post("Second", "2024-04-04", 4));
     answer.expect("40");
     assert!(answer.meta().contains("may not write"), "{}", answer.meta());
+    let dir = std::sync::Arc::clone(&c.server.dir);
+    let author = c.author;
+    drop(c.server);
+
+    // The shipped unit on a capsule without `.history/`: the unit leaves its line out, and
+    // the warning says to make the folder (not to open the capsule to writes).
+    std::fs::rename(root.join("capsule/.history"), root.join("history-before")).unwrap();
+    let server = Setup::in_dir(dir)
+        .config(&config)
+        .in_own_mounts(&read_only_but(&root, &writable))
+        .start();
+    let warning = server.wait_log("the warning", |l| l.contains("Titan is on, but"));
+    let history = root.join("capsule/.history");
+    assert!(
+        warning.contains(&format!("{} (it does not exist", history.display())),
+        "{warning}"
+    );
+    let c = Capsule { server, author };
+    // A new post needs no history; replacing one does.
+    c.put("/posts/third.md", &post("Third", "2024-04-05", 5))
+        .expect("30");
+    c.put("/posts/third.md", &post("Third again", "2024-04-05", 5))
+        .expect("40");
+    assert!(c.file("posts/third.md").unwrap().contains("title: Third\n"));
+}
+
+/// Two servers on one capsule folder (nodes on shared storage), authors uploading one file
+/// through both at once: every text that was answered `30` is kept, as the file or as a
+/// version, and none twice.
+#[test]
+fn two_servers_on_one_folder_keep_every_version() {
+    let author = ClientCert::new();
+    let config = format!(
+        "[titan]\nenabled = true\nfingerprints = [\"{}\"]\n",
+        author.fingerprint()
+    );
+    let first = Setup::new().config(&config).start();
+    let second = Setup::in_dir(std::sync::Arc::clone(&first.dir))
+        .config(&config)
+        .start();
+    let servers = [&first, &second];
+    let accepted: Vec<String> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let (server, author) = (servers[t % 2], &author);
+                s.spawn(move || {
+                    let mut accepted = Vec::new();
+                    for round in 0..4 {
+                        let text = format!(
+                            "---\ntitle: Race\ndate: 2024-07-01\n---\nWritten by {t} in round \
+                             {round}.\n"
+                        );
+                        let line = format!(
+                            "titan://localhost:{}/posts/race.md;size={}\r\n{text}",
+                            server.port(),
+                            text.len()
+                        );
+                        let answer = send(server.addr(), author.client(), line.as_bytes()).unwrap();
+                        if answer.status() == "30" {
+                            accepted.push(text);
+                        }
+                    }
+                    accepted
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    });
+    assert!(accepted.len() >= 16, "{} accepted", accepted.len());
+    let capsule = first.capsule();
+    let mut held = vec![std::fs::read_to_string(capsule.join("posts/race.md")).unwrap()];
+    for version in std::fs::read_dir(capsule.join(".history/posts/race.md")).unwrap() {
+        held.push(std::fs::read_to_string(version.unwrap().path()).unwrap());
+    }
+    for text in &accepted {
+        let copies = held.iter().filter(|h| *h == text).count();
+        assert_eq!(copies, 1, "{text:?} is held {copies} times");
+    }
 }

@@ -26,6 +26,9 @@ use super::files::CapsuleRoot;
 /// by the time it was put aside and why (`2026-12-07T04:31:44.123456789Z.replaced`).
 pub const HISTORY_DIR: &str = ".history";
 
+/// The file in the history that servers sharing a folder lock while they put a version aside.
+const LOCK_FILE: &str = ".lock";
+
 /// How deep the history is walked: deeper folders were not made by it.
 const MAX_DEPTH: usize = 64;
 
@@ -141,6 +144,16 @@ pub struct Quota {
     pub limit: u64,
 }
 
+/// A folder uploads write to that this process cannot write.
+#[derive(Debug)]
+pub struct Unwritable {
+    /// The folder asked: the one uploads write to, or the nearest that exists.
+    pub folder: PathBuf,
+    /// The folder uploads write to, when it does not exist (and would be made in `folder`).
+    pub missing: Option<PathBuf>,
+    pub error: io::Error,
+}
+
 /// What a restore did.
 #[derive(Debug)]
 pub struct Restored {
@@ -224,14 +237,24 @@ impl CapsuleRoot {
             e
         };
         write_whole(file, bytes, mode).map_err(|e| discard(StoreError::io(relative, e)))?;
+        if !replaces {
+            match rustix::fs::renameat_with(&dir, &temporary, &dir, name, RenameFlags::NOREPLACE) {
+                Ok(()) => return Ok(None),
+                // Made meanwhile (by another server on the same folder): replaced, and kept,
+                // as any file is.
+                Err(Errno::EXIST) => {}
+                Err(e) => return Err(discard(StoreError::io(relative, e))),
+            }
+        }
+        // Other servers on the same folder (nodes on shared storage) put versions aside
+        // under the same lock: what one writes is kept by the next.
+        let _shared = self.history_lock(relative).map_err(discard)?;
         // The version it replaces is put aside first: if that fails, nothing is replaced.
-        let kept = if replaces {
-            Some(
-                self.keep(&dir, name, &folders, relative, Why::Replaced)
-                    .map_err(discard)?,
-            )
-        } else {
-            None
+        let kept = match self.keep(&dir, name, &folders, relative, Why::Replaced) {
+            Ok(kept) => Some(kept),
+            // Taken away meanwhile: nothing to keep.
+            Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(discard(e)),
         };
         if let Err(e) = rustix::fs::renameat(&dir, &temporary, &dir, name) {
             let e = discard(StoreError::io(relative, e));
@@ -250,6 +273,7 @@ impl CapsuleRoot {
         let _one_at_a_time = WRITES.lock().unwrap_or_else(|e| e.into_inner());
         let (folders, name) = split(relative)?;
         let dir = self.folder(&folders, false, relative)?;
+        let _shared = self.history_lock(relative)?;
         match kind_of(&dir, name) {
             Ok(Some(FileType::RegularFile)) => {}
             Ok(None) => return Err(StoreError::Missing(relative.to_owned())),
@@ -385,27 +409,38 @@ impl CapsuleRoot {
     }
 
     /// The folders an author's uploads write to (`below`, paths of names relative to the
-    /// root, and the history) that this process cannot write, each with why: the nearest
-    /// folder of each that exists is asked (folders still to be made are made in it).
-    /// Nothing is written. Blocking.
-    pub fn unwritable(&self, below: &[Vec<String>]) -> Vec<(PathBuf, io::Error)> {
+    /// root, and the history) that this process cannot write, each with why: a folder that
+    /// exists is asked; one still to be made is asked of the nearest folder that exists, and
+    /// named as missing. Nothing is written. Blocking.
+    pub fn unwritable(&self, below: &[Vec<String>]) -> Vec<Unwritable> {
         let mut folders: Vec<Vec<String>> = below.to_vec();
         folders.push(vec![HISTORY_DIR.to_owned()]);
-        let mut found: Vec<(PathBuf, io::Error)> = Vec::new();
+        let mut found: Vec<Unwritable> = Vec::new();
         for folder in folders {
             let mut existing = self.path().to_owned();
+            let mut missing = None;
             for name in &folder {
                 let next = existing.join(name);
                 match std::fs::symlink_metadata(&next) {
                     Ok(meta) if meta.is_dir() => existing = next,
-                    _ => break,
+                    _ => {
+                        missing = Some(self.path().join(folder.iter().collect::<PathBuf>()));
+                        break;
+                    }
                 }
             }
-            if found.iter().any(|(f, _)| *f == existing) {
+            if found
+                .iter()
+                .any(|f| f.folder == existing && f.missing == missing)
+            {
                 continue;
             }
             if let Err(e) = rustix::fs::access(&existing, rustix::fs::Access::WRITE_OK) {
-                found.push((existing, e.into()));
+                found.push(Unwritable {
+                    folder: existing,
+                    missing,
+                    error: e.into(),
+                });
             }
         }
         found
@@ -478,6 +513,22 @@ impl CapsuleRoot {
             }
         }
         Err(StoreError::io(relative, Errno::EXIST))
+    }
+
+    /// The history's lock, held (`flock`, which other processes on the folder honour, over
+    /// NFS too) until the descriptor is dropped: making the history if it is missing.
+    fn history_lock(&self, relative: &Path) -> Result<OwnedFd, StoreError> {
+        let history = self.folder(&[OsStr::new(HISTORY_DIR)], true, relative)?;
+        let lock = rustix::fs::openat(
+            &history,
+            LOCK_FILE,
+            OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(|e| StoreError::io(&Path::new(HISTORY_DIR).join(LOCK_FILE), e))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| StoreError::io(&Path::new(HISTORY_DIR).join(LOCK_FILE), e))?;
+        Ok(lock)
     }
 
     /// Removes a version just kept for a write that then failed.

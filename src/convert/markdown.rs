@@ -82,8 +82,9 @@ pub struct SourceNote {
     pub message: String,
 }
 
-/// The inline marks and lines (`[`, `*`, `_`, `` ` ``, `<`, `!`, `&`, `\`, `~`, `|`, line
-/// ends) a page may hold and still be read as Markdown. The parser holds a node or more per
+/// The inline marks, block openers and lines (`[`, `*`, `_`, `` ` ``, `<`, `!`, `&`, `\`, `~`,
+/// `|`, `>`, list markers, line ends) a page may hold and still be read as Markdown. The
+/// parser holds a node or more per
 /// mark for the whole page at once, so this bounds what converting one page costs (see
 /// BENCHMARKS.md, "What one page costs"); past it the page is kept as text, line for line.
 pub const MAX_MARKS: usize = 60_000;
@@ -93,11 +94,23 @@ pub const MAX_MARKS: usize = 60_000;
 /// with what a reader can use.
 pub const MAX_LINKS: usize = 5_000;
 
-/// How many bytes of `markdown` can each open a node of the parser's tree.
+/// How many bytes of `markdown` can each open a node of the parser's tree: inline marks,
+/// line ends, and what opens a block inside a block (a quote's `>`, a list item's `-`, `+`
+/// or `1.` before a space, each of which may nest on one line).
 fn marks(markdown: &str) -> usize {
-    markdown
-        .bytes()
-        .filter(|b| b"[*_`<!&\\~|\n".contains(b))
+    let bytes = markdown.as_bytes();
+    let spaced = |i: usize| matches!(bytes.get(i + 1), Some(b' ' | b'\t'));
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, b)| match b {
+            b'[' | b'*' | b'_' | b'`' | b'<' | b'!' | b'&' | b'\\' | b'~' | b'|' | b'\n' | b'>' => {
+                true
+            }
+            b'-' | b'+' => spaced(i),
+            b'.' | b')' => spaced(i) && i > 0 && bytes[i - 1].is_ascii_digit(),
+            _ => false,
+        })
         .count()
 }
 
@@ -152,8 +165,8 @@ fn as_text(markdown: &str, title: Option<&str>, marks: usize) -> Converted {
             offset: 0,
             message: format!(
                 "this page has {marks} inline marks and lines (links, emphasis, code, HTML, \
-                 line ends), more than the {MAX_MARKS} a page may have to be read as Markdown: \
-                 readers get it as written, line for line, without links"
+                 quotes, list items, line ends), more than the {MAX_MARKS} a page may have to \
+                 be read as Markdown: readers get it as written, line for line, without links"
             ),
         }],
     }
@@ -285,6 +298,8 @@ enum Container {
 struct Table {
     aligns: Vec<Alignment>,
     rows: Vec<Vec<String>>,
+    /// Where it is written in the Markdown.
+    start: usize,
 }
 
 struct Converter<'o> {
@@ -319,6 +334,8 @@ struct Converter<'o> {
     /// Links left as text past [`MAX_LINKS`], and where the first of them is written.
     links_left: usize,
     first_left: usize,
+    /// Warnings about what the reader does not get as written.
+    notes: Vec<SourceNote>,
 }
 
 impl<'o> Converter<'o> {
@@ -358,6 +375,7 @@ impl<'o> Converter<'o> {
             html_events: Vec::new(),
             links_left: 0,
             first_left: 0,
+            notes: Vec::new(),
         }
     }
 
@@ -477,6 +495,7 @@ impl<'o> Converter<'o> {
                 self.table = Some(Table {
                     aligns,
                     rows: Vec::new(),
+                    start: self.at,
                 });
             }
             Tag::TableHead | Tag::TableRow => {
@@ -543,7 +562,7 @@ impl<'o> Converter<'o> {
             }
             TagEnd::Table => {
                 if let Some(table) = self.table.take() {
-                    self.out.push(render_table(&table));
+                    self.push_table(&table);
                 }
                 self.end_block();
             }
@@ -927,7 +946,7 @@ impl<'o> Converter<'o> {
             self.out.push(preformatted(alt, &text));
         }
         if let Some(table) = self.table.take() {
-            self.out.push(render_table(&table));
+            self.push_table(&table);
         }
         while let Some(mut outer) = self.outer.pop() {
             // An unterminated footnote definition: keep its text in place.
@@ -965,7 +984,7 @@ impl<'o> Converter<'o> {
         };
         // Bare URLs are found when their leaf closes, after the links written inside it.
         self.links.sort_by_key(|l| l.offset);
-        let mut notes = Vec::new();
+        let mut notes = std::mem::take(&mut self.notes);
         if self.links_left > 0 {
             notes.push(SourceNote {
                 offset: self.first_left,
@@ -983,6 +1002,22 @@ impl<'o> Converter<'o> {
             links: self.links,
             notes,
         }
+    }
+
+    /// A table as a preformatted block, its columns aligned unless that would make it many
+    /// times longer than its cells (one wide cell over many short rows): then each row as
+    /// written, with a warning.
+    fn push_table(&mut self, table: &Table) {
+        let (line, aligned) = render_table(table);
+        if !aligned {
+            self.notes.push(SourceNote {
+                offset: table.start,
+                message: "this table's columns are too uneven to align (aligning would make it \
+                          many times longer than its text): its rows are shown as written"
+                    .into(),
+            });
+        }
+        self.out.push(line);
     }
 
     fn push_section(&mut self, title: &str) {
@@ -1089,7 +1124,9 @@ fn file_name(url: &str) -> &str {
 }
 
 /// A table as an aligned preformatted block; widths are display columns (CJK counts two).
-fn render_table(table: &Table) -> Line {
+/// The table as preformatted lines, and whether its columns are aligned: they are unless the
+/// padding would take it past [`MAX_TABLE_GROWTH`] times its cells' text (and 16 KiB).
+fn render_table(table: &Table) -> (Line, bool) {
     let columns = table.rows.iter().map(Vec::len).max().unwrap_or(0);
     let cell_widths: Vec<Vec<usize>> = table
         .rows
@@ -1101,6 +1138,16 @@ fn render_table(table: &Table) -> Line {
         for (i, w) in row.iter().enumerate() {
             widths[i] = widths[i].max(*w);
         }
+    }
+    let written: usize = table
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|c| c.len() + 3).sum::<usize>() + 1)
+        .sum();
+    let aligned =
+        (table.rows.len() + 1).saturating_mul(widths.iter().sum::<usize>() + 3 * columns + 1);
+    if aligned > written.saturating_mul(MAX_TABLE_GROWTH) + 16 * 1024 {
+        return (unaligned_table(table, columns), false);
     }
     let align = |i: usize| table.aligns.get(i).copied().unwrap_or(Alignment::None);
     let pad = |line: &mut String, n: usize| line.extend(std::iter::repeat_n(' ', n));
@@ -1138,6 +1185,33 @@ fn render_table(table: &Table) -> Line {
                 rule.push('|');
             }
             lines.push(rule);
+        }
+    }
+    (
+        Line::Preformatted {
+            alt: "table".into(),
+            lines,
+        },
+        true,
+    )
+}
+
+/// How many times longer than its cells' text an aligned table may be.
+const MAX_TABLE_GROWTH: usize = 4;
+
+/// A table's rows as written: each cell between bars, none padded.
+fn unaligned_table(table: &Table, columns: usize) -> Line {
+    let mut lines = Vec::with_capacity(table.rows.len() + 1);
+    for (r, row) in table.rows.iter().enumerate() {
+        let mut line = String::from("|");
+        for cell in row {
+            line.push(' ');
+            line.push_str(cell);
+            line.push_str(" |");
+        }
+        lines.push(line);
+        if r == 0 {
+            lines.push(format!("|{}", "---|".repeat(columns)));
         }
     }
     Line::Preformatted {
@@ -1181,6 +1255,40 @@ mod tests {
             converted.notes[0]
                 .message
                 .contains("links past the first 5000")
+        );
+    }
+
+    /// A table whose one wide cell would pad every other row is shown as written, and says
+    /// so: its text is kept, its size stays that of its cells.
+    #[test]
+    fn a_table_too_uneven_to_align_is_shown_as_written() {
+        let markdown = format!("| {} |\n|-|\n{}", "x".repeat(100_000), "b\n".repeat(10_000));
+        let converted = convert(&markdown, &Options::default());
+        assert!(
+            converted.gemtext.len() < 4 * markdown.len(),
+            "{}",
+            converted.gemtext.len()
+        );
+        assert!(converted.gemtext.contains("\n| b |\n| b |\n"));
+        assert!(converted.notes[0].message.contains("too uneven to align"));
+        assert_eq!(converted.notes[0].offset, 0);
+        // An ordinary table is aligned, without a word.
+        let small = convert("| a | bbb |\n|---|---|\n| cc | d |\n", &Options::default());
+        assert!(small.gemtext.contains("| cc  | d   |"), "{}", small.gemtext);
+        assert!(small.notes.is_empty());
+    }
+
+    /// What opens a block inside a block counts as a mark: a line of them nests as deep.
+    #[test]
+    fn quotes_and_list_items_count_as_marks() {
+        assert_eq!(marks(">>> a"), 3);
+        assert_eq!(marks("- - 1. 2) a"), 4);
+        assert_eq!(marks("a well-known 3.5 value, x+y"), 0);
+        let nested = ">".repeat(MAX_MARKS + 1);
+        assert!(
+            convert(&nested, &Options::default()).notes[0]
+                .message
+                .contains("more than the 60000")
         );
     }
 

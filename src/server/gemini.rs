@@ -36,8 +36,14 @@ pub(super) enum Response {
     Header { status: Status, meta: String },
     /// `20 <mime>` and the contents of a file.
     File { mime: String, file: std::fs::File },
-    /// `20 <mime>` and a page converted from Markdown.
-    Page { mime: String, page: Arc<Page> },
+    /// `20 <mime>` and a page held in the snapshot (sent from it, never copied: a large page
+    /// held by many slow readers is one page), and lines after it made for this request (an
+    /// author's edit link).
+    Page {
+        mime: String,
+        page: Arc<Page>,
+        tail: Option<String>,
+    },
     /// `20 <mime>` and gemtext made for this request.
     Generated { mime: String, body: String },
     /// A whole answer (header and body) made earlier from this snapshot.
@@ -378,24 +384,24 @@ fn with_edit_link(
     origin: &Origin,
     identity: Option<&Identity>,
 ) -> Response {
-    let (mime, mut body) = match response {
-        Response::Page { mime, page } => (mime, page.gemtext.clone()),
-        Response::Generated { mime, body } if mime.starts_with("text/gemini") => (mime, body),
-        other => return other,
+    let gemtext = match &response {
+        Response::Page { page, .. } => page.gemtext.as_str(),
+        Response::Generated { mime, body } if mime.starts_with("text/gemini") => body.as_str(),
+        _ => return response,
     };
     let capsule = host.capsule.load();
     let Some(source) = capsule
         .site
         .text_path(&request.segments, request.ends_with_slash)
     else {
-        return Response::Generated { mime, body };
+        return response;
     };
     let segments: Vec<String> = source
         .iter()
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
     if host.write_refusal(&segments, identity).is_some() {
-        return Response::Generated { mime, body };
+        return response;
     }
     // The page's own URL (a post's, its `slug` kept); a folder's page by its index file.
     let url = match capsule.site.all_posts().find(|p| p.source == source) {
@@ -412,11 +418,24 @@ fn with_edit_link(
     };
     let gemini = origin.absolute(&url);
     let titan = gemini.strip_prefix("gemini").unwrap_or(&gemini);
-    if !body.is_empty() && !body.ends_with('\n') {
-        body.push('\n');
+    let newline = if gemtext.is_empty() || gemtext.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    let link = format!("{newline}\n=> titan{titan};edit Edit this page\n");
+    match response {
+        Response::Page { mime, page, .. } => Response::Page {
+            mime,
+            page,
+            tail: Some(link),
+        },
+        Response::Generated { mime, mut body } => {
+            body.push_str(&link);
+            Response::Generated { mime, body }
+        }
+        other => other,
     }
-    body.push_str(&format!("\n=> titan{titan};edit Edit this page\n"));
-    Response::Generated { mime, body }
 }
 
 /// Answers a request for `host`: a generated page, else from its capsule folder; with
@@ -562,6 +581,7 @@ async fn found(
             None => Response::Page {
                 mime: host.gemtext_header(page.lang.as_ref()),
                 page,
+                tail: None,
             },
         },
         Ok(Lookup::Generated { body, lang }) => Response::Generated {
@@ -620,8 +640,8 @@ async fn write_response<S: AsyncWrite + Unpin>(
             write_timed(stream, header.as_bytes(), pace).await?;
             log.bytes += header.len() as u64;
         }
-        Response::Page { mime, page } => {
-            write_text(stream, &mime, &page.gemtext, pace, log).await?;
+        Response::Page { mime, page, tail } => {
+            write_page(stream, &mime, &page.gemtext, tail.as_deref(), pace, log).await?;
         }
         Response::Generated { mime, body } => {
             write_text(stream, &mime, &body, pace, log).await?;
@@ -658,6 +678,33 @@ async fn write_text<S: AsyncWrite + Unpin>(
     let bytes = success(mime, body);
     write_timed(stream, &bytes, pace).await?;
     log.bytes += bytes.len() as u64;
+    Ok(())
+}
+
+/// Writes `20 <mime>` and a page held in the snapshot, and any `tail` after it. A small page
+/// goes in one write with its header (one TLS record); a larger one is written from the
+/// snapshot's own bytes, so each reader holds a reference to the page, not a copy.
+async fn write_page<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    mime: &str,
+    page: &str,
+    tail: Option<&str>,
+    pace: Pace<'_>,
+    log: &mut AccessLog,
+) -> std::io::Result<()> {
+    const ONE_WRITE: usize = 16 * 1024;
+    if page.len() <= ONE_WRITE {
+        let mut bytes = success(mime, page);
+        bytes.extend_from_slice(tail.unwrap_or("").as_bytes());
+        write_timed(stream, &bytes, pace).await?;
+        log.bytes += bytes.len() as u64;
+        return Ok(());
+    }
+    let header = format!("{} {mime}\r\n", Status::Success);
+    for part in [header.as_str(), page, tail.unwrap_or("")] {
+        write_timed(stream, part.as_bytes(), pace).await?;
+        log.bytes += part.len() as u64;
+    }
     Ok(())
 }
 

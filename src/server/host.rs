@@ -426,14 +426,23 @@ fn warn_unwritable(host: &Hostname, root: &CapsuleRoot, titan: &TitanConfig) {
     }
     let folders: Vec<String> = unwritable
         .iter()
-        .map(|(folder, e)| format!("{} ({e})", folder.display()))
+        .map(|u| match &u.missing {
+            Some(missing) => format!(
+                "{} (it does not exist, and cannot be made in {}: {})",
+                missing.display(),
+                u.folder.display(),
+                u.error
+            ),
+            None => format!("{} ({})", u.folder.display(), u.error),
+        })
         .collect();
     tracing::warn!(
         host = %host,
-        "Titan is on, but the server cannot write to {}: uploads and deletes fail (40) until it \
-         can. Give the server's user write access there and to {}/ (under systemd: a \
-         ReadWritePaths= line for each in its unit, as contrib/gemhole.service has; see \
-         \"Running in production\" in README.md)",
+        "Titan is on, but the server cannot write to {}: uploads there (and every replacement \
+         and delete, if it is {}) fail with 40 until it can. Make each folder, owned by the \
+         server's user, and let the server write there (under systemd: a ReadWritePaths= line \
+         for each in its unit, as contrib/gemhole.service has; see \"Running in production\" \
+         in README.md)",
         folders.join(", "),
         root.path().join(crate::content::store::HISTORY_DIR).display()
     );

@@ -474,7 +474,7 @@ async fn in_capsule<T: Send + 'static>(
                 Some(libc::EROFS | libc::EACCES | libc::EPERM)
             ) =>
         {
-            tracing::warn!(file = ?path.to_string_lossy(), error = %source, "{failed}");
+            tracing::warn!(at = ?path.to_string_lossy(), error = %source, "{failed}");
             return Err(refuse(
                 log,
                 Status::TemporaryFailure,
