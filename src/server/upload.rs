@@ -153,9 +153,11 @@ async fn shown(host: &Host, before: &Capsule, file: &Path) -> Arc<Capsule> {
     let deadline = tokio::time::Instant::now() + SHOWN_WAIT;
     loop {
         let now = host.capsule.load_full();
+        // Pages (Markdown and gemtext) are held in the snapshot; other files are not.
+        let held = is_markdown(file) || is_gemtext(file);
         let changed = match (before.site.text(file), now.site.text(file)) {
             (Some(old), Some(new)) => !old.is(new),
-            (None, None) => !is_text(file),
+            (None, None) => !held,
             _ => true,
         };
         if changed || tokio::time::Instant::now() >= deadline {
