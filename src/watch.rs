@@ -42,12 +42,37 @@ const LONGEST_SLEEP: Duration = Duration::from_secs(3600);
 pub struct Watch {
     _stop: tokio::sync::oneshot::Sender<()>,
     rebuilds: tokio::task::JoinHandle<()>,
+    changes: UnboundedSender<Change>,
+}
+
+/// Tells a watch which files were just written, and hears when a snapshot that shows them is
+/// served: whatever the watch mode, and without waiting for the kernel's events.
+#[derive(Debug, Clone)]
+pub struct Notifier(UnboundedSender<Change>);
+
+impl Notifier {
+    /// Asks for a rebuild that looks at `paths` (absolute) and waits until it is served;
+    /// `false` if the watch has ended (or the rebuild could not serve the folder).
+    pub async fn rebuilt(&self, paths: Vec<PathBuf>) -> bool {
+        let (done, heard) = tokio::sync::oneshot::channel();
+        if self.0.send(Change::Written(paths, done)).is_err() {
+            return false;
+        }
+        heard.await.is_ok()
+    }
 }
 
 impl Watch {
+    /// What tells this watch of files written.
+    pub fn notifier(&self) -> Notifier {
+        Notifier(self.changes.clone())
+    }
+
     /// Ends the watch and waits until its watcher is closed (after a rebuild under way).
     pub async fn end(self) {
-        let Watch { _stop, rebuilds } = self;
+        let Watch {
+            _stop, rebuilds, ..
+        } = self;
         drop(_stop);
         let _ = rebuilds.await;
     }
@@ -89,6 +114,7 @@ pub fn start(
         )
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Change>();
+    let notify_tx = tx.clone();
     // The snapshot was read before this watch began (a reload reads every host first): one
     // look at every file's stamp (and at what the capsule's name holds now) catches what
     // changed meanwhile.
@@ -181,6 +207,7 @@ pub fn start(
     Watch {
         _stop: stop,
         rebuilds,
+        changes: notify_tx,
     }
 }
 
@@ -213,11 +240,15 @@ async fn poll(
 }
 
 /// What the watcher saw change in the capsule folder.
+#[derive(Debug)]
 enum Change {
     /// These files or folders (absolute paths).
     Paths(Vec<PathBuf>),
     /// Unknown (events were lost): every file must be checked.
     Unknown,
+    /// These files, just written by the server itself: told when a snapshot showing them is
+    /// served.
+    Written(Vec<PathBuf>, tokio::sync::oneshot::Sender<()>),
 }
 
 /// Waits until no message has arrived for [`QUIET`] (or [`MOST_WAIT`] has passed), and
@@ -281,10 +312,15 @@ async fn rebuild_loop(
         // One rebuild for everything that arrives until the folder is quiet.
         let mut changed = HashSet::new();
         let mut unknown = !events_known;
+        let mut waiting = Vec::new();
         for change in first.into_iter().chain(settle(&mut changes).await) {
             match change {
                 Change::Paths(paths) => changed.extend(paths),
                 Change::Unknown => unknown = true,
+                Change::Written(paths, done) => {
+                    changed.extend(paths);
+                    waiting.push(done);
+                }
             }
         }
         // A deploy may have put another folder (or none) under the capsule's name: serve
@@ -381,6 +417,10 @@ async fn rebuild_loop(
             Err(e) => {
                 tracing::error!(host = %host, error = %e, "site reload failed; serving the previous one")
             }
+        }
+        // What was written is served now (or was found as it was).
+        for done in waiting {
+            let _ = done.send(());
         }
     }
 }

@@ -1192,12 +1192,12 @@ fn the_shipped_unit_lets_titan_write_where_it_writes_and_nothing_else() {
         "{warning}"
     );
     let c = Capsule { server, author };
-    // A new post needs no history; replacing one does.
-    c.put("/posts/third.md", &post("Third", "2024-04-05", 5))
-        .expect("30");
-    c.put("/posts/third.md", &post("Third again", "2024-04-05", 5))
-        .expect("40");
-    assert!(c.file("posts/third.md").unwrap().contains("title: Third\n"));
+    // Every write takes the history's lock (servers sharing the folder write one at a time):
+    // without the folder, none is made.
+    let answer = c.put("/posts/third.md", &post("Third", "2024-04-05", 5));
+    answer.expect("40");
+    assert!(answer.meta().contains("may not write"), "{}", answer.meta());
+    assert!(c.file("posts/third.md").is_none());
 }
 
 /// Two servers on one capsule folder (nodes on shared storage), authors uploading one file
@@ -1255,4 +1255,153 @@ fn two_servers_on_one_folder_keep_every_version() {
         let copies = held.iter().filter(|h| *h == text).count();
         assert_eq!(copies, 1, "{text:?} is held {copies} times");
     }
+}
+
+/// Two servers on one folder: an upload through one that asks for a URL an upload through
+/// the other took a moment before is refused, whatever either snapshot had seen (the second
+/// polls the folder once an hour, as a node on a network file system might); both then serve
+/// the same post there.
+#[test]
+fn two_servers_on_one_folder_agree_on_who_holds_a_url() {
+    let author = ClientCert::new();
+    let config = format!(
+        "[titan]\nenabled = true\nfingerprints = [\"{}\"]\n",
+        author.fingerprint()
+    );
+    let first = Setup::new().config(&config).start();
+    std::fs::write(
+        first.dir.path().join("slow.toml"),
+        format!("{config}[watch]\nmode = \"poll\"\npoll_interval = 3600\n"),
+    )
+    .unwrap();
+    let second = Setup::in_dir(std::sync::Arc::clone(&first.dir))
+        .arg("--config")
+        .arg("slow.toml")
+        .start();
+    for round in 0..5 {
+        let put = |server: &TestServer, file: &str, who: &str| {
+            let text =
+                format!("---\ntitle: {who}\ndate: 2024-08-01\nslug: s{round}\n---\nFrom {who}.\n");
+            let line = format!(
+                "titan://localhost:{}/posts/{file};size={}\r\n{text}",
+                server.port(),
+                text.len()
+            );
+            send(server.addr(), author.client(), line.as_bytes()).unwrap()
+        };
+        let a = put(&first, &format!("r{round}-a.md"), "A");
+        let b = put(&second, &format!("r{round}-b.md"), "B");
+        a.expect("30");
+        b.expect("59");
+        assert!(
+            b.meta().contains(&format!("posts/r{round}-a.md")),
+            "{}",
+            b.meta()
+        );
+        for server in [&first, &second] {
+            server.wait_text(&format!("/posts/s{round}.gmi"), "From A.");
+        }
+    }
+}
+
+/// With the watch off (or polling slowly), an upload is still shown at once, and the next
+/// upload is checked against it.
+#[test]
+fn uploads_are_shown_at_once_whatever_the_watch() {
+    for mode in ["off", "poll"] {
+        let c = capsule(
+            "",
+            &format!("[watch]\nmode = \"{mode}\"\npoll_interval = 3600\n"),
+        );
+        let text = "---\ntitle: Foo\ndate: 2024-02-01\nslug: foo\n---\nThe first.\n";
+        let answer = c.put("/posts/a.md", text);
+        answer.expect("30");
+        assert!(
+            answer.meta().ends_with("/posts/foo.gmi"),
+            "{mode}: {}",
+            answer.meta()
+        );
+        c.server.get(answer.meta()).expect("20");
+        let answer = c.put(
+            "/posts/b.md",
+            &text
+                .replace("2024-02-01", "2024-01-01")
+                .replace("first", "second"),
+        );
+        answer.expect("59");
+        assert!(
+            answer.meta().contains("posts/a.md"),
+            "{mode}: {}",
+            answer.meta()
+        );
+    }
+}
+
+/// A writer that keeps the history's lock (a hung server on the same folder) holds uploads
+/// back for a bounded time: they are refused, and nothing is written later.
+#[test]
+fn a_lock_held_elsewhere_refuses_uploads_and_writes_nothing_later() {
+    let c = capsule("", "");
+    let history = c.server.capsule().join(".history");
+    std::fs::create_dir_all(&history).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(history.join(".lock"))
+        .unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let before = c.file("posts/knots.md").unwrap();
+    let answer = c.put(
+        "/posts/knots.gmi",
+        &post("Knots", "2024-03-11", 2).replace("Text of", "Blocked text of"),
+    );
+    answer.expect("40");
+    assert!(
+        answer.meta().contains("nothing was written"),
+        "{}",
+        answer.meta()
+    );
+    drop(lock);
+    // Readers were served meanwhile, and are now; the refused text never lands.
+    c.server.get(&c.server.url("/posts/knots.gmi")).expect("20");
+    let again = c.put(
+        "/posts/knots.gmi",
+        &post("Knots", "2024-03-11", 2).replace("Text of", "Later text of"),
+    );
+    again.expect("30");
+    assert!(c.file("posts/knots.md").unwrap().contains("Later text of"));
+    let versions = kept(&c, "posts/knots.md");
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].1, before);
+}
+
+/// Smaller refusals: a Markdown text larger than a page may be converted from, a `slug` that
+/// asks for a folder's name, an empty front-matter block sent to a gemtext page.
+#[test]
+fn texts_the_server_could_not_show_as_written_are_refused() {
+    let c = capsule("max_size = 4096", "[markdown]\nmax_file_size = 1024\n");
+    let big = format!("{}{}\n", post("Big", "2024-08-02", 5), "x".repeat(2000));
+    let answer = c.put("/posts/big.md", &big);
+    answer.expect("59");
+    assert!(answer.meta().contains("max_file_size"), "{}", answer.meta());
+    std::fs::create_dir_all(c.server.capsule().join("posts/zz.gmi")).unwrap();
+    write(&c.server.capsule(), "posts/zz.gmi/inner.gmi", "# Inner\n");
+    c.server.wait_text("/posts/zz.gmi/inner.gmi", "Inner");
+    let answer = c.put(
+        "/posts/takes.md",
+        "---\ntitle: Takes\ndate: 2024-08-03\nslug: zz\n---\nText.\n",
+    );
+    answer.expect("59");
+    assert!(
+        answer.meta().contains("a file or folder"),
+        "{}",
+        answer.meta()
+    );
+    // A Markdown post of the folder's name: no `.gmi` file is served in its place.
+    c.put("/posts/zz.md", &post("Zz", "2024-08-04", 6))
+        .expect("30");
+    let answer = c.put("/posts/plain.gmi", "---\n---\n# Plain\n");
+    answer.expect("59");
+    assert!(answer.meta().contains("front matter"), "{}", answer.meta());
 }

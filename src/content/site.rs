@@ -572,6 +572,12 @@ impl Site {
         self.post(source).map(|p| p.url.as_str())
     }
 
+    /// Whether the folder serves this path (decoded, from the root: `/about.gmi`, `/notes`):
+    /// a file, or a folder, as the site was last read.
+    pub fn serves(&self, path: &str) -> bool {
+        self.served.contains(path)
+    }
+
     /// Whether a published post belongs to a series (and so is served with its navigation).
     pub fn in_series(&self, source: &Path) -> bool {
         self.places.contains_key(source)

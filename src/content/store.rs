@@ -13,7 +13,6 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
@@ -38,10 +37,53 @@ pub const FOLDER_BYTES: u64 = 4096;
 /// Entries looked at, at most, by one walk (a listing, or the bytes held below a folder).
 const MAX_ENTRIES: usize = 1_000_000;
 
-/// Writes into one process are made one at a time: a version is put aside and its
-/// replacement renamed into place as one step, so two uploads of one file both keep what they
-/// replace.
-static WRITES: Mutex<()> = Mutex::new(());
+/// The writes of the last moments, by any server on the folder (a line each, their paths):
+/// a server checks an upload against a snapshot that shows them all.
+const WRITES_FILE: &str = ".writes";
+
+/// How many writes [`WRITES_FILE`] remembers.
+const RECENT_WRITES: usize = 64;
+
+/// Proof that the history's lock is held: writes into the capsule are made one at a time by
+/// every server on the folder (nodes on shared storage, `gemhole restore`), so a version is
+/// put aside and its replacement renamed into place as one step, and an upload is checked
+/// against every write before it. Released when dropped.
+#[derive(Debug)]
+pub struct HistoryLock {
+    /// The lock lasts as long as this descriptor is open.
+    _file: OwnedFd,
+}
+
+/// The history's lock file, open, not yet held.
+#[derive(Debug)]
+pub struct LockFile(OwnedFd);
+
+impl LockFile {
+    /// Takes the lock if nobody holds it; else gives the file back.
+    pub fn try_lock(self) -> Result<HistoryLock, LockFile> {
+        match rustix::fs::flock(
+            &self.0,
+            rustix::fs::FlockOperation::NonBlockingLockExclusive,
+        ) {
+            Ok(()) => Ok(HistoryLock { _file: self.0 }),
+            Err(_) => Err(self),
+        }
+    }
+
+    /// Takes the lock, waiting for it at most `wait` (blocking): `Busy` after.
+    pub fn lock(self, wait: std::time::Duration) -> Result<HistoryLock, StoreError> {
+        let until = std::time::Instant::now() + wait;
+        let mut file = self;
+        loop {
+            match file.try_lock() {
+                Ok(held) => return Ok(held),
+                Err(_) if std::time::Instant::now() >= until => return Err(StoreError::Busy),
+                Err(back) => file = back,
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
 
 /// Why a write into the capsule was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +103,9 @@ pub enum StoreError {
     /// bytes are held now.
     #[error("{held} bytes are held of a quota of {limit}, and {adding} more were to be written")]
     OverQuota { held: u64, limit: u64, adding: u64 },
+    /// Another writer holds the history's lock (another server on the folder, a restore).
+    #[error("another server or command is writing to the capsule and holds its history's lock")]
+    Busy,
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -204,12 +249,12 @@ impl CapsuleRoot {
     /// other write of this process can change it) and `bytes` would pass it.
     pub fn store(
         &self,
+        _held: &HistoryLock,
         relative: &Path,
         bytes: &[u8],
         mode: Option<u32>,
         quota: Option<&Quota>,
     ) -> Result<Option<PathBuf>, StoreError> {
-        let _one_at_a_time = WRITES.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(quota) = quota {
             let held = self.bytes_held(&quota.below)?;
             if held.saturating_add(bytes.len() as u64) > quota.limit {
@@ -246,9 +291,6 @@ impl CapsuleRoot {
                 Err(e) => return Err(discard(StoreError::io(relative, e))),
             }
         }
-        // Other servers on the same folder (nodes on shared storage) put versions aside
-        // under the same lock: what one writes is kept by the next.
-        let _shared = self.history_lock(relative).map_err(discard)?;
         // The version it replaces is put aside first: if that fails, nothing is replaced.
         let kept = match self.keep(&dir, name, &folders, relative, Why::Replaced) {
             Ok(kept) => Some(kept),
@@ -269,11 +311,9 @@ impl CapsuleRoot {
 
     /// Takes the file at `relative` away: it moves into the history, as deleted. Returns
     /// where it went (relative to the root). Blocking.
-    pub fn remove(&self, relative: &Path) -> Result<PathBuf, StoreError> {
-        let _one_at_a_time = WRITES.lock().unwrap_or_else(|e| e.into_inner());
+    pub fn remove(&self, _held: &HistoryLock, relative: &Path) -> Result<PathBuf, StoreError> {
         let (folders, name) = split(relative)?;
         let dir = self.folder(&folders, false, relative)?;
-        let _shared = self.history_lock(relative)?;
         match kind_of(&dir, name) {
             Ok(Some(FileType::RegularFile)) => {}
             Ok(None) => return Err(StoreError::Missing(relative.to_owned())),
@@ -375,7 +415,9 @@ impl CapsuleRoot {
         File::from(opened)
             .read_to_end(&mut bytes)
             .map_err(|e| StoreError::io(&shown, e))?;
-        let kept = self.store(file, &bytes, Some(st.st_mode & 0o7777), None)?;
+        let held = self.lock_file()?.lock(std::time::Duration::from_secs(30))?;
+        let kept = self.store(&held, file, &bytes, Some(st.st_mode & 0o7777), None)?;
+        self.note_write(&held, file)?;
         Ok(Restored { version, kept })
     }
 
@@ -515,20 +557,71 @@ impl CapsuleRoot {
         Err(StoreError::io(relative, Errno::EXIST))
     }
 
-    /// The history's lock, held (`flock`, which other processes on the folder honour, over
-    /// NFS too) until the descriptor is dropped: making the history if it is missing.
-    fn history_lock(&self, relative: &Path) -> Result<OwnedFd, StoreError> {
-        let history = self.folder(&[OsStr::new(HISTORY_DIR)], true, relative)?;
+    /// The history's lock file (`flock`, which every process on the folder honours, over
+    /// NFS too), open: making the history if it is missing. Blocking (briefly).
+    pub fn lock_file(&self) -> Result<LockFile, StoreError> {
+        let shown = Path::new(HISTORY_DIR).join(LOCK_FILE);
+        let history = self.folder(&[OsStr::new(HISTORY_DIR)], true, &shown)?;
         let lock = rustix::fs::openat(
             &history,
             LOCK_FILE,
             OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::from_raw_mode(0o600),
         )
-        .map_err(|e| StoreError::io(&Path::new(HISTORY_DIR).join(LOCK_FILE), e))?;
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| StoreError::io(&Path::new(HISTORY_DIR).join(LOCK_FILE), e))?;
-        Ok(lock)
+        .map_err(|e| StoreError::io(&shown, e))?;
+        Ok(LockFile(lock))
+    }
+
+    /// The files written of late by any server on the folder (relative paths, oldest first).
+    pub fn recent_writes(&self, _held: &HistoryLock) -> Vec<PathBuf> {
+        let Ok(history) = self.folder(&[OsStr::new(HISTORY_DIR)], false, Path::new(HISTORY_DIR))
+        else {
+            return Vec::new();
+        };
+        let Ok(file) = rustix::fs::openat(
+            &history,
+            WRITES_FILE,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return Vec::new();
+        };
+        let mut text = String::new();
+        let _ = File::from(file).take(64 * 1024).read_to_string(&mut text);
+        text.lines()
+            .map(PathBuf::from)
+            .filter(|p| split(p).is_ok())
+            .collect()
+    }
+
+    /// Adds `relative` to the writes of late (keeping the last [`RECENT_WRITES`]). A path
+    /// that cannot be written on a line of its own is left out.
+    pub fn note_write(&self, held: &HistoryLock, relative: &Path) -> Result<(), StoreError> {
+        let Some(line) = relative.to_str().filter(|l| !l.contains(['\n', '\r'])) else {
+            return Ok(());
+        };
+        let mut writes = self.recent_writes(held);
+        writes.retain(|w| w != relative);
+        writes.push(PathBuf::from(line));
+        let skip = writes.len().saturating_sub(RECENT_WRITES);
+        let mut text = String::new();
+        for write in &writes[skip..] {
+            text.push_str(&write.to_string_lossy());
+            text.push('\n');
+        }
+        let shown = Path::new(HISTORY_DIR).join(WRITES_FILE);
+        let history = self.folder(&[OsStr::new(HISTORY_DIR)], true, &shown)?;
+        let (temporary, file) = new_temporary(&history, &shown)?;
+        let written =
+            write_whole(file, text.as_bytes(), Mode::from_raw_mode(0o600)).and_then(|()| {
+                rustix::fs::renameat(&history, &temporary, &history, WRITES_FILE)
+                    .map_err(Into::into)
+            });
+        if let Err(e) = written {
+            let _ = rustix::fs::unlinkat(&history, &temporary, AtFlags::empty());
+            return Err(StoreError::io(&shown, e));
+        }
+        Ok(())
     }
 
     /// Removes a version just kept for a write that then failed.
@@ -680,6 +773,10 @@ fn bytes_below(dir: &OwnedFd, depth: usize, budget: &mut usize) -> io::Result<u6
     }
     let mut total = 0;
     for (name, kind, size) in entries(dir, budget)? {
+        // Dot-files are no author's: the history's lock and list of writes, a write under way.
+        if name.as_bytes().starts_with(b".") {
+            continue;
+        }
         match kind {
             // A folder costs a block of the disk (and an entry each scan walks).
             FileType::Directory => {
@@ -793,19 +890,38 @@ mod tests {
         (dir, root)
     }
 
+    fn locked(root: &CapsuleRoot) -> HistoryLock {
+        root.lock_file()
+            .unwrap()
+            .lock(std::time::Duration::from_secs(5))
+            .unwrap()
+    }
+
     #[test]
     fn stores_whole_files_in_new_folders_and_keeps_permissions() {
         let (dir, root) = root();
         let kept = root
-            .store(Path::new("posts/2026/new.md"), b"# Hi\n", None, None)
+            .store(
+                &locked(&root),
+                Path::new("posts/2026/new.md"),
+                b"# Hi\n",
+                None,
+                None,
+            )
             .unwrap();
         assert_eq!(kept, None);
         let path = dir.path().join("posts/2026/new.md");
         assert_eq!(std::fs::read(&path).unwrap(), b"# Hi\n");
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        root.store(Path::new("posts/2026/new.md"), b"# Again\n", None, None)
-            .unwrap();
+        root.store(
+            &locked(&root),
+            Path::new("posts/2026/new.md"),
+            b"# Again\n",
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"# Again\n");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
@@ -827,23 +943,24 @@ mod tests {
             Err(StoreError::NotPlain(_))
         ));
         assert!(matches!(
-            root.store(Path::new("posts/x.md"), b"x", None, None),
+            root.store(&locked(&root), Path::new("posts/x.md"), b"x", None, None),
             Err(StoreError::NotPlain(_))
         ));
         std::fs::create_dir(dir.path().join("p")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("f"), dir.path().join("p/f.md")).unwrap();
         assert!(root.check_writable(Path::new("p/f.md")).is_err());
-        assert!(root.store(Path::new("p/f.md"), b"x", None, None).is_err());
+        assert!(
+            root.store(&locked(&root), Path::new("p/f.md"), b"x", None, None)
+                .is_err()
+        );
         assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
         assert!(root.check_writable(Path::new("q/new/x.md")).is_ok());
         // Nor into a history folder that leads out.
         std::fs::write(dir.path().join("p/real.md"), "one").unwrap();
+        std::fs::remove_dir_all(dir.path().join(HISTORY_DIR)).unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join(HISTORY_DIR)).unwrap();
-        assert!(
-            root.store(Path::new("p/real.md"), b"two", None, None)
-                .is_err()
-        );
-        assert!(root.remove(Path::new("p/real.md")).is_err());
+        // No lock through it, so no write.
+        assert!(matches!(root.lock_file(), Err(StoreError::NotPlain(_))));
         assert_eq!(
             std::fs::read_to_string(dir.path().join("p/real.md")).unwrap(),
             "one"
@@ -855,12 +972,18 @@ mod tests {
     fn every_replaced_and_deleted_version_is_kept_and_can_be_put_back() {
         let (dir, root) = root();
         let file = Path::new("posts/x.md");
-        root.store(file, b"one", None, None).unwrap();
-        let first = root.store(file, b"two", None, None).unwrap().unwrap();
+        root.store(&locked(&root), file, b"one", None, None)
+            .unwrap();
+        let first = root
+            .store(&locked(&root), file, b"two", None, None)
+            .unwrap()
+            .unwrap();
         assert!(first.starts_with(".history/posts/x.md"), "{first:?}");
         assert_eq!(std::fs::read(dir.path().join(&first)).unwrap(), b"one");
-        root.store(file, b"three", None, None).unwrap().unwrap();
-        let gone = root.remove(file).unwrap();
+        root.store(&locked(&root), file, b"three", None, None)
+            .unwrap()
+            .unwrap();
+        let gone = root.remove(&locked(&root), file).unwrap();
         assert!(!dir.path().join(file).exists());
         assert_eq!(std::fs::read(dir.path().join(&gone)).unwrap(), b"three");
         let history = root.history(None).unwrap();
@@ -902,7 +1025,7 @@ mod tests {
             Err(StoreError::NoSuchVersion(m)) if m.contains("versions")
         ));
         assert!(matches!(
-            root.remove(Path::new("posts/none.md")),
+            root.remove(&locked(&root), Path::new("posts/none.md")),
             Err(StoreError::Missing(_))
         ));
         // The history counts against the bytes held, its folders a block each.
@@ -915,11 +1038,38 @@ mod tests {
             limit: held + 3,
         };
         assert!(matches!(
-            root.store(file, b"four", None, Some(&quota)),
+            root.store(&locked(&root), file, b"four", None, Some(&quota)),
             Err(StoreError::OverQuota { held: h, .. }) if h == held
         ));
         assert_eq!(std::fs::read(dir.path().join(file)).unwrap(), b"one");
-        root.store(file, b"abc", None, Some(&quota)).unwrap();
+        root.store(&locked(&root), file, b"abc", None, Some(&quota))
+            .unwrap();
+    }
+
+    /// One holder of the lock at a time, whichever process; the writes of late are kept, the
+    /// last 64.
+    #[test]
+    fn the_history_lock_is_held_by_one_writer_and_remembers_the_writes() {
+        let (_dir, root) = root();
+        let first = locked(&root);
+        let second = root.lock_file().unwrap();
+        let second = second.try_lock().unwrap_err();
+        assert!(matches!(
+            second.lock(std::time::Duration::from_millis(50)),
+            Err(StoreError::Busy)
+        ));
+        for i in 0..70 {
+            root.note_write(&first, Path::new(&format!("posts/{i}.md")))
+                .unwrap();
+        }
+        root.note_write(&first, Path::new("posts/10.md")).unwrap();
+        let writes = root.recent_writes(&first);
+        assert_eq!(writes.len(), 64);
+        assert_eq!(writes[0], Path::new("posts/6.md"));
+        assert_eq!(writes[63], Path::new("posts/10.md"));
+        drop(first);
+        let again = locked(&root);
+        assert_eq!(root.recent_writes(&again).len(), 64);
     }
 
     #[test]

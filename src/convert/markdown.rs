@@ -108,6 +108,8 @@ fn marks(markdown: &str) -> usize {
                 true
             }
             b'-' | b'+' => spaced(i),
+            // A line end of its own (a CR alone ends a line too).
+            b'\r' => bytes.get(i + 1) != Some(&b'\n'),
             b'.' | b')' => spaced(i) && i > 0 && bytes[i - 1].is_ascii_digit(),
             _ => false,
         })
@@ -1284,6 +1286,7 @@ mod tests {
         assert_eq!(marks(">>> a"), 3);
         assert_eq!(marks("- - 1. 2) a"), 4);
         assert_eq!(marks("a well-known 3.5 value, x+y"), 0);
+        assert_eq!(marks("a\rb\r\nc\n"), 3);
         let nested = ">".repeat(MAX_MARKS + 1);
         assert!(
             convert(&nested, &Options::default()).notes[0]

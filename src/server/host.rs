@@ -75,6 +75,8 @@ pub(super) struct Host {
     /// The files its watch has read: a reload of the same folder with the same settings for
     /// reading starts from them.
     read: SharedCache,
+    /// Tells its watch of files the server wrote (an upload), to be shown at once.
+    pub watch: std::sync::OnceLock<watch::Notifier>,
 }
 
 impl Host {
@@ -607,6 +609,7 @@ impl Prepared {
                 build: options,
                 drafts_for_all: config.drafts,
                 read: Arc::new(std::sync::Mutex::new(cache)),
+                watch: std::sync::OnceLock::new(),
             }));
             read.push(problems);
         }
@@ -705,12 +708,14 @@ impl Prepared {
                 check_root: root_check(config, index, capsules.clone()),
             };
             // The first watch also passes on changes to the config and certificate files.
-            watches.push(watch::start(
+            let started = watch::start(
                 target,
                 &config.watch,
                 std::mem::take(&mut files),
                 reload.clone(),
-            ));
+            );
+            let _ = host.watch.set(started.notifier());
+            watches.push(started);
         }
         (self.hosts, watches)
     }

@@ -24,7 +24,7 @@ use super::titan;
 use crate::content::files::{is_hidden, is_markdown};
 use crate::content::front_matter;
 use crate::content::scan::problems_of;
-use crate::content::store::{HISTORY_DIR, Quota, StoreError};
+use crate::content::store::{HISTORY_DIR, HistoryLock, Quota, StoreError};
 use crate::convert::mime::mime_for;
 use crate::convert::url::{Origin, encode_path};
 use crate::respond::Capsule;
@@ -64,8 +64,9 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
     } else {
         Some(read_body(stream, early, size, hosts.0, log).await?)
     };
-    // One write at a time: each is checked against the snapshot that shows the last one, and
-    // answered once the snapshot shows it (so a URL taken a moment ago is taken, and the
+    // One write at a time, in this process and among every server on the folder (nodes on
+    // shared storage): each is checked against a snapshot that shows every write before it,
+    // and answered once the snapshot shows it (so a URL taken a moment ago is taken, and the
     // page a client is sent to is there).
     let Ok(_turn) = timeout(TURN_WAIT, WRITES.lock()).await else {
         log.note = "too many uploads at once";
@@ -74,9 +75,21 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
             "Another upload is being written: try again in a moment",
         ));
     };
-    let capsule = host.capsule.load_full();
+    let held = match history_lock(&capsule, log).await {
+        Ok(held) => Arc::new(held),
+        Err(refused) => return Some(refused),
+    };
+    let capsule = {
+        let recent = {
+            let (capsule, held) = (Arc::clone(&capsule), Arc::clone(&held));
+            on_disk(move || Ok(capsule.root.recent_writes(&held)))
+                .await
+                .unwrap_or_default()
+        };
+        caught_up(host, &capsule, recent).await
+    };
     let Some(body) = body else {
-        return Some(delete(&capsule, &target, host, identity, log).await);
+        return Some(delete(&capsule, &held, &target, host, identity, log).await);
     };
     let origin = Origin::new(
         host.canonical().as_str(),
@@ -104,10 +117,17 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
         }
     };
     let stored = {
-        let (capsule, target) = (Arc::clone(&capsule), target.clone());
+        let (capsule, target, held) = (Arc::clone(&capsule), target.clone(), Arc::clone(&held));
         let quota = quota_of(host);
         in_capsule(
-            move || capsule.root.store(&target, &body, None, Some(&quota)),
+            move || {
+                let kept = capsule
+                    .root
+                    .store(&held, &target, &body, None, Some(&quota))?;
+                // Not remembered: other servers look at every file in their next pass.
+                let _ = capsule.root.note_write(&held, &target);
+                Ok(kept)
+            },
             log,
             "Cannot store the upload",
         )
@@ -128,7 +148,7 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
         cert = %identity.map(Identity::short).unwrap_or_default(),
         "published from a Gemini client"
     );
-    let now = shown(host, &capsule, &target).await;
+    let now = caught_up(host, &capsule, vec![target.clone()]).await;
     let url = page_url(&now, &target);
     Some(Response::header(
         Status::RedirectTemporary,
@@ -139,32 +159,59 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
 /// Titan writes of this process, one at a time.
 static WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// How long an upload waits for the one before it to be written and shown.
+/// How long an upload waits for the one before it (in this process) to be written and shown.
 const TURN_WAIT: Duration = Duration::from_secs(10);
 
-/// How long a write waits for the snapshot to show it before it is answered all the same
-/// (a watch that polls every `watch.poll_interval`, or none).
-const SHOWN_WAIT: Duration = Duration::from_secs(3);
+/// How long an upload waits for the history's lock, which another server on the folder, or a
+/// restore, may hold.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 
-/// The snapshot once it shows what was just written to (or deleted at) `file`: a text page
-/// read again since `before`; other files are read from the folder at each request, so they
-/// are shown at once. After [`SHOWN_WAIT`], the snapshot as it is.
-async fn shown(host: &Host, before: &Capsule, file: &Path) -> Arc<Capsule> {
-    let deadline = tokio::time::Instant::now() + SHOWN_WAIT;
+/// How long a write waits for the snapshot to show it before it is answered all the same.
+const SHOWN_WAIT: Duration = Duration::from_secs(10);
+
+/// The history's lock, waited for without holding a thread (it is asked for again every few
+/// milliseconds); `40` when another writer keeps it past [`LOCK_WAIT`].
+async fn history_lock(
+    capsule: &Arc<Capsule>,
+    log: &mut AccessLog,
+) -> Result<HistoryLock, Response> {
+    let mut file = {
+        let capsule = Arc::clone(capsule);
+        in_capsule(
+            move || capsule.root.lock_file(),
+            log,
+            "Cannot open the history's lock",
+        )
+        .await?
+    };
+    let deadline = tokio::time::Instant::now() + LOCK_WAIT;
     loop {
-        let now = host.capsule.load_full();
-        // Pages (Markdown and gemtext) are held in the snapshot; other files are not.
-        let held = is_markdown(file) || is_gemtext(file);
-        let changed = match (before.site.text(file), now.site.text(file)) {
-            (Some(old), Some(new)) => !old.is(new),
-            (None, None) => !held,
-            _ => true,
-        };
-        if changed || tokio::time::Instant::now() >= deadline {
-            return now;
+        // A lock asked for without waiting: no time spent in the call.
+        match file.try_lock() {
+            Ok(held) => return Ok(held),
+            Err(back) if tokio::time::Instant::now() < deadline => file = back,
+            Err(_) => {
+                log.note = "the history's lock is held elsewhere";
+                return Err(Response::header(
+                    Status::TemporaryFailure,
+                    "Another server or command is writing to this capsule: nothing was \
+                     written, try again in a moment",
+                ));
+            }
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The snapshot once it shows `files` (relative) as they are now: the host's watch is told of
+/// them and looks at them at once, whatever its mode. After [`SHOWN_WAIT`], or without a
+/// watch, the snapshot as it is.
+async fn caught_up(host: &Host, capsule: &Capsule, files: Vec<PathBuf>) -> Arc<Capsule> {
+    if let (Some(watch), false) = (host.watch.get(), files.is_empty()) {
+        let paths = files.iter().map(|f| capsule.root.path().join(f)).collect();
+        let _ = timeout(SHOWN_WAIT, watch.rebuilt(paths)).await;
+    }
+    host.capsule.load_full()
 }
 
 /// The host's quota, as the store checks it.
@@ -491,6 +538,14 @@ async fn in_capsule<T: Send + 'static>(
         })) => {
             return Err(over_quota(held, limit, adding, log));
         }
+        Ok(Err(StoreError::Busy)) => {
+            return Err(refuse(
+                log,
+                Status::TemporaryFailure,
+                "Another server or command is writing to this capsule: nothing was written, \
+                 try again in a moment",
+            ));
+        }
         Ok(Err(e @ (StoreError::Io { .. } | StoreError::NoSuchVersion(_)))) => e.to_string(),
         Err(e) => e.to_string(),
     };
@@ -527,7 +582,10 @@ fn file_of(capsule: &Capsule, segments: &[String]) -> Result<PathBuf, StoreError
             return Ok(twin);
         }
     }
-    if is_markdown(&path) && on_disk(&path.with_extension("gmi")) {
+    let is_file = |p: &Path| {
+        std::fs::symlink_metadata(capsule.root.path().join(p)).is_ok_and(|m| !m.is_dir())
+    };
+    if is_markdown(&path) && is_file(&path.with_extension("gmi")) {
         return Err(StoreError::Refused(
             "A .gmi file of the same name is served in place of this Markdown file: upload to \
              the .gmi URL, or delete that file first",
@@ -586,11 +644,10 @@ impl Refusal {
 }
 
 /// A META of one line, within the 1024 bytes a header may hold.
-fn one_line(mut meta: String) -> String {
-    meta = meta.replace(['\r', '\n'], " ");
-    meta.retain(|c| !c.is_control());
-    // Names authors chose: nothing in them may reorder or hide the line a client shows.
-    meta = crate::convert::printable(&meta).into_owned();
+fn one_line(meta: String) -> String {
+    // Names authors chose: nothing in them may break, reorder or hide the line a client shows
+    // (escaped as the log and `check` show them).
+    let mut meta = crate::convert::printable(&meta).into_owned();
     if meta.len() > MAX_META_BYTES {
         let mut end = MAX_META_BYTES;
         while !meta.is_char_boundary(end) {
@@ -623,7 +680,11 @@ fn check_body(
         ));
     };
     let shown = file.display();
-    if is_gemtext(file) && front_matter::keys_of(text).is_some_and(|keys| !keys.is_empty()) {
+    let front = front_matter::split(text).ok().and_then(|split| split.front);
+    let has_front = front.is_some_and(|block| {
+        block.text.trim().is_empty() || front_matter::keys_of(text).is_some_and(|k| !k.is_empty())
+    });
+    if is_gemtext(file) && has_front {
         return Err(Refusal::new(
             "front matter sent to a gemtext page",
             format!(
@@ -677,6 +738,16 @@ fn check_body(
             ));
         }
     }
+    if is_markdown(file) && body.len() as u64 > host.build.max_file_size {
+        return Err(Refusal::new(
+            "upload larger than markdown.max_file_size",
+            format!(
+                "This Markdown text is larger than the {} bytes a page may be converted from \
+                 ([markdown] max_file_size): nothing was written",
+                host.build.max_file_size
+            ),
+        ));
+    }
     let examined = problems_of(text.to_owned(), file, &host.build);
     if let Some(problem) = examined.problems.iter().find(|p| p.error) {
         return Err(Refusal::new(
@@ -686,6 +757,21 @@ fn check_body(
     }
     if let Some(post) = &examined.post {
         let natural = post.natural_url();
+        // A `slug` never takes the name of a file or folder that is no post.
+        let decoded = percent_encoding::percent_decode_str(&post.url).decode_utf8_lossy();
+        if post.url != natural
+            && capsule.site.serves(&decoded)
+            && !capsule.site.all_posts().any(|p| p.url == post.url)
+        {
+            return Err(Refusal::new(
+                "upload asks for a file's URL",
+                format!(
+                    "{}, which its `slug` asks for, is the name of a file or folder of the \
+                     capsule that is no post, so nothing was written. Choose another `slug`",
+                    post.url
+                ),
+            ));
+        }
         let holder = capsule
             .site
             .all_posts()
@@ -855,15 +941,20 @@ async fn source_of(capsule: &Arc<Capsule>, file: &Path, max: u64, log: &mut Acce
 /// `size=0`: the file moves to the history.
 async fn delete(
     capsule: &Arc<Capsule>,
+    held: &Arc<HistoryLock>,
     file: &Path,
     host: &Host,
     identity: Option<&Identity>,
     log: &mut AccessLog,
 ) -> Response {
     let moved = {
-        let (capsule, file) = (Arc::clone(capsule), file.to_owned());
+        let (capsule, file, held) = (Arc::clone(capsule), file.to_owned(), Arc::clone(held));
         in_capsule(
-            move || capsule.root.remove(&file),
+            move || {
+                let place = capsule.root.remove(&held, &file)?;
+                let _ = capsule.root.note_write(&held, &file);
+                Ok(place)
+            },
             log,
             "Cannot delete this file",
         )
@@ -874,7 +965,7 @@ async fn delete(
         Err(refused) => return refused,
     };
     log.note = "deleted (kept in the history)";
-    shown(host, capsule, file).await;
+    caught_up(host, capsule, vec![file.to_owned()]).await;
     tracing::info!(
         host = %host.canonical(),
         file = ?file.to_string_lossy(),
@@ -957,9 +1048,9 @@ mod tests {
 
     #[test]
     fn metas_are_one_line_within_bounds() {
-        let long = format!("a\r\nb\u{7}{}", "é".repeat(600));
+        let long = format!("a\r\nb\u{7}\u{2028}{}", "é".repeat(600));
         let meta = one_line(long);
-        assert!(meta.starts_with("a  b"));
-        assert!(meta.len() <= MAX_META_BYTES && !meta.contains('\u{7}'));
+        assert!(meta.starts_with("a\\u{d}\\u{a}b\\u{7}\\u{2028}é"), "{meta}");
+        assert!(meta.len() <= MAX_META_BYTES && !meta.contains(['\u{7}', '\n', '\u{2028}']));
     }
 }
