@@ -44,8 +44,10 @@ fn setup(dir: Option<Arc<tempfile::TempDir>>, binary: Option<&Path>, config: &st
 fn measure(binary: Option<&Path>) -> Figures {
     let author = ClientCert::new();
     let config = format!(
-        "[titan]\nenabled = true\nfingerprints = [\"{}\"]\n[gopher]\nlisten = [\"127.0.0.1:0\"]\n",
-        author.fingerprint()
+        "{}[gopher]
+listen = [\"127.0.0.1:0\"]
+",
+        author.titan_table()
     );
     let first = setup(None, binary, &config);
     let tags: Vec<String> = (0..4200).map(|i| format!("t{i}")).collect();

@@ -11,10 +11,7 @@ use crate::common::{Setup, gopher_non_readers, memory_kib, write};
 #[test]
 fn pages_of_links_from_a_client_keep_memory_and_the_log_in_bounds() {
     let author = ClientCert::new();
-    let config = format!(
-        "[titan]\nenabled = true\nfingerprints = [\"{}\"]\n",
-        author.fingerprint()
-    );
+    let config = author.titan_table();
     let server = Setup::new().config(&config).start();
     let front = "---\ntitle: Links\ndate: 2024-01-01\n---\n";
     let body = "[a](b) ".repeat((1_048_576 - front.len()) / 7);

@@ -138,10 +138,7 @@ fn an_upload_through_the_balancer_is_served_by_both_nodes(cluster: &Cluster, aut
 #[ignore = "needs HAProxy (Debian's haproxy); .ci/run installs it and runs this"]
 fn two_nodes_behind_haproxy_serve_resume_and_restart_without_a_failed_request() {
     let author = ClientCert::new();
-    let cluster = Cluster::start_with(&format!(
-        "[titan]\nenabled = true\nfingerprints = [\"{}\"]\n",
-        author.fingerprint()
-    ));
+    let cluster = Cluster::start_with(&author.titan_table());
     an_upload_through_the_balancer_is_served_by_both_nodes(&cluster, &author);
     let (gemini_front, gopher_front) = (cluster.gemini_front, cluster.gopher_front);
     let socket = cluster.socket.clone();

@@ -18,8 +18,9 @@ struct Capsule {
 fn capsule(extra: &str, more: &str) -> Capsule {
     let author = ClientCert::new();
     let config = format!(
-        "[titan]\nenabled = true\nfingerprints = [\"{}\"]\n{extra}\n{more}",
-        author.fingerprint()
+        "{}{extra}
+{more}",
+        author.titan_table()
     );
     let setup = Setup::new().config(&config);
     let posts = setup.path().join("capsule/posts");
@@ -1206,10 +1207,7 @@ fn the_shipped_unit_lets_titan_write_where_it_writes_and_nothing_else() {
 #[test]
 fn two_servers_on_one_folder_keep_every_version() {
     let author = ClientCert::new();
-    let config = format!(
-        "[titan]\nenabled = true\nfingerprints = [\"{}\"]\n",
-        author.fingerprint()
-    );
+    let config = author.titan_table();
     let first = Setup::new().config(&config).start();
     let second = Setup::in_dir(std::sync::Arc::clone(&first.dir))
         .config(&config)
@@ -1264,10 +1262,7 @@ fn two_servers_on_one_folder_keep_every_version() {
 #[test]
 fn two_servers_on_one_folder_agree_on_who_holds_a_url() {
     let author = ClientCert::new();
-    let config = format!(
-        "[titan]\nenabled = true\nfingerprints = [\"{}\"]\n",
-        author.fingerprint()
-    );
+    let config = author.titan_table();
     let first = Setup::new().config(&config).start();
     std::fs::write(
         first.dir.path().join("slow.toml"),

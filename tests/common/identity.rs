@@ -53,6 +53,14 @@ impl ClientCert {
     }
 
     /// SHA-256 of the certificate, lowercase hex: what Lagrange copies.
+    /// A `[titan]` table that lets this certificate publish.
+    pub fn titan_table(&self) -> String {
+        format!(
+            "[titan]\nenabled = true\nfingerprints = [\"{}\"]\n",
+            self.fingerprint()
+        )
+    }
+
     pub fn fingerprint(&self) -> String {
         lower_hex(&self.der)
     }
