@@ -272,7 +272,7 @@ impl Capsule {
         let search = Index::build(&site, Some(&self.search));
         // When only some pages' text changed, every answer that cannot show it stays.
         let rendered = match site.changed_since(&self.site) {
-            Some(changed) if root.path() == self.root.path() => {
+            Some(changed) if root.same_folder(&self.root) => {
                 let shown = Shown::of(changed, &site, &self.site);
                 self.rendered.carried(|path| !shown.shows(path))
             }

@@ -395,7 +395,9 @@ async fn rebuild_loop(
             let due = next_due(&site, &options);
             // Nothing changed (a poll that found the folder as it was): the snapshot, and the
             // answers rendered from it, stay.
-            let changed = site != old.site || root.path() != old.root.path();
+            // (A folder swapped in has the same path as the one it replaced: it is told by
+            // what it is.)
+            let changed = site != old.site || !root.same_folder(&old.root);
             if changed {
                 current.store(Arc::new(old.with_root(root, site)));
             }

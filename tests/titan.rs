@@ -1400,3 +1400,108 @@ fn texts_the_server_could_not_show_as_written_are_refused() {
     answer.expect("59");
     assert!(answer.meta().contains("front matter"), "{}", answer.meta());
 }
+
+/// A deploy that swaps another folder in under the capsule's name (`mv`, or a symlink
+/// pointed elsewhere) while the server runs: uploads land in the folder served now, and are
+/// served, whatever the watch mode; the folder swapped out is left as it was.
+#[test]
+fn uploads_follow_a_capsule_folder_swapped_in() {
+    for mode in ["events", "poll"] {
+        let c = capsule(
+            "",
+            &format!("[watch]\nmode = \"{mode}\"\npoll_interval = 3600\n"),
+        );
+        let capsule_dir = c.server.capsule();
+        let parent = capsule_dir.parent().unwrap().to_owned();
+        // The same posts, copied whole (as a deploy of an unchanged site would be).
+        let copy = |from: &std::path::Path, to: &std::path::Path| {
+            let status = std::process::Command::new("cp")
+                .arg("-a")
+                .arg(from)
+                .arg(to)
+                .status()
+                .unwrap();
+            assert!(status.success());
+        };
+        write(&capsule_dir, "hello.txt", "old");
+        copy(&capsule_dir, &parent.join("capsule.new"));
+        write(&parent.join("capsule.new"), "hello.txt", "new");
+        std::fs::rename(&capsule_dir, parent.join("capsule.old")).unwrap();
+        std::fs::rename(parent.join("capsule.new"), &capsule_dir).unwrap();
+        let text = post("Knots", "2024-03-11", 2).replace("Text of", "Deployed text of");
+        let answer = c.put("/posts/knots.gmi", &text);
+        answer.expect("30");
+        assert_eq!(
+            std::fs::read_to_string(capsule_dir.join("posts/knots.md")).unwrap(),
+            text,
+            "{mode}"
+        );
+        assert!(
+            !std::fs::read_to_string(parent.join("capsule.old/posts/knots.md"))
+                .unwrap()
+                .contains("Deployed"),
+            "{mode}"
+        );
+        assert!(
+            c.server
+                .get(answer.meta())
+                .body_text()
+                .contains("Deployed text of"),
+            "{mode}"
+        );
+        // Readers get the new folder's files too, though no page changed.
+        assert_eq!(c.server.get(&c.server.url("/hello.txt")).body_text(), "new");
+        // The next upload is checked against, and served from, the new folder too.
+        c.put(
+            "/posts/knots.gmi",
+            &text.replace("Deployed", "Twice deployed"),
+        )
+        .expect("30");
+        c.server
+            .wait_text("/posts/knots.gmi", "Twice deployed text of");
+    }
+}
+
+/// An upload whose body is still coming when the configuration is reloaded was checked by
+/// the host as it was: it is refused (`40`), never written against a snapshot no longer
+/// followed.
+#[test]
+fn an_upload_across_a_reload_is_refused_and_not_written() {
+    let c = capsule("", "");
+    let text = post("Across", "2024-09-01", 9);
+    let mut conn = connect_with(c.server.addr(), Some("localhost"), c.author.client()).unwrap();
+    let line = c.url(&format!("/posts/across.md;size={}", text.len()));
+    conn.write_all(format!("{line}\r\n{}", &text[..5]).as_bytes())
+        .unwrap();
+    conn.flush().unwrap();
+    c.server.signal(libc::SIGHUP);
+    c.server
+        .wait_log("the reload", |l| l.contains("configuration reloaded"));
+    conn.write_all(&text.as_bytes()[5..]).unwrap();
+    conn.flush().unwrap();
+    let answer = finish(conn).unwrap();
+    answer.expect("40");
+    assert!(
+        answer.meta().contains("nothing was written"),
+        "{}",
+        answer.meta()
+    );
+    assert!(c.file("posts/across.md").is_none());
+    // Sent again, it is written.
+    c.put("/posts/across.md", &text).expect("30");
+}
+
+/// A `.history` that is no folder (a file, a symlink) is the operator's to mend: uploads get
+/// `40` and a log line, not a `59` blaming the author's path.
+#[test]
+fn a_history_that_is_no_folder_refuses_uploads_with_40() {
+    let c = capsule("", "");
+    write(&c.server.capsule(), ".history", "not a folder");
+    let answer = c.put("/posts/new.md", &post("New", "2024-09-02", 9));
+    answer.expect("40");
+    assert!(answer.meta().contains(".history"), "{}", answer.meta());
+    c.server.wait_log("the reason", |l| {
+        l.contains("cannot take the lock of the capsule's history")
+    });
+    assert!(c.file("posts/new.md").is_none());
+}

@@ -228,6 +228,18 @@ impl CapsuleRoot {
         (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino)
     }
 
+    /// Whether two roots are opened on one folder (the same device and inode, whatever the
+    /// path: a folder swapped in under the capsule's name has the same path, and is another).
+    pub fn same_folder(&self, other: &CapsuleRoot) -> bool {
+        match (
+            rustix::fs::fstat(&*self.dir),
+            rustix::fs::fstat(&*other.dir),
+        ) {
+            (Ok(a), Ok(b)) => (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino),
+            _ => false,
+        }
+    }
+
     /// The folder the configured path names now, with the same secrets kept (refused if one
     /// now lies inside it).
     pub fn reopen(&self) -> io::Result<CapsuleRoot> {

@@ -72,21 +72,28 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
         log.note = "too many uploads at once";
         return Some(Response::header(
             Status::TemporaryFailure,
-            "Another upload is being written: try again in a moment",
+            "Another upload is being written: nothing was written, try again in a moment",
         ));
     };
-    let held = match history_lock(&capsule, log).await {
+    // The folder served now (a deploy may have swapped another in under the capsule's name),
+    // and its lock.
+    let Some(served) = caught_up(host, &capsule, Vec::new()).await else {
+        return Some(not_now(log));
+    };
+    let held = match history_lock(&served, log).await {
         Ok(held) => Arc::new(held),
         Err(refused) => return Some(refused),
     };
-    let capsule = {
-        let recent = {
-            let (capsule, held) = (Arc::clone(&capsule), Arc::clone(&held));
-            on_disk(move || Ok(capsule.root.recent_writes(&held)))
-                .await
-                .unwrap_or_default()
-        };
-        caught_up(host, &capsule, recent).await
+    let recent = {
+        let (served, held) = (Arc::clone(&served), Arc::clone(&held));
+        on_disk(move || Ok(served.root.recent_writes(&held)))
+            .await
+            .unwrap_or_default()
+    };
+    let capsule = match caught_up(host, &served, recent).await {
+        // Written into the folder whose lock is held, and served.
+        Some(now) if now.root.same_folder(&served.root) && !now.root.replaced() => now,
+        _ => return Some(not_now(log)),
     };
     let Some(body) = body else {
         return Some(delete(&capsule, &held, &target, host, identity, log).await);
@@ -124,8 +131,10 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
                 let kept = capsule
                     .root
                     .store(&held, &target, &body, None, Some(&quota))?;
-                // Not remembered: other servers look at every file in their next pass.
-                let _ = capsule.root.note_write(&held, &target);
+                // Not remembered: other servers then see it by their watch alone.
+                if let Err(e) = capsule.root.note_write(&held, &target) {
+                    tracing::warn!(error = %e, "cannot note a write in the history");
+                }
                 Ok(kept)
             },
             log,
@@ -148,7 +157,9 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
         cert = %identity.map(Identity::short).unwrap_or_default(),
         "published from a Gemini client"
     );
-    let now = caught_up(host, &capsule, vec![target.clone()]).await;
+    let now = caught_up(host, &capsule, vec![target.clone()])
+        .await
+        .unwrap_or(capsule);
     let url = page_url(&now, &target);
     Some(Response::header(
         Status::RedirectTemporary,
@@ -177,12 +188,28 @@ async fn history_lock(
 ) -> Result<HistoryLock, Response> {
     let mut file = {
         let capsule = Arc::clone(capsule);
-        in_capsule(
-            move || capsule.root.lock_file(),
-            log,
-            "Cannot open the history's lock",
-        )
-        .await?
+        match on_disk(move || Ok(capsule.root.lock_file())).await {
+            Ok(Ok(file)) => file,
+            // The history is the operator's to mend (a symlink or a file in its place, a
+            // folder the server may not write): the author's path is not at fault.
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot take the lock of the capsule's history");
+                return Err(refuse(
+                    log,
+                    Status::TemporaryFailure,
+                    "The server may not write to the capsule's history (.history/): nothing \
+                     was written; its operator's log says why",
+                ));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the lock of the capsule's history");
+                return Err(refuse(
+                    log,
+                    Status::TemporaryFailure,
+                    "Cannot look at the capsule folder: nothing was written, try again",
+                ));
+            }
+        }
     };
     let deadline = tokio::time::Instant::now() + LOCK_WAIT;
     loop {
@@ -203,15 +230,29 @@ async fn history_lock(
     }
 }
 
-/// The snapshot once it shows `files` (relative) as they are now: the host's watch is told of
-/// them and looks at them at once, whatever its mode. After [`SHOWN_WAIT`], or without a
-/// watch, the snapshot as it is.
-async fn caught_up(host: &Host, capsule: &Capsule, files: Vec<PathBuf>) -> Arc<Capsule> {
-    if let (Some(watch), false) = (host.watch.get(), files.is_empty()) {
-        let paths = files.iter().map(|f| capsule.root.path().join(f)).collect();
-        let _ = timeout(SHOWN_WAIT, watch.rebuilt(paths)).await;
+/// The snapshot once it shows `files` (relative) as they are now, and the folder the
+/// capsule's name holds now (a deploy may have swapped it): the host's watch is told of them
+/// and looks at once, whatever its mode. After [`SHOWN_WAIT`], the snapshot as it is. `None`
+/// when the host's watch has ended: a configuration reload made another host of it, whose
+/// snapshot this one no longer follows.
+async fn caught_up(host: &Host, capsule: &Capsule, files: Vec<PathBuf>) -> Option<Arc<Capsule>> {
+    let watch = host.watch.get()?;
+    let paths = files.iter().map(|f| capsule.root.path().join(f)).collect();
+    match timeout(SHOWN_WAIT, watch.rebuilt(paths)).await {
+        Ok(false) => None,
+        Ok(true) | Err(_) => Some(host.capsule.load_full()),
     }
-    host.capsule.load_full()
+}
+
+/// `40` for an upload that came during a configuration reload or a swap of the capsule
+/// folder: what it was checked against is no longer what is served.
+fn not_now(log: &mut AccessLog) -> Response {
+    log.note = "the configuration or the capsule folder changed during the upload";
+    Response::header(
+        Status::TemporaryFailure,
+        "The server's configuration or capsule folder changed while this upload came in: \
+         nothing was written, try again",
+    )
 }
 
 /// The host's quota, as the store checks it.
@@ -952,7 +993,9 @@ async fn delete(
         in_capsule(
             move || {
                 let place = capsule.root.remove(&held, &file)?;
-                let _ = capsule.root.note_write(&held, &file);
+                if let Err(e) = capsule.root.note_write(&held, &file) {
+                    tracing::warn!(error = %e, "cannot note a write in the history");
+                }
                 Ok(place)
             },
             log,
@@ -965,7 +1008,7 @@ async fn delete(
         Err(refused) => return refused,
     };
     log.note = "deleted (kept in the history)";
-    caught_up(host, capsule, vec![file.to_owned()]).await;
+    let _ = caught_up(host, capsule, vec![file.to_owned()]).await;
     tracing::info!(
         host = %host.canonical(),
         file = ?file.to_string_lossy(),
