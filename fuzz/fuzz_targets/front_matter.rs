@@ -2,7 +2,7 @@
 //! are fine, panics are not, and an error's line must lie within the input.
 #![no_main]
 
-use gemhole::content::{front_matter, markdown, post};
+use gemhole::content::{front_matter, markdown};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     match front_matter::split(&text) {
         Ok(split) => {
             if let Some(block) = split.front {
-                if let Err(e) = block.parse::<post::RawMeta>() {
+                if let Err(e) = block.parse::<front_matter::Entries>() {
                     assert!(e.line >= 1 && e.line <= lines + 1, "line {} of {lines}", e.line);
                 }
             }

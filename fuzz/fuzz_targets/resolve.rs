@@ -46,10 +46,11 @@ fn fixture() -> &'static Fixture {
         std::os::unix::fs::symlink(root.join(".secret"), root.join("public.txt")).unwrap();
         let capsule_root = CapsuleRoot::open(&root).unwrap();
         let config = Config::default();
-        let (site, _) = Site::build(&capsule_root, &BuildOptions::new(&config));
+        let host = config.default_host();
+        let (site, _) = Site::build(&capsule_root, &BuildOptions::new(host));
         let root = capsule_root.path().to_owned();
         Fixture {
-            capsule: Capsule::new(capsule_root, site, &config),
+            capsule: Capsule::new(capsule_root, site, host),
             root,
         }
     })
