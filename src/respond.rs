@@ -628,6 +628,20 @@ impl Capsule {
         Lookup::Generated { body, lang: None }
     }
 
+    /// The URL the page made from `file` (relative to the root) is served at: a post's (its
+    /// `slug` kept, drafts too), a Markdown file's `.gmi` name, else its own path.
+    pub fn page_url(&self, file: &Path) -> String {
+        if let Some(post) = self.site.all_posts().find(|p| p.source == file) {
+            return post.url.clone();
+        }
+        let served = if is_markdown(file) {
+            file.with_extension("gmi")
+        } else {
+            file.to_owned()
+        };
+        url::encode_path(&format!("/{}", served.to_string_lossy()))
+    }
+
     /// The lines the server adds to the text of the page made from `source` (relative to the
     /// root) when it serves it: a series post's header and footer, a draft's mark. A page
     /// uploaded back as a client showed it would carry them into its source.

@@ -55,6 +55,11 @@ impl Default for TitanConfig {
 }
 
 impl TitanConfig {
+    /// The folders of `paths`, each as its names (`/posts/` → `["posts"]`).
+    pub fn folders(&self) -> Vec<Vec<String>> {
+        self.paths.iter().map(|p| p.segments().to_vec()).collect()
+    }
+
     /// The rules across its keys.
     pub(super) fn validate(&self) -> Result<(), String> {
         if !self.enabled {

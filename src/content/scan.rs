@@ -782,9 +782,9 @@ fn failed(text: Text, problems: Vec<Problem>) -> Entry {
     }
 }
 
-/// The problems a text would have as the file at `relative` (relative to the root): what an
-/// upload is checked with before it is written.
-pub fn problems_of(text: String, relative: &Path, options: &BuildOptions) -> Examined {
+/// A text read as the file at `relative` (relative to the root) would be: its problems and
+/// the post it makes, what an upload is checked with before it is written.
+pub fn examine_text(text: String, relative: &Path, options: &BuildOptions) -> Examined {
     let entry = examine(text, relative, OffsetDateTime::now_utc(), options);
     Examined {
         problems: entry.problems,

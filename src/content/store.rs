@@ -256,14 +256,7 @@ impl CapsuleRoot {
         quota: Option<&Quota>,
     ) -> Result<Option<PathBuf>, StoreError> {
         if let Some(quota) = quota {
-            let held = self.bytes_held(&quota.below)?;
-            if held.saturating_add(bytes.len() as u64) > quota.limit {
-                return Err(StoreError::OverQuota {
-                    held,
-                    limit: quota.limit,
-                    adding: bytes.len() as u64,
-                });
-            }
+            self.within(quota, bytes.len() as u64)?;
         }
         let (folders, name) = split(relative)?;
         let dir = self.folder(&folders, true, relative)?;
@@ -419,6 +412,19 @@ impl CapsuleRoot {
         let kept = self.store(&held, file, &bytes, Some(st.st_mode & 0o7777), None)?;
         self.note_write(&held, file)?;
         Ok(Restored { version, kept })
+    }
+
+    /// `OverQuota` when what `quota` counts now and `adding` bytes would pass it. Blocking.
+    pub fn within(&self, quota: &Quota, adding: u64) -> Result<(), StoreError> {
+        let held = self.bytes_held(&quota.below)?;
+        if held.saturating_add(adding) > quota.limit {
+            return Err(StoreError::OverQuota {
+                held,
+                limit: quota.limit,
+                adding,
+            });
+        }
+        Ok(())
     }
 
     /// The bytes of the regular files below each folder of `below` (paths of names, relative

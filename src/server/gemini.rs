@@ -19,6 +19,7 @@ use super::status::Status;
 use super::{Admitted, Holds};
 use super::{titan, upload};
 use crate::content::Resolved;
+use crate::content::files::names;
 use crate::content::markdown::Page;
 use crate::convert::url::Origin;
 use crate::convert::url::SEARCH_URL;
@@ -396,34 +397,18 @@ fn with_edit_link(
     else {
         return response;
     };
-    let segments: Vec<String> = source
-        .iter()
-        .map(|n| n.to_string_lossy().into_owned())
-        .collect();
+    let segments: Vec<String> = names(source).map(str::to_owned).collect();
     if host.write_refusal(&segments, identity).is_some() {
         return response;
     }
     // The page's own URL (a post's, its `slug` kept); a folder's page by its index file.
-    let url = match capsule.site.all_posts().find(|p| p.source == source) {
-        Some(post) => post.url.clone(),
-        None => crate::convert::url::encode_path(&format!(
-            "/{}",
-            if crate::content::files::is_markdown(source) {
-                source.with_extension("gmi")
-            } else {
-                source.to_owned()
-            }
-            .to_string_lossy()
-        )),
-    };
-    let gemini = origin.absolute(&url);
-    let titan = gemini.strip_prefix("gemini").unwrap_or(&gemini);
+    let edit = upload::edit_url(origin, &capsule.page_url(source));
     let newline = if gemtext.is_empty() || gemtext.ends_with('\n') {
         ""
     } else {
         "\n"
     };
-    let link = format!("{newline}\n=> titan{titan};edit Edit this page\n");
+    let link = format!("{newline}\n=> {edit} Edit this page\n");
     match response {
         Response::Page { mime, page, .. } => Response::Page {
             mime,
@@ -644,7 +629,7 @@ async fn write_response<S: AsyncWrite + Unpin>(
             write_page(stream, &mime, &page.gemtext, tail.as_deref(), pace, log).await?;
         }
         Response::Generated { mime, body } => {
-            write_text(stream, &mime, &body, pace, log).await?;
+            write_page(stream, &mime, &body, None, pace, log).await?;
         }
         Response::Kept(bytes) => {
             write_timed(stream, &bytes, pace).await?;
@@ -667,23 +652,10 @@ fn success(mime: &str, body: &str) -> Vec<u8> {
     bytes
 }
 
-/// Writes `20 <mime>` and a body held in memory.
-async fn write_text<S: AsyncWrite + Unpin>(
-    stream: &mut S,
-    mime: &str,
-    body: &str,
-    pace: Pace<'_>,
-    log: &mut AccessLog,
-) -> std::io::Result<()> {
-    let bytes = success(mime, body);
-    write_timed(stream, &bytes, pace).await?;
-    log.bytes += bytes.len() as u64;
-    Ok(())
-}
-
-/// Writes `20 <mime>` and a page held in the snapshot, and any `tail` after it. A small page
-/// goes in one write with its header (one TLS record); a larger one is written from the
-/// snapshot's own bytes, so each reader holds a reference to the page, not a copy.
+/// Writes `20 <mime>` and a body held in memory (a page of the snapshot, or text made for this
+/// request), and any `tail` after it. A small body goes in one write with its header (one TLS
+/// record); a larger one is written from its own bytes, so each reader of a snapshot's page
+/// holds a reference to the page, not a copy.
 async fn write_page<S: AsyncWrite + Unpin>(
     stream: &mut S,
     mime: &str,

@@ -96,37 +96,32 @@ impl Host {
     /// Whether a request sees drafts and posts dated ahead: with `serve --drafts`, or with a
     /// certificate of one of the host's authors (its `[titan] fingerprints`).
     pub fn previews_drafts(&self, identity: Option<&Identity>) -> bool {
-        self.drafts_for_all
-            || (!self.titan.fingerprints.is_empty()
-                && super::identity::admit(
-                    &self.titan.fingerprints,
-                    identity,
-                    super::identity::now(),
-                    super::identity::Purpose::Titan,
-                )
-                .is_ok())
+        self.drafts_for_all || (!self.titan.fingerprints.is_empty() && self.lists(identity))
     }
 
-    /// Why `identity` may not write (nor read the source of) the file at a path (decoded
-    /// segments) with Titan: it is no author's, the path lies below none of the host's
-    /// `[titan] paths`, or in an area that refuses it. `None`: it may. Titan writes and reads
-    /// sources, so it never opens an area to someone the area refuses.
+    /// Whether `identity` is a valid certificate among the host's `[titan] fingerprints`.
+    fn lists(&self, identity: Option<&Identity>) -> bool {
+        use super::identity::{Purpose, admit, now};
+        admit(&self.titan.fingerprints, identity, now(), Purpose::Titan).is_ok()
+    }
+
+    /// Why an author (`identity`, one of the host's) may not write (nor read the source of)
+    /// the file at a path (decoded segments) with Titan: the path lies below none of the
+    /// host's `[titan] paths`, or in an area that refuses them. `None`: they may. Titan writes
+    /// and reads sources, so it never opens an area to someone the area refuses.
     pub fn write_refusal(
         &self,
         segments: &[String],
         identity: Option<&Identity>,
     ) -> Option<super::identity::Refusal> {
         use super::identity::{Purpose, Refusal, admit, now};
-        let now = now();
-        if let Err(refusal) = admit(&self.titan.fingerprints, identity, now, Purpose::Titan) {
-            return Some(refusal);
-        }
         if !self.titan.paths.iter().any(|p| p.holds(segments)) {
             return Some(Refusal {
                 status: super::status::Status::CertificateNotAuthorised,
                 meta: "Uploads may not write here: see the capsule's [titan] paths",
             });
         }
+        let now = now();
         self.areas_over(segments)
             .find_map(|area| admit(&area.fingerprints, identity, now, Purpose::Area).err())
     }
@@ -134,14 +129,7 @@ impl Host {
     /// Whether `identity` is one of the host's authors, with Titan on: it is shown a link to
     /// edit each page it may.
     pub fn is_author(&self, identity: Option<&Identity>) -> bool {
-        self.titan.enabled
-            && super::identity::admit(
-                &self.titan.fingerprints,
-                identity,
-                super::identity::now(),
-                super::identity::Purpose::Titan,
-            )
-            .is_ok()
+        self.titan.enabled && self.lists(identity)
     }
 
     /// The areas a path (decoded segments) lies in: a request must pass every one.
@@ -204,10 +192,17 @@ impl Names {
     }
 }
 
+impl Names {
+    /// The pair of the name a client sent, else `default`.
+    fn pair(&self, hello: &ClientHello<'_>, default: &Arc<CertifiedKey>) -> Arc<CertifiedKey> {
+        let found = self.find(hello.server_name());
+        Arc::clone(found.map_or(default, |(_, key)| key))
+    }
+}
+
 impl ResolvesServerCert for Names {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let found = self.find(hello.server_name());
-        Some(Arc::clone(found.map_or(&self.default_cert, |(_, key)| key)))
+        Some(self.pair(&hello, &self.default_cert))
     }
 }
 
@@ -222,8 +217,7 @@ struct AtAddress {
 
 impl ResolvesServerCert for AtAddress {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let found = self.names.find(hello.server_name());
-        Some(Arc::clone(found.map_or(&self.cert, |(_, key)| key)))
+        Some(self.names.pair(&hello, &self.cert))
     }
 }
 
@@ -421,8 +415,7 @@ fn kept_read(
 /// where uploads go (a unit that makes the file system read-only, a capsule owned by another
 /// user): otherwise every upload would fail and only its own log line would say why.
 fn warn_unwritable(host: &Hostname, root: &CapsuleRoot, titan: &TitanConfig) {
-    let below: Vec<Vec<String>> = titan.paths.iter().map(|p| p.segments().to_vec()).collect();
-    let unwritable = root.unwritable(&below);
+    let unwritable = root.unwritable(&titan.folders());
     if unwritable.is_empty() {
         return;
     }

@@ -21,9 +21,9 @@ use super::host::{Host, Hosts};
 use super::identity::{self, Identity, Purpose};
 use super::status::Status;
 use super::titan;
-use crate::content::files::{is_hidden, is_markdown};
+use crate::content::files::{is_hidden, is_markdown, names};
 use crate::content::front_matter;
-use crate::content::scan::problems_of;
+use crate::content::scan::examine_text;
 use crate::content::store::{HISTORY_DIR, HistoryLock, Quota, StoreError};
 use crate::convert::mime::mime_for;
 use crate::convert::url::{Origin, encode_path};
@@ -105,7 +105,7 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
     // A page's checks cost what converting its text does: off the async threads.
     let checked = {
         let (capsule, target, host) = (Arc::clone(&capsule), target.clone(), Arc::clone(host));
-        let edit_url = titan_url(&origin, &request);
+        let edit_url = edit_url(&origin, &request.target.raw_path);
         on_disk(move || Ok(check_body(&capsule, &target, body, &host, &edit_url))).await
     };
     let body = match checked {
@@ -160,7 +160,7 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
     let now = caught_up(host, &capsule, vec![target.clone()])
         .await
         .unwrap_or(capsule);
-    let url = page_url(&now, &target);
+    let url = now.page_url(&target);
     Some(Response::header(
         Status::RedirectTemporary,
         origin.absolute(&url),
@@ -258,12 +258,7 @@ fn not_now(log: &mut AccessLog) -> Response {
 /// The host's quota, as the store checks it.
 fn quota_of(host: &Host) -> Quota {
     Quota {
-        below: host
-            .titan
-            .paths
-            .iter()
-            .map(|p| p.segments().to_vec())
-            .collect(),
+        below: host.titan.folders(),
         limit: host.titan.quota.bytes(),
     }
 }
@@ -358,10 +353,7 @@ async fn checked<'a>(
     };
     // The file a URL names lies in the URL's folder; checked again by its own path all the
     // same, as every rule is.
-    let file_segments: Vec<String> = target
-        .iter()
-        .map(|n| n.to_string_lossy().into_owned())
-        .collect();
+    let file_segments: Vec<String> = names(&target).map(str::to_owned).collect();
     place_allowed(host, &file_segments, identity, log)?;
     check_names(&file_segments, log)?;
     check_folders(&capsule, &file_segments, log)?;
@@ -407,7 +399,7 @@ async fn checked<'a>(
     })
 }
 
-/// `61` unless `identity` may write at a path (decoded segments): see
+/// `61` unless the author `identity` may write at a path (decoded segments): see
 /// [`Host::write_refusal`].
 fn place_allowed(
     host: &Host,
@@ -487,21 +479,13 @@ async fn check_quota(
     size: u64,
     log: &mut AccessLog,
 ) -> Result<(), Response> {
-    let quota = quota_of(host);
-    let (limit, below) = (quota.limit, quota.below);
-    let held = {
-        let capsule = Arc::clone(capsule);
-        in_capsule(
-            move || capsule.root.bytes_held(&below),
-            log,
-            "Cannot look at the capsule folder",
-        )
-        .await?
-    };
-    if held.saturating_add(size) <= limit {
-        return Ok(());
-    }
-    Err(over_quota(held, limit, size, log))
+    let (capsule, quota) = (Arc::clone(capsule), quota_of(host));
+    in_capsule(
+        move || capsule.root.within(&quota, size),
+        log,
+        "Cannot look at the capsule folder",
+    )
+    .await
 }
 
 /// `59` with the figures of a quota an upload of `size` bytes would pass.
@@ -635,23 +619,10 @@ fn file_of(capsule: &Capsule, segments: &[String]) -> Result<PathBuf, StoreError
     Ok(path)
 }
 
-/// The URL a stored file is served at: a post's (its `slug` kept), a Markdown file's `.gmi`
-/// name, else its own path.
-fn page_url(capsule: &Capsule, file: &Path) -> String {
-    if let Some(post) = capsule.site.all_posts().find(|p| p.source == file) {
-        return post.url.clone();
-    }
-    let served = if is_markdown(file) {
-        file.with_extension("gmi")
-    } else {
-        file.to_owned()
-    };
-    encode_path(&format!("/{}", served.to_string_lossy()))
-}
-
-/// `titan://host:port/path;edit`: where an author's client fetches a page's source.
-fn titan_url(origin: &Origin, request: &titan::TitanRequest) -> String {
-    let gemini = origin.absolute(&request.target.raw_path);
+/// `titan://host:port/<url>;edit`: where an author's client fetches the source of the page
+/// at `url` (root-relative, as the site writes URLs).
+pub(super) fn edit_url(origin: &Origin, url: &str) -> String {
+    let gemini = origin.absolute(url);
     format!(
         "titan{};edit",
         gemini.strip_prefix("gemini").unwrap_or(&gemini)
@@ -789,7 +760,7 @@ fn check_body(
             ),
         ));
     }
-    let examined = problems_of(text.to_owned(), file, &host.build);
+    let examined = examine_text(text.to_owned(), file, &host.build);
     if let Some(problem) = examined.problems.iter().find(|p| p.error) {
         return Err(Refusal::new(
             "upload would not be published as written",
