@@ -16,7 +16,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::identity::{ClientCert, send};
+use common::identity::ClientCert;
 use common::{Setup, memory_kib, write};
 
 /// What one build measured.
@@ -61,22 +61,7 @@ listen = [\"127.0.0.1:0\"]
         peak_before_kib: memory_kib(&server, "VmHWM"),
         ..Figures::default()
     };
-    let front = "---\ntitle: Links\ndate: 2024-01-01\n---\n";
-    let page = format!("{front}{}", "[a](b) ".repeat((1_048_576 - front.len()) / 7));
-    for i in 0..10 {
-        let mut request = format!(
-            "titan://localhost:{}/posts/links-{i}.md;mime=text/plain;size={}\r\n",
-            server.port(),
-            page.len()
-        )
-        .into_bytes();
-        request.extend_from_slice(page.as_bytes());
-        let answer = send(server.addr(), author.client(), &request).unwrap();
-        assert_eq!(answer.status(), "30", "{}", answer.header());
-    }
-    server.wait_for("/posts/links-9.gmi", "the tenth page", |a| {
-        a.status() == "20"
-    });
+    common::identity::upload_link_pages(&server, &author, 10);
     figures.peak_after_kib = memory_kib(&server, "VmHWM");
     figures.log_lines = server.count_logs("posts/links-");
 

@@ -2,7 +2,7 @@
 //! keep the server's memory flat and its log short, and a page too large to keep among the
 //! rendered answers is made once and shared by every reader, not once per connection.
 
-use crate::common::identity::{ClientCert, send};
+use crate::common::identity::{ClientCert, upload_link_pages};
 use crate::common::{Setup, gopher_non_readers, memory_kib, write};
 
 /// Ten uploads of a megabyte of `[a](b) ` each (about 150,000 links a page) took a server
@@ -13,25 +13,8 @@ fn pages_of_links_from_a_client_keep_memory_and_the_log_in_bounds() {
     let author = ClientCert::new();
     let config = author.titan_table();
     let server = Setup::new().config(&config).start();
-    let front = "---\ntitle: Links\ndate: 2024-01-01\n---\n";
-    let body = "[a](b) ".repeat((1_048_576 - front.len()) / 7);
-    let page = format!("{front}{body}");
     let started = memory_kib(&server, "VmHWM");
-    for i in 0..10 {
-        let mut request = format!(
-            "titan://localhost:{}/posts/links-{i}.md;mime=text/plain;size={}\r\n",
-            server.port(),
-            page.len()
-        )
-        .into_bytes();
-        request.extend_from_slice(page.as_bytes());
-        send(server.addr(), author.client(), &request)
-            .unwrap()
-            .expect("30");
-    }
-    let answer = server.wait_for("/posts/links-9.gmi", "the tenth page", |a| {
-        a.status() == "20"
-    });
+    let answer = upload_link_pages(&server, &author, 10);
     let peak = memory_kib(&server, "VmHWM");
     assert!(
         peak < started + 100 * 1024,

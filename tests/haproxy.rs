@@ -22,75 +22,61 @@ use common::identity::ClientCert;
 use common::{DEADLINE, Tls, client_config, finish, tcp_from, tls_over};
 use rustls::pki_types::ServerName;
 
-/// One Gemini request through the balancer from 127.0.0.2, with `config`'s session store.
-fn through(
+/// One request (`request`: its line and any body) through the balancer from 127.0.0.2, with
+/// `config` (its session store, its certificate).
+fn send_through(
     frontend: u16,
     config: &Arc<rustls::ClientConfig>,
+    request: &[u8],
 ) -> std::io::Result<(common::Exchange, Option<rustls::HandshakeKind>)> {
     let addr: SocketAddr = ([127, 0, 0, 1], frontend).into();
     let tcp = tcp_from(2, addr)?;
     let name = ServerName::try_from("localhost").unwrap();
     let mut conn = tls_over(tcp, name, config.clone())?;
     let kind = conn.conn.handshake_kind();
-    conn.write_all(format!("gemini://localhost:{frontend}/\r\n").as_bytes())?;
+    conn.write_all(request)?;
     conn.flush()?;
     Ok((finish(conn)?, kind))
 }
 
+/// A request for the home page through the balancer.
+fn through(
+    frontend: u16,
+    config: &Arc<rustls::ClientConfig>,
+) -> std::io::Result<(common::Exchange, Option<rustls::HandshakeKind>)> {
+    send_through(
+        frontend,
+        config,
+        format!("gemini://localhost:{frontend}/\r\n").as_bytes(),
+    )
+}
+
 /// An access line of the home page answered `20`.
 const HOME_SERVED: &str = "path=\"/\" status=20";
-
-/// One Titan upload (or `;edit`, with an empty body) through the balancer from 127.0.0.2,
-/// with the author's certificate.
-fn titan_through(
-    frontend: u16,
-    author: &ClientCert,
-    path_and_params: &str,
-    body: &str,
-) -> common::Exchange {
-    let addr: SocketAddr = ([127, 0, 0, 1], frontend).into();
-    let tcp = tcp_from(2, addr).unwrap();
-    let name = ServerName::try_from("localhost").unwrap();
-    let mut conn = tls_over(tcp, name, author.client()).unwrap();
-    let line = format!("titan://localhost:{frontend}{path_and_params}\r\n{body}");
-    conn.write_all(line.as_bytes()).unwrap();
-    conn.flush().unwrap();
-    finish(conn).unwrap()
-}
 
 /// The nodes share one capsule folder: an upload through the balancer lands on one node,
 /// which writes it and keeps what it replaces in the folder's `.history/` (once), and both
 /// nodes serve it.
 fn an_upload_through_the_balancer_is_served_by_both_nodes(cluster: &Cluster, author: &ClientCert) {
     let front = cluster.gemini_front;
-    let post = |text: &str| format!("---\ntitle: Through\ndate: 2024-05-01\n---\n{text}\n");
-    let first = post("Sent through the balancer.");
-    let answer = titan_through(
-        front,
-        author,
-        &format!("/posts/through.md;mime=text/plain;size={}", first.len()),
-        &first,
-    );
-    answer.expect("30");
-    let second = post("Sent again, changed.");
-    let answer = titan_through(
-        front,
-        author,
-        &format!("/posts/through.gmi;mime=text/plain;size={}", second.len()),
-        &second,
-    );
-    answer.expect("30");
+    // A new post, then the same one changed (by its page's URL).
+    for (path, text) in [
+        ("/posts/through.md", "Sent through the balancer."),
+        ("/posts/through.gmi", "Sent again, changed."),
+    ] {
+        let body = format!("---\ntitle: Through\ndate: 2024-05-01\n---\n{text}\n");
+        let line = format!(
+            "titan://localhost:{front}{path};mime=text/plain;size={}\r\n{body}",
+            body.len()
+        );
+        let (answer, _) = send_through(front, &author.client(), line.as_bytes()).unwrap();
+        answer.expect("30");
+    }
     // Read through the balancer until each node has served the changed page.
     let reader = client_config(Tls::Any);
+    let read = format!("gemini://localhost:{front}/posts/through.gmi\r\n");
     wait_until("both nodes to serve the upload", || {
-        let addr: SocketAddr = ([127, 0, 0, 1], front).into();
-        let tcp = tcp_from(2, addr).unwrap();
-        let name = ServerName::try_from("localhost").unwrap();
-        let mut conn = tls_over(tcp, name, reader.clone()).unwrap();
-        conn.write_all(format!("gemini://localhost:{front}/posts/through.gmi\r\n").as_bytes())
-            .unwrap();
-        conn.flush().unwrap();
-        let _ = finish(conn);
+        let _ = send_through(front, &reader, read.as_bytes());
         cluster.nodes.iter().all(|n| {
             n.log().lines().any(|l| {
                 l.contains("gemhole::access")

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::common::identity::{ClientCert, anonymous, send};
+use crate::common::identity::{ClientCert, anonymous, send, titan_put};
 use crate::common::{Exchange, Setup, TestServer, connect_with, finish, run_cli, write};
 
 struct Capsule {
@@ -59,8 +59,12 @@ impl Capsule {
 
     /// Uploads `text` as the author to a path (and parameters), its size added last.
     fn put(&self, path_and_params: &str, text: &str) -> Exchange {
-        let with_size = format!("{path_and_params};size={}", text.len());
-        self.upload(&with_size, text.as_bytes())
+        titan_put(
+            &self.server,
+            self.author.client(),
+            path_and_params,
+            text.as_bytes(),
+        )
     }
 
     /// Sends only the request line and reads the answer: it must come before any body.
@@ -1224,12 +1228,8 @@ fn two_servers_on_one_folder_keep_every_version() {
                             "---\ntitle: Race\ndate: 2024-07-01\n---\nWritten by {t} in round \
                              {round}.\n"
                         );
-                        let line = format!(
-                            "titan://localhost:{}/posts/race.md;size={}\r\n{text}",
-                            server.port(),
-                            text.len()
-                        );
-                        let answer = send(server.addr(), author.client(), line.as_bytes()).unwrap();
+                        let answer =
+                            titan_put(server, author.client(), "/posts/race.md", text.as_bytes());
                         if answer.status() == "30" {
                             accepted.push(text);
                         }
@@ -1277,12 +1277,12 @@ fn two_servers_on_one_folder_agree_on_who_holds_a_url() {
         let put = |server: &TestServer, file: &str, who: &str| {
             let text =
                 format!("---\ntitle: {who}\ndate: 2024-08-01\nslug: s{round}\n---\nFrom {who}.\n");
-            let line = format!(
-                "titan://localhost:{}/posts/{file};size={}\r\n{text}",
-                server.port(),
-                text.len()
-            );
-            send(server.addr(), author.client(), line.as_bytes()).unwrap()
+            titan_put(
+                server,
+                author.client(),
+                &format!("/posts/{file}"),
+                text.as_bytes(),
+            )
         };
         let a = put(&first, &format!("r{round}-a.md"), "A");
         let b = put(&second, &format!("r{round}-b.md"), "B");

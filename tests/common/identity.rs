@@ -145,3 +145,39 @@ pub fn send(
 pub fn anonymous() -> Arc<rustls::ClientConfig> {
     super::client_config(Tls::Any)
 }
+
+/// A Titan upload to `server` with `client`'s certificate: `path_and_params` (after the
+/// host and port), then `;size=` last, as Lagrange writes it, then `body`.
+pub fn titan_put(
+    server: &super::TestServer,
+    client: Arc<rustls::ClientConfig>,
+    path_and_params: &str,
+    body: &[u8],
+) -> Exchange {
+    let mut request = format!(
+        "titan://localhost:{}{path_and_params};size={}\r\n",
+        server.port(),
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    send(server.addr(), client, &request).unwrap()
+}
+
+/// Uploads `count` pages of a megabyte of `[a](b) ` each (about 150,000 links a page),
+/// `posts/links-<i>.md`, from `author`'s client, each answered `30`, and waits until the last
+/// is served; returns its answer.
+pub fn upload_link_pages(
+    server: &super::TestServer,
+    author: &ClientCert,
+    count: usize,
+) -> Exchange {
+    let front = "---\ntitle: Links\ndate: 2024-01-01\n---\n";
+    let page = format!("{front}{}", "[a](b) ".repeat((1_048_576 - front.len()) / 7));
+    for i in 0..count {
+        let path = format!("/posts/links-{i}.md;mime=text/plain");
+        titan_put(server, author.client(), &path, page.as_bytes()).expect("30");
+    }
+    let last = format!("/posts/links-{}.gmi", count - 1);
+    server.wait_for(&last, "the last page", |a| a.status() == "20")
+}
