@@ -11,7 +11,7 @@ use std::time::Instant;
 use gemhole::content::CapsuleRoot;
 use gemhole::content::scan::ReadCache;
 use gemhole::content::search::Index;
-use gemhole::content::site::{BuildOptions, Site};
+use gemhole::content::{BuildOptions, Site};
 use gemhole::convert;
 
 mod capsule;

@@ -11,11 +11,12 @@ use std::sync::{Arc, Weak};
 
 use crate::config::HomeConfig;
 use crate::config::Lang;
+use crate::content::Site;
 use crate::content::files::is_markdown;
 use crate::content::markdown::Page;
-use crate::content::scan::Text;
+use crate::content::markdown::Text;
 use crate::content::search::Index;
-use crate::content::site::{Entry, Generated, Site};
+use crate::content::site::{Entry, Generated};
 use crate::content::{CapsuleRoot, Resolved};
 use crate::convert::mime::mime_for;
 use crate::convert::url::{self, Origin};
@@ -303,9 +304,8 @@ impl Capsule {
                 return Lookup::Found(Resolved::AddSlash);
             }
             // Drafts of an area are left out: the list is not in the area, its pages are.
-            let outside = |post: &&Arc<crate::content::site::Post>| {
-                !self.root.url_in_area(&post.natural_url())
-            };
+            let outside =
+                |post: &&Arc<crate::content::Post>| !self.root.url_in_area(&post.natural_url());
             return Lookup::Generated {
                 body: pages::drafts(self.site.drafts.iter().filter(outside)),
                 lang: None,

@@ -22,7 +22,7 @@ use crate::config::{WatchConfig, WatchMode};
 use crate::content::CapsuleRoot;
 use crate::content::files::{is_hidden, names};
 use crate::content::scan::{self, SharedCache, Stamp};
-use crate::content::site::{BuildOptions, Problem, Site};
+use crate::content::{BuildOptions, Problem, Site};
 use crate::respond::Capsule;
 
 /// How long the folder must be quiet before a rebuild starts: editors and tools write a file,

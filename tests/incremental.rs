@@ -11,7 +11,7 @@ use gemhole::config::HostConfig;
 use gemhole::content::CapsuleRoot;
 use gemhole::content::Resolved;
 use gemhole::content::scan::ReadCache;
-use gemhole::content::site::{BuildOptions, Site};
+use gemhole::content::{BuildOptions, Site};
 use gemhole::convert::url::Origin;
 use gemhole::respond::{Capsule, Lookup, Searched};
 use proptest::prelude::*;
@@ -356,7 +356,7 @@ fn extra_paths() -> Vec<(Vec<String>, bool)> {
     paths
 }
 
-fn problems(list: &[gemhole::content::site::Problem]) -> BTreeSet<String> {
+fn problems(list: &[gemhole::content::Problem]) -> BTreeSet<String> {
     list.iter().map(ToString::to_string).collect()
 }
 

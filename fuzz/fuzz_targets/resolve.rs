@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use gemhole::config::Config;
-use gemhole::content::site::{BuildOptions, Site};
+use gemhole::content::{BuildOptions, Site};
 use gemhole::content::{CapsuleRoot, Resolved};
 use gemhole::convert::url::Origin;
 use gemhole::respond::{Capsule, Lookup};

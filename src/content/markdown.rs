@@ -4,11 +4,13 @@
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::Lang;
 use crate::content::front_matter::{self, FrontMatterError, KeyLines};
+use crate::content::post::Link;
 use crate::content::post::RawMeta;
-use crate::content::site::Link;
+use crate::content::post::meta::title_from_file_stem;
 use crate::convert;
 
 /// Why a Markdown file could not be read.
@@ -308,25 +310,27 @@ pub fn title_stem(path: &Path) -> &str {
     }
 }
 
-/// `2024-03-11-learning-to-sail` → `learning to sail`.
-pub fn title_from_file_stem(stem: &str) -> String {
-    let bytes = stem.as_bytes();
-    let dated = bytes.len() > 11
-        && bytes[..10].iter().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                *b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        })
-        && matches!(bytes[10], b'-' | b'_');
-    let name = if dated { &stem[11..] } else { stem };
-    let title = name.replace(['-', '_'], " ");
-    let title = title.trim();
-    if title.is_empty() {
-        stem.to_owned()
-    } else {
-        title.to_owned()
+/// What a text file of the capsule serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    /// Read, and converted if it is Markdown.
+    Page(Arc<Page>),
+    /// A gemtext file over the size limit: sent from disk as it is.
+    Large,
+    /// A Markdown file that cannot be served, and why (unreadable, over the size limit).
+    Unreadable(Arc<str>),
+}
+
+impl Text {
+    /// Whether two snapshots hold this text as one reading of its file (the same `Arc`): a
+    /// file read again since is another.
+    pub fn is(&self, other: &Text) -> bool {
+        match (self, other) {
+            (Text::Page(a), Text::Page(b)) => Arc::ptr_eq(a, b),
+            (Text::Unreadable(a), Text::Unreadable(b)) => Arc::ptr_eq(a, b),
+            (Text::Large, Text::Large) => true,
+            _ => false,
+        }
     }
 }
 

@@ -88,7 +88,7 @@ fn members<'a>(
     site: &'a Site,
     series: &str,
     aliases: impl Iterator<Item = (&'a str, &'a [String])>,
-) -> impl Iterator<Item = &'a super::site::Post> {
+) -> impl Iterator<Item = &'a super::post::Post> {
     let mut names = vec![series::slug(series)];
     for (name, former) in aliases {
         let all: Vec<String> = std::iter::once(name)

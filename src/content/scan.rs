@@ -16,34 +16,12 @@ use time::OffsetDateTime;
 
 use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, names};
 use super::front_matter::KeyLines;
-use super::markdown::{self, Page, read_opened, title_stem};
+use super::markdown::{self, Text, read_opened, title_stem};
+use super::options::{BuildOptions, POSTS_DIR};
+use super::post::Post;
 use super::post::{FileFacts, RawMeta};
-use super::site::{BuildOptions, POSTS_DIR, Post, Problem};
+use super::problem::Problem;
 use crate::convert::mime::mime_for;
-
-/// What a text file of the capsule serves.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Text {
-    /// Read, and converted if it is Markdown.
-    Page(Arc<Page>),
-    /// A gemtext file over the size limit: sent from disk as it is.
-    Large,
-    /// A Markdown file that cannot be served, and why (unreadable, over the size limit).
-    Unreadable(Arc<str>),
-}
-
-impl Text {
-    /// Whether two snapshots hold this text as one reading of its file (the same `Arc`): a
-    /// file read again since is another.
-    pub fn is(&self, other: &Text) -> bool {
-        match (self, other) {
-            (Text::Page(a), Text::Page(b)) => Arc::ptr_eq(a, b),
-            (Text::Unreadable(a), Text::Unreadable(b)) => Arc::ptr_eq(a, b),
-            (Text::Large, Text::Large) => true,
-            _ => false,
-        }
-    }
-}
 
 /// What one pass found. The collections are shared with the snapshot made from them and with
 /// the next pass, which copies one only to change it.

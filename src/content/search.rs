@@ -14,8 +14,9 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::markdown::Page;
-use super::scan::Text;
-use super::site::{Post, Site};
+use super::markdown::Text;
+use super::post::Post;
+use super::site::Site;
 
 /// Weight and length normalisation (BM25's `b`) of each field: title, tags, body.
 const FIELDS: [(f32, f32); 3] = [(3.0, 0.3), (2.0, 0.3), (1.0, 0.75)];

@@ -10,7 +10,16 @@ use std::path::{Path, PathBuf};
 
 use unicode_normalization::UnicodeNormalization;
 
-use super::post::{PostDate, PostMeta, SeriesRole};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::config::SeriesConfig;
+use crate::content::post::{
+    Post, PostDate, PostMeta, SeriesRole, fold, is_valid_slug, series_name,
+};
+use crate::content::problem::Problem;
 
 /// What ordering needs to know about one post of a series.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +232,258 @@ pub fn stable_hash(text: &str) -> String {
         hash = hash.wrapping_mul(0x0100_0193);
     }
     format!("{:06x}", hash & 0x00ff_ffff)
+}
+
+/// A series and its posts in reading order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Series {
+    pub name: String,
+    pub slug: String,
+    pub members: Ordered,
+    /// Gemtext from `capsule/series/<slug>.md` (or `.gmi`), shown on the series index.
+    pub description: Option<String>,
+    /// Former URL names (from `aliases` in the config), redirected to this one.
+    pub aliases: Vec<String>,
+}
+
+/// The posts of one series, as found.
+#[derive(Default)]
+struct Group<'a> {
+    /// The config's name for it, when the config has settings for it (or lists the name a
+    /// post uses among its aliases).
+    configured: Option<(String, &'a SeriesConfig)>,
+    /// Each post's spelling of the name: (name, date, source, line of `series`).
+    spellings: Vec<(String, PostDate, &'a Path, usize)>,
+    members: Vec<Member>,
+    /// `series_slug`s its posts pin: (slug, date, source, line).
+    pins: Vec<(String, PostDate, &'a Path, usize)>,
+}
+
+/// Groups published posts into series, ordered. A series is known by its name up to case and
+/// Unicode form (and by its configured aliases); its URL name comes from that name alone, or
+/// from a `slug` the author pins, so it never moves when another series comes or goes. Two
+/// series that would share a URL name are an error: the older keeps it.
+pub(crate) fn group_series(
+    posts: &[Arc<Post>],
+    settings: &BTreeMap<String, SeriesConfig>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Series> {
+    // Folded name (or alias) → the configured series it names.
+    let mut configured: HashMap<String, (String, &SeriesConfig)> = HashMap::new();
+    for (name, config) in settings {
+        let Some(name) = series_name(name) else {
+            continue;
+        };
+        configured.insert(fold(&name), (name.clone(), config));
+        for alias in config.aliases.iter().filter_map(|a| series_name(a)) {
+            configured
+                .entry(fold(&alias))
+                .or_insert_with(|| (name.clone(), config));
+        }
+    }
+    let mut groups: BTreeMap<String, Group<'_>> = BTreeMap::new();
+    // Oldest first, so the first spelling and pin found are the earliest written.
+    for post in posts.iter().rev() {
+        for (i, name) in post.meta.series.iter().enumerate() {
+            let found = configured.get(&fold(name)).cloned();
+            let key = found.as_ref().map_or_else(|| fold(name), |(n, _)| fold(n));
+            let group = groups.entry(key).or_default();
+            group.configured = group.configured.take().or(found);
+            group.spellings.push((
+                name.clone(),
+                post.meta.date,
+                &post.source,
+                post.line("series"),
+            ));
+            group
+                .members
+                .push(Member::of(&post.source, &post.meta, post.part_line));
+            // A pinned slug names the post's first series.
+            if i == 0
+                && let Some(pin) = &post.meta.series_slug
+            {
+                group.pins.push((
+                    pin.clone(),
+                    post.meta.date,
+                    &post.source,
+                    post.line("series_slug"),
+                ));
+            }
+        }
+    }
+
+    let mut out: Vec<Series> = Vec::new();
+    // Per series: its earliest post (the older series keeps a contested URL name), whether
+    // its slug was chosen (pinned) rather than made, and where to report it.
+    let mut claims: Vec<(PostDate, bool, PathBuf, usize)> = Vec::new();
+    for (_, group) in groups {
+        let name = match &group.configured {
+            Some((name, _)) => name.clone(),
+            None => most_used(&group.spellings),
+        };
+        let aliased = |spelling: &str| {
+            group.configured.as_ref().is_some_and(|(_, c)| {
+                c.aliases
+                    .iter()
+                    .any(|a| series_name(a).is_some_and(|a| fold(&a) == fold(spelling)))
+            })
+        };
+        for (spelling, _, path, line) in &group.spellings {
+            if *spelling != name && fold(spelling) == fold(&name) && !aliased(spelling) {
+                problems.push(Problem {
+                    path: path.to_path_buf(),
+                    line: *line,
+                    message: format!(
+                        "series “{spelling}” is taken as “{name}”, as it is written elsewhere \
+                         (names that differ only in case or accents are one series): write \
+                         it the same way everywhere"
+                    ),
+                    error: false,
+                });
+            }
+        }
+        let configured_slug = group
+            .configured
+            .as_ref()
+            .and_then(|(_, c)| c.slug.clone())
+            .filter(|s| is_valid_slug(s));
+        let mut chosen = configured_slug.clone();
+        for (pin, _, path, line) in &group.pins {
+            match &chosen {
+                None => chosen = Some(pin.clone()),
+                Some(slug) if slug == pin => {}
+                Some(slug) => problems.push(Problem {
+                    path: path.to_path_buf(),
+                    line: *line,
+                    message: format!(
+                        "`series_slug` `{pin}` differs from `{slug}`, the URL name {} gives \
+                         series “{name}”; it is ignored",
+                        if configured_slug.is_some() {
+                            "config.toml".to_owned()
+                        } else {
+                            let first = &group.pins[0];
+                            format!("{} (line {})", first.2.display(), first.3)
+                        }
+                    ),
+                    error: true,
+                }),
+            }
+        }
+        let pinned = chosen.is_some();
+        let slug = chosen.unwrap_or_else(|| slug(&name));
+        let (date, path, line) = group
+            .spellings
+            .iter()
+            .map(|(_, date, path, line)| (*date, path.to_path_buf(), *line))
+            .min_by(|a, b| a.0.0.cmp(&b.0.0).then_with(|| a.1.cmp(&b.1)))
+            .unwrap_or((PostDate(OffsetDateTime::UNIX_EPOCH), PathBuf::new(), 1));
+        claims.push((date, pinned, path, line));
+        let members = order(group.members);
+        for warning in &members.warnings {
+            problems.push(Problem {
+                path: warning.path.clone(),
+                line: warning.line,
+                message: format!("series “{name}”: {}", warning.message),
+                error: false,
+            });
+        }
+        let aliases = group
+            .configured
+            .as_ref()
+            .map(|(_, c)| {
+                c.aliases
+                    .iter()
+                    .flat_map(|a| [self::slug(a), a.trim().to_owned()])
+                    .filter(|a| is_valid_slug(a) && *a != slug)
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(Series {
+            name,
+            slug,
+            members,
+            description: None,
+            aliases,
+        });
+    }
+
+    // Contested URL names: a pinned one beats a made one, then the older series keeps it.
+    let mut by_slug: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, one) in out.iter().enumerate() {
+        by_slug.entry(one.slug.clone()).or_default().push(i);
+    }
+    let mut taken: HashSet<String> = by_slug.keys().cloned().collect();
+    for (slug, mut holders) in by_slug {
+        if holders.len() < 2 {
+            continue;
+        }
+        holders.sort_by(|&a, &b| {
+            (!claims[a].1, claims[a].0.0, &out[a].name).cmp(&(
+                !claims[b].1,
+                claims[b].0.0,
+                &out[b].name,
+            ))
+        });
+        let keeper = holders[0];
+        for &i in &holders[1..] {
+            let fallback = free_slug(&slug, &fold(&out[i].name), &mut taken);
+            let (_, _, path, line) = &claims[i];
+            problems.push(Problem {
+                path: path.clone(),
+                line: *line,
+                message: format!(
+                    "series “{}” and series “{}” ({}) both have the URL name `{slug}`; “{}” \
+                     is served at /series/{fallback}/ for now: give one of them a name of its \
+                     own with `[series.\"{}\"] slug = \"…\"` in config.toml (or `series_slug: \
+                     …` in the posts that name it first)",
+                    out[i].name,
+                    out[keeper].name,
+                    claims[keeper].2.display(),
+                    out[i].name,
+                    out[i].name,
+                ),
+                error: true,
+            });
+            out[i].slug = fallback;
+        }
+    }
+    // A former name that another series now holds stays that series'.
+    let live: HashSet<String> = out.iter().map(|s| s.slug.clone()).collect();
+    for one in &mut out {
+        one.aliases.retain(|a| !live.contains(a));
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// The spelling most posts use; on a tie, the earliest written.
+fn most_used(spellings: &[(String, PostDate, &Path, usize)]) -> String {
+    let mut counts: Vec<(&str, usize, usize)> = Vec::new();
+    for (i, (name, ..)) in spellings.iter().enumerate() {
+        match counts.iter_mut().find(|(n, ..)| n == name) {
+            Some(entry) => entry.1 += 1,
+            None => counts.push((name, 1, i)),
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.2.cmp(&a.2)))
+        .map(|(name, ..)| name.to_owned())
+        .unwrap_or_default()
+}
+
+/// A URL name for the series or tag `key` whose own name `slug` another holds: `slug` and a
+/// hash of `key` (stable from run to run), and a number if even that is taken.
+pub(crate) fn free_slug(slug: &str, key: &str, taken: &mut HashSet<String>) -> String {
+    let base = format!("{slug}-{}", stable_hash(key));
+    let mut candidate = base.clone();
+    let mut n = 2;
+    while taken.contains(&candidate) {
+        candidate = format!("{base}-{n}");
+        n += 1;
+    }
+    taken.insert(candidate.clone());
+    candidate
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use super::request::{Named, Rejection, Request};
 use super::{StartError, tls};
 use crate::config::{AreaConfig, Config, Fingerprint, HostConfig, Hostname, Lang, TitanConfig};
 use crate::content::scan::{self, ReadCache, SharedCache};
-use crate::content::site::{BuildOptions, Problem, Site};
+use crate::content::{BuildOptions, Problem, Site};
 use crate::content::{CapsuleRoot, Secret};
 use crate::respond::Capsule;
 use crate::watch;

@@ -11,8 +11,8 @@
 use std::fmt::Write;
 use std::path::{Component, Path};
 
-use crate::content::scan::Text;
-use crate::content::site::{Post, Series, Site};
+use crate::content::markdown::Text;
+use crate::content::{Post, Series, Site};
 use crate::convert::url::{Origin, byte_set, encode_except};
 
 /// The URL of the whole capsule's feed.
@@ -286,8 +286,8 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::BuildOptions;
     use crate::content::CapsuleRoot;
-    use crate::content::site::BuildOptions;
 
     const INFO: FeedInfo<'static> = FeedInfo {
         title: "My Gemlog",

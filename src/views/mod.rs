@@ -1,4 +1,4 @@
-//! Views of a [`Site`](crate::content::site::Site) snapshot: the pages gemhole generates
+//! Views of a [`Site`](crate::content::Site) snapshot: the pages gemhole generates
 //! (home, archive, tags, series indexes, series navigation) and the Atom feeds. They read the
 //! site and never the disk.
 

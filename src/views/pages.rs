@@ -7,7 +7,8 @@
 use crate::config::HomeConfig;
 use crate::content::post::SeriesRole;
 use crate::content::series::Member;
-use crate::content::site::{Place, Post, Series, Site, Tag};
+use crate::content::site::Place;
+use crate::content::{Post, Series, Site, Tag};
 use crate::convert::gemtext::{Line, Writer};
 use crate::convert::url::{SEARCH_URL, encode_path};
 

@@ -11,8 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 use unicode_normalization::UnicodeNormalization;
 
-use super::front_matter::{Entries, Value};
-use super::markdown::title_from_file_stem;
+use crate::content::front_matter::{Entries, Value};
 
 /// The front-matter keys of a post, as written and checked for their type.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -726,6 +725,28 @@ pub fn is_valid_slug(slug: &str) -> bool {
         && slug
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// `2024-03-11-learning-to-sail` → `learning to sail`.
+pub fn title_from_file_stem(stem: &str) -> String {
+    let bytes = stem.as_bytes();
+    let dated = bytes.len() > 11
+        && bytes[..10].iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+        && matches!(bytes[10], b'-' | b'_');
+    let name = if dated { &stem[11..] } else { stem };
+    let title = name.replace(['-', '_'], " ");
+    let title = title.trim();
+    if title.is_empty() {
+        stem.to_owned()
+    } else {
+        title.to_owned()
+    }
 }
 
 #[cfg(test)]
