@@ -19,6 +19,7 @@ pub mod config;
 pub mod content;
 pub mod convert;
 pub mod logging;
+pub mod protocol;
 pub mod publish;
 pub mod respond;
 pub mod server;

@@ -2,7 +2,7 @@
 //! accepts must hold no `.`/`..` segment and no control byte in its path.
 #![no_main]
 
-use gemhole::server::request;
+use gemhole::protocol::request;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

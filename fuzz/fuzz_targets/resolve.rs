@@ -11,7 +11,7 @@ use gemhole::content::{BuildOptions, Site};
 use gemhole::content::{CapsuleRoot, Resolved};
 use gemhole::convert::url::Origin;
 use gemhole::respond::{Capsule, Lookup};
-use gemhole::server::request;
+use gemhole::protocol::request;
 use libfuzzer_sys::fuzz_target;
 
 struct Fixture {

@@ -3,7 +3,7 @@
 //! is a prefix of the line.
 #![no_main]
 
-use gemhole::server::selector::{self, Target};
+use gemhole::protocol::selector::{self, Target};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

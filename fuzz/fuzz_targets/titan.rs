@@ -4,7 +4,7 @@
 //! an edit, and keep a token out of the path it logs.
 #![no_main]
 
-use gemhole::server::titan;
+use gemhole::protocol::titan;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

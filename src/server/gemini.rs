@@ -12,17 +12,18 @@ use tokio::time::timeout;
 
 use super::conn::{AccessLog, Pace, close, off_thread, on_disk, open_file, send_file, write_timed};
 use super::host::{Host, Hosts};
-use super::identity::{self, Identity, Purpose};
-use super::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use super::slots::{CLOSED_FOR_NEWCOMER, STALLED_FOR_NEWCOMER};
-use super::status::Status;
+use super::upload;
 use super::{Admitted, Holds};
-use super::{titan, upload};
 use crate::content::Resolved;
 use crate::content::files::names;
 use crate::content::markdown::Page;
 use crate::convert::url::Origin;
 use crate::convert::url::SEARCH_URL;
+use crate::protocol::identity::{self, Identity, Purpose};
+use crate::protocol::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
+use crate::protocol::status::Status;
+use crate::protocol::titan;
 use crate::respond::{Lookup, Searched, decode_query, encode_query};
 
 /// The first byte of every TLS connection: a handshake record.

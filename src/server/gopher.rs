@@ -15,13 +15,13 @@ use tokio::time::timeout;
 
 use super::conn::{AccessLog, Pace, close, off_thread, on_disk, open_file, send_file, write_timed};
 use super::host::{Host, Hosts};
-use super::selector::{self, Target};
 use super::slots::{CLOSED_FOR_NEWCOMER, STALLED_FOR_NEWCOMER};
 use super::{Admitted, Holds};
 use crate::config::GEMINI_PORT;
 use crate::content::Resolved;
 use crate::convert::gopher::{self, Place};
 use crate::convert::url::{Origin, SEARCH_URL};
+use crate::protocol::selector::{self, Target};
 use crate::respond::{Capsule, Lookup, Searched, encode_query};
 
 /// The longest request line read; RFC 1436 selectors are at most 255 bytes.

@@ -21,14 +21,14 @@ use rustls::sign::CertifiedKey;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_rustls::TlsAcceptor;
 
-use super::identity::Identity;
 use super::limits::PerAddress;
-use super::request::{Named, Rejection, Request};
 use super::{StartError, tls};
 use crate::config::{AreaConfig, Config, Fingerprint, HostConfig, Hostname, Lang, TitanConfig};
 use crate::content::scan::{self, ReadCache, SharedCache};
 use crate::content::{BuildOptions, Problem, Site};
 use crate::content::{CapsuleRoot, Secret};
+use crate::protocol::identity::Identity;
+use crate::protocol::request::{Named, Rejection, Request};
 use crate::respond::Capsule;
 use crate::watch;
 
@@ -101,7 +101,7 @@ impl Host {
 
     /// Whether `identity` is a valid certificate among the host's `[titan] fingerprints`.
     fn lists(&self, identity: Option<&Identity>) -> bool {
-        use super::identity::{Purpose, admit, now};
+        use crate::protocol::identity::{Purpose, admit, now};
         admit(&self.titan.fingerprints, identity, now(), Purpose::Titan).is_ok()
     }
 
@@ -113,11 +113,11 @@ impl Host {
         &self,
         segments: &[String],
         identity: Option<&Identity>,
-    ) -> Option<super::identity::Refusal> {
-        use super::identity::{Purpose, Refusal, admit, now};
+    ) -> Option<crate::protocol::identity::Refusal> {
+        use crate::protocol::identity::{Purpose, Refusal, admit, now};
         if !self.titan.paths.iter().any(|p| p.holds(segments)) {
             return Some(Refusal {
-                status: super::status::Status::CertificateNotAuthorised,
+                status: crate::protocol::status::Status::CertificateNotAuthorised,
                 meta: "Uploads may not write here: see the capsule's [titan] paths",
             });
         }

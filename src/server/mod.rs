@@ -4,19 +4,15 @@
 //! The server only looks things up in what `content` and `tls` prepared; it parses no content
 //! of its own beyond request lines.
 
+mod client_certs;
 mod conn;
 mod gemini;
 mod gopher;
 mod host;
-mod identity;
 mod limits;
 mod proxy;
-pub mod request;
-pub mod selector;
 mod slots;
-pub mod status;
 mod tickets;
-pub mod titan;
 pub mod tls;
 mod upload;
 

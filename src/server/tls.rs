@@ -596,7 +596,7 @@ pub fn server_config(
 ) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
     let provider = provider();
     // Every handshake asks for a client certificate (an identity) and none requires one.
-    let verifier = Arc::new(super::identity::AnyClientCertificate::new(&provider));
+    let verifier = Arc::new(super::client_certs::AnyClientCertificate::new(&provider));
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_client_cert_verifier(verifier)

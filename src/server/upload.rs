@@ -18,15 +18,15 @@ use tokio::time::timeout;
 use super::conn::{AccessLog, on_disk};
 use super::gemini::Response;
 use super::host::{Host, Hosts};
-use super::identity::{self, Identity, Purpose};
-use super::status::Status;
-use super::titan;
 use crate::content::files::{is_hidden, is_markdown, names};
 use crate::content::front_matter;
 use crate::content::scan::examine_text;
 use crate::content::store::{HISTORY_DIR, HistoryLock, Quota, StoreError};
 use crate::convert::mime::mime_for;
 use crate::convert::url::{Origin, encode_path};
+use crate::protocol::identity::{self, Identity, Purpose};
+use crate::protocol::status::Status;
+use crate::protocol::titan;
 use crate::respond::Capsule;
 
 /// The longest file name Linux file systems take.
