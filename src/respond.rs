@@ -19,6 +19,7 @@ use crate::content::search::Index;
 use crate::content::site::{Entry, Generated};
 use crate::content::{CapsuleRoot, Resolved};
 use crate::convert::mime::mime_for;
+use crate::convert::route::Route;
 use crate::convert::url::{self, Origin};
 use crate::views::{atom, pages};
 
@@ -299,7 +300,7 @@ impl Capsule {
         ends_with_slash: bool,
         origin: &Origin,
     ) -> Lookup {
-        if segments == [pages::DRAFTS_URL.trim_matches('/')] {
+        if Route::parse(segments) == Some(Route::Drafts) {
             if !ends_with_slash {
                 return Lookup::Found(Resolved::AddSlash);
             }
@@ -608,14 +609,10 @@ impl Capsule {
             Generated::Series(series) => pages::series_index(site, series),
             Generated::Archive => pages::archive(site),
             Generated::AllTags => pages::all_tags(site),
-            Generated::Tag(tag) => pages::tag_page(site, tag),
-            Generated::SeriesMoved(series, feed) => {
-                let url = if feed {
-                    atom::series_feed_url(series)
-                } else {
-                    pages::series_url(series)
-                };
-                return Lookup::Redirect(url);
+            Generated::Tag(_, tag) => pages::tag_page(site, tag),
+            Generated::SeriesMoved(..) => {
+                let moved_to = page.moved_to().map(|r| r.url()).unwrap_or_default();
+                return Lookup::Redirect(moved_to);
             }
             Generated::Home => return self.home_page(),
             Generated::Robots => {
@@ -676,24 +673,23 @@ impl Capsule {
     /// name, folders through their index) and each generated page, but none of a
     /// client-certificate area. Blocking.
     pub fn paths(&self) -> Vec<(Vec<String>, bool)> {
-        let mut paths: Vec<(Vec<String>, bool)> = vec![
-            (vec![], true),
-            (vec!["archive".into()], true),
-            (vec!["tags".into()], true),
-            (vec!["series".into()], true),
-            (vec!["atom.xml".into()], false),
-            (vec!["robots.txt".into()], false),
+        let mut routes = vec![
+            Route::Home,
+            Route::Archive,
+            Route::AllTags,
+            Route::AllSeries,
+            Route::Feed,
+            Route::Robots,
         ];
-        for tag in self.site.tags.keys() {
-            paths.push((vec!["tags".into(), tag.clone()], true));
-        }
+        routes.extend(self.site.tags.keys().map(|tag| Route::Tag(tag)));
         for series in self.site.series.iter() {
-            paths.push((vec!["series".into(), series.slug.clone()], true));
-            paths.push((
-                vec!["series".into(), series.slug.clone(), "atom.xml".into()],
-                false,
-            ));
+            routes.push(Route::Series(&series.slug));
+            routes.push(Route::SeriesFeed(&series.slug));
         }
+        let mut paths: Vec<(Vec<String>, bool)> = routes
+            .iter()
+            .map(|route| (route.segments(), route.is_folder()))
+            .collect();
         for post in &self.site.posts {
             let segments = post
                 .url

@@ -252,7 +252,7 @@ pub fn target(link: &str, page: &str, place: &Place) -> Target {
             let path = percent_decode_str(resolved.path())
                 .decode_utf8_lossy()
                 .into_owned();
-            if path == super::url::SEARCH_URL {
+            if path == super::route::Route::Search(None).url() {
                 Target::Local {
                     kind: '7',
                     selector: path,

@@ -253,9 +253,6 @@ pub fn path_segments(url: &str) -> Vec<String> {
         .collect()
 }
 
-/// The search page of every capsule (Gemini input; a Gopher type `7` item).
-pub const SEARCH_URL: &str = "/search";
-
 /// Where the capsule is reachable, for absolute URLs: `gemini://host[:port]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin(String, String);

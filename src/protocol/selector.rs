@@ -70,7 +70,8 @@ pub fn parse(line: &[u8]) -> Result<Request<'_>, Rejection> {
 /// A search request, by either of its forms.
 fn search(selector: &str, extra: &str) -> Option<Target> {
     let path = selector.trim_start_matches('/').trim_end_matches('/');
-    let name = &crate::convert::url::SEARCH_URL[1..];
+    let url = crate::convert::route::Route::Search(None).url();
+    let name = &url[1..];
     if path == name {
         // The words, up to a Gopher+ field the client may add; `$`, `+`, `!` alone are one.
         let words = extra.split('\t').next().unwrap_or("");

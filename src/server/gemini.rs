@@ -18,8 +18,8 @@ use super::{Admitted, Holds};
 use crate::content::Resolved;
 use crate::content::files::names;
 use crate::content::markdown::Page;
+use crate::convert::route::Route;
 use crate::convert::url::Origin;
-use crate::convert::url::SEARCH_URL;
 use crate::protocol::identity::{self, Identity, Purpose};
 use crate::protocol::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
 use crate::protocol::status::Status;
@@ -441,8 +441,8 @@ async fn serve_file(
             capsule.search_page(page.as_deref(), &query, |n, words| {
                 let words = encode_query(words);
                 match n {
-                    1 => format!("{SEARCH_URL}?{words}"),
-                    n => format!("{SEARCH_URL}/{n}?{words}"),
+                    1 => format!("{}?{words}", Route::Search(None).url()),
+                    n => format!("{}?{words}", Route::Search(Some(&n.to_string())).url()),
                 }
             })
         })
@@ -606,9 +606,8 @@ async fn found(
 
 /// Whether a path is the search page (`/search`, `/search/<n>`), and then its page segment.
 fn search_path(segments: &[String], ends_with_slash: bool) -> Option<Option<&str>> {
-    match segments {
-        [search] if search == &SEARCH_URL[1..] && !ends_with_slash => Some(None),
-        [search, page] if search == &SEARCH_URL[1..] && !ends_with_slash => Some(Some(page)),
+    match Route::parse(segments)? {
+        Route::Search(page) if !ends_with_slash => Some(page),
         _ => None,
     }
 }

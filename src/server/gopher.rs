@@ -20,7 +20,8 @@ use super::{Admitted, Holds};
 use crate::config::GEMINI_PORT;
 use crate::content::Resolved;
 use crate::convert::gopher::{self, Place};
-use crate::convert::url::{Origin, SEARCH_URL};
+use crate::convert::route::Route;
+use crate::convert::url::Origin;
 use crate::protocol::selector::{self, Target};
 use crate::respond::{Capsule, Lookup, Searched, encode_query};
 
@@ -364,23 +365,25 @@ async fn search(
     log: &mut AccessLog,
 ) -> Answer {
     let capsule = host.capsule.load_full();
-    if capsule.root.in_area(&[SEARCH_URL[1..].to_owned()]) {
+    if capsule.root.in_area(&Route::Search(None).segments()) {
         log.note = "in a client-certificate area";
         return Answer::error("This page needs a client certificate: read it over Gemini");
     }
     let searched = off_thread(move || {
         let searched = capsule.search_page(page.as_deref(), &query, |n, words| {
             // Decoded once on the way into the menu: the selector keeps the words encoded.
-            format!("{SEARCH_URL}/{n}/{}/", encode_query(&encode_query(words)))
+            let page = Route::Search(Some(&n.to_string())).url();
+            format!("{page}/{}/", encode_query(&encode_query(words)))
         });
+        let search_url = Route::Search(None).url();
         match searched {
-            Searched::Page(gemtext) => Some(gopher::menu(&gemtext, SEARCH_URL, &place)),
+            Searched::Page(gemtext) => Some(gopher::menu(&gemtext, &search_url, &place)),
             Searched::Prompt => Some(gopher::menu(
                 &format!(
                     "# Search this capsule\nType the words to search for in your client's \
-                     search prompt.\n=> {SEARCH_URL} Search this capsule\n"
+                     search prompt.\n=> {search_url} Search this capsule\n"
                 ),
-                SEARCH_URL,
+                &search_url,
                 &place,
             )),
             Searched::NotFound => None,

@@ -13,10 +13,8 @@ use std::path::{Component, Path};
 
 use crate::content::markdown::Text;
 use crate::content::{Post, Series, Site};
+use crate::convert::route::Route;
 use crate::convert::url::{Origin, byte_set, encode_except};
-
-/// The URL of the whole capsule's feed.
-pub const FEED_URL: &str = "/atom.xml";
 
 /// The most entries a feed (the capsule's or a series') carries, newest first. Readers keep the
 /// entries they have fetched, and each entry holds its whole post, so older ones would only
@@ -38,19 +36,15 @@ pub struct FeedInfo<'a> {
     pub host: &'a str,
 }
 
-/// The URL of a series' feed.
-pub fn series_feed_url(series: &Series) -> String {
-    format!("{}atom.xml", super::pages::series_url(series))
-}
-
 /// The feed of the newest published posts, newest first.
 pub fn capsule_feed(site: &Site, origin: &Origin, info: &FeedInfo<'_>) -> String {
     let posts: Vec<&Post> = site.posts.iter().take(MAX_ENTRIES).map(|p| &**p).collect();
+    let self_url = Route::Feed.url();
     let head = Head {
         id: tag(info.host, FEED_ID_YEAR, "feed"),
         title: info.title,
         author: info.author,
-        self_url: FEED_URL,
+        self_url: &self_url,
         page_url: "/",
     };
     feed(site, origin, info.host, &head, &posts)
@@ -74,8 +68,8 @@ pub fn series_feed(site: &Site, series: &Series, origin: &Origin, info: &FeedInf
             .then_with(|| a.url.cmp(&b.url))
     });
     posts.truncate(MAX_ENTRIES);
-    let self_url = series_feed_url(series);
-    let page_url = super::pages::series_url(series);
+    let self_url = Route::SeriesFeed(&series.slug).url();
+    let page_url = Route::Series(&series.slug).url();
     let head = Head {
         id: tag(info.host, FEED_ID_YEAR, &format!("series/{}", series.slug)),
         title: &series.name,

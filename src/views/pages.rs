@@ -10,12 +10,7 @@ use crate::content::series::Member;
 use crate::content::site::Place;
 use crate::content::{Post, Series, Site, Tag};
 use crate::convert::gemtext::{Line, Writer};
-use crate::convert::url::{SEARCH_URL, encode_path};
-
-/// The URL of a series' index page.
-pub fn series_url(series: &Series) -> String {
-    format!("/series/{}/", encode_path(&series.slug))
-}
+use crate::convert::route::Route;
 
 /// What separates a series' name from the rest of a part's title ("Sail, Part 2", "Sail: Knots").
 const AFTER_SERIES: [char; 7] = [',', ':', ';', '-', '–', '—', ' '];
@@ -30,9 +25,6 @@ fn says_part(title: &str, n: u32) -> bool {
             .is_some_and(|c| c.is_ascii_digit())
     })
 }
-
-/// The URL of the list of all series.
-pub const ALL_SERIES_URL: &str = "/series/";
 
 /// A part's label: `Part N: Title`, unless the title already says which part it is. N is the
 /// number "Part N of M" uses too. A title that starts with the series' name (as hand-linked
@@ -116,11 +108,11 @@ pub fn series_index(site: &Site, series: &Series) -> String {
     }
     w.push(Line::Blank);
     w.push(Line::Link {
-        url: super::atom::series_feed_url(series),
+        url: Route::SeriesFeed(&series.slug).url(),
         label: "Atom feed of this series".into(),
     });
     w.push(Line::Link {
-        url: ALL_SERIES_URL.into(),
+        url: Route::AllSeries.url(),
         label: "All series".into(),
     });
     w.finish()
@@ -158,7 +150,7 @@ fn list_page(title: &str, empty: &str, items: impl Iterator<Item = Line>) -> Str
 fn series_link(series: &Series) -> Line {
     let parts = series.members.parts.len();
     Line::Link {
-        url: series_url(series),
+        url: Route::Series(&series.slug).url(),
         label: format!(
             "{} ({parts} part{})",
             series.name,
@@ -170,7 +162,7 @@ fn series_link(series: &Series) -> Line {
 /// `=> /tags/<slug>/ Tag (N)`
 fn tag_link(slug: &str, tag: &Tag) -> Line {
     Line::Link {
-        url: tag_url(slug),
+        url: Route::Tag(slug).url(),
         label: format!("{} ({})", tag.name, tag.posts.len()),
     }
 }
@@ -192,7 +184,7 @@ pub fn post_header(places: &[Place<'_>], date: &str) -> String {
         };
         w.push(Line::Text(text));
         w.push(Line::Link {
-            url: series_url(series),
+            url: Route::Series(&series.slug).url(),
             label: if places.len() == 1 {
                 "Series index".into()
             } else {
@@ -288,7 +280,7 @@ fn series_footer(site: &Site, place: &Place<'_>, several: bool) -> String {
     }
     w.push(Line::Blank);
     w.push(Line::Link {
-        url: series_url(series),
+        url: Route::Series(&series.slug).url(),
         label: format!("All of “{}”", series.name),
     });
     w.finish()
@@ -317,12 +309,6 @@ pub fn with_navigation(page: &str, header: &str, footer: &str) -> String {
     out
 }
 
-/// The URL of the archive of all posts.
-pub const ARCHIVE_URL: &str = "/archive/";
-
-/// The list of drafts an author sees.
-pub const DRAFTS_URL: &str = "/drafts/";
-
 /// The line under a draft's title, as its authors see it.
 pub const DRAFT_MARK: &str = "Draft — not visible to readers";
 
@@ -347,14 +333,6 @@ pub fn marked_draft(gemtext: &str) -> String {
         _ if gemtext.starts_with("# ") => format!("{gemtext}\n{mark}"),
         _ => format!("{mark}{gemtext}"),
     }
-}
-
-/// The URL of the list of all tags.
-pub const ALL_TAGS_URL: &str = "/tags/";
-
-/// The URL of one tag's page.
-pub fn tag_url(tag: &str) -> String {
-    format!("/tags/{}/", encode_path(tag))
 }
 
 pub(super) fn post_link(post: &Post) -> Line {
@@ -395,7 +373,7 @@ pub fn tag_page(site: &Site, tag: &Tag) -> String {
     }
     w.push(Line::Blank);
     w.push(Line::Link {
-        url: ALL_TAGS_URL.into(),
+        url: Route::AllTags.url(),
         label: "All tags".into(),
     });
     w.finish()
@@ -426,15 +404,15 @@ pub fn home(site: &Site, author_text: Option<&str>, title: &str, sections: &Home
             w.push(post_link(post));
         }
         w.push(Line::Link {
-            url: ARCHIVE_URL.into(),
+            url: Route::Archive.url(),
             label: "All posts".into(),
         });
         w.push(Line::Link {
-            url: super::atom::FEED_URL.into(),
+            url: Route::Feed.url(),
             label: "Atom feed".into(),
         });
         w.push(Line::Link {
-            url: SEARCH_URL.into(),
+            url: Route::Search(None).url(),
             label: "Search this capsule".into(),
         });
     }

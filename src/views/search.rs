@@ -4,9 +4,9 @@
 
 use crate::content::search::Results;
 use crate::convert::gemtext::{Line, Writer};
-use crate::convert::url::SEARCH_URL;
+use crate::convert::route::Route;
 
-use super::pages::{ALL_TAGS_URL, post_link};
+use super::pages::post_link;
 
 /// Results per page.
 pub const PER_PAGE: usize = 10;
@@ -33,11 +33,11 @@ pub fn results(
         w.push(Line::Text(format!("No post matches “{shown}”.")));
         w.push(Line::Blank);
         w.push(Line::Link {
-            url: ALL_TAGS_URL.into(),
+            url: Route::AllTags.url(),
             label: "Browse the posts by tag".into(),
         });
         w.push(Line::Link {
-            url: SEARCH_URL.into(),
+            url: Route::Search(None).url(),
             label: "Search again".into(),
         });
         return w.finish();
@@ -74,7 +74,7 @@ pub fn results(
         });
     }
     w.push(Line::Link {
-        url: SEARCH_URL.into(),
+        url: Route::Search(None).url(),
         label: "New search".into(),
     });
     w.finish()

@@ -15,6 +15,7 @@ use crate::content::post::{Post, PostDate, SeriesRole};
 use crate::content::problem::Problem;
 use crate::content::series::Series;
 use crate::content::tags::Tag;
+use crate::convert::route::Route;
 
 mod areas;
 mod build;
@@ -301,24 +302,32 @@ impl Site {
     /// The page the server generates from the site at these path segments, if any. One table
     /// for the listener, the link check and the static build.
     pub fn generated(&self, segments: &[String]) -> Option<Generated<'_>> {
-        let s: Vec<&str> = segments.iter().map(String::as_str).collect();
-        Some(match s.as_slice() {
-            [] => Generated::Home,
-            ["atom.xml"] => Generated::Feed,
-            ["robots.txt"] => Generated::Robots,
-            ["archive"] => Generated::Archive,
-            ["tags"] => Generated::AllTags,
-            ["tags", tag] => Generated::Tag(self.tags.get(*tag)?),
-            ["series"] => Generated::AllSeries,
-            ["series", slug] => match self.series_by_slug(slug) {
+        self.generated_at(Route::parse(segments)?)
+    }
+
+    /// The page the site makes for a route, if it has one (a tag or series it holds; never
+    /// the drafts or search, which are the reader's, not the site's).
+    pub fn generated_at(&self, route: Route<'_>) -> Option<Generated<'_>> {
+        Some(match route {
+            Route::Home => Generated::Home,
+            Route::Feed => Generated::Feed,
+            Route::Robots => Generated::Robots,
+            Route::Archive => Generated::Archive,
+            Route::AllTags => Generated::AllTags,
+            Route::Tag(tag) => {
+                let (slug, tag) = self.tags.get_key_value(tag)?;
+                Generated::Tag(slug, tag)
+            }
+            Route::AllSeries => Generated::AllSeries,
+            Route::Series(slug) => match self.series_by_slug(slug) {
                 Some(series) => Generated::Series(series),
                 None => Generated::SeriesMoved(self.series_by_alias(slug)?, false),
             },
-            ["series", slug, "atom.xml"] => match self.series_by_slug(slug) {
+            Route::SeriesFeed(slug) => match self.series_by_slug(slug) {
                 Some(series) => Generated::SeriesFeed(series),
                 None => Generated::SeriesMoved(self.series_by_alias(slug)?, true),
             },
-            _ => return None,
+            Route::Drafts | Route::Search(_) => return None,
         })
     }
 
@@ -352,7 +361,8 @@ pub enum Generated<'a> {
     Feed,
     Archive,
     AllTags,
-    Tag(&'a Tag),
+    /// A tag's page: its URL name, and the tag.
+    Tag(&'a str, &'a Tag),
     AllSeries,
     Series(&'a Series),
     SeriesFeed(&'a Series),
@@ -361,15 +371,36 @@ pub enum Generated<'a> {
 }
 
 impl Generated<'_> {
-    /// Whether the page is a folder-style URL (`/archive/`), so the bare form redirects.
+    /// Whether the page is a folder-style URL (`/archive/`), so the bare form redirects. A
+    /// former name of a series is redirected in whichever form it is asked.
     pub fn is_folder(&self) -> bool {
-        !matches!(
-            self,
-            Generated::Robots
-                | Generated::Feed
-                | Generated::SeriesFeed(_)
-                | Generated::SeriesMoved(..)
-        )
+        !matches!(self, Generated::SeriesMoved(..)) && self.route().is_some_and(|r| r.is_folder())
+    }
+
+    /// Its route, by which it is linked; `None` for a former name of a series (its new one
+    /// is [`Generated::moved_to`]).
+    pub fn route(&self) -> Option<Route<'_>> {
+        Some(match self {
+            Generated::Home => Route::Home,
+            Generated::Robots => Route::Robots,
+            Generated::Feed => Route::Feed,
+            Generated::Archive => Route::Archive,
+            Generated::AllTags => Route::AllTags,
+            Generated::Tag(slug, _) => Route::Tag(slug),
+            Generated::AllSeries => Route::AllSeries,
+            Generated::Series(series) => Route::Series(&series.slug),
+            Generated::SeriesFeed(series) => Route::SeriesFeed(&series.slug),
+            Generated::SeriesMoved(..) => return None,
+        })
+    }
+
+    /// Where a former name of a series leads: its index, or its feed.
+    pub fn moved_to(&self) -> Option<Route<'_>> {
+        match self {
+            Generated::SeriesMoved(series, false) => Some(Route::Series(&series.slug)),
+            Generated::SeriesMoved(series, true) => Some(Route::SeriesFeed(&series.slug)),
+            _ => None,
+        }
     }
 }
 

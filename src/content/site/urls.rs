@@ -15,7 +15,7 @@ use crate::content::markdown;
 use crate::content::markdown::Text;
 use crate::content::post::{Post, page_url};
 use crate::content::problem::Problem;
-use crate::convert;
+use crate::convert::route::Route;
 
 /// Gives each post its URL: the one its file name makes, or its `slug`'s. Two posts that ask
 /// for one URL do not share it: the one that held it in the last snapshot (`held`) keeps it,
@@ -273,7 +273,7 @@ pub(super) fn check_url_lengths(site: &Site, problems: &mut Vec<Problem>) {
         );
     }
     for one in site.series.iter() {
-        let url = format!("/series/{}/atom.xml", convert::url::encode_path(&one.slug));
+        let url = Route::SeriesFeed(&one.slug).url();
         if let Some(first) = one
             .members
             .parts
@@ -285,7 +285,7 @@ pub(super) fn check_url_lengths(site: &Site, problems: &mut Vec<Problem>) {
         }
     }
     for (slug, tag) in site.tags.iter() {
-        let url = format!("/tags/{}/", convert::url::encode_path(slug));
+        let url = Route::Tag(slug).url();
         if let Some(&i) = tag.posts.last() {
             let post = &site.posts[i];
             warn(
