@@ -17,7 +17,7 @@ use std::sync::Arc;
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
-use crate::config::{AreaConfig, Config, PathPrefix};
+use crate::config::{AreaConfig, Config};
 use crate::convert::mime::mime_for;
 
 /// The file every directory serves.
@@ -43,7 +43,7 @@ pub struct CapsuleRoot {
     /// The paths of client-certificate areas: a symlink never leads into one from outside it
     /// (the area's check is made on the path a client asks for), and posts there are never
     /// listed.
-    areas: Arc<[PathPrefix]>,
+    areas: Arc<[AreaConfig]>,
 }
 
 /// Something the server keeps secret lies inside the capsule, where it would be served; or the
@@ -177,18 +177,27 @@ impl CapsuleRoot {
 
     /// The same folder with the paths of the host's client-certificate areas.
     pub fn with_areas(mut self, areas: &[AreaConfig]) -> CapsuleRoot {
-        self.areas = areas.iter().map(|a| a.path.clone()).collect();
+        self.areas = areas.into();
         self
     }
 
-    /// The paths of the client-certificate areas.
-    pub fn areas(&self) -> &[PathPrefix] {
+    /// The client-certificate areas: the one list every protocol's admission asks (see
+    /// `respond::access`).
+    pub fn areas(&self) -> &[AreaConfig] {
         &self.areas
+    }
+
+    /// The areas a path (decoded segments) lies in: a request must pass every one.
+    pub fn areas_over<'a>(
+        &'a self,
+        segments: &'a [String],
+    ) -> impl Iterator<Item = &'a AreaConfig> {
+        self.areas.iter().filter(move |a| a.path.covers(segments))
     }
 
     /// Whether a path (decoded segments) lies in a client-certificate area.
     pub fn in_area(&self, segments: &[String]) -> bool {
-        self.areas.iter().any(|a| a.covers(segments))
+        self.areas_over(segments).next().is_some()
     }
 
     /// Whether a URL of the site (percent-encoded, root-relative) lies in an area.
@@ -207,7 +216,7 @@ impl CapsuleRoot {
         let (requested, real) = (segments(requested), segments(real));
         self.areas
             .iter()
-            .any(|a| a.covers(&real) && !a.covers(&requested))
+            .any(|a| a.path.covers(&real) && !a.path.covers(&requested))
     }
 
     /// The folder as configured (absolute, not canonical).

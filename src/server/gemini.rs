@@ -15,16 +15,12 @@ use super::host::{Host, Hosts};
 use super::slots::{CLOSED_FOR_NEWCOMER, STALLED_FOR_NEWCOMER};
 use super::upload;
 use super::{Admitted, Holds};
-use crate::content::Resolved;
-use crate::content::files::names;
-use crate::content::markdown::Page;
-use crate::convert::route::Route;
 use crate::convert::url::Origin;
-use crate::protocol::identity::{self, Identity, Purpose};
-use crate::protocol::request::{self, LineEnd, MAX_REQUEST_BYTES, Request};
+use crate::protocol::identity::Identity;
+use crate::protocol::request::{self, LineEnd, MAX_REQUEST_BYTES};
 use crate::protocol::status::Status;
 use crate::protocol::titan;
-use crate::respond::{Lookup, Searched, decode_query, encode_query};
+use crate::respond::gemini::{Answer, Ask, Now, success};
 
 /// The first byte of every TLS connection: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
@@ -32,44 +28,8 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 /// Unsent TLS bytes kept per connection (rustls' default is 64 KiB): one full record.
 const SEND_BUFFER_BYTES: usize = 16 * 1024 + 1024;
 
-/// What a request gets.
-pub(super) enum Response {
-    /// A header with no body (every status but 20).
-    Header { status: Status, meta: String },
-    /// `20 <mime>` and the contents of a file.
-    File { mime: String, file: std::fs::File },
-    /// `20 <mime>` and a page held in the snapshot (sent from it, never copied: a large page
-    /// held by many slow readers is one page), and lines after it made for this request (an
-    /// author's edit link).
-    Page {
-        mime: String,
-        page: Arc<Page>,
-        tail: Option<String>,
-    },
-    /// `20 <mime>` and gemtext made for this request.
-    Generated { mime: String, body: String },
-    /// A whole answer (header and body) made earlier from this snapshot.
-    Kept(Arc<[u8]>),
-}
-
-impl Response {
-    pub(super) fn header(status: Status, meta: impl Into<String>) -> Response {
-        Response::Header {
-            status,
-            meta: meta.into(),
-        }
-    }
-
-    fn status(&self) -> Status {
-        match self {
-            Response::Header { status, .. } => *status,
-            Response::File { .. }
-            | Response::Page { .. }
-            | Response::Generated { .. }
-            | Response::Kept(_) => Status::Success,
-        }
-    }
-}
+/// What a request gets, its file (if it is one) opened.
+pub(super) type Response = Answer<std::fs::File>;
 
 /// Serves one accepted TCP connection.
 pub(super) async fn handle(conn: Admitted, hosts: Arc<Hosts>) {
@@ -356,259 +316,43 @@ async fn respond(
             return Response::header(rejection.status, rejection.reason);
         }
     };
-    // A page of an area is for the certificates its areas let in (every area it lies in).
-    let now = identity::now();
-    for area in host.areas_over(&request.segments) {
-        if let Err(refusal) = identity::admit(&area.fingerprints, identity, now, Purpose::Area) {
-            log.note = "client certificate refused";
-            return Response::header(refusal.status, refusal.meta);
-        }
-    }
-    let origin = Origin::new(
-        host.canonical().as_str(),
-        host.public_port.unwrap_or(local.port()),
-    );
-    let preview = host.previews_drafts(identity);
-    let response = serve_file(&request, host, origin.clone(), preview).await;
-    if host.is_author(identity) {
-        return with_edit_link(response, &request, host, &origin, identity);
-    }
-    response
-}
-
-/// An author's view of a page they may edit: the page with a link to its source under it
-/// (`=> titan://host:port/path;edit`), which their client opens in its editor. Readers' pages
-/// never have it (and an author's view is never kept for them).
-fn with_edit_link(
-    response: Response,
-    request: &Request,
-    host: &Host,
-    origin: &Origin,
-    identity: Option<&Identity>,
-) -> Response {
-    let gemtext = match &response {
-        Response::Page { page, .. } => page.gemtext.as_str(),
-        Response::Generated { mime, body } if mime.starts_with("text/gemini") => body.as_str(),
-        _ => return response,
-    };
-    let capsule = host.capsule.load();
-    let Some(source) = capsule
-        .site
-        .text_path(&request.segments, request.ends_with_slash)
-    else {
-        return response;
-    };
-    let segments: Vec<String> = names(source).map(str::to_owned).collect();
-    if host.write_refusal(&segments, identity).is_some() {
-        return response;
-    }
-    // The page's own URL (a post's, its `slug` kept); a folder's page by its index file.
-    let edit = upload::edit_url(origin, &capsule.page_url(source));
-    let newline = if gemtext.is_empty() || gemtext.ends_with('\n') {
-        ""
-    } else {
-        "\n"
-    };
-    let link = format!("{newline}\n=> {edit} Edit this page\n");
-    match response {
-        Response::Page { mime, page, .. } => Response::Page {
-            mime,
-            page,
-            tail: Some(link),
-        },
-        Response::Generated { mime, mut body } => {
-            body.push_str(&link);
-            Response::Generated { mime, body }
-        }
-        other => other,
-    }
-}
-
-/// Answers a request for `host`: a generated page, else from its capsule folder; with
-/// `preview`, as its authors see it (drafts included).
-async fn serve_file(
-    request: &Request,
-    host: &Arc<Host>,
-    origin: Origin,
-    preview: bool,
-) -> Response {
     // One snapshot for the whole request, even if the site is reloaded meanwhile.
     let capsule = host.capsule.load_full();
-    if let Some(page) = search_path(&request.segments, request.ends_with_slash) {
-        let query = decode_query(request.query.as_deref().unwrap_or(""));
-        let (capsule, page) = (Arc::clone(&capsule), page.map(str::to_owned));
-        let searched = off_thread(move || {
-            capsule.search_page(page.as_deref(), &query, |n, words| {
-                let words = encode_query(words);
-                match n {
-                    1 => format!("{}?{words}", Route::Search(None).url()),
-                    n => format!("{}?{words}", Route::Search(Some(&n.to_string())).url()),
-                }
-            })
-        })
-        .await;
-        return match searched {
-            Some(Searched::Prompt) => Response::header(Status::Input, "Search this capsule"),
-            Some(Searched::Page(body)) => Response::Generated {
-                mime: host.gemtext_header(None),
-                body,
-            },
-            Some(Searched::NotFound) => {
-                Response::header(Status::NotFound, "No such page of results")
-            }
-            None => Response::header(
-                Status::ServerUnavailable,
-                "Too many searches at once: try again in a moment",
-            ),
-        };
+    // A page of an area is for the certificates its areas let in (every area it lies in).
+    if let Err(refusal) = capsule.admit(&request.segments, identity) {
+        log.note = "client certificate refused";
+        return Response::header(refusal.status, refusal.meta);
     }
-    let segments = request.segments.clone();
-    let ends_with_slash = request.ends_with_slash;
-    if preview {
-        // An author's view is made per request: the kept answers are readers'.
-        let previewed = Arc::clone(&capsule);
-        let lookup =
-            on_disk(move || Ok(previewed.lookup_preview(&segments, ends_with_slash, &origin)))
-                .await;
-        return found(
-            lookup,
-            &capsule,
-            host,
-            &request.raw_path,
-            request.query.as_deref(),
-        )
-        .await;
-    }
-    // Generated answers (indexes, feeds, series posts with their navigation) are made once
-    // per snapshot, off the async threads, and kept; pages come from memory; only other
-    // files need the folder (off the async threads too).
-    let key = format!(
-        "gemini {} /{}{}",
-        origin.absolute(""),
-        segments.join("/"),
-        if ends_with_slash { "/" } else { "" }
-    );
-    if let Some(bytes) = capsule.rendered.get(&key) {
-        return Response::Kept(bytes);
-    }
-    let lookup = if capsule.renders(&segments, ends_with_slash) {
-        // Made off the async threads, once for every request that asks meanwhile.
-        let (capsule, host) = (Arc::clone(&capsule), Arc::clone(host));
-        let made = on_disk(move || {
-            let kept = capsule.rendered.get_or_make(&key, || {
-                match capsule.lookup_in_memory(&segments, ends_with_slash, &origin) {
-                    Some(Lookup::Generated { body, lang }) => {
-                        Ok(success(&host.gemtext_header(lang.as_ref()), &body))
-                    }
-                    Some(Lookup::Typed { mime, body }) => Ok(success(mime, &body)),
-                    other => Err(other),
-                }
-            });
-            Ok(match kept {
-                Ok(bytes) => Ok(bytes),
-                Err(Some(lookup)) => Err(lookup),
-                Err(None) => Err(capsule.lookup(&segments, ends_with_slash, &origin)),
-            })
-        })
-        .await;
-        match made {
-            Ok(Ok(bytes)) => return Response::Kept(bytes),
-            Ok(Err(lookup)) => Ok(lookup),
-            Err(e) => Err(e),
+    let ask = Ask {
+        origin: Origin::new(
+            host.canonical().as_str(),
+            host.public_port.unwrap_or(local.port()),
+        ),
+        request,
+        identity: identity.cloned(),
+    };
+    let answer = match capsule.gemini_now(&ask) {
+        Now::Answer(answer) => answer,
+        Now::Search => {
+            let capsule = Arc::clone(&capsule);
+            off_thread(move || capsule.gemini_search(&ask))
+                .await
+                .unwrap_or_else(Answer::too_many_searches)
         }
-    } else {
-        // Pages held whole in the snapshot come from memory; only files need the folder.
-        match capsule.lookup_in_memory(&segments, ends_with_slash, &origin) {
-            Some(lookup) => Ok(lookup),
-            None => {
-                let capsule = Arc::clone(&capsule);
-                on_disk(move || Ok(capsule.lookup(&segments, ends_with_slash, &origin))).await
+        Now::Blocking => {
+            let capsule = Arc::clone(&capsule);
+            match on_disk(move || Ok(capsule.gemini_blocking(&ask))).await {
+                Ok(answer) => answer,
+                Err(e) => Answer::failed(&e),
             }
         }
     };
-    found(
-        lookup,
-        &capsule,
-        host,
-        &request.raw_path,
-        request.query.as_deref(),
-    )
-    .await
-}
-
-/// The answer to what a path looked up to.
-async fn found(
-    lookup: std::io::Result<Lookup>,
-    capsule: &crate::respond::Capsule,
-    host: &Host,
-    raw_path: &str,
-    query: Option<&str>,
-) -> Response {
-    match lookup {
-        Ok(Lookup::Found(Resolved::File { path, mime })) => {
-            match open_file(&capsule.root, &path).await {
-                Ok(file) => Response::File {
-                    mime: host.mime_header(mime),
-                    file,
-                },
-                // What stands there now is no servable file (the snapshot is only a hint).
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    tracing::debug!(file = %path.display(), error = %e, "not served");
-                    Response::header(Status::NotFound, "Not found")
-                }
-                Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "cannot open file");
-                    Response::header(Status::TemporaryFailure, "Cannot read this file")
-                }
-            }
-        }
-        Ok(Lookup::Page(page)) => match page.withheld {
-            Some(_) => Response::header(Status::NotFound, "Not found"),
-            None => Response::Page {
-                mime: host.gemtext_header(page.lang.as_ref()),
-                page,
-                tail: None,
-            },
+    match answer.take_file() {
+        Ok(answer) => answer,
+        Err((mime, path)) => match open_file(&capsule.root, &path).await {
+            Ok(file) => Response::File { mime, file },
+            Err(e) => Response::unopened(&path, &e),
         },
-        Ok(Lookup::Generated { body, lang }) => Response::Generated {
-            mime: host.gemtext_header(lang.as_ref()),
-            body,
-        },
-        Ok(Lookup::Typed { mime, body }) => Response::Generated {
-            mime: mime.into(),
-            body,
-        },
-        Ok(Lookup::Redirect(target)) => Response::header(Status::RedirectPermanent, target),
-        Ok(Lookup::PageError(e)) => {
-            tracing::warn!("{e}");
-            Response::header(Status::TemporaryFailure, "Cannot convert this page")
-        }
-        Ok(Lookup::Found(Resolved::AddSlash)) => {
-            // The path as sent, in its one form: `//archive` must not become `//archive/`,
-            // which a client reads as a link to another host.
-            let path: Vec<&str> = raw_path.split('/').filter(|s| !s.is_empty()).collect();
-            let mut target = format!("/{}/", path.join("/"));
-            if let Some(query) = query {
-                target.push('?');
-                target.push_str(query);
-            }
-            Response::header(Status::RedirectPermanent, target)
-        }
-        Ok(Lookup::Found(Resolved::NotFound(_) | Resolved::Markdown(_))) => {
-            Response::header(Status::NotFound, "Not found")
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "path lookup failed");
-            Response::header(Status::TemporaryFailure, "Internal error")
-        }
-    }
-}
-
-/// Whether a path is the search page (`/search`, `/search/<n>`), and then its page segment.
-fn search_path(segments: &[String], ends_with_slash: bool) -> Option<Option<&str>> {
-    match Route::parse(segments)? {
-        Route::Search(page) if !ends_with_slash => Some(page),
-        _ => None,
     }
 }
 
@@ -643,13 +387,6 @@ async fn write_response<S: AsyncWrite + Unpin>(
         }
     }
     Ok(())
-}
-
-/// A whole `20` answer: header and body.
-fn success(mime: &str, body: &str) -> Vec<u8> {
-    let mut bytes = format!("{} {mime}\r\n", Status::Success).into_bytes();
-    bytes.extend_from_slice(body.as_bytes());
-    bytes
 }
 
 /// Writes `20 <mime>` and a body held in memory (a page of the snapshot, or text made for this

@@ -23,11 +23,10 @@ use tokio_rustls::TlsAcceptor;
 
 use super::limits::PerAddress;
 use super::{StartError, tls};
-use crate::config::{AreaConfig, Config, Fingerprint, HostConfig, Hostname, Lang, TitanConfig};
+use crate::config::{AreaConfig, Config, Fingerprint, HostConfig, Hostname, TitanConfig};
 use crate::content::scan::{self, ReadCache, SharedCache};
 use crate::content::{BuildOptions, Problem, Site};
 use crate::content::{CapsuleRoot, Secret};
-use crate::protocol::identity::Identity;
 use crate::protocol::request::{Named, Rejection, Request};
 use crate::respond::Capsule;
 use crate::watch;
@@ -61,17 +60,9 @@ pub(super) struct Host {
     pub capsule: Arc<ArcSwap<Capsule>>,
     /// The port feeds put in their absolute URLs; `None`: the port a request arrived on.
     pub public_port: Option<u16>,
-    /// `; lang=…` for gemtext, or empty.
-    gemtext_params: String,
     pub gopher: GopherSettings,
-    /// Parts readable only with a client certificate.
-    pub areas: Vec<AreaConfig>,
-    /// Uploads from authors' Gemini clients.
-    pub titan: TitanConfig,
     /// How its posts are read: an upload is checked as the watcher will read it.
     pub build: BuildOptions,
-    /// Drafts shown to every reader (`serve --drafts`), not only to its authors.
-    pub drafts_for_all: bool,
     /// The files its watch has read: a reload of the same folder with the same settings for
     /// reading starts from them.
     read: SharedCache,
@@ -82,70 +73,6 @@ pub(super) struct Host {
 impl Host {
     pub fn canonical(&self) -> &Hostname {
         &self.names[0]
-    }
-
-    /// The META of a `20` response for a file of this MIME type.
-    pub fn mime_header(&self, mime: &str) -> String {
-        if mime == "text/gemini" {
-            self.gemtext_header(None)
-        } else {
-            mime.to_owned()
-        }
-    }
-
-    /// Whether a request sees drafts and posts dated ahead: with `serve --drafts`, or with a
-    /// certificate of one of the host's authors (its `[titan] fingerprints`).
-    pub fn previews_drafts(&self, identity: Option<&Identity>) -> bool {
-        self.drafts_for_all || (!self.titan.fingerprints.is_empty() && self.lists(identity))
-    }
-
-    /// Whether `identity` is a valid certificate among the host's `[titan] fingerprints`.
-    fn lists(&self, identity: Option<&Identity>) -> bool {
-        use crate::protocol::identity::{Purpose, admit, now};
-        admit(&self.titan.fingerprints, identity, now(), Purpose::Titan).is_ok()
-    }
-
-    /// Why an author (`identity`, one of the host's) may not write (nor read the source of)
-    /// the file at a path (decoded segments) with Titan: the path lies below none of the
-    /// host's `[titan] paths`, or in an area that refuses them. `None`: they may. Titan writes
-    /// and reads sources, so it never opens an area to someone the area refuses.
-    pub fn write_refusal(
-        &self,
-        segments: &[String],
-        identity: Option<&Identity>,
-    ) -> Option<crate::protocol::identity::Refusal> {
-        use crate::protocol::identity::{Purpose, Refusal, admit, now};
-        if !self.titan.paths.iter().any(|p| p.holds(segments)) {
-            return Some(Refusal {
-                status: crate::protocol::status::Status::CertificateNotAuthorised,
-                meta: "Uploads may not write here: see the capsule's [titan] paths",
-            });
-        }
-        let now = now();
-        self.areas_over(segments)
-            .find_map(|area| admit(&area.fingerprints, identity, now, Purpose::Area).err())
-    }
-
-    /// Whether `identity` is one of the host's authors, with Titan on: it is shown a link to
-    /// edit each page it may.
-    pub fn is_author(&self, identity: Option<&Identity>) -> bool {
-        self.titan.enabled && self.lists(identity)
-    }
-
-    /// The areas a path (decoded segments) lies in: a request must pass every one.
-    pub fn areas_over<'a>(
-        &'a self,
-        segments: &'a [String],
-    ) -> impl Iterator<Item = &'a AreaConfig> {
-        self.areas.iter().filter(move |a| a.path.covers(segments))
-    }
-
-    /// The META of a gemtext page: its own language if it has one, else the capsule's.
-    pub fn gemtext_header(&self, lang: Option<&Lang>) -> String {
-        match lang.and_then(Lang::mime_parameter) {
-            Some(param) => format!("text/gemini; charset=utf-8; {param}"),
-            None => format!("text/gemini; charset=utf-8{}", self.gemtext_params),
-        }
     }
 }
 
@@ -405,7 +332,7 @@ fn kept_read(
         return (cache, None);
     };
     let mut cache = scan::lock(&host.read).clone();
-    if host.build != *options || host.areas != areas {
+    if host.build != *options || host.capsule.load().root.areas() != areas {
         cache.forget_lists();
     }
     (cache, Some(host.capsule.load_full()))
@@ -580,27 +507,17 @@ impl Prepared {
             list.push(Arc::new(Host {
                 names: host.hostnames.clone(),
                 certs,
-                capsule: Arc::new(ArcSwap::from_pointee(Capsule::after(
-                    before.as_deref(),
-                    root,
-                    site,
-                    host,
-                ))),
+                capsule: Arc::new(ArcSwap::from_pointee(
+                    Capsule::after(before.as_deref(), root, site, host)
+                        .with_drafts_for_all(config.drafts),
+                )),
                 public_port: host.public_port,
-                gemtext_params: host
-                    .lang
-                    .mime_parameter()
-                    .map(|p| format!("; {p}"))
-                    .unwrap_or_default(),
                 gopher: GopherSettings {
                     host: host.gopher_host().to_string(),
                     public_port: host.gopher.public_port,
                     wrap: host.gopher.wrap.get(),
                 },
-                areas: host.areas.clone(),
-                titan: host.titan.clone(),
                 build: options,
-                drafts_for_all: config.drafts,
                 read: Arc::new(std::sync::Mutex::new(cache)),
                 watch: std::sync::OnceLock::new(),
             }));

@@ -16,24 +16,21 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::timeout;
 
 use super::conn::{AccessLog, on_disk};
-use super::gemini::Response;
 use super::host::{Host, Hosts};
-use crate::content::files::{is_hidden, is_markdown, names};
-use crate::content::front_matter;
-use crate::content::scan::examine_text;
+use crate::content::files::{is_markdown, names};
 use crate::content::store::{HISTORY_DIR, HistoryLock, Quota, StoreError};
-use crate::convert::mime::mime_for;
-use crate::convert::url::{Origin, encode_path};
-use crate::protocol::identity::{self, Identity, Purpose};
+use crate::convert::url::Origin;
+use crate::protocol::identity::Identity;
 use crate::protocol::status::Status;
 use crate::protocol::titan;
 use crate::respond::Capsule;
+use crate::respond::titan::{
+    Refused, check_body, check_folders, check_names, edit_url, file_of, is_gemtext, over_quota,
+    same_secret,
+};
 
-/// The longest file name Linux file systems take.
-const MAX_NAME_BYTES: usize = 255;
-
-/// The longest META a refusal carries (a header line is at most 1024 bytes with its status).
-const MAX_META_BYTES: usize = 1000;
+/// What an upload gets: a header, or a source's text; never a file.
+type Answer = crate::respond::gemini::Answer<std::fs::File>;
 
 /// Answers a Titan request line; `None` when the connection is to be closed without an
 /// answer (the body was cut short, or never came).
@@ -45,7 +42,7 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
     hosts: (&Hosts, &Arc<Host>),
     identity: Option<&Identity>,
     log: &mut AccessLog,
-) -> Option<Response> {
+) -> Option<Answer> {
     let Upload {
         host,
         capsule,
@@ -56,7 +53,8 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
         Err(refused) => return Some(refused),
     };
     if request.edit {
-        return Some(source_of(&capsule, &target, host.titan.max_size.bytes(), log).await);
+        let max = capsule.access.titan.max_size.bytes();
+        return Some(source_of(&capsule, &target, max, log).await);
     }
     let size = request.size.unwrap_or(0);
     let body = if size == 0 {
@@ -70,7 +68,7 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
     // page a client is sent to is there).
     let Ok(_turn) = timeout(TURN_WAIT, WRITES.lock()).await else {
         log.note = "too many uploads at once";
-        return Some(Response::header(
+        return Some(Answer::header(
             Status::TemporaryFailure,
             "Another upload is being written: nothing was written, try again in a moment",
         ));
@@ -106,18 +104,15 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
     let checked = {
         let (capsule, target, host) = (Arc::clone(&capsule), target.clone(), Arc::clone(host));
         let edit_url = edit_url(&origin, &request.target.raw_path);
-        on_disk(move || Ok(check_body(&capsule, &target, body, &host, &edit_url))).await
+        on_disk(move || Ok(check_body(&capsule, &target, body, &host.build, &edit_url))).await
     };
     let body = match checked {
         Ok(Ok(body)) => body,
-        Ok(Err(refusal)) => {
-            log.note = refusal.note;
-            return Some(Response::header(Status::BadRequest, refusal.meta));
-        }
+        Ok(Err(refused)) => return Some(told(log, refused)),
         Err(e) => {
             tracing::warn!(error = %e, "cannot check an upload");
             log.note = "cannot check the upload";
-            return Some(Response::header(
+            return Some(Answer::header(
                 Status::TemporaryFailure,
                 "Cannot check the upload: try again",
             ));
@@ -125,7 +120,7 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
     };
     let stored = {
         let (capsule, target, held) = (Arc::clone(&capsule), target.clone(), Arc::clone(&held));
-        let quota = quota_of(host);
+        let quota = quota_of(&capsule);
         in_capsule(
             move || {
                 let kept = capsule
@@ -161,7 +156,7 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
         .await
         .unwrap_or(capsule);
     let url = now.page_url(&target);
-    Some(Response::header(
+    Some(Answer::header(
         Status::RedirectTemporary,
         origin.absolute(&url),
     ))
@@ -182,10 +177,7 @@ const SHOWN_WAIT: Duration = Duration::from_secs(10);
 
 /// The history's lock, waited for without holding a thread (it is asked for again every few
 /// milliseconds); `40` when another writer keeps it past [`LOCK_WAIT`].
-async fn history_lock(
-    capsule: &Arc<Capsule>,
-    log: &mut AccessLog,
-) -> Result<HistoryLock, Response> {
+async fn history_lock(capsule: &Arc<Capsule>, log: &mut AccessLog) -> Result<HistoryLock, Answer> {
     let mut file = {
         let capsule = Arc::clone(capsule);
         match on_disk(move || Ok(capsule.root.lock_file())).await {
@@ -219,7 +211,7 @@ async fn history_lock(
             Err(back) if tokio::time::Instant::now() < deadline => file = back,
             Err(_) => {
                 log.note = "the history's lock is held elsewhere";
-                return Err(Response::header(
+                return Err(Answer::header(
                     Status::TemporaryFailure,
                     "Another server or command is writing to this capsule: nothing was \
                      written, try again in a moment",
@@ -246,9 +238,9 @@ async fn caught_up(host: &Host, capsule: &Capsule, files: Vec<PathBuf>) -> Optio
 
 /// `40` for an upload that came during a configuration reload or a swap of the capsule
 /// folder: what it was checked against is no longer what is served.
-fn not_now(log: &mut AccessLog) -> Response {
+fn not_now(log: &mut AccessLog) -> Answer {
     log.note = "the configuration or the capsule folder changed during the upload";
-    Response::header(
+    Answer::header(
         Status::TemporaryFailure,
         "The server's configuration or capsule folder changed while this upload came in: \
          nothing was written, try again",
@@ -256,10 +248,10 @@ fn not_now(log: &mut AccessLog) -> Response {
 }
 
 /// The host's quota, as the store checks it.
-fn quota_of(host: &Host) -> Quota {
+fn quota_of(capsule: &Capsule) -> Quota {
     Quota {
-        below: host.titan.folders(),
-        limit: host.titan.quota.bytes(),
+        below: capsule.access.titan.folders(),
+        limit: capsule.access.titan.quota.bytes(),
     }
 }
 
@@ -282,7 +274,7 @@ async fn checked<'a>(
     (hosts, conn): (&Hosts, &'a Arc<Host>),
     identity: Option<&Identity>,
     log: &mut AccessLog,
-) -> Result<Upload<'a>, Response> {
+) -> Result<Upload<'a>, Answer> {
     let parsed = titan::parse(line);
     if let Ok(request) = &parsed {
         log.host = request.target.host.to_string();
@@ -292,11 +284,11 @@ async fn checked<'a>(
     // Every request line counts against its address's rate, uploads too.
     if let Err(wait) = hosts.per_address.request(log.peer.ip()) {
         log.note = "over the request rate of its address";
-        return Err(Response::header(Status::SlowDown, wait.to_string()));
+        return Err(Answer::header(Status::SlowDown, wait.to_string()));
     }
     // Only the connection's own host is served on it: where that host takes no uploads, a
     // titan:// request is refused as by a server without Titan, whatever its form.
-    if !conn.titan.enabled {
+    if !conn.capsule.load().access.titan.enabled {
         return Err(refuse(
             log,
             Status::ProxyRequestRefused,
@@ -307,14 +299,12 @@ async fn checked<'a>(
     let host = hosts
         .route(conn, &request.target, local)
         .map_err(|r| refuse(log, r.status, r.reason))?;
-    let settings = &host.titan;
-    identity::admit(
-        &settings.fingerprints,
-        identity,
-        identity::now(),
-        Purpose::Titan,
-    )
-    .map_err(|r| refuse(log, r.status, r.meta))?;
+    let capsule = host.capsule.load_full();
+    let settings = &capsule.access.titan;
+    capsule
+        .access
+        .admit_author(identity)
+        .map_err(|r| refuse(log, r.status, r.meta))?;
     // Reading a source is the author's certificate's alone (Lagrange asks for `;edit` without
     // a token); writing needs the token too.
     if let Some(expected) = settings.token.as_ref().filter(|_| !request.edit) {
@@ -331,7 +321,7 @@ async fn checked<'a>(
         }
     }
     let segments = &request.target.segments;
-    place_allowed(host, segments, identity, log)?;
+    place_allowed(&capsule, segments, identity, log)?;
     let size = request.size.unwrap_or(0);
     if !request.edit && size == 0 && !settings.allow_delete {
         return Err(refuse(
@@ -340,8 +330,7 @@ async fn checked<'a>(
             "Deleting is not allowed here (size=0 deletes; see [titan] allow_delete)",
         ));
     }
-    check_names(segments, log)?;
-    let capsule = host.capsule.load_full();
+    check_names(segments).map_err(|r| told(log, r))?;
     let target = {
         let (capsule, segments) = (Arc::clone(&capsule), segments.clone());
         in_capsule(
@@ -354,9 +343,9 @@ async fn checked<'a>(
     // The file a URL names lies in the URL's folder; checked again by its own path all the
     // same, as every rule is.
     let file_segments: Vec<String> = names(&target).map(str::to_owned).collect();
-    place_allowed(host, &file_segments, identity, log)?;
-    check_names(&file_segments, log)?;
-    check_folders(&capsule, &file_segments, log)?;
+    place_allowed(&capsule, &file_segments, identity, log)?;
+    check_names(&file_segments).map_err(|r| told(log, r))?;
+    check_folders(&capsule, &file_segments).map_err(|r| told(log, r))?;
     {
         let (capsule, target) = (Arc::clone(&capsule), target.clone());
         in_capsule(
@@ -383,13 +372,13 @@ async fn checked<'a>(
     let max = settings.max_size.bytes();
     if size > max {
         log.note = "upload larger than max_size";
-        return Err(Response::header(
+        return Err(Answer::header(
             Status::BadRequest,
             format!("Uploads are limited to {max} bytes (the capsule's [titan] max_size)"),
         ));
     }
     if !request.edit && size > 0 {
-        check_quota(host, &capsule, size, log).await?;
+        check_quota(&capsule, size, log).await?;
     }
     Ok(Upload {
         host,
@@ -400,86 +389,26 @@ async fn checked<'a>(
 }
 
 /// `61` unless the author `identity` may write at a path (decoded segments): see
-/// [`Host::write_refusal`].
+/// [`crate::respond::Access::write_refusal`].
 fn place_allowed(
-    host: &Host,
+    capsule: &Capsule,
     segments: &[String],
     identity: Option<&Identity>,
     log: &mut AccessLog,
-) -> Result<(), Response> {
-    match host.write_refusal(segments, identity) {
+) -> Result<(), Answer> {
+    match capsule
+        .access
+        .write_refusal(&capsule.root, segments, identity)
+    {
         Some(r) => Err(refuse(log, r.status, r.meta)),
         None => Ok(()),
     }
 }
 
-/// `59` when a folder on the way to the file (made by the upload, or there already) has the
-/// name of a URL a post holds (`posts/knots.gmi/x.png` while a post's `slug` is `knots`): the
-/// folder would answer at the post's URL.
-fn check_folders(
-    capsule: &Capsule,
-    segments: &[String],
-    log: &mut AccessLog,
-) -> Result<(), Response> {
-    let folders: Vec<String> = (1..segments.len())
-        .map(|n| encode_path(&format!("/{}", segments[..n].join("/"))))
-        .collect();
-    let Some(holder) = capsule.site.all_posts().find(|p| folders.contains(&p.url)) else {
-        return Ok(());
-    };
-    log.note = "a folder of the upload's path has a post's URL";
-    Err(Response::header(
-        Status::BadRequest,
-        one_line(format!(
-            "{} is the URL of {}: a folder of that name would take it, so nothing was written. \
-             Choose another folder",
-            holder.url,
-            holder.source.display()
-        )),
-    ))
-}
-
-/// How many names deep an upload may write (`posts/2026/12/x.md` is four): every folder made
-/// is walked by each scan of the capsule, and counted against the quota.
-const MAX_DEPTH: usize = 12;
-
-/// `59` for a name the server would never serve (a dot-file, an editor's temporary file or
-/// backup), one longer than a file system takes, or a path deeper than [`MAX_DEPTH`].
-fn check_names(segments: &[String], log: &mut AccessLog) -> Result<(), Response> {
-    if segments.len() > MAX_DEPTH {
-        return Err(refuse(
-            log,
-            Status::BadRequest,
-            "The path is more than 12 names deep: uploads write at most 12 deep",
-        ));
-    }
-    if is_hidden(segments.iter().map(String::as_str)) {
-        return Err(refuse(
-            log,
-            Status::BadRequest,
-            "This name is never served (dot-files, and editors' temporary files and backups: \
-             x~, *.swp, *.tmp, 4913): nothing was written",
-        ));
-    }
-    if segments.iter().any(|s| s.len() > MAX_NAME_BYTES) {
-        return Err(refuse(
-            log,
-            Status::BadRequest,
-            "A file or folder name is longer than 255 bytes",
-        ));
-    }
-    Ok(())
-}
-
 /// `59` with the figures when an upload of `size` bytes would take the host's `[titan] paths`
 /// and kept versions past its quota.
-async fn check_quota(
-    host: &Host,
-    capsule: &Arc<Capsule>,
-    size: u64,
-    log: &mut AccessLog,
-) -> Result<(), Response> {
-    let (capsule, quota) = (Arc::clone(capsule), quota_of(host));
+async fn check_quota(capsule: &Arc<Capsule>, size: u64, log: &mut AccessLog) -> Result<(), Answer> {
+    let (capsule, quota) = (Arc::clone(capsule), quota_of(capsule));
     in_capsule(
         move || capsule.root.within(&quota, size),
         log,
@@ -488,36 +417,16 @@ async fn check_quota(
     .await
 }
 
-/// `59` with the figures of a quota an upload of `size` bytes would pass.
-fn over_quota(held: u64, limit: u64, size: u64, log: &mut AccessLog) -> Response {
-    log.note = "over the upload quota";
-    Response::header(
-        Status::BadRequest,
-        format!(
-            "Over the capsule's upload quota: its [titan] paths and kept versions \
-             ({HISTORY_DIR}/) hold {} of {} and this upload is {}; nothing was written. Ask \
-             the operator to raise [titan] quota or to clear old versions",
-            shown_bytes(held),
-            shown_bytes(limit),
-            shown_bytes(size)
-        ),
-    )
-}
-
-/// Bytes as an author reads them: `1234 bytes`, `12.3 MiB (12897484 bytes)`.
-fn shown_bytes(bytes: u64) -> String {
-    const MIB: f64 = 1024.0 * 1024.0;
-    if bytes < 1024 * 1024 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{:.1} MiB ({bytes} bytes)", bytes as f64 / MIB)
-    }
+/// The answer to a refusal, its note written in the log.
+fn told(log: &mut AccessLog, refused: Refused) -> Answer {
+    log.note = refused.note;
+    Answer::header(refused.status, refused.meta)
 }
 
 /// A header-only answer, its reason noted for the log.
-fn refuse(log: &mut AccessLog, status: Status, why: &'static str) -> Response {
+fn refuse(log: &mut AccessLog, status: Status, why: &'static str) -> Answer {
     log.note = why;
-    Response::header(status, why)
+    Answer::header(status, why)
 }
 
 /// Runs a call on the capsule folder off the async threads; what goes wrong becomes the
@@ -527,7 +436,7 @@ async fn in_capsule<T: Send + 'static>(
     call: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
     log: &mut AccessLog,
     failed: &'static str,
-) -> Result<T, Response> {
+) -> Result<T, Answer> {
     let error = match on_disk(move || Ok(call())).await {
         Ok(Ok(done)) => return Ok(done),
         Ok(Err(StoreError::NotPlain(_))) => {
@@ -561,7 +470,7 @@ async fn in_capsule<T: Send + 'static>(
             limit,
             adding,
         })) => {
-            return Err(over_quota(held, limit, adding, log));
+            return Err(told(log, over_quota(held, limit, adding)));
         }
         Ok(Err(StoreError::Busy)) => {
             return Err(refuse(
@@ -576,296 +485,6 @@ async fn in_capsule<T: Send + 'static>(
     };
     tracing::warn!(error = %error, "{failed}");
     Err(refuse(log, Status::TemporaryFailure, failed))
-}
-
-/// Compares secrets in time that does not depend on where they differ.
-fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    let digest = |b: &[u8]| ring::digest::digest(&ring::digest::SHA256, b);
-    let (a, b) = (digest(given), digest(expected));
-    a.as_ref()
-        .iter()
-        .zip(b.as_ref())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
-}
-
-/// The file a Titan path writes (relative to the root): the source of the post served at that
-/// URL (`/posts/x.gmi` → `posts/x.md`, whatever its `slug`; drafts too), else a `.gmi` path's
-/// Markdown twin when only that exists, else the path itself. A Markdown file whose `.gmi`
-/// twin exists is refused: the twin is served in its place, so the upload would never be
-/// seen. Blocking (it may look at the folder).
-fn file_of(capsule: &Capsule, segments: &[String]) -> Result<PathBuf, StoreError> {
-    let path: PathBuf = segments.iter().collect();
-    let url = encode_path(&format!("/{}", segments.join("/")));
-    if let Some(post) = capsule.site.all_posts().find(|p| p.url == url) {
-        return Ok(post.source.clone());
-    }
-    let on_disk = |p: &Path| std::fs::symlink_metadata(capsule.root.path().join(p)).is_ok();
-    if path.extension().is_some_and(|e| e == "gmi") {
-        let twin = path.with_extension("md");
-        if (capsule.site.text(&twin).is_some() || on_disk(&twin)) && !on_disk(&path) {
-            return Ok(twin);
-        }
-    }
-    let is_file = |p: &Path| {
-        std::fs::symlink_metadata(capsule.root.path().join(p)).is_ok_and(|m| !m.is_dir())
-    };
-    if is_markdown(&path) && is_file(&path.with_extension("gmi")) {
-        return Err(StoreError::Refused(
-            "A .gmi file of the same name is served in place of this Markdown file: upload to \
-             the .gmi URL, or delete that file first",
-        ));
-    }
-    Ok(path)
-}
-
-/// `titan://host:port/<url>;edit`: where an author's client fetches the source of the page
-/// at `url` (root-relative, as the site writes URLs).
-pub(super) fn edit_url(origin: &Origin, url: &str) -> String {
-    let gemini = origin.absolute(url);
-    format!(
-        "titan{};edit",
-        gemini.strip_prefix("gemini").unwrap_or(&gemini)
-    )
-}
-
-/// Whether a file is gemtext (`.gmi`, `.gemini`), as the capsule serves it.
-fn is_gemtext(file: &Path) -> bool {
-    mime_for(file) == "text/gemini"
-}
-
-/// Whether a file holds text (and so must be UTF-8).
-fn is_text(file: &Path) -> bool {
-    is_markdown(file) || is_gemtext(file) || mime_for(file) == "text/plain"
-}
-
-/// Why a body is refused: the META, and the log's note.
-#[derive(Debug)]
-struct Refusal {
-    meta: String,
-    note: &'static str,
-}
-
-impl Refusal {
-    fn new(note: &'static str, meta: String) -> Refusal {
-        Refusal {
-            meta: one_line(meta),
-            note,
-        }
-    }
-}
-
-/// A META of one line, within the 1024 bytes a header may hold.
-fn one_line(meta: String) -> String {
-    // Names authors chose: nothing in them may break, reorder or hide the line a client shows
-    // (escaped as the log and `check` show them).
-    let mut meta = crate::convert::printable(&meta).into_owned();
-    if meta.len() > MAX_META_BYTES {
-        let mut end = MAX_META_BYTES;
-        while !meta.is_char_boundary(end) {
-            end -= 1;
-        }
-        meta.truncate(end);
-    }
-    meta
-}
-
-/// The checks of an upload's body, in the order of what an author would lose: text that is
-/// not UTF-8, gemtext sent over a Markdown source (told by its lines, whatever MIME type the
-/// client named: Lagrange calls all typed text `text/plain`), front matter the file has that the body
-/// drops, lines the server adds to the page as shown, a page that would not be published as
-/// written, and a URL another post holds. Returns the body when it may be stored. Blocking.
-fn check_body(
-    capsule: &Capsule,
-    file: &Path,
-    body: Vec<u8>,
-    host: &Host,
-    edit_url: &str,
-) -> Result<Vec<u8>, Refusal> {
-    if !is_text(file) {
-        return Ok(body);
-    }
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return Err(Refusal::new(
-            "upload is not UTF-8",
-            "The text is not valid UTF-8: nothing was written".into(),
-        ));
-    };
-    let shown = file.display();
-    let front = front_matter::split(text).ok().and_then(|split| split.front);
-    let has_front = front.is_some_and(|block| {
-        block.text.trim().is_empty() || front_matter::keys_of(text).is_some_and(|k| !k.is_empty())
-    });
-    if is_gemtext(file) && has_front {
-        return Err(Refusal::new(
-            "front matter sent to a gemtext page",
-            format!(
-                "This text starts with front matter, which a gemtext page ({shown}) does not \
-                 read: readers would see it as text, and a `draft` in it would not hold the \
-                 page back. Nothing was written. Upload it to the Markdown name ({}) to \
-                 publish it as a post",
-                file.with_extension("md").display()
-            ),
-        ));
-    }
-    let current = current_text(capsule, file, host.build.max_file_size);
-    if let Some(current) = current.as_ref().filter(|_| is_markdown(file)) {
-        if let Some((line, link)) = new_link_line(text, current) {
-            return Err(Refusal::new(
-                "gemtext sent over a Markdown source",
-                format!(
-                    "{shown} is written in Markdown and this text is gemtext (line \
-                     {line}: {link}), the page as shown: storing it would lose its front \
-                     matter and run its links together, so nothing was written. Edit the \
-                     Markdown source instead: open {edit_url}"
-                ),
-            ));
-        }
-        if let Some(dropped) = dropped_keys(current, text) {
-            return Err(Refusal::new(
-                "upload drops front matter",
-                format!(
-                    "This text drops front matter {shown} has ({}): nothing was written. \
-                     Send the whole source ({edit_url} gets it); to change a value, keep \
-                     its key; to clear one, leave the key with no value",
-                    dropped.join(", ")
-                ),
-            ));
-        }
-    }
-    if let Some(current) = &current {
-        let added = capsule.added_lines(file);
-        let carried = text.lines().map(str::trim_end).find(|line| {
-            (added.iter().any(|a| a == line) || is_edit_link(line))
-                && !current.lines().any(|c| c.trim_end() == *line)
-        });
-        if let Some(line) = carried {
-            return Err(Refusal::new(
-                "upload carries the lines the server adds",
-                format!(
-                    "This text holds a line the server adds to {shown} as it shows it \
-                     (“{line}”): the page as shown, not its source, so nothing was written. \
-                     Edit the source instead: open {edit_url}"
-                ),
-            ));
-        }
-    }
-    if is_markdown(file) && body.len() as u64 > host.build.max_file_size {
-        return Err(Refusal::new(
-            "upload larger than markdown.max_file_size",
-            format!(
-                "This Markdown text is larger than the {} bytes a page may be converted from \
-                 ([markdown] max_file_size): nothing was written",
-                host.build.max_file_size
-            ),
-        ));
-    }
-    let examined = examine_text(text.to_owned(), file, &host.build);
-    if let Some(problem) = examined.problems.iter().find(|p| p.error) {
-        return Err(Refusal::new(
-            "upload would not be published as written",
-            format!("Not published, nothing was written: {problem}"),
-        ));
-    }
-    if let Some(post) = &examined.post {
-        let natural = post.natural_url();
-        // A `slug` never takes the name of a file or folder that is no post.
-        let decoded = percent_encoding::percent_decode_str(&post.url).decode_utf8_lossy();
-        if post.url != natural
-            && capsule.site.serves(&decoded)
-            && !capsule.site.all_posts().any(|p| p.url == post.url)
-        {
-            return Err(Refusal::new(
-                "upload asks for a file's URL",
-                format!(
-                    "{}, which its `slug` asks for, is the name of a file or folder of the \
-                     capsule that is no post, so nothing was written. Choose another `slug`",
-                    post.url
-                ),
-            ));
-        }
-        let holder = capsule
-            .site
-            .all_posts()
-            .find(|p| p.source != file && (p.url == post.url || p.url == natural));
-        if let Some(holder) = holder {
-            let (url, how) = if holder.url == post.url && post.url != natural {
-                (post.url.as_str(), "its `slug` asks for")
-            } else {
-                (holder.url.as_str(), "it would be served at")
-            };
-            return Err(Refusal::new(
-                "upload asks for another post's URL",
-                format!(
-                    "{url}, which {how}, is {}'s: a post keeps its URL, so nothing was \
-                     written. Choose another {}",
-                    holder.source.display(),
-                    if how.contains("slug") {
-                        "`slug`"
-                    } else {
-                        "file name"
-                    }
-                ),
-            ));
-        }
-    }
-    Ok(body)
-}
-
-/// The text of the file an upload replaces, if it has one (and it reads as UTF-8).
-fn current_text(capsule: &Capsule, file: &Path, limit: u64) -> Option<String> {
-    use std::io::Read;
-    let opened = capsule
-        .root
-        .open_file(&capsule.root.path().join(file))
-        .ok()?;
-    let mut bytes = Vec::new();
-    opened.take(limit).read_to_end(&mut bytes).ok()?;
-    String::from_utf8(bytes).ok()
-}
-
-/// The first gemtext link line (`=> …`, outside fenced code) of `text` that `current` does
-/// not have: a Markdown source with gemtext links of its own keeps them, but the page as a
-/// client shows it is gemtext throughout. Its line number and text (shortened).
-fn new_link_line(text: &str, current: &str) -> Option<(usize, String)> {
-    let mut fenced = false;
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            fenced = !fenced;
-            continue;
-        }
-        if !fenced && line.starts_with("=>") && !current.lines().any(|c| c == line) {
-            let shown: String = line.chars().take(60).collect();
-            return Some((i + 1, shown));
-        }
-    }
-    None
-}
-
-/// The front-matter keys `current` has and `text` does not (any case), if any.
-fn dropped_keys(current: &str, text: &str) -> Option<Vec<String>> {
-    let before = front_matter::keys_of(current)?;
-    let after: Vec<String> = front_matter::keys_of(text)
-        .unwrap_or_default()
-        .iter()
-        .map(|k| k.to_lowercase())
-        .collect();
-    let dropped: Vec<String> = before
-        .into_iter()
-        .filter(|k| !after.contains(&k.to_lowercase()))
-        .collect();
-    (!dropped.is_empty()).then_some(dropped)
-}
-
-/// Whether a line is the edit link authors see under a page.
-fn is_edit_link(line: &str) -> bool {
-    line.strip_prefix("=>")
-        .map(str::trim_start)
-        .and_then(|rest| rest.split_whitespace().next())
-        .is_some_and(|url| {
-            url.len() > 8 && url[..8].eq_ignore_ascii_case("titan://") && url.ends_with(";edit")
-        })
 }
 
 /// Reads exactly `size` bytes (those already read after the request line first) within the
@@ -900,14 +519,14 @@ async fn read_body<S: AsyncRead + Unpin>(
 }
 
 /// `;edit`: the source of a page, as the author wrote it.
-async fn source_of(capsule: &Arc<Capsule>, file: &Path, max: u64, log: &mut AccessLog) -> Response {
+async fn source_of(capsule: &Arc<Capsule>, file: &Path, max: u64, log: &mut AccessLog) -> Answer {
     let mime = if is_markdown(file) {
         "text/markdown; charset=utf-8"
     } else if is_gemtext(file) {
         "text/gemini; charset=utf-8"
     } else {
         log.note = "edit of a file that is not a page";
-        return Response::header(
+        return Answer::header(
             Status::BadRequest,
             "Only Markdown and gemtext pages can be edited",
         );
@@ -924,7 +543,7 @@ async fn source_of(capsule: &Arc<Capsule>, file: &Path, max: u64, log: &mut Acce
     match read {
         Ok(text) if text.len() as u64 > max => {
             log.note = "source larger than max_size";
-            Response::header(
+            Answer::header(
                 Status::BadRequest,
                 "This page is larger than the capsule's [titan] max_size: edit it elsewhere",
             )
@@ -932,20 +551,20 @@ async fn source_of(capsule: &Arc<Capsule>, file: &Path, max: u64, log: &mut Acce
         Ok(text) => match String::from_utf8(text) {
             Ok(body) => {
                 log.note = "source sent for editing";
-                Response::Generated {
+                Answer::Generated {
                     mime: mime.to_owned(),
                     body,
                 }
             }
-            Err(_) => Response::header(Status::BadRequest, "This page is not valid UTF-8"),
+            Err(_) => Answer::header(Status::BadRequest, "This page is not valid UTF-8"),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             log.note = "edit of a page that does not exist";
-            Response::header(Status::NotFound, "Not found")
+            Answer::header(Status::NotFound, "Not found")
         }
         Err(e) => {
             tracing::warn!(file = %file.display(), error = %e, "cannot read a source");
-            Response::header(Status::TemporaryFailure, "Cannot read this page")
+            Answer::header(Status::TemporaryFailure, "Cannot read this page")
         }
     }
 }
@@ -958,7 +577,7 @@ async fn delete(
     host: &Host,
     identity: Option<&Identity>,
     log: &mut AccessLog,
-) -> Response {
+) -> Answer {
     let moved = {
         let (capsule, file, held) = (Arc::clone(capsule), file.to_owned(), Arc::clone(held));
         in_capsule(
@@ -987,84 +606,13 @@ async fn delete(
         cert = %identity.map(Identity::short).unwrap_or_default(),
         "deleted from a Gemini client"
     );
-    Response::Generated {
-        mime: host.gemtext_header(None),
+    Answer::Generated {
+        mime: capsule.gemtext_header(None),
         body: format!(
             "# Deleted\n\n{} is no longer served. It is kept in {HISTORY_DIR}/ in the capsule \
              folder (never served), from where `gemhole restore {}` puts it back.\n\n=> / Home\n",
             file.display(),
             file.display(),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_compare_equal_only_when_equal() {
-        assert!(same_secret(b"hunter2", b"hunter2"));
-        assert!(!same_secret(b"hunter2", b"hunter3"));
-        assert!(!same_secret(b"", b"hunter2"));
-        assert!(!same_secret(b"hunter2x", b"hunter2"));
-    }
-
-    #[test]
-    fn text_targets_are_the_pages() {
-        assert!(is_text(Path::new("posts/x.md")));
-        assert!(is_text(Path::new("a.gemini")));
-        assert!(is_text(Path::new("notes.txt")));
-        assert!(is_text(Path::new("a.GMI")));
-        assert!(!is_text(Path::new("img/x.png")));
-    }
-
-    #[test]
-    fn gemtext_links_over_markdown_are_found_unless_the_source_has_them() {
-        let source = "---\ntitle: A\n---\nSee [b](b.md).\n\n=> gemini://kept.example kept\n";
-        let shown = "# A\n\nSee b.\n=> b.gmi b\n=> gemini://kept.example kept\n";
-        assert_eq!(new_link_line(shown, source), Some((4, "=> b.gmi b".into())));
-        let edited = source.replace("See", "Read");
-        assert_eq!(new_link_line(&edited, source), None);
-        let fenced = format!("{source}```\n=> not a link\n```\n");
-        assert_eq!(new_link_line(&fenced, source), None);
-    }
-
-    #[test]
-    fn dropped_keys_are_named_in_any_case() {
-        let source = "---\ntitle: A\nseries: S\npart: 2\nweight: 3\n---\nText\n";
-        assert_eq!(
-            dropped_keys(source, "---\nTitle: A\nseries:\npart: 2\n---\nText\n"),
-            Some(vec!["weight".to_owned()])
-        );
-        assert_eq!(
-            dropped_keys(source, "# A\nText\n"),
-            Some(vec![
-                "title".into(),
-                "series".into(),
-                "part".into(),
-                "weight".into()
-            ])
-        );
-        assert_eq!(dropped_keys(source, source), None);
-        assert_eq!(dropped_keys("# No front matter\n", "# A\n"), None);
-    }
-
-    #[test]
-    fn edit_links_are_known() {
-        assert!(is_edit_link(
-            "=> titan://h:1965/posts/x.gmi;edit Edit this page"
-        ));
-        assert!(is_edit_link("=>TITAN://h/x.gmi;edit"));
-        assert!(!is_edit_link("=> titan://h/x.gmi Upload"));
-        assert!(!is_edit_link("Text ;edit"));
-    }
-
-    #[test]
-    fn metas_are_one_line_within_bounds() {
-        let long = format!("a\r\nb\u{7}\u{2028}{}", "é".repeat(600));
-        let meta = one_line(long);
-        assert!(meta.starts_with("a\\u{d}\\u{a}b\\u{7}\\u{2028}é"), "{meta}");
-        assert!(meta.len() <= MAX_META_BYTES && !meta.contains(['\u{7}', '\n', '\u{2028}']));
     }
 }

@@ -18,7 +18,7 @@ pub(super) fn check_areas(capsule: &CapsuleRoot, site: &Site, problems: &mut Vec
             .map(str::to_owned)
             .collect()
     };
-    for area in capsule.areas() {
+    for area in capsule.areas().iter().map(|a| &a.path) {
         let mut place: PathBuf = area.segments().iter().collect();
         if place.as_os_str().is_empty() {
             place = PathBuf::from(".");

@@ -1,0 +1,347 @@
+//! What a Gemini request answers, decided without a socket: the search pages, an author's
+//! preview of drafts (and the link to edit a page), the answers kept per snapshot, a page of
+//! the snapshot, a file of the folder (opened by the server, which owns the sockets and the
+//! file handles), the redirect of a folder's path to its form with a slash, and every status
+//! in between.
+//!
+//! Nothing here waits: [`Capsule::gemini_now`] answers what memory can, and says which kind
+//! of thread the rest needs ([`Now`]); the server runs [`Capsule::gemini_search`] or
+//! [`Capsule::gemini_blocking`] there.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::rendered::AnswerKey;
+use super::{Capsule, Lookup, Searched, decode_query, encode_query};
+use crate::config::Lang;
+use crate::content::Resolved;
+use crate::content::files::names;
+use crate::content::markdown::Page;
+use crate::convert::route::Route;
+use crate::convert::url::Origin;
+use crate::protocol::identity::Identity;
+use crate::protocol::request::Request;
+use crate::protocol::status::Status;
+
+/// What a request gets. `F` is how a file is held: its path, as decided here, or the file the
+/// server opened.
+#[derive(Debug)]
+pub enum Answer<F = PathBuf> {
+    /// A header with no body (every status but 20).
+    Header { status: Status, meta: String },
+    /// `20 <mime>` and the contents of a file.
+    File { mime: String, file: F },
+    /// `20 <mime>` and a page held in the snapshot (sent from it, never copied: a large page
+    /// held by many slow readers is one page), and lines after it made for this request (an
+    /// author's edit link).
+    Page {
+        mime: String,
+        page: Arc<Page>,
+        tail: Option<String>,
+    },
+    /// `20 <mime>` and gemtext made for this request.
+    Generated { mime: String, body: String },
+    /// A whole answer (header and body) made earlier from this snapshot.
+    Kept(Arc<[u8]>),
+}
+
+impl<F> Answer<F> {
+    pub fn header(status: Status, meta: impl Into<String>) -> Answer<F> {
+        Answer::Header {
+            status,
+            meta: meta.into(),
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        match self {
+            Answer::Header { status, .. } => *status,
+            Answer::File { .. }
+            | Answer::Page { .. }
+            | Answer::Generated { .. }
+            | Answer::Kept(_) => Status::Success,
+        }
+    }
+
+    /// The file to open (its MIME header and how it is held) when the answer is one, else the
+    /// answer as it is, for any way of holding files.
+    pub fn take_file<G>(self) -> Result<Answer<G>, (String, F)> {
+        Ok(match self {
+            Answer::File { mime, file } => return Err((mime, file)),
+            Answer::Header { status, meta } => Answer::Header { status, meta },
+            Answer::Page { mime, page, tail } => Answer::Page { mime, page, tail },
+            Answer::Generated { mime, body } => Answer::Generated { mime, body },
+            Answer::Kept(bytes) => Answer::Kept(bytes),
+        })
+    }
+
+    /// What a file that could not be opened answers: it is gone (the snapshot is only a
+    /// hint), or it cannot be read.
+    pub fn unopened(path: &Path, error: &std::io::Error) -> Answer<F> {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            tracing::debug!(file = %path.display(), %error, "not served");
+            Answer::header(Status::NotFound, "Not found")
+        } else {
+            tracing::warn!(file = %path.display(), %error, "cannot open file");
+            Answer::header(Status::TemporaryFailure, "Cannot read this file")
+        }
+    }
+
+    /// What a request gets when the work its answer needs could not run.
+    pub fn failed(error: &std::io::Error) -> Answer<F> {
+        tracing::error!(%error, "path lookup failed");
+        Answer::header(Status::TemporaryFailure, "Internal error")
+    }
+
+    /// What a search gets when too many run at once.
+    pub fn too_many_searches() -> Answer<F> {
+        Answer::header(
+            Status::ServerUnavailable,
+            "Too many searches at once: try again in a moment",
+        )
+    }
+}
+
+/// A whole `20` answer: header and body.
+pub fn success(mime: &str, body: &str) -> Vec<u8> {
+    let mut bytes = format!("{} {mime}\r\n", Status::Success).into_bytes();
+    bytes.extend_from_slice(body.as_bytes());
+    bytes
+}
+
+/// A request as the capsule answers it: what was asked, where the capsule is reachable (for
+/// absolute URLs), and who asks. Owned, to go to another thread.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub request: Request,
+    pub origin: Origin,
+    pub identity: Option<Identity>,
+}
+
+/// What [`Capsule::gemini_now`] found.
+#[derive(Debug)]
+pub enum Now {
+    /// The answer, from memory.
+    Answer(Answer),
+    /// A search: [`Capsule::gemini_search`], on a thread for searches.
+    Search,
+    /// Work that may make text or look at the folder: [`Capsule::gemini_blocking`], off the
+    /// async threads.
+    Blocking,
+}
+
+impl Capsule {
+    /// The META of a gemtext page: its own language if it has one, else the capsule's.
+    pub fn gemtext_header(&self, lang: Option<&Lang>) -> String {
+        match lang.and_then(Lang::mime_parameter) {
+            Some(param) => format!("text/gemini; charset=utf-8; {param}"),
+            None => format!("text/gemini; charset=utf-8{}", self.gemtext_params),
+        }
+    }
+
+    /// The META of a `20` response for a file of this MIME type.
+    pub fn mime_header(&self, mime: &str) -> String {
+        if mime == "text/gemini" {
+            self.gemtext_header(None)
+        } else {
+            mime.to_owned()
+        }
+    }
+
+    /// The answer to `ask` if memory holds it (an answer kept for this snapshot, a page held
+    /// whole), else the kind of work it needs. Never blocks.
+    pub fn gemini_now(&self, ask: &Ask) -> Now {
+        let request = &ask.request;
+        if search_page(request).is_some() {
+            return Now::Search;
+        }
+        // An author's view is made per request: the kept answers are readers'.
+        if self.access.previews_drafts(ask.identity.as_ref()) {
+            return Now::Blocking;
+        }
+        let key = key_of(ask);
+        if let Some(bytes) = self.rendered.get(&key) {
+            return Now::Answer(Answer::Kept(bytes));
+        }
+        if self.renders(&request.segments, request.ends_with_slash) {
+            return Now::Blocking;
+        }
+        // Pages held whole in the snapshot come from memory; only files need the folder.
+        match self.lookup_in_memory(&request.segments, request.ends_with_slash, &ask.origin) {
+            Some(lookup) => Now::Answer(self.with_edit_link(self.found(lookup, request), ask)),
+            None => Now::Blocking,
+        }
+    }
+
+    /// The answer to a search (`/search`, `/search/<n>`). Blocking: call it on a thread for
+    /// searches.
+    pub fn gemini_search(&self, ask: &Ask) -> Answer {
+        let request = &ask.request;
+        let page = search_page(request).flatten();
+        let query = decode_query(request.query.as_deref().unwrap_or(""));
+        let searched = self.search_page(page, &query, |n, words| {
+            let words = encode_query(words);
+            match n {
+                1 => format!("{}?{words}", Route::Search(None).url()),
+                n => format!("{}?{words}", Route::Search(Some(&n.to_string())).url()),
+            }
+        });
+        match searched {
+            Searched::Prompt => Answer::header(Status::Input, "Search this capsule"),
+            Searched::Page(body) => Answer::Generated {
+                mime: self.gemtext_header(None),
+                body,
+            },
+            Searched::NotFound => Answer::header(Status::NotFound, "No such page of results"),
+        }
+    }
+
+    /// The answer to `ask`, whatever it takes: a preview, a page made (and kept, once for
+    /// every request that asks meanwhile), or the folder looked at. Blocking: call it off the
+    /// async threads.
+    pub fn gemini_blocking(&self, ask: &Ask) -> Answer {
+        let request = &ask.request;
+        let (segments, slash, origin) = (&request.segments, request.ends_with_slash, &ask.origin);
+        if search_page(request).is_some() {
+            return self.gemini_search(ask);
+        }
+        let lookup = if self.access.previews_drafts(ask.identity.as_ref()) {
+            self.lookup_preview(segments, slash, origin)
+        } else if self.renders(segments, slash) {
+            let kept = self.rendered.get_or_make(&key_of(ask), || {
+                match self.lookup_in_memory(segments, slash, origin) {
+                    Some(Lookup::Generated { body, lang }) => {
+                        Ok(success(&self.gemtext_header(lang.as_ref()), &body))
+                    }
+                    Some(Lookup::Typed { mime, body }) => Ok(success(mime, &body)),
+                    other => Err(other),
+                }
+            });
+            match kept {
+                Ok(bytes) => return Answer::Kept(bytes),
+                Err(Some(lookup)) => lookup,
+                Err(None) => self.lookup(segments, slash, origin),
+            }
+        } else {
+            self.lookup(segments, slash, origin)
+        };
+        self.with_edit_link(self.found(lookup, request), ask)
+    }
+
+    /// The answer to what a path looked up to.
+    fn found(&self, lookup: Lookup, request: &Request) -> Answer {
+        match lookup {
+            Lookup::Found(Resolved::File { path, mime }) => Answer::File {
+                mime: self.mime_header(mime),
+                file: path,
+            },
+            Lookup::Page(page) => match page.withheld {
+                Some(_) => Answer::header(Status::NotFound, "Not found"),
+                None => Answer::Page {
+                    mime: self.gemtext_header(page.lang.as_ref()),
+                    page,
+                    tail: None,
+                },
+            },
+            Lookup::Generated { body, lang } => Answer::Generated {
+                mime: self.gemtext_header(lang.as_ref()),
+                body,
+            },
+            Lookup::Typed { mime, body } => Answer::Generated {
+                mime: mime.into(),
+                body,
+            },
+            Lookup::Redirect(target) => Answer::header(Status::RedirectPermanent, target),
+            Lookup::PageError(e) => {
+                tracing::warn!("{e}");
+                Answer::header(Status::TemporaryFailure, "Cannot convert this page")
+            }
+            Lookup::Found(Resolved::AddSlash) => {
+                // The path as sent, in its one form: `//archive` must not become
+                // `//archive/`, which a client reads as a link to another host.
+                let path: Vec<&str> = request
+                    .raw_path
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                let mut target = format!("/{}/", path.join("/"));
+                if let Some(query) = &request.query {
+                    target.push('?');
+                    target.push_str(query);
+                }
+                Answer::header(Status::RedirectPermanent, target)
+            }
+            Lookup::Found(Resolved::NotFound(_) | Resolved::Markdown(_)) => {
+                Answer::header(Status::NotFound, "Not found")
+            }
+        }
+    }
+
+    /// An author's view of a page they may edit: the page with a link to its source under it
+    /// (`=> titan://host:port/path;edit`), which their client opens in its editor. Readers'
+    /// pages never have it (and an author's view is never kept for them).
+    fn with_edit_link(&self, answer: Answer, ask: &Ask) -> Answer {
+        let identity = ask.identity.as_ref();
+        if !self.access.is_author(identity) {
+            return answer;
+        }
+        let gemtext = match &answer {
+            Answer::Page { page, .. } => page.gemtext.as_str(),
+            Answer::Generated { mime, body } if mime.starts_with("text/gemini") => body.as_str(),
+            _ => return answer,
+        };
+        let request = &ask.request;
+        let Some(source) = self
+            .site
+            .text_path(&request.segments, request.ends_with_slash)
+        else {
+            return answer;
+        };
+        let segments: Vec<String> = names(source).map(str::to_owned).collect();
+        if self
+            .access
+            .write_refusal(&self.root, &segments, identity)
+            .is_some()
+        {
+            return answer;
+        }
+        // The page's own URL (a post's, its `slug` kept); a folder's page by its index file.
+        let edit = super::titan::edit_url(&ask.origin, &self.page_url(source));
+        let newline = if gemtext.is_empty() || gemtext.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        let link = format!("{newline}\n=> {edit} Edit this page\n");
+        match answer {
+            Answer::Page { mime, page, .. } => Answer::Page {
+                mime,
+                page,
+                tail: Some(link),
+            },
+            Answer::Generated { mime, mut body } => {
+                body.push_str(&link);
+                Answer::Generated { mime, body }
+            }
+            other => other,
+        }
+    }
+}
+
+/// The key a reader's answer is kept under.
+fn key_of(ask: &Ask) -> AnswerKey {
+    AnswerKey::gemini(
+        &ask.origin,
+        &ask.request.segments,
+        ask.request.ends_with_slash,
+    )
+}
+
+/// Whether a request is for the search page (`/search`, `/search/<n>`), and then its page
+/// segment.
+fn search_page(request: &Request) -> Option<Option<&str>> {
+    match Route::parse(&request.segments)? {
+        Route::Search(page) if !request.ends_with_slash => Some(page),
+        _ => None,
+    }
+}

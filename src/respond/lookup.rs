@@ -1,0 +1,384 @@
+//! What a path of the capsule is, whoever asks: a generated page, a page of the snapshot (with
+//! a series post's navigation), a file of the folder, a redirect, or nothing.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{ATOM, Capsule};
+use crate::config::Lang;
+use crate::content::Resolved;
+use crate::content::files::is_markdown;
+use crate::content::markdown::{Page, Text};
+use crate::content::site::{Entry, Generated};
+use crate::convert::mime::mime_for;
+use crate::convert::route::Route;
+use crate::convert::url::{self, Origin};
+use crate::views::{atom, pages};
+
+/// What a path of the capsule answers.
+pub enum Lookup {
+    Found(Resolved),
+    Page(Arc<Page>),
+    /// Gemtext made for this request: a generated index, or a series post with its navigation.
+    Generated {
+        body: String,
+        lang: Option<Lang>,
+    },
+    /// A generated body of another type (an Atom feed, the default robots.txt).
+    Typed {
+        mime: &'static str,
+        body: String,
+    },
+    /// A Markdown file that cannot be served, and why.
+    PageError(Arc<str>),
+    /// The page lives at another URL (a post renamed by its `slug`).
+    Redirect(String),
+}
+
+impl Capsule {
+    /// What an author sees at a path: what readers see, but drafts and posts dated ahead are
+    /// served at their own URLs, marked as drafts, and `/drafts/` lists them. Never kept in
+    /// [`Capsule::rendered`], which readers' answers come from. Blocking.
+    pub fn lookup_preview(
+        &self,
+        segments: &[String],
+        ends_with_slash: bool,
+        origin: &Origin,
+    ) -> Lookup {
+        if Route::parse(segments) == Some(Route::Drafts) {
+            if !ends_with_slash {
+                return Lookup::Found(Resolved::AddSlash);
+            }
+            // Drafts of an area are left out: the list is not in the area, its pages are.
+            let outside =
+                |post: &&Arc<crate::content::Post>| !self.root.url_in_area(&post.natural_url());
+            return Lookup::Generated {
+                body: pages::drafts(self.site.drafts.iter().filter(outside)),
+                lang: None,
+            };
+        }
+        let withheld = self
+            .site
+            .text_path(segments, ends_with_slash)
+            .and_then(|source| match self.site.text(source) {
+                // A draft, or a post dated ahead; never a page whose front matter is broken.
+                Some(Text::Page(page))
+                    if page.withheld == Some("draft")
+                        || (page.withheld.is_none() && self.site.is_withheld(source)) =>
+                {
+                    Some(page)
+                }
+                _ => None,
+            });
+        match withheld {
+            Some(page) => Lookup::Generated {
+                body: pages::marked_draft(&page.gemtext),
+                lang: page.lang.clone(),
+            },
+            None => self.lookup(segments, ends_with_slash, origin),
+        }
+    }
+
+    /// Whether answering a path means making its text (a generated page, or a series post
+    /// with its navigation): work done off the async threads, once per snapshot (see
+    /// [`Rendered`]). Other text pages are held whole in the snapshot.
+    pub fn renders(&self, segments: &[String], ends_with_slash: bool) -> bool {
+        if self.site.generated(segments).is_some() {
+            return true;
+        }
+        let url = url::encode_path(&format!("/{}", segments.join("/")));
+        let source = match self.site.post_by_url(&url) {
+            Some(post) => Some(post.source.as_path()),
+            None => self.site.text_path(segments, ends_with_slash),
+        };
+        source.is_some_and(|s| self.site.in_series(s))
+    }
+
+    /// What `segments` (decoded, as from a request path) answers. Blocking: it may look at
+    /// the capsule folder.
+    pub fn lookup(&self, segments: &[String], ends_with_slash: bool, origin: &Origin) -> Lookup {
+        self.lookup_with(segments, ends_with_slash, origin, true)
+            .unwrap_or(Lookup::Found(Resolved::NotFound("no such file")))
+    }
+
+    /// As [`Capsule::lookup`] for the paths the site snapshot answers by itself (generated
+    /// pages, text pages), without a file-system call; `None` for the others. Requests for
+    /// pages never wait for the disk this way.
+    pub fn lookup_in_memory(
+        &self,
+        segments: &[String],
+        ends_with_slash: bool,
+        origin: &Origin,
+    ) -> Option<Lookup> {
+        self.lookup_with(segments, ends_with_slash, origin, false)
+    }
+
+    fn lookup_with(
+        &self,
+        segments: &[String],
+        ends_with_slash: bool,
+        origin: &Origin,
+        disk: bool,
+    ) -> Option<Lookup> {
+        match self.site.generated(segments) {
+            // The capsule's own robots.txt wins: see below.
+            Some(Generated::Robots) | None => {}
+            Some(page) if page.is_folder() && !ends_with_slash => {
+                return Some(Lookup::Found(Resolved::AddSlash));
+            }
+            Some(page) => return Some(self.generated_page(page, origin)),
+        }
+        // A post renamed by its `slug` is served at its URL, and its file's own name sends
+        // readers there.
+        let url = url::encode_path(&format!("/{}", segments.join("/")));
+        let resolved = match self.site.post_by_url(&url) {
+            // Renamed by its `slug`, it is still the file of its own name: an area over that
+            // name holds it under the new one too.
+            Some(post)
+                if self.root.crosses_into_area(
+                    &segments.iter().collect::<std::path::PathBuf>(),
+                    Path::new(
+                        &percent_encoding::percent_decode_str(&post.natural_url())
+                            .decode_utf8_lossy()
+                            .trim_start_matches('/'),
+                    ),
+                ) =>
+            {
+                return Some(Lookup::Found(Resolved::NotFound(
+                    "renamed out of a client-certificate area",
+                )));
+            }
+            Some(post) if !ends_with_slash => {
+                let path = self.root.path().join(&post.source);
+                if is_markdown(&path) {
+                    Resolved::Markdown(path)
+                } else {
+                    Resolved::File {
+                        mime: mime_for(&path),
+                        path,
+                    }
+                }
+            }
+            _ => self.resolve(segments, ends_with_slash, disk)?,
+        };
+        if let Resolved::Markdown(path) | Resolved::File { path, .. } = &resolved
+            && let Ok(source) = path.strip_prefix(self.root.path())
+            && let Some(post) = self.site.post(source)
+            && post.url != url
+        {
+            return Some(Lookup::Redirect(post.url.clone()));
+        }
+        if matches!(resolved, Resolved::NotFound(_)) && segments == ["robots.txt"] {
+            // The capsule has none of its own: serve the configured one.
+            return Some(self.generated_page(Generated::Robots, origin));
+        }
+        if let Resolved::Markdown(path) | Resolved::File { path, .. } = &resolved
+            && path
+                .strip_prefix(self.root.path())
+                .is_ok_and(|source| self.site.is_withheld(source))
+        {
+            return Some(Lookup::Found(Resolved::NotFound("not published yet")));
+        }
+        // Text pages come from the site as last read, never from a file being written.
+        let text = match &resolved {
+            Resolved::Markdown(path) => Some(self.text(path)),
+            Resolved::File { path, mime } if *mime == "text/gemini" => Some(self.text(path)),
+            _ => None,
+        };
+        Some(match (text, resolved) {
+            (
+                Some(Some(Text::Page(page))),
+                Resolved::Markdown(path) | Resolved::File { path, .. },
+            ) => match self.navigation(&path) {
+                Some((header, footer)) if page.withheld.is_none() => Lookup::Generated {
+                    body: pages::with_navigation(&page.gemtext, &header, &footer),
+                    lang: page.lang.clone(),
+                },
+                _ => Lookup::Page(Arc::clone(page)),
+            },
+            (Some(Some(Text::Unreadable(why))), _) => Lookup::PageError(Arc::clone(why)),
+            // Created since the site was last read: served once it has been.
+            (Some(None), _) => Lookup::Found(Resolved::NotFound("not read yet")),
+            (_, other) => Lookup::Found(other),
+        })
+    }
+
+    /// What a path names: from the site snapshot when it is a text page, else (when `disk`)
+    /// from the folder; `None` when only the folder can tell and `disk` is off.
+    fn resolve(&self, segments: &[String], ends_with_slash: bool, disk: bool) -> Option<Resolved> {
+        if let Some(source) = self.site.text_path(segments, ends_with_slash) {
+            let path = self.root.path().join(source);
+            return Some(if is_markdown(&path) {
+                Resolved::Markdown(path)
+            } else {
+                Resolved::File {
+                    mime: mime_for(&path),
+                    path,
+                }
+            });
+        }
+        if disk {
+            return Some(self.root.resolve(segments, ends_with_slash));
+        }
+        // Hidden paths are never in the snapshot; the rest is as the site last read it.
+        Some(match self.site.entry_at(segments)? {
+            Entry::Folder if !ends_with_slash => Resolved::AddSlash,
+            Entry::Folder => Resolved::NotFound("folder has no index.gmi or index.md"),
+            Entry::File if !ends_with_slash => {
+                let path = segments
+                    .iter()
+                    .fold(self.root.path().to_owned(), |p, s| p.join(s));
+                Resolved::File {
+                    mime: mime_for(&path),
+                    path,
+                }
+            }
+            Entry::File | Entry::Nothing => Resolved::NotFound("no such file"),
+        })
+    }
+
+    /// A text file as the site last read it.
+    fn text(&self, path: &Path) -> Option<&Text> {
+        self.site.text(path.strip_prefix(self.root.path()).ok()?)
+    }
+
+    /// The author's home page (`index.gmi`, else `index.md`) as the site last read it.
+    fn home_text(&self) -> Option<(std::path::PathBuf, &Text)> {
+        match self.resolve(&[], true, false)? {
+            Resolved::File { path, .. } | Resolved::Markdown(path) => {
+                let text = self.text(&path)?;
+                Some((path, text))
+            }
+            _ => None,
+        }
+    }
+
+    /// The home page: the author's `index.gmi` (or `index.md`) text, then the generated sections.
+    fn home_page(&self) -> Lookup {
+        let (text, lang) = match self.home_text() {
+            Some((_, Text::Page(page))) if page.withheld.is_none() => {
+                (Some(page.gemtext.clone()), page.lang.clone())
+            }
+            Some((path, Text::Large)) => {
+                tracing::warn!(file = %path.display(), "the home page is over the size limit");
+                (None, None)
+            }
+            _ => (None, None),
+        };
+        Lookup::Generated {
+            body: pages::home(
+                &self.site,
+                text.as_deref(),
+                &self.home.title,
+                &self.home.sections,
+            ),
+            lang,
+        }
+    }
+
+    /// The capsule feed's title: the `title` setting, else the heading the author gave the
+    /// home page, else the hostname.
+    fn feed_title(&self) -> &str {
+        if let Some(title) = &self.feeds.title {
+            return title;
+        }
+        match self.home_text() {
+            Some((_, Text::Page(page))) if page.withheld.is_none() => {
+                // A heading of nothing a feed can show (control characters) is no title.
+                atom::first_heading(&page.gemtext)
+                    .filter(|h| {
+                        h.chars().any(|c| {
+                            !c.is_control() && !c.is_whitespace() && (c as u32) & 0xFFFE != 0xFFFE
+                        })
+                    })
+                    .unwrap_or(&self.feeds.host)
+            }
+            _ => &self.feeds.host,
+        }
+    }
+
+    /// The body of a generated page.
+    fn generated_page(&self, page: Generated<'_>, origin: &Origin) -> Lookup {
+        let site = &self.site;
+        let info = || atom::FeedInfo {
+            title: self.feed_title(),
+            author: &self.feeds.author,
+            host: &self.feeds.host,
+        };
+        let body = match page {
+            Generated::Feed => {
+                return Lookup::Typed {
+                    mime: ATOM,
+                    body: atom::capsule_feed(site, origin, &info()),
+                };
+            }
+            Generated::SeriesFeed(series) => {
+                return Lookup::Typed {
+                    mime: ATOM,
+                    body: atom::series_feed(site, series, origin, &info()),
+                };
+            }
+            Generated::AllSeries => pages::all_series(site),
+            Generated::Series(series) => pages::series_index(site, series),
+            Generated::Archive => pages::archive(site),
+            Generated::AllTags => pages::all_tags(site),
+            Generated::Tag(_, tag) => pages::tag_page(site, tag),
+            Generated::SeriesMoved(..) => {
+                let moved_to = page.moved_to().map(|r| r.url()).unwrap_or_default();
+                return Lookup::Redirect(moved_to);
+            }
+            Generated::Home => return self.home_page(),
+            Generated::Robots => {
+                return Lookup::Typed {
+                    mime: "text/plain",
+                    body: self.robots_txt.clone(),
+                };
+            }
+        };
+        Lookup::Generated { body, lang: None }
+    }
+
+    /// The URL the page made from `file` (relative to the root) is served at: a post's (its
+    /// `slug` kept, drafts too), a Markdown file's `.gmi` name, else its own path.
+    pub fn page_url(&self, file: &Path) -> String {
+        if let Some(post) = self.site.all_posts().find(|p| p.source == file) {
+            return post.url.clone();
+        }
+        let served = if is_markdown(file) {
+            file.with_extension("gmi")
+        } else {
+            file.to_owned()
+        };
+        url::encode_path(&format!("/{}", served.to_string_lossy()))
+    }
+
+    /// The lines the server adds to the text of the page made from `source` (relative to the
+    /// root) when it serves it: a series post's header and footer, a draft's mark. A page
+    /// uploaded back as a client showed it would carry them into its source.
+    pub fn added_lines(&self, source: &Path) -> Vec<String> {
+        let mut added = Vec::new();
+        if let Some((header, footer)) = self.navigation(&self.root.path().join(source)) {
+            added.extend(header.lines().chain(footer.lines()).map(str::to_owned));
+        }
+        added.push(pages::DRAFT_MARK.to_owned());
+        // Its headings (`## In this series`) an author may well write too: the lines that
+        // tell the page as shown are its links, its part line and its list.
+        added.retain(|line| !line.trim().is_empty() && !line.starts_with('#'));
+        added
+    }
+
+    /// The header and footer of a post that belongs to a series.
+    fn navigation(&self, path: &Path) -> Option<(String, String)> {
+        let site = &self.site;
+        let source = path.strip_prefix(self.root.path()).ok()?;
+        let places = site.places_of(source);
+        if places.is_empty() {
+            return None;
+        }
+        let date = site.post(source)?.meta.date.day();
+        Some((
+            pages::post_header(&places, &date),
+            pages::post_footer(site, &places),
+        ))
+    }
+}

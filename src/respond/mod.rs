@@ -1,0 +1,173 @@
+//! What each path of the capsule answers, whoever asks and by whichever protocol: the Gemini
+//! and Gopher listeners for a request, or `gemhole build` for every path at once, so all give
+//! the same bytes. The server only carries what is decided here.
+//!
+//! - [`lookup`]: what a path is (a generated page, a page of the snapshot, a file, a redirect);
+//! - [`gemini`] and [`gopher`]: the answer each protocol gives for it, kept per snapshot where
+//!   it is made ([`rendered`]), and which kept answers a change may show ([`shown`]);
+//! - [`access`]: who may read, preview and write what (areas, drafts, Titan);
+//! - [`search`]: the search pages; [`paths`]: every path a static copy needs.
+//!
+//! Generated pages (home, archive, tags, series, feeds, robots.txt) come from the [`Site`];
+//! everything else from the capsule folder, with Markdown converted and series posts given
+//! their navigation. Blocking: the server calls what may touch the disk off its async threads.
+
+use crate::config::HomeConfig;
+use crate::content::search::Index;
+use crate::content::{CapsuleRoot, Site};
+
+pub mod access;
+pub mod gemini;
+pub mod gopher;
+pub mod lookup;
+pub mod paths;
+pub mod rendered;
+pub mod search;
+pub mod shown;
+pub mod titan;
+
+pub use access::Access;
+pub use lookup::Lookup;
+pub use paths::output_file;
+pub use rendered::Rendered;
+pub use search::{Searched, decode_query, encode_query};
+use shown::Shown;
+
+/// The MIME type of Atom feeds.
+pub const ATOM: &str = "application/atom+xml";
+
+/// Everything a path is answered from.
+#[derive(Debug)]
+pub struct Capsule {
+    pub root: CapsuleRoot,
+    pub site: Site,
+    pub home: Home,
+    pub feeds: Feeds,
+    /// Served at `/robots.txt` when the capsule has no such file.
+    pub robots_txt: String,
+    /// Answers rendered from this snapshot, kept for the next request (a new snapshot starts
+    /// empty, so nothing outlives the content it was made from).
+    pub rendered: Rendered,
+    /// The site's published posts, for `/search`.
+    pub search: Index,
+    /// Who may read, preview and write what.
+    pub access: Access,
+    /// `; lang=…` for gemtext, or empty.
+    gemtext_params: String,
+}
+
+/// How the home page is made.
+#[derive(Debug, Clone)]
+pub struct Home {
+    /// The heading when the capsule has no `index.gmi`/`index.md` of its own.
+    pub title: String,
+    pub sections: HomeConfig,
+}
+
+/// What the Atom feeds say of the capsule, from the settings.
+#[derive(Debug, Clone)]
+pub struct Feeds {
+    /// `title`; unset: the home page's first heading, else `host`.
+    pub title: Option<String>,
+    /// `author`; unset: `host`.
+    pub author: String,
+    /// The first configured hostname, never the one a request named, so feed and entry ids
+    /// stay the same whichever name a reader used.
+    pub host: String,
+}
+
+impl Capsule {
+    /// The same capsule, showing drafts to every reader or not (`serve --drafts`).
+    pub fn with_drafts_for_all(mut self, on: bool) -> Capsule {
+        self.access.drafts_for_all = on;
+        self
+    }
+
+    /// Lets a reader (`None`: a protocol without certificates) read a path (decoded
+    /// segments), or says why not: the one admission rule, for every protocol.
+    pub fn admit(
+        &self,
+        segments: &[String],
+        identity: Option<&crate::protocol::identity::Identity>,
+    ) -> Result<(), crate::protocol::identity::Refusal> {
+        self.access.read(&self.root, segments, identity)
+    }
+
+    /// Puts together what a capsule answers from: its folder, the site read from it, and the
+    /// host's settings for generated pages.
+    pub fn new(root: CapsuleRoot, site: Site, config: &crate::config::HostConfig) -> Capsule {
+        Capsule::after(None, root, site, config)
+    }
+
+    /// As [`Capsule::new`], taking the search entries of posts that did not change from the
+    /// capsule it replaces (a configuration reload).
+    pub fn after(
+        previous: Option<&Capsule>,
+        root: CapsuleRoot,
+        site: Site,
+        config: &crate::config::HostConfig,
+    ) -> Capsule {
+        let host = config.canonical().to_string();
+        let title = config.title.as_ref().map(|t| t.as_str().to_owned());
+        let search = Index::build(&site, previous.map(|p| &p.search));
+        Capsule {
+            root,
+            site,
+            home: Home {
+                title: title.clone().unwrap_or_else(|| host.clone()),
+                sections: config.home.clone(),
+            },
+            feeds: Feeds {
+                title,
+                author: config
+                    .author
+                    .as_ref()
+                    .map_or_else(|| host.clone(), |a| a.as_str().to_owned()),
+                host,
+            },
+            robots_txt: config.robots_txt.clone(),
+            rendered: Rendered::default(),
+            search,
+            access: Access {
+                titan: config.titan.clone(),
+                drafts_for_all: false,
+            },
+            gemtext_params: config
+                .lang
+                .mime_parameter()
+                .map(|p| format!("; {p}"))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The same capsule with a newly read site.
+    pub fn with_site(&self, site: Site) -> Capsule {
+        self.with_root(self.root.clone(), site)
+    }
+
+    /// The same settings over another folder (the capsule was swapped by a deploy) and the
+    /// site read from it.
+    pub fn with_root(&self, root: CapsuleRoot, site: Site) -> Capsule {
+        // Posts that did not change keep their index entries.
+        let search = Index::build(&site, Some(&self.search));
+        // When only some pages' text changed, every answer that cannot show it stays.
+        let rendered = match site.changed_since(&self.site) {
+            Some(changed) if root.same_folder(&self.root) => {
+                let shown = Shown::of(changed, &site, &self.site);
+                self.rendered.carried(|path| !shown.shows(path))
+            }
+            _ => Rendered::default(),
+        };
+        Capsule {
+            root,
+            site,
+            home: self.home.clone(),
+            feeds: self.feeds.clone(),
+            robots_txt: self.robots_txt.clone(),
+            rendered,
+            search,
+            access: self.access.clone(),
+            gemtext_params: self.gemtext_params.clone(),
+        }
+    }
+}
