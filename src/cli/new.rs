@@ -1,5 +1,6 @@
-//! `gemhole new`: a new post's first draft in one host's capsule, its part in a series chosen
-//! or checked, its date today in the host's zone, and the file and its URL printed.
+//! `gemhole new`: a new post's first draft in one host's capsule. Wiring only: the rules for
+//! what the author typed are `content::scaffold`'s; this picks the host, opens its capsule and
+//! prints the file and its URL.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,7 @@ use super::hosts::{one_host, open_capsule};
 use super::output::say;
 use crate::config::{Config, Hostname, Overrides};
 use crate::content::Secret;
-use crate::content::site::{BuildOptions, Site};
+use crate::content::scaffold::{self, Title, Typed};
 
 #[derive(Debug, Args)]
 pub(super) struct NewArgs {
@@ -36,97 +37,27 @@ pub(super) struct NewArgs {
 }
 
 pub(super) fn new_post(args: NewArgs) -> anyhow::Result<()> {
-    use crate::content::scaffold::{self, NewPost};
     let config = Config::load(args.config.as_deref(), Overrides::default())?;
     let host = one_host(
         &config,
         args.host.as_ref(),
         "name the one the post is for with --host",
     )?;
-    let title = args.title.trim().to_owned();
-    if title.is_empty() {
-        anyhow::bail!("give the post a title: gemhole new \"My Title\"");
-    }
+    // Before the capsule is opened: a blank title is the author's mistake whatever the folder.
+    let title = Title::new(&args.title)?;
     let root = open_capsule(host, &Secret::of(&config))?;
-    let series = args
-        .series
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty());
-    let aliases = || {
-        host.series
-            .iter()
-            .map(|(name, series)| (name.as_str(), series.aliases.as_slice()))
-    };
-    let part = match (&series, args.part) {
-        (Some(name), part) => {
-            let (site, _) = Site::build(&root, &BuildOptions::new(host));
-            match part {
-                None => Some(scaffold::next_part(&site, name, aliases())),
-                Some(part) => {
-                    if let Some(holder) = scaffold::part_taken(&site, name, aliases(), part) {
-                        anyhow::bail!(
-                            "part {part} of “{name}” is {}'s: nothing was written (leave \
-                             --part out for the next free part)",
-                            holder.display()
-                        );
-                    }
-                    Some(part)
-                }
-            }
-        }
-        (None, part) => part,
-    };
-    let date = args.date.unwrap_or_else(|| {
-        host.timezone
-            .zone()
-            .to_datetime(jiff::Timestamp::now())
-            .date()
-    });
-    let post = NewPost {
+    let typed = Typed {
         title,
-        date,
-        series,
-        part,
-        tags: args
-            .tags
-            .iter()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .collect(),
+        series: args.series,
+        part: args.part,
+        tags: args.tags,
+        date: args.date,
     };
-    let file = post.file();
-    let path = root.path().join(&file);
-    // A hand-written page of the same name would be served in its place.
-    let twin = root.path().join(file.with_extension("gmi"));
-    if twin.symlink_metadata().is_ok() {
-        anyhow::bail!(
-            "{} exists and would be served in place of the new post: nothing was written \
-             (give another title or --date)",
-            twin.display()
-        );
-    }
-    scaffold::create(root.path(), &file, &post.text()).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            anyhow::anyhow!(
-                "{} already exists: nothing was written (give another title or --date)",
-                path.display()
-            )
-        } else {
-            anyhow::anyhow!("cannot write {}: {e}", path.display())
-        }
-    })?;
-    let origin = crate::convert::url::Origin::new(
-        host.canonical().as_str(),
-        host.public_port.unwrap_or(crate::config::GEMINI_PORT),
-    );
-    let url = crate::convert::url::encode_path(&format!(
-        "/{}",
-        file.with_extension("gmi").to_string_lossy()
-    ));
-    say!("{}", path.display());
+    let started = scaffold::start(host, &root, typed)?;
+    say!("{}", started.path.display());
     say!(
         "{} (a draft: readers see it once you remove `draft: true`)",
-        origin.absolute(&url)
+        started.url
     );
     Ok(())
 }
