@@ -6,7 +6,8 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 
-use super::{chosen_hosts, names, out};
+use super::hosts::{one_host, open_capsule};
+use super::output::say;
 use crate::config::{Config, HostConfig, Hostname, Overrides};
 use crate::content::site::{BuildOptions, Site};
 use crate::content::store::{HISTORY_DIR, Why};
@@ -51,18 +52,12 @@ fn capsule(
     command: &str,
 ) -> anyhow::Result<(HostConfig, CapsuleRoot)> {
     let config = Config::load(config_file, Overrides::default())?;
-    let host: &HostConfig = match chosen_hosts(&config, name)?.as_slice() {
-        [host] => host,
-        _ => anyhow::bail!(
-            "this config serves several hosts: name the one to look at with `gemhole {command} \
-             --host NAME` (the hosts: {})",
-            names(config.hosts.iter().map(HostConfig::canonical))
-        ),
-    };
-    let root = CapsuleRoot::open(&host.capsule)
-        .with_context(|| format!("capsule folder {}", host.capsule.display()))?
-        .keep_secret(&Secret::of(&config))?
-        .with_areas(&host.areas);
+    let host = one_host(
+        &config,
+        name,
+        &format!("name the one to look at with `gemhole {command} --host NAME`"),
+    )?;
+    let root = open_capsule(host, &Secret::of(&config))?;
     Ok((host.clone(), root))
 }
 

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::FileSize;
+use super::values::FileSize;
 
 /// Part of the capsule readable only with a client certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

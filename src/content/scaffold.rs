@@ -1,11 +1,17 @@
 //! A new post's first draft (`gemhole new`): its file name, its front matter, and the next
-//! free part of its series, so an author starts from a file that already reads as intended.
+//! free part of its series, so an author starts from a file that already reads as intended;
+//! and the rules for what the author typed ([`start`]), so the command line only wires.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::series;
 use super::site::{POSTS_DIR, Site};
+
+use super::CapsuleRoot;
+use super::site::BuildOptions;
+use crate::config::{GEMINI_PORT, HostConfig};
+use crate::convert::url::{Origin, encode_path};
 
 /// What the author gives for a new post.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +62,170 @@ impl NewPost {
 
 /// The longest slug in a new post's file name.
 const MAX_SLUG_BYTES: usize = 200;
+
+/// A post's title as the author gave it, trimmed: never blank.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Title(String);
+
+impl Title {
+    /// The title typed, trimmed; a blank one is refused.
+    pub fn new(typed: &str) -> Result<Title, NewPostError> {
+        let title = typed.trim();
+        if title.is_empty() {
+            return Err(NewPostError::NoTitle);
+        }
+        Ok(Title(title.to_owned()))
+    }
+}
+
+/// What the author typed for a new post, before the capsule is consulted.
+#[derive(Debug, Clone)]
+pub struct Typed {
+    pub title: Title,
+    /// Trimmed; blank is none.
+    pub series: Option<String>,
+    /// Its part in the series; unset: the series' next free part.
+    pub part: Option<u32>,
+    /// Each trimmed; blank ones are left out.
+    pub tags: Vec<String>,
+    /// Unset: today in the host's time zone.
+    pub date: Option<jiff::civil::Date>,
+}
+
+/// The new post, written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    /// Its file, below the capsule folder.
+    pub path: PathBuf,
+    /// Its absolute `gemini://` URL.
+    pub url: String,
+}
+
+/// Why no post was written; each message says what to do instead.
+#[derive(Debug, thiserror::Error)]
+pub enum NewPostError {
+    #[error("give the post a title: gemhole new \"My Title\"")]
+    NoTitle,
+    #[error(
+        "part {part} of “{series}” is {}'s: nothing was written (leave --part out for the next \
+         free part)",
+        holder.display()
+    )]
+    PartTaken {
+        part: u32,
+        series: String,
+        holder: PathBuf,
+    },
+    /// A hand-written page of the same name would be served in the new post's place.
+    #[error(
+        "{} exists and would be served in place of the new post: nothing was written (give \
+         another title or --date)",
+        twin.display()
+    )]
+    TwinExists { twin: PathBuf },
+    #[error(
+        "{} already exists: nothing was written (give another title or --date)",
+        path.display()
+    )]
+    Exists { path: PathBuf },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Writes the first draft of a post to `host`'s capsule (`root`): the series' part chosen, or
+/// checked against the posts there; the date today in the host's zone unless given; refused
+/// when a file or a hand-written page of its name is there.
+pub fn start(host: &HostConfig, root: &CapsuleRoot, typed: Typed) -> Result<Started, NewPostError> {
+    let series = typed
+        .series
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let part = match &series {
+        Some(name) => Some(series_part(host, root, name, typed.part)?),
+        None => typed.part,
+    };
+    let date = typed.date.unwrap_or_else(|| {
+        host.timezone
+            .zone()
+            .to_datetime(jiff::Timestamp::now())
+            .date()
+    });
+    let post = NewPost {
+        title: typed.title.0,
+        date,
+        series,
+        part,
+        tags: typed
+            .tags
+            .iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect(),
+    };
+    let file = post.file();
+    let path = root.path().join(&file);
+    let twin = root.path().join(file.with_extension("gmi"));
+    if twin.symlink_metadata().is_ok() {
+        return Err(NewPostError::TwinExists { twin });
+    }
+    create(root.path(), &file, &post.text()).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            NewPostError::Exists { path: path.clone() }
+        } else {
+            NewPostError::Write {
+                path: path.clone(),
+                source,
+            }
+        }
+    })?;
+    Ok(Started {
+        url: page_url(host, &file),
+        path,
+    })
+}
+
+/// The part of `series` the new post takes: the one given if no post has it, else the next
+/// free one.
+fn series_part(
+    host: &HostConfig,
+    root: &CapsuleRoot,
+    series: &str,
+    given: Option<u32>,
+) -> Result<u32, NewPostError> {
+    let aliases = || {
+        host.series
+            .iter()
+            .map(|(name, series)| (name.as_str(), series.aliases.as_slice()))
+    };
+    let (site, _) = Site::build(root, &BuildOptions::new(host));
+    let Some(part) = given else {
+        return Ok(next_part(&site, series, aliases()));
+    };
+    match part_taken(&site, series, aliases(), part) {
+        Some(holder) => Err(NewPostError::PartTaken {
+            part,
+            series: series.to_owned(),
+            holder: holder.to_owned(),
+        }),
+        None => Ok(part),
+    }
+}
+
+/// The absolute URL of the page a post's file becomes: the canonical name and the public port
+/// (else Gemini's).
+fn page_url(host: &HostConfig, file: &Path) -> String {
+    let origin = Origin::new(
+        host.canonical().as_str(),
+        host.public_port.unwrap_or(GEMINI_PORT),
+    );
+    origin.absolute(&encode_path(&format!(
+        "/{}",
+        file.with_extension("gmi").to_string_lossy()
+    )))
+}
 
 /// The part after the highest one any post of `series` has (drafts included), by the series'
 /// URL name, so spelling and case do not matter, and by the names `aliases` gives it (former
@@ -189,5 +359,38 @@ mod tests {
         );
         assert!(read.problems.is_empty(), "{:?}", read.problems);
         assert!(read.error.is_none());
+    }
+
+    #[test]
+    fn a_start_writes_a_draft_once_and_never_over_a_page() {
+        assert!(matches!(Title::new(" \t"), Err(NewPostError::NoTitle)));
+        let dir = tempfile::tempdir().unwrap();
+        let root = CapsuleRoot::open(dir.path()).unwrap();
+        let host = HostConfig::default();
+        let typed = |title: &str| Typed {
+            title: Title::new(title).unwrap(),
+            series: Some(" ".into()),
+            part: None,
+            tags: vec![" radio ".into(), " ".into()],
+            date: Some(jiff::civil::date(2026, 11, 28)),
+        };
+        let started = start(&host, &root, typed(" First ")).unwrap();
+        assert_eq!(started.path, root.path().join("posts/2026-11-28-first.md"));
+        assert!(
+            started.url.ends_with("/posts/2026-11-28-first.gmi"),
+            "{}",
+            started.url
+        );
+        let text = std::fs::read_to_string(&started.path).unwrap();
+        assert!(
+            text.contains("title: \"First\"\n") && text.contains("tags: [\"radio\"]\n"),
+            "{text}"
+        );
+        assert!(!text.contains("series:"), "{text}");
+        let again = start(&host, &root, typed("First")).unwrap_err();
+        assert!(matches!(again, NewPostError::Exists { .. }), "{again}");
+        std::fs::write(root.path().join("posts/2026-11-28-twin.gmi"), "# Twin\n").unwrap();
+        let twin = start(&host, &root, typed("Twin")).unwrap_err();
+        assert!(matches!(twin, NewPostError::TwinExists { .. }), "{twin}");
     }
 }

@@ -1,0 +1,63 @@
+//! `gemhole new`: a new post's first draft in one host's capsule. Wiring only: the rules for
+//! what the author typed are `content::scaffold`'s; this picks the host, opens its capsule and
+//! prints the file and its URL.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::hosts::{one_host, open_capsule};
+use super::output::say;
+use crate::config::{Config, Hostname, Overrides};
+use crate::content::Secret;
+use crate::content::scaffold::{self, Title, Typed};
+
+#[derive(Debug, Args)]
+pub(super) struct NewArgs {
+    /// The post's title
+    title: String,
+    /// The series it belongs to
+    #[arg(long, value_name = "NAME")]
+    series: Option<String>,
+    /// Its part in the series [default: the series' next free part]
+    #[arg(long, value_name = "N", requires = "series", value_parser = clap::value_parser!(u32).range(1..))]
+    part: Option<u32>,
+    /// Its tags, separated by commas
+    #[arg(long, value_name = "a,b", value_delimiter = ',')]
+    tags: Vec<String>,
+    /// Its date [default: today, in the host's `timezone`]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: Option<jiff::civil::Date>,
+    /// Config file [default: ./config.toml if it exists, else built-in defaults]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The host whose capsule gets it [default: the only host; required with several]
+    #[arg(long, value_name = "NAME")]
+    host: Option<Hostname>,
+}
+
+pub(super) fn new_post(args: NewArgs) -> anyhow::Result<()> {
+    let config = Config::load(args.config.as_deref(), Overrides::default())?;
+    let host = one_host(
+        &config,
+        args.host.as_ref(),
+        "name the one the post is for with --host",
+    )?;
+    // Before the capsule is opened: a blank title is the author's mistake whatever the folder.
+    let title = Title::new(&args.title)?;
+    let root = open_capsule(host, &Secret::of(&config))?;
+    let typed = Typed {
+        title,
+        series: args.series,
+        part: args.part,
+        tags: args.tags,
+        date: args.date,
+    };
+    let started = scaffold::start(host, &root, typed)?;
+    say!("{}", started.path.display());
+    say!(
+        "{} (a draft: readers see it once you remove `draft: true`)",
+        started.url
+    );
+    Ok(())
+}

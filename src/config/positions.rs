@@ -1,0 +1,169 @@
+//! Places in the config text: a byte span made into `file:line:column` and the line itself for
+//! a message, and where the entries of `[[host]]` and `[tls."name"]` tables are written, so a
+//! rule between hosts (checked once the text is deserialised and the spans are gone) can still
+//! point at the line that breaks it.
+
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::ConfigError;
+
+/// Where the entries that the rules between `[[host]]` tables point at are written, taken
+/// from the parsed text before it is deserialised.
+pub(super) struct Positions {
+    /// The `host` key's value (for `host = []`, which holds no host).
+    pub(super) host_key: Range<usize>,
+    /// Each `[[host]]` table's, in order.
+    pub(super) hosts: Vec<Spots>,
+    /// Each `[tls."name"]` table's name as written, for a name no host has.
+    pub(super) tls: Vec<(String, Range<usize>)>,
+}
+
+impl Positions {
+    /// The positions in a file written with `[[host]]` tables.
+    pub(super) fn of(root: &DeTable<'_>, text: &str) -> Positions {
+        Positions {
+            host_key: root.get("host").map(Spanned::span).unwrap_or_default(),
+            hosts: Spots::of(root, text),
+            tls: root
+                .get("tls")
+                .and_then(|t| t.get_ref().as_table())
+                .map(|t| {
+                    t.iter()
+                        .map(|(k, _)| (k.get_ref().to_string(), k.span()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Where the entries of one `[[host]]` table are written, for messages about rules between
+/// hosts.
+pub(super) struct Spots {
+    /// Line of the table's first entry.
+    pub(super) line: usize,
+    pub(super) table: Range<usize>,
+    /// Whether the table has a `hostnames` key.
+    pub(super) named: bool,
+    pub(super) names: Vec<Range<usize>>,
+    pub(super) default: Option<Range<usize>>,
+    pub(super) gopher: Vec<Range<usize>>,
+}
+
+impl Spots {
+    /// The spots of each `[[host]]` table, in order.
+    fn of(root: &DeTable<'_>, text: &str) -> Vec<Spots> {
+        let Some(hosts) = root.get("host").and_then(|h| h.get_ref().as_array()) else {
+            return Vec::new();
+        };
+        let items = |value: Option<&Spanned<DeValue<'_>>>| -> Vec<Range<usize>> {
+            value
+                .and_then(|v| v.get_ref().as_array())
+                .map(|a| a.iter().map(Spanned::span).collect())
+                .unwrap_or_default()
+        };
+        hosts
+            .iter()
+            .map(|host| {
+                let table = host.get_ref().as_table();
+                let key = |name: &str| table.and_then(|t| t.get(name));
+                Spots {
+                    line: line_and_column(text, host.span().start).0,
+                    table: host.span(),
+                    named: key("hostnames").is_some(),
+                    names: items(key("hostnames")),
+                    default: key("default")
+                        .filter(|v| v.get_ref().as_bool() == Some(true))
+                        .map(Spanned::span),
+                    gopher: ["listen", "proxy_listen"]
+                        .into_iter()
+                        .flat_map(|list| {
+                            items(
+                                key("gopher")
+                                    .and_then(|g| g.get_ref().as_table())
+                                    .and_then(|g| g.get(list)),
+                            )
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// An error at a place in the config text (`None`: its start).
+pub(super) fn located(
+    text: &str,
+    path: &Path,
+    span: Option<Range<usize>>,
+    message: &str,
+) -> ConfigError {
+    let (line, column) = span
+        .map(|span| line_and_column(text, span.start))
+        .unwrap_or((1, 1));
+    let source_line = text.lines().nth(line - 1).unwrap_or("").trim();
+    let mut message = message.trim_end().to_owned();
+    if !source_line.is_empty() {
+        message = format!("{message}\n    {line} | {source_line}");
+    }
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::parse_and_validate as parse;
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let err = parse("capsule = \"c\"\nhostname = [\"x\"]\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("config.toml:2:1:"), "{text}");
+        assert!(text.contains("hostname"), "{text}");
+    }
+
+    #[test]
+    fn unknown_key_in_a_table_is_named() {
+        let err = parse("[limits]\nmax_conections = 3\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("config.toml:2:"), "{text}");
+        assert!(text.contains("max_conections"), "{text}");
+    }
+
+    #[test]
+    fn invalid_value_names_line_and_expected_form() {
+        let err = parse("\n[limits]\nrequest_timeout = 0\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("config.toml:3:"), "{text}");
+        assert!(
+            text.contains("expected a whole number of seconds"),
+            "{text}"
+        );
+
+        let err = parse("listen = [\"1965\"]\n").unwrap_err().to_string();
+        assert!(err.starts_with("config.toml:1:"), "{err}");
+
+        let err = parse("hostnames = [\"a/b\"]\n").unwrap_err().to_string();
+        assert!(err.contains("expected a DNS name"), "{err}");
+
+        let err = parse("lang = \"en fr\"\n").unwrap_err().to_string();
+        assert!(err.contains("BCP 47"), "{err}");
+    }
+}
