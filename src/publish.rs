@@ -619,10 +619,8 @@ mod tests {
         std::fs::write(dir.join("posts/2024-01-01-a.md"), "# A\n").unwrap();
         let root = crate::content::CapsuleRoot::open(dir).unwrap();
         let config = crate::config::HostConfig::default();
-        let (site, _) = crate::content::site::Site::build(
-            &root,
-            &crate::content::site::BuildOptions::new(&config),
-        );
+        let (site, _) =
+            crate::content::site::Site::build(&root, &crate::content::BuildOptions::new(&config));
         Capsule::new(root, site, &config)
     }
 

@@ -9,7 +9,7 @@ use clap::Args;
 use super::hosts::{chosen_hosts, open_capsule};
 use super::output::{init_logging, say};
 use crate::config::{Config, GEMINI_PORT, HostConfig, Hostname, Overrides};
-use crate::content::site::{BuildOptions, Site};
+use crate::content::{BuildOptions, Site};
 use crate::content::{CapsuleRoot, Secret};
 use crate::convert::url::Origin;
 use crate::publish::OutDir;

@@ -9,7 +9,7 @@ use clap::Args;
 use super::hosts::{chosen_hosts, open_capsule};
 use super::output::{report, say};
 use crate::config::{Config, HostConfig, Hostname, Overrides};
-use crate::content::site::{BuildOptions, Site};
+use crate::content::{BuildOptions, Site};
 use crate::content::{CapsuleRoot, Secret};
 use crate::convert::printable;
 

@@ -9,8 +9,8 @@ use clap::Args;
 use super::hosts::{one_host, open_capsule};
 use super::output::say;
 use crate::config::{Config, HostConfig, Hostname, Overrides};
-use crate::content::site::{BuildOptions, Site};
 use crate::content::store::{HISTORY_DIR, Why};
+use crate::content::{BuildOptions, Site};
 use crate::content::{CapsuleRoot, Secret};
 
 #[derive(Debug, Args)]

@@ -5,11 +5,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::options::POSTS_DIR;
 use super::series;
-use super::site::{POSTS_DIR, Site};
+use super::site::Site;
 
 use super::CapsuleRoot;
-use super::site::BuildOptions;
+use super::options::BuildOptions;
 use crate::config::{GEMINI_PORT, HostConfig};
 use crate::convert::url::{Origin, encode_path};
 

@@ -29,9 +29,6 @@ mod tests;
 
 pub use urls::MAX_PATH_BYTES;
 
-// Older paths of items that live in their own modules now.
-pub use crate::content::options::{BuildOptions, POSTS_DIR};
-
 /// Everything the capsule serves, as read at one moment: the generated pages are made from it
 /// and every text page is served from it.
 #[derive(Debug, Clone, Default)]
