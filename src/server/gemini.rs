@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 use super::conn::{AccessLog, Pace, close, off_thread, on_disk, open_file, send_file, write_timed};
-use super::host::{Host, Hosts};
+use super::host::{Arrival, Hosts};
 use super::slots::{CLOSED_FOR_NEWCOMER, STALLED_FOR_NEWCOMER};
 use super::upload;
 use super::{Admitted, Holds};
@@ -87,16 +87,13 @@ async fn serve(
     // The host the client asked for by name (SNI): the one this connection is for.
     let host = hosts.by_sni(tls.get_ref().1.server_name());
     log.vhost = host.canonical().to_string();
-    Box::pin(answer(
-        tls,
-        received,
-        &buf,
-        (local, identity.as_ref()),
-        (hosts, host),
-        log,
-        holds,
-    ))
-    .await
+    let arrival = Arrival {
+        hosts,
+        host,
+        local,
+        identity: identity.as_ref(),
+    };
+    Box::pin(answer(tls, received, &buf, arrival, log, holds)).await
 }
 
 /// Answers what arrived, ends with close_notify; returns why it ended early, for the log.
@@ -104,12 +101,11 @@ async fn answer(
     mut tls: Tls,
     received: Received,
     buf: &[u8],
-    (local, identity): (SocketAddr, Option<&Identity>),
-    (hosts, host): (&Hosts, &Arc<Host>),
+    arrival: Arrival<'_>,
     log: &mut AccessLog,
     holds: &mut Holds,
 ) -> Option<&'static str> {
-    let limits = &hosts.timeouts;
+    let limits = &arrival.hosts.timeouts;
     // A balancer's health check that asks for something is a request like any other: its
     // line is news (only a bare connect and close is not).
     if !matches!(received, Received::TimedOut) {
@@ -128,11 +124,9 @@ async fn answer(
             // The bytes after the CRLF already read are the start of the upload's body.
             let early = &buf[len + 2..filled];
             let line = &buf[..len];
-            upload::respond(&mut tls, line, early, local, (hosts, host), identity, log).await
+            upload::respond(&mut tls, line, early, arrival, log).await
         }
-        Received::Line { len, .. } => {
-            Some(respond(&buf[..len], (local, identity), (hosts, host), log).await)
-        }
+        Received::Line { len, .. } => Some(respond(&buf[..len], arrival, log).await),
     };
     let note = match response {
         // Nothing to answer: the connection is only closed.
@@ -282,12 +276,13 @@ async fn read_request<S: AsyncRead + Unpin>(
 }
 
 /// Decides the response to a request line on a connection for `conn`.
-async fn respond(
-    line: &[u8],
-    (local, identity): (SocketAddr, Option<&Identity>),
-    (hosts, conn): (&Hosts, &Arc<Host>),
-    log: &mut AccessLog,
-) -> Response {
+async fn respond(line: &[u8], arrival: Arrival<'_>, log: &mut AccessLog) -> Response {
+    let Arrival {
+        hosts,
+        host: conn,
+        local,
+        identity,
+    } = arrival;
     let parsed = request::parse(line);
     if let Ok(request) = &parsed {
         log.host = request.host.to_string();

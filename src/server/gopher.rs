@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 use super::conn::{AccessLog, Pace, close, off_thread, on_disk, open_file, send_file, write_timed};
-use super::host::{Host, Hosts};
+use super::host::{Arrival, Host, Hosts};
 use super::slots::{CLOSED_FOR_NEWCOMER, STALLED_FOR_NEWCOMER};
 use super::{Admitted, Holds};
 use crate::config::GEMINI_PORT;
@@ -50,7 +50,7 @@ pub(super) async fn handle(conn: Admitted, hosts: Arc<Hosts>, configured: Socket
     let host = hosts.for_gopher(configured).unwrap_or(hosts.default_host());
     log.host = "gopher".into();
     log.vhost = host.canonical().to_string();
-    let served = serve(stream, &mut holds, (&hosts, host), &mut log).await;
+    let served = serve(stream, &mut holds, &hosts, host, &mut log).await;
     if let Some(note) = served {
         log.note = note;
     }
@@ -61,7 +61,8 @@ pub(super) async fn handle(conn: Admitted, hosts: Arc<Hosts>, configured: Socket
 async fn serve(
     mut stream: TcpStream,
     holds: &mut Holds,
-    (hosts, host): (&Hosts, &Host),
+    hosts: &Hosts,
+    host: &Arc<Host>,
     log: &mut AccessLog,
 ) -> Option<&'static str> {
     let limits = &hosts.timeouts;
@@ -85,7 +86,13 @@ async fn serve(
     log.quiet = false;
     // Boxed: the answering phase's state is allocated only once a request has arrived, so a
     // connection that is still waiting for one (hundreds, in a slowloris attack) stays small.
-    Box::pin(reply(stream, line, local, (hosts, host), log, holds)).await
+    let arrival = Arrival {
+        hosts,
+        host,
+        local,
+        identity: None,
+    };
+    Box::pin(reply(stream, line, arrival, log, holds)).await
 }
 
 /// Answers a request line (`None`: one too long) and closes; returns why it ended early, for
@@ -93,14 +100,13 @@ async fn serve(
 async fn reply(
     mut stream: TcpStream,
     line: Option<&[u8]>,
-    local: SocketAddr,
-    (hosts, host): (&Hosts, &Host),
+    arrival: Arrival<'_>,
     log: &mut AccessLog,
     holds: &mut Holds,
 ) -> Option<&'static str> {
-    let limits = &hosts.timeouts;
+    let limits = &arrival.hosts.timeouts;
     let answer = match line {
-        Some(line) => respond(line, local, (hosts, host), log).await,
+        Some(line) => respond(line, arrival, log).await,
         None => {
             log.note = "request too long";
             Answer::error("Request too long")
@@ -183,12 +189,10 @@ async fn read_line(stream: &mut TcpStream, buf: &mut [u8; MAX_REQUEST_BYTES + 2]
 }
 
 /// Decides the answer to a request line.
-async fn respond(
-    line: &[u8],
-    local: SocketAddr,
-    (hosts, host): (&Hosts, &Host),
-    log: &mut AccessLog,
-) -> Answer {
+async fn respond(line: &[u8], arrival: Arrival<'_>, log: &mut AccessLog) -> Answer {
+    let Arrival {
+        hosts, host, local, ..
+    } = arrival;
     // Every request line counts against its address's rate, refused ones too.
     if let Err(wait) = hosts.per_address.request(log.peer.ip()) {
         log.note = "over the request rate of its address";

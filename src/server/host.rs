@@ -27,6 +27,7 @@ use crate::config::{AreaConfig, Config, Fingerprint, HostConfig, Hostname, Titan
 use crate::content::scan::{self, ReadCache, SharedCache};
 use crate::content::{BuildOptions, Problem, Site};
 use crate::content::{CapsuleRoot, Secret};
+use crate::protocol::identity::Identity;
 use crate::protocol::request::{Named, Rejection, Request};
 use crate::respond::Capsule;
 use crate::watch;
@@ -74,6 +75,17 @@ impl Host {
     pub fn canonical(&self) -> &Hostname {
         &self.names[0]
     }
+}
+
+/// Where a request arrived: the configuration its connection started under, the host the
+/// connection is for (by SNI, or by its Gopher listener), the address it arrived at, and the
+/// client certificate it presented. What answers on a connection takes it whole.
+#[derive(Clone, Copy)]
+pub(super) struct Arrival<'a> {
+    pub hosts: &'a Hosts,
+    pub host: &'a Arc<Host>,
+    pub local: SocketAddr,
+    pub identity: Option<&'a Identity>,
 }
 
 /// Everything one configuration serves with: a connection keeps the one it started with, and

@@ -7,7 +7,6 @@
 //! written whole; what it replaces is kept in the history, and the live reload serves the
 //! page within its latency.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::timeout;
 
 use super::conn::{AccessLog, on_disk};
-use super::host::{Host, Hosts};
+use super::host::{Arrival, Host, Hosts};
 use crate::content::files::{is_markdown, names};
 use crate::content::store::{HISTORY_DIR, HistoryLock, Quota, StoreError};
 use crate::convert::url::Origin;
@@ -38,17 +37,21 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
     stream: &mut S,
     line: &[u8],
     early: &[u8],
-    local: SocketAddr,
-    hosts: (&Hosts, &Arc<Host>),
-    identity: Option<&Identity>,
+    arrival: Arrival<'_>,
     log: &mut AccessLog,
 ) -> Option<Answer> {
+    let Arrival {
+        hosts,
+        local,
+        identity,
+        ..
+    } = arrival;
     let Upload {
         host,
         capsule,
         target,
         request,
-    } = match checked(line, early, local, hosts, identity, log).await {
+    } = match checked(line, early, arrival, log).await {
         Ok(upload) => upload,
         Err(refused) => return Some(refused),
     };
@@ -60,7 +63,7 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
     let body = if size == 0 {
         None
     } else {
-        Some(read_body(stream, early, size, hosts.0, log).await?)
+        Some(read_body(stream, early, size, hosts, log).await?)
     };
     // One write at a time, in this process and among every server on the folder (nodes on
     // shared storage): each is checked against a snapshot that shows every write before it,
@@ -270,11 +273,15 @@ struct Upload<'a> {
 async fn checked<'a>(
     line: &[u8],
     early: &[u8],
-    local: SocketAddr,
-    (hosts, conn): (&Hosts, &'a Arc<Host>),
-    identity: Option<&Identity>,
+    arrival: Arrival<'a>,
     log: &mut AccessLog,
 ) -> Result<Upload<'a>, Answer> {
+    let Arrival {
+        hosts,
+        host: conn,
+        local,
+        identity,
+    } = arrival;
     let parsed = titan::parse(line);
     if let Ok(request) = &parsed {
         log.host = request.target.host.to_string();
