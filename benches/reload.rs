@@ -168,7 +168,7 @@ fn config_reload(server: &TestServer, config: &Path, text: &str) -> Duration {
     let before = server.count_logs("configuration reloaded");
     std::fs::write(config, text).unwrap();
     let started = Instant::now();
-    server.signal(libc::SIGHUP);
+    server.signal(rustix::process::Signal::HUP.as_raw());
     server.wait_log("the reload", |_| {
         server.count_logs("configuration reloaded") > before
     });

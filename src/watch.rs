@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
-use time::OffsetDateTime;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::config::{WatchConfig, WatchMode};
@@ -432,16 +431,17 @@ fn next_due(site: &Site, options: &BuildOptions) -> Option<Duration> {
     if options.show_future {
         return None;
     }
-    let now = OffsetDateTime::now_utc();
+    let now = crate::content::post::PostDate::now().at();
     site.drafts
         .iter()
         .filter(|p| !p.meta.draft)
-        .map(|p| p.meta.date.0)
+        .map(|p| p.meta.date.at())
         .filter(|&date| date > now)
         .min()
         .map(|date| {
             // A moment past the date, so the rebuild finds it in the past.
-            Duration::try_from(date - now).unwrap_or_default() + Duration::from_millis(10)
+            Duration::try_from(date.duration_since(now)).unwrap_or_default()
+                + Duration::from_millis(10)
         })
 }
 

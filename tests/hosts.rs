@@ -339,7 +339,7 @@ fn a_reload_that_breaks_any_host_is_refused_and_every_host_keeps_serving() {
     assert!(!dir.join("b/keys").exists());
     // The config file moved away: not the built-in defaults, but a refusal.
     std::fs::rename(dir.join("config.toml"), dir.join("config.toml.bak")).unwrap();
-    server.signal(libc::SIGHUP);
+    server.signal(rustix::process::Signal::HUP.as_raw());
     server.wait_log("the refusal", |l| {
         l.contains("reload refused") && l.contains("cannot read config file")
     });

@@ -99,7 +99,7 @@ fn shutdown_lets_an_in_flight_response_finish() {
     let mut start = vec![0u8; 64 * 1024];
     conn.read_exact(&mut start).unwrap();
 
-    server.signal(libc::SIGTERM);
+    server.signal(rustix::process::Signal::TERM.as_raw());
     server.wait_log("the shutdown", |l| l.contains("shutting down"));
     // New connections are refused once shutdown has begun.
     let deadline = std::time::Instant::now() + DEADLINE;
@@ -135,7 +135,7 @@ fn a_connection_accepted_before_sigterm_is_answered_during_the_grace() {
         .start();
     // The handshake completes, so the server holds this connection, waiting for its request.
     let mut waiting = connect(server.addr(), Some("localhost"), Tls::Any).unwrap();
-    server.signal(libc::SIGTERM);
+    server.signal(rustix::process::Signal::TERM.as_raw());
     server.wait_log("the shutdown", |l| {
         l.contains("waiting for 1 connection(s)")
     });
@@ -347,7 +347,7 @@ fn a_reload_keeps_what_each_address_holds_and_has_spent() {
         reader.write_all(server.url("/\r\n").as_bytes()).unwrap();
         crate::common::finish(reader).unwrap().expect("20");
     }
-    server.signal(libc::SIGHUP);
+    server.signal(rustix::process::Signal::HUP.as_raw());
     server.wait_log("the reload", |l| l.contains("configuration reloaded"));
     // Still full, still spent: a reload is no fresh allowance.
     assert!(connect(server.addr(), Some("localhost"), Tls::Any).is_err());
@@ -442,14 +442,14 @@ fn systemd_hears_ready_reloading_and_stopping() {
         String::from_utf8_lossy(&buf[..n]).into_owned()
     };
     assert_eq!(next(), "READY=1\n");
-    server.signal(libc::SIGHUP);
+    server.signal(rustix::process::Signal::HUP.as_raw());
     let reloading = next();
     assert!(
         reloading.starts_with("RELOADING=1\nMONOTONIC_USEC="),
         "{reloading:?}"
     );
     assert_eq!(next(), "READY=1\n");
-    server.signal(libc::SIGTERM);
+    server.signal(rustix::process::Signal::TERM.as_raw());
     assert_eq!(next(), "STOPPING=1\n");
     assert!(server.wait_exit().success());
 }

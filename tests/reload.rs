@@ -332,7 +332,7 @@ fn sighup_reloads_the_config_without_dropping_connections() {
     // A connection that has finished its handshake but not yet sent its request.
     let waiting = connect(server.addr(), Some("localhost"), Tls::Any).unwrap();
     std::fs::write(&config, "robots_txt = \"second\\n\"\n").unwrap();
-    server.signal(libc::SIGHUP);
+    server.signal(rustix::process::Signal::HUP.as_raw());
     server.wait_for("/robots.txt", "the reloaded robots.txt", |a| {
         a.body_text() == "second\n"
     });
@@ -348,7 +348,7 @@ fn sighup_reloads_the_config_without_dropping_connections() {
         "robots_txt = \"third\\n\"\nlang = \"not a tag!\"\n",
     )
     .unwrap();
-    server.signal(libc::SIGHUP);
+    server.signal(rustix::process::Signal::HUP.as_raw());
     let refused = server.wait_log("the refusal", |l| l.contains("reload refused"));
     assert!(refused.contains("config.toml:2:"), "{refused}");
     assert_eq!(robots(&server), "second\n");
@@ -501,7 +501,7 @@ fn a_config_reload_reads_again_only_when_reading_changed() {
         b.contains("Fresh text.")
     });
     std::fs::write(&config, "robots_txt = \"second\\n\"\n").unwrap();
-    server.signal(libc::SIGHUP);
+    server.signal(rustix::process::Signal::HUP.as_raw());
     assert_eq!(reloaded(1), 0);
     wait_body(&server, "/robots.txt", "the new robots.txt", |b| {
         b == "second\n"
@@ -527,7 +527,7 @@ fn a_config_reload_reads_again_only_when_reading_changed() {
         "robots_txt = \"second\\n\"\n[series.Radio]\nslug = \"wireless\"\n",
     )
     .unwrap();
-    server.signal(libc::SIGHUP);
+    server.signal(rustix::process::Signal::HUP.as_raw());
     assert_eq!(reloaded(2), 0);
     let series = server.get(&server.url("/series/")).body_text();
     assert!(series.contains("/series/wireless/"), "{series}");
@@ -547,7 +547,7 @@ fn a_config_reload_reads_again_only_when_reading_changed() {
          [markdown]\nimage_marker = \"IMAGE\"\n",
     )
     .unwrap();
-    server.signal(libc::SIGHUP);
+    server.signal(rustix::process::Signal::HUP.as_raw());
     assert!(reloaded(3) >= started, "every file read again");
     let page = server.get(&server.url("/posts/radio-2.gmi")).body_text();
     assert!(page.contains("IMAGE") && !page.contains("🖼"), "{page}");
@@ -731,7 +731,7 @@ fn with_the_watch_off_a_reload_serves_what_changed() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(server.get(&server.url("/about.gmi")).body(), b"# About\n");
     let before = server.count_logs("configuration reloaded");
-    server.signal(libc::SIGHUP);
+    server.signal(rustix::process::Signal::HUP.as_raw());
     server.wait_log("the reload", |_| {
         server.count_logs("configuration reloaded") > before
     });

@@ -58,7 +58,7 @@ fn a_reload_that_would_put_the_keys_inside_the_capsule_is_refused() {
         "config.toml",
         "certs = \"capsule/certs\"\n",
     );
-    server.signal(libc::SIGHUP);
+    server.signal(rustix::process::Signal::HUP.as_raw());
     let refused = server.wait_log("the refusal", |l| l.contains("reload refused"));
     assert!(refused.contains("lies inside the capsule"), "{refused}");
     // Still serving with the old keys; nothing was generated inside the capsule.
@@ -224,7 +224,7 @@ fn a_fifo_or_socket_put_in_a_file_s_place_is_refused_at_once_and_shutdown_is_not
     assert!(text.starts_with('3'), "{text:?}");
     // Still answering, and it stops when asked.
     server.get(&server.url("/")).expect("20");
-    server.signal(libc::SIGTERM);
+    server.signal(rustix::process::Signal::TERM.as_raw());
     assert!(server.wait_exit().success());
 }
 

@@ -1474,7 +1474,7 @@ fn an_upload_across_a_reload_is_refused_and_not_written() {
     conn.write_all(format!("{line}\r\n{}", &text[..5]).as_bytes())
         .unwrap();
     conn.flush().unwrap();
-    c.server.signal(libc::SIGHUP);
+    c.server.signal(rustix::process::Signal::HUP.as_raw());
     c.server
         .wait_log("the reload", |l| l.contains("configuration reloaded"));
     conn.write_all(&text.as_bytes()[5..]).unwrap();

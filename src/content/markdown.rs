@@ -36,7 +36,7 @@ pub fn read_source(path: &Path, limit: u64) -> Result<String, SourceError> {
     // Non-blocking, so a FIFO is refused below instead of waited on forever.
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
         .open(path)
         .map_err(read)?;
     if !file.metadata().map_err(read)?.is_file() {

@@ -12,8 +12,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
 use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, names};
 use super::front_matter::KeyLines;
 use super::markdown::{self, Text, read_opened, title_stem};
@@ -741,8 +739,9 @@ fn read(
     };
     let modified = meta
         .modified()
-        .map(OffsetDateTime::from)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        .ok()
+        .and_then(|t| jiff::Timestamp::try_from(t).ok())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     Entry {
         stamp: Stamp::of(meta),
         ..examine(source, relative, modified, options)
@@ -763,7 +762,7 @@ fn failed(text: Text, problems: Vec<Problem>) -> Entry {
 /// A text read as the file at `relative` (relative to the root) would be: its problems and
 /// the post it makes, what an upload is checked with before it is written.
 pub fn examine_text(text: String, relative: &Path, options: &BuildOptions) -> Examined {
-    let entry = examine(text, relative, OffsetDateTime::now_utc(), options);
+    let entry = examine(text, relative, jiff::Timestamp::now(), options);
     Examined {
         problems: entry.problems,
         post: entry.post,
@@ -784,7 +783,7 @@ pub struct Examined {
 fn examine(
     source: String,
     relative: &Path,
-    modified: OffsetDateTime,
+    modified: jiff::Timestamp,
     options: &BuildOptions,
 ) -> Entry {
     let mut problems = Vec::new();

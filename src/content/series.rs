@@ -13,8 +13,6 @@ use unicode_normalization::UnicodeNormalization;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
 use crate::config::SeriesConfig;
 use crate::content::post::{
     Post, PostDate, PostMeta, SeriesRole, fold, is_valid_slug, series_name,
@@ -375,8 +373,8 @@ pub(crate) fn group_series(
             .spellings
             .iter()
             .map(|(_, date, path, line)| (*date, path.to_path_buf(), *line))
-            .min_by(|a, b| a.0.0.cmp(&b.0.0).then_with(|| a.1.cmp(&b.1)))
-            .unwrap_or((PostDate(OffsetDateTime::UNIX_EPOCH), PathBuf::new(), 1));
+            .min_by(|a, b| a.0.at().cmp(&b.0.at()).then_with(|| a.1.cmp(&b.1)))
+            .unwrap_or((PostDate::EPOCH, PathBuf::new(), 1));
         claims.push((date, pinned, path, line));
         let members = order(group.members);
         for warning in &members.warnings {
@@ -418,9 +416,9 @@ pub(crate) fn group_series(
             continue;
         }
         holders.sort_by(|&a, &b| {
-            (!claims[a].1, claims[a].0.0, &out[a].name).cmp(&(
+            (!claims[a].1, claims[a].0.at(), &out[a].name).cmp(&(
                 !claims[b].1,
-                claims[b].0.0,
+                claims[b].0.at(),
                 &out[b].name,
             ))
         });

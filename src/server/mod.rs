@@ -668,10 +668,10 @@ fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 fn no_ipv6(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EAFNOSUPPORT | libc::EADDRNOTAVAIL)
-    )
+    use rustix::io::Errno;
+    e.raw_os_error()
+        .map(Errno::from_raw_os_error)
+        .is_some_and(|e| e == Errno::AFNOSUPPORT || e == Errno::ADDRNOTAVAIL)
 }
 
 fn explain_bind_error(addr: SocketAddr, e: &io::Error) -> String {

@@ -459,10 +459,17 @@ async fn in_capsule<T: Send + 'static>(
         }
         Ok(Err(StoreError::Refused(why))) => return Err(refuse(log, Status::BadRequest, why)),
         Ok(Err(StoreError::Io { path, source }))
-            if matches!(
-                source.raw_os_error(),
-                Some(libc::EROFS | libc::EACCES | libc::EPERM)
-            ) =>
+            if source
+                .raw_os_error()
+                .map(rustix::io::Errno::from_raw_os_error)
+                .is_some_and(|e| {
+                    [
+                        rustix::io::Errno::ROFS,
+                        rustix::io::Errno::ACCESS,
+                        rustix::io::Errno::PERM,
+                    ]
+                    .contains(&e)
+                }) =>
         {
             tracing::warn!(at = ?path.to_string_lossy(), error = %source, "{failed}");
             return Err(refuse(

@@ -85,7 +85,7 @@ pub fn series_feed(site: &Site, series: &Series, origin: &Origin, info: &FeedInf
 /// as the post's pages show its date.
 pub fn entry_id(host: &str, post: &Post) -> String {
     // RFC 4151 wants four digits; a date outside them is kept to the nearest year that has.
-    let year = format!("{:04}", post.meta.date.0.year().clamp(0, 9999));
+    let year = format!("{:04}", post.meta.date.year().clamp(0, 9999));
     tag(host, &year, &source_path(&post.source))
 }
 
@@ -121,7 +121,7 @@ fn feed(site: &Site, origin: &Origin, host: &str, head: &Head<'_>, posts: &[&Pos
         .iter()
         .map(|p| p.meta.updated)
         // The latest instant, whatever day it is shown on.
-        .max_by_key(|d| d.0)
+        .max_by_key(|d| d.at())
         .map(|d| d.rfc3339_utc())
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
     let mut xml = String::with_capacity(512 + posts.len() * 400);
@@ -456,8 +456,9 @@ mod tests {
     fn feeds_hold_the_newest_posts_up_to_the_cap() {
         let files: Vec<(String, String)> = (0..MAX_ENTRIES + 10)
             .map(|i| {
-                let date = time::Date::from_calendar_date(2024, time::Month::January, 1).unwrap()
-                    + time::Duration::days(i as i64);
+                let date = jiff::civil::date(2024, 1, 1)
+                    .checked_add(jiff::Span::new().days(i as i64))
+                    .unwrap();
                 (
                     format!("posts/p{i:03}.md"),
                     post(

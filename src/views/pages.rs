@@ -483,7 +483,7 @@ mod tests {
         let member = |title: &str, number| Member {
             path: "posts/x.md".into(),
             title: title.into(),
-            date: crate::content::post::PostDate(time::OffsetDateTime::UNIX_EPOCH),
+            date: crate::content::post::PostDate::EPOCH,
             part: Some(number),
             role: None,
             number,

@@ -106,7 +106,10 @@ impl Node {
     /// SIGTERM, then the exit, which must be clean.
     pub fn stop(&mut self) {
         let process = self.process.take().unwrap();
-        assert!(super::send_signal(process.0.id(), libc::SIGTERM));
+        assert!(super::send_signal(
+            process.0.id(),
+            rustix::process::Signal::TERM.as_raw()
+        ));
         // Waited for here: no kill on drop for a PID that may be another process's by then.
         let mut child = std::mem::ManuallyDrop::new(process);
         let status = child.0.wait().unwrap();

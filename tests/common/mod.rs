@@ -430,7 +430,7 @@ impl TestServer {
 
     /// Stops the server with SIGTERM and waits for it.
     pub fn stop(mut self) -> ExitStatus {
-        self.signal(libc::SIGTERM);
+        self.signal(rustix::process::Signal::TERM.as_raw());
         self.wait_exit()
     }
 }

@@ -6,9 +6,9 @@
 //! unknown `series_role`) are returned as warnings beside the metadata, so both the server's log
 //! and `gemhole check` can report them.
 
-use jiff::tz::TimeZone;
-use time::format_description::well_known::Rfc3339;
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use jiff::Timestamp;
+use jiff::civil;
+use jiff::tz::{Offset, TimeZone};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::content::front_matter::{Entries, Value};
@@ -268,12 +268,21 @@ pub enum SeriesRole {
 /// A point in time with the offset it is shown in (the author's, or the capsule's `timezone`
 /// for dates written without one), so pages show the author's calendar day and feeds can
 /// convert to UTC.
+///
+/// Held as dates and times of the calendar rather than as a timestamp, so every day a feed can
+/// write (years 0001 to 9999 in UTC) is a date, up to 9999-12-31.
 #[derive(Debug, Clone, Copy)]
-pub struct PostDate(pub OffsetDateTime);
+pub struct PostDate {
+    /// The moment, as a date and time in UTC.
+    utc: civil::DateTime,
+    /// The same moment as shown: in `offset`.
+    shown: civil::DateTime,
+    offset: Offset,
+}
 
 impl std::hash::Hash for PostDate {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (self.0.date(), self.0.unix_timestamp_nanos()).hash(state);
+        (self.shown.date(), self.utc).hash(state);
     }
 }
 
@@ -290,7 +299,7 @@ impl Eq for PostDate {}
 /// when their offsets put them in another order in UTC.
 impl Ord for PostDate {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.0.date(), self.0).cmp(&(other.0.date(), other.0))
+        (self.shown.date(), self.utc).cmp(&(other.shown.date(), other.utc))
     }
 }
 
@@ -301,6 +310,46 @@ impl PartialOrd for PostDate {
 }
 
 impl PostDate {
+    /// 1970-01-01 in UTC: where no date is known.
+    pub const EPOCH: PostDate = PostDate {
+        utc: civil::date(1970, 1, 1).at(0, 0, 0, 0),
+        shown: civil::date(1970, 1, 1).at(0, 0, 0, 0),
+        offset: Offset::UTC,
+    };
+
+    /// A moment, shown in UTC.
+    pub fn utc(at: Timestamp) -> PostDate {
+        let utc = Offset::UTC.to_datetime(at);
+        PostDate {
+            utc,
+            shown: utc,
+            offset: Offset::UTC,
+        }
+    }
+
+    /// Now, shown in UTC.
+    pub fn now() -> PostDate {
+        PostDate::utc(Timestamp::now())
+    }
+
+    /// The moment, as a date and time in UTC: what orders posts across offsets.
+    pub fn at(&self) -> civil::DateTime {
+        self.utc
+    }
+
+    /// The local date and time `shown`, in `offset`; `None` past the calendar's ends.
+    fn in_offset(shown: civil::DateTime, offset: Offset) -> Option<PostDate> {
+        let utc = shown
+            .checked_sub(jiff::SignedDuration::from_secs(i64::from(offset.seconds())))
+            .ok()?;
+        Some(PostDate { utc, shown, offset })
+    }
+
+    /// The year of the day shown.
+    pub fn year(&self) -> i16 {
+        self.shown.year()
+    }
+
     /// Parses `YYYY-MM-DD`, or a date and time (`T` or a space between them, seconds and
     /// fractions optional) with an optional offset: `Z`, `±HH:MM`, `±HHMM` or `±HH`, also
     /// after a space (Jekyll's `2024-03-11 19:30:00 +0200`). Without an offset the date is
@@ -316,57 +365,83 @@ impl PostDate {
         let (date, rest) = parse_day(text).ok_or_else(invalid)?;
         let (time, rest) = match rest.strip_prefix(['T', 't', ' ']) {
             Some(rest) => parse_time(rest).ok_or_else(invalid)?,
-            None => (Time::MIDNIGHT, rest),
+            None => (civil::Time::midnight(), rest),
         };
-        let local = PrimitiveDateTime::new(date, time);
+        let local = date.to_datetime(time);
+        let out_of_range = || {
+            format!(
+                "date `{text}` is out of range: it must lie between the years 0001 and 9999 in UTC"
+            )
+        };
         let at = match rest.trim_start() {
-            "" if *zone == TimeZone::UTC => local.assume_utc(),
+            "" if *zone == TimeZone::UTC => {
+                PostDate::in_offset(local, Offset::UTC).ok_or_else(out_of_range)?
+            }
             "" => in_zone(zone, local).ok_or_else(|| {
                 format!("date `{text}` is out of range for the time zone's rules")
             })?,
-            zone_text => local.assume_offset(parse_offset(zone_text).ok_or_else(invalid)?),
+            zone_text => {
+                let offset = parse_offset(zone_text).ok_or_else(invalid)?;
+                PostDate::in_offset(local, offset).ok_or_else(out_of_range)?
+            }
         };
         // Feeds write it in UTC with a four-digit year.
-        match at.checked_to_offset(UtcOffset::UTC) {
-            Some(utc) if (1..=9999).contains(&utc.year()) => Ok(PostDate(at)),
-            _ => Err(format!(
-                "date `{text}` is out of range: it must lie between the years 0001 and 9999 in UTC"
-            )),
+        if (1..=9999).contains(&at.utc.year()) {
+            Ok(at)
+        } else {
+            Err(out_of_range())
         }
     }
 
     /// The day shown, `YYYY-MM-DD`.
     pub fn day(&self) -> String {
-        let d = self.0.date();
-        format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+        let d = self.shown.date();
+        format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
     }
 
-    /// RFC 3339 in UTC, for Atom.
+    /// RFC 3339 in UTC, for Atom: seconds always, a fraction only when there is one (its
+    /// trailing zeros left out).
     pub fn rfc3339_utc(&self) -> String {
-        self.0
-            .checked_to_offset(UtcOffset::UTC)
-            .and_then(|t| t.format(&Rfc3339).ok())
-            .unwrap_or_default()
+        let t = self.utc;
+        let mut out = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+        let nanos = t.subsec_nanosecond();
+        if nanos != 0 {
+            let fraction = format!("{nanos:09}");
+            out.push('.');
+            out.push_str(fraction.trim_end_matches('0'));
+        }
+        out.push('Z');
+        out
     }
 
     /// `2026-11-28T00:00+14:00`: the moment in the offset it is shown in, for messages.
     pub fn minute(&self) -> String {
-        let t = self.0;
-        let (h, m, _) = t.offset().as_hms();
-        let sign = if t.offset().is_negative() { '-' } else { '+' };
+        let t = self.shown;
+        let seconds = self.offset.seconds();
+        let sign = if seconds < 0 { '-' } else { '+' };
+        let (h, m) = (
+            seconds.unsigned_abs() / 3600,
+            seconds.unsigned_abs() % 3600 / 60,
+        );
         format!(
-            "{}T{:02}:{:02}{sign}{:02}:{:02}",
+            "{}T{:02}:{:02}{sign}{h:02}:{m:02}",
             self.day(),
             t.hour(),
             t.minute(),
-            h.unsigned_abs(),
-            m.unsigned_abs()
         )
     }
 }
 
 /// `YYYY-MM-DD` at the start of `text`, and what follows.
-fn parse_day(text: &str) -> Option<(Date, &str)> {
+fn parse_day(text: &str) -> Option<(civil::Date, &str)> {
     let bytes = text.as_bytes();
     if bytes.len() < 10 || bytes[4] != b'-' || bytes[7] != b'-' {
         return None;
@@ -377,17 +452,14 @@ fn parse_day(text: &str) -> Option<(Date, &str)> {
             .all(|b| b.is_ascii_digit())
             .then(|| part.parse().ok())?
     };
-    let year = i32::try_from(num(0..4)?).ok()?;
-    let month = Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
-    let day = u8::try_from(num(8..10)?).ok()?;
-    Some((
-        Date::from_calendar_date(year, month, day).ok()?,
-        &text[10..],
-    ))
+    let year = i16::try_from(num(0..4)?).ok()?;
+    let month = i8::try_from(num(5..7)?).ok()?;
+    let day = i8::try_from(num(8..10)?).ok()?;
+    Some((civil::Date::new(year, month, day).ok()?, &text[10..]))
 }
 
 /// `HH:MM[:SS[.fraction]]` at the start of `text`, and what follows.
-fn parse_time(text: &str) -> Option<(Time, &str)> {
+fn parse_time(text: &str) -> Option<(civil::Time, &str)> {
     let digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
     let hour = text.get(0..2).filter(|s| digits(s))?.parse().ok()?;
     let rest = text.get(2..)?.strip_prefix(':')?;
@@ -406,17 +478,18 @@ fn parse_time(text: &str) -> Option<(Time, &str)> {
             if fraction.is_empty() {
                 return None;
             }
-            nano = fraction.parse::<u32>().ok()? * 10u32.pow(9 - fraction.len() as u32);
+            nano = fraction.parse::<i32>().ok()? * 10i32.pow(9 - fraction.len() as u32);
             rest = &after[end..];
         }
     }
-    Some((Time::from_hms_nano(hour, minute, second, nano).ok()?, rest))
+    // A leap second (`:60`) is no time of the clock.
+    Some((civil::Time::new(hour, minute, second, nano).ok()?, rest))
 }
 
 /// `Z`, `UTC`, `±HH:MM`, `±HHMM` or `±HH`.
-fn parse_offset(text: &str) -> Option<UtcOffset> {
+fn parse_offset(text: &str) -> Option<Offset> {
     if matches!(text, "Z" | "z" | "UTC" | "GMT") {
-        return Some(UtcOffset::UTC);
+        return Some(Offset::UTC);
     }
     let (sign, digits) = match text.as_bytes().first()? {
         b'+' => (1, &text[1..]),
@@ -431,35 +504,23 @@ fn parse_offset(text: &str) -> Option<UtcOffset> {
     {
         return None;
     }
-    let hours: i8 = digits[..2].parse().ok()?;
-    let minutes: i8 = digits
+    let hours: i32 = digits[..2].parse().ok()?;
+    let minutes: i32 = digits
         .get(2..)
         .filter(|m| !m.is_empty())
         .map_or(Some(0), |m| m.parse().ok())?;
     if hours > 23 || minutes > 59 {
         return None;
     }
-    UtcOffset::from_hms(sign * hours, sign * minutes, 0).ok()
+    Offset::from_seconds(sign * (hours * 3600 + minutes * 60)).ok()
 }
 
 /// This local time in `zone`: when clocks go back, the first of the two; when they go
 /// forward past it, the moment after the gap (a day that begins at 01:00 begins then).
-fn in_zone(zone: &TimeZone, local: PrimitiveDateTime) -> Option<OffsetDateTime> {
-    let civil = jiff::civil::DateTime::new(
-        i16::try_from(local.year()).ok()?,
-        i8::try_from(u8::from(local.month())).ok()?,
-        i8::try_from(local.day()).ok()?,
-        i8::try_from(local.hour()).ok()?,
-        i8::try_from(local.minute()).ok()?,
-        i8::try_from(local.second()).ok()?,
-        i32::try_from(local.nanosecond()).ok()?,
-    )
-    .ok()?;
-    let instant = zone.to_ambiguous_timestamp(civil).compatible().ok()?;
-    let offset = UtcOffset::from_whole_seconds(zone.to_offset(instant).seconds()).ok()?;
-    OffsetDateTime::from_unix_timestamp_nanos(instant.as_nanosecond())
-        .ok()
-        .map(|t| t.to_offset(offset))
+fn in_zone(zone: &TimeZone, local: civil::DateTime) -> Option<PostDate> {
+    let at = zone.to_ambiguous_timestamp(local).compatible().ok()?;
+    let offset = zone.to_offset(at);
+    PostDate::in_offset(offset.to_datetime(at), offset)
 }
 
 /// What the file system says about a post, for the fallbacks.
@@ -467,7 +528,7 @@ fn in_zone(zone: &TimeZone, local: PrimitiveDateTime) -> Option<OffsetDateTime> 
 pub struct FileFacts<'a> {
     /// The file name without its extension.
     pub stem: &'a str,
-    pub modified: OffsetDateTime,
+    pub modified: Timestamp,
     /// The capsule's time zone, for dates written without an offset.
     pub zone: &'a TimeZone,
 }
@@ -550,7 +611,7 @@ impl PostMeta {
                             .into(),
                     );
                 }
-                PostDate(file.modified)
+                PostDate::utc(file.modified)
             }
         };
 
@@ -770,7 +831,7 @@ mod tests {
     fn facts(stem: &str) -> FileFacts<'_> {
         FileFacts {
             stem,
-            modified: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
+            modified: Timestamp::from_second(1_700_000_000).unwrap(),
             zone: &UTC,
         }
     }
@@ -882,7 +943,7 @@ mod tests {
         // Later in UTC, but on the earlier day where it was written.
         let a = PostDate::parse("2024-03-10T23:00:00-10:00", &UTC).unwrap();
         let b = PostDate::parse("2024-03-11T08:00:00+12:00", &UTC).unwrap();
-        assert!(a.0 > b.0);
+        assert!(a.at() > b.at());
         assert!(a < b, "{} {}", a.day(), b.day());
     }
 
@@ -899,7 +960,10 @@ mod tests {
         assert_eq!(m.slug, "knots");
         let (m, p) = PostMeta::resolve(RawMeta::default(), &facts("plain-name"), None);
         assert_eq!(m.title, "plain name");
-        assert_eq!(m.date.0.unix_timestamp(), 1_700_000_000);
+        assert_eq!(
+            m.date,
+            PostDate::utc(Timestamp::from_second(1_700_000_000).unwrap())
+        );
         assert_eq!(m.slug, "plain-name");
         assert_eq!(m.updated, m.date);
         // Dated by the file's time: said, as it changes with every clone.

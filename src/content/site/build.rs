@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
 use super::update::update;
 use super::{Holders, Site};
 use crate::content::files::CapsuleRoot;
@@ -30,7 +28,7 @@ impl Site {
     ) -> (Site, Vec<Problem>) {
         let mut problems = Vec::new();
         let scanned = scan::scan(capsule, options, cache, &mut problems);
-        let now = PostDate(OffsetDateTime::now_utc());
+        let now = PostDate::now();
         let previous = cache.site.take();
         let memo = match previous
             .as_ref()

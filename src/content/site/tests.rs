@@ -10,7 +10,6 @@ use crate::content::post::{PostMeta, fold, series_name};
 use crate::content::scan::ReadCache;
 use crate::content::series::{self, group_series, stable_hash};
 use crate::convert;
-use time::OffsetDateTime;
 
 fn build(files: &[(&str, &str)]) -> (Site, Vec<Problem>) {
     let dir = tempfile::tempdir().unwrap();
@@ -678,7 +677,7 @@ fn front_matter_after_blank_lines_is_obeyed_and_a_late_block_is_an_error() {
 
 /// A post for [`group_series`] alone: one series, dated `day` days into 2024.
 fn series_post(i: usize, series: &str, day: i64) -> Arc<Post> {
-    let date = PostDate(OffsetDateTime::from_unix_timestamp(1_704_067_200 + day * 86_400).unwrap());
+    let date = PostDate::utc(jiff::Timestamp::from_second(1_704_067_200 + day * 86_400).unwrap());
     Arc::new(Post {
         source: PathBuf::from(format!("posts/{i}.md")),
         url: format!("/posts/{i}.gmi"),

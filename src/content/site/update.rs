@@ -30,8 +30,8 @@ pub(super) fn update(
             .site
             .drafts
             .iter()
-            .any(|p| !p.meta.draft && p.meta.date.0 <= now.0);
-    if came_due || now.0 < memo.now.0 {
+            .any(|p| !p.meta.draft && p.meta.date.at() <= now.at());
+    if came_due || now.at() < memo.now.at() {
         return None;
     }
     let find = |posts: &[Arc<Post>], path: &Path| {

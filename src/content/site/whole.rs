@@ -39,7 +39,7 @@ impl Site {
 
         let (drafts, posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) = all
             .into_iter()
-            .partition(|p| p.meta.draft || (!options.show_future && p.meta.date.0 > now.0));
+            .partition(|p| p.meta.draft || (!options.show_future && p.meta.date.at() > now.at()));
         // Drafts stay withheld wherever they are; published posts of an area leave every list.
         let areas = !capsule.areas().is_empty();
         let (members_only, mut posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) =
