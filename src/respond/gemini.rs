@@ -345,3 +345,112 @@ fn search_page(request: &Request) -> Option<Option<&str>> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HostConfig;
+    use crate::respond::test_capsule;
+
+    const POST: &str = "---\ntitle: Knots\ndate: 2024-03-11\ntags: [sail]\n---\nA bowline.\n";
+
+    fn ask(line: &str) -> Ask {
+        Ask {
+            request: crate::protocol::request::parse(line.as_bytes()).unwrap(),
+            origin: Origin::new("localhost", 1965),
+            identity: None,
+        }
+    }
+
+    /// What `gemini_now`, then the work it asks for, answers: as the server runs them.
+    fn answer(capsule: &Capsule, line: &str) -> Answer {
+        let ask = ask(line);
+        match capsule.gemini_now(&ask) {
+            Now::Answer(answer) => answer,
+            Now::Search => capsule.gemini_search(&ask),
+            Now::Blocking => capsule.gemini_blocking(&ask),
+        }
+    }
+
+    fn header(answer: &Answer) -> (Status, &str) {
+        match answer {
+            Answer::Header { status, meta } => (*status, meta.as_str()),
+            other => panic!("not a header: {other:?}"),
+        }
+    }
+
+    fn body(answer: &Answer) -> String {
+        match answer {
+            Answer::Page { page, .. } => page.gemtext.clone(),
+            Answer::Generated { body, .. } => body.clone(),
+            Answer::Kept(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            other => panic!("no body: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pages_generated_pages_and_redirects_are_answered_without_a_socket() {
+        let (_dir, capsule) = test_capsule(
+            &[
+                ("posts/2024-03-11-knots.md", POST),
+                ("index.gmi", "# Home\n"),
+            ],
+            &HostConfig::default(),
+        );
+        // A post converted from Markdown, held in the snapshot: no thread needed.
+        let ask_post = ask("gemini://localhost/posts/2024-03-11-knots.gmi");
+        assert!(matches!(capsule.gemini_now(&ask_post), Now::Answer(_)));
+        let post = answer(&capsule, "gemini://localhost/posts/2024-03-11-knots.gmi");
+        assert!(body(&post).contains("A bowline."), "{}", body(&post));
+        // A generated page is made once, then kept: the second answer is the first's bytes.
+        let first = answer(&capsule, "gemini://localhost/tags/sail/");
+        assert!(body(&first).contains("Knots"), "{}", body(&first));
+        let again = capsule.gemini_now(&ask("gemini://localhost/tags/sail/"));
+        assert!(matches!(again, Now::Answer(Answer::Kept(_))), "{again:?}");
+        // A folder-style route without its slash, in the form it was sent, query kept.
+        let moved = answer(&capsule, "gemini://localhost//archive?x");
+        assert_eq!(header(&moved), (Status::RedirectPermanent, "/archive/?x"));
+        let missing = answer(&capsule, "gemini://localhost/nothing.gmi");
+        assert_eq!(header(&missing), (Status::NotFound, "Not found"));
+        // The Markdown source itself is never served.
+        let source = answer(&capsule, "gemini://localhost/posts/2024-03-11-knots.md");
+        assert_eq!(header(&source).0, Status::NotFound);
+    }
+
+    #[test]
+    fn search_asks_for_words_then_lists_pages() {
+        let (_dir, capsule) = test_capsule(
+            &[("posts/2024-03-11-knots.md", POST)],
+            &HostConfig::default(),
+        );
+        assert!(matches!(
+            capsule.gemini_now(&ask("gemini://localhost/search")),
+            Now::Search
+        ));
+        let prompt = answer(&capsule, "gemini://localhost/search");
+        assert_eq!(header(&prompt), (Status::Input, "Search this capsule"));
+        let found = answer(&capsule, "gemini://localhost/search?bowline");
+        assert!(body(&found).contains("Knots"), "{}", body(&found));
+        let beyond = answer(&capsule, "gemini://localhost/search/7?bowline");
+        assert_eq!(header(&beyond).0, Status::NotFound);
+    }
+
+    #[test]
+    fn drafts_are_withheld_from_readers() {
+        let draft = "---\ntitle: Soon\ndate: 2024-03-12\ndraft: true\n---\nNot yet.\n";
+        let (_dir, capsule) = test_capsule(
+            &[("posts/2024-03-12-soon.md", draft)],
+            &HostConfig::default(),
+        );
+        let withheld = answer(&capsule, "gemini://localhost/posts/2024-03-12-soon.gmi");
+        assert_eq!(header(&withheld).0, Status::NotFound);
+        // The list of drafts is an author's page, not a reader's.
+        let drafts = answer(&capsule, "gemini://localhost/drafts/");
+        assert_eq!(header(&drafts).0, Status::NotFound);
+        // With drafts shown to everyone, the same path is the draft, marked.
+        let capsule = capsule.with_drafts_for_all(true);
+        let shown = answer(&capsule, "gemini://localhost/posts/2024-03-12-soon.gmi");
+        assert!(body(&shown).contains("Not yet."), "{}", body(&shown));
+        assert!(body(&shown).contains(crate::views::pages::DRAFT_MARK));
+    }
+}

@@ -365,3 +365,100 @@ fn menu(lookup: Lookup, segments: &[String], place: &Place) -> Option<Found> {
         &gemtext, &path, place,
     ))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HostConfig;
+    use crate::protocol::selector;
+    use crate::respond::test_capsule;
+
+    const POST: &str = "---\ntitle: Knots\ndate: 2024-03-11\n---\nA bowline.\n";
+
+    fn place() -> Place {
+        Place {
+            host: "localhost".into(),
+            port: 7070,
+            gemini_host: "localhost".into(),
+            width: 70,
+        }
+    }
+
+    /// What a selector line answers, running the work `gopher_now` asks for as the server does.
+    fn answer(capsule: &Capsule, line: &str) -> (char, String, Option<&'static str>) {
+        let target = selector::parse(line.as_bytes()).unwrap().target;
+        let (answer, note) = match capsule.gopher_now(target, &place()) {
+            Now::Answer(told) => told,
+            Now::Search { page, query } => capsule.gopher_search(page.as_deref(), &query, &place()),
+            Now::Blocking { segments, slash } => {
+                let origin = Origin::new("localhost", 1965);
+                (
+                    capsule.gopher_blocking(segments, slash, &place(), &origin),
+                    None,
+                )
+            }
+        };
+        match answer {
+            Answer::Made { kind, bytes } => (kind, String::from_utf8(bytes).unwrap(), note),
+            Answer::Kept(bytes) => (
+                bytes[0] as char,
+                String::from_utf8(bytes[1..].to_vec()).unwrap(),
+                note,
+            ),
+            Answer::File { kind, file } => (kind, file.display().to_string(), note),
+        }
+    }
+
+    #[test]
+    fn selectors_map_to_menus_texts_and_files_without_a_socket() {
+        let (_dir, capsule) = test_capsule(
+            &[
+                ("posts/2024-03-11-knots.md", POST),
+                (
+                    "index.gmi",
+                    "# Home\n=> /posts/2024-03-11-knots.gmi Knots\n",
+                ),
+                ("notes.bin", "\u{0}\u{1}"),
+            ],
+            &HostConfig::default(),
+        );
+        let (kind, menu, _) = answer(&capsule, "/");
+        assert_eq!(kind, '1');
+        assert!(menu.contains("/posts/2024-03-11-knots.txt"), "{menu}");
+        let (kind, text, _) = answer(&capsule, "/posts/2024-03-11-knots.txt");
+        assert_eq!(kind, '0');
+        assert!(text.contains("A bowline."), "{text}");
+        let (kind, path, _) = answer(&capsule, "/notes.bin");
+        assert_eq!(kind, '9');
+        assert!(path.ends_with("notes.bin"), "{path}");
+        let (kind, _, _) = answer(&capsule, "/nothing.txt");
+        assert_eq!(kind, '3');
+        let (kind, _, note) = answer(&capsule, "/a/../b");
+        assert_eq!((kind, note), ('3', Some("dot segment in the selector")));
+        let (kind, caps, _) = answer(&capsule, "caps.txt");
+        assert_eq!(kind, '0');
+        assert!(caps.starts_with("CAPS"), "{caps}");
+    }
+
+    #[test]
+    fn an_areas_pages_are_refused_and_search_is_a_menu() {
+        let config = crate::config::Config::parse(
+            "[[area]]\npath = \"/members/\"\n",
+            std::path::Path::new("config.toml"),
+        )
+        .unwrap();
+        let host = config.hosts[0].clone();
+        let (_dir, capsule) = test_capsule(
+            &[
+                ("posts/2024-03-11-knots.md", POST),
+                ("members/index.gmi", "# Members\n"),
+            ],
+            &host,
+        );
+        let (kind, _, note) = answer(&capsule, "/members/");
+        assert_eq!((kind, note), ('3', Some("in a client-certificate area")));
+        let (kind, results, _) = answer(&capsule, "/search\tbowline");
+        assert_eq!(kind, '1');
+        assert!(results.contains("Knots"), "{results}");
+    }
+}

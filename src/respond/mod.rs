@@ -171,3 +171,24 @@ impl Capsule {
         }
     }
 }
+
+/// A capsule made from files in a temporary folder, for tests of what paths answer: no
+/// socket, no server.
+#[cfg(test)]
+pub(crate) fn test_capsule(
+    files: &[(&str, &str)],
+    config: &crate::config::HostConfig,
+) -> (tempfile::TempDir, Capsule) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let root = CapsuleRoot::open(dir.path())
+        .unwrap()
+        .with_areas(&config.areas);
+    let (site, _) = Site::build(&root, &crate::content::BuildOptions::new(config));
+    let capsule = Capsule::new(root, site, config);
+    (dir, capsule)
+}
