@@ -76,7 +76,7 @@ pub struct Refusal {
 
 /// Seconds since the Unix epoch: the `now` of [`admit`].
 pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    jiff::Timestamp::now().as_second()
 }
 
 /// Lets `identity` through if it is valid at `now` (seconds since the epoch) and `allowed`
