@@ -4,7 +4,9 @@
 //! `config` (the operator's settings) ← `convert` (pure text conversions) ← `content` (the
 //! capsule read into an immutable site snapshot) ← `views` (generated pages and feeds) ←
 //! `respond` (what each path answers) ← `server`, `watch` and `publish` (sockets; the next
-//! snapshot; a static copy in a folder) ← `cli` (the command line). `logging` stands apart: where log lines go.
+//! snapshot; a static copy in a folder) ← `cli` (the command line). `disk` (file-system access
+//! beneath a root: folders opened without following links, files written whole) sits beside
+//! `config` at the bottom and uses nothing of the crate. `logging` stands apart: where log lines go.
 //!
 //! The host is the unit: `config::HostConfig` is one capsule's settings, and `server::host`
 //! turns each into a served host (names, certificates, snapshot, settings) and picks the host
@@ -18,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod convert;
+pub mod disk;
 pub mod logging;
 pub mod publish;
 pub mod respond;

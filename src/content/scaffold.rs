@@ -1,11 +1,11 @@
 //! A new post's first draft (`gemhole new`): its file name, its front matter, and the next
 //! free part of its series, so an author starts from a file that already reads as intended.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::series;
 use super::site::{POSTS_DIR, Site};
+use crate::disk::{self, Durability, FileMode};
 
 /// What the author gives for a new post.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,19 +107,23 @@ fn members<'a>(
     })
 }
 
-/// Writes `text` as a new file at `relative` below `root` (its folder made if missing);
-/// refuses to replace a file that is there.
+/// Writes `text` as a new file at `relative` below `root` (its folder made if missing), whole
+/// and durable, with the permissions any new file gets; refuses to replace a file that is
+/// there (`AlreadyExists`).
 pub fn create(root: &Path, relative: &Path, text: &str) -> std::io::Result<()> {
     let path = root.join(relative);
-    if let Some(folder) = path.parent() {
-        std::fs::create_dir_all(folder)?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
+    let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(std::io::ErrorKind::InvalidInput.into());
+    };
+    std::fs::create_dir_all(folder)?;
+    let folder = disk::open_root(folder)?;
+    disk::create_new(
+        &folder,
+        name,
+        text.as_bytes(),
+        FileMode::Umasked(0o666),
+        Durability::Synced,
+    )
 }
 
 /// A YAML double-quoted string: whatever the text holds (`: `, `#`, quotes), it reads back
