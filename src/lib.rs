@@ -23,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod convert;
+pub mod disk;
 pub mod logging;
 pub mod protocol;
 pub mod publish;

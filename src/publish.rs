@@ -10,9 +10,7 @@
 
 use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
-use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, StatxFlags};
@@ -20,6 +18,7 @@ use rustix::io::Errno;
 
 use crate::content::{Resolved, Secret};
 use crate::convert::url::Origin;
+use crate::disk::{self, Durability, FileMode, Temporary, Written};
 use crate::respond::{Capsule, Lookup, output_file};
 
 /// The file at the top of every build's folder. A build writes only into a folder that has it
@@ -200,12 +199,7 @@ impl OutDir {
     pub fn write(&self, capsule: &Capsule, origin: &Origin) -> Result<usize, PublishError> {
         let path = self.path();
         std::fs::create_dir_all(&self.parent).map_err(|e| io("create", &self.parent, e))?;
-        let parent = rustix::fs::open(
-            &self.parent,
-            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| io("open", &self.parent, e))?;
+        let parent = disk::open_root(&self.parent).map_err(|e| io("open", &self.parent, e))?;
         // A build into a folder inside another's would be swept by it: the folders above are
         // held shared, which a build of one of them (holding its own exclusively) excludes.
         let mut _above = Vec::new();
@@ -238,7 +232,7 @@ impl OutDir {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(e) => return Err(io("create", &path, e)),
         }
-        let root = match open_dir(&parent, &self.name) {
+        let root = match disk::open_folder(&parent, &self.name) {
             Ok(root) => root,
             Err(Errno::LOOP | Errno::NOTDIR) => {
                 return Err(PublishError::Refused {
@@ -254,7 +248,11 @@ impl OutDir {
         // Checked again through the folder now held: it may have been swapped since.
         let marked = rustix::fs::statat(&root, MARKER, AtFlags::SYMLINK_NOFOLLOW)
             .is_ok_and(|s| FileType::from_raw_mode(s.st_mode) == FileType::RegularFile);
-        if !marked && !names(&root).map_err(|e| io("list", &path, e))?.is_empty() {
+        if !marked
+            && !disk::names(&root)
+                .map_err(|e| io("list", &path, e))?
+                .is_empty()
+        {
             return Err(PublishError::Refused {
                 shown: self.given.display().to_string(),
                 why: format!("it changed since it was checked and has no {MARKER} file"),
@@ -347,11 +345,11 @@ impl Tree {
         let Some((file, folders)) = parts.split_last() else {
             return Ok(());
         };
-        let mut dir = open_dir(&self.root, ".").map_err(|e| io("open", &self.path, e))?;
+        let mut dir = disk::open_folder(&self.root, ".").map_err(|e| io("open", &self.path, e))?;
         let mut at = PathBuf::new();
         for &name in folders {
             at.push(name);
-            dir = match open_dir(&dir, name) {
+            dir = match disk::open_folder(&dir, name) {
                 Ok(next) => next,
                 Err(Errno::NOENT) => self.make_dir(&dir, name, &at)?,
                 Err(Errno::LOOP | Errno::NOTDIR) => {
@@ -378,27 +376,23 @@ impl Tree {
             self.clear(&dir, OsStr::new(TEMPORARY), &at, relative)?;
         }
         // Created anew (O_EXCL, no link followed), then renamed over the old file: a reader
-        // never sees half a file, and a hard link to the old one keeps its bytes.
-        let fd = rustix::fs::openat(
-            &dir,
-            TEMPORARY,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o666),
+        // never sees half a file, and a hard link to the old one keeps its bytes. Not synced:
+        // the folder is output made again from the capsule by every build, a sync per file
+        // would make a build of thousands of files crawl, and a crash costs at most files the
+        // next build writes again.
+        Written::new(
+            dir.as_fd(),
+            Temporary::Named(OsStr::new(TEMPORARY)),
+            bytes,
+            FileMode::Umasked(0o666),
+            Durability::Unsynced,
         )
-        .map_err(|e| io("write", &shown, e))?;
-        let written = std::fs::File::from(fd)
-            .write_all(bytes)
-            .map_err(|e| io("write", &shown, e))
-            .and_then(|()| {
-                rustix::fs::renameat(&dir, TEMPORARY, &dir, *file).map_err(|e| match e {
-                    Errno::BUSY => PublishError::Mounted(shown.clone()),
-                    e => io("write", &shown, e),
-                })
-            });
-        if written.is_err() {
-            let _ = rustix::fs::unlinkat(&dir, TEMPORARY, AtFlags::empty());
-        }
-        written?;
+        .map_err(|e| io("write", &shown, e))?
+        .replace(*file)
+        .map_err(|e| match e {
+            Errno::BUSY => PublishError::Mounted(shown.clone()),
+            e => io("write", &shown, e),
+        })?;
         self.written.insert(relative.to_owned());
         Ok(())
     }
@@ -409,7 +403,7 @@ impl Tree {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(e) => return Err(io("create", &shown, e)),
         }
-        open_dir(dir, name).map_err(|e| io("open", &shown, e))
+        disk::open_folder(dir, name).map_err(|e| io("open", &shown, e))
     }
 
     /// Removes what stands at `name` (the build's `at`) so `relative` can be written: never
@@ -428,7 +422,7 @@ impl Tree {
             });
         }
         let shown = self.path.join(at);
-        match open_dir(dir, name) {
+        match disk::open_folder(dir, name) {
             Ok(inner) => {
                 if mount_of(&inner)? != self.mount {
                     return Err(PublishError::Mounted(shown));
@@ -464,7 +458,7 @@ impl Tree {
             ));
             return;
         }
-        let entries = match names(dir) {
+        let entries = match disk::names(dir) {
             Ok(entries) => entries,
             Err(e) => {
                 left.push(format!(
@@ -479,7 +473,7 @@ impl Tree {
             let is_dir = rustix::fs::statat(dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
                 .is_ok_and(|s| FileType::from_raw_mode(s.st_mode) == FileType::Directory);
             if is_dir {
-                match open_dir(dir, &name) {
+                match disk::open_folder(dir, &name) {
                     Ok(inner) => {
                         if mount_of(&inner).is_ok_and(|m| m != self.mount) {
                             eprintln!(
@@ -515,29 +509,6 @@ impl Tree {
             }
         }
     }
-}
-
-/// A folder below `dir`, opened without following a symlink at its name.
-fn open_dir<P: rustix::path::Arg>(dir: &OwnedFd, name: P) -> rustix::io::Result<OwnedFd> {
-    rustix::fs::openat(
-        dir,
-        name,
-        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-}
-
-/// The names in a folder, `.` and `..` aside.
-fn names(dir: &OwnedFd) -> rustix::io::Result<Vec<OsString>> {
-    let mut out = Vec::new();
-    for entry in rustix::fs::Dir::read_from(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_bytes();
-        if name != b"." && name != b".." {
-            out.push(OsStr::from_bytes(name).to_owned());
-        }
-    }
-    Ok(out)
 }
 
 /// Which mount a folder is on: its mount ID where the kernel tells it (a bind mount of the same

@@ -10,7 +10,7 @@ use std::path::Path;
 /// Bottom to top. Modules on one line are peers: neither may use the other, except that
 /// `server` starts a `watch`.
 const LAYERS: &[&[&str]] = &[
-    &["config"],
+    &["config", "disk"],
     &["convert"],
     &["protocol"],
     &["content"],

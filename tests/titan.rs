@@ -288,7 +288,11 @@ fn a_short_or_silent_body_writes_nothing() {
     conn.flush().unwrap();
     let answer = finish(conn).unwrap();
     assert!(answer.raw.is_empty(), "{:?}", answer.text());
-    std::thread::sleep(Duration::from_millis(50));
+    // Both are done with: a connection's line is logged once all its work is over.
+    c.server
+        .wait_log("the cut-short upload", |l| l.contains("upload cut short"));
+    c.server
+        .wait_log("the silent upload", |l| l.contains("upload timed out"));
     assert!(c.file("posts/short.md").is_none());
     assert!(c.file("posts/silent.md").is_none());
     let left: Vec<_> = std::fs::read_dir(c.server.capsule().join("posts"))
@@ -296,10 +300,6 @@ fn a_short_or_silent_body_writes_nothing() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(left.len(), 2, "{left:?}");
-    c.server
-        .wait_log("the cut-short upload", |l| l.contains("upload cut short"));
-    c.server
-        .wait_log("the silent upload", |l| l.contains("upload timed out"));
 }
 
 #[test]

@@ -19,6 +19,7 @@ use rustix::io::Errno;
 
 use crate::config::{AreaConfig, Config};
 use crate::convert::mime::mime_for;
+use crate::disk::{self, FolderUse};
 
 /// The file every directory serves.
 pub const INDEX_FILE: &str = "index.gmi";
@@ -357,25 +358,14 @@ impl CapsuleRoot {
         let Some(last) = names.pop() else {
             return Err(io::ErrorKind::NotFound.into());
         };
-        let mut dir: Option<OwnedFd> = None;
-        for name in names {
-            let at = dir.as_ref().map_or(self.dir.as_fd(), |d| d.as_fd());
-            let opened = rustix::fs::openat(
-                at,
-                name,
-                OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-            );
-            match opened {
-                Ok(fd) => dir = Some(fd),
-                Err(Errno::LOOP | Errno::NOTDIR) => {
-                    return self.open_through_links(relative, flags);
-                }
-                Err(e) => return Err(e.into()),
+        let dir = match disk::open_folders(self.dir.as_fd(), &names, FolderUse::Path, |_, _| None) {
+            Ok(dir) => dir,
+            Err(stuck) if matches!(stuck.errno, Errno::LOOP | Errno::NOTDIR) => {
+                return self.open_through_links(relative, flags);
             }
-        }
-        let at = dir.as_ref().map_or(self.dir.as_fd(), |d| d.as_fd());
-        match rustix::fs::openat(at, last, flags | OFlags::NOFOLLOW, Mode::empty()) {
+            Err(stuck) => return Err(stuck.errno.into()),
+        };
+        match disk::open_file(&dir, last, flags) {
             Err(Errno::LOOP) => self.open_through_links(relative, flags),
             opened => Ok(opened?),
         }

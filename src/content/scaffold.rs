@@ -2,7 +2,6 @@
 //! free part of its series, so an author starts from a file that already reads as intended;
 //! and the rules for what the author typed ([`start`]), so the command line only wires.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::options::POSTS_DIR;
@@ -13,6 +12,7 @@ use super::CapsuleRoot;
 use super::options::BuildOptions;
 use crate::config::{GEMINI_PORT, HostConfig};
 use crate::convert::url::{Origin, encode_path};
+use crate::disk::{self, Durability, FileMode};
 
 /// What the author gives for a new post.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,19 +278,23 @@ fn members<'a>(
     })
 }
 
-/// Writes `text` as a new file at `relative` below `root` (its folder made if missing);
-/// refuses to replace a file that is there.
+/// Writes `text` as a new file at `relative` below `root` (its folder made if missing), whole
+/// and durable, with the permissions any new file gets; refuses to replace a file that is
+/// there (`AlreadyExists`).
 pub fn create(root: &Path, relative: &Path, text: &str) -> std::io::Result<()> {
     let path = root.join(relative);
-    if let Some(folder) = path.parent() {
-        std::fs::create_dir_all(folder)?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
+    let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(std::io::ErrorKind::InvalidInput.into());
+    };
+    std::fs::create_dir_all(folder)?;
+    let folder = disk::open_root(folder)?;
+    disk::create_new(
+        &folder,
+        name,
+        text.as_bytes(),
+        FileMode::Umasked(0o666),
+        Durability::Synced,
+    )
 }
 
 /// A YAML double-quoted string: whatever the text holds (`: `, `#`, quotes), it reads back

@@ -9,8 +9,8 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::io::{self, Read};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -19,6 +19,11 @@ use rustix::io::Errno;
 use time::OffsetDateTime;
 
 use super::files::CapsuleRoot;
+use crate::disk::{self, Durability, FileMode, FolderUse, Temporary, Written};
+
+/// What a temporary file in the capsule is named after (`.upload-…`: hidden, so neither served
+/// nor read as a post).
+const TEMPORARY: &str = "upload";
 
 /// The folder, at the capsule's top, where replaced and deleted files are kept: one folder
 /// per file, named by its path (`.history/posts/x.md/`), holding one file per version, named
@@ -234,7 +239,7 @@ impl CapsuleRoot {
             Err(StoreError::Missing(_)) => return Ok(()),
             Err(e) => return Err(e),
         };
-        match kind_of(&dir, name) {
+        match disk::kind(&dir, name) {
             Ok(None | Some(FileType::RegularFile)) => Ok(()),
             Ok(Some(_)) => Err(StoreError::NotPlain(relative.to_owned())),
             Err(e) => Err(StoreError::io(relative, e)),
@@ -261,27 +266,22 @@ impl CapsuleRoot {
         let (folders, name) = split(relative)?;
         let dir = self.folder(&folders, true, relative)?;
         let (mode, replaces) = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => (
-                Mode::from_raw_mode(st.st_mode) & Mode::from_raw_mode(0o7777),
-                true,
-            ),
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => {
+                (st.st_mode & 0o7777, true)
+            }
             Ok(_) => return Err(StoreError::NotPlain(relative.to_owned())),
-            Err(Errno::NOENT) => (Mode::from_raw_mode(mode.unwrap_or(0o644) & 0o7777), false),
+            Err(Errno::NOENT) => (mode.unwrap_or(0o644) & 0o7777, false),
             Err(e) => return Err(StoreError::io(relative, e)),
         };
-        let (temporary, file) = new_temporary(&dir, relative)?;
-        let discard = |e: StoreError| {
-            let _ = rustix::fs::unlinkat(&dir, &temporary, AtFlags::empty());
-            e
-        };
-        write_whole(file, bytes, mode).map_err(|e| discard(StoreError::io(relative, e)))?;
+        // Removed again unless it is renamed into place.
+        let mut written = write_aside(&dir, bytes, mode, relative)?;
         if !replaces {
-            match rustix::fs::renameat_with(&dir, &temporary, &dir, name, RenameFlags::NOREPLACE) {
+            match written.place_new(name) {
                 Ok(()) => return Ok(None),
                 // Made meanwhile (by another server on the same folder): replaced, and kept,
                 // as any file is.
                 Err(Errno::EXIST) => {}
-                Err(e) => return Err(discard(StoreError::io(relative, e))),
+                Err(e) => return Err(StoreError::io(relative, e)),
             }
         }
         // The version it replaces is put aside first: if that fails, nothing is replaced.
@@ -289,15 +289,14 @@ impl CapsuleRoot {
             Ok(kept) => Some(kept),
             // Taken away meanwhile: nothing to keep.
             Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(discard(e)),
+            Err(e) => return Err(e),
         };
-        if let Err(e) = rustix::fs::renameat(&dir, &temporary, &dir, name) {
-            let e = discard(StoreError::io(relative, e));
+        if let Err(e) = written.replace(name) {
             // The old version is still in place: its copy in the history is not a version.
             if let Some(kept) = &kept {
                 self.forget(kept);
             }
-            return Err(e);
+            return Err(StoreError::io(relative, e));
         }
         Ok(kept)
     }
@@ -307,7 +306,7 @@ impl CapsuleRoot {
     pub fn remove(&self, _held: &HistoryLock, relative: &Path) -> Result<PathBuf, StoreError> {
         let (folders, name) = split(relative)?;
         let dir = self.folder(&folders, false, relative)?;
-        match kind_of(&dir, name) {
+        match disk::kind(&dir, name) {
             Ok(Some(FileType::RegularFile)) => {}
             Ok(None) => return Err(StoreError::Missing(relative.to_owned())),
             Ok(Some(_)) => return Err(StoreError::NotPlain(relative.to_owned())),
@@ -393,11 +392,10 @@ impl CapsuleRoot {
         place.push(name);
         let shown = history_path(file).join(version.file_name());
         let dir = self.folder(&place, false, &shown)?;
-        let opened = rustix::fs::openat(
+        let opened = disk::open_file(
             &dir,
             version.file_name().as_str(),
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
+            OFlags::RDONLY | OFlags::NONBLOCK,
         )
         .map_err(|e| StoreError::io(&shown, e))?;
         let st = rustix::fs::fstat(&opened).map_err(|e| StoreError::io(&shown, e))?;
@@ -584,12 +582,8 @@ impl CapsuleRoot {
         else {
             return Vec::new();
         };
-        let Ok(file) = rustix::fs::openat(
-            &history,
-            WRITES_FILE,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) else {
+        let Ok(file) = disk::open_file(&history, WRITES_FILE, OFlags::RDONLY | OFlags::NONBLOCK)
+        else {
             return Vec::new();
         };
         let mut text = String::new();
@@ -617,17 +611,9 @@ impl CapsuleRoot {
         }
         let shown = Path::new(HISTORY_DIR).join(WRITES_FILE);
         let history = self.folder(&[OsStr::new(HISTORY_DIR)], true, &shown)?;
-        let (temporary, file) = new_temporary(&history, &shown)?;
-        let written =
-            write_whole(file, text.as_bytes(), Mode::from_raw_mode(0o600)).and_then(|()| {
-                rustix::fs::renameat(&history, &temporary, &history, WRITES_FILE)
-                    .map_err(Into::into)
-            });
-        if let Err(e) = written {
-            let _ = rustix::fs::unlinkat(&history, &temporary, AtFlags::empty());
-            return Err(StoreError::io(&shown, e));
-        }
-        Ok(())
+        write_aside(&history, text.as_bytes(), 0o600, &shown)?
+            .replace(WRITES_FILE)
+            .map_err(|e| StoreError::io(&shown, e))
     }
 
     /// Removes a version just kept for a write that then failed.
@@ -652,34 +638,27 @@ impl CapsuleRoot {
         make: bool,
         relative: &Path,
     ) -> Result<OwnedFd, StoreError> {
-        let mut at = rustix::io::dup(self.dir_fd()).map_err(|e| StoreError::io(relative, e))?;
-        let mut walked = PathBuf::new();
-        for (depth, folder) in folders.iter().enumerate() {
-            walked.push(folder);
+        let mode = |depth: usize, folder: &OsStr| {
             // The history holds what authors took away (a draft, say): for those who run the
             // server only.
-            let mode = if depth == 0 && *folder == HISTORY_DIR {
+            let mode = if depth == 0 && folder == HISTORY_DIR {
                 0o700
             } else {
                 0o755
             };
-            let opened = match open_folder(at.as_fd(), folder) {
-                Err(Errno::NOENT) if make => {
-                    match rustix::fs::mkdirat(&at, *folder, Mode::from_raw_mode(mode)) {
-                        Ok(()) | Err(Errno::EXIST) => open_folder(at.as_fd(), folder),
-                        Err(e) => Err(e),
-                    }
-                }
-                opened => opened,
+            make.then(|| Mode::from_raw_mode(mode))
+        };
+        disk::open_folders(self.dir_fd(), folders, FolderUse::Read, mode).map_err(|stuck| {
+            let walked: PathBuf = match folders.get(..=stuck.opened) {
+                Some(walked) => walked.iter().collect(),
+                None => relative.to_owned(),
             };
-            at = match opened {
-                Ok(fd) => fd,
-                Err(Errno::NOENT) => return Err(StoreError::Missing(walked)),
-                Err(Errno::LOOP | Errno::NOTDIR) => return Err(StoreError::NotPlain(walked)),
-                Err(e) => return Err(StoreError::io(&walked, e)),
-            };
-        }
-        Ok(at)
+            match stuck.errno {
+                Errno::NOENT => StoreError::Missing(walked),
+                Errno::LOOP | Errno::NOTDIR => StoreError::NotPlain(walked),
+                e => StoreError::io(&walked, e),
+            }
+        })
     }
 }
 
@@ -697,42 +676,39 @@ fn copy_aside(
     version: &str,
     relative: &Path,
 ) -> Result<Result<(), Errno>, StoreError> {
-    let source = rustix::fs::openat(
-        dir,
-        name,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| StoreError::io(relative, e))?;
+    let source = disk::open_file(dir, name, OFlags::RDONLY | OFlags::NONBLOCK)
+        .map_err(|e| StoreError::io(relative, e))?;
     let mode = rustix::fs::fstat(&source)
-        .map(|st| Mode::from_raw_mode(st.st_mode) & Mode::from_raw_mode(0o7777))
+        .map(|st| st.st_mode & 0o7777)
         .map_err(|e| StoreError::io(relative, e))?;
     let mut bytes = Vec::new();
     File::from(source)
         .read_to_end(&mut bytes)
         .map_err(|e| StoreError::io(relative, e))?;
-    let (temporary, file) = new_temporary(history, relative)?;
     // With its own permissions, which a restore gives back.
-    let written = write_whole(file, &bytes, mode).and_then(|()| {
-        rustix::fs::renameat_with(
-            history,
-            &temporary,
-            history,
-            version,
-            RenameFlags::NOREPLACE,
-        )
-        .map_err(Into::into)
-    });
-    match written {
+    match write_aside(history, &bytes, mode, relative)?.place_new(version) {
         Ok(()) => Ok(Ok(())),
-        Err(e) => {
-            let _ = rustix::fs::unlinkat(history, &temporary, AtFlags::empty());
-            match Errno::from_io_error(&e) {
-                Some(Errno::EXIST) => Ok(Err(Errno::EXIST)),
-                _ => Err(StoreError::io(relative, e)),
-            }
-        }
+        Err(Errno::EXIST) => Ok(Err(Errno::EXIST)),
+        Err(e) => Err(StoreError::io(relative, e)),
     }
+}
+
+/// `bytes` written whole and durable in `dir` under a new dot-name (hidden, so neither served
+/// nor read as a post), with exactly `mode`, to be renamed into place.
+fn write_aside<'d>(
+    dir: &'d OwnedFd,
+    bytes: &[u8],
+    mode: u32,
+    relative: &Path,
+) -> Result<Written<'d>, StoreError> {
+    Written::new(
+        dir.as_fd(),
+        Temporary::Unique(TEMPORARY),
+        bytes,
+        FileMode::Exactly(mode),
+        Durability::Synced,
+    )
+    .map_err(|e| StoreError::io(relative, e))
 }
 
 /// Adds the versions below `dir` (the history folder of the path `at`) to `found`.
@@ -747,10 +723,10 @@ fn collect_history(
         return Ok(());
     }
     let mut versions = Vec::new();
-    for (name, kind, size) in entries(dir, budget)? {
+    for disk::Entry { name, kind, size } in disk::entries(dir, budget)? {
         match kind {
             FileType::Directory => {
-                if let Ok(inner) = open_folder(dir.as_fd(), &name) {
+                if let Ok(inner) = disk::open_folder(dir, &name) {
                     collect_history(&inner, &at.join(&name), depth + 1, budget, found)?;
                 }
             }
@@ -778,7 +754,7 @@ fn bytes_below(dir: &OwnedFd, depth: usize, budget: &mut usize) -> io::Result<u6
         return Ok(0);
     }
     let mut total = 0;
-    for (name, kind, size) in entries(dir, budget)? {
+    for disk::Entry { name, kind, size } in disk::entries(dir, budget)? {
         // Dot-files are no author's: the history's lock and list of writes, a write under way.
         if name.as_bytes().starts_with(b".") {
             continue;
@@ -787,7 +763,7 @@ fn bytes_below(dir: &OwnedFd, depth: usize, budget: &mut usize) -> io::Result<u6
             // A folder costs a block of the disk (and an entry each scan walks).
             FileType::Directory => {
                 total += FOLDER_BYTES;
-                if let Ok(inner) = open_folder(dir.as_fd(), &name) {
+                if let Ok(inner) = disk::open_folder(dir, &name) {
                     total += bytes_below(&inner, depth + 1, budget)?;
                 }
             }
@@ -796,33 +772,6 @@ fn bytes_below(dir: &OwnedFd, depth: usize, budget: &mut usize) -> io::Result<u6
         }
     }
     Ok(total)
-}
-
-/// The entries of a folder (`.` and `..` aside) with their type and size, symlinks as
-/// themselves; at most `budget` in all the walks that share it.
-fn entries(dir: &OwnedFd, budget: &mut usize) -> io::Result<Vec<(OsString, FileType, u64)>> {
-    let mut out = Vec::new();
-    for entry in rustix::fs::Dir::read_from(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." {
-            continue;
-        }
-        if *budget == 0 {
-            break;
-        }
-        *budget -= 1;
-        let name = OsStr::from_bytes(name).to_owned();
-        let Ok(st) = rustix::fs::statat(dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW) else {
-            continue;
-        };
-        out.push((
-            name,
-            FileType::from_raw_mode(st.st_mode),
-            st.st_size.max(0) as u64,
-        ));
-    }
-    Ok(out)
 }
 
 /// The folders and the file name of a relative path of plain names.
@@ -838,52 +787,6 @@ fn split(relative: &Path) -> Result<(Vec<&OsStr>, &OsStr), StoreError> {
         .pop()
         .ok_or_else(|| StoreError::Missing(relative.to_owned()))?;
     Ok((names, name))
-}
-
-fn open_folder(at: BorrowedFd<'_>, name: &OsStr) -> Result<OwnedFd, Errno> {
-    rustix::fs::openat(
-        at,
-        name,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-}
-
-/// What stands at `name` in `dir` (a symlink as itself); `None`: nothing.
-fn kind_of(dir: impl AsFd, name: &OsStr) -> Result<Option<FileType>, Errno> {
-    match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(st) => Ok(Some(FileType::from_raw_mode(st.st_mode))),
-        Err(Errno::NOENT) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// A new, empty dot-file in `dir` (hidden, so neither served nor read as a post).
-fn new_temporary(dir: &OwnedFd, relative: &Path) -> Result<(OsString, File), StoreError> {
-    let pid = std::process::id();
-    let stamp = OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000;
-    for attempt in 0..100u32 {
-        // Short whatever the name (a 255-byte name must still fit beside it).
-        let temporary = OsString::from(format!(".upload-{pid}-{stamp}-{attempt}"));
-        match rustix::fs::openat(
-            dir,
-            &temporary,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        ) {
-            Ok(fd) => return Ok((temporary, File::from(fd))),
-            Err(Errno::EXIST) => {}
-            Err(e) => return Err(StoreError::io(relative, e)),
-        }
-    }
-    Err(StoreError::io(relative, Errno::EXIST))
-}
-
-/// Writes all of `bytes`, gives the file `mode`, and makes it durable before it is renamed.
-fn write_whole(mut file: File, bytes: &[u8], mode: Mode) -> io::Result<()> {
-    file.write_all(bytes)?;
-    rustix::fs::fchmod(&file, mode)?;
-    file.sync_all()
 }
 
 #[cfg(test)]

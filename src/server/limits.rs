@@ -123,6 +123,11 @@ impl PerAddress {
         // Read under the lock: a time read before it could be older than the bucket's.
         let now_ms = self.started.elapsed().as_millis() as u64 + 1;
         let bucket = &mut buckets[index];
+        debug_assert!(
+            now_ms >= bucket.at_ms,
+            "a bucket's clock ran backwards, from {} ms to {now_ms} ms",
+            bucket.at_ms
+        );
         let tokens = if bucket.at_ms == 0 {
             per_minute
         } else {
@@ -216,21 +221,58 @@ mod tests {
     #[test]
     fn one_address_asked_for_from_many_threads_never_runs_its_clock_backwards() {
         // Each request reads the clock; read before the lock, a later request could store a
-        // time ahead of an earlier one still waiting for the lock (`now - at` underflows).
+        // time ahead of an earlier one still waiting for the lock (`now - at` underflows), and
+        // the bucket's time would step back. Every request checks that it does not (a debug
+        // assertion, which panics its thread), and so does a watcher of the bucket meanwhile.
         let limits = Arc::new(PerAddress::new(0, 1_000_000));
+        let index = limits.index(ip("192.0.2.1"));
+        let stamp = move |limits: &PerAddress| {
+            let buckets = limits.buckets.get().unwrap();
+            buckets.lock().unwrap_or_else(|e| e.into_inner())[index].at_ms
+        };
+        let running = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let watcher = {
+            let (limits, running) = (Arc::clone(&limits), Arc::clone(&running));
+            std::thread::spawn(move || {
+                let mut last = 0;
+                while running.load(Ordering::Relaxed) {
+                    let at = stamp(&limits);
+                    assert!(
+                        at >= last,
+                        "the bucket's time went back from {last} to {at}"
+                    );
+                    last = at;
+                    std::thread::yield_now();
+                }
+            })
+        };
         let threads: Vec<_> = (0..8)
             .map(|_| {
                 let limits = Arc::clone(&limits);
                 std::thread::spawn(move || {
-                    for _ in 0..20_000 {
+                    for _ in 0..100_000 {
                         let _ = limits.request(ip("192.0.2.1"));
                     }
                 })
             })
             .collect();
-        for thread in threads {
-            thread.join().unwrap();
-        }
+        let panicked = threads
+            .into_iter()
+            .filter_map(|thread| thread.join().err())
+            .count();
+        running.store(false, Ordering::Relaxed);
+        watcher.join().expect("the watcher saw the time go back");
+        assert_eq!(
+            panicked, 0,
+            "a request found its bucket's time ahead of the clock"
+        );
+        // The last time stored is one the clock has reached.
+        let elapsed = limits.started.elapsed().as_millis() as u64 + 1;
+        let last = stamp(&limits);
+        assert!(
+            0 < last && last <= elapsed,
+            "{last} ms, {elapsed} ms since the start"
+        );
     }
 
     #[test]

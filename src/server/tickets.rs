@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
+use ring::hkdf;
 use ring::rand::{SecureRandom, SystemRandom};
 use rustls::server::ProducesTickets;
 
@@ -31,6 +32,11 @@ const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 const NAME_BYTES: usize = 16;
 const NONCE_BYTES: usize = 12;
+
+/// HKDF's salt and info for a ticket key: what the key is for, so the same line of the file
+/// gives this use a key of its own (HAProxy reads the same line its own way).
+const HKDF_SALT: &[u8] = b"gemhole TLS session tickets";
+const HKDF_INFO: &[u8] = b"ChaCha20-Poly1305 ticket key";
 
 /// Why a key file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +60,7 @@ pub enum TicketKeyError {
 }
 
 /// One key: its name (the first 16 bytes, carried in each ticket) and an AEAD key derived
-/// from the whole line.
+/// from the whole line ([`derive`]).
 struct TicketKey {
     name: [u8; NAME_BYTES],
     key: LessSafeKey,
@@ -133,8 +139,7 @@ impl FileTicketer {
             .map(|bytes| {
                 let mut name = [0u8; NAME_BYTES];
                 name.copy_from_slice(&bytes[..NAME_BYTES]);
-                let derived = ring::digest::digest(&ring::digest::SHA256, bytes);
-                let unbound = UnboundKey::new(&aead::CHACHA20_POLY1305, derived.as_ref())
+                let unbound = UnboundKey::new(&aead::CHACHA20_POLY1305, &derive(bytes))
                     .expect("a 32-byte key");
                 TicketKey {
                     name,
@@ -148,6 +153,25 @@ impl FileTicketer {
             random: SystemRandom::new(),
         })
     }
+}
+
+/// The AEAD key of one line of the key file (all its bytes, 48 or 80).
+///
+/// HKDF (extract, then expand, with SHA-256), not a bare hash of the line: it is the key
+/// derivation made for this, the salt and info bind the key to this one purpose (a key
+/// derived from the same line for anything else, by gemhole or by HAProxy, which uses the
+/// line's bytes as keys directly, has nothing in common with it), and a line that is less
+/// than uniformly random (written by hand) is still turned into a uniform key. Every node
+/// must derive the same key from the same line: nodes of a version that derived it otherwise
+/// do not open each other's tickets (their clients make a full handshake instead).
+fn derive(line: &[u8]) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    hkdf::Salt::new(hkdf::HKDF_SHA256, HKDF_SALT)
+        .extract(line)
+        .expand(&[HKDF_INFO], &aead::CHACHA20_POLY1305)
+        .and_then(|okm| okm.fill(&mut key))
+        .expect("32 bytes are within HKDF-SHA-256's output");
+    key
 }
 
 impl ProducesTickets for FileTicketer {
@@ -269,6 +293,80 @@ mod tests {
         let ticket = FileTicketer::load(&first).unwrap().encrypt(b"x").unwrap();
         assert!(old.decrypt(&ticket).is_some());
         assert!(new.decrypt(&ticket).is_none());
+    }
+
+    /// The same line always gives the same key, any other line another: nodes that share the
+    /// file open each other's tickets, and the derivation (HKDF-SHA-256 with this salt and
+    /// info) is pinned by a known answer, computed apart from ring, so no change to it goes
+    /// unnoticed.
+    #[test]
+    fn one_line_gives_one_key_and_another_line_another() {
+        let line = |seed: u8| {
+            base64::engine::general_purpose::STANDARD
+                .decode(key_line(seed, 80))
+                .unwrap()
+        };
+        assert_eq!(derive(&line(1)), derive(&line(1)));
+        assert_ne!(derive(&line(1)), derive(&line(2)));
+        // One byte apart, past the name that every ticket shows: another key.
+        let mut near = line(1);
+        *near.last_mut().unwrap() ^= 1;
+        assert_ne!(derive(&line(1)), derive(&near));
+        // Not the bare hash the line once was turned into.
+        let hashed = ring::digest::digest(&ring::digest::SHA256, &line(1));
+        assert_ne!(&derive(&line(1))[..], hashed.as_ref());
+        let hex: String = derive(&[0u8; 80])
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex,
+            "f94d4f1ed3ac2b3bcd525801df0a3d03e6a3d8162421837091a4874c989f7e94"
+        );
+    }
+
+    /// A key file as operators write it (`openssl rand 80 | openssl base64 -A`, a line each,
+    /// blank lines and spaces around them allowed, keys of 80 and 48 bytes) loads as it always
+    /// has: the last three decrypt, the second-to-last encrypts, each by its line's key.
+    #[test]
+    fn an_existing_key_file_loads_as_it_is() {
+        const FILE: &str = "\
+JTA7RlFcZ3J9iJOeqbS/ytXg6/YBDBciLThDTllkb3qFkJumsbzH0t3o8/4JFB8qNUBLVmFsd4KNmKOuucTP2uXw+wYRHCcyPUhTXml0f4o=
+
+  SlVga3aBjJeirbjDztnk7/oFEBsmMTxHUl1oc36JlJ+qtcDL1uHs9wINGCMuOURPWmVwe4aRnKeyvcjT3un0/woVICs2QUxXYm14g46ZpK8=
+b3qFkJumsbzH0t3o8/4JFB8qNUBLVmFsd4KNmKOuucTP2uXw+wYRHCcyPUhTXml0
+";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys");
+        fs::write(&path, FILE).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        let ticketer = FileTicketer::load(&path).unwrap();
+        let lines: Vec<Vec<u8>> = FILE
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| base64::engine::general_purpose::STANDARD.decode(l).unwrap())
+            .collect();
+        assert_eq!(lines.iter().map(Vec::len).collect::<Vec<_>>(), [80, 80, 48]);
+        let names: Vec<&[u8]> = ticketer.keys.iter().map(|k| &k.name[..]).collect();
+        let expected: Vec<&[u8]> = lines.iter().map(|l| &l[..NAME_BYTES]).collect();
+        assert_eq!(names, expected);
+        // Sealed by the second line's key, under its name: what the ticketer makes and opens.
+        let ticket = ticketer.encrypt(b"session").unwrap();
+        assert_eq!(&ticket[..NAME_BYTES], &lines[1][..NAME_BYTES]);
+        let key = UnboundKey::new(&aead::CHACHA20_POLY1305, &derive(&lines[1])).unwrap();
+        let (name, rest) = ticket.split_at(NAME_BYTES);
+        let (nonce, sealed) = rest.split_at(NONCE_BYTES);
+        let mut opened = sealed.to_vec();
+        let plain = LessSafeKey::new(key)
+            .open_in_place(
+                Nonce::try_assume_unique_for_key(nonce).unwrap(),
+                Aad::from(name),
+                &mut opened,
+            )
+            .unwrap();
+        assert_eq!(plain, b"session");
+        assert_eq!(ticketer.decrypt(&ticket).as_deref(), Some(&b"session"[..]));
     }
 
     #[test]

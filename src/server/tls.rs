@@ -7,8 +7,8 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ use rustls::sign::CertifiedKey;
 use time::OffsetDateTime;
 
 use crate::config::{Config, HostConfig, Hostname};
+use crate::disk::{self, Durability, FileMode};
 
 /// File names inside `certs/<hostname>/`.
 pub const CERT_FILE: &str = "cert.pem";
@@ -409,7 +410,7 @@ fn half_pair(present: PathBuf, missing: PathBuf) -> CertError {
 /// Writes a new self-signed ECDSA P-256 certificate and key into `dir`, for every one of
 /// `hosts` (the first is its common name).
 ///
-/// The files are written under temporary names and then hard-linked into place, which fails
+/// The files are written under temporary names and then put in place by a rename that fails
 /// instead of replacing a file that appeared meanwhile (another process starting at once).
 fn generate(hosts: &[Hostname], dir: &Path) -> Result<(), CertError> {
     let host = &hosts[0];
@@ -450,32 +451,29 @@ fn generate(hosts: &[Hostname], dir: &Path) -> Result<(), CertError> {
     Ok(())
 }
 
-/// Creates `path` with `mode` and `contents`, never replacing an existing file.
+/// Creates `path` with exactly `mode` (whatever the umask: a key is 0600) and `contents`,
+/// whole and durable, never replacing an existing file.
 fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), CertError> {
     let wrap = |source| CertError::Write {
         path: path.to_owned(),
         source,
     };
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        // The umask may have cleared bits of `mode`; the key must be exactly 0600 either way.
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        fs::hard_link(&tmp, path)
-    })();
-    let _ = fs::remove_file(&tmp);
-    result.map_err(wrap)
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(wrap(io::ErrorKind::InvalidInput.into()));
+    };
+    let dir = disk::open_root(dir).map_err(wrap)?;
+    disk::create_new(
+        &dir,
+        name,
+        contents,
+        FileMode::Exactly(mode),
+        Durability::Synced,
+    )
+    .map_err(wrap)
 }
 
 /// A private key anyone on the machine can read is as good as published.
 fn refuse_world_readable(path: &Path) -> Result<(), CertError> {
-    use std::os::unix::fs::PermissionsExt;
     let mode = fs::metadata(path)
         .map_err(|source| CertError::Read {
             path: path.to_owned(),
