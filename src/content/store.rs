@@ -16,7 +16,6 @@ use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
-use time::OffsetDateTime;
 
 use super::files::CapsuleRoot;
 use crate::disk::{self, Durability, FileMode, FolderUse, Temporary, Written};
@@ -214,16 +213,17 @@ pub struct Restored {
 }
 
 /// A moment as a version is named by it.
-fn stamp(at: OffsetDateTime) -> String {
+fn stamp(at: jiff::Timestamp) -> String {
+    let at = jiff::tz::Offset::UTC.to_datetime(at);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
         at.year(),
-        u8::from(at.month()),
+        at.month(),
         at.day(),
         at.hour(),
         at.minute(),
         at.second(),
-        at.nanosecond()
+        at.subsec_nanosecond()
     )
 }
 
@@ -507,13 +507,13 @@ impl CapsuleRoot {
         place.extend(folders.iter().copied());
         place.push(name);
         let history = self.folder(&place, true, relative)?;
-        let now = OffsetDateTime::now_utc();
+        let now = jiff::Timestamp::now();
         let bytes = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
             .map(|st| st.st_size.max(0) as u64)
             .unwrap_or(0);
         for attempt in 0..100 {
             let version = Version {
-                when: stamp(now + time::Duration::nanoseconds(attempt)),
+                when: stamp(now + jiff::SignedDuration::from_nanos(attempt)),
                 why,
                 bytes,
             };
