@@ -128,52 +128,7 @@ pub struct Parsed {
 /// As [`convert`], keeping the front matter and the body's heading.
 pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed {
     let mut problems: Vec<(FrontMatterError, bool)> = Vec::new();
-    let (body, front, front_lines) = match front_matter::split(source) {
-        Ok(split) => {
-            if let Some(e) = front_matter::stray_block(&split, &crate::content::post::KNOWN_KEYS) {
-                problems.push((e, true));
-            }
-            match split.front {
-                Some(block) => {
-                    let lines = block.key_lines(&crate::content::post::KNOWN_KEYS);
-                    match block.parse::<front_matter::Entries>() {
-                        Ok(mut entries) => {
-                            block.keep_written_text(
-                                &mut entries,
-                                &lines,
-                                &crate::content::post::TEXT_KEYS,
-                            );
-                            let (front, key_problems) = RawMeta::from_entries(entries);
-                            for p in key_problems {
-                                let line = lines.line(&p.key).unwrap_or(block.first_line - 1);
-                                problems.push((
-                                    FrontMatterError {
-                                        line,
-                                        message: p.message,
-                                    },
-                                    p.fatal,
-                                ));
-                            }
-                            (split.body, front, lines)
-                        }
-                        Err(e) => {
-                            problems.push((e, true));
-                            (split.body, RawMeta::default(), KeyLines::default())
-                        }
-                    }
-                }
-                None => (split.body, RawMeta::default(), KeyLines::default()),
-            }
-        }
-        Err(e) => {
-            problems.push((e, true));
-            (
-                source.strip_prefix('\u{feff}').unwrap_or(source),
-                RawMeta::default(),
-                KeyLines::default(),
-            )
-        }
-    };
+    let (body, front, front_lines) = split_front_matter(source, &mut problems);
     problems.sort_by_key(|(e, fatal)| (!fatal, e.line));
     let error = problems
         .iter()
@@ -189,13 +144,6 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
         (_, Some(heading)) => heading.clone(),
         _ => fallback,
     };
-    let withheld = if error.is_some() {
-        Some(BROKEN)
-    } else if front.draft == Some(true) || front.published == Some(false) {
-        Some("draft")
-    } else {
-        None
-    };
     let page = Page {
         title,
         gemtext: converted.gemtext,
@@ -203,7 +151,7 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
             .lang
             .as_deref()
             .and_then(|l| Lang::try_from(l.to_owned()).ok()),
-        withheld,
+        withheld: withheld(error.is_some(), &front),
     };
     // The body is the end of the source: its offsets count from there.
     let body_start = source.len() - body.len();
@@ -233,6 +181,76 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
         heading: converted.heading,
         error,
         problems,
+    }
+}
+
+/// The body, the front matter and the line of each of its keys. A block that cannot be split
+/// or parsed leaves the metadata empty; whatever is wrong goes to `problems`, which are fatal
+/// (`true`) where the metadata cannot be trusted.
+fn split_front_matter<'a>(
+    source: &'a str,
+    problems: &mut Vec<(FrontMatterError, bool)>,
+) -> (&'a str, RawMeta, KeyLines) {
+    match front_matter::split(source) {
+        Ok(split) => {
+            if let Some(e) = front_matter::stray_block(&split, &crate::content::post::KNOWN_KEYS) {
+                problems.push((e, true));
+            }
+            let (front, lines) = split
+                .front
+                .and_then(|block| read_front_block(&block, problems))
+                .unwrap_or_default();
+            (split.body, front, lines)
+        }
+        Err(e) => {
+            problems.push((e, true));
+            (
+                source.strip_prefix('\u{feff}').unwrap_or(source),
+                RawMeta::default(),
+                KeyLines::default(),
+            )
+        }
+    }
+}
+
+/// The keys of a front-matter block with their lines, each key's problem placed at its line
+/// (or the block's opening line); `None` when the block does not parse.
+fn read_front_block(
+    block: &front_matter::Block<'_>,
+    problems: &mut Vec<(FrontMatterError, bool)>,
+) -> Option<(RawMeta, KeyLines)> {
+    let lines = block.key_lines(&crate::content::post::KNOWN_KEYS);
+    let mut entries = match block.parse::<front_matter::Entries>() {
+        Ok(entries) => entries,
+        Err(e) => {
+            problems.push((e, true));
+            return None;
+        }
+    };
+    block.keep_written_text(&mut entries, &lines, &crate::content::post::TEXT_KEYS);
+    let (front, key_problems) = RawMeta::from_entries(entries);
+    for p in key_problems {
+        let line = lines.line(&p.key).unwrap_or(block.first_line - 1);
+        problems.push((
+            FrontMatterError {
+                line,
+                message: p.message,
+            },
+            p.fatal,
+        ));
+    }
+    Some((front, lines))
+}
+
+/// Why readers must not see the page, if they must not: front matter that could not be read
+/// (it might have said `draft: true`), or a draft.
+fn withheld(broken: bool, front: &RawMeta) -> Option<&'static str> {
+    if broken {
+        Some(BROKEN)
+    } else if front.draft == Some(true) || front.published == Some(false) {
+        Some("draft")
+    } else {
+        None
     }
 }
 

@@ -250,10 +250,42 @@ fn patch(
     mut scan: Scan,
     named: &HashSet<PathBuf>,
 ) -> Option<Scan> {
+    let plan = plan_patch(capsule, &scan, named)?;
+    scan.files_came_or_went = false;
+    scan.read = 0;
+    let mut patching = Patching {
+        capsule,
+        options,
+        entries,
+        scan,
+        changed: Vec::new(),
+    };
+    for planned in plan {
+        patching.apply(planned);
+    }
+    let mut scan = patching.scan;
+    scan.changed = Some(patching.changed);
+    Some(scan)
+}
+
+/// A named file a patch looks at again: its absolute and relative paths, and what it is now
+/// (`None`: gone, or no regular file).
+struct Planned {
+    path: PathBuf,
+    relative: PathBuf,
+    meta: Option<std::fs::Metadata>,
+}
+
+/// First make sure every named path can be handled alone, so nothing is half done: the files
+/// to look at again, in path order, or `None` when one needs a whole pass.
+fn plan_patch(
+    capsule: &CapsuleRoot,
+    scan: &Scan,
+    named: &HashSet<PathBuf>,
+) -> Option<Vec<Planned>> {
     let root = capsule.path();
     let mut named: Vec<&PathBuf> = named.iter().collect();
     named.sort();
-    // First make sure every named path can be handled alone, so nothing is half done.
     let mut plan = Vec::new();
     for path in named {
         let relative = path.strip_prefix(root).ok()?;
@@ -281,62 +313,94 @@ fn patch(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(_) => return None,
         };
-        plan.push((path.clone(), relative.to_owned(), meta));
+        plan.push(Planned {
+            path: path.clone(),
+            relative: relative.to_owned(),
+            meta,
+        });
     }
-    let mut changed = Vec::new();
-    scan.files_came_or_went = false;
-    scan.read = 0;
-    for (path, relative, meta) in plan {
+    Some(plan)
+}
+
+/// A patch under way: the last pass's result changed one planned file at a time, and the text
+/// files it found changed, added or gone.
+struct Patching<'a> {
+    capsule: &'a CapsuleRoot,
+    options: &'a BuildOptions,
+    entries: &'a mut HashMap<PathBuf, Entry>,
+    scan: Scan,
+    changed: Vec<PathBuf>,
+}
+
+impl Patching<'_> {
+    /// Takes one planned file into the result: gone, come, or changed.
+    fn apply(&mut self, planned: Planned) {
+        let Planned {
+            path,
+            relative,
+            meta,
+        } = planned;
         let contributed = served_by(&relative);
         let is_text = is_text_file(&relative);
         let existed = if is_text {
-            scan.texts.contains_key(&relative)
+            self.scan.texts.contains_key(&relative)
         } else {
-            scan.served.contains(&url_of(&relative))
+            self.scan.served.contains(&url_of(&relative))
         };
         let Some(meta) = meta else {
-            if !existed {
-                continue;
+            if existed {
+                self.scan.files_came_or_went = true;
+                self.forget(&path, &relative, is_text, contributed);
             }
-            scan.files_came_or_went = true;
-            if is_text {
-                Arc::make_mut(&mut scan.texts).remove(&relative);
-                scan.problems.remove(&relative);
-                entries.remove(&path);
-                if let Ok(i) = post_at(&scan.posts, &relative) {
-                    scan.posts.remove(i);
-                }
-                changed.push(relative.clone());
-            }
-            // A name another file still serves (a Markdown file's twin, the other index)
-            // stays.
-            for url in contributed {
-                if !still_served(&scan.texts, &relative, &url) {
-                    Arc::make_mut(&mut scan.served).remove(&url);
-                }
-            }
-            continue;
+            return;
         };
         if !existed {
-            scan.files_came_or_went = true;
+            self.scan.files_came_or_went = true;
             for url in contributed {
-                if !scan.served.contains(&url) {
-                    Arc::make_mut(&mut scan.served).insert(url);
+                if !self.scan.served.contains(&url) {
+                    Arc::make_mut(&mut self.scan.served).insert(url);
                 }
             }
         }
-        if !is_text {
-            continue;
+        if is_text {
+            self.reread(path, relative, &meta);
         }
-        let old = entries.remove(&path);
+    }
+
+    /// Drops a file that is gone: its text, post and problems, and the paths it alone served.
+    fn forget(&mut self, path: &Path, relative: &Path, is_text: bool, contributed: Vec<String>) {
+        let scan = &mut self.scan;
+        if is_text {
+            Arc::make_mut(&mut scan.texts).remove(relative);
+            scan.problems.remove(relative);
+            self.entries.remove(path);
+            if let Ok(i) = post_at(&scan.posts, relative) {
+                scan.posts.remove(i);
+            }
+            self.changed.push(relative.to_owned());
+        }
+        // A name another file still serves (a Markdown file's twin, the other index)
+        // stays.
+        for url in contributed {
+            if !still_served(&scan.texts, relative, &url) {
+                Arc::make_mut(&mut scan.served).remove(&url);
+            }
+        }
+    }
+
+    /// Looks at a text file again (reading it if its stamp changed) and takes in its new
+    /// version, if it is one.
+    fn reread(&mut self, path: PathBuf, relative: PathBuf, meta: &std::fs::Metadata) {
+        let scan = &mut self.scan;
+        let old = self.entries.remove(&path);
         let before = old.as_ref().map(|o| (o.text.clone(), o.post.clone()));
         let entry = refresh(
-            capsule,
-            options,
+            self.capsule,
+            self.options,
             &path,
             &relative,
             old,
-            &meta,
+            meta,
             &mut scan.read,
         );
         let same = before.is_some_and(|(text, post)| {
@@ -363,12 +427,10 @@ fn patch(
                 (Err(i), Some(post)) => scan.posts.insert(i, Arc::clone(post)),
                 (Err(_), None) => {}
             }
-            changed.push(relative);
+            self.changed.push(relative);
         }
-        entries.insert(path, entry);
+        self.entries.insert(path, entry);
     }
-    scan.changed = Some(changed);
-    Some(scan)
 }
 
 /// Whether `path` (absolute) is, or lies below, a symlinked folder of the capsule.

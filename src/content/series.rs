@@ -266,7 +266,26 @@ pub(crate) fn group_series(
     settings: &BTreeMap<String, SeriesConfig>,
     problems: &mut Vec<Problem>,
 ) -> Vec<Series> {
-    // Folded name (or alias) → the configured series it names.
+    let configured = configured_names(settings);
+    let groups = gather(posts, &configured);
+    let mut out: Vec<Series> = Vec::new();
+    let mut claims: Vec<Claim> = Vec::new();
+    for (_, group) in groups {
+        let (series, claim) = group.into_series(problems);
+        out.push(series);
+        claims.push(claim);
+    }
+    settle_contested_slugs(&mut out, &claims, problems);
+    drop_held_aliases(&mut out);
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// Folded name (or alias) → the configured series it names, so a post's spelling finds the
+/// settings that are its series'.
+fn configured_names(
+    settings: &BTreeMap<String, SeriesConfig>,
+) -> HashMap<String, (String, &SeriesConfig)> {
     let mut configured: HashMap<String, (String, &SeriesConfig)> = HashMap::new();
     for (name, config) in settings {
         let Some(name) = series_name(name) else {
@@ -279,6 +298,15 @@ pub(crate) fn group_series(
                 .or_insert_with(|| (name.clone(), config));
         }
     }
+    configured
+}
+
+/// The posts of each series under its folded name, so every spelling of one name (and every
+/// configured alias) lands in one group.
+fn gather<'a>(
+    posts: &'a [Arc<Post>],
+    configured: &HashMap<String, (String, &'a SeriesConfig)>,
+) -> BTreeMap<String, Group<'a>> {
     let mut groups: BTreeMap<String, Group<'_>> = BTreeMap::new();
     // Oldest first, so the first spelling and pin found are the earliest written.
     for post in posts.iter().rev() {
@@ -309,25 +337,63 @@ pub(crate) fn group_series(
             }
         }
     }
+    groups
+}
 
-    let mut out: Vec<Series> = Vec::new();
-    // Per series: its earliest post (the older series keeps a contested URL name), whether
-    // its slug was chosen (pinned) rather than made, and where to report it.
-    let mut claims: Vec<(PostDate, bool, PathBuf, usize)> = Vec::new();
-    for (_, group) in groups {
-        let name = match &group.configured {
+/// One series' claim on its URL name: its earliest post (the older series keeps a contested
+/// URL name), whether its slug was chosen (pinned) rather than made, and where to report it.
+struct Claim {
+    date: PostDate,
+    pinned: bool,
+    path: PathBuf,
+    line: usize,
+}
+
+impl Group<'_> {
+    /// The series this group makes, with its claim on its URL name, telling the author what
+    /// its posts disagree on.
+    fn into_series(self, problems: &mut Vec<Problem>) -> (Series, Claim) {
+        let name = match &self.configured {
             Some((name, _)) => name.clone(),
-            None => most_used(&group.spellings),
+            None => most_used(&self.spellings),
         };
+        self.report_respellings(&name, problems);
+        let chosen = self.chosen_slug(&name, problems);
+        let pinned = chosen.is_some();
+        let slug = chosen.unwrap_or_else(|| slug(&name));
+        let claim = self.claim(pinned);
+        let aliases = self.former_slugs(&slug);
+        let members = order(self.members);
+        for warning in &members.warnings {
+            problems.push(Problem {
+                path: warning.path.clone(),
+                line: warning.line,
+                message: format!("series “{name}”: {}", warning.message),
+                error: false,
+            });
+        }
+        let series = Series {
+            name,
+            slug,
+            members,
+            description: None,
+            aliases,
+        };
+        (series, claim)
+    }
+
+    /// Warns where a post spells the name otherwise than the series is known by (and not as
+    /// a configured alias), since both are taken as one series.
+    fn report_respellings(&self, name: &str, problems: &mut Vec<Problem>) {
         let aliased = |spelling: &str| {
-            group.configured.as_ref().is_some_and(|(_, c)| {
+            self.configured.as_ref().is_some_and(|(_, c)| {
                 c.aliases
                     .iter()
                     .any(|a| series_name(a).is_some_and(|a| fold(&a) == fold(spelling)))
             })
         };
-        for (spelling, _, path, line) in &group.spellings {
-            if *spelling != name && fold(spelling) == fold(&name) && !aliased(spelling) {
+        for (spelling, _, path, line) in &self.spellings {
+            if *spelling != name && fold(spelling) == fold(name) && !aliased(spelling) {
                 problems.push(Problem {
                     path: path.to_path_buf(),
                     line: *line,
@@ -340,13 +406,18 @@ pub(crate) fn group_series(
                 });
             }
         }
-        let configured_slug = group
+    }
+
+    /// The URL name the config or the earliest pin chose, if any; a later pin that differs is
+    /// an error, since only one can hold.
+    fn chosen_slug(&self, name: &str, problems: &mut Vec<Problem>) -> Option<String> {
+        let configured_slug = self
             .configured
             .as_ref()
             .and_then(|(_, c)| c.slug.clone())
             .filter(|s| is_valid_slug(s));
         let mut chosen = configured_slug.clone();
-        for (pin, _, path, line) in &group.pins {
+        for (pin, _, path, line) in &self.pins {
             match &chosen {
                 None => chosen = Some(pin.clone()),
                 Some(slug) if slug == pin => {}
@@ -359,7 +430,7 @@ pub(crate) fn group_series(
                         if configured_slug.is_some() {
                             "config.toml".to_owned()
                         } else {
-                            let first = &group.pins[0];
+                            let first = &self.pins[0];
                             format!("{} (line {})", first.2.display(), first.3)
                         }
                     ),
@@ -367,26 +438,29 @@ pub(crate) fn group_series(
                 }),
             }
         }
-        let pinned = chosen.is_some();
-        let slug = chosen.unwrap_or_else(|| slug(&name));
-        let (date, path, line) = group
+        chosen
+    }
+
+    /// The group's claim on its URL name, dated by its earliest post.
+    fn claim(&self, pinned: bool) -> Claim {
+        let (date, path, line) = self
             .spellings
             .iter()
             .map(|(_, date, path, line)| (*date, path.to_path_buf(), *line))
             .min_by(|a, b| a.0.at().cmp(&b.0.at()).then_with(|| a.1.cmp(&b.1)))
             .unwrap_or((PostDate::EPOCH, PathBuf::new(), 1));
-        claims.push((date, pinned, path, line));
-        let members = order(group.members);
-        for warning in &members.warnings {
-            problems.push(Problem {
-                path: warning.path.clone(),
-                line: warning.line,
-                message: format!("series “{name}”: {}", warning.message),
-                error: false,
-            });
+        Claim {
+            date,
+            pinned,
+            path,
+            line,
         }
-        let aliases = group
-            .configured
+    }
+
+    /// The config's former names of the series as URL names other than `slug`, so old links
+    /// are redirected.
+    fn former_slugs(&self, slug: &str) -> Vec<String> {
+        self.configured
             .as_ref()
             .map(|(_, c)| {
                 c.aliases
@@ -395,17 +469,13 @@ pub(crate) fn group_series(
                     .filter(|a| is_valid_slug(a) && *a != slug)
                     .collect()
             })
-            .unwrap_or_default();
-        out.push(Series {
-            name,
-            slug,
-            members,
-            description: None,
-            aliases,
-        });
+            .unwrap_or_default()
     }
+}
 
-    // Contested URL names: a pinned one beats a made one, then the older series keeps it.
+/// Contested URL names: a pinned one beats a made one, then the older series keeps it; the
+/// others move to a free name and the author is told.
+fn settle_contested_slugs(out: &mut [Series], claims: &[Claim], problems: &mut Vec<Problem>) {
     let mut by_slug: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, one) in out.iter().enumerate() {
         by_slug.entry(one.slug.clone()).or_default().push(i);
@@ -416,16 +486,16 @@ pub(crate) fn group_series(
             continue;
         }
         holders.sort_by(|&a, &b| {
-            (!claims[a].1, claims[a].0.at(), &out[a].name).cmp(&(
-                !claims[b].1,
-                claims[b].0.at(),
+            (!claims[a].pinned, claims[a].date.at(), &out[a].name).cmp(&(
+                !claims[b].pinned,
+                claims[b].date.at(),
                 &out[b].name,
             ))
         });
         let keeper = holders[0];
         for &i in &holders[1..] {
             let fallback = free_slug(&slug, &fold(&out[i].name), &mut taken);
-            let (_, _, path, line) = &claims[i];
+            let Claim { path, line, .. } = &claims[i];
             problems.push(Problem {
                 path: path.clone(),
                 line: *line,
@@ -436,7 +506,7 @@ pub(crate) fn group_series(
                      …` in the posts that name it first)",
                     out[i].name,
                     out[keeper].name,
-                    claims[keeper].2.display(),
+                    claims[keeper].path.display(),
                     out[i].name,
                     out[i].name,
                 ),
@@ -445,13 +515,14 @@ pub(crate) fn group_series(
             out[i].slug = fallback;
         }
     }
-    // A former name that another series now holds stays that series'.
+}
+
+/// A former name that another series now holds stays that series'.
+fn drop_held_aliases(out: &mut [Series]) {
     let live: HashSet<String> = out.iter().map(|s| s.slug.clone()).collect();
-    for one in &mut out {
+    for one in out {
         one.aliases.retain(|a| !live.contains(a));
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
 }
 
 /// The spelling most posts use; on a tie, the earliest written.

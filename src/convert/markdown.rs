@@ -431,75 +431,20 @@ impl<'o> Converter<'o> {
 
     fn start(&mut self, tag: Tag<'_>) {
         match tag {
-            Tag::Paragraph => {
-                self.close_leaf();
-                self.begin_block();
-                self.leaf = Some(self.new_leaf(LeafKind::Paragraph));
-            }
+            Tag::Paragraph => self.start_leaf_block(LeafKind::Paragraph),
             Tag::Heading { level, .. } => {
-                self.close_leaf();
-                self.begin_block();
-                self.leaf = Some(self.new_leaf(LeafKind::Heading(heading_level(level))));
+                self.start_leaf_block(LeafKind::Heading(heading_level(level)));
             }
-            Tag::BlockQuote(_) => {
-                self.close_leaf();
-                self.begin_block();
-                if !self.in_quote() {
-                    self.quote_paragraph = false;
-                }
-                self.containers.push(Container::Quote);
-            }
-            Tag::CodeBlock(kind) => {
-                self.close_leaf();
-                self.begin_block();
-                let alt = match kind {
-                    CodeBlockKind::Fenced(info) => info
-                        .split(|c: char| c.is_whitespace() || c == ',')
-                        .next()
-                        .unwrap_or("")
-                        .to_owned(),
-                    CodeBlockKind::Indented => String::new(),
-                };
-                self.code = Some((alt, String::new()));
-            }
-            Tag::HtmlBlock => {
-                self.close_leaf();
-                self.begin_block();
-            }
+            Tag::BlockQuote(_) => self.start_quote(),
+            Tag::CodeBlock(kind) => self.start_code_block(kind),
+            Tag::HtmlBlock => self.start_block(),
             Tag::List(start) => {
-                self.close_leaf();
-                self.begin_block();
+                self.start_block();
                 self.containers.push(Container::List { next: start });
             }
-            Tag::Item => {
-                self.close_leaf();
-                let marker = match self.containers.last_mut() {
-                    Some(Container::List { next: Some(n) }) => {
-                        let marker = format!("{n}. ");
-                        *n = n.saturating_add(1);
-                        marker
-                    }
-                    _ => String::new(),
-                };
-                self.containers.push(Container::Item { marker, leaves: 0 });
-            }
-            Tag::FootnoteDefinition(label) => {
-                self.close_leaf();
-                self.end_block();
-                self.outer.push(std::mem::take(&mut self.out));
-                self.containers.push(Container::Footnote {
-                    label: label.to_string(),
-                });
-            }
-            Tag::Table(aligns) => {
-                self.close_leaf();
-                self.begin_block();
-                self.table = Some(Table {
-                    aligns,
-                    rows: Vec::new(),
-                    start: self.at,
-                });
-            }
+            Tag::Item => self.start_item(),
+            Tag::FootnoteDefinition(label) => self.start_footnote(&label),
+            Tag::Table(aligns) => self.start_table(aligns),
             Tag::TableHead | Tag::TableRow => {
                 if let Some(table) = &mut self.table {
                     table.rows.push(Vec::new());
@@ -510,15 +455,7 @@ impl<'o> Converter<'o> {
                 link_type,
                 dest_url,
                 ..
-            } => {
-                let dest = match link_type {
-                    LinkType::Email if !dest_url.starts_with("mailto:") => {
-                        CowStr::from(format!("mailto:{dest_url}"))
-                    }
-                    _ => dest_url,
-                };
-                self.open_link(&dest, false);
-            }
+            } => self.start_link(link_type, dest_url),
             Tag::Image { dest_url, .. } => self.open_link(&dest_url, true),
             Tag::Emphasis
             | Tag::Strong
@@ -530,6 +467,86 @@ impl<'o> Converter<'o> {
             | Tag::DefinitionListTitle
             | Tag::DefinitionListDefinition => {}
         }
+    }
+
+    /// Closes what inline content was open and separates the block that starts from the last.
+    fn start_block(&mut self) {
+        self.close_leaf();
+        self.begin_block();
+    }
+
+    /// A block that is one leaf (a paragraph, a heading): its inline content gathers in it.
+    fn start_leaf_block(&mut self, kind: LeafKind) {
+        self.start_block();
+        self.leaf = Some(self.new_leaf(kind));
+    }
+
+    /// A quote; the outermost one starts with no paragraph before it to separate.
+    fn start_quote(&mut self) {
+        self.start_block();
+        if !self.in_quote() {
+            self.quote_paragraph = false;
+        }
+        self.containers.push(Container::Quote);
+    }
+
+    /// A code block, gathered as text; a fence's first word is its alt text.
+    fn start_code_block(&mut self, kind: CodeBlockKind<'_>) {
+        self.start_block();
+        let alt = match kind {
+            CodeBlockKind::Fenced(info) => info
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .next()
+                .unwrap_or("")
+                .to_owned(),
+            CodeBlockKind::Indented => String::new(),
+        };
+        self.code = Some((alt, String::new()));
+    }
+
+    /// A list item, with its number when its list is numbered.
+    fn start_item(&mut self) {
+        self.close_leaf();
+        let marker = match self.containers.last_mut() {
+            Some(Container::List { next: Some(n) }) => {
+                let marker = format!("{n}. ");
+                *n = n.saturating_add(1);
+                marker
+            }
+            _ => String::new(),
+        };
+        self.containers.push(Container::Item { marker, leaves: 0 });
+    }
+
+    /// A footnote's text, written apart from the page until the notes are put at its end.
+    fn start_footnote(&mut self, label: &str) {
+        self.close_leaf();
+        self.end_block();
+        self.outer.push(std::mem::take(&mut self.out));
+        self.containers.push(Container::Footnote {
+            label: label.to_string(),
+        });
+    }
+
+    /// A table, gathered row by row and laid out when it ends.
+    fn start_table(&mut self, aligns: Vec<Alignment>) {
+        self.start_block();
+        self.table = Some(Table {
+            aligns,
+            rows: Vec::new(),
+            start: self.at,
+        });
+    }
+
+    /// A link; an autolinked e-mail address gets its `mailto:`.
+    fn start_link(&mut self, link_type: LinkType, dest_url: CowStr<'_>) {
+        let dest = match link_type {
+            LinkType::Email if !dest_url.starts_with("mailto:") => {
+                CowStr::from(format!("mailto:{dest_url}"))
+            }
+            _ => dest_url,
+        };
+        self.open_link(&dest, false);
     }
 
     fn end(&mut self, tag: TagEnd) {

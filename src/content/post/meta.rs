@@ -570,111 +570,29 @@ impl PostMeta {
         heading: Option<&str>,
     ) -> (PostMeta, Vec<MetaProblem>) {
         let (part, part_key) = part_of(&raw);
-        let mut problems = Vec::new();
-        let mut warn = |fatal, key: &str, message: String| {
-            problems.push(MetaProblem {
-                fatal,
-                message,
-                key: key.to_owned(),
-            })
-        };
+        let mut found = Found::default();
 
         let (prefix_date, rest_of_stem) = split_date_prefix(file.stem, file.zone);
         let title = non_empty(raw.title)
             .or_else(|| heading.map(str::to_owned))
             .unwrap_or_else(|| title_from_file_stem(file.stem));
 
-        // A date that cannot be read is an error: a fallback would date the post wrongly
-        // in every list and feed, silently.
-        let mut parse_date = |key: &'static str, text: Option<DateText>| match text {
-            Some(DateText(text)) => match PostDate::parse(&text, file.zone) {
-                Ok(date) => Some(date),
-                Err(e) => {
-                    warn(true, key, format!("`{key}`: {e}"));
-                    None
-                }
-            },
-            None => None,
-        };
-        let written_date = parse_date("date", raw.date.clone());
-        let updated = parse_date("updated", raw.updated);
+        let written_date = found.date("date", raw.date.clone(), file.zone);
+        let updated = found.date("updated", raw.updated, file.zone);
         let date = match written_date.or(prefix_date) {
             Some(date) => date,
-            None => {
-                if raw.date.is_none() {
-                    warn(
-                        false,
-                        "date",
-                        "no `date` and no YYYY-MM-DD- file-name prefix: dated by the file's \
-                         modification time, which changes with every copy or clone (add \
-                         `date: YYYY-MM-DD`, or start the file name with the date)"
-                            .into(),
-                    );
-                }
-                PostDate::utc(file.modified)
-            }
+            None => found.modified_date(raw.date.is_some(), file),
         };
 
-        let mut series: Vec<String> = Vec::new();
-        for name in raw.series.iter().filter_map(|s| series_name(s)) {
-            if !series.iter().any(|s| fold(s) == fold(&name)) {
-                series.push(name);
-            }
-        }
-        if part.is_some() && series.is_empty() {
-            warn(
-                false,
-                part_key,
-                format!("`{part_key}` is set but `series` is not"),
-            );
-        }
-        let role = match raw.series_role.as_deref().map(str::trim) {
-            None => None,
-            Some("part") => Some(SeriesRole::Part),
-            Some("supplement") => Some(SeriesRole::Supplement),
-            Some("see-also" | "see_also" | "seealso") => Some(SeriesRole::SeeAlso),
-            Some(other) => {
-                warn(
-                    false,
-                    "series_role",
-                    format!(
-                        "unknown `series_role` `{other}`: expected `part`, `supplement` or \
-                         `see-also` (treated as `part`)"
-                    ),
-                );
-                Some(SeriesRole::Part)
-            }
-        };
-        let series_slug = match non_empty(raw.series_slug) {
-            Some(slug) if is_valid_slug(&slug) => Some(slug),
-            Some(slug) => {
-                warn(
-                    true,
-                    "series_slug",
-                    format!(
-                        "`series_slug` `{slug}` may only hold letters, digits, `-`, `_` and \
-                         `.` and must not start with `.`"
-                    ),
-                );
-                None
-            }
-            None => None,
-        };
-        let slug = match non_empty(raw.slug).map(|s| without_page_extension(&s).to_owned()) {
-            Some(slug) if is_valid_slug(&slug) => slug,
-            Some(slug) => {
-                warn(
-                    true,
-                    "slug",
-                    format!(
-                        "`slug` `{slug}` may only hold letters, digits, `-`, `_` and `.` and \
-                         must not start with `.`"
-                    ),
-                );
-                rest_of_stem.to_owned()
-            }
-            None => rest_of_stem.to_owned(),
-        };
+        let series = found.series(&raw.series, part, part_key);
+        let role = found.role(raw.series_role.as_deref());
+        let series_slug = found.slug("series_slug", non_empty(raw.series_slug));
+        let slug = found
+            .slug(
+                "slug",
+                non_empty(raw.slug).map(|s| without_page_extension(&s).to_owned()),
+            )
+            .unwrap_or_else(|| rest_of_stem.to_owned());
         let meta = PostMeta {
             title,
             date,
@@ -693,7 +611,117 @@ impl PostMeta {
             lang: non_empty(raw.lang),
             slug,
         };
-        (meta, problems)
+        (meta, found.0)
+    }
+}
+
+/// The problems found while resolving one post's metadata, each step of it adding its own.
+#[derive(Default)]
+struct Found(Vec<MetaProblem>);
+
+impl Found {
+    /// Notes a problem with the value under `key`.
+    fn warn(&mut self, fatal: bool, key: &str, message: String) {
+        self.0.push(MetaProblem {
+            fatal,
+            message,
+            key: key.to_owned(),
+        });
+    }
+
+    /// The date written under `key`. A date that cannot be read is an error: a fallback would
+    /// date the post wrongly in every list and feed, silently.
+    fn date(
+        &mut self,
+        key: &'static str,
+        text: Option<DateText>,
+        zone: &TimeZone,
+    ) -> Option<PostDate> {
+        match text {
+            Some(DateText(text)) => match PostDate::parse(&text, zone) {
+                Ok(date) => Some(date),
+                Err(e) => {
+                    self.warn(true, key, format!("`{key}`: {e}"));
+                    None
+                }
+            },
+            None => None,
+        }
+    }
+
+    /// The last fallback for a post's date, the file's modification time: it changes with
+    /// every copy, so the author is told unless a date was written (and could not be read).
+    fn modified_date(&mut self, written: bool, file: &FileFacts<'_>) -> PostDate {
+        if !written {
+            self.warn(
+                false,
+                "date",
+                "no `date` and no YYYY-MM-DD- file-name prefix: dated by the file's \
+                 modification time, which changes with every copy or clone (add \
+                 `date: YYYY-MM-DD`, or start the file name with the date)"
+                    .into(),
+            );
+        }
+        PostDate::utc(file.modified)
+    }
+
+    /// The series named, each once however it is spelt; a part number without one is told.
+    fn series(&mut self, written: &[String], part: Option<u32>, part_key: &str) -> Vec<String> {
+        let mut series: Vec<String> = Vec::new();
+        for name in written.iter().filter_map(|s| series_name(s)) {
+            if !series.iter().any(|s| fold(s) == fold(&name)) {
+                series.push(name);
+            }
+        }
+        if part.is_some() && series.is_empty() {
+            self.warn(
+                false,
+                part_key,
+                format!("`{part_key}` is set but `series` is not"),
+            );
+        }
+        series
+    }
+
+    /// The `series_role` written; an unknown one is told and taken as a part.
+    fn role(&mut self, written: Option<&str>) -> Option<SeriesRole> {
+        match written.map(str::trim) {
+            None => None,
+            Some("part") => Some(SeriesRole::Part),
+            Some("supplement") => Some(SeriesRole::Supplement),
+            Some("see-also" | "see_also" | "seealso") => Some(SeriesRole::SeeAlso),
+            Some(other) => {
+                self.warn(
+                    false,
+                    "series_role",
+                    format!(
+                        "unknown `series_role` `{other}`: expected `part`, `supplement` or \
+                         `see-also` (treated as `part`)"
+                    ),
+                );
+                Some(SeriesRole::Part)
+            }
+        }
+    }
+
+    /// The URL name written under `key`, if it may be one; one that may not is an error,
+    /// since it would name a path no reader can ask for.
+    fn slug(&mut self, key: &str, written: Option<String>) -> Option<String> {
+        match written {
+            Some(slug) if is_valid_slug(&slug) => Some(slug),
+            Some(slug) => {
+                self.warn(
+                    true,
+                    key,
+                    format!(
+                        "`{key}` `{slug}` may only hold letters, digits, `-`, `_` and `.` and \
+                         must not start with `.`"
+                    ),
+                );
+                None
+            }
+            None => None,
+        }
     }
 }
 

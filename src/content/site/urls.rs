@@ -2,6 +2,7 @@
 //! `slug` never takes a file's name), links to renamed posts rewritten, and URLs too long to
 //! request reported.
 
+use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,7 +33,48 @@ pub(super) fn settle_urls(
     held: &Holders,
     problems: &mut Vec<Problem>,
 ) -> (Vec<Arc<Post>>, Vec<PathBuf>) {
-    // Twins first: one file per name.
+    let mut claims = one_file_per_name(scanned, problems);
+    let natural_names: HashSet<String> = claims
+        .iter()
+        .filter(|p| !p.renamed)
+        .map(|p| p.url.clone())
+        .collect();
+    claims.sort_by(|a, b| claim_order(a, b, held));
+    let mut given = Given::default();
+    let mut moved: Vec<(Arc<Post>, String)> = Vec::new();
+    let mut unserved = Vec::new();
+    for post in claims {
+        let holder = file_holder(&post, texts, served, held, &natural_names)
+            .or_else(|| given.holder(&post.url));
+        match holder {
+            None => given.give(post),
+            Some(holder) if post.renamed => moved.push((post, holder)),
+            Some(holder) => {
+                problems.push(Problem {
+                    path: post.source.clone(),
+                    line: 1,
+                    message: format!(
+                        "{} would be served at {}, {holder}: a post keeps its URL, so this \
+                         one is not served until one of them is renamed",
+                        post.source.display(),
+                        post.url
+                    ),
+                    error: true,
+                });
+                unserved.push(post.source.clone());
+            }
+        }
+    }
+    serve_lost_slugs(moved, &mut given, &mut unserved, problems);
+    let mut all = given.all;
+    // Back in path order, as the scan found them.
+    all.sort_by(|a, b| a.source.cmp(&b.source));
+    (all, unserved)
+}
+
+/// Twins first: one file per name. A hand-written `.gmi` beats its Markdown twin, else the
+/// first found keeps the name; the other is reported and left out.
+fn one_file_per_name(scanned: Vec<Arc<Post>>, problems: &mut Vec<Problem>) -> Vec<Arc<Post>> {
     let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut claims: Vec<Arc<Post>> = Vec::new();
     for post in scanned {
@@ -67,79 +109,84 @@ pub(super) fn settle_urls(
             }
         }
     }
-    let natural_names: HashSet<String> = claims
-        .iter()
-        .filter(|p| !p.renamed)
-        .map(|p| p.url.clone())
-        .collect();
-    // The holder first; else a file's own name before a slug, then the older post, then by
-    // file name.
-    claims.sort_by(|a, b| {
-        let holds = |p: &Post| held.get(&p.url) == Some(&p.source);
-        holds(b)
-            .cmp(&holds(a))
-            .then_with(|| a.renamed.cmp(&b.renamed))
-            .then_with(|| a.meta.date.cmp(&b.meta.date))
-            .then_with(|| a.source.cmp(&b.source))
-    });
-    let mut by_url: HashMap<String, usize> = HashMap::new();
-    let mut all: Vec<Arc<Post>> = Vec::new();
-    let mut moved: Vec<(Arc<Post>, String)> = Vec::new();
-    let mut unserved = Vec::new();
-    for post in claims {
-        let page = percent_decode_str(&post.url)
-            .decode_utf8_lossy()
-            .into_owned();
-        // A file (or folder) of that name that is no post: it has the URL, unless this post
-        // held it first (a folder made since does not take it).
-        let held_here = held.get(&post.url) == Some(&post.source);
-        let holder = if post.renamed
-            && !held_here
-            && served.contains(&page)
-            && !natural_names.contains(&post.url)
-        {
-            let owner = Path::new(page.trim_start_matches('/'));
-            let owner = [owner.to_owned(), owner.with_extension("md")]
-                .into_iter()
-                .find(|p| texts.contains_key(p))
-                .unwrap_or_else(|| owner.to_owned());
-            Some(format!("which {} has by its name", owner.display()))
-        } else {
-            by_url.get(&post.url).map(|&i| {
-                let how = if all[i].renamed {
-                    "its `slug`"
-                } else {
-                    "its name"
-                };
-                format!("which {} holds by {how}", all[i].source.display())
-            })
-        };
-        match holder {
-            None => {
-                by_url.insert(post.url.clone(), all.len());
-                all.push(post);
-            }
-            Some(holder) if post.renamed => moved.push((post, holder)),
-            Some(holder) => {
-                problems.push(Problem {
-                    path: post.source.clone(),
-                    line: 1,
-                    message: format!(
-                        "{} would be served at {}, {holder}: a post keeps its URL, so this \
-                         one is not served until one of them is renamed",
-                        post.source.display(),
-                        post.url
-                    ),
-                    error: true,
-                });
-                unserved.push(post.source.clone());
-            }
-        }
+    claims
+}
+
+/// The holder first; else a file's own name before a slug, then the older post, then by
+/// file name: the order in which claims on one URL are granted.
+fn claim_order(a: &Post, b: &Post, held: &Holders) -> Ordering {
+    let holds = |p: &Post| held.get(&p.url) == Some(&p.source);
+    holds(b)
+        .cmp(&holds(a))
+        .then_with(|| a.renamed.cmp(&b.renamed))
+        .then_with(|| a.meta.date.cmp(&b.meta.date))
+        .then_with(|| a.source.cmp(&b.source))
+}
+
+/// The posts given a URL so far, and the URLs they hold, so a later claim finds its holder.
+#[derive(Default)]
+struct Given {
+    by_url: HashMap<String, usize>,
+    all: Vec<Arc<Post>>,
+}
+
+impl Given {
+    /// Gives `post` the URL it asks for.
+    fn give(&mut self, post: Arc<Post>) {
+        self.by_url.insert(post.url.clone(), self.all.len());
+        self.all.push(post);
     }
-    // A slug that lost is served at its file's own name, if that is free.
+
+    /// Which post holds `url` already, and by what, as the problem tells it.
+    fn holder(&self, url: &str) -> Option<String> {
+        self.by_url.get(url).map(|&i| {
+            let how = if self.all[i].renamed {
+                "its `slug`"
+            } else {
+                "its name"
+            };
+            format!("which {} holds by {how}", self.all[i].source.display())
+        })
+    }
+}
+
+/// A file (or folder) of that name that is no post: it has the URL a `slug` asks for, unless
+/// this post held it first (a folder made since does not take it).
+fn file_holder(
+    post: &Post,
+    texts: &HashMap<PathBuf, Text>,
+    served: &HashSet<String>,
+    held: &Holders,
+    natural_names: &HashSet<String>,
+) -> Option<String> {
+    let page = percent_decode_str(&post.url)
+        .decode_utf8_lossy()
+        .into_owned();
+    let held_here = held.get(&post.url) == Some(&post.source);
+    let named_by_file =
+        post.renamed && !held_here && served.contains(&page) && !natural_names.contains(&post.url);
+    if !named_by_file {
+        return None;
+    }
+    let owner = Path::new(page.trim_start_matches('/'));
+    let owner = [owner.to_owned(), owner.with_extension("md")]
+        .into_iter()
+        .find(|p| texts.contains_key(p))
+        .unwrap_or_else(|| owner.to_owned());
+    Some(format!("which {} has by its name", owner.display()))
+}
+
+/// A slug that lost is served at its file's own name, if that is free; else its post is not
+/// served. Either way the author is told.
+fn serve_lost_slugs(
+    moved: Vec<(Arc<Post>, String)>,
+    given: &mut Given,
+    unserved: &mut Vec<PathBuf>,
+    problems: &mut Vec<Problem>,
+) {
     for (post, holder) in moved {
         let natural = post.natural_url();
-        let free = !by_url.contains_key(&natural);
+        let free = !given.by_url.contains_key(&natural);
         problems.push(Problem {
             path: post.source.clone(),
             line: post.line("slug"),
@@ -162,17 +209,12 @@ pub(super) fn settle_urls(
             unserved.push(post.source.clone());
             continue;
         }
-        let post = Arc::new(Post {
+        given.give(Arc::new(Post {
             url: natural,
             renamed: false,
             ..(*post).clone()
-        });
-        by_url.insert(post.url.clone(), all.len());
-        all.push(post);
+        }));
     }
-    // Back in path order, as the scan found them.
-    all.sort_by(|a, b| a.source.cmp(&b.source));
-    (all, unserved)
 }
 
 /// Published posts renamed by a `slug`: the URL their file name gives → theirs. A name

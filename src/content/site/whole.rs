@@ -1,7 +1,9 @@
 //! The whole pass: every list (posts by date, drafts, members-only posts, series, tags, places
 //! in series) made again from every post read, then the checks that look at the whole site.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,7 +17,7 @@ use crate::content::options::{BuildOptions, SERIES_DIR};
 use crate::content::post::{Post, PostDate, SeriesRole, fold, series_name};
 use crate::content::problem::Problem;
 use crate::content::scan::Scan;
-use crate::content::series::group_series;
+use crate::content::series::{Series, group_series};
 use crate::content::tags::group_tags;
 use crate::convert;
 
@@ -36,106 +38,28 @@ impl Site {
             held,
             &mut problems,
         );
-
-        let (drafts, posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) = all
-            .into_iter()
-            .partition(|p| p.meta.draft || (!options.show_future && p.meta.date.at() > now.at()));
-        // Drafts stay withheld wherever they are; published posts of an area leave every list.
-        let areas = !capsule.areas().is_empty();
-        let (members_only, mut posts): (Vec<Arc<Post>>, Vec<Arc<Post>>) =
-            posts.into_iter().partition(|p| {
-                areas && (capsule.url_in_area(&p.url) || capsule.url_in_area(&p.natural_url()))
-            });
-        for post in &members_only {
-            let key = match (post.meta.series.is_empty(), post.meta.tags.is_empty()) {
-                (false, _) => "series",
-                (true, false) => "tags",
-                (true, true) => continue,
-            };
-            problems.push(Problem {
-                path: post.source.clone(),
-                line: post.line(key),
-                message: format!(
-                    "{} lies in a client-certificate area: it is served only to the \
-                     certificates the area lets in, and no series, tag page, feed or menu \
-                     lists it",
-                    post.url
-                ),
-                error: false,
-            });
-        }
-        posts.sort_by(|a, b| {
-            b.meta
-                .date
-                .cmp(&a.meta.date)
-                .then_with(|| a.url.cmp(&b.url))
-        });
+        let (drafts, posts) = split_drafts(all, options, now);
+        let (members_only, mut posts) = split_members_only(capsule, posts);
+        report_members_only(&members_only, &mut problems);
+        posts.sort_by(newest_first);
 
         let mut series = group_series(&posts, &options.series, &mut problems);
-        for one in &mut series {
-            one.description = description(&scanned.texts, &one.slug).or_else(|| {
-                let text = &options
-                    .series
-                    .iter()
-                    .find(|(name, _)| {
-                        series_name(name).is_some_and(|n| fold(&n) == fold(&one.name))
-                    })?
-                    .1
-                    .description;
-                let mut w = convert::Writer::default();
-                w.push(convert::Line::Text(text.trim().to_owned()));
-                Some(w.finish().trim_end().to_owned()).filter(|t| !t.is_empty())
-            });
-        }
+        describe_series(&mut series, &scanned.texts, options);
         let tags = group_tags(&posts, &mut problems);
-        let by_source = posts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.source.clone(), i))
-            .collect();
+        let by_source = positions(&posts, |p| p.source.clone());
         // Drafts, and posts whose URL another holds: never served by their file's name.
         let withheld = drafts
             .iter()
             .map(|p| p.source.clone())
             .chain(unserved)
             .collect();
-        let by_url = posts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.url.clone(), i))
-            .collect();
-        let mut places: HashMap<PathBuf, Vec<SeriesPlace>> = HashMap::new();
-        for (s, one) in series.iter().enumerate() {
-            let roles = [
-                (SeriesRole::Part, &one.members.parts),
-                (SeriesRole::Supplement, &one.members.supplements),
-                (SeriesRole::SeeAlso, &one.members.see_also),
-            ];
-            for (role, members) in roles {
-                for (i, m) in members.iter().enumerate() {
-                    places.entry(m.path.clone()).or_default().push((s, role, i));
-                }
-            }
-        }
+        let by_url = positions(&posts, |p| p.url.clone());
+        let places = series_places(&series);
         // Only public posts' new names are written into links: a members-only post's would
         // tell anyone its `slug` (its old name still leads there, to those the area lets in).
         let renamed = renamed_posts(&posts, &drafts);
-        let mut texts = Arc::clone(&scanned.texts);
-        if !renamed.is_empty() {
-            for (path, text) in Arc::make_mut(&mut texts).iter_mut() {
-                if let Some(rewritten) = rewrite_links(path, text, &renamed) {
-                    *text = rewritten;
-                }
-            }
-        }
-        let members_only_urls = members_only
-            .iter()
-            .map(|p| (p.url.clone(), p.source.clone()))
-            .collect();
-        let members_only = members_only
-            .into_iter()
-            .map(|p| (p.source.clone(), p))
-            .collect();
+        let texts = with_renamed_links(&scanned.texts, &renamed);
+        let (members_only, members_only_urls) = members_only_maps(members_only);
         let site = Site {
             posts,
             drafts,
@@ -154,17 +78,7 @@ impl Site {
             linked_folders: scanned.linked_folders,
             changed: Changed::default(),
         };
-        let withheld = withheld_by_url(&site);
-        let links = site
-            .posts
-            .iter()
-            .enumerate()
-            .map(|(i, post)| (i, link_problems(&site, &withheld, post)))
-            .filter(|(_, found)| !found.is_empty())
-            .collect();
-        let mut after = Vec::new();
-        check_url_lengths(&site, &mut after);
-        check_areas(capsule, &site, &mut after);
+        let (links, after) = whole_site_checks(capsule, &site);
         Memo {
             site,
             scanned: scanned.posts,
@@ -206,6 +120,154 @@ impl Site {
             }
         }
     }
+}
+
+/// Drafts (and posts dated after `now`, unless shown) apart from the published, so nothing
+/// lists them by mistake: (drafts, published).
+fn split_drafts(
+    all: Vec<Arc<Post>>,
+    options: &BuildOptions,
+    now: PostDate,
+) -> (Vec<Arc<Post>>, Vec<Arc<Post>>) {
+    all.into_iter()
+        .partition(|p| p.meta.draft || (!options.show_future && p.meta.date.at() > now.at()))
+}
+
+/// Published posts of a client-certificate area apart from the public ones, since they leave
+/// every list: (members-only, public). Drafts stay withheld wherever they are.
+fn split_members_only(
+    capsule: &CapsuleRoot,
+    posts: Vec<Arc<Post>>,
+) -> (Vec<Arc<Post>>, Vec<Arc<Post>>) {
+    let areas = !capsule.areas().is_empty();
+    posts.into_iter().partition(|p| {
+        areas && (capsule.url_in_area(&p.url) || capsule.url_in_area(&p.natural_url()))
+    })
+}
+
+/// Tells the author of a members-only post that names a series or tags that no list shows
+/// it, at the line that names them.
+fn report_members_only(members_only: &[Arc<Post>], problems: &mut Vec<Problem>) {
+    for post in members_only {
+        let key = match (post.meta.series.is_empty(), post.meta.tags.is_empty()) {
+            (false, _) => "series",
+            (true, false) => "tags",
+            (true, true) => continue,
+        };
+        problems.push(Problem {
+            path: post.source.clone(),
+            line: post.line(key),
+            message: format!(
+                "{} lies in a client-certificate area: it is served only to the \
+                 certificates the area lets in, and no series, tag page, feed or menu \
+                 lists it",
+                post.url
+            ),
+            error: false,
+        });
+    }
+}
+
+/// Newest first; on one date, by URL, so the order never hangs on the scan's.
+fn newest_first(a: &Arc<Post>, b: &Arc<Post>) -> Ordering {
+    b.meta
+        .date
+        .cmp(&a.meta.date)
+        .then_with(|| a.url.cmp(&b.url))
+}
+
+/// Gives each series its description: its page under `series/`, or else the config's text.
+fn describe_series(series: &mut [Series], texts: &HashMap<PathBuf, Text>, options: &BuildOptions) {
+    for one in series {
+        one.description = description(texts, &one.slug).or_else(|| {
+            let text = &options
+                .series
+                .iter()
+                .find(|(name, _)| series_name(name).is_some_and(|n| fold(&n) == fold(&one.name)))?
+                .1
+                .description;
+            let mut w = convert::Writer::default();
+            w.push(convert::Line::Text(text.trim().to_owned()));
+            Some(w.finish().trim_end().to_owned()).filter(|t| !t.is_empty())
+        });
+    }
+}
+
+/// Each post's index in `posts` by `key` (its source, its URL), to find it without a search.
+fn positions<K: Eq + Hash>(posts: &[Arc<Post>], key: impl Fn(&Post) -> K) -> HashMap<K, usize> {
+    posts.iter().enumerate().map(|(i, p)| (key(p), i)).collect()
+}
+
+/// Source path → each place its post has in a series, so a post's page finds its series
+/// without going through them all.
+fn series_places(series: &[Series]) -> HashMap<PathBuf, Vec<SeriesPlace>> {
+    let mut places: HashMap<PathBuf, Vec<SeriesPlace>> = HashMap::new();
+    for (s, one) in series.iter().enumerate() {
+        let roles = [
+            (SeriesRole::Part, &one.members.parts),
+            (SeriesRole::Supplement, &one.members.supplements),
+            (SeriesRole::SeeAlso, &one.members.see_also),
+        ];
+        for (role, members) in roles {
+            for (i, m) in members.iter().enumerate() {
+                places.entry(m.path.clone()).or_default().push((s, role, i));
+            }
+        }
+    }
+    places
+}
+
+/// The texts with links to renamed posts written as their new URLs; the scan's own copy when
+/// no post is renamed.
+fn with_renamed_links(
+    scanned: &Arc<HashMap<PathBuf, Text>>,
+    renamed: &HashMap<String, String>,
+) -> Arc<HashMap<PathBuf, Text>> {
+    let mut texts = Arc::clone(scanned);
+    if !renamed.is_empty() {
+        for (path, text) in Arc::make_mut(&mut texts).iter_mut() {
+            if let Some(rewritten) = rewrite_links(path, text, renamed) {
+                *text = rewritten;
+            }
+        }
+    }
+    texts
+}
+
+/// The members-only posts by source, and their sources by URL.
+type MembersOnly = (HashMap<PathBuf, Arc<Post>>, HashMap<String, PathBuf>);
+
+/// The members-only posts as the site looks them up: by source and by URL.
+fn members_only_maps(members_only: Vec<Arc<Post>>) -> MembersOnly {
+    let urls = members_only
+        .iter()
+        .map(|p| (p.url.clone(), p.source.clone()))
+        .collect();
+    let by_source = members_only
+        .into_iter()
+        .map(|p| (p.source.clone(), p))
+        .collect();
+    (by_source, urls)
+}
+
+/// The checks that look at the whole site once its lists are made: each published post's
+/// links (by index into `posts`), then URL lengths and areas.
+fn whole_site_checks(
+    capsule: &CapsuleRoot,
+    site: &Site,
+) -> (BTreeMap<usize, Vec<Problem>>, Vec<Problem>) {
+    let withheld = withheld_by_url(site);
+    let links = site
+        .posts
+        .iter()
+        .enumerate()
+        .map(|(i, post)| (i, link_problems(site, &withheld, post)))
+        .filter(|(_, found)| !found.is_empty())
+        .collect();
+    let mut after = Vec::new();
+    check_url_lengths(site, &mut after);
+    check_areas(capsule, site, &mut after);
+    (links, after)
 }
 
 /// The description of a series: the page made from `series/<slug>.md` (or `.gmi`), without
