@@ -121,73 +121,26 @@ pub fn start(
     let (poll_tx, poll_reload) = (tx.clone(), reload.clone());
     // Where the capsule folder is now: the rebuild moves it when a deploy swaps the folder.
     let watched = Arc::new(ArcSwap::from_pointee(root.clone()));
-    let watch_root = Arc::clone(&watched);
-    let config_set: HashSet<PathBuf> = config_files.iter().cloned().collect();
-    let root_names = [root.clone(), configured.clone()];
-    let handler = move |result: notify::Result<notify::Event>| match result {
-        // Reading a file is an event too (ours included): only changes count.
-        Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
-        Ok(event) => {
-            let rescan = event.need_rescan();
-            if event.paths.iter().any(|p| config_set.contains(p)) {
-                let _ = reload.send(());
-            }
-            // The capsule folder itself moved, vanished or appeared (its parent is watched
-            // for its name): the rebuild looks at what the name holds now.
-            if event.paths.iter().any(|p| root_names.contains(p)) {
-                let _ = tx.send(Change::Unknown);
-            }
-            let watch_root = watch_root.load();
-            let paths: Vec<PathBuf> = event
-                .paths
-                .into_iter()
-                .filter(|p| p.starts_with(&**watch_root) && matters(&watch_root, p))
-                .collect();
-            if rescan {
-                let _ = tx.send(Change::Unknown);
-            } else if !paths.is_empty() {
-                let _ = tx.send(Change::Paths(paths));
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "file watcher");
-            // Something may have been missed: check every file.
-            let _ = tx.send(Change::Unknown);
-        }
+    let handler = Events {
+        changes: tx,
+        reload,
+        watched: Arc::clone(&watched),
+        config_files: config_files.iter().cloned().collect(),
+        root_names: [root.clone(), configured.clone()],
     };
     let mut mode = settings.mode;
     let mut watcher = None;
     if mode == WatchMode::Events {
-        // Folders, not files: editors and renewal tools replace a file by renaming another
-        // over it, which would end a watch on the file itself.
-        let mut folders: HashSet<&Path> = config_files.iter().filter_map(|f| f.parent()).collect();
-        // The folder that holds the capsule's name: a deploy that swaps the capsule folder
-        // (or the symlink by its name) is seen there.
-        folders.extend(configured.parent());
-        let started = notify::recommended_watcher(handler).and_then(|mut watcher| {
-            watcher.watch(&root, RecursiveMode::Recursive)?;
-            for folder in folders {
-                if let Err(e) = watcher.watch(folder, RecursiveMode::NonRecursive) {
-                    tracing::warn!(folder = %folder.display(), error = %e, "cannot watch for config changes");
-                }
-            }
-            Ok(watcher)
-        });
-        match started {
-            Ok(started) => watcher = Some(started),
-            // Out of inotify instances or watches (one instance per host; Linux allows 128 per
-            // user by default), or a file system without events: changes are still served.
-            Err(e) => {
-                tracing::warn!(
-                    host = %target.host,
-                    error = %e,
-                    "cannot watch the capsule folder for events; looking at it every {} s \
-                     instead (raise fs.inotify.max_user_instances or max_user_watches, or set \
-                     watch.mode = \"poll\")",
-                    settings.poll_interval.duration().as_secs()
-                );
-                mode = WatchMode::Poll;
-            }
+        watcher = watch_events(
+            handler,
+            &root,
+            &configured,
+            &config_files,
+            &target.host,
+            settings,
+        );
+        if watcher.is_none() {
+            mode = WatchMode::Poll;
         }
     }
     if mode == WatchMode::Poll {
@@ -207,6 +160,99 @@ pub fn start(
         _stop: stop,
         rebuilds,
         changes: notify_tx,
+    }
+}
+
+/// What the kernel's events are turned into: a reload for a config or certificate file, a
+/// look at what the capsule's name holds when it moved, and the changed files of the folder.
+struct Events {
+    changes: UnboundedSender<Change>,
+    reload: UnboundedSender<()>,
+    /// Where the capsule folder is now (the rebuild moves it when a deploy swaps the folder).
+    watched: Arc<ArcSwap<PathBuf>>,
+    config_files: HashSet<PathBuf>,
+    /// The capsule folder's path and the name it was configured by.
+    root_names: [PathBuf; 2],
+}
+
+impl notify::EventHandler for Events {
+    /// Runs on the watcher's own thread, for each event or error it reports.
+    fn handle_event(&mut self, result: notify::Result<notify::Event>) {
+        match result {
+            // Reading a file is an event too (ours included): only changes count.
+            Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
+            Ok(event) => {
+                let rescan = event.need_rescan();
+                if event.paths.iter().any(|p| self.config_files.contains(p)) {
+                    let _ = self.reload.send(());
+                }
+                // The capsule folder itself moved, vanished or appeared (its parent is watched
+                // for its name): the rebuild looks at what the name holds now.
+                if event.paths.iter().any(|p| self.root_names.contains(p)) {
+                    let _ = self.changes.send(Change::Unknown);
+                }
+                let watch_root = self.watched.load();
+                let paths: Vec<PathBuf> = event
+                    .paths
+                    .into_iter()
+                    .filter(|p| p.starts_with(&**watch_root) && matters(&watch_root, p))
+                    .collect();
+                if rescan {
+                    let _ = self.changes.send(Change::Unknown);
+                } else if !paths.is_empty() {
+                    let _ = self.changes.send(Change::Paths(paths));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "file watcher");
+                // Something may have been missed: check every file.
+                let _ = self.changes.send(Change::Unknown);
+            }
+        }
+    }
+}
+
+/// The kernel's events for the capsule folder `root` and for the folders that hold the config
+/// files and the capsule's name (as `configured`); `None` (said in the log) when they cannot
+/// be had, and the folder is to be polled.
+fn watch_events(
+    handler: Events,
+    root: &Path,
+    configured: &Path,
+    config_files: &[PathBuf],
+    host: &str,
+    settings: &WatchConfig,
+) -> Option<RecommendedWatcher> {
+    // Folders, not files: editors and renewal tools replace a file by renaming another
+    // over it, which would end a watch on the file itself.
+    let mut folders: HashSet<&Path> = config_files.iter().filter_map(|f| f.parent()).collect();
+    // The folder that holds the capsule's name: a deploy that swaps the capsule folder
+    // (or the symlink by its name) is seen there.
+    folders.extend(configured.parent());
+    let started = notify::recommended_watcher(handler).and_then(|mut watcher| {
+        watcher.watch(root, RecursiveMode::Recursive)?;
+        for folder in folders {
+            if let Err(e) = watcher.watch(folder, RecursiveMode::NonRecursive) {
+                tracing::warn!(folder = %folder.display(), error = %e, "cannot watch for config changes");
+            }
+        }
+        Ok(watcher)
+    });
+    match started {
+        Ok(started) => Some(started),
+        // Out of inotify instances or watches (one instance per host; Linux allows 128 per
+        // user by default), or a file system without events: changes are still served.
+        Err(e) => {
+            tracing::warn!(
+                host = %host,
+                error = %e,
+                "cannot watch the capsule folder for events; looking at it every {} s \
+                 instead (raise fs.inotify.max_user_instances or max_user_watches, or set \
+                 watch.mode = \"poll\")",
+                settings.poll_interval.duration().as_secs()
+            );
+            None
+        }
     }
 }
 
@@ -274,31 +320,14 @@ async fn rebuild_loop(
     target: Target,
     mut changes: UnboundedReceiver<Change>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
-    mut watcher: Option<RecommendedWatcher>,
+    watcher: Option<RecommendedWatcher>,
     watched: Arc<ArcSwap<PathBuf>>,
 ) {
     // Without a watcher nothing says which files changed: a timed rebuild checks them all.
     let events_known = watcher.is_some();
-    // Why the capsule's name holds no folder we can serve, as last logged (logged again only
-    // when the reason changes).
-    let mut root_refused: Option<String> = None;
-    let Target {
-        host,
-        current,
-        options,
-        cache,
-        logged,
-        check_root,
-    } = target;
-    // Unchanged posts are not read again.
-    let mut known = Some(
-        logged
-            .iter()
-            .map(ToString::to_string)
-            .collect::<HashSet<_>>(),
-    );
-    let mut due = next_due(&current.load().site, &options);
+    let mut rebuilds = Rebuilds::new(target, watcher, watched);
     loop {
+        let due = rebuilds.due;
         let wait = due.map_or(LONGEST_SLEEP, |d| d.min(LONGEST_SLEEP));
         let first = tokio::select! {
             _ = &mut stopped => return,
@@ -309,104 +338,176 @@ async fn rebuild_loop(
             () = tokio::time::sleep(wait) => if due.is_none() { continue } else { None },
         };
         // One rebuild for everything that arrives until the folder is quiet.
-        let mut changed = HashSet::new();
-        let mut unknown = !events_known;
-        let mut waiting = Vec::new();
-        for change in first.into_iter().chain(settle(&mut changes).await) {
+        let mut burst = Burst::gather(first, &mut changes, !events_known).await;
+        let Some(root) = rebuilds.root_now(&mut burst) else {
+            continue;
+        };
+        rebuilds.rebuild(root, burst.unknown, burst.changed).await;
+        // What was written is served now (or was found as it was).
+        for done in burst.waiting {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// The changes one rebuild covers.
+struct Burst {
+    /// The files and folders named as changed.
+    changed: HashSet<PathBuf>,
+    /// Whether every file must be looked at (nothing says which changed).
+    unknown: bool,
+    /// Who waits to hear that what they wrote is served.
+    waiting: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Burst {
+    /// `first` and every change that arrives until the folder is quiet (see [`settle`]).
+    async fn gather(
+        first: Option<Change>,
+        changes: &mut UnboundedReceiver<Change>,
+        unknown: bool,
+    ) -> Burst {
+        let mut burst = Burst {
+            changed: HashSet::new(),
+            unknown,
+            waiting: Vec::new(),
+        };
+        for change in first.into_iter().chain(settle(changes).await) {
             match change {
-                Change::Paths(paths) => changed.extend(paths),
-                Change::Unknown => unknown = true,
+                Change::Paths(paths) => burst.changed.extend(paths),
+                Change::Unknown => burst.unknown = true,
                 Change::Written(paths, done) => {
-                    changed.extend(paths);
-                    waiting.push(done);
+                    burst.changed.extend(paths);
+                    burst.waiting.push(done);
                 }
             }
         }
-        // A deploy may have put another folder (or none) under the capsule's name: serve
-        // what it holds now, and watch that.
-        let mut root = current.load().root.clone();
-        if root.replaced() {
-            let reopened = root
-                .reopen()
-                .map_err(|e| e.to_string())
-                .and_then(|fresh| check_root(&fresh).map(|()| fresh));
-            match reopened {
-                Ok(fresh) => {
-                    tracing::info!(
+        burst
+    }
+}
+
+/// What the rebuild loop keeps from one rebuild to the next.
+struct Rebuilds {
+    /// What each rebuild reads, and where it serves the result.
+    build: Build,
+    check_root: RootCheck,
+    watcher: Option<RecommendedWatcher>,
+    /// Where the capsule folder is now, for the watcher's events.
+    watched: Arc<ArcSwap<PathBuf>>,
+    /// Why the capsule's name holds no folder we can serve, as last logged (logged again only
+    /// when the reason changes).
+    root_refused: Option<String>,
+    /// The problems already logged (`None` while a rebuild is under way, or after one failed:
+    /// the next logs them all).
+    known: Option<HashSet<String>>,
+    /// How long until the next post dated ahead is due, if one waits.
+    due: Option<Duration>,
+}
+
+impl Rebuilds {
+    /// The loop's state at the start: the snapshot's problems taken as logged.
+    fn new(
+        target: Target,
+        watcher: Option<RecommendedWatcher>,
+        watched: Arc<ArcSwap<PathBuf>>,
+    ) -> Rebuilds {
+        let Target {
+            host,
+            current,
+            options,
+            cache,
+            logged,
+            check_root,
+        } = target;
+        // Unchanged posts are not read again.
+        let known = Some(
+            logged
+                .iter()
+                .map(ToString::to_string)
+                .collect::<HashSet<_>>(),
+        );
+        let due = next_due(&current.load().site, &options);
+        Rebuilds {
+            build: Build {
+                host,
+                current,
+                options,
+                cache,
+            },
+            check_root,
+            watcher,
+            watched,
+            root_refused: None,
+            known,
+            due,
+        }
+    }
+
+    /// The folder to read: a deploy may have put another folder (or none) under the capsule's
+    /// name, so what it holds now is served and watched (every file then looked at). `None`
+    /// while it holds none that can be served: what was last read is still served.
+    fn root_now(&mut self, burst: &mut Burst) -> Option<CapsuleRoot> {
+        let host = &self.build.host;
+        let root = self.build.current.load().root.clone();
+        if !root.replaced() {
+            return Some(root);
+        }
+        let reopened = root
+            .reopen()
+            .map_err(|e| e.to_string())
+            .and_then(|fresh| (self.check_root)(&fresh).map(|()| fresh));
+        match reopened {
+            Ok(fresh) => {
+                tracing::info!(
+                    host = %host,
+                    "the capsule folder {} was replaced; reading it again",
+                    fresh.configured().display()
+                );
+                if let Some(watcher) = &mut self.watcher {
+                    let _ = watcher.unwatch(root.path());
+                    if let Err(e) = watcher.watch(fresh.path(), RecursiveMode::Recursive) {
+                        tracing::warn!(host = %host, error = %e, "cannot watch the new capsule folder");
+                    }
+                }
+                self.watched.store(Arc::new(fresh.path().to_owned()));
+                burst.unknown = true;
+                self.root_refused = None;
+                Some(fresh)
+            }
+            Err(reason) => {
+                if self.root_refused.as_ref() != Some(&reason) {
+                    tracing::warn!(
                         host = %host,
-                        "the capsule folder {} was replaced; reading it again",
-                        fresh.configured().display()
+                        "the capsule folder {} is gone, cannot be read or cannot be served \
+                         ({reason}); still serving what was last read from it",
+                        root.configured().display()
                     );
-                    if let Some(watcher) = &mut watcher {
-                        let _ = watcher.unwatch(root.path());
-                        if let Err(e) = watcher.watch(fresh.path(), RecursiveMode::Recursive) {
-                            tracing::warn!(host = %host, error = %e, "cannot watch the new capsule folder");
-                        }
-                    }
-                    watched.store(Arc::new(fresh.path().to_owned()));
-                    root = fresh;
-                    unknown = true;
-                    root_refused = None;
+                    self.root_refused = Some(reason);
                 }
-                Err(reason) => {
-                    if root_refused.as_ref() != Some(&reason) {
-                        tracing::warn!(
-                            host = %host,
-                            "the capsule folder {} is gone, cannot be read or cannot be served \
-                             ({reason}); still serving what was last read from it",
-                            root.configured().display()
-                        );
-                        root_refused = Some(reason);
-                    }
-                    continue;
-                }
+                None
             }
         }
-        let current = Arc::clone(&current);
-        let options = options.clone();
-        let cache = Arc::clone(&cache);
-        let seen_before = known.take();
-        let label = host.clone();
-        let rebuilt = tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let old = current.load_full();
-            let mut read_cache = scan::lock(&cache);
-            if !unknown {
-                // Files the watcher did not name are taken as they were, without a `stat`.
-                read_cache.only_changed(changed);
-            }
-            let (site, problems) = Site::build_cached(&root, &options, &mut read_cache);
-            drop(read_cache);
-            // New problems are logged in the order the rebuild found them (an error before the
-            // note about the last good version it keeps published).
-            let mut logged = HashSet::new();
-            for problem in problems.iter().map(ToString::to_string) {
-                if seen_before.as_ref().is_none_or(|s| !s.contains(&problem))
-                    && !logged.contains(&problem)
-                {
-                    // File names are authors': nothing in them may forge a line.
-                    tracing::warn!(host = %label, "{}", crate::convert::printable(&problem));
-                }
-                logged.insert(problem);
-            }
-            let problems = logged;
-            let posts = site.posts.len();
-            let due = next_due(&site, &options);
-            // Nothing changed (a poll that found the folder as it was): the snapshot, and the
-            // answers rendered from it, stay.
-            // (A folder swapped in has the same path as the one it replaced: it is told by
-            // what it is.)
-            let changed = site != old.site || !root.same_folder(&old.root);
-            if changed {
-                current.store(Arc::new(old.with_root(root, site)));
-            }
-            (posts, started.elapsed(), problems, due, changed)
-        })
-        .await;
+    }
+
+    /// Reads `root` again off the async threads (every file's stamp if `unknown`, else only
+    /// the `changed` ones), and notes what the new snapshot holds.
+    async fn rebuild(&mut self, root: CapsuleRoot, unknown: bool, changed: HashSet<PathBuf>) {
+        let build = self.build.clone();
+        let seen_before = self.known.take();
+        let rebuilt =
+            tokio::task::spawn_blocking(move || build.run(root, unknown, changed, seen_before))
+                .await;
+        let host = &self.build.host;
         match rebuilt {
-            Ok((posts, took, problems, next, changed)) => {
-                known = Some(problems);
-                due = next;
+            Ok(Rebuilt {
+                posts,
+                took,
+                problems,
+                due,
+                changed,
+            }) => {
+                self.known = Some(problems);
+                self.due = due;
                 if changed {
                     tracing::info!(
                         host = %host,
@@ -419,11 +520,89 @@ async fn rebuild_loop(
                 tracing::error!(host = %host, error = %e, "site reload failed; serving the previous one")
             }
         }
-        // What was written is served now (or was found as it was).
-        for done in waiting {
-            let _ = done.send(());
+    }
+}
+
+/// What a rebuild reads and where it serves what it read: a copy goes to the thread of each
+/// rebuild.
+#[derive(Clone)]
+struct Build {
+    /// The host's canonical name, which its log lines carry.
+    host: String,
+    current: Arc<ArcSwap<Capsule>>,
+    options: BuildOptions,
+    cache: SharedCache,
+}
+
+/// What one rebuild found.
+struct Rebuilt {
+    posts: usize,
+    took: Duration,
+    /// Every problem it found, as logged.
+    problems: HashSet<String>,
+    /// How long until the next post dated ahead is due.
+    due: Option<Duration>,
+    /// Whether a new snapshot is served.
+    changed: bool,
+}
+
+impl Build {
+    /// One rebuild, blocking: reads `root` (only the `changed` files unless `unknown`), logs
+    /// the problems not in `seen_before`, and serves the new snapshot if it differs.
+    fn run(
+        self,
+        root: CapsuleRoot,
+        unknown: bool,
+        changed: HashSet<PathBuf>,
+        seen_before: Option<HashSet<String>>,
+    ) -> Rebuilt {
+        let started = Instant::now();
+        let old = self.current.load_full();
+        let mut read_cache = scan::lock(&self.cache);
+        if !unknown {
+            // Files the watcher did not name are taken as they were, without a `stat`.
+            read_cache.only_changed(changed);
+        }
+        let (site, problems) = Site::build_cached(&root, &self.options, &mut read_cache);
+        drop(read_cache);
+        let problems = log_new(&self.host, &problems, seen_before.as_ref());
+        let posts = site.posts.len();
+        let due = next_due(&site, &self.options);
+        // Nothing changed (a poll that found the folder as it was): the snapshot, and the
+        // answers rendered from it, stay.
+        // (A folder swapped in has the same path as the one it replaced: it is told by
+        // what it is.)
+        let changed = site != old.site || !root.same_folder(&old.root);
+        if changed {
+            self.current.store(Arc::new(old.with_root(root, site)));
+        }
+        Rebuilt {
+            posts,
+            took: started.elapsed(),
+            problems,
+            due,
+            changed,
         }
     }
+}
+
+/// Logs the problems a rebuild found that `seen_before` does not hold, in the order the
+/// rebuild found them (an error before the note about the last good version it keeps
+/// published), each once; every problem, as logged.
+fn log_new(
+    host: &str,
+    problems: &[Problem],
+    seen_before: Option<&HashSet<String>>,
+) -> HashSet<String> {
+    let mut logged = HashSet::new();
+    for problem in problems.iter().map(ToString::to_string) {
+        if seen_before.is_none_or(|s| !s.contains(&problem)) && !logged.contains(&problem) {
+            // File names are authors': nothing in them may forge a line.
+            tracing::warn!(host = %host, "{}", crate::convert::printable(&problem));
+        }
+        logged.insert(problem);
+    }
+    logged
 }
 
 /// How long until the next post dated ahead is due, if one waits.

@@ -7,11 +7,11 @@
 use std::path::{Path, PathBuf};
 
 use super::Capsule;
-use crate::content::BuildOptions;
 use crate::content::files::{is_hidden, is_markdown};
 use crate::content::front_matter;
-use crate::content::scan::examine_text;
+use crate::content::scan::{Examined, examine_text};
 use crate::content::store::{HISTORY_DIR, StoreError};
+use crate::content::{BuildOptions, Post};
 use crate::convert::mime::mime_for;
 use crate::convert::url::{Origin, encode_path};
 use crate::protocol::status::Status;
@@ -222,89 +222,160 @@ pub fn check_body(
             "The text is not valid UTF-8: nothing was written".into(),
         ));
     };
-    let shown = file.display();
-    let front = front_matter::split(text).ok().and_then(|split| split.front);
-    let has_front = front.is_some_and(|block| {
-        block.text.trim().is_empty() || front_matter::keys_of(text).is_some_and(|k| !k.is_empty())
-    });
-    if is_gemtext(file) && has_front {
-        return Err(Refused::new(
-            "front matter sent to a gemtext page",
-            format!(
-                "This text starts with front matter, which a gemtext page ({shown}) does not \
-                 read: readers would see it as text, and a `draft` in it would not hold the \
-                 page back. Nothing was written. Upload it to the Markdown name ({}) to \
-                 publish it as a post",
-                file.with_extension("md").display()
-            ),
-        ));
-    }
+    let upload = UploadText {
+        capsule,
+        file,
+        text,
+        build,
+        edit_url,
+    };
+    upload.no_front_matter_in_gemtext()?;
     let current = current_text(capsule, file, build.max_file_size);
     if let Some(current) = current.as_ref().filter(|_| is_markdown(file)) {
-        if let Some((line, link)) = new_link_line(text, current) {
-            return Err(Refused::new(
-                "gemtext sent over a Markdown source",
-                format!(
-                    "{shown} is written in Markdown and this text is gemtext (line \
-                     {line}: {link}), the page as shown: storing it would lose its front \
-                     matter and run its links together, so nothing was written. Edit the \
-                     Markdown source instead: open {edit_url}"
-                ),
-            ));
-        }
-        if let Some(dropped) = dropped_keys(current, text) {
-            return Err(Refused::new(
-                "upload drops front matter",
-                format!(
-                    "This text drops front matter {shown} has ({}): nothing was written. \
-                     Send the whole source ({edit_url} gets it); to change a value, keep \
-                     its key; to clear one, leave the key with no value",
-                    dropped.join(", ")
-                ),
-            ));
-        }
+        upload.not_the_page_as_shown(current)?;
+        upload.keeps_front_matter(current)?;
     }
     if let Some(current) = &current {
-        let added = capsule.added_lines(file);
-        let carried = text.lines().map(str::trim_end).find(|line| {
+        upload.without_added_lines(current)?;
+    }
+    upload.within_markdown_size()?;
+    let examined = examine_text(text.to_owned(), file, build);
+    upload.publishable(&examined)?;
+    if let Some(post) = &examined.post {
+        upload.slug_takes_no_file(post)?;
+        upload.url_is_free(post)?;
+    }
+    Ok(body)
+}
+
+/// A text upload as [`check_body`]'s checks see it: each check is one way an author's words
+/// could be lost, and refuses with what to do instead.
+struct UploadText<'a> {
+    capsule: &'a Capsule,
+    /// The file it writes, relative to the capsule root.
+    file: &'a Path,
+    /// The body, known to be UTF-8.
+    text: &'a str,
+    build: &'a BuildOptions,
+    /// Where the author's client fetches the file's source.
+    edit_url: &'a str,
+}
+
+impl UploadText<'_> {
+    /// Front matter sent to a gemtext page would be shown as text, its `draft` ignored.
+    fn no_front_matter_in_gemtext(&self) -> Result<(), Refused> {
+        let (file, text) = (self.file, self.text);
+        let front = front_matter::split(text).ok().and_then(|split| split.front);
+        let has_front = front.is_some_and(|block| {
+            block.text.trim().is_empty()
+                || front_matter::keys_of(text).is_some_and(|k| !k.is_empty())
+        });
+        if is_gemtext(file) && has_front {
+            let shown = file.display();
+            return Err(Refused::new(
+                "front matter sent to a gemtext page",
+                format!(
+                    "This text starts with front matter, which a gemtext page ({shown}) does not \
+                     read: readers would see it as text, and a `draft` in it would not hold the \
+                     page back. Nothing was written. Upload it to the Markdown name ({}) to \
+                     publish it as a post",
+                    file.with_extension("md").display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Gemtext over a Markdown source is the page as shown: stored, it would lose the front
+    /// matter and run the links together.
+    fn not_the_page_as_shown(&self, current: &str) -> Result<(), Refused> {
+        let Some((line, link)) = new_link_line(self.text, current) else {
+            return Ok(());
+        };
+        let (shown, edit_url) = (self.file.display(), self.edit_url);
+        Err(Refused::new(
+            "gemtext sent over a Markdown source",
+            format!(
+                "{shown} is written in Markdown and this text is gemtext (line \
+                 {line}: {link}), the page as shown: storing it would lose its front \
+                 matter and run its links together, so nothing was written. Edit the \
+                 Markdown source instead: open {edit_url}"
+            ),
+        ))
+    }
+
+    /// A key the Markdown source has and the body lacks would be lost without a word.
+    fn keeps_front_matter(&self, current: &str) -> Result<(), Refused> {
+        let Some(dropped) = dropped_keys(current, self.text) else {
+            return Ok(());
+        };
+        let (shown, edit_url) = (self.file.display(), self.edit_url);
+        Err(Refused::new(
+            "upload drops front matter",
+            format!(
+                "This text drops front matter {shown} has ({}): nothing was written. \
+                 Send the whole source ({edit_url} gets it); to change a value, keep \
+                 its key; to clear one, leave the key with no value",
+                dropped.join(", ")
+            ),
+        ))
+    }
+
+    /// A line the server adds to the page as shown (or the edit link), stored in its source,
+    /// would be shown twice.
+    fn without_added_lines(&self, current: &str) -> Result<(), Refused> {
+        let added = self.capsule.added_lines(self.file);
+        let carried = self.text.lines().map(str::trim_end).find(|line| {
             (added.iter().any(|a| a == line) || is_edit_link(line))
                 && !current.lines().any(|c| c.trim_end() == *line)
         });
-        if let Some(line) = carried {
+        let Some(line) = carried else {
+            return Ok(());
+        };
+        let (shown, edit_url) = (self.file.display(), self.edit_url);
+        Err(Refused::new(
+            "upload carries the lines the server adds",
+            format!(
+                "This text holds a line the server adds to {shown} as it shows it \
+                 (“{line}”): the page as shown, not its source, so nothing was written. \
+                 Edit the source instead: open {edit_url}"
+            ),
+        ))
+    }
+
+    /// A Markdown text larger than a page may be converted from would never be served.
+    fn within_markdown_size(&self) -> Result<(), Refused> {
+        let max = self.build.max_file_size;
+        if is_markdown(self.file) && self.text.len() as u64 > max {
             return Err(Refused::new(
-                "upload carries the lines the server adds",
+                "upload larger than markdown.max_file_size",
                 format!(
-                    "This text holds a line the server adds to {shown} as it shows it \
-                     (“{line}”): the page as shown, not its source, so nothing was written. \
-                     Edit the source instead: open {edit_url}"
+                    "This Markdown text is larger than the {max} bytes a page may be converted \
+                     from ([markdown] max_file_size): nothing was written",
                 ),
             ));
         }
+        Ok(())
     }
-    if is_markdown(file) && body.len() as u64 > build.max_file_size {
-        return Err(Refused::new(
-            "upload larger than markdown.max_file_size",
-            format!(
-                "This Markdown text is larger than the {} bytes a page may be converted from \
-                 ([markdown] max_file_size): nothing was written",
-                build.max_file_size
-            ),
-        ));
+
+    /// A text the watcher would not publish (an error in it) is refused with that error.
+    fn publishable(&self, examined: &Examined) -> Result<(), Refused> {
+        match examined.problems.iter().find(|p| p.error) {
+            Some(problem) => Err(Refused::new(
+                "upload would not be published as written",
+                format!("Not published, nothing was written: {problem}"),
+            )),
+            None => Ok(()),
+        }
     }
-    let examined = examine_text(text.to_owned(), file, build);
-    if let Some(problem) = examined.problems.iter().find(|p| p.error) {
-        return Err(Refused::new(
-            "upload would not be published as written",
-            format!("Not published, nothing was written: {problem}"),
-        ));
-    }
-    if let Some(post) = &examined.post {
-        let natural = post.natural_url();
-        // A `slug` never takes the name of a file or folder that is no post.
+
+    /// A `slug` never takes the name of a file or folder that is no post.
+    fn slug_takes_no_file(&self, post: &Post) -> Result<(), Refused> {
+        let site = &self.capsule.site;
         let decoded = percent_encoding::percent_decode_str(&post.url).decode_utf8_lossy();
-        if post.url != natural
-            && capsule.site.serves(&decoded)
-            && !capsule.site.all_posts().any(|p| p.url == post.url)
+        if post.url != post.natural_url()
+            && site.serves(&decoded)
+            && !site.all_posts().any(|p| p.url == post.url)
         {
             return Err(Refused::new(
                 "upload asks for a file's URL",
@@ -315,32 +386,39 @@ pub fn check_body(
                 ),
             ));
         }
-        let holder = capsule
+        Ok(())
+    }
+
+    /// A post keeps its URL: another file's post may not take it, by `slug` or by name.
+    fn url_is_free(&self, post: &Post) -> Result<(), Refused> {
+        let natural = post.natural_url();
+        let holder = self
+            .capsule
             .site
             .all_posts()
-            .find(|p| p.source != file && (p.url == post.url || p.url == natural));
-        if let Some(holder) = holder {
-            let (url, how) = if holder.url == post.url && post.url != natural {
-                (post.url.as_str(), "its `slug` asks for")
-            } else {
-                (holder.url.as_str(), "it would be served at")
-            };
-            return Err(Refused::new(
-                "upload asks for another post's URL",
-                format!(
-                    "{url}, which {how}, is {}'s: a post keeps its URL, so nothing was \
-                     written. Choose another {}",
-                    holder.source.display(),
-                    if how.contains("slug") {
-                        "`slug`"
-                    } else {
-                        "file name"
-                    }
-                ),
-            ));
-        }
+            .find(|p| p.source != self.file && (p.url == post.url || p.url == natural));
+        let Some(holder) = holder else {
+            return Ok(());
+        };
+        let (url, how) = if holder.url == post.url && post.url != natural {
+            (post.url.as_str(), "its `slug` asks for")
+        } else {
+            (holder.url.as_str(), "it would be served at")
+        };
+        Err(Refused::new(
+            "upload asks for another post's URL",
+            format!(
+                "{url}, which {how}, is {}'s: a post keeps its URL, so nothing was \
+                 written. Choose another {}",
+                holder.source.display(),
+                if how.contains("slug") {
+                    "`slug`"
+                } else {
+                    "file name"
+                }
+            ),
+        ))
     }
-    Ok(body)
 }
 
 /// The text of the file an upload replaces, if it has one (and it reads as UTF-8).

@@ -427,51 +427,13 @@ impl Prepared {
     pub fn new(config: &Config, running: &Running) -> Result<Prepared, StartError> {
         // Every capsule is checked before any key is made: a key made for one host in another
         // host's folder would be served.
-        let secrets = Secret::of(config);
-        let mut roots = Vec::new();
-        for host in &config.hosts {
-            let root = CapsuleRoot::open(&host.capsule)
-                .map_err(|source| StartError::Capsule {
-                    path: host.capsule.clone(),
-                    source,
-                })?
-                .keep_secret(&secrets)?
-                .with_areas(&host.areas);
-            roots.push(root);
-        }
-        for (outer, root) in config.hosts.iter().zip(&roots) {
-            for (inner, other) in config.hosts.iter().zip(&roots) {
-                if !std::ptr::eq(outer, inner) {
-                    areas_kept(outer, root, inner, other).map_err(StartError::AreaShared)?;
-                }
-            }
-        }
+        let roots = open_roots(config)?;
         let mut opened = Vec::new();
         for (host, root) in config.hosts.iter().zip(roots) {
             let certs = tls::load_or_generate(host, config, &running.certs)?;
             opened.push((root, certs));
         }
-        // Served twice, under two names and two sets of settings: allowed, but likely a slip.
-        for (outer, (root, _)) in config.hosts.iter().zip(&opened) {
-            for (inner, (other, _)) in config.hosts.iter().zip(&opened) {
-                if other.path() != root.path() && other.path().starts_with(root.path()) {
-                    tracing::warn!(
-                        host = %outer.canonical(),
-                        "the capsule of {} ({}) lies inside this host's ({}): its files are \
-                         served here too, under /{}/, as this host's pages (its posts dated \
-                         ahead are not withheld here)",
-                        inner.canonical(),
-                        other.path().display(),
-                        root.path().display(),
-                        other
-                            .path()
-                            .strip_prefix(root.path())
-                            .unwrap_or(other.path())
-                            .display()
-                    );
-                }
-            }
-        }
+        warn_nested(config, &opened);
         // Generated just now on a first start: secret too, by whatever name, in every capsule.
         let cert_files: Vec<PathBuf> = opened
             .iter()
@@ -489,26 +451,8 @@ impl Prepared {
         let mut read = Vec::new();
         for (i, (host, (root, certs))) in config.hosts.iter().zip(opened).enumerate() {
             let root = root.keep_files_secret(cert_files.iter().map(PathBuf::as_path));
-            let options = BuildOptions::new(host);
-            let (mut cache, before) = kept_read(&running.hosts, &root, &options, &host.areas);
-            let (site, problems) = Site::build_cached(&root, &options, &mut cache);
-            let canonical = host.canonical();
-            for problem in &problems {
-                // File names are authors': nothing in them may forge a line.
-                let problem = problem.to_string();
-                tracing::warn!(host = %canonical, "{}", crate::convert::printable(&problem));
-            }
-            if host.titan.enabled {
-                warn_unwritable(canonical, &root, &host.titan);
-            }
-            tracing::info!(
-                host = %canonical,
-                "{} post(s) in {} series ({} file(s) read)",
-                site.posts.len(),
-                site.series.len(),
-                cache.last_read()
-            );
-            for cert in &certs {
+            let (served, problems) = Host::read_capsule(host, root, certs, config, running);
+            for cert in &served.certs {
                 for name in &cert.names {
                     by_name.insert(name.as_str().to_owned(), (i, Arc::clone(&cert.key)));
                 }
@@ -516,23 +460,7 @@ impl Prepared {
             for addr in host.gopher.listen.iter().chain(&host.gopher.proxy_listen) {
                 gopher.insert(addr.get(), i);
             }
-            list.push(Arc::new(Host {
-                names: host.hostnames.clone(),
-                certs,
-                capsule: Arc::new(ArcSwap::from_pointee(
-                    Capsule::after(before.as_deref(), root, site, host)
-                        .with_drafts_for_all(config.drafts),
-                )),
-                public_port: host.public_port,
-                gopher: GopherSettings {
-                    host: host.gopher_host().to_string(),
-                    public_port: host.gopher.public_port,
-                    wrap: host.gopher.wrap.get(),
-                },
-                build: options,
-                read: Arc::new(std::sync::Mutex::new(cache)),
-                watch: std::sync::OnceLock::new(),
-            }));
+            list.push(Arc::new(served));
             read.push(problems);
         }
         let default_cert = Arc::clone(&list[default].certs[0].key);
@@ -541,50 +469,7 @@ impl Prepared {
             default,
             default_cert,
         });
-        let resolver: Arc<dyn ResolvesServerCert> = names.clone();
-        // Shared by every node behind a balancer when a key file is set (read again on each
-        // reload: keys rotate); else this process's own.
-        let ticketer: Arc<dyn ProducesTickets> = match &config.ticket_keys {
-            Some(path) => Arc::new(super::tickets::FileTicketer::load(path)?),
-            None => Arc::clone(&running.ticketer),
-        };
-        // An address among the default host's names whose pair does not name it the default
-        // pair: its own acceptor (one per such address, a handful at most).
-        let default_pair = &list[default].certs[0];
-        let mut by_address = HashMap::new();
-        for pair in &list[default].certs {
-            for name in &pair.names {
-                let Some(ip) = name.as_ip() else { continue };
-                if default_pair.info.covers(name) {
-                    continue;
-                }
-                let at: Arc<dyn ResolvesServerCert> = Arc::new(AtAddress {
-                    names: Arc::clone(&names),
-                    cert: Arc::clone(&pair.key),
-                });
-                let acceptor = TlsAcceptor::from(tls::server_config(at, Arc::clone(&ticketer))?);
-                by_address.insert(ip.to_canonical(), acceptor);
-            }
-        }
-        let limits = &config.limits;
-        let hosts = Hosts {
-            list,
-            names,
-            gopher,
-            acceptor: TlsAcceptor::from(tls::server_config(resolver, ticketer)?),
-            by_address,
-            timeouts: Timeouts {
-                handshake_timeout: limits.handshake_timeout.duration(),
-                request_timeout: limits.request_timeout.duration(),
-                write_timeout: limits.write_timeout.duration(),
-                proxy_header_timeout: limits.proxy_header_timeout.duration(),
-            },
-            proxy_trusted: config.proxy_trusted.clone(),
-            log_ip: config.log.ip,
-            // A reload sets the new limits in place once it is accepted.
-            per_address: Arc::clone(&running.per_address),
-            balancer_checks: Arc::clone(&running.balancer_checks),
-        };
+        let hosts = Hosts::new(config, running, list, names, gopher)?;
         Ok(Prepared { hosts, read })
     }
 
@@ -641,4 +526,170 @@ impl Prepared {
         }
         (self.hosts, watches)
     }
+}
+
+/// Every host's capsule folder, opened: none holds a secret of the configuration, and none
+/// serves another host's client-certificate area to readers that host refuses.
+fn open_roots(config: &Config) -> Result<Vec<CapsuleRoot>, StartError> {
+    let secrets = Secret::of(config);
+    let mut roots = Vec::new();
+    for host in &config.hosts {
+        let root = CapsuleRoot::open(&host.capsule)
+            .map_err(|source| StartError::Capsule {
+                path: host.capsule.clone(),
+                source,
+            })?
+            .keep_secret(&secrets)?
+            .with_areas(&host.areas);
+        roots.push(root);
+    }
+    for (outer, root) in config.hosts.iter().zip(&roots) {
+        for (inner, other) in config.hosts.iter().zip(&roots) {
+            if !std::ptr::eq(outer, inner) {
+                areas_kept(outer, root, inner, other).map_err(StartError::AreaShared)?;
+            }
+        }
+    }
+    Ok(roots)
+}
+
+/// Warns of a capsule inside another's: served twice, under two names and two sets of
+/// settings; allowed, but likely a slip.
+fn warn_nested(config: &Config, opened: &[(CapsuleRoot, Vec<tls::HostCert>)]) {
+    for (outer, (root, _)) in config.hosts.iter().zip(opened) {
+        for (inner, (other, _)) in config.hosts.iter().zip(opened) {
+            if other.path() != root.path() && other.path().starts_with(root.path()) {
+                tracing::warn!(
+                    host = %outer.canonical(),
+                    "the capsule of {} ({}) lies inside this host's ({}): its files are \
+                     served here too, under /{}/, as this host's pages (its posts dated \
+                     ahead are not withheld here)",
+                    inner.canonical(),
+                    other.path().display(),
+                    root.path().display(),
+                    other
+                        .path()
+                        .strip_prefix(root.path())
+                        .unwrap_or(other.path())
+                        .display()
+                );
+            }
+        }
+    }
+}
+
+impl Host {
+    /// Reads one host's capsule (from what a served host with the same folder read, if any)
+    /// and says in the log what it found; the problems its build logged come too.
+    fn read_capsule(
+        host: &HostConfig,
+        root: CapsuleRoot,
+        certs: Vec<tls::HostCert>,
+        config: &Config,
+        running: &Running,
+    ) -> (Host, Vec<Problem>) {
+        let options = BuildOptions::new(host);
+        let (mut cache, before) = kept_read(&running.hosts, &root, &options, &host.areas);
+        let (site, problems) = Site::build_cached(&root, &options, &mut cache);
+        let canonical = host.canonical();
+        for problem in &problems {
+            // File names are authors': nothing in them may forge a line.
+            let problem = problem.to_string();
+            tracing::warn!(host = %canonical, "{}", crate::convert::printable(&problem));
+        }
+        if host.titan.enabled {
+            warn_unwritable(canonical, &root, &host.titan);
+        }
+        tracing::info!(
+            host = %canonical,
+            "{} post(s) in {} series ({} file(s) read)",
+            site.posts.len(),
+            site.series.len(),
+            cache.last_read()
+        );
+        let served = Host {
+            names: host.hostnames.clone(),
+            certs,
+            capsule: Arc::new(ArcSwap::from_pointee(
+                Capsule::after(before.as_deref(), root, site, host)
+                    .with_drafts_for_all(config.drafts),
+            )),
+            public_port: host.public_port,
+            gopher: GopherSettings {
+                host: host.gopher_host().to_string(),
+                public_port: host.gopher.public_port,
+                wrap: host.gopher.wrap.get(),
+            },
+            build: options,
+            read: Arc::new(std::sync::Mutex::new(cache)),
+            watch: std::sync::OnceLock::new(),
+        };
+        (served, problems)
+    }
+}
+
+impl Hosts {
+    /// What serves the hosts `list` (their names in `names`, their Gopher addresses in
+    /// `gopher`): the TLS acceptors and the limits of the configuration.
+    fn new(
+        config: &Config,
+        running: &Running,
+        list: Vec<Arc<Host>>,
+        names: Arc<Names>,
+        gopher: HashMap<SocketAddr, usize>,
+    ) -> Result<Hosts, StartError> {
+        let resolver: Arc<dyn ResolvesServerCert> = names.clone();
+        // Shared by every node behind a balancer when a key file is set (read again on each
+        // reload: keys rotate); else this process's own.
+        let ticketer: Arc<dyn ProducesTickets> = match &config.ticket_keys {
+            Some(path) => Arc::new(super::tickets::FileTicketer::load(path)?),
+            None => Arc::clone(&running.ticketer),
+        };
+        let by_address = address_acceptors(&list[names.default], &names, &ticketer)?;
+        let limits = &config.limits;
+        Ok(Hosts {
+            list,
+            names,
+            gopher,
+            acceptor: TlsAcceptor::from(tls::server_config(resolver, ticketer)?),
+            by_address,
+            timeouts: Timeouts {
+                handshake_timeout: limits.handshake_timeout.duration(),
+                request_timeout: limits.request_timeout.duration(),
+                write_timeout: limits.write_timeout.duration(),
+                proxy_header_timeout: limits.proxy_header_timeout.duration(),
+            },
+            proxy_trusted: config.proxy_trusted.clone(),
+            log_ip: config.log.ip,
+            // A reload sets the new limits in place once it is accepted.
+            per_address: Arc::clone(&running.per_address),
+            balancer_checks: Arc::clone(&running.balancer_checks),
+        })
+    }
+}
+
+/// An address among the default host's names whose pair does not name it the default
+/// pair: its own acceptor (one per such address, a handful at most).
+fn address_acceptors(
+    default: &Host,
+    names: &Arc<Names>,
+    ticketer: &Arc<dyn ProducesTickets>,
+) -> Result<HashMap<IpAddr, TlsAcceptor>, StartError> {
+    let default_pair = &default.certs[0];
+    let mut by_address = HashMap::new();
+    for pair in &default.certs {
+        for name in &pair.names {
+            let Some(ip) = name.as_ip() else { continue };
+            if default_pair.info.covers(name) {
+                continue;
+            }
+            let at: Arc<dyn ResolvesServerCert> = Arc::new(AtAddress {
+                names: Arc::clone(names),
+                cert: Arc::clone(&pair.key),
+            });
+            let acceptor = TlsAcceptor::from(tls::server_config(at, Arc::clone(ticketer))?);
+            by_address.insert(ip.to_canonical(), acceptor);
+        }
+    }
+    Ok(by_address)
 }

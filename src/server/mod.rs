@@ -282,36 +282,10 @@ async fn reload_loop(
         watch::settle(&mut requests).await;
         reloading();
         let load = Arc::clone(&load_config);
-        let bound_gopher = bound_gopher.clone();
-        let now = running.clone();
-        let prepared = tokio::task::spawn_blocking(move || {
-            let config = load().map_err(|e| e.to_string())?;
-            let prepared = Prepared::new(&config, &now).map_err(|e| e.to_string())?;
-            // A listener keeps its address until a restart: it must still have a host.
-            if let Some(orphan) = bound_gopher
-                .iter()
-                .find(|a| prepared.hosts.for_gopher(**a).is_none())
-            {
-                return Err(format!(
-                    "no host listens on the Gopher address {orphan} any more; Gopher \
-                     addresses change with a restart"
-                ));
-            }
-            Ok::<_, String>((config, prepared))
-        })
-        .await;
-        let (config, prepared) = match prepared {
-            Ok(Ok(ready)) => ready,
-            Ok(Err(e)) => {
-                tracing::error!("reload refused, still serving the previous configuration: {e}");
-                notify_systemd(&[sd_notify::NotifyState::Ready]);
-                continue;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "reload failed, still serving the previous configuration");
-                notify_systemd(&[sd_notify::NotifyState::Ready]);
-                continue;
-            }
+        let Some((config, prepared)) = prepare(load, running.clone(), bound_gopher.clone()).await
+        else {
+            notify_systemd(&[sd_notify::NotifyState::Ready]);
+            continue;
         };
         for needs_restart in restart_only_changes(&first, &config) {
             tracing::warn!("{needs_restart} changed; that takes effect after a restart");
@@ -328,37 +302,8 @@ async fn reload_loop(
             config.limits.requests_per_minute_per_ip,
         );
         let certs = all_certs(&hosts);
-        for cert in &certs {
-            let before = running.certs.iter().find(|c| c.cert_path == cert.cert_path);
-            if before.is_none_or(|b| b.info != cert.info) {
-                tracing::info!(
-                    host = %cert.names[0],
-                    file = %cert.cert_path.display(),
-                    sha256 = %cert.info.cert_sha256,
-                    spki_sha256 = %cert.info.spki_sha256,
-                    "certificate changed on reload"
-                );
-            }
-        }
-        let (before, after) = (live.hosts.load_full(), hosts.default_host());
-        if hosts.list.len() > 1 && after.canonical() != before.default_host().canonical() {
-            tracing::warn!(
-                "the default host is now {} (was {}): readers who connect by address get its \
-                 certificate and pages",
-                after.canonical(),
-                before.default_host().canonical()
-            );
-        }
-        // What clients without SNI get is the default host's first name's certificate.
-        let sha256 = |hosts: &Hosts| hosts.default_host().certs[0].info.cert_sha256.clone();
-        if sha256(&before) != sha256(&hosts) {
-            tracing::warn!(
-                file = %after.certs[0].cert_path.display(),
-                sha256 = %sha256(&hosts),
-                "readers who send no name (who connect by address) now get another \
-                 certificate: the one of the default host's first name"
-            );
-        }
+        log_changed_certs(&running.certs, &certs);
+        warn_default_changed(&live.hosts.load_full(), &hosts);
         running.certs = certs;
         running.hosts = hosts.list.clone();
         let count = hosts.list.len();
@@ -373,6 +318,82 @@ async fn reload_loop(
             running.certs.len()
         );
         notify_systemd(&[sd_notify::NotifyState::Ready]);
+    }
+}
+
+/// The new configuration and all it serves, made off the async threads; `None` when it
+/// cannot be used (the log says why, and the running one stays).
+async fn prepare(
+    load: Arc<LoadConfig>,
+    now: Running,
+    bound_gopher: Vec<SocketAddr>,
+) -> Option<(Config, Prepared)> {
+    let prepared = tokio::task::spawn_blocking(move || {
+        let config = load().map_err(|e| e.to_string())?;
+        let prepared = Prepared::new(&config, &now).map_err(|e| e.to_string())?;
+        // A listener keeps its address until a restart: it must still have a host.
+        if let Some(orphan) = bound_gopher
+            .iter()
+            .find(|a| prepared.hosts.for_gopher(**a).is_none())
+        {
+            return Err(format!(
+                "no host listens on the Gopher address {orphan} any more; Gopher \
+                 addresses change with a restart"
+            ));
+        }
+        Ok::<_, String>((config, prepared))
+    })
+    .await;
+    match prepared {
+        Ok(Ok(ready)) => Some(ready),
+        Ok(Err(e)) => {
+            tracing::error!("reload refused, still serving the previous configuration: {e}");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reload failed, still serving the previous configuration");
+            None
+        }
+    }
+}
+
+/// One line for each certificate a reload serves that is new, or other than it was.
+fn log_changed_certs(before: &[tls::HostCert], after: &[tls::HostCert]) {
+    for cert in after {
+        let was = before.iter().find(|c| c.cert_path == cert.cert_path);
+        if was.is_none_or(|b| b.info != cert.info) {
+            tracing::info!(
+                host = %cert.names[0],
+                file = %cert.cert_path.display(),
+                sha256 = %cert.info.cert_sha256,
+                spki_sha256 = %cert.info.spki_sha256,
+                "certificate changed on reload"
+            );
+        }
+    }
+}
+
+/// Warns when a reload changes what readers who connect by address get: another default
+/// host, or another certificate.
+fn warn_default_changed(before: &Hosts, hosts: &Hosts) {
+    let after = hosts.default_host();
+    if hosts.list.len() > 1 && after.canonical() != before.default_host().canonical() {
+        tracing::warn!(
+            "the default host is now {} (was {}): readers who connect by address get its \
+             certificate and pages",
+            after.canonical(),
+            before.default_host().canonical()
+        );
+    }
+    // What clients without SNI get is the default host's first name's certificate.
+    let sha256 = |hosts: &Hosts| hosts.default_host().certs[0].info.cert_sha256.clone();
+    if sha256(before) != sha256(hosts) {
+        tracing::warn!(
+            file = %after.certs[0].cert_path.display(),
+            sha256 = %sha256(hosts),
+            "readers who send no name (who connect by address) now get another \
+             certificate: the one of the default host's first name"
+        );
     }
 }
 

@@ -16,6 +16,7 @@ use tokio::time::timeout;
 
 use super::conn::{AccessLog, on_disk};
 use super::host::{Arrival, Host, Hosts};
+use crate::config::TitanConfig;
 use crate::content::files::{is_markdown, names};
 use crate::content::store::{HISTORY_DIR, HistoryLock, Quota, StoreError};
 use crate::convert::url::Origin;
@@ -69,32 +70,13 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
     // shared storage): each is checked against a snapshot that shows every write before it,
     // and answered once the snapshot shows it (so a URL taken a moment ago is taken, and the
     // page a client is sent to is there).
-    let Ok(_turn) = timeout(TURN_WAIT, WRITES.lock()).await else {
-        log.note = "too many uploads at once";
-        return Some(Answer::header(
-            Status::TemporaryFailure,
-            "Another upload is being written: nothing was written, try again in a moment",
-        ));
+    let _turn = match take_turn(log).await {
+        Ok(turn) => turn,
+        Err(busy) => return Some(busy),
     };
-    // The folder served now (a deploy may have swapped another in under the capsule's name),
-    // and its lock.
-    let Some(served) = caught_up(host, &capsule, Vec::new()).await else {
-        return Some(not_now(log));
-    };
-    let held = match history_lock(&served, log).await {
-        Ok(held) => Arc::new(held),
+    let (capsule, held) = match served_and_locked(host, &capsule, log).await {
+        Ok(ready) => ready,
         Err(refused) => return Some(refused),
-    };
-    let recent = {
-        let (served, held) = (Arc::clone(&served), Arc::clone(&held));
-        on_disk(move || Ok(served.root.recent_writes(&held)))
-            .await
-            .unwrap_or_default()
-    };
-    let capsule = match caught_up(host, &served, recent).await {
-        // Written into the folder whose lock is held, and served.
-        Some(now) if now.root.same_folder(&served.root) && !now.root.replaced() => now,
-        _ => return Some(not_now(log)),
     };
     let Some(body) = body else {
         return Some(delete(&capsule, &held, &target, host, identity, log).await);
@@ -103,66 +85,154 @@ pub(super) async fn respond<S: AsyncRead + Unpin>(
         host.canonical().as_str(),
         host.public_port.unwrap_or(local.port()),
     );
-    // A page's checks cost what converting its text does: off the async threads.
-    let checked = {
-        let (capsule, target, host) = (Arc::clone(&capsule), target.clone(), Arc::clone(host));
-        let edit_url = edit_url(&origin, &request.target.raw_path);
-        on_disk(move || Ok(check_body(&capsule, &target, body, &host.build, &edit_url))).await
+    let edit_url = edit_url(&origin, &request.target.raw_path);
+    let body = match checked_body(&capsule, &target, body, host, edit_url, log).await {
+        Ok(body) => body,
+        Err(refused) => return Some(refused),
     };
-    let body = match checked {
-        Ok(Ok(body)) => body,
-        Ok(Err(refused)) => return Some(told(log, refused)),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot check an upload");
-            log.note = "cannot check the upload";
-            return Some(Answer::header(
-                Status::TemporaryFailure,
-                "Cannot check the upload: try again",
-            ));
-        }
-    };
-    let stored = {
-        let (capsule, target, held) = (Arc::clone(&capsule), target.clone(), Arc::clone(&held));
-        let quota = quota_of(&capsule);
-        in_capsule(
-            move || {
-                let kept = capsule
-                    .root
-                    .store(&held, &target, &body, None, Some(&quota))?;
-                // Not remembered: other servers then see it by their watch alone.
-                if let Err(e) = capsule.root.note_write(&held, &target) {
-                    tracing::warn!(error = %e, "cannot note a write in the history");
-                }
-                Ok(kept)
-            },
-            log,
-            "Cannot store the upload",
-        )
-        .await
-    };
-    let kept = match stored {
+    let kept = match store(&capsule, &held, &target, body, log).await {
         Ok(kept) => kept,
         Err(refused) => return Some(refused),
     };
     log.note = "upload stored";
+    log_published(host, &target, size, kept.as_deref(), identity);
+    Some(sent_to_page(host, capsule, &target, &origin).await)
+}
+
+/// This process's turn to write (see [`WRITES`]); `40` when the upload before it is not
+/// written and shown within [`TURN_WAIT`].
+async fn take_turn(log: &mut AccessLog) -> Result<tokio::sync::MutexGuard<'static, ()>, Answer> {
+    timeout(TURN_WAIT, WRITES.lock()).await.map_err(|_| {
+        log.note = "too many uploads at once";
+        Answer::header(
+            Status::TemporaryFailure,
+            "Another upload is being written: nothing was written, try again in a moment",
+        )
+    })
+}
+
+/// The folder served now (a deploy may have swapped another in under the capsule's name),
+/// its history's lock held, once its snapshot shows every write noted before this one (by
+/// any server on the folder); `40` when the folder or the configuration changes meanwhile.
+async fn served_and_locked(
+    host: &Arc<Host>,
+    capsule: &Capsule,
+    log: &mut AccessLog,
+) -> Result<(Arc<Capsule>, Arc<HistoryLock>), Answer> {
+    let Some(served) = caught_up(host, capsule, Vec::new()).await else {
+        return Err(not_now(log));
+    };
+    let held = Arc::new(history_lock(&served, log).await?);
+    let recent = {
+        let (served, held) = (Arc::clone(&served), Arc::clone(&held));
+        on_disk(move || Ok(served.root.recent_writes(&held)))
+            .await
+            .unwrap_or_default()
+    };
+    match caught_up(host, &served, recent).await {
+        // Written into the folder whose lock is held, and served.
+        Some(now) if now.root.same_folder(&served.root) && !now.root.replaced() => Ok((now, held)),
+        _ => Err(not_now(log)),
+    }
+}
+
+/// The body once [`check_body`] passes it against the snapshot; a page's checks cost what
+/// converting its text does, so they run off the async threads. `40` when they cannot run.
+async fn checked_body(
+    capsule: &Arc<Capsule>,
+    target: &Path,
+    body: Vec<u8>,
+    host: &Arc<Host>,
+    edit_url: String,
+    log: &mut AccessLog,
+) -> Result<Vec<u8>, Answer> {
+    let checked = {
+        let (capsule, target, host) = (Arc::clone(capsule), target.to_owned(), Arc::clone(host));
+        on_disk(move || Ok(check_body(&capsule, &target, body, &host.build, &edit_url))).await
+    };
+    match checked {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(refused)) => Err(told(log, refused)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check an upload");
+            log.note = "cannot check the upload";
+            Err(Answer::header(
+                Status::TemporaryFailure,
+                "Cannot check the upload: try again",
+            ))
+        }
+    }
+}
+
+/// Writes the body over `target` (what it replaces goes to the history, within the quota)
+/// and notes the write for the other servers on the folder; where the replaced version is
+/// kept, if there was one.
+async fn store(
+    capsule: &Arc<Capsule>,
+    held: &Arc<HistoryLock>,
+    target: &Path,
+    body: Vec<u8>,
+    log: &mut AccessLog,
+) -> Result<Option<PathBuf>, Answer> {
+    let (capsule, target, held) = (Arc::clone(capsule), target.to_owned(), Arc::clone(held));
+    let quota = quota_of(&capsule);
+    in_capsule(
+        move || {
+            let kept = capsule
+                .root
+                .store(&held, &target, &body, None, Some(&quota))?;
+            // Not remembered: other servers then see it by their watch alone.
+            note_write(&capsule, &held, &target);
+            Ok(kept)
+        },
+        log,
+        "Cannot store the upload",
+    )
+    .await
+}
+
+/// Notes a write of `file` in the history, for the other servers on the folder to look at;
+/// only a log line when it cannot be noted.
+fn note_write(capsule: &Capsule, held: &HistoryLock, file: &Path) {
+    if let Err(e) = capsule.root.note_write(held, file) {
+        tracing::warn!(error = %e, "cannot note a write in the history");
+    }
+}
+
+/// The operator's line for an upload stored: which file, how large, where what it replaced
+/// is kept, and whose certificate sent it.
+fn log_published(
+    host: &Host,
+    target: &Path,
+    size: u64,
+    kept: Option<&Path>,
+    identity: Option<&Identity>,
+) {
     tracing::info!(
         host = %host.canonical(),
         // Named by the client: quoted and escaped, as the access log's path, so a space, a
         // `=` or a line separator in it cannot forge a field or a line.
         file = ?target.to_string_lossy(),
         bytes = size,
-        kept = ?kept.as_deref().map_or("-".into(), Path::to_string_lossy),
+        kept = ?kept.map_or("-".into(), Path::to_string_lossy),
         cert = %identity.map(Identity::short).unwrap_or_default(),
         "published from a Gemini client"
     );
-    let now = caught_up(host, &capsule, vec![target.clone()])
+}
+
+/// `30` to the page of the file written, once the snapshot shows it (or after
+/// [`SHOWN_WAIT`]: the snapshot as it is).
+async fn sent_to_page(
+    host: &Host,
+    capsule: Arc<Capsule>,
+    target: &Path,
+    origin: &Origin,
+) -> Answer {
+    let now = caught_up(host, &capsule, vec![target.to_owned()])
         .await
         .unwrap_or(capsule);
-    let url = now.page_url(&target);
-    Some(Answer::header(
-        Status::RedirectTemporary,
-        origin.absolute(&url),
-    ))
+    let url = now.page_url(target);
+    Answer::header(Status::RedirectTemporary, origin.absolute(&url))
 }
 
 /// Titan writes of this process, one at a time.
@@ -276,11 +346,52 @@ async fn checked<'a>(
     arrival: Arrival<'a>,
     log: &mut AccessLog,
 ) -> Result<Upload<'a>, Answer> {
+    let identity = arrival.identity;
+    let (host, request) = routed(line, arrival, log)?;
+    let capsule = host.capsule.load_full();
+    let settings = &capsule.access.titan;
+    capsule
+        .access
+        .admit_author(identity)
+        .map_err(|r| refuse(log, r.status, r.meta))?;
+    token_given(&request, settings, log)?;
+    let segments = &request.target.segments;
+    place_allowed(&capsule, segments, identity, log)?;
+    let size = request.size.unwrap_or(0);
+    if !request.edit && size == 0 && !settings.allow_delete {
+        return Err(refuse(
+            log,
+            Status::CertificateNotAuthorised,
+            "Deleting is not allowed here (size=0 deletes; see [titan] allow_delete)",
+        ));
+    }
+    let target = target_of(&capsule, segments, identity, log).await?;
+    body_fits(&request, early, settings.max_size.bytes(), log)?;
+    if !request.edit && size > 0 {
+        check_quota(&capsule, size, log).await?;
+    }
+    Ok(Upload {
+        host,
+        capsule,
+        target,
+        request,
+    })
+}
+
+/// The request line parsed (its host and path noted in the log) and the host that answers
+/// it, once its address is within its rate (`44`) and its connection's host takes uploads
+/// (`53`, as a server without Titan); `59` for a line that is no Titan request, `53` for
+/// another host's URL.
+fn routed<'a>(
+    line: &[u8],
+    arrival: Arrival<'a>,
+    log: &mut AccessLog,
+) -> Result<(&'a Arc<Host>, titan::TitanRequest), Answer> {
     let Arrival {
         hosts,
         host: conn,
         local,
-        identity,
+        ..
     } = arrival;
     let parsed = titan::parse(line);
     if let Ok(request) = &parsed {
@@ -306,40 +417,46 @@ async fn checked<'a>(
     let host = hosts
         .route(conn, &request.target, local)
         .map_err(|r| refuse(log, r.status, r.reason))?;
-    let capsule = host.capsule.load_full();
-    let settings = &capsule.access.titan;
-    capsule
-        .access
-        .admit_author(identity)
-        .map_err(|r| refuse(log, r.status, r.meta))?;
-    // Reading a source is the author's certificate's alone (Lagrange asks for `;edit` without
-    // a token); writing needs the token too.
-    if let Some(expected) = settings.token.as_ref().filter(|_| !request.edit) {
-        let why = match &request.token {
-            None => {
-                "Publishing here needs the capsule's token: add it in your client's upload \
-                     dialog"
-            }
-            Some(given) if !same_secret(given, expected.as_bytes()) => "Wrong token",
-            Some(_) => "",
-        };
-        if !why.is_empty() {
-            return Err(refuse(log, Status::CertificateNotAuthorised, why));
+    Ok((host, request))
+}
+
+/// `61` when writing needs the capsule's token and the request lacks it or names another.
+/// Reading a source is the author's certificate's alone (Lagrange asks for `;edit` without
+/// a token); writing needs the token too.
+fn token_given(
+    request: &titan::TitanRequest,
+    settings: &TitanConfig,
+    log: &mut AccessLog,
+) -> Result<(), Answer> {
+    let Some(expected) = settings.token.as_ref().filter(|_| !request.edit) else {
+        return Ok(());
+    };
+    let why = match &request.token {
+        None => {
+            "Publishing here needs the capsule's token: add it in your client's upload \
+                 dialog"
         }
+        Some(given) if !same_secret(given, expected.as_bytes()) => "Wrong token",
+        Some(_) => "",
+    };
+    if !why.is_empty() {
+        return Err(refuse(log, Status::CertificateNotAuthorised, why));
     }
-    let segments = &request.target.segments;
-    place_allowed(&capsule, segments, identity, log)?;
-    let size = request.size.unwrap_or(0);
-    if !request.edit && size == 0 && !settings.allow_delete {
-        return Err(refuse(
-            log,
-            Status::CertificateNotAuthorised,
-            "Deleting is not allowed here (size=0 deletes; see [titan] allow_delete)",
-        ));
-    }
+    Ok(())
+}
+
+/// The file the URL's path names (relative to the capsule root), once every name on the way
+/// may be written: the path's names, then the file's own (its place, its names, the folders
+/// it would make), then the file itself as it is on disk (`59`, `61`).
+async fn target_of(
+    capsule: &Arc<Capsule>,
+    segments: &[String],
+    identity: Option<&Identity>,
+    log: &mut AccessLog,
+) -> Result<PathBuf, Answer> {
     check_names(segments).map_err(|r| told(log, r))?;
     let target = {
-        let (capsule, segments) = (Arc::clone(&capsule), segments.clone());
+        let (capsule, segments) = (Arc::clone(capsule), segments.to_vec());
         in_capsule(
             move || file_of(&capsule, &segments),
             log,
@@ -350,11 +467,11 @@ async fn checked<'a>(
     // The file a URL names lies in the URL's folder; checked again by its own path all the
     // same, as every rule is.
     let file_segments: Vec<String> = names(&target).map(str::to_owned).collect();
-    place_allowed(&capsule, &file_segments, identity, log)?;
+    place_allowed(capsule, &file_segments, identity, log)?;
     check_names(&file_segments).map_err(|r| told(log, r))?;
-    check_folders(&capsule, &file_segments).map_err(|r| told(log, r))?;
+    check_folders(capsule, &file_segments).map_err(|r| told(log, r))?;
     {
-        let (capsule, target) = (Arc::clone(&capsule), target.clone());
+        let (capsule, target) = (Arc::clone(capsule), target.clone());
         in_capsule(
             move || capsule.root.check_writable(&target),
             log,
@@ -362,6 +479,18 @@ async fn checked<'a>(
         )
         .await?;
     }
+    Ok(target)
+}
+
+/// `59` for a body that cannot be what the request says: an edit request carries none, an
+/// upload no more bytes than its `size`, and no `size` passes `max` (`[titan] max_size`).
+fn body_fits(
+    request: &titan::TitanRequest,
+    early: &[u8],
+    max: u64,
+    log: &mut AccessLog,
+) -> Result<(), Answer> {
+    let size = request.size.unwrap_or(0);
     if request.edit && !early.is_empty() {
         return Err(refuse(
             log,
@@ -376,7 +505,6 @@ async fn checked<'a>(
             "More bytes than `size` announced",
         ));
     }
-    let max = settings.max_size.bytes();
     if size > max {
         log.note = "upload larger than max_size";
         return Err(Answer::header(
@@ -384,15 +512,7 @@ async fn checked<'a>(
             format!("Uploads are limited to {max} bytes (the capsule's [titan] max_size)"),
         ));
     }
-    if !request.edit && size > 0 {
-        check_quota(&capsule, size, log).await?;
-    }
-    Ok(Upload {
-        host,
-        capsule,
-        target,
-        request,
-    })
+    Ok(())
 }
 
 /// `61` unless the author `identity` may write at a path (decoded segments): see
@@ -597,9 +717,7 @@ async fn delete(
         in_capsule(
             move || {
                 let place = capsule.root.remove(&held, &file)?;
-                if let Err(e) = capsule.root.note_write(&held, &file) {
-                    tracing::warn!(error = %e, "cannot note a write in the history");
-                }
+                note_write(&capsule, &held, &file);
                 Ok(place)
             },
             log,
