@@ -1,8 +1,10 @@
-//! The network side: binding the listeners, accepting connections under a cap, handing each
-//! one to the Gemini handler, and shutting down gracefully.
+//! Transport only: binding the Gemini and Gopher listeners, accepting connections under a cap
+//! and per-address limits, TLS and PROXY headers, handing each request to `respond` for its
+//! answer and writing that answer out, reloading, and shutting down gracefully.
 //!
-//! The server only looks things up in what `content` and `tls` prepared; it parses no content
-//! of its own beyond request lines.
+//! What a path answers, and what an upload may do, is decided in `respond`; the server reads
+//! request lines (with `protocol`'s parsers) and bodies, writes answers, and has an accepted
+//! upload stored by `content::store`, the one writer beneath a capsule.
 
 mod client_certs;
 mod conn;
