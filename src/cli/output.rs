@@ -76,7 +76,6 @@ pub(super) fn origin(origin: Origin) -> &'static str {
 }
 
 /// A time as RFC 3339 (`2027-03-01T12:00:00Z`), as certificates' expiry is shown.
-pub(super) fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
+pub(super) fn rfc3339(t: jiff::Timestamp) -> String {
+    t.to_string()
 }

@@ -17,7 +17,6 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ProducesTickets, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use time::OffsetDateTime;
 
 use crate::config::{Config, HostConfig, Hostname};
 use crate::disk::{self, Durability, FileMode};
@@ -111,8 +110,8 @@ pub struct CertInfo {
     /// SHA-256 of the DER SubjectPublicKeyInfo (what Lagrange pins; survives re-issue with the
     /// same key).
     pub spki_sha256: Fingerprint,
-    pub not_before: OffsetDateTime,
-    pub not_after: OffsetDateTime,
+    pub not_before: jiff::Timestamp,
+    pub not_after: jiff::Timestamp,
     /// The DNS names and addresses the certificate is for (its subject alternative names).
     pub names: Vec<String>,
 }
@@ -190,8 +189,28 @@ pub fn load_or_generate(
     config: &Config,
     running: &[HostCert],
 ) -> Result<Vec<HostCert>, CertError> {
-    let provider = provider();
-    let canonical = host.canonical();
+    served_files_there(host, running)?;
+    let mut pairs = Pairs {
+        list: Vec::new(),
+        provider: provider(),
+    };
+    let pending = pairs.own(host, config, running)?;
+    let rest = pairs.naming(host, config, pending);
+    pairs.new_for(config, running, &rest)?;
+    let mut pairs = pairs.list;
+    if let Some(first) = pairs
+        .iter()
+        .position(|p| p.names.contains(host.canonical()))
+    {
+        pairs[..=first].rotate_right(1);
+    }
+    warn_unnamed(host, &pairs);
+    Ok(pairs)
+}
+
+/// A reload is refused when a pair a name is served with (ours, not an operator's) lost its
+/// files: readers pinned it.
+fn served_files_there(host: &HostConfig, running: &[HostCert]) -> Result<(), CertError> {
     for name in &host.hostnames {
         if let Some(before) = running.iter().find(|c| c.names.contains(name))
             && before.origin != Origin::Operator
@@ -204,92 +223,145 @@ pub fn load_or_generate(
             });
         }
     }
-    let mut pairs: Vec<HostCert> = Vec::new();
-    let add =
-        |pairs: &mut Vec<HostCert>, name: &Hostname, dir_or_files: (PathBuf, PathBuf), origin| {
-            let (cert, key) = dir_or_files;
-            match pairs.iter_mut().find(|p| p.cert_path == cert) {
-                Some(pair) => pair.names.push(name.clone()),
-                None => pairs.push(load(name, &cert, &key, origin, &provider)?),
-            }
-            Ok::<_, CertError>(())
-        };
-    let in_dir = |dir: &Path| (dir.join(CERT_FILE), dir.join(KEY_FILE));
-    let mut pending = Vec::new();
-    for name in &host.hostnames {
-        if let Some(paths) = config.tls.get(name) {
-            let files = (paths.cert.clone(), paths.key.clone());
-            add(&mut pairs, name, files, Origin::Operator)?;
-            continue;
+    Ok(())
+}
+
+/// The pair files of a folder in `certs/`.
+fn in_dir(dir: &Path) -> (PathBuf, PathBuf) {
+    (dir.join(CERT_FILE), dir.join(KEY_FILE))
+}
+
+/// A host's pairs as they are gathered, each loaded once however many names it serves.
+struct Pairs {
+    list: Vec<HostCert>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl Pairs {
+    /// `name` is served with the pair in `files`, loaded unless another name has it already.
+    fn add(
+        &mut self,
+        name: &Hostname,
+        (cert, key): (PathBuf, PathBuf),
+        origin: Origin,
+    ) -> Result<(), CertError> {
+        match self.list.iter_mut().find(|p| p.cert_path == cert) {
+            Some(pair) => pair.names.push(name.clone()),
+            None => self
+                .list
+                .push(load(name, &cert, &key, origin, &self.provider)?),
         }
-        // A served name keeps the pair it is served with (its files are there: see above); a
-        // reload changes no certificate readers see. Only `[tls]` names other files on purpose.
-        if let Some(before) = running
-            .iter()
-            .find(|c| c.names.contains(name) && c.origin != Origin::Operator)
-        {
-            let files = (before.cert_path.clone(), before.key_path.clone());
-            add(&mut pairs, name, files, Origin::Stored)?;
-            continue;
-        }
-        let own = config.certs.join(name.as_str());
-        if stored_pair(&own)? {
-            add(&mut pairs, name, in_dir(&own), Origin::Stored)?;
-        } else {
-            pending.push(name);
-        }
+        Ok(())
     }
-    let mut stored: Option<Vec<StoredPair>> = None;
-    let mut rest = Vec::new();
-    for name in pending {
-        // Every pair that names it, ours first (an operator's may cover more than was
-        // meant), then the oldest; the order of the names and of the folder changes nothing.
-        let stored = stored.get_or_insert_with(|| stored_pairs(&config.certs));
-        let mut naming: Vec<(bool, OffsetDateTime, PathBuf, PathBuf)> = pairs
-            .iter()
-            .filter(|p| p.info.covers(name))
-            .map(|p| {
-                let operator = p.origin == Origin::Operator;
-                (
-                    operator,
-                    p.info.not_before,
-                    p.cert_path.clone(),
-                    p.key_path.clone(),
-                )
-            })
-            .chain(
-                stored
-                    .iter()
-                    .filter(|p| p.info.covers(name))
-                    .map(|p| (false, p.info.not_before, p.cert.clone(), p.key.clone())),
-            )
-            .collect();
-        naming.sort();
-        naming.dedup_by(|a, b| a.2 == b.2);
-        let mut kept = false;
-        for (operator, _, cert, key) in naming {
-            let origin = if operator {
-                Origin::Operator
+
+    /// Step 1: each name's `[tls]` files, the pair it is served with, or its own folder's
+    /// pair; the names with none of these are returned.
+    fn own<'h>(
+        &mut self,
+        host: &'h HostConfig,
+        config: &Config,
+        running: &[HostCert],
+    ) -> Result<Vec<&'h Hostname>, CertError> {
+        let mut pending = Vec::new();
+        for name in &host.hostnames {
+            if let Some(paths) = config.tls.get(name) {
+                let files = (paths.cert.clone(), paths.key.clone());
+                self.add(name, files, Origin::Operator)?;
+                continue;
+            }
+            // A served name keeps the pair it is served with (its files are there: see
+            // above); a reload changes no certificate readers see. Only `[tls]` names other
+            // files on purpose.
+            if let Some(before) = running
+                .iter()
+                .find(|c| c.names.contains(name) && c.origin != Origin::Operator)
+            {
+                let files = (before.cert_path.clone(), before.key_path.clone());
+                self.add(name, files, Origin::Stored)?;
+                continue;
+            }
+            let own = config.certs.join(name.as_str());
+            if stored_pair(&own)? {
+                self.add(name, in_dir(&own), Origin::Stored)?;
             } else {
-                Origin::Stored
-            };
-            match add(&mut pairs, name, (cert.clone(), key), origin) {
-                Ok(()) => {
-                    kept = true;
-                    break;
-                }
-                Err(e) => tracing::warn!(
-                    host = %canonical,
-                    "not serving `{name}` with {}, which names it: {e}",
-                    cert.display()
-                ),
+                pending.push(name);
             }
         }
-        if !kept {
-            rest.push(name);
-        }
+        Ok(pending)
     }
-    if let Some(first) = rest.first() {
+
+    /// Step 2: each pending name served with a pair that names it already, ours first (an
+    /// operator's may cover more than was meant), then the oldest; the order of the names
+    /// and of the folder changes nothing. The names still without a pair are returned.
+    fn naming<'h>(
+        &mut self,
+        host: &HostConfig,
+        config: &Config,
+        pending: Vec<&'h Hostname>,
+    ) -> Vec<&'h Hostname> {
+        let mut stored: Option<Vec<StoredPair>> = None;
+        let mut rest = Vec::new();
+        for name in pending {
+            let stored = stored.get_or_insert_with(|| stored_pairs(&config.certs));
+            let mut naming: Vec<(bool, jiff::Timestamp, PathBuf, PathBuf)> = self
+                .list
+                .iter()
+                .filter(|p| p.info.covers(name))
+                .map(|p| {
+                    let operator = p.origin == Origin::Operator;
+                    (
+                        operator,
+                        p.info.not_before,
+                        p.cert_path.clone(),
+                        p.key_path.clone(),
+                    )
+                })
+                .chain(
+                    stored
+                        .iter()
+                        .filter(|p| p.info.covers(name))
+                        .map(|p| (false, p.info.not_before, p.cert.clone(), p.key.clone())),
+                )
+                .collect();
+            naming.sort();
+            naming.dedup_by(|a, b| a.2 == b.2);
+            let mut kept = false;
+            for (operator, _, cert, key) in naming {
+                let origin = if operator {
+                    Origin::Operator
+                } else {
+                    Origin::Stored
+                };
+                match self.add(name, (cert.clone(), key), origin) {
+                    Ok(()) => {
+                        kept = true;
+                        break;
+                    }
+                    Err(e) => tracing::warn!(
+                        host = %host.canonical(),
+                        "not serving `{name}` with {}, which names it: {e}",
+                        cert.display()
+                    ),
+                }
+            }
+            if !kept {
+                rest.push(name);
+            }
+        }
+        rest
+    }
+
+    /// Step 3: the names `rest` share a new pair in the folder of the first of them (or the
+    /// pair already there); never for a name a running server serves with another pair.
+    fn new_for(
+        &mut self,
+        config: &Config,
+        running: &[HostCert],
+        rest: &[&Hostname],
+    ) -> Result<(), CertError> {
+        let Some(first) = rest.first() else {
+            return Ok(());
+        };
         let dir = config.certs.join(first.as_str());
         let (cert, key) = in_dir(&dir);
         if let Some((name, before)) = rest.iter().find_map(|n| {
@@ -312,16 +384,18 @@ pub fn load_or_generate(
             Origin::Generated
         };
         for name in rest {
-            add(&mut pairs, name, (cert.clone(), key.clone()), origin)?;
+            self.add(name, (cert.clone(), key.clone()), origin)?;
         }
+        Ok(())
     }
-    if let Some(first) = pairs.iter().position(|p| p.names.contains(canonical)) {
-        pairs[..=first].rotate_right(1);
-    }
-    for pair in &pairs {
+}
+
+/// Warns of each name served with a pair that does not name it.
+fn warn_unnamed(host: &HostConfig, pairs: &[HostCert]) {
+    for pair in pairs {
         for name in pair.names.iter().filter(|n| !pair.info.covers(n)) {
             tracing::warn!(
-                host = %canonical,
+                host = %host.canonical(),
                 file = %pair.cert_path.display(),
                 "the certificate does not name `{name}` (it names {}): clients that check names \
                  refuse it there; move the pair away to have one made for every name of the host \
@@ -330,7 +404,6 @@ pub fn load_or_generate(
             );
         }
     }
-    Ok(pairs)
 }
 
 /// The largest PEM file read: a chain of a few certificates is a few KiB.
@@ -430,7 +503,7 @@ fn generate(hosts: &[Hostname], dir: &Path) -> Result<(), CertError> {
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, host.as_str());
-    let now = OffsetDateTime::now_utc();
+    let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(365 * VALIDITY_YEARS + VALIDITY_YEARS / 4);
     let key_pair = rcgen::KeyPair::generate().map_err(|e| fail(e.to_string()))?;
@@ -528,12 +601,12 @@ fn load(
         )
     })?;
 
-    if info.not_after < OffsetDateTime::now_utc() {
+    if info.not_after < jiff::Timestamp::now() {
         tracing::warn!(
             host = %host,
             file = %cert_path.display(),
             "certificate expired on {}; clients will refuse it",
-            info.not_after.date()
+            info.not_after.strftime("%Y-%m-%d")
         );
     }
     Ok(HostCert {
@@ -574,9 +647,20 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, String> {
     Ok(CertInfo {
         cert_sha256: Fingerprint::of(der),
         spki_sha256: Fingerprint::of(cert.public_key().raw),
-        not_before: cert.validity().not_before.to_datetime(),
-        not_after: cert.validity().not_after.to_datetime(),
+        not_before: timestamp(cert.validity().not_before),
+        not_after: timestamp(cert.validity().not_after),
         names,
+    })
+}
+
+/// A certificate's time as the rest of gemhole reads times (jiff's), clamped to the years jiff
+/// holds (X.509 times reach 9999 too, so only a forged one is moved).
+fn timestamp(time: x509_parser::time::ASN1Time) -> jiff::Timestamp {
+    let second = time.timestamp();
+    jiff::Timestamp::from_second(second).unwrap_or(if second < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
     })
 }
 
@@ -647,7 +731,8 @@ mod tests {
         let second = load_or_generate(&config).unwrap();
         assert_eq!(second[0].origin, Origin::Stored);
         assert_eq!(first[0].info, second[0].info);
-        let years = (first[0].info.not_after - first[0].info.not_before).whole_days() / 365;
+        let seconds = first[0].info.not_after.as_second() - first[0].info.not_before.as_second();
+        let years = seconds / (365 * 24 * 60 * 60);
         assert!(years >= 99, "{years}");
     }
 
