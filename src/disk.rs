@@ -128,7 +128,10 @@ pub fn open_folders(
     }
     match at {
         Some(fd) => Ok(fd),
-        None => rustix::io::dup(root).map_err(|errno| Stuck { opened: 0, errno }),
+        // The root itself, opened anew for this use: the descriptor it was held by may be
+        // one that cannot list (`O_PATH`).
+        None => rustix::fs::openat(root, ".", usage.flags(), Mode::empty())
+            .map_err(|errno| Stuck { opened: 0, errno }),
     }
 }
 

@@ -114,6 +114,22 @@ fn a_new_post_is_served_listed_and_navigated() {
     assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
 }
 
+/// `paths = ["/"]` lets the author write anywhere: the quota then counts the whole capsule,
+/// listed from its root.
+#[test]
+fn an_author_allowed_everywhere_writes_at_the_root_and_in_any_folder() {
+    let c = capsule("paths = [\"/\"]", "");
+    let s = &c.server;
+    c.put("/hello.gmi", "# Hello\n").expect("30");
+    s.wait_text("/hello.gmi", "# Hello");
+    c.put("/writing/new.gmi", "# New\n").expect("30");
+    s.wait_text("/writing/new.gmi", "# New");
+    let body = post("Reading the Wind", "2024-03-20", 3);
+    c.put("/posts/wind.md", &body).expect("30");
+    s.wait_text("/posts/wind.gmi", "Text of Reading the Wind.");
+    assert_eq!(c.file("hello.gmi").as_deref(), Some("# Hello\n"));
+}
+
 #[test]
 fn replacing_a_post_with_lagranges_text_plain_and_charset() {
     let c = capsule("", "");

@@ -443,7 +443,10 @@ impl CapsuleRoot {
         let mut budget = MAX_ENTRIES;
         for folder in outermost {
             let names: Vec<&OsStr> = folder.iter().map(OsString::as_os_str).collect();
-            let shown: PathBuf = names.iter().collect();
+            let shown: PathBuf = match names.is_empty() {
+                true => ".".into(),
+                false => names.iter().collect(),
+            };
             let dir = match self.folder(&names, false, &shown) {
                 Ok(dir) => dir,
                 Err(StoreError::Missing(_) | StoreError::NotPlain(_)) => continue,
@@ -1001,5 +1004,9 @@ mod tests {
             ])
             .unwrap();
         assert_eq!(held, 8 + FOLDER_BYTES);
+        // Every folder from the root (`paths = ["/"]`): the root is listed like any folder,
+        // though the capsule holds it by a descriptor that cannot list.
+        let all = root.bytes_held(&[Vec::new()]).unwrap();
+        assert_eq!(all, 8 + 7 + 2 * FOLDER_BYTES);
     }
 }
