@@ -377,9 +377,7 @@ impl PostDate {
             "" if *zone == TimeZone::UTC => {
                 PostDate::in_offset(local, Offset::UTC).ok_or_else(out_of_range)?
             }
-            "" => in_zone(zone, local).ok_or_else(|| {
-                format!("date `{text}` is out of range for the time zone's rules")
-            })?,
+            "" => in_zone(zone, local).ok_or_else(out_of_range)?,
             zone_text => {
                 let offset = parse_offset(zone_text).ok_or_else(invalid)?;
                 PostDate::in_offset(local, offset).ok_or_else(out_of_range)?
@@ -518,9 +516,18 @@ fn parse_offset(text: &str) -> Option<Offset> {
 /// This local time in `zone`: when clocks go back, the first of the two; when they go
 /// forward past it, the moment after the gap (a day that begins at 01:00 begins then).
 fn in_zone(zone: &TimeZone, local: civil::DateTime) -> Option<PostDate> {
-    let at = zone.to_ambiguous_timestamp(local).compatible().ok()?;
-    let offset = zone.to_offset(at);
-    PostDate::in_offset(offset.to_datetime(at), offset)
+    if let Ok(at) = zone.to_ambiguous_timestamp(local).compatible() {
+        let offset = zone.to_offset(at);
+        return PostDate::in_offset(offset.to_datetime(at), offset);
+    }
+    // Past the instants jiff holds (the last hours of 9999 and the first of 0001, in UTC, lie
+    // a day inside): the zone's offset at the same time a year nearer, whose rules are the
+    // same; the caller checks the UTC year.
+    let nearer = local
+        .checked_add(jiff::Span::new().years(if local.year() > 1 { -1 } else { 1 }))
+        .ok()?;
+    let at = zone.to_ambiguous_timestamp(nearer).compatible().ok()?;
+    PostDate::in_offset(local, zone.to_offset(at))
 }
 
 /// What the file system says about a post, for the fallbacks.
@@ -952,6 +959,37 @@ mod tests {
             PostDate::parse("9999-12-31", &UTC).unwrap().rfc3339_utc(),
             "9999-12-31T00:00:00Z"
         );
+        // The last and first days in a zone away from UTC, as far as UTC allows, whether
+        // the zone is an offset or has rules.
+        let fixed = |hours| TimeZone::fixed(jiff::tz::Offset::from_hours(hours).unwrap());
+        let berlin = TimeZone::get("Europe/Berlin").unwrap();
+        for (text, zone, utc) in [
+            ("9999-12-31 23:59", fixed(14), "9999-12-31T09:59:00Z"),
+            ("9999-12-31", fixed(-12), "9999-12-31T12:00:00Z"),
+            ("9999-12-31 11:59", fixed(-12), "9999-12-31T23:59:00Z"),
+            ("9999-12-31 12:00", berlin.clone(), "9999-12-31T11:00:00Z"),
+            (
+                "9999-12-31 23:59:59",
+                berlin.clone(),
+                "9999-12-31T22:59:59Z",
+            ),
+            ("0001-01-01 12:00", fixed(12), "0001-01-01T00:00:00Z"),
+            ("0001-01-01 00:00", fixed(-12), "0001-01-01T12:00:00Z"),
+        ] {
+            let date = PostDate::parse(text, &zone);
+            assert_eq!(date.map(|d| d.rfc3339_utc()).as_deref(), Ok(utc), "{text}");
+        }
+        for (text, zone) in [
+            ("9999-12-31 12:00", fixed(-12)),
+            ("0001-01-01 11:59", fixed(12)),
+            ("0001-01-01 00:00", berlin.clone()),
+        ] {
+            let err = PostDate::parse(text, &zone).unwrap_err();
+            assert!(
+                err.contains("between the years 0001 and 9999 in UTC"),
+                "{text}: {err}"
+            );
+        }
         // A day that begins at 01:00 (clocks go forward at midnight) begins then.
         let santiago = TimeZone::get("America/Santiago").unwrap();
         let d = PostDate::parse("2030-09-08", &santiago).unwrap();
