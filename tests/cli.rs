@@ -287,6 +287,65 @@ fn check_reports_problems_with_file_and_line_and_fails_on_errors() {
     );
 }
 
+/// A Markdown file that is not UTF-8 is named in `check` at the line of its first bad byte
+/// and served with U+FFFD in place of what cannot be read; one that holds a NUL is binary:
+/// named, and never served as a page, nor listed.
+#[test]
+fn markdown_that_is_not_utf8_text_is_named_with_its_line() {
+    let setup = Setup::new();
+    let posts = setup.path().join("capsule/posts");
+    std::fs::create_dir_all(&posts).unwrap();
+    std::fs::write(
+        posts.join("latin1.md"),
+        b"---\ntitle: Latin-1\ndate: 2024-05-01\n---\nA caf\xe9 by the sea.\n",
+    )
+    .unwrap();
+    let mut binary = b"---\ntitle: Noise\ndate: 2024-05-02\n---\n".to_vec();
+    binary.extend_from_slice(&[0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0xff, 0x00, b'\n']);
+    std::fs::write(posts.join("binary.md"), &binary).unwrap();
+
+    let (_, out, err) = run_cli(setup.path(), &["check"]);
+    every_problem_names_its_line(&out);
+    assert!(
+        out.contains("posts/latin1.md:5: warning: not valid UTF-8 (byte 45 of the file)"),
+        "{out}{err}"
+    );
+    assert!(
+        out.contains("posts/binary.md:1: error: cannot read: it is not text (a NUL byte"),
+        "{out}{err}"
+    );
+
+    let (status, out, err) = run_cli(setup.path(), &["convert", "capsule/posts/latin1.md"]);
+    assert!(status.success(), "{err}");
+    assert!(out.contains("A caf\u{fffd} by the sea."), "{out}");
+    assert!(
+        err.contains("capsule/posts/latin1.md:5: not valid UTF-8"),
+        "{err}"
+    );
+    let (status, _, err) = run_cli(setup.path(), &["convert", "capsule/posts/binary.md"]);
+    assert!(!status.success() && err.contains("it is not text"), "{err}");
+
+    let server = setup.start();
+    let page = server.get(&server.url("/posts/latin1.gmi"));
+    page.expect("20");
+    assert!(
+        page.body_text().contains("A caf\u{fffd} by the sea."),
+        "{}",
+        page.text()
+    );
+    server.get(&server.url("/posts/binary.gmi")).expect("40");
+    let archive = server.get(&server.url("/archive/"));
+    assert!(
+        archive.body_text().contains("Latin-1"),
+        "{}",
+        archive.text()
+    );
+    assert!(!archive.body_text().contains("Noise"), "{}", archive.text());
+    server.wait_log("the binary file in the log", |l| {
+        l.contains("posts/binary.md") && l.contains("not text")
+    });
+}
+
 /// Asserts that every line `check` printed before its summary starts `file:line: kind: `.
 fn every_problem_names_its_line(out: &str) {
     let lines: Vec<&str> = out.lines().collect();

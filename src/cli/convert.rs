@@ -26,17 +26,14 @@ pub(super) fn convert(args: ConvertArgs) -> anyhow::Result<()> {
     let limit = settings.max_file_size.bytes();
     let source = markdown::read_source(path, limit)?;
     let stem = markdown::title_stem(path);
-    let read = markdown::read(&source, stem, &settings.into());
+    let read = markdown::read(&source.text, stem, &settings.into());
     if let Some(e) = read.error {
         anyhow::bail!("{}:{}: {}", path.display(), e.line, e.message);
     }
-    for (warning, _) in read.problems.iter().filter(|(_, fatal)| !fatal) {
-        eprintln!(
-            "gemhole: warning: {}:{}: {}",
-            path.display(),
-            warning.line,
-            warning.message
-        );
+    let warnings = read.problems.iter().filter(|(_, fatal)| !fatal);
+    let warnings = warnings.map(|(w, _)| (w.line, w.message.clone()));
+    for (line, message) in source.not_utf8().into_iter().chain(warnings) {
+        eprintln!("gemhole: warning: {}:{line}: {message}", path.display());
     }
     out(&read.page.gemtext);
     Ok(())

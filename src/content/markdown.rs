@@ -28,7 +28,7 @@ pub enum SourceError {
 }
 
 /// Reads a Markdown file of at most `limit` bytes; invalid UTF-8 is replaced, not fatal.
-pub fn read_source(path: &Path, limit: u64) -> Result<String, SourceError> {
+pub fn read_source(path: &Path, limit: u64) -> Result<Source, SourceError> {
     let read = |source| SourceError::Read {
         path: path.to_owned(),
         source,
@@ -42,18 +42,51 @@ pub fn read_source(path: &Path, limit: u64) -> Result<String, SourceError> {
     if !file.metadata().map_err(read)?.is_file() {
         return Err(read(std::io::Error::other("not a regular file")));
     }
-    let text = read_opened(file, path, limit)?;
-    // A NUL never stands in a text file: this one is binary, and its "gemtext" would be noise.
-    if let Some(at) = text.find('\0') {
-        return Err(read(std::io::Error::other(format!(
-            "it is not text (a NUL byte at offset {at})"
-        ))));
+    let source = read_opened(file, path, limit)?;
+    source.refuse_binary(path)?;
+    Ok(source)
+}
+
+/// A file's text as read: invalid UTF-8 replaced by U+FFFD, and where the first was.
+#[derive(Debug)]
+pub struct Source {
+    pub text: String,
+    /// The byte offset of the first sequence that is not UTF-8, if any (the text up to it is
+    /// the file's bytes as they are).
+    pub not_utf8_at: Option<usize>,
+}
+
+impl Source {
+    /// A NUL never stands in a text file: one that holds it is binary, and its "gemtext" would
+    /// be noise.
+    pub fn refuse_binary(&self, path: &Path) -> Result<(), SourceError> {
+        match self.text.find('\0') {
+            Some(at) => Err(SourceError::Read {
+                path: path.to_owned(),
+                source: std::io::Error::other(format!(
+                    "it is not text (a NUL byte at offset {at})"
+                )),
+            }),
+            None => Ok(()),
+        }
     }
-    Ok(text)
+
+    /// The line (from 1) of the first sequence that is not UTF-8, with a note for the author.
+    pub fn not_utf8(&self) -> Option<(usize, String)> {
+        let at = self.not_utf8_at?;
+        let line = self.text[..at].matches('\n').count() + 1;
+        Some((
+            line,
+            format!(
+                "not valid UTF-8 (byte {at} of the file): what cannot be read is shown as the \
+                 replacement character U+FFFD; save the file as UTF-8"
+            ),
+        ))
+    }
 }
 
 /// As [`read_source`], from a file already opened (the capsule opens its files safely).
-pub fn read_opened(file: std::fs::File, path: &Path, limit: u64) -> Result<String, SourceError> {
+pub fn read_opened(file: std::fs::File, path: &Path, limit: u64) -> Result<Source, SourceError> {
     let wrap = |source| SourceError::Read {
         path: path.to_owned(),
         source,
@@ -67,8 +100,14 @@ pub fn read_opened(file: std::fs::File, path: &Path, limit: u64) -> Result<Strin
         });
     }
     Ok(match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        Ok(text) => Source {
+            text,
+            not_utf8_at: None,
+        },
+        Err(e) => Source {
+            not_utf8_at: Some(e.utf8_error().valid_up_to()),
+            text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        },
     })
 }
 

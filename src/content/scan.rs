@@ -768,7 +768,14 @@ fn read(
             path: path.to_owned(),
             source,
         });
-    let source = match opened.and_then(|file| read_opened(file, path, options.max_file_size)) {
+    // A Markdown file must be text; a gemtext page is served as it is.
+    let source = opened
+        .and_then(|file| read_opened(file, path, options.max_file_size))
+        .and_then(|source| match markdown {
+            true => source.refuse_binary(path).map(|()| source),
+            false => Ok(source),
+        });
+    let source = match source {
         Ok(source) => source,
         Err(e) => {
             let text = match e {
@@ -804,9 +811,21 @@ fn read(
         .ok()
         .and_then(|t| jiff::Timestamp::try_from(t).ok())
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let not_utf8 = source.not_utf8();
+    let mut entry = examine(source.text, relative, modified, options);
+    if let Some((line, message)) = not_utf8
+        && (markdown || relative.starts_with(POSTS_DIR))
+    {
+        entry.problems.push(Problem {
+            path: relative.to_owned(),
+            line,
+            message,
+            error: false,
+        });
+    }
     Entry {
         stamp: Stamp::of(meta),
-        ..examine(source, relative, modified, options)
+        ..entry
     }
 }
 
