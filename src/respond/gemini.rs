@@ -412,6 +412,17 @@ mod tests {
         assert_eq!(header(&moved), (Status::RedirectPermanent, "/archive/?x"));
         let missing = answer(&capsule, "gemini://localhost/nothing.gmi");
         assert_eq!(header(&missing), (Status::NotFound, "Not found"));
+        // A generated file asked for as a folder is not there, as a file of the folder is not;
+        // without the slash it is.
+        for path in ["/atom.xml", "/robots.txt", "/index.gmi", "/search"] {
+            let folder = answer(&capsule, &format!("gemini://localhost{path}/"));
+            assert_eq!(header(&folder).0, Status::NotFound, "{path}/");
+            let file = answer(&capsule, &format!("gemini://localhost{path}"));
+            assert!(
+                !matches!(file, Answer::Header { .. }) || path == "/search",
+                "{path}"
+            );
+        }
         // The Markdown source itself is never served.
         let source = answer(&capsule, "gemini://localhost/posts/2024-03-11-knots.md");
         assert_eq!(header(&source).0, Status::NotFound);

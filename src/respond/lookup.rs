@@ -121,6 +121,13 @@ impl Capsule {
         disk: bool,
     ) -> Option<Lookup> {
         match self.site.generated(segments) {
+            // A feed or robots.txt is a file: asked for as a folder, it is not there (as a
+            // file of the folder is not).
+            Some(page) if ends_with_slash && page.route().is_some_and(|r| !r.is_folder()) => {
+                return Some(Lookup::Found(Resolved::NotFound(
+                    "a file asked for as a folder",
+                )));
+            }
             // The capsule's own robots.txt wins: see below.
             Some(Generated::Robots) | None => {}
             Some(page) if page.is_folder() && !ends_with_slash => {
