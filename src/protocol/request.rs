@@ -126,6 +126,11 @@ pub fn parse(line: &[u8]) -> Result<Request, Rejection> {
 
     let mut segments = Vec::new();
     for raw_segment in raw.path.split('/').skip(1) {
+        if !percent_encoded_well(raw_segment) {
+            return Err(bad(
+                "Path has a `%` that does not begin a percent-encoded byte",
+            ));
+        }
         let decoded = percent_decode_str(raw_segment)
             .decode_utf8()
             .map_err(|_| bad("Path is not valid UTF-8 after percent-decoding"))?;
@@ -240,6 +245,18 @@ impl<'a> RawParts<'a> {
     }
 }
 
+/// Whether every `%` begins a percent-encoded byte (two hex digits): a lone one is a
+/// malformed URL (RFC 3986), not a name to look up.
+fn percent_encoded_well(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +335,10 @@ mod tests {
             b" gemini://example.org/",
             b"gemini://example.org/ ",
             b"gemini://example.org/%ff",
+            b"gemini://example.org/%",
+            b"gemini://example.org/%zz",
+            b"gemini://example.org/a%4",
+            b"gemini://example.org/a%4g/",
             b"gemini:///path",
         ] {
             assert_eq!(

@@ -58,7 +58,10 @@ pub fn parse(line: &[u8]) -> Result<TitanRequest, Rejection> {
     let (path, params, query) = match after.find(';') {
         Some(semi) => {
             let (path, tail) = after.split_at(semi);
-            if path.contains(['?', '#']) {
+            if path.contains('#') {
+                return Err(bad("URL contains a fragment, which Gemini forbids"));
+            }
+            if path.contains('?') {
                 return Err(bad(
                     "Titan parameters belong after the path, before any query",
                 ));
@@ -244,6 +247,7 @@ mod tests {
         assert!(refused("titan://h/x%00.md;size=1").contains("NUL"));
         assert!(refused("titan://h/x.md;;size=1").contains("empty"));
         assert!(refused("titan://h/a?q;size=1").contains("before any query"));
+        assert!(refused("titan://h/a.md#f;size=1").contains("fragment"));
         let long = format!("titan://h/{};size=1", "a".repeat(1100));
         assert!(refused(&long).contains("1024"));
     }
