@@ -264,6 +264,11 @@ fn an_unknown_time_zone_stops_the_server_with_the_line() {
     assert!(!status.success());
     assert!(err.contains("config.toml:2"), "{err}");
     assert!(err.contains("unknown time zone `Mars/Olympus`"), "{err}");
+    // An empty one is a slip (a template's unset variable), not UTC.
+    let (status, err) = Setup::new().config("timezone = \"\"\n").fail();
+    assert!(!status.success());
+    assert!(err.contains("config.toml:1"), "{err}");
+    assert!(err.contains("unknown time zone ``"), "{err}");
 }
 
 #[test]

@@ -351,7 +351,10 @@ impl TryFrom<String> for Timezone {
             .strip_prefix("UTC")
             .or_else(|| trimmed.strip_prefix("GMT"))
             .unwrap_or(trimmed);
-        let zone = if fixed.is_empty() || fixed == "Z" {
+        // An empty value is a slip (a variable that was not set), not a choice of UTC.
+        let zone = if trimmed.is_empty() {
+            None
+        } else if fixed.is_empty() || fixed == "Z" {
             Some(jiff::tz::TimeZone::UTC)
         } else if let Some(seconds) = offset_seconds(fixed) {
             jiff::tz::Offset::from_seconds(seconds)
