@@ -347,17 +347,24 @@ fn markdown_over_the_size_limit_is_refused_and_logged() {
     });
 }
 
+/// Binary garbage named `.md` is no page: its request gets an error answer and the log (as
+/// `check`) names the file; the rest of the capsule is served. Text that is merely not UTF-8
+/// is served, as `tests/cli.rs` shows.
 #[test]
-fn binary_garbage_in_markdown_is_served_without_error() {
+fn binary_garbage_in_markdown_is_refused_with_a_log_line() {
     let setup = Setup::new();
     let garbage: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
+    assert!(garbage.contains(&0));
     write(&setup.path().join("capsule"), "garbage.md", &garbage);
     let server = setup.start();
+    server.wait_log("the binary file named", |l| {
+        l.contains("garbage.md:1: error: cannot read: it is not text (a NUL byte")
+    });
     let r = server.get(&server.url("/garbage.gmi"));
-    r.expect("20");
-    assert!(std::str::from_utf8(r.body()).is_ok());
+    assert_eq!(r.header(), "40 Cannot convert this page");
+    server.get(&server.url("/")).expect("20");
 }
 
 #[test]

@@ -591,6 +591,20 @@ impl PostMeta {
             None => found.modified_date(raw.date.is_some(), file),
         };
 
+        if let Some(updated) = updated
+            && updated.at() < date.at()
+        {
+            found.warn(
+                false,
+                "updated",
+                format!(
+                    "`updated` ({}) is before the post's date ({}): feeds say it was updated \
+                     before it was published",
+                    updated.minute(),
+                    date.minute()
+                ),
+            );
+        }
         let series = found.series(&raw.series, part, part_key);
         let role = found.role(raw.series_role.as_deref());
         let series_slug = found.slug("series_slug", non_empty(raw.series_slug));
@@ -675,7 +689,11 @@ impl Found {
     /// The series named, each once however it is spelt; a part number without one is told.
     fn series(&mut self, written: &[String], part: Option<u32>, part_key: &str) -> Vec<String> {
         let mut series: Vec<String> = Vec::new();
-        for name in written.iter().filter_map(|s| series_name(s)) {
+        for written in written {
+            let Some(name) = series_name(written) else {
+                self.warn(false, "series", "a `series` name is empty: ignored".into());
+                continue;
+            };
             if !series.iter().any(|s| fold(s) == fold(&name)) {
                 series.push(name);
             }
@@ -1051,6 +1069,38 @@ mod tests {
     }
 
     #[test]
+    fn an_update_before_the_date_is_told() {
+        let (m, p) = PostMeta::resolve(
+            raw("---
+date: 2024-03-11
+updated: 2024-03-10 18:00
+---
+"),
+            &facts("x"),
+            None,
+        );
+        assert_eq!(m.updated.day(), "2024-03-10");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].key, "updated");
+        assert!(
+            p[0].message
+                .contains("`updated` (2024-03-10T18:00+00:00) is before"),
+            "{p:?}"
+        );
+        for later in ["2024-03-11", "2024-03-12"] {
+            let text = format!(
+                "---
+date: 2024-03-11
+updated: {later}
+---
+"
+            );
+            let (_, p) = PostMeta::resolve(raw(&text), &facts("x"), None);
+            assert!(p.is_empty(), "{later}: {p:?}");
+        }
+    }
+
+    #[test]
     fn series_roles_and_warnings() {
         // Several series: the post is in each.
         let (m, p) = PostMeta::resolve(
@@ -1084,6 +1134,22 @@ mod tests {
             "{p:?}"
         );
         assert!(!p[0].fatal);
+        // A name of nothing but spaces is told, not dropped in silence.
+        let (m, p) = PostMeta::resolve(
+            raw("---
+series: [\"   \", Sail]
+date: 2024-01-01
+---
+"),
+            &facts("x"),
+            None,
+        );
+        assert_eq!(m.series, ["Sail"]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(
+            (p[0].key.as_str(), p[0].message.as_str(), p[0].fatal),
+            ("series", "a `series` name is empty: ignored", false)
+        );
         // Names are NFC-normalised and their spaces collapsed.
         let (m, _) = PostMeta::resolve(
             raw("---\nseries: \"Cafe\u{301}  notes \"\n---\n"),
