@@ -72,26 +72,35 @@ fn search(selector: &str, extra: &str) -> Option<Target> {
     let path = selector.trim_start_matches('/').trim_end_matches('/');
     let url = crate::convert::route::Route::Search(None).url();
     let name = &url[1..];
-    if path == name {
-        // The words, up to a Gopher+ field the client may add; `$`, `+`, `!` alone are one.
+    // The words after a tab, up to a Gopher+ field the client may add; `$`, `+`, `!` alone
+    // are one.
+    let typed = || {
         let words = extra.split('\t').next().unwrap_or("");
-        let words = if matches!(words, "$" | "+" | "!") {
-            ""
-        } else {
-            words
-        };
+        match words {
+            "$" | "+" | "!" => String::new(),
+            words => words.to_owned(),
+        }
+    };
+    if path == name {
         return Some(Target::Search {
             page: None,
-            query: words.to_owned(),
+            query: typed(),
         });
     }
     let rest = path.strip_prefix(name)?.strip_prefix('/')?;
-    let (page, words) = rest.split_once('/')?;
+    // A later page, as the menus link it (`/search/2/<words>`), or typed at its selector.
+    let (page, query) = match rest.split_once('/') {
+        Some((page, words)) => (
+            page,
+            percent_encoding::percent_decode_str(words)
+                .decode_utf8_lossy()
+                .into_owned(),
+        ),
+        None => (rest, typed()),
+    };
     Some(Target::Search {
         page: Some(page.to_owned()),
-        query: percent_encoding::percent_decode_str(words)
-            .decode_utf8_lossy()
-            .into_owned(),
+        query,
     })
 }
 
@@ -172,6 +181,23 @@ mod tests {
             target("URL:https://example.org/"),
             Target::Url("https://example.org/".into())
         );
+    }
+
+    #[test]
+    fn search_in_both_forms() {
+        let search = |page: Option<&str>, query: &str| Target::Search {
+            page: page.map(str::to_owned),
+            query: query.to_owned(),
+        };
+        assert_eq!(target("/search\tsea wind"), search(None, "sea wind"));
+        assert_eq!(target("/search/\t$"), search(None, ""));
+        assert_eq!(
+            target("/search/2/sea%20wind"),
+            search(Some("2"), "sea wind")
+        );
+        assert_eq!(target("/search/2\tsea wind"), search(Some("2"), "sea wind"));
+        assert_eq!(target("/search/2\tsea\t+"), search(Some("2"), "sea"));
+        assert_eq!(target("/searches"), item(&["searches"], false));
     }
 
     #[test]
