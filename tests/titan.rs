@@ -1415,6 +1415,15 @@ fn texts_the_server_could_not_show_as_written_are_refused() {
     let answer = c.put("/posts/plain.gmi", "---\n---\n# Plain\n");
     answer.expect("59");
     assert!(answer.meta().contains("front matter"), "{}", answer.meta());
+    // Binary: the scan would read no page from it.
+    let answer = c.put("/posts/noise.md", "---\ntitle: N\n---\nA\0B\n");
+    answer.expect("59");
+    assert!(
+        answer.meta().contains("NUL byte (at offset 18)"),
+        "{}",
+        answer.meta()
+    );
+    assert_eq!(c.file("posts/noise.md"), None);
 }
 
 /// A deploy that swaps another folder in under the capsule's name (`mv`, or a symlink

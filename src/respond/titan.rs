@@ -202,7 +202,7 @@ pub fn one_line(meta: String) -> String {
 }
 
 /// The checks of an upload's body, in the order of what an author would lose: text that is
-/// not UTF-8, gemtext sent over a Markdown source (told by its lines, whatever MIME type the
+/// not UTF-8 (or Markdown that holds a NUL, which no scan reads), gemtext sent over a Markdown source (told by its lines, whatever MIME type the
 /// client named: Lagrange calls all typed text `text/plain`), front matter the file has that the body
 /// drops, lines the server adds to the page as shown, a page that would not be published as
 /// written, and a URL another post holds. Returns the body when it may be stored. Blocking.
@@ -222,6 +222,16 @@ pub fn check_body(
             "The text is not valid UTF-8: nothing was written".into(),
         ));
     };
+    // What the capsule's scan would refuse to read as a page (see `markdown::Source`).
+    if let Some(at) = text.find('\0').filter(|_| is_markdown(file)) {
+        return Err(Refused::new(
+            "upload is binary",
+            format!(
+                "A Markdown file must be text, and this holds a NUL byte (at offset {at}): \
+                 nothing was written"
+            ),
+        ));
+    }
     let upload = UploadText {
         capsule,
         file,
