@@ -201,11 +201,12 @@ pub fn one_line(meta: String) -> String {
     meta
 }
 
-/// The checks of an upload's body, in the order of what an author would lose: text that is
-/// not UTF-8 (or Markdown that holds a NUL, which no scan reads), gemtext sent over a Markdown source (told by its lines, whatever MIME type the
-/// client named: Lagrange calls all typed text `text/plain`), front matter the file has that the body
-/// drops, lines the server adds to the page as shown, a page that would not be published as
-/// written, and a URL another post holds. Returns the body when it may be stored. Blocking.
+/// The checks of an upload's body, in the order of what an author would lose: text that is not
+/// UTF-8 (or Markdown that holds a NUL, which no scan reads), gemtext sent over a Markdown
+/// source (told by its lines, whatever MIME type the client named: Lagrange calls all typed
+/// text `text/plain`), front matter the file has that the body drops, lines the server adds to
+/// the page as shown, a page that would not be published as written, and a URL another post
+/// holds. Returns the body when it may be stored. Blocking.
 pub fn check_body(
     capsule: &Capsule,
     file: &Path,
