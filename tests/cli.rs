@@ -204,7 +204,8 @@ fn convert_reports_broken_front_matter_with_file_and_line() {
     );
     let (status, out, err) = run_cli(dir.path(), &["convert", "bad.md"]);
     assert!(!status.success());
-    assert!(out.is_empty());
+    // The page is written all the same: nothing the author wrote is lost.
+    assert!(out.contains("Body"), "{out}");
     assert!(
         err.contains("bad.md:3:") || err.contains("bad.md:4:"),
         "{err}"
@@ -212,10 +213,25 @@ fn convert_reports_broken_front_matter_with_file_and_line() {
     assert!(err.contains("invalid YAML front matter"), "{err}");
 
     crate::common::write(dir.path(), "open.md", "+++\ntitle = \"x\"\nBody\n");
-    let (status, _, err) = run_cli(dir.path(), &["convert", "open.md"]);
+    let (status, out, err) = run_cli(dir.path(), &["convert", "open.md"]);
     assert!(!status.success());
     assert!(
         err.contains("open.md:1: front matter opened with `+++` is never closed"),
+        "{err}"
+    );
+    assert!(
+        out.contains("title = \"x\"") && out.contains("Body"),
+        "{out}"
+    );
+
+    // A first `---` before prose is Markdown (a setext heading, then a rule): no error.
+    crate::common::write(dir.path(), "rule.md", "---\nFoo\n---\nBar\n---\nBaz\n");
+    let (status, out, err) = run_cli(dir.path(), &["convert", "rule.md"]);
+    assert!(status.success(), "{err}");
+    assert!(out.contains("## Foo") || out.contains("# Foo"), "{out}");
+    assert!(out.contains("Bar") && out.contains("Baz"), "{out}");
+    assert!(
+        err.contains("rule.md:1: the first line `---` opens no front matter"),
         "{err}"
     );
 }

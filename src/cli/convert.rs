@@ -27,14 +27,17 @@ pub(super) fn convert(args: ConvertArgs) -> anyhow::Result<()> {
     let source = markdown::read_source(path, limit)?;
     let stem = markdown::title_stem(path);
     let read = markdown::read(&source.text, stem, &settings.into());
-    if let Some(e) = read.error {
-        anyhow::bail!("{}:{}: {}", path.display(), e.line, e.message);
-    }
     let warnings = read.problems.iter().filter(|(_, fatal)| !fatal);
     let warnings = warnings.map(|(w, _)| (w.line, w.message.clone()));
     for (line, message) in source.not_utf8().into_iter().chain(warnings) {
         eprintln!("gemhole: warning: {}:{line}: {message}", path.display());
     }
+    // Never nothing: with front matter that cannot be read, the page is still written (made
+    // from the text, the block kept as text when it never closes), and the error fails the
+    // command, as the server withholds such a page (it might have said `draft: true`).
     out(&read.page.gemtext);
+    if let Some(e) = read.error {
+        anyhow::bail!("{}:{}: {}", path.display(), e.line, e.message);
+    }
     Ok(())
 }

@@ -26,6 +26,9 @@ pub struct Split<'a> {
     pub body: &'a str,
     /// 1-based line number of the body's first line in the file.
     pub body_line: usize,
+    /// A first line that is a fence (`---`, `+++`) opening nothing that reads as metadata: the
+    /// file is Markdown from its first line (a rule, a setext heading), and the author is told.
+    pub not_front_matter: Option<FrontMatterError>,
 }
 
 /// The text between the fences and where it sits in the file.
@@ -47,9 +50,11 @@ pub struct FrontMatterError {
 
 /// Splits `text` into front matter and body. A document whose first line with text is a fence
 /// (`---` or `+++`, after an optional BOM; blank lines and spaces before it are forgiven, as an
-/// author cannot see them) must close it with the same fence (YAML also accepts `...`);
-/// anything else is an error rather than a guess, so a broken post is reported instead of
-/// leaking its metadata to readers.
+/// author cannot see them) holds front matter when what follows reads as metadata (its first
+/// line with text sets a key, or the block is empty): then it must close with the same fence
+/// (YAML also accepts `...`), or it is an error rather than a guess, so a broken post is
+/// reported instead of leaking its metadata to readers. A fence followed by anything else
+/// (`---` then prose: a rule, or a setext heading) is Markdown, as CommonMark reads it.
 pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut start = text;
@@ -65,34 +70,54 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
     let (format, closers): (Format, &[&str]) = match first.trim() {
         "---" => (Format::Yaml, &["---", "..."]),
         "+++" => (Format::Toml, &["+++"]),
-        _ => {
-            return Ok(Split {
-                front: None,
-                body: text,
-                body_line: 1,
-            });
-        }
+        _ => return Ok(Split::markdown(text, None)),
     };
     let mut offset = 0;
     let mut remaining = rest;
     let mut block_lines = 0;
+    let mut closed = None;
     while !remaining.is_empty() {
         let (closer, after) = next_line(remaining);
         // Only at the start of a line: an indented `---` is text inside a YAML value.
         if closers.contains(&closer.trim_end()) {
-            return Ok(Split {
-                front: Some(Block {
-                    format,
-                    text: &rest[..offset],
-                    first_line: line + 1,
-                }),
-                body: after,
-                body_line: line + block_lines + 2,
-            });
+            closed = Some(after);
+            break;
         }
         offset += remaining.len() - after.len();
         remaining = after;
         block_lines += 1;
+    }
+    let block = &rest[..offset];
+    match metadata_start(format, block) {
+        Start::Key => {}
+        Start::Nothing if closed.is_some() => {}
+        Start::Nothing | Start::Text => {
+            let note = FrontMatterError {
+                line,
+                message: format!(
+                    "the first line `{}` opens no front matter (the lines after it set no \
+                     `key{}` value): read as Markdown, where it is a rule or underlines a heading",
+                    first.trim(),
+                    match format {
+                        Format::Yaml => ":",
+                        Format::Toml => " =",
+                    }
+                ),
+            };
+            return Ok(Split::markdown(text, Some(note)));
+        }
+    }
+    if let Some(after) = closed {
+        return Ok(Split {
+            front: Some(Block {
+                format,
+                text: block,
+                first_line: line + 1,
+            }),
+            body: after,
+            body_line: line + block_lines + 2,
+            not_front_matter: None,
+        });
     }
     Err(FrontMatterError {
         line,
@@ -102,6 +127,70 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
             closers[0]
         ),
     })
+}
+
+impl<'a> Split<'a> {
+    /// The whole text as Markdown, with no front matter.
+    fn markdown(text: &'a str, not_front_matter: Option<FrontMatterError>) -> Split<'a> {
+        Split {
+            front: None,
+            body: text,
+            body_line: 1,
+            not_front_matter,
+        }
+    }
+}
+
+/// How the text after an opening fence begins.
+enum Start {
+    /// Nothing but blank lines and comments.
+    Nothing,
+    /// A line that sets a key (`title: x`, `title = "x"`, `"a b": c`, `[extra]`).
+    Key,
+    /// Anything else: prose, a list, a heading.
+    Text,
+}
+
+/// How a block's first line with text (past blank lines and `#` comments) begins.
+fn metadata_start(format: Format, block: &str) -> Start {
+    let Some(first) = block
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+    else {
+        return Start::Nothing;
+    };
+    let (key, separator) = match format {
+        Format::Yaml => (first.split_once(':'), ':'),
+        Format::Toml => (first.split_once('='), '='),
+    };
+    // A TOML table, or a YAML flow mapping (`{title: x, date: y}`).
+    let table = match format {
+        Format::Toml => first.starts_with('[') && first.ends_with(']'),
+        Format::Yaml => first.starts_with('{'),
+    };
+    let sets_a_key = key.is_some_and(|(key, value)| {
+        let key = key.trim_end();
+        // YAML needs a space (or the end) after the colon: `https://x` is no key.
+        let spaced = separator == '=' || value.is_empty() || value.starts_with([' ', '\t']);
+        spaced && is_key(key)
+    });
+    if sets_a_key || table {
+        Start::Key
+    } else {
+        Start::Text
+    }
+}
+
+/// A key as front matter writes one: a bare word (letters, digits, `_`, `-`, `.`), or quoted.
+fn is_key(key: &str) -> bool {
+    let quoted = |q: char| key.len() >= 2 && key.starts_with(q) && key.ends_with(q);
+    quoted('"')
+        || quoted('\'')
+        || (!key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
 }
 
 /// A second metadata block where the body begins: a `---` (or `+++`) line followed by a line
@@ -593,6 +682,38 @@ mod tests {
     fn a_rule_later_in_the_body_is_not_front_matter() {
         let s = split("Intro\n\n---\ntitle: no\n---\n").unwrap();
         assert_eq!(s.front, None);
+    }
+
+    #[test]
+    fn a_fence_before_text_that_is_no_metadata_is_markdown() {
+        for text in [
+            "---\nFoo\n---\nBar\n---\nBaz\n",
+            "---\n- a list\n---\n",
+            "---\nhttps://example.org/\n---\n",
+            "---\n\nA paragraph, never closed.\n",
+            "+++\nNot TOML\n+++\n",
+            "---\n# a comment, then prose\nFoo\n",
+            "---\n",
+        ] {
+            let s = split(text).unwrap();
+            assert_eq!((s.front, s.body, s.body_line), (None, text, 1), "{text:?}");
+            let note = s.not_front_matter.expect(text);
+            assert_eq!(note.line, 1);
+            assert!(note.message.contains("opens no front matter"), "{note}");
+        }
+        // Metadata, or an empty block (Jekyll's `---` `---`), is front matter.
+        for text in [
+            "---\n---\nBody\n",
+            "---\n# comment\ntitle: x\n---\n",
+            "---\n\"a key\": 1\n---\n",
+            "---\ntitle:\n---\n",
+            "+++\n[extra]\nx = 1\n+++\n",
+            "+++\ntitle=\"x\"\n+++\n",
+        ] {
+            let s = split(text).unwrap();
+            assert!(s.front.is_some(), "{text:?}");
+            assert_eq!(s.not_front_matter, None);
+        }
     }
 
     #[test]

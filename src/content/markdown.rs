@@ -232,6 +232,9 @@ fn split_front_matter<'a>(
 ) -> (&'a str, RawMeta, KeyLines) {
     match front_matter::split(source) {
         Ok(split) => {
+            if let Some(note) = &split.not_front_matter {
+                problems.push((note.clone(), false));
+            }
             if let Some(e) = front_matter::stray_block(&split, &crate::content::post::KNOWN_KEYS) {
                 problems.push((e, true));
             }
