@@ -66,7 +66,7 @@ fn autolinks_and_email() {
 fn bare_urls_in_text_are_linked() {
     check(
         "bare_urls",
-        "Mirrors: gemini://example.org/x, https://example.org/y_(z). And gopher://example.org/1/ too; not ftp://example.org.\n\n`https://in-code.example` stays code.\n",
+        "Mirrors: gemini://example.org/x, https://example.org/y_(z). And gopher://example.org/1/ too, and ftp://example.org (GitHub links it).\n\n`https://in-code.example` stays code.\n",
     );
 }
 

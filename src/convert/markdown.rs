@@ -19,9 +19,10 @@ use unicode_width::UnicodeWidthStr;
 
 use super::gemtext::{FirstLine, Line, Writer};
 use super::html::{HtmlEvent, HtmlStripper};
-use super::url::{find_bare_urls, link_target};
+use super::url::{find_bare_urls, link_target, trim_url_end};
 pub use crate::config::LinkPlacement;
 use crate::config::MarkdownConfig;
+use std::borrow::Cow;
 
 /// Conversion settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +136,7 @@ pub fn convert_page(markdown: &str, options: &Options, title: Option<&str>) -> C
     if marks > MAX_MARKS {
         return as_text(markdown, title, marks);
     }
-    let mut converter = Converter::new(options, title, markdown.len());
+    let mut converter = Converter::new(options, title, markdown);
     for (event, range) in Parser::new_ext(markdown, parse_options()).into_offset_iter() {
         converter.at = range.start;
         converter.event(event);
@@ -254,6 +255,14 @@ impl Leaf {
         i.checked_sub(1).map_or(0, |i| self.sources[i].1)
     }
 
+    /// Where in the Markdown the very byte at `pos` is written, when its piece of text is
+    /// copied from the Markdown as it is (the caller checks it is).
+    fn exact_source_of(&self, pos: usize) -> usize {
+        let i = self.sources.partition_point(|&(at, _)| at <= pos);
+        i.checked_sub(1)
+            .map_or(0, |i| self.sources[i].1 + (pos - self.sources[i].0))
+    }
+
     /// Appends prose text (outside code): linkable when outside links. A space is not
     /// doubled where two pieces meet (as around a removed HTML comment).
     fn push_text(&mut self, text: &str) {
@@ -306,6 +315,8 @@ struct Table {
 
 struct Converter<'o> {
     options: &'o Options,
+    /// The Markdown converted: bare URLs are linked as written there, not as shown.
+    markdown: &'o str,
     /// Byte offset in the Markdown of the event being handled.
     at: usize,
     /// Every link made so far, with where it is written.
@@ -354,9 +365,11 @@ impl<'o> Converter<'o> {
         false
     }
 
-    fn new(options: &'o Options, title: Option<&str>, input_len: usize) -> Self {
+    fn new(options: &'o Options, title: Option<&str>, markdown: &'o str) -> Self {
+        let input_len = markdown.len();
         Converter {
             options,
+            markdown,
             at: 0,
             links: Vec::new(),
             // Gemtext is about as long as its Markdown.
@@ -801,11 +814,54 @@ impl<'o> Converter<'o> {
         self.spare_leaf = Some(leaf);
     }
 
+    /// A bare URL as its Markdown writes it, byte for byte: emphasis marks, `_` and backticks
+    /// inside it are the URL's, not Markdown's (`https://e.org/a*b*c` links `a*b*c`), with
+    /// backslash escapes and entities decoded once, as in text. `shown` is what the text
+    /// shows, used when the URL's start cannot be traced to the Markdown.
+    fn written_url<'s>(
+        &self,
+        leaf: &Leaf,
+        pos: usize,
+        shown: &'s str,
+        in_cell: bool,
+    ) -> Cow<'s, str> {
+        let at = leaf.exact_source_of(pos);
+        let scheme = shown.split_once("://").map_or(shown, |(s, _)| s);
+        let written = match self.markdown.get(at..) {
+            Some(rest)
+                if rest
+                    .get(..scheme.len())
+                    .is_some_and(|s| s.eq_ignore_ascii_case(scheme)) =>
+            {
+                rest
+            }
+            _ => return Cow::Borrowed(shown),
+        };
+        let end = written
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '<' | '>' | '"') || (in_cell && c == '|')
+            })
+            .unwrap_or(written.len());
+        let raw = trim_url_end(written[..end].trim_end_matches('\\'));
+        let unescaped = unescape_punctuation(raw);
+        let decoded = html_escape::decode_html_entities(&unescaped);
+        match trim_url_end(&decoded) {
+            // Nothing after the scheme as written (`https://<b>x</b>`): what is shown.
+            url if url.len() <= scheme.len() + 3 => Cow::Borrowed(shown),
+            url => Cow::Owned(url.to_owned()),
+        }
+    }
+
     fn write_leaf(&mut self, leaf: &mut Leaf) {
+        let in_cell = leaf.kind == LeafKind::TableCell;
         for range in &leaf.plain {
-            for (offset, url) in find_bare_urls(&leaf.text[range.clone()]) {
-                if let Some(target) = link_target(url) {
-                    let pos = range.start + offset;
+            for bare in find_bare_urls(&leaf.text[range.clone()]) {
+                let pos = range.start + bare.at;
+                let url = match bare.prefix {
+                    "" => self.written_url(leaf, pos, bare.text, in_cell),
+                    _ => Cow::Borrowed(bare.text),
+                };
+                if let Some(target) = link_target(&format!("{}{url}", bare.prefix)) {
                     let source = leaf.source_of(pos);
                     if !self.link_fits(source) {
                         continue;
@@ -821,7 +877,7 @@ impl<'o> Converter<'o> {
                         marker_at: 0,
                         link: QueuedLink {
                             url: target,
-                            label: url.to_owned(),
+                            label: url.into_owned(),
                         },
                     });
                 }
@@ -1239,9 +1295,81 @@ fn unaligned_table(table: &Table, columns: usize) -> Line {
     }
 }
 
+/// `text` with each backslash escape of ASCII punctuation (`\\_`) made the character itself,
+/// as CommonMark reads text.
+fn unescape_punctuation(text: &str) -> Cow<'_, str> {
+    if !text.contains('\\') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match chars.peek() {
+            Some(&next) if c == '\\' && next.is_ascii_punctuation() => {
+                out.push(next);
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The targets of the link lines a Markdown text makes.
+    fn targets(markdown: &str) -> Vec<String> {
+        convert(markdown, &Options::default())
+            .gemtext
+            .lines()
+            .filter_map(|l| l.strip_prefix("=> "))
+            .map(|l| l.split(' ').next().unwrap_or("").to_owned())
+            .collect()
+    }
+
+    /// A bare URL is linked as its Markdown writes it: what Markdown would read as emphasis or
+    /// a code span inside it is the URL's; escapes and entities are decoded once.
+    #[test]
+    fn bare_urls_are_linked_as_written() {
+        for (markdown, target) in [
+            (
+                "https://example.com/foo*bar*baz",
+                "https://example.com/foo*bar*baz",
+            ),
+            ("see https://e.org/a_b_c_ now", "https://e.org/a_b_c"),
+            ("https://e.org/?a=1&amp;b=2", "https://e.org/?a=1&b=2"),
+            ("https://e.org/a\\_b", "https://e.org/a_b"),
+            ("**https://e.org/strong**,", "https://e.org/strong"),
+            ("(https://e.org/p)", "https://e.org/p"),
+            ("*https://e.org/em*", "https://e.org/em"),
+            ("https://e.org/`x`y", "https://e.org/%60x%60y"),
+            ("a https://e.org/x\\\nb", "https://e.org/x"),
+        ] {
+            assert_eq!(targets(markdown), [target], "{markdown}");
+        }
+        // In a table, a cell ends the URL; in code, nothing is linked.
+        assert_eq!(
+            targets("| a | b |\n|---|---|\n| https://e.org/c|d |\n"),
+            ["https://e.org/c"]
+        );
+        assert!(targets("`https://code.org/x`\n\n    https://e.org/y\n").is_empty());
+    }
+
+    /// GitHub's extended autolinks: `www.`, `ftp://` and e-mail addresses, in text only.
+    #[test]
+    fn extended_autolinks_become_link_lines() {
+        assert_eq!(
+            targets("Visit www.commonmark.org/help, ftp://f.org/x or foo@bar.baz."),
+            [
+                "http://www.commonmark.org/help",
+                "ftp://f.org/x",
+                "mailto:foo@bar.baz"
+            ]
+        );
+        assert!(targets("`www.code.org` and\n\n```\nfoo@bar.baz\n```\n").is_empty());
+    }
 
     /// Past [`MAX_LINKS`] a link's text stays in the prose and no line is made for it, with
     /// one warning at the first link left out.

@@ -11,7 +11,7 @@ static SCHEME_SEPARATOR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new("://"));
 
 /// Schemes whose bare URLs in prose become links.
-const LINKIFY_SCHEMES: [&str; 4] = ["https://", "http://", "gemini://", "gopher://"];
+const LINKIFY_SCHEMES: [&str; 5] = ["https://", "http://", "gemini://", "gopher://", "ftp://"];
 
 /// The gemtext link target for a Markdown destination, or `None` when nothing is left to link
 /// (a link to a fragment of the same page: Gemini has no anchors).
@@ -175,10 +175,50 @@ static URI_BYTES: [bool; 256] = byte_set(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=",
 );
 
-/// Bare URLs in prose: `(byte offset, url)` for each `http(s)://`, `gemini://` or `gopher://`
-/// URL that starts a word. Trailing sentence punctuation is left out, and a closing bracket
-/// only belongs to the URL if the URL opened one.
-pub fn find_bare_urls(text: &str) -> Vec<(usize, &str)> {
+/// Bare links in prose, as GitHub's extended autolinks find them: each `http(s)://`,
+/// `gemini://`, `gopher://` or `ftp://` URL that starts a word, each `www.` domain (linked with
+/// `http://`) and each e-mail address (linked with `mailto:`), in order. Trailing sentence
+/// punctuation is left out, and a closing bracket only belongs to a URL that opened one.
+pub fn find_bare_urls(text: &str) -> Vec<Bare<'_>> {
+    let mut found = scheme_urls(text);
+    let taken = |at: usize, len: usize, found: &[Bare<'_>]| {
+        found
+            .iter()
+            .any(|f| at < f.at + f.text.len() && f.at < at + len)
+    };
+    for www in www_domains(text) {
+        if !taken(www.at, www.text.len(), &found) {
+            found.push(www);
+        }
+    }
+    for email in emails(text) {
+        if !taken(email.at, email.text.len(), &found) {
+            found.push(email);
+        }
+    }
+    found.sort_by_key(|f| f.at);
+    found
+}
+
+/// A link found in prose: where it starts, its text, and what goes before it to make it a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bare<'a> {
+    pub at: usize,
+    pub text: &'a str,
+    /// `""` for a URL; `http://` for a `www.` domain; `mailto:` for an address.
+    pub prefix: &'static str,
+}
+
+/// Whether the character before `at` lets a link start there: the start, a space or one of the
+/// delimiters GitHub allows (`*`, `_`, `~`, `(`).
+fn starts_link(text: &str, at: usize) -> bool {
+    text[..at]
+        .chars()
+        .next_back()
+        .is_none_or(|c| c.is_whitespace() || matches!(c, '*' | '_' | '~' | '(' | '"' | '\''))
+}
+
+fn scheme_urls(text: &str) -> Vec<Bare<'_>> {
     let mut found = Vec::new();
     let mut from = 0;
     while let Some(rel) = SCHEME_SEPARATOR.find(&text.as_bytes()[from..]) {
@@ -205,14 +245,89 @@ pub fn find_bare_urls(text: &str) -> Vec<(usize, &str)> {
             .unwrap_or(text.len() - start);
         let url = trim_url_end(&text[start..start + len]);
         if url.len() > scheme.len() {
-            found.push((start, url));
+            found.push(Bare {
+                at: start,
+                text: url,
+                prefix: "",
+            });
         }
         from = start + len.max(3);
     }
     found
 }
 
-fn trim_url_end(mut url: &str) -> &str {
+/// `www.` followed by a domain: segments of letters, digits, `_` and `-` between periods.
+fn www_domains(text: &str) -> Vec<Bare<'_>> {
+    let mut found = Vec::new();
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(rel) = lower[from..].find("www.") {
+        let at = from + rel;
+        from = at + 4;
+        if !starts_link(text, at) {
+            continue;
+        }
+        let len = text[at..]
+            .find(|c: char| c.is_whitespace() || c == '<')
+            .unwrap_or(text.len() - at);
+        let link = trim_url_end(&text[at..at + len]);
+        let domain = link.split(['/', '?', '#']).next().unwrap_or("");
+        let valid = domain.len() > 4
+            && domain.split('.').all(|segment| {
+                !segment.is_empty()
+                    && segment
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_'))
+            });
+        if valid {
+            found.push(Bare {
+                at,
+                text: link,
+                prefix: "http://",
+            });
+            from = at + link.len();
+        }
+    }
+    found
+}
+
+/// E-mail addresses: `local@domain.tld`, the local part of letters, digits and `.+-_`, the
+/// domain of letters, digits, `-` and `_` between periods (at least one), not ending in `-`
+/// or `_`.
+fn emails(text: &str) -> Vec<Bare<'_>> {
+    let local = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-' | '_');
+    let domain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    let mut found: Vec<Bare<'_>> = Vec::new();
+    for (at_sign, _) in text.match_indices('@') {
+        let start = text[..at_sign]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| local(c))
+            .last()
+            .map_or(at_sign, |(i, _)| i);
+        let end = text[at_sign + 1..]
+            .find(|c: char| !domain(c))
+            .map_or(text.len(), |i| at_sign + 1 + i);
+        let host = text[at_sign + 1..end].trim_end_matches('.');
+        let valid = start < at_sign
+            && host.contains('.')
+            && !host.ends_with(['-', '_'])
+            && host.split('.').all(|s| !s.is_empty())
+            && starts_link(text, start)
+            && found.last().is_none_or(|f| f.at + f.text.len() <= start);
+        if valid {
+            found.push(Bare {
+                at: start,
+                text: &text[start..at_sign + 1 + host.len()],
+                prefix: "mailto:",
+            });
+        }
+    }
+    found
+}
+
+/// A URL without the sentence punctuation after it, and without a closing bracket it did not open.
+pub fn trim_url_end(mut url: &str) -> &str {
     // Bracket balance, counted once: the loop below only ever removes characters.
     let count = |open, close| {
         url.chars().fold(0i64, |n, c| match c {
@@ -352,14 +467,46 @@ mod tests {
     #[test]
     fn bare_urls() {
         let found = find_bare_urls("see https://e.org/a_(b), and gemini://x.y/z. Or http://q.");
-        let urls: Vec<&str> = found.iter().map(|(_, u)| *u).collect();
+        let urls: Vec<&str> = found.iter().map(|b| b.text).collect();
         assert_eq!(
             urls,
             vec!["https://e.org/a_(b)", "gemini://x.y/z", "http://q"]
         );
-        assert_eq!(found[0].0, 4);
-        assert!(find_bare_urls("xhttps://no.pe ftp://no.pe https://").is_empty());
-        assert_eq!(find_bare_urls("(https://e.org/x)")[0].1, "https://e.org/x");
+        assert_eq!(found[0].at, 4);
+        assert!(find_bare_urls("xhttps://no.pe xftp://no.pe https://").is_empty());
+        assert_eq!(
+            find_bare_urls("(https://e.org/x)")[0].text,
+            "https://e.org/x"
+        );
         assert_eq!(find_bare_urls("é https://é.org/é").len(), 1);
+    }
+
+    #[test]
+    fn extended_autolinks_as_github_finds_them() {
+        let found = |text| {
+            find_bare_urls(text)
+                .iter()
+                .map(|b| format!("{}{}", b.prefix, b.text))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            found("Visit www.commonmark.org/help for more. Or WWW.x.org."),
+            ["http://www.commonmark.org/help", "http://WWW.x.org"]
+        );
+        assert_eq!(
+            found("(www.google.com/search?q=Markup+(business))"),
+            ["http://www.google.com/search?q=Markup+(business)"]
+        );
+        assert_eq!(
+            found("ftp://files.example.org/a.txt"),
+            ["ftp://files.example.org/a.txt"]
+        );
+        assert_eq!(
+            found("foo@bar.baz, hello+xyz@mail.example."),
+            ["mailto:foo@bar.baz", "mailto:hello+xyz@mail.example"]
+        );
+        // Not an address: no period in the domain, or ending in - or _; nor one inside a URL.
+        assert!(found("a@b x@y.z- x@y.z_ www. wwwx.org").is_empty());
+        assert_eq!(found("https://u@e.org/x"), ["https://u@e.org/x"]);
     }
 }
