@@ -1,5 +1,7 @@
-//! Raw HTML inside Markdown, reduced to what gemtext can carry: its text, line breaks, links
-//! and images. Comments, `<script>` and `<style>` vanish with their contents.
+//! Raw HTML inside Markdown, reduced to what gemtext can carry: its text, line breaks, links,
+//! images, headings (`<h1>`–`<h6>`) and preformatted text (`<pre>`). Comments, `<script>` and
+//! `<style>` vanish with their contents, but never past the HTML block or the run of inline
+//! content they are written in ([`HtmlStripper::end_run`]).
 //!
 //! pulldown-cmark hands raw HTML over in pieces (a block line by line, inline tags one by one),
 //! so this is a character-at-a-time state machine that keeps its state between pieces. Every
@@ -65,6 +67,12 @@ pub enum HtmlEvent {
         at: usize,
     },
     LinkEnd,
+    /// `<h1>`–`<h6>`: the text up to [`HtmlEvent::HeadingEnd`] is a heading of this level.
+    HeadingStart(u8),
+    HeadingEnd,
+    /// `<pre>`: the text up to [`HtmlEvent::PreEnd`] keeps its lines and spaces.
+    PreStart,
+    PreEnd,
     /// `<img src alt>`; `at`: where its `src` is written.
     Image {
         src: String,
@@ -119,6 +127,17 @@ impl HtmlStripper {
     /// between two HTML pieces must be dropped too.
     pub fn hiding(&self) -> bool {
         matches!(self.state, State::Comment { .. } | State::Hidden { .. })
+    }
+
+    /// Ends the HTML block or the run of inline content being read: a comment or a hidden
+    /// element left open ends here (CommonMark gives raw HTML no more than that), and a tag
+    /// that never closed is kept as text.
+    pub fn end_run(&mut self, out: &mut Vec<HtmlEvent>) {
+        let state = std::mem::replace(&mut self.state, State::Text);
+        let mut unfinished = std::mem::take(&mut self.buf);
+        if matches!(state, State::Tag { .. }) {
+            flush_text(&mut unfinished, out);
+        }
     }
 
     /// Processes one piece of raw HTML, written at byte offset `at` of the source (links and
@@ -230,6 +249,12 @@ impl HtmlStripper {
         let self_closing = attrs.trim_end().ends_with('/');
         match name.as_str() {
             "br" => out.push(HtmlEvent::Break),
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if closing => out.push(HtmlEvent::HeadingEnd),
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if !self_closing => {
+                out.push(HtmlEvent::HeadingStart(name.as_bytes()[1] - b'0'));
+            }
+            "pre" if closing => out.push(HtmlEvent::PreEnd),
+            "pre" if !self_closing => out.push(HtmlEvent::PreStart),
             "a" if closing => out.push(HtmlEvent::LinkEnd),
             "a" => {
                 if let Some((href, pos)) = attribute(attrs, "href") {

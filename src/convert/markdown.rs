@@ -344,6 +344,8 @@ struct Converter<'o> {
     footnotes: Vec<(String, Writer)>,
     html: HtmlStripper,
     html_events: Vec<HtmlEvent>,
+    /// The text of a raw HTML `<pre>` being read, kept as written.
+    html_pre: Option<String>,
     /// Links left as text past [`MAX_LINKS`], and where the first of them is written.
     links_left: usize,
     first_left: usize,
@@ -388,6 +390,7 @@ impl<'o> Converter<'o> {
             footnotes: Vec::new(),
             html: HtmlStripper::default(),
             html_events: Vec::new(),
+            html_pre: None,
             links_left: 0,
             first_left: 0,
             notes: Vec::new(),
@@ -415,7 +418,9 @@ impl<'o> Converter<'o> {
             }
             Event::SoftBreak => {
                 if !self.html.hiding() {
-                    if let Some((_, code)) = &mut self.code {
+                    if let Some(pre) = &mut self.html_pre {
+                        pre.push('\n');
+                    } else if let Some((_, code)) = &mut self.code {
                         code.push('\n');
                     } else {
                         self.leaf().push_text(" ");
@@ -565,6 +570,7 @@ impl<'o> Converter<'o> {
     fn end(&mut self, tag: TagEnd) {
         match tag {
             TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::HtmlBlock => {
+                self.end_html_run();
                 self.close_leaf();
                 self.end_block();
             }
@@ -598,7 +604,10 @@ impl<'o> Converter<'o> {
                 }
                 self.end_block();
             }
-            TagEnd::TableCell => self.close_leaf(),
+            TagEnd::TableCell => {
+                self.end_html_run();
+                self.close_leaf();
+            }
             TagEnd::TableHead | TagEnd::TableRow => {}
             TagEnd::Link | TagEnd::Image => self.close_link(),
             TagEnd::Emphasis
@@ -615,6 +624,10 @@ impl<'o> Converter<'o> {
 
     fn text(&mut self, text: &str) {
         if self.html.hiding() {
+            return;
+        }
+        if let Some(pre) = &mut self.html_pre {
+            pre.push_str(text);
             return;
         }
         if let Some((_, code)) = &mut self.code {
@@ -754,8 +767,61 @@ impl<'o> Converter<'o> {
     fn raw_html(&mut self, html: &str) {
         let mut events = std::mem::take(&mut self.html_events);
         self.html.feed(html, self.at, &mut events);
+        self.html_events(&mut events);
+        self.html_events = events;
+    }
+
+    /// Ends the run of raw HTML of a block that ends: nothing it left open (a comment, a
+    /// `<style>`, a `<pre>`) reaches past it.
+    fn end_html_run(&mut self) {
+        let mut events = std::mem::take(&mut self.html_events);
+        self.html.end_run(&mut events);
+        self.html_events(&mut events);
+        self.html_events = events;
+        self.end_html_pre();
+    }
+
+    /// A `<pre>`'s text, as one preformatted block.
+    fn end_html_pre(&mut self) {
+        if let Some(text) = self.html_pre.take() {
+            let text = text.strip_prefix('\n').unwrap_or(&text);
+            if !text.trim().is_empty() {
+                self.out.push(preformatted(String::new(), text));
+            }
+            self.end_block();
+        }
+    }
+
+    fn html_events(&mut self, events: &mut Vec<HtmlEvent>) {
         for event in events.drain(..) {
             match event {
+                HtmlEvent::Text(text) if self.html_pre.is_some() => {
+                    if let Some(pre) = &mut self.html_pre {
+                        pre.push_str(&text);
+                    }
+                }
+                HtmlEvent::PreStart => {
+                    self.close_leaf();
+                    self.end_html_pre();
+                    self.begin_block();
+                    self.html_pre = Some(String::new());
+                }
+                HtmlEvent::PreEnd => self.end_html_pre(),
+                HtmlEvent::HeadingStart(level) => {
+                    self.close_leaf();
+                    self.begin_block();
+                    self.leaf = Some(self.new_leaf(LeafKind::Heading(level.min(3))));
+                }
+                HtmlEvent::HeadingEnd => {
+                    if self
+                        .leaf
+                        .as_ref()
+                        .is_some_and(|l| matches!(l.kind, LeafKind::Heading(_)))
+                    {
+                        self.close_leaf();
+                        self.end_block();
+                    }
+                }
                 HtmlEvent::Text(text) => {
                     if self.code.is_none() && !text.trim().is_empty() {
                         let text = collapse_whitespace_keep_edges(&text);
@@ -791,7 +857,6 @@ impl<'o> Converter<'o> {
                 }
             }
         }
-        self.html_events = events;
     }
 
     /// Turns the open leaf into lines and queues its links.
@@ -1016,6 +1081,7 @@ impl<'o> Converter<'o> {
     }
 
     fn finish(mut self) -> Converted {
+        self.end_html_run();
         self.close_leaf();
         if let Some((alt, text)) = self.code.take() {
             self.out.push(preformatted(alt, &text));
@@ -1355,6 +1421,39 @@ mod tests {
             ["https://e.org/c"]
         );
         assert!(targets("`https://code.org/x`\n\n    https://e.org/y\n").is_empty());
+    }
+
+    /// Raw HTML reaches no further than CommonMark gives it: an unclosed `<style>` or
+    /// `<script>` in prose hides the rest of its paragraph at most.
+    #[test]
+    fn unclosed_hidden_elements_end_with_their_paragraph() {
+        let gemtext = |markdown| convert(markdown, &Options::default()).gemtext;
+        let page = gemtext("a <style> b\n\n## Heading\n\n    code\n\nText <script>x");
+        assert_eq!(page, "a\n\n## Heading\n\n```\ncode\n```\n\nText\n");
+        // A comment left open inside a paragraph is text, as CommonMark reads it.
+        assert!(gemtext("a <!-- b\n\nc\n").contains("c"));
+        // An unfinished tag at the end of an HTML block is kept as text.
+        assert!(gemtext("<div\n\nnext\n").contains("next"));
+    }
+
+    /// HTML headings are headings; `<pre>` keeps its lines and spaces.
+    #[test]
+    fn html_headings_and_pre() {
+        let gemtext = |markdown| convert(markdown, &Options::default()).gemtext;
+        assert_eq!(
+            gemtext("<h1 align=\"center\">Fastify</h1>\n\nText.\n"),
+            "# Fastify\n\nText.\n"
+        );
+        assert_eq!(
+            gemtext("<div>\n<h2>Sub</h2>\n<h5>Deep</h5>\n<p>para</p>\n</div>\n"),
+            "## Sub\n\n### Deep\npara\n"
+        );
+        assert_eq!(
+            gemtext("<pre>\nline 1\n  line 2 &amp; <b>bold</b>\n</pre>\n\nafter\n"),
+            "```\nline 1\n  line 2 & bold\n```\n\nafter\n"
+        );
+        // A `<pre>` never closed ends with its block.
+        assert_eq!(gemtext("<pre>\n  a\n    b\n"), "```\n  a\n    b\n```\n");
     }
 
     /// GitHub's extended autolinks: `www.`, `ftp://` and e-mail addresses, in text only.
