@@ -259,12 +259,15 @@ fn scheme_urls(text: &str) -> Vec<Bare<'_>> {
 /// `www.` followed by a domain: segments of letters, digits, `_` and `-` between periods.
 fn www_domains(text: &str) -> Vec<Bare<'_>> {
     let mut found = Vec::new();
-    let lower = text.to_ascii_lowercase();
     let mut from = 0;
-    while let Some(rel) = lower[from..].find("www.") {
-        let at = from + rel;
-        from = at + 4;
-        if !starts_link(text, at) {
+    for (dot, _) in text.match_indices('.') {
+        let Some(at) = dot.checked_sub(3) else {
+            continue;
+        };
+        let www = text
+            .get(at..dot)
+            .is_some_and(|w| w.eq_ignore_ascii_case("www"));
+        if at < from || !www || !starts_link(text, at) {
             continue;
         }
         let len = text[at..]
