@@ -350,3 +350,56 @@ fn a_series_alias_shows_the_series_menu() {
     assert!(current.contains("First"), "{current}");
     assert_eq!(moved, current);
 }
+
+/// A post with footnotes and links, read as Gopher text: links are `[N]` where they stand and
+/// in the list at the end, footnotes `[^N]` in the prose and under "Notes", and a `[N]` the
+/// author wrote stays as written.
+#[test]
+fn footnotes_and_links_read_apart_in_gopher_text() {
+    let setup = Setup::new().arg("--gopher-listen").arg("127.0.0.1:0");
+    write(
+        &setup.path().join("capsule/posts"),
+        "power.md",
+        "---\ntitle: Power\ndate: 2024-01-01\nseries: Pi\npart: 1\n---\n\
+         The Pi draws little power.[^watts] See [the spec](https://example.org/spec).\n\n\
+         A literal [7] of the author's, and another claim.[^home]\n\n\
+         [^watts]: About 3 W idle, per [the datasheet](https://example.org/ds).\n\
+         [^home]: Measured at home.\n",
+    );
+    let server = setup.start();
+    let text = fetch(&server, "/posts/power.txt");
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    for expected in [
+        "The Pi draws little power.[^1] See the spec.",
+        "[1] Series index",
+        "[2] the spec",
+        "A literal [7] of the author's, and another claim.[^2]",
+        "[^1] About 3 W idle, per the datasheet.",
+        "[3] the datasheet",
+        "[^2] Measured at home.",
+        "[2] https://example.org/spec",
+        "[3] https://example.org/ds",
+    ] {
+        assert!(lines.contains(&expected), "{expected:?} in\n{text}");
+    }
+    // Every `[N]` left is a link with an entry in the list; no footnote is written `[N]`.
+    let listed: Vec<&str> = lines
+        .iter()
+        .skip_while(|l| **l != "Links:")
+        .filter_map(|l| l.split_once(' ').map(|(n, _)| n))
+        .collect();
+    for line in lines.iter().take_while(|l| **l != "Links:") {
+        for (at, _) in line.match_indices('[') {
+            let Some(close) = line[at..].find(']') else {
+                continue;
+            };
+            let mark = &line[at..=at + close];
+            if mark[1..mark.len() - 1].bytes().all(|b| b.is_ascii_digit()) && mark != "[7]" {
+                assert!(
+                    listed.contains(&mark),
+                    "{mark} in {line:?} is no link:\n{text}"
+                );
+            }
+        }
+    }
+}

@@ -424,3 +424,67 @@ fn new_and_deleted_posts_show_without_a_restart() {
     server.get(&server.url("/posts/fresh.gmi")).expect("51");
     server.wait_log("the reload", |l| l.contains("site reloaded"));
 }
+
+/// Titles that already name the series and the part are labelled once, "Part N: rest", on the
+/// series index, in a post's footer and previous/next links, and in the Gopher menu.
+#[test]
+fn part_labels_do_not_repeat_what_the_title_says() {
+    let setup = Setup::new().arg("--gopher-listen").arg("127.0.0.1:0");
+    let posts = setup.path().join("capsule/posts");
+    for (file, title, part) in [
+        ("hardware.md", "Self-hosting on a Pi, part 1: Hardware", 1),
+        ("disks.md", "self-hosting on a  PI #2 – Disks", 2),
+        ("power.md", "Part 3", 3),
+    ] {
+        write(
+            &posts,
+            file,
+            format!(
+                "---\ntitle: \"{title}\"\ndate: 2024-01-0{part}\nseries: Self-hosting on a Pi\npart: {part}\n---\nText.\n"
+            ),
+        );
+    }
+    let server = setup.start();
+    let index = server
+        .get(&server.url("/series/self-hosting-on-a-pi/"))
+        .body_text();
+    for line in [
+        "=> /posts/hardware.gmi 2024-01-01 Part 1: Hardware",
+        "=> /posts/disks.gmi 2024-01-02 Part 2: Disks",
+        "=> /posts/power.gmi 2024-01-03 Part 3",
+    ] {
+        assert!(index.lines().any(|l| l == line), "{line:?} in\n{index}");
+    }
+    let post = server.get(&server.url("/posts/disks.gmi")).body_text();
+    for line in [
+        "=> /posts/hardware.gmi Part 1: Hardware",
+        "Part 2: Disks (this post)",
+        "=> /posts/power.gmi Part 3",
+        "=> /posts/hardware.gmi ← Previous: Part 1: Hardware",
+        "=> /posts/power.gmi → Next: Part 3",
+    ] {
+        assert!(post.lines().any(|l| l == line), "{line:?} in\n{post}");
+    }
+    let menu = String::from_utf8(server.gopher(b"/series/self-hosting-on-a-pi/\r\n")).unwrap();
+    let port = server.gopher_addr().port();
+    for line in [
+        format!("02024-01-01 Part 1: Hardware\t/posts/hardware.txt\tlocalhost\t{port}"),
+        format!("02024-01-02 Part 2: Disks\t/posts/disks.txt\tlocalhost\t{port}"),
+        format!("02024-01-03 Part 3\t/posts/power.txt\tlocalhost\t{port}"),
+    ] {
+        assert!(menu.split("\r\n").any(|l| l == line), "{line:?} in\n{menu}");
+    }
+    // Past the post's own title, no label repeats the series' name or the part's number.
+    let footer = post.split_once('\n').unwrap().1;
+    for page in [index.as_str(), footer, menu.as_str()] {
+        let lower = page.to_lowercase();
+        for n in 1..=3 {
+            assert!(!lower.contains(&format!("part {n}: part")), "{page}");
+            assert!(
+                !lower.contains(&format!("part {n}: self-hosting")),
+                "{page}"
+            );
+        }
+        assert!(!page.contains("#2"), "{page}");
+    }
+}

@@ -49,6 +49,125 @@ impl Member {
     }
 }
 
+impl Member {
+    /// How this part is named wherever a series lists it (the rule: `part_label` below).
+    pub fn part_label(&self, series: &str) -> String {
+        part_label(series, &self.title, self.number)
+    }
+}
+
+/// A part's label: `Part N: Title`, N being the number "Part N of M" uses too, with what the
+/// title already says dropped from its start, so nothing is said twice: the series' name
+/// (whatever its case and spacing; the list is that series'), then "part N", "pt. N",
+/// "pt N", "#N" or "No. N" (any case, N this part's own number, an "of M" after it too),
+/// with the punctuation around them (`:` `-` `–` `—` `,` `.` `|` `/` `;` and spaces).
+/// "Self-hosting on a Pi, part 1: Hardware", "Part 1: Hardware", "Self-hosting on a Pi #1 –
+/// Hardware" and "Hardware" are all "Part 1: Hardware"; a title that says nothing more
+/// ("Part 1", or only the series' name) is "Part 1". Nothing is taken from the middle of a
+/// title, nor a number that is not this part's.
+fn part_label(series: &str, title: &str, number: u32) -> String {
+    let title: String = title.trim().nfc().collect();
+    let mut rest = title.as_str();
+    let mut stripped = false;
+    if let Some(after) = strip_name(rest, series) {
+        rest = after.trim_start_matches(is_label_punctuation);
+        stripped = true;
+    }
+    if let Some(after) = strip_part_number(rest, number) {
+        rest = after;
+        stripped = true;
+    }
+    if stripped {
+        rest = rest.trim_start_matches(is_label_punctuation);
+    }
+    if rest.is_empty() {
+        format!("Part {number}")
+    } else {
+        format!("Part {number}: {rest}")
+    }
+}
+
+/// What separates a series' name or a part's number from the rest of a title.
+fn is_label_punctuation(c: char) -> bool {
+    c.is_whitespace() || matches!(c, ':' | '-' | '–' | '—' | ',' | '.' | '|' | '/' | ';')
+}
+
+/// Whether `rest`, what follows a name or a number in a title, starts after a word's end:
+/// nothing, a space, or punctuation then a space. Punctuation that joins on ("Pi-hole",
+/// "Part 1.5", "1/5") does not end a word.
+fn at_word_end(rest: &str) -> bool {
+    rest.trim_start_matches(|c: char| is_label_punctuation(c) && !c.is_whitespace())
+        .chars()
+        .next()
+        .is_none_or(char::is_whitespace)
+}
+
+/// The title after the series' name, when it starts with it: letters compared in any case,
+/// spaces ignored, and the name must end where a word does.
+fn strip_name<'a>(title: &'a str, series: &str) -> Option<&'a str> {
+    let mut name = series
+        .nfc()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .peekable();
+    name.peek()?;
+    for (at, c) in title.char_indices() {
+        if c.is_whitespace() {
+            continue;
+        }
+        for lower in c.to_lowercase() {
+            if name.next() != Some(lower) {
+                return None;
+            }
+        }
+        if name.peek().is_none() {
+            let rest = &title[at + c.len_utf8()..];
+            return at_word_end(rest).then_some(rest);
+        }
+    }
+    None
+}
+
+/// The title after "part N", "pt. N", "pt N", "#N" or "No. N" (and an "of M") at its start,
+/// when N is `number`.
+fn strip_part_number(title: &str, number: u32) -> Option<&str> {
+    let lower = title.to_ascii_lowercase();
+    let word = ["part", "pt.", "pt", "no.", "#"]
+        .into_iter()
+        .find(|w| lower.starts_with(w))?;
+    let rest = &title[word.len()..];
+    // A word must end before its number ("partial" is no "part").
+    if word.ends_with(|c: char| c.is_ascii_alphabetic())
+        && rest.starts_with(|c: char| c.is_alphabetic())
+    {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let (n, rest) = leading_number(rest)?;
+    if n != number || !at_word_end(rest) {
+        return None;
+    }
+    // "Part 2 of 5": the total says nothing more than "Part N of M" does.
+    let of = rest.trim_start();
+    if of.len() > 2
+        && of.as_bytes()[..2].eq_ignore_ascii_case(b"of")
+        && of[2..].starts_with(char::is_whitespace)
+        && let Some((_, after)) = leading_number(of[2..].trim_start())
+        && at_word_end(after)
+    {
+        return Some(after);
+    }
+    Some(rest)
+}
+
+/// The decimal number `text` starts with, and the text after it.
+fn leading_number(text: &str) -> Option<(u32, &str)> {
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    Some((text[..digits].parse().ok()?, &text[digits..]))
+}
+
 /// Something about a series worth telling its author, at the file and line it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
@@ -558,6 +677,57 @@ pub(crate) fn free_slug(slug: &str, key: &str, taken: &mut HashSet<String>) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn part_labels_say_the_series_and_the_number_once() {
+        let pi = "Self-hosting on a Pi";
+        // (series, title, part number, label)
+        #[rustfmt::skip]
+        let cases: &[(&str, &str, u32, &str)] = &[
+            (pi, "Self-hosting on a Pi, part 1: Hardware", 1, "Part 1: Hardware"),
+            (pi, "Part 1: Hardware", 1, "Part 1: Hardware"),
+            (pi, "Self-hosting on a Pi #1 – Hardware", 1, "Part 1: Hardware"),
+            (pi, "Hardware", 1, "Part 1: Hardware"),
+            (pi, "Part 1", 1, "Part 1"),
+            (pi, "Self-hosting on a Pi", 1, "Part 1"),
+            (pi, "Self-hosting on a Pi, Part 1", 1, "Part 1"),
+            // Any letter case, any spacing of the name, every wording and punctuation.
+            (pi, "SELF-HOSTING ON A PI — PART 2 — Disks", 2, "Part 2: Disks"),
+            (pi, "self-hosting  on a pi: pt. 3: Power", 3, "Part 3: Power"),
+            (pi, "Self-hosting on a Pi | Pt 4 | Network", 4, "Part 4: Network"),
+            (pi, "Self-hosting on a Pi / No. 5 / Backups", 5, "Part 5: Backups"),
+            (pi, "Self-hosting on a   Pi - #6 - DNS", 6, "Part 6: DNS"),
+            (pi, "Self-hosting on a Pi. Part 7. Mail", 7, "Part 7: Mail"),
+            (pi, "part 8 of 9: Updates", 8, "Part 8: Updates"),
+            (pi, "PT.9 — Wrap-up", 9, "Part 9: Wrap-up"),
+            (pi, "#10: Ten", 10, "Part 10: Ten"),
+            ("Learning to Sail", "Learning to Sail, Part 2: Knots", 2, "Part 2: Knots"),
+            ("Learning to Sail", "Learning to Sail: Knots", 2, "Part 2: Knots"),
+            ("Ünïcode Ström", "ÜNÏCODE STRÖM: Teil", 1, "Part 1: Teil"),
+            // Only this part's own number is dropped.
+            (pi, "Part 12 of the saga", 1, "Part 1: Part 12 of the saga"),
+            (pi, "Self-hosting on a Pi, part 2: Disks", 3, "Part 3: part 2: Disks"),
+            (pi, "Part 1.5: Between", 1, "Part 1: Part 1.5: Between"),
+            (pi, "#1st place", 1, "Part 1: #1st place"),
+            // Nothing from the middle of a title, nor a word the name or wording only begins.
+            (pi, "Hardware, part 1", 1, "Part 1: Hardware, part 1"),
+            (pi, "Why Self-hosting on a Pi: part 1", 1, "Part 1: Why Self-hosting on a Pi: part 1"),
+            ("Pi", "Pi-hole setup", 1, "Part 1: Pi-hole setup"),
+            ("Pi", "Pie recipes", 1, "Part 1: Pie recipes"),
+            (pi, "Partial results", 1, "Part 1: Partial results"),
+            (pi, "Notes 1: numbers", 1, "Part 1: Notes 1: numbers"),
+            // A title's own punctuation stays when nothing is dropped.
+            (pi, "-30 degrees", 1, "Part 1: -30 degrees"),
+            (pi, ".NET on a Pi", 1, "Part 1: .NET on a Pi"),
+        ];
+        for &(series, title, number, label) in cases {
+            assert_eq!(
+                part_label(series, title, number),
+                label,
+                "{title:?} in {series:?}"
+            );
+        }
+    }
 
     fn member(name: &str, part: Option<u32>, day: &str, role: SeriesRole) -> Member {
         Member {

@@ -44,12 +44,17 @@ pub enum Target {
 }
 
 /// The type-0 text of a gemtext page served at the Gemini path `page`.
+///
+/// Links are numbered `[1]`, `[2]`… where they stand and listed by those numbers at the end;
+/// the footnotes of a converted Markdown page are shown `[^1]` (see [`Footnotes`]).
 pub fn text(gemtext: &str, page: &str, place: &Place) -> String {
     let width = place.width;
+    let notes = Footnotes::of(gemtext);
+    let mut numbers = LinkNumbers::of(gemtext, &notes);
     let mut out = Lines::default();
-    let mut links: Vec<String> = Vec::new();
+    let mut links: Vec<(usize, String)> = Vec::new();
     let mut pre = false;
-    for line in gemtext.lines() {
+    for (at, line) in gemtext.lines().enumerate() {
         if line.starts_with("```") {
             pre = !pre;
             continue;
@@ -58,6 +63,18 @@ pub fn text(gemtext: &str, page: &str, place: &Place) -> String {
             out.push(expand_tabs(line));
             continue;
         }
+        if let Some(link) = line.strip_prefix("=>") {
+            let (url, label) = split_link(link);
+            let (number, label) = numbers.take(label);
+            links.push((number, absolute(&target(url, page, place), url, place)));
+            let label = if label.is_empty() { url } else { label };
+            let label = notes.mark(at, label);
+            let number = format!("[{number}] ");
+            let indent = " ".repeat(number.len());
+            out.extend(wrap(&label, width, &number, &indent));
+            continue;
+        }
+        let line = notes.mark(at, line);
         if let Some(heading) = line.strip_prefix("###") {
             out.block(wrap(&format!("### {}", heading.trim()), width, "", ""));
         } else if let Some(heading) = line.strip_prefix("##") {
@@ -68,13 +85,6 @@ pub fn text(gemtext: &str, page: &str, place: &Place) -> String {
             out.extend(wrap(item.trim(), width, "  * ", "    "));
         } else if let Some(quote) = line.strip_prefix('>') {
             out.extend(wrap(quote.trim(), width, "> ", "> "));
-        } else if let Some(link) = line.strip_prefix("=>") {
-            let (url, label) = split_link(link);
-            links.push(absolute(&target(url, page, place), url, place));
-            let label = if label.is_empty() { url } else { label };
-            let number = format!("[{}] ", links.len());
-            let indent = " ".repeat(number.len());
-            out.extend(wrap(label, width, &number, &indent));
         } else if line.trim().is_empty() {
             out.blank();
         } else {
@@ -82,20 +92,187 @@ pub fn text(gemtext: &str, page: &str, place: &Place) -> String {
         }
     }
     if !links.is_empty() {
+        links.sort_by_key(|(n, _)| *n);
         out.blank();
         out.push("Links:".into());
-        for (n, url) in links.iter().enumerate() {
+        for (n, url) in &links {
             // Kept whole, however long: a broken URL cannot be followed.
-            out.push(format!("[{}] {url}", n + 1));
+            out.push(format!("[{n}] {url}"));
         }
     }
     out.finish()
+}
+
+/// The footnotes of a page converted from Markdown, told apart from link numbers.
+///
+/// In Gopher text `[N]` is a link: the number this renderer gives each link, the form lynx,
+/// phlog generators and readers of plain-text mail already know. A footnote is shown `[^N]`,
+/// Markdown's own footnote form: plain ASCII (every client and `curl` shows it as is), as
+/// short as `[N]`, and unlike `(N)` never mistaken for an enumeration in the prose.
+///
+/// Gemtext has no footnotes, so they are found by the shape the Markdown converter gives them:
+/// the page's last `## Notes` heading with a note right under it (`[N] text`, or `[N]` alone
+/// on its line), then one note line per number in rising order until the next `#` or `##`
+/// heading (the end of the page, the links of the `end` placement, a series footer). Only
+/// those numbers are footnotes, only above that heading and only outside preformatted blocks:
+/// a page without such a section keeps every `[N]` its author wrote.
+#[derive(Debug, Default)]
+struct Footnotes {
+    numbers: Vec<usize>,
+    /// The line the notes end before: what follows holds no footnote.
+    end: usize,
+}
+
+impl Footnotes {
+    fn of(gemtext: &str) -> Footnotes {
+        let lines: Vec<&str> = gemtext.lines().collect();
+        let mut pre = false;
+        let mut section = None;
+        for (i, line) in lines.iter().enumerate() {
+            if line.starts_with("```") {
+                pre = !pre;
+            } else if !pre
+                && line.trim_end() == "## Notes"
+                && lines
+                    .get(i + 1)
+                    .is_some_and(|next| note_number(next).is_some())
+            {
+                section = Some(i + 1);
+            }
+        }
+        let mut numbers = Vec::new();
+        let Some(start) = section else {
+            return Footnotes { numbers, end: 0 };
+        };
+        let mut pre = false;
+        let mut end = lines.len();
+        for (at, line) in lines.iter().enumerate().skip(start) {
+            if line.starts_with("```") {
+                pre = !pre;
+            } else if pre {
+                continue;
+            } else if line.starts_with('#') && !line.starts_with("###") {
+                end = at;
+                break;
+            } else if let Some(n) = note_number(line)
+                && numbers.last().is_none_or(|&last| n > last)
+            {
+                numbers.push(n);
+            }
+        }
+        Footnotes { numbers, end }
+    }
+
+    fn is_note(&self, n: usize) -> bool {
+        self.numbers.binary_search(&n).is_ok()
+    }
+
+    /// The text of line `at` with each footnote's `[N]` written `[^N]`.
+    fn mark<'a>(&self, at: usize, text: &'a str) -> std::borrow::Cow<'a, str> {
+        if at >= self.end || !text.contains('[') {
+            return text.into();
+        }
+        let mut out = String::with_capacity(text.len() + 4);
+        let mut rest = text;
+        while let Some(at) = rest.find('[') {
+            out.push_str(&rest[..at]);
+            rest = &rest[at..];
+            match bracketed_number(rest) {
+                Some((n, after)) if self.is_note(n) => {
+                    out.push_str("[^");
+                    out.push_str(&rest[1..rest.len() - after.len()]);
+                    rest = after;
+                }
+                _ => {
+                    out.push('[');
+                    rest = &rest[1..];
+                }
+            }
+        }
+        out.push_str(rest);
+        out.into()
+    }
+}
+
+/// `N` and the rest, for text that starts with `[N]` (N a decimal number).
+fn bracketed_number(text: &str) -> Option<(usize, &str)> {
+    let inner = text.strip_prefix('[')?;
+    let digits = inner.find(|c: char| !c.is_ascii_digit())?;
+    let after = inner[digits..].strip_prefix(']')?;
+    if digits == 0 || digits > 9 {
+        return None;
+    }
+    Some((inner[..digits].parse().ok()?, after))
+}
+
+/// The number of a note line of the converter's `## Notes`: `[N] text`, or `[N]` alone.
+fn note_number(line: &str) -> Option<usize> {
+    bracketed_number(line)
+        .filter(|(_, rest)| rest.is_empty() || rest.starts_with(' '))
+        .map(|(n, _)| n)
+}
+
+/// The numbers of a text page's links. A link the converter already numbered (the `footnote`
+/// and `end` placements write `=> url [3] label`, and `label[3]` in the prose) keeps its
+/// number, so the prose and the link list agree; every other link takes the next number
+/// after those.
+struct LinkNumbers {
+    given: std::collections::HashSet<usize>,
+    used: std::collections::HashSet<usize>,
+    next: usize,
+}
+
+impl LinkNumbers {
+    fn of(gemtext: &str, notes: &Footnotes) -> LinkNumbers {
+        let mut given = std::collections::HashSet::new();
+        let mut pre = false;
+        for line in gemtext.lines() {
+            if line.starts_with("```") {
+                pre = !pre;
+            } else if !pre
+                && let Some(link) = line.strip_prefix("=>")
+                && let Some((n, _)) = given_number(split_link(link).1)
+                && !notes.is_note(n)
+            {
+                given.insert(n);
+            }
+        }
+        let next = given.iter().max().map_or(1, |n| n + 1);
+        LinkNumbers {
+            given,
+            used: std::collections::HashSet::new(),
+            next,
+        }
+    }
+
+    /// The number of the link labelled `label`, and its label without a number it had.
+    fn take<'a>(&mut self, label: &'a str) -> (usize, &'a str) {
+        if let Some((n, rest)) = given_number(label)
+            && self.given.contains(&n)
+            && self.used.insert(n)
+        {
+            return (n, rest);
+        }
+        while self.used.contains(&self.next) {
+            self.next += 1;
+        }
+        self.used.insert(self.next);
+        (self.next, label)
+    }
+}
+
+/// The number a link label starts with (`[3] label`), and the label after it.
+fn given_number(label: &str) -> Option<(usize, &str)> {
+    bracketed_number(label)
+        .and_then(|(n, rest)| Some((n, rest.strip_prefix(' ')?.trim_start())))
+        .filter(|(_, rest)| !rest.is_empty())
 }
 
 /// The type-1 menu of a gemtext page (a generated index, a folder's page) served at the
 /// Gemini path `page`.
 pub fn menu(gemtext: &str, page: &str, place: &Place) -> String {
     let width = place.width;
+    let notes = Footnotes::of(gemtext);
     let mut out = String::new();
     let mut pre = false;
     let mut titled = false;
@@ -112,7 +289,7 @@ pub fn menu(gemtext: &str, page: &str, place: &Place) -> String {
         }
         let _ = write!(out, "i{text}\t\tnull.host\t1\r\n");
     };
-    for line in gemtext.lines() {
+    for (at, line) in gemtext.lines().enumerate() {
         if line.starts_with("```") {
             pre = !pre;
             continue;
@@ -123,7 +300,10 @@ pub fn menu(gemtext: &str, page: &str, place: &Place) -> String {
         }
         if let Some(link) = line.strip_prefix("=>") {
             let (url, label) = split_link(link);
-            let label = fit(&clean(if label.is_empty() { url } else { label }), width);
+            let label = fit(
+                &clean(&notes.mark(at, if label.is_empty() { url } else { label })),
+                width,
+            );
             let _ = match target(url, page, place) {
                 Target::Local { kind, selector } => write!(
                     out,
@@ -152,7 +332,10 @@ pub fn menu(gemtext: &str, page: &str, place: &Place) -> String {
                 ),
             };
             blank = false;
-        } else if let Some(heading) = line.strip_prefix('#') {
+            continue;
+        }
+        let line = notes.mark(at, line);
+        if let Some(heading) = line.strip_prefix('#') {
             let heading = heading.trim_start_matches('#').trim();
             if !titled && !line.starts_with("##") {
                 // The menu's title, as Gophernicus marks it.
@@ -481,4 +664,150 @@ fn expand_tabs(line: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place() -> Place {
+        Place {
+            host: "hole.example".into(),
+            port: 70,
+            gemini_host: "capsule.example".into(),
+            width: 70,
+        }
+    }
+
+    fn render(gemtext: &str) -> Vec<String> {
+        text(gemtext, "/posts/p.gmi", &place())
+            .split("\r\n")
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn assert_has(lines: &[String], expected: &[&str]) {
+        for line in expected {
+            assert!(lines.iter().any(|l| l == line), "{line:?} in {lines:#?}");
+        }
+    }
+
+    /// What the converter makes of a post with two footnotes (one with a link) and two links,
+    /// in the default `below` placement, under a series footer.
+    const BELOW: &str = "# Power\n\
+        \n\
+        The Pi draws little power.[1] See the index and the spec.\n\
+        => /series/pi/ the index\n\
+        => https://example.org/spec spec\n\
+        \n\
+        Another claim.[2] A literal [3] stays.\n\
+        \n\
+        ## Notes\n\
+        [1] About 3 W idle, per the datasheet.\n\
+        => https://example.org/ds the datasheet\n\
+        [2] Measured at home.\n\
+        \n\
+        ## In this series\n\
+        => /posts/q.gmi Part 2: Next [1]\n";
+
+    #[test]
+    fn footnotes_are_marked_apart_from_link_numbers() {
+        let lines = render(BELOW);
+        assert_has(
+            &lines,
+            &[
+                "The Pi draws little power.[^1] See the index and the spec.",
+                "[1] the index",
+                "[2] spec",
+                "Another claim.[^2] A literal [3] stays.",
+                "[^1] About 3 W idle, per the datasheet.",
+                "[3] the datasheet",
+                "[^2] Measured at home.",
+                "[4] Part 2: Next [1]",
+                "[1] gopher://hole.example/1/series/pi/",
+                "[3] https://example.org/ds",
+                "[4] gopher://hole.example/0/posts/q.txt",
+            ],
+        );
+    }
+
+    #[test]
+    fn without_the_converters_notes_every_bracketed_number_is_the_authors() {
+        for page in [
+            // No notes section at all.
+            "As [1] says, and [2].\n=> a.gmi A\n",
+            // A `## Notes` heading of the author's, with no note right under it.
+            "As [1] says.\n\n## Notes\n\n[1] my own list\n",
+            // The notes shape inside a preformatted block is not the converter's.
+            "As [1] says.\n```\n## Notes\n[1] x\n```\n",
+        ] {
+            let out = text(page, "/p.gmi", &place());
+            assert!(!out.contains("[^"), "{page:?} → {out:?}");
+        }
+        // Inside a preformatted block a footnote's number is left as written (a table keeps
+        // its alignment).
+        let out = text(
+            "```table\n| a[1] | b |\n```\n\n## Notes\n[1] n\n",
+            "/p.gmi",
+            &place(),
+        );
+        assert!(
+            out.contains("| a[1] | b |") && out.contains("[^1] n"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn notes_are_the_rising_numbers_of_the_last_notes_section() {
+        let notes = Footnotes::of(
+            "## Notes\n[9] an author's section\n\n## Notes\n[1] one\nsecond line [7] of it\n\
+             [1] not again\n[2]\n* a list note\n[4] four\n\n## Links\n[5] not a note\n",
+        );
+        assert_eq!(notes.numbers, [1, 2, 4]);
+        assert_eq!(
+            notes.mark(0, "a[1] b[3] c[4][2] [^1] [x] [] [12]"),
+            "a[^1] b[3] c[^4][^2] [^1] [x] [] [12]"
+        );
+    }
+
+    #[test]
+    fn links_the_converter_numbered_keep_their_numbers() {
+        // The `footnote` placement: links and notes share one sequence in the gemtext.
+        let lines = render(
+            "See the index[2] and the spec[3].[1]\n\
+             => /series/pi/ [2] the index\n\
+             => https://example.org/spec [3] spec\n\
+             \n\
+             ## Notes\n\
+             [1] Per the datasheet[4].\n\
+             => https://example.org/ds [4] the datasheet\n\
+             \n\
+             => /series/pi/ All of it\n",
+        );
+        assert_has(
+            &lines,
+            &[
+                "See the index[2] and the spec[3].[^1]",
+                "[2] the index",
+                "[3] spec",
+                "[^1] Per the datasheet[4].",
+                "[4] the datasheet",
+                "[5] All of it",
+                "[2] gopher://hole.example/1/series/pi/",
+                "[4] https://example.org/ds",
+            ],
+        );
+        let listed: Vec<&String> = lines.iter().skip_while(|l| *l != "Links:").collect();
+        assert!(
+            listed[1].starts_with("[2] ") && listed[4].starts_with("[5] "),
+            "{listed:#?}"
+        );
+    }
+
+    #[test]
+    fn menus_mark_footnotes_too() {
+        let menu = menu(BELOW, "/posts/p.gmi", &place());
+        assert!(menu.contains("iThe Pi draws little power.[^1] "), "{menu}");
+        assert!(menu.contains("i[^2] Measured at home.\t"), "{menu}");
+    }
 }

@@ -12,40 +12,6 @@ use crate::content::{Post, Series, Site, Tag};
 use crate::convert::gemtext::{Line, Writer};
 use crate::convert::route::Route;
 
-/// What separates a series' name from the rest of a part's title ("Sail, Part 2", "Sail: Knots").
-const AFTER_SERIES: [char; 7] = [',', ':', ';', '-', '–', '—', ' '];
-
-/// Whether a title says "Part n" itself ("Part 1: Rigging", not "Part 12 of the saga").
-fn says_part(title: &str, n: u32) -> bool {
-    let needle = format!("Part {n}");
-    title.match_indices(&needle).any(|(i, _)| {
-        !title[i + needle.len()..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit())
-    })
-}
-
-/// A part's label: `Part N: Title`, unless the title already says which part it is. N is the
-/// number "Part N of M" uses too. A title that starts with the series' name (as hand-linked
-/// series often do: "Learning to Sail, Part 2: Knots") is shown without it, as the list is
-/// already that series'.
-fn part_label(member: &Member, series: &str) -> String {
-    let n = member.number;
-    let title = member
-        .title
-        .strip_prefix(series)
-        .filter(|rest| rest.starts_with(AFTER_SERIES))
-        .map(|rest| rest.trim_start_matches(AFTER_SERIES))
-        .filter(|rest| !rest.is_empty())
-        .unwrap_or(&member.title);
-    if says_part(title, n) {
-        title.to_owned()
-    } else {
-        format!("Part {n}: {title}")
-    }
-}
-
 fn dated_link(site: &Site, member: &Member, label: String) -> Line {
     Line::Link {
         url: site.url_of(&member.path).unwrap_or_default().to_owned(),
@@ -99,7 +65,7 @@ pub fn series_index(site: &Site, series: &Series) -> String {
         });
         for member in members {
             let label = if title == "Parts" {
-                part_label(member, &series.name)
+                member.part_label(&series.name)
             } else {
                 member.title.clone()
             };
@@ -235,7 +201,7 @@ fn series_footer(site: &Site, place: &Place<'_>, several: bool) -> String {
     let entries = members
         .parts
         .iter()
-        .map(|m| (m, part_label(m, &series.name)))
+        .map(|m| (m, m.part_label(&series.name)))
         .chain(
             members
                 .supplements
@@ -273,7 +239,7 @@ fn series_footer(site: &Site, place: &Place<'_>, several: bool) -> String {
             {
                 w.push(Line::Link {
                     url: url.to_owned(),
-                    label: format!("{arrow}: {}", part_label(m, &series.name)),
+                    label: format!("{arrow}: {}", m.part_label(&series.name)),
                 });
             }
         }
@@ -472,44 +438,4 @@ fn marker_line(text: &str) -> Option<std::ops::Range<usize>> {
         start += line.len();
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn part_labels_drop_the_series_name_and_keep_one_number() {
-        let member = |title: &str, number| Member {
-            path: "posts/x.md".into(),
-            title: title.into(),
-            date: crate::content::post::PostDate::EPOCH,
-            part: Some(number),
-            role: None,
-            number,
-            part_line: 1,
-        };
-        let sail = "Learning to Sail";
-        assert_eq!(part_label(&member("Knots", 2), sail), "Part 2: Knots");
-        assert_eq!(
-            part_label(&member("Learning to Sail, Part 2: Knots", 2), sail),
-            "Part 2: Knots"
-        );
-        assert_eq!(
-            part_label(&member("Learning to Sail: Knots", 2), sail),
-            "Part 2: Knots"
-        );
-        assert_eq!(
-            part_label(&member("Learning to Sail", 2), sail),
-            "Part 2: Learning to Sail"
-        );
-        assert_eq!(
-            part_label(&member("Part 12 of the saga", 1), sail),
-            "Part 1: Part 12 of the saga"
-        );
-        assert_eq!(
-            part_label(&member("Part 1: Rigging", 1), sail),
-            "Part 1: Rigging"
-        );
-    }
 }
