@@ -48,6 +48,8 @@ mod search;
 mod series;
 /// Serving the capsule folder: files, folders, MIME types, traversal and hidden files.
 mod serving;
+/// Conformance suites written elsewhere (CommonMark, GFM, real documents), fetched and scored.
+mod suites;
 /// Titan uploads: publish, replace, edit and delete from a Gemini client.
 mod titan;
 /// Certificates, SNI and TLS behaviour.
