@@ -110,6 +110,8 @@ pub struct HtmlStripper {
     /// `buf`, offset in the source) at the `<` and at the start of each later piece, so an
     /// attribute's place is known even when the tag spans lines (or a quote's `> ` prefixes).
     sources: Vec<(usize, usize)>,
+    /// Just after a `<pre>` tag, whose first line break HTML drops.
+    after_pre: bool,
 }
 
 impl Default for HtmlStripper {
@@ -118,6 +120,7 @@ impl Default for HtmlStripper {
             state: State::Text,
             buf: String::new(),
             sources: Vec::new(),
+            after_pre: false,
         }
     }
 }
@@ -148,7 +151,9 @@ impl HtmlStripper {
             self.sources.push((self.buf.len(), at));
         }
         for (i, c) in html.char_indices() {
+            let after_pre = std::mem::take(&mut self.after_pre);
             match &mut self.state {
+                State::Text if after_pre && c == '\n' => {}
                 State::Text => {
                     if c == '<' {
                         flush_text(&mut text, out);
@@ -254,7 +259,10 @@ impl HtmlStripper {
                 out.push(HtmlEvent::HeadingStart(name.as_bytes()[1] - b'0'));
             }
             "pre" if closing => out.push(HtmlEvent::PreEnd),
-            "pre" if !self_closing => out.push(HtmlEvent::PreStart),
+            "pre" if !self_closing => {
+                out.push(HtmlEvent::PreStart);
+                self.after_pre = true;
+            }
             "a" if closing => out.push(HtmlEvent::LinkEnd),
             "a" => {
                 if let Some((href, pos)) = attribute(attrs, "href") {
@@ -272,6 +280,23 @@ impl HtmlStripper {
                         alt: alt.unwrap_or_default(),
                         at: source_of(pos),
                     });
+                }
+            }
+            // What else a page embeds by `src` (`<video>`, `<audio>`, `<source>`, `<iframe>`,
+            // custom elements): a link, as an image is.
+            _ if !closing
+                && !HIDDEN_ELEMENTS.contains(&name.as_str())
+                && attribute(attrs, "src").is_some() =>
+            {
+                if let Some((src, pos)) = attribute(attrs, "src") {
+                    out.push(HtmlEvent::Image {
+                        src,
+                        alt: String::new(),
+                        at: source_of(pos),
+                    });
+                }
+                if BLOCK_ELEMENTS.contains(&name.as_str()) {
+                    out.push(HtmlEvent::BlockBreak);
                 }
             }
             _ if !closing && !self_closing => {

@@ -784,9 +784,8 @@ impl<'o> Converter<'o> {
     /// A `<pre>`'s text, as one preformatted block.
     fn end_html_pre(&mut self) {
         if let Some(text) = self.html_pre.take() {
-            let text = text.strip_prefix('\n').unwrap_or(&text);
             if !text.trim().is_empty() {
-                self.out.push(preformatted(String::new(), text));
+                self.out.push(preformatted(String::new(), &text));
             }
             self.end_block();
         }
@@ -1172,6 +1171,13 @@ impl<'o> Converter<'o> {
 
 /// A code block's text as a preformatted block, one line per source line (CR dropped).
 fn preformatted(alt: String, text: &str) -> Line {
+    // An empty block has no line, not one blank line.
+    if text.is_empty() {
+        return Line::Preformatted {
+            alt,
+            lines: Vec::new(),
+        };
+    }
     let lines = text
         .strip_suffix('\n')
         .unwrap_or(text)
@@ -1452,6 +1458,15 @@ mod tests {
             gemtext("<pre>\nline 1\n  line 2 &amp; <b>bold</b>\n</pre>\n\nafter\n"),
             "```\nline 1\n  line 2 & bold\n```\n\nafter\n"
         );
+        // HTML drops the line break right after `<pre>`, not one after `<code>`.
+        assert_eq!(
+            gemtext("<pre><code>\nx\n</code></pre>\n"),
+            "```\n\nx\n```\n"
+        );
+        // What a page embeds by `src` is linked; an empty code block has no line.
+        assert!(gemtext("Foo <responsive-image src=\"foo.jpg\" />\n").contains("=> foo.jpg"));
+        assert!(gemtext("<video src=\"a.mp4\"></video>\n").contains("=> a.mp4"));
+        assert_eq!(gemtext("```\n```\n"), "```\n```\n");
         // A `<pre>` never closed ends with its block.
         assert_eq!(gemtext("<pre>\n  a\n    b\n"), "```\n  a\n    b\n```\n");
     }

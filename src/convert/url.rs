@@ -118,6 +118,24 @@ pub fn percent_encode(url: &str) -> String {
     out
 }
 
+/// Whether byte `i` lies in the authority of an absolute URL (`scheme://` up to the next
+/// `/`, `?` or `#`).
+fn in_authority(bytes: &[u8], i: usize) -> bool {
+    let Some(start) = bytes
+        .windows(3)
+        .position(|w| w == b"://")
+        .filter(|&colon| bytes[..colon].iter().all(u8::is_ascii_alphanumeric))
+    else {
+        return false;
+    };
+    let host = start + 3;
+    let end = bytes[host..]
+        .iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .map_or(bytes.len(), |p| host + p);
+    (host..end).contains(&i)
+}
+
 /// Whether `bytes[i]` may stand in a URI as it is: unreserved and reserved characters, and `%`
 /// when it starts an escape.
 fn allowed(bytes: &[u8], i: usize) -> bool {
@@ -126,6 +144,9 @@ fn allowed(bytes: &[u8], i: usize) -> bool {
             bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
                 && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
         }
+        // Brackets belong to an IPv6 host only (`http://[::1]/`): elsewhere they are encoded,
+        // as CommonMark's reference renderer does.
+        b'[' | b']' => in_authority(bytes, i),
         b => URI_BYTES[b as usize],
     }
 }
@@ -341,6 +362,17 @@ pub fn trim_url_end(mut url: &str) -> &str {
     };
     let (mut parens, mut brackets) = (count('(', ')'), count('[', ']'));
     while let Some(last) = url.chars().next_back() {
+        // What looks like an entity at the end (`&hl;`) is the text's, not the URL's (GFM).
+        if last == ';'
+            && let Some(amp) = url.rfind('&')
+            && amp + 2 < url.len()
+            && url[amp + 1..url.len() - 1]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric())
+        {
+            url = &url[..amp];
+            continue;
+        }
         let strip = match last {
             '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '*' | '_' => true,
             ')' if parens < 0 => {
@@ -511,5 +543,23 @@ mod tests {
         // Not an address: no period in the domain, or ending in - or _; nor one inside a URL.
         assert!(found("a@b x@y.z- x@y.z_ www. wwwx.org").is_empty());
         assert_eq!(found("https://u@e.org/x"), ["https://u@e.org/x"]);
+        // What looks like an entity at the end is the text's.
+        assert_eq!(
+            found("www.e.org/search?q=a&hl;"),
+            ["http://www.e.org/search?q=a"]
+        );
+    }
+
+    #[test]
+    fn brackets_are_encoded_but_in_an_ipv6_host() {
+        assert_eq!(
+            percent_encode("https://e.org/?q=](uri)"),
+            "https://e.org/?q=%5D(uri)"
+        );
+        assert_eq!(
+            percent_encode("http://[::1]:8080/a[b]"),
+            "http://[::1]:8080/a%5Bb%5D"
+        );
+        assert_eq!(percent_encode("x[1].gmi"), "x%5B1%5D.gmi");
     }
 }
