@@ -70,6 +70,14 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
     let (format, closers): (Format, &[&str]) = match first.trim() {
         "---" => (Format::Yaml, &["---", "..."]),
         "+++" => (Format::Toml, &["+++"]),
+        // A YAML document start may carry a comment (`--- # front matter`).
+        fence
+            if fence
+                .strip_prefix("---")
+                .is_some_and(|c| c.trim_start().starts_with('#')) =>
+        {
+            (Format::Yaml, &["---", "..."])
+        }
         _ => return Ok(Split::markdown(text, None)),
     };
     let mut offset = 0;
@@ -88,9 +96,32 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
         block_lines += 1;
     }
     let block = &rest[..offset];
+    let reads_as_metadata = || {
+        closed.is_some()
+            && Block {
+                format,
+                text: block,
+                first_line: line + 1,
+            }
+            .parse::<Entries>()
+            .is_ok()
+    };
     match metadata_start(format, block) {
         Start::Key => {}
         Start::Nothing if closed.is_some() => {}
+        // Metadata all the same (`my title: x`, an anchor, a tag, a complex key): read it.
+        Start::Text if reads_as_metadata() => {}
+        // Not metadata, but it says whether the page is a draft: withheld, never shown.
+        Start::Text if says_draft(block, closed.is_some()) => {
+            return Err(FrontMatterError {
+                line,
+                message: format!(
+                    "the block opened with `{}` is not valid front matter, but it sets `draft` \
+                     or `published`: the page is withheld until the block reads as metadata",
+                    first.trim()
+                ),
+            });
+        }
         Start::Nothing | Start::Text => {
             let note = FrontMatterError {
                 line,
@@ -182,6 +213,30 @@ fn metadata_start(format: Format, block: &str) -> Start {
     }
 }
 
+/// Whether a block (its lines up to the first blank one when it never closes) has a line that
+/// sets `draft` or `published`, in any case, after a list dash or a `?` if any.
+fn says_draft(block: &str, closed: bool) -> bool {
+    block
+        .lines()
+        .take_while(|l| closed || !l.trim().is_empty())
+        .any(sets_draft)
+}
+
+/// Whether a line sets `draft` or `published` (`draft: true`, `- published = false`).
+fn sets_draft(line: &str) -> bool {
+    let line = line
+        .trim()
+        .trim_start_matches(['-', '?', ' ', '\t'])
+        .trim_start_matches(['"', '\'']);
+    ["draft", "published"].iter().any(|key| {
+        line.get(..key.len())
+            .is_some_and(|k| k.eq_ignore_ascii_case(key))
+            && line[key.len()..]
+                .trim_start_matches(['"', '\'', ' ', '\t'])
+                .starts_with([':', '='])
+    })
+}
+
 /// A key as front matter writes one: a bare word (letters, digits, `_`, `-`, `.`), or quoted.
 fn is_key(key: &str) -> bool {
     let quoted = |q: char| key.len() >= 2 && key.starts_with(q) && key.ends_with(q);
@@ -191,6 +246,57 @@ fn is_key(key: &str) -> bool {
             && key
                 .chars()
                 .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
+}
+
+/// A `draft` or `published` line the body shows as text: in a run of lines (no blank line)
+/// that ends with a `---` or `+++` line, at the body's start (front matter whose opening fence
+/// is missing, or a second block after an empty one) or after such a line anywhere (a block
+/// below a heading). Markdown would publish it as a heading; the page is withheld instead.
+/// Code blocks are skipped: a post may show front matter as an example.
+pub fn draft_in_body(split: &Split<'_>) -> Option<FrontMatterError> {
+    let is_fence = |l: &str| matches!(l.trim_end(), "---" | "+++" | "...");
+    let mut in_code: Option<&str> = None;
+    // The run of lines since the last blank line, and whether a fence opened it.
+    let mut run_start: Option<usize> = Some(0);
+    let mut run_has_draft = false;
+    for (i, line) in split.body.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if let Some(fence) = in_code {
+            if trimmed.starts_with(fence) {
+                in_code = None;
+            }
+            continue;
+        }
+        if indent < 4 && (trimmed.starts_with("```") || trimmed.starts_with("~~~")) {
+            in_code = Some(&trimmed[..3]);
+            run_start = None;
+            continue;
+        }
+        if line.trim().is_empty() {
+            run_start = None;
+            run_has_draft = false;
+            continue;
+        }
+        if indent < 4 && is_fence(line) {
+            if run_start.is_some() && run_has_draft {
+                return Some(FrontMatterError {
+                    line: split.body_line + i,
+                    message: "a `draft` or `published` line between `---` lines that is not the \
+                              file's front matter would be shown to readers as a heading: the \
+                              page is withheld (make it the first block of the file)"
+                        .into(),
+                });
+            }
+            run_start = Some(i);
+            run_has_draft = false;
+            continue;
+        }
+        if run_start.is_some() && sets_draft(line) {
+            run_has_draft = true;
+        }
+    }
+    None
 }
 
 /// A second metadata block where the body begins: a `---` (or `+++`) line followed by a line

@@ -235,7 +235,9 @@ fn split_front_matter<'a>(
             if let Some(note) = &split.not_front_matter {
                 problems.push((note.clone(), false));
             }
-            if let Some(e) = front_matter::stray_block(&split, &crate::content::post::KNOWN_KEYS) {
+            if let Some(e) = front_matter::stray_block(&split, &crate::content::post::KNOWN_KEYS)
+                .or_else(|| front_matter::draft_in_body(&split))
+            {
                 problems.push((e, true));
             }
             let (front, lines) = split
@@ -400,6 +402,38 @@ mod tests {
 
     fn page(source: &str) -> (Page, Option<FrontMatterError>) {
         convert(source, "2024-01-02-my-post", &convert::Options::default())
+    }
+
+    /// Whatever shape a block that says `draft` has, the page is never shown to readers: its
+    /// metadata is read (a draft), or it is an error (withheld).
+    #[test]
+    fn a_draft_is_never_published_whatever_its_block_looks_like() {
+        for source in [
+            "---\nmy title: x\ndraft: true\n---\nSecret\n",
+            "---\n$draft: true\ndraft: true\n---\nSecret\n",
+            "---\n&a title: x\ndraft: true\n---\nSecret\n",
+            "---\n!!map\ndraft: true\n---\nSecret\n",
+            "---\n? draft\n: true\n---\nSecret\n",
+            "---\n- draft: true\n---\nSecret\n",
+            "---\n- published: false\n---\nSecret\n",
+            "+++\nmy key = 1\ndraft = true\n+++\nSecret\n",
+            "---\nhttps://x.y\ndraft: true\n---\nSecret\n",
+            "---\nHello there\ndraft: true\n---\nSecret\n",
+            "---\nHello there\ndraft: true\n\nSecret, never closed\n",
+            "--- # front\ntitle: x\ndraft: true\n---\nSecret\n",
+            "title: x\ndraft: true\n---\nSecret\n",
+            "draft: true\n---\nSecret\n",
+            "# My post\n---\ndraft: true\n---\nSecret\n",
+            "<!-- x -->\n---\ndraft: true\n---\nSecret\n",
+            "---\n---\ndraft: true\n---\nSecret\n",
+        ] {
+            let (page, _) = page(source);
+            assert!(page.withheld.is_some(), "published: {source:?}");
+        }
+        // Front matter shown as an example in a code block is the post's text.
+        let example = "# How to\n\n```yaml\n---\ndraft: true\n---\n```\n\nDone.\n";
+        let (shown, error) = page(example);
+        assert_eq!((shown.withheld, error), (None, None));
     }
 
     #[test]

@@ -132,14 +132,31 @@ impl HtmlStripper {
         matches!(self.state, State::Comment { .. } | State::Hidden { .. })
     }
 
+    /// Whether anything is left open: a tag, a comment, a hidden element, a `<pre>`'s start.
+    pub fn open(&self) -> bool {
+        self.state != State::Text || self.after_pre
+    }
+
     /// Ends the HTML block or the run of inline content being read: a comment or a hidden
     /// element left open ends here (CommonMark gives raw HTML no more than that), and a tag
     /// that never closed is kept as text.
-    pub fn end_run(&mut self, out: &mut Vec<HtmlEvent>) {
+    /// Returns what was left open and hid text to its end: `<script>`, `<style>` or a
+    /// comment.
+    pub fn end_run(&mut self, out: &mut Vec<HtmlEvent>) -> Option<&'static str> {
+        self.after_pre = false;
+        if self.state == State::Text {
+            return None;
+        }
         let state = std::mem::replace(&mut self.state, State::Text);
         let mut unfinished = std::mem::take(&mut self.buf);
-        if matches!(state, State::Tag { .. }) {
-            flush_text(&mut unfinished, out);
+        match state {
+            State::Tag { .. } => {
+                flush_text(&mut unfinished, out);
+                None
+            }
+            State::Hidden { element } => Some(element),
+            State::Comment { .. } => Some("<!--"),
+            State::Text => None,
         }
     }
 

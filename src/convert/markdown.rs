@@ -774,8 +774,23 @@ impl<'o> Converter<'o> {
     /// Ends the run of raw HTML of a block that ends: nothing it left open (a comment, a
     /// `<style>`, a `<pre>`) reaches past it.
     fn end_html_run(&mut self) {
+        if !self.html.open() && self.html_pre.is_none() {
+            return;
+        }
         let mut events = std::mem::take(&mut self.html_events);
-        self.html.end_run(&mut events);
+        if let Some(open) = self.html.end_run(&mut events) {
+            let what = match open {
+                "<!--" => "an HTML comment (`<!--`)".to_owned(),
+                element => format!("a `<{element}>`"),
+            };
+            self.notes.push(SourceNote {
+                offset: self.at,
+                message: format!(
+                    "{what} in this HTML block or paragraph is never closed: what follows it, \
+                     to the block's end, is not shown"
+                ),
+            });
+        }
         self.html_events(&mut events);
         self.html_events = events;
         self.end_html_pre();
@@ -881,7 +896,9 @@ impl<'o> Converter<'o> {
     /// A bare URL as its Markdown writes it, byte for byte: emphasis marks, `_` and backticks
     /// inside it are the URL's, not Markdown's (`https://e.org/a*b*c` links `a*b*c`), with
     /// backslash escapes and entities decoded once, as in text. `shown` is what the text
-    /// shows, used when the URL's start cannot be traced to the Markdown.
+    /// shows; it is used instead when the URL as written differs from it by more than those
+    /// marks (the text was not copied from where it is thought to be: raw HTML, a link's
+    /// syntax after it).
     fn written_url<'s>(
         &self,
         leaf: &Leaf,
@@ -889,31 +906,28 @@ impl<'o> Converter<'o> {
         shown: &'s str,
         in_cell: bool,
     ) -> Cow<'s, str> {
-        let at = leaf.exact_source_of(pos);
-        let scheme = shown.split_once("://").map_or(shown, |(s, _)| s);
-        let written = match self.markdown.get(at..) {
-            Some(rest)
-                if rest
-                    .get(..scheme.len())
-                    .is_some_and(|s| s.eq_ignore_ascii_case(scheme)) =>
-            {
-                rest
-            }
-            _ => return Cow::Borrowed(shown),
+        let ends_url =
+            |c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"') || (in_cell && c == '|');
+        let Some(written) = self.markdown.get(leaf.exact_source_of(pos)..) else {
+            return Cow::Borrowed(shown);
         };
-        let end = written
-            .find(|c: char| {
-                c.is_whitespace() || matches!(c, '<' | '>' | '"') || (in_cell && c == '|')
-            })
-            .unwrap_or(written.len());
-        let raw = trim_url_end(written[..end].trim_end_matches('\\'));
+        let raw = &written[..written.find(ends_url).unwrap_or(written.len())];
         let unescaped = unescape_punctuation(raw);
         let decoded = html_escape::decode_html_entities(&unescaped);
-        match trim_url_end(&decoded) {
-            // Nothing after the scheme as written (`https://<b>x</b>`): what is shown.
-            url if url.len() <= scheme.len() + 3 => Cow::Borrowed(shown),
-            url => Cow::Owned(url.to_owned()),
+        let url = trim_url_end(&decoded[..decoded.find(ends_url).unwrap_or(decoded.len())]);
+        let marks = |c: &char| !matches!(c, '*' | '_' | '`' | '~');
+        let (as_written, as_shown): (String, String) = (
+            url.chars().filter(marks).collect(),
+            shown.chars().filter(marks).collect(),
+        );
+        // A code span in a URL is not prose, so the text shows the URL up to it only.
+        let same =
+            as_written == as_shown || (url.contains('`') && as_written.starts_with(&as_shown));
+        let scheme = shown.find("://").map_or(0, |i| i + 3);
+        if url.len() <= scheme || !same {
+            return Cow::Borrowed(shown);
         }
+        Cow::Owned(url.to_owned())
     }
 
     fn write_leaf(&mut self, leaf: &mut Leaf) {
@@ -921,9 +935,18 @@ impl<'o> Converter<'o> {
         for range in &leaf.plain {
             for bare in find_bare_urls(&leaf.text[range.clone()]) {
                 let pos = range.start + bare.at;
+                // A hard line break ends a URL, though the leaf's text runs on past it.
+                let shown = match leaf
+                    .breaks
+                    .iter()
+                    .find(|&&b| b > pos && b < pos + bare.text.len())
+                {
+                    Some(&b) => bare.text.get(..b - pos).unwrap_or(bare.text),
+                    None => bare.text,
+                };
                 let url = match bare.prefix {
-                    "" => self.written_url(leaf, pos, bare.text, in_cell),
-                    _ => Cow::Borrowed(bare.text),
+                    "" => self.written_url(leaf, pos, shown, in_cell),
+                    _ => Cow::Borrowed(shown),
                 };
                 if let Some(target) = link_target(&format!("{}{url}", bare.prefix)) {
                     let source = leaf.source_of(pos);
@@ -1418,9 +1441,23 @@ mod tests {
             ("*https://e.org/em*", "https://e.org/em"),
             ("https://e.org/`x`y", "https://e.org/%60x%60y"),
             ("a https://e.org/x\\\nb", "https://e.org/x"),
+            // Entities at the end, decoded before the URL's end is found.
+            ("A &lt;https://x.com/a&gt; b", "https://x.com/a"),
+            ("See https://x.com/a&#10;b", "https://x.com/a"),
+            ("See https://x.com/a\\) ok", "https://x.com/a"),
+            ("A ~~https://x.com/a~~ b", "https://x.com/a"),
+            // The URL as written is the one shown, but for Markdown's marks: never another.
+            (
+                "<p title=\"https://evil.example/pwn\">Read https://good.example/ now</p>",
+                "https://good.example/",
+            ),
         ] {
             assert_eq!(targets(markdown), [target], "{markdown}");
         }
+        assert_eq!(
+            targets("x https://a.com/[b](https://c.com) y"),
+            ["https://a.com/", "https://c.com"]
+        );
         // In a table, a cell ends the URL; in code, nothing is linked.
         assert_eq!(
             targets("| a | b |\n|---|---|\n| https://e.org/c|d |\n"),
@@ -1436,6 +1473,12 @@ mod tests {
         let gemtext = |markdown| convert(markdown, &Options::default()).gemtext;
         let page = gemtext("a <style> b\n\n## Heading\n\n    code\n\nText <script>x");
         assert_eq!(page, "a\n\n## Heading\n\n```\ncode\n```\n\nText\n");
+        // The author is told.
+        let notes = convert("a <style> b\n\nok\n", &Options::default()).notes;
+        assert!(
+            notes[0].message.contains("a `<style>` in this HTML block"),
+            "{notes:?}"
+        );
         // A comment left open inside a paragraph is text, as CommonMark reads it.
         assert!(gemtext("a <!-- b\n\nc\n").contains("c"));
         // An unfinished tag at the end of an HTML block is kept as text.

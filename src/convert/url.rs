@@ -202,23 +202,27 @@ static URI_BYTES: [bool; 256] = byte_set(
 /// punctuation is left out, and a closing bracket only belongs to a URL that opened one.
 pub fn find_bare_urls(text: &str) -> Vec<Bare<'_>> {
     let mut found = scheme_urls(text);
-    let taken = |at: usize, len: usize, found: &[Bare<'_>]| {
-        found
-            .iter()
-            .any(|f| at < f.at + f.text.len() && f.at < at + len)
-    };
-    for www in www_domains(text) {
-        if !taken(www.at, www.text.len(), &found) {
-            found.push(www);
-        }
-    }
-    for email in emails(text) {
-        if !taken(email.at, email.text.len(), &found) {
-            found.push(email);
-        }
-    }
+    let www: Vec<Bare<'_>> = www_domains(text)
+        .into_iter()
+        .filter(|b| !overlaps(&found, b))
+        .collect();
+    let emails: Vec<Bare<'_>> = emails(text)
+        .into_iter()
+        .filter(|b| !overlaps(&found, b) && !overlaps(&www, b))
+        .collect();
+    found.extend(www);
+    found.extend(emails);
     found.sort_by_key(|f| f.at);
     found
+}
+
+/// Whether `bare` overlaps one of `found` (in order, apart from each other).
+fn overlaps(found: &[Bare<'_>], bare: &Bare<'_>) -> bool {
+    // The first found that ends after `bare` starts is the only one that can overlap it.
+    let i = found.partition_point(|f| f.at + f.text.len() <= bare.at);
+    found
+        .get(i)
+        .is_some_and(|f| f.at < bare.at + bare.text.len())
 }
 
 /// A link found in prose: where it starts, its text, and what goes before it to make it a URL.
@@ -281,36 +285,30 @@ fn scheme_urls(text: &str) -> Vec<Bare<'_>> {
 fn www_domains(text: &str) -> Vec<Bare<'_>> {
     let mut found = Vec::new();
     let mut from = 0;
-    for (dot, _) in text.match_indices('.') {
-        let Some(at) = dot.checked_sub(3) else {
+    // Lower case, as GitHub matches it.
+    for at in memchr::memmem::find_iter(text.as_bytes(), b"www.") {
+        if at < from || !starts_link(text, at) {
             continue;
-        };
-        let www = text
-            .get(at..dot)
-            .is_some_and(|w| w.eq_ignore_ascii_case("www"));
-        if at < from || !www || !starts_link(text, at) {
+        }
+        // The domain first, so a candidate is given up on at its end, never past it.
+        let domain_len = text[at..]
+            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .unwrap_or(text.len() - at);
+        let domain = text[at..at + domain_len].trim_end_matches('.');
+        let valid = domain.len() > 4 && domain.split('.').all(|segment| !segment.is_empty());
+        if !valid {
             continue;
         }
         let len = text[at..]
             .find(|c: char| c.is_whitespace() || c == '<')
             .unwrap_or(text.len() - at);
         let link = trim_url_end(&text[at..at + len]);
-        let domain = link.split(['/', '?', '#']).next().unwrap_or("");
-        let valid = domain.len() > 4
-            && domain.split('.').all(|segment| {
-                !segment.is_empty()
-                    && segment
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_'))
-            });
-        if valid {
-            found.push(Bare {
-                at,
-                text: link,
-                prefix: "http://",
-            });
-            from = at + link.len();
-        }
+        found.push(Bare {
+            at,
+            text: link,
+            prefix: "http://",
+        });
+        from = at + len.max(4);
     }
     found
 }
@@ -374,7 +372,7 @@ pub fn trim_url_end(mut url: &str) -> &str {
             continue;
         }
         let strip = match last {
-            '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '*' | '_' => true,
+            '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '*' | '_' | '~' => true,
             ')' if parens < 0 => {
                 parens += 1;
                 true
@@ -525,8 +523,8 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(
-            found("Visit www.commonmark.org/help for more. Or WWW.x.org."),
-            ["http://www.commonmark.org/help", "http://WWW.x.org"]
+            found("Visit www.commonmark.org/help for more. Or www.x.org. Not WWW.x.org."),
+            ["http://www.commonmark.org/help", "http://www.x.org"]
         );
         assert_eq!(
             found("(www.google.com/search?q=Markup+(business))"),
