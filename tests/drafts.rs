@@ -116,3 +116,52 @@ fn serve_drafts_shows_them_to_every_reader() {
     get(&server, anonymous(), "/drafts").expect("31");
     get(&server, anonymous(), "/posts/broken.gmi").expect("51");
 }
+
+/// A draft whose block is not plain front matter (a key with a space, a list, a missing
+/// opening fence, a block below a heading) is never served: read as metadata, or withheld
+/// with an error `check` names; a first `---` before prose is a rule, and the page is served.
+#[test]
+fn drafts_in_odd_blocks_are_never_served() {
+    let setup = Setup::new();
+    let posts = setup.path().join("capsule/posts");
+    for (file, text) in [
+        (
+            "spaced.md",
+            "---\nmy title: x\ndraft: true\n---\nSecret one.\n",
+        ),
+        ("listed.md", "---\n- draft: true\n---\nSecret two.\n"),
+        ("unopened.md", "title: x\ndraft: true\n---\nSecret three.\n"),
+        (
+            "below.md",
+            "# My post\n---\ndraft: true\n---\nSecret four.\n",
+        ),
+        (
+            "rule.md",
+            "---\nHello there\n---\nA rule, then a heading.\n",
+        ),
+    ] {
+        write(&posts, file, text);
+    }
+    let (_, out, _) = crate::common::run_cli(setup.path(), &["check"]);
+    assert!(out.contains("posts/listed.md:1: error:"), "{out}");
+    assert!(out.contains("posts/unopened.md:3: error:"), "{out}");
+    assert!(out.contains("posts/below.md:4: error:"), "{out}");
+    assert!(
+        out.contains("posts/rule.md:1: warning: the first line `---` opens no front matter"),
+        "{out}"
+    );
+    let server = setup.start();
+    for path in ["spaced", "listed", "unopened", "below"] {
+        server
+            .get(&server.url(&format!("/posts/{path}.gmi")))
+            .expect("51");
+    }
+    let archive = server.get(&server.url("/archive/")).body_text();
+    assert!(
+        !archive.contains("Secret") && !archive.contains("My post"),
+        "{archive}"
+    );
+    let feed = server.get(&server.url("/atom.xml")).body_text();
+    assert!(!feed.contains("Secret"), "{feed}");
+    server.get(&server.url("/posts/rule.gmi")).expect("20");
+}
