@@ -152,7 +152,10 @@ fn strip_part_number(title: &str, number: u32) -> Option<&str> {
     if of.len() > 2
         && of.as_bytes()[..2].eq_ignore_ascii_case(b"of")
         && of[2..].starts_with(char::is_whitespace)
-        && let Some((_, after)) = leading_number(of[2..].trim_start())
+        && let total = of[2..].trim_start()
+        && let digits = total.len() - total.trim_start_matches(|c: char| c.is_ascii_digit()).len()
+        && digits > 0
+        && let after = &total[digits..]
         && at_word_end(after)
     {
         return Some(after);
@@ -689,6 +692,7 @@ mod tests {
             (pi, "Self-hosting on a Pi #1 – Hardware", 1, "Part 1: Hardware"),
             (pi, "Hardware", 1, "Part 1: Hardware"),
             (pi, "Part 1", 1, "Part 1"),
+            (pi, "Part 7 of 99999999999999999999999: Far", 7, "Part 7: Far"),
             (pi, "Self-hosting on a Pi", 1, "Part 1"),
             (pi, "Self-hosting on a Pi, Part 1", 1, "Part 1"),
             // Any letter case, any spacing of the name, every wording and punctuation.
