@@ -10,6 +10,10 @@ use std::fmt::Write;
 static SCHEME_SEPARATOR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new("://"));
 
+/// Where a `www.` link may start; made once, as each paragraph is searched.
+static WWW: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("www."));
+
 /// Schemes whose bare URLs in prose become links.
 const LINKIFY_SCHEMES: [&str; 5] = ["https://", "http://", "gemini://", "gopher://", "ftp://"];
 
@@ -202,6 +206,11 @@ static URI_BYTES: [bool; 256] = byte_set(
 /// punctuation is left out, and a closing bracket only belongs to a URL that opened one.
 pub fn find_bare_urls(text: &str) -> Vec<Bare<'_>> {
     let mut found = scheme_urls(text);
+    let has_www = WWW.find(text.as_bytes()).is_some();
+    let has_at = memchr::memchr(b'@', text.as_bytes()).is_some();
+    if !has_www && !has_at {
+        return found;
+    }
     let www: Vec<Bare<'_>> = www_domains(text)
         .into_iter()
         .filter(|b| !overlaps(&found, b))
@@ -286,7 +295,7 @@ fn www_domains(text: &str) -> Vec<Bare<'_>> {
     let mut found = Vec::new();
     let mut from = 0;
     // Lower case, as GitHub matches it.
-    for at in memchr::memmem::find_iter(text.as_bytes(), b"www.") {
+    for at in WWW.find_iter(text.as_bytes()) {
         if at < from || !starts_link(text, at) {
             continue;
         }
