@@ -254,26 +254,40 @@ fn is_key(key: &str) -> bool {
 /// below a heading). Markdown would publish it as a heading; the page is withheld instead.
 /// Code blocks are skipped: a post may show front matter as an example.
 pub fn draft_in_body(split: &Split<'_>) -> Option<FrontMatterError> {
-    let is_fence = |l: &str| matches!(l.trim_end(), "---" | "+++" | "...");
-    let mut in_code: Option<&str> = None;
-    // The run of lines since the last blank line, and whether a fence opened it.
+    // A line that ends a run as a heading's underline would, or opens a block.
+    let is_fence = |l: &str| {
+        let l = l.trim_matches([' ', '\t']);
+        matches!(l, "+++" | "...")
+            || (!l.is_empty() && (l.bytes().all(|b| b == b'-') || l.bytes().all(|b| b == b'=')))
+    };
+    // The open code fence: its character and length.
+    let mut in_code: Option<(u8, usize)> = None;
     let mut run_start: Option<usize> = Some(0);
     let mut run_has_draft = false;
-    for (i, line) in split.body.lines().enumerate() {
-        let trimmed = line.trim_start();
+    // Lines as Markdown ends them: LF, CRLF, or a CR alone.
+    let lines = split
+        .body
+        .split('\n')
+        .flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r'));
+    for (i, line) in lines.enumerate() {
+        let trimmed = line.trim_start_matches([' ', '\t']);
         let indent = line.len() - trimmed.len();
-        if let Some(fence) = in_code {
-            if trimmed.starts_with(fence) {
+        let fence = code_fence(trimmed).filter(|_| indent < 4);
+        if let Some((char, len)) = in_code {
+            // Closed by a fence of the same character, as long, with nothing after it.
+            if fence.is_some_and(|(c, l)| c == char && l >= len)
+                && trimmed.trim_end().bytes().all(|b| b == char)
+            {
                 in_code = None;
             }
             continue;
         }
-        if indent < 4 && (trimmed.starts_with("```") || trimmed.starts_with("~~~")) {
-            in_code = Some(&trimmed[..3]);
+        if let Some(fence) = fence {
+            in_code = Some(fence);
             run_start = None;
             continue;
         }
-        if line.trim().is_empty() {
+        if trimmed.trim_end_matches([' ', '\t']).is_empty() {
             run_start = None;
             run_has_draft = false;
             continue;
@@ -297,6 +311,18 @@ pub fn draft_in_body(split: &Split<'_>) -> Option<FrontMatterError> {
         }
     }
     None
+}
+
+/// A line that opens a fenced code block: three or more backticks (whose info string holds
+/// none) or tildes; the fence's character and length.
+fn code_fence(line: &str) -> Option<(u8, usize)> {
+    let char = *line.as_bytes().first()?;
+    if char != b'`' && char != b'~' {
+        return None;
+    }
+    let len = line.bytes().take_while(|&b| b == char).count();
+    let info = &line[len..];
+    (len >= 3 && !(char == b'`' && info.contains('`'))).then_some((char, len))
 }
 
 /// A second metadata block where the body begins: a `---` (or `+++`) line followed by a line

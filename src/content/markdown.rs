@@ -426,14 +426,27 @@ mod tests {
             "# My post\n---\ndraft: true\n---\nSecret\n",
             "<!-- x -->\n---\ndraft: true\n---\nSecret\n",
             "---\n---\ndraft: true\n---\nSecret\n",
+            "# T\r\r---\rdraft: true\r---\rHi\r",
+            "---\rtitle: a\rdraft: true\r---\rHi\r",
+            "# T\n\n  ---\ndraft: true\n  ---\nHi\n",
+            "# T\n\n---\ndraft: true\n----\nHi\n",
+            "# T\n\n---\ndraft: true\n===\nHi\n",
+            "# T\n\n---\n\u{3000}\ndraft: true\n---\nHi\n",
+            "```x``` is inline code\n\n---\ndraft: true\n---\nHi\n",
         ] {
             let (page, _) = page(source);
             assert!(page.withheld.is_some(), "published: {source:?}");
         }
         // Front matter shown as an example in a code block is the post's text.
-        let example = "# How to\n\n```yaml\n---\ndraft: true\n---\n```\n\nDone.\n";
-        let (shown, error) = page(example);
-        assert_eq!((shown.withheld, error), (None, None));
+        for example in [
+            "# How to\n\n```yaml\n---\ndraft: true\n---\n```\n\nDone.\n",
+            "# How to\n\n````md\n```\n---\ndraft: true\n---\n````\n",
+            "# How to\n\n```\nfoo\n```yaml\n---\ndraft: true\n---\n```\n",
+            "# How to\n\n~~~\n---\ndraft: true\n---\n~~~\n",
+        ] {
+            let (shown, error) = page(example);
+            assert_eq!((shown.withheld, error), (None, None), "{example:?}");
+        }
     }
 
     #[test]

@@ -921,8 +921,11 @@ impl<'o> Converter<'o> {
             shown.chars().filter(marks).collect(),
         );
         // A code span in a URL is not prose, so the text shows the URL up to it only.
-        let same =
-            as_written == as_shown || (url.contains('`') && as_written.starts_with(&as_shown));
+        // (Nothing of a link's syntax may follow: its label is what the prose shows there.)
+        let same = as_written == as_shown
+            || (url.contains('`')
+                && !url.contains(['[', ']', '!'])
+                && as_written.starts_with(&as_shown));
         let scheme = shown.find("://").map_or(0, |i| i + 3);
         if url.len() <= scheme || !same {
             return Cow::Borrowed(shown);
@@ -1457,6 +1460,10 @@ mod tests {
         assert_eq!(
             targets("x https://a.com/[b](https://c.com) y"),
             ["https://a.com/", "https://c.com"]
+        );
+        assert_eq!(
+            targets("See https://good.example/x`y`[t](https://evil.example/steal) ok"),
+            ["https://good.example/x", "https://evil.example/steal"]
         );
         // In a table, a cell ends the URL; in code, nothing is linked.
         assert_eq!(
