@@ -5,6 +5,19 @@
 //! quote or toggle gets a leading space; a preformatted line that would close the block early
 //! gets one too; nothing a line holds can contain a line break; blank lines only separate.
 
+/// A gemtext page's lines, each with whether it is text outside preformatted blocks (a fence
+/// line and the lines between two are not): what a reader of the page's text looks at.
+pub fn text_lines(gemtext: &str) -> impl Iterator<Item = (bool, &str)> {
+    let mut pre = false;
+    gemtext.lines().map(move |line| {
+        if line.starts_with("```") {
+            pre = !pre;
+            return (false, line);
+        }
+        (!pre, line)
+    })
+}
+
 /// One gemtext line (a preformatted block counts as one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {

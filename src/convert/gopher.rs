@@ -12,6 +12,7 @@ use std::fmt::Write;
 use percent_encoding::percent_decode_str;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
+use super::gemtext::text_lines;
 use super::mime::mime_for;
 
 /// Where menus and links say the Gopher server is.
@@ -125,17 +126,14 @@ struct Footnotes {
 
 impl Footnotes {
     fn of(gemtext: &str) -> Footnotes {
-        let lines: Vec<&str> = gemtext.lines().collect();
-        let mut pre = false;
+        let lines: Vec<(bool, &str)> = text_lines(gemtext).collect();
         let mut section = None;
-        for (i, line) in lines.iter().enumerate() {
-            if line.starts_with("```") {
-                pre = !pre;
-            } else if !pre
+        for (i, &(text, line)) in lines.iter().enumerate() {
+            if text
                 && line.trim_end() == "## Notes"
                 && lines
                     .get(i + 1)
-                    .is_some_and(|next| note_number(next).is_some())
+                    .is_some_and(|(_, next)| note_number(next).is_some())
             {
                 section = Some(i + 1);
             }
@@ -144,12 +142,9 @@ impl Footnotes {
         let Some(start) = section else {
             return Footnotes { numbers, end: 0 };
         };
-        let mut pre = false;
         let mut end = lines.len();
-        for (at, line) in lines.iter().enumerate().skip(start) {
-            if line.starts_with("```") {
-                pre = !pre;
-            } else if pre {
+        for (at, &(text, line)) in lines.iter().enumerate().skip(start) {
+            if !text {
                 continue;
             } else if line.starts_with('#') && !line.starts_with("###") {
                 end = at;
@@ -225,11 +220,8 @@ struct LinkNumbers {
 impl LinkNumbers {
     fn of(gemtext: &str, notes: &Footnotes) -> LinkNumbers {
         let mut given = std::collections::HashSet::new();
-        let mut pre = false;
-        for line in gemtext.lines() {
-            if line.starts_with("```") {
-                pre = !pre;
-            } else if !pre
+        for (text, line) in text_lines(gemtext) {
+            if text
                 && let Some(link) = line.strip_prefix("=>")
                 && let Some((n, _)) = given_number(split_link(link).1)
                 && !notes.is_note(n)

@@ -251,16 +251,20 @@ impl Leaf {
 
     /// Where in the Markdown the text at `pos` of this leaf is written.
     fn source_of(&self, pos: usize) -> usize {
-        let i = self.sources.partition_point(|&(at, _)| at <= pos);
-        i.checked_sub(1).map_or(0, |i| self.sources[i].1)
+        self.piece_of(pos).map_or(0, |(_, source)| source)
     }
 
     /// Where in the Markdown the very byte at `pos` is written, when its piece of text is
     /// copied from the Markdown as it is (the caller checks it is).
     fn exact_source_of(&self, pos: usize) -> usize {
+        self.piece_of(pos)
+            .map_or(0, |(at, source)| source + (pos - at))
+    }
+
+    /// The piece of text `pos` is in: where it starts in the leaf, and in the Markdown.
+    fn piece_of(&self, pos: usize) -> Option<(usize, usize)> {
         let i = self.sources.partition_point(|&(at, _)| at <= pos);
-        i.checked_sub(1)
-            .map_or(0, |i| self.sources[i].1 + (pos - self.sources[i].0))
+        i.checked_sub(1).map(|i| self.sources[i])
     }
 
     /// Appends prose text (outside code): linkable when outside links. A space is not

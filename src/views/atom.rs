@@ -92,11 +92,8 @@ pub fn entry_id(host: &str, post: &Post) -> String {
 /// The first level-1 heading of a gemtext page (outside preformatted blocks), the title a
 /// capsule's home page gives it.
 pub fn first_heading(gemtext: &str) -> Option<&str> {
-    let mut pre = false;
-    for line in gemtext.lines() {
-        if line.starts_with("```") {
-            pre = !pre;
-        } else if !pre
+    for (prose, line) in crate::convert::gemtext::text_lines(gemtext) {
+        if prose
             && let Some(text) = line.strip_prefix('#')
             && !text.starts_with('#')
             && !text.trim().is_empty()
