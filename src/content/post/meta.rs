@@ -36,11 +36,18 @@ pub struct RawMeta {
     pub tags: Vec<String>,
     pub lang: Option<String>,
     pub slug: Option<String>,
+    /// Former URLs that answer with a redirect to the post (Hugo's and Zola's `aliases`,
+    /// Jekyll's `redirect_from`).
+    pub aliases: Vec<String>,
+    /// The URL the generator served the post at (`url`, `path` or `permalink`), and the key.
+    pub path: Option<(String, &'static str)>,
+    /// Where a page sends its readers instead (Zola's `redirect_to`).
+    pub redirect_to: Option<String>,
 }
 
 /// The keys a post's front matter may hold. `taxonomies` (Zola's `series`/`tags`) and
 /// `extra` (other tools' data) are tables.
-pub const KNOWN_KEYS: [&str; 20] = [
+pub const KNOWN_KEYS: [&str; 26] = [
     "title",
     "date",
     "updated",
@@ -61,10 +68,16 @@ pub const KNOWN_KEYS: [&str; 20] = [
     "taxonomies",
     "extra",
     "categories",
+    "aliases",
+    "redirect_from",
+    "url",
+    "path",
+    "permalink",
+    "redirect_to",
 ];
 
 /// The keys whose values are text (or lists of text), kept as written.
-pub const TEXT_KEYS: [&str; 10] = [
+pub const TEXT_KEYS: [&str; 16] = [
     "title",
     "summary",
     "description",
@@ -75,6 +88,12 @@ pub const TEXT_KEYS: [&str; 10] = [
     "series",
     "tags",
     "categories",
+    "aliases",
+    "redirect_from",
+    "url",
+    "path",
+    "permalink",
+    "redirect_to",
 ];
 
 impl RawMeta {
@@ -124,6 +143,11 @@ impl RawMeta {
             "series_weight" => self.series_weight = Some(number(key, value)?),
             "series" => self.series.extend(texts(key, value)?),
             "tags" => self.tags.extend(texts(key, value)?),
+            "aliases" | "redirect_from" => self.aliases.extend(texts(key, value)?),
+            "url" => self.path = Some((text(key, value)?, "url")),
+            "path" => self.path = Some((text(key, value)?, "path")),
+            "permalink" => self.path = Some((text(key, value)?, "permalink")),
+            "redirect_to" => self.redirect_to = Some(text(key, value)?),
             // Other tools' data, by definition not ours.
             "extra" => {}
             // Jekyll's categories are its tags' near twin: taken as tags.
@@ -557,6 +581,13 @@ pub struct PostMeta {
     pub tags: Vec<String>,
     pub lang: Option<String>,
     pub slug: String,
+    /// Former URLs (as written: root-relative or relative to the post's folder) that redirect
+    /// to the post.
+    pub aliases: Vec<String>,
+    /// The URL its generator gave it, as written, and the key it was written under.
+    pub path: Option<(String, &'static str)>,
+    /// Where a page sends its readers instead, as written.
+    pub redirect_to: Option<String>,
 }
 
 /// A problem with a post's metadata; `fatal` ones keep the post from being published.
@@ -631,6 +662,15 @@ impl PostMeta {
                 .collect(),
             lang: non_empty(raw.lang),
             slug,
+            aliases: raw
+                .aliases
+                .into_iter()
+                .filter_map(|a| non_empty(Some(a)))
+                .collect(),
+            path: raw
+                .path
+                .and_then(|(p, key)| non_empty(Some(p)).map(|p| (p, key))),
+            redirect_to: non_empty(raw.redirect_to),
         };
         (meta, found.0)
     }
