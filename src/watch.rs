@@ -605,17 +605,13 @@ fn log_new(
     logged
 }
 
-/// How long until the next post dated ahead is due, if one waits.
+/// How long until the next post dated ahead is due, or one expires, if one waits.
 fn next_due(site: &Site, options: &BuildOptions) -> Option<Duration> {
-    if options.show_future {
-        return None;
-    }
-    let now = crate::content::post::PostDate::now().at();
-    site.drafts
-        .iter()
-        .filter(|p| !p.meta.draft)
-        .map(|p| p.meta.date.at())
-        .filter(|&date| date > now)
+    let today = crate::content::post::PostDate::now();
+    let now = today.at();
+    site.all_posts()
+        .filter_map(|p| p.meta.next_change(today, options.show_future))
+        .map(|at| at.at())
         .min()
         .map(|date| {
             // A moment past the date, so the rebuild finds it in the past.

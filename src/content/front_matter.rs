@@ -495,19 +495,49 @@ fn next_line(text: &str) -> (&str, &str) {
 }
 
 /// The line of the file each top-level key of a block is written on, so a message about a
-/// key's value can point at it.
+/// key's value can point at it; and the keys one level down in a table (`[extra]`, `params:`)
+/// as `table.key`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeyLines(Vec<(Cow<'static, str>, usize)>);
+pub struct KeyLines {
+    top: Vec<(Cow<'static, str>, usize)>,
+    nested: Vec<(String, usize)>,
+}
+
+/// The tables gemhole reads its own keys from too, where a key missing from the top level is
+/// looked for.
+const TABLES: [&str; 3] = ["extra", "params", "taxonomies"];
 
 impl KeyLines {
-    /// The line of `key`, if the block has it.
+    /// The line of `key`: a top-level key (in any case when not as written, as Hugo reads
+    /// keys), else the same key in `[extra]`, `params` or `[taxonomies]`; a `table.key` at its
+    /// own line, else at its table's.
     pub fn line(&self, key: &str) -> Option<usize> {
-        self.0.iter().find(|(k, _)| k == key).map(|&(_, line)| line)
+        let top = |key: &str| {
+            let find = |same: &dyn Fn(&str) -> bool| {
+                self.top
+                    .iter()
+                    .find(|(k, _)| same(k))
+                    .map(|&(_, line)| line)
+            };
+            find(&|k| k == key).or_else(|| find(&|k| k.eq_ignore_ascii_case(key)))
+        };
+        let nested = |key: &str| {
+            self.nested
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|&(_, line)| line)
+        };
+        top(key).or_else(|| match key.split_once('.') {
+            Some((table, _)) => nested(key).or_else(|| top(table)),
+            None => TABLES
+                .iter()
+                .find_map(|table| nested(&format!("{table}.{key}"))),
+        })
     }
 
     /// The top-level keys, as written, in the order of the block.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| &**k)
+        self.top.iter().map(|(k, _)| &**k)
     }
 }
 
@@ -541,7 +571,7 @@ impl Block<'_> {
             };
             // Its lines: from its own to the next top-level key's.
             let end = lines
-                .0
+                .top
                 .iter()
                 .map(|&(_, line)| line)
                 .filter(|&line| line > start)
@@ -576,57 +606,111 @@ impl Block<'_> {
     /// (indented or not) before the first `[table]` header; in YAML, lines `key:` at the
     /// indentation of the first key, or the `key: value` pairs of a flow mapping (`{a: 1}`).
     /// Keys among `known` are held without an allocation of their own (every post has them).
+    /// The keys one level into a table are kept as `table.key`: a TOML `[table]`'s, a YAML
+    /// block mapping's.
     pub fn key_lines(&self, known: &[&'static str]) -> KeyLines {
-        let mut keys: Vec<(Cow<'static, str>, usize)> = Vec::new();
-        let mut add = |key: &str, line: usize| {
+        let mut lines = KeyLines::default();
+        let mut add = |key: &str, table: Option<&str>, line: usize| {
             let key = key.trim().trim_matches(['"', '\'']);
-            if !key.is_empty() && !keys.iter().any(|(k, _)| k == key) {
+            let line = self.first_line + line;
+            if key.is_empty() {
+                return;
+            }
+            if let Some(table) = table {
+                let key = format!("{table}.{key}");
+                if !lines.nested.iter().any(|(k, _)| *k == key) {
+                    lines.nested.push((key, line));
+                }
+            } else if !lines.top.iter().any(|(k, _)| k == key) {
                 let key = match known.iter().find(|&&k| k == key) {
                     Some(known) => Cow::Borrowed(*known),
                     None => Cow::Owned(key.to_owned()),
                 };
-                keys.push((key, self.first_line + line));
+                lines.top.push((key, line));
             }
         };
+        match self.format {
+            Format::Toml => self.toml_keys(&mut add),
+            Format::Yaml => self.yaml_keys(&mut add),
+        }
+        lines.top.shrink_to_fit();
+        lines.nested.shrink_to_fit();
+        lines
+    }
+
+    /// Each `key =` of a TOML block with its table (`None` at the top) and line in the block.
+    fn toml_keys(&self, add: &mut impl FnMut(&str, Option<&str>, usize)) {
+        let mut table: Option<&str> = None;
+        for (i, line) in self.text.lines().enumerate() {
+            let line = line.trim_start();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(header) = line.strip_prefix('[') {
+                // `[extra]` is a key of the top level, at its header's line; `[[x]]` and
+                // `[a.b]` are deeper than is looked at.
+                let name = header.split(']').next().unwrap_or("").trim();
+                let simple = !header.starts_with('[') && !name.contains('.');
+                table = simple.then_some(name);
+                if let Some(name) = table {
+                    add(name, None, i);
+                } else {
+                    table = Some("");
+                }
+                continue;
+            }
+            if let Some((key, _)) = line.split_once('=') {
+                match table {
+                    None => add(key, None, i),
+                    Some("") => {}
+                    Some(name) => add(key, Some(name), i),
+                }
+            }
+        }
+    }
+
+    /// Each `key:` of a YAML block with its table (`None` at the top) and line in the block:
+    /// a flow mapping's keys, or a block mapping's at the first key's indentation, and those
+    /// one level into a key with no value on its line.
+    fn yaml_keys(&self, add: &mut impl FnMut(&str, Option<&str>, usize)) {
         let content = |line: &str| {
             let trimmed = line.trim_start();
             !trimmed.is_empty() && !trimmed.starts_with('#')
         };
-        match self.format {
-            Format::Toml => {
-                for (i, line) in self.text.lines().enumerate() {
-                    let line = line.trim_start();
-                    if line.starts_with('[') {
-                        break;
-                    }
-                    if let Some((key, _)) = line.split_once('=').filter(|_| content(line)) {
-                        add(key, i);
+        let indent_of = |line: &str| line.len() - line.trim_start().len();
+        let first = self.text.lines().find(|l| content(l)).unwrap_or("");
+        let indent = indent_of(first);
+        if first.trim_start().starts_with('{') {
+            for (i, line) in self.text.lines().enumerate() {
+                for pair in line.split([',', '{']) {
+                    if let Some((key, _)) = pair.split_once(':') {
+                        add(key, None, i);
                     }
                 }
             }
-            Format::Yaml => {
-                let first = self.text.lines().find(|l| content(l)).unwrap_or("");
-                let indent = first.len() - first.trim_start().len();
-                let flow = first.trim_start().starts_with('{');
-                for (i, line) in self.text.lines().enumerate() {
-                    if flow {
-                        for pair in line.split([',', '{']) {
-                            if let Some((key, _)) = pair.split_once(':') {
-                                add(key, i);
-                            }
-                        }
-                    } else if content(line)
-                        && line.len() - line.trim_start().len() == indent
-                        && !line.trim_start().starts_with('-')
-                        && let Some((key, _)) = line.split_once(':')
-                    {
-                        add(key, i);
-                    }
-                }
+            return;
+        }
+        // The top-level key whose value is the lines below it, and their indentation.
+        let mut table: Option<(&str, Option<usize>)> = None;
+        for (i, line) in self.text.lines().enumerate() {
+            if !content(line) || line.trim_start().starts_with('-') {
+                continue;
+            }
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            let at = indent_of(line);
+            if at == indent {
+                add(key, None, i);
+                let opens = value.trim().is_empty() || value.trim_start().starts_with('#');
+                table = opens.then_some((key.trim().trim_matches(['"', '\'']), None));
+            } else if let Some((name, inner)) = &mut table
+                && at > indent
+                && *inner.get_or_insert(at) == at
+            {
+                add(key, Some(name), i);
             }
         }
-        keys.shrink_to_fit();
-        KeyLines(keys)
     }
 
     /// Parses the block into `T`, reporting errors at their line in the file.
@@ -714,7 +798,21 @@ mod tests {
         let s = split("\u{feff}+++\r\ndate = 2024-01-01\r\n[extra]\nslug = \"x\"\n+++\n").unwrap();
         let lines = s.front.unwrap().key_lines(&[]);
         assert_eq!(lines.line("date"), Some(2));
-        assert_eq!(lines.line("slug"), None);
+        // A key of `[extra]` at its own line; one the table does not have, at the table's.
+        assert_eq!(lines.keys().collect::<Vec<_>>(), ["date", "extra"]);
+        assert_eq!(lines.line("slug"), Some(4));
+        assert_eq!(lines.line("extra.slug"), Some(4));
+        assert_eq!(lines.line("extra.part"), Some(3));
+        assert_eq!(lines.line("part"), None);
+        let s = split(
+            "---\nparams:\n  # theirs\n  series: S\n  deep:\n    part: 2\nPublishDate: x\n---\n",
+        )
+        .unwrap();
+        let lines = s.front.unwrap().key_lines(&[]);
+        assert_eq!(lines.line("series"), Some(4));
+        assert_eq!(lines.line("part"), None);
+        // Keys are found in any case, as Hugo reads them.
+        assert_eq!(lines.line("publishDate"), Some(7));
         // Indented keys (valid TOML, and YAML indented as a whole) and flow mappings.
         let s = split("+++\ntitle = \"Q\"\n  date = \"x\"\n+++\n").unwrap();
         assert_eq!(s.front.unwrap().key_lines(&[]).line("date"), Some(3));

@@ -1,7 +1,8 @@
 //! Series: grouping posts by their `series` key and putting them in reading order.
 //!
 //! Order is `part` ascending; parts without a number follow the numbered ones; ties go to the
-//! date, then the title, then the path. Never the date alone: authors publish part 4 before
+//! `weight` (Hugo's and Zola's, lighter first, the unweighted after), then the date, then the
+//! title, then the path. Never the date alone: authors publish part 4 before
 //! part 3 often enough. A series where no post has a number (a diary) is read in date order.
 //! Supplements and see-also posts are kept apart, each by date.
 
@@ -26,6 +27,8 @@ pub struct Member {
     pub title: String,
     pub date: PostDate,
     pub part: Option<u32>,
+    /// Its `weight`, which orders parts of one number (or none).
+    pub weight: Option<i64>,
     /// The role its author gave it, if any.
     pub role: Option<SeriesRole>,
     /// The number it is shown with ("Part 3"): the author's, or its place when the series has
@@ -42,6 +45,7 @@ impl Member {
             title: meta.title.clone(),
             date: meta.date,
             part: meta.part,
+            weight: meta.weight,
             role: meta.role,
             number: 0,
             part_line,
@@ -281,7 +285,11 @@ pub fn order(members: Vec<Member>) -> Ordered {
 
 fn reading_order(a: &Member, b: &Member) -> Ordering {
     let numbered = |m: &Member| m.part.map_or((1, 0), |p| (0, p));
-    numbered(a).cmp(&numbered(b)).then_with(|| by_date(a, b))
+    let weighted = |m: &Member| m.weight.map_or((1, 0), |w| (0, w));
+    numbered(a)
+        .cmp(&numbered(b))
+        .then_with(|| weighted(a).cmp(&weighted(b)))
+        .then_with(|| by_date(a, b))
 }
 
 fn by_date(a: &Member, b: &Member) -> Ordering {
@@ -739,10 +747,42 @@ mod tests {
             title: name.to_owned(),
             date: PostDate::parse(day, &jiff::tz::TimeZone::UTC).unwrap(),
             part,
+            weight: None,
             role: Some(role),
             number: 0,
             part_line: 3,
         }
+    }
+
+    #[test]
+    fn weights_order_the_parts_without_numbers() {
+        let weighed = |name, weight, day| Member {
+            weight,
+            role: None,
+            ..member(name, None, day, SeriesRole::Part)
+        };
+        let ordered = order(vec![
+            weighed("unweighted", None, "2024-01-01"),
+            weighed("third", Some(10), "2024-01-02"),
+            weighed("first", Some(-5), "2024-03-01"),
+            weighed("second", Some(0), "2024-02-01"),
+        ]);
+        let names: Vec<&str> = ordered.parts.iter().map(|m| m.title.as_str()).collect();
+        assert_eq!(names, ["first", "second", "third", "unweighted"]);
+        let numbers: Vec<u32> = ordered.parts.iter().map(|m| m.number).collect();
+        assert_eq!(numbers, [1, 2, 3, 4]);
+        // A part number wins over a weight.
+        let ordered = order(vec![
+            Member {
+                part: Some(2),
+                ..weighed("two", Some(-9), "2024-01-01")
+            },
+            Member {
+                part: Some(1),
+                ..weighed("one", Some(9), "2024-01-02")
+            },
+        ]);
+        assert_eq!(ordered.parts[0].title, "one");
     }
 
     #[test]

@@ -18,7 +18,15 @@ use crate::content::front_matter::{Entries, Value};
 pub struct RawMeta {
     pub title: Option<String>,
     pub date: Option<DateText>,
-    pub updated: Option<DateText>,
+    /// The last update (`updated`; Hugo's `lastmod`, Zola's `updated`, Jekyll's
+    /// `last_modified_at`), and the key it was written under.
+    pub updated: Option<(DateText, &'static str)>,
+    /// From when readers may see the post (Hugo's `publishDate`), and the key.
+    pub publish_date: Option<(DateText, &'static str)>,
+    /// From when readers may no longer see it (Hugo's `expiryDate`), and the key.
+    pub expiry_date: Option<(DateText, &'static str)>,
+    /// Hugo's and Zola's `weight`: orders series parts that have no part number.
+    pub weight: Option<i64>,
     pub draft: Option<bool>,
     /// `published: false` is the other common way to say draft.
     pub published: Option<bool>,
@@ -28,11 +36,16 @@ pub struct RawMeta {
     pub series_part: Option<u32>,
     pub series_index: Option<u32>,
     pub series_weight: Option<u32>,
+    /// The Blowfish theme's part number.
+    pub series_order: Option<u32>,
     pub series_role: Option<String>,
     /// Pins the URL name of the post's series.
     pub series_slug: Option<String>,
     pub summary: Option<String>,
     pub description: Option<String>,
+    /// Jekyll's hand-written excerpt: the summary when neither `summary` nor `description` is
+    /// given.
+    pub excerpt: Option<String>,
     pub tags: Vec<String>,
     pub lang: Option<String>,
     pub slug: Option<String>,
@@ -45,8 +58,10 @@ pub struct RawMeta {
     pub redirect_to: Option<String>,
 }
 
-/// The keys a post's front matter may hold. `taxonomies` (Zola's `series`/`tags`) and
-/// `extra` (other tools' data) are tables.
+/// gemhole's own keys, the ones a near miss is told of (`serise`: did you mean `series`?).
+/// `taxonomies` (Zola's `series`/`tags`) and `extra` (other tools' data, where gemhole's own
+/// keys are read too) are tables. Other generators' keys are [`FOREIGN_KEYS`] and those
+/// `RawMeta::from_entries` reads (`lastmod`, `publishDate`, `expiryDate`, `weight`…).
 pub const KNOWN_KEYS: [&str; 26] = [
     "title",
     "date",
@@ -77,10 +92,11 @@ pub const KNOWN_KEYS: [&str; 26] = [
 ];
 
 /// The keys whose values are text (or lists of text), kept as written.
-pub const TEXT_KEYS: [&str; 16] = [
+pub const TEXT_KEYS: [&str; 18] = [
     "title",
     "summary",
     "description",
+    "excerpt",
     "lang",
     "slug",
     "series_role",
@@ -88,6 +104,7 @@ pub const TEXT_KEYS: [&str; 16] = [
     "series",
     "tags",
     "categories",
+    "category",
     "aliases",
     "redirect_from",
     "url",
@@ -96,22 +113,125 @@ pub const TEXT_KEYS: [&str; 16] = [
     "redirect_to",
 ];
 
+/// The keys read from Zola's `[extra]` and Hugo's `params` when the top level does not set
+/// them: gemhole's own, which a theme-minded author may have put there. Everything else in
+/// those tables is the theme's.
+pub const TABLE_KEYS: [&str; 18] = [
+    "title",
+    "date",
+    "updated",
+    "draft",
+    "published",
+    "series",
+    "part",
+    "series_part",
+    "series_index",
+    "series_weight",
+    "series_order",
+    "series_role",
+    "series_slug",
+    "summary",
+    "description",
+    "tags",
+    "lang",
+    "slug",
+];
+
+/// Keys Hugo, Zola, Jekyll and their common themes document that gemhole has no use for in a
+/// capsule (layouts, menus, images, comments, search and sitemap settings, Zola's section
+/// keys): known, and passed over without a word. In lower case, as Hugo reads keys in any case.
+pub const FOREIGN_KEYS: [&str; 56] = [
+    // Hugo's page keys.
+    "build",
+    "cascade",
+    "headless",
+    "iscjklanguage",
+    "keywords",
+    "layout",
+    "linktitle",
+    "markup",
+    "menu",
+    "menus",
+    "outputs",
+    "resources",
+    "sitemap",
+    "translationkey",
+    "type",
+    // Hugo's themes (PaperMod, Blowfish, Stack and the built-in templates).
+    "author",
+    "authors",
+    "images",
+    "image",
+    "videos",
+    "audio",
+    "featured_image",
+    "featuredimage",
+    "cover",
+    "thumbnail",
+    "comments",
+    "toc",
+    "showtoc",
+    "tocopen",
+    "hidden",
+    "hidemeta",
+    "searchhidden",
+    "canonicalurl",
+    "showreadingtime",
+    "showwordcount",
+    "math",
+    "mermaid",
+    "subtitle",
+    // Zola's page keys.
+    "in_search_index",
+    "template",
+    "render",
+    // Zola's section keys (`_index.md`).
+    "sort_by",
+    "page_template",
+    "paginate_by",
+    "paginate_path",
+    "paginate_reversed",
+    "insert_anchor_links",
+    "transparent",
+    "generate_feeds",
+    "generate_feed",
+    // Jekyll's keys and its common plugins'.
+    "excerpt_separator",
+    "render_with_liquid",
+    "seo",
+    "pin",
+    "permalink_pretty",
+    "last_modified_by",
+];
+
+/// The taxonomies gemhole reads; others (`authors`, `genres`) are the site's own.
+const TAXONOMIES: [&str; 3] = ["series", "tags", "categories"];
+
 impl RawMeta {
     /// Checks each key's value against the form it takes. A wrong type is an error naming the
     /// key and the form expected (the post is not published: it might have said `draft`); a
-    /// number or a boolean where text is expected is taken as its text; an unknown key is a
-    /// warning, with the known key it was probably meant to be.
+    /// number or a boolean where text is expected is taken as its text; another generator's
+    /// key is used or passed over; an unknown key is a warning, with the key of gemhole's it
+    /// was probably meant to be. Zola's `[extra]` and Hugo's `params` are read after the top
+    /// level, which wins.
     pub fn from_entries(entries: Entries) -> (RawMeta, Vec<MetaProblem>) {
         let mut raw = RawMeta::default();
         let mut problems = Vec::new();
+        let written: Vec<String> = entries.0.iter().map(|(k, _)| k.to_lowercase()).collect();
+        let mut tables = Vec::new();
         for (key, value) in entries.0 {
-            if let Err(message) = raw.set(&key, value, &mut problems) {
+            if matches!(key.to_lowercase().as_str(), "extra" | "params") {
+                tables.push((key, value));
+            } else if let Err(message) = raw.set(&key, value, &mut problems) {
                 problems.push(MetaProblem {
                     fatal: true,
                     message,
                     key,
                 });
             }
+        }
+        for (table, value) in tables {
+            raw.read_table(&table, value, &written, &mut problems);
         }
         (raw, problems)
     }
@@ -134,9 +254,13 @@ impl RawMeta {
             "series_role" => self.series_role = Some(text(key, value)?),
             "series_slug" => self.series_slug = Some(text(key, value)?),
             "date" => self.date = Some(DateText(text(key, value)?)),
-            "updated" => self.updated = Some(DateText(text(key, value)?)),
+            "updated" => self.updated = Some((DateText(text(key, value)?), "updated")),
             "draft" => self.draft = Some(boolean(key, value)?),
-            "published" => self.published = Some(boolean(key, value)?),
+            // Jekyll's `published: false`; Hugo's `published` is a date, its `publishDate`.
+            "published" => match date_written(&value) {
+                Some(date) => self.publish_date = Some((DateText(date), "published")),
+                None => self.published = Some(boolean(key, value)?),
+            },
             "part" => self.part = Some(number(key, value)?),
             "series_part" => self.series_part = Some(number(key, value)?),
             "series_index" => self.series_index = Some(number(key, value)?),
@@ -148,53 +272,135 @@ impl RawMeta {
             "path" => self.path = Some((text(key, value)?, "path")),
             "permalink" => self.path = Some((text(key, value)?, "permalink")),
             "redirect_to" => self.redirect_to = Some(text(key, value)?),
-            // Other tools' data, by definition not ours.
-            "extra" => {}
             // Jekyll's categories are its tags' near twin: taken as tags.
             "categories" => self.tags.extend(texts(key, value)?),
-            // Zola and Hugo keep series and tags in a table.
-            "taxonomies" => {
-                let Value::Map(entries) = value else {
-                    return Err(format!(
-                        "`taxonomies` must be a table such as `[taxonomies]` with \
-                         `tags = [\"a\"]` (found {})",
-                        value.describe()
-                    ));
-                };
-                for (name, value) in entries {
-                    let key = format!("taxonomies.{name}");
-                    match name.as_str() {
-                        "series" => self.series.extend(texts(&key, value)?),
-                        "tags" | "categories" => self.tags.extend(texts(&key, value)?),
-                        _ => problems.push(unknown(&key, &["series", "tags"])),
-                    }
-                }
+            "taxonomies" => self.taxonomies(value, problems)?,
+            _ => return self.set_foreign(key, value, problems),
+        }
+        Ok(())
+    }
+
+    /// A key that is not gemhole's own as written: another generator's, in any case (Hugo's
+    /// `publishDate`, `lastMod`), used or passed over; one of gemhole's in another case, read
+    /// as it with a note; else unknown.
+    fn set_foreign(
+        &mut self,
+        key: &str,
+        value: Value,
+        problems: &mut Vec<MetaProblem>,
+    ) -> Result<(), String> {
+        let lower = key.to_lowercase();
+        let date = |value| text(key, value).map(DateText);
+        match lower.as_str() {
+            "lastmod" => self.updated = Some((date(value)?, "lastmod")),
+            "modified" => self.updated = Some((date(value)?, "modified")),
+            "last_modified_at" => self.updated = Some((date(value)?, "last_modified_at")),
+            "publishdate" => self.publish_date = Some((date(value)?, "publishDate")),
+            "pubdate" => self.publish_date = Some((date(value)?, "pubdate")),
+            "expirydate" => self.expiry_date = Some((date(value)?, "expiryDate")),
+            "unpublishdate" => self.expiry_date = Some((date(value)?, "unpublishdate")),
+            "weight" => self.weight = Some(integer(key, value)?),
+            "series_order" => self.series_order = Some(number(key, value)?),
+            "excerpt" => self.excerpt = Some(text(key, value)?),
+            "category" => self.tags.extend(texts(key, value)?),
+            known if FOREIGN_KEYS.contains(&known) => {}
+            own if own != key && KNOWN_KEYS.contains(&own) => {
+                problems.push(MetaProblem {
+                    fatal: false,
+                    message: format!("`{key}` is read as `{lower}` (keys are lower case)"),
+                    key: key.to_owned(),
+                });
+                return self.set(&lower, value, problems);
             }
-            _ => {
-                let lower = key.to_lowercase();
-                if lower != key && KNOWN_KEYS.contains(&lower.as_str()) {
-                    problems.push(MetaProblem {
-                        fatal: false,
-                        message: format!("`{key}` is read as `{lower}` (keys are lower case)"),
-                        key: key.to_owned(),
-                    });
-                    return self.set(&lower, value, problems);
+            _ => problems.push(unknown(key, &KNOWN_KEYS)),
+        }
+        Ok(())
+    }
+
+    /// Zola and Hugo keep series and tags in a table; a site may define taxonomies of its own,
+    /// which are passed over (a near miss of one gemhole reads is told).
+    fn taxonomies(&mut self, value: Value, problems: &mut Vec<MetaProblem>) -> Result<(), String> {
+        let Value::Map(entries) = value else {
+            return Err(format!(
+                "`taxonomies` must be a table such as `[taxonomies]` with \
+                 `tags = [\"a\"]` (found {})",
+                value.describe()
+            ));
+        };
+        for (name, value) in entries {
+            let key = format!("taxonomies.{name}");
+            match name.as_str() {
+                "series" => self.series.extend(texts(&key, value)?),
+                "tags" | "categories" => self.tags.extend(texts(&key, value)?),
+                other if nearest(other, &TAXONOMIES, 1).is_some() => {
+                    problems.push(unknown(&key, &TAXONOMIES));
                 }
-                problems.push(unknown(key, &KNOWN_KEYS));
+                _ => {}
             }
         }
         Ok(())
     }
+
+    /// Zola's `[extra]` or Hugo's `params` (`table`): gemhole's own keys in it are read where
+    /// the top level (`written`, in lower case) does not set them. The rest is the theme's and
+    /// never checked. A value of the wrong form is a warning, as the key may mean something
+    /// else to the theme, but for the keys that keep a post from readers.
+    fn read_table(
+        &mut self,
+        table: &str,
+        value: Value,
+        written: &[String],
+        problems: &mut Vec<MetaProblem>,
+    ) {
+        let Value::Map(entries) = value else {
+            return;
+        };
+        for (name, value) in entries {
+            if !TABLE_KEYS.contains(&name.as_str()) || written.contains(&name) {
+                continue;
+            }
+            let key = format!("{table}.{name}");
+            if let Err(message) = self.set(&name, value, problems) {
+                let fatal = matches!(name.as_str(), "draft" | "published");
+                let message = message.replacen(&format!("`{name}`"), &format!("`{key}`"), 1);
+                problems.push(MetaProblem {
+                    fatal,
+                    message: if fatal {
+                        message
+                    } else {
+                        format!("{message}: ignored")
+                    },
+                    key,
+                });
+            }
+        }
+    }
+}
+
+/// A date given where Jekyll's `published` takes a boolean: Hugo's `published`, its publish
+/// date.
+fn date_written(value: &Value) -> Option<String> {
+    match value {
+        Value::Date(date) => Some(date.clone()),
+        Value::Text(text) if parse_day(text.trim()).is_some() => Some(text.clone()),
+        _ => None,
+    }
+}
+
+/// The key of `known` nearest `word` (in any case), at most `max` edits away and near enough
+/// for its length, with its distance.
+fn nearest<'k>(word: &str, known: &[&'k str], max: usize) -> Option<(usize, &'k str)> {
+    known
+        .iter()
+        .map(|k| (strsim::osa_distance(&word.to_lowercase(), k), *k))
+        .filter(|&(d, k)| d <= max && d < k.len() / 2 + 1)
+        .min()
 }
 
 /// The warning for a key gemhole does not read, naming the likely intended one.
 fn unknown(key: &str, known: &[&str]) -> MetaProblem {
     let last = key.rsplit('.').next().unwrap_or(key);
-    let near = known
-        .iter()
-        .map(|k| (strsim::osa_distance(&last.to_lowercase(), k), *k))
-        .filter(|&(d, k)| d <= 2 && d < k.len() / 2 + 1)
-        .min();
+    let near = nearest(last, known, 2);
     // A near miss of the keys that keep a post from readers is not guessed either way: the
     // post waits until the key is fixed.
     let fatal = matches!(near, Some((_, "draft" | "published")));
@@ -240,21 +446,37 @@ fn boolean(key: &str, value: Value) -> Result<bool, String> {
     }
 }
 
-fn number(key: &str, value: Value) -> Result<u32, String> {
-    let n = match &value {
-        Value::Int(n) => u32::try_from(*n).ok(),
-        Value::Float(f) if f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX) => {
-            Some(*f as u32)
-        }
+/// A whole number as written: an integer, a float without a fraction, or text of digits.
+fn whole(value: &Value) -> Option<i128> {
+    match value {
+        Value::Int(n) => Some(*n),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() <= 9.0e15 => Some(*f as i128),
         Value::Text(s) => s.trim().parse().ok(),
         _ => None,
-    };
-    n.ok_or_else(|| {
-        format!(
-            "`{key}` must be a whole number from 0 up, such as `{key}: 2` (found {})",
-            value.describe()
-        )
-    })
+    }
+}
+
+fn number(key: &str, value: Value) -> Result<u32, String> {
+    whole(&value)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| {
+            format!(
+                "`{key}` must be a whole number from 0 up, such as `{key}: 2` (found {})",
+                value.describe()
+            )
+        })
+}
+
+/// A whole number that may be negative (Hugo's and Zola's `weight`).
+fn integer(key: &str, value: Value) -> Result<i64, String> {
+    whole(&value)
+        .and_then(|n| i64::try_from(n).ok())
+        .ok_or_else(|| {
+            format!(
+                "`{key}` must be a whole number, such as `{key}: -2` (found {})",
+                value.describe()
+            )
+        })
 }
 
 fn texts(key: &str, value: Value) -> Result<Vec<String>, String> {
@@ -570,6 +792,12 @@ pub struct PostMeta {
     pub title: String,
     pub date: PostDate,
     pub updated: PostDate,
+    /// From when readers may see it, when that is not its date (Hugo's `publishDate`).
+    pub publish_date: Option<PostDate>,
+    /// From when readers may no longer see it (Hugo's `expiryDate`).
+    pub expiry_date: Option<PostDate>,
+    /// Its place among the parts of its series that have no part number (lighter first).
+    pub weight: Option<i64>,
     pub draft: bool,
     /// The series it belongs to (names NFC-normalised, spaces collapsed), in the order written.
     pub series: Vec<String>,
@@ -616,21 +844,39 @@ impl PostMeta {
             .unwrap_or_else(|| title_from_file_stem(file.stem));
 
         let written_date = found.date("date", raw.date.clone(), file.zone);
-        let updated = found.date("updated", raw.updated, file.zone);
-        let date = match written_date.or(prefix_date) {
+        let (updated, updated_key) = found.keyed_date(raw.updated, "updated", file.zone);
+        let (publish_date, _) =
+            found.keyed_date(raw.publish_date.clone(), "publishDate", file.zone);
+        let (expiry_date, expiry_key) = found.keyed_date(raw.expiry_date, "expiryDate", file.zone);
+        // Hugo dates a page by its publish date when it has no `date`.
+        let date = match written_date.or(publish_date).or(prefix_date) {
             Some(date) => date,
-            None => found.modified_date(raw.date.is_some(), file),
+            None => found.modified_date(raw.date.is_some() || raw.publish_date.is_some(), file),
         };
+        if let (Some(expiry), Some(from)) = (expiry_date, publish_date.or(Some(date)))
+            && expiry.at() <= from.at()
+        {
+            found.warn(
+                false,
+                expiry_key,
+                format!(
+                    "`{expiry_key}` ({}) is not after the post is published ({}): readers never \
+                     see it",
+                    expiry.minute(),
+                    from.minute()
+                ),
+            );
+        }
 
         if let Some(updated) = updated
             && updated.at() < date.at()
         {
             found.warn(
                 false,
-                "updated",
+                updated_key,
                 format!(
-                    "`updated` ({}) is before the post's date ({}): feeds say it was updated \
-                     before it was published",
+                    "`{updated_key}` ({}) is before the post's date ({}): feeds say it was \
+                     updated before it was published",
                     updated.minute(),
                     date.minute()
                 ),
@@ -649,12 +895,18 @@ impl PostMeta {
             title,
             date,
             updated: updated.unwrap_or(date),
+            // Only when it says more than the date.
+            publish_date: publish_date.filter(|p| *p != date),
+            expiry_date,
+            weight: raw.weight,
             draft: raw.draft.unwrap_or(false) || raw.published == Some(false),
             series,
             part,
             role,
             series_slug,
-            summary: non_empty(raw.summary).or_else(|| non_empty(raw.description)),
+            summary: non_empty(raw.summary)
+                .or_else(|| non_empty(raw.description))
+                .or_else(|| non_empty(raw.excerpt)),
             tags: raw
                 .tags
                 .into_iter()
@@ -673,6 +925,60 @@ impl PostMeta {
             redirect_to: non_empty(raw.redirect_to),
         };
         (meta, found.0)
+    }
+}
+
+impl PostMeta {
+    /// From when readers may see the post: its `publishDate`, else its date.
+    pub fn shown_from(&self) -> PostDate {
+        self.publish_date.unwrap_or(self.date)
+    }
+
+    /// Whether its `expiryDate` has passed by `now`.
+    pub fn expired_at(&self, now: PostDate) -> bool {
+        self.expiry_date.is_some_and(|e| e.at() <= now.at())
+    }
+
+    /// Whether readers must not see it at `now`: a draft, not yet due (unless posts dated
+    /// ahead are shown, `show_future`), or expired. Such a post leaves every list and feed.
+    pub fn withheld_at(&self, now: PostDate, show_future: bool) -> bool {
+        self.draft || (!show_future && self.shown_from().at() > now.at()) || self.expired_at(now)
+    }
+
+    /// The next moment after `now` at which [`PostMeta::withheld_at`] changes (it comes due,
+    /// or expires), so the snapshot can be made again then.
+    pub fn next_change(&self, now: PostDate, show_future: bool) -> Option<PostDate> {
+        if self.draft {
+            return None;
+        }
+        let due = Some(self.shown_from()).filter(|_| !show_future);
+        [due, self.expiry_date]
+            .into_iter()
+            .flatten()
+            .filter(|at| at.at() > now.at())
+            .min_by_key(|at| at.at())
+    }
+
+    /// Why a post that is no draft is withheld at `now`, and the key that says so: expired,
+    /// or dated ahead.
+    pub fn withheld_why(&self, now: PostDate) -> (&'static str, String) {
+        match self.expiry_date {
+            Some(expiry) if self.expired_at(now) => (
+                "expiryDate",
+                format!(
+                    "expired {} (`expiryDate`): no longer shown or listed",
+                    expiry.minute()
+                ),
+            ),
+            _ => (
+                if self.publish_date.is_some() {
+                    "publishDate"
+                } else {
+                    "date"
+                },
+                format!("dated ahead: appears {}", self.shown_from().minute()),
+            ),
+        }
     }
 }
 
@@ -707,6 +1013,20 @@ impl Found {
                 }
             },
             None => None,
+        }
+    }
+
+    /// A date written under one of several keys (`raw` holds the one used; `key` names the
+    /// key when none is), and that key, for messages about it.
+    fn keyed_date(
+        &mut self,
+        raw: Option<(DateText, &'static str)>,
+        key: &'static str,
+        zone: &TimeZone,
+    ) -> (Option<PostDate>, &'static str) {
+        match raw {
+            Some((text, key)) => (self.date(key, Some(text), zone), key),
+            None => (None, key),
         }
     }
 
@@ -839,7 +1159,13 @@ fn without_page_extension(slug: &str) -> &str {
 }
 
 /// The keys that number a post within its series, in the order they are looked at.
-pub const PART_KEYS: [&str; 4] = ["part", "series_part", "series_index", "series_weight"];
+pub const PART_KEYS: [&str; 5] = [
+    "part",
+    "series_part",
+    "series_index",
+    "series_weight",
+    "series_order",
+];
 
 /// A post's part number, and the key it was written under (`part` when none is set).
 pub fn part_of(raw: &RawMeta) -> (Option<u32>, &'static str) {
@@ -848,6 +1174,7 @@ pub fn part_of(raw: &RawMeta) -> (Option<u32>, &'static str) {
         raw.series_part,
         raw.series_index,
         raw.series_weight,
+        raw.series_order,
     ];
     PART_KEYS
         .iter()
@@ -1289,14 +1616,14 @@ date: 2024-01-01
     #[test]
     fn unknown_keys_are_warnings_with_a_suggestion() {
         let (raw, p) =
-            raw_with_problems("---\ndarft: true\nserie: Sail\nlayout: post\nextra: {x: 1}\n---\n");
+            raw_with_problems("---\ndarft: true\nserie: Sail\nlayuot: post\nextra: {x: 1}\n---\n");
         assert_eq!(raw.draft, None);
         let messages: Vec<&str> = p.iter().map(|p| p.message.as_str()).collect();
         assert_eq!(
             messages[1..],
             [
                 "unknown key `serie` is ignored: did you mean `series`?",
-                "unknown key `layout` is ignored",
+                "unknown key `layuot` is ignored",
             ]
         );
         assert!(p[1..].iter().all(|p| !p.fatal));

@@ -227,10 +227,8 @@ impl Site {
             };
             (post.line(key), "draft".into())
         } else {
-            (
-                post.line("date"),
-                format!("dated ahead: appears {}", post.meta.date.minute()),
-            )
+            let (key, why) = post.meta.withheld_why(PostDate::now());
+            (post.line(key), why)
         }
     }
 

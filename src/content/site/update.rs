@@ -24,13 +24,14 @@ pub(super) fn update(
         .changed
         .as_ref()
         .filter(|_| !scanned.files_came_or_went)?;
-    // A post dated ahead whose time has come, or a clock set back: the lists change.
-    let came_due = !options.show_future
-        && memo
-            .site
-            .drafts
-            .iter()
-            .any(|p| !p.meta.draft && p.meta.date.at() <= now.at());
+    // A post dated ahead whose time has come, one expired, or a clock set back: the lists
+    // change.
+    let came_due = memo
+        .site
+        .drafts
+        .iter()
+        .any(|p| !p.meta.withheld_at(now, options.show_future))
+        || memo.site.posts.iter().any(|p| p.meta.expired_at(now));
     if came_due || now.at() < memo.now.at() {
         return None;
     }

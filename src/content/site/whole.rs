@@ -122,15 +122,15 @@ impl Site {
     }
 }
 
-/// Drafts (and posts dated after `now`, unless shown) apart from the published, so nothing
-/// lists them by mistake: (drafts, published).
+/// Drafts, posts due after `now` (unless shown) and expired posts apart from the published,
+/// so nothing lists them by mistake: (drafts, published).
 fn split_drafts(
     all: Vec<Arc<Post>>,
     options: &BuildOptions,
     now: PostDate,
 ) -> (Vec<Arc<Post>>, Vec<Arc<Post>>) {
     all.into_iter()
-        .partition(|p| p.meta.draft || (!options.show_future && p.meta.date.at() > now.at()))
+        .partition(|p| p.meta.withheld_at(now, options.show_future))
 }
 
 /// Published posts of a client-certificate area apart from the public ones, since they leave
