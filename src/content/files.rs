@@ -585,17 +585,40 @@ pub(crate) fn names(relative: &Path) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Whether a path (as names below the root) passes through a dot-file or dot-directory, or an
-/// editor's or sync tool's temporary file or backup: never listed, served or watched.
-/// `/.well-known/` is the one exception: it holds files meant for the public.
+/// Whether a path (as names below the root) passes through a dot-file or dot-directory, an
+/// editor's or sync tool's temporary file or backup, or a Jekyll site's own files at the root:
+/// never listed, served or watched. `/.well-known/` is the one exception: it holds files meant
+/// for the public.
 pub(crate) fn is_hidden<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
     let first_visible = |name: &str| !name.starts_with('.') || name == ".well-known";
     let hidden = |name: &str| name.starts_with('.') || is_temporary(name);
     match names.next() {
         None => false,
-        Some(first) => !first_visible(first) || is_temporary(first) || names.any(hidden),
+        Some(first) => {
+            !first_visible(first)
+                || is_temporary(first)
+                || JEKYLL_SITE_FILES.contains(&first)
+                || names.any(hidden)
+        }
     }
 }
+
+/// What a Jekyll site keeps beside its pages, for building them (its settings, templates,
+/// styles, data, plugins, Ruby's gems, the built site): a site copied in whole into the capsule
+/// serves none of it. Other names starting with `_` are the author's.
+const JEKYLL_SITE_FILES: [&str; 11] = [
+    "_config.yml",
+    "_config.yaml",
+    "_config.toml",
+    "_layouts",
+    "_includes",
+    "_sass",
+    "_data",
+    "_plugins",
+    "_site",
+    "Gemfile",
+    "Gemfile.lock",
+];
 
 /// A name editors and tools give a file on its way to its real name, or to the copy they keep
 /// (`x~`, `x.swp`, vim's `4913`, `x.tmp`): what it holds may be half written, or an old
@@ -755,6 +778,26 @@ mod tests {
             assert!(is_hidden(["posts", temporary].into_iter()), "{temporary}");
         }
         assert!(!is_hidden(["posts", "4913-notes.md"].into_iter()));
+        // A Jekyll site's own files, at the root; `_` is otherwise an ordinary name.
+        for jekyll in [
+            &["_config.yml"][..],
+            &["_layouts", "post.html"],
+            &["_includes", "head.html"],
+            &["_sass", "main.scss"],
+            &["_data", "authors.yml"],
+            &["_site", "index.html"],
+            &["Gemfile"],
+            &["Gemfile.lock"],
+        ] {
+            assert!(is_hidden(jekyll.iter().copied()), "{jekyll:?}");
+        }
+        for shown in [
+            &["_posts", "2010-07-21-x.md"][..],
+            &["_notes.md"],
+            &["posts", "_config.yml"],
+        ] {
+            assert!(!is_hidden(shown.iter().copied()), "{shown:?}");
+        }
     }
 
     #[test]

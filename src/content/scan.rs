@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, names};
 use super::front_matter::KeyLines;
 use super::markdown::{self, Text, read_opened, title_stem};
-use super::options::{BuildOptions, POSTS_DIR};
+use super::options::{BuildOptions, is_jekyll_draft, is_post_path};
 use super::post::Post;
 use super::post::{FileFacts, RawMeta};
 use super::problem::Problem;
@@ -785,7 +785,7 @@ fn read(
             // A large gemtext page is still served; it just cannot be a post. The whole file is
             // at fault: reported at its first line.
             let mut problems = Vec::new();
-            if markdown || relative.starts_with(POSTS_DIR) {
+            if markdown || is_post_path(relative) {
                 let message = match &e {
                     markdown::SourceError::TooLarge { limit, .. } => format!(
                         "larger than the {limit}-byte limit for Markdown files \
@@ -814,7 +814,7 @@ fn read(
     let not_utf8 = source.not_utf8();
     let mut entry = examine(source.text, relative, modified, options);
     if let Some((line, message)) = not_utf8
-        && (markdown || relative.starts_with(POSTS_DIR))
+        && (markdown || is_post_path(relative))
     {
         entry.problems.push(Problem {
             path: relative.to_owned(),
@@ -877,9 +877,9 @@ fn examine(
         })
     };
     let markdown = is_markdown(relative);
-    let is_post = relative.starts_with(POSTS_DIR);
+    let is_post = is_post_path(relative);
     let stem = title_stem(relative);
-    let (mut page, front, front_lines, heading, links) = if markdown {
+    let (mut page, mut front, front_lines, heading, links) = if markdown {
         let read = markdown::read(&source, stem, &options.markdown);
         for (e, fatal) in &read.problems {
             problem(e.line, e.message.clone(), *fatal);
@@ -909,6 +909,11 @@ fn examine(
             links,
         )
     };
+    // Jekyll's `_drafts/` holds drafts, whatever their front matter says.
+    if is_post && is_jekyll_draft(relative) {
+        front.draft = Some(true);
+        page.withheld.get_or_insert("draft");
+    }
     let mut broken = false;
     let post = if is_post {
         let facts = FileFacts {

@@ -1652,4 +1652,239 @@ date: 2024-01-01
             "unknown key `taxonomies.sries` is ignored: did you mean `series`?"
         );
     }
+
+    fn meta(source: &str) -> PostMeta {
+        let (m, p) = PostMeta::resolve(raw(source), &facts("2024-01-01-x"), None);
+        assert!(p.is_empty(), "{p:?}");
+        m
+    }
+
+    fn at(text: &str) -> PostDate {
+        PostDate::parse(text, &UTC).unwrap()
+    }
+
+    #[test]
+    fn each_generators_update_key_is_the_update() {
+        for key in [
+            "lastmod",
+            "lastMod",
+            "modified",
+            "last_modified_at",
+            "updated",
+        ] {
+            let m = meta(&format!("---\ndate: 2024-03-01\n{key}: 2024-03-05\n---\n"));
+            assert_eq!(m.updated.day(), "2024-03-05", "{key}");
+        }
+        let toml = meta("+++\ndate = 2024-03-01\nlastmod = 2024-03-05T10:00:00Z\n+++\n");
+        assert_eq!(toml.updated.rfc3339_utc(), "2024-03-05T10:00:00Z");
+        // Told under the key written.
+        let (_, p) = PostMeta::resolve(
+            raw("---\ndate: 2024-03-05\nlastmod: 2024-03-01\n---\n"),
+            &facts("x"),
+            None,
+        );
+        assert_eq!(p[0].key, "lastmod");
+        assert!(p[0].message.starts_with("`lastmod` (2024-03-01"), "{p:?}");
+    }
+
+    #[test]
+    fn a_publish_date_withholds_until_then() {
+        let m = meta("---\ndate: 2024-03-01\npublishDate: 2024-06-01\n---\n");
+        assert_eq!(m.date.day(), "2024-03-01");
+        assert!(m.withheld_at(at("2024-05-31"), false));
+        assert!(!m.withheld_at(at("2024-05-31"), true));
+        assert!(!m.withheld_at(at("2024-06-01"), false));
+        assert_eq!(
+            m.next_change(at("2024-05-01"), false),
+            Some(at("2024-06-01"))
+        );
+        assert_eq!(m.withheld_why(at("2024-05-01")).0, "publishDate");
+        // Past: shown; without a date, it dates the post; the same as the date, it says nothing.
+        let m = meta("---\npublishDate: 2020-01-02\n---\n");
+        assert_eq!((m.date.day(), m.publish_date), ("2020-01-02".into(), None));
+        assert!(!m.withheld_at(at("2024-01-01"), false));
+        let m = meta("+++\ndate = 2024-03-01\npubdate = 2024-03-01\n+++\n");
+        assert_eq!(m.publish_date, None);
+        // Hugo's `published` as a date; Jekyll's as a boolean.
+        let m = meta("---\ndate: 2024-03-01\npublished: 2024-04-01\n---\n");
+        assert_eq!(
+            m.publish_date.map(|d| d.day()).as_deref(),
+            Some("2024-04-01")
+        );
+        assert!(!m.draft);
+    }
+
+    #[test]
+    fn an_expiry_date_withholds_after_it() {
+        let m = meta("---\ndate: 2024-01-01\nexpiryDate: 2024-02-01\n---\n");
+        assert!(!m.withheld_at(at("2024-01-31"), false));
+        assert!(m.withheld_at(at("2024-02-01"), false));
+        assert!(
+            m.withheld_at(at("2024-02-01"), true),
+            "expired whatever publish_future says"
+        );
+        assert_eq!(
+            m.next_change(at("2024-01-15"), false),
+            Some(at("2024-02-01"))
+        );
+        assert_eq!(m.next_change(at("2024-03-01"), false), None);
+        let (key, why) = m.withheld_why(at("2024-03-01"));
+        assert_eq!(key, "expiryDate");
+        assert!(why.starts_with("expired 2024-02-01"), "{why}");
+        let m = meta("+++\ndate = 2024-01-01\nunpublishdate = 2099-01-01\n+++\n");
+        assert!(!m.withheld_at(at("2024-06-01"), false));
+        // One before the post appears is told: readers would never see it.
+        let (_, p) = PostMeta::resolve(
+            raw("---\ndate: 2024-01-01\nexpiryDate: 2023-01-01\n---\n"),
+            &facts("x"),
+            None,
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].message.contains("readers never see it"), "{p:?}");
+        let (_, p) = raw_with_problems("---\nexpiryDate: soon\n---\n");
+        assert!(p.is_empty());
+        let (_, p) = PostMeta::resolve(
+            raw("---\ndate: 2024-01-01\nexpiryDate: soon\n---\n"),
+            &facts("x"),
+            None,
+        );
+        assert!(p[0].fatal && p[0].key == "expiryDate", "{p:?}");
+    }
+
+    #[test]
+    fn weight_and_series_order() {
+        let m = meta("+++\nweight = -3\nseries = \"S\"\n+++\n");
+        assert_eq!((m.weight, m.part), (Some(-3), None));
+        let m = meta("---\nseries: S\nseries_order: 4\n---\n");
+        assert_eq!(m.part, Some(4));
+        assert_eq!(
+            part_of(&raw("---\nseries_order: 4\n---\n")).1,
+            "series_order"
+        );
+        let (_, p) = raw_with_problems("---\nweight: heavy\n---\n");
+        assert!(p[0].fatal && p[0].message.starts_with("`weight` must be a whole number"));
+    }
+
+    #[test]
+    fn extra_and_params_give_gemholes_own_keys_the_top_level_wins() {
+        let m = meta(
+            "+++\ntitle = \"T\"\n[extra]\nseries = \"Zola series\"\npart = 2\n\
+             series_role = \"supplement\"\nlang = \"fr\"\ntags = [\"a\"]\ntitle = \"not this\"\n\
+             theme_thing = { x = 1 }\n+++\n",
+        );
+        assert_eq!(m.series, ["Zola series"]);
+        assert_eq!((m.part, m.role), (Some(2), Some(SeriesRole::Supplement)));
+        assert_eq!(
+            (m.lang.as_deref(), m.tags.as_slice()),
+            (Some("fr"), &["a".to_owned()][..])
+        );
+        assert_eq!(m.title, "T");
+        let m = meta("---\nparams:\n  series: Hugo series\n  author: Me\nseries: Top\n---\n");
+        assert_eq!(m.series, ["Top"]);
+        let m = meta("---\nParams:\n  series: Hugo series\n---\n");
+        assert_eq!(m.series, ["Hugo series"]);
+        // A value of the wrong form is the theme's: told, not fatal; but for a draft.
+        let (raw, p) = raw_with_problems("+++\n[extra]\npart = \"three\"\n+++\n");
+        assert_eq!(raw.part, None);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(!p[0].fatal && p[0].key == "extra.part", "{p:?}");
+        assert!(p[0].message.starts_with("`extra.part` must be"), "{p:?}");
+        let (_, p) = raw_with_problems("+++\n[extra]\ndraft = \"maybe\"\n+++\n");
+        assert!(p[0].fatal, "{p:?}");
+        let (raw, _) = raw_with_problems("+++\n[extra]\ndraft = true\n+++\n");
+        assert_eq!(raw.draft, Some(true));
+    }
+
+    #[test]
+    fn any_taxonomy_is_known_and_summaries_come_from_excerpts() {
+        let raw = raw(
+            "+++\n[taxonomies]\ntags = [\"a\"]\ncategories = [\"b\"]\nauthors = [\"me\"]\n\
+             genres = [\"sf\"]\n+++\n",
+        );
+        let mut tags = raw.tags;
+        tags.sort();
+        assert_eq!(tags, ["a", "b"]);
+        let m = meta("---\nexcerpt: From Jekyll.\ncategory: one\n---\n");
+        assert_eq!(
+            (m.summary.as_deref(), m.tags.as_slice()),
+            (Some("From Jekyll."), &["one".to_owned()][..])
+        );
+        let m = meta("---\nexcerpt: No.\ndescription: Yes.\n---\n");
+        assert_eq!(m.summary.as_deref(), Some("Yes."));
+    }
+
+    #[test]
+    fn jekyll_and_toml_dates() {
+        let m = meta("---\ndate: 2010-07-21 12:34:56 -0500\n---\n");
+        assert_eq!(m.date.rfc3339_utc(), "2010-07-21T17:34:56Z");
+        assert_eq!(m.date.day(), "2010-07-21");
+        for (toml, utc) in [
+            ("1979-05-27T07:32:00Z", "1979-05-27T07:32:00Z"),
+            ("1979-05-27T00:32:00-07:00", "1979-05-27T07:32:00Z"),
+            ("1979-05-27 07:32:00Z", "1979-05-27T07:32:00Z"),
+            ("1979-05-27T07:32:00.999999", "1979-05-27T07:32:00.999999Z"),
+            ("1979-05-27T07:32:00", "1979-05-27T07:32:00Z"),
+            ("1979-05-27", "1979-05-27T00:00:00Z"),
+        ] {
+            let m = meta(&format!("+++\ndate = {toml}\n+++\n"));
+            assert_eq!(m.date.rfc3339_utc(), utc, "{toml}");
+        }
+    }
+
+    /// Every key Hugo, Zola (pages and sections) and Jekyll document, in the case they write
+    /// it, with a value of its usual form: none is unknown, none is an error.
+    #[test]
+    fn every_documented_key_is_known() {
+        let hugo = "+++\naliases = [\"/old/\"]\nbuild = { list = \"always\" }\n\
+            cascade = { x = 1 }\ndate = 2024-01-01\ndescription = \"d\"\ndraft = false\n\
+            expiryDate = 2099-01-01\nheadless = false\nisCJKLanguage = false\n\
+            keywords = [\"k\"]\nlastmod = 2024-01-02\nlayout = \"post\"\nlinkTitle = \"l\"\n\
+            markup = \"goldmark\"\nmenus = \"main\"\nmenu = \"main\"\noutputs = [\"html\"]\n\
+            publishDate = 2024-01-01\nresources = [{ src = \"a.jpg\" }]\n\
+            sitemap = { priority = 0.5 }\nslug = \"s\"\nsummary = \"s\"\ntitle = \"t\"\n\
+            translationKey = \"k\"\ntype = \"posts\"\nurl = \"/u/\"\nweight = 1\n\
+            tags = [\"t\"]\ncategories = [\"c\"]\nseries = [\"S\"]\nseries_order = 1\n\
+            showToc = true\nTocOpen = false\ntoc = true\nauthor = \"a\"\nauthors = [\"a\"]\n\
+            images = [\"i.png\"]\nfeatured_image = \"f.png\"\ncover = { image = \"c.png\" }\n\
+            comments = true\n[params]\nanything = 1\n+++\n";
+        let zola = "+++\ntitle = \"t\"\ndescription = \"d\"\ndate = 2024-01-01\n\
+            updated = 2024-01-02\nweight = 1\ndraft = false\nslug = \"s\"\npath = \"p\"\n\
+            aliases = [\"/a/\"]\nauthors = [\"a\"]\nin_search_index = true\n\
+            template = \"page.html\"\nrender = true\nsort_by = \"date\"\n\
+            page_template = \"p.html\"\npaginate_by = 5\npaginate_path = \"page\"\n\
+            paginate_reversed = false\ninsert_anchor_links = \"left\"\ntransparent = false\n\
+            generate_feeds = true\nredirect_to = \"/r/\"\n[taxonomies]\ntags = [\"t\"]\n\
+            authors = [\"a\"]\n[extra]\nanything = 1\n+++\n";
+        let jekyll = "---\nlayout: post\ntitle: t\ndate: 2010-07-21 12:34:56 -0500\n\
+            categories: [c]\ncategory: c\ntags: [t]\npermalink: /p/\npublished: true\n\
+            excerpt: e\nexcerpt_separator: <!--more-->\nauthor: a\nimage: i.png\n\
+            redirect_from: [/old/]\nsitemap: false\ncomments: true\n\
+            last_modified_at: 2010-07-22\n---\n";
+        let jekyll_redirect = "---\nredirect_to: https://example.org/\n---\n";
+        for source in [hugo, zola, jekyll, jekyll_redirect] {
+            let (_, p) = raw_with_problems(source);
+            assert!(p.is_empty(), "{source}\n{p:?}");
+        }
+    }
+
+    #[test]
+    fn typos_of_gemholes_keys_are_told_and_foreign_keys_are_not_typos() {
+        let (_, p) = raw_with_problems("---\nserise: S\ndraf: true\n---\n");
+        assert_eq!(
+            p[0].message,
+            "unknown key `serise` is ignored: did you mean `series`?"
+        );
+        assert!(
+            p[1].fatal && p[1].message.contains("did you mean `draft`?"),
+            "{p:?}"
+        );
+        // Known to another generator, near one of gemhole's: passed over.
+        for key in ["type", "toc", "menu", "image", "render", "template"] {
+            let (_, p) = raw_with_problems(&format!("---\n{key}: x\n---\n"));
+            assert!(p.is_empty(), "{key}: {p:?}");
+        }
+        // A near miss of a taxonomy gemhole reads is told.
+        let (_, p) = raw_with_problems("+++\n[taxonomies]\nseires = [\"S\"]\n+++\n");
+        assert!(p[0].message.contains("did you mean `series`?"), "{p:?}");
+    }
 }

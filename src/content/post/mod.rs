@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::content::front_matter::KeyLines;
+use crate::content::options::served_as;
 use crate::convert;
 
 pub mod meta;
@@ -55,14 +56,15 @@ impl Post {
         if problems.iter().any(|p| p.fatal) {
             return (None, problems);
         }
+        let served = served_as(relative);
         let page = if explicit_slug {
-            relative.with_file_name(format!("{}.gmi", meta.slug))
+            served.with_file_name(format!("{}.gmi", meta.slug))
         } else {
-            relative.with_extension("gmi")
+            served.with_extension("gmi")
         };
         let url = page_url(&page);
         let post = Post {
-            renamed: explicit_slug && url != page_url(&relative.with_extension("gmi")),
+            renamed: explicit_slug && url != page_url(&served.with_extension("gmi")),
             source: relative.to_owned(),
             url,
             meta,
@@ -73,9 +75,10 @@ impl Post {
         (Some(post), problems)
     }
 
-    /// The URL its file name gives it (`posts/x.md` → `/posts/x.gmi`), whatever its `slug`.
+    /// The URL its file name gives it (`posts/x.md` → `/posts/x.gmi`, Jekyll's
+    /// `_posts/x.md` too: see [`served_as`]), whatever its `slug`.
     pub fn natural_url(&self) -> String {
-        page_url(&self.source.with_extension("gmi"))
+        page_url(&served_as(&self.source).with_extension("gmi"))
     }
 
     /// The line of its source a front-matter key is written on (1 when it is not).
