@@ -24,9 +24,6 @@ use crate::disk::{self, FolderUse};
 /// The file every directory serves.
 pub const INDEX_FILE: &str = "index.gmi";
 
-/// Files with this extension are converted to gemtext and served under a `.gmi` name.
-pub const MARKDOWN_EXTENSION: &str = "md";
-
 /// The capsule folder, canonicalised once at start-up, and a descriptor of it that every file
 /// is opened beneath.
 #[derive(Debug, Clone)]
@@ -472,8 +469,10 @@ impl CapsuleRoot {
         if gmi.extension()? != "gmi" {
             return None;
         }
-        let source = self.inside(&gmi.with_extension(MARKDOWN_EXTENSION))?;
-        source.is_file().then_some(Resolved::Markdown(source))
+        markdown_sources(gmi).find_map(|source| {
+            let source = self.inside(&source)?;
+            source.is_file().then_some(Resolved::Markdown(source))
+        })
     }
 
     /// The canonical form of `path` if it exists, lies inside the root, is neither hidden nor
@@ -572,8 +571,19 @@ fn canonical_or_planned(path: &Path) -> PathBuf {
 
 /// Whether a file is Markdown (converted and served under its `.gmi` name).
 pub fn is_markdown(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case(MARKDOWN_EXTENSION))
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        crate::convert::url::MARKDOWN_EXTENSIONS
+            .iter()
+            .any(|m| e.eq_ignore_ascii_case(m))
+    })
+}
+
+/// The Markdown files a page at `page` (`x.gmi`, or a folder's `index.gmi`) may be written
+/// as, `x.md` first.
+pub fn markdown_sources(page: &Path) -> impl Iterator<Item = PathBuf> + '_ {
+    crate::convert::url::MARKDOWN_EXTENSIONS
+        .iter()
+        .map(move |e| page.with_extension(e))
 }
 
 /// The names of a path below the root, for [`is_hidden`]; a name that is not UTF-8 (or a

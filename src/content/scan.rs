@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, names};
+use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, markdown_sources, names};
 use super::front_matter::KeyLines;
 use super::markdown::{self, Text, read_opened, title_stem};
 use super::options::{BuildOptions, is_jekyll_draft, is_post_path};
@@ -586,7 +586,8 @@ impl Pass<'_> {
                     self.found.linked_folders.insert(url.clone());
                 }
                 let target = path.canonicalize().unwrap_or_else(|_| path.clone());
-                if target.join(INDEX_FILE).is_file() || target.join("index.md").is_file() {
+                let index = target.join(INDEX_FILE);
+                if index.is_file() || markdown_sources(&index).any(|m| m.is_file()) {
                     self.found.served.insert(format!("{url}/"));
                 }
                 if !kind.is_symlink() {

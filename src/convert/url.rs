@@ -33,6 +33,21 @@ pub fn link_target(dest: &str) -> Option<String> {
 }
 
 /// `x.md?q#frag` → `x.gmi?q`; `#frag` → nothing.
+/// The file name endings Markdown is written with: `md`, and the others Jekyll reads by default
+/// (its `markdown_ext`), so a Jekyll blog's `.markdown` posts are Markdown as they were there.
+pub const MARKDOWN_EXTENSIONS: [&str; 6] = ["md", "markdown", "mdown", "mkdn", "mkd", "mkdown"];
+
+/// `x.md` (or another Markdown ending) → the length of `x`, the part a `.gmi` page keeps.
+pub fn markdown_stem(path: &str) -> Option<usize> {
+    let (stem, ext) = path.rsplit_once('.')?;
+    (!stem.is_empty()
+        && !stem.ends_with('/')
+        && MARKDOWN_EXTENSIONS
+            .iter()
+            .any(|e| ext.eq_ignore_ascii_case(e)))
+    .then_some(stem.len())
+}
+
 fn relative_target(dest: &str) -> Option<String> {
     let without_fragment = dest.split('#').next().unwrap_or("");
     if without_fragment.is_empty() {
@@ -42,11 +57,9 @@ fn relative_target(dest: &str) -> Option<String> {
         Some((p, q)) => (p, Some(q)),
         None => (without_fragment, None),
     };
-    let path = match path.len().checked_sub(3) {
-        Some(stem) if path.is_char_boundary(stem) && path[stem..].eq_ignore_ascii_case(".md") => {
-            format!("{}.gmi", &path[..stem])
-        }
-        _ => path.to_owned(),
+    let path = match markdown_stem(path) {
+        Some(stem) => format!("{}.gmi", &path[..stem]),
+        None => path.to_owned(),
     };
     Some(match query {
         Some(q) => format!("{path}?{q}"),
@@ -472,6 +485,13 @@ mod tests {
     #[test]
     fn relative_md_links_become_gmi() {
         assert_eq!(link_target("post.md").as_deref(), Some("post.gmi"));
+        assert_eq!(
+            link_target("a/post.markdown").as_deref(),
+            Some("a/post.gmi")
+        );
+        assert_eq!(link_target("post.MKD#x").as_deref(), Some("post.gmi"));
+        assert_eq!(link_target("a/.md").as_deref(), Some("a/.md"));
+        assert_eq!(link_target("notes.mdx").as_deref(), Some("notes.mdx"));
         assert_eq!(link_target("../a/b.MD#top").as_deref(), Some("../a/b.gmi"));
         assert_eq!(link_target("b.md?x=1#f").as_deref(), Some("b.gmi?x=1"));
         assert_eq!(link_target("notes.mdx").as_deref(), Some("notes.mdx"));

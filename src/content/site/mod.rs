@@ -174,20 +174,16 @@ impl Site {
     /// never in the snapshot.
     pub fn text_path(&self, segments: &[String], ends_with_slash: bool) -> Option<&Path> {
         let joined: PathBuf = segments.iter().collect();
-        let candidates = if ends_with_slash {
-            [
-                Some(joined.join(super::files::INDEX_FILE)),
-                Some(joined.join("index.md")),
-            ]
+        let page = if ends_with_slash {
+            joined.join(super::files::INDEX_FILE)
         } else if segments.last().is_some_and(|s| s.ends_with(".gmi")) {
-            [Some(joined.clone()), Some(joined.with_extension("md"))]
+            joined
         } else {
-            [None, None]
+            return None;
         };
         // The hand-written `.gmi` wins over its Markdown twin.
-        candidates
-            .into_iter()
-            .flatten()
+        std::iter::once(page.clone())
+            .chain(super::files::markdown_sources(&page))
             .find_map(|c| self.texts.get_key_value(&c).map(|(k, _)| k.as_path()))
     }
 
