@@ -24,6 +24,10 @@ use crate::disk::{self, FolderUse};
 /// The file every directory serves.
 pub const INDEX_FILE: &str = "index.gmi";
 
+/// A folder's section page (Hugo's and Zola's `_index.md`): its index when it has no
+/// `index.gmi` or `index.md`, never a post.
+pub const SECTION_FILE: &str = "_index.md";
+
 /// Files with this extension are converted to gemtext and served under a `.gmi` name.
 pub const MARKDOWN_EXTENSION: &str = "md";
 
@@ -441,6 +445,7 @@ impl CapsuleRoot {
                     return Resolved::AddSlash;
                 }
                 self.page(&target.join(INDEX_FILE))
+                    .or_else(|| self.markdown_twin(&target.join("_index.gmi")))
                     .unwrap_or(Resolved::NotFound("folder has no index.gmi or index.md"))
             }
             // Markdown is published through its `.gmi` page only: the source may be a draft.
@@ -571,6 +576,11 @@ fn canonical_or_planned(path: &Path) -> PathBuf {
 }
 
 /// Whether a file is Markdown (converted and served under its `.gmi` name).
+/// Whether a file is a folder's section page (`_index.md`).
+pub fn is_section_page(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == SECTION_FILE)
+}
+
 pub fn is_markdown(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case(MARKDOWN_EXTENSION))

@@ -12,7 +12,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, names};
+use super::files::{
+    CapsuleRoot, INDEX_FILE, SECTION_FILE, is_hidden, is_markdown, is_section_page, names,
+};
 use super::front_matter::KeyLines;
 use super::markdown::{self, Text, read_opened, title_stem};
 use super::options::{BuildOptions, POSTS_DIR};
@@ -470,7 +472,7 @@ fn served_by(relative: &Path) -> Vec<String> {
         .and_then(|n| n.to_str())
         .and_then(|n| n.rsplit_once('.'))
         .map(|(stem, _)| stem);
-    if is_text_file(relative) && stem == Some("index") {
+    if is_text_file(relative) && (stem == Some("index") || is_section_page(relative)) {
         urls.push(format!(
             "{}/",
             url_of(relative.parent().unwrap_or(Path::new("")))
@@ -586,7 +588,10 @@ impl Pass<'_> {
                     self.found.linked_folders.insert(url.clone());
                 }
                 let target = path.canonicalize().unwrap_or_else(|_| path.clone());
-                if target.join(INDEX_FILE).is_file() || target.join("index.md").is_file() {
+                if [INDEX_FILE, "index.md", SECTION_FILE]
+                    .iter()
+                    .any(|index| target.join(index).is_file())
+                {
                     self.found.served.insert(format!("{url}/"));
                 }
                 if !kind.is_symlink() {
@@ -877,12 +882,15 @@ fn examine(
         })
     };
     let markdown = is_markdown(relative);
-    let is_post = relative.starts_with(POSTS_DIR);
+    let section = is_section_page(relative);
+    let is_post = relative.starts_with(POSTS_DIR) && !section;
     let stem = title_stem(relative);
     let (mut page, front, front_lines, heading, links) = if markdown {
         let read = markdown::read(&source, stem, &options.markdown);
         for (e, fatal) in &read.problems {
-            problem(e.line, e.message.clone(), *fatal);
+            if !(section && !fatal && names_section_key(&e.message)) {
+                problem(e.line, e.message.clone(), *fatal);
+            }
         }
         if read.error.is_some() {
             return failed(Text::Page(Arc::new(read.page)), problems);
@@ -948,6 +956,41 @@ fn examine(
         problems,
         broken,
     }
+}
+
+/// The keys Hugo and Zola document for a section page (`_index.md`) that gemhole does not
+/// read: known, so never reported as unknown there.
+const SECTION_KEYS: [&str; 22] = [
+    "sort_by",
+    "paginate_by",
+    "paginate_path",
+    "paginate_reversed",
+    "insert_anchor_links",
+    "transparent",
+    "render",
+    "page_template",
+    "template",
+    "weight",
+    "in_search_index",
+    "generate_feeds",
+    "generate_feed",
+    "cascade",
+    "outputs",
+    "layout",
+    "type",
+    "menu",
+    "build",
+    "linktitle",
+    "params",
+    "sitemap",
+];
+
+/// Whether a front-matter warning is the "unknown key" one of a section key.
+fn names_section_key(message: &str) -> bool {
+    message
+        .strip_prefix("unknown key `")
+        .and_then(|rest| rest.split(['`', '.']).next())
+        .is_some_and(|key| SECTION_KEYS.contains(&key))
 }
 
 /// `posts/x.gmi` → `/posts/x.gmi`; the root → `` (so a folder URL is this plus `/`).

@@ -86,7 +86,7 @@ impl Capsule {
         if self.site.generated(segments).is_some() {
             return true;
         }
-        let url = url::encode_path(&format!("/{}", segments.join("/")));
+        let url = request_url(segments, ends_with_slash);
         let source = match self.site.post_by_url(&url) {
             Some(post) => Some(post.source.as_path()),
             None => self.site.text_path(segments, ends_with_slash),
@@ -137,7 +137,7 @@ impl Capsule {
         }
         // A post renamed by its `slug` is served at its URL, and its file's own name sends
         // readers there.
-        let url = url::encode_path(&format!("/{}", segments.join("/")));
+        let url = request_url(segments, ends_with_slash);
         let resolved = match self.site.post_by_url(&url) {
             // Renamed by its `slug`, it is still the file of its own name: an area over that
             // name holds it under the new one too.
@@ -155,7 +155,7 @@ impl Capsule {
                     "renamed out of a client-certificate area",
                 )));
             }
-            Some(post) if !ends_with_slash => {
+            Some(post) if !post.url.ends_with('/') => {
                 let path = self.root.path().join(&post.source);
                 if is_markdown(&path) {
                     Resolved::Markdown(path)
@@ -388,4 +388,15 @@ impl Capsule {
             pages::post_footer(site, &places),
         ))
     }
+}
+
+/// The URL a request names, as the site writes URLs: percent-encoded, a folder's with its
+/// slash (a page bundle's URL is its folder's).
+fn request_url(segments: &[String], ends_with_slash: bool) -> String {
+    let slash = if ends_with_slash && !segments.is_empty() {
+        "/"
+    } else {
+        ""
+    };
+    url::encode_path(&format!("/{}{slash}", segments.join("/")))
 }

@@ -170,19 +170,24 @@ impl Site {
     }
 
     /// The text file a request path names, if the snapshot has it: `x.gmi` (or its Markdown
-    /// twin `x.md`), or for a folder path its `index.gmi` (or `index.md`). Hidden files are
-    /// never in the snapshot.
+    /// twin `x.md`), or for a folder path its `index.gmi` (or `index.md`, or the section page
+    /// `_index.md`). Hidden files are never in the snapshot.
     pub fn text_path(&self, segments: &[String], ends_with_slash: bool) -> Option<&Path> {
         let joined: PathBuf = segments.iter().collect();
         let candidates = if ends_with_slash {
             [
                 Some(joined.join(super::files::INDEX_FILE)),
                 Some(joined.join("index.md")),
+                Some(joined.join(super::files::SECTION_FILE)),
             ]
         } else if segments.last().is_some_and(|s| s.ends_with(".gmi")) {
-            [Some(joined.clone()), Some(joined.with_extension("md"))]
+            [
+                Some(joined.clone()),
+                Some(joined.with_extension("md")),
+                None,
+            ]
         } else {
-            [None, None]
+            [None, None, None]
         };
         // The hand-written `.gmi` wins over its Markdown twin.
         candidates
