@@ -22,6 +22,7 @@ use super::post::Post;
 use super::post::{FileFacts, RawMeta};
 use super::problem::Problem;
 use crate::convert::mime::mime_for;
+use crate::convert::redirect::redirect_target;
 
 /// What one pass found. The collections are shared with the snapshot made from them and with
 /// the next pass, which copies one only to change it.
@@ -917,6 +918,17 @@ fn examine(
             links,
         )
     };
+    if let Some(written) = front.redirect_to.as_deref() {
+        let folder = format!("{}/", url_of(relative.parent().unwrap_or(Path::new(""))));
+        match redirect_target(&folder, written) {
+            Ok(target) => page.redirect = Some(target.stored()),
+            Err(why) => problem(
+                front_lines.line("redirect_to").unwrap_or(1),
+                format!("`redirect_to` `{written}` is ignored: {why}"),
+                false,
+            ),
+        }
+    }
     let mut broken = false;
     let post = if is_post {
         let facts = FileFacts {

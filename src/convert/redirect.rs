@@ -124,9 +124,16 @@ fn normal_segments(path: &str) -> Option<Vec<&str>> {
 }
 
 /// The URL Jekyll's default permalink (`/:categories/:year/:month/:day/:title.html`) gave a
-/// post: categories lower-cased, each once, in order; `title` is the file name's part after
-/// its date.
-pub fn jekyll_url(categories: &[String], (year, month, day): (i16, i8, i8), title: &str) -> String {
+/// post: categories lower-cased, each once, in order; `day` is `YYYY-MM-DD`; `title` is the
+/// file name's part after its date.
+pub fn jekyll_url(categories: &[String], day: &str, title: &str) -> String {
+    let mut parts = category_path(categories);
+    parts.push(day.replace('-', "/"));
+    format!("/{}/{title}.html", parts.join("/"))
+}
+
+/// Categories as Jekyll puts them in a URL: lower-cased, each once, in order.
+fn category_path(categories: &[String]) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
     for category in categories {
         let lower = category.to_lowercase();
@@ -134,8 +141,50 @@ pub fn jekyll_url(categories: &[String], (year, month, day): (i16, i8, i8), titl
             parts.push(lower);
         }
     }
-    parts.push(format!("{year:04}/{month:02}/{day:02}"));
-    format!("/{}/{title}.html", parts.join("/"))
+    parts
+}
+
+/// A Jekyll-style permalink with its placeholders filled (`:year`, `:month`, `:day`, `:title`,
+/// `:slug`, `:categories`), from the same facts as [`jekyll_url`]; refused when it names one
+/// gemhole cannot know.
+pub fn expand_permalink(
+    pattern: &str,
+    categories: &[String],
+    day: &str,
+    title: &str,
+) -> Result<String, Refusal> {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    let mut date = day.splitn(3, '-');
+    let (year, month, mday) = (
+        date.next().unwrap_or(""),
+        date.next().unwrap_or(""),
+        date.next().unwrap_or(""),
+    );
+    while let Some(at) = rest.find(':') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let value = match &after[..end] {
+            "year" => year.to_owned(),
+            "month" => month.to_owned(),
+            "day" => mday.to_owned(),
+            "title" | "slug" => title.to_owned(),
+            "categories" => category_path(categories).join("/"),
+            "" => ":".to_owned(),
+            _ => {
+                return Err(
+                    "a placeholder gemhole does not fill (`:year`, `:month`, `:day`, `:title`, `:slug` and `:categories` are)",
+                );
+            }
+        };
+        out.push_str(&value);
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -203,9 +252,19 @@ mod tests {
     fn jekyll_placed_posts_by_category_and_date() {
         let categories = ["Rust".to_owned(), "Web".to_owned(), "rust".to_owned()];
         assert_eq!(
-            jekyll_url(&categories, (2024, 3, 1), "knots"),
+            jekyll_url(&categories, "2024-03-01", "knots"),
             "/rust/web/2024/03/01/knots.html"
         );
-        assert_eq!(jekyll_url(&[], (2009, 12, 25), "x"), "/2009/12/25/x.html");
+        assert_eq!(jekyll_url(&[], "2009-12-25", "x"), "/2009/12/25/x.html");
+        let expand = |p| expand_permalink(p, &categories, "2024-03-01", "knots");
+        assert_eq!(
+            expand("/:categories/:year/:month/:title/"),
+            Ok("/rust/web/2024/03/knots/".to_owned())
+        );
+        assert_eq!(
+            expand("/blog/:day-:slug.html"),
+            Ok("/blog/01-knots.html".to_owned())
+        );
+        assert!(expand("/:i_month/:title").is_err());
     }
 }

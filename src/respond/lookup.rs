@@ -11,6 +11,7 @@ use crate::content::files::is_markdown;
 use crate::content::markdown::{Page, Text};
 use crate::content::site::{Entry, Generated};
 use crate::convert::mime::mime_for;
+use crate::convert::redirect::Target;
 use crate::convert::route::Route;
 use crate::convert::url::{self, Origin};
 use crate::views::{atom, pages};
@@ -101,6 +102,24 @@ impl Capsule {
             .unwrap_or(Lookup::Found(Resolved::NotFound("no such file")))
     }
 
+    /// What a path answers, or where a post that was once there now is: a former URL is
+    /// answered only where nothing else is.
+    fn lookup_with(
+        &self,
+        segments: &[String],
+        ends_with_slash: bool,
+        origin: &Origin,
+        disk: bool,
+    ) -> Option<Lookup> {
+        let found = self.lookup_here(segments, ends_with_slash, origin, disk)?;
+        if let Lookup::Found(Resolved::NotFound(_)) = found
+            && let Some(moved) = self.site.moved_to(segments)
+        {
+            return Some(Lookup::Redirect(moved.to.clone()));
+        }
+        Some(found)
+    }
+
     /// As [`Capsule::lookup`] for the paths the site snapshot answers by itself (generated
     /// pages, text pages), without a file-system call; `None` for the others. Requests for
     /// pages never wait for the disk this way.
@@ -113,7 +132,7 @@ impl Capsule {
         self.lookup_with(segments, ends_with_slash, origin, false)
     }
 
-    fn lookup_with(
+    fn lookup_here(
         &self,
         segments: &[String],
         ends_with_slash: bool,
@@ -193,6 +212,17 @@ impl Capsule {
             _ => None,
         };
         Some(match (text, resolved) {
+            (Some(Some(Text::Page(page))), Resolved::Markdown(_) | Resolved::File { .. })
+                if page.withheld.is_none() && page.redirect.is_some() =>
+            {
+                match Target::from_stored(page.redirect.as_deref().unwrap_or_default()) {
+                    Target::Gemini(url) => Lookup::Redirect(url),
+                    Target::Web(url) => Lookup::Generated {
+                        body: pages::moved(&url),
+                        lang: page.lang.clone(),
+                    },
+                }
+            }
             (
                 Some(Some(Text::Page(page))),
                 Resolved::Markdown(path) | Resolved::File { path, .. },
