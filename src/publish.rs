@@ -307,6 +307,14 @@ fn write_capsule(
             }
             Lookup::Page(page) if page.withheld.is_none() => page.gemtext.as_bytes().to_vec(),
             Lookup::Generated { body, .. } | Lookup::Typed { body, .. } => body.into_bytes(),
+            // A former URL its author wrote: a static copy cannot redirect, so a page with a
+            // link to where the post is now. (A file renamed by its `slug` is left out: links
+            // to its old name are rewritten.)
+            Lookup::Redirect(target)
+                if capsule.site.moved_to(&segments).is_some_and(|m| m.written) =>
+            {
+                crate::views::pages::moved(&target).into_bytes()
+            }
             Lookup::PageError(e) => {
                 eprintln!("{e}");
                 continue;

@@ -58,3 +58,5 @@ mod titan;
 mod tls;
 /// The load generator and the limit server.
 mod tools;
+/// URLs kept from an old site: bundles, sections, former URLs.
+mod urls;

@@ -24,6 +24,10 @@ use crate::disk::{self, FolderUse};
 /// The file every directory serves.
 pub const INDEX_FILE: &str = "index.gmi";
 
+/// A folder's section page (Hugo's and Zola's `_index.md`): its index when it has no
+/// `index.gmi` or `index.md`, never a post.
+pub const SECTION_FILE: &str = "_index.md";
+
 /// The capsule folder, canonicalised once at start-up, and a descriptor of it that every file
 /// is opened beneath.
 #[derive(Debug, Clone)]
@@ -438,6 +442,7 @@ impl CapsuleRoot {
                     return Resolved::AddSlash;
                 }
                 self.page(&target.join(INDEX_FILE))
+                    .or_else(|| self.markdown_twin(&target.join("_index.gmi")))
                     .unwrap_or(Resolved::NotFound("folder has no index.gmi or index.md"))
             }
             // Markdown is published through its `.gmi` page only: the source may be a draft.
@@ -567,6 +572,11 @@ fn canonical_or_planned(path: &Path) -> PathBuf {
             _ => return absolute,
         }
     }
+}
+
+/// Whether a file is a folder's section page (`_index.md`).
+pub fn is_section_page(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == SECTION_FILE)
 }
 
 /// Whether a file is Markdown (converted and served under its `.gmi` name).

@@ -127,6 +127,10 @@ pub struct Page {
     /// Why readers must not see this page: a draft, or front matter that could not be read
     /// (which might have said `draft: true`).
     pub withheld: Option<&'static str>,
+    /// Where its `redirect_to` sends readers instead, as [`Target::stored`] keeps it.
+    ///
+    /// [`Target::stored`]: crate::convert::redirect::Target::stored
+    pub redirect: Option<String>,
 }
 
 /// Converts a Markdown source. `file_stem` supplies the title when neither the front matter
@@ -191,6 +195,7 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
             .as_deref()
             .and_then(|l| Lang::try_from(l.to_owned()).ok()),
         withheld: withheld(error.is_some(), &front),
+        redirect: None,
     };
     // The body is the end of the source: its offsets count from there.
     let body_start = source.len() - body.len();
@@ -353,6 +358,7 @@ pub fn gemtext_page(text: String, file_stem: &str) -> (Page, Option<String>) {
         gemtext: text,
         lang: None,
         withheld: None,
+        redirect: None,
     };
     (page, heading)
 }

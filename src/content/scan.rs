@@ -12,7 +12,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::files::{CapsuleRoot, INDEX_FILE, is_hidden, is_markdown, markdown_sources, names};
+use super::files::{
+    CapsuleRoot, INDEX_FILE, SECTION_FILE, is_hidden, is_markdown, is_section_page,
+    markdown_sources, names,
+};
 use super::front_matter::KeyLines;
 use super::markdown::{self, Text, read_opened, title_stem};
 use super::options::{BuildOptions, is_jekyll_draft, is_post_path};
@@ -20,6 +23,7 @@ use super::post::Post;
 use super::post::{FileFacts, RawMeta};
 use super::problem::Problem;
 use crate::convert::mime::mime_for;
+use crate::convert::redirect::redirect_target;
 
 /// What one pass found. The collections are shared with the snapshot made from them and with
 /// the next pass, which copies one only to change it.
@@ -470,7 +474,7 @@ fn served_by(relative: &Path) -> Vec<String> {
         .and_then(|n| n.to_str())
         .and_then(|n| n.rsplit_once('.'))
         .map(|(stem, _)| stem);
-    if is_text_file(relative) && stem == Some("index") {
+    if is_text_file(relative) && (stem == Some("index") || is_section_page(relative)) {
         urls.push(format!(
             "{}/",
             url_of(relative.parent().unwrap_or(Path::new("")))
@@ -587,7 +591,10 @@ impl Pass<'_> {
                 }
                 let target = path.canonicalize().unwrap_or_else(|_| path.clone());
                 let index = target.join(INDEX_FILE);
-                if index.is_file() || markdown_sources(&index).any(|m| m.is_file()) {
+                if index.is_file()
+                    || markdown_sources(&index).any(|m| m.is_file())
+                    || target.join(SECTION_FILE).is_file()
+                {
                     self.found.served.insert(format!("{url}/"));
                 }
                 if !kind.is_symlink() {
@@ -878,12 +885,15 @@ fn examine(
         })
     };
     let markdown = is_markdown(relative);
-    let is_post = is_post_path(relative);
+    let section = is_section_page(relative);
+    let is_post = is_post_path(relative) && !section;
     let stem = title_stem(relative);
     let (mut page, mut front, front_lines, heading, links) = if markdown {
         let read = markdown::read(&source, stem, &options.markdown);
         for (e, fatal) in &read.problems {
-            problem(e.line, e.message.clone(), *fatal);
+            if !(section && !fatal && names_section_key(&e.message)) {
+                problem(e.line, e.message.clone(), *fatal);
+            }
         }
         if read.error.is_some() {
             return failed(Text::Page(Arc::new(read.page)), problems);
@@ -914,6 +924,17 @@ fn examine(
     if is_post && is_jekyll_draft(relative) {
         front.draft = Some(true);
         page.withheld.get_or_insert("draft");
+    }
+    if let Some(written) = front.redirect_to.as_deref() {
+        let folder = format!("{}/", url_of(relative.parent().unwrap_or(Path::new(""))));
+        match redirect_target(&folder, written) {
+            Ok(target) => page.redirect = Some(target.stored()),
+            Err(why) => problem(
+                front_lines.line("redirect_to").unwrap_or(1),
+                format!("`redirect_to` `{written}` is ignored: {why}"),
+                false,
+            ),
+        }
     }
     let mut broken = false;
     let post = if is_post {
@@ -954,6 +975,41 @@ fn examine(
         problems,
         broken,
     }
+}
+
+/// The keys Hugo and Zola document for a section page (`_index.md`) that gemhole does not
+/// read: known, so never reported as unknown there.
+const SECTION_KEYS: [&str; 22] = [
+    "sort_by",
+    "paginate_by",
+    "paginate_path",
+    "paginate_reversed",
+    "insert_anchor_links",
+    "transparent",
+    "render",
+    "page_template",
+    "template",
+    "weight",
+    "in_search_index",
+    "generate_feeds",
+    "generate_feed",
+    "cascade",
+    "outputs",
+    "layout",
+    "type",
+    "menu",
+    "build",
+    "linktitle",
+    "params",
+    "sitemap",
+];
+
+/// Whether a front-matter warning is the "unknown key" one of a section key.
+fn names_section_key(message: &str) -> bool {
+    message
+        .strip_prefix("unknown key `")
+        .and_then(|rest| rest.split(['`', '.']).next())
+        .is_some_and(|key| SECTION_KEYS.contains(&key))
 }
 
 /// `posts/x.gmi` → `/posts/x.gmi`; the root → `` (so a folder URL is this plus `/`).

@@ -8,6 +8,7 @@ pub mod gopher;
 pub mod html;
 pub mod markdown;
 pub mod mime;
+pub mod redirect;
 pub mod route;
 pub mod url;
 

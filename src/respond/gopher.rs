@@ -276,16 +276,22 @@ fn look_up(
         }
     };
     if slash || segments.is_empty() {
-        // A former name of a series: Gopher has no redirect, so the menu it moved to.
-        if let Lookup::Redirect(target) = lookup(&segments, true)?
-            && target.ends_with('/')
-        {
-            let (_, moved) = segments_of(&target);
-            return menu(lookup(&moved, true)?, &moved, place);
-        }
-        return menu(lookup(&segments, true)?, &segments, place);
+        return match lookup(&segments, true)? {
+            // A former name of a series, or a folder a post was once at: Gopher has no
+            // redirect, so the menu it moved to.
+            Lookup::Redirect(target) if target.ends_with('/') => {
+                let (_, moved) = segments_of(&target);
+                menu(lookup(&moved, true)?, &moved, place)
+            }
+            Lookup::Redirect(target) => moved_menu(&target, &segments, place),
+            found => menu(found, &segments, place),
+        };
     }
     match lookup(&segments, false)? {
+        // A former URL of a post: a menu that points to where it is now.
+        Lookup::Redirect(target) if !segments.last().is_some_and(|s| s.ends_with(".gmi")) => {
+            return moved_menu(&target, &segments, place);
+        }
         Lookup::Found(Resolved::File { path, .. }) => return Some(Found::File(path)),
         Lookup::Found(Resolved::AddSlash) => {
             return menu(lookup(&segments, true)?, &segments, place);
@@ -338,6 +344,12 @@ fn segments_of(url: &str) -> (String, Vec<String>) {
 }
 
 /// The menu of a folder-style selector from what its Gemini page looked up to.
+/// Where a page moved, as a menu with the one item that leads there.
+fn moved_menu(target: &str, segments: &[String], place: &Place) -> Option<Found> {
+    let body = crate::views::pages::moved(target);
+    menu(Lookup::Generated { body, lang: None }, segments, place)
+}
+
 fn menu(lookup: Lookup, segments: &[String], place: &Place) -> Option<Found> {
     let path = if segments.is_empty() {
         "/".to_owned()

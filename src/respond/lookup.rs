@@ -11,6 +11,7 @@ use crate::content::files::is_markdown;
 use crate::content::markdown::{Page, Text};
 use crate::content::site::{Entry, Generated};
 use crate::convert::mime::mime_for;
+use crate::convert::redirect::Target;
 use crate::convert::route::Route;
 use crate::convert::url::{self, Origin};
 use crate::views::{atom, pages};
@@ -86,7 +87,7 @@ impl Capsule {
         if self.site.generated(segments).is_some() {
             return true;
         }
-        let url = url::encode_path(&format!("/{}", segments.join("/")));
+        let url = request_url(segments, ends_with_slash);
         let source = match self.site.post_by_url(&url) {
             Some(post) => Some(post.source.as_path()),
             None => self.site.text_path(segments, ends_with_slash),
@@ -101,6 +102,24 @@ impl Capsule {
             .unwrap_or(Lookup::Found(Resolved::NotFound("no such file")))
     }
 
+    /// What a path answers, or where a post that was once there now is: a former URL is
+    /// answered only where nothing else is.
+    fn lookup_with(
+        &self,
+        segments: &[String],
+        ends_with_slash: bool,
+        origin: &Origin,
+        disk: bool,
+    ) -> Option<Lookup> {
+        let found = self.lookup_here(segments, ends_with_slash, origin, disk)?;
+        if let Lookup::Found(Resolved::NotFound(_)) = found
+            && let Some(moved) = self.site.moved_to(segments)
+        {
+            return Some(Lookup::Redirect(moved.to.clone()));
+        }
+        Some(found)
+    }
+
     /// As [`Capsule::lookup`] for the paths the site snapshot answers by itself (generated
     /// pages, text pages), without a file-system call; `None` for the others. Requests for
     /// pages never wait for the disk this way.
@@ -113,7 +132,7 @@ impl Capsule {
         self.lookup_with(segments, ends_with_slash, origin, false)
     }
 
-    fn lookup_with(
+    fn lookup_here(
         &self,
         segments: &[String],
         ends_with_slash: bool,
@@ -137,7 +156,7 @@ impl Capsule {
         }
         // A post renamed by its `slug` is served at its URL, and its file's own name sends
         // readers there.
-        let url = url::encode_path(&format!("/{}", segments.join("/")));
+        let url = request_url(segments, ends_with_slash);
         let resolved = match self.site.post_by_url(&url) {
             // Renamed by its `slug`, it is still the file of its own name: an area over that
             // name holds it under the new one too.
@@ -155,7 +174,7 @@ impl Capsule {
                     "renamed out of a client-certificate area",
                 )));
             }
-            Some(post) if !ends_with_slash => {
+            Some(post) if !post.url.ends_with('/') => {
                 let path = self.root.path().join(&post.source);
                 if is_markdown(&path) {
                     Resolved::Markdown(path)
@@ -193,6 +212,17 @@ impl Capsule {
             _ => None,
         };
         Some(match (text, resolved) {
+            (Some(Some(Text::Page(page))), Resolved::Markdown(_) | Resolved::File { .. })
+                if page.withheld.is_none() && page.redirect.is_some() =>
+            {
+                match Target::from_stored(page.redirect.as_deref().unwrap_or_default()) {
+                    Target::Gemini(url) => Lookup::Redirect(url),
+                    Target::Web(url) => Lookup::Generated {
+                        body: pages::moved(&url),
+                        lang: page.lang.clone(),
+                    },
+                }
+            }
             (
                 Some(Some(Text::Page(page))),
                 Resolved::Markdown(path) | Resolved::File { path, .. },
@@ -388,4 +418,15 @@ impl Capsule {
             pages::post_footer(site, &places),
         ))
     }
+}
+
+/// The URL a request names, as the site writes URLs: percent-encoded, a folder's with its
+/// slash (a page bundle's URL is its folder's).
+fn request_url(segments: &[String], ends_with_slash: bool) -> String {
+    let slash = if ends_with_slash && !segments.is_empty() {
+        "/"
+    } else {
+        ""
+    };
+    url::encode_path(&format!("/{}{slash}", segments.join("/")))
 }

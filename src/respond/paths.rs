@@ -41,6 +41,20 @@ impl Capsule {
                 .collect();
             paths.push((segments, false));
         }
+        // A static copy cannot redirect: each former URL an author wrote gets a page that
+        // links to where the post is now, as a folder (`/old/`) and as a page (`/old.gmi`).
+        for (former, _) in self.site.written_former_urls() {
+            let mut segments: Vec<String> = former
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            paths.push((segments.clone(), true));
+            if let Some(last) = segments.last_mut() {
+                last.push_str(".gmi");
+                paths.push((segments, false));
+            }
+        }
         collect_paths(self.root.path(), &mut Vec::new(), &mut paths);
         // A static copy has no client certificates to ask for.
         paths.retain(|(segments, _)| !self.root.in_area(segments));

@@ -290,6 +290,22 @@ pub fn drafts<'a>(drafts: impl Iterator<Item = &'a std::sync::Arc<Post>>) -> Str
     )
 }
 
+/// The page that stands where a page moved, when no redirect can be sent: a static copy of a
+/// former URL, or a `redirect_to` a web page, which many Gemini clients will not follow.
+pub fn moved(target: &str) -> String {
+    let mut w = Writer::default();
+    w.push(Line::Heading {
+        level: 1,
+        text: "Moved".into(),
+    });
+    w.push(Line::Text("This page is now at:".into()));
+    w.push(Line::Link {
+        url: target.to_owned(),
+        label: String::new(),
+    });
+    w.finish()
+}
+
 /// A draft's gemtext with [`DRAFT_MARK`] under its title (its first line, when that is a
 /// heading), else at its top.
 pub fn marked_draft(gemtext: &str) -> String {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::content::front_matter::KeyLines;
-use crate::content::options::served_as;
+use crate::content::options::{POSTS_DIR, served_as};
 use crate::convert;
 
 pub mod meta;
@@ -57,14 +57,15 @@ impl Post {
             return (None, problems);
         }
         let served = served_as(relative);
-        let page = if explicit_slug {
-            served.with_file_name(format!("{}.gmi", meta.slug))
+        // A bundle's `slug` names a folder URL that redirects to it (see [`bundle_folder`]).
+        let renames = explicit_slug && bundle_folder(&served).is_none();
+        let url = if renames {
+            page_url(&served.with_file_name(format!("{}.gmi", meta.slug)))
         } else {
-            served.with_extension("gmi")
+            natural_url(relative)
         };
-        let url = page_url(&page);
         let post = Post {
-            renamed: explicit_slug && url != page_url(&served.with_extension("gmi")),
+            renamed: renames && url != natural_url(relative),
             source: relative.to_owned(),
             url,
             meta,
@@ -75,15 +76,37 @@ impl Post {
         (Some(post), problems)
     }
 
-    /// The URL its file name gives it (`posts/x.md` → `/posts/x.gmi`, Jekyll's
-    /// `_posts/x.md` too: see [`served_as`]), whatever its `slug`.
+    /// The URL its file name gives it (`posts/x.md` → `/posts/x.gmi`, a bundle
+    /// `posts/x/index.md` → `/posts/x/`, Jekyll's `_posts/x.md` as if in `posts/`: see
+    /// [`served_as`]), whatever its `slug`.
     pub fn natural_url(&self) -> String {
-        page_url(&served_as(&self.source).with_extension("gmi"))
+        natural_url(&self.source)
     }
 
     /// The line of its source a front-matter key is written on (1 when it is not).
     pub fn line(&self, key: &str) -> usize {
         self.lines.line(key).unwrap_or(1)
+    }
+}
+
+/// The folder of a page bundle: a post written as `index.md` (or `index.gmi`) in a folder of
+/// its own below `posts/`, its images and files beside it, as Hugo's leaf bundles and Zola's
+/// colocated assets are. It is served at the folder's URL (`/posts/x/`), so `=> photo.jpg` in
+/// it finds `/posts/x/photo.jpg`. A `slug` does not move it: its files would be left behind at
+/// the old folder, so the slug's folder URL redirects to it instead.
+pub fn bundle_folder(source: &Path) -> Option<&Path> {
+    let stem = source.file_stem()?.to_str()?;
+    let folder = source.parent()?;
+    let below_posts = folder.starts_with(POSTS_DIR) && folder != Path::new(POSTS_DIR);
+    (stem == "index" && below_posts).then_some(folder)
+}
+
+/// The URL a post's file gives it: its `.gmi` name, or a bundle's folder URL.
+fn natural_url(source: &Path) -> String {
+    let served = served_as(source);
+    match bundle_folder(&served) {
+        Some(folder) => format!("{}/", page_url(folder)),
+        None => page_url(&served.with_extension("gmi")),
     }
 }
 

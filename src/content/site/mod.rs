@@ -27,7 +27,7 @@ mod whole;
 #[cfg(test)]
 mod tests;
 
-pub use urls::MAX_PATH_BYTES;
+pub use urls::{MAX_PATH_BYTES, Moved, generator_urls};
 
 /// Everything the capsule serves, as read at one moment: the generated pages are made from it
 /// and every text page is served from it.
@@ -61,6 +61,10 @@ pub struct Site {
     /// Public posts renamed by a `slug`: the URL their file name gives → theirs. Links to the
     /// first are written as the second.
     renamed: Arc<HashMap<String, String>>,
+    /// Former URLs of published posts (`aliases`, `redirect_from`, `url`, and those their
+    /// generators gave them), by key ([`convert::redirect::former_key`]): answered with a
+    /// redirect where nothing else answers.
+    moved: Arc<HashMap<String, Moved>>,
     /// Every text file (`.md`, `.gmi`) by path relative to the root, as last read.
     texts: Arc<HashMap<PathBuf, Text>>,
     /// Every path the capsule folder serves (decoded), for the link check.
@@ -94,6 +98,7 @@ impl PartialEq for Site {
             by_url,
             places,
             renamed,
+            moved,
             texts,
             served,
             folders,
@@ -111,6 +116,7 @@ impl PartialEq for Site {
             && *by_url == other.by_url
             && *places == other.places
             && *renamed == other.renamed
+            && *moved == other.moved
             && *texts == other.texts
             && *served == other.served
             && *folders == other.folders
@@ -157,6 +163,7 @@ impl Site {
             && Arc::ptr_eq(&self.places, &previous.places)
             && Arc::ptr_eq(&self.withheld, &previous.withheld)
             && Arc::ptr_eq(&self.renamed, &previous.renamed)
+            && Arc::ptr_eq(&self.moved, &previous.moved)
             && Arc::ptr_eq(&self.served, &previous.served)
             && Arc::ptr_eq(&self.folders, &previous.folders)
             && self.posts.len() == previous.posts.len()
@@ -170,8 +177,8 @@ impl Site {
     }
 
     /// The text file a request path names, if the snapshot has it: `x.gmi` (or its Markdown
-    /// twin `x.md`), or for a folder path its `index.gmi` (or `index.md`). Hidden files are
-    /// never in the snapshot.
+    /// twin `x.md`), or for a folder path its `index.gmi` (or `index.md`, or the section page
+    /// `_index.md`). Hidden files are never in the snapshot.
     pub fn text_path(&self, segments: &[String], ends_with_slash: bool) -> Option<&Path> {
         let joined: PathBuf = segments.iter().collect();
         let page = if ends_with_slash {
@@ -181,9 +188,11 @@ impl Site {
         } else {
             return None;
         };
-        // The hand-written `.gmi` wins over its Markdown twin.
+        // The hand-written `.gmi` wins over its Markdown twin, and both over a section page.
+        let section = ends_with_slash.then(|| page.with_file_name(super::files::SECTION_FILE));
         std::iter::once(page.clone())
             .chain(super::files::markdown_sources(&page))
+            .chain(section)
             .find_map(|c| self.texts.get_key_value(&c).map(|(k, _)| k.as_path()))
     }
 
@@ -320,6 +329,23 @@ impl Site {
             },
             Route::Drafts | Route::Search(_) => return None,
         })
+    }
+
+    /// Where a former URL of a post (decoded path segments, as requested) now is, when
+    /// nothing else answers there.
+    pub fn moved_to(&self, segments: &[String]) -> Option<&Moved> {
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        self.moved
+            .get(&crate::convert::redirect::former_key(&segments)?)
+    }
+
+    /// The former URLs their authors wrote (decoded, without a trailing slash), each with
+    /// the URL it leads to, for a static copy, which cannot redirect.
+    pub fn written_former_urls(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.moved
+            .iter()
+            .filter(|(_, m)| m.written)
+            .map(|(key, m)| (key.as_str(), m.to.as_str()))
     }
 
     /// A series by its URL slug.

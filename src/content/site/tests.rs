@@ -1050,3 +1050,79 @@ fn series_slugs_stay_unique() {
     assert_eq!(slugs.len(), 2);
     assert_ne!(slugs[0], slugs[1]);
 }
+
+#[test]
+fn former_urls_are_settled_where_nothing_else_answers() {
+    let (site, problems) = build(&[
+        (
+            "posts/a.md",
+            "---\ndate: 2024-01-01\naliases: [/old/a/, old-b, /posts/c.gmi, https://x.org/a]\n---\nA\n",
+        ),
+        (
+            "posts/b.md",
+            "---\ndate: 2024-02-01\naliases: [/old/a.html]\n---\nB\n",
+        ),
+        ("posts/c.md", "---\ndate: 2024-03-01\n---\nC\n"),
+        (
+            "posts/pics/index.md",
+            "---\ndate: 2024-04-01\nslug: photos\n---\nP\n",
+        ),
+        ("posts/_index.md", "---\nsort_by: date\n---\nAll\n"),
+        (
+            "posts/_posts/2020-05-06-j.md",
+            "---\ncategories: [Web]\n---\nJ\n",
+        ),
+        ("_posts/2021-01-02-k.md", "K\n"),
+    ]);
+    let to = |path: &str| {
+        let segments: Vec<String> = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        site.moved_to(&segments).map(|m| m.to.clone())
+    };
+    assert_eq!(to("/old/a/index.html").as_deref(), Some("/posts/a.gmi"));
+    // The older post keeps a contested alias; the page a post holds is never taken.
+    let contested: Vec<_> = problems
+        .iter()
+        .filter(|p| p.message.contains("/old/a is a former URL"))
+        .collect();
+    assert!(
+        contested.len() == 1 && contested[0].error && contested[0].path == Path::new("posts/b.md"),
+        "{problems:?}"
+    );
+    assert_eq!(to("/posts/c.gmi").as_deref(), Some("/posts/c.gmi"));
+    assert!(problems.iter().any(|p| {
+        p.message
+            .contains("names /posts/c, which posts/c.md serves")
+    }));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.message.contains("https://x.org/a") && !p.error)
+    );
+    // Relative to the post's folder; a generator's own; a bundle's slug; Jekyll's.
+    assert_eq!(to("/posts/old-b/").as_deref(), Some("/posts/a.gmi"));
+    assert_eq!(to("/posts/b/").as_deref(), Some("/posts/b.gmi"));
+    assert_eq!(to("/posts/a.html").as_deref(), Some("/posts/a.gmi"));
+    assert_eq!(to("/posts/photos/").as_deref(), Some("/posts/pics/"));
+    assert_eq!(
+        to("/web/2020/05/06/j.html").as_deref(),
+        Some("/posts/2020-05-06-j.gmi")
+    );
+    // Jekyll's `_posts` at the root.
+    assert_eq!(
+        to("/2021/01/02/k.html").as_deref(),
+        Some("/posts/2021-01-02-k.gmi")
+    );
+
+    // A section page is no post, and its keys are known.
+    assert!(site.posts.iter().all(|p| !p.source.ends_with("_index.md")));
+    assert!(
+        !problems.iter().any(|p| p.message.contains("sort_by")),
+        "{problems:?}"
+    );
+    let bundle = site.post(Path::new("posts/pics/index.md")).unwrap();
+    assert_eq!(bundle.url, "/posts/pics/");
+}

@@ -14,8 +14,9 @@ use super::{Holders, Site};
 use crate::content::files::is_markdown;
 use crate::content::markdown;
 use crate::content::markdown::Text;
-use crate::content::post::{Post, page_url};
+use crate::content::post::{Post, bundle_folder, page_url};
 use crate::content::problem::Problem;
+use crate::convert::redirect;
 use crate::convert::route::Route;
 
 /// Gives each post its URL: the one its file name makes, or its `slug`'s. Two posts that ask
@@ -217,20 +218,28 @@ fn serve_lost_slugs(
     }
 }
 
-/// Published posts renamed by a `slug`: the URL their file name gives → theirs. A name
-/// another post holds (a hand-written twin) is left alone.
+/// Published posts renamed by a `slug`: the URL their file name gives → theirs; and page
+/// bundles: their file's page (`/posts/x/index.gmi`) → their folder. A name another post
+/// holds (a hand-written twin) is left alone.
 pub(super) fn renamed_posts(posts: &[Arc<Post>], drafts: &[Arc<Post>]) -> HashMap<String, String> {
-    let renamed: Vec<&Arc<Post>> = posts.iter().filter(|p| p.renamed).collect();
+    let renamed: Vec<(String, &Arc<Post>)> = posts
+        .iter()
+        .filter_map(|p| {
+            if p.renamed {
+                Some((p.natural_url(), p))
+            } else {
+                bundle_folder(&p.source).map(|_| (page_url(&p.source.with_extension("gmi")), p))
+            }
+        })
+        .collect();
     if renamed.is_empty() {
         return HashMap::new();
     }
     let held: HashSet<&str> = posts.iter().chain(drafts).map(|p| p.url.as_str()).collect();
     renamed
         .into_iter()
-        .filter_map(|p| {
-            let natural = p.natural_url();
-            (!held.contains(natural.as_str())).then(|| (natural, p.url.clone()))
-        })
+        .filter(|(old, _)| !held.contains(old.as_str()))
+        .map(|(old, p)| (old, p.url.clone()))
         .collect()
 }
 
@@ -338,4 +347,248 @@ pub(super) fn check_url_lengths(site: &Site, problems: &mut Vec<Problem>) {
             );
         }
     }
+}
+
+/// A former URL of a post, answered with a redirect to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    /// The post's URL.
+    pub to: String,
+    /// Whether its author wrote it (`aliases`, `redirect_from`, `url`, a bundle's `slug`),
+    /// rather than a generator implying it: only those are written into a static copy.
+    pub written: bool,
+}
+
+/// A post's claim on a former URL: the key ([`redirect::former_key`]), whether the author
+/// wrote it, and the front-matter key it is written under.
+struct Claim {
+    key: String,
+    written: bool,
+    front_key: &'static str,
+}
+
+/// The URLs a post's generator would have given it, as readers may have linked them: Hugo's
+/// folder URL (`/posts/x/`), the `.html` page many generators write (`/posts/x.html`), and
+/// for a Jekyll post (under a `_posts` folder) its default permalink
+/// (`/:categories/:year/:month/:day/:title.html`; categories are the folders above `_posts`
+/// and, when the post writes `categories`, its tags, which those are read as).
+pub fn generator_urls(post: &Post) -> Vec<String> {
+    let decoded = percent_decode_str(&post.natural_url())
+        .decode_utf8_lossy()
+        .into_owned();
+    let mut urls = Vec::new();
+    if let Some(stem) = decoded.strip_suffix(".gmi") {
+        urls.push(format!("{stem}/"));
+        urls.push(format!("{stem}.html"));
+    }
+    let names: Vec<&str> = post.source.iter().filter_map(|n| n.to_str()).collect();
+    if let Some(at) = names.iter().position(|n| *n == "_posts") {
+        // The folders above `_posts`, but for the capsule's own `posts/` it was copied into.
+        let above = names.get(..at).unwrap_or_default();
+        let above = above
+            .strip_prefix(&[crate::content::POSTS_DIR])
+            .unwrap_or(above);
+        let mut categories: Vec<String> = above.iter().map(|n| (*n).to_owned()).collect();
+        if post.lines.line("categories").is_some() {
+            categories.extend(post.meta.tags.iter().cloned());
+        }
+        urls.push(redirect::jekyll_url(
+            &categories,
+            &post.meta.date.day(),
+            &post.meta.slug,
+        ));
+    }
+    urls
+}
+
+/// The former URLs of each published public post (drafts', withheld and members-only
+/// posts' are never answered), by key. A former URL is only taken where nothing else is:
+/// a file, a folder's index or another post keeps its URL, and an author who wrote that
+/// alias is told. Two posts writing one alias: the older keeps it and the author is told of
+/// both; what a generator implied yields quietly to anything written.
+pub(super) fn settle_former_urls(
+    site: &Site,
+    folders: &HashSet<String>,
+    problems: &mut Vec<Problem>,
+) -> HashMap<String, Moved> {
+    let held = held_keys(site, folders);
+    let mut by_age: Vec<&Arc<Post>> = site.posts.iter().collect();
+    by_age.sort_by(|a, b| {
+        a.meta
+            .date
+            .cmp(&b.meta.date)
+            .then_with(|| a.source.cmp(&b.source))
+    });
+    let mut moved: HashMap<String, (Moved, &Post)> = HashMap::new();
+    for written in [true, false] {
+        for post in &by_age {
+            for claim in former_claims(post, problems)
+                .into_iter()
+                .filter(|c| c.written == written)
+            {
+                take_claim(post, claim, &held, &mut moved, problems);
+            }
+        }
+    }
+    moved.into_iter().map(|(k, (m, _))| (k, m)).collect()
+}
+
+/// Gives `post` the former URL it claims, unless a page or an earlier claim holds it.
+fn take_claim<'a>(
+    post: &'a Post,
+    claim: Claim,
+    held: &HashMap<String, Option<&Path>>,
+    moved: &mut HashMap<String, (Moved, &'a Post)>,
+    problems: &mut Vec<Problem>,
+) {
+    let mut warn = |message: String, error: bool| {
+        if claim.written {
+            problems.push(Problem {
+                path: post.source.clone(),
+                line: post.line(claim.front_key),
+                message,
+                error,
+            });
+        }
+    };
+    match held.get(&claim.key) {
+        Some(Some(owner)) if *owner == post.source => {}
+        Some(owner) => {
+            let what = owner.map_or("a file or folder of the capsule".to_owned(), |o| {
+                o.display().to_string()
+            });
+            return warn(
+                format!(
+                    "`{}` names {}, which {what} serves: the page keeps it, and it does not \
+                     redirect here",
+                    claim.front_key, claim.key
+                ),
+                false,
+            );
+        }
+        None => {}
+    }
+    match moved.get(&claim.key) {
+        Some((earlier, _)) if earlier.to == post.url => {}
+        Some((earlier, holder)) if earlier.written || !claim.written => {
+            let holder = holder.source.display().to_string();
+            warn(
+                format!(
+                    "{} is a former URL of both {holder} and {}: {holder}, the older, keeps \
+                     it; remove it from one of them",
+                    claim.key,
+                    post.source.display()
+                ),
+                true,
+            );
+        }
+        _ => {
+            let to = Moved {
+                to: post.url.clone(),
+                written: claim.written,
+            };
+            moved.insert(claim.key, (to, post));
+        }
+    }
+}
+
+/// The former URLs a post claims: those its author wrote (each checked, a refused one
+/// reported at its line), then those its generator implied.
+fn former_claims(post: &Post, problems: &mut Vec<Problem>) -> Vec<Claim> {
+    let folder = post_folder(post);
+    let mut written: Vec<(String, &'static str)> = Vec::new();
+    let alias_key = ["aliases", "redirect_from"]
+        .into_iter()
+        .find(|k| post.lines.line(k).is_some())
+        .unwrap_or("aliases");
+    written.extend(post.meta.aliases.iter().map(|a| (a.clone(), alias_key)));
+    if let Some((path, key)) = &post.meta.path {
+        match expand_path(post, path) {
+            Ok(path) => written.push((path, key)),
+            Err(why) => problems.push(refused(post, key, path, why)),
+        }
+    }
+    if let Some(folder) = bundle_folder(&post.source).and_then(Path::parent)
+        && post.lines.line("slug").is_some()
+    {
+        let parent = percent_decode_str(&page_url(folder))
+            .decode_utf8_lossy()
+            .into_owned();
+        written.push((format!("{parent}/{}/", post.meta.slug), "slug"));
+    }
+    let mut claims = Vec::new();
+    for (text, front_key) in written {
+        match redirect::former_url(&folder, &text) {
+            Ok(key) => claims.push(Claim {
+                key,
+                written: true,
+                front_key,
+            }),
+            Err(why) => problems.push(refused(post, front_key, &text, why)),
+        }
+    }
+    claims.extend(generator_urls(post).into_iter().filter_map(|url| {
+        Some(Claim {
+            key: redirect::former_url("/", &url).ok()?,
+            written: false,
+            front_key: "",
+        })
+    }));
+    claims
+}
+
+/// A `url`, `path` or `permalink` as a path: Jekyll's placeholders filled.
+fn expand_path(post: &Post, path: &str) -> Result<String, redirect::Refusal> {
+    if !path.contains(':') || redirect::redirect_target("/", path).is_err() {
+        return Ok(path.to_owned());
+    }
+    redirect::expand_permalink(
+        path,
+        &post.meta.tags,
+        &post.meta.date.day(),
+        &post.meta.slug,
+    )
+}
+
+/// The warning for a former URL that cannot be taken.
+fn refused(post: &Post, key: &str, written: &str, why: &str) -> Problem {
+    Problem {
+        path: post.source.clone(),
+        line: post.line(key),
+        message: format!("`{key}` `{written}` is not taken: {why}"),
+        error: false,
+    }
+}
+
+/// The decoded URL of the folder a post is written in (`/posts/`; a bundle's own folder),
+/// against which its relative aliases are read.
+fn post_folder(post: &Post) -> String {
+    let folder = post.source.parent().unwrap_or(Path::new(""));
+    let url = percent_decode_str(&page_url(folder))
+        .decode_utf8_lossy()
+        .into_owned();
+    format!("{}/", url.trim_end_matches('/'))
+}
+
+/// The key of every path something answers: the files and folder indexes of the capsule
+/// (`None`: no post), and every post's URLs (drafts' and members-only ones too).
+fn held_keys<'a>(site: &'a Site, folders: &HashSet<String>) -> HashMap<String, Option<&'a Path>> {
+    let segments = |path: &str| -> Option<String> {
+        let decoded = percent_decode_str(path).decode_utf8_lossy().into_owned();
+        redirect::former_key(&decoded.split('/').collect::<Vec<_>>())
+    };
+    let mut held: HashMap<String, Option<&Path>> = site
+        .served
+        .iter()
+        .filter(|path| !folders.contains(*path))
+        .filter_map(|path| Some((segments(path)?, None)))
+        .collect();
+    for post in site.all_posts() {
+        for url in [&post.url, &post.natural_url()] {
+            if let Some(key) = segments(url) {
+                held.insert(key, Some(post.source.as_path()));
+            }
+        }
+    }
+    held
 }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use super::areas::check_areas;
 use super::links::{link_problems, withheld_by_url};
-use super::urls::{check_url_lengths, renamed_posts, rewrite_links, settle_urls};
+use super::urls::{
+    check_url_lengths, renamed_posts, rewrite_links, settle_former_urls, settle_urls,
+};
 use super::{Changed, Holders, Memo, SeriesPlace, Site};
 use crate::content::files::CapsuleRoot;
 use crate::content::markdown::Text;
@@ -60,7 +62,7 @@ impl Site {
         let renamed = renamed_posts(&posts, &drafts);
         let texts = with_renamed_links(&scanned.texts, &renamed);
         let (members_only, members_only_urls) = members_only_maps(members_only);
-        let site = Site {
+        let mut site = Site {
             posts,
             drafts,
             members_only: Arc::new(members_only),
@@ -72,12 +74,14 @@ impl Site {
             by_url: Arc::new(by_url),
             places: Arc::new(places),
             renamed: Arc::new(renamed),
+            moved: Arc::default(),
             texts,
             served: scanned.served,
             folders: scanned.folders,
             linked_folders: scanned.linked_folders,
             changed: Changed::default(),
         };
+        site.moved = Arc::new(settle_former_urls(&site, &site.folders, &mut problems));
         let (links, after) = whole_site_checks(capsule, &site);
         Memo {
             site,
@@ -106,6 +110,7 @@ impl Site {
         same(&mut self.by_url, &previous.by_url);
         same(&mut self.places, &previous.places);
         same(&mut self.renamed, &previous.renamed);
+        same(&mut self.moved, &previous.moved);
         // The texts and paths served are shared by the scan already.
         for (mine, theirs) in [
             (&mut self.posts, &previous.posts),

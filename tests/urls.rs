@@ -1,0 +1,153 @@
+//! URLs as an old site had them: page bundles at their folder URLs, `_index.md` section
+//! pages, former URLs (`aliases`, `redirect_from`, `url`, the generators' own) answering `31`
+//! over Gemini and a pointer over Gopher, `redirect_to`, and the static copy of them.
+
+use crate::common::{Setup, TestServer, run_cli, write};
+
+/// A capsule moved from a static-site generator, served over Gemini and Gopher.
+fn migrated() -> TestServer {
+    let setup = Setup::new().arg("--gopher-listen").arg("127.0.0.1:0");
+    let capsule = setup.path().join("capsule");
+    write(
+        &capsule,
+        "posts/trip/index.md",
+        "---\ntitle: The trip\ndate: 2024-02-01\nslug: voyage\naliases: [/2019/trip/]\n---\n\
+         ![harbour](harbour.png)\n",
+    );
+    write(
+        &capsule,
+        "posts/trip/harbour.png",
+        b"\x89PNG\r\n\x1a\nbytes",
+    );
+    write(
+        &capsule,
+        "posts/knots.md",
+        "---\ntitle: Knots\ndate: 2024-03-01\nredirect_from:\n  - /old/knots.html\n  - notes/knots/\n\
+         url: /2024/knots/\n---\nSee [the trip](trip/index.md) and [again](../posts/trip/).\n",
+    );
+    write(
+        &capsule,
+        "posts/claim.md",
+        "---\ntitle: Claim\ndate: 2024-04-01\naliases:\n  - /old/knots.html\n  - /about.gmi\n---\nMine.\n",
+    );
+    write(
+        &capsule,
+        "posts/moved.md",
+        "---\ntitle: Moved\ndate: 2024-01-01\nredirect_to: knots.gmi\n---\nGone.\n",
+    );
+    write(&capsule, "about.gmi", "# About\n");
+    write(
+        &capsule,
+        "posts/_index.md",
+        "+++\ntitle = \"All posts\"\nsort_by = \"date\"\npaginate_by = 5\n+++\nThe posts.\n",
+    );
+    write(
+        &capsule,
+        "blog/_index.md",
+        "---\nredirect_to: /posts/\ntemplate: section.html\n---\n",
+    );
+    setup.start()
+}
+
+#[test]
+fn a_bundle_is_served_at_its_folder_with_its_files_beside_it() {
+    let s = migrated();
+    let page = s.get(&s.url("/posts/trip/"));
+    page.expect("20");
+    assert!(
+        page.body_text().contains("=> harbour.png"),
+        "{}",
+        page.text()
+    );
+    s.get(&s.url("/posts/trip/harbour.png")).expect("20");
+    // Its file's own name, and the folder its `slug` names, lead to the folder.
+    let by_name = s.get(&s.url("/posts/trip/index.gmi"));
+    assert_eq!((by_name.status(), by_name.meta()), ("31", "/posts/trip/"));
+    let by_slug = s.get(&s.url("/posts/voyage/"));
+    assert_eq!((by_slug.status(), by_slug.meta()), ("31", "/posts/trip/"));
+    // Every list names the folder.
+    for list in ["/archive/", "/atom.xml", "/"] {
+        let body = s.get(&s.url(list)).body_text();
+        assert!(body.contains("/posts/trip/"), "{list}: {body}");
+        assert!(!body.contains("trip/index.gmi"), "{list}: {body}");
+    }
+}
+
+#[test]
+fn a_section_page_is_its_folders_index_and_no_post() {
+    let s = migrated();
+    let index = s.get(&s.url("/posts/"));
+    index.expect("20");
+    assert!(index.body_text().contains("The posts."), "{}", index.text());
+    for list in ["/archive/", "/atom.xml"] {
+        let body = s.get(&s.url(list)).body_text();
+        assert!(!body.contains("All posts"), "{list}: {body}");
+        assert!(body.contains("Knots"), "{list}: {body}");
+    }
+    let section = s.get(&s.url("/blog/"));
+    assert_eq!((section.status(), section.meta()), ("31", "/posts/"));
+}
+
+#[test]
+fn former_urls_answer_31_and_gopher_points_to_the_page() {
+    let s = migrated();
+    let moved = |path: &str| {
+        let r = s.get(&s.url(path));
+        (r.status().to_owned(), r.meta().to_owned())
+    };
+    let knots = ("31".to_owned(), "/posts/knots.gmi".to_owned());
+    for path in [
+        "/old/knots.html",
+        "/old/knots.gmi",
+        "/old/knots/",
+        "/posts/notes/knots/",
+        "/posts/notes/knots",
+        "/2024/knots/",
+        "/2024/knots/index.html",
+        // What Hugo and others served it at.
+        "/posts/knots/",
+        "/posts/knots.html",
+    ] {
+        assert_eq!(moved(path), knots, "{path}");
+    }
+    assert_eq!(moved("/2019/trip/"), ("31".into(), "/posts/trip/".into()));
+    // A page keeps its URL; a post's `redirect_to` sends readers on.
+    assert_eq!(moved("/about.gmi").0, "20");
+    assert_eq!(moved("/posts/moved.gmi"), knots);
+    s.get(&s.url("/nowhere/")).expect("51");
+
+    let menu = String::from_utf8_lossy(&s.gopher(b"/old/knots.html\r\n")).into_owned();
+    assert!(menu.contains("/posts/knots.txt"), "{menu}");
+    let menu = String::from_utf8_lossy(&s.gopher(b"/2019/trip/\r\n")).into_owned();
+    assert!(menu.contains("harbour.png"), "{menu}");
+}
+
+#[test]
+fn check_names_both_posts_of_a_contested_alias_and_a_static_copy_links_former_urls() {
+    let s = migrated();
+    let (_, out, err) = run_cli(s.dir.path(), &["check"]);
+    let said = format!("{out}{err}");
+    assert!(
+        said.contains("/old/knots is a former URL of both posts/knots.md and posts/claim.md"),
+        "{said}"
+    );
+    assert!(
+        said.contains("`aliases` names /about, which a file or folder of the capsule serves"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("sort_by") && !said.contains("template"),
+        "{said}"
+    );
+
+    let (status, out, err) = run_cli(s.dir.path(), &["build", "--out", "site"]);
+    assert!(status.success(), "{out}{err}");
+    let site = s.dir.path().join("site");
+    let read = |p: &str| std::fs::read_to_string(site.join(p)).unwrap_or_default();
+    assert!(read("posts/trip/index.gmi").contains("=> harbour.png"));
+    assert!(site.join("posts/trip/harbour.png").is_file());
+    assert!(read("old/knots/index.gmi").contains("=> /posts/knots.gmi"));
+    assert!(read("old/knots.gmi").contains("=> /posts/knots.gmi"));
+    assert!(read("2019/trip/index.gmi").contains("=> /posts/trip/"));
+    assert!(read("posts/index.gmi").contains("The posts."));
+}
