@@ -32,7 +32,7 @@ pub fn series_index(site: &Site, series: &Series) -> String {
         parts.iter().map(|m| m.date).min(),
         parts.iter().map(|m| m.date).max(),
     ) {
-        let count = match parts.len() {
+        let count = match series.members.count() {
             1 => "One part".to_owned(),
             n => format!("{n} parts"),
         };
@@ -114,7 +114,7 @@ fn list_page(title: &str, empty: &str, items: impl Iterator<Item = Line>) -> Str
 
 /// `=> /series/<slug>/ Name (N parts)`
 fn series_link(series: &Series) -> Line {
-    let parts = series.members.parts.len();
+    let parts = series.members.count();
     Line::Link {
         url: Route::Series(&series.slug).url(),
         label: format!(
@@ -142,7 +142,7 @@ pub fn post_header(places: &[Place<'_>], date: &str) -> String {
             SeriesRole::Part => format!(
                 "Part {} of {} in “{}” · {date}",
                 place_member(place).map_or(place.index as u32 + 1, |m| m.number),
-                series.members.total,
+                series.members.count(),
                 series.name
             ),
             SeriesRole::Supplement => format!("A supplement to “{}” · {date}", series.name),

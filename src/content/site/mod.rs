@@ -226,12 +226,31 @@ impl Site {
                 "published"
             };
             (post.line(key), "draft".into())
+        } else if let Some((series, part)) = self.scheduled_part(&post.source) {
+            (
+                post.line("date"),
+                format!(
+                    "dated ahead: part {} of series “{}” is scheduled for {}, and no list \
+                     counts it until then",
+                    part.number,
+                    series.name,
+                    post.meta.date.minute()
+                ),
+            )
         } else {
             (
                 post.line("date"),
                 format!("dated ahead: appears {}", post.meta.date.minute()),
             )
         }
+    }
+
+    /// The series a post dated ahead is a part to come of, and its place there.
+    fn scheduled_part(&self, source: &Path) -> Option<(&Series, &crate::content::series::Member)> {
+        self.series.iter().find_map(|series| {
+            let part = series.members.scheduled.iter().find(|m| m.path == source)?;
+            Some((series, part))
+        })
     }
 
     /// The published post made from this source file (relative to the capsule root), listed

@@ -43,7 +43,13 @@ impl Site {
         report_members_only(&members_only, &mut problems);
         posts.sort_by(newest_first);
 
-        let mut series = group_series(&posts, &options.series, &mut problems);
+        // Posts dated ahead join their series as parts to come; drafts and an area's do not.
+        let scheduled: Vec<Arc<Post>> = drafts
+            .iter()
+            .filter(|p| !p.meta.draft && !in_area(capsule, p))
+            .cloned()
+            .collect();
+        let mut series = group_series(&posts, &scheduled, &options.series, &mut problems);
         describe_series(&mut series, &scanned.texts, options);
         let tags = group_tags(&posts, &mut problems);
         let by_source = positions(&posts, |p| p.source.clone());
@@ -139,10 +145,13 @@ fn split_members_only(
     capsule: &CapsuleRoot,
     posts: Vec<Arc<Post>>,
 ) -> (Vec<Arc<Post>>, Vec<Arc<Post>>) {
-    let areas = !capsule.areas().is_empty();
-    posts.into_iter().partition(|p| {
-        areas && (capsule.url_in_area(&p.url) || capsule.url_in_area(&p.natural_url()))
-    })
+    posts.into_iter().partition(|p| in_area(capsule, p))
+}
+
+/// Whether a post lies in a client-certificate area, by its URL or its file's.
+pub(super) fn in_area(capsule: &CapsuleRoot, post: &Post) -> bool {
+    !capsule.areas().is_empty()
+        && (capsule.url_in_area(&post.url) || capsule.url_in_area(&post.natural_url()))
 }
 
 /// Tells the author of a members-only post that names a series or tags that no list shows
