@@ -20,6 +20,7 @@ use crate::convert::route::Route;
 mod areas;
 mod build;
 mod links;
+mod preview;
 mod update;
 mod urls;
 mod whole;
@@ -27,6 +28,7 @@ mod whole;
 #[cfg(test)]
 mod tests;
 
+pub use preview::Unpublished;
 pub use urls::MAX_PATH_BYTES;
 
 /// Everything the capsule serves, as read at one moment: the generated pages are made from it

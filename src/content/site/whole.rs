@@ -178,7 +178,7 @@ fn report_members_only(members_only: &[Arc<Post>], problems: &mut Vec<Problem>) 
 }
 
 /// Newest first; on one date, by URL, so the order never hangs on the scan's.
-fn newest_first(a: &Arc<Post>, b: &Arc<Post>) -> Ordering {
+pub(super) fn newest_first(a: &Arc<Post>, b: &Arc<Post>) -> Ordering {
     b.meta
         .date
         .cmp(&a.meta.date)
@@ -186,7 +186,11 @@ fn newest_first(a: &Arc<Post>, b: &Arc<Post>) -> Ordering {
 }
 
 /// Gives each series its description: its page under `series/`, or else the config's text.
-fn describe_series(series: &mut [Series], texts: &HashMap<PathBuf, Text>, options: &BuildOptions) {
+pub(super) fn describe_series(
+    series: &mut [Series],
+    texts: &HashMap<PathBuf, Text>,
+    options: &BuildOptions,
+) {
     for one in series {
         one.description = description(texts, &one.slug).or_else(|| {
             let text = &options
@@ -203,13 +207,16 @@ fn describe_series(series: &mut [Series], texts: &HashMap<PathBuf, Text>, option
 }
 
 /// Each post's index in `posts` by `key` (its source, its URL), to find it without a search.
-fn positions<K: Eq + Hash>(posts: &[Arc<Post>], key: impl Fn(&Post) -> K) -> HashMap<K, usize> {
+pub(super) fn positions<K: Eq + Hash>(
+    posts: &[Arc<Post>],
+    key: impl Fn(&Post) -> K,
+) -> HashMap<K, usize> {
     posts.iter().enumerate().map(|(i, p)| (key(p), i)).collect()
 }
 
 /// Source path → each place its post has in a series, so a post's page finds its series
 /// without going through them all.
-fn series_places(series: &[Series]) -> HashMap<PathBuf, Vec<SeriesPlace>> {
+pub(super) fn series_places(series: &[Series]) -> HashMap<PathBuf, Vec<SeriesPlace>> {
     let mut places: HashMap<PathBuf, Vec<SeriesPlace>> = HashMap::new();
     for (s, one) in series.iter().enumerate() {
         let roles = [
