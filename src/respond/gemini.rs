@@ -475,7 +475,10 @@ mod tests {
         };
         let files = [
             ("posts/one.md", part("One", "2024-01-01", 1, "")),
-            ("posts/two.md", part("Two", "2024-01-08", 2, "draft: true\n")),
+            (
+                "posts/two.md",
+                part("Two", "2024-01-08", 2, "draft: true\n"),
+            ),
             ("posts/three.md", part("Three", "2999-01-03", 3, "")),
         ];
         let files: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
