@@ -528,6 +528,12 @@ mod tests {
                 && two.contains("→ Next: Part 3: Three (scheduled for 2999-01-03)"),
             "{two}"
         );
+        // A page uploaded back as an author saw it carries lines the server adds.
+        let added = capsule.added_lines(Path::new("posts/one.md"));
+        assert!(
+            added.contains(&"=> /posts/two.gmi → Next: Part 2: Two (draft)".to_owned()),
+            "{added:?}"
+        );
         let readers = capsule.with_drafts_for_all(false);
         assert_eq!(read(&readers), before);
         // Previewed first, in a new snapshot: what readers get after is theirs alone.

@@ -367,11 +367,17 @@ impl Capsule {
     }
 
     /// The lines the server adds to the text of the page made from `source` (relative to the
-    /// root) when it serves it: a series post's header and footer, a draft's mark. A page
+    /// root) when it serves it: a series post's header and footer (a reader's and a
+    /// preview's), a draft's mark. A page
     /// uploaded back as a client showed it would carry them into its source.
     pub fn added_lines(&self, source: &Path) -> Vec<String> {
         let mut added = Vec::new();
-        if let Some((header, footer)) = self.navigation(&self.root.path().join(source)) {
+        // As readers see it, and as its authors preview it (drafts listed, marked).
+        let path = self.root.path().join(source);
+        for (header, footer) in [self.navigation(&path), self.preview().navigation(&path)]
+            .into_iter()
+            .flatten()
+        {
             added.extend(header.lines().chain(footer.lines()).map(str::to_owned));
         }
         added.push(pages::DRAFT_MARK.to_owned());
