@@ -941,7 +941,8 @@ fn new_writes_a_dated_draft_with_the_next_part_and_never_overwrites() {
         );
     }
     let new = |args: &[&str]| crate::common::run_cli(dir.path(), args);
-    // The series by another spelling; the draft's part counts.
+    // The series by another spelling, written as the capsule spells it; the draft's part
+    // counts.
     let (status, out, err) = new(&[
         "new",
         "Tuning: \"at\" Night",
@@ -956,13 +957,17 @@ fn new_writes_a_dated_draft_with_the_next_part_and_never_overwrites() {
     let file = posts.join("2026-11-28-tuning-at-night.md");
     assert!(out.contains(&file.display().to_string()), "{out}");
     assert!(
+        out.contains("series: Crystal Radio (part 4), into posts/\n"),
+        "{out}"
+    );
+    assert!(
         out.contains("gemini://localhost/posts/2026-11-28-tuning-at-night.gmi"),
         "{out}"
     );
     let text = std::fs::read_to_string(&file).unwrap();
     assert_eq!(
         text,
-        "---\ntitle: \"Tuning: \\\"at\\\" Night\"\ndate: 2026-11-28\nseries: \"crystal radio\"\n\
+        "---\ntitle: \"Tuning: \\\"at\\\" Night\"\ndate: 2026-11-28\nseries: \"Crystal Radio\"\n\
          part: 4\ntags: [\"radio\", \"night\"]\ndraft: true\n---\n\n"
     );
     // It reads as a draft, with no problem.
@@ -1017,6 +1022,26 @@ fn new_writes_a_dated_draft_with_the_next_part_and_never_overwrites() {
         err.contains("part 7 of “Crystal Radio” is posts/old.md's"),
         "{err}"
     );
+    // Into a folder of the author's choosing, made, inside posts/ only.
+    let (status, out, err) = new(&[
+        "new",
+        "Ninth",
+        "--series",
+        "CRYSTAL RADIO",
+        "--dir",
+        "posts/radio",
+        "--date",
+        "2026-11-29",
+    ]);
+    assert!(status.success(), "{out}{err}");
+    assert!(
+        out.contains("series: Crystal Radio (part 9), into posts/radio/"),
+        "{out}"
+    );
+    assert!(posts.join("radio/2026-11-29-ninth.md").is_file());
+    let (status, _, err) = new(&["new", "Out", "--dir", "../elsewhere"]);
+    assert!(!status.success());
+    assert!(err.contains("--dir ../elsewhere"), "{err}");
     // A title longer than a file name may be.
     let long = "x".repeat(300);
     let (status, out, err) = new(&["new", &long, "--date", "2026-11-30"]);

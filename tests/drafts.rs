@@ -165,3 +165,157 @@ fn drafts_in_odd_blocks_are_never_served() {
     assert!(!feed.contains("Secret"), "{feed}");
     server.get(&server.url("/posts/rule.gmi")).expect("20");
 }
+
+/// Part `n` of the series “Pi”, `extra` front matter after its date.
+fn pi_part(setup: &Setup, n: u32, date: &str, extra: &str) {
+    write(
+        &setup.path().join("capsule/posts/pi"),
+        &format!("p{n}.md"),
+        format!(
+            "---\ntitle: Step {n}\ndate: {date}\n{extra}series: Pi\npart: {n}\ntags: [pi]\n---\n\
+             Text of part {n}.\n"
+        ),
+    );
+}
+
+fn gopher_text(server: &TestServer, selector: &str) -> String {
+    String::from_utf8_lossy(&server.gopher(format!("{selector}\r\n").as_bytes())).into_owned()
+}
+
+#[test]
+fn a_part_dated_ahead_is_scheduled_and_counted_nowhere_until_it_appears() {
+    let setup = Setup::new().arg("--gopher-listen").arg("127.0.0.1:0");
+    for n in [1, 2, 3, 4, 6] {
+        pi_part(&setup, n, &format!("2024-01-0{n}"), "");
+    }
+    pi_part(&setup, 5, "2999-01-03", "");
+    let (status, out, err) =
+        crate::common::run_cli(setup.path(), &["check", "--capsule", "capsule"]);
+    assert!(status.success(), "{out}{err}");
+    assert!(
+        out.contains(
+            "posts/pi/p5.md:3: withheld: dated ahead: part 5 of series “Pi” is scheduled for \
+             2999-01-03"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("missing"), "{out}");
+    let server = setup.start();
+    let index = server.get(&server.url("/series/pi/")).body_text();
+    assert!(
+        index.contains("## 6 parts, 2024-01-01 to 2024-01-06"),
+        "{index}"
+    );
+    assert!(!index.contains("Step 5"), "{index}");
+    let four = server.get(&server.url("/posts/pi/p4.gmi")).body_text();
+    assert!(four.contains("Part 4 of 6 in “Pi”"), "{four}");
+    assert!(
+        four.contains("=> /posts/pi/p6.gmi → Next: Part 6"),
+        "{four}"
+    );
+    assert!(!four.contains("Step 5"), "{four}");
+    let all = server.get(&server.url("/series/")).body_text();
+    assert!(all.contains("=> /series/pi/ Pi (6 parts)"), "{all}");
+    for feed in ["/atom.xml", "/series/pi/atom.xml"] {
+        let body = server.get(&server.url(feed)).body_text();
+        assert!(
+            body.contains("Step 4") && !body.contains("Step 5"),
+            "{feed}: {body}"
+        );
+    }
+    let menu = gopher_text(&server, "/series/");
+    assert!(menu.contains("Pi (6 parts)"), "{menu}");
+    let part = gopher_text(&server, "/posts/pi/p4.txt");
+    assert!(
+        part.contains("Part 4 of 6") && !part.contains("Step 5"),
+        "{part}"
+    );
+}
+
+#[test]
+fn a_preview_shows_drafts_where_they_will_appear_and_readers_see_nothing_changed() {
+    let author = ClientCert::new();
+    let setup = Setup::new().config(&format!(
+        "[titan]\nfingerprints = [\"{}\"]\n",
+        author.fingerprint()
+    ));
+    pi_part(&setup, 1, "2024-01-01", "");
+    pi_part(&setup, 2, "2024-01-08", "draft: true\n");
+    pi_part(&setup, 3, "2999-01-03", "");
+    let server = setup.start();
+    let pages = [
+        "/",
+        "/archive/",
+        "/tags/pi/",
+        "/series/pi/",
+        "/posts/pi/p1.gmi",
+    ];
+    let read = |client: &dyn Fn() -> std::sync::Arc<rustls::ClientConfig>| -> Vec<Vec<u8>> {
+        pages
+            .iter()
+            .map(|p| get(&server, client(), p).body().to_vec())
+            .collect()
+    };
+    let before = read(&|| anonymous());
+    let seen: Vec<String> = read(&|| author.client())
+        .iter()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    // Each reader's page as it was, whoever asked in between.
+    assert_eq!(read(&|| anonymous()), before);
+    assert_eq!(read(&|| ClientCert::new().client()), before);
+    for body in &before {
+        let body = String::from_utf8_lossy(body);
+        assert!(
+            !body.contains("Step 2") && !body.contains("Step 3"),
+            "{body}"
+        );
+    }
+    for (page, body) in pages.iter().zip(&seen).take(3) {
+        assert!(
+            body.contains("=> /posts/pi/p2.gmi 2024-01-08 Step 2 (draft)")
+                && body
+                    .contains("=> /posts/pi/p3.gmi 2999-01-03 Step 3 (scheduled for 2999-01-03)"),
+            "{page}: {body}"
+        );
+    }
+    assert!(
+        seen[3].contains("## 3 parts,")
+            && seen[3].contains("=> /posts/pi/p2.gmi 2024-01-08 Part 2: Step 2 (draft)"),
+        "{}",
+        seen[3]
+    );
+    assert!(
+        seen[4].contains("Part 1 of 3 in “Pi”")
+            && seen[4].contains("=> /posts/pi/p2.gmi → Next: Part 2: Step 2 (draft)"),
+        "{}",
+        seen[4]
+    );
+    let draft = get(&server, author.client(), "/posts/pi/p2.gmi").body_text();
+    assert!(
+        draft.contains("Draft — not visible to readers")
+            && draft.contains("=> /posts/pi/p1.gmi ← Previous: Part 1: Step 1")
+            && draft.contains("→ Next: Part 3: Step 3 (scheduled for 2999-01-03)"),
+        "{draft}"
+    );
+}
+
+#[test]
+fn serve_drafts_previews_over_gopher_too() {
+    let setup = Setup::new()
+        .arg("--drafts")
+        .arg("--gopher-listen")
+        .arg("127.0.0.1:0");
+    pi_part(&setup, 1, "2024-01-01", "");
+    pi_part(&setup, 2, "2024-01-08", "draft: true\n");
+    let server = setup.start();
+    let menu = gopher_text(&server, "/series/pi/");
+    assert!(menu.contains("Part 2: Step 2 (draft)"), "{menu}");
+    let text = gopher_text(&server, "/posts/pi/p2.txt");
+    assert!(
+        text.contains("Draft — not visible to readers") && text.contains("Previous: Part 1"),
+        "{text}"
+    );
+    let gemini = server.get(&server.url("/tags/pi/")).body_text();
+    assert!(gemini.contains("Step 2 (draft)"), "{gemini}");
+}

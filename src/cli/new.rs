@@ -25,6 +25,10 @@ pub(super) struct NewArgs {
     /// Its tags, separated by commas
     #[arg(long, value_name = "a,b", value_delimiter = ',')]
     tags: Vec<String>,
+    /// The folder it goes in, relative to the capsule and below posts/ (made if missing)
+    /// [default: the folder its series' parts share, else posts/]
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
     /// Its date [default: today, in the host's `timezone`]
     #[arg(long, value_name = "YYYY-MM-DD")]
     date: Option<jiff::civil::Date>,
@@ -52,8 +56,14 @@ pub(super) fn new_post(args: NewArgs) -> anyhow::Result<()> {
         part: args.part,
         tags: args.tags,
         date: args.date,
+        dir: args.dir,
     };
     let started = scaffold::start(host, &root, typed)?;
+    let folder = format!("{}/", started.folder.display());
+    match &started.series {
+        Some((name, part)) => say!("series: {name} (part {part}), into {folder}"),
+        None => say!("into {folder}"),
+    }
     say!("{}", started.path.display());
     say!(
         "{} (a draft: readers see it once you remove `draft: true`)",

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::options::POSTS_DIR;
+use super::post::{Post, fold, series_name};
 use super::series;
 use super::site::Site;
 
@@ -17,6 +18,8 @@ use crate::disk::{self, Durability, FileMode};
 /// What the author gives for a new post.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPost {
+    /// The folder its file goes in, relative to the capsule root (`posts`, or below).
+    pub folder: PathBuf,
     pub title: String,
     /// `YYYY-MM-DD`.
     pub date: jiff::civil::Date,
@@ -26,7 +29,7 @@ pub struct NewPost {
 }
 
 impl NewPost {
-    /// Its file, relative to the capsule root: `posts/YYYY-MM-DD-<slug>.md`.
+    /// Its file, relative to the capsule root: `<folder>/YYYY-MM-DD-<slug>.md`.
     pub fn file(&self) -> PathBuf {
         // The URL name series and tags get (`untitled` when nothing of the title is left),
         // short enough for a file name (255 bytes) with the date and `.md`.
@@ -40,7 +43,7 @@ impl NewPost {
             let kept = slug.trim_end_matches('-').len();
             slug.truncate(kept);
         }
-        Path::new(POSTS_DIR).join(format!("{}-{slug}.md", self.date))
+        self.folder.join(format!("{}-{slug}.md", self.date))
     }
 
     /// The Markdown it starts as: front matter (a draft) and an empty body.
@@ -91,6 +94,9 @@ pub struct Typed {
     pub tags: Vec<String>,
     /// Unset: today in the host's time zone.
     pub date: Option<jiff::civil::Date>,
+    /// The folder its file goes in, relative to the capsule root; unset: where its series'
+    /// parts are, else `posts`.
+    pub dir: Option<PathBuf>,
 }
 
 /// The new post, written.
@@ -100,6 +106,10 @@ pub struct Started {
     pub path: PathBuf,
     /// Its absolute `gemini://` URL.
     pub url: String,
+    /// The series it joined, as the capsule spells it, and its part.
+    pub series: Option<(String, u32)>,
+    /// The folder it was written into, relative to the capsule root.
+    pub folder: PathBuf,
 }
 
 /// Why no post was written; each message says what to do instead.
@@ -129,6 +139,12 @@ pub enum NewPostError {
         path.display()
     )]
     Exists { path: PathBuf },
+    #[error(
+        "--dir {}: a post's folder is below {POSTS_DIR}/ in the capsule (`..`, a hidden or an \
+         absolute folder is not): nothing was written",
+        dir.display()
+    )]
+    DirOutside { dir: PathBuf },
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -140,13 +156,14 @@ pub enum NewPostError {
 /// checked against the posts there; the date today in the host's zone unless given; refused
 /// when a file or a hand-written page of its name is there.
 pub fn start(host: &HostConfig, root: &CapsuleRoot, typed: Typed) -> Result<Started, NewPostError> {
+    let dir = typed.dir.map(post_folder).transpose()?;
     let series = typed
         .series
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
-    let part = match &series {
-        Some(name) => Some(series_part(host, root, name, typed.part)?),
-        None => typed.part,
+    let joined = match &series {
+        Some(name) => Some(join_series(host, root, name, typed.part)?),
+        None => None,
     };
     let date = typed.date.unwrap_or_else(|| {
         host.timezone
@@ -154,11 +171,15 @@ pub fn start(host: &HostConfig, root: &CapsuleRoot, typed: Typed) -> Result<Star
             .to_datetime(jiff::Timestamp::now())
             .date()
     });
+    let folder = dir
+        .or_else(|| joined.as_ref().and_then(|j| j.folder.clone()))
+        .unwrap_or_else(|| PathBuf::from(POSTS_DIR));
     let post = NewPost {
+        folder: folder.clone(),
         title: typed.title.0,
         date,
-        series,
-        part,
+        series: joined.as_ref().map(|j| j.name.clone()),
+        part: joined.as_ref().map(|j| j.part).or(typed.part),
         tags: typed
             .tags
             .iter()
@@ -185,34 +206,123 @@ pub fn start(host: &HostConfig, root: &CapsuleRoot, typed: Typed) -> Result<Star
     Ok(Started {
         url: page_url(host, &file),
         path,
+        series: joined.map(|j| (j.name, j.part)),
+        folder,
     })
 }
 
-/// The part of `series` the new post takes: the one given if no post has it, else the next
-/// free one.
-fn series_part(
+/// A folder the author named for a new post, relative to the capsule: below `posts/` (the
+/// only place posts are read from), with no `..`, hidden or absolute part.
+fn post_folder(dir: PathBuf) -> Result<PathBuf, NewPostError> {
+    use std::path::Component;
+    let inside = dir.components().all(|c| match c {
+        Component::Normal(name) => !name.to_string_lossy().starts_with('.'),
+        Component::CurDir => true,
+        _ => false,
+    });
+    let folder: PathBuf = dir
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
+    if inside && folder.starts_with(POSTS_DIR) {
+        Ok(folder)
+    } else {
+        Err(NewPostError::DirOutside { dir })
+    }
+}
+
+/// The series a new post joins, as the capsule knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Joined {
+    /// Its own spelling: the config's, else its posts'; the one typed for a new series.
+    name: String,
+    part: u32,
+    /// The folder its parts share, when they share one below `posts/`.
+    folder: Option<PathBuf>,
+}
+
+/// The series named `typed` as the capsule has it (the same series up to case and Unicode
+/// form, or by a configured alias), the part the new post takes (the one given if no post
+/// has it, else the next free one), and the folder its parts live in.
+fn join_series(
     host: &HostConfig,
     root: &CapsuleRoot,
-    series: &str,
+    typed: &str,
     given: Option<u32>,
-) -> Result<u32, NewPostError> {
+) -> Result<Joined, NewPostError> {
     let aliases = || {
         host.series
             .iter()
             .map(|(name, series)| (name.as_str(), series.aliases.as_slice()))
     };
     let (site, _) = Site::build(root, &BuildOptions::new(host));
-    let Some(part) = given else {
-        return Ok(next_part(&site, series, aliases()));
+    let name = own_spelling(host, &site, typed);
+    let part = match given {
+        None => next_part(&site, &name, aliases()),
+        Some(part) => match part_taken(&site, &name, aliases(), part) {
+            Some(holder) => {
+                return Err(NewPostError::PartTaken {
+                    part,
+                    series: name,
+                    holder: holder.to_owned(),
+                });
+            }
+            None => part,
+        },
     };
-    match part_taken(&site, series, aliases(), part) {
-        Some(holder) => Err(NewPostError::PartTaken {
-            part,
-            series: series.to_owned(),
-            holder: holder.to_owned(),
-        }),
-        None => Ok(part),
+    let folder = shared_folder(members(&site, &name, aliases()).map(|p| p.source.as_path()));
+    Ok(Joined { name, part, folder })
+}
+
+/// How the capsule spells the series `typed` names: the config's name when it or one of its
+/// aliases folds to it, else the name its published series goes by, else a draft's spelling,
+/// else the one typed (its spaces made single).
+fn own_spelling(host: &HostConfig, site: &Site, typed: &str) -> String {
+    let typed = series_name(typed).unwrap_or_else(|| typed.to_owned());
+    let key = fold(&typed);
+    let same = |name: &str| series_name(name).is_some_and(|n| fold(&n) == key);
+    let configured = host.series.iter().find_map(|(name, series)| {
+        (same(name) || series.aliases.iter().any(|a| same(a))).then(|| series_name(name))?
+    });
+    configured
+        .or_else(|| {
+            site.series
+                .iter()
+                .find(|s| same(&s.name))
+                .map(|s| s.name.clone())
+        })
+        .or_else(|| {
+            site.all_posts()
+                .flat_map(|p| &p.meta.series)
+                .find(|s| same(s))
+                .and_then(|s| series_name(s))
+        })
+        .unwrap_or(typed)
+}
+
+/// The deepest folder below `posts/` that holds every one of `sources` (a page bundle's
+/// `index.md` counts as its folder's place), if any.
+fn shared_folder<'a>(sources: impl Iterator<Item = &'a Path>) -> Option<PathBuf> {
+    let mut shared: Option<PathBuf> = None;
+    for source in sources {
+        let mut folder = source.parent()?;
+        if source
+            .file_stem()
+            .is_some_and(|s| s == "index" || s == "_index")
+        {
+            folder = folder.parent()?;
+        }
+        shared = Some(match shared {
+            None => folder.to_owned(),
+            Some(so_far) => so_far
+                .components()
+                .zip(folder.components())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect(),
+        });
     }
+    shared.filter(|f| f.starts_with(POSTS_DIR))
 }
 
 /// The absolute URL of the page a post's file becomes: the canonical name and the public port
@@ -259,7 +369,7 @@ fn members<'a>(
     site: &'a Site,
     series: &str,
     aliases: impl Iterator<Item = (&'a str, &'a [String])>,
-) -> impl Iterator<Item = &'a super::post::Post> {
+) -> impl Iterator<Item = &'a Post> {
     let mut names = vec![series::slug(series)];
     for (name, former) in aliases {
         let all: Vec<String> = std::iter::once(name)
@@ -320,6 +430,7 @@ mod tests {
 
     fn post() -> NewPost {
         NewPost {
+            folder: PathBuf::from(POSTS_DIR),
             title: "Tuning: \"at\" Night #1".into(),
             date: jiff::civil::date(2026, 11, 28),
             series: Some("Crystal Radio".into()),
@@ -378,6 +489,7 @@ mod tests {
             part: None,
             tags: vec![" radio ".into(), " ".into()],
             date: Some(jiff::civil::date(2026, 11, 28)),
+            dir: None,
         };
         let started = start(&host, &root, typed(" First ")).unwrap();
         assert_eq!(started.path, root.path().join("posts/2026-11-28-first.md"));
@@ -397,5 +509,89 @@ mod tests {
         std::fs::write(root.path().join("posts/2026-11-28-twin.gmi"), "# Twin\n").unwrap();
         let twin = start(&host, &root, typed("Twin")).unwrap_err();
         assert!(matches!(twin, NewPostError::TwinExists { .. }), "{twin}");
+    }
+
+    #[test]
+    fn a_post_joins_its_series_as_spelt_in_the_folder_of_its_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        let part = |n: u32| {
+            format!("---\ndate: 2025-01-0{n}\nseries: Self-Hosting on a Pi\npart: {n}\n---\n")
+        };
+        write("posts/pi/one.md", &part(1));
+        write("posts/pi/two/index.md", &part(2));
+        write(
+            "posts/pi/three.md",
+            &(part(3).replace("---\n", "---\ndraft: true\n")),
+        );
+        let root = CapsuleRoot::open(dir.path()).unwrap();
+        let host = HostConfig::default();
+        let typed = |dir: Option<&str>| Typed {
+            title: Title::new("Four").unwrap(),
+            series: Some("self-hosting on a  PI".into()),
+            part: None,
+            tags: Vec::new(),
+            date: Some(jiff::civil::date(2026, 11, 28)),
+            dir: dir.map(PathBuf::from),
+        };
+        let started = start(&host, &root, typed(None)).unwrap();
+        assert_eq!(started.series, Some(("Self-Hosting on a Pi".to_owned(), 4)));
+        assert_eq!(started.folder, Path::new("posts/pi"));
+        assert_eq!(
+            started.path,
+            root.path().join("posts/pi/2026-11-28-four.md")
+        );
+        let text = std::fs::read_to_string(&started.path).unwrap();
+        assert!(
+            text.contains("series: \"Self-Hosting on a Pi\"\npart: 4\n"),
+            "{text}"
+        );
+        // A folder of the author's choice, made; never outside posts/.
+        let chosen = start(&host, &root, typed(Some("./posts/elsewhere/pi"))).unwrap();
+        assert_eq!(
+            chosen.path,
+            root.path().join("posts/elsewhere/pi/2026-11-28-four.md")
+        );
+        assert_eq!(chosen.series, Some(("Self-Hosting on a Pi".to_owned(), 5)));
+        for outside in ["posts/../..", "/tmp", "notes", "posts/.hidden", ""] {
+            let refused = start(&host, &root, typed(Some(outside))).unwrap_err();
+            assert!(
+                matches!(refused, NewPostError::DirOutside { .. }),
+                "{outside}: {refused}"
+            );
+        }
+        // A series the capsule has no post of keeps the spelling typed, in posts/.
+        let new_series = Typed {
+            series: Some("Brand  New".into()),
+            ..typed(None)
+        };
+        let started = start(&host, &root, new_series).unwrap();
+        assert_eq!(started.series, Some(("Brand New".to_owned(), 1)));
+        assert_eq!(started.folder, Path::new(POSTS_DIR));
+    }
+
+    #[test]
+    fn a_configured_name_is_the_series_own_spelling() {
+        let mut host = HostConfig::default();
+        host.series.insert(
+            "Crystal Radio".into(),
+            crate::config::SeriesConfig {
+                aliases: vec!["Old Radio Notes".into()],
+                ..Default::default()
+            },
+        );
+        let site = Site::default();
+        for typed in ["crystal radio", "OLD radio notes", "Crystal  Radio"] {
+            assert_eq!(
+                own_spelling(&host, &site, typed),
+                "Crystal Radio",
+                "{typed}"
+            );
+        }
+        assert_eq!(own_spelling(&host, &site, "Other"), "Other");
     }
 }

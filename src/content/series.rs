@@ -189,27 +189,35 @@ pub struct Ordered {
     pub parts: Vec<Member>,
     pub supplements: Vec<Member>,
     pub see_also: Vec<Member>,
-    /// The number of the last part: the M of "Part N of M".
+    /// The number of the last part readers can read: the M of "Part N of M" and the count
+    /// every list gives, the one number a series is known by (see [`Ordered::count`]).
     pub total: u32,
-    /// Problems worth telling the author (duplicate or missing part numbers).
+    /// Parts dated ahead, withheld until their date: not counted anywhere until they appear,
+    /// and never reported missing. Reading order, numbered as they will be.
+    pub scheduled: Vec<Member>,
+    /// Problems worth telling the author (duplicate, missing or scheduled part numbers).
     pub warnings: Vec<Warning>,
+}
+
+impl Ordered {
+    /// How many parts the series has, as every page says it ("N parts", "Part N of M"): the
+    /// number of its last readable part (a part dated ahead is left out until it appears),
+    /// or more when part numbers repeat, so a count never falls below what a list shows.
+    pub fn count(&self) -> u32 {
+        let listed = u32::try_from(self.parts.len()).unwrap_or(u32::MAX);
+        self.total.max(listed)
+    }
 }
 
 /// Sorts the members of one series. When some post has a part number, a post without one
 /// (and without a `series_role`) is a supplement; when none has, every post is a part, in
-/// date order.
-pub fn order(members: Vec<Member>) -> Ordered {
-    let numbered = members.iter().any(|m| m.part.is_some());
+/// date order. `scheduled` are its posts dated ahead: kept apart, never counted, and the
+/// numbers they will take are never reported missing.
+pub fn order(members: Vec<Member>, scheduled: Vec<Member>) -> Ordered {
+    let numbered = members.iter().chain(&scheduled).any(|m| m.part.is_some());
     let mut ordered = Ordered::default();
     for member in members {
-        let role = member
-            .role
-            .unwrap_or(if member.part.is_some() || !numbered {
-                SeriesRole::Part
-            } else {
-                SeriesRole::Supplement
-            });
-        match role {
+        match role_in(&member, numbered) {
             SeriesRole::Part => ordered.parts.push(member),
             SeriesRole::Supplement => ordered.supplements.push(member),
             SeriesRole::SeeAlso => ordered.see_also.push(member),
@@ -220,41 +228,72 @@ pub fn order(members: Vec<Member>) -> Ordered {
     ordered.see_also.sort_by(by_date);
     // One numbering for labels and for "Part N of M": the author's numbers, continued by one
     // for a part without a number.
-    let mut last: Option<u32> = None;
-    for member in &mut ordered.parts {
+    let last = number_parts(&mut ordered.parts, numbered, None);
+    ordered.total = ordered.parts.iter().map(|m| m.number).max().unwrap_or(0);
+    ordered.scheduled = scheduled
+        .into_iter()
+        .filter(|m| role_in(m, numbered) == SeriesRole::Part)
+        .collect();
+    ordered.scheduled.sort_by(reading_order);
+    number_parts(&mut ordered.scheduled, numbered, last);
+    ordered.warnings = part_warnings(&ordered.parts, &ordered.scheduled);
+    ordered
+}
+
+/// The role a member plays: its author's, else a part when it has a number or the series has
+/// none, else a supplement.
+fn role_in(member: &Member, numbered: bool) -> SeriesRole {
+    member
+        .role
+        .unwrap_or(if member.part.is_some() || !numbered {
+            SeriesRole::Part
+        } else {
+            SeriesRole::Supplement
+        })
+}
+
+/// Numbers parts in reading order: the author's number, else one after the last (`last`
+/// before the first). Returns the last number given.
+fn number_parts(parts: &mut [Member], numbered: bool, mut last: Option<u32>) -> Option<u32> {
+    for member in parts {
         member.number = match member.part {
             Some(n) if numbered => n,
             _ => last.map_or(1, |n| n.saturating_add(1)),
         };
         last = Some(member.number);
     }
-    ordered.total = ordered.parts.iter().map(|m| m.number).max().unwrap_or(0);
-    if let Some(first) = ordered
-        .parts
-        .first()
-        .filter(|m| m.part.is_some_and(|n| n > 1))
-    {
-        ordered.warnings.push(Warning {
-            path: first.path.clone(),
-            line: first.part_line,
-            message: format!(
-                "the first published part is part {}: readers see no part{} before it",
-                first.number,
-                if first.number == 2 {
-                    " 1".to_owned()
-                } else {
-                    format!("s 1 to {}", first.number - 1)
-                }
-            ),
-        });
+    last
+}
+
+/// What the author is told of a series' numbering: a first part after 1, a number used
+/// twice, numbers skipped. A number a scheduled part will take is not missing (`check` names
+/// it with the posts it withholds).
+fn part_warnings(parts: &[Member], scheduled: &[Member]) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    let coming: HashSet<u32> = scheduled.iter().map(|m| m.number).collect();
+    let absent =
+        |from: u32, to: u32| -> Vec<u32> { (from..to).filter(|n| !coming.contains(n)).collect() };
+    if let Some(first) = parts.first().filter(|m| m.part.is_some_and(|n| n > 1)) {
+        let unseen = absent(1, first.number);
+        if !unseen.is_empty() {
+            warnings.push(Warning {
+                path: first.path.clone(),
+                line: first.part_line,
+                message: format!(
+                    "the first published part is part {}: readers see no {} before it",
+                    first.number,
+                    numbers_named(&unseen)
+                ),
+            });
+        }
     }
-    for pair in ordered.parts.windows(2) {
+    for pair in parts.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
         if a.part.is_none() || b.part.is_none() {
             continue;
         }
         if a.number == b.number {
-            ordered.warnings.push(Warning {
+            warnings.push(Warning {
                 path: b.path.clone(),
                 line: b.part_line,
                 message: format!(
@@ -264,23 +303,40 @@ pub fn order(members: Vec<Member>) -> Ordered {
                     b.path.display()
                 ),
             });
-        } else if b.number > a.number + 1 {
-            let missing = if b.number == a.number + 2 {
-                format!("part {} is", a.number + 1)
-            } else {
-                format!("parts {} to {} are", a.number + 1, b.number - 1)
-            };
-            ordered.warnings.push(Warning {
+            continue;
+        }
+        let missing = absent(a.number.saturating_add(1), b.number);
+        if !missing.is_empty() {
+            let verb = if missing.len() == 1 { "is" } else { "are" };
+            warnings.push(Warning {
                 path: b.path.clone(),
                 line: b.part_line,
                 message: format!(
-                    "{missing} missing: the parts go from {} to {}",
-                    a.number, b.number
+                    "{} {verb} missing: the parts go from {} to {}",
+                    numbers_named(&missing),
+                    a.number,
+                    b.number
                 ),
             });
         }
     }
-    ordered
+    warnings
+}
+
+/// "part 2", "parts 4 to 5", or "parts 2, 4 and 6": ascending numbers, as a sentence names
+/// them.
+fn numbers_named(numbers: &[u32]) -> String {
+    match numbers {
+        [] => String::new(),
+        [one] => format!("part {one}"),
+        [first, .., last] if (last - first) as usize + 1 == numbers.len() => {
+            format!("parts {first} to {last}")
+        }
+        [rest @ .., last] => {
+            let rest: Vec<String> = rest.iter().map(u32::to_string).collect();
+            format!("parts {} and {last}", rest.join(", "))
+        }
+    }
 }
 
 fn reading_order(a: &Member, b: &Member) -> Ordering {
@@ -383,6 +439,8 @@ struct Group<'a> {
     /// Each post's spelling of the name: (name, date, source, line of `series`).
     spellings: Vec<(String, PostDate, &'a Path, usize)>,
     members: Vec<Member>,
+    /// Its posts dated ahead, withheld until their date.
+    scheduled: Vec<Member>,
     /// `series_slug`s its posts pin: (slug, date, source, line).
     pins: Vec<(String, PostDate, &'a Path, usize)>,
 }
@@ -390,14 +448,26 @@ struct Group<'a> {
 /// Groups published posts into series, ordered. A series is known by its name up to case and
 /// Unicode form (and by its configured aliases); its URL name comes from that name alone, or
 /// from a `slug` the author pins, so it never moves when another series comes or goes. Two
-/// series that would share a URL name are an error: the older keeps it.
+/// series that would share a URL name are an error: the older keeps it. `scheduled` are the
+/// posts dated ahead (drafts aside): each joins a series readers already have as a part to
+/// come, counted nowhere until it appears; a series of such posts alone is not made.
 pub(crate) fn group_series(
     posts: &[Arc<Post>],
+    scheduled: &[Arc<Post>],
     settings: &BTreeMap<String, SeriesConfig>,
     problems: &mut Vec<Problem>,
 ) -> Vec<Series> {
     let configured = configured_names(settings);
-    let groups = gather(posts, &configured);
+    let mut groups = gather(posts, &configured);
+    for post in scheduled {
+        for name in &post.meta.series {
+            if let Some(group) = groups.get_mut(&group_key(name, &configured)) {
+                group
+                    .scheduled
+                    .push(Member::of(&post.source, &post.meta, post.part_line));
+            }
+        }
+    }
     let mut out: Vec<Series> = Vec::new();
     let mut claims: Vec<Claim> = Vec::new();
     for (_, group) in groups {
@@ -442,8 +512,7 @@ fn gather<'a>(
     for post in posts.iter().rev() {
         for (i, name) in post.meta.series.iter().enumerate() {
             let found = configured.get(&fold(name)).cloned();
-            let key = found.as_ref().map_or_else(|| fold(name), |(n, _)| fold(n));
-            let group = groups.entry(key).or_default();
+            let group = groups.entry(group_key(name, configured)).or_default();
             group.configured = group.configured.take().or(found);
             group.spellings.push((
                 name.clone(),
@@ -470,6 +539,14 @@ fn gather<'a>(
     groups
 }
 
+/// The key a series name is grouped under: the folded name of the configured series it
+/// names, else its own folded.
+fn group_key(name: &str, configured: &HashMap<String, (String, &SeriesConfig)>) -> String {
+    configured
+        .get(&fold(name))
+        .map_or_else(|| fold(name), |(n, _)| fold(n))
+}
+
 /// One series' claim on its URL name: its earliest post (the older series keeps a contested
 /// URL name), whether its slug was chosen (pinned) rather than made, and where to report it.
 struct Claim {
@@ -493,7 +570,7 @@ impl Group<'_> {
         let slug = chosen.unwrap_or_else(|| slug(&name));
         let claim = self.claim(pinned);
         let aliases = self.former_slugs(&slug);
-        let members = order(self.members);
+        let members = order(self.members, self.scheduled);
         for warning in &members.warnings {
             problems.push(Problem {
                 path: warning.path.clone(),
@@ -761,44 +838,53 @@ mod tests {
             role: None,
             ..member(name, None, day, SeriesRole::Part)
         };
-        let ordered = order(vec![
-            weighed("unweighted", None, "2024-01-01"),
-            weighed("third", Some(10), "2024-01-02"),
-            weighed("first", Some(-5), "2024-03-01"),
-            weighed("second", Some(0), "2024-02-01"),
-        ]);
+        let ordered = order(
+            vec![
+                weighed("unweighted", None, "2024-01-01"),
+                weighed("third", Some(10), "2024-01-02"),
+                weighed("first", Some(-5), "2024-03-01"),
+                weighed("second", Some(0), "2024-02-01"),
+            ],
+            Vec::new(),
+        );
         let names: Vec<&str> = ordered.parts.iter().map(|m| m.title.as_str()).collect();
         assert_eq!(names, ["first", "second", "third", "unweighted"]);
         let numbers: Vec<u32> = ordered.parts.iter().map(|m| m.number).collect();
         assert_eq!(numbers, [1, 2, 3, 4]);
         // A part number wins over a weight.
-        let ordered = order(vec![
-            Member {
-                part: Some(2),
-                ..weighed("two", Some(-9), "2024-01-01")
-            },
-            Member {
-                part: Some(1),
-                ..weighed("one", Some(9), "2024-01-02")
-            },
-        ]);
+        let ordered = order(
+            vec![
+                Member {
+                    part: Some(2),
+                    ..weighed("two", Some(-9), "2024-01-01")
+                },
+                Member {
+                    part: Some(1),
+                    ..weighed("one", Some(9), "2024-01-02")
+                },
+            ],
+            Vec::new(),
+        );
         assert_eq!(ordered.parts[0].title, "one");
     }
 
     #[test]
     fn parts_follow_their_numbers_not_their_dates() {
-        let ordered = order(vec![
-            member("wind", Some(3), "2024-03-29", SeriesRole::Part),
-            member("home", Some(5), "2024-04-01", SeriesRole::Part),
-            member("first", Some(1), "2024-03-04", SeriesRole::Part),
-            member("tacking", Some(4), "2024-03-25", SeriesRole::Part),
-            member("knots", Some(2), "2024-03-11", SeriesRole::Part),
-            member("unnumbered-late", None, "2024-05-01", SeriesRole::Part),
-            member("unnumbered-early", None, "2024-01-01", SeriesRole::Part),
-            member("further", None, "2024-04-05", SeriesRole::SeeAlso),
-            member("glossary", None, "2024-04-03", SeriesRole::Supplement),
-            member("rigging", None, "2024-04-02", SeriesRole::Supplement),
-        ]);
+        let ordered = order(
+            vec![
+                member("wind", Some(3), "2024-03-29", SeriesRole::Part),
+                member("home", Some(5), "2024-04-01", SeriesRole::Part),
+                member("first", Some(1), "2024-03-04", SeriesRole::Part),
+                member("tacking", Some(4), "2024-03-25", SeriesRole::Part),
+                member("knots", Some(2), "2024-03-11", SeriesRole::Part),
+                member("unnumbered-late", None, "2024-05-01", SeriesRole::Part),
+                member("unnumbered-early", None, "2024-01-01", SeriesRole::Part),
+                member("further", None, "2024-04-05", SeriesRole::SeeAlso),
+                member("glossary", None, "2024-04-03", SeriesRole::Supplement),
+                member("rigging", None, "2024-04-02", SeriesRole::Supplement),
+            ],
+            Vec::new(),
+        );
         let names = |v: &[Member]| v.iter().map(|m| m.title.clone()).collect::<Vec<_>>();
         assert_eq!(
             names(&ordered.parts),
@@ -819,11 +905,14 @@ mod tests {
 
     #[test]
     fn ties_go_to_date_then_title_then_path_and_duplicates_are_reported() {
-        let ordered = order(vec![
-            member("b", Some(2), "2024-01-02", SeriesRole::Part),
-            member("a", Some(2), "2024-01-02", SeriesRole::Part),
-            member("c", Some(2), "2024-01-01", SeriesRole::Part),
-        ]);
+        let ordered = order(
+            vec![
+                member("b", Some(2), "2024-01-02", SeriesRole::Part),
+                member("a", Some(2), "2024-01-02", SeriesRole::Part),
+                member("c", Some(2), "2024-01-01", SeriesRole::Part),
+            ],
+            Vec::new(),
+        );
         let names: Vec<_> = ordered.parts.iter().map(|m| m.title.as_str()).collect();
         assert_eq!(names, ["c", "a", "b"]);
         // Two duplicates, and no part 1.
@@ -840,6 +929,52 @@ mod tests {
         );
         // Named at the second post's `part` line.
         assert_eq!((first.path.to_str(), first.line), (Some("posts/a.md"), 3));
+    }
+
+    #[test]
+    fn a_part_dated_ahead_is_scheduled_not_missing_and_never_counted() {
+        let ordered = order(
+            vec![
+                member("one", Some(1), "2026-01-01", SeriesRole::Part),
+                member("two", Some(2), "2026-01-08", SeriesRole::Part),
+                member("four", Some(4), "2026-01-22", SeriesRole::Part),
+            ],
+            vec![
+                member("three", Some(3), "2027-01-03", SeriesRole::Part),
+                member("extra", None, "2027-02-01", SeriesRole::Supplement),
+            ],
+        );
+        assert_eq!(ordered.parts.len(), 3);
+        assert_eq!((ordered.total, ordered.count()), (4, 4));
+        let names: Vec<_> = ordered.scheduled.iter().map(|m| m.number).collect();
+        assert_eq!(names, [3]);
+        assert!(ordered.warnings.is_empty(), "{:?}", ordered.warnings);
+        // Dated ahead at the end: the count is what readers can read.
+        let ordered = order(
+            vec![member("one", Some(1), "2026-01-01", SeriesRole::Part)],
+            vec![member("two", Some(2), "2027-01-08", SeriesRole::Part)],
+        );
+        assert_eq!(ordered.count(), 1);
+        // Numbers neither published nor scheduled are still missing, named as a sentence would.
+        let ordered = order(
+            vec![
+                member("two", Some(2), "2026-01-01", SeriesRole::Part),
+                member("seven", Some(7), "2026-01-02", SeriesRole::Part),
+            ],
+            vec![
+                member("one", Some(1), "2027-01-01", SeriesRole::Part),
+                member("four", Some(4), "2027-01-01", SeriesRole::Part),
+            ],
+        );
+        let messages: Vec<_> = ordered.warnings.iter().map(|w| &w.message).collect();
+        assert_eq!(
+            messages[0],
+            "parts 3, 5 and 6 are missing: the parts go from 2 to 7"
+        );
+        assert!(
+            !messages.iter().any(|m| m.contains("no part")),
+            "{messages:?}"
+        );
     }
 
     #[test]

@@ -464,4 +464,82 @@ mod tests {
         assert!(body(&shown).contains("Not yet."), "{}", body(&shown));
         assert!(body(&shown).contains(crate::views::pages::DRAFT_MARK));
     }
+
+    #[test]
+    fn a_preview_lists_drafts_where_they_will_appear_and_readers_see_nothing_of_it() {
+        let part = |title: &str, date: &str, part: u32, extra: &str| {
+            format!(
+                "---\ntitle: {title}\ndate: {date}\nseries: Pi\npart: {part}\ntags: [pi]\n\
+                 {extra}---\nText of {title}.\n"
+            )
+        };
+        let files = [
+            ("posts/one.md", part("One", "2024-01-01", 1, "")),
+            (
+                "posts/two.md",
+                part("Two", "2024-01-08", 2, "draft: true\n"),
+            ),
+            ("posts/three.md", part("Three", "2999-01-03", 3, "")),
+        ];
+        let files: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
+        let (_dir, capsule) = test_capsule(&files, &HostConfig::default());
+        let pages = [
+            "/",
+            "/archive/",
+            "/tags/pi/",
+            "/series/",
+            "/series/pi/",
+            "/posts/one.gmi",
+        ];
+        let read = |capsule: &Capsule| -> Vec<String> {
+            pages
+                .iter()
+                .map(|p| body(&answer(capsule, &format!("gemini://localhost{p}"))))
+                .collect()
+        };
+        let before = read(&capsule);
+        assert!(before[4].contains("## One part,"), "{}", before[4]);
+        assert!(!before.iter().any(|b| b.contains("Two")), "{before:?}");
+        // The readers' answers are kept; a preview never comes from them, nor goes into them.
+        let capsule = capsule.with_drafts_for_all(true);
+        let seen = read(&capsule);
+        let draft = "=> /posts/two.gmi 2024-01-08 Two (draft)";
+        for (page, body) in pages.iter().zip(&seen).take(3) {
+            assert!(body.contains(draft), "{page}: {body}");
+        }
+        assert!(seen[3].contains("Pi (3 parts)"), "{}", seen[3]);
+        assert!(
+            seen[4].contains("=> /posts/two.gmi 2024-01-08 Part 2: Two (draft)")
+                && seen[4].contains("2999-01-03 Part 3: Three (scheduled for 2999-01-03)"),
+            "{}",
+            seen[4]
+        );
+        assert!(
+            seen[5].contains("Part 1 of 3 in “Pi”")
+                && seen[5].contains("=> /posts/two.gmi → Next: Part 2: Two (draft)"),
+            "{}",
+            seen[5]
+        );
+        let two = body(&answer(&capsule, "gemini://localhost/posts/two.gmi"));
+        assert!(
+            two.contains(crate::views::pages::DRAFT_MARK)
+                && two.contains("Part 2 of 3 in “Pi”")
+                && two.contains("=> /posts/one.gmi ← Previous: Part 1: One")
+                && two.contains("→ Next: Part 3: Three (scheduled for 2999-01-03)"),
+            "{two}"
+        );
+        // A page uploaded back as an author saw it carries lines the server adds.
+        let added = capsule.added_lines(Path::new("posts/one.md"));
+        assert!(
+            added.contains(&"=> /posts/two.gmi → Next: Part 2: Two (draft)".to_owned()),
+            "{added:?}"
+        );
+        let readers = capsule.with_drafts_for_all(false);
+        assert_eq!(read(&readers), before);
+        // Previewed first, in a new snapshot: what readers get after is theirs alone.
+        let (_dir, fresh) = test_capsule(&files, &HostConfig::default());
+        let fresh = fresh.with_drafts_for_all(true);
+        assert_eq!(read(&fresh), seen);
+        assert_eq!(read(&fresh.with_drafts_for_all(false)), before);
+    }
 }

@@ -37,9 +37,10 @@ pub enum Lookup {
 }
 
 impl Capsule {
-    /// What an author sees at a path: what readers see, but drafts and posts dated ahead are
-    /// served at their own URLs, marked as drafts, and `/drafts/` lists them. Never kept in
-    /// [`Capsule::rendered`], which readers' answers come from. Blocking.
+    /// What an author sees at a path: the capsule as it will be. Drafts and posts dated ahead
+    /// are served at their own URLs, marked as drafts, listed (marked) wherever they will
+    /// appear, and `/drafts/` lists them. Never kept in [`Capsule::rendered`], which readers'
+    /// answers come from. Blocking.
     pub fn lookup_preview(
         &self,
         segments: &[String],
@@ -58,26 +59,32 @@ impl Capsule {
                 lang: None,
             };
         }
-        let withheld = self
+        // Feeds stay the readers': a feed reader keeps every entry it was once shown.
+        if matches!(
+            Route::parse(segments),
+            Some(Route::Feed | Route::SeriesFeed(_))
+        ) {
+            return self.lookup(segments, ends_with_slash, origin);
+        }
+        let preview = self.preview();
+        // A draft, or a post dated ahead, marked, with its series' navigation as it will be.
+        if let Some(source) = self
             .site
             .text_path(segments, ends_with_slash)
-            .and_then(|source| match self.site.text(source) {
-                // A draft, or a post dated ahead; never a page whose front matter is broken.
-                Some(Text::Page(page))
-                    if page.withheld == Some("draft")
-                        || (page.withheld.is_none() && self.site.is_withheld(source)) =>
-                {
-                    Some(page)
-                }
-                _ => None,
-            });
-        match withheld {
-            Some(page) => Lookup::Generated {
-                body: pages::marked_draft(&page.gemtext),
+            .filter(|source| self.site.previewable(source))
+            && let Some(Text::Page(page)) = self.site.text(source)
+        {
+            let marked = pages::marked_draft(&page.gemtext);
+            let body = match preview.navigation(&self.root.path().join(source)) {
+                Some((header, footer)) => pages::with_navigation(&marked, &header, &footer),
+                None => marked,
+            };
+            return Lookup::Generated {
+                body,
                 lang: page.lang.clone(),
-            },
-            None => self.lookup(segments, ends_with_slash, origin),
+            };
         }
+        preview.lookup(segments, ends_with_slash, origin)
     }
 
     /// Whether answering a path means making its text (a generated page, or a series post
@@ -390,11 +397,17 @@ impl Capsule {
     }
 
     /// The lines the server adds to the text of the page made from `source` (relative to the
-    /// root) when it serves it: a series post's header and footer, a draft's mark. A page
+    /// root) when it serves it: a series post's header and footer (a reader's and a
+    /// preview's), a draft's mark. A page
     /// uploaded back as a client showed it would carry them into its source.
     pub fn added_lines(&self, source: &Path) -> Vec<String> {
         let mut added = Vec::new();
-        if let Some((header, footer)) = self.navigation(&self.root.path().join(source)) {
+        // As readers see it, and as its authors preview it (drafts listed, marked).
+        let path = self.root.path().join(source);
+        for (header, footer) in [self.navigation(&path), self.preview().navigation(&path)]
+            .into_iter()
+            .flatten()
+        {
             added.extend(header.lines().chain(footer.lines()).map(str::to_owned));
         }
         added.push(pages::DRAFT_MARK.to_owned());

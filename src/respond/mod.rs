@@ -12,9 +12,11 @@
 //! everything else from the capsule folder, with Markdown converted and series posts given
 //! their navigation. Blocking: the server calls what may touch the disk off its async threads.
 
+use std::sync::{Arc, OnceLock};
+
 use crate::config::HomeConfig;
 use crate::content::search::Index;
-use crate::content::{CapsuleRoot, Site};
+use crate::content::{BuildOptions, CapsuleRoot, Site};
 
 pub mod access;
 pub mod gemini;
@@ -54,6 +56,11 @@ pub struct Capsule {
     pub access: Access,
     /// `; lang=…` for gemtext, or empty.
     gemtext_params: String,
+    /// How the site was read: its series settings make a preview's series.
+    options: Arc<BuildOptions>,
+    /// The capsule as it will be, drafts listed (see [`Site::preview`]): made at the first
+    /// previewing request of this snapshot, and only then, so readers never pay for it.
+    preview: OnceLock<Box<Capsule>>,
 }
 
 /// How the home page is made.
@@ -137,6 +144,8 @@ impl Capsule {
                 .mime_parameter()
                 .map(|p| format!("; {p}"))
                 .unwrap_or_default(),
+            options: Arc::new(BuildOptions::new(config)),
+            preview: OnceLock::new(),
         }
     }
 
@@ -168,7 +177,30 @@ impl Capsule {
             search,
             access: self.access.clone(),
             gemtext_params: self.gemtext_params.clone(),
+            options: Arc::clone(&self.options),
+            preview: OnceLock::new(),
         }
+    }
+
+    /// The capsule as an author previews it: the same settings over [`Site::preview`], made
+    /// once per snapshot. Its answers are never kept (it has a `rendered` of its own, unused).
+    pub(crate) fn preview(&self) -> &Capsule {
+        self.preview.get_or_init(|| {
+            Box::new(Capsule {
+                root: self.root.clone(),
+                site: self.site.preview(&self.root, &self.options),
+                home: self.home.clone(),
+                feeds: self.feeds.clone(),
+                robots_txt: self.robots_txt.clone(),
+                rendered: Rendered::default(),
+                // Searches are answered by the readers' capsule.
+                search: Index::default(),
+                access: self.access.clone(),
+                gemtext_params: self.gemtext_params.clone(),
+                options: Arc::clone(&self.options),
+                preview: OnceLock::new(),
+            })
+        })
     }
 }
 

@@ -7,7 +7,7 @@
 use crate::config::HomeConfig;
 use crate::content::post::SeriesRole;
 use crate::content::series::Member;
-use crate::content::site::Place;
+use crate::content::site::{Place, Unpublished};
 use crate::content::{Post, Series, Site, Tag};
 use crate::convert::gemtext::{Line, Writer};
 use crate::convert::route::Route;
@@ -15,7 +15,19 @@ use crate::convert::route::Route;
 fn dated_link(site: &Site, member: &Member, label: String) -> Line {
     Line::Link {
         url: site.url_of(&member.path).unwrap_or_default().to_owned(),
-        label: format!("{} {label}", member.date.day()),
+        label: format!("{} {label}{}", member.date.day(), mark(site, &member.path)),
+    }
+}
+
+/// What a list says after a post readers cannot see yet, so an author's preview tells it
+/// apart: " (draft)", " (scheduled for DATE)". Readers' lists never hold one: nothing.
+fn mark(site: &Site, source: &std::path::Path) -> String {
+    match site.unpublished(source) {
+        None => String::new(),
+        Some(Unpublished::Draft) => " (draft)".to_owned(),
+        Some(Unpublished::Scheduled(post)) => {
+            format!(" (scheduled for {})", post.meta.date.day())
+        }
     }
 }
 
@@ -32,7 +44,7 @@ pub fn series_index(site: &Site, series: &Series) -> String {
         parts.iter().map(|m| m.date).min(),
         parts.iter().map(|m| m.date).max(),
     ) {
-        let count = match parts.len() {
+        let count = match series.members.count() {
             1 => "One part".to_owned(),
             n => format!("{n} parts"),
         };
@@ -114,7 +126,7 @@ fn list_page(title: &str, empty: &str, items: impl Iterator<Item = Line>) -> Str
 
 /// `=> /series/<slug>/ Name (N parts)`
 fn series_link(series: &Series) -> Line {
-    let parts = series.members.parts.len();
+    let parts = series.members.count();
     Line::Link {
         url: Route::Series(&series.slug).url(),
         label: format!(
@@ -142,7 +154,7 @@ pub fn post_header(places: &[Place<'_>], date: &str) -> String {
             SeriesRole::Part => format!(
                 "Part {} of {} in “{}” · {date}",
                 place_member(place).map_or(place.index as u32 + 1, |m| m.number),
-                series.members.total,
+                series.members.count(),
                 series.name
             ),
             SeriesRole::Supplement => format!("A supplement to “{}” · {date}", series.name),
@@ -215,6 +227,7 @@ fn series_footer(site: &Site, place: &Place<'_>, several: bool) -> String {
                 .map(|m| (m, format!("See also: {}", m.title))),
         );
     for (member, label) in entries {
+        let label = label + &mark(site, &member.path);
         if Some(member) == this {
             w.push(Line::Text(format!("{label} (this post)")));
         } else if let Some(url) = site.url_of(&member.path) {
@@ -239,7 +252,11 @@ fn series_footer(site: &Site, place: &Place<'_>, several: bool) -> String {
             {
                 w.push(Line::Link {
                     url: url.to_owned(),
-                    label: format!("{arrow}: {}", m.part_label(&series.name)),
+                    label: format!(
+                        "{arrow}: {}{}",
+                        m.part_label(&series.name),
+                        mark(site, &m.path)
+                    ),
                 });
             }
         }
@@ -318,9 +335,19 @@ pub fn marked_draft(gemtext: &str) -> String {
 }
 
 pub(super) fn post_link(post: &Post) -> Line {
+    marked_link(post, "")
+}
+
+/// A post's link in one of the site's lists, marked when readers cannot see it yet.
+fn listed_link(site: &Site, post: &Post) -> Line {
+    marked_link(post, &mark(site, &post.source))
+}
+
+/// `=> url YYYY-MM-DD Title`, and `mark` after the title.
+fn marked_link(post: &Post, mark: &str) -> Line {
     Line::Link {
         url: post.url.clone(),
-        label: format!("{} {}", post.meta.date.day(), post.meta.title),
+        label: format!("{} {}{mark}", post.meta.date.day(), post.meta.title),
     }
 }
 
@@ -329,7 +356,7 @@ pub fn archive(site: &Site) -> String {
     list_page(
         "Archive",
         "No posts yet.",
-        site.posts.iter().map(|p| post_link(p)),
+        site.posts.iter().map(|p| listed_link(site, p)),
     )
 }
 
@@ -351,7 +378,7 @@ pub fn tag_page(site: &Site, tag: &Tag) -> String {
     });
     w.push(Line::Blank);
     for &i in &tag.posts {
-        w.push(post_link(&site.posts[i]));
+        w.push(listed_link(site, &site.posts[i]));
     }
     w.push(Line::Blank);
     w.push(Line::Link {
@@ -383,7 +410,7 @@ pub fn home(site: &Site, author_text: Option<&str>, title: &str, sections: &Home
             text: "Recent posts".into(),
         });
         for post in site.posts.iter().take(sections.recent as usize) {
-            w.push(post_link(post));
+            w.push(listed_link(site, post));
         }
         w.push(Line::Link {
             url: Route::Archive.url(),

@@ -20,6 +20,7 @@ use crate::convert::route::Route;
 mod areas;
 mod build;
 mod links;
+mod preview;
 mod update;
 mod urls;
 mod whole;
@@ -27,6 +28,7 @@ mod whole;
 #[cfg(test)]
 mod tests;
 
+pub use preview::Unpublished;
 pub use urls::{MAX_PATH_BYTES, Moved, generator_urls};
 
 /// Everything the capsule serves, as read at one moment: the generated pages are made from it
@@ -231,10 +233,29 @@ impl Site {
                 "published"
             };
             (post.line(key), "draft".into())
+        } else if let Some((series, part)) = self.scheduled_part(&post.source) {
+            (
+                post.line("date"),
+                format!(
+                    "dated ahead: part {} of series “{}” is scheduled for {}, and no list \
+                     counts it until then",
+                    part.number,
+                    series.name,
+                    post.meta.date.minute()
+                ),
+            )
         } else {
             let (key, why) = post.meta.withheld_why(PostDate::now());
             (post.line(key), why)
         }
+    }
+
+    /// The series a post dated ahead is a part to come of, and its place there.
+    fn scheduled_part(&self, source: &Path) -> Option<(&Series, &crate::content::series::Member)> {
+        self.series.iter().find_map(|series| {
+            let part = series.members.scheduled.iter().find(|m| m.path == source)?;
+            Some((series, part))
+        })
     }
 
     /// The published post made from this source file (relative to the capsule root), listed

@@ -714,7 +714,7 @@ fn slugs_of(names: &[String]) -> BTreeMap<String, String> {
         .enumerate()
         .map(|(i, name)| series_post(i, name, i as i64))
         .collect();
-    group_series(&posts, &BTreeMap::new(), &mut Vec::new())
+    group_series(&posts, &[], &BTreeMap::new(), &mut Vec::new())
         .into_iter()
         .map(|s| (fold(&s.name), s.slug))
         .collect()
@@ -1125,4 +1125,44 @@ fn former_urls_are_settled_where_nothing_else_answers() {
     );
     let bundle = site.post(Path::new("posts/pics/index.md")).unwrap();
     assert_eq!(bundle.url, "/posts/pics/");
+}
+
+#[test]
+fn a_part_dated_ahead_is_scheduled_and_counted_nowhere_until_it_appears() {
+    let part = |n: u32, date: &str| {
+        (
+            format!("posts/p{n}.md"),
+            format!("---\ntitle: P{n}\ndate: {date}\nseries: Pi\npart: {n}\n---\nText.\n"),
+        )
+    };
+    let files = [
+        part(1, "2024-01-01"),
+        part(2, "2024-01-08"),
+        part(3, "2999-01-03"),
+        part(4, "2024-01-22"),
+    ];
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let (site, problems) = build(&files);
+    assert!(problems.is_empty(), "{problems:?}");
+    let pi = site.series_by_slug("pi").unwrap();
+    assert_eq!(pi.members.parts.len(), 3);
+    assert_eq!(pi.members.count(), 4);
+    let numbers: Vec<u32> = pi.members.scheduled.iter().map(|m| m.number).collect();
+    assert_eq!(numbers, [3]);
+    let ahead = site.drafts.iter().find(|p| p.meta.part == Some(3)).unwrap();
+    let (line, why) = site.withheld_reason(ahead);
+    assert_eq!(line, 3);
+    assert!(
+        why.starts_with("dated ahead: part 3 of series “Pi” is scheduled for 2999-01-03"),
+        "{why}"
+    );
+    // A series of posts dated ahead alone is no series readers have.
+    let (site, _) = build(&[(
+        "posts/later.md",
+        "---\ndate: 2999-01-01\nseries: Later\n---\n",
+    )]);
+    assert!(site.series.is_empty(), "{:?}", site.series);
 }

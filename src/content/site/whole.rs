@@ -45,7 +45,13 @@ impl Site {
         report_members_only(&members_only, &mut problems);
         posts.sort_by(newest_first);
 
-        let mut series = group_series(&posts, &options.series, &mut problems);
+        // Posts dated ahead join their series as parts to come; drafts and an area's do not.
+        let scheduled: Vec<Arc<Post>> = drafts
+            .iter()
+            .filter(|p| !p.meta.draft && !in_area(capsule, p))
+            .cloned()
+            .collect();
+        let mut series = group_series(&posts, &scheduled, &options.series, &mut problems);
         describe_series(&mut series, &scanned.texts, options);
         let tags = group_tags(&posts, &mut problems);
         let by_source = positions(&posts, |p| p.source.clone());
@@ -144,10 +150,13 @@ fn split_members_only(
     capsule: &CapsuleRoot,
     posts: Vec<Arc<Post>>,
 ) -> (Vec<Arc<Post>>, Vec<Arc<Post>>) {
-    let areas = !capsule.areas().is_empty();
-    posts.into_iter().partition(|p| {
-        areas && (capsule.url_in_area(&p.url) || capsule.url_in_area(&p.natural_url()))
-    })
+    posts.into_iter().partition(|p| in_area(capsule, p))
+}
+
+/// Whether a post lies in a client-certificate area, by its URL or its file's.
+pub(super) fn in_area(capsule: &CapsuleRoot, post: &Post) -> bool {
+    !capsule.areas().is_empty()
+        && (capsule.url_in_area(&post.url) || capsule.url_in_area(&post.natural_url()))
 }
 
 /// Tells the author of a members-only post that names a series or tags that no list shows
@@ -174,7 +183,7 @@ fn report_members_only(members_only: &[Arc<Post>], problems: &mut Vec<Problem>) 
 }
 
 /// Newest first; on one date, by URL, so the order never hangs on the scan's.
-fn newest_first(a: &Arc<Post>, b: &Arc<Post>) -> Ordering {
+pub(super) fn newest_first(a: &Arc<Post>, b: &Arc<Post>) -> Ordering {
     b.meta
         .date
         .cmp(&a.meta.date)
@@ -182,7 +191,11 @@ fn newest_first(a: &Arc<Post>, b: &Arc<Post>) -> Ordering {
 }
 
 /// Gives each series its description: its page under `series/`, or else the config's text.
-fn describe_series(series: &mut [Series], texts: &HashMap<PathBuf, Text>, options: &BuildOptions) {
+pub(super) fn describe_series(
+    series: &mut [Series],
+    texts: &HashMap<PathBuf, Text>,
+    options: &BuildOptions,
+) {
     for one in series {
         one.description = description(texts, &one.slug).or_else(|| {
             let text = &options
@@ -199,13 +212,16 @@ fn describe_series(series: &mut [Series], texts: &HashMap<PathBuf, Text>, option
 }
 
 /// Each post's index in `posts` by `key` (its source, its URL), to find it without a search.
-fn positions<K: Eq + Hash>(posts: &[Arc<Post>], key: impl Fn(&Post) -> K) -> HashMap<K, usize> {
+pub(super) fn positions<K: Eq + Hash>(
+    posts: &[Arc<Post>],
+    key: impl Fn(&Post) -> K,
+) -> HashMap<K, usize> {
     posts.iter().enumerate().map(|(i, p)| (key(p), i)).collect()
 }
 
 /// Source path → each place its post has in a series, so a post's page finds its series
 /// without going through them all.
-fn series_places(series: &[Series]) -> HashMap<PathBuf, Vec<SeriesPlace>> {
+pub(super) fn series_places(series: &[Series]) -> HashMap<PathBuf, Vec<SeriesPlace>> {
     let mut places: HashMap<PathBuf, Vec<SeriesPlace>> = HashMap::new();
     for (s, one) in series.iter().enumerate() {
         let roles = [
