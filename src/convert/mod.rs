@@ -9,6 +9,7 @@ pub mod html;
 pub mod markdown;
 pub mod mime;
 pub mod route;
+pub mod shortcodes;
 pub mod url;
 
 pub use gemtext::{Line, Writer};
