@@ -1433,7 +1433,7 @@ mod tests {
             }
             let out = expanded(&body);
             for at in 0..=out.text.len() {
-                let _ = out.source_offset(at);
+                assert!(out.source_offset(at) <= body.len(), "{body:?}");
             }
             // Raw and escapes show template syntax on purpose; broken tags are kept and told.
             let kept_on_purpose = body.contains("*/")
