@@ -50,6 +50,8 @@ mod search;
 mod series;
 /// Serving the capsule folder: files, folders, MIME types, traversal and hidden files.
 mod serving;
+/// Hugo, Zola and Liquid shortcodes and page references in a copied-in blog.
+mod shortcodes;
 /// Conformance suites written elsewhere (CommonMark, GFM, real documents), fetched and scored.
 mod suites;
 /// Titan uploads: publish, replace, edit and delete from a Gemini client.

@@ -166,6 +166,8 @@ pub struct Parsed {
     /// Everything found wrong with the front matter, each at its line, errors (`true`) first
     /// among them the one in `error`.
     pub problems: Vec<(FrontMatterError, bool)>,
+    /// The body's shortcodes and template tags, converted and left out, by name.
+    pub shortcodes: convert::shortcodes::ShortcodeCounts,
 }
 
 /// As [`convert`], keeping the front matter and the body's heading.
@@ -209,6 +211,7 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
             false,
         ));
     }
+    let shortcodes = converted.shortcodes;
     let links = converted
         .links
         .into_iter()
@@ -225,6 +228,7 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
         heading: converted.heading,
         error,
         problems,
+        shortcodes,
     }
 }
 

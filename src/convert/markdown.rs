@@ -19,6 +19,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::gemtext::{FirstLine, Line, Writer};
 use super::html::{HtmlEvent, HtmlStripper};
+use super::shortcodes::{self, ShortcodeCounts};
 use super::url::{find_bare_urls, link_target, trim_url_end};
 pub use crate::config::LinkPlacement;
 use crate::config::MarkdownConfig;
@@ -74,6 +75,8 @@ pub struct Converted {
     /// What the reader does not get as written, and why (the bounds below), each with the
     /// byte offset in the Markdown it is about: warnings for `check` and the log.
     pub notes: Vec<SourceNote>,
+    /// The page's shortcodes and template tags, converted and left out, by name.
+    pub shortcodes: ShortcodeCounts,
 }
 
 /// A warning about the conversion and where in the Markdown it applies.
@@ -131,7 +134,32 @@ pub fn convert(markdown: &str, options: &Options) -> Converted {
 }
 
 /// As [`convert`], and a body that does not open with a level-1 heading gets `# title` first.
+/// Shortcodes and template tags are expanded first (see [`shortcodes`]); every offset given
+/// back is one of `markdown`, as written.
 pub fn convert_page(markdown: &str, options: &Options, title: Option<&str>) -> Converted {
+    let expanded = shortcodes::expand(markdown, parse_options());
+    let mut converted = convert_expanded(&expanded.text, options, title);
+    if let Cow::Owned(_) = expanded.text {
+        for link in &mut converted.links {
+            link.offset = expanded.source_offset(link.offset);
+        }
+        for note in &mut converted.notes {
+            note.offset = expanded.source_offset(note.offset);
+        }
+        converted
+            .notes
+            .extend(expanded.notes.into_iter().map(|note| SourceNote {
+                offset: note.offset,
+                message: note.message,
+            }));
+        converted.notes.sort_by_key(|note| note.offset);
+        converted.shortcodes = expanded.counts;
+    }
+    converted
+}
+
+/// Markdown without shortcodes to gemtext.
+fn convert_expanded(markdown: &str, options: &Options, title: Option<&str>) -> Converted {
     let marks = marks(markdown);
     if marks > MAX_MARKS {
         return as_text(markdown, title, marks);
@@ -172,6 +200,7 @@ fn as_text(markdown: &str, title: Option<&str>, marks: usize) -> Converted {
                  be read as Markdown: readers get it as written, line for line, without links"
             ),
         }],
+        shortcodes: ShortcodeCounts::default(),
     }
 }
 
@@ -1171,6 +1200,7 @@ impl<'o> Converter<'o> {
             heading,
             links: self.links,
             notes,
+            shortcodes: ShortcodeCounts::default(),
         }
     }
 
@@ -1420,6 +1450,39 @@ fn unescape_punctuation(text: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Shortcodes reach the gemtext as what they mean, page references as written, and every
+    /// link and warning is told at the offset of the source the author wrote.
+    #[test]
+    fn shortcodes_are_converted_and_offsets_stay_the_authors() {
+        let body = "Intro\n\n{{< figure src=\"cat.png\" alt=\"Cat\" >}}\n\n\
+                    {{< tabs >}}\nSee [next]({{< ref \"b.md#part\" >}}) and [old](a.md).\n\
+                    {{< /tabs >}}\n\n{{< highlight go >}}\nx := 1\n{{< /highlight >}}\n";
+        let out = convert(body, &Options::default());
+        assert_eq!(
+            out.gemtext,
+            "Intro\n\n=> cat.png 🖼 Cat\n\nSee next and old.\n=> @/b.md#part next\n\
+             => a.gmi old\n\n```go\nx := 1\n```\n"
+        );
+        let at = |needle: &str| body.find(needle).unwrap();
+        let links: Vec<(&str, usize)> = out
+            .links
+            .iter()
+            .map(|l| (l.target.as_str(), l.offset))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                ("cat.png", at("{{< figure")),
+                ("@/b.md#part", at("[next]")),
+                ("a.gmi", at("[old]"))
+            ]
+        );
+        assert_eq!(out.notes.len(), 1);
+        assert_eq!(out.notes[0].offset, at("{{< tabs"));
+        assert_eq!(out.shortcodes.left.get("tabs"), Some(&1));
+        assert_eq!(out.shortcodes.converted.get("figure"), Some(&1));
+    }
 
     /// The targets of the link lines a Markdown text makes.
     fn targets(markdown: &str) -> Vec<String> {

@@ -10,6 +10,7 @@ pub mod markdown;
 pub mod mime;
 pub mod redirect;
 pub mod route;
+pub mod shortcodes;
 pub mod url;
 
 pub use gemtext::{Line, Writer};

@@ -17,6 +17,10 @@ static WWW: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 /// Schemes whose bare URLs in prose become links.
 const LINKIFY_SCHEMES: [&str; 5] = ["https://", "http://", "gemini://", "gopher://", "ftp://"];
 
+/// How a link names a source file of the capsule, as Zola writes it (`@/posts/x.md`): the
+/// converter leaves it in the gemtext, and the content layer points it at the page's URL.
+pub const PAGE_REFERENCE: &str = "@/";
+
 /// The gemtext link target for a Markdown destination, or `None` when nothing is left to link
 /// (a link to a fragment of the same page: Gemini has no anchors).
 pub fn link_target(dest: &str) -> Option<String> {
@@ -27,6 +31,8 @@ pub fn link_target(dest: &str) -> Option<String> {
     let target = match scheme_of(dest) {
         Some(_) => punycode_host(dest),
         None if dest.starts_with("//") => punycode_host(dest),
+        // A page reference (`@/posts/x.md#part`): the content layer resolves it as written.
+        None if dest.starts_with(PAGE_REFERENCE) => Cow::Borrowed(dest),
         None => Cow::Owned(relative_target(dest)?),
     };
     Some(percent_encode(&target))
@@ -495,6 +501,10 @@ mod tests {
         assert_eq!(link_target("../a/b.MD#top").as_deref(), Some("../a/b.gmi"));
         assert_eq!(link_target("b.md?x=1#f").as_deref(), Some("b.gmi?x=1"));
         assert_eq!(link_target("notes.mdx").as_deref(), Some("notes.mdx"));
+        assert_eq!(
+            link_target("@/posts/a b.md#part").as_deref(),
+            Some("@/posts/a%20b.md#part")
+        );
         assert_eq!(link_target("#section"), None);
         assert_eq!(link_target("  "), None);
         assert_eq!(

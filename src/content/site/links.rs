@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use percent_encoding::percent_decode_str;
 
 use super::Site;
+use super::refs::{References, Resolved};
 use crate::content::post::{Link, Post};
 use crate::content::problem::Problem;
 use crate::convert;
@@ -26,9 +27,24 @@ pub(super) fn link_problems(
     site: &Site,
     withheld: &HashMap<String, &Post>,
     post: &Post,
+    references: Option<&References>,
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     for Link { target, line } in &post.links {
+        let resolved = references.and_then(|r| r.resolve(&post.source, target));
+        let target = match &resolved {
+            None => target.as_str(),
+            Some(Resolved::Url(url)) => url.as_str(),
+            Some(unresolved) => {
+                problems.push(Problem {
+                    path: post.source.clone(),
+                    line: *line,
+                    message: unresolved_message(target, unresolved),
+                    error: false,
+                });
+                continue;
+            }
+        };
         let Some(path) = local_path(&post.url, target) else {
             continue;
         };
@@ -84,6 +100,23 @@ pub(super) fn link_problems(
         });
     }
     problems
+}
+
+/// What the author is told of a page reference that names no one page.
+fn unresolved_message(target: &str, resolved: &Resolved) -> String {
+    match resolved {
+        Resolved::Ambiguous(sources) => {
+            let names: Vec<String> = sources.iter().map(|p| p.display().to_string()).collect();
+            format!(
+                "page reference {target} could name any of {}: write more of its path",
+                names.join(", ")
+            )
+        }
+        _ => format!(
+            "page reference {target}: no file of the capsule has that path (looked for from \
+             the capsule root, from posts/, from this page's folder, and as the end of a path)"
+        ),
+    }
 }
 
 /// The broken links of one post that are each told in a line of their own.

@@ -21,6 +21,7 @@ mod areas;
 mod build;
 mod links;
 mod preview;
+mod refs;
 mod update;
 mod urls;
 mod whole;
@@ -76,6 +77,10 @@ pub struct Site {
     /// When this snapshot kept the last one's lists: the text files (relative) that changed
     /// since. Not part of what the snapshot holds (two equal snapshots may differ here).
     changed: Changed,
+    /// Whether a text had page references (`@/…`) resolved: an update resolves those of the
+    /// texts it changes, and cannot take the scan's texts as they are. Not part of what the
+    /// snapshot holds (it may stay set after the last reference is gone).
+    references: bool,
 }
 
 /// The text files a snapshot changed from the last one it kept the lists of.
@@ -106,6 +111,7 @@ impl PartialEq for Site {
             folders,
             linked_folders,
             changed: _,
+            references: _,
         } = self;
         *posts == other.posts
             && *drafts == other.drafts

@@ -5,8 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::links::{link_problems, withheld_by_url};
+use super::refs::{References, has_references};
 use super::urls::rewrite_links;
 use super::{Changed, Memo};
+use crate::content::markdown::Text;
 use crate::content::options::{BuildOptions, SERIES_DIR};
 use crate::content::post::{Post, PostDate};
 use crate::content::scan::Scan;
@@ -55,14 +57,20 @@ pub(super) fn update(
     }
     let (mut site, mut links) = (memo.site.clone(), memo.links.clone());
     site.changed = Changed(Some(changed.as_slice().into()));
-    if site.renamed.is_empty() {
+    let referring = changed.iter().any(|path| {
+        matches!(scanned.texts.get(path), Some(Text::Page(page)) if has_references(&page.gemtext))
+    });
+    site.references |= referring;
+    let references = site.references.then(|| References::new(&site));
+    if site.renamed.is_empty() && references.is_none() {
         site.texts = Arc::clone(&scanned.texts);
     } else {
         let texts = Arc::make_mut(&mut site.texts);
         for path in changed {
             match scanned.texts.get(path) {
                 Some(text) => {
-                    let text = rewrite_links(path, text, &site.renamed).unwrap_or(text.clone());
+                    let text = rewrite_links(path, text, &site.renamed, references.as_ref())
+                        .unwrap_or(text.clone());
                     texts.insert(path.clone(), text);
                 }
                 None => {
@@ -96,7 +104,7 @@ pub(super) fn update(
     }
     let withheld = withheld_by_url(&site);
     for i in published {
-        let found = link_problems(&site, &withheld, &site.posts[i]);
+        let found = link_problems(&site, &withheld, &site.posts[i], references.as_ref());
         if found.is_empty() {
             links.remove(&i);
         } else {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use percent_encoding::percent_decode_str;
 
 use super::links::local_path;
+use super::refs::{References, Resolved};
 use super::{Holders, Site};
 use crate::content::files::is_markdown;
 use crate::content::markdown;
@@ -244,12 +245,15 @@ pub(super) fn renamed_posts(posts: &[Arc<Post>], drafts: &[Arc<Post>]) -> HashMa
 }
 
 /// The page with its links to a renamed post's file name (`[next](2024-03-11-knots.md)`)
-/// pointed at its URL, so they hold in a static copy too, where the old name cannot redirect;
-/// `None` when it has none. Preformatted blocks are left alone.
+/// pointed at its URL, so they hold in a static copy too, where the old name cannot redirect,
+/// and its page references (`@/posts/x.md`) at the URL of the file they name (one that names
+/// none is left as written: the link check tells it); `None` when it has none. Preformatted
+/// blocks are left alone.
 pub(super) fn rewrite_links(
     path: &Path,
     text: &Text,
     renamed: &HashMap<String, String>,
+    references: Option<&References>,
 ) -> Option<Text> {
     let Text::Page(page) = text else {
         return None;
@@ -273,6 +277,13 @@ pub(super) fn rewrite_links(
                 let rest = rest.trim_start();
                 let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
                 let (target, label) = rest.split_at(end);
+                if let Some(resolved) = references.and_then(|r| r.resolve(path, target)) {
+                    // Gemtext has no fragments: the page is the target.
+                    let Resolved::Url(url) = resolved else {
+                        return None;
+                    };
+                    return Some(format!("=> {url}{label}"));
+                }
                 let new = renamed.get(&local_path(&page_url, target)?)?;
                 // A query or fragment stays with the link.
                 let suffix = target.find(['?', '#']).map_or("", |i| &target[i..]);

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::areas::check_areas;
 use super::links::{link_problems, withheld_by_url};
+use super::refs::{References, any_references};
 use super::urls::{
     check_url_lengths, renamed_posts, rewrite_links, settle_former_urls, settle_urls,
 };
@@ -66,7 +67,6 @@ impl Site {
         // Only public posts' new names are written into links: a members-only post's would
         // tell anyone its `slug` (its old name still leads there, to those the area lets in).
         let renamed = renamed_posts(&posts, &drafts);
-        let texts = with_renamed_links(&scanned.texts, &renamed);
         let (members_only, members_only_urls) = members_only_maps(members_only);
         let mut site = Site {
             posts,
@@ -81,14 +81,17 @@ impl Site {
             places: Arc::new(places),
             renamed: Arc::new(renamed),
             moved: Arc::default(),
-            texts,
+            texts: Arc::clone(&scanned.texts),
             served: scanned.served,
             folders: scanned.folders,
             linked_folders: scanned.linked_folders,
             changed: Changed::default(),
+            references: any_references(&scanned.texts),
         };
         site.moved = Arc::new(settle_former_urls(&site, &site.folders, &mut problems));
-        let (links, after) = whole_site_checks(capsule, &site);
+        let references = site.references.then(|| References::new(&site));
+        site.texts = with_rewritten_links(&scanned.texts, &site.renamed, references.as_ref());
+        let (links, after) = whole_site_checks(capsule, &site, references.as_ref());
         Memo {
             site,
             scanned: scanned.posts,
@@ -238,16 +241,17 @@ pub(super) fn series_places(series: &[Series]) -> HashMap<PathBuf, Vec<SeriesPla
     places
 }
 
-/// The texts with links to renamed posts written as their new URLs; the scan's own copy when
-/// no post is renamed.
-fn with_renamed_links(
+/// The texts with links to renamed posts written as their new URLs and page references
+/// resolved; the scan's own copy when no post is renamed and no text has a reference.
+fn with_rewritten_links(
     scanned: &Arc<HashMap<PathBuf, Text>>,
     renamed: &HashMap<String, String>,
+    references: Option<&References>,
 ) -> Arc<HashMap<PathBuf, Text>> {
     let mut texts = Arc::clone(scanned);
-    if !renamed.is_empty() {
+    if !renamed.is_empty() || references.is_some() {
         for (path, text) in Arc::make_mut(&mut texts).iter_mut() {
-            if let Some(rewritten) = rewrite_links(path, text, renamed) {
+            if let Some(rewritten) = rewrite_links(path, text, renamed, references) {
                 *text = rewritten;
             }
         }
@@ -276,13 +280,14 @@ fn members_only_maps(members_only: Vec<Arc<Post>>) -> MembersOnly {
 fn whole_site_checks(
     capsule: &CapsuleRoot,
     site: &Site,
+    references: Option<&References>,
 ) -> (BTreeMap<usize, Vec<Problem>>, Vec<Problem>) {
     let withheld = withheld_by_url(site);
     let links = site
         .posts
         .iter()
         .enumerate()
-        .map(|(i, post)| (i, link_problems(site, &withheld, post)))
+        .map(|(i, post)| (i, link_problems(site, &withheld, post, references)))
         .filter(|(_, found)| !found.is_empty())
         .collect();
     let mut after = Vec::new();

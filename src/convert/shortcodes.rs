@@ -1,0 +1,1449 @@
+//! Static-site generators' shortcodes and template tags in a Markdown body, turned into the
+//! Markdown they stand for before the body is converted: Hugo's `{{< name >}}` and
+//! `{{% name %}}`, Zola's `{{ name(…) }}` and `{% name(…) %}…{% end %}`, Liquid's (Jekyll's)
+//! `{% tag %}` and `{{ output }}`. A blog copied in from one of them never shows its template
+//! syntax raw: known forms become what they mean (an image, a link, a code block, a quote, a
+//! page reference), unknown ones keep their content and lose their tags, with one warning per
+//! name.
+//!
+//! Links to other pages of the site become page references, `@/path/to/page.md`: the content
+//! layer resolves them once it knows every page's URL.
+//!
+//! Inside code (fenced or indented blocks, code spans) nothing is changed but the generators'
+//! own escapes, `{{</* … */>}}` and `{{/* … */}}`, which they show without the comment marks:
+//! that is how their authors write a shortcode in a code sample.
+//!
+//! Pure text, no panics. A body without `{{` or `{%` costs one byte scan; the rest is linear in
+//! the body, with bounds on a tag's length and on how many broken tags are looked at.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+
+use memchr::memmem;
+use pulldown_cmark::{Event, Options as ParseOptions, Parser, Tag as MdTag};
+
+/// The longest tag read (its arguments may span lines): past it an opener is taken as text.
+const MAX_TAG_BYTES: usize = 4096;
+/// How many openers that close nowhere are looked at on one page: past it the rest of the
+/// page is left as written, so a page of `{{` costs no more than a page of text.
+const MAX_UNCLOSED: usize = 256;
+
+/// What the pass made of a body: the text to convert, where each of its bytes came from, and
+/// what the author is told.
+#[derive(Debug, Clone)]
+pub struct Expanded<'a> {
+    pub text: Cow<'a, str>,
+    /// Runs of the output and where they start in the source, in output order.
+    map: Vec<Run>,
+    /// Warnings, each at a byte offset of the source.
+    pub notes: Vec<Note>,
+    pub counts: ShortcodeCounts,
+}
+
+/// A warning and the byte offset of the source it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// How many of a page's shortcodes and template tags were converted, and how many were left
+/// out (unknown, or a value only the generator knows), by name: for a migration's summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShortcodeCounts {
+    pub converted: BTreeMap<String, usize>,
+    pub left: BTreeMap<String, usize>,
+}
+
+impl ShortcodeCounts {
+    /// Adds another page's counts to these.
+    pub fn add(&mut self, other: &ShortcodeCounts) {
+        for (mine, theirs) in [
+            (&mut self.converted, &other.converted),
+            (&mut self.left, &other.left),
+        ] {
+            for (name, n) in theirs {
+                *mine.entry(name.clone()).or_default() += n;
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.converted.is_empty() && self.left.is_empty()
+    }
+}
+
+/// A run of output bytes starting at `out`, from the source at `src`: copied (each byte from
+/// the one at the same distance) or written by the pass (every byte from `src`).
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    out: usize,
+    src: usize,
+    copied: bool,
+}
+
+impl Expanded<'_> {
+    /// The source offset of an offset into [`Expanded::text`], so a problem found in the
+    /// output is told at the line the author wrote.
+    pub fn source_offset(&self, out: usize) -> usize {
+        let i = self.map.partition_point(|r| r.out <= out);
+        match i.checked_sub(1).map(|i| self.map[i]) {
+            Some(run) if run.copied => run.src + (out - run.out),
+            Some(run) => run.src,
+            None => out,
+        }
+    }
+}
+
+/// The body with its shortcodes and template tags expanded; `options` are those the body is
+/// parsed with, so code is found where the converter will find it.
+pub fn expand(markdown: &str, options: ParseOptions) -> Expanded<'_> {
+    let bytes = markdown.as_bytes();
+    let may_hold =
+        memchr::memchr_iter(b'{', bytes).any(|i| matches!(bytes.get(i + 1), Some(b'{' | b'%')));
+    if !may_hold {
+        return Expanded {
+            text: Cow::Borrowed(markdown),
+            map: Vec::new(),
+            notes: Vec::new(),
+            counts: ShortcodeCounts::default(),
+        };
+    }
+    let (tags, mut warnings) = tokenize(markdown, options);
+    let partners = pair(&tags);
+    let mut writer = Expander {
+        src: markdown,
+        out: Out::default(),
+        warnings: &mut warnings,
+        counts: ShortcodeCounts::default(),
+    };
+    writer.run(&tags, &partners);
+    let Expander { out, counts, .. } = writer;
+    Expanded {
+        text: Cow::Owned(out.text),
+        map: out.map,
+        notes: warnings.into_notes(),
+        counts,
+    }
+}
+
+/// Which generator's syntax a tag is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Form {
+    /// `{{< … >}}` or `{{% … %}}`.
+    Hugo,
+    /// `{{ name(…) }}` or `{% name(…) %}`, `{% end %}`.
+    Zola,
+    /// `{% tag … %}`.
+    Liquid,
+    /// `{{ expression }}`: a value only the generator knows.
+    Output,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Role {
+    Open,
+    Close,
+    /// Hugo's `{{< name />}}`, or a Zola call `{{ name() }}`: no content follows.
+    Alone,
+    /// A generator's escape, shown as this text.
+    Literal(String),
+    /// A tag whose content is taken as written (`raw`, `highlight`, `comment`), with the
+    /// content's range; `None` when its end is never found.
+    Verbatim(Option<Range<usize>>),
+}
+
+/// One tag as read.
+#[derive(Debug, Clone)]
+struct Tag {
+    span: Range<usize>,
+    form: Form,
+    name: String,
+    args: String,
+    role: Role,
+}
+
+/// Tags whose content is not read for other tags.
+fn is_verbatim(name: &str) -> bool {
+    matches!(name, "raw" | "highlight" | "code" | "comment")
+}
+
+/// Every tag of the body outside code, in order.
+fn tokenize(src: &str, options: ParseOptions) -> (Vec<Tag>, Warnings) {
+    let code = code_ranges(src, options);
+    let mut code = code.iter().peekable();
+    let mut tags = Vec::new();
+    let mut warnings = Warnings::default();
+    let mut unclosed = 0;
+    let mut at = 0;
+    let finder = memmem::Finder::new("{");
+    while let Some(found) = finder.find(&src.as_bytes()[at..]) {
+        let start = at + found;
+        at = start + 1;
+        if !matches!(src.as_bytes().get(start + 1), Some(b'{' | b'%')) {
+            continue;
+        }
+        while code.next_if(|r| r.end <= start).is_some() {}
+        let in_code = code.peek().is_some_and(|r| r.start <= start);
+        let read = if in_code {
+            read_literal(src, start).flatten()
+        } else {
+            read_tag(src, start)
+        };
+        let Some(mut tag) = read else {
+            if !in_code {
+                unclosed += 1;
+                warnings.unclosed(src, start);
+                if unclosed >= MAX_UNCLOSED {
+                    break;
+                }
+            }
+            continue;
+        };
+        if tag.role == Role::Open && is_verbatim(&tag.name) {
+            let inner = find_close(src, tag.span.end, &tag);
+            if let Some((inner, end)) = &inner {
+                tag.span.end = *end;
+                tag.role = Role::Verbatim(Some(inner.clone()));
+            } else {
+                tag.role = Role::Verbatim(None);
+            }
+        }
+        at = tag.span.end;
+        tags.push(tag);
+    }
+    (tags, warnings)
+}
+
+/// The byte ranges of code spans and code blocks, in order.
+fn code_ranges(src: &str, options: ParseOptions) -> Vec<Range<usize>> {
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    for (event, range) in Parser::new_ext(src, options).into_offset_iter() {
+        let code = matches!(event, Event::Code(_) | Event::Start(MdTag::CodeBlock(_)));
+        if code && ranges.last().is_none_or(|last| last.end <= range.start) {
+            ranges.push(range);
+        }
+    }
+    ranges
+}
+
+/// The end of a verbatim tag's content and of its closing tag: (content, end of the close).
+fn find_close(src: &str, from: usize, open: &Tag) -> Option<(Range<usize>, usize)> {
+    let finder = memmem::Finder::new("{");
+    let mut at = from;
+    while let Some(found) = finder.find(&src.as_bytes()[at..]) {
+        let start = at + found;
+        at = start + 1;
+        if !matches!(src.as_bytes().get(start + 1), Some(b'{' | b'%')) {
+            continue;
+        }
+        if let Some(tag) = read_tag(src, start).filter(|t| closes(open, t)) {
+            return Some((from..start, tag.span.end));
+        }
+    }
+    None
+}
+
+/// Whether `close` ends the block `open` begins.
+fn closes(open: &Tag, close: &Tag) -> bool {
+    close.role == Role::Close
+        && match open.form {
+            Form::Zola => close.form == Form::Zola,
+            form => close.form == form && close.name == open.name,
+        }
+}
+
+/// The tag that starts at `at` (at a `{{` or `{%`), or `None` when it never closes.
+fn read_tag(src: &str, at: usize) -> Option<Tag> {
+    if let Some(literal) = read_literal(src, at) {
+        return literal;
+    }
+    let rest = &src[at..];
+    let (open_len, close) = match rest.as_bytes() {
+        [b'{', b'{', b'<', ..] => (3, ">}}"),
+        [b'{', b'{', b'%', ..] => (3, "%}}"),
+        [b'{', b'{', ..] => (2, "}}"),
+        _ => (2, "%}"),
+    };
+    let end = find_delimiter(&rest[open_len..], close)?;
+    let inner = &rest[open_len..open_len + end];
+    let span = at..at + open_len + end + close.len();
+    Some(match (open_len, close) {
+        (3, _) => hugo_tag(span, inner),
+        (_, "}}") => curly_tag(span, inner),
+        _ => percent_tag(span, inner),
+    })
+}
+
+/// A generator's escape at `at` (`{{</* … */>}}`, `{{/* … */}}` and their `%` forms): the
+/// tag, or `None` inside when it never closes; `None` when there is none.
+fn read_literal(src: &str, at: usize) -> Option<Option<Tag>> {
+    let rest = &src[at..];
+    for (open, close, shown) in [
+        ("{{</*", "*/>}}", ("{{<", ">}}")),
+        ("{{%/*", "*/%}}", ("{{%", "%}}")),
+        ("{{/*", "*/}}", ("{{", "}}")),
+        ("{%/*", "*/%}", ("{%", "%}")),
+    ] {
+        if let Some(after) = rest.strip_prefix(open) {
+            let bounded = clip(after, MAX_TAG_BYTES);
+            let Some(end) = bounded.find(close).or_else(|| spaced_close(bounded, close)) else {
+                return Some(None);
+            };
+            let inner = &after[..end];
+            let Some(tail) = after[end..].find("}}").or_else(|| after[end..].find("%}")) else {
+                return Some(None);
+            };
+            let tail = tail + 2;
+            return Some(Some(Tag {
+                span: at..at + open.len() + end + tail,
+                form: Form::Hugo,
+                name: String::new(),
+                args: String::new(),
+                role: Role::Literal(format!("{}{inner}{}", shown.0, shown.1)),
+            }));
+        }
+    }
+    None
+}
+
+/// The first `max` bytes of `text`, or fewer so as not to split a character.
+fn clip(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// A comment's close written with spaces before the braces (`*/ >}}`): where it starts.
+fn spaced_close(text: &str, close: &str) -> Option<usize> {
+    let star = text.find("*/")?;
+    let after = text[star + 2..].trim_start();
+    after.starts_with(&close[2..]).then_some(star)
+}
+
+/// Where `close` ends a tag's text, outside its quoted arguments, within the bound.
+fn find_delimiter(text: &str, close: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let limit = bytes.len().min(MAX_TAG_BYTES);
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < limit {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == b'\\' && q != b'`' => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'"' || b == b'`' => quote = Some(b),
+            // An apostrophe opens a value only where one starts (`caption='…'`), not in a word.
+            None if b == b'\''
+                && (i == 0
+                    || matches!(bytes[i - 1], b'=' | b' ' | b'\t' | b'\n' | b'(' | b',')) =>
+            {
+                quote = Some(b)
+            }
+            None if bytes[i..].starts_with(close.as_bytes()) => return Some(i),
+            None => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `{{< … >}}` / `{{% … %}}`: `/name`, `name args`, or `name args /`.
+fn hugo_tag(span: Range<usize>, inner: &str) -> Tag {
+    let inner = inner.trim();
+    let (closing, inner) = match inner.strip_prefix('/') {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, inner),
+    };
+    let (inner, alone) = match inner.strip_suffix('/') {
+        Some(rest) if !closing => (rest.trim_end(), true),
+        _ => (inner, false),
+    };
+    let (name, args) = split_name(inner);
+    let role = match (closing, alone) {
+        (true, _) => Role::Close,
+        (_, true) => Role::Alone,
+        _ => Role::Open,
+    };
+    Tag {
+        span,
+        form: Form::Hugo,
+        name: name.to_owned(),
+        args: args.to_owned(),
+        role,
+    }
+}
+
+/// `{{ … }}`: a Zola call, or a Liquid output.
+fn curly_tag(span: Range<usize>, inner: &str) -> Tag {
+    let inner = trim_control(inner);
+    match zola_call(inner) {
+        Some((name, args)) => Tag {
+            span,
+            form: Form::Zola,
+            name: name.to_owned(),
+            args: args.to_owned(),
+            role: Role::Alone,
+        },
+        None => Tag {
+            span,
+            form: Form::Output,
+            name: String::new(),
+            args: inner.to_owned(),
+            role: Role::Alone,
+        },
+    }
+}
+
+/// `{% … %}`: a Zola block (`name(…)`, `end`) or a Liquid tag (`name args`, `endname`).
+fn percent_tag(span: Range<usize>, inner: &str) -> Tag {
+    let inner = trim_control(inner);
+    if inner == "end" {
+        return Tag {
+            span,
+            form: Form::Zola,
+            name: String::new(),
+            args: String::new(),
+            role: Role::Close,
+        };
+    }
+    if let Some((name, args)) = zola_call(inner) {
+        return Tag {
+            span,
+            form: Form::Zola,
+            name: name.to_owned(),
+            args: args.to_owned(),
+            role: Role::Open,
+        };
+    }
+    let (name, args) = split_name(inner);
+    let (name, role) = match name.strip_prefix("end") {
+        Some(block) if !block.is_empty() => (block, Role::Close),
+        _ if is_liquid_block(name) || name == "raw" => (name, Role::Open),
+        _ => (name, Role::Alone),
+    };
+    Tag {
+        span,
+        form: Form::Liquid,
+        name: name.to_owned(),
+        args: args.to_owned(),
+        role,
+    }
+}
+
+/// Liquid tags that have an `end…` tag: their content stays when the tags go.
+fn is_liquid_block(name: &str) -> bool {
+    matches!(
+        name,
+        "highlight"
+            | "comment"
+            | "capture"
+            | "if"
+            | "unless"
+            | "for"
+            | "case"
+            | "tablerow"
+            | "raw"
+            | "javascript"
+    )
+}
+
+/// Liquid's whitespace control (`{%- … -%}`) and the spaces inside the delimiters removed.
+fn trim_control(inner: &str) -> &str {
+    let inner = inner.trim();
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    let inner = inner.strip_suffix('-').unwrap_or(inner);
+    inner.trim()
+}
+
+/// `name(args)` → (name, args), for a Zola call.
+fn zola_call(inner: &str) -> Option<(&str, &str)> {
+    let open = inner.find('(')?;
+    let name = inner[..open].trim_end();
+    let valid = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit();
+    let args = inner[open + 1..].strip_suffix(')')?;
+    valid.then_some((name, args))
+}
+
+/// The first word and the rest.
+fn split_name(inner: &str) -> (&str, &str) {
+    match inner.find(char::is_whitespace) {
+        Some(i) => (&inner[..i], inner[i..].trim()),
+        None => (inner, ""),
+    }
+}
+
+/// For each tag, the index of the tag that closes it (for an opener) when there is one.
+fn pair(tags: &[Tag]) -> Vec<Option<usize>> {
+    // The openers not yet closed, by what closes them: a close takes the nearest.
+    let key = |tag: &Tag| match tag.form {
+        Form::Zola => (Form::Zola, String::new()),
+        form => (form, tag.name.clone()),
+    };
+    let mut partners = vec![None; tags.len()];
+    let mut open: HashMap<(Form, String), Vec<usize>> = HashMap::new();
+    for (i, tag) in tags.iter().enumerate() {
+        match tag.role {
+            Role::Open => open.entry(key(tag)).or_default().push(i),
+            Role::Close => {
+                if let Some(o) = open.get_mut(&key(tag)).and_then(Vec::pop) {
+                    partners[o] = Some(i);
+                    partners[i] = Some(o);
+                }
+            }
+            _ => {}
+        }
+    }
+    partners
+}
+
+/// The arguments of a tag: positional and named, quotes removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Args {
+    positional: Vec<String>,
+    named: Vec<(String, String)>,
+}
+
+impl Args {
+    /// Reads Hugo's (`a "b c" d=e f='g'`), Zola's (`a="b", c=1`) and Liquid's arguments.
+    fn parse(text: &str) -> Args {
+        let mut args = Args::default();
+        let mut rest = text;
+        loop {
+            rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+            if rest.is_empty() {
+                return args;
+            }
+            let (word, after) = value(rest, true);
+            match after.strip_prefix('=') {
+                Some(after) if !word.is_empty() => {
+                    let (v, after) = value(after.trim_start(), false);
+                    args.named.push((word, v));
+                    rest = after;
+                }
+                _ => {
+                    args.positional.push(word);
+                    rest = after;
+                }
+            }
+        }
+    }
+
+    /// The first named argument of these names, else the positional one at `position`.
+    fn get(&self, names: &[&str], position: Option<usize>) -> Option<&str> {
+        names
+            .iter()
+            .find_map(|n| self.named.iter().find(|(k, _)| k == n).map(|(_, v)| v))
+            .or_else(|| self.positional.get(position?))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// One value at the start of `text` (quoted, a `[…]` list, or a bare word, which ends at a
+/// `=` when it may be a name) and what follows.
+fn value(text: &str, name: bool) -> (String, &str) {
+    let Some(first) = text.chars().next() else {
+        return (String::new(), text);
+    };
+    if matches!(first, '"' | '\'' | '`') {
+        let body = &text[1..];
+        let mut out = String::new();
+        let mut chars = body.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c == first {
+                return (out, &body[i + 1..]);
+            }
+            if c == '\\' && first != '`' {
+                if let Some((_, escaped)) = chars.next() {
+                    out.push(escaped);
+                }
+                continue;
+            }
+            out.push(c);
+        }
+        return (out, "");
+    }
+    if first == '[' {
+        let end = text.find(']').map_or(text.len(), |i| i + 1);
+        return (text[..end].to_owned(), &text[end..]);
+    }
+    let end = text
+        .find(|c: char| c.is_whitespace() || c == ',' || (name && c == '='))
+        .unwrap_or(text.len());
+    let end = if end == 0 { first.len_utf8() } else { end };
+    (text[..end].to_owned(), &text[end..])
+}
+
+/// The expanded text and where each run of it came from.
+#[derive(Debug, Default)]
+struct Out {
+    text: String,
+    map: Vec<Run>,
+    /// How many quotes the text being written is in: each line gets `> ` that many times.
+    quotes: usize,
+    /// Inside a block whose content is not shown (a Liquid `capture`).
+    silent: usize,
+}
+
+impl Out {
+    /// Writes `text`, from the source at `src` (byte for byte when `copied`), each new line
+    /// inside a quote marked as the quote's.
+    fn write(&mut self, text: &str, src: usize, copied: bool) {
+        if self.silent > 0 || text.is_empty() {
+            return;
+        }
+        let mut offset = 0;
+        for piece in text.split_inclusive('\n') {
+            self.run(src + if copied { offset } else { 0 }, copied);
+            self.text.push_str(piece);
+            offset += piece.len();
+            if piece.ends_with('\n') && self.quotes > 0 {
+                self.run(src + if copied { offset } else { 0 }, false);
+                self.text.push_str(&"> ".repeat(self.quotes));
+            }
+        }
+    }
+
+    fn run(&mut self, src: usize, copied: bool) {
+        let out = self.text.len();
+        if let Some(last) = self.map.last_mut()
+            && last.out == out
+        {
+            *last = Run { out, src, copied };
+            return;
+        }
+        self.map.push(Run { out, src, copied });
+    }
+
+    /// Starts a new line unless the text is at one.
+    fn line_start(&mut self, src: usize) {
+        let text = self.text.trim_end_matches([' ', '>']);
+        if !text.is_empty() && !text.ends_with('\n') {
+            self.write("\n", src, false);
+        }
+    }
+
+    /// The last character written on this line that is not a space.
+    fn before(&self) -> Option<char> {
+        self.text.trim_end_matches([' ', '\t']).chars().next_back()
+    }
+}
+
+/// What the author is told: one warning per kind and name, at its first use, with a count.
+#[derive(Debug, Default)]
+struct Warnings(BTreeMap<(Kind, String), (usize, usize)>);
+
+/// Why a tag is not shown as the generator would show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    /// Unknown: its tags are left out, its content kept.
+    Unknown,
+    /// A value only the generator knows (a parameter, a site variable, an include).
+    Value,
+    /// An opener never closed.
+    Unclosed,
+    /// A closing tag that closes nothing.
+    Stray,
+}
+
+impl Warnings {
+    fn add(&mut self, kind: Kind, name: &str, offset: usize) {
+        self.0
+            .entry((kind, name.to_owned()))
+            .and_modify(|(_, n)| *n += 1)
+            .or_insert((offset, 1));
+    }
+
+    /// An opener at `at` with no close: named by its first characters.
+    fn unclosed(&mut self, src: &str, at: usize) {
+        let opener = if src[at..].starts_with("{{<") || src[at..].starts_with("{{%") {
+            &src[at..at + 3]
+        } else {
+            &src[at..at + 2]
+        };
+        self.add(Kind::Unclosed, opener, at);
+    }
+
+    fn into_notes(self) -> Vec<Note> {
+        let mut notes: Vec<Note> = self
+            .0
+            .into_iter()
+            .map(|((kind, name), (offset, count))| {
+                let what = match kind {
+                    Kind::Unknown => format!(
+                        "shortcode or tag `{name}` is not known: its tags are left out, its \
+                         content kept"
+                    ),
+                    Kind::Value => format!(
+                        "`{name}` stands for a value only the site generator knows: it is left \
+                         out"
+                    ),
+                    Kind::Unclosed => format!(
+                        "`{name}` opens a shortcode or template tag that is never closed: it is \
+                         shown as written"
+                    ),
+                    Kind::Stray => format!(
+                        "the closing tag of `{name}` closes nothing opened before it: it is left \
+                         out"
+                    ),
+                };
+                let more = match count {
+                    1 => String::new(),
+                    2 => " (1 more use on this page)".to_owned(),
+                    n => format!(" ({} more uses on this page)", n - 1),
+                };
+                Note {
+                    offset,
+                    message: format!("{what}{more}"),
+                }
+            })
+            .collect();
+        notes.sort_by_key(|n| n.offset);
+        notes
+    }
+}
+
+/// Writes the body with each tag replaced.
+struct Expander<'s, 'w> {
+    src: &'s str,
+    out: Out,
+    warnings: &'w mut Warnings,
+    counts: ShortcodeCounts,
+}
+
+impl Expander<'_, '_> {
+    fn run(&mut self, tags: &[Tag], partners: &[Option<usize>]) {
+        let mut at = 0;
+        for (i, tag) in tags.iter().enumerate() {
+            self.out.write(&self.src[at..tag.span.start], at, true);
+            at = tag.span.end;
+            match (&tag.role, partners[i]) {
+                (Role::Open, Some(_)) => self.open(tag),
+                (Role::Close, Some(open)) => self.close(&tags[open], tag),
+                (Role::Close, None) => self.warnings.add(Kind::Stray, &tag.name, tag.span.start),
+                (Role::Literal(text), _) => self.out.write(text, tag.span.start, false),
+                (Role::Verbatim(inner), _) => self.verbatim(tag, inner.clone()),
+                _ => self.alone(tag),
+            }
+        }
+        self.out.write(&self.src[at..], at, true);
+    }
+
+    fn converted(&mut self, name: &str) {
+        *self.counts.converted.entry(name.to_owned()).or_default() += 1;
+    }
+
+    fn left(&mut self, kind: Kind, name: &str, at: usize) {
+        *self.counts.left.entry(name.to_owned()).or_default() += 1;
+        self.warnings.add(kind, name, at);
+    }
+
+    /// The opening tag of a block with a close.
+    fn open(&mut self, tag: &Tag) {
+        let at = tag.span.start;
+        let args = Args::parse(&tag.args);
+        match tag.name.as_str() {
+            name if is_aside(name) => {
+                self.converted(name);
+                let title = args.get(&["title", "summary", "header", "heading"], Some(0));
+                if let Some(title) = title {
+                    self.out.line_start(at);
+                    self.out
+                        .write(&format!("**{}**\n", escape(title)), at, false);
+                }
+            }
+            name @ ("quote" | "blockquote") => {
+                self.converted(name);
+                self.out.line_start(at);
+                self.out.quotes += 1;
+                self.out.write("> ", at, false);
+            }
+            "capture" => {
+                self.left(Kind::Value, "capture", at);
+                self.out.silent += 1;
+            }
+            // A shortcode known alone (a `qr` with its text inside): its content is what it
+            // shows.
+            name if known_alone(name) => self.converted(name),
+            name => self.left(Kind::Unknown, name, at),
+        }
+    }
+
+    /// The closing tag of a block: what the opener began is ended.
+    fn close(&mut self, open: &Tag, tag: &Tag) {
+        let at = tag.span.start;
+        match open.name.as_str() {
+            "quote" | "blockquote" => {
+                let args = Args::parse(&open.args);
+                let by = [
+                    args.get(&["author", "by", "name"], Some(0)),
+                    args.get(&["source", "cite", "title", "from"], Some(1)),
+                ];
+                let by: Vec<&str> = by.into_iter().flatten().collect();
+                if !by.is_empty() {
+                    self.out.line_start(at);
+                    self.out
+                        .write(&format!("— {}", escape(&by.join(", "))), at, false);
+                }
+                self.out.quotes = self.out.quotes.saturating_sub(1);
+            }
+            "capture" => self.out.silent = self.out.silent.saturating_sub(1),
+            _ => {}
+        }
+    }
+
+    /// A tag whose content is taken as written: `raw` shows it, `comment` hides it,
+    /// `highlight` and `code` make it a preformatted block.
+    fn verbatim(&mut self, tag: &Tag, inner: Option<Range<usize>>) {
+        let at = tag.span.start;
+        let Some(inner) = inner else {
+            self.left(Kind::Unclosed, &tag.name, at);
+            return;
+        };
+        self.converted(&tag.name);
+        let text = &self.src[inner.clone()];
+        match tag.name.as_str() {
+            "raw" => self.out.write(text, inner.start, true),
+            "comment" => {}
+            _ => {
+                let args = Args::parse(&tag.args);
+                let lang = args.get(&["lang", "language"], Some(0)).unwrap_or("");
+                let longest = longest_run(text, b'`');
+                let fence = "`".repeat(longest.max(2) + 1);
+                self.out.line_start(at);
+                self.out.write(&format!("{fence}{lang}"), at, false);
+                if !text.starts_with('\n') && !text.starts_with("\r\n") {
+                    self.out.write("\n", at, false);
+                }
+                self.out.write(text, inner.start, true);
+                if !text.ends_with('\n') {
+                    self.out.write("\n", inner.end, false);
+                }
+                self.out.write(&fence, inner.end, false);
+                let after = &self.src[tag.span.end..];
+                if !after.is_empty() && !after.starts_with(['\n', '\r']) {
+                    self.out.write("\n", tag.span.end, false);
+                }
+            }
+        }
+    }
+
+    /// A tag without content, or an opener never closed.
+    fn alone(&mut self, tag: &Tag) {
+        let at = tag.span.start;
+        if tag.form == Form::Output {
+            return self.output(tag);
+        }
+        let args = Args::parse(&tag.args);
+        let name = tag.name.as_str();
+        let written = match name {
+            "figure" | "image" | "img" => figure(&args),
+            "ref" | "relref" | "post_url" | "link" => args
+                .get(&["path", "page"], Some(0))
+                .map(|target| self.reference(target)),
+            "qr" => args.get(&["text"], Some(0)).map(escape),
+            _ => embed(name, &args),
+        };
+        match written {
+            Some(text) => {
+                self.converted(name);
+                self.out.write(&text, at, false);
+            }
+            None if is_aside(name) || known_alone(name) => {
+                // Known, but with nothing to show here (a block's opener without its close).
+                self.converted(name);
+                if let Some(title) = args.get(&["title", "summary"], None) {
+                    self.out.write(&format!("**{}**", escape(title)), at, false);
+                }
+            }
+            None if matches!(name, "param" | "include" | "include_relative" | "assign") => {
+                self.left(Kind::Value, name, at)
+            }
+            None if tag.role == Role::Open && tag.form != Form::Hugo => {
+                self.left(Kind::Unclosed, name, at)
+            }
+            None => self.left(Kind::Unknown, name, at),
+        }
+    }
+
+    /// A Liquid output: a URL filter of a quoted path gives the path; anything else is a
+    /// value only the generator knows.
+    fn output(&mut self, tag: &Tag) {
+        let at = tag.span.start;
+        let mut parts = tag.args.split('|').map(str::trim);
+        let subject = parts.next().unwrap_or("");
+        let url_filters = parts.all(|f| matches!(f, "relative_url" | "absolute_url"));
+        let (literal, rest) = value(subject, false);
+        let quoted = subject.starts_with(['"', '\'']) && rest.trim().is_empty();
+        if quoted && url_filters && tag.args.contains('|') {
+            self.converted("relative_url");
+            self.out.write(&literal, at, false);
+            return;
+        }
+        let name = subject.split_whitespace().next().unwrap_or(subject);
+        let name = if name.is_empty() { "{{ }}" } else { name };
+        self.left(Kind::Value, name, at);
+    }
+
+    /// A page reference: bare where a link target is expected (after `(`, `=`, `:` or a
+    /// quote), else a link of its own.
+    fn reference(&self, target: &str) -> String {
+        let target = target.trim().trim_start_matches('/');
+        let mut encoded = String::with_capacity(target.len() + 2);
+        encoded.push_str("@/");
+        for c in target.chars() {
+            match c {
+                ' ' => encoded.push_str("%20"),
+                '(' => encoded.push_str("%28"),
+                ')' => encoded.push_str("%29"),
+                '<' => encoded.push_str("%3C"),
+                '>' => encoded.push_str("%3E"),
+                c if c.is_control() => {}
+                c => encoded.push(c),
+            }
+        }
+        match self.out.before() {
+            Some('(' | '=' | ':' | '"' | '\'') => encoded,
+            _ => format!("[{}]({encoded})", escape(target)),
+        }
+    }
+}
+
+/// Shortcodes that set their content apart: shown as the content, under its title.
+fn is_aside(name: &str) -> bool {
+    matches!(
+        name,
+        "details"
+            | "note"
+            | "tip"
+            | "warning"
+            | "info"
+            | "caution"
+            | "important"
+            | "admonition"
+            | "callout"
+            | "alert"
+            | "hint"
+            | "notice"
+            | "aside"
+    )
+}
+
+/// Names converted when they stand alone: a block of them keeps its content.
+fn known_alone(name: &str) -> bool {
+    matches!(
+        name,
+        "figure"
+            | "image"
+            | "img"
+            | "ref"
+            | "relref"
+            | "post_url"
+            | "link"
+            | "qr"
+            | "youtube"
+            | "vimeo"
+            | "gist"
+            | "x"
+            | "twitter"
+            | "tweet"
+            | "instagram"
+            | "quote"
+            | "blockquote"
+    )
+}
+
+/// An image as a Markdown image, its caption kept as text when it says more than the alt.
+fn figure(args: &Args) -> Option<String> {
+    let src = args.get(&["src", "path", "url"], Some(0))?;
+    let alt = args.get(&["alt"], None);
+    let caption = args.get(&["caption"], None);
+    let title = args.get(&["title"], None);
+    let label = alt.or(caption).or(title).unwrap_or("");
+    let mut out = format!("![{}]({})", escape(label), destination(src));
+    for extra in [caption, title].into_iter().flatten() {
+        if extra != label && !out.contains(&escape(extra)) {
+            out.push_str(&format!("\n\n{}", escape(extra)));
+        }
+    }
+    if let Some(link) = args.get(&["link"], None).filter(|l| *l != src) {
+        out.push_str(&format!("\n\n[{}]({})", escape(label), destination(link)));
+    }
+    Some(out)
+}
+
+/// A link to an embedded video, gist or post, labelled with what it is.
+fn embed(name: &str, args: &Args) -> Option<String> {
+    let id = |position| args.get(&["id"], Some(position));
+    let (label, url) = match name {
+        "youtube" => {
+            let id = id(0)?;
+            (
+                "YouTube video".to_owned(),
+                format!("https://www.youtube.com/watch?v={id}"),
+            )
+        }
+        "vimeo" => {
+            let id = id(0)?;
+            ("Vimeo video".to_owned(), format!("https://vimeo.com/{id}"))
+        }
+        "gist" => match args.get(&["url"], None) {
+            Some(url) => ("GitHub gist".to_owned(), url.to_owned()),
+            None => {
+                let (user, id) = (args.get(&["user"], Some(0))?, id(1)?);
+                (
+                    format!("GitHub gist by {user}"),
+                    format!("https://gist.github.com/{user}/{id}"),
+                )
+            }
+        },
+        "x" | "twitter" | "tweet" => {
+            let (user, id) = (args.get(&["user"], Some(0))?, id(1)?);
+            (
+                format!("Post by @{user} on X"),
+                format!("https://x.com/{user}/status/{id}"),
+            )
+        }
+        "instagram" => {
+            let id = id(0)?;
+            (
+                "Instagram post".to_owned(),
+                format!("https://www.instagram.com/p/{id}/"),
+            )
+        }
+        _ => return None,
+    };
+    let title = args.get(&["title"], None);
+    let label = match title {
+        Some(title) => format!("{label}: {title}"),
+        None => label,
+    };
+    Some(format!("[{}]({})", escape(&label), destination(&url)))
+}
+
+/// Text with Markdown's marks escaped, on one line, so it reads as written.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '[' | ']' | '*' | '_' | '`' | '<' | '>' | '&' | '!' | '#' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A link destination as Markdown reads it whole: in `<…>` when it holds spaces or brackets.
+fn destination(url: &str) -> String {
+    let url: String = url
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| match c {
+            '<' => "%3C".to_owned(),
+            '>' => "%3E".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    if url.contains([' ', '(', ')']) {
+        format!("<{url}>")
+    } else {
+        url
+    }
+}
+
+/// The longest run of `byte` in `text`.
+fn longest_run(text: &str, byte: u8) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for &b in text.as_bytes() {
+        run = if b == byte { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expanded(markdown: &str) -> Expanded<'_> {
+        expand(
+            markdown,
+            ParseOptions::ENABLE_TABLES | ParseOptions::ENABLE_FOOTNOTES,
+        )
+    }
+
+    fn md(markdown: &str) -> String {
+        expanded(markdown).text.into_owned()
+    }
+
+    fn notes(markdown: &str) -> Vec<String> {
+        expanded(markdown)
+            .notes
+            .into_iter()
+            .map(|n| n.message)
+            .collect()
+    }
+
+    #[test]
+    fn a_body_without_tags_is_borrowed_as_it_is() {
+        let body = "# Title\n\nText with { braces } and 50% off.\n";
+        let out = expanded(body);
+        assert!(matches!(out.text, Cow::Borrowed(_)));
+        assert!(out.notes.is_empty() && out.counts.is_empty());
+    }
+
+    #[test]
+    fn hugo_figure_becomes_an_image_with_its_caption() {
+        assert_eq!(
+            md("{{< figure src=\"/img/a b.png\" alt=\"A cat\" caption=\"Our cat, 2019\" >}}\n"),
+            "![A cat](</img/a b.png>)\n\nOur cat, 2019\n"
+        );
+        assert_eq!(md("{{< figure src=\"x.png\" >}}"), "![](x.png)");
+        assert_eq!(md("{{% figure src='x.png' title=\"T\" /%}}"), "![T](x.png)");
+        assert_eq!(
+            md("{{< img src=\"x.png\" alt=\"a\" link=\"https://e.org/\" >}}"),
+            "![a](x.png)\n\n[a](https://e.org/)"
+        );
+    }
+
+    #[test]
+    fn arguments_may_span_lines() {
+        assert_eq!(
+            md("{{< figure\n  src=\"x.png\"\n  alt=\"a\"\n>}}\nNext\n"),
+            "![a](x.png)\nNext\n"
+        );
+    }
+
+    #[test]
+    fn references_become_page_references_inside_a_link() {
+        assert_eq!(
+            md("[next]({{< ref \"posts/b.md\" >}})"),
+            "[next](@/posts/b.md)"
+        );
+        assert_eq!(
+            md("[next]({{< relref path=\"/blog/my post.md#part\" >}})"),
+            "[next](@/blog/my%20post.md#part)"
+        );
+        assert_eq!(
+            md("[p]({{ site.baseurl }}{% post_url 2010-07-21-name %})"),
+            "[p](@/2010-07-21-name)"
+        );
+        assert_eq!(
+            md("[p]({%- post_url /sub/2010-07-21-name -%})"),
+            "[p](@/sub/2010-07-21-name)"
+        );
+        assert_eq!(
+            md("[about]({% link _pages/about.md %})"),
+            "[about](@/_pages/about.md)"
+        );
+        assert_eq!(md("See {{< ref \"b\" >}}."), "See [b](@/b).");
+    }
+
+    #[test]
+    fn highlight_and_code_become_preformatted_blocks() {
+        assert_eq!(
+            md("{{< highlight go \"linenos=table\" >}}\nfunc main() {}\n{{< /highlight >}}\n"),
+            "```go\nfunc main() {}\n```\n"
+        );
+        assert_eq!(
+            md("{% highlight ruby %}\nputs '{{ x }}'\n{% endhighlight %}"),
+            "```ruby\nputs '{{ x }}'\n```"
+        );
+        assert_eq!(
+            md("Text {% code(lang=\"rust\") %}let x = 1;{% end %} after"),
+            "Text \n```rust\nlet x = 1;\n```\n after"
+        );
+        // A fence longer than any run of backticks inside.
+        assert_eq!(
+            md("{{< highlight md >}}\n````\n{{< /highlight >}}\n"),
+            "`````md\n````\n`````\n"
+        );
+    }
+
+    #[test]
+    fn embeds_become_labelled_links() {
+        for (tag, line) in [
+            (
+                "{{< youtube dQw4w9WgXcQ >}}",
+                "[YouTube video](https://www.youtube.com/watch?v=dQw4w9WgXcQ)",
+            ),
+            (
+                "{{< youtube id=\"abc\" title=\"Talk\" >}}",
+                "[YouTube video: Talk](https://www.youtube.com/watch?v=abc)",
+            ),
+            (
+                "{{ youtube(id=\"abc\") }}",
+                "[YouTube video](https://www.youtube.com/watch?v=abc)",
+            ),
+            (
+                "{{< vimeo 146022717 >}}",
+                "[Vimeo video](https://vimeo.com/146022717)",
+            ),
+            (
+                "{{< gist spf13 7896402 \"img.html\" >}}",
+                "[GitHub gist by spf13](https://gist.github.com/spf13/7896402)",
+            ),
+            (
+                "{{ gist(url=\"https://gist.github.com/k/1\") }}",
+                "[GitHub gist](https://gist.github.com/k/1)",
+            ),
+            (
+                "{{< x user=\"SanDiegoZoo\" id=\"1453110110599868418\" >}}",
+                "[Post by @SanDiegoZoo on X](https://x.com/SanDiegoZoo/status/1453110110599868418)",
+            ),
+            (
+                "{{< tweet user=\"a\" id=\"1\" >}}",
+                "[Post by @a on X](https://x.com/a/status/1)",
+            ),
+            (
+                "{{< instagram BWNjjyYFxVx >}}",
+                "[Instagram post](https://www.instagram.com/p/BWNjjyYFxVx/)",
+            ),
+        ] {
+            assert_eq!(md(tag), line, "{tag}");
+        }
+    }
+
+    #[test]
+    fn asides_keep_their_content_under_their_title() {
+        assert_eq!(
+            md("{{< details summary=\"More\" >}}\nHidden *text*.\n{{< /details >}}\n"),
+            "**More**\n\nHidden *text*.\n\n"
+        );
+        assert_eq!(
+            md("{{% note %}}\nRead this.\n{{% /note %}}\n"),
+            "\nRead this.\n\n"
+        );
+        assert_eq!(
+            md("{% admonition(type=\"tip\", title=\"Tip\") %}\nDo it.\n{% end %}"),
+            "**Tip**\n\nDo it.\n"
+        );
+    }
+
+    #[test]
+    fn quotes_become_quote_lines_with_their_author() {
+        assert_eq!(
+            md("{{< quote author=\"Ada\" source=\"Notes\" >}}\nOne.\nTwo.\n{{< /quote >}}\n"),
+            "> \n> One.\n> Two.\n> — Ada, Notes\n"
+        );
+        assert_eq!(md("{% quote(author=\"B\") %}Hi{% end %}"), "> Hi\n> — B");
+    }
+
+    #[test]
+    fn raw_content_is_taken_as_written() {
+        assert_eq!(
+            md("{% raw %}{{ page.title }} and {% if %}{% endraw %}"),
+            "{{ page.title }} and {% if %}"
+        );
+        assert_eq!(
+            md("{{< raw >}}{{< figure src=\"x\" >}}{{< /raw >}}"),
+            "{{< figure src=\"x\" >}}"
+        );
+    }
+
+    #[test]
+    fn comments_are_dropped_and_escapes_shown_without_their_marks() {
+        assert_eq!(md("a{% comment %}secret {{ x }}{% endcomment %}b"), "ab");
+        assert_eq!(
+            md("{{</* figure src=\"x\" */>}}"),
+            "{{< figure src=\"x\" >}}"
+        );
+        assert_eq!(md("{{%/* note */%}}"), "{{% note %}}");
+        assert_eq!(md("{{/* image(src=\"x\") */}}"), "{{ image(src=\"x\") }}");
+        assert_eq!(md("{%/* quote() */%}"), "{% quote() %}");
+        // In code too: that is where the generators' authors write them.
+        assert_eq!(
+            md("```\n{{</* youtube id */>}}\n```\n"),
+            "```\n{{< youtube id >}}\n```\n"
+        );
+    }
+
+    #[test]
+    fn code_is_left_as_written() {
+        for body in [
+            "```\n{{< figure src=\"x\" >}}\n{% raw %}\n```\n",
+            "    {{ site.title }}\n",
+            "Use `{% include x.html %}` here.",
+            "~~~liquid\n{% for p in site.posts %}{% endfor %}\n~~~\n",
+        ] {
+            let out = expanded(body);
+            assert_eq!(out.text, body);
+            assert!(out.notes.is_empty(), "{body}: {:?}", out.notes);
+        }
+    }
+
+    #[test]
+    fn values_only_the_generator_knows_are_left_out_with_a_warning() {
+        assert_eq!(
+            md("By {{ site.author }}, {{- page.date | date: \"%Y\" -}}."),
+            "By , ."
+        );
+        assert_eq!(
+            notes("{{ site.author }} {{ site.author }} {{< param \"x\" >}} {% include a.html %}"),
+            [
+                "`site.author` stands for a value only the site generator knows: it is left out \
+                 (1 more use on this page)",
+                "`param` stands for a value only the site generator knows: it is left out",
+                "`include` stands for a value only the site generator knows: it is left out",
+            ]
+        );
+        assert_eq!(
+            md("![a]({{ \"/img/a.png\" | relative_url }})"),
+            "![a](/img/a.png)"
+        );
+        assert_eq!(md("a{% capture x %}hidden{% endcapture %}b"), "ab");
+    }
+
+    #[test]
+    fn unknown_shortcodes_keep_their_content_with_one_warning_per_name() {
+        let body =
+            "{{< tabs >}}\nOne\n{{< /tabs >}}\n\n{{< tabs >}}Two{{< /tabs >}} {{< tabs >}}\n";
+        assert_eq!(md(body), "\nOne\n\n\nTwo \n");
+        let out = expanded(body);
+        assert_eq!(out.notes.len(), 1);
+        assert_eq!(out.notes[0].offset, 0);
+        assert_eq!(
+            out.notes[0].message,
+            "shortcode or tag `tabs` is not known: its tags are left out, its content kept \
+             (2 more uses on this page)"
+        );
+        assert_eq!(out.counts.left.get("tabs"), Some(&3));
+        assert_eq!(md("{% if site.x %}yes{% else %}no{% endif %}"), "yesno");
+    }
+
+    #[test]
+    fn nested_blocks_are_each_converted() {
+        assert_eq!(
+            md(
+                "{{< note title=\"N\" >}}\n{{< figure src=\"a.png\" alt=\"a\" >}}\n{{< tabs >}}x{{< /tabs >}}\n{{< /note >}}"
+            ),
+            "**N**\n\n![a](a.png)\nx\n"
+        );
+        let out = expanded("{{< quote >}}{{< quote >}}in{{< /quote >}}{{< /quote >}}");
+        assert_eq!(out.text, "> > in");
+        assert_eq!(out.counts.converted.get("quote"), Some(&2));
+    }
+
+    #[test]
+    fn malformed_tags_never_swallow_the_page() {
+        let body = "Start {{< figure src=\"x\"\n\nand the rest of the page.\n";
+        assert_eq!(md(body), body);
+        assert_eq!(
+            notes(body),
+            [
+                "`{{<` opens a shortcode or template tag that is never closed: it is shown as written"
+            ]
+        );
+        // An opener whose close never comes: its tag goes, the rest stays.
+        assert_eq!(md("{% raw %}kept {{ x }}"), "kept ");
+        assert_eq!(md("{% highlight go %}\ncode"), "\ncode");
+        assert_eq!(md("a {{< /tabs >}} b"), "a  b");
+        assert_eq!(
+            notes("a {{< /tabs >}}"),
+            ["the closing tag of `tabs` closes nothing opened before it: it is left out"]
+        );
+        assert_eq!(md("{{ \"}}\" }}x"), "x");
+    }
+
+    #[test]
+    fn offsets_map_back_to_the_source() {
+        let body = "{{< figure src=\"a.png\" >}}\nline two [x](y.md)\n";
+        let out = expanded(body);
+        let at = out.text.find("[x]").unwrap();
+        assert_eq!(out.source_offset(at), body.find("[x]").unwrap());
+        assert_eq!(out.source_offset(2), 0);
+        let quoted = "{{< quote >}}\na\nb [l](u)\n{{< /quote >}}";
+        let out = expanded(quoted);
+        let at = out.text.find("[l]").unwrap();
+        assert_eq!(out.source_offset(at), quoted.find("[l]").unwrap());
+    }
+
+    #[test]
+    fn counts_add_up_across_pages() {
+        let mut all = ShortcodeCounts::default();
+        all.add(&expanded("{{< youtube a >}}{{< tabs >}}").counts);
+        all.add(&expanded("{{< youtube b >}}").counts);
+        assert_eq!(all.converted.get("youtube"), Some(&2));
+        assert_eq!(all.left.get("tabs"), Some(&1));
+    }
+
+    /// Pieces of the generators' syntax strung together at random must never panic, and no
+    /// opener of a form that closed survives outside code.
+    #[test]
+    fn any_input_expands_without_panic_or_raw_tags() {
+        const PIECES: &[&str] = &[
+            "{{<",
+            ">}}",
+            "{{%",
+            "%}}",
+            "{{",
+            "}}",
+            "{%",
+            "%}",
+            "/",
+            " ",
+            "\n",
+            "figure",
+            "src=\"x\"",
+            "note",
+            "/note",
+            "end",
+            "endif",
+            "if",
+            "highlight",
+            "endhighlight",
+            "quote",
+            "\"",
+            "'",
+            "`",
+            "```\n",
+            "é",
+            "-",
+            "*/",
+            "(",
+            ")",
+            "a=1",
+            "youtube",
+            "ref",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..3000 {
+            let mut body = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut state = seed;
+            for _ in 0..(state % 40) {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                body.push_str(PIECES[(state >> 33) as usize % PIECES.len()]);
+            }
+            let out = expanded(&body);
+            for at in 0..=out.text.len() {
+                assert!(out.source_offset(at) <= body.len(), "{body:?}");
+            }
+            // Raw and escapes show template syntax on purpose; broken tags are kept and told.
+            let kept_on_purpose = body.contains("*/")
+                || body.contains("`")
+                || out.notes.iter().any(|n| n.message.contains("never closed"));
+            if !kept_on_purpose {
+                for opener in ["{{<", "{{%", "{%"] {
+                    assert!(!out.text.contains(opener), "{body:?} → {:?}", out.text);
+                }
+            }
+        }
+    }
+}
