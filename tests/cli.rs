@@ -1,7 +1,6 @@
 //! The command line, and configuration errors as an operator sees them.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitStatus;
 
 use crate::common::{Setup, run_cli};
 
@@ -474,21 +473,7 @@ fn convert_refuses_what_is_not_a_text_file() {
     }
 }
 
-/// Runs `gemhole build` in `dir` on its `capsule/` folder, with built-in defaults.
-fn build(dir: &Path, out: &str) -> (ExitStatus, String, String) {
-    run_cli(
-        dir,
-        &[
-            "build",
-            "--config",
-            "/dev/null",
-            "--capsule",
-            "capsule",
-            "--out",
-            out,
-        ],
-    )
-}
+use crate::common::build_copy as build;
 
 /// Every file below `dir` with its contents, in order.
 fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {

@@ -78,6 +78,18 @@ fn headings_capped_at_three_levels() {
     );
 }
 
+/// Hugo's and Zola's heading attributes name an anchor: dropped, never shown. A brace that is
+/// no attribute block stays.
+#[test]
+fn heading_attributes_are_dropped() {
+    let gemtext = gemhole::convert::convert(
+        "## Setup {#setup}\n\n### Notes {#notes .wide}\n\n## Sets {a, b}\n",
+        &gemhole::convert::Options::default(),
+    )
+    .gemtext;
+    assert_eq!(gemtext, "## Setup\n\n### Notes\n\n## Sets {a, b}\n");
+}
+
 #[test]
 fn setext_headings() {
     check(

@@ -42,11 +42,11 @@ use std::process::Command;
 use gemhole::convert::{self, Options};
 
 /// A pinned archive from a package registry.
-struct Archive {
+pub(crate) struct Archive {
     /// The file name it is kept under in the cache.
-    file: &'static str,
-    url: &'static str,
-    sha256: &'static str,
+    pub(crate) file: &'static str,
+    pub(crate) url: &'static str,
+    pub(crate) sha256: &'static str,
 }
 
 const COMMONMARK: Archive = Archive {
@@ -182,7 +182,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The archive in the cache, fetched first if it is missing or does not match its sum.
-fn fetch(archive: &Archive) -> PathBuf {
+pub(crate) fn fetch(archive: &Archive) -> PathBuf {
     let dir = cache_dir();
     std::fs::create_dir_all(&dir).expect("create target/suites");
     let path = dir.join(archive.file);
@@ -217,7 +217,7 @@ fn fetch(archive: &Archive) -> PathBuf {
     if let Some(failure) = failure {
         let _ = std::fs::remove_file(&partial);
         panic!(
-            "the conformance suites need {url} (network unavailable? curl missing?), and it is \
+            "the suites and real sites written elsewhere need {url} (network unavailable? curl missing?), and it is \
              not in the cache: fetch it once with\n  curl -L --max-time 60 -o {path} {url}\n\
              ({failure})",
             url = archive.url,

@@ -35,6 +35,8 @@ mod intent;
 mod layers;
 /// Connection handling: caps, timeouts, access log, graceful shutdown.
 mod lifecycle;
+/// Blogs brought from Hugo, Zola and Jekyll, and real ones fetched for the test run.
+mod migrate;
 /// Listeners behind a balancer: PROXY protocol headers, trusted balancers.
 mod proxy;
 /// Live reload: changing files, SIGHUP, config and certificate changes.

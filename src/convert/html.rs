@@ -112,6 +112,8 @@ pub struct HtmlStripper {
     sources: Vec<(usize, usize)>,
     /// Just after a `<pre>` tag, whose first line break HTML drops.
     after_pre: bool,
+    /// How many `<pre>` elements are open: `<code>` in one is no code span.
+    pre_depth: u32,
 }
 
 impl Default for HtmlStripper {
@@ -121,6 +123,7 @@ impl Default for HtmlStripper {
             buf: String::new(),
             sources: Vec::new(),
             after_pre: false,
+            pre_depth: 0,
         }
     }
 }
@@ -275,10 +278,19 @@ impl HtmlStripper {
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if !self_closing => {
                 out.push(HtmlEvent::HeadingStart(name.as_bytes()[1] - b'0'));
             }
-            "pre" if closing => out.push(HtmlEvent::PreEnd),
+            "pre" if closing => {
+                self.pre_depth = self.pre_depth.saturating_sub(1);
+                out.push(HtmlEvent::PreEnd);
+            }
             "pre" if !self_closing => {
                 out.push(HtmlEvent::PreStart);
+                self.pre_depth += 1;
                 self.after_pre = true;
+            }
+            // Inline code keeps its backticks, as a Markdown code span does: `<code>{% raw
+            // %}</code>` shows a template tag as the author meant it, as code.
+            "code" | "samp" | "tt" if self.pre_depth == 0 && !self_closing => {
+                out.push(HtmlEvent::Text("`".into()));
             }
             "a" if closing => out.push(HtmlEvent::LinkEnd),
             "a" => {
@@ -425,6 +437,12 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn inline_code_keeps_backticks_but_not_in_pre() {
+        let got = strip(&["<p>Use <code>{% raw %}</code> here</p><pre>\n<code>x</code></pre>"]);
+        assert_eq!(texts(&got), "Use `{% raw %}` herex");
     }
 
     #[test]

@@ -51,12 +51,44 @@ impl Default for Options {
 
 /// The Markdown extensions we read: the GitHub-flavoured ones authors use. Metadata blocks stay
 /// off (front matter is split off beforehand), and so do options that would change the meaning
-/// of plain text (smart punctuation, math, wiki links, heading attributes).
+/// of plain text (smart punctuation, math, wiki links, and pulldown-cmark's heading attributes,
+/// which take any trailing `{…}`: [`without_heading_attributes`] reads Hugo's and Zola's
+/// strictly instead).
 pub fn parse_options() -> ParseOptions {
     ParseOptions::ENABLE_TABLES
         | ParseOptions::ENABLE_FOOTNOTES
         | ParseOptions::ENABLE_STRIKETHROUGH
         | ParseOptions::ENABLE_TASKLISTS
+}
+
+/// A heading's text without the attribute block Hugo and Zola read at its end (`Setup
+/// {#setup .wide}`): it names the heading's anchor, which gemtext has no use for. Only a block
+/// of `#id`, `.class` and `key=value` words counts; `Sets {a, b}` stays as written.
+fn without_heading_attributes(text: &str) -> &str {
+    let Some(inner) = text.strip_suffix('}') else {
+        return text;
+    };
+    let Some(open) = inner.rfind('{') else {
+        return text;
+    };
+    let before = &inner[..open];
+    let words = &inner[open + 1..];
+    let name = |w: &str| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+    };
+    let attribute = |w: &str| match w.as_bytes()[0] {
+        b'#' | b'.' => name(&w[1..]),
+        _ => w
+            .split_once('=')
+            .is_some_and(|(k, v)| name(k) && !v.is_empty()),
+    };
+    let is_block = before.ends_with(char::is_whitespace)
+        && !before.trim().is_empty()
+        && words.split_whitespace().next().is_some()
+        && words.split_whitespace().all(attribute);
+    if is_block { before.trim_end() } else { text }
 }
 
 /// The rule drawn for a thematic break (`---` would look like a front-matter fence).
@@ -1080,6 +1112,10 @@ impl<'o> Converter<'o> {
         let in_item = matches!(self.containers.last(), Some(Container::Item { .. }));
         if let LeafKind::Heading(level) = kind {
             let text = segments.join(" ");
+            let text = match without_heading_attributes(&text) {
+                kept if kept.len() == text.len() => text,
+                kept => kept.to_owned(),
+            };
             let line = if self.in_quote() {
                 Line::Quote(text)
             } else {

@@ -895,7 +895,12 @@ impl Expander<'_, '_> {
     /// A page reference: bare where a link target is expected (after `(`, `=`, `:` or a
     /// quote), else a link of its own.
     fn reference(&self, target: &str) -> String {
-        let target = target.trim().trim_start_matches('/');
+        // Zola's `ref(path="@/x.md")` writes the reference's own prefix.
+        let target = target.trim();
+        let target = target
+            .strip_prefix("@/")
+            .unwrap_or(target)
+            .trim_start_matches('/');
         let mut encoded = String::with_capacity(target.len() + 2);
         encoded.push_str("@/");
         for c in target.chars() {
@@ -1149,6 +1154,10 @@ mod tests {
             "[about](@/_pages/about.md)"
         );
         assert_eq!(md("See {{< ref \"b\" >}}."), "See [b](@/b).");
+        assert_eq!(
+            md("See {{ ref(path=\"@/other.md\") }} now."),
+            "See [other.md](@/other.md) now."
+        );
     }
 
     #[test]

@@ -720,6 +720,22 @@ pub fn run_cli(dir: &Path, args: &[&str]) -> (ExitStatus, String, String) {
     )
 }
 
+/// Runs `gemhole build` in `dir` on its `capsule/` folder, with built-in defaults.
+pub fn build_copy(dir: &Path, out: &str) -> (ExitStatus, String, String) {
+    run_cli(
+        dir,
+        &[
+            "build",
+            "--config",
+            "/dev/null",
+            "--capsule",
+            "capsule",
+            "--out",
+            out,
+        ],
+    )
+}
+
 /// The middle value of some measurements (the upper one of an even count).
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
