@@ -19,6 +19,7 @@ use crate::convert::route::Route;
 
 mod areas;
 mod build;
+mod folders;
 mod links;
 mod preview;
 mod refs;
