@@ -1281,3 +1281,62 @@ fn turning_a_folder_series_on_off_and_renaming_it_remakes_the_lists() {
     );
     assert!(rebuild("---\ntitle: Tau\nseries: false\n---\n").is_empty());
 }
+
+#[test]
+fn a_renamed_post_is_named_with_the_alias_that_keeps_its_url() {
+    let old = [
+        (
+            "posts/old.md",
+            "---\ntitle: Knots\ndate: 2024-01-01\n---\nSix knots.\n",
+        ),
+        (
+            "posts/plain.md",
+            "---\ndate: 2024-01-02\n---\nSame words.\n",
+        ),
+        (
+            "posts/stays.md",
+            "---\ntitle: Stays\ndate: 2024-01-03\n---\nS\n",
+        ),
+    ];
+    let (before, _) = build(&old);
+    let (after, _) = build(&[
+        (
+            "posts/new.md",
+            "---\ntitle: Knots\ndate: 2024-01-01\n---\nSix knots.\n",
+        ),
+        (
+            "posts/other.md",
+            "---\ndate: 2024-01-02\n---\nSame words.\n",
+        ),
+        (
+            "posts/stays.md",
+            "---\ntitle: Stays\ndate: 2024-01-03\n---\nS\n",
+        ),
+        (
+            "posts/unrelated.md",
+            "---\ntitle: New\ndate: 2024-01-04\n---\nN\n",
+        ),
+    ]);
+    let told: Vec<String> = after
+        .likely_renames(&before)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    // Newest first, as the site lists posts.
+    let want = |old: &str, new: &str| {
+        format!(
+            "posts/{old}.md was served at /posts/{old}.gmi and is gone; if posts/{new}.md is \
+             that post, add `aliases: [/posts/{old}.gmi]` to its front matter to keep old \
+             links working"
+        )
+    };
+    assert_eq!(told, [want("plain", "other"), want("old", "new")]);
+    // With the alias written, the old URL answers: nothing to tell.
+    let (kept, _) = build(&[(
+        "posts/new.md",
+        "---\ntitle: Knots\ndate: 2024-01-01\naliases: [/posts/old.gmi]\n---\nSix knots.\n",
+    )]);
+    assert!(kept.likely_renames(&before).is_empty());
+    // Nothing came or went: nothing compared.
+    assert!(before.likely_renames(&before).is_empty());
+}
