@@ -574,6 +574,11 @@ impl Build {
         // what it is.)
         let changed = site != old.site || !root.same_folder(&old.root);
         if changed {
+            // Told once: the next rebuild compares with this snapshot.
+            for renamed in site.likely_renames(&old.site) {
+                let told = renamed.to_string();
+                tracing::warn!(host = %self.host, "{}", crate::convert::printable(&told));
+            }
             self.current.store(Arc::new(old.with_root(root, site)));
         }
         Rebuilt {

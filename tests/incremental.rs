@@ -19,6 +19,23 @@ use proptest::prelude::*;
 /// Posts are `posts/p<N>.md` (or `.gmi`), N below this.
 const NAMES: usize = 6;
 
+/// Posts from this number on lie in `posts/f/`, a folder its section page may make a series.
+const IN_FOLDER: u8 = 4;
+
+/// The folder a post lies in.
+fn folder_of(i: u8) -> &'static str {
+    if i >= IN_FOLDER { "posts/f" } else { "posts" }
+}
+
+/// The section pages of `posts/f/`: without a series, `series: true` (named by its title),
+/// the name of a series posts name, and a name given under `params`.
+const SECTIONS: [&str; 4] = [
+    "---\ntitle: Folder\n---\nAbout the folder.\n",
+    "---\ntitle: Folder\nseries: true\n---\nAbout the folder series.\n",
+    "---\nseries: Series 0\n---\n",
+    "---\nparams:\n  series: Folder B\n  series_slug: fb\n---\nB.\n",
+];
+
 /// Pages posts link to, two or three to a name: twins (the case of an extension too) and
 /// indexes of every kind.
 const PAGES: [&str; 6] = [
@@ -80,6 +97,8 @@ enum Op {
     Page(u8, bool),
     /// Touches a file without changing it.
     Touch(u8),
+    /// The section page of `posts/f/` (see [`SECTIONS`]), written or removed.
+    Section(Option<u8>),
 }
 
 fn spec() -> impl Strategy<Value = PostSpec> {
@@ -136,6 +155,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => proptest::option::of(0u8..3).prop_map(Op::Home),
         2 => (0u8..PAGES.len() as u8, any::<bool>()).prop_map(|(p, on)| Op::Page(p, on)),
         1 => n.prop_map(Op::Touch),
+        2 => proptest::option::of(0u8..SECTIONS.len() as u8).prop_map(Op::Section),
     ]
 }
 
@@ -182,7 +202,7 @@ struct Folder {
 
 impl Folder {
     fn post(&self, i: u8) -> PathBuf {
-        self.root.join(format!("posts/p{i}.md"))
+        self.root.join(format!("{}/p{i}.md", folder_of(i)))
     }
 
     /// Applies `op`, and returns the paths a watcher would name.
@@ -251,7 +271,7 @@ impl Folder {
                 vec![from, to]
             }
             Op::Twin(i, on) => {
-                let path = self.root.join(format!("posts/p{i}.gmi"));
+                let path = self.root.join(format!("{}/p{i}.gmi", folder_of(*i)));
                 if *on {
                     std::fs::write(&path, format!("# Twin {i}\n\nWritten by hand.\n")).unwrap();
                 } else {
@@ -286,6 +306,16 @@ impl Folder {
                     std::fs::write(&path, format!("# Page {which}\n")).unwrap();
                 } else {
                     let _ = std::fs::remove_file(&path);
+                }
+                vec![path]
+            }
+            Op::Section(which) => {
+                let path = self.root.join("posts/f/_index.md");
+                match which {
+                    Some(w) => std::fs::write(&path, SECTIONS[usize::from(*w)]).unwrap(),
+                    None => {
+                        let _ = std::fs::remove_file(&path);
+                    }
                 }
                 vec![path]
             }
@@ -341,11 +371,17 @@ fn answers(capsule: &Capsule, extra: &[(Vec<String>, bool)]) -> BTreeMap<String,
 /// Paths worth asking whichever posts exist now.
 fn extra_paths() -> Vec<(Vec<String>, bool)> {
     let mut paths = Vec::new();
-    for i in 0..NAMES {
+    for i in 0..NAMES as u8 {
         for name in [format!("p{i}.gmi"), format!("renamed-{i}.gmi")] {
-            paths.push((vec!["posts".into(), name], false));
+            let mut path: Vec<String> = folder_of(i).split('/').map(String::from).collect();
+            path.push(name);
+            paths.push((path, false));
         }
     }
+    for slug in ["folder", "fb"] {
+        paths.push((vec!["series".into(), slug.into()], true));
+    }
+    paths.push((vec!["posts".into(), "f".into()], true));
     for s in 0..2 {
         paths.push((vec!["series".into(), format!("series-{s}")], true));
     }
@@ -367,7 +403,7 @@ fn run(ops: &[Op]) {
 /// As [`run`]; with `linked`, the capsule has `linked/`, a symlink to `notes/`.
 fn run_with(ops: &[Op], linked: bool) {
     let dir = tempfile::tempdir().unwrap();
-    for folder in ["posts", "series", "notes"] {
+    for folder in ["posts/f", "series", "notes"] {
         std::fs::create_dir_all(dir.path().join(folder)).unwrap();
     }
     if linked {

@@ -127,6 +127,47 @@ fn posts_appear_change_move_and_vanish_without_a_restart() {
     server.get(&server.url("/posts/secret.md")).expect("51");
 }
 
+/// A post renamed on disk while the server runs: the log names the URL it left and the alias
+/// that keeps it, and once the alias is written the old URL answers 31 with the new one.
+#[test]
+fn a_renamed_post_is_told_with_the_alias_that_keeps_its_old_url() {
+    let setup = Setup::new();
+    let posts = setup.path().join("capsule/posts");
+    write(
+        &posts,
+        "old.md",
+        post("Knots", "2024-01-01", "", "Six knots."),
+    );
+    let server = setup.start();
+    server.get(&server.url("/posts/old.gmi")).expect("20");
+    std::fs::rename(posts.join("old.md"), posts.join("new.md")).unwrap();
+    let told = server.wait_log("the rename", |l| l.contains("is gone; if"));
+    assert!(
+        told.contains(
+            "posts/old.md was served at /posts/old.gmi and is gone; if posts/new.md is that \
+             post, add `aliases: [/posts/old.gmi]` to its front matter to keep old links working"
+        ),
+        "{told}"
+    );
+    wait_status(&server, "/posts/old.gmi", "51");
+    write(
+        &posts,
+        "new.md",
+        post(
+            "Knots",
+            "2024-01-01",
+            "aliases: [/posts/old.gmi]\n",
+            "Six knots.",
+        ),
+    );
+    wait_status(&server, "/posts/old.gmi", "31");
+    assert_eq!(
+        server.get(&server.url("/posts/old.gmi")).meta(),
+        "/posts/new.gmi"
+    );
+    assert_eq!(server.count_logs("is gone; if"), 1, "{:?}", server.logs());
+}
+
 /// The version a rewritten page carries: `# Version N`, then N lines, then `END N`.
 fn version(n: usize) -> String {
     let lines: String = (0..n).map(|i| format!("Line {i} of {n}.\n\n")).collect();

@@ -17,6 +17,8 @@ mod convert_props;
 mod drafts;
 /// Atom feeds: content, title and author, stable ids, the cap on entries.
 mod feeds;
+/// A folder of posts made a series by its `_index.md`.
+mod folder_series;
 /// Posts from Hugo, Zola and Jekyll sites: their front matter, Jekyll's folders.
 mod front_matter;
 /// The Gopher listener over TCP: crawl, protocol rules, hostile selectors.

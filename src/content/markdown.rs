@@ -131,6 +131,8 @@ pub struct Page {
     ///
     /// [`Target::stored`]: crate::convert::redirect::Target::stored
     pub redirect: Option<String>,
+    /// The series a section page (`_index.md`) makes of its folder's posts.
+    pub series: Option<crate::content::post::FolderSeries>,
 }
 
 /// Converts a Markdown source. `file_stem` supplies the title when neither the front matter
@@ -198,6 +200,7 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
             .and_then(|l| Lang::try_from(l.to_owned()).ok()),
         withheld: withheld(error.is_some(), &front),
         redirect: None,
+        series: None,
     };
     // The body is the end of the source: its offsets count from there.
     let body_start = source.len() - body.len();
@@ -363,6 +366,7 @@ pub fn gemtext_page(text: String, file_stem: &str) -> (Page, Option<String>) {
         lang: None,
         withheld: None,
         redirect: None,
+        series: None,
     };
     (page, heading)
 }

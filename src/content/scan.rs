@@ -20,7 +20,7 @@ use super::front_matter::KeyLines;
 use super::markdown::{self, Text, read_opened, title_stem};
 use super::options::{BuildOptions, is_jekyll_draft, is_post_path};
 use super::post::Post;
-use super::post::{FileFacts, RawMeta};
+use super::post::{FileFacts, FolderSeries, RawMeta};
 use super::problem::Problem;
 use crate::convert::mime::mime_for;
 use crate::convert::redirect::redirect_target;
@@ -935,6 +935,13 @@ fn examine(
                 false,
             ),
         }
+    }
+    if section && markdown && is_post_path(relative) {
+        let (series, series_problems) = FolderSeries::of_section(&front, relative);
+        for p in series_problems {
+            problem(front_lines.line(&p.key).unwrap_or(1), p.message, false);
+        }
+        page.series = series;
     }
     let mut broken = false;
     let post = if is_post {

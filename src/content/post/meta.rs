@@ -32,6 +32,9 @@ pub struct RawMeta {
     pub published: Option<bool>,
     /// Every series named (`series: [A, B]` puts the post in both).
     pub series: Vec<String>,
+    /// `series: true` or `false`: a section page (`_index.md`) turning its folder into a
+    /// series, or not; names no series.
+    pub series_switch: Option<bool>,
     pub part: Option<u32>,
     pub series_part: Option<u32>,
     pub series_index: Option<u32>,
@@ -265,7 +268,14 @@ impl RawMeta {
             "series_part" => self.series_part = Some(number(key, value)?),
             "series_index" => self.series_index = Some(number(key, value)?),
             "series_weight" => self.series_weight = Some(number(key, value)?),
-            "series" => self.series.extend(texts(key, value)?),
+            // Only `true` and `false` as written (YAML's `yes` and `on` stay names).
+            "series" => match value {
+                Value::Bool(on) => self.series_switch = Some(on),
+                Value::Text(t) if matches!(t.as_str(), "true" | "false") => {
+                    self.series_switch = Some(t == "true");
+                }
+                names => self.series.extend(texts(key, names)?),
+            },
             "tags" => self.tags.extend(texts(key, value)?),
             "aliases" | "redirect_from" => self.aliases.extend(texts(key, value)?),
             "url" => self.path = Some((text(key, value)?, "url")),
@@ -835,7 +845,7 @@ impl PostMeta {
         file: &FileFacts<'_>,
         heading: Option<&str>,
     ) -> (PostMeta, Vec<MetaProblem>) {
-        let (part, part_key) = part_of(&raw);
+        let (part, _) = part_of(&raw);
         let mut found = Found::default();
 
         let (prefix_date, rest_of_stem) = split_date_prefix(file.stem, file.zone);
@@ -882,7 +892,16 @@ impl PostMeta {
                 ),
             );
         }
-        let series = found.series(&raw.series, part, part_key);
+        let series = found.series(&raw.series);
+        if let Some(on) = raw.series_switch {
+            found.warn(
+                false,
+                "series",
+                format!(
+                    "`series: {on}` names no series and is ignored: in a post, write the                      series' name; a folder's `_index.md` makes its posts a series this way"
+                ),
+            );
+        }
         let role = found.role(raw.series_role.as_deref());
         let series_slug = found.slug("series_slug", non_empty(raw.series_slug));
         let slug = found
@@ -1046,8 +1065,9 @@ impl Found {
         PostDate::utc(file.modified)
     }
 
-    /// The series named, each once however it is spelt; a part number without one is told.
-    fn series(&mut self, written: &[String], part: Option<u32>, part_key: &str) -> Vec<String> {
+    /// The series named, each once however it is spelt. (A part number without one is told
+    /// once the post's folder is known: the folder may make it a series.)
+    fn series(&mut self, written: &[String]) -> Vec<String> {
         let mut series: Vec<String> = Vec::new();
         for written in written {
             let Some(name) = series_name(written) else {
@@ -1057,13 +1077,6 @@ impl Found {
             if !series.iter().any(|s| fold(s) == fold(&name)) {
                 series.push(name);
             }
-        }
-        if part.is_some() && series.is_empty() {
-            self.warn(
-                false,
-                part_key,
-                format!("`{part_key}` is set but `series` is not"),
-            );
         }
         series
     }
@@ -1484,12 +1497,12 @@ updated: {later}
             None,
         );
         assert_eq!(m.role, Some(SeriesRole::SeeAlso));
-        let (_, p) = PostMeta::resolve(
+        let (m, p) = PostMeta::resolve(
             raw("---\npart: 3\ndate: 2024-01-01\n---\n"),
             &facts("x"),
             None,
         );
-        assert!(p[0].message.contains("`series` is not"), "{p:?}");
+        assert_eq!((m.part, m.series.len(), p.len()), (Some(3), 0, 0), "{p:?}");
         let (m, p) = PostMeta::resolve(
             raw("---\nseries: S\nseries_role: appendix\ndate: 2024-01-01\n---\n"),
             &facts("x"),

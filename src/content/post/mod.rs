@@ -7,8 +7,10 @@ use crate::content::front_matter::KeyLines;
 use crate::content::options::{POSTS_DIR, served_as};
 use crate::convert;
 
+pub mod folder;
 pub mod meta;
 
+pub use folder::{FolderSeries, section_page_of};
 pub use meta::*;
 
 /// One published (or draft) post.

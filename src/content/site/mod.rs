@@ -19,6 +19,8 @@ use crate::convert::route::Route;
 
 mod areas;
 mod build;
+mod folders;
+mod hints;
 mod links;
 mod preview;
 mod refs;
@@ -29,6 +31,7 @@ mod whole;
 #[cfg(test)]
 mod tests;
 
+pub use hints::LikelyRename;
 pub use preview::Unpublished;
 pub use urls::{MAX_PATH_BYTES, Moved, generator_urls};
 

@@ -1166,3 +1166,177 @@ fn a_part_dated_ahead_is_scheduled_and_counted_nowhere_until_it_appears() {
     )]);
     assert!(site.series.is_empty(), "{:?}", site.series);
 }
+
+/// The paths of a series' parts, in reading order.
+fn part_paths(series: &Series) -> Vec<&str> {
+    let parts = &series.members.parts;
+    parts.iter().map(|m| m.path.to_str().unwrap()).collect()
+}
+
+#[test]
+fn a_section_page_makes_its_folder_a_series() {
+    let (site, problems) = build(&[
+        (
+            "posts/pi/_index.md",
+            "+++\ntitle = \"Pi by hand\"\nseries = true\n+++\nDigits, one by one.\n",
+        ),
+        (
+            "posts/pi/b.md",
+            "+++\ndate = 2024-01-01\nweight = 2\n+++\nB\n",
+        ),
+        (
+            "posts/pi/a.md",
+            "+++\ndate = 2024-02-01\nweight = 1\n+++\nA\n",
+        ),
+        (
+            "posts/pi/c/index.md",
+            "---\ndate: 2023-03-01\nweight: 3\n---\nC\n",
+        ),
+        (
+            "posts/pi/other.md",
+            "---\ndate: 2024-01-05\nseries: Elsewhere\n---\nO\n",
+        ),
+        ("posts/pi/deeper/x.md", "---\ndate: 2024-01-06\n---\nX\n"),
+        ("posts/loose.md", "---\ndate: 2024-01-07\npart: 2\n---\nL\n"),
+    ]);
+    let pi = site
+        .series_by_slug("pi-by-hand")
+        .expect("the folder's series");
+    assert_eq!(pi.name, "Pi by hand");
+    assert_eq!(
+        part_paths(pi),
+        ["posts/pi/a.md", "posts/pi/b.md", "posts/pi/c/index.md"]
+    );
+    assert_eq!(pi.description.as_deref(), Some("Digits, one by one."));
+    assert!(site.series_by_slug("elsewhere").is_some());
+    assert!(!site.in_series(Path::new("posts/pi/deeper/x.md")));
+    // Only the part number no series takes is told; the folder's parts' numbers are theirs.
+    let told: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        told,
+        ["posts/loose.md:3: warning: `part` is set but `series` is not"]
+    );
+}
+
+#[test]
+fn a_folder_series_takes_extra_names_slugs_and_a_description_key() {
+    let (site, problems) = build(&[
+        (
+            "posts/pi/_index.md",
+            "+++\ntitle = \"Pi\"\ndescription = \"About pi.\"\n[extra]\nseries = \"Digits\"\n\
+             series_slug = \"digits-of-pi\"\n+++\n",
+        ),
+        ("posts/pi/a.md", "---\ndate: 2024-01-01\n---\nA\n"),
+        ("series/unused.md", "# Unused\n"),
+    ]);
+    assert!(problems.is_empty(), "{problems:?}");
+    let digits = site.series_by_slug("digits-of-pi").expect("pinned slug");
+    assert_eq!(digits.name, "Digits");
+    assert_eq!(digits.description.as_deref(), Some("About pi."));
+    // The config's description wins over the section page's.
+    let (site, _) = build(&[
+        (
+            "posts/sail/_index.md",
+            "---\nseries: Sail\n---\nThe folder's words.\n",
+        ),
+        ("posts/sail/a.md", "---\ndate: 2024-01-01\n---\nA\n"),
+    ]);
+    let sail = site.series_by_slug("sail").unwrap();
+    assert_eq!(sail.description.as_deref(), Some("From the config."));
+}
+
+#[test]
+fn turning_a_folder_series_on_off_and_renaming_it_remakes_the_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("posts/pi");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("a.md"), "---\ndate: 2024-01-01\n---\nA\n").unwrap();
+    let section = folder.join("_index.md");
+    std::fs::write(&section, "---\ntitle: Pi\n---\nIntro.\n").unwrap();
+    let capsule = CapsuleRoot::open(dir.path()).unwrap();
+    let options = BuildOptions::default();
+    let mut cache = ReadCache::default();
+    let mut rebuild = |text: &str| {
+        std::fs::write(&section, text).unwrap();
+        cache.only_changed(HashSet::from([section.clone()]));
+        let (site, _) = Site::build_cached(&capsule, &options, &mut cache);
+        assert_eq!(site, Site::build(&capsule, &options).0, "as a whole build");
+        site.series
+            .iter()
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(rebuild("---\ntitle: Pi\n---\nIntro.\n").is_empty());
+    assert_eq!(
+        rebuild("---\ntitle: Pi\nseries: true\n---\nIntro.\n"),
+        ["Pi"]
+    );
+    assert_eq!(
+        rebuild("---\ntitle: Tau\nseries: true\n---\nIntro.\n"),
+        ["Tau"]
+    );
+    assert_eq!(
+        rebuild("---\ntitle: Tau\nseries: true\n---\nNew intro.\n"),
+        ["Tau"]
+    );
+    assert!(rebuild("---\ntitle: Tau\nseries: false\n---\n").is_empty());
+}
+
+#[test]
+fn a_renamed_post_is_named_with_the_alias_that_keeps_its_url() {
+    let old = [
+        (
+            "posts/old.md",
+            "---\ntitle: Knots\ndate: 2024-01-01\n---\nSix knots.\n",
+        ),
+        (
+            "posts/plain.md",
+            "---\ndate: 2024-01-02\n---\nSame words.\n",
+        ),
+        (
+            "posts/stays.md",
+            "---\ntitle: Stays\ndate: 2024-01-03\n---\nS\n",
+        ),
+    ];
+    let (before, _) = build(&old);
+    let (after, _) = build(&[
+        (
+            "posts/new.md",
+            "---\ntitle: Knots\ndate: 2024-01-01\n---\nSix knots.\n",
+        ),
+        (
+            "posts/other.md",
+            "---\ndate: 2024-01-02\n---\nSame words.\n",
+        ),
+        (
+            "posts/stays.md",
+            "---\ntitle: Stays\ndate: 2024-01-03\n---\nS\n",
+        ),
+        (
+            "posts/unrelated.md",
+            "---\ntitle: New\ndate: 2024-01-04\n---\nN\n",
+        ),
+    ]);
+    let told: Vec<String> = after
+        .likely_renames(&before)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    // Newest first, as the site lists posts.
+    let want = |old: &str, new: &str| {
+        format!(
+            "posts/{old}.md was served at /posts/{old}.gmi and is gone; if posts/{new}.md is \
+             that post, add `aliases: [/posts/{old}.gmi]` to its front matter to keep old \
+             links working"
+        )
+    };
+    assert_eq!(told, [want("plain", "other"), want("old", "new")]);
+    // With the alias written, the old URL answers: nothing to tell.
+    let (kept, _) = build(&[(
+        "posts/new.md",
+        "---\ntitle: Knots\ndate: 2024-01-01\naliases: [/posts/old.gmi]\n---\nSix knots.\n",
+    )]);
+    assert!(kept.likely_renames(&before).is_empty());
+    // Nothing came or went: nothing compared.
+    assert!(before.likely_renames(&before).is_empty());
+}

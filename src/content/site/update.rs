@@ -4,10 +4,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::folders::{makes_series, with_folder_series};
 use super::links::{link_problems, withheld_by_url};
 use super::refs::{References, has_references};
 use super::urls::rewrite_links;
 use super::{Changed, Memo};
+use crate::content::files::is_section_page;
 use crate::content::markdown::Text;
 use crate::content::options::{BuildOptions, SERIES_DIR};
 use crate::content::post::{Post, PostDate};
@@ -49,6 +51,12 @@ pub(super) fn update(
         if path.starts_with(SERIES_DIR) {
             return None;
         }
+        // A section page that makes (or made) its folder a series names and describes it.
+        if is_section_page(path)
+            && (makes_series(memo.site.texts.get(path)) || makes_series(scanned.texts.get(path)))
+        {
+            return None;
+        }
         match (find(&memo.scanned, path), find(&scanned.posts, path)) {
             (None, None) => {}
             (Some(old), Some(new)) if same_place(&old, &new) => posts_changed.push((old, new)),
@@ -81,6 +89,7 @@ pub(super) fn update(
     }
     let mut published = Vec::new();
     for (old, new) in posts_changed {
+        let new = with_folder_series(&new, &scanned.texts);
         // Its URL as settled last time (a `slug` another file holds leaves it at its name).
         let settled = |was: &Arc<Post>| {
             if was.url == new.url {

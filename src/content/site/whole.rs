@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::areas::check_areas;
+use super::folders::{
+    folder_description, paragraph, report_numbers_without_series, with_folder_series,
+};
 use super::links::{link_problems, withheld_by_url};
 use super::refs::{References, any_references};
 use super::urls::{
@@ -22,7 +25,6 @@ use crate::content::problem::Problem;
 use crate::content::scan::Scan;
 use crate::content::series::{Series, group_series};
 use crate::content::tags::group_tags;
-use crate::convert;
 
 impl Site {
     /// Every list made again from every post read.
@@ -34,13 +36,12 @@ impl Site {
         now: PostDate,
     ) -> Memo {
         let mut problems = Vec::new();
-        let (all, unserved) = settle_urls(
-            scanned.posts.clone(),
-            &scanned.texts,
-            &scanned.served,
-            held,
-            &mut problems,
-        );
+        let posts = (scanned.posts.iter())
+            .map(|p| with_folder_series(p, &scanned.texts))
+            .collect::<Vec<_>>();
+        report_numbers_without_series(&posts, &mut problems);
+        let (all, unserved) =
+            settle_urls(posts, &scanned.texts, &scanned.served, held, &mut problems);
         let (drafts, posts) = split_drafts(all, options, now);
         let (members_only, mut posts) = split_members_only(capsule, posts);
         report_members_only(&members_only, &mut problems);
@@ -193,24 +194,27 @@ pub(super) fn newest_first(a: &Arc<Post>, b: &Arc<Post>) -> Ordering {
         .then_with(|| a.url.cmp(&b.url))
 }
 
-/// Gives each series its description: its page under `series/`, or else the config's text.
+/// Gives each series its description: its page under `series/`, else the config's text,
+/// else, for a folder series, its section page's.
 pub(super) fn describe_series(
     series: &mut [Series],
     texts: &HashMap<PathBuf, Text>,
     options: &BuildOptions,
 ) {
     for one in series {
-        one.description = description(texts, &one.slug).or_else(|| {
-            let text = &options
-                .series
-                .iter()
-                .find(|(name, _)| series_name(name).is_some_and(|n| fold(&n) == fold(&one.name)))?
-                .1
-                .description;
-            let mut w = convert::Writer::default();
-            w.push(convert::Line::Text(text.trim().to_owned()));
-            Some(w.finish().trim_end().to_owned()).filter(|t| !t.is_empty())
-        });
+        one.description = description(texts, &one.slug)
+            .or_else(|| {
+                let text = &options
+                    .series
+                    .iter()
+                    .find(|(name, _)| {
+                        series_name(name).is_some_and(|n| fold(&n) == fold(&one.name))
+                    })?
+                    .1
+                    .description;
+                paragraph(text)
+            })
+            .or_else(|| folder_description(one, texts));
     }
 }
 
