@@ -35,6 +35,8 @@ mod intent;
 mod layers;
 /// Connection handling: caps, timeouts, access log, graceful shutdown.
 mod lifecycle;
+/// What `check` tells of a blog moved in from Hugo, Zola or Jekyll.
+mod migration;
 /// Listeners behind a balancer: PROXY protocol headers, trusted balancers.
 mod proxy;
 /// Live reload: changing files, SIGHUP, config and certificate changes.

@@ -131,6 +131,10 @@ pub struct Page {
     ///
     /// [`Target::stored`]: crate::convert::redirect::Target::stored
     pub redirect: Option<String>,
+    /// Its body's shortcodes and template tags, converted and left out, by name (`None` when
+    /// it has none, as most pages: a word where the counts would take six): summed over the
+    /// capsule only when a migration's summary is asked for.
+    pub shortcodes: Option<Box<convert::shortcodes::ShortcodeCounts>>,
 }
 
 /// Converts a Markdown source. `file_stem` supplies the title when neither the front matter
@@ -166,8 +170,6 @@ pub struct Parsed {
     /// Everything found wrong with the front matter, each at its line, errors (`true`) first
     /// among them the one in `error`.
     pub problems: Vec<(FrontMatterError, bool)>,
-    /// The body's shortcodes and template tags, converted and left out, by name.
-    pub shortcodes: convert::shortcodes::ShortcodeCounts,
 }
 
 /// As [`convert`], keeping the front matter and the body's heading.
@@ -198,6 +200,7 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
             .and_then(|l| Lang::try_from(l.to_owned()).ok()),
         withheld: withheld(error.is_some(), &front),
         redirect: None,
+        shortcodes: (!converted.shortcodes.is_empty()).then(|| Box::new(converted.shortcodes)),
     };
     // The body is the end of the source: its offsets count from there.
     let body_start = source.len() - body.len();
@@ -211,7 +214,6 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
             false,
         ));
     }
-    let shortcodes = converted.shortcodes;
     let links = converted
         .links
         .into_iter()
@@ -228,7 +230,6 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
         heading: converted.heading,
         error,
         problems,
-        shortcodes,
     }
 }
 
@@ -363,6 +364,7 @@ pub fn gemtext_page(text: String, file_stem: &str) -> (Page, Option<String>) {
         lang: None,
         withheld: None,
         redirect: None,
+        shortcodes: None,
     };
     (page, heading)
 }

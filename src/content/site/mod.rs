@@ -20,6 +20,7 @@ use crate::convert::route::Route;
 mod areas;
 mod build;
 mod links;
+mod migration;
 mod preview;
 mod refs;
 mod update;
@@ -29,8 +30,9 @@ mod whole;
 #[cfg(test)]
 mod tests;
 
+pub use migration::{Migration, MovedPage};
 pub use preview::Unpublished;
-pub use urls::{MAX_PATH_BYTES, Moved, generator_urls};
+pub use urls::{MAX_PATH_BYTES, Moved, generator_url, generator_urls};
 
 /// Everything the capsule serves, as read at one moment: the generated pages are made from it
 /// and every text page is served from it.
