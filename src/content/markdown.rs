@@ -461,6 +461,44 @@ mod tests {
         }
     }
 
+    /// Hugo's JSON front matter is read as the other two are, its keys found at their lines.
+    #[test]
+    fn json_front_matter_is_read() {
+        let source = "{\n  \"title\": \"Knots {1}\",\n\t\"date\": \"2024-03-11\",\n  \
+                      \"tags\": [\"sailing\", \"knots\"],\n  \"draft\": true,\n  \
+                      \"params\": {\"series\": \"Sail\"},\n  \"colour\": 1\n}\nSix knots.\n";
+        let read = read(source, "knots", &convert::Options::default());
+        assert_eq!(read.error, None);
+        assert_eq!(read.front.title.as_deref(), Some("Knots {1}"));
+        assert_eq!(read.front.draft, Some(true));
+        assert_eq!(read.front.tags, ["sailing", "knots"]);
+        assert_eq!(read.front.series, ["Sail"]);
+        assert!(read.front.date.is_some());
+        assert_eq!(read.page.withheld, Some("draft"));
+        assert_eq!(read.page.gemtext, "# Knots {1}\n\nSix knots.\n");
+        let lines = &read.front_lines;
+        assert_eq!(
+            (lines.line("date"), lines.line("series")),
+            (Some(3), Some(6))
+        );
+        // A key nobody reads is told at its own line.
+        let unknown: Vec<usize> = read.problems.iter().map(|(e, _)| e.line).collect();
+        assert_eq!(unknown, [7], "{:?}", read.problems);
+    }
+
+    #[test]
+    fn broken_json_front_matter_withholds_the_page_and_names_its_line() {
+        // A comma missing after the title.
+        let (page, error) = page("{\n  \"title\": \"x\"\n  \"draft\": false\n}\nBody\n");
+        let error = error.expect("an error");
+        assert_eq!(error.line, 3, "{error}");
+        assert!(
+            error.message.starts_with("invalid JSON front matter"),
+            "{error}"
+        );
+        assert_eq!(page.withheld, Some(BROKEN));
+    }
+
     #[test]
     fn title_from_front_matter_then_heading_then_file() {
         let (p, e) = page("---\ntitle: From FM\n---\nText\n");
