@@ -103,3 +103,27 @@ fn check_of_a_capsule_with_nothing_from_another_generator_tells_no_migration() {
          0 error(s), 0 warning(s)\n"
     );
 }
+
+#[test]
+fn check_tells_the_first_moved_posts_and_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let capsule = dir.path().join("capsule");
+    write(&capsule, "posts/_index.md", "---\ntitle: Posts\n---\n");
+    for n in 10..32 {
+        write(
+            &capsule,
+            &format!("posts/p{n}.md"),
+            format!("---\ndate: 2024-03-{n:02}\n---\nText.\n"),
+        );
+    }
+    let (status, out, err) = run_cli(dir.path(), &["check", "--capsule", "capsule"]);
+    assert!(status.success(), "{out}{err}");
+    assert!(
+        out.contains("  22 post(s) at another URL than their generator gave them"),
+        "{out}"
+    );
+    let told: Vec<&str> = out.lines().filter(|l| l.ends_with(" (31)")).collect();
+    assert_eq!(told.len(), 20, "{out}");
+    assert_eq!(told[0], "  posts/p10.md: /posts/p10/ → /posts/p10.gmi (31)");
+    assert!(out.ends_with("  and 2 more\n"), "{out}");
+}
