@@ -2,7 +2,7 @@
 //! gone from every list, `lastmod` as the update, a series named in Zola's `[extra]`), Jekyll's
 //! `_posts/` served beside the other posts and its site files never served.
 
-use crate::common::{Setup, write};
+use crate::common::{Setup, run_cli, write};
 
 #[test]
 fn posts_from_hugo_zola_and_jekyll_are_served_as_their_sites_had_them() {
@@ -100,4 +100,58 @@ fn posts_from_hugo_zola_and_jekyll_are_served_as_their_sites_had_them() {
     let b = series.find("Zola zola-b").expect(&series);
     let a = series.find("Zola zola-a").expect(&series);
     assert!(b < a, "the lighter first: {series}");
+}
+
+/// Hugo's JSON front matter: read as YAML and TOML are, a draft in it withheld, one that
+/// cannot be read named by `check` at its line; a page opening with a shortcode is no JSON.
+#[test]
+fn a_hugo_post_with_json_front_matter_is_read() {
+    let setup = Setup::new();
+    let capsule = setup.path().join("capsule");
+    write(
+        &capsule,
+        "posts/json.md",
+        "{\n  \"title\": \"From JSON\",\n  \"date\": \"2023-04-05\",\n  \
+         \"tags\": [\"braces\"]\n}\n\nThe body.\n",
+    );
+    write(
+        &capsule,
+        "posts/json-draft.md",
+        "{ \"title\": \"Not Yet\", \"draft\": true }\nSoon.\n",
+    );
+    write(
+        &capsule,
+        "posts/json-broken.md",
+        "{\n  \"title\": \"Broken\"\n  \"date\": \"2023-04-06\"\n}\nText.\n",
+    );
+    write(
+        &capsule,
+        "posts/shortcode.md",
+        "{{< figure src=\"x.png\" caption=\"First\" >}}\n\nAfter.\n",
+    );
+    let (_, out, err) = run_cli(setup.path(), &["check"]);
+    assert!(
+        out.contains("posts/json-broken.md:3: error: invalid JSON front matter"),
+        "{out}{err}"
+    );
+    let server = setup.start();
+
+    let page = server.get(&server.url("/posts/json.gmi"));
+    page.expect("20");
+    let body = page.body_text();
+    assert!(body.starts_with("# From JSON\n"), "{body}");
+    assert!(
+        body.contains("The body.") && !body.contains("\"title\""),
+        "{body}"
+    );
+    let tag = server.get(&server.url("/tags/braces/")).body_text();
+    assert!(tag.contains("2023-04-05 From JSON"), "{tag}");
+    server
+        .get(&server.url("/posts/json-draft.gmi"))
+        .expect("51");
+    server
+        .get(&server.url("/posts/json-broken.gmi"))
+        .expect("51");
+    let shortcode = server.get(&server.url("/posts/shortcode.gmi")).body_text();
+    assert!(shortcode.contains("=> x.png 🖼 First\n"), "{shortcode}");
 }

@@ -39,6 +39,8 @@ mod layers;
 mod lifecycle;
 /// Blogs brought from Hugo, Zola and Jekyll, and real ones fetched for the test run.
 mod migrate;
+/// What `check` tells of a blog moved in from Hugo, Zola or Jekyll.
+mod migration;
 /// Listeners behind a balancer: PROXY protocol headers, trusted balancers.
 mod proxy;
 /// Live reload: changing files, SIGHUP, config and certificate changes.

@@ -9,6 +9,7 @@ use clap::Args;
 use super::hosts::{chosen_hosts, open_capsule};
 use super::output::{report, say};
 use crate::config::{Config, HostConfig, Hostname, Overrides};
+use crate::content::site::Migration;
 use crate::content::{BuildOptions, Site};
 use crate::content::{CapsuleRoot, Secret};
 use crate::convert::printable;
@@ -74,7 +75,7 @@ fn check_site(host: &HostConfig, capsule: &CapsuleRoot) -> usize {
     }
     let errors = problems.iter().filter(|p| p.error).count();
     say!(
-        "{} published post(s), {} withheld (drafts or dated ahead), {} series, {} tag(s); \
+        "{} published post(s), {} withheld (drafts, dated ahead or expired), {} series, {} tag(s); \
          {errors} error(s), {} warning(s)",
         site.posts.len(),
         site.drafts.len(),
@@ -82,5 +83,100 @@ fn check_site(host: &HostConfig, capsule: &CapsuleRoot) -> usize {
         site.tags.len(),
         problems.len() - errors
     );
+    let migration = site.migration();
+    if !migration.is_empty() {
+        print_migration(&migration);
+    }
     errors
+}
+
+/// The moved pages told one by one; the rest are counted.
+const MOVED_SHOWN: usize = 20;
+/// The shortcode names told on one line; the rest are counted.
+const NAMES_SHOWN: usize = 12;
+
+/// What a capsule holds from the generator it came from: what was converted, what was left
+/// out (each also told at its line above), and where readers' old links now lead.
+fn print_migration(migration: &Migration) {
+    say!("from other generators:");
+    let counts = &migration.shortcodes;
+    for (what, names, told) in [
+        ("converted", &counts.converted, ""),
+        ("left out", &counts.left, ", each told above at its line"),
+    ] {
+        if !names.is_empty() {
+            let total: usize = names.values().sum();
+            say!(
+                "  shortcodes and template tags {what}: {total} ({}){told}",
+                by_use(names)
+            );
+        }
+    }
+    let (resolved, unresolved) = (
+        migration.references_resolved,
+        migration.references_unresolved,
+    );
+    if resolved + unresolved > 0 {
+        let told = if unresolved > 0 {
+            ", each told above at its line"
+        } else {
+            ""
+        };
+        say!("  page references: {resolved} resolved, {unresolved} unresolved{told}");
+    }
+    for (count, what) in [
+        (
+            migration.former_urls,
+            "former URLs (aliases, redirect_from, url, permalink) answered with 31",
+        ),
+        (migration.redirect_pages, "pages sent on by redirect_to"),
+        (migration.bundles, "page bundles"),
+        (migration.sections, "section pages (_index.md)"),
+        (migration.jekyll_posts, "Jekyll posts"),
+    ] {
+        if count > 0 {
+            say!("  {what}: {count}");
+        }
+    }
+    if migration.moved.is_empty() {
+        return;
+    }
+    say!(
+        "  {} post(s) at another URL than their generator gave them (31: the old URL \
+         redirects here; lost: it answers nothing):",
+        migration.moved.len()
+    );
+    for page in migration.moved.iter().take(MOVED_SHOWN) {
+        let source = page.source.to_string_lossy();
+        say!(
+            "  {}: {} → {} ({})",
+            printable(&source),
+            printable(&page.from),
+            printable(&page.to),
+            if page.redirected { "31" } else { "lost" }
+        );
+    }
+    if let Some(more) = migration
+        .moved
+        .len()
+        .checked_sub(MOVED_SHOWN)
+        .filter(|&n| n > 0)
+    {
+        say!("  and {more} more");
+    }
+}
+
+/// Names with their counts, most used first (`figure 133, ref 99, note 71`).
+fn by_use(names: &std::collections::BTreeMap<String, usize>) -> String {
+    let mut sorted: Vec<(&String, &usize)> = names.iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    let mut shown: Vec<String> = sorted
+        .iter()
+        .take(NAMES_SHOWN)
+        .map(|(name, n)| format!("{} {n}", printable(name)))
+        .collect();
+    if sorted.len() > NAMES_SHOWN {
+        shown.push(format!("and {} more", sorted.len() - NAMES_SHOWN));
+    }
+    shown.join(", ")
 }

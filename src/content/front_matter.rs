@@ -1,4 +1,5 @@
-//! Front matter: the YAML (`---`) or TOML (`+++`) block at the very top of a Markdown post.
+//! Front matter: the YAML (`---`) or TOML (`+++`) block at the very top of a Markdown post, or
+//! the JSON object (`{` … `}`) Hugo also reads there.
 //!
 //! It is split off here, at byte 0 only, instead of by pulldown-cmark: its metadata-block
 //! option also fires in the middle of a document (a `---` … `---` pair around a heading) and
@@ -15,6 +16,8 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 pub enum Format {
     Yaml,
     Toml,
+    /// A JSON object, with its braces: read as YAML, of which JSON is a part.
+    Json,
 }
 
 /// A document cut into its front matter and its Markdown body.
@@ -54,7 +57,8 @@ pub struct FrontMatterError {
 /// line with text sets a key, or the block is empty): then it must close with the same fence
 /// (YAML also accepts `...`), or it is an error rather than a guess, so a broken post is
 /// reported instead of leaking its metadata to readers. A fence followed by anything else
-/// (`---` then prose: a rule, or a setext heading) is Markdown, as CommonMark reads it.
+/// (`---` then prose: a rule, or a setext heading) is Markdown, as CommonMark reads it. A JSON
+/// object is front matter too (see [`split_json`]).
 pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut start = text;
@@ -67,6 +71,9 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
         start = rest;
         line += 1;
     };
+    if let Some(json) = split_json(start, line) {
+        return json;
+    }
     let (format, closers): (Format, &[&str]) = match first.trim() {
         "---" => (Format::Yaml, &["---", "..."]),
         "+++" => (Format::Toml, &["+++"]),
@@ -130,7 +137,7 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
                      `key{}` value): read as Markdown, where it is a rule or underlines a heading",
                     first.trim(),
                     match format {
-                        Format::Yaml => ":",
+                        Format::Yaml | Format::Json => ":",
                         Format::Toml => " =",
                     }
                 ),
@@ -158,6 +165,153 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
             closers[0]
         ),
     })
+}
+
+/// Hugo's JSON front matter: an object whose `{` opens the file and whose first member is a
+/// key (or which is empty), up to its matching `}` (braces inside strings do not count); the
+/// body starts on the line after it. `None` when the file opens with no such object: a
+/// shortcode or template tag (`{{< x >}}`, `{% x %}`, `{{ x }}`) or prose in braces is
+/// Markdown. An object that never closes is an error at its first line, as an unclosed fence
+/// is.
+fn split_json(start: &str, line: usize) -> Option<Result<Split<'_>, FrontMatterError>> {
+    let object = start.trim_start_matches([' ', '\t']);
+    let mut tokens = JsonTokens::new(object);
+    if !matches!(tokens.next(), Some((_, Token::Open(b'{')))) {
+        return None;
+    }
+    let Some((_, Token::Key(_) | Token::Close)) = tokens.next() else {
+        return None;
+    };
+    let Some(end) = object_end(object) else {
+        return Some(Err(FrontMatterError {
+            line,
+            message: "JSON front matter opened with `{` has no matching `}` (a brace or a \
+                      quote is missing)"
+                .into(),
+        }));
+    };
+    let after = &object[end..];
+    // The rest of the closing brace's line is no part of the body when it is blank.
+    let (rest_of_line, next) = next_line(after);
+    let body = if rest_of_line.trim().is_empty() {
+        next
+    } else {
+        after
+    };
+    Some(Ok(Split {
+        front: Some(Block {
+            format: Format::Json,
+            text: &object[..end],
+            first_line: line,
+        }),
+        body,
+        body_line: line + start[..start.len() - body.len()].matches('\n').count(),
+        not_front_matter: None,
+    }))
+}
+
+/// The length of the JSON object or array `text` opens with (up to its matching closer);
+/// `None` when it never closes.
+fn object_end(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (at, token) in JsonTokens::new(text) {
+        match token {
+            Token::Open(_) => depth += 1,
+            Token::Close => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(at + 1);
+                }
+            }
+            Token::Key(_) | Token::Other => {}
+        }
+    }
+    None
+}
+
+/// What JSON text is made of, as far as finding an object's end and its keys needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token<'a> {
+    /// `{` or `[`.
+    Open(u8),
+    /// `}` or `]`.
+    Close,
+    /// A string followed by `:` (which it takes), as written between its quotes.
+    Key(&'a str),
+    /// A value, a comma, or a string that never closes (the last token).
+    Other,
+}
+
+/// The tokens of JSON text, each with its byte offset; strings are skipped whole, escapes and
+/// all, so a brace inside one is text.
+struct JsonTokens<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> JsonTokens<'a> {
+    fn new(text: &'a str) -> JsonTokens<'a> {
+        JsonTokens { text, at: 0 }
+    }
+
+    /// The offset just past the string whose opening quote is at `quote`, if it closes.
+    fn string_end(&self, quote: usize) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        let mut i = quote + 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'"' => return Some(i + 1),
+                _ => i += 1,
+            }
+        }
+        None
+    }
+}
+
+impl<'a> Iterator for JsonTokens<'a> {
+    type Item = (usize, Token<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bytes = self.text.as_bytes();
+        while bytes.get(self.at).is_some_and(u8::is_ascii_whitespace) {
+            self.at += 1;
+        }
+        let at = self.at;
+        let token = match *bytes.get(at)? {
+            open @ (b'{' | b'[') => Token::Open(open),
+            b'}' | b']' => Token::Close,
+            b'"' => {
+                let Some(end) = self.string_end(at) else {
+                    self.at = bytes.len();
+                    return Some((at, Token::Other));
+                };
+                let colon = self.text[end..].trim_start();
+                self.at = end;
+                return Some((
+                    at,
+                    match colon.strip_prefix(':') {
+                        Some(after) => {
+                            self.at = self.text.len() - after.len();
+                            Token::Key(&self.text[at + 1..end - 1])
+                        }
+                        None => Token::Other,
+                    },
+                ));
+            }
+            _ => {
+                // A number, a word, a comma: up to the next thing that matters.
+                let first = self.text[at..].chars().next().map_or(1, char::len_utf8);
+                let len = self.text[at + first..]
+                    .find(|c: char| c.is_ascii_whitespace() || "{}[]\",:".contains(c))
+                    .unwrap_or(self.text.len() - at - first);
+                self.at = at + first + len;
+                return Some((at, Token::Other));
+            }
+        };
+        self.at = at + 1;
+        Some((at, token))
+    }
 }
 
 impl<'a> Split<'a> {
@@ -192,13 +346,13 @@ fn metadata_start(format: Format, block: &str) -> Start {
         return Start::Nothing;
     };
     let (key, separator) = match format {
-        Format::Yaml => (first.split_once(':'), ':'),
+        Format::Yaml | Format::Json => (first.split_once(':'), ':'),
         Format::Toml => (first.split_once('='), '='),
     };
     // A TOML table, or a YAML flow mapping (`{title: x, date: y}`).
     let table = match format {
         Format::Toml => first.starts_with('[') && first.ends_with(']'),
-        Format::Yaml => first.starts_with('{'),
+        Format::Yaml | Format::Json => first.starts_with('{'),
     };
     let sets_a_key = key.is_some_and(|(key, value)| {
         let key = key.trim_end();
@@ -632,6 +786,7 @@ impl Block<'_> {
         match self.format {
             Format::Toml => self.toml_keys(&mut add),
             Format::Yaml => self.yaml_keys(&mut add),
+            Format::Json => self.json_keys(&mut add),
         }
         lines.top.shrink_to_fit();
         lines.nested.shrink_to_fit();
@@ -713,6 +868,36 @@ impl Block<'_> {
         }
     }
 
+    /// Each key of a JSON object with its table (`None` at the top) and line in the block: the
+    /// object's own, and those of an object that is the value of one of them.
+    fn json_keys(&self, add: &mut impl FnMut(&str, Option<&str>, usize)) {
+        // The objects and arrays open, each with the top-level key it is the value of.
+        let mut open: Vec<Option<&str>> = Vec::new();
+        let mut last_key = None;
+        let (mut line, mut counted) = (0, 0);
+        for (at, token) in JsonTokens::new(self.text) {
+            match token {
+                Token::Open(_) => open.push(last_key.take()),
+                Token::Close => {
+                    open.pop();
+                }
+                Token::Key(key) => {
+                    line += self.text[counted..at].matches('\n').count();
+                    counted = at;
+                    match open.as_slice() {
+                        [_] => {
+                            add(key, None, line);
+                            last_key = Some(key);
+                        }
+                        [_, Some(table)] => add(key, Some(table), line),
+                        _ => {}
+                    }
+                }
+                Token::Other => {}
+            }
+        }
+    }
+
     /// Parses the block into `T`, reporting errors at their line in the file.
     pub fn parse<T: for<'de> Deserialize<'de> + Default>(&self) -> Result<T, FrontMatterError> {
         if self.text.trim().is_empty() {
@@ -733,17 +918,29 @@ impl Block<'_> {
                     message: format!("invalid TOML front matter: {}", e.message().trim_end()),
                 }
             }),
-            Format::Yaml => serde_saphyr::from_str(self.text).map_err(|e| {
-                let line_in_block = e
-                    .location()
-                    .map(|l| (l.line() as usize).saturating_sub(1))
-                    .unwrap_or(0);
-                FrontMatterError {
-                    line: self.first_line + line_in_block,
-                    message: format!("invalid YAML front matter: {}", yaml_message(&e)),
-                }
-            }),
+            Format::Yaml => self.parse_yaml(self.text, "YAML"),
+            // A tab is whitespace to JSON but no indentation to YAML; outside strings it is
+            // whitespace alone, and inside one JSON writes it `\t`.
+            Format::Json => self.parse_yaml(&self.text.replace('\t', " "), "JSON"),
         }
+    }
+
+    /// Parses YAML (or JSON) into `T`, reporting errors at their line in the file.
+    fn parse_yaml<T: for<'de> Deserialize<'de>>(
+        &self,
+        text: &str,
+        syntax: &str,
+    ) -> Result<T, FrontMatterError> {
+        serde_saphyr::from_str(text).map_err(|e| {
+            let line_in_block = e
+                .location()
+                .map(|l| (l.line() as usize).saturating_sub(1))
+                .unwrap_or(0);
+            FrontMatterError {
+                line: self.first_line + line_in_block,
+                message: format!("invalid {syntax} front matter: {}", yaml_message(&e)),
+            }
+        })
     }
 }
 
@@ -824,6 +1021,97 @@ mod tests {
             (lines.line("title"), lines.line("date")),
             (Some(2), Some(3))
         );
+    }
+
+    #[test]
+    fn a_json_object_opening_the_file_is_front_matter() {
+        let s = split("\n{\n  \"title\": \"a } { \\\" b\",\n  \"extra\": {\"x\": [1, {\"y\": 2}]}\n}\n\nBody\n")
+            .unwrap();
+        let block = s.front.unwrap();
+        assert_eq!(block.format, Format::Json);
+        assert!(block.text.starts_with('{') && block.text.ends_with('}'));
+        assert_eq!((block.first_line, s.body, s.body_line), (2, "\nBody\n", 6));
+        let entries: Entries = block.parse().unwrap();
+        assert_eq!(
+            entries.0[0],
+            ("title".into(), Value::Text("a } { \" b".into()))
+        );
+        let lines = block.key_lines(&[]);
+        assert_eq!(lines.keys().collect::<Vec<_>>(), ["title", "extra"]);
+        assert_eq!(lines.line("extra.x"), Some(4));
+        assert_eq!(lines.line("y"), None);
+        // On one line, and empty.
+        let s = split("{\"title\": \"T\"}\nBody").unwrap();
+        assert_eq!(
+            (s.front.unwrap().text, s.body, s.body_line),
+            ("{\"title\": \"T\"}", "Body", 2)
+        );
+        let s = split("{}\nBody").unwrap();
+        assert_eq!((s.front.unwrap().text, s.body), ("{}", "Body"));
+    }
+
+    #[test]
+    fn a_shortcode_or_prose_in_braces_opening_the_file_is_markdown() {
+        for text in [
+            "{{< figure src=\"x.png\" >}}\n\nText\n",
+            "{{% note %}}\nx\n{{% /note %}}\n",
+            "{% include x.html %}\n",
+            "{{ page.title }}\n",
+            "{ \"quoted\" } is prose\n",
+            "{braces} open this\n",
+            "{ x: 1 }\n",
+            "{",
+        ] {
+            let s = split(text).unwrap();
+            assert_eq!(
+                (s.front, s.body, s.not_front_matter),
+                (None, text, None),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_json_object_that_never_closes_is_an_error_at_its_first_line() {
+        for text in [
+            "\n{\n  \"title\": \"x\"\n\nBody\n",
+            "{\"title\": \"never closed }\n",
+        ] {
+            let err = split(text).unwrap_err();
+            assert!(err.message.contains("no matching `}`"), "{err}");
+            assert_eq!(err.line, 1 + usize::from(text.starts_with('\n')));
+        }
+        let s = split("{\n  \"title\": \"x\"\n  \"date\": 1\n}\n").unwrap();
+        let err = s.front.unwrap().parse::<FrontMatter>().unwrap_err();
+        assert!(
+            err.message.starts_with("invalid JSON front matter"),
+            "{err}"
+        );
+        assert!((2..=3).contains(&err.line), "{err}");
+    }
+
+    /// Every short text of JSON's characters splits without a panic, its keys found too.
+    #[test]
+    fn any_short_text_of_braces_and_quotes_splits() {
+        let alphabet: Vec<char> = "{}[]\"\\:, x\né".chars().collect();
+        let mut text = String::new();
+        let mut digits = [0usize; 5];
+        loop {
+            text.clear();
+            text.extend(digits.iter().map(|&d| alphabet[d]));
+            if let Ok(Split {
+                front: Some(block), ..
+            }) = split(&text)
+            {
+                block.key_lines(&[]);
+                let _ = block.parse::<Entries>();
+            }
+            let Some(i) = digits.iter().position(|&d| d + 1 < alphabet.len()) else {
+                break;
+            };
+            digits[i] += 1;
+            digits[..i].fill(0);
+        }
     }
 
     #[test]

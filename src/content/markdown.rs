@@ -133,6 +133,10 @@ pub struct Page {
     pub redirect: Option<String>,
     /// The series a section page (`_index.md`) makes of its folder's posts.
     pub series: Option<crate::content::post::FolderSeries>,
+    /// Its body's shortcodes and template tags, converted and left out, by name (`None` when
+    /// it has none, as most pages: a word where the counts would take six): summed over the
+    /// capsule only when a migration's summary is asked for.
+    pub shortcodes: Option<Box<convert::shortcodes::ShortcodeCounts>>,
 }
 
 /// Converts a Markdown source. `file_stem` supplies the title when neither the front matter
@@ -168,8 +172,6 @@ pub struct Parsed {
     /// Everything found wrong with the front matter, each at its line, errors (`true`) first
     /// among them the one in `error`.
     pub problems: Vec<(FrontMatterError, bool)>,
-    /// The body's shortcodes and template tags, converted and left out, by name.
-    pub shortcodes: convert::shortcodes::ShortcodeCounts,
 }
 
 /// As [`convert`], keeping the front matter and the body's heading.
@@ -201,6 +203,7 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
         withheld: withheld(error.is_some(), &front),
         redirect: None,
         series: None,
+        shortcodes: (!converted.shortcodes.is_empty()).then(|| Box::new(converted.shortcodes)),
     };
     // The body is the end of the source: its offsets count from there.
     let body_start = source.len() - body.len();
@@ -214,7 +217,6 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
             false,
         ));
     }
-    let shortcodes = converted.shortcodes;
     let links = converted
         .links
         .into_iter()
@@ -231,7 +233,6 @@ pub fn read(source: &str, file_stem: &str, options: &convert::Options) -> Parsed
         heading: converted.heading,
         error,
         problems,
-        shortcodes,
     }
 }
 
@@ -367,6 +368,7 @@ pub fn gemtext_page(text: String, file_stem: &str) -> (Page, Option<String>) {
         withheld: None,
         redirect: None,
         series: None,
+        shortcodes: None,
     };
     (page, heading)
 }
@@ -461,6 +463,44 @@ mod tests {
             let (shown, error) = page(example);
             assert_eq!((shown.withheld, error), (None, None), "{example:?}");
         }
+    }
+
+    /// Hugo's JSON front matter is read as the other two are, its keys found at their lines.
+    #[test]
+    fn json_front_matter_is_read() {
+        let source = "{\n  \"title\": \"Knots {1}\",\n\t\"date\": \"2024-03-11\",\n  \
+                      \"tags\": [\"sailing\", \"knots\"],\n  \"draft\": true,\n  \
+                      \"params\": {\"series\": \"Sail\"},\n  \"colour\": 1\n}\nSix knots.\n";
+        let read = read(source, "knots", &convert::Options::default());
+        assert_eq!(read.error, None);
+        assert_eq!(read.front.title.as_deref(), Some("Knots {1}"));
+        assert_eq!(read.front.draft, Some(true));
+        assert_eq!(read.front.tags, ["sailing", "knots"]);
+        assert_eq!(read.front.series, ["Sail"]);
+        assert!(read.front.date.is_some());
+        assert_eq!(read.page.withheld, Some("draft"));
+        assert_eq!(read.page.gemtext, "# Knots {1}\n\nSix knots.\n");
+        let lines = &read.front_lines;
+        assert_eq!(
+            (lines.line("date"), lines.line("series")),
+            (Some(3), Some(6))
+        );
+        // A key nobody reads is told at its own line.
+        let unknown: Vec<usize> = read.problems.iter().map(|(e, _)| e.line).collect();
+        assert_eq!(unknown, [7], "{:?}", read.problems);
+    }
+
+    #[test]
+    fn broken_json_front_matter_withholds_the_page_and_names_its_line() {
+        // A comma missing after the title.
+        let (page, error) = page("{\n  \"title\": \"x\"\n  \"draft\": false\n}\nBody\n");
+        let error = error.expect("an error");
+        assert_eq!(error.line, 3, "{error}");
+        assert!(
+            error.message.starts_with("invalid JSON front matter"),
+            "{error}"
+        );
+        assert_eq!(page.withheld, Some(BROKEN));
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub fn is_post_path(relative: &Path) -> bool {
         || relative.starts_with(JEKYLL_DRAFTS_DIR)
 }
 
+/// Whether a post lies in Jekyll's `_posts/` or `_drafts/` (at the root or in `posts/`).
+pub fn in_jekyll_folder(relative: &Path) -> bool {
+    jekyll_folder(relative).is_some()
+}
+
 /// Whether a post lies in Jekyll's `_drafts/` (at the root or in `posts/`).
 pub fn is_jekyll_draft(relative: &Path) -> bool {
     jekyll_folder(relative) == Some(JEKYLL_DRAFTS_DIR)

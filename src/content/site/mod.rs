@@ -22,6 +22,7 @@ mod build;
 mod folders;
 mod hints;
 mod links;
+mod migration;
 mod preview;
 mod refs;
 mod update;
@@ -32,8 +33,9 @@ mod whole;
 mod tests;
 
 pub use hints::LikelyRename;
+pub use migration::{Migration, MovedPage};
 pub use preview::Unpublished;
-pub use urls::{MAX_PATH_BYTES, Moved, generator_urls};
+pub use urls::{MAX_PATH_BYTES, Moved, generator_url, generator_urls};
 
 /// Everything the capsule serves, as read at one moment: the generated pages are made from it
 /// and every text page is served from it.

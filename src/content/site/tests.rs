@@ -11,7 +11,7 @@ use crate::content::scan::ReadCache;
 use crate::content::series::{self, group_series, stable_hash};
 use crate::convert;
 
-fn build(files: &[(&str, &str)]) -> (Site, Vec<Problem>) {
+pub(super) fn build(files: &[(&str, &str)]) -> (Site, Vec<Problem>) {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
         let path = dir.path().join(name);

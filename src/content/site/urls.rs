@@ -380,9 +380,7 @@ struct Claim {
 
 /// The URLs a post's generator would have given it, as readers may have linked them: Hugo's
 /// folder URL (`/posts/x/`), the `.html` page many generators write (`/posts/x.html`), and
-/// for a Jekyll post (under a `_posts` folder) its default permalink
-/// (`/:categories/:year/:month/:day/:title.html`; categories are the folders above `_posts`
-/// and, when the post writes `categories`, its tags, which those are read as).
+/// for a Jekyll post (under a `_posts` folder) its default permalink ([`jekyll_permalink`]).
 pub fn generator_urls(post: &Post) -> Vec<String> {
     let decoded = percent_decode_str(&post.natural_url())
         .decode_utf8_lossy()
@@ -392,24 +390,45 @@ pub fn generator_urls(post: &Post) -> Vec<String> {
         urls.push(format!("{stem}/"));
         urls.push(format!("{stem}.html"));
     }
-    let names: Vec<&str> = post.source.iter().filter_map(|n| n.to_str()).collect();
-    if let Some(at) = names.iter().position(|n| *n == "_posts") {
-        // The folders above `_posts`, but for the capsule's own `posts/` it was copied into.
-        let above = names.get(..at).unwrap_or_default();
-        let above = above
-            .strip_prefix(&[crate::content::POSTS_DIR])
-            .unwrap_or(above);
-        let mut categories: Vec<String> = above.iter().map(|n| (*n).to_owned()).collect();
-        if post.lines.line("categories").is_some() {
-            categories.extend(post.meta.tags.iter().cloned());
-        }
-        urls.push(redirect::jekyll_url(
-            &categories,
-            &post.meta.date.day(),
-            &post.meta.slug,
-        ));
-    }
+    urls.extend(jekyll_permalink(post));
     urls
+}
+
+/// The one URL a post most likely had on the site it came from (decoded): the path its front
+/// matter wrote (`url`, `path`, `permalink`, placeholders filled, relative to its folder),
+/// else Jekyll's permalink for a post under `_posts`, else the folder URL Hugo and Zola give
+/// (a bundle's is its URL here too). `None` for a written path that cannot be read.
+pub fn generator_url(post: &Post) -> Option<String> {
+    if let Some((path, _)) = &post.meta.path {
+        let path = expand_path(post, path).ok()?;
+        return Some(match path.strip_prefix('/') {
+            Some(_) => path,
+            None => format!("{}{path}", post_folder(post)),
+        });
+    }
+    jekyll_permalink(post).or_else(|| generator_urls(post).into_iter().next())
+}
+
+/// Jekyll's default permalink for a post under a `_posts` folder
+/// (`/:categories/:year/:month/:day/:title.html`; categories are the folders above `_posts`
+/// and, when the post writes `categories`, its tags, which those are read as).
+fn jekyll_permalink(post: &Post) -> Option<String> {
+    let names: Vec<&str> = post.source.iter().filter_map(|n| n.to_str()).collect();
+    let at = names.iter().position(|n| *n == "_posts")?;
+    // The folders above `_posts`, but for the capsule's own `posts/` it was copied into.
+    let above = names.get(..at).unwrap_or_default();
+    let above = above
+        .strip_prefix(&[crate::content::POSTS_DIR])
+        .unwrap_or(above);
+    let mut categories: Vec<String> = above.iter().map(|n| (*n).to_owned()).collect();
+    if post.lines.line("categories").is_some() {
+        categories.extend(post.meta.tags.iter().cloned());
+    }
+    Some(redirect::jekyll_url(
+        &categories,
+        &post.meta.date.day(),
+        &post.meta.slug,
+    ))
 }
 
 /// The former URLs of each published public post (drafts', withheld and members-only
