@@ -53,7 +53,10 @@ fn shortcodes_and_page_references_are_served_as_what_they_mean() {
         assert!(body.lines().any(|l| l == line), "{line:?} in {body}");
     }
     // The bundle and the Jekyll post are linked at the URLs the site serves them at.
-    for (label, url) in [("bundle", "/posts/trip/"), ("old", "/posts/2010-07-21-jekyll.gmi")] {
+    for (label, url) in [
+        ("bundle", "/posts/trip/"),
+        ("old", "/posts/2010-07-21-jekyll.gmi"),
+    ] {
         let link = body
             .lines()
             .find(|l| l.starts_with("=> /") && l.ends_with(label))

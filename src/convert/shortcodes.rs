@@ -292,10 +292,7 @@ fn read_literal(src: &str, at: usize) -> Option<Option<Tag>> {
                 return Some(None);
             };
             let inner = &after[..end];
-            let Some(tail) = after[end..].find("}}").or_else(|| after[end..].find("%}")) else {
-                return Some(None);
-            };
-            let tail = tail + 2;
+            let tail = close_len(&after[end..], close);
             return Some(Some(Tag {
                 span: at..at + open.len() + end + tail,
                 form: Form::Hugo,
@@ -322,6 +319,16 @@ fn spaced_close(text: &str, close: &str) -> Option<usize> {
     let star = text.find("*/")?;
     let after = text[star + 2..].trim_start();
     after.starts_with(&close[2..]).then_some(star)
+}
+
+/// The length of the comment's close at the start of `text`, written tight (`*/>}}`) or with
+/// spaces before the braces (`*/ >}}`); never reaching past it, so that a later tag is not taken.
+fn close_len(text: &str, close: &str) -> usize {
+    if text.starts_with(close) {
+        return close.len();
+    }
+    let after = &text[2..];
+    2 + (after.len() - after.trim_start().len()) + close.len() - 2
 }
 
 /// Where `close` ends a tag's text, outside its quoted arguments, within the bound.
@@ -1268,6 +1275,15 @@ mod tests {
             md("```\n{{</* youtube id */>}}\n```\n"),
             "```\n{{< youtube id >}}\n```\n"
         );
+    }
+
+    #[test]
+    fn an_escape_ends_at_its_own_close_not_at_a_later_tag() {
+        assert_eq!(
+            md("`{%/* box(a=1) */%}X{%/* end */%}` then\n\n{{ later() }} and `{{/* f() */}}`"),
+            "`{% box(a=1) %}X{% end %}` then\n\n and `{{ f() }}`"
+        );
+        assert_eq!(md("{{</* note */ >}} tail }}"), "{{< note >}} tail }}");
     }
 
     #[test]
