@@ -637,6 +637,17 @@ impl PostDate {
         }
     }
 
+    /// The day a date and time begins with (`2023-01-29` of `2023-01-29 18:30:22 2023 -0800`),
+    /// at its start in `zone`: what a time no parser here reads still says for certain.
+    pub fn parse_leading_day(text: &str, zone: &TimeZone) -> Option<PostDate> {
+        let text = text.trim();
+        let day = text.get(..10)?;
+        let after = text[10..].chars().next()?;
+        matches!(after, 'T' | 't' | ' ')
+            .then(|| PostDate::parse(day, zone).ok())
+            .flatten()
+    }
+
     /// The day shown, `YYYY-MM-DD`.
     pub fn day(&self) -> String {
         let d = self.shown.date();
@@ -703,10 +714,15 @@ fn parse_day(text: &str) -> Option<(civil::Date, &str)> {
 }
 
 /// `HH:MM[:SS[.fraction]]` at the start of `text`, and what follows.
+/// The hour may be one digit (`9:00`), as YAML's timestamps and Jekyll allow.
 fn parse_time(text: &str) -> Option<(civil::Time, &str)> {
     let digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
-    let hour = text.get(0..2).filter(|s| digits(s))?.parse().ok()?;
-    let rest = text.get(2..)?.strip_prefix(':')?;
+    let hour_len = text.find(':').filter(|&n| n == 1 || n == 2)?;
+    let hour = text[..hour_len]
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| text[..hour_len].parse().ok())??;
+    let rest = &text[hour_len + 1..];
     let minute = rest.get(0..2).filter(|s| digits(s))?.parse().ok()?;
     let mut rest = &rest[2..];
     let mut second = 0;
@@ -997,22 +1013,37 @@ impl Found {
     }
 
     /// The date written under `key`. A date that cannot be read is an error: a fallback would
-    /// date the post wrongly in every list and feed, silently.
+    /// date the post wrongly in every list and feed, silently. A day followed by a time that
+    /// cannot be read (Jekyll takes `2023-01-29 18:30:22 2023 -0800`) dates the post by that
+    /// day, with a warning: the day is certain, and withholding the post would lose it.
     fn date(
         &mut self,
         key: &'static str,
         text: Option<DateText>,
         zone: &TimeZone,
     ) -> Option<PostDate> {
-        match text {
-            Some(DateText(text)) => match PostDate::parse(&text, zone) {
-                Ok(date) => Some(date),
-                Err(e) => {
+        let DateText(text) = text?;
+        match PostDate::parse(&text, zone) {
+            Ok(date) => Some(date),
+            Err(e) => match PostDate::parse_leading_day(&text, zone) {
+                Some(day) => {
+                    self.warn(
+                        false,
+                        key,
+                        format!(
+                            "`{key}`: the time in `{}` is not understood: dated {} at its \
+                             start (write a time such as 19:30:00 +1200, or the day alone)",
+                            text.trim(),
+                            day.day()
+                        ),
+                    );
+                    Some(day)
+                }
+                None => {
                     self.warn(true, key, format!("`{key}`: {e}"));
                     None
                 }
             },
-            None => None,
         }
     }
 
@@ -1293,6 +1324,8 @@ mod tests {
             "2024-03-12T00:30:00.25Z"
         );
         assert_eq!(utc("2024-03-11 19:30 Z"), "2024-03-11T19:30:00Z");
+        // YAML's timestamps and Jekyll allow a one-digit hour.
+        assert_eq!(utc("2019-04-25 9:00:00"), "2019-04-25T09:00:00Z");
         let toml = raw("+++\ndate = 2024-04-10T19:30:00+12:00\n+++\n");
         assert_eq!(
             toml.date,
@@ -1303,6 +1336,8 @@ mod tests {
             "2024-02-30",
             "2024-04-10T25:00",
             "2024-04-10 +0200x",
+            "2024-04-10 123:00",
+            "2024-04-10 :00",
             "soon",
         ] {
             let err = PostDate::parse(bad, &UTC).unwrap_err();
@@ -1536,6 +1571,21 @@ date: 2024-01-01
         assert!(p[0].fatal, "{p:?}");
         assert!(
             p[0].message.starts_with("`date`: invalid date `someday`"),
+            "{p:?}"
+        );
+        // A day followed by a time no form here reads: the day, with a warning.
+        let (m, p) = PostMeta::resolve(
+            raw("---
+date: 2023-01-29 18:30:22 2023 -0800
+---
+"),
+            &facts("2023-01-29-x"),
+            None,
+        );
+        assert_eq!(m.date.day(), "2023-01-29");
+        assert!(!p[0].fatal, "{p:?}");
+        assert!(
+            p[0].message.contains("dated 2023-01-29 at its start"),
             "{p:?}"
         );
         let (m, p) = PostMeta::resolve(
