@@ -397,6 +397,19 @@ fn nearest<'k>(word: &str, known: &[&'k str], max: usize) -> Option<(usize, &'k 
         .min()
 }
 
+/// The warning for a key that is no near miss of gemhole's: the author's own, as Hugo's
+/// params and Jekyll's page variables are. See [`unread_key`].
+const UNREAD_KEY_START: &str = "unknown key `";
+const UNREAD_KEY_END: &str = "` is ignored";
+
+/// The key a warning names when it is an author's own key (no near miss of gemhole's): a site
+/// that gives every post its theme's keys is told of each key once, not once a post.
+pub fn unread_key(message: &str) -> Option<&str> {
+    message
+        .strip_prefix(UNREAD_KEY_START)?
+        .strip_suffix(UNREAD_KEY_END)
+}
+
 /// The warning for a key gemhole does not read, naming the likely intended one.
 fn unknown(key: &str, known: &[&str]) -> MetaProblem {
     let last = key.rsplit('.').next().unwrap_or(key);
@@ -410,7 +423,7 @@ fn unknown(key: &str, known: &[&str]) -> MetaProblem {
              as it may say to keep it from readers"
         ),
         Some((_, k)) => format!("unknown key `{key}` is ignored: did you mean `{k}`?"),
-        None => format!("unknown key `{key}` is ignored"),
+        None => format!("{UNREAD_KEY_START}{key}{UNREAD_KEY_END}"),
     };
     MetaProblem {
         fatal,
