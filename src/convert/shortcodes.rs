@@ -23,6 +23,8 @@ use std::ops::Range;
 use memchr::memmem;
 use pulldown_cmark::{Event, Options as ParseOptions, Parser, Tag as MdTag};
 
+use super::url::PAGE_REFERENCE;
+
 /// The longest tag read (its arguments may span lines): past it an opener is taken as text.
 const MAX_TAG_BYTES: usize = 4096;
 /// How many openers that close nowhere are looked at on one page: past it the rest of the
@@ -902,7 +904,10 @@ impl Expander<'_, '_> {
     /// A page reference: bare where a link target is expected (after `(`, `=`, `:` or a
     /// quote), else a link of its own.
     fn reference(&self, target: &str) -> String {
-        let target = target.trim().trim_start_matches('/');
+        // A target already written as a page reference (Zola's `ref(path="@/x.md")`) is one.
+        let target = target.trim();
+        let target = target.strip_prefix(PAGE_REFERENCE).unwrap_or(target);
+        let target = target.trim_start_matches('/');
         let mut encoded = String::with_capacity(target.len() + 2);
         encoded.push_str("@/");
         for c in target.chars() {
@@ -1156,6 +1161,11 @@ mod tests {
             "[about](@/_pages/about.md)"
         );
         assert_eq!(md("See {{< ref \"b\" >}}."), "See [b](@/b).");
+        // A target written as a page reference already is not made one twice.
+        assert_eq!(
+            md("See {{ ref(path=\"@/other.md\") }}."),
+            "See [other.md](@/other.md)."
+        );
     }
 
     #[test]
