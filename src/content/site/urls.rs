@@ -379,7 +379,7 @@ struct Claim {
 }
 
 /// The URLs a post's generator would have given it, as readers may have linked them: Hugo's
-/// folder URL (`/posts/x/`), the `.html` page many generators write (`/posts/x.html`), and
+/// folder URL (`/posts/x/`, and in lower case), the `.html` page many generators write (`/posts/x.html`), and
 /// for a Jekyll post (under a `_posts` folder) its default permalink
 /// (`/:categories/:year/:month/:day/:title.html`; categories are the folders above `_posts`
 /// and, when the post writes `categories`, its tags, which those are read as).
@@ -391,6 +391,12 @@ pub fn generator_urls(post: &Post) -> Vec<String> {
     if let Some(stem) = decoded.strip_suffix(".gmi") {
         urls.push(format!("{stem}/"));
         urls.push(format!("{stem}.html"));
+    }
+    // Hugo writes its folder URLs in lower case (`Trim.md` at `/…/trim/`) unless told not to.
+    let folder = urls.first().unwrap_or(&decoded);
+    let lower = folder.to_lowercase();
+    if folder.ends_with('/') && lower != *folder {
+        urls.push(lower);
     }
     let names: Vec<&str> = post.source.iter().filter_map(|n| n.to_str()).collect();
     if let Some(at) = names.iter().position(|n| *n == "_posts") {
