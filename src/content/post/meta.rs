@@ -617,7 +617,7 @@ impl PostDate {
         let text = text.trim();
         let invalid = || {
             format!(
-                "invalid date `{text}`: expected YYYY-MM-DD, or a date and time such as \
+                "{INVALID_DATE} `{text}`: expected YYYY-MM-DD, or a date and time such as \
                  2024-03-11T19:30:00+12:00 or 2024-03-11 19:30:00 +1200"
             )
         };
@@ -804,6 +804,9 @@ fn in_zone(zone: &TimeZone, local: civil::DateTime) -> Option<PostDate> {
     let at = zone.to_ambiguous_timestamp(nearer).compatible().ok()?;
     PostDate::in_offset(local, zone.to_offset(at))
 }
+
+/// How the error of a date that cannot be read begins (one out of range is readable, and wrong).
+const INVALID_DATE: &str = "invalid date";
 
 /// What the file system says about a post, for the fallbacks.
 #[derive(Debug, Clone)]
@@ -1038,7 +1041,9 @@ impl Found {
         let DateText(text) = text?;
         match PostDate::parse(&text, zone) {
             Ok(date) => Some(date),
-            Err(e) => match PostDate::parse_leading_day(&text, zone) {
+            Err(e) => match PostDate::parse_leading_day(&text, zone)
+                .filter(|_| e.starts_with(INVALID_DATE))
+            {
                 Some(day) => {
                     self.warn(
                         false,
@@ -1601,6 +1606,13 @@ date: 2023-01-29 18:30:22 2023 -0800
             p[0].message.contains("dated 2023-01-29 at its start"),
             "{p:?}"
         );
+        // One out of range is read, and wrong: no fallback.
+        let (_, p) = PostMeta::resolve(
+            raw("---\ndate: 9999-12-31T23:00:00-05:00\n---\n"),
+            &facts("x"),
+            None,
+        );
+        assert!(p[0].fatal && p[0].message.contains("out of range"), "{p:?}");
         let (m, p) = PostMeta::resolve(
             raw("---\nslug: ../etc\n---\n"),
             &facts("2024-01-01-x"),
