@@ -20,7 +20,7 @@ use super::front_matter::KeyLines;
 use super::markdown::{self, Text, read_opened, title_stem};
 use super::options::{BuildOptions, is_jekyll_draft, is_post_path};
 use super::post::Post;
-use super::post::{FileFacts, FolderSeries, RawMeta};
+use super::post::{FileFacts, FolderSeries, RawMeta, unread_key};
 use super::problem::Problem;
 use crate::convert::mime::mime_for;
 use crate::convert::redirect::redirect_target;
@@ -177,7 +177,7 @@ pub fn scan(
     if let (Some(named), Some(last)) = (&changed, last.clone().filter(|l| l.linked_texts == 0))
         && let Some(patched) = patch(root, options, &mut cache.entries, last, named)
     {
-        problems.extend(patched.problems.values().flatten().cloned());
+        problems.extend(fold_unread_keys(patched.problems.values().flatten()));
         cache.last = Some(patched.clone());
         return patched;
     }
@@ -195,7 +195,7 @@ pub fn scan(
     pass.read_pending();
     cache.entries = pass.new;
     let found = pass.found;
-    problems.extend(found.problems.values().flatten().cloned());
+    problems.extend(fold_unread_keys(found.problems.values().flatten()));
     // The folder as the last pass left it (a poll, or the first look of a watch): that pass's
     // result stands, with nothing changed, and no copy of it is kept.
     if let Some(last) = last.filter(|last| {
@@ -1019,6 +1019,42 @@ fn names_section_key(message: &str) -> bool {
         .is_some_and(|key| SECTION_KEYS.contains(&key))
 }
 
+/// The problems, with an author's own key (one gemhole does not read and that is no near miss
+/// of its keys) told once, at its first file, with how many more files carry it: a theme's
+/// keys on every post would otherwise drown the warnings that matter.
+fn fold_unread_keys<'p>(problems: impl Iterator<Item = &'p Problem>) -> Vec<Problem> {
+    let problems: Vec<&Problem> = problems.collect();
+    let mut files: HashMap<&str, HashSet<&Path>> = HashMap::new();
+    for problem in &problems {
+        if let Some(key) = unread_key(&problem.message) {
+            files.entry(key).or_default().insert(&problem.path);
+        }
+    }
+    let mut told = HashSet::new();
+    let mut out = Vec::with_capacity(problems.len());
+    for problem in problems {
+        let Some(key) = unread_key(&problem.message) else {
+            out.push(problem.clone());
+            continue;
+        };
+        if !told.insert(key) {
+            continue;
+        }
+        let more = files.get(key).map_or(0, |f| f.len().saturating_sub(1));
+        let mut problem = problem.clone();
+        if more > 0 {
+            let files = if more == 1 { "file" } else { "files" };
+            problem.message = format!(
+                "{} (also in {more} more {files}: a key of the author's own, such as a theme's, \
+                 is kept in the file and not read)",
+                problem.message
+            );
+        }
+        out.push(problem);
+    }
+    out
+}
+
 /// `posts/x.gmi` → `/posts/x.gmi`; the root → `` (so a folder URL is this plus `/`).
 fn url_of(relative: &Path) -> String {
     let mut url = String::new();
@@ -1039,6 +1075,46 @@ mod tests {
             Some(Text::Page(page)) => page.title.clone(),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn an_authors_own_key_is_told_once_with_how_many_files_carry_it() {
+        let warn = |path: &str, message: &str| Problem {
+            path: PathBuf::from(path),
+            line: 2,
+            message: message.to_owned(),
+            error: false,
+        };
+        let problems = [
+            warn("posts/a.md", "unknown key `pillar` is ignored"),
+            warn(
+                "posts/a.md",
+                "unknown key `serise` is ignored: did you mean `series`?",
+            ),
+            warn("posts/b.md", "unknown key `pillar` is ignored"),
+            warn("posts/b.md", "unknown key `mood` is ignored"),
+            warn("posts/c.md", "unknown key `pillar` is ignored"),
+            warn(
+                "posts/c.md",
+                "unknown key `serise` is ignored: did you mean `series`?",
+            ),
+        ];
+        let folded: Vec<String> = fold_unread_keys(problems.iter())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(folded.len(), 4, "{folded:#?}");
+        assert!(folded[0].starts_with(
+            "posts/a.md:2: warning: unknown key `pillar` is ignored (also in 2 more files: "
+        ));
+        // A near miss is told at each post: each is a typo to fix.
+        assert!(
+            folded[1].ends_with("did you mean `series`?") && folded[3].starts_with("posts/c.md")
+        );
+        assert_eq!(
+            folded[2],
+            "posts/b.md:2: warning: unknown key `mood` is ignored"
+        );
     }
 
     #[test]

@@ -23,6 +23,8 @@ use std::ops::Range;
 use memchr::memmem;
 use pulldown_cmark::{Event, Options as ParseOptions, Parser, Tag as MdTag};
 
+use super::url::PAGE_REFERENCE;
+
 /// The longest tag read (its arguments may span lines): past it an opener is taken as text.
 const MAX_TAG_BYTES: usize = 4096;
 /// How many openers that close nowhere are looked at on one page: past it the rest of the
@@ -292,10 +294,7 @@ fn read_literal(src: &str, at: usize) -> Option<Option<Tag>> {
                 return Some(None);
             };
             let inner = &after[..end];
-            let Some(tail) = after[end..].find("}}").or_else(|| after[end..].find("%}")) else {
-                return Some(None);
-            };
-            let tail = tail + 2;
+            let tail = close_len(&after[end..], close);
             return Some(Some(Tag {
                 span: at..at + open.len() + end + tail,
                 form: Form::Hugo,
@@ -322,6 +321,16 @@ fn spaced_close(text: &str, close: &str) -> Option<usize> {
     let star = text.find("*/")?;
     let after = text[star + 2..].trim_start();
     after.starts_with(&close[2..]).then_some(star)
+}
+
+/// The length of the comment's close at the start of `text`, written tight (`*/>}}`) or with
+/// spaces before the braces (`*/ >}}`); never reaching past it, so that a later tag is not taken.
+fn close_len(text: &str, close: &str) -> usize {
+    if text.starts_with(close) {
+        return close.len();
+    }
+    let after = &text[2..];
+    2 + (after.len() - after.trim_start().len()) + close.len() - 2
 }
 
 /// Where `close` ends a tag's text, outside its quoted arguments, within the bound.
@@ -895,12 +904,10 @@ impl Expander<'_, '_> {
     /// A page reference: bare where a link target is expected (after `(`, `=`, `:` or a
     /// quote), else a link of its own.
     fn reference(&self, target: &str) -> String {
-        // Zola's `ref(path="@/x.md")` writes the reference's own prefix.
+        // A target already written as a page reference (Zola's `ref(path="@/x.md")`) is one.
         let target = target.trim();
-        let target = target
-            .strip_prefix("@/")
-            .unwrap_or(target)
-            .trim_start_matches('/');
+        let target = target.strip_prefix(PAGE_REFERENCE).unwrap_or(target);
+        let target = target.trim_start_matches('/');
         let mut encoded = String::with_capacity(target.len() + 2);
         encoded.push_str("@/");
         for c in target.chars() {
@@ -1154,9 +1161,10 @@ mod tests {
             "[about](@/_pages/about.md)"
         );
         assert_eq!(md("See {{< ref \"b\" >}}."), "See [b](@/b).");
+        // A target written as a page reference already is not made one twice.
         assert_eq!(
-            md("See {{ ref(path=\"@/other.md\") }} now."),
-            "See [other.md](@/other.md) now."
+            md("See {{ ref(path=\"@/other.md\") }}."),
+            "See [other.md](@/other.md)."
         );
     }
 
@@ -1277,6 +1285,15 @@ mod tests {
             md("```\n{{</* youtube id */>}}\n```\n"),
             "```\n{{< youtube id >}}\n```\n"
         );
+    }
+
+    #[test]
+    fn an_escape_ends_at_its_own_close_not_at_a_later_tag() {
+        assert_eq!(
+            md("`{%/* box(a=1) */%}X{%/* end */%}` then\n\n{{ later() }} and `{{/* f() */}}`"),
+            "`{% box(a=1) %}X{% end %}` then\n\n and `{{ f() }}`"
+        );
+        assert_eq!(md("{{</* note */ >}} tail }}"), "{{< note >}} tail }}");
     }
 
     #[test]

@@ -407,6 +407,19 @@ fn nearest<'k>(word: &str, known: &[&'k str], max: usize) -> Option<(usize, &'k 
         .min()
 }
 
+/// The warning for a key that is no near miss of gemhole's: the author's own, as Hugo's
+/// params and Jekyll's page variables are. See [`unread_key`].
+const UNREAD_KEY_START: &str = "unknown key `";
+const UNREAD_KEY_END: &str = "` is ignored";
+
+/// The key a warning names when it is an author's own key (no near miss of gemhole's): a site
+/// that gives every post its theme's keys is told of each key once, not once a post.
+pub fn unread_key(message: &str) -> Option<&str> {
+    message
+        .strip_prefix(UNREAD_KEY_START)?
+        .strip_suffix(UNREAD_KEY_END)
+}
+
 /// The warning for a key gemhole does not read, naming the likely intended one.
 fn unknown(key: &str, known: &[&str]) -> MetaProblem {
     let last = key.rsplit('.').next().unwrap_or(key);
@@ -420,7 +433,7 @@ fn unknown(key: &str, known: &[&str]) -> MetaProblem {
              as it may say to keep it from readers"
         ),
         Some((_, k)) => format!("unknown key `{key}` is ignored: did you mean `{k}`?"),
-        None => format!("unknown key `{key}` is ignored"),
+        None => format!("{UNREAD_KEY_START}{key}{UNREAD_KEY_END}"),
     };
     MetaProblem {
         fatal,
@@ -614,7 +627,7 @@ impl PostDate {
         let text = text.trim();
         let invalid = || {
             format!(
-                "invalid date `{text}`: expected YYYY-MM-DD, or a date and time such as \
+                "{INVALID_DATE} `{text}`: expected YYYY-MM-DD, or a date and time such as \
                  2024-03-11T19:30:00+12:00 or 2024-03-11 19:30:00 +1200"
             )
         };
@@ -645,6 +658,17 @@ impl PostDate {
         } else {
             Err(out_of_range())
         }
+    }
+
+    /// The day a date and time begins with (`2023-01-29` of `2023-01-29 18:30:22 2023 -0800`),
+    /// at its start in `zone`: what a time no parser here reads still says for certain.
+    pub fn parse_leading_day(text: &str, zone: &TimeZone) -> Option<PostDate> {
+        let text = text.trim();
+        let day = text.get(..10)?;
+        let after = text[10..].chars().next()?;
+        matches!(after, 'T' | 't' | ' ')
+            .then(|| PostDate::parse(day, zone).ok())
+            .flatten()
     }
 
     /// The day shown, `YYYY-MM-DD`.
@@ -713,10 +737,15 @@ fn parse_day(text: &str) -> Option<(civil::Date, &str)> {
 }
 
 /// `HH:MM[:SS[.fraction]]` at the start of `text`, and what follows.
+/// The hour may be one digit (`9:00`), as YAML's timestamps and Jekyll allow.
 fn parse_time(text: &str) -> Option<(civil::Time, &str)> {
     let digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
-    let hour = text.get(0..2).filter(|s| digits(s))?.parse().ok()?;
-    let rest = text.get(2..)?.strip_prefix(':')?;
+    let hour_len = text.find(':').filter(|&n| n == 1 || n == 2)?;
+    let hour = text[..hour_len]
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| text[..hour_len].parse().ok())??;
+    let rest = &text[hour_len + 1..];
     let minute = rest.get(0..2).filter(|s| digits(s))?.parse().ok()?;
     let mut rest = &rest[2..];
     let mut second = 0;
@@ -785,6 +814,9 @@ fn in_zone(zone: &TimeZone, local: civil::DateTime) -> Option<PostDate> {
     let at = zone.to_ambiguous_timestamp(nearer).compatible().ok()?;
     PostDate::in_offset(local, zone.to_offset(at))
 }
+
+/// How the error of a date that cannot be read begins (one out of range is readable, and wrong).
+const INVALID_DATE: &str = "invalid date";
 
 /// What the file system says about a post, for the fallbacks.
 #[derive(Debug, Clone)]
@@ -1016,22 +1048,39 @@ impl Found {
     }
 
     /// The date written under `key`. A date that cannot be read is an error: a fallback would
-    /// date the post wrongly in every list and feed, silently.
+    /// date the post wrongly in every list and feed, silently. A day followed by a time that
+    /// cannot be read (Jekyll takes `2023-01-29 18:30:22 2023 -0800`) dates the post by that
+    /// day, with a warning: the day is certain, and withholding the post would lose it.
     fn date(
         &mut self,
         key: &'static str,
         text: Option<DateText>,
         zone: &TimeZone,
     ) -> Option<PostDate> {
-        match text {
-            Some(DateText(text)) => match PostDate::parse(&text, zone) {
-                Ok(date) => Some(date),
-                Err(e) => {
+        let DateText(text) = text?;
+        match PostDate::parse(&text, zone) {
+            Ok(date) => Some(date),
+            Err(e) => match PostDate::parse_leading_day(&text, zone)
+                .filter(|_| e.starts_with(INVALID_DATE))
+            {
+                Some(day) => {
+                    self.warn(
+                        false,
+                        key,
+                        format!(
+                            "`{key}`: the time in `{}` is not understood: dated {} at its \
+                             start (write a time such as 19:30:00 +1200, or the day alone)",
+                            text.trim(),
+                            day.day()
+                        ),
+                    );
+                    Some(day)
+                }
+                None => {
                     self.warn(true, key, format!("`{key}`: {e}"));
                     None
                 }
             },
-            None => None,
         }
     }
 
@@ -1306,6 +1355,8 @@ mod tests {
             "2024-03-12T00:30:00.25Z"
         );
         assert_eq!(utc("2024-03-11 19:30 Z"), "2024-03-11T19:30:00Z");
+        // YAML's timestamps and Jekyll allow a one-digit hour.
+        assert_eq!(utc("2019-04-25 9:00:00"), "2019-04-25T09:00:00Z");
         let toml = raw("+++\ndate = 2024-04-10T19:30:00+12:00\n+++\n");
         assert_eq!(
             toml.date,
@@ -1316,6 +1367,8 @@ mod tests {
             "2024-02-30",
             "2024-04-10T25:00",
             "2024-04-10 +0200x",
+            "2024-04-10 123:00",
+            "2024-04-10 :00",
             "soon",
         ] {
             let err = PostDate::parse(bad, &UTC).unwrap_err();
@@ -1551,6 +1604,28 @@ date: 2024-01-01
             p[0].message.starts_with("`date`: invalid date `someday`"),
             "{p:?}"
         );
+        // A day followed by a time no form here reads: the day, with a warning.
+        let (m, p) = PostMeta::resolve(
+            raw("---
+date: 2023-01-29 18:30:22 2023 -0800
+---
+"),
+            &facts("2023-01-29-x"),
+            None,
+        );
+        assert_eq!(m.date.day(), "2023-01-29");
+        assert!(!p[0].fatal, "{p:?}");
+        assert!(
+            p[0].message.contains("dated 2023-01-29 at its start"),
+            "{p:?}"
+        );
+        // One out of range is read, and wrong: no fallback.
+        let (_, p) = PostMeta::resolve(
+            raw("---\ndate: 9999-12-31T23:00:00-05:00\n---\n"),
+            &facts("x"),
+            None,
+        );
+        assert!(p[0].fatal && p[0].message.contains("out of range"), "{p:?}");
         let (m, p) = PostMeta::resolve(
             raw("---\nslug: ../etc\n---\n"),
             &facts("2024-01-01-x"),

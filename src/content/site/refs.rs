@@ -127,24 +127,31 @@ impl References {
 }
 
 /// The files a reference may mean: as written, with a Markdown extension, or a folder's
-/// index page.
+/// index page. `x.md` may name the bundle `x/index.md` too, as Hugo's `ref` finds it once the
+/// post became a folder.
 fn spellings(named: &Path) -> impl Iterator<Item = PathBuf> + '_ {
-    let has_extension = named.extension().is_some_and(|e| {
-        ["md", "markdown", "gmi"]
-            .iter()
-            .any(|x| e.eq_ignore_ascii_case(x))
-    });
+    let extension_of = |list: &[&str]| {
+        named
+            .extension()
+            .is_some_and(|e| list.iter().any(|x| e.eq_ignore_ascii_case(x)))
+    };
+    let markdown = extension_of(&["md", "markdown"]);
+    let has_extension = markdown || extension_of(&["gmi"]);
     let as_written = std::iter::once(named.to_owned());
     let others = (!has_extension).then(|| {
         let name = named.as_os_str().to_string_lossy();
         [
             PathBuf::from(format!("{name}.md")),
             PathBuf::from(format!("{name}.markdown")),
-            named.join("index.md"),
-            named.join("_index.md"),
         ]
     });
-    as_written.chain(others.into_iter().flatten())
+    let folder = (!has_extension)
+        .then_some(named.to_owned())
+        .or_else(|| markdown.then(|| named.with_extension("")));
+    let bundle = folder.map(|f| [f.join("index.md"), f.join("_index.md")]);
+    as_written
+        .chain(others.into_iter().flatten())
+        .chain(bundle.into_iter().flatten())
 }
 
 #[cfg(test)]
@@ -184,6 +191,10 @@ mod tests {
         assert_eq!(refs.resolve(from, "@/a.md#part"), url("/posts/a.gmi"));
         assert_eq!(refs.resolve(from, "@/posts/a"), url("/posts/a.gmi"));
         assert_eq!(refs.resolve(from, "@/b"), url("/posts/b/"));
+        // A post that became a bundle is still found by its old file name.
+        assert_eq!(refs.resolve(from, "@/b.md"), url("/posts/b/"));
+        assert_eq!(refs.resolve(from, "@/posts/b.markdown"), url("/posts/b/"));
+        assert_eq!(refs.resolve(from, "@/b.gmi"), Some(Resolved::Missing));
         assert_eq!(refs.resolve(from, "@/c.md"), url("/posts/2020/c.gmi"));
         assert_eq!(
             refs.resolve(from, "@/2010-07-21-name"),

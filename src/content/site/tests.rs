@@ -1073,6 +1073,8 @@ fn former_urls_are_settled_where_nothing_else_answers() {
             "---\ncategories: [Web]\n---\nJ\n",
         ),
         ("_posts/2021-01-02-k.md", "K\n"),
+        ("posts/Funcs/Trim.md", "---\ndate: 2024-05-01\n---\nT\n"),
+        ("posts/Big/index.md", "---\ndate: 2024-06-01\n---\nB\n"),
     ]);
     let to = |path: &str| {
         let segments: Vec<String> = path
@@ -1111,6 +1113,16 @@ fn former_urls_are_settled_where_nothing_else_answers() {
         to("/web/2020/05/06/j.html").as_deref(),
         Some("/posts/2020-05-06-j.gmi")
     );
+    // Hugo's lower-case folder URLs.
+    assert_eq!(
+        to("/posts/funcs/trim/").as_deref(),
+        Some("/posts/Funcs/Trim.gmi")
+    );
+    assert_eq!(
+        to("/posts/Funcs/Trim/").as_deref(),
+        Some("/posts/Funcs/Trim.gmi")
+    );
+    assert_eq!(to("/posts/big/").as_deref(), Some("/posts/Big/"));
     // Jekyll's `_posts` at the root.
     assert_eq!(
         to("/2021/01/02/k.html").as_deref(),

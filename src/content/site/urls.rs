@@ -379,8 +379,9 @@ struct Claim {
 }
 
 /// The URLs a post's generator would have given it, as readers may have linked them: Hugo's
-/// folder URL (`/posts/x/`), the `.html` page many generators write (`/posts/x.html`), and
-/// for a Jekyll post (under a `_posts` folder) its default permalink ([`jekyll_permalink`]).
+/// folder URL (`/posts/x/`, and in lower case, as Hugo writes it), the `.html` page many
+/// generators write (`/posts/x.html`), and for a Jekyll post (under a `_posts` folder) its
+/// default permalink ([`jekyll_permalink`]).
 pub fn generator_urls(post: &Post) -> Vec<String> {
     let decoded = percent_decode_str(&post.natural_url())
         .decode_utf8_lossy()
@@ -389,6 +390,12 @@ pub fn generator_urls(post: &Post) -> Vec<String> {
     if let Some(stem) = decoded.strip_suffix(".gmi") {
         urls.push(format!("{stem}/"));
         urls.push(format!("{stem}.html"));
+    }
+    // Hugo writes its folder URLs in lower case (`Trim.md` at `/…/trim/`) unless told not to.
+    let folder = urls.first().unwrap_or(&decoded);
+    let lower = folder.to_lowercase();
+    if folder.ends_with('/') && lower != *folder {
+        urls.push(lower);
     }
     urls.extend(jekyll_permalink(post));
     urls
