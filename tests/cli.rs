@@ -1027,6 +1027,18 @@ fn new_writes_a_dated_draft_with_the_next_part_and_never_overwrites() {
     let (status, _, err) = new(&["new", "Out", "--dir", "../elsewhere"]);
     assert!(!status.success());
     assert!(err.contains("--dir ../elsewhere"), "{err}");
+    // A symlink planted in posts/ never takes the new post outside the capsule.
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), posts.join("link")).unwrap();
+    let (status, _, err) = new(&["new", "Linked", "--dir", "posts/link/deeper"]);
+    assert!(!status.success());
+    let (status2, _, err2) = new(&["new", "Linked", "--dir", "posts/link"]);
+    assert!(!status2.success(), "{err}");
+    assert!(
+        std::fs::read_dir(outside.path()).unwrap().next().is_none(),
+        "{err}{err2}"
+    );
+    std::fs::remove_file(posts.join("link")).unwrap();
     // A title longer than a file name may be.
     let long = "x".repeat(300);
     let (status, out, err) = new(&["new", &long, "--date", "2026-11-30"]);

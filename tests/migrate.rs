@@ -520,3 +520,25 @@ fn real_sites_written_elsewhere_publish_every_post_and_show_no_template_tag() {
         try_real_site(site);
     }
 }
+
+/// A page reference never leads readers of a public page into a client-certificate area:
+/// the reference stays unresolved, and `check` says why.
+#[test]
+fn a_page_reference_never_points_into_an_area_from_outside() {
+    let setup = Setup::new().config("[[area]]\npath = \"/members/\"\n");
+    let capsule = setup.path().join("capsule");
+    write(&capsule, "members/secret.md", "# Secret\n");
+    write(
+        &capsule,
+        "posts/refs.md",
+        "---\ndate: 2024-01-01\n---\nSee {{< ref \"secret.md\" >}} and [this](@/members/secret.md).\n",
+    );
+    let server = setup.start();
+    let body = page(&server, "/posts/refs.gmi");
+    assert!(!body.contains("=> /members/"), "{body}");
+    let check = check_output(&server);
+    assert!(
+        check.contains("posts/refs.md:4: warning: page reference @/secret.md names a page in a client-certificate area"),
+        "{check}"
+    );
+}

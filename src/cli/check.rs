@@ -83,7 +83,7 @@ fn check_site(host: &HostConfig, capsule: &CapsuleRoot) -> usize {
         site.tags.len(),
         problems.len() - errors
     );
-    let migration = site.migration();
+    let migration = site.migration(capsule);
     if !migration.is_empty() {
         print_migration(&migration);
     }

@@ -615,21 +615,34 @@ pub(crate) fn is_hidden<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
     match names.next() {
         None => false,
         Some(first) => {
+            let mut rest = names.peekable();
             !first_visible(first)
                 || is_temporary(first)
-                || JEKYLL_SITE_FILES.contains(&first)
-                || names.any(hidden)
+                || is_jekyll_site_file(first, rest.peek().copied())
+                || rest.any(hidden)
         }
     }
+}
+
+/// Whether a name at the root (and the one below it) is one of a Jekyll site's own files: the
+/// names below, every settings file (`_config.yml`, `_config_dev.yml`, `_config.local.toml`:
+/// extra ones often hold secrets) and the folders Jekyll leaves out by default (`node_modules`,
+/// `gemfiles`, `vendor/bundle`, `vendor/cache`, `vendor/gems`, `vendor/ruby`).
+fn is_jekyll_site_file(first: &str, second: Option<&str>) -> bool {
+    let settings = first.starts_with("_config")
+        && [".yml", ".yaml", ".toml"]
+            .iter()
+            .any(|ext| first.ends_with(ext));
+    JEKYLL_SITE_FILES.contains(&first)
+        || settings
+        || (first == "vendor"
+            && second.is_some_and(|s| ["bundle", "cache", "gems", "ruby"].contains(&s)))
 }
 
 /// What a Jekyll site keeps beside its pages, for building them (its settings, templates,
 /// styles, data, plugins, Ruby's gems, the built site): a site copied in whole into the capsule
 /// serves none of it. Other names starting with `_` are the author's.
-const JEKYLL_SITE_FILES: [&str; 11] = [
-    "_config.yml",
-    "_config.yaml",
-    "_config.toml",
+const JEKYLL_SITE_FILES: [&str; 10] = [
     "_layouts",
     "_includes",
     "_sass",
@@ -638,6 +651,8 @@ const JEKYLL_SITE_FILES: [&str; 11] = [
     "_site",
     "Gemfile",
     "Gemfile.lock",
+    "node_modules",
+    "gemfiles",
 ];
 
 /// A name editors and tools give a file on its way to its real name, or to the copy they keep
@@ -808,6 +823,12 @@ mod tests {
             &["_site", "index.html"],
             &["Gemfile"],
             &["Gemfile.lock"],
+            &["_config_dev.yml"],
+            &["_config.local.yaml"],
+            &["_config.production.toml"],
+            &["vendor", "bundle", "x.rb"],
+            &["vendor", "ruby"],
+            &["node_modules", "x", "package.json"],
         ] {
             assert!(is_hidden(jekyll.iter().copied()), "{jekyll:?}");
         }
@@ -815,6 +836,8 @@ mod tests {
             &["_posts", "2010-07-21-x.md"][..],
             &["_notes.md"],
             &["posts", "_config.yml"],
+            &["vendor", "fonts", "a.woff"],
+            &["_configure.md"],
         ] {
             assert!(!is_hidden(shown.iter().copied()), "{shown:?}");
         }

@@ -391,13 +391,30 @@ fn members<'a>(
 /// Writes `text` as a new file at `relative` below `root` (its folder made if missing), whole
 /// and durable, with the permissions any new file gets; refuses to replace a file that is
 /// there (`AlreadyExists`).
+/// Each folder on the way is opened beneath the last without following a symlink, so a link
+/// planted in the capsule never takes the new post outside it.
 pub fn create(root: &Path, relative: &Path, text: &str) -> std::io::Result<()> {
-    let path = root.join(relative);
-    let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+    let (Some(folder), Some(name)) = (relative.parent(), relative.file_name()) else {
         return Err(std::io::ErrorKind::InvalidInput.into());
     };
-    std::fs::create_dir_all(folder)?;
-    let folder = disk::open_root(folder)?;
+    let root = disk::open_root(root)?;
+    let names: Vec<&std::ffi::OsStr> = folder.iter().collect();
+    let folder = disk::open_folders(
+        std::os::fd::AsFd::as_fd(&root),
+        &names,
+        disk::FolderUse::Read,
+        |_, _| Some(rustix::fs::Mode::from_raw_mode(0o777)),
+    )
+    .map_err(|stuck| match stuck.errno {
+        rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => {
+            let at: PathBuf = names.iter().take(stuck.opened + 1).collect();
+            std::io::Error::other(format!(
+                "{} is a symlink or a file, not a folder of the capsule",
+                at.display()
+            ))
+        }
+        errno => std::io::Error::from(errno),
+    })?;
     disk::create_new(
         &folder,
         name,

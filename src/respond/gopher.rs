@@ -166,12 +166,12 @@ impl Capsule {
         if self.admit(&segments, None).is_err() {
             return Now::Answer(in_area());
         }
-        // Menus and texts are rendered once per snapshot (and per advertised port); a preview
-        // (`serve --drafts`: Gopher has no certificates) is made per request.
-        if !self.access.drafts_for_all
-            && let Some(bytes) = self
-                .rendered
-                .get(&AnswerKey::gopher(place.port, &segments, slash))
+        // Menus and texts are rendered once per snapshot (and per advertised port). Gopher
+        // never previews drafts, not even under `serve --drafts`: it has no certificates to
+        // tell an author, and a Gopher port opened from the config is a public one.
+        if let Some(bytes) = self
+            .rendered
+            .get(&AnswerKey::gopher(place.port, &segments, slash))
         {
             return Now::Answer((Answer::Kept(bytes), None));
         }
@@ -217,20 +217,15 @@ impl Capsule {
         origin: &Origin,
     ) -> Answer {
         let key = AnswerKey::gopher(place.port, &segments, slash);
-        let kept = if self.access.drafts_for_all {
-            // A preview is never kept with the readers' answers.
-            Err(None)
-        } else {
-            self.rendered.get_or_make(&key, || {
-                match look_up(self, segments.clone(), slash, place, origin, false) {
-                    Some(Found::Made(Answer::Made {
-                        kind: kind @ ('0' | '1'),
-                        bytes,
-                    })) => Ok([kind as u8].into_iter().chain(bytes).collect()),
-                    found => Err(found),
-                }
-            })
-        };
+        let kept = self.rendered.get_or_make(&key, || {
+            match look_up(self, segments.clone(), slash, place, origin, false) {
+                Some(Found::Made(Answer::Made {
+                    kind: kind @ ('0' | '1'),
+                    bytes,
+                })) => Ok([kind as u8].into_iter().chain(bytes).collect()),
+                found => Err(found),
+            }
+        });
         let found = match kept {
             Ok(bytes) => return Answer::Kept(bytes),
             Err(Some(found)) => found,
@@ -276,9 +271,7 @@ fn look_up(
                 "in a client-certificate area",
             )));
         }
-        if capsule.access.drafts_for_all {
-            Some(capsule.lookup_preview(segments, slash, origin))
-        } else if disk {
+        if disk {
             Some(capsule.lookup(segments, slash, origin))
         } else {
             capsule.lookup_in_memory(segments, slash, origin)

@@ -32,7 +32,7 @@ impl Site {
         let previous = cache.site.take();
         let memo = match previous
             .as_ref()
-            .and_then(|m| update(m, &scanned, options, now))
+            .and_then(|m| update(capsule, m, &scanned, options, now))
         {
             Some(memo) => memo,
             None => {

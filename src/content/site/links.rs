@@ -112,6 +112,10 @@ fn unresolved_message(target: &str, resolved: &Resolved) -> String {
                 names.join(", ")
             )
         }
+        Resolved::InArea => format!(
+            "page reference {target} names a page in a client-certificate area: not linked \
+             from a page outside it, whose readers would learn what the area holds"
+        ),
         _ => format!(
             "page reference {target}: no file of the capsule has that path (looked for from \
              the capsule root, from posts/, from this page's folder, and as the end of a path)"

@@ -2,6 +2,7 @@
 //! from a snapshot when asked: `gemhole check` tells an author what a migration did, and what
 //! it could not do, in a few lines.
 
+use crate::content::files::CapsuleRoot;
 use std::path::PathBuf;
 
 use percent_encoding::percent_decode_str;
@@ -74,7 +75,7 @@ impl Migration {
 impl Site {
     /// What the capsule holds from another generator: counted now, from the snapshot, as
     /// only `gemhole check` asks.
-    pub fn migration(&self) -> Migration {
+    pub fn migration(&self, capsule: &CapsuleRoot) -> Migration {
         let mut migration = Migration::default();
         for (path, text) in self.texts.iter() {
             migration.sections += usize::from(is_section_page(path));
@@ -93,13 +94,13 @@ impl Site {
         (
             migration.references_resolved,
             migration.references_unresolved,
-        ) = self.references();
+        ) = self.references(capsule);
         migration.moved = self.moved_pages();
         migration
     }
 
     /// How many page references in posts lead to one page, and how many do not.
-    fn references(&self) -> (usize, usize) {
+    fn references(&self, capsule: &CapsuleRoot) -> (usize, usize) {
         let is_reference = |target: &str| target.starts_with(PAGE_REFERENCE);
         let any = self
             .all_posts()
@@ -107,7 +108,7 @@ impl Site {
         if !any {
             return (0, 0);
         }
-        let references = References::new(self);
+        let references = References::new(self, capsule);
         let (mut resolved, mut unresolved) = (0, 0);
         for post in self.all_posts() {
             for link in &post.links {
@@ -158,6 +159,14 @@ mod tests {
     use std::path::Path;
 
     use super::super::tests::build;
+    use crate::content::files::CapsuleRoot;
+
+    /// A capsule without areas, which is all the counts ask of it.
+    fn no_areas() -> (tempfile::TempDir, CapsuleRoot) {
+        let dir = tempfile::tempdir().unwrap();
+        let capsule = CapsuleRoot::open(dir.path()).unwrap();
+        (dir, capsule)
+    }
 
     #[test]
     fn a_plain_capsule_holds_nothing_from_another_generator() {
@@ -165,7 +174,8 @@ mod tests {
             ("posts/a.md", "---\ndate: 2024-01-01\n---\nA\n"),
             ("about.md", "# About\n"),
         ]);
-        let migration = site.migration();
+        let (_dir, capsule) = no_areas();
+        let migration = site.migration(&capsule);
         assert!(migration.is_empty(), "{migration:?}");
         // Its posts had other URLs under Hugo all the same, and they lead here.
         assert_eq!(migration.moved.len(), 1);
@@ -197,7 +207,8 @@ mod tests {
             ),
             ("old.md", "---\nredirect_to: /posts/c.gmi\n---\n"),
         ]);
-        let m = site.migration();
+        let (_dir, capsule) = no_areas();
+        let m = site.migration(&capsule);
         assert_eq!(m.shortcodes.converted.get("figure"), Some(&2));
         assert_eq!(m.shortcodes.left.get("tabs"), Some(&1));
         assert_eq!((m.references_resolved, m.references_unresolved), (1, 1));

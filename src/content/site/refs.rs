@@ -7,13 +7,13 @@
 //! page's folder, and last as the one file whose path ends with it. Each of those may name the
 //! file with or without its extension, or a folder by its `index.md` or `_index.md`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use percent_encoding::percent_decode_str;
 
 use super::Site;
-use crate::content::files::is_markdown;
+use crate::content::files::{CapsuleRoot, is_markdown};
 use crate::content::markdown::Text;
 use crate::content::options::POSTS_DIR;
 use crate::content::post::page_url;
@@ -25,6 +25,9 @@ pub(super) struct References {
     urls: HashMap<PathBuf, String>,
     /// File name → the sources of that name.
     by_name: HashMap<String, Vec<PathBuf>>,
+    /// The sources inside a client-certificate area: a page outside every area never links
+    /// to them, or its readers would learn what the area holds.
+    in_area: HashSet<PathBuf>,
 }
 
 /// What a reference names.
@@ -36,6 +39,8 @@ pub(super) enum Resolved {
     Missing,
     /// Several files end with it, and it names none of them from a folder it is looked in.
     Ambiguous(Vec<PathBuf>),
+    /// A page inside a client-certificate area, named from a page outside every area.
+    InArea,
 }
 
 /// Whether a page's gemtext has a link line with a page reference.
@@ -53,7 +58,7 @@ pub(super) fn any_references(texts: &HashMap<PathBuf, Text>) -> bool {
 impl References {
     /// The URLs the site settled on: every post's (published, withheld, members-only), and
     /// every other text page's own.
-    pub(super) fn new(site: &Site) -> References {
+    pub(super) fn new(site: &Site, capsule: &CapsuleRoot) -> References {
         let mut urls: HashMap<PathBuf, String> = site
             .all_posts()
             .map(|p| (p.source.clone(), p.url.clone()))
@@ -78,7 +83,23 @@ impl References {
         for sources in by_name.values_mut() {
             sources.sort();
         }
-        References { urls, by_name }
+        let in_area = if capsule.areas().is_empty() {
+            HashSet::new()
+        } else {
+            let natural = |path: &Path| site.post(path).map(|p| p.natural_url());
+            urls.iter()
+                .filter(|(path, url)| {
+                    capsule.url_in_area(url)
+                        || natural(path).is_some_and(|n| capsule.url_in_area(&n))
+                })
+                .map(|(path, _)| path.clone())
+                .collect()
+        };
+        References {
+            urls,
+            by_name,
+            in_area,
+        }
     }
 
     /// The URL `target` (a link as the gemtext has it, `@/…`) names, from the page at `from`;
@@ -94,15 +115,26 @@ impl References {
         let folder = from.parent().unwrap_or(Path::new(""));
         for base in [Path::new(""), Path::new(POSTS_DIR), folder] {
             let joined = base.join(named);
-            if let Some(url) = spellings(&joined).find_map(|p| self.urls.get(&p)) {
-                return Some(Resolved::Url(url.clone()));
+            if let Some(source) = spellings(&joined).find(|p| self.urls.contains_key(p)) {
+                return Some(self.url_from(from, &source));
             }
         }
-        Some(self.by_ending(named))
+        Some(match self.by_ending(named) {
+            Ok(source) => self.url_from(from, &source),
+            Err(unresolved) => unresolved,
+        })
+    }
+
+    /// The URL of `source` as the page at `from` may link it: never into an area from outside.
+    fn url_from(&self, from: &Path, source: &Path) -> Resolved {
+        if self.in_area.contains(source) && !self.in_area.contains(from) {
+            return Resolved::InArea;
+        }
+        Resolved::Url(self.urls[source].clone())
     }
 
     /// The one source whose path ends with `named` (in any of its spellings).
-    fn by_ending(&self, named: &Path) -> Resolved {
+    fn by_ending(&self, named: &Path) -> Result<PathBuf, Resolved> {
         let mut found: Vec<&PathBuf> = spellings(named)
             .flat_map(|spelled| {
                 let name = spelled
@@ -119,9 +151,11 @@ impl References {
         found.sort();
         found.dedup();
         match found.as_slice() {
-            [] => Resolved::Missing,
-            [one] => Resolved::Url(self.urls[*one].clone()),
-            many => Resolved::Ambiguous(many.iter().map(|p| (*p).clone()).collect()),
+            [] => Err(Resolved::Missing),
+            [one] => Ok((*one).clone()),
+            many => Err(Resolved::Ambiguous(
+                many.iter().map(|p| (*p).clone()).collect(),
+            )),
         }
     }
 }
@@ -168,7 +202,36 @@ mod tests {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             by_name.entry(name).or_default().push(path.clone());
         }
-        References { urls, by_name }
+        References {
+            urls,
+            by_name,
+            in_area: HashSet::new(),
+        }
+    }
+
+    #[test]
+    fn a_page_in_an_area_is_named_from_inside_it_only() {
+        let mut refs = references(&[
+            ("members/a.md", "/members/a.gmi"),
+            ("members/b.md", "/members/b.gmi"),
+            ("posts/x.md", "/posts/x.gmi"),
+        ]);
+        refs.in_area = ["members/a.md", "members/b.md"]
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        let inside = Path::new("members/b.md");
+        assert_eq!(
+            refs.resolve(inside, "@/a.md"),
+            Some(Resolved::Url("/members/a.gmi".into()))
+        );
+        let outside = Path::new("posts/x.md");
+        assert_eq!(refs.resolve(outside, "@/a.md"), Some(Resolved::InArea));
+        assert_eq!(refs.resolve(outside, "@/members/a"), Some(Resolved::InArea));
+        assert_eq!(
+            refs.resolve(inside, "@/x"),
+            Some(Resolved::Url("/posts/x.gmi".into()))
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The change-by-change update: when an edit moves no post in any list, the last snapshot's
 //! lists are kept and only the changed posts and pages are put in.
 
+use crate::content::files::CapsuleRoot;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use crate::content::scan::Scan;
 /// changed: the last one's lists with the changed posts and pages put in. `None` when the
 /// lists must be made again.
 pub(super) fn update(
+    capsule: &CapsuleRoot,
     memo: &Memo,
     scanned: &Scan,
     options: &BuildOptions,
@@ -69,7 +71,7 @@ pub(super) fn update(
         matches!(scanned.texts.get(path), Some(Text::Page(page)) if has_references(&page.gemtext))
     });
     site.references |= referring;
-    let references = site.references.then(|| References::new(&site));
+    let references = site.references.then(|| References::new(&site, capsule));
     if site.renamed.is_empty() && references.is_none() {
         site.texts = Arc::clone(&scanned.texts);
     } else {

@@ -90,7 +90,7 @@ impl Site {
             references: any_references(&scanned.texts),
         };
         site.moved = Arc::new(settle_former_urls(&site, &site.folders, &mut problems));
-        let references = site.references.then(|| References::new(&site));
+        let references = site.references.then(|| References::new(&site, capsule));
         site.texts = with_rewritten_links(&scanned.texts, &site.renamed, references.as_ref());
         let (links, after) = whole_site_checks(capsule, &site, references.as_ref());
         Memo {
