@@ -1039,6 +1039,13 @@ fn new_writes_a_dated_draft_with_the_next_part_and_never_overwrites() {
         "{err}{err2}"
     );
     std::fs::remove_file(posts.join("link")).unwrap();
+    // Into Jekyll's drafts folder: served as if in posts/, published by moving it.
+    let (status, out, err) = new(&["new", "Jekyll Draft", "--dir", "posts/_drafts"]);
+    assert!(status.success(), "{out}{err}");
+    assert!(
+        out.contains("/posts/") && !out.contains("/posts/_drafts/") && out.contains("_posts/"),
+        "{out}"
+    );
     // A title longer than a file name may be.
     let long = "x".repeat(300);
     let (status, out, err) = new(&["new", &long, "--date", "2026-11-30"]);

@@ -9,8 +9,8 @@ use clap::Args;
 use super::hosts::{one_host, open_capsule};
 use super::output::say;
 use crate::config::{Config, Hostname, Overrides};
-use crate::content::Secret;
 use crate::content::scaffold::{self, Title, Typed};
+use crate::content::{Secret, is_jekyll_draft};
 
 #[derive(Debug, Args)]
 pub(super) struct NewArgs {
@@ -65,9 +65,11 @@ pub(super) fn new_post(args: NewArgs) -> anyhow::Result<()> {
         None => say!("into {folder}"),
     }
     say!("{}", started.path.display());
-    say!(
-        "{} (a draft: readers see it once you remove `draft: true`)",
-        started.url
-    );
+    let how = if is_jekyll_draft(&started.folder.join("x.md")) {
+        "in Jekyll's _drafts/: readers see it once you move it to _posts/"
+    } else {
+        "readers see it once you remove `draft: true`"
+    };
+    say!("{} (a draft: {how})", started.url);
     Ok(())
 }

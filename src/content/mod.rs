@@ -16,7 +16,7 @@ pub mod store;
 pub mod tags;
 
 pub use files::{CapsuleRoot, Resolved, Secret, SecretInside};
-pub use options::{BuildOptions, POSTS_DIR, SERIES_DIR, is_post_path, served_as};
+pub use options::{BuildOptions, POSTS_DIR, SERIES_DIR, is_jekyll_draft, is_post_path, served_as};
 pub use post::{Link, Post};
 pub use problem::Problem;
 pub use series::Series;

@@ -332,9 +332,10 @@ fn page_url(host: &HostConfig, file: &Path) -> String {
         host.canonical().as_str(),
         host.public_port.unwrap_or(GEMINI_PORT),
     );
+    let served = super::options::served_as(file);
     origin.absolute(&encode_path(&format!(
         "/{}",
-        file.with_extension("gmi").to_string_lossy()
+        served.with_extension("gmi").to_string_lossy()
     )))
 }
 
