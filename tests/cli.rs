@@ -1043,7 +1043,7 @@ fn new_writes_a_dated_draft_with_the_next_part_and_never_overwrites() {
     let (status, out, err) = new(&["new", "Jekyll Draft", "--dir", "posts/_drafts"]);
     assert!(status.success(), "{out}{err}");
     assert!(
-        out.contains("/posts/") && !out.contains("/posts/_drafts/") && out.contains("_posts/"),
+        out.contains("/posts/2026-") && out.contains("-jekyll-draft.gmi (a draft: in Jekyll's"),
         "{out}"
     );
     // A title longer than a file name may be.
