@@ -1040,10 +1040,17 @@ fn new_writes_a_dated_draft_with_the_next_part_and_never_overwrites() {
     );
     std::fs::remove_file(posts.join("link")).unwrap();
     // Into Jekyll's drafts folder: served as if in posts/, published by moving it.
-    let (status, out, err) = new(&["new", "Jekyll Draft", "--dir", "posts/_drafts"]);
+    let (status, out, err) = new(&[
+        "new",
+        "Jekyll Draft",
+        "--dir",
+        "posts/_drafts",
+        "--date",
+        "2026-11-29",
+    ]);
     assert!(status.success(), "{out}{err}");
     assert!(
-        out.contains("/posts/2026-") && out.contains("-jekyll-draft.gmi (a draft: in Jekyll's"),
+        out.contains("/posts/2026-11-29-jekyll-draft.gmi (a draft: in Jekyll's"),
         "{out}"
     );
     // A title longer than a file name may be.
