@@ -125,8 +125,11 @@ fn former_urls_answer_31_and_gopher_points_to_the_page() {
 #[test]
 fn check_names_both_posts_of_a_contested_alias_and_a_static_copy_links_former_urls() {
     let s = migrated();
-    let (_, out, err) = run_cli(s.dir.path(), &["check"]);
+    let (status, out, err) = run_cli(s.dir.path(), &["check"]);
     let said = format!("{out}{err}");
+    // Both posts publish: a contested alias is a warning, and told once.
+    assert!(status.success(), "{said}");
+    assert_eq!(said.matches("is a former URL of both").count(), 1, "{said}");
     assert!(
         said.contains("/old/knots is a former URL of both posts/knots.md and posts/claim.md"),
         "{said}"

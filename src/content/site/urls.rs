@@ -441,8 +441,8 @@ fn jekyll_permalink(post: &Post) -> Option<String> {
 /// The former URLs of each published public post (drafts', withheld and members-only
 /// posts' are never answered), by key. A former URL is only taken where nothing else is:
 /// a file, a folder's index or another post keeps its URL, and an author who wrote that
-/// alias is told. Two posts writing one alias: the older keeps it and the author is told of
-/// both; what a generator implied yields quietly to anything written.
+/// alias is told. Two posts writing one alias: the older keeps it and the author is warned of
+/// both (both publish); what a generator implied yields quietly to anything written.
 pub(super) fn settle_former_urls(
     site: &Site,
     folders: &HashSet<String>,
@@ -456,13 +456,15 @@ pub(super) fn settle_former_urls(
             .cmp(&b.meta.date)
             .then_with(|| a.source.cmp(&b.source))
     });
+    // Each post's claims read once, so a refused one is told once.
+    let mut claims: Vec<(&Post, Vec<Claim>)> = by_age
+        .iter()
+        .map(|post| (&***post, former_claims(post, problems)))
+        .collect();
     let mut moved: HashMap<String, (Moved, &Post)> = HashMap::new();
     for written in [true, false] {
-        for post in &by_age {
-            for claim in former_claims(post, problems)
-                .into_iter()
-                .filter(|c| c.written == written)
-            {
+        for (post, claims) in &mut claims {
+            for claim in claims.extract_if(.., |c| c.written == written) {
                 take_claim(post, claim, &held, &mut moved, problems);
             }
         }
@@ -516,7 +518,7 @@ fn take_claim<'a>(
                     claim.key,
                     post.source.display()
                 ),
-                true,
+                false,
             );
         }
         _ => {
