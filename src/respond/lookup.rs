@@ -127,6 +127,15 @@ impl Capsule {
         Some(found)
     }
 
+    /// Whether a static copy writes a page with a link where the server redirects to `to`: a
+    /// former URL its author wrote, or a page's `redirect_to` (a copy cannot redirect).
+    pub fn writes_moved_page(&self, segments: &[String], ends_with_slash: bool, to: &str) -> bool {
+        self.site
+            .moved_to(segments)
+            .is_some_and(|m| m.written && m.to == to)
+            || self.site.redirect_at(segments, ends_with_slash) == Some(to)
+    }
+
     /// As [`Capsule::lookup`] for the paths the site snapshot answers by itself (generated
     /// pages, text pages), without a file-system call; `None` for the others. Requests for
     /// pages never wait for the disk this way.

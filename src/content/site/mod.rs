@@ -287,6 +287,29 @@ impl Site {
         }
     }
 
+    /// The source of the text page a request path (decoded segments) names: a published
+    /// post's by its URL, else a page by its file's name.
+    pub fn page_at(&self, segments: &[String], ends_with_slash: bool) -> Option<&Path> {
+        let slash = if ends_with_slash && !segments.is_empty() {
+            "/"
+        } else {
+            ""
+        };
+        let url = crate::convert::url::encode_path(&format!("/{}{slash}", segments.join("/")));
+        match self.post_by_url(&url) {
+            Some(post) => Some(&post.source),
+            None => self.text_path(segments, ends_with_slash),
+        }
+    }
+
+    /// Where the page at a request path sends readers by its `redirect_to`, as stored.
+    pub fn redirect_at(&self, segments: &[String], ends_with_slash: bool) -> Option<&str> {
+        match self.text(self.page_at(segments, ends_with_slash)?)? {
+            Text::Page(page) if page.withheld.is_none() => page.redirect.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Every post read: published, withheld (drafts, dated ahead) and members-only.
     pub fn all_posts(&self) -> impl Iterator<Item = &Post> {
         self.posts

@@ -305,9 +305,7 @@ pub(super) fn rewrite_links(
     })
 }
 
-/// The longest path a page's URL may have: a Gemini request is at most 1024 bytes, and the
-/// scheme and host take some (`gemini://` and a host of up to 100 bytes, say).
-pub const MAX_PATH_BYTES: usize = 900;
+pub use crate::convert::url::MAX_PATH_BYTES;
 
 /// Warns about pages listed at a URL too long for a reader to request (a long name in a
 /// script whose letters take three bytes each, percent-encoded to nine).
