@@ -118,8 +118,25 @@ fn former_urls_answer_31_and_gopher_points_to_the_page() {
 
     let menu = String::from_utf8_lossy(&s.gopher(b"/old/knots.html\r\n")).into_owned();
     assert!(menu.contains("/posts/knots.txt"), "{menu}");
-    let menu = String::from_utf8_lossy(&s.gopher(b"/2019/trip/\r\n")).into_owned();
-    assert!(menu.contains("harbour.png"), "{menu}");
+    // A bundle's former URLs, as a page's: every spelling, and over Gopher a menu that points
+    // to it.
+    let trip = ("31".to_owned(), "/posts/trip/".to_owned());
+    for path in [
+        "/posts/trip/index.html",
+        "/posts/trip.html",
+        "/posts/voyage/",
+        "/posts/voyage.html",
+    ] {
+        assert_eq!(moved(path), trip, "{path}");
+    }
+    for selector in ["/2019/trip/", "/posts/voyage/"] {
+        let menu =
+            String::from_utf8_lossy(&s.gopher(format!("{selector}\r\n").as_bytes())).into_owned();
+        assert!(
+            menu.contains("/posts/trip/") && !menu.contains("harbour.png"),
+            "{selector}: {menu}"
+        );
+    }
 }
 
 #[test]

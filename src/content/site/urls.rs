@@ -379,7 +379,7 @@ struct Claim {
 /// The URLs a post's generator would have given it, as readers may have linked them: Hugo's
 /// folder URL (`/posts/x/`, and in lower case, as Hugo writes it), the `.html` page many
 /// generators write (`/posts/x.html`), and for a Jekyll post (under a `_posts` folder) its
-/// default permalink ([`jekyll_permalink`]).
+/// default permalink ([`jekyll_permalink`]); a bundle's folder URL last.
 pub fn generator_urls(post: &Post) -> Vec<String> {
     let decoded = percent_decode_str(&post.natural_url())
         .decode_utf8_lossy()
@@ -394,6 +394,11 @@ pub fn generator_urls(post: &Post) -> Vec<String> {
     let lower = folder.to_lowercase();
     if folder.ends_with('/') && lower != *folder {
         urls.push(lower);
+    }
+    // A bundle's own folder, so its other spellings (`/posts/x.html`, `/posts/x/index.html`)
+    // lead to it as a page's do.
+    if decoded.ends_with('/') {
+        urls.push(decoded.clone());
     }
     urls.extend(jekyll_permalink(post));
     urls
