@@ -259,3 +259,44 @@ fn aliases_the_server_would_never_answer_are_refused_and_the_build_goes_on() {
     let away = std::fs::read_to_string(site.join("posts/away.gmi")).unwrap_or_default();
     assert!(away.contains("=> /posts/bad.gmi"), "{away}");
 }
+
+/// A `redirect_to` that leads back to its page, by itself or round a loop of redirects and
+/// former URLs, is warned about at its line and not followed: the page is served as it is.
+#[test]
+fn a_redirect_loop_is_told_and_its_pages_are_served() {
+    let setup = Setup::new();
+    let capsule = setup.path().join("capsule");
+    let post = |name: &str, redirect: &str| {
+        write(
+            &capsule,
+            &format!("posts/{name}.md"),
+            format!(
+                "---\ntitle: {name}\ndate: 2024-01-01\nredirect_to: {redirect}\n---\nI am {name}.\n"
+            ),
+        );
+    };
+    post("rself", "/posts/rself.gmi");
+    post("rchain1", "/posts/rchain2.gmi");
+    post("rchain2", "/posts/rchain1.gmi");
+    // Through a former URL the generator gave it.
+    post("rold", "/posts/rold/");
+    // Into a loop, but on none: still redirected.
+    post("rinto", "/posts/rchain1.gmi");
+    let s = setup.start();
+    let (status, out, err) = run_cli(s.dir.path(), &["check"]);
+    let said = format!("{out}{err}");
+    assert!(status.success(), "{said}");
+    for name in ["rself", "rchain1", "rchain2", "rold"] {
+        let told = format!("posts/{name}.md:4: warning: `redirect_to`");
+        assert_eq!(said.matches(&told).count(), 1, "{name}: {said}");
+        let page = s.get(&s.url(&format!("/posts/{name}.gmi")));
+        page.expect("20");
+        assert!(
+            page.body_text().contains(&format!("I am {name}.")),
+            "{name}"
+        );
+    }
+    assert!(!said.contains("rinto.md:4"), "{said}");
+    let into = s.get(&s.url("/posts/rinto.gmi"));
+    assert_eq!((into.status(), into.meta()), ("31", "/posts/rchain1.gmi"));
+}

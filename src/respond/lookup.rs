@@ -227,11 +227,18 @@ impl Capsule {
             Resolved::File { path, mime } if *mime == "text/gemini" => Some(self.text(path)),
             _ => None,
         };
+        let redirect = match &resolved {
+            Resolved::Markdown(path) | Resolved::File { path, .. } => path
+                .strip_prefix(self.root.path())
+                .ok()
+                .and_then(|source| self.site.redirect_of(source)),
+            _ => None,
+        };
         Some(match (text, resolved) {
             (Some(Some(Text::Page(page))), Resolved::Markdown(_) | Resolved::File { .. })
-                if page.withheld.is_none() && page.redirect.is_some() =>
+                if let Some(redirect) = redirect =>
             {
-                match Target::from_stored(page.redirect.as_deref().unwrap_or_default()) {
+                match Target::from_stored(redirect) {
                     Target::Gemini(url) => Lookup::Redirect(url),
                     Target::Web(url) => Lookup::Generated {
                         body: pages::moved(&url),

@@ -634,3 +634,60 @@ fn held_keys<'a>(site: &'a Site, folders: &HashSet<String>) -> HashMap<String, O
     }
     held
 }
+
+/// How many redirects a loop is followed through: past that, readers' clients give up anyway.
+const MAX_HOPS: usize = 8;
+
+/// The pages whose `redirect_to` leads back to them, each told at its `redirect_to` line:
+/// they are served as they are, since a redirect there would send readers round for ever.
+pub(super) fn redirect_loops(site: &Site, problems: &mut Vec<Problem>) -> HashSet<PathBuf> {
+    let mut looped: Vec<&PathBuf> = site
+        .texts
+        .keys()
+        .filter(|source| site.redirect_of(source).is_some() && leads_back(site, source))
+        .collect();
+    looped.sort();
+    for source in &looped {
+        let redirect = site.redirect_of(source).unwrap_or_default();
+        problems.push(Problem {
+            path: (*source).clone(),
+            line: site.post(source).map_or(1, |p| p.line("redirect_to")),
+            message: format!(
+                "`redirect_to` `{redirect}` leads back to this page (by itself, or through \
+                 other redirects and former URLs): it is not followed, and the page is served \
+                 as it is"
+            ),
+            error: false,
+        });
+    }
+    looped.into_iter().cloned().collect()
+}
+
+/// Whether following the redirects from the page made from `start`, as the server answers
+/// them, comes back to it within [`MAX_HOPS`].
+fn leads_back(site: &Site, start: &Path) -> bool {
+    let mut at = start;
+    for _ in 0..MAX_HOPS {
+        let Some(redirect::Target::Gemini(url)) =
+            site.redirect_of(at).map(redirect::Target::from_stored)
+        else {
+            return false;
+        };
+        // Only a path of this capsule leads on; a full URL leads elsewhere.
+        let Some(path) = url.strip_prefix('/') else {
+            return false;
+        };
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let segments = crate::convert::url::path_segments(path);
+        let next = site.page_at(&segments, path.ends_with('/')).or_else(|| {
+            let moved = site.moved_to(&segments)?;
+            Some(site.post_by_url(&moved.to)?.source.as_path())
+        });
+        match next {
+            Some(next) if next == start => return true,
+            Some(next) => at = next,
+            None => return false,
+        }
+    }
+    false
+}
