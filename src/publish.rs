@@ -283,13 +283,16 @@ impl OutDir {
     }
 }
 
-/// Writes every path of the capsule into `tree`; returns how many files there were.
+/// Writes every path of the capsule into `tree`; returns how many files there were. The
+/// pages for former URLs go last, and one that cannot be written (a page of the capsule is on
+/// its way) is left out with a warning: it never takes a page's place or stops the build.
 fn write_capsule(
     capsule: &Capsule,
     origin: &Origin,
     tree: &mut Tree,
 ) -> Result<usize, PublishError> {
     let mut written = 0;
+    let mut moved = Vec::new();
     for (segments, slash) in capsule.paths() {
         let target = output_file(Path::new(""), &segments, slash);
         let bytes = match capsule.lookup(&segments, slash, origin) {
@@ -307,13 +310,12 @@ fn write_capsule(
             }
             Lookup::Page(page) if page.withheld.is_none() => page.gemtext.as_bytes().to_vec(),
             Lookup::Generated { body, .. } | Lookup::Typed { body, .. } => body.into_bytes(),
-            // A former URL its author wrote: a static copy cannot redirect, so a page with a
-            // link to where the post is now. (A file renamed by its `slug` is left out: links
-            // to its old name are rewritten.)
-            Lookup::Redirect(target)
-                if capsule.site.moved_to(&segments).is_some_and(|m| m.written) =>
-            {
-                crate::views::pages::moved(&target).into_bytes()
+            // A former URL its author wrote, or a page's `redirect_to`: a static copy cannot
+            // redirect, so a page with a link to where readers go now. (A file renamed by its
+            // `slug` is left out: links to its old name are rewritten.)
+            Lookup::Redirect(to) if capsule.writes_moved_page(&segments, slash, &to) => {
+                moved.push((target, crate::views::pages::moved(&to)));
+                continue;
             }
             Lookup::PageError(e) => {
                 eprintln!("{e}");
@@ -323,6 +325,15 @@ fn write_capsule(
         };
         tree.put(&target, &bytes)?;
         written += 1;
+    }
+    for (target, body) in moved {
+        if tree.written.contains(&target) {
+            continue;
+        }
+        match tree.put(&target, body.as_bytes()) {
+            Ok(()) => written += 1,
+            Err(e) => eprintln!("gemhole: warning: the page for a former URL is left out: {e}"),
+        }
     }
     Ok(written)
 }

@@ -2,7 +2,8 @@
 //! `/a/b/`, `/a/b`, `/a/b/index.html` and `/a/b.html` are one), where a `redirect_to` sends
 //! readers, and the URLs static-site generators gave posts by default.
 
-use super::url::{encode_path, scheme_of};
+use super::route::Route;
+use super::url::{MAX_PATH_BYTES, encode_path, scheme_of};
 
 /// Why a former URL or a redirect target cannot be taken.
 pub type Refusal = &'static str;
@@ -30,7 +31,11 @@ pub fn former_key(segments: &[&str]) -> Option<String> {
 
 /// The form of a former URL as an author wrote it (`/old/path/`, `/old/path.html`, or
 /// `old-name`, relative to `folder`, the decoded URL of the post's folder ending in `/`).
-/// A scheme, a host, a query or a way out of the capsule (`..` past the root) is refused.
+/// Only a path the server could be asked for and would otherwise not answer is taken, so the
+/// server and a static copy answer the same ones: a scheme, a host, a query, a way out of the
+/// capsule (`..` past the root), a hidden name (`.well-known`), a control character, an
+/// encoded `/` or `\`, a name over 255 bytes (no file system holds it), a path too long to
+/// request and a page the capsule makes itself ([`Route`]) are refused.
 pub fn former_url(folder: &str, written: &str) -> Result<String, Refusal> {
     let written = written.trim();
     if scheme_of(written).is_some() || written.starts_with("//") {
@@ -39,14 +44,53 @@ pub fn former_url(folder: &str, written: &str) -> Result<String, Refusal> {
     if written.contains(['?', '#']) {
         return Err("a query or fragment cannot be part of a former URL");
     }
-    let decoded = percent_encoding::percent_decode_str(written).decode_utf8_lossy();
-    let absolute = match decoded.strip_prefix('/') {
-        Some(_) => decoded.into_owned(),
-        None => format!("{folder}{decoded}"),
-    };
-    let segments = normal_segments(&absolute).ok_or("it leads out of the capsule (`..`)")?;
-    former_key(&segments).ok_or("the capsule's root is its home page")
+    let mut names: Vec<String> = Vec::new();
+    if !written.starts_with('/') {
+        names.extend(folder.split('/').map(str::to_owned));
+    }
+    // Each name decoded on its own: an encoded `/` stays inside its name, where it is refused.
+    for raw in written.split('/') {
+        names.push(
+            percent_encoding::percent_decode_str(raw)
+                .decode_utf8_lossy()
+                .into_owned(),
+        );
+    }
+    let segments = normal_segments(names.iter().map(String::as_str))
+        .ok_or("it leads out of the capsule (`..`)")?;
+    for name in &segments {
+        unrequestable(name)?;
+    }
+    let key = former_key(&segments).ok_or("the capsule's root is its home page")?;
+    if encode_path(&key).len() >= MAX_PATH_BYTES {
+        return Err("it is too long for a Gemini request (1024 bytes in all)");
+    }
+    let key_segments: Vec<String> = key.split('/').skip(1).map(str::to_owned).collect();
+    if Route::parse(&key_segments).is_some() {
+        return Err("the capsule makes a page of its own there");
+    }
+    Ok(key)
 }
+
+/// Why no request can name a path with this name in it, if none can.
+fn unrequestable(name: &str) -> Result<(), Refusal> {
+    if name.starts_with('.') {
+        return Err("a name starting with `.` is hidden, and never answered");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("it holds a control character");
+    }
+    if name.contains(['/', '\\']) {
+        return Err("it encodes `/` or `\\` inside a name, which no request may ask for");
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err("a name over 255 bytes, which no file system holds");
+    }
+    Ok(())
+}
+
+/// The longest file name file systems hold, in bytes.
+const MAX_NAME_BYTES: usize = 255;
 
 /// Where a `redirect_to` sends readers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +141,8 @@ pub fn redirect_target(folder: &str, written: &str) -> Result<Target, Refusal> {
         Some(_) => decoded.into_owned(),
         None => format!("{folder}{decoded}"),
     };
-    let segments = normal_segments(&absolute).ok_or("it leads out of the capsule (`..`)")?;
+    let segments =
+        normal_segments(absolute.split('/')).ok_or("it leads out of the capsule (`..`)")?;
     let slash = if absolute.ends_with('/') && !segments.is_empty() {
         "/"
     } else {
@@ -107,11 +152,11 @@ pub fn redirect_target(folder: &str, written: &str) -> Result<Target, Refusal> {
     Ok(Target::Gemini(format!("{path}{suffix}")))
 }
 
-/// The segments of a root-relative path with `.` and `..` worked out; `None` when a `..`
+/// The segments of a root-relative path (its names) with `.` and `..` worked out; `None` when a `..`
 /// would climb above the root.
-fn normal_segments(path: &str) -> Option<Vec<&str>> {
+fn normal_segments<'a>(names: impl Iterator<Item = &'a str>) -> Option<Vec<&'a str>> {
     let mut out = Vec::new();
-    for segment in path.split('/') {
+    for segment in names {
         match segment {
             "" | "." => {}
             ".." => {
@@ -225,6 +270,51 @@ mod tests {
             "/x?y=1",
         ] {
             assert!(former_url("/posts/", written).is_err(), "{written}");
+        }
+    }
+
+    /// Only a path a request can name, and that the capsule does not answer by a page of its
+    /// own, is a former URL.
+    #[test]
+    fn a_former_url_is_a_path_the_server_could_be_asked_for() {
+        let long_name = format!("/{}/", "a".repeat(256));
+        let long_path = format!("/{}", "abcdefgh/".repeat(101));
+        for written in [
+            "/atom.xml",
+            "/robots.txt",
+            "/archive/",
+            "/archive.gmi",
+            "/tags/",
+            "/tags.html",
+            "/tags/rust/",
+            "/series/",
+            "/series/sail/atom.xml",
+            "/search",
+            "/search/2",
+            "/drafts/",
+            "/.well-known/x",
+            "/.hidden/x/",
+            "/nul\0x/",
+            "/a%0D%0Ab/",
+            "/back%5Cslash/",
+            "/a%2fb/",
+            "/a\\b",
+            &long_name,
+            &long_path,
+        ] {
+            assert!(former_url("/", written).is_err(), "{written:?}");
+        }
+        let fits = format!("/{}/", "a".repeat(255));
+        assert!(former_url("/", &fits).is_ok());
+        // A name that only begins like a generated page's is the capsule's.
+        for written in [
+            "/archives/",
+            "/tags/a/b/",
+            "/series/s/x",
+            "/search/1/2",
+            "/x.well-known",
+        ] {
+            assert!(former_url("/", written).is_ok(), "{written}");
         }
     }
 

@@ -174,6 +174,10 @@ fn allowed(bytes: &[u8], i: usize) -> bool {
     }
 }
 
+/// The longest path a page's URL may have: a Gemini request is at most 1024 bytes, and the
+/// scheme and host take some (`gemini://` and a host of up to 100 bytes, say).
+pub const MAX_PATH_BYTES: usize = 900;
+
 /// The URL of a path made of names as they are on disk (`/posts/C# & you?.gmi`): each name
 /// percent-encoded as one path segment, so `#`, `?` and `%` in a file name stay part of it
 /// instead of starting a fragment, a query or an escape. `/` separates the names.

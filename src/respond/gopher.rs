@@ -279,9 +279,12 @@ fn look_up(
     };
     if slash || segments.is_empty() {
         return match lookup(&segments, true)? {
-            // A former name of a series, or a folder a post was once at: Gopher has no
-            // redirect, so the menu it moved to.
-            Lookup::Redirect(target) if target.ends_with('/') => {
+            // A former name of a series, or a folder page's `redirect_to`: Gopher has no
+            // redirect, so the menu it moved to. A post's former URL gets a menu pointing to
+            // the post, whatever it is.
+            Lookup::Redirect(target)
+                if target.ends_with('/') && capsule.site.moved_to(&segments).is_none() =>
+            {
                 let (_, moved) = segments_of(&target);
                 menu(lookup(&moved, true)?, &moved, place)
             }

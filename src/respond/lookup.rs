@@ -127,6 +127,15 @@ impl Capsule {
         Some(found)
     }
 
+    /// Whether a static copy writes a page with a link where the server redirects to `to`: a
+    /// former URL its author wrote, or a page's `redirect_to` (a copy cannot redirect).
+    pub fn writes_moved_page(&self, segments: &[String], ends_with_slash: bool, to: &str) -> bool {
+        self.site
+            .moved_to(segments)
+            .is_some_and(|m| m.written && m.to == to)
+            || self.site.redirect_at(segments, ends_with_slash) == Some(to)
+    }
+
     /// As [`Capsule::lookup`] for the paths the site snapshot answers by itself (generated
     /// pages, text pages), without a file-system call; `None` for the others. Requests for
     /// pages never wait for the disk this way.
@@ -218,11 +227,18 @@ impl Capsule {
             Resolved::File { path, mime } if *mime == "text/gemini" => Some(self.text(path)),
             _ => None,
         };
+        let redirect = match &resolved {
+            Resolved::Markdown(path) | Resolved::File { path, .. } => path
+                .strip_prefix(self.root.path())
+                .ok()
+                .and_then(|source| self.site.redirect_of(source)),
+            _ => None,
+        };
         Some(match (text, resolved) {
             (Some(Some(Text::Page(page))), Resolved::Markdown(_) | Resolved::File { .. })
-                if page.withheld.is_none() && page.redirect.is_some() =>
+                if let Some(redirect) = redirect =>
             {
-                match Target::from_stored(page.redirect.as_deref().unwrap_or_default()) {
+                match Target::from_stored(redirect) {
                     Target::Gemini(url) => Lookup::Redirect(url),
                     Target::Web(url) => Lookup::Generated {
                         body: pages::moved(&url),

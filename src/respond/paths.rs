@@ -50,7 +50,8 @@ impl Capsule {
                 .map(str::to_owned)
                 .collect();
             paths.push((segments.clone(), true));
-            if let Some(last) = segments.last_mut() {
+            // Only where its name fits a file system.
+            if let Some(last) = segments.last_mut().filter(|last| last.len() + 4 <= 255) {
                 last.push_str(".gmi");
                 paths.push((segments, false));
             }

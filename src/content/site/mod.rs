@@ -73,6 +73,9 @@ pub struct Site {
     /// generators gave them), by key ([`convert::redirect::former_key`]): answered with a
     /// redirect where nothing else answers.
     moved: Arc<HashMap<String, Moved>>,
+    /// Pages whose `redirect_to` leads back to them (itself, or through other redirects and
+    /// former URLs): served as they are, not redirected.
+    looped: Arc<HashSet<PathBuf>>,
     /// Every text file (`.md`, `.gmi`) by path relative to the root, as last read.
     texts: Arc<HashMap<PathBuf, Text>>,
     /// Every path the capsule folder serves (decoded), for the link check.
@@ -111,6 +114,7 @@ impl PartialEq for Site {
             places,
             renamed,
             moved,
+            looped,
             texts,
             served,
             folders,
@@ -130,6 +134,7 @@ impl PartialEq for Site {
             && *places == other.places
             && *renamed == other.renamed
             && *moved == other.moved
+            && *looped == other.looped
             && *texts == other.texts
             && *served == other.served
             && *folders == other.folders
@@ -284,6 +289,38 @@ impl Site {
         match self.by_url.get(url) {
             Some(&i) => Some(&*self.posts[i]),
             None => self.post(self.members_only_urls.get(url)?),
+        }
+    }
+
+    /// The source of the text page a request path (decoded segments) names: a published
+    /// post's by its URL, else a page by its file's name.
+    pub fn page_at(&self, segments: &[String], ends_with_slash: bool) -> Option<&Path> {
+        let slash = if ends_with_slash && !segments.is_empty() {
+            "/"
+        } else {
+            ""
+        };
+        let url = crate::convert::url::encode_path(&format!("/{}{slash}", segments.join("/")));
+        match self.post_by_url(&url) {
+            Some(post) => Some(&post.source),
+            None => self.text_path(segments, ends_with_slash),
+        }
+    }
+
+    /// Where the page at a request path sends readers by its `redirect_to`, as stored.
+    pub fn redirect_at(&self, segments: &[String], ends_with_slash: bool) -> Option<&str> {
+        self.redirect_of(self.page_at(segments, ends_with_slash)?)
+    }
+
+    /// Where the page made from `source` (relative to the root) sends readers by its
+    /// `redirect_to`, as stored; `None` for a page that is served, one withheld, and one
+    /// whose redirect leads back to it.
+    pub fn redirect_of(&self, source: &Path) -> Option<&str> {
+        match self.text(source)? {
+            Text::Page(page) if page.withheld.is_none() && !self.looped.contains(source) => {
+                page.redirect.as_deref()
+            }
+            _ => None,
         }
     }
 

@@ -1085,13 +1085,17 @@ fn former_urls_are_settled_where_nothing_else_answers() {
         site.moved_to(&segments).map(|m| m.to.clone())
     };
     assert_eq!(to("/old/a/index.html").as_deref(), Some("/posts/a.gmi"));
+    // Each refused alias is told once.
+    let told = |text: &str| problems.iter().filter(|p| p.message.contains(text)).count();
+    assert_eq!(told("https://x.org/a"), 1, "{problems:?}");
+    assert_eq!(told("names /posts/c,"), 1, "{problems:?}");
     // The older post keeps a contested alias; the page a post holds is never taken.
     let contested: Vec<_> = problems
         .iter()
         .filter(|p| p.message.contains("/old/a is a former URL"))
         .collect();
     assert!(
-        contested.len() == 1 && contested[0].error && contested[0].path == Path::new("posts/b.md"),
+        contested.len() == 1 && !contested[0].error && contested[0].path == Path::new("posts/b.md"),
         "{problems:?}"
     );
     assert_eq!(to("/posts/c.gmi").as_deref(), Some("/posts/c.gmi"));

@@ -59,6 +59,13 @@ pub(super) fn update(
         {
             return None;
         }
+        // A redirect may close or open a loop through other pages: looked for again.
+        if [memo.site.texts.get(path), scanned.texts.get(path)]
+            .into_iter()
+            .any(|text| matches!(text, Some(Text::Page(page)) if page.redirect.is_some()))
+        {
+            return None;
+        }
         match (find(&memo.scanned, path), find(&scanned.posts, path)) {
             (None, None) => {}
             (Some(old), Some(new)) if same_place(&old, &new) => posts_changed.push((old, new)),

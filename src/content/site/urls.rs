@@ -305,9 +305,7 @@ pub(super) fn rewrite_links(
     })
 }
 
-/// The longest path a page's URL may have: a Gemini request is at most 1024 bytes, and the
-/// scheme and host take some (`gemini://` and a host of up to 100 bytes, say).
-pub const MAX_PATH_BYTES: usize = 900;
+pub use crate::convert::url::MAX_PATH_BYTES;
 
 /// Warns about pages listed at a URL too long for a reader to request (a long name in a
 /// script whose letters take three bytes each, percent-encoded to nine).
@@ -381,7 +379,7 @@ struct Claim {
 /// The URLs a post's generator would have given it, as readers may have linked them: Hugo's
 /// folder URL (`/posts/x/`, and in lower case, as Hugo writes it), the `.html` page many
 /// generators write (`/posts/x.html`), and for a Jekyll post (under a `_posts` folder) its
-/// default permalink ([`jekyll_permalink`]).
+/// default permalink ([`jekyll_permalink`]); a bundle's folder URL last.
 pub fn generator_urls(post: &Post) -> Vec<String> {
     let decoded = percent_decode_str(&post.natural_url())
         .decode_utf8_lossy()
@@ -396,6 +394,11 @@ pub fn generator_urls(post: &Post) -> Vec<String> {
     let lower = folder.to_lowercase();
     if folder.ends_with('/') && lower != *folder {
         urls.push(lower);
+    }
+    // A bundle's own folder, so its other spellings (`/posts/x.html`, `/posts/x/index.html`)
+    // lead to it as a page's do.
+    if decoded.ends_with('/') {
+        urls.push(decoded.clone());
     }
     urls.extend(jekyll_permalink(post));
     urls
@@ -441,8 +444,8 @@ fn jekyll_permalink(post: &Post) -> Option<String> {
 /// The former URLs of each published public post (drafts', withheld and members-only
 /// posts' are never answered), by key. A former URL is only taken where nothing else is:
 /// a file, a folder's index or another post keeps its URL, and an author who wrote that
-/// alias is told. Two posts writing one alias: the older keeps it and the author is told of
-/// both; what a generator implied yields quietly to anything written.
+/// alias is told. Two posts writing one alias: the older keeps it and the author is warned of
+/// both (both publish); what a generator implied yields quietly to anything written.
 pub(super) fn settle_former_urls(
     site: &Site,
     folders: &HashSet<String>,
@@ -456,13 +459,15 @@ pub(super) fn settle_former_urls(
             .cmp(&b.meta.date)
             .then_with(|| a.source.cmp(&b.source))
     });
+    // Each post's claims read once, so a refused one is told once.
+    let mut claims: Vec<(&Post, Vec<Claim>)> = by_age
+        .iter()
+        .map(|post| (&***post, former_claims(post, problems)))
+        .collect();
     let mut moved: HashMap<String, (Moved, &Post)> = HashMap::new();
     for written in [true, false] {
-        for post in &by_age {
-            for claim in former_claims(post, problems)
-                .into_iter()
-                .filter(|c| c.written == written)
-            {
+        for (post, claims) in &mut claims {
+            for claim in claims.extract_if(.., |c| c.written == written) {
                 take_claim(post, claim, &held, &mut moved, problems);
             }
         }
@@ -516,7 +521,7 @@ fn take_claim<'a>(
                     claim.key,
                     post.source.display()
                 ),
-                true,
+                false,
             );
         }
         _ => {
@@ -628,4 +633,61 @@ fn held_keys<'a>(site: &'a Site, folders: &HashSet<String>) -> HashMap<String, O
         }
     }
     held
+}
+
+/// How many redirects a loop is followed through: past that, readers' clients give up anyway.
+const MAX_HOPS: usize = 8;
+
+/// The pages whose `redirect_to` leads back to them, each told at its `redirect_to` line:
+/// they are served as they are, since a redirect there would send readers round for ever.
+pub(super) fn redirect_loops(site: &Site, problems: &mut Vec<Problem>) -> HashSet<PathBuf> {
+    let mut looped: Vec<&PathBuf> = site
+        .texts
+        .keys()
+        .filter(|source| site.redirect_of(source).is_some() && leads_back(site, source))
+        .collect();
+    looped.sort();
+    for source in &looped {
+        let redirect = site.redirect_of(source).unwrap_or_default();
+        problems.push(Problem {
+            path: (*source).clone(),
+            line: site.post(source).map_or(1, |p| p.line("redirect_to")),
+            message: format!(
+                "`redirect_to` `{redirect}` leads back to this page (by itself, or through \
+                 other redirects and former URLs): it is not followed, and the page is served \
+                 as it is"
+            ),
+            error: false,
+        });
+    }
+    looped.into_iter().cloned().collect()
+}
+
+/// Whether following the redirects from the page made from `start`, as the server answers
+/// them, comes back to it within [`MAX_HOPS`].
+fn leads_back(site: &Site, start: &Path) -> bool {
+    let mut at = start;
+    for _ in 0..MAX_HOPS {
+        let Some(redirect::Target::Gemini(url)) =
+            site.redirect_of(at).map(redirect::Target::from_stored)
+        else {
+            return false;
+        };
+        // Only a path of this capsule leads on; a full URL leads elsewhere.
+        let Some(path) = url.strip_prefix('/') else {
+            return false;
+        };
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let segments = crate::convert::url::path_segments(path);
+        let next = site.page_at(&segments, path.ends_with('/')).or_else(|| {
+            let moved = site.moved_to(&segments)?;
+            Some(site.post_by_url(&moved.to)?.source.as_path())
+        });
+        match next {
+            Some(next) if next == start => return true,
+            Some(next) => at = next,
+            None => return false,
+        }
+    }
+    false
 }

@@ -14,7 +14,8 @@ use super::folders::{
 use super::links::{link_problems, withheld_by_url};
 use super::refs::{References, any_references};
 use super::urls::{
-    check_url_lengths, renamed_posts, rewrite_links, settle_former_urls, settle_urls,
+    check_url_lengths, redirect_loops, renamed_posts, rewrite_links, settle_former_urls,
+    settle_urls,
 };
 use super::{Changed, Holders, Memo, SeriesPlace, Site};
 use crate::content::files::CapsuleRoot;
@@ -82,6 +83,7 @@ impl Site {
             places: Arc::new(places),
             renamed: Arc::new(renamed),
             moved: Arc::default(),
+            looped: Arc::default(),
             texts: Arc::clone(&scanned.texts),
             served: scanned.served,
             folders: scanned.folders,
@@ -90,6 +92,7 @@ impl Site {
             references: any_references(&scanned.texts),
         };
         site.moved = Arc::new(settle_former_urls(&site, &site.folders, &mut problems));
+        site.looped = Arc::new(redirect_loops(&site, &mut problems));
         let references = site.references.then(|| References::new(&site, capsule));
         site.texts = with_rewritten_links(&scanned.texts, &site.renamed, references.as_ref());
         let (links, after) = whole_site_checks(capsule, &site, references.as_ref());
@@ -121,6 +124,7 @@ impl Site {
         same(&mut self.places, &previous.places);
         same(&mut self.renamed, &previous.renamed);
         same(&mut self.moved, &previous.moved);
+        same(&mut self.looped, &previous.looped);
         // The texts and paths served are shared by the scan already.
         for (mine, theirs) in [
             (&mut self.posts, &previous.posts),
