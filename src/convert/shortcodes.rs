@@ -178,6 +178,7 @@ fn tokenize(src: &str, options: ParseOptions) -> (Vec<Tag>, Warnings) {
     let mut tags = Vec::new();
     let mut warnings = Warnings::default();
     let mut unclosed = 0;
+    let mut closes = Closes::new(src);
     let mut at = 0;
     let finder = memmem::Finder::new("{");
     while let Some(found) = finder.find(&src.as_bytes()[at..]) {
@@ -204,7 +205,7 @@ fn tokenize(src: &str, options: ParseOptions) -> (Vec<Tag>, Warnings) {
             continue;
         };
         if tag.role == Role::Open && is_verbatim(&tag.name) {
-            let inner = find_close(src, tag.span.end, &tag);
+            let inner = closes.find(tag.span.end, &tag);
             if let Some((inner, end)) = &inner {
                 tag.span.end = *end;
                 tag.role = Role::Verbatim(Some(inner.clone()));
@@ -230,21 +231,81 @@ fn code_ranges(src: &str, options: ParseOptions) -> Vec<Range<usize>> {
     ranges
 }
 
-/// The end of a verbatim tag's content and of its closing tag: (content, end of the close).
-fn find_close(src: &str, from: usize, open: &Tag) -> Option<(Range<usize>, usize)> {
-    let finder = memmem::Finder::new("{");
-    let mut at = from;
-    while let Some(found) = finder.find(&src.as_bytes()[at..]) {
-        let start = at + found;
-        at = start + 1;
-        if !matches!(src.as_bytes().get(start + 1), Some(b'{' | b'%')) {
-            continue;
-        }
-        if let Some(tag) = read_tag(src, start).filter(|t| closes(open, t)) {
-            return Some((from..start, tag.span.end));
+/// Finds the closes of verbatim tags (`raw`, `highlight`, …), remembering for each kind of
+/// close where none is found any more: a page of openers that never close is read once per
+/// kind, not once per opener.
+struct Closes<'s> {
+    src: &'s str,
+    /// By what closes a block (its form and name): the offset from which no close is found.
+    none_from: HashMap<(Form, String), usize>,
+    /// How many places a close was looked for: the work done, for tests to bound.
+    looked_at: usize,
+}
+
+impl<'s> Closes<'s> {
+    fn new(src: &'s str) -> Self {
+        Closes {
+            src,
+            none_from: HashMap::new(),
+            looked_at: 0,
         }
     }
-    None
+
+    /// The end of a verbatim tag's content and of its closing tag: (content, end of the close).
+    fn find(&mut self, from: usize, open: &Tag) -> Option<(Range<usize>, usize)> {
+        let key = close_key(open);
+        // Where no close starts at or after some offset, none does after a later one either.
+        if self.none_from.get(&key).is_some_and(|&none| none <= from) {
+            return None;
+        }
+        let src = self.src;
+        let finder = memmem::Finder::new("{");
+        let mut at = from;
+        while let Some(found) = finder.find(&src.as_bytes()[at..]) {
+            let start = at + found;
+            at = start + 1;
+            if !matches!(src.as_bytes().get(start + 1), Some(b'{' | b'%')) {
+                continue;
+            }
+            self.looked_at += 1;
+            if !may_close(&src.as_bytes()[start..], open.form) {
+                continue;
+            }
+            if let Some(tag) = read_tag(src, start).filter(|t| closes(open, t)) {
+                return Some((from..start, tag.span.end));
+            }
+        }
+        self.none_from.insert(key, from);
+        None
+    }
+}
+
+/// Whether the tag at the start of `text` can be a close of a block of this form, judged by its
+/// first characters, so that a close is only read where one may be: Hugo's starts `{{< /` or
+/// `{{% /`, the others' `{% end`.
+fn may_close(text: &[u8], form: Form) -> bool {
+    let (opener, mark): (&[u8], &[u8]) = match (form, text.get(2)) {
+        (Form::Hugo, Some(b'<' | b'%')) => (&text[..3], b"/"),
+        (Form::Hugo, _) => return false,
+        _ => (b"{%", b"end"),
+    };
+    let Some(after) = text.strip_prefix(opener) else {
+        return false;
+    };
+    let start = after
+        .iter()
+        .position(|b| !b.is_ascii_whitespace() && *b != b'-')
+        .unwrap_or(after.len());
+    after[start..].starts_with(mark)
+}
+
+/// What closes a block: Zola's `{% end %}` closes any of its blocks, the others' close names
+/// their opener.
+fn close_key(tag: &Tag) -> (Form, String) {
+    match tag.form {
+        Form::Zola => (Form::Zola, String::new()),
+        form => (form, tag.name.clone()),
+    }
 }
 
 /// Whether `close` ends the block `open` begins.
@@ -491,10 +552,7 @@ fn split_name(inner: &str) -> (&str, &str) {
 /// For each tag, the index of the tag that closes it (for an opener) when there is one.
 fn pair(tags: &[Tag]) -> Vec<Option<usize>> {
     // The openers not yet closed, by what closes them: a close takes the nearest.
-    let key = |tag: &Tag| match tag.form {
-        Form::Zola => (Form::Zola, String::new()),
-        form => (form, tag.name.clone()),
-    };
+    let key = close_key;
     let mut partners = vec![None; tags.len()];
     let mut open: HashMap<(Form, String), Vec<usize>> = HashMap::new();
     for (i, tag) in tags.iter().enumerate() {
@@ -1381,6 +1439,44 @@ mod tests {
             ["the closing tag of `tabs` closes nothing opened before it: it is left out"]
         );
         assert_eq!(md("{{ \"}}\" }}x"), "x");
+    }
+
+    #[test]
+    fn openers_that_never_close_are_looked_past_once_each() {
+        const OPENERS: usize = 3000;
+        for opener in [
+            "{{< highlight go >}}\n",
+            "{% raw %}",
+            "{%- raw -%}\n",
+            "{% highlight go %}\n",
+            "{% comment %}\n",
+            "{% code(lang=\"go\") %}\n",
+        ] {
+            let body = opener.repeat(OPENERS);
+            let mut closes = Closes::new(&body);
+            let mut found = 0;
+            for start in body.match_indices(opener.trim_end()).map(|(i, _)| i) {
+                let tag = read_tag(&body, start).expect("an opener");
+                found += usize::from(closes.find(tag.span.end, &tag).is_some());
+            }
+            assert_eq!(found, 0, "{opener}");
+            // Once per opener for the first, then remembered: quadratic would be millions.
+            assert!(
+                closes.looked_at <= OPENERS,
+                "{opener}: {}",
+                closes.looked_at
+            );
+            // The whole pass: each opener's tag left out with one warning, the text kept.
+            let out = expanded(&body);
+            assert_eq!(out.notes.len(), 1, "{opener}: {:?}", out.notes);
+            assert!(
+                !out.text.contains("{%") && !out.text.contains("{{<"),
+                "{opener}"
+            );
+        }
+        // A close after many openers still closes the first, whose content shows the rest.
+        let body = format!("{}{{% endraw %}}", "{% raw %}".repeat(OPENERS));
+        assert!(md(&body) == "{% raw %}".repeat(OPENERS - 1));
     }
 
     #[test]
