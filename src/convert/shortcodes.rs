@@ -697,6 +697,12 @@ impl Out {
         }
     }
 
+    /// Whether nothing but a quote's or list item's marks is written on this line.
+    fn at_line_start(&self) -> bool {
+        let line = self.text.rsplit('\n').next().unwrap_or("");
+        container_marks(line).0 == line.len()
+    }
+
     /// The last character written on this line that is not a space.
     fn before(&self) -> Option<char> {
         self.text.trim_end_matches([' ', '\t']).chars().next_back()
@@ -879,26 +885,58 @@ impl Expander<'_, '_> {
         match tag.name.as_str() {
             "raw" => self.out.write(text, inner.start, true),
             "comment" => {}
-            _ => {
-                let args = Args::parse(&tag.args);
-                let lang = args.get(&["lang", "language"], Some(0)).unwrap_or("");
-                let longest = longest_run(text, b'`');
-                let fence = "`".repeat(longest.max(2) + 1);
-                self.out.line_start(at);
-                self.out.write(&format!("{fence}{lang}"), at, false);
-                if !text.starts_with('\n') && !text.starts_with("\r\n") {
-                    self.out.write("\n", at, false);
-                }
-                self.out.write(text, inner.start, true);
-                if !text.ends_with('\n') {
-                    self.out.write("\n", inner.end, false);
-                }
-                self.out.write(&fence, inner.end, false);
-                let after = &self.src[tag.span.end..];
-                if !after.is_empty() && !after.starts_with(['\n', '\r']) {
-                    self.out.write("\n", tag.span.end, false);
-                }
+            _ => self.code_block(tag, inner),
+        }
+    }
+
+    /// A preformatted block for a `highlight` or `code` tag. Each line it writes carries the
+    /// marks of the quote or list item the tag stands in (`> `, the item's indentation), as
+    /// the lines it replaces did, so that its fences open and close inside it.
+    fn code_block(&mut self, tag: &Tag, inner: Range<usize>) {
+        let at = tag.span.start;
+        let text = &self.src[inner.clone()];
+        let args = Args::parse(&tag.args);
+        let lang = args.get(&["lang", "language"], Some(0)).unwrap_or("");
+        let fence = "`".repeat(longest_run(text, b'`').max(2) + 1);
+        let line_start = self.src[..at].rfind('\n').map_or(0, |i| i + 1);
+        let prefix = container_marks(&self.src[line_start..at]).1;
+        let newline = format!("\n{prefix}");
+        if !self.out.at_line_start() {
+            self.out.write(&newline, at, false);
+        }
+        self.out.write(&format!("{fence}{lang}"), at, false);
+        if !text.starts_with('\n') && !text.starts_with("\r\n") {
+            self.out.write(&newline, at, false);
+        }
+        let mut offset = inner.start;
+        let pieces = text.split_inclusive('\n').count();
+        let mut after_marks = false;
+        for (i, piece) in text.split_inclusive('\n').enumerate() {
+            let content = if i == 0 {
+                piece
+            } else {
+                self.out.write(&prefix, offset, false);
+                strip_marks(piece, &prefix)
+            };
+            // The marks before the closing tag are written already: its spaces would push
+            // the fence in past where it closes.
+            after_marks =
+                i + 1 == pieces && i > 0 && !piece.ends_with('\n') && content.trim().is_empty();
+            if !after_marks {
+                self.out
+                    .write(content, offset + piece.len() - content.len(), true);
             }
+            offset += piece.len();
+        }
+        if text.ends_with('\n') {
+            self.out.write(&prefix, inner.end, false);
+        } else if !after_marks {
+            self.out.write(&newline, inner.end, false);
+        }
+        self.out.write(&fence, inner.end, false);
+        let after = &self.src[tag.span.end..];
+        if !after.is_empty() && !after.starts_with(['\n', '\r']) {
+            self.out.write(&newline, tag.span.end, false);
         }
     }
 
@@ -1133,6 +1171,60 @@ fn destination(url: &str) -> String {
     }
 }
 
+/// The quote and list marks that open a line (`> `, `- `, `1. `, their indentation): how many
+/// bytes they take, and what a line that goes on in the same quote or item starts with (the
+/// quote marks kept, each list marker made spaces).
+fn container_marks(line: &str) -> (usize, String) {
+    let bytes = line.as_bytes();
+    let mut prefix = String::new();
+    let mut i = 0;
+    loop {
+        let spaces = bytes[i..]
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+        prefix.push_str(&line[i..i + spaces]);
+        i += spaces;
+        if bytes.get(i) == Some(&b'>') {
+            prefix.push('>');
+            i += 1;
+            continue;
+        }
+        let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let marker = match bytes.get(i + digits) {
+            Some(b'.' | b')') if (1..=9).contains(&digits) => digits + 1,
+            Some(b'-' | b'+' | b'*') if digits == 0 => 1,
+            _ => 0,
+        };
+        let ends = matches!(bytes.get(i + marker), None | Some(b' ' | b'\t'));
+        if marker == 0 || !ends {
+            return (i, prefix);
+        }
+        prefix.push_str(&" ".repeat(marker));
+        i += marker;
+    }
+}
+
+/// A line with the marks `prefix` stands for taken off its start, as far as it has them: a
+/// line written lazily, without them, is kept whole.
+fn strip_marks<'t>(line: &'t str, prefix: &str) -> &'t str {
+    let mut rest = line;
+    for mark in prefix.chars() {
+        let stripped = match mark {
+            '>' => {
+                let indent = rest.len() - rest.trim_start_matches(' ').len();
+                rest[indent.min(3)..].strip_prefix('>')
+            }
+            _ => rest.strip_prefix(mark),
+        };
+        match stripped {
+            Some(stripped) => rest = stripped,
+            None => break,
+        }
+    }
+    rest
+}
+
 /// The longest run of `byte` in `text`.
 fn longest_run(text: &str, byte: u8) -> usize {
     let (mut longest, mut run) = (0, 0);
@@ -1245,6 +1337,57 @@ mod tests {
             md("{{< highlight md >}}\n````\n{{< /highlight >}}\n"),
             "`````md\n````\n`````\n"
         );
+    }
+
+    /// Whether `markdown`'s text `after` is read as text, not as code: the fences before it
+    /// are balanced.
+    fn read_as_text(markdown: &str, after: &str) -> bool {
+        let mut in_code = false;
+        for event in Parser::new(markdown) {
+            match event {
+                Event::Start(MdTag::CodeBlock(_)) => in_code = true,
+                Event::End(pulldown_cmark::TagEnd::CodeBlock) => in_code = false,
+                Event::Text(text) if text.contains(after) => return !in_code,
+                _ => {}
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn a_code_block_in_a_quote_or_list_item_stays_in_it() {
+        for (body, expected) in [
+            (
+                "> quote\n> {% highlight ruby %}\n> puts 1\n> {% endhighlight %}\n\nAfter.\n",
+                "> quote\n> ```ruby\n> puts 1\n> ```\n\nAfter.\n",
+            ),
+            (
+                "> > {{< highlight go >}}\n> > x := 1\n> >\n> > y\n> > {{< /highlight >}}\n\nAfter.\n",
+                "> > ```go\n> > x := 1\n> > \n> > y\n> > ```\n\nAfter.\n",
+            ),
+            (
+                "- item\n\n  {% highlight ruby %}\n  puts 1\n    indented\n  {% endhighlight %}\n\nAfter.\n",
+                "- item\n\n  ```ruby\n  puts 1\n    indented\n  ```\n\nAfter.\n",
+            ),
+            (
+                "> 1. {{< highlight go >}}\n>    f()\n>    {{< /highlight >}}\n\nAfter.\n",
+                "> 1. ```go\n>    f()\n>    ```\n\nAfter.\n",
+            ),
+            (
+                "> {% highlight ruby %}\n> x\n>\n{% endhighlight %}\n\nAfter.\n",
+                "> ```ruby\n> x\n> \n> ```\n\nAfter.\n",
+            ),
+            // Lines written without the quote's marks get them, and text after the close
+            // goes on in the quote.
+            (
+                "> Text {% highlight ruby %}\nputs 1\n{% endhighlight %} more\n\nAfter.\n",
+                "> Text \n> ```ruby\n> puts 1\n> ```\n>  more\n\nAfter.\n",
+            ),
+        ] {
+            let out = md(body);
+            assert_eq!(out, expected, "{body}");
+            assert!(read_as_text(&out, "After."), "{out}");
+        }
     }
 
     #[test]
