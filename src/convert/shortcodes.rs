@@ -718,6 +718,8 @@ struct Warnings(BTreeMap<(Kind, String), (usize, usize)>);
 enum Kind {
     /// Unknown: its tags are left out, its content kept.
     Unknown,
+    /// Liquid's control flow, not run: its tags are left out, every branch's content kept.
+    Control,
     /// A value only the generator knows (a parameter, a site variable, an include).
     Value,
     /// An opener never closed.
@@ -753,6 +755,10 @@ impl Warnings {
                     Kind::Unknown => format!(
                         "shortcode or tag `{name}` is not known: its tags are left out, its \
                          content kept"
+                    ),
+                    Kind::Control => format!(
+                        "Liquid's `{name}` is control flow, which is not run: its tags are left \
+                         out, the content of every branch kept"
                     ),
                     Kind::Value => format!(
                         "`{name}` stands for a value only the site generator knows: it is left \
@@ -845,6 +851,9 @@ impl Expander<'_, '_> {
             // A shortcode known alone (a `qr` with its text inside): its content is what it
             // shows.
             name if known_alone(name) => self.converted(name),
+            name if tag.form == Form::Liquid && is_liquid_control(name) => {
+                self.left(Kind::Control, name, at)
+            }
             name => self.left(Kind::Unknown, name, at),
         }
     }
@@ -968,9 +977,10 @@ impl Expander<'_, '_> {
                     self.out.write(&format!("**{}**", escape(title)), at, false);
                 }
             }
-            None if matches!(name, "param" | "include" | "include_relative" | "assign") => {
-                self.left(Kind::Value, name, at)
+            None if tag.form == Form::Liquid && is_liquid_control(name) => {
+                self.left(Kind::Control, name, at)
             }
+            None if is_generator_value(name, tag.form) => self.left(Kind::Value, name, at),
             None if tag.role == Role::Open && tag.form != Form::Hugo => {
                 self.left(Kind::Unclosed, name, at)
             }
@@ -1021,6 +1031,43 @@ impl Expander<'_, '_> {
             Some('(' | '=' | ':' | '"' | '\'') => encoded,
             _ => format!("[{}]({encoded})", escape(target)),
         }
+    }
+}
+
+/// Liquid's control flow: which branch or how many times is the generator's to decide, so
+/// every branch's content is kept, once.
+fn is_liquid_control(name: &str) -> bool {
+    matches!(
+        name,
+        "if" | "elsif"
+            | "else"
+            | "unless"
+            | "case"
+            | "when"
+            | "for"
+            | "break"
+            | "continue"
+            | "tablerow"
+            | "ifchanged"
+    )
+}
+
+/// Tags that stand for a value only the generator knows: a parameter, a file it includes, a
+/// variable it sets or counts.
+fn is_generator_value(name: &str, form: Form) -> bool {
+    match form {
+        Form::Liquid => matches!(
+            name,
+            "include"
+                | "include_relative"
+                | "render"
+                | "assign"
+                | "increment"
+                | "decrement"
+                | "cycle"
+                | "echo"
+        ),
+        _ => matches!(name, "param" | "include"),
     }
 }
 
@@ -1548,6 +1595,36 @@ mod tests {
         );
         assert_eq!(out.counts.left.get("tabs"), Some(&3));
         assert_eq!(md("{% if site.x %}yes{% else %}no{% endif %}"), "yesno");
+    }
+
+    #[test]
+    fn liquid_control_flow_keeps_every_branch_and_is_told_once_per_word() {
+        let body = "{% if a %}A{% elsif b %}B{% else %}C{% endif %}\n\
+                    {% unless x %}U{% endunless %}{% case v %}{% when 1 %}one{% endcase %}\n\
+                    {% for p in ps %}{% if p %}{% break %}{% else %}{% continue %}{% endif %}\
+                    {% endfor %}{% tablerow t in ts %}T{% endtablerow %}\n\
+                    {% increment n %}{% decrement n %}{% cycle 'a', 'b' %}\n";
+        let out = expanded(body);
+        assert_eq!(out.text, "ABC\nUone\nT\n\n");
+        let said: Vec<&str> = out.notes.iter().map(|n| n.message.as_str()).collect();
+        assert!(!said.iter().any(|m| m.contains("not known")), "{said:#?}");
+        for word in [
+            "if", "elsif", "else", "unless", "case", "when", "for", "break", "continue", "tablerow",
+        ] {
+            let told = format!("Liquid's `{word}` is control flow, which is not run");
+            assert_eq!(
+                said.iter().filter(|m| m.starts_with(&told)).count(),
+                1,
+                "{word}: {said:#?}"
+            );
+        }
+        for word in ["increment", "decrement", "cycle"] {
+            let told = format!("`{word}` stands for a value only the site generator knows");
+            assert!(said.iter().any(|m| m.starts_with(&told)), "{word}");
+        }
+        assert_eq!(out.counts.left.get("if"), Some(&2));
+        // Only Liquid's: a Hugo shortcode of the same name is the author's own.
+        assert!(notes("{{< if >}}").iter().all(|m| m.contains("not known")));
     }
 
     #[test]
