@@ -722,8 +722,10 @@ enum Kind {
     Control,
     /// A value only the generator knows (a parameter, a site variable, an include).
     Value,
-    /// An opener never closed.
+    /// An opener whose tag is never closed (shown as written).
     Unclosed,
+    /// A block's opening tag that no closing tag ends.
+    Unended,
     /// A closing tag that closes nothing.
     Stray,
 }
@@ -751,28 +753,6 @@ impl Warnings {
             .0
             .into_iter()
             .map(|((kind, name), (offset, count))| {
-                let what = match kind {
-                    Kind::Unknown => format!(
-                        "shortcode or tag `{name}` is not known: its tags are left out, its \
-                         content kept"
-                    ),
-                    Kind::Control => format!(
-                        "Liquid's `{name}` is control flow, which is not run: its tags are left \
-                         out, the content of every branch kept"
-                    ),
-                    Kind::Value => format!(
-                        "`{name}` stands for a value only the site generator knows: it is left \
-                         out"
-                    ),
-                    Kind::Unclosed => format!(
-                        "`{name}` opens a shortcode or template tag that is never closed: it is \
-                         shown as written"
-                    ),
-                    Kind::Stray => format!(
-                        "the closing tag of `{name}` closes nothing opened before it: it is left \
-                         out"
-                    ),
-                };
                 let more = match count {
                     1 => String::new(),
                     2 => " (1 more use on this page)".to_owned(),
@@ -780,13 +760,53 @@ impl Warnings {
                 };
                 Note {
                     offset,
-                    message: format!("{what}{more}"),
+                    message: format!("{}{more}", kind.warning(&name)),
                 }
             })
             .collect();
         notes.sort_by_key(|n| n.offset);
         notes
     }
+}
+
+impl Kind {
+    /// What the author is told of a tag of this name.
+    fn warning(self, name: &str) -> String {
+        match self {
+            Kind::Unknown => format!(
+                "shortcode or tag `{name}` is not known: its tags are left out, its content kept"
+            ),
+            Kind::Control => format!(
+                "Liquid's `{name}` is control flow, which is not run: its tags are left out, the \
+                 content of every branch kept"
+            ),
+            Kind::Value => {
+                format!("`{name}` stands for a value only the site generator knows: it is left out")
+            }
+            Kind::Unclosed => format!(
+                "`{name}` opens a shortcode or template tag that is never closed: it is shown as \
+                 written"
+            ),
+            Kind::Unended => format!(
+                "`{name}` is never closed: its opening tag is left out, what follows it kept"
+            ),
+            Kind::Stray => format!(
+                "the closing tag of `{name}` closes nothing opened before it: it is left out"
+            ),
+        }
+    }
+}
+
+/// A warning without its count of uses on its page, when it is about a name a site may use on
+/// many pages (a shortcode it does not know, Liquid's control flow, a value only the generator
+/// knows) rather than a mistake on one page: a site is told of each such name once.
+pub fn site_wide_warning(message: &str) -> Option<&str> {
+    let name = message.split('`').nth(1)?;
+    [Kind::Unknown, Kind::Control, Kind::Value]
+        .into_iter()
+        .map(|kind| kind.warning(name))
+        .find(|warning| message.starts_with(warning.as_str()))
+        .map(|warning| &message[..warning.len()])
 }
 
 /// Writes the body with each tag replaced.
@@ -886,7 +906,7 @@ impl Expander<'_, '_> {
     fn verbatim(&mut self, tag: &Tag, inner: Option<Range<usize>>) {
         let at = tag.span.start;
         let Some(inner) = inner else {
-            self.left(Kind::Unclosed, &tag.name, at);
+            self.left(Kind::Unended, &tag.name, at);
             return;
         };
         self.converted(&tag.name);
@@ -982,7 +1002,7 @@ impl Expander<'_, '_> {
             }
             None if is_generator_value(name, tag.form) => self.left(Kind::Value, name, at),
             None if tag.role == Role::Open && tag.form != Form::Hugo => {
-                self.left(Kind::Unclosed, name, at)
+                self.left(Kind::Unended, name, at)
             }
             None => self.left(Kind::Unknown, name, at),
         }
@@ -1697,6 +1717,32 @@ mod tests {
         // A close after many openers still closes the first, whose content shows the rest.
         let body = format!("{}{{% endraw %}}", "{% raw %}".repeat(OPENERS));
         assert!(md(&body) == "{% raw %}".repeat(OPENERS - 1));
+    }
+
+    #[test]
+    fn warnings_about_a_name_the_site_may_use_on_every_page_are_known_without_their_count() {
+        let said = notes(
+            "{{< tabs >}}{{< tabs >}}{% if x %}{% endif %}{{ site.author }}{% raw %}\n{{< /tabs >}}",
+        );
+        let site_wide: Vec<Option<&str>> = said.iter().map(|m| site_wide_warning(m)).collect();
+        assert_eq!(
+            site_wide,
+            [
+                Some(
+                    "shortcode or tag `tabs` is not known: its tags are left out, its content kept"
+                ),
+                Some(
+                    "Liquid's `if` is control flow, which is not run: its tags are left out, the \
+                     content of every branch kept"
+                ),
+                Some(
+                    "`site.author` stands for a value only the site generator knows: it is left out"
+                ),
+                // A mistake on the page is told on each page.
+                None,
+            ],
+            "{said:#?}"
+        );
     }
 
     #[test]
