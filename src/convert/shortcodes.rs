@@ -27,6 +27,8 @@ use super::url::PAGE_REFERENCE;
 
 /// The longest tag read (its arguments may span lines): past it an opener is taken as text.
 const MAX_TAG_BYTES: usize = 4096;
+/// How many openers are read inside one argument of a tag.
+const MAX_NESTED: usize = 8;
 /// How many openers that close nowhere are looked at on one page: past it the rest of the
 /// page is left as written, so a page of `{{` costs no more than a page of text.
 const MAX_UNCLOSED: usize = 256;
@@ -703,9 +705,18 @@ impl Out {
         container_marks(line).0 == line.len()
     }
 
-    /// The last character written on this line that is not a space.
-    fn before(&self) -> Option<char> {
-        self.text.trim_end_matches([' ', '\t']).chars().next_back()
+    /// Whether the text written so far asks for a bare URL next: a link's destination
+    /// (`](`, `](<`), an HTML attribute (`href=`, `href="`), a reference definition (`[id]:`).
+    fn wants_url(&self) -> bool {
+        let line = self.text.rsplit('\n').next().unwrap_or("");
+        let line = line[container_marks(line).0..].trim_end();
+        let attribute = line
+            .strip_suffix(['"', '\''])
+            .unwrap_or(line)
+            .trim_end()
+            .ends_with('=');
+        let definition = line.starts_with('[') && line.ends_with("]:");
+        line.ends_with("](") || line.ends_with("](<") || attribute || definition
     }
 }
 
@@ -728,6 +739,8 @@ enum Kind {
     Unended,
     /// A closing tag that closes nothing.
     Stray,
+    /// A tag inside another's argument: left out.
+    Nested,
 }
 
 impl Warnings {
@@ -790,6 +803,9 @@ impl Kind {
             Kind::Unended => format!(
                 "`{name}` is never closed: its opening tag is left out, what follows it kept"
             ),
+            Kind::Nested => {
+                format!("shortcode or tag `{name}` inside another one's argument is left out")
+            }
             Kind::Stray => format!(
                 "the closing tag of `{name}` closes nothing opened before it: it is left out"
             ),
@@ -844,10 +860,59 @@ impl Expander<'_, '_> {
         self.warnings.add(kind, name, at);
     }
 
+    /// A tag's arguments, with any tag written inside a quoted value (`caption="{{< x >}}"`)
+    /// left out and told, and any escape inside shown as it reads.
+    fn args(&mut self, tag: &Tag) -> Args {
+        let mut args = Args::parse(&tag.args);
+        let values = args.positional.iter_mut();
+        for value in values.chain(args.named.iter_mut().map(|(_, value)| value)) {
+            if value.contains("{{") || value.contains("{%") {
+                *value = self.without_tags(value, tag.span.start);
+            }
+        }
+        args
+    }
+
+    /// A value with the tags inside it left out, and openers that close nowhere kept as
+    /// written; past [`MAX_NESTED`] openers the rest is kept as written, so that a value of
+    /// openers costs no more than a few reads.
+    fn without_tags(&mut self, value: &str, at: usize) -> String {
+        let mut kept = String::with_capacity(value.len());
+        let (mut copied, mut from, mut read) = (0, 0, 0);
+        while let Some(found) = value[from..].find('{') {
+            let start = from + found;
+            from = start + 1;
+            if !matches!(value.as_bytes().get(start + 1), Some(b'{' | b'%')) {
+                continue;
+            }
+            kept.push_str(&value[copied..start]);
+            copied = start;
+            read += 1;
+            if read > MAX_NESTED {
+                break;
+            }
+            let Some(inner) = read_tag(value, start) else {
+                continue;
+            };
+            match &inner.role {
+                Role::Literal(text) => kept.push_str(text),
+                _ if inner.form == Form::Output => {
+                    let name = inner.args.split_whitespace().next().unwrap_or("{{ }}");
+                    self.left(Kind::Nested, name, at)
+                }
+                _ => self.left(Kind::Nested, &inner.name, at),
+            }
+            copied = inner.span.end;
+            from = copied;
+        }
+        kept.push_str(&value[copied..]);
+        kept
+    }
+
     /// The opening tag of a block with a close.
     fn open(&mut self, tag: &Tag) {
         let at = tag.span.start;
-        let args = Args::parse(&tag.args);
+        let args = self.args(tag);
         match tag.name.as_str() {
             name if is_aside(name) => {
                 self.converted(name);
@@ -883,7 +948,7 @@ impl Expander<'_, '_> {
         let at = tag.span.start;
         match open.name.as_str() {
             "quote" | "blockquote" => {
-                let args = Args::parse(&open.args);
+                let args = self.args(open);
                 let by = [
                     args.get(&["author", "by", "name"], Some(0)),
                     args.get(&["source", "cite", "title", "from"], Some(1)),
@@ -924,7 +989,7 @@ impl Expander<'_, '_> {
     fn code_block(&mut self, tag: &Tag, inner: Range<usize>) {
         let at = tag.span.start;
         let text = &self.src[inner.clone()];
-        let args = Args::parse(&tag.args);
+        let args = self.args(tag);
         let lang = args.get(&["lang", "language"], Some(0)).unwrap_or("");
         let fence = "`".repeat(longest_run(text, b'`').max(2) + 1);
         let line_start = self.src[..at].rfind('\n').map_or(0, |i| i + 1);
@@ -975,7 +1040,7 @@ impl Expander<'_, '_> {
         if tag.form == Form::Output {
             return self.output(tag);
         }
-        let args = Args::parse(&tag.args);
+        let args = self.args(tag);
         let name = tag.name.as_str();
         let written = match name {
             "figure" | "image" | "img" => figure(&args),
@@ -1017,8 +1082,11 @@ impl Expander<'_, '_> {
         let url_filters = parts.all(|f| matches!(f, "relative_url" | "absolute_url"));
         let (literal, rest) = value(subject, false);
         let quoted = subject.starts_with(['"', '\'']) && rest.trim().is_empty();
-        if quoted && url_filters && tag.args.contains('|') {
-            self.converted("relative_url");
+        // A quoted string printed as it is: Liquid's way to write `{{` in a page.
+        if quoted && url_filters {
+            if tag.args.contains('|') {
+                self.converted("relative_url");
+            }
             self.out.write(&literal, at, false);
             return;
         }
@@ -1047,9 +1115,10 @@ impl Expander<'_, '_> {
                 c => encoded.push(c),
             }
         }
-        match self.out.before() {
-            Some('(' | '=' | ':' | '"' | '\'') => encoded,
-            _ => format!("[{}]({encoded})", escape(target)),
+        if self.out.wants_url() {
+            encoded
+        } else {
+            format!("[{}]({encoded})", escape(target))
         }
     }
 }
@@ -1386,6 +1455,57 @@ mod tests {
     }
 
     #[test]
+    fn a_reference_is_bare_only_where_a_url_is_expected() {
+        for (body, expected) in [
+            (
+                "See {{< ref path=\"secret.md\" >}}.",
+                "See [secret.md](@/secret.md).",
+            ),
+            (
+                "See: {{< ref path=\"secret.md\" >}}",
+                "See: [secret.md](@/secret.md)",
+            ),
+            ("(see {{< ref \"b.md\" >}})", "(see [b.md](@/b.md))"),
+            ("[x](<{{< ref \"a b.md\" >}}>)", "[x](<@/a%20b.md>)"),
+            (
+                "<a href=\"{{< ref \"b.md\" >}}\">b</a>",
+                "<a href=\"@/b.md\">b</a>",
+            ),
+            ("[b]: {{< relref \"b.md\" >}}\n", "[b]: @/b.md\n"),
+            ("> [b]({{< ref \"b.md\" >}})", "> [b](@/b.md)"),
+        ] {
+            assert_eq!(md(body), expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_tag_inside_an_argument_is_left_out_and_told() {
+        let body = "{{< figure src=\"x.png\" caption=\"A {{< nested >}}cat\" >}}";
+        assert_eq!(md(body), "![A cat](x.png)");
+        assert_eq!(
+            notes(body),
+            ["shortcode or tag `nested` inside another one's argument is left out"]
+        );
+        assert_eq!(
+            md("{{< figure src=\"x.png\" alt=\"{{ site.title }}{{</* b */>}}\" >}}"),
+            "![{{\\< b \\>}}](x.png)"
+        );
+        // Openers that close nowhere are kept as written.
+        let crowded = format!(
+            "{{{{< figure src=\"x.png\" alt=\"{}\" >}}}}",
+            "{{".repeat(500)
+        );
+        assert_eq!(md(&crowded), format!("![{}](x.png)", "{{".repeat(500)));
+    }
+
+    #[test]
+    fn a_quoted_string_output_prints_the_string() {
+        assert_eq!(md("Write {{ \"{{\" }} to start."), "Write {{ to start.");
+        assert_eq!(md("{{ '{%' }} raw {{ \"%}\" }}"), "{% raw %}");
+        assert!(notes("{{ \"{{\" }}").is_empty());
+    }
+
+    #[test]
     fn highlight_and_code_become_preformatted_blocks() {
         assert_eq!(
             md("{{< highlight go \"linenos=table\" >}}\nfunc main() {}\n{{< /highlight >}}\n"),
@@ -1678,7 +1798,8 @@ mod tests {
             notes("a {{< /tabs >}}"),
             ["the closing tag of `tabs` closes nothing opened before it: it is left out"]
         );
-        assert_eq!(md("{{ \"}}\" }}x"), "x");
+        // A close inside quotes is the string's: the tag ends after it.
+        assert_eq!(md("{{ \"}}\" }}x"), "}}x");
     }
 
     #[test]
