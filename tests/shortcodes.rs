@@ -89,3 +89,33 @@ fn shortcodes_and_page_references_are_served_as_what_they_mean() {
         "{said}"
     );
 }
+
+#[test]
+fn check_tells_an_unknown_shortcode_once_for_the_whole_site() {
+    let setup = Setup::new();
+    let capsule = setup.path().join("capsule");
+    write(
+        &capsule,
+        "posts/a.md",
+        "---\ntitle: A\ndate: 2024-01-02\n---\nText.\n\n{{< newsletter >}}\n\n{{< newsletter >}}\n",
+    );
+    write(
+        &capsule,
+        "posts/b.md",
+        "---\ntitle: B\ndate: 2024-01-03\n---\n{{< newsletter >}}\n",
+    );
+    let (_, out, err) = run_cli(setup.path(), &["check"]);
+    let said = format!("{out}{err}");
+    let told: Vec<&str> = said
+        .lines()
+        .filter(|l| l.contains("`newsletter`"))
+        .collect();
+    assert_eq!(
+        told,
+        [
+            "posts/a.md:7: warning: shortcode or tag `newsletter` is not known: its tags are left \
+             out, its content kept (1 more use on this page) (also in 1 more file)"
+        ],
+        "{said}"
+    );
+}

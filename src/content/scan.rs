@@ -24,6 +24,7 @@ use super::post::{FileFacts, FolderSeries, RawMeta, unread_key};
 use super::problem::Problem;
 use crate::convert::mime::mime_for;
 use crate::convert::redirect::redirect_target;
+use crate::convert::shortcodes;
 
 /// What one pass found. The collections are shared with the snapshot made from them and with
 /// the next pass, which copies one only to change it.
@@ -177,7 +178,7 @@ pub fn scan(
     if let (Some(named), Some(last)) = (&changed, last.clone().filter(|l| l.linked_texts == 0))
         && let Some(patched) = patch(root, options, &mut cache.entries, last, named)
     {
-        problems.extend(fold_unread_keys(patched.problems.values().flatten()));
+        problems.extend(fold_site_wide(patched.problems.values().flatten()));
         cache.last = Some(patched.clone());
         return patched;
     }
@@ -195,7 +196,7 @@ pub fn scan(
     pass.read_pending();
     cache.entries = pass.new;
     let found = pass.found;
-    problems.extend(fold_unread_keys(found.problems.values().flatten()));
+    problems.extend(fold_site_wide(found.problems.values().flatten()));
     // The folder as the last pass left it (a poll, or the first look of a watch): that pass's
     // result stands, with nothing changed, and no copy of it is kept.
     if let Some(last) = last.filter(|last| {
@@ -1019,40 +1020,50 @@ fn names_section_key(message: &str) -> bool {
         .is_some_and(|key| SECTION_KEYS.contains(&key))
 }
 
-/// The problems, with an author's own key (one gemhole does not read and that is no near miss
-/// of its keys) told once, at its first file, with how many more files carry it: a theme's
-/// keys on every post would otherwise drown the warnings that matter.
-fn fold_unread_keys<'p>(problems: impl Iterator<Item = &'p Problem>) -> Vec<Problem> {
+/// The problems, with each warning a site may give on many of its files told once, at its
+/// first file, with how many more files have it: an author's own key (one gemhole does not
+/// read and that is no near miss of its keys), a shortcode it does not know, Liquid's control
+/// flow, a value only the generator knows. A theme's keys or shortcodes on every post would
+/// otherwise drown the warnings that matter.
+fn fold_site_wide<'p>(problems: impl Iterator<Item = &'p Problem>) -> Vec<Problem> {
     let problems: Vec<&Problem> = problems.collect();
     let mut files: HashMap<&str, HashSet<&Path>> = HashMap::new();
     for problem in &problems {
-        if let Some(key) = unread_key(&problem.message) {
-            files.entry(key).or_default().insert(&problem.path);
+        if let Some((told, _)) = site_wide(&problem.message) {
+            files.entry(told).or_default().insert(&problem.path);
         }
     }
-    let mut told = HashSet::new();
+    let mut told_already = HashSet::new();
     let mut out = Vec::with_capacity(problems.len());
     for problem in problems {
-        let Some(key) = unread_key(&problem.message) else {
+        let Some((told, why)) = site_wide(&problem.message) else {
             out.push(problem.clone());
             continue;
         };
-        if !told.insert(key) {
+        if !told_already.insert(told) {
             continue;
         }
-        let more = files.get(key).map_or(0, |f| f.len().saturating_sub(1));
+        let more = files.get(told).map_or(0, |f| f.len().saturating_sub(1));
         let mut problem = problem.clone();
         if more > 0 {
             let files = if more == 1 { "file" } else { "files" };
-            problem.message = format!(
-                "{} (also in {more} more {files}: a key of the author's own, such as a theme's, \
-                 is kept in the file and not read)",
-                problem.message
-            );
+            problem.message = format!("{} (also in {more} more {files}{why})", problem.message);
         }
         out.push(problem);
     }
     out
+}
+
+/// What a warning told once for the whole site says whatever its file (its message, less a
+/// count of uses on one page), and why the other files are not named.
+fn site_wide(message: &str) -> Option<(&str, &'static str)> {
+    if unread_key(message).is_some() {
+        return Some((
+            message,
+            ": a key of the author's own, such as a theme's, is kept in the file and not read",
+        ));
+    }
+    shortcodes::site_wide_warning(message).map(|told| (told, ""))
 }
 
 /// `posts/x.gmi` → `/posts/x.gmi`; the root → `` (so a folder URL is this plus `/`).
@@ -1077,6 +1088,14 @@ mod tests {
         }
     }
 
+    /// The problems as `check` tells them, folded.
+    fn told(problems: &[Problem]) -> Vec<String> {
+        fold_site_wide(problems.iter())
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
     #[test]
     fn an_authors_own_key_is_told_once_with_how_many_files_carry_it() {
         let warn = |path: &str, message: &str| Problem {
@@ -1099,10 +1118,7 @@ mod tests {
                 "unknown key `serise` is ignored: did you mean `series`?",
             ),
         ];
-        let folded: Vec<String> = fold_unread_keys(problems.iter())
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let folded = told(&problems);
         assert_eq!(folded.len(), 4, "{folded:#?}");
         assert!(folded[0].starts_with(
             "posts/a.md:2: warning: unknown key `pillar` is ignored (also in 2 more files: "
@@ -1114,6 +1130,47 @@ mod tests {
         assert_eq!(
             folded[2],
             "posts/b.md:2: warning: unknown key `mood` is ignored"
+        );
+    }
+
+    #[test]
+    fn an_unknown_shortcode_is_told_once_at_its_first_use_with_how_many_files_use_it() {
+        let unknown = |name: &str| {
+            format!(
+                "shortcode or tag `{name}` is not known: its tags are left out, its content kept"
+            )
+        };
+        let broken = "`{{<` opens a shortcode or template tag that is never closed: it is shown \
+                      as written";
+        let newsletter = unknown("newsletter");
+        let problems: Vec<Problem> = [
+            ("a", 7, format!("{newsletter} (2 more uses on this page)")),
+            ("a", 9, unknown("tabs")),
+            ("b", 3, newsletter.clone()),
+            ("b", 4, broken.to_owned()),
+            ("c", 12, format!("{newsletter} (1 more use on this page)")),
+            ("c", 5, broken.to_owned()),
+        ]
+        .into_iter()
+        .map(|(file, line, message)| Problem {
+            path: PathBuf::from(format!("posts/{file}.md")),
+            line,
+            message,
+            error: false,
+        })
+        .collect();
+        assert_eq!(
+            told(&problems),
+            [
+                format!(
+                    "posts/a.md:7: warning: {newsletter} (2 more uses on this page) (also in 2 \
+                     more files)"
+                ),
+                format!("posts/a.md:9: warning: {}", unknown("tabs")),
+                // A tag broken on a page is told on each page: each is a mistake to fix.
+                format!("posts/b.md:4: warning: {broken}"),
+                format!("posts/c.md:5: warning: {broken}"),
+            ]
         );
     }
 

@@ -27,6 +27,8 @@ use super::url::PAGE_REFERENCE;
 
 /// The longest tag read (its arguments may span lines): past it an opener is taken as text.
 const MAX_TAG_BYTES: usize = 4096;
+/// How many openers are read inside one argument of a tag.
+const MAX_NESTED: usize = 8;
 /// How many openers that close nowhere are looked at on one page: past it the rest of the
 /// page is left as written, so a page of `{{` costs no more than a page of text.
 const MAX_UNCLOSED: usize = 256;
@@ -178,6 +180,7 @@ fn tokenize(src: &str, options: ParseOptions) -> (Vec<Tag>, Warnings) {
     let mut tags = Vec::new();
     let mut warnings = Warnings::default();
     let mut unclosed = 0;
+    let mut closes = Closes::new(src);
     let mut at = 0;
     let finder = memmem::Finder::new("{");
     while let Some(found) = finder.find(&src.as_bytes()[at..]) {
@@ -204,7 +207,7 @@ fn tokenize(src: &str, options: ParseOptions) -> (Vec<Tag>, Warnings) {
             continue;
         };
         if tag.role == Role::Open && is_verbatim(&tag.name) {
-            let inner = find_close(src, tag.span.end, &tag);
+            let inner = closes.find(tag.span.end, &tag);
             if let Some((inner, end)) = &inner {
                 tag.span.end = *end;
                 tag.role = Role::Verbatim(Some(inner.clone()));
@@ -230,21 +233,81 @@ fn code_ranges(src: &str, options: ParseOptions) -> Vec<Range<usize>> {
     ranges
 }
 
-/// The end of a verbatim tag's content and of its closing tag: (content, end of the close).
-fn find_close(src: &str, from: usize, open: &Tag) -> Option<(Range<usize>, usize)> {
-    let finder = memmem::Finder::new("{");
-    let mut at = from;
-    while let Some(found) = finder.find(&src.as_bytes()[at..]) {
-        let start = at + found;
-        at = start + 1;
-        if !matches!(src.as_bytes().get(start + 1), Some(b'{' | b'%')) {
-            continue;
-        }
-        if let Some(tag) = read_tag(src, start).filter(|t| closes(open, t)) {
-            return Some((from..start, tag.span.end));
+/// Finds the closes of verbatim tags (`raw`, `highlight`, …), remembering for each kind of
+/// close where none is found any more: a page of openers that never close is read once per
+/// kind, not once per opener.
+struct Closes<'s> {
+    src: &'s str,
+    /// By what closes a block (its form and name): the offset from which no close is found.
+    none_from: HashMap<(Form, String), usize>,
+    /// How many places a close was looked for: the work done, for tests to bound.
+    looked_at: usize,
+}
+
+impl<'s> Closes<'s> {
+    fn new(src: &'s str) -> Self {
+        Closes {
+            src,
+            none_from: HashMap::new(),
+            looked_at: 0,
         }
     }
-    None
+
+    /// The end of a verbatim tag's content and of its closing tag: (content, end of the close).
+    fn find(&mut self, from: usize, open: &Tag) -> Option<(Range<usize>, usize)> {
+        let key = close_key(open);
+        // Where no close starts at or after some offset, none does after a later one either.
+        if self.none_from.get(&key).is_some_and(|&none| none <= from) {
+            return None;
+        }
+        let src = self.src;
+        let finder = memmem::Finder::new("{");
+        let mut at = from;
+        while let Some(found) = finder.find(&src.as_bytes()[at..]) {
+            let start = at + found;
+            at = start + 1;
+            if !matches!(src.as_bytes().get(start + 1), Some(b'{' | b'%')) {
+                continue;
+            }
+            self.looked_at += 1;
+            if !may_close(&src.as_bytes()[start..], open.form) {
+                continue;
+            }
+            if let Some(tag) = read_tag(src, start).filter(|t| closes(open, t)) {
+                return Some((from..start, tag.span.end));
+            }
+        }
+        self.none_from.insert(key, from);
+        None
+    }
+}
+
+/// Whether the tag at the start of `text` can be a close of a block of this form, judged by its
+/// first characters, so that a close is only read where one may be: Hugo's starts `{{< /` or
+/// `{{% /`, the others' `{% end`.
+fn may_close(text: &[u8], form: Form) -> bool {
+    let (opener, mark): (&[u8], &[u8]) = match (form, text.get(2)) {
+        (Form::Hugo, Some(b'<' | b'%')) => (&text[..3], b"/"),
+        (Form::Hugo, _) => return false,
+        _ => (b"{%", b"end"),
+    };
+    let Some(after) = text.strip_prefix(opener) else {
+        return false;
+    };
+    let start = after
+        .iter()
+        .position(|b| !b.is_ascii_whitespace() && *b != b'-')
+        .unwrap_or(after.len());
+    after[start..].starts_with(mark)
+}
+
+/// What closes a block: Zola's `{% end %}` closes any of its blocks, the others' close names
+/// their opener.
+fn close_key(tag: &Tag) -> (Form, String) {
+    match tag.form {
+        Form::Zola => (Form::Zola, String::new()),
+        form => (form, tag.name.clone()),
+    }
 }
 
 /// Whether `close` ends the block `open` begins.
@@ -491,10 +554,7 @@ fn split_name(inner: &str) -> (&str, &str) {
 /// For each tag, the index of the tag that closes it (for an opener) when there is one.
 fn pair(tags: &[Tag]) -> Vec<Option<usize>> {
     // The openers not yet closed, by what closes them: a close takes the nearest.
-    let key = |tag: &Tag| match tag.form {
-        Form::Zola => (Form::Zola, String::new()),
-        form => (form, tag.name.clone()),
-    };
+    let key = close_key;
     let mut partners = vec![None; tags.len()];
     let mut open: HashMap<(Form, String), Vec<usize>> = HashMap::new();
     for (i, tag) in tags.iter().enumerate() {
@@ -639,9 +699,24 @@ impl Out {
         }
     }
 
-    /// The last character written on this line that is not a space.
-    fn before(&self) -> Option<char> {
-        self.text.trim_end_matches([' ', '\t']).chars().next_back()
+    /// Whether nothing but a quote's or list item's marks is written on this line.
+    fn at_line_start(&self) -> bool {
+        let line = self.text.rsplit('\n').next().unwrap_or("");
+        container_marks(line).0 == line.len()
+    }
+
+    /// Whether the text written so far asks for a bare URL next: a link's destination
+    /// (`](`, `](<`), an HTML attribute (`href=`, `href="`), a reference definition (`[id]:`).
+    fn wants_url(&self) -> bool {
+        let line = self.text.rsplit('\n').next().unwrap_or("");
+        let line = line[container_marks(line).0..].trim_end();
+        let attribute = line
+            .strip_suffix(['"', '\''])
+            .unwrap_or(line)
+            .trim_end()
+            .ends_with('=');
+        let definition = line.starts_with('[') && line.ends_with("]:");
+        line.ends_with("](") || line.ends_with("](<") || attribute || definition
     }
 }
 
@@ -654,12 +729,18 @@ struct Warnings(BTreeMap<(Kind, String), (usize, usize)>);
 enum Kind {
     /// Unknown: its tags are left out, its content kept.
     Unknown,
+    /// Liquid's control flow, not run: its tags are left out, every branch's content kept.
+    Control,
     /// A value only the generator knows (a parameter, a site variable, an include).
     Value,
-    /// An opener never closed.
+    /// An opener whose tag is never closed (shown as written).
     Unclosed,
+    /// A block's opening tag that no closing tag ends.
+    Unended,
     /// A closing tag that closes nothing.
     Stray,
+    /// A tag inside another's argument: left out.
+    Nested,
 }
 
 impl Warnings {
@@ -685,24 +766,6 @@ impl Warnings {
             .0
             .into_iter()
             .map(|((kind, name), (offset, count))| {
-                let what = match kind {
-                    Kind::Unknown => format!(
-                        "shortcode or tag `{name}` is not known: its tags are left out, its \
-                         content kept"
-                    ),
-                    Kind::Value => format!(
-                        "`{name}` stands for a value only the site generator knows: it is left \
-                         out"
-                    ),
-                    Kind::Unclosed => format!(
-                        "`{name}` opens a shortcode or template tag that is never closed: it is \
-                         shown as written"
-                    ),
-                    Kind::Stray => format!(
-                        "the closing tag of `{name}` closes nothing opened before it: it is left \
-                         out"
-                    ),
-                };
                 let more = match count {
                     1 => String::new(),
                     2 => " (1 more use on this page)".to_owned(),
@@ -710,13 +773,56 @@ impl Warnings {
                 };
                 Note {
                     offset,
-                    message: format!("{what}{more}"),
+                    message: format!("{}{more}", kind.warning(&name)),
                 }
             })
             .collect();
         notes.sort_by_key(|n| n.offset);
         notes
     }
+}
+
+impl Kind {
+    /// What the author is told of a tag of this name.
+    fn warning(self, name: &str) -> String {
+        match self {
+            Kind::Unknown => format!(
+                "shortcode or tag `{name}` is not known: its tags are left out, its content kept"
+            ),
+            Kind::Control => format!(
+                "Liquid's `{name}` is control flow, which is not run: its tags are left out, the \
+                 content of every branch kept"
+            ),
+            Kind::Value => {
+                format!("`{name}` stands for a value only the site generator knows: it is left out")
+            }
+            Kind::Unclosed => format!(
+                "`{name}` opens a shortcode or template tag that is never closed: it is shown as \
+                 written"
+            ),
+            Kind::Unended => format!(
+                "`{name}` is never closed: its opening tag is left out, what follows it kept"
+            ),
+            Kind::Nested => {
+                format!("shortcode or tag `{name}` inside another one's argument is left out")
+            }
+            Kind::Stray => format!(
+                "the closing tag of `{name}` closes nothing opened before it: it is left out"
+            ),
+        }
+    }
+}
+
+/// A warning without its count of uses on its page, when it is about a name a site may use on
+/// many pages (a shortcode it does not know, Liquid's control flow, a value only the generator
+/// knows) rather than a mistake on one page: a site is told of each such name once.
+pub fn site_wide_warning(message: &str) -> Option<&str> {
+    let name = message.split('`').nth(1)?;
+    [Kind::Unknown, Kind::Control, Kind::Value]
+        .into_iter()
+        .map(|kind| kind.warning(name))
+        .find(|warning| message.starts_with(warning.as_str()))
+        .map(|warning| &message[..warning.len()])
 }
 
 /// Writes the body with each tag replaced.
@@ -754,10 +860,59 @@ impl Expander<'_, '_> {
         self.warnings.add(kind, name, at);
     }
 
+    /// A tag's arguments, with any tag written inside a quoted value (`caption="{{< x >}}"`)
+    /// left out and told, and any escape inside shown as it reads.
+    fn args(&mut self, tag: &Tag) -> Args {
+        let mut args = Args::parse(&tag.args);
+        let values = args.positional.iter_mut();
+        for value in values.chain(args.named.iter_mut().map(|(_, value)| value)) {
+            if value.contains("{{") || value.contains("{%") {
+                *value = self.without_tags(value, tag.span.start);
+            }
+        }
+        args
+    }
+
+    /// A value with the tags inside it left out, and openers that close nowhere kept as
+    /// written; past [`MAX_NESTED`] openers the rest is kept as written, so that a value of
+    /// openers costs no more than a few reads.
+    fn without_tags(&mut self, value: &str, at: usize) -> String {
+        let mut kept = String::with_capacity(value.len());
+        let (mut copied, mut from, mut read) = (0, 0, 0);
+        while let Some(found) = value[from..].find('{') {
+            let start = from + found;
+            from = start + 1;
+            if !matches!(value.as_bytes().get(start + 1), Some(b'{' | b'%')) {
+                continue;
+            }
+            kept.push_str(&value[copied..start]);
+            copied = start;
+            read += 1;
+            if read > MAX_NESTED {
+                break;
+            }
+            let Some(inner) = read_tag(value, start) else {
+                continue;
+            };
+            match &inner.role {
+                Role::Literal(text) => kept.push_str(text),
+                _ if inner.form == Form::Output => {
+                    let name = inner.args.split_whitespace().next().unwrap_or("{{ }}");
+                    self.left(Kind::Nested, name, at)
+                }
+                _ => self.left(Kind::Nested, &inner.name, at),
+            }
+            copied = inner.span.end;
+            from = copied;
+        }
+        kept.push_str(&value[copied..]);
+        kept
+    }
+
     /// The opening tag of a block with a close.
     fn open(&mut self, tag: &Tag) {
         let at = tag.span.start;
-        let args = Args::parse(&tag.args);
+        let args = self.args(tag);
         match tag.name.as_str() {
             name if is_aside(name) => {
                 self.converted(name);
@@ -781,6 +936,9 @@ impl Expander<'_, '_> {
             // A shortcode known alone (a `qr` with its text inside): its content is what it
             // shows.
             name if known_alone(name) => self.converted(name),
+            name if tag.form == Form::Liquid && is_liquid_control(name) => {
+                self.left(Kind::Control, name, at)
+            }
             name => self.left(Kind::Unknown, name, at),
         }
     }
@@ -790,7 +948,7 @@ impl Expander<'_, '_> {
         let at = tag.span.start;
         match open.name.as_str() {
             "quote" | "blockquote" => {
-                let args = Args::parse(&open.args);
+                let args = self.args(open);
                 let by = [
                     args.get(&["author", "by", "name"], Some(0)),
                     args.get(&["source", "cite", "title", "from"], Some(1)),
@@ -813,7 +971,7 @@ impl Expander<'_, '_> {
     fn verbatim(&mut self, tag: &Tag, inner: Option<Range<usize>>) {
         let at = tag.span.start;
         let Some(inner) = inner else {
-            self.left(Kind::Unclosed, &tag.name, at);
+            self.left(Kind::Unended, &tag.name, at);
             return;
         };
         self.converted(&tag.name);
@@ -821,26 +979,58 @@ impl Expander<'_, '_> {
         match tag.name.as_str() {
             "raw" => self.out.write(text, inner.start, true),
             "comment" => {}
-            _ => {
-                let args = Args::parse(&tag.args);
-                let lang = args.get(&["lang", "language"], Some(0)).unwrap_or("");
-                let longest = longest_run(text, b'`');
-                let fence = "`".repeat(longest.max(2) + 1);
-                self.out.line_start(at);
-                self.out.write(&format!("{fence}{lang}"), at, false);
-                if !text.starts_with('\n') && !text.starts_with("\r\n") {
-                    self.out.write("\n", at, false);
-                }
-                self.out.write(text, inner.start, true);
-                if !text.ends_with('\n') {
-                    self.out.write("\n", inner.end, false);
-                }
-                self.out.write(&fence, inner.end, false);
-                let after = &self.src[tag.span.end..];
-                if !after.is_empty() && !after.starts_with(['\n', '\r']) {
-                    self.out.write("\n", tag.span.end, false);
-                }
+            _ => self.code_block(tag, inner),
+        }
+    }
+
+    /// A preformatted block for a `highlight` or `code` tag. Each line it writes carries the
+    /// marks of the quote or list item the tag stands in (`> `, the item's indentation), as
+    /// the lines it replaces did, so that its fences open and close inside it.
+    fn code_block(&mut self, tag: &Tag, inner: Range<usize>) {
+        let at = tag.span.start;
+        let text = &self.src[inner.clone()];
+        let args = self.args(tag);
+        let lang = args.get(&["lang", "language"], Some(0)).unwrap_or("");
+        let fence = "`".repeat(longest_run(text, b'`').max(2) + 1);
+        let line_start = self.src[..at].rfind('\n').map_or(0, |i| i + 1);
+        let prefix = container_marks(&self.src[line_start..at]).1;
+        let newline = format!("\n{prefix}");
+        if !self.out.at_line_start() {
+            self.out.write(&newline, at, false);
+        }
+        self.out.write(&format!("{fence}{lang}"), at, false);
+        if !text.starts_with('\n') && !text.starts_with("\r\n") {
+            self.out.write(&newline, at, false);
+        }
+        let mut offset = inner.start;
+        let pieces = text.split_inclusive('\n').count();
+        let mut after_marks = false;
+        for (i, piece) in text.split_inclusive('\n').enumerate() {
+            let content = if i == 0 {
+                piece
+            } else {
+                self.out.write(&prefix, offset, false);
+                strip_marks(piece, &prefix)
+            };
+            // The marks before the closing tag are written already: its spaces would push
+            // the fence in past where it closes.
+            after_marks =
+                i + 1 == pieces && i > 0 && !piece.ends_with('\n') && content.trim().is_empty();
+            if !after_marks {
+                self.out
+                    .write(content, offset + piece.len() - content.len(), true);
             }
+            offset += piece.len();
+        }
+        if text.ends_with('\n') {
+            self.out.write(&prefix, inner.end, false);
+        } else if !after_marks {
+            self.out.write(&newline, inner.end, false);
+        }
+        self.out.write(&fence, inner.end, false);
+        let after = &self.src[tag.span.end..];
+        if !after.is_empty() && !after.starts_with(['\n', '\r']) {
+            self.out.write(&newline, tag.span.end, false);
         }
     }
 
@@ -850,7 +1040,7 @@ impl Expander<'_, '_> {
         if tag.form == Form::Output {
             return self.output(tag);
         }
-        let args = Args::parse(&tag.args);
+        let args = self.args(tag);
         let name = tag.name.as_str();
         let written = match name {
             "figure" | "image" | "img" => figure(&args),
@@ -872,11 +1062,12 @@ impl Expander<'_, '_> {
                     self.out.write(&format!("**{}**", escape(title)), at, false);
                 }
             }
-            None if matches!(name, "param" | "include" | "include_relative" | "assign") => {
-                self.left(Kind::Value, name, at)
+            None if tag.form == Form::Liquid && is_liquid_control(name) => {
+                self.left(Kind::Control, name, at)
             }
+            None if is_generator_value(name, tag.form) => self.left(Kind::Value, name, at),
             None if tag.role == Role::Open && tag.form != Form::Hugo => {
-                self.left(Kind::Unclosed, name, at)
+                self.left(Kind::Unended, name, at)
             }
             None => self.left(Kind::Unknown, name, at),
         }
@@ -891,8 +1082,11 @@ impl Expander<'_, '_> {
         let url_filters = parts.all(|f| matches!(f, "relative_url" | "absolute_url"));
         let (literal, rest) = value(subject, false);
         let quoted = subject.starts_with(['"', '\'']) && rest.trim().is_empty();
-        if quoted && url_filters && tag.args.contains('|') {
-            self.converted("relative_url");
+        // A quoted string printed as it is: Liquid's way to write `{{` in a page.
+        if quoted && url_filters {
+            if tag.args.contains('|') {
+                self.converted("relative_url");
+            }
             self.out.write(&literal, at, false);
             return;
         }
@@ -921,10 +1115,48 @@ impl Expander<'_, '_> {
                 c => encoded.push(c),
             }
         }
-        match self.out.before() {
-            Some('(' | '=' | ':' | '"' | '\'') => encoded,
-            _ => format!("[{}]({encoded})", escape(target)),
+        if self.out.wants_url() {
+            encoded
+        } else {
+            format!("[{}]({encoded})", escape(target))
         }
+    }
+}
+
+/// Liquid's control flow: which branch or how many times is the generator's to decide, so
+/// every branch's content is kept, once.
+fn is_liquid_control(name: &str) -> bool {
+    matches!(
+        name,
+        "if" | "elsif"
+            | "else"
+            | "unless"
+            | "case"
+            | "when"
+            | "for"
+            | "break"
+            | "continue"
+            | "tablerow"
+            | "ifchanged"
+    )
+}
+
+/// Tags that stand for a value only the generator knows: a parameter, a file it includes, a
+/// variable it sets or counts.
+fn is_generator_value(name: &str, form: Form) -> bool {
+    match form {
+        Form::Liquid => matches!(
+            name,
+            "include"
+                | "include_relative"
+                | "render"
+                | "assign"
+                | "increment"
+                | "decrement"
+                | "cycle"
+                | "echo"
+        ),
+        _ => matches!(name, "param" | "include"),
     }
 }
 
@@ -1075,6 +1307,60 @@ fn destination(url: &str) -> String {
     }
 }
 
+/// The quote and list marks that open a line (`> `, `- `, `1. `, their indentation): how many
+/// bytes they take, and what a line that goes on in the same quote or item starts with (the
+/// quote marks kept, each list marker made spaces).
+fn container_marks(line: &str) -> (usize, String) {
+    let bytes = line.as_bytes();
+    let mut prefix = String::new();
+    let mut i = 0;
+    loop {
+        let spaces = bytes[i..]
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+        prefix.push_str(&line[i..i + spaces]);
+        i += spaces;
+        if bytes.get(i) == Some(&b'>') {
+            prefix.push('>');
+            i += 1;
+            continue;
+        }
+        let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let marker = match bytes.get(i + digits) {
+            Some(b'.' | b')') if (1..=9).contains(&digits) => digits + 1,
+            Some(b'-' | b'+' | b'*') if digits == 0 => 1,
+            _ => 0,
+        };
+        let ends = matches!(bytes.get(i + marker), None | Some(b' ' | b'\t'));
+        if marker == 0 || !ends {
+            return (i, prefix);
+        }
+        prefix.push_str(&" ".repeat(marker));
+        i += marker;
+    }
+}
+
+/// A line with the marks `prefix` stands for taken off its start, as far as it has them: a
+/// line written lazily, without them, is kept whole.
+fn strip_marks<'t>(line: &'t str, prefix: &str) -> &'t str {
+    let mut rest = line;
+    for mark in prefix.chars() {
+        let stripped = match mark {
+            '>' => {
+                let indent = rest.len() - rest.trim_start_matches(' ').len();
+                rest[indent.min(3)..].strip_prefix('>')
+            }
+            _ => rest.strip_prefix(mark),
+        };
+        match stripped {
+            Some(stripped) => rest = stripped,
+            None => break,
+        }
+    }
+    rest
+}
+
 /// The longest run of `byte` in `text`.
 fn longest_run(text: &str, byte: u8) -> usize {
     let (mut longest, mut run) = (0, 0);
@@ -1169,6 +1455,57 @@ mod tests {
     }
 
     #[test]
+    fn a_reference_is_bare_only_where_a_url_is_expected() {
+        for (body, expected) in [
+            (
+                "See {{< ref path=\"secret.md\" >}}.",
+                "See [secret.md](@/secret.md).",
+            ),
+            (
+                "See: {{< ref path=\"secret.md\" >}}",
+                "See: [secret.md](@/secret.md)",
+            ),
+            ("(see {{< ref \"b.md\" >}})", "(see [b.md](@/b.md))"),
+            ("[x](<{{< ref \"a b.md\" >}}>)", "[x](<@/a%20b.md>)"),
+            (
+                "<a href=\"{{< ref \"b.md\" >}}\">b</a>",
+                "<a href=\"@/b.md\">b</a>",
+            ),
+            ("[b]: {{< relref \"b.md\" >}}\n", "[b]: @/b.md\n"),
+            ("> [b]({{< ref \"b.md\" >}})", "> [b](@/b.md)"),
+        ] {
+            assert_eq!(md(body), expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_tag_inside_an_argument_is_left_out_and_told() {
+        let body = "{{< figure src=\"x.png\" caption=\"A {{< nested >}}cat\" >}}";
+        assert_eq!(md(body), "![A cat](x.png)");
+        assert_eq!(
+            notes(body),
+            ["shortcode or tag `nested` inside another one's argument is left out"]
+        );
+        assert_eq!(
+            md("{{< figure src=\"x.png\" alt=\"{{ site.title }}{{</* b */>}}\" >}}"),
+            "![{{\\< b \\>}}](x.png)"
+        );
+        // Openers that close nowhere are kept as written.
+        let crowded = format!(
+            "{{{{< figure src=\"x.png\" alt=\"{}\" >}}}}",
+            "{{".repeat(500)
+        );
+        assert_eq!(md(&crowded), format!("![{}](x.png)", "{{".repeat(500)));
+    }
+
+    #[test]
+    fn a_quoted_string_output_prints_the_string() {
+        assert_eq!(md("Write {{ \"{{\" }} to start."), "Write {{ to start.");
+        assert_eq!(md("{{ '{%' }} raw {{ \"%}\" }}"), "{% raw %}");
+        assert!(notes("{{ \"{{\" }}").is_empty());
+    }
+
+    #[test]
     fn highlight_and_code_become_preformatted_blocks() {
         assert_eq!(
             md("{{< highlight go \"linenos=table\" >}}\nfunc main() {}\n{{< /highlight >}}\n"),
@@ -1187,6 +1524,57 @@ mod tests {
             md("{{< highlight md >}}\n````\n{{< /highlight >}}\n"),
             "`````md\n````\n`````\n"
         );
+    }
+
+    /// Whether `markdown`'s text `after` is read as text, not as code: the fences before it
+    /// are balanced.
+    fn read_as_text(markdown: &str, after: &str) -> bool {
+        let mut in_code = false;
+        for event in Parser::new(markdown) {
+            match event {
+                Event::Start(MdTag::CodeBlock(_)) => in_code = true,
+                Event::End(pulldown_cmark::TagEnd::CodeBlock) => in_code = false,
+                Event::Text(text) if text.contains(after) => return !in_code,
+                _ => {}
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn a_code_block_in_a_quote_or_list_item_stays_in_it() {
+        for (body, expected) in [
+            (
+                "> quote\n> {% highlight ruby %}\n> puts 1\n> {% endhighlight %}\n\nAfter.\n",
+                "> quote\n> ```ruby\n> puts 1\n> ```\n\nAfter.\n",
+            ),
+            (
+                "> > {{< highlight go >}}\n> > x := 1\n> >\n> > y\n> > {{< /highlight >}}\n\nAfter.\n",
+                "> > ```go\n> > x := 1\n> > \n> > y\n> > ```\n\nAfter.\n",
+            ),
+            (
+                "- item\n\n  {% highlight ruby %}\n  puts 1\n    indented\n  {% endhighlight %}\n\nAfter.\n",
+                "- item\n\n  ```ruby\n  puts 1\n    indented\n  ```\n\nAfter.\n",
+            ),
+            (
+                "> 1. {{< highlight go >}}\n>    f()\n>    {{< /highlight >}}\n\nAfter.\n",
+                "> 1. ```go\n>    f()\n>    ```\n\nAfter.\n",
+            ),
+            (
+                "> {% highlight ruby %}\n> x\n>\n{% endhighlight %}\n\nAfter.\n",
+                "> ```ruby\n> x\n> \n> ```\n\nAfter.\n",
+            ),
+            // Lines written without the quote's marks get them, and text after the close
+            // goes on in the quote.
+            (
+                "> Text {% highlight ruby %}\nputs 1\n{% endhighlight %} more\n\nAfter.\n",
+                "> Text \n> ```ruby\n> puts 1\n> ```\n>  more\n\nAfter.\n",
+            ),
+        ] {
+            let out = md(body);
+            assert_eq!(out, expected, "{body}");
+            assert!(read_as_text(&out, "After."), "{out}");
+        }
     }
 
     #[test]
@@ -1350,6 +1738,36 @@ mod tests {
     }
 
     #[test]
+    fn liquid_control_flow_keeps_every_branch_and_is_told_once_per_word() {
+        let body = "{% if a %}A{% elsif b %}B{% else %}C{% endif %}\n\
+                    {% unless x %}U{% endunless %}{% case v %}{% when 1 %}one{% endcase %}\n\
+                    {% for p in ps %}{% if p %}{% break %}{% else %}{% continue %}{% endif %}\
+                    {% endfor %}{% tablerow t in ts %}T{% endtablerow %}\n\
+                    {% increment n %}{% decrement n %}{% cycle 'a', 'b' %}\n";
+        let out = expanded(body);
+        assert_eq!(out.text, "ABC\nUone\nT\n\n");
+        let said: Vec<&str> = out.notes.iter().map(|n| n.message.as_str()).collect();
+        assert!(!said.iter().any(|m| m.contains("not known")), "{said:#?}");
+        for word in [
+            "if", "elsif", "else", "unless", "case", "when", "for", "break", "continue", "tablerow",
+        ] {
+            let told = format!("Liquid's `{word}` is control flow, which is not run");
+            assert_eq!(
+                said.iter().filter(|m| m.starts_with(&told)).count(),
+                1,
+                "{word}: {said:#?}"
+            );
+        }
+        for word in ["increment", "decrement", "cycle"] {
+            let told = format!("`{word}` stands for a value only the site generator knows");
+            assert!(said.iter().any(|m| m.starts_with(&told)), "{word}");
+        }
+        assert_eq!(out.counts.left.get("if"), Some(&2));
+        // Only Liquid's: a Hugo shortcode of the same name is the author's own.
+        assert!(notes("{{< if >}}").iter().all(|m| m.contains("not known")));
+    }
+
+    #[test]
     fn nested_blocks_are_each_converted() {
         assert_eq!(
             md(
@@ -1380,7 +1798,72 @@ mod tests {
             notes("a {{< /tabs >}}"),
             ["the closing tag of `tabs` closes nothing opened before it: it is left out"]
         );
-        assert_eq!(md("{{ \"}}\" }}x"), "x");
+        // A close inside quotes is the string's: the tag ends after it.
+        assert_eq!(md("{{ \"}}\" }}x"), "}}x");
+    }
+
+    #[test]
+    fn openers_that_never_close_are_looked_past_once_each() {
+        const OPENERS: usize = 3000;
+        for opener in [
+            "{{< highlight go >}}\n",
+            "{% raw %}",
+            "{%- raw -%}\n",
+            "{% highlight go %}\n",
+            "{% comment %}\n",
+            "{% code(lang=\"go\") %}\n",
+        ] {
+            let body = opener.repeat(OPENERS);
+            let mut closes = Closes::new(&body);
+            let mut found = 0;
+            for start in body.match_indices(opener.trim_end()).map(|(i, _)| i) {
+                let tag = read_tag(&body, start).expect("an opener");
+                found += usize::from(closes.find(tag.span.end, &tag).is_some());
+            }
+            assert_eq!(found, 0, "{opener}");
+            // Once per opener for the first, then remembered: quadratic would be millions.
+            assert!(
+                closes.looked_at <= OPENERS,
+                "{opener}: {}",
+                closes.looked_at
+            );
+            // The whole pass: each opener's tag left out with one warning, the text kept.
+            let out = expanded(&body);
+            assert_eq!(out.notes.len(), 1, "{opener}: {:?}", out.notes);
+            assert!(
+                !out.text.contains("{%") && !out.text.contains("{{<"),
+                "{opener}"
+            );
+        }
+        // A close after many openers still closes the first, whose content shows the rest.
+        let body = format!("{}{{% endraw %}}", "{% raw %}".repeat(OPENERS));
+        assert!(md(&body) == "{% raw %}".repeat(OPENERS - 1));
+    }
+
+    #[test]
+    fn warnings_about_a_name_the_site_may_use_on_every_page_are_known_without_their_count() {
+        let said = notes(
+            "{{< tabs >}}{{< tabs >}}{% if x %}{% endif %}{{ site.author }}{% raw %}\n{{< /tabs >}}",
+        );
+        let site_wide: Vec<Option<&str>> = said.iter().map(|m| site_wide_warning(m)).collect();
+        assert_eq!(
+            site_wide,
+            [
+                Some(
+                    "shortcode or tag `tabs` is not known: its tags are left out, its content kept"
+                ),
+                Some(
+                    "Liquid's `if` is control flow, which is not run: its tags are left out, the \
+                     content of every branch kept"
+                ),
+                Some(
+                    "`site.author` stands for a value only the site generator knows: it is left out"
+                ),
+                // A mistake on the page is told on each page.
+                None,
+            ],
+            "{said:#?}"
+        );
     }
 
     #[test]

@@ -398,12 +398,18 @@ fn date_written(value: &Value) -> Option<String> {
 }
 
 /// The key of `known` nearest `word` (in any case), at most `max` edits away and near enough
-/// for its length, with its distance.
+/// for its length, with its distance. Words of four letters or fewer must be one edit away:
+/// two edits make most short words another (`note` is not `date`).
 fn nearest<'k>(word: &str, known: &[&'k str], max: usize) -> Option<(usize, &'k str)> {
+    let word = word.to_lowercase();
     known
         .iter()
-        .map(|k| (strsim::osa_distance(&word.to_lowercase(), k), *k))
-        .filter(|&(d, k)| d <= max && d < k.len() / 2 + 1)
+        .map(|k| (strsim::osa_distance(&word, k), *k))
+        .filter(|&(d, k)| {
+            let shorter = word.chars().count().min(k.len());
+            let near_enough = if shorter <= 4 { 1 } else { k.len() / 2 };
+            d <= max && d <= near_enough
+        })
         .min()
 }
 
@@ -1974,5 +1980,31 @@ date: 2023-01-29 18:30:22 2023 -0800
         // A near miss of a taxonomy gemhole reads is told.
         let (_, p) = raw_with_problems("+++\n[taxonomies]\nseires = [\"S\"]\n+++\n");
         assert!(p[0].message.contains("did you mean `series`?"), "{p:?}");
+    }
+
+    #[test]
+    fn a_short_key_is_a_near_miss_only_one_edit_away() {
+        for (typo, meant) in [
+            ("serise", "series"),
+            ("draf", "draft"),
+            ("darft", "draft"),
+            ("tilte", "title"),
+            ("dat", "date"),
+        ] {
+            assert_eq!(
+                nearest(typo, &KNOWN_KEYS, 2).map(|(_, k)| k),
+                Some(meant),
+                "{typo}"
+            );
+        }
+        // Two edits from `date` or `part`: other words, not typos.
+        for word in ["note", "mood", "mode", "nope"] {
+            let near = nearest(word, &KNOWN_KEYS, 2);
+            assert!(near.is_none(), "{word}: did you mean {near:?}?");
+        }
+        assert_eq!(
+            unknown("note", &KNOWN_KEYS).message,
+            "unknown key `note` is ignored"
+        );
     }
 }
