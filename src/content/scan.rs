@@ -926,23 +926,8 @@ fn examine(
         front.draft = Some(true);
         page.withheld.get_or_insert("draft");
     }
-    if let Some(written) = front.redirect_to.as_deref() {
-        let folder = format!("{}/", url_of(relative.parent().unwrap_or(Path::new(""))));
-        match redirect_target(&folder, written) {
-            Ok(target) => page.redirect = Some(target.stored()),
-            Err(why) => problem(
-                front_lines.line("redirect_to").unwrap_or(1),
-                format!("`redirect_to` `{written}` is ignored: {why}"),
-                false,
-            ),
-        }
-    }
-    if section && markdown && is_post_path(relative) {
-        let (series, series_problems) = FolderSeries::of_section(&front, relative);
-        for p in series_problems {
-            problem(front_lines.line(&p.key).unwrap_or(1), p.message, false);
-        }
-        page.series = series;
+    for (line, message) in page_settings(&mut page, &front, &front_lines, relative, markdown) {
+        problem(line, message, false);
     }
     let mut broken = false;
     let post = if is_post {
@@ -983,6 +968,37 @@ fn examine(
         problems,
         broken,
     }
+}
+
+/// What the front matter says of the page itself, as other generators write it: where it
+/// sends its readers (`redirect_to`), and the series a section page (`_index.md`) makes of its
+/// folder. Returns the warnings, by line.
+fn page_settings(
+    page: &mut markdown::Page,
+    front: &RawMeta,
+    front_lines: &KeyLines,
+    relative: &Path,
+    markdown: bool,
+) -> Vec<(usize, String)> {
+    let mut warnings = Vec::new();
+    if let Some(written) = front.redirect_to.as_deref() {
+        let folder = format!("{}/", url_of(relative.parent().unwrap_or(Path::new(""))));
+        match redirect_target(&folder, written) {
+            Ok(target) => page.redirect = Some(target.stored()),
+            Err(why) => warnings.push((
+                front_lines.line("redirect_to").unwrap_or(1),
+                format!("`redirect_to` `{written}` is ignored: {why}"),
+            )),
+        }
+    }
+    if is_section_page(relative) && markdown && is_post_path(relative) {
+        let (series, series_problems) = FolderSeries::of_section(front, relative);
+        for p in series_problems {
+            warnings.push((front_lines.line(&p.key).unwrap_or(1), p.message));
+        }
+        page.series = series;
+    }
+    warnings
 }
 
 /// The keys Hugo and Zola document for a section page (`_index.md`) that gemhole does not

@@ -49,21 +49,7 @@ pub(super) fn update(
     };
     let mut posts_changed = Vec::new();
     for path in changed {
-        // Series descriptions are shown on their indexes.
-        if path.starts_with(SERIES_DIR) {
-            return None;
-        }
-        // A section page that makes (or made) its folder a series names and describes it.
-        if is_section_page(path)
-            && (makes_series(memo.site.texts.get(path)) || makes_series(scanned.texts.get(path)))
-        {
-            return None;
-        }
-        // A redirect may close or open a loop through other pages: looked for again.
-        if [memo.site.texts.get(path), scanned.texts.get(path)]
-            .into_iter()
-            .any(|text| matches!(text, Some(Text::Page(page)) if page.redirect.is_some()))
-        {
+        if changes_lists(memo, scanned, path) {
             return None;
         }
         match (find(&memo.scanned, path), find(&scanned.posts, path)) {
@@ -137,6 +123,19 @@ pub(super) fn update(
         after: memo.after.clone(),
         now,
     })
+}
+
+/// Whether a changed page (not a post) asks for the lists to be made again: a series
+/// description (shown on its index), a section page that makes or made its folder a series,
+/// or a page with a redirect, which may close or open a loop through other pages.
+fn changes_lists(memo: &Memo, scanned: &Scan, path: &Path) -> bool {
+    let (was, is) = (memo.site.texts.get(path), scanned.texts.get(path));
+    let redirects =
+        |text: Option<&Text>| matches!(text, Some(Text::Page(p)) if p.redirect.is_some());
+    path.starts_with(SERIES_DIR)
+        || (is_section_page(path) && (makes_series(was) || makes_series(is)))
+        || redirects(was)
+        || redirects(is)
 }
 
 /// Whether two versions of a post sit in the same place of every list: all but their links
