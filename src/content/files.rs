@@ -17,6 +17,7 @@ use std::sync::Arc;
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
+use super::options::POSTS_DIR;
 use crate::config::{AreaConfig, Config};
 use crate::convert::mime::mime_for;
 use crate::disk::{self, FolderUse};
@@ -615,42 +616,54 @@ pub(crate) fn is_hidden<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
     match names.next() {
         None => false,
         Some(first) => {
+            if !first_visible(first) || is_temporary(first) {
+                return true;
+            }
+            let second = names.next();
             let mut rest = names.peekable();
-            !first_visible(first)
-                || is_temporary(first)
-                || is_jekyll_site_file(first, rest.peek().copied())
-                || rest.any(hidden)
+            // A Jekyll site's own files, at the root or copied whole into `posts/`.
+            let jekyll = is_jekyll_site_file(first, second)
+                || (first == POSTS_DIR
+                    && second.is_some_and(|s| is_jekyll_site_file(s, rest.peek().copied())));
+            jekyll || second.is_some_and(hidden) || rest.any(hidden)
         }
     }
 }
 
 /// Whether a name at the root (and the one below it) is one of a Jekyll site's own files: the
-/// names below, every settings file (`_config.yml`, `_config_dev.yml`, `_config.local.toml`:
-/// extra ones often hold secrets) and the folders Jekyll leaves out by default (`node_modules`,
-/// `gemfiles`, `vendor/bundle`, `vendor/cache`, `vendor/gems`, `vendor/ruby`).
+/// names below, every settings file and its copies (`_config` and any name going on from it
+/// with `.`, `_` or `-`: `_config_dev.yml`, `_config.yml.bak`; extra ones often hold secrets) and the folders
+/// Jekyll leaves out by default (`node_modules`, `gemfiles`, `vendor/bundle`, `vendor/cache`,
+/// `vendor/gems`, `vendor/ruby`). In any case of letters: a file system that ignores case
+/// would open the file by any spelling.
 fn is_jekyll_site_file(first: &str, second: Option<&str>) -> bool {
-    let settings = first.starts_with("_config")
-        && [".yml", ".yaml", ".toml"]
-            .iter()
-            .any(|ext| first.ends_with(ext));
-    JEKYLL_SITE_FILES.contains(&first)
-        || settings
+    let first = first.to_ascii_lowercase();
+    let second = second.map(str::to_ascii_lowercase);
+    let settings = first
+        .strip_prefix("_config")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '_', '-']));
+    settings
+        || JEKYLL_SITE_FILES.contains(&first.as_str())
         || (first == "vendor"
-            && second.is_some_and(|s| ["bundle", "cache", "gems", "ruby"].contains(&s)))
+            && second
+                .as_deref()
+                .is_some_and(|s| ["bundle", "cache", "gems", "ruby"].contains(&s)))
 }
 
 /// What a Jekyll site keeps beside its pages, for building them (its settings, templates,
 /// styles, data, plugins, Ruby's gems, the built site): a site copied in whole into the capsule
 /// serves none of it. Other names starting with `_` are the author's.
-const JEKYLL_SITE_FILES: [&str; 10] = [
+const JEKYLL_SITE_FILES: [&str; 12] = [
     "_layouts",
     "_includes",
     "_sass",
     "_data",
     "_plugins",
     "_site",
-    "Gemfile",
-    "Gemfile.lock",
+    "gemfile",
+    "gemfile.lock",
+    "gems.rb",
+    "gems.locked",
     "node_modules",
     "gemfiles",
 ];
@@ -829,13 +842,23 @@ mod tests {
             &["vendor", "bundle", "x.rb"],
             &["vendor", "ruby"],
             &["node_modules", "x", "package.json"],
+            &["_config.yml.bak"],
+            &["_config"],
+            &["_config-prod.json"],
+            &["_CONFIG.YML"],
+            &["_Layouts", "x.html"],
+            &["Vendor", "Bundle", "x.rb"],
+            &["gems.rb"],
+            &["posts", "_config.yml"],
+            &["posts", "_layouts", "post.html"],
+            &["posts", "vendor", "bundle", "x.rb"],
         ] {
             assert!(is_hidden(jekyll.iter().copied()), "{jekyll:?}");
         }
         for shown in [
             &["_posts", "2010-07-21-x.md"][..],
             &["_notes.md"],
-            &["posts", "_config.yml"],
+            &["posts", "about", "_config.yml"],
             &["vendor", "fonts", "a.woff"],
             &["_configure.md"],
         ] {

@@ -279,8 +279,10 @@ pub(super) fn rewrite_links(
                 let (target, label) = rest.split_at(end);
                 if let Some(resolved) = references.and_then(|r| r.resolve(path, target)) {
                     // Gemtext has no fragments: the page is the target.
+                    // A page of an area is not named at all from outside it (the author is
+                    // told); any other reference that names no page stays as written.
                     let Resolved::Url(url) = resolved else {
-                        return None;
+                        return matches!(resolved, Resolved::InArea).then(String::new);
                     };
                     return Some(format!("=> {url}{label}"));
                 }
