@@ -560,6 +560,8 @@ fn pair(tags: &[Tag]) -> Vec<Option<usize>> {
     for (i, tag) in tags.iter().enumerate() {
         match tag.role {
             Role::Open => open.entry(key(tag)).or_default().push(i),
+            // Any Liquid tag may begin a block: one that an `{% endname %}` follows does.
+            Role::Alone if tag.form == Form::Liquid => open.entry(key(tag)).or_default().push(i),
             Role::Close => {
                 if let Some(o) = open.get_mut(&key(tag)).and_then(Vec::pop) {
                     partners[o] = Some(i);
@@ -696,6 +698,34 @@ impl Out {
         let text = self.text.trim_end_matches([' ', '>']);
         if !text.is_empty() && !text.ends_with('\n') {
             self.write("\n", src, false);
+        }
+    }
+
+    /// Blanks each line holding one of `emptied` (where a tag left nothing) on which only a
+    /// list marker or a run of `-` or `=` is left: after a paragraph, Markdown would read
+    /// what the author wrote as an item as a heading's underline, or as a rule. The line keeps
+    /// its quote marks and its length, so every byte still maps to where it came from.
+    fn clear_bare_marks(&mut self, emptied: &[usize]) {
+        for &at in emptied {
+            let start = self.text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let end = self.text[at..]
+                .find('\n')
+                .map_or(self.text.len(), |i| at + i);
+            let line = &self.text[start..end];
+            if !only_marks(line) {
+                continue;
+            }
+            let blank: String = line
+                .chars()
+                .map(|c| {
+                    if c == '>' || c.is_ascii_whitespace() {
+                        c
+                    } else {
+                        ' '
+                    }
+                })
+                .collect();
+            self.text.replace_range(start..end, &blank);
         }
     }
 
@@ -836,19 +866,31 @@ struct Expander<'s, 'w> {
 impl Expander<'_, '_> {
     fn run(&mut self, tags: &[Tag], partners: &[Option<usize>]) {
         let mut at = 0;
+        // Where a tag was taken out and nothing written in its place.
+        let mut emptied = Vec::new();
         for (i, tag) in tags.iter().enumerate() {
             self.out.write(&self.src[at..tag.span.start], at, true);
             at = tag.span.end;
-            match (&tag.role, partners[i]) {
-                (Role::Open, Some(_)) => self.open(tag),
-                (Role::Close, Some(open)) => self.close(&tags[open], tag),
-                (Role::Close, None) => self.warnings.add(Kind::Stray, &tag.name, tag.span.start),
-                (Role::Literal(text), _) => self.out.write(text, tag.span.start, false),
-                (Role::Verbatim(inner), _) => self.verbatim(tag, inner.clone()),
-                _ => self.alone(tag),
+            let written = self.out.text.len();
+            self.tag(tag, i, tags, partners);
+            if self.out.text.len() == written {
+                emptied.push(written);
             }
         }
         self.out.write(&self.src[at..], at, true);
+        self.out.clear_bare_marks(&emptied);
+    }
+
+    /// Writes what one tag stands for.
+    fn tag(&mut self, tag: &Tag, i: usize, tags: &[Tag], partners: &[Option<usize>]) {
+        match (&tag.role, partners[i]) {
+            (Role::Open | Role::Alone, Some(_)) => self.open(tag),
+            (Role::Close, Some(open)) => self.close(&tags[open], tag),
+            (Role::Close, None) => self.warnings.add(Kind::Stray, &tag.name, tag.span.start),
+            (Role::Literal(text), _) => self.out.write(text, tag.span.start, false),
+            (Role::Verbatim(inner), _) => self.verbatim(tag, inner.clone()),
+            _ => self.alone(tag),
+        }
     }
 
     fn converted(&mut self, name: &str) {
@@ -916,11 +958,10 @@ impl Expander<'_, '_> {
         match tag.name.as_str() {
             name if is_aside(name) => {
                 self.converted(name);
-                let title = args.get(&["title", "summary", "header", "heading"], Some(0));
-                if let Some(title) = title {
+                if let Some(title) = aside_title(tag, &args) {
                     self.out.line_start(at);
                     self.out
-                        .write(&format!("**{}**\n", escape(title)), at, false);
+                        .write(&format!("**{}**\n", escape(&title)), at, false);
                 }
             }
             name @ ("quote" | "blockquote") => {
@@ -1058,6 +1099,11 @@ impl Expander<'_, '_> {
             None if is_aside(name) || known_alone(name) => {
                 // Known, but with nothing to show here (a block's opener without its close).
                 self.converted(name);
+                // An aside always has content, and a Zola block always a close: one missing is
+                // the author's to know of.
+                if tag.role == Role::Open && (is_aside(name) || tag.form != Form::Hugo) {
+                    self.warnings.add(Kind::Unended, name, at);
+                }
                 if let Some(title) = args.get(&["title", "summary"], None) {
                     self.out.write(&format!("**{}**", escape(title)), at, false);
                 }
@@ -1178,6 +1224,17 @@ fn is_aside(name: &str) -> bool {
             | "notice"
             | "aside"
     )
+}
+
+/// The title an aside's opener gives: a named or first argument, or for Liquid, whose tags
+/// take their words unquoted (`{% details Click me %}`), all its words.
+fn aside_title<'a>(tag: &Tag, args: &'a Args) -> Option<Cow<'a, str>> {
+    let names = ["title", "summary", "header", "heading"];
+    let unquoted = !tag.args.starts_with(['"', '\'']) && args.named.is_empty();
+    if tag.form == Form::Liquid && unquoted && args.positional.len() > 1 {
+        return Some(Cow::Owned(args.positional.join(" ")));
+    }
+    args.get(&names, Some(0)).map(Cow::Borrowed)
 }
 
 /// Names converted when they stand alone: a block of them keeps its content.
@@ -1339,6 +1396,16 @@ fn container_marks(line: &str) -> (usize, String) {
         prefix.push_str(&" ".repeat(marker));
         i += marker;
     }
+}
+
+/// Whether a line holds list markers or a run of `-` and `=`, with nothing else but quote
+/// marks and spaces.
+fn only_marks(line: &str) -> bool {
+    let rest = &line[container_marks(line).0..];
+    let left = rest
+        .bytes()
+        .all(|b| matches!(b, b'-' | b'=') || b.is_ascii_whitespace());
+    left && line.bytes().any(|b| b != b'>' && !b.is_ascii_whitespace())
 }
 
 /// A line with the marks `prefix` stands for taken off its start, as far as it has them: a
@@ -1800,6 +1867,72 @@ mod tests {
         );
         // A close inside quotes is the string's: the tag ends after it.
         assert_eq!(md("{{ \"}}\" }}x"), "}}x");
+    }
+
+    #[test]
+    fn a_tag_taken_out_of_a_list_item_leaves_no_heading_underline() {
+        for (body, expected) in [
+            (
+                "Intro paragraph text\n- {% include foo.html %}\n- second\n",
+                "Intro paragraph text\n  \n- second\n",
+            ),
+            ("Intro\n- {{ site.baseurl }}\n", "Intro\n  \n"),
+            ("Para\n-{{< x >}}\n", "Para\n \n"),
+            ("Intro\n= {{< param x >}}\n", "Intro\n  \n"),
+            (
+                "- a\n  - {{< unknownx >}}\n    deep\n",
+                "- a\n    \n    deep\n",
+            ),
+            ("Intro\n- {% raw %}\n- b\n", "Intro\n  \n- b\n"),
+            ("Intro\n- {% comment %}\n- b\n", "Intro\n  \n- b\n"),
+            ("> Intro\n> 1. {{< x >}}\n", "> Intro\n>    \n"),
+            // What a tag leaves beside other text, or writes itself, stays.
+            ("Intro\n- a {{< x >}}\n", "Intro\n- a \n"),
+            ("Intro\n- {{< qr text=\"q\" >}}\n", "Intro\n- q\n"),
+            ("Intro\n---\n{{< x >}}\n", "Intro\n---\n\n"),
+        ] {
+            let out = expanded(body);
+            assert_eq!(out.text, expected, "{body:?}");
+            // Each line still maps to the line it was written on.
+            let line = |text: &str, at: usize| text[..at].matches('\n').count();
+            for (at, _) in out.text.match_indices('\n') {
+                assert_eq!(line(body, out.source_offset(at)), line(&out.text, at));
+            }
+        }
+    }
+
+    #[test]
+    fn liquid_blocks_of_any_name_close_with_their_end_tag() {
+        assert_eq!(md("{% tabs %}z{% endtabs %}"), "z");
+        assert_eq!(
+            notes("{% tabs %}z{% endtabs %}"),
+            ["shortcode or tag `tabs` is not known: its tags are left out, its content kept"]
+        );
+        assert_eq!(
+            md("{% details Click me %}\nInside\n{% enddetails %}\n"),
+            "**Click me**\n\nInside\n\n"
+        );
+        assert_eq!(md("{% note %}\nN\n{% endnote %}\n"), "\nN\n\n");
+        assert!(notes("{% details Click me %}x{% enddetails %}").is_empty());
+        assert!(notes("{% note %}x{% endnote %}").is_empty());
+        // A tag with no end is still one tag alone.
+        assert_eq!(md("{% details Click me %}"), "");
+    }
+
+    #[test]
+    fn an_aside_never_closed_is_told() {
+        for body in ["{{% notice info %}}\nabc\n", "{% note() %}\nabc\n"] {
+            assert_eq!(md(body), "\nabc\n");
+            let told = notes(body);
+            assert_eq!(told.len(), 1, "{body:?}");
+            assert!(
+                told[0].ends_with(
+                    "is never closed: its opening tag is left out, what follows it kept"
+                )
+            );
+        }
+        // A Hugo shortcode known alone needs no close.
+        assert!(notes("{{< youtube abc >}}").is_empty());
     }
 
     #[test]
