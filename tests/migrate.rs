@@ -89,7 +89,7 @@ fn zola(capsule: &Path) {
     write(
         &posts,
         "moved/_index.md",
-        "+++\nredirect_to = \"/posts/garden/\"\n+++\n",
+        "+++\nredirect_to = \"posts/garden/\"\n+++\n",
     );
 }
 

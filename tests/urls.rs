@@ -33,7 +33,7 @@ fn migrated() -> TestServer {
     write(
         &capsule,
         "posts/moved.md",
-        "---\ntitle: Moved\ndate: 2024-01-01\nredirect_to: knots.gmi\n---\nGone.\n",
+        "---\ntitle: Moved\ndate: 2024-01-01\nredirect_to: posts/knots.gmi\n---\nGone.\n",
     );
     write(&capsule, "about.gmi", "# About\n");
     write(

@@ -982,8 +982,9 @@ fn page_settings(
 ) -> Vec<(usize, String)> {
     let mut warnings = Vec::new();
     if let Some(written) = front.redirect_to.as_deref() {
-        let folder = format!("{}/", url_of(relative.parent().unwrap_or(Path::new(""))));
-        match redirect_target(&folder, written) {
+        // As Zola reads it, whose key it is: a path without a leading `/` is from the site's
+        // root (`redirect_to = "docs/start/"`), not from the page's folder.
+        match redirect_target("/", written) {
             Ok(target) => page.redirect = Some(target.stored()),
             Err(why) => warnings.push((
                 front_lines.line("redirect_to").unwrap_or(1),
