@@ -221,7 +221,13 @@ impl Capsule {
         {
             return Some(Lookup::Found(Resolved::NotFound("not published yet")));
         }
-        // Text pages come from the site as last read, never from a file being written.
+        Some(self.answer_text(resolved))
+    }
+
+    /// What a path the folder resolved answers: a text page as the site last read it (never a
+    /// file being written), sent on by its `redirect_to`, or with its series navigation; any
+    /// other file as it is.
+    fn answer_text(&self, resolved: Resolved) -> Lookup {
         let text = match &resolved {
             Resolved::Markdown(path) => Some(self.text(path)),
             Resolved::File { path, mime } if *mime == "text/gemini" => Some(self.text(path)),
@@ -234,7 +240,7 @@ impl Capsule {
                 .and_then(|source| self.site.redirect_of(source)),
             _ => None,
         };
-        Some(match (text, resolved) {
+        match (text, resolved) {
             (Some(Some(Text::Page(page))), Resolved::Markdown(_) | Resolved::File { .. })
                 if let Some(redirect) = redirect =>
             {
@@ -260,7 +266,7 @@ impl Capsule {
             // Created since the site was last read: served once it has been.
             (Some(None), _) => Lookup::Found(Resolved::NotFound("not read yet")),
             (_, other) => Lookup::Found(other),
-        })
+        }
     }
 
     /// What a path names: from the site snapshot when it is a text page, else (when `disk`)

@@ -901,42 +901,20 @@ impl PostMeta {
             Some(date) => date,
             None => found.modified_date(raw.date.is_some() || raw.publish_date.is_some(), file),
         };
-        if let (Some(expiry), Some(from)) = (expiry_date, publish_date.or(Some(date)))
-            && expiry.at() <= from.at()
-        {
-            found.warn(
-                false,
-                expiry_key,
-                format!(
-                    "`{expiry_key}` ({}) is not after the post is published ({}): readers never \
-                     see it",
-                    expiry.minute(),
-                    from.minute()
-                ),
-            );
-        }
-
-        if let Some(updated) = updated
-            && updated.at() < date.at()
-        {
-            found.warn(
-                false,
-                updated_key,
-                format!(
-                    "`{updated_key}` ({}) is before the post's date ({}): feeds say it was \
-                     updated before it was published",
-                    updated.minute(),
-                    date.minute()
-                ),
-            );
-        }
+        found.dates_in_order(
+            date,
+            publish_date,
+            (updated, updated_key),
+            (expiry_date, expiry_key),
+        );
         let series = found.series(&raw.series);
         if let Some(on) = raw.series_switch {
             found.warn(
                 false,
                 "series",
                 format!(
-                    "`series: {on}` names no series and is ignored: in a post, write the                      series' name; a folder's `_index.md` makes its posts a series this way"
+                    "`series: {on}` names no series and is ignored: in a post, write the \
+                     series' name; a folder's `_index.md` makes its posts a series this way"
                 ),
             );
         }
@@ -1044,6 +1022,46 @@ impl PostMeta {
 struct Found(Vec<MetaProblem>);
 
 impl Found {
+    /// Warns of dates that contradict each other: an expiry not after the post appears (readers
+    /// never see it), an update before the post's date (feeds would say so).
+    fn dates_in_order(
+        &mut self,
+        date: PostDate,
+        publish_date: Option<PostDate>,
+        (updated, updated_key): (Option<PostDate>, &'static str),
+        (expiry_date, expiry_key): (Option<PostDate>, &'static str),
+    ) {
+        if let (Some(expiry), Some(from)) = (expiry_date, publish_date.or(Some(date)))
+            && expiry.at() <= from.at()
+        {
+            self.warn(
+                false,
+                expiry_key,
+                format!(
+                    "`{expiry_key}` ({}) is not after the post is published ({}): readers never \
+                         see it",
+                    expiry.minute(),
+                    from.minute()
+                ),
+            );
+        }
+
+        if let Some(updated) = updated
+            && updated.at() < date.at()
+        {
+            self.warn(
+                false,
+                updated_key,
+                format!(
+                    "`{updated_key}` ({}) is before the post's date ({}): feeds say it was \
+                         updated before it was published",
+                    updated.minute(),
+                    date.minute()
+                ),
+            );
+        }
+    }
+
     /// Notes a problem with the value under `key`.
     fn warn(&mut self, fatal: bool, key: &str, message: String) {
         self.0.push(MetaProblem {
@@ -1314,6 +1332,21 @@ mod tests {
         let (raw, problems) = raw_with_problems(source);
         assert!(problems.is_empty(), "{problems:?}");
         raw
+    }
+
+    #[test]
+    fn series_true_in_a_post_is_told_in_one_sentence() {
+        let raw = raw("---\ntitle: T\ndate: 2024-01-01\nseries: true\n---\n");
+        let (meta, problems) = PostMeta::resolve(raw, &facts("t"), None);
+        assert!(meta.series.is_empty());
+        let told: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            told,
+            [
+                "`series: true` names no series and is ignored: in a post, write the series' \
+              name; a folder's `_index.md` makes its posts a series this way"
+            ]
+        );
     }
 
     fn facts(stem: &str) -> FileFacts<'_> {
