@@ -892,9 +892,7 @@ fn examine(
     let (mut page, mut front, front_lines, heading, links) = if markdown {
         let read = markdown::read(&source, stem, &options.markdown);
         for (e, fatal) in &read.problems {
-            if !(section && !fatal && names_section_key(&e.message)) {
-                problem(e.line, e.message.clone(), *fatal);
-            }
+            problem(e.line, e.message.clone(), *fatal);
         }
         if read.error.is_some() {
             return failed(Text::Page(Arc::new(read.page)), problems);
@@ -1000,41 +998,6 @@ fn page_settings(
         page.series = series;
     }
     warnings
-}
-
-/// The keys Hugo and Zola document for a section page (`_index.md`) that gemhole does not
-/// read: known, so never reported as unknown there.
-const SECTION_KEYS: [&str; 22] = [
-    "sort_by",
-    "paginate_by",
-    "paginate_path",
-    "paginate_reversed",
-    "insert_anchor_links",
-    "transparent",
-    "render",
-    "page_template",
-    "template",
-    "weight",
-    "in_search_index",
-    "generate_feeds",
-    "generate_feed",
-    "cascade",
-    "outputs",
-    "layout",
-    "type",
-    "menu",
-    "build",
-    "linktitle",
-    "params",
-    "sitemap",
-];
-
-/// Whether a front-matter warning is the "unknown key" one of a section key.
-fn names_section_key(message: &str) -> bool {
-    message
-        .strip_prefix("unknown key `")
-        .and_then(|rest| rest.split(['`', '.']).next())
-        .is_some_and(|key| SECTION_KEYS.contains(&key))
 }
 
 /// The problems, with each warning a site may give on many of its files told once, at its

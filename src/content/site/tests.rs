@@ -1051,6 +1051,39 @@ fn series_slugs_stay_unique() {
     assert_ne!(slugs[0], slugs[1]);
 }
 
+/// Every key Hugo and Zola document for a section page is known there: none is "unknown".
+#[test]
+fn a_section_pages_documented_keys_are_never_unknown() {
+    let keys = [
+        "sort_by",
+        "paginate_by",
+        "paginate_path",
+        "paginate_reversed",
+        "insert_anchor_links",
+        "transparent",
+        "render",
+        "page_template",
+        "template",
+        "weight",
+        "in_search_index",
+        "generate_feeds",
+        "generate_feed",
+        "cascade",
+        "outputs",
+        "layout",
+        "type",
+        "menu",
+        "build",
+        "linktitle",
+        "sitemap",
+    ];
+    let front: String = keys.iter().map(|k| format!("{k}: x\n")).collect();
+    let front = front.replace("weight: x", "weight: 1");
+    let text = format!("---\n{front}---\nAll\n");
+    let (_, problems) = build(&[("posts/garden/_index.md", text.as_str())]);
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
 #[test]
 fn former_urls_are_settled_where_nothing_else_answers() {
     let (site, problems) = build(&[
