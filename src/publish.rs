@@ -314,7 +314,10 @@ fn write_capsule(
             // redirect, so a page with a link to where readers go now. (A file renamed by its
             // `slug` is left out: links to its old name are rewritten.)
             Lookup::Redirect(to) if capsule.writes_moved_page(&segments, slash, &to) => {
-                moved.push((target, crate::views::pages::moved(&to)));
+                moved.push((
+                    target,
+                    crate::views::pages::moved(&capsule.layout.strings, &to),
+                ));
                 continue;
             }
             Lookup::PageError(e) => {
@@ -611,7 +614,7 @@ mod tests {
         let config = crate::config::HostConfig::default();
         let (site, _) =
             crate::content::site::Site::build(&root, &crate::content::BuildOptions::new(&config));
-        Capsule::new(root, site, &config)
+        Capsule::new(root, site, &config, Default::default())
     }
 
     /// A symlink put where the checked folder was is refused when the build starts writing,

@@ -645,7 +645,12 @@ mod tests {
         let host = crate::config::HostConfig::default();
         let options = BuildOptions::new(&host);
         let (site, _) = Site::build(&root, &options);
-        let current = Arc::new(ArcSwap::from_pointee(Capsule::new(root, site, &host)));
+        let current = Arc::new(ArcSwap::from_pointee(Capsule::new(
+            root,
+            site,
+            &host,
+            Default::default(),
+        )));
         let target = Target {
             host: "localhost".into(),
             current: Arc::clone(&current),

@@ -422,7 +422,7 @@ fn run_with(ops: &[Op], linked: bool) {
     let mut whole_cache = ReadCache::default();
     let (site, _) = Site::build_cached(&root, &options, &mut cache);
     Site::build_cached(&root, &options, &mut whole_cache);
-    let mut incremental = Capsule::new(root.clone(), site, &config);
+    let mut incremental = Capsule::new(root.clone(), site, &config, Default::default());
     let extra = extra_paths();
     for (step, op) in ops.iter().enumerate() {
         let named: HashSet<PathBuf> = folder.apply(op).into_iter().collect();
@@ -443,7 +443,7 @@ fn run_with(ops: &[Op], linked: bool) {
             references.push(("scratch", scratch_site, scratch_found));
         }
         for (name, site, found_there) in references {
-            let reference = Capsule::new(root.clone(), site, &config);
+            let reference = Capsule::new(root.clone(), site, &config, Default::default());
             assert_eq!(
                 problems(&found),
                 problems(&found_there),

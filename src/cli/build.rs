@@ -14,6 +14,7 @@ use crate::content::{CapsuleRoot, Secret};
 use crate::convert::url::Origin;
 use crate::publish::OutDir;
 use crate::respond::Capsule;
+use crate::views::layout::Layout;
 
 #[derive(Debug, Args)]
 pub(super) struct BuildArgs {
@@ -87,7 +88,11 @@ fn write_copy(host: &HostConfig, root: CapsuleRoot, out: &OutDir) -> anyhow::Res
     for problem in &problems {
         eprintln!("{problem}");
     }
-    let capsule = Capsule::new(root, site, host);
+    let (layout, broken) = Layout::load(host, None);
+    for problem in &broken {
+        eprintln!("{problem}");
+    }
+    let capsule = Capsule::new(root, site, host, std::sync::Arc::new(layout));
     // Feeds need absolute URLs: the canonical name and the public port (else Gemini's).
     let origin = Origin::new(
         host.canonical().as_str(),

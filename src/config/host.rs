@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::DEFAULT_ROBOTS_TXT;
 use super::access::{AreaConfig, TitanConfig};
+use super::strings::{Overrides, Strings};
 use super::values::{Columns, FileSize, Hostname, Lang, ListenAddr, OneLine, Timezone};
 
 /// One capsule: its names, its folder and how it is shown.
@@ -49,6 +50,11 @@ pub struct HostConfig {
     pub areas: Vec<AreaConfig>,
     /// Uploads from authors' Gemini clients.
     pub titan: TitanConfig,
+    /// The folder of templates that replace the generated pages' defaults (`home.gmi`,
+    /// `post.gmi`, …); relative to the config file. Never served.
+    pub templates: Option<PathBuf>,
+    /// Strings of the generated pages replacing the language's built-in ones, by id.
+    pub strings: Overrides,
 }
 
 impl Default for HostConfig {
@@ -70,11 +76,24 @@ impl Default for HostConfig {
             gopher: GopherConfig::default(),
             areas: Vec::new(),
             titan: TitanConfig::default(),
+            templates: None,
+            strings: Overrides::default(),
         }
     }
 }
 
 impl HostConfig {
+    /// Its language, when it has one and gemhole has no built-in strings for it.
+    pub fn unknown_language(&self) -> Option<&str> {
+        let first = self.lang.as_str().split(',').next().unwrap_or("").trim();
+        (!first.is_empty() && super::strings::built_in_language(first).is_none()).then_some(first)
+    }
+
+    /// The strings its generated pages use: its language's, with its `[strings]` in place.
+    pub fn strings(&self) -> Strings {
+        Strings::for_language(self.lang.as_str()).with_overrides(&self.strings)
+    }
+
     /// The name feeds, menus and logs use: the first of `hostnames`.
     pub fn canonical(&self) -> &Hostname {
         &self.hostnames[0]
@@ -104,6 +123,8 @@ pub(super) const HOST_KEYS: &[&str] = &[
     "gopher",
     "area",
     "titan",
+    "templates",
+    "strings",
 ];
 
 /// The optional Gopher listener: the same capsule as a gopherhole.

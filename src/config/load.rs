@@ -158,6 +158,9 @@ impl Config {
         };
         for host in &mut self.hosts {
             join(&mut host.capsule);
+            if let Some(templates) = &mut host.templates {
+                join(templates);
+            }
         }
         join(&mut self.certs);
         if let Some(keys) = &mut self.ticket_keys {
@@ -183,6 +186,9 @@ fn resolve_hosts(root: &mut Spanned<DeTable<'_>>) -> Result<bool, Broken> {
             "a host is written `[[host]]` (two brackets: one table per host)".into(),
         ));
     }
+    if host_tables {
+        hand_down(root.get_mut());
+    }
     let top_host_keys = root
         .get_ref()
         .iter()
@@ -204,6 +210,40 @@ fn resolve_hosts(root: &mut Spanned<DeTable<'_>>) -> Result<bool, Broken> {
         gather_single_host(root.get_mut());
     }
     Ok(host_tables)
+}
+
+/// Host keys the top level may set for every `[[host]]` table: `templates` (a host's own
+/// replaces it) and `strings` (a host's own ids replace the top level's, the rest stay).
+const HANDED_DOWN: [&str; 2] = ["templates", "strings"];
+
+/// Moves the top level's [`HANDED_DOWN`] keys into each `[[host]]` table.
+fn hand_down(root: &mut DeTable<'_>) {
+    for name in HANDED_DOWN {
+        let Some((key, value)) = root.remove_entry(name) else {
+            continue;
+        };
+        let Some(DeValue::Array(hosts)) = root.get_mut("host").map(Spanned::get_mut) else {
+            continue;
+        };
+        for host in hosts.iter_mut() {
+            let DeValue::Table(host) = host.get_mut() else {
+                continue;
+            };
+            match (host.get_mut(name).map(Spanned::get_mut), value.get_ref()) {
+                (None, _) => {
+                    host.insert(key.clone(), value.clone());
+                }
+                (Some(DeValue::Table(own)), DeValue::Table(top)) => {
+                    for (id, text) in top.iter() {
+                        if !own.contains_key(id.get_ref().as_ref()) {
+                            own.insert(id.clone(), text.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 /// The single-host form: its top-level host keys moved into the one `[[host]]` table.

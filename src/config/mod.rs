@@ -9,6 +9,7 @@
 //!
 //! The files, each using only those listed before it:
 //! - `values`: the value types (hostnames, addresses, durations, sizes, languages, zones …);
+//! - `strings`: the words of generated pages per language, and `[strings]` overrides;
 //! - `access`: who may read (`[[area]]`) and write (`[titan]`);
 //! - `host`: one capsule's settings ([`HostConfig`] and its tables);
 //! - `daemon`: the whole file ([`Config`]: listeners, limits, logs, watching, the hosts);
@@ -24,12 +25,14 @@ mod host;
 mod load;
 mod positions;
 mod rules;
+pub mod strings;
 mod values;
 
 pub use access::{AreaConfig, Fingerprint, PathPrefix, TitanConfig, Token};
 pub use daemon::{CertPaths, Config, Limits, LogConfig, WatchConfig, WatchMode};
 pub use host::{GopherConfig, HomeConfig, HostConfig, LinkPlacement, MarkdownConfig, SeriesConfig};
 pub use load::Overrides;
+pub use strings::Strings;
 pub use values::{
     Cidr, Columns, Count, FileSize, Hostname, Lang, ListenAddr, LogFilter, OneLine, Seconds,
     Timezone,

@@ -281,6 +281,11 @@ fn in_range(n: i64, max: u64, what: &str, form: &str) -> Result<u64, String> {
 pub struct Lang(String);
 
 impl Lang {
+    /// The tags as configured (`fr`, `en,fr`), or empty.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The `lang` parameter of a `text/gemini` MIME type, quoted when it lists several tags;
     /// `None` when no language is configured.
     pub fn mime_parameter(&self) -> Option<String> {

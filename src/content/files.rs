@@ -131,6 +131,14 @@ impl Secret {
                 fix: "keep it outside the capsule, e.g. on tmpfs in /run",
             });
         }
+        for templates in config.hosts.iter().filter_map(|h| h.templates.as_ref()) {
+            secrets.push(Secret {
+                what: "the templates folder",
+                path: templates.clone(),
+                fix: "keep it outside every capsule (it is never served), and point `templates` \
+                      at the new place",
+            });
+        }
         if let Some(source) = &config.source {
             secrets.push(Secret {
                 what: "the configuration file",

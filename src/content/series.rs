@@ -58,6 +58,12 @@ impl Member {
     pub fn part_label(&self, series: &str) -> String {
         part_label(series, &self.title, self.number)
     }
+
+    /// What its part label says after "Part N" (empty when the title says nothing more): the
+    /// title, with the series' name and its part number dropped from its start.
+    pub fn part_rest(&self, series: &str) -> String {
+        part_rest(series, &self.title, self.number)
+    }
 }
 
 /// A part's label: `Part N: Title`, N being the number "Part N of M" uses too, with what the
@@ -70,6 +76,16 @@ impl Member {
 /// ("Part 1", or only the series' name) is "Part 1". Nothing is taken from the middle of a
 /// title, nor a number that is not this part's.
 fn part_label(series: &str, title: &str, number: u32) -> String {
+    let rest = part_rest(series, title, number);
+    if rest.is_empty() {
+        format!("Part {number}")
+    } else {
+        format!("Part {number}: {rest}")
+    }
+}
+
+/// What [`part_label`] puts after "Part N: ".
+fn part_rest(series: &str, title: &str, number: u32) -> String {
     let title: String = title.trim().nfc().collect();
     let mut rest = title.as_str();
     let mut stripped = false;
@@ -84,11 +100,7 @@ fn part_label(series: &str, title: &str, number: u32) -> String {
     if stripped {
         rest = rest.trim_start_matches(is_label_punctuation);
     }
-    if rest.is_empty() {
-        format!("Part {number}")
-    } else {
-        format!("Part {number}: {rest}")
-    }
+    rest.to_owned()
 }
 
 /// What separates a series' name or a part's number from the rest of a title.

@@ -288,14 +288,16 @@ fn look_up(
                 let (_, moved) = segments_of(&target);
                 menu(lookup(&moved, true)?, &moved, place)
             }
-            Lookup::Redirect(target) => moved_menu(&target, &segments, place),
+            Lookup::Redirect(target) => {
+                moved_menu(&capsule.layout.strings, &target, &segments, place)
+            }
             found => menu(found, &segments, place),
         };
     }
     match lookup(&segments, false)? {
         // A former URL of a post: a menu that points to where it is now.
         Lookup::Redirect(target) if !segments.last().is_some_and(|s| s.ends_with(".gmi")) => {
-            return moved_menu(&target, &segments, place);
+            return moved_menu(&capsule.layout.strings, &target, &segments, place);
         }
         Lookup::Found(Resolved::File { path, .. }) => return Some(Found::File(path)),
         Lookup::Found(Resolved::AddSlash) => {
@@ -350,8 +352,13 @@ fn segments_of(url: &str) -> (String, Vec<String>) {
 
 /// The menu of a folder-style selector from what its Gemini page looked up to.
 /// Where a page moved, as a menu with the one item that leads there.
-fn moved_menu(target: &str, segments: &[String], place: &Place) -> Option<Found> {
-    let body = crate::views::pages::moved(target);
+fn moved_menu(
+    strings: &crate::config::Strings,
+    target: &str,
+    segments: &[String],
+    place: &Place,
+) -> Option<Found> {
+    let body = crate::views::pages::moved(strings, target);
     menu(Lookup::Generated { body, lang: None }, segments, place)
 }
 

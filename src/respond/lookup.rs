@@ -14,6 +14,7 @@ use crate::convert::mime::mime_for;
 use crate::convert::redirect::Target;
 use crate::convert::route::Route;
 use crate::convert::url::{self, Origin};
+use crate::views::layout::PageKind;
 use crate::views::{atom, pages};
 
 /// What a path of the capsule answers.
@@ -55,7 +56,7 @@ impl Capsule {
             let outside =
                 |post: &&Arc<crate::content::Post>| !self.root.url_in_area(&post.natural_url());
             return Lookup::Generated {
-                body: pages::drafts(self.site.drafts.iter().filter(outside)),
+                body: pages::drafts(&self.layout, self.site.drafts.iter().filter(outside)),
                 lang: None,
             };
         }
@@ -74,11 +75,10 @@ impl Capsule {
             .filter(|source| self.site.previewable(source))
             && let Some(Text::Page(page)) = self.site.text(source)
         {
-            let marked = pages::marked_draft(&page.gemtext);
-            let body = match preview.navigation(&self.root.path().join(source)) {
-                Some((header, footer)) => pages::with_navigation(&marked, &header, &footer),
-                None => marked,
-            };
+            let marked = pages::marked_draft(&self.layout.strings, &page.gemtext);
+            let body = preview
+                .post_page(&self.root.path().join(source), &marked)
+                .unwrap_or(marked);
             return Lookup::Generated {
                 body,
                 lang: page.lang.clone(),
@@ -247,7 +247,7 @@ impl Capsule {
                 match Target::from_stored(redirect) {
                     Target::Gemini(url) => Lookup::Redirect(url),
                     Target::Web(url) => Lookup::Generated {
-                        body: pages::moved(&url),
+                        body: pages::moved(&self.layout.strings, &url),
                         lang: page.lang.clone(),
                     },
                 }
@@ -255,9 +255,9 @@ impl Capsule {
             (
                 Some(Some(Text::Page(page))),
                 Resolved::Markdown(path) | Resolved::File { path, .. },
-            ) => match self.navigation(&path) {
-                Some((header, footer)) if page.withheld.is_none() => Lookup::Generated {
-                    body: pages::with_navigation(&page.gemtext, &header, &footer),
+            ) => match self.post_page(&path, &page.gemtext) {
+                Some(body) if page.withheld.is_none() => Lookup::Generated {
+                    body,
                     lang: page.lang.clone(),
                 },
                 _ => Lookup::Page(Arc::clone(page)),
@@ -333,6 +333,7 @@ impl Capsule {
         };
         Lookup::Generated {
             body: pages::home(
+                &self.layout,
                 &self.site,
                 text.as_deref(),
                 &self.home.title,
@@ -384,11 +385,11 @@ impl Capsule {
                     body: atom::series_feed(site, series, origin, &info()),
                 };
             }
-            Generated::AllSeries => pages::all_series(site),
-            Generated::Series(series) => pages::series_index(site, series),
-            Generated::Archive => pages::archive(site),
-            Generated::AllTags => pages::all_tags(site),
-            Generated::Tag(_, tag) => pages::tag_page(site, tag),
+            Generated::AllSeries => pages::all_series(&self.layout, site),
+            Generated::Series(series) => pages::series_index(&self.layout, site, series),
+            Generated::Archive => pages::archive(&self.layout, site),
+            Generated::AllTags => pages::all_tags(&self.layout, site),
+            Generated::Tag(slug, tag) => pages::tag_page(&self.layout, site, slug, tag),
             Generated::SeriesMoved(..) => {
                 let moved_to = page.moved_to().map(|r| r.url()).unwrap_or_default();
                 return Lookup::Redirect(moved_to);
@@ -426,32 +427,34 @@ impl Capsule {
         let mut added = Vec::new();
         // As readers see it, and as its authors preview it (drafts listed, marked).
         let path = self.root.path().join(source);
-        for (header, footer) in [self.navigation(&path), self.preview().navigation(&path)]
-            .into_iter()
-            .flatten()
+        for shown in [
+            self.post_page(&path, ""),
+            self.preview().post_page(&path, ""),
+        ]
+        .into_iter()
+        .flatten()
         {
-            added.extend(header.lines().chain(footer.lines()).map(str::to_owned));
+            added.extend(shown.lines().map(str::to_owned));
         }
-        added.push(pages::DRAFT_MARK.to_owned());
+        added.push(self.layout.strings.text("draft_line").to_owned());
         // Its headings (`## In this series`) an author may well write too: the lines that
         // tell the page as shown are its links, its part line and its list.
         added.retain(|line| !line.trim().is_empty() && !line.starts_with('#'));
         added
     }
 
-    /// The header and footer of a post that belongs to a series.
-    fn navigation(&self, path: &Path) -> Option<(String, String)> {
+    /// A post's page made by the post template around `gemtext`: a post of a series (its
+    /// header and footer), or any post when the host has a `post.gmi` of its own; `None` for
+    /// other pages, served as they are.
+    fn post_page(&self, path: &Path, gemtext: &str) -> Option<String> {
         let site = &self.site;
         let source = path.strip_prefix(self.root.path()).ok()?;
+        let post = site.post(source)?;
         let places = site.places_of(source);
-        if places.is_empty() {
+        if places.is_empty() && !self.layout.is_custom(PageKind::Post) {
             return None;
         }
-        let date = site.post(source)?.meta.date.day();
-        Some((
-            pages::post_header(&places, &date),
-            pages::post_footer(site, &places),
-        ))
+        Some(pages::post_page(&self.layout, site, post, &places, gemtext))
     }
 }
 

@@ -17,6 +17,7 @@ use std::sync::{Arc, OnceLock};
 use crate::config::HomeConfig;
 use crate::content::search::Index;
 use crate::content::{BuildOptions, CapsuleRoot, Site};
+use crate::views::layout::Layout;
 
 pub mod access;
 pub mod gemini;
@@ -47,6 +48,8 @@ pub struct Capsule {
     pub feeds: Feeds,
     /// Served at `/robots.txt` when the capsule has no such file.
     pub robots_txt: String,
+    /// The host's strings and templates.
+    pub layout: Arc<Layout>,
     /// Answers rendered from this snapshot, kept for the next request (a new snapshot starts
     /// empty, so nothing outlives the content it was made from).
     pub rendered: Rendered,
@@ -101,9 +104,14 @@ impl Capsule {
     }
 
     /// Puts together what a capsule answers from: its folder, the site read from it, and the
-    /// host's settings for generated pages.
-    pub fn new(root: CapsuleRoot, site: Site, config: &crate::config::HostConfig) -> Capsule {
-        Capsule::after(None, root, site, config)
+    /// host's settings for generated pages (its templates and strings in `layout`).
+    pub fn new(
+        root: CapsuleRoot,
+        site: Site,
+        config: &crate::config::HostConfig,
+        layout: Arc<Layout>,
+    ) -> Capsule {
+        Capsule::after(None, root, site, config, layout)
     }
 
     /// As [`Capsule::new`], taking the search entries of posts that did not change from the
@@ -113,6 +121,7 @@ impl Capsule {
         root: CapsuleRoot,
         site: Site,
         config: &crate::config::HostConfig,
+        layout: Arc<Layout>,
     ) -> Capsule {
         let host = config.canonical().to_string();
         let title = config.title.as_ref().map(|t| t.as_str().to_owned());
@@ -133,6 +142,7 @@ impl Capsule {
                 host,
             },
             robots_txt: config.robots_txt.clone(),
+            layout,
             rendered: Rendered::default(),
             search,
             access: Access {
@@ -159,9 +169,10 @@ impl Capsule {
     pub fn with_root(&self, root: CapsuleRoot, site: Site) -> Capsule {
         // Posts that did not change keep their index entries.
         let search = Index::build(&site, Some(&self.search));
-        // When only some pages' text changed, every answer that cannot show it stays.
+        // When only some pages' text changed, every answer that cannot show it stays (an
+        // author's template may show any part of the site on any page: then none stays).
         let rendered = match site.changed_since(&self.site) {
-            Some(changed) if root.same_folder(&self.root) => {
+            Some(changed) if root.same_folder(&self.root) && !self.layout.any_custom() => {
                 let shown = Shown::of(changed, &site, &self.site);
                 self.rendered.carried(|path| !shown.shows(path))
             }
@@ -173,6 +184,7 @@ impl Capsule {
             home: self.home.clone(),
             feeds: self.feeds.clone(),
             robots_txt: self.robots_txt.clone(),
+            layout: Arc::clone(&self.layout),
             rendered,
             search,
             access: self.access.clone(),
@@ -192,6 +204,7 @@ impl Capsule {
                 home: self.home.clone(),
                 feeds: self.feeds.clone(),
                 robots_txt: self.robots_txt.clone(),
+                layout: Arc::clone(&self.layout),
                 rendered: Rendered::default(),
                 // Searches are answered by the readers' capsule.
                 search: Index::default(),
@@ -221,6 +234,6 @@ pub(crate) fn test_capsule(
         .unwrap()
         .with_areas(&config.areas);
     let (site, _) = Site::build(&root, &crate::content::BuildOptions::new(config));
-    let capsule = Capsule::new(root, site, config);
+    let capsule = Capsule::new(root, site, config, Arc::new(Layout::load(config, None).0));
     (dir, capsule)
 }

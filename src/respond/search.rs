@@ -55,8 +55,12 @@ impl Capsule {
         if page > 1 && results.hits.is_empty() {
             return Searched::NotFound;
         }
-        Searched::Page(crate::views::search::results(query, page, &results, |n| {
-            page_url(n, query)
-        }))
+        Searched::Page(crate::views::search::results(
+            &self.layout,
+            query,
+            page,
+            &results,
+            |n| page_url(n, query),
+        ))
     }
 }

@@ -30,6 +30,7 @@ use crate::content::{CapsuleRoot, Secret};
 use crate::protocol::identity::Identity;
 use crate::protocol::request::{Named, Rejection, Request};
 use crate::respond::Capsule;
+use crate::views::layout::Layout;
 use crate::watch;
 
 /// Per-phase time limits of a connection.
@@ -382,6 +383,31 @@ fn warn_unwritable(host: &Hostname, root: &CapsuleRoot, titan: &TitanConfig) {
     );
 }
 
+/// A host's strings and templates, each broken template logged (its page keeps the template
+/// the served host of the same names had from that file, else the default).
+fn load_layout(host: &HostConfig, served: &[Arc<Host>]) -> Arc<Layout> {
+    let previous = served
+        .iter()
+        .find(|h| h.names == host.hostnames)
+        .map(|h| Arc::clone(&h.capsule.load().layout));
+    let (layout, problems) = Layout::load(host, previous.as_deref());
+    for problem in problems {
+        tracing::error!(
+            host = %host.canonical(),
+            "{}; the page keeps the template it had",
+            crate::convert::printable(&problem.to_string())
+        );
+    }
+    if let Some(language) = host.unknown_language() {
+        tracing::warn!(
+            host = %host.canonical(),
+            "no built-in strings for language `{language}`: generated pages are in English \
+             except what [strings] sets"
+        );
+    }
+    Arc::new(layout)
+}
+
 /// What a running server keeps across a configuration reload.
 #[derive(Clone)]
 pub(super) struct Running {
@@ -485,6 +511,10 @@ impl Prepared {
         for cert in self.hosts.list.iter().flat_map(|h| &h.certs) {
             files.push(cert.cert_path.clone());
             files.push(cert.key_path.clone());
+        }
+        // A template changed is a reload: its page is made again, or keeps its last good one.
+        for host in &self.hosts.list {
+            files.extend(host.capsule.load().layout.watched_files());
         }
         // Events name files by absolute path.
         let mut files: Vec<PathBuf> = files
@@ -600,6 +630,7 @@ impl Host {
         if host.titan.enabled {
             warn_unwritable(canonical, &root, &host.titan);
         }
+        let layout = load_layout(host, &running.hosts);
         tracing::info!(
             host = %canonical,
             "{} post(s) in {} series ({} file(s) read)",
@@ -611,7 +642,7 @@ impl Host {
             names: host.hostnames.clone(),
             certs,
             capsule: Arc::new(ArcSwap::from_pointee(
-                Capsule::after(before.as_deref(), root, site, host)
+                Capsule::after(before.as_deref(), root, site, host, layout)
                     .with_drafts_for_all(config.drafts),
             )),
             public_port: host.public_port,

@@ -1,7 +1,10 @@
 //! Views of a [`Site`](crate::content::Site) snapshot: the pages gemhole generates
-//! (home, archive, tags, series indexes, series navigation) and the Atom feeds. They read the
-//! site and never the disk.
+//! (home, archive, tags, series indexes, series navigation, search results) and the Atom
+//! feeds, in the host's language and from its templates ([`layout`]). Pages read the site and
+//! never the disk; only [`layout::Layout::load`] reads a host's templates folder.
 
 pub mod atom;
+pub mod layout;
+pub mod model;
 pub mod pages;
 pub mod search;

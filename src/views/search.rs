@@ -2,11 +2,11 @@
 //! links to the other pages. The same gemtext makes the Gopher menu, with the page links
 //! pointing at selectors instead.
 
-use crate::content::search::Results;
-use crate::convert::gemtext::{Line, Writer};
-use crate::convert::route::Route;
+use minijinja::context;
 
-use super::pages::post_link;
+use super::layout::{Layout, PageKind};
+use super::model::Urls;
+use crate::content::search::Results;
 
 /// Results per page.
 pub const PER_PAGE: usize = 10;
@@ -17,67 +17,44 @@ const ECHO_CHARS: usize = 100;
 /// The results page `page` (from 1) for `query` (its words, as
 /// [`crate::content::search::words`] gives them); `page_url(n)` links page `n`.
 pub fn results(
+    layout: &Layout,
     query: &str,
     page: usize,
     results: &Results<'_>,
     page_url: impl Fn(usize) -> String,
 ) -> String {
-    let shown = echo(query);
-    let mut w = Writer::default();
-    w.push(Line::Heading {
-        level: 1,
-        text: format!("Search: {shown}"),
-    });
-    w.push(Line::Blank);
-    if results.total == 0 {
-        w.push(Line::Text(format!("No post matches “{shown}”.")));
-        w.push(Line::Blank);
-        w.push(Line::Link {
-            url: Route::AllTags.url(),
-            label: "Browse the posts by tag".into(),
-        });
-        w.push(Line::Link {
-            url: Route::Search(None).url(),
-            label: "Search again".into(),
-        });
-        return w.finish();
-    }
     let first = (page - 1) * PER_PAGE + 1;
-    let last = first + results.hits.len() - 1;
-    let posts = if results.total == 1 { "post" } else { "posts" };
-    w.push(Line::Text(if results.every_word {
-        format!("Showing {first}–{last} of {} {posts}.", results.total)
-    } else {
-        format!(
-            "No post has every word; showing {first}–{last} of {} {posts} with some of them.",
-            results.total
-        )
-    }));
-    for hit in &results.hits {
-        w.push(Line::Blank);
-        w.push(post_link(hit.post));
-        if !hit.snippet.is_empty() {
-            w.push(Line::Quote(hit.snippet.clone()));
-        }
-    }
-    w.push(Line::Blank);
-    if last < results.total {
-        w.push(Line::Link {
-            url: page_url(page + 1),
-            label: "Next page".into(),
-        });
-    }
-    if page > 1 {
-        w.push(Line::Link {
-            url: page_url(page - 1),
-            label: "Previous page".into(),
-        });
-    }
-    w.push(Line::Link {
-        url: Route::Search(None).url(),
-        label: "New search".into(),
-    });
-    w.finish()
+    let last = (first + results.hits.len()).saturating_sub(1);
+    let hits: Vec<_> = results
+        .hits
+        .iter()
+        .map(|hit| {
+            let post = hit.post;
+            context! {
+                url => post.url.clone(),
+                label => format!("{} {}", post.meta.date.day(), post.meta.title),
+                title => post.meta.title.clone(),
+                date => post.meta.date.day(),
+                snippet => hit.snippet.clone(),
+            }
+        })
+        .collect();
+    layout.render(
+        PageKind::Search,
+        context! {
+            query => echo(query),
+            page => page,
+            total => results.total,
+            first => first,
+            last => last,
+            every_word => results.every_word,
+            hits => hits,
+            next_url => (last < results.total).then(|| page_url(page + 1)),
+            previous_url => (page > 1).then(|| page_url(page - 1)),
+            urls => super::model::value(Urls::new()),
+        },
+        &[],
+    )
 }
 
 /// The words as shown back: at most [`ECHO_CHARS`] characters (they are one line already:

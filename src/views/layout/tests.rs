@@ -1,0 +1,103 @@
+use super::*;
+
+fn host_with(templates: &Path) -> HostConfig {
+    HostConfig {
+        templates: Some(templates.to_owned()),
+        ..HostConfig::default()
+    }
+}
+
+#[test]
+fn the_defaults_compile() {
+    for kind in PageKind::ALL {
+        compile_check(Path::new(kind.file()), kind.default_source())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn blank_lines_only_separate_and_the_authors_text_stays_as_written() {
+    let body = "# T\n\n\n```\n\n\n```\n";
+    let rendered = format!("\n\nA\n\n\n{}\n\n```\nx\n\n\ny\n```\n\n", sentinel("body"));
+    assert_eq!(
+        finish(&rendered, &[("body", body)]),
+        format!("A\n\n{body}\n```\nx\n\n\ny\n```\n")
+    );
+    assert_eq!(finish("\n\n", &[]), "");
+}
+
+#[test]
+fn a_broken_template_is_told_at_its_line_and_column_and_keeps_the_last_good_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("archive.gmi");
+    std::fs::write(
+        &file,
+        "# Everything\n{% for post in posts %}\n=> {{ post.url }}\n{% endfor %}\n",
+    )
+    .unwrap();
+    let host = host_with(dir.path());
+    let (good, problems) = Layout::load(&host, None);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(good.is_custom(PageKind::Archive));
+    std::fs::write(&file, "# Everything\n\n{% for post in posts %\n").unwrap();
+    let (kept, problems) = Layout::load(&host, Some(&good));
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let problem = &problems[0];
+    assert_eq!((problem.file.as_path(), problem.line), (file.as_path(), 3));
+    assert!(
+        problem
+            .to_string()
+            .starts_with(&format!("{}:3:", file.display())),
+        "{problem}"
+    );
+    assert!(kept.same_as(&good));
+    // Without a last good one: the default.
+    let (fresh, _) = Layout::load(&host, None);
+    assert!(!fresh.is_custom(PageKind::Archive));
+}
+
+#[test]
+fn a_template_that_never_ends_or_grows_without_bound_is_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        // Loops over loops: far more work than any page needs.
+        "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{% endfor %}{% endfor %}",
+        // A string that doubles each time.
+        "{% set ns = namespace(s='xxxxxxxxxxxxxxxx') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
+        // A macro that calls itself.
+        "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
+    ];
+    for source in cases {
+        std::fs::write(dir.path().join("tags.gmi"), source).unwrap();
+        let (layout, problems) = Layout::load(&host_with(dir.path()), None);
+        assert!(problems.is_empty(), "{problems:?}");
+        let context = minijinja::context! { tags => Vec::<String>::new() };
+        let out = layout.render(PageKind::Tags, context, &[]);
+        // The default made the page instead.
+        assert_eq!(out, "# Tags\n\nNo tags yet.\n", "{source}");
+    }
+}
+
+#[test]
+fn values_stay_on_their_line() {
+    let layout = Layout::default();
+    let tag = minijinja::context! {
+        name => "evil\n=> gemini://elsewhere.example/ click",
+        url => "/tags/evil/",
+        count => 1,
+        posts => Vec::<String>::new(),
+    };
+    let out = layout.render(
+        PageKind::Tag,
+        minijinja::context! { tag => tag, urls => model_urls() },
+        &[],
+    );
+    assert!(
+        !out.lines().any(|l| l.starts_with("=> gemini://elsewhere")),
+        "{out}"
+    );
+}
+
+fn model_urls() -> minijinja::Value {
+    super::super::model::value(super::super::model::Urls::new())
+}
