@@ -8,11 +8,16 @@ use clap::Args;
 
 use super::hosts::{chosen_hosts, open_capsule};
 use super::output::{report, say};
-use crate::config::{Config, HostConfig, Hostname, Overrides};
+use crate::config::{Config, GEMINI_PORT, HostConfig, Hostname, Overrides};
 use crate::content::site::Migration;
 use crate::content::{BuildOptions, Site};
 use crate::content::{CapsuleRoot, Secret};
 use crate::convert::printable;
+use crate::convert::route::Route;
+use crate::convert::url::{Origin, path_segments};
+use crate::respond::Capsule;
+use crate::views::layout::Layout;
+use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub(super) struct CheckArgs {
@@ -87,7 +92,61 @@ fn check_site(host: &HostConfig, capsule: &CapsuleRoot) -> usize {
     if !migration.is_empty() {
         print_migration(&migration);
     }
-    errors
+    errors + check_layout(host, capsule, site)
+}
+
+/// The host's language and templates: a language without built-in strings (a warning); a
+/// template that cannot be read or compiled, or that fails on this site's pages, at its
+/// `file:line:column` (an error each: its pages are made from the default instead).
+fn check_layout(host: &HostConfig, root: &CapsuleRoot, site: Site) -> usize {
+    if let Some(language) = host.unknown_language() {
+        say!(
+            "warning: no built-in strings for language `{}`: generated pages are in English \
+             except what [strings] sets (built in: {})",
+            printable(language),
+            crate::config::strings::languages()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let (layout, problems) = Layout::load(host, None);
+    for problem in &problems {
+        say!("{}", printable(&problem.to_string()));
+    }
+    if !layout.any_custom() {
+        return problems.len();
+    }
+    // Each templated page once, made from this site: what fails is kept by the layout.
+    let layout = Arc::new(layout);
+    let mut paths = vec![
+        Route::Home.url(),
+        Route::Archive.url(),
+        Route::AllTags.url(),
+    ];
+    paths.extend(site.tags.keys().next().map(|slug| Route::Tag(slug).url()));
+    paths.extend(site.series.first().map(|s| Route::Series(&s.slug).url()));
+    paths.extend(site.posts.first().map(|p| p.url.clone()));
+    let word = site
+        .posts
+        .first()
+        .and_then(|p| p.meta.title.split_whitespace().next().map(str::to_owned));
+    let capsule = Capsule::new(root.clone(), site, host, Arc::clone(&layout));
+    let origin = Origin::new(host.canonical().as_str(), GEMINI_PORT);
+    for path in paths {
+        let slash = path.ends_with('/');
+        let _ = capsule.lookup(&path_segments(&path), slash, &origin);
+    }
+    if let Some(word) = word {
+        let _ = capsule.search_page(None, &word, |n, q| format!("/search/{n}?{q}"));
+    }
+    let failures = layout.failures();
+    for failure in &failures {
+        say!(
+            "{}; its pages are made from the default template",
+            printable(&failure.to_string())
+        );
+    }
+    problems.len() + failures.len()
 }
 
 /// The moved pages told one by one; the rest are counted.

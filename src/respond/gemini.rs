@@ -132,6 +132,11 @@ pub enum Now {
 
 impl Capsule {
     /// The META of a gemtext page: its own language if it has one, else the capsule's.
+    /// One of the host's strings, as a reader is told it.
+    fn words(&self, id: &str) -> String {
+        self.layout.strings.text(id).to_owned()
+    }
+
     pub fn gemtext_header(&self, lang: Option<&Lang>) -> String {
         match lang.and_then(Lang::mime_parameter) {
             Some(param) => format!("text/gemini; charset=utf-8; {param}"),
@@ -187,12 +192,12 @@ impl Capsule {
             }
         });
         match searched {
-            Searched::Prompt => Answer::header(Status::Input, "Search this capsule"),
+            Searched::Prompt => Answer::header(Status::Input, self.words("search_capsule")),
             Searched::Page(body) => Answer::Generated {
                 mime: self.gemtext_header(None),
                 body,
             },
-            Searched::NotFound => Answer::header(Status::NotFound, "No such page of results"),
+            Searched::NotFound => Answer::header(Status::NotFound, self.words("no_results_page")),
         }
     }
 
@@ -236,7 +241,7 @@ impl Capsule {
                 file: path,
             },
             Lookup::Page(page) => match page.withheld {
-                Some(_) => Answer::header(Status::NotFound, "Not found"),
+                Some(_) => Answer::header(Status::NotFound, self.words("not_found")),
                 None => Answer::Page {
                     mime: self.gemtext_header(page.lang.as_ref()),
                     page,
@@ -254,7 +259,7 @@ impl Capsule {
             Lookup::Redirect(target) => Answer::header(Status::RedirectPermanent, target),
             Lookup::PageError(e) => {
                 tracing::warn!("{e}");
-                Answer::header(Status::TemporaryFailure, "Cannot convert this page")
+                Answer::header(Status::TemporaryFailure, self.words("cannot_convert"))
             }
             Lookup::Found(Resolved::AddSlash) => {
                 // The path as sent, in its one form: `//archive` must not become
@@ -272,7 +277,7 @@ impl Capsule {
                 Answer::header(Status::RedirectPermanent, target)
             }
             Lookup::Found(Resolved::NotFound(_) | Resolved::Markdown(_)) => {
-                Answer::header(Status::NotFound, "Not found")
+                Answer::header(Status::NotFound, self.words("not_found"))
             }
         }
     }

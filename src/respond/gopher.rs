@@ -191,15 +191,16 @@ impl Capsule {
             Searched::Page(gemtext) => gopher::menu(&gemtext, &search_url, place),
             Searched::Prompt => gopher::menu(
                 &format!(
-                    "# Search this capsule\nType the words to search for in your client's \
-                     search prompt.\n=> {search_url} Search this capsule\n"
+                    "# {title}\n{help}\n=> {search_url} {title}\n",
+                    title = self.layout.strings.text("search_capsule"),
+                    help = self.layout.strings.text("search_help"),
                 ),
                 &search_url,
                 place,
             ),
             Searched::NotFound => {
                 return (
-                    Answer::error("No such page of results"),
+                    Answer::error(self.layout.strings.text("no_results_page")),
                     Some("no such page of results"),
                 );
             }

@@ -90,6 +90,9 @@ const FUEL: u64 = 30_000_000;
 /// The most one rendering may write, in bytes (the author's text placed in it not counted).
 const MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
 
+/// How many rendering failures a layout keeps for `check`.
+const MAX_FAILURES_KEPT: usize = 20;
+
 /// How deep templates may nest (includes, macros, loops).
 const RECURSION_LIMIT: usize = 64;
 
@@ -113,6 +116,8 @@ pub struct Layout {
     sources: [Arc<str>; 7],
     /// The templates folder, if the host has one.
     folder: Option<PathBuf>,
+    /// The first failures of a folder's templates while rendering, for `check` to tell.
+    failures: std::sync::Mutex<Vec<TemplateProblem>>,
 }
 
 impl std::fmt::Debug for Layout {
@@ -147,6 +152,16 @@ impl Layout {
             return (Layout::defaults(strings), Vec::new());
         };
         let mut problems = Vec::new();
+        if !folder.is_dir() {
+            problems.push(TemplateProblem {
+                file: folder.clone(),
+                line: 1,
+                column: 1,
+                message: "the templates folder does not exist (or is not a folder): every page \
+                          keeps its default template"
+                    .into(),
+            });
+        }
         let mut sources = PageKind::ALL.map(|k| Arc::<str>::from(k.default_source()));
         let mut custom = [const { None }; 7];
         for kind in PageKind::ALL {
@@ -199,7 +214,13 @@ impl Layout {
             custom,
             sources,
             folder,
+            failures: std::sync::Mutex::default(),
         }
+    }
+
+    /// The failures of a folder's templates seen while rendering (the first few, each once).
+    pub fn failures(&self) -> Vec<TemplateProblem> {
+        self.failures.lock().map(|f| f.clone()).unwrap_or_default()
     }
 
     /// Whether a folder's template makes this page.
@@ -240,6 +261,12 @@ impl Layout {
                     .unwrap_or_else(|| PathBuf::from(kind.default_name()));
                 let problem = located(&file, &e, &self.sources[kind.index()]);
                 tracing::warn!("{problem}; this page is made from the default template");
+                if let Ok(mut failures) = self.failures.lock()
+                    && failures.len() < MAX_FAILURES_KEPT
+                    && !failures.contains(&problem)
+                {
+                    failures.push(problem);
+                }
             }
         }
         match self.render_named(&kind.default_name(), &context) {
