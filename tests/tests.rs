@@ -35,6 +35,8 @@ mod incremental;
 mod intent;
 /// The one-way flow of data between the crate's modules, as their imports show it.
 mod layers;
+/// Generated pages in the host's language and from an author's templates.
+mod layout;
 /// Connection handling: caps, timeouts, access log, graceful shutdown.
 mod lifecycle;
 /// Blogs brought from Hugo, Zola and Jekyll, and real ones fetched for the test run.
