@@ -332,7 +332,22 @@ fn read_template(file: &Path) -> Result<Option<String>, TemplateProblem> {
             meta.len()
         )));
     }
-    let bytes = std::fs::read(file).map_err(|e| problem(format!("cannot read: {e}")))?;
+    // The size a file reports is a hint (`/proc` files report 0, a file may grow between the
+    // look and the read): at most one byte over the limit is read.
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| {
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(f, MAX_TEMPLATE_BYTES + 1),
+                &mut bytes,
+            )
+        })
+        .map_err(|e| problem(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_TEMPLATE_BYTES {
+        return Err(problem(format!(
+            "over {MAX_TEMPLATE_BYTES} bytes: a template may have at most that many"
+        )));
+    }
     String::from_utf8(bytes)
         .map(Some)
         .map_err(|e| problem(format!("not UTF-8 text: {e}")))
@@ -437,10 +452,12 @@ fn environment(strings: Arc<Strings>) -> Environment<'static> {
     env
 }
 
-/// A value as one line: line ends, tabs and other control characters become spaces.
+/// A value as one line: line ends, tabs and other control characters become spaces, and
+/// the character that marks an author's text is dropped (a title cannot place the page).
 fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.chars().any(char::is_control) {
+    if text.chars().any(|c| c.is_control() || c == MARK) {
         text.chars()
+            .filter(|c| *c != MARK)
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect::<String>()
             .into()
@@ -469,8 +486,11 @@ impl std::io::Write for Capped {
 /// character no rendered value keeps (values are written on one line, but not stripped of
 /// it, so the marker's name makes it unique).
 pub fn sentinel(name: &str) -> String {
-    format!("\u{F8FF}gemhole:{name}\u{F8FF}")
+    format!("{MARK}gemhole:{name}{MARK}")
 }
+
+/// What a sentinel is made with.
+const MARK: char = '\u{F8FF}';
 
 /// A rendering made a page: blank lines only between content (none first or last, never two),
 /// outside preformatted blocks; then each author's text in place of its sentinel, with a line

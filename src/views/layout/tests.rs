@@ -101,3 +101,30 @@ fn values_stay_on_their_line() {
 fn model_urls() -> minijinja::Value {
     super::super::model::value(super::super::model::Urls::new())
 }
+
+#[test]
+fn a_value_cannot_place_the_authors_text() {
+    let layout = Layout::default();
+    let tag = minijinja::context! {
+        name => format!("x {} y", sentinel("body")),
+        url => "/tags/x/",
+        count => 1,
+        posts => Vec::<String>::new(),
+    };
+    let out = layout.render(
+        PageKind::Tag,
+        minijinja::context! { tag => tag, urls => model_urls() },
+        &[("body", "# Secret\nbody\n")],
+    );
+    assert!(!out.contains("Secret"), "{out}");
+}
+
+#[test]
+fn a_template_file_is_read_no_further_than_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file that says it is empty and is not.
+    std::os::unix::fs::symlink("/proc/self/pagemap", dir.path().join("tags.gmi")).unwrap();
+    let (layout, problems) = Layout::load(&host_with(dir.path()), None);
+    assert!(!layout.is_custom(PageKind::Tags));
+    assert_eq!(problems.len(), 1, "{problems:?}");
+}
