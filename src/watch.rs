@@ -232,6 +232,11 @@ fn watch_events(
     let started = notify::recommended_watcher(handler).and_then(|mut watcher| {
         watcher.watch(root, RecursiveMode::Recursive)?;
         for folder in folders {
+            // One not made yet (a templates folder) is seen being made from its own folder,
+            // which is watched too; the reload that follows watches it.
+            if !folder.exists() {
+                continue;
+            }
             if let Err(e) = watcher.watch(folder, RecursiveMode::NonRecursive) {
                 tracing::warn!(folder = %folder.display(), error = %e, "cannot watch for config changes");
             }

@@ -161,17 +161,19 @@ fn strings_replace_the_built_in_ones_and_bad_ones_are_told_at_their_line() {
         )
         .contains("## 5 Folgen, ")
     );
+    // Each told at the line of its key (the file's fifth).
     for (text, said) in [
+        ("recnt_posts = \"x\"", "did you mean `recent_posts`"),
+        ("part_of = \"Teil {n} von {total}\"", "`{total}`"),
+        ("parts_count = { one = \"x\" }", "`other`"),
         (
-            "[strings]\nrecnt_posts = \"x\"\n",
-            "did you mean `recent_posts`",
+            "parts_count = { bogus = \"x\", other = \"y\" }",
+            "unknown plural form `bogus`",
         ),
-        (
-            "[strings]\npart_of = \"Teil {n} von {total}\"\n",
-            "`{total}`",
-        ),
-        ("[strings]\nparts_count = { one = \"x\" }\n", "`other`"),
+        ("recent_posts = 42", "a text in quotes"),
+        ("tag_count = \"{tag} {{n}}\"", "brace"),
     ] {
+        let text = format!("[strings]\nall_posts = \"ok\"\n{text}\n");
         std::fs::write(
             dir.path().join("bad.toml"),
             format!("capsule = \"capsule\"\n\n{text}"),
@@ -181,7 +183,7 @@ fn strings_replace_the_built_in_ones_and_bad_ones_are_told_at_their_line() {
         assert!(!status.success());
         let told = format!("{stdout}{stderr}");
         assert!(
-            told.contains("bad.toml:") && told.contains(said),
+            told.contains("bad.toml:5:") && told.contains(said),
             "{text}: {told}"
         );
     }
@@ -272,4 +274,49 @@ fn default_pages_are_as_they_were_without_a_templates_folder() {
             "{page}"
         );
     }
+}
+
+#[test]
+fn a_page_shown_through_the_authors_post_template_is_not_taken_back_as_its_source() {
+    use crate::common::identity::{ClientCert, titan_put};
+    let author = ClientCert::new();
+    let setup = Setup::new().config(&format!(
+        "capsule = \"capsule\"\ntemplates = \"tpl\"\n{}",
+        author.titan_table()
+    ));
+    let posts = setup.path().join("capsule/posts");
+    write(&posts, "plain.md", "Just text.\n");
+    // A template that shows the post without its body, and adds only a heading.
+    write(
+        &setup.path().join("tpl"),
+        "post.gmi",
+        "# {{ post.title }}\n## {{ t(\"series\") }}\n",
+    );
+    let server = setup.start();
+    let shown = server
+        .wait_text("/posts/plain.gmi", "## Series")
+        .body_text();
+    let answer = titan_put(
+        &server,
+        author.client(),
+        "/posts/plain.gmi;mime=text/gemini",
+        shown.as_bytes(),
+    );
+    answer.expect("59");
+    assert_eq!(
+        std::fs::read_to_string(posts.join("plain.md")).unwrap(),
+        "Just text.\n"
+    );
+}
+
+#[test]
+fn a_templates_folder_made_after_the_start_is_read_when_it_appears() {
+    let setup = Setup::new().config("capsule = \"capsule\"\ntemplates = \"later\"\n");
+    let later = setup.path().join("later");
+    let server = setup.start();
+    server.wait_log("the missing folder told", |l| {
+        l.contains("later") && l.contains("does not exist")
+    });
+    write(&later, "archive.gmi", "# Everything, in time\n");
+    server.wait_text("/archive/", "# Everything, in time");
 }

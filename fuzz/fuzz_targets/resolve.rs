@@ -50,7 +50,7 @@ fn fixture() -> &'static Fixture {
         let (site, _) = Site::build(&capsule_root, &BuildOptions::new(host));
         let root = capsule_root.path().to_owned();
         Fixture {
-            capsule: Capsule::new(capsule_root, site, host),
+            capsule: Capsule::new(capsule_root, site, host, Default::default()),
             root,
         }
     })

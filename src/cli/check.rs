@@ -78,7 +78,8 @@ fn check_site(host: &HostConfig, capsule: &CapsuleRoot) -> usize {
         let source = printable(&source);
         say!("{source}:{line}: withheld: {why}");
     }
-    let errors = problems.iter().filter(|p| p.error).count();
+    let template_errors = check_layout(host, capsule, &site);
+    let errors = problems.iter().filter(|p| p.error).count() + template_errors;
     say!(
         "{} published post(s), {} withheld (drafts, dated ahead or expired), {} series, {} tag(s); \
          {errors} error(s), {} warning(s)",
@@ -86,19 +87,19 @@ fn check_site(host: &HostConfig, capsule: &CapsuleRoot) -> usize {
         site.drafts.len(),
         site.series.len(),
         site.tags.len(),
-        problems.len() - errors
+        problems.len() + template_errors - errors
     );
     let migration = site.migration(capsule);
     if !migration.is_empty() {
         print_migration(&migration);
     }
-    errors + check_layout(host, capsule, site)
+    errors
 }
 
 /// The host's language and templates: a language without built-in strings (a warning); a
 /// template that cannot be read or compiled, or that fails on this site's pages, at its
 /// `file:line:column` (an error each: its pages are made from the default instead).
-fn check_layout(host: &HostConfig, root: &CapsuleRoot, site: Site) -> usize {
+fn check_layout(host: &HostConfig, root: &CapsuleRoot, site: &Site) -> usize {
     if let Some(language) = host.unknown_language() {
         say!(
             "warning: no built-in strings for language `{}`: generated pages are in English \
@@ -130,7 +131,7 @@ fn check_layout(host: &HostConfig, root: &CapsuleRoot, site: Site) -> usize {
         .posts
         .first()
         .and_then(|p| p.meta.title.split_whitespace().next().map(str::to_owned));
-    let capsule = Capsule::new(root.clone(), site, host, Arc::clone(&layout));
+    let capsule = Capsule::new(root.clone(), site.clone(), host, Arc::clone(&layout));
     let origin = Origin::new(host.canonical().as_str(), GEMINI_PORT);
     for path in paths {
         let slash = path.ends_with('/');

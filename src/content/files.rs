@@ -65,9 +65,8 @@ impl SecretInside {
         let (what, path, capsule) = (self.what, self.path.display(), self.capsule.display());
         if self.capsule.starts_with(&self.path) {
             format!(
-                "the capsule {capsule} lies inside {what} {path}, whose files are never served \
-                 (and a key made there would lie inside the capsule): keep the two apart \
-                 ({})",
+                "the capsule {capsule} lies inside {what} {path}, whose files are never served: \
+                 keep the two apart ({})",
                 self.fix
             )
         } else {

@@ -26,6 +26,8 @@ pub struct NewPost {
     pub series: Option<String>,
     pub part: Option<u32>,
     pub tags: Vec<String>,
+    /// How its file name spells `&`, and names a title of no letters: the host's language's.
+    pub words: series::SlugWords,
 }
 
 impl NewPost {
@@ -33,7 +35,7 @@ impl NewPost {
     pub fn file(&self) -> PathBuf {
         // The URL name series and tags get (`untitled` when nothing of the title is left),
         // short enough for a file name (255 bytes) with the date and `.md`.
-        let mut slug = series::slug(&self.title);
+        let mut slug = series::slug_with(&self.title, &self.words);
         if slug.len() > MAX_SLUG_BYTES {
             let mut end = MAX_SLUG_BYTES;
             while !slug.is_char_boundary(end) {
@@ -174,7 +176,13 @@ pub fn start(host: &HostConfig, root: &CapsuleRoot, typed: Typed) -> Result<Star
     let folder = dir
         .or_else(|| joined.as_ref().and_then(|j| j.folder.clone()))
         .unwrap_or_else(|| PathBuf::from(POSTS_DIR));
+    let strings = host.strings();
     let post = NewPost {
+        // Made slugs themselves: an operator's string cannot put a `/` in a file name.
+        words: series::SlugWords {
+            and: series::slug(strings.text("slug_and")),
+            untitled: series::slug(strings.text("slug_untitled")),
+        },
         folder: folder.clone(),
         title: typed.title.0,
         date,
@@ -454,6 +462,7 @@ mod tests {
             series: Some("Crystal Radio".into()),
             part: Some(6),
             tags: vec!["radio".into(), "night sky".into()],
+            words: series::SlugWords::default(),
         }
     }
 
@@ -468,6 +477,23 @@ mod tests {
             ..post()
         };
         assert_eq!(untitled.file(), Path::new("posts/2026-11-28-untitled.md"));
+        // In the host's language.
+        let french = series::SlugWords {
+            and: "et".into(),
+            untitled: "sans-titre".into(),
+        };
+        let salt = NewPost {
+            title: "Sel & Poivre".into(),
+            words: french.clone(),
+            ..post()
+        };
+        assert_eq!(salt.file(), Path::new("posts/2026-11-28-sel-et-poivre.md"));
+        let nothing = NewPost {
+            title: "!!!".into(),
+            words: french,
+            ..post()
+        };
+        assert_eq!(nothing.file(), Path::new("posts/2026-11-28-sans-titre.md"));
     }
 
     #[test]

@@ -373,6 +373,28 @@ fn by_date(a: &Member, b: &Member) -> Ordering {
 /// punctuation and spaces one `-`. Letters, marks and emoji of any script are kept (they are
 /// percent-encoded in URLs).
 pub fn slug(name: &str) -> String {
+    slug_with(name, &SlugWords::default())
+}
+
+/// The words a slug spells `&` with, and is when nothing of a name is left: a new post's
+/// file name in the host's language (series' and tags' URLs keep English, so they stay).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlugWords {
+    pub and: String,
+    pub untitled: String,
+}
+
+impl Default for SlugWords {
+    fn default() -> Self {
+        SlugWords {
+            and: "and".into(),
+            untitled: "untitled".into(),
+        }
+    }
+}
+
+/// [`slug`] with `words`.
+pub fn slug_with(name: &str, words: &SlugWords) -> String {
     let mut out = String::with_capacity(name.len());
     let mut dash = false;
     let word = |out: &mut String, dash: &mut bool, text: &str| {
@@ -387,6 +409,11 @@ pub fn slug(name: &str) -> String {
             // A word of its own, apart from what is around it.
             c if let Some(&(_, spelled)) = SPELLED.iter().find(|(s, _)| *s == c) => {
                 dash = true;
+                let spelled = if c == '&' {
+                    words.and.as_str()
+                } else {
+                    spelled
+                };
                 word(&mut out, &mut dash, spelled);
                 dash = true;
             }
@@ -398,7 +425,7 @@ pub fn slug(name: &str) -> String {
         }
     }
     if out.is_empty() {
-        "untitled".to_owned()
+        words.untitled.clone()
     } else {
         out
     }

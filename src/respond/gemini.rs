@@ -317,7 +317,10 @@ impl Capsule {
         } else {
             "\n"
         };
-        let link = format!("{newline}\n=> {edit} Edit this page\n");
+        let link = format!(
+            "{newline}\n=> {edit} {}\n",
+            self.layout.strings.text("edit_page")
+        );
         match answer {
             Answer::Page { mime, page, .. } => Answer::Page {
                 mime,

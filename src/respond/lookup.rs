@@ -438,8 +438,18 @@ impl Capsule {
         }
         added.push(self.layout.strings.text("draft_line").to_owned());
         // Its headings (`## In this series`) an author may well write too: the lines that
-        // tell the page as shown are its links, its part line and its list.
-        added.retain(|line| !line.trim().is_empty() && !line.starts_with('#'));
+        // tell the page as shown are its links, its part line and its list. An author's
+        // post template may add only headings: those its source does not hold tell too.
+        let own = match self.site.text(source) {
+            Some(Text::Page(page)) if self.layout.is_custom(PageKind::Post) => {
+                page.gemtext.lines().map(str::to_owned).collect()
+            }
+            _ => std::collections::HashSet::new(),
+        };
+        added.retain(|line| {
+            !line.trim().is_empty()
+                && (!line.starts_with('#') || (!own.is_empty() && !own.contains(line)))
+        });
         added
     }
 

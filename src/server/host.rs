@@ -394,7 +394,7 @@ fn load_layout(host: &HostConfig, served: &[Arc<Host>]) -> Arc<Layout> {
     for problem in problems {
         tracing::error!(
             host = %host.canonical(),
-            "{}; the page keeps the template it had",
+            "{}",
             crate::convert::printable(&problem.to_string())
         );
     }

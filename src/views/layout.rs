@@ -84,8 +84,10 @@ impl PageKind {
 pub const MAX_TEMPLATE_BYTES: u64 = 256 * 1024;
 
 /// The work one rendering may do (minijinja's fuel: an instruction costs one, and every 64
-/// bytes made one more): ample for a list of 100,000 posts, about a second of work at most.
-const FUEL: u64 = 30_000_000;
+/// bytes made, output or value, one more). The default archive of 100,000 posts takes 1.3
+/// million; this bounds a rendering to a fraction of a second and the values it makes to
+/// about 200 MB.
+const FUEL: u64 = 3_000_000;
 
 /// The most one rendering may write, in bytes (the author's text placed in it not counted).
 const MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
@@ -106,6 +108,19 @@ pub struct TemplateProblem {
     pub message: String,
 }
 
+impl TemplateProblem {
+    /// The problem with what its page does meanwhile: keeps the last good version of the
+    /// file, or is made from the default.
+    fn with_outcome(mut self, kept: bool) -> TemplateProblem {
+        self.message.push_str(if kept {
+            "; its page keeps the last good version of this file"
+        } else {
+            "; its page is made from the default template"
+        });
+        self
+    }
+}
+
 /// One host's strings and templates.
 pub struct Layout {
     pub strings: Arc<Strings>,
@@ -118,6 +133,9 @@ pub struct Layout {
     folder: Option<PathBuf>,
     /// The first failures of a folder's templates while rendering, for `check` to tell.
     failures: std::sync::Mutex<Vec<TemplateProblem>>,
+    /// Per page: its folder's template failed, and the default makes its pages until the
+    /// template changes (a failing template costs one rendering, not one per request).
+    set_aside: [std::sync::atomic::AtomicBool; 7],
 }
 
 impl std::fmt::Debug for Layout {
@@ -170,8 +188,8 @@ impl Layout {
                 Ok(Some(text)) => text,
                 Ok(None) => continue,
                 Err(problem) => {
-                    problems.push(problem);
-                    keep_previous(previous, kind, &file, &mut sources, &mut custom);
+                    let kept = keep_previous(previous, kind, &file, &mut sources, &mut custom);
+                    problems.push(problem.with_outcome(kept));
                     continue;
                 }
             };
@@ -181,8 +199,8 @@ impl Layout {
                     custom[kind.index()] = Some(file);
                 }
                 Err(problem) => {
-                    problems.push(problem);
-                    keep_previous(previous, kind, &file, &mut sources, &mut custom);
+                    let kept = keep_previous(previous, kind, &file, &mut sources, &mut custom);
+                    problems.push(problem.with_outcome(kept));
                 }
             }
         }
@@ -215,6 +233,7 @@ impl Layout {
             sources,
             folder,
             failures: std::sync::Mutex::default(),
+            set_aside: Default::default(),
         }
     }
 
@@ -235,11 +254,17 @@ impl Layout {
     }
 
     /// The files a change of which changes this layout: every template file the folder may
-    /// hold, present or not.
+    /// hold, present or not, and the folder itself (made, removed or replaced: its files are
+    /// watched again from the reload that follows).
     pub fn watched_files(&self) -> Vec<PathBuf> {
         self.folder
             .iter()
-            .flat_map(|folder| PageKind::ALL.map(|k| folder.join(k.file())))
+            .flat_map(|folder| {
+                PageKind::ALL
+                    .map(|k| folder.join(k.file()))
+                    .into_iter()
+                    .chain([folder.clone()])
+            })
             .collect()
     }
 
@@ -252,7 +277,13 @@ impl Layout {
     /// are replaced after the blank lines are tidied). A folder's template that fails is
     /// logged at its file and line, and the default makes the page.
     pub fn render(&self, kind: PageKind, context: Value, places: &[(&str, &str)]) -> String {
-        let name = template_name(kind, &self.custom);
+        use std::sync::atomic::Ordering;
+        let aside = &self.set_aside[kind.index()];
+        let name = if aside.load(Ordering::Relaxed) {
+            kind.default_name()
+        } else {
+            template_name(kind, &self.custom)
+        };
         match self.render_named(&name, &context) {
             Ok(out) => return finish(&out, places),
             Err(e) => {
@@ -260,7 +291,10 @@ impl Layout {
                     .clone()
                     .unwrap_or_else(|| PathBuf::from(kind.default_name()));
                 let problem = located(&file, &e, &self.sources[kind.index()]);
-                tracing::warn!("{problem}; this page is made from the default template");
+                aside.store(true, Ordering::Relaxed);
+                tracing::warn!(
+                    "{problem}; its pages are made from the default template until it changes"
+                );
                 if let Ok(mut failures) = self.failures.lock()
                     && failures.len() < MAX_FAILURES_KEPT
                     && !failures.contains(&problem)
@@ -295,19 +329,22 @@ fn template_name(kind: PageKind, custom: &[Option<PathBuf>; 7]) -> String {
 }
 
 /// A page whose new file failed keeps the template the layout it replaces had from that file.
+/// Whether it did.
 fn keep_previous(
     previous: Option<&Layout>,
     kind: PageKind,
     file: &Path,
     sources: &mut [Arc<str>; 7],
     custom: &mut [Option<PathBuf>; 7],
-) {
+) -> bool {
     if let Some(previous) = previous
         && previous.custom[kind.index()].as_deref() == Some(file)
     {
         sources[kind.index()] = Arc::clone(&previous.sources[kind.index()]);
         custom[kind.index()] = Some(file.to_owned());
+        return true;
     }
+    false
 }
 
 /// A template file's text: `None` when there is none, a problem when it cannot be used.
@@ -385,6 +422,12 @@ fn located(file: &Path, error: &minijinja::Error, source: &str) -> TemplateProbl
     };
     if error.kind() == ErrorKind::WriteFailure {
         message = format!("the page grew past {MAX_OUTPUT_BYTES} bytes and was stopped");
+    }
+    // An include's or a macro's own failure is the cause worth telling.
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        message.push_str(&format!(": {inner}"));
+        cause = inner.source();
     }
     TemplateProblem {
         file: file.to_owned(),

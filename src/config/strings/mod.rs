@@ -36,13 +36,58 @@ pub fn languages() -> impl Iterator<Item = &'static str> {
 }
 
 /// One string as written: a text, or a form per plural category.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
     Text(String),
     Plural(BTreeMap<Category, String>),
     /// `months`: twelve names.
     List(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(EntryVisitor)
+    }
+}
+
+/// Reads an [`Entry`] and says, in an operator's words, what else it may be.
+struct EntryVisitor;
+
+impl<'de> serde::de::Visitor<'de> for EntryVisitor {
+    type Value = Entry;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(
+            "a text in quotes, a table of plural forms (`{ one = \"…\", other = \"…\" }`), or \
+             for `months` a list of twelve names",
+        )
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Entry, E> {
+        Ok(Entry::Text(text.to_owned()))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Entry, A::Error> {
+        let mut names = Vec::new();
+        while let Some(name) = seq.next_element::<String>()? {
+            names.push(name);
+        }
+        Ok(Entry::List(names))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entry, A::Error> {
+        let mut forms = BTreeMap::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let category = Category::named(&key).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown plural form `{key}`: the forms are zero, one, two, few, many and \
+                     other"
+                ))
+            })?;
+            forms.insert(category, map.next_value::<String>()?);
+        }
+        Ok(Entry::Plural(forms))
+    }
 }
 
 /// The strings of one host: its language's, with the operator's overrides in place.
@@ -259,11 +304,40 @@ impl Overrides {
 
 impl<'de> Deserialize<'de> for Overrides {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let table = BTreeMap::<String, Entry>::deserialize(deserializer)?;
-        for (id, entry) in &table {
-            check_override(id, entry).map_err(serde::de::Error::custom)?;
+        deserializer.deserialize_map(OverridesVisitor)
+    }
+}
+
+/// Reads `[strings]`, checking each entry while its value is read, so an error points at it.
+struct OverridesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for OverridesVisitor {
+    type Value = Overrides;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a table of string ids and their texts")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Overrides, A::Error> {
+        let mut table = BTreeMap::new();
+        while let Some(id) = map.next_key::<String>()? {
+            let entry = map.next_value_seed(Checked(&id))?;
+            table.insert(id, entry);
         }
         Ok(Overrides(table))
+    }
+}
+
+/// An entry read for one id, and checked against English before the value is left.
+struct Checked<'a>(&'a str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Checked<'_> {
+    type Value = Entry;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Entry, D::Error> {
+        let entry = Entry::deserialize(deserializer)?;
+        check_override(self.0, &entry).map_err(serde::de::Error::custom)?;
+        Ok(entry)
     }
 }
 
@@ -310,13 +384,23 @@ pub fn check_override(id: &str, entry: &Entry) -> Result<(), String> {
         (Entry::List(_), _) => {
             return Err(format!("`{id}` is a list of the twelve months' names"));
         }
-        (_, _) => {
+        (Entry::Text(_), Entry::Plural(_)) => {
             return Err(format!(
                 "string `{id}` is one text, not a table of plural forms: `{id} = \"…\"`"
             ));
         }
+        (_, _) => {
+            return Err(format!("string `{id}` is a text in quotes: `{id} = \"…\"`"));
+        }
     };
     for text in texts {
+        let marks = placeholders(text).len();
+        if text.matches('{').count() != marks || text.matches('}').count() != marks {
+            return Err(format!(
+                "string `{id}` has a brace that is not a placeholder: braces only mark \
+                 placeholders such as `{{n}}`"
+            ));
+        }
         if let Some(bad) = placeholders(text)
             .into_iter()
             .find(|p| !allowed.contains(p))

@@ -3,11 +3,8 @@
 //! Only whole numbers are counted here, so the rules' operands reduce to `i` (the number),
 //! with `v` (visible fraction digits) always 0.
 
-use serde::Deserialize;
-
 /// A CLDR plural category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Category {
     Zero,
     One,
@@ -15,6 +12,21 @@ pub enum Category {
     Few,
     Many,
     Other,
+}
+
+impl Category {
+    /// The category a key of a plural table names.
+    pub fn named(name: &str) -> Option<Category> {
+        Some(match name {
+            "zero" => Category::Zero,
+            "one" => Category::One,
+            "two" => Category::Two,
+            "few" => Category::Few,
+            "many" => Category::Many,
+            "other" => Category::Other,
+            _ => return None,
+        })
+    }
 }
 
 /// The category `n` falls in for a language (a primary subtag of the built-in ones).

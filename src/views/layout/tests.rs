@@ -73,8 +73,11 @@ fn a_template_that_never_ends_or_grows_without_bound_is_stopped() {
         assert!(problems.is_empty(), "{problems:?}");
         let context = minijinja::context! { tags => Vec::<String>::new() };
         let out = layout.render(PageKind::Tags, context, &[]);
-        // The default made the page instead.
+        // The default made the page instead, and makes the next ones without trying again.
         assert_eq!(out, "# Tags\n\nNo tags yet.\n", "{source}");
+        let aside = &layout.set_aside[PageKind::Tags.index()];
+        assert!(aside.load(std::sync::atomic::Ordering::Relaxed), "{source}");
+        assert_eq!(layout.failures().len(), 1, "{source}");
     }
 }
 
