@@ -7,6 +7,9 @@
 # Usage: benches/ab.sh A_BINARY B_BINARY [ROUNDS] [SECONDS] [CONCURRENCY...]
 #   e.g. benches/ab.sh /tmp/old/gemhole target/release/gemhole 6 10 8 64
 # gemload is built from the workspace (target/release/gemload).
+# AB_PATH: the path asked for (default `/`). AB_CONFIG_B: a config file B runs with (copied
+# into its folder as config.toml, beside the capsule); AB_TEMPLATES_B: a folder copied there
+# as `templates` (for a config that says `templates = "templates"`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=$(realpath "$1"); B=$(realpath "$2")
@@ -33,6 +36,10 @@ trap cleanup EXIT
 start() {
   local name=$1 bin=$2 dir="$WORK/$1"
   mkdir -p "$dir"; cp -r capsule "$dir/capsule"
+  if [ "$name" = B ]; then
+    if [ -n "${AB_CONFIG_B:-}" ]; then cp "$AB_CONFIG_B" "$dir/config.toml"; fi
+    if [ -n "${AB_TEMPLATES_B:-}" ]; then cp -r "$AB_TEMPLATES_B" "$dir/templates"; fi
+  fi
   (cd "$dir" && exec "$bin" serve --listen 127.0.0.1:0 \
     2> >({ grep -m1 -o 'listening on 127\.0\.0\.1:[0-9]*$' | sed 's/.*://' > "$dir/port"; \
       cat > /dev/null; })) &
@@ -53,7 +60,7 @@ for c in "${CONCURRENCY[@]}"; do
     for name in "${order[@]}"; do
       port_var="PORT_$name"; pid_var="PID_$name"
       before=$(cpu_ticks "${!pid_var}")
-      json=$("$GEMLOAD" gemini "gemini://localhost:${!port_var}/" --connect "127.0.0.1:${!port_var}" \
+      json=$("$GEMLOAD" gemini "gemini://localhost:${!port_var}${AB_PATH:-/}" --connect "127.0.0.1:${!port_var}" \
         -c "$c" -d "$SECONDS_PER_RUN" --json)
       after=$(cpu_ticks "${!pid_var}")
       rps=$(sed -n 's/.*"rps":\([0-9.]*\).*/\1/p' <<<"$json")

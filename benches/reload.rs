@@ -14,7 +14,8 @@
 //!
 //! `cargo bench --bench reload` (`-- --quick` for fewer rounds). With `GEMHOLE_BASELINE` set to
 //! another gemhole binary (an earlier build), every measurement but the churn runs against it
-//! too, in the same run, and the ratios are printed. It stops by itself.
+//! too, in the same run, and the ratios are printed. With `GEMHOLE_BENCH_TEMPLATES` set to a
+//! templates folder (absolute), every server serves with it. It stops by itself.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -41,7 +42,7 @@ fn get(server: &TestServer, path: &str) -> std::io::Result<common::Exchange> {
 /// A server (of `binary`, else this build) on a capsule of `posts` generated posts, and how
 /// long from its start to its first answer.
 fn server_with(posts: usize, binary: Option<&Path>) -> (TestServer, PathBuf, Duration) {
-    let mut setup = Setup::new().config(CONFIG);
+    let mut setup = Setup::new().config(&with_templates(CONFIG));
     if let Some(binary) = binary {
         setup = setup.binary(binary);
     }
@@ -58,6 +59,15 @@ fn server_with(posts: usize, binary: Option<&Path>) -> (TestServer, PathBuf, Dur
 
 /// The configuration every server starts with (a reload rewrites it).
 const CONFIG: &str = "robots_txt = \"first\\n\"\n";
+
+/// `text` with `templates = "<GEMHOLE_BENCH_TEMPLATES>"` first, when that is set: every
+/// measurement then runs with an author's templates folder.
+fn with_templates(text: &str) -> String {
+    match std::env::var("GEMHOLE_BENCH_TEMPLATES") {
+        Ok(folder) => format!("templates = {folder:?}\n{text}"),
+        Err(_) => text.to_owned(),
+    }
+}
 
 /// The rebuild times the server logged ("site reloaded: … in X ms").
 fn rebuilds(server: &TestServer) -> Vec<Duration> {
@@ -320,7 +330,7 @@ fn measure(binary: Option<&Path>, quick: bool) -> Figures {
                 same.push(config_reload(
                     &server,
                     &config,
-                    &format!("robots_txt = \"reload {n}\\n\"\n"),
+                    &with_templates(&format!("robots_txt = \"reload {n}\\n\"\n")),
                 ));
             }
             same.sort();
@@ -331,7 +341,9 @@ fn measure(binary: Option<&Path>, quick: bool) -> Figures {
             let markdown = config_reload(
                 &server,
                 &config,
-                "robots_txt = \"again\\n\"\n[markdown]\nimage_marker = \"IMAGE\"\n",
+                &with_templates(
+                    "robots_txt = \"again\\n\"\n[markdown]\nimage_marker = \"IMAGE\"\n",
+                ),
             );
             figures.push((
                 "10,000 posts, config reload, [markdown] changed".into(),

@@ -281,6 +281,43 @@ mod tests {
         assert_eq!(config.listen[0].get().port(), 0);
     }
 
+    #[test]
+    fn templates_and_strings_at_the_top_are_every_host_s_unless_it_has_its_own() {
+        let text = "\
+templates = \"layout\"
+
+[strings]
+recent_posts = \"New\"
+all_posts = \"Everything\"
+
+[[host]]
+hostnames = [\"a.example\"]
+capsule = \"a\"
+
+[[host]]
+hostnames = [\"b.example\"]
+capsule = \"b\"
+templates = \"own\"
+
+[host.strings]
+recent_posts = \"Fresh\"
+";
+        let path = Path::new("/etc/gemhole/config.toml");
+        let mut config = Config::parse(text, path).unwrap();
+        config.rebase(Path::new("/etc/gemhole"));
+        let (a, b) = (&config.hosts[0], &config.hosts[1]);
+        assert_eq!(
+            a.templates.as_deref(),
+            Some(Path::new("/etc/gemhole/layout"))
+        );
+        assert_eq!(b.templates.as_deref(), Some(Path::new("/etc/gemhole/own")));
+        let (a, b) = (a.strings(), b.strings());
+        assert_eq!(a.text("recent_posts"), "New");
+        assert_eq!(b.text("recent_posts"), "Fresh");
+        assert_eq!(b.text("all_posts"), "Everything");
+        assert_eq!(b.text("archive"), "Archive");
+    }
+
     const TWO_HOSTS: &str = "\
 listen = [\"127.0.0.1:0\"]
 

@@ -86,8 +86,8 @@ fn part_label(series: &str, title: &str, number: u32) -> String {
 
 /// What [`part_label`] puts after "Part N: ".
 fn part_rest(series: &str, title: &str, number: u32) -> String {
-    let title: String = title.trim().nfc().collect();
-    let mut rest = title.as_str();
+    let title = nfc(title.trim());
+    let mut rest = &*title;
     let mut stripped = false;
     if let Some(after) = strip_name(rest, series) {
         rest = after.trim_start_matches(is_label_punctuation);
@@ -101,6 +101,16 @@ fn part_rest(series: &str, title: &str, number: u32) -> String {
         rest = rest.trim_start_matches(is_label_punctuation);
     }
     rest.to_owned()
+}
+
+/// `text` in Unicode's composed form: ASCII as it is (every page of a series asks for every
+/// part's label, so the common case costs no copy).
+fn nfc(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.is_ascii() {
+        text.into()
+    } else {
+        text.nfc().collect::<String>().into()
+    }
 }
 
 /// What separates a series' name or a part's number from the rest of a title.
@@ -121,8 +131,9 @@ fn at_word_end(rest: &str) -> bool {
 /// The title after the series' name, when it starts with it: letters compared in any case,
 /// spaces ignored, and the name must end where a word does.
 fn strip_name<'a>(title: &'a str, series: &str) -> Option<&'a str> {
+    let series = nfc(series);
     let mut name = series
-        .nfc()
+        .chars()
         .filter(|c| !c.is_whitespace())
         .flat_map(char::to_lowercase)
         .peekable();

@@ -539,6 +539,10 @@ const MARK: char = '\u{F8FF}';
 /// outside preformatted blocks; then each author's text in place of its sentinel, with a line
 /// end; ends with one line end (or is empty).
 fn finish(rendered: &str, places: &[(&str, &str)]) -> String {
+    let markers: Vec<(String, &str)> = places
+        .iter()
+        .map(|(name, text)| (sentinel(name), *text))
+        .collect();
     let mut out =
         String::with_capacity(rendered.len() + places.iter().map(|p| p.1.len()).sum::<usize>());
     let mut pending_blank = false;
@@ -555,24 +559,23 @@ fn finish(rendered: &str, places: &[(&str, &str)]) -> String {
         if line.starts_with("```") {
             preformatted = !preformatted;
         }
-        match places.iter().find(|(name, _)| line == sentinel(name)) {
-            Some((_, text)) => {
-                out.push_str(text);
-                if !text.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
-            None => {
-                let mut line = line.to_owned();
-                for (name, text) in places {
-                    let marker = sentinel(name);
-                    if line.contains(&marker) {
-                        line = line.replace(&marker, text);
-                    }
-                }
-                out.push_str(&line);
+        if !line.contains(MARK) {
+            out.push_str(line);
+            out.push('\n');
+        } else if let Some((_, text)) = markers.iter().find(|(marker, _)| line == marker) {
+            out.push_str(text);
+            if !text.ends_with('\n') {
                 out.push('\n');
             }
+        } else {
+            let mut line = line.to_owned();
+            for (marker, text) in &markers {
+                if line.contains(marker.as_str()) {
+                    line = line.replace(marker.as_str(), text);
+                }
+            }
+            out.push_str(&line);
+            out.push('\n');
         }
     }
     out

@@ -128,7 +128,12 @@ impl Urls {
 /// `label` marked as a list shows a post readers cannot see yet: `label (draft)`,
 /// `label (scheduled for DATE)`; as it is for readers.
 pub fn marked(strings: &Strings, site: &Site, source: &std::path::Path, label: &str) -> String {
-    match site.unpublished(source) {
+    mark_with(strings, site.unpublished(source), label)
+}
+
+/// `label` marked for what `unpublished` says.
+fn mark_with(strings: &Strings, unpublished: Option<Unpublished<'_>>, label: &str) -> String {
+    match unpublished {
         None => label.to_owned(),
         Some(Unpublished::Draft) => strings.format("draft", &[("label", label)]),
         Some(Unpublished::Scheduled(post)) => strings.format(
@@ -200,10 +205,11 @@ fn member_item(
     this: bool,
 ) -> MemberItem {
     let date = member.date.day();
+    let unpublished = site.unpublished(&member.path);
     MemberItem {
         title: member.title.clone(),
-        label: marked(strings, site, &member.path, label),
-        listed: marked(strings, site, &member.path, &format!("{date} {label}")),
+        label: mark_with(strings, unpublished, label),
+        listed: mark_with(strings, unpublished, &format!("{date} {label}")),
         url: site.url_of(&member.path).map(str::to_owned),
         date,
         number: member.number,
