@@ -136,6 +136,9 @@ pub struct Layout {
     /// Per page: its folder's template failed, and the default makes its pages until the
     /// template changes (a failing template costs one rendering, not one per request).
     set_aside: [std::sync::atomic::AtomicBool; 7],
+    /// Held while a folder's template renders: one at a time per host, so what a runaway
+    /// template may take before its budget stops it is taken once, not once per thread.
+    one_at_a_time: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Layout {
@@ -234,6 +237,7 @@ impl Layout {
             folder,
             failures: std::sync::Mutex::default(),
             set_aside: Default::default(),
+            one_at_a_time: std::sync::Mutex::default(),
         }
     }
 
@@ -279,12 +283,19 @@ impl Layout {
     pub fn render(&self, kind: PageKind, context: Value, places: &[(&str, &str)]) -> String {
         use std::sync::atomic::Ordering;
         let aside = &self.set_aside[kind.index()];
-        let name = if aside.load(Ordering::Relaxed) {
-            kind.default_name()
-        } else {
+        let custom = self.is_custom(kind) && !aside.load(Ordering::Relaxed);
+        let name = if custom {
             template_name(kind, &self.custom)
+        } else {
+            kind.default_name()
         };
-        match self.render_named(&name, &context) {
+        let rendered = if custom {
+            let _turn = self.one_at_a_time.lock();
+            self.render_named(&name, &context)
+        } else {
+            self.render_named(&name, &context)
+        };
+        match rendered {
             Ok(out) => return finish(&out, places),
             Err(e) => {
                 let file = self.custom[kind.index()]
@@ -385,6 +396,19 @@ fn read_template(file: &Path) -> Result<Option<String>, TemplateProblem> {
             "over {MAX_TEMPLATE_BYTES} bytes: a template may have at most that many"
         )));
     }
+    // A file whose size is not what it said (being written, or a /proc file such as a
+    // process's environment), or that holds NUL bytes, is no template.
+    if bytes.len() as u64 != meta.len() {
+        return Err(problem(format!(
+            "its size changed while it was read ({} bytes, then {}): not used until it is \
+             written whole",
+            meta.len(),
+            bytes.len()
+        )));
+    }
+    if bytes.contains(&0) {
+        return Err(problem("holds NUL bytes: not a text".into()));
+    }
     String::from_utf8(bytes)
         .map(Some)
         .map_err(|e| problem(format!("not UTF-8 text: {e}")))
@@ -462,6 +486,12 @@ fn environment(strings: Arc<Strings>) -> Environment<'static> {
     env.add_function(
         "t",
         move |id: String, kwargs: Kwargs| -> Result<String, minijinja::Error> {
+            if !words.has(&id) {
+                return Err(minijinja::Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("t(\"{id}\"): no string has this id (they are listed in the README)"),
+                ));
+            }
             let mut args: Vec<(String, String)> = Vec::new();
             let mut n = None;
             for key in kwargs.args() {
@@ -484,9 +514,14 @@ fn environment(strings: Arc<Strings>) -> Environment<'static> {
         if value.is_undefined() || value.is_none() {
             return Ok(());
         }
+        if let Some(placed) = value.downcast_object_ref::<Placed>() {
+            out.write_str(&placed.0)?;
+            return Ok(());
+        }
         let text = value.to_string();
         if value.is_safe() {
-            out.write_str(&text)?;
+            // A value a template marked safe keeps its lines, never the marker character.
+            out.write_str(&text.replace(MARK, ""))?;
         } else {
             out.write_str(&one_line(&text))?;
         }
@@ -526,10 +561,31 @@ impl std::io::Write for Capped {
 }
 
 /// A marker that stands for an author's text while blank lines are tidied: a private-use
-/// character no rendered value keeps (values are written on one line, but not stripped of
-/// it, so the marker's name makes it unique).
+/// character around its name. Only a [`placed`] value is written as one: every other value
+/// loses that character, however a template writes it (`|safe` too).
 pub fn sentinel(name: &str) -> String {
     format!("{MARK}gemhole:{name}{MARK}")
+}
+
+/// The value that places an author's text (`body`, `rest`, a series' description): written
+/// as its sentinel, replaced by the text once the page is tidied.
+pub fn placed(name: &str) -> Value {
+    Value::from_object(Placed(sentinel(name)))
+}
+
+/// See [`placed`].
+#[derive(Debug)]
+struct Placed(String);
+
+impl minijinja::value::Object for Placed {
+    /// Placed only when there is text: `{% if body %}` holds.
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// What a sentinel is made with.

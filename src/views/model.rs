@@ -63,7 +63,7 @@ pub struct MemberItem {
     pub this: bool,
 }
 
-/// A series' index.
+/// A series' index (its description, the author's text, is placed beside these values).
 #[derive(Debug, Serialize)]
 pub struct SeriesPage {
     pub name: String,
@@ -73,7 +73,6 @@ pub struct SeriesPage {
     /// The first and last parts' dates (`YYYY-MM-DD`), when it has parts.
     pub first: Option<String>,
     pub last: Option<String>,
-    pub description: Option<minijinja::Value>,
     pub parts: Vec<MemberItem>,
     pub supplements: Vec<MemberItem>,
     pub see_also: Vec<MemberItem>,
@@ -218,12 +217,7 @@ fn member_item(
 }
 
 /// A series' index page's values.
-pub fn series_page(
-    strings: &Strings,
-    site: &Site,
-    series: &Series,
-    description: Option<minijinja::Value>,
-) -> SeriesPage {
+pub fn series_page(strings: &Strings, site: &Site, series: &Series) -> SeriesPage {
     let members = &series.members;
     let parts = &members.parts;
     let part = |m: &Member| member_item(strings, site, m, &part_label(strings, series, m), false);
@@ -235,7 +229,6 @@ pub fn series_page(
         count: members.count(),
         first: parts.iter().map(|m| m.date).min().map(|d| d.day()),
         last: parts.iter().map(|m| m.date).max().map(|d| d.day()),
-        description,
         parts: parts.iter().map(part).collect(),
         supplements: members.supplements.iter().map(titled).collect(),
         see_also: members.see_also.iter().map(titled).collect(),

@@ -1,13 +1,16 @@
-//! Generated gemtext: series indexes, the list of all series, and the navigation a post of a
-//! series carries (a header line under its title, an "In this series" footer, previous/next).
+//! Generated gemtext: the home page's sections, the archive, tags, series indexes, the list of
+//! all series, and a post as served (for a post of a series, a header line under its title,
+//! an "In this series" footer, previous/next). Each page with a template is made by it
+//! ([`Layout::render`]) from values of the site ([`model`]); the small pages without one
+//! (all series, drafts, moved) from the host's strings.
 //!
 //! Every list of posts is a gemfeed (`=> url YYYY-MM-DD Title`), so readers can subscribe to a
 //! series page as it is. Links are root-relative, so pages work on any host and port.
 
 use minijinja::context;
-use minijinja::value::Value;
+use minijinja::value::{Value, merge_maps};
 
-use super::layout::{Layout, PageKind, sentinel};
+use super::layout::{Layout, PageKind, placed};
 use super::model::{self, Urls};
 use crate::config::{HomeConfig, Strings};
 use crate::content::site::Place;
@@ -22,15 +25,19 @@ pub fn series_index(layout: &Layout, site: &Site, series: &Series) -> String {
         .as_deref()
         .map(|d| d.trim_matches('\n'))
         .filter(|d| !d.is_empty());
-    let page = model::series_page(
-        &layout.strings,
-        site,
-        series,
-        description.map(|_| Value::from_safe_string(sentinel("description"))),
-    );
+    let page = model::series_page(&layout.strings, site, series);
+    // The author's text is a value of its own: it would not survive being serialised.
+    let description_value = match description {
+        Some(_) => placed("description"),
+        None => Value::from(()),
+    };
+    let series_value = merge_maps([
+        context! { description => description_value },
+        model::value(&page),
+    ]);
     layout.render(
         PageKind::Series,
-        context! { series => model::value(&page), urls => model::value(Urls::new()) },
+        context! { series => series_value, urls => model::value(Urls::new()) },
         &[("description", description.unwrap_or(""))],
     )
 }
@@ -92,7 +99,7 @@ pub fn post_page(
         if text.is_empty() {
             Value::from("")
         } else {
-            Value::from_safe_string(sentinel(name))
+            placed(name)
         }
     };
     layout.render(

@@ -135,12 +135,17 @@ impl Strings {
         }
     }
 
-    /// This language's strings with `overrides` (checked by [`check_overrides`]) in place.
+    /// This language's strings with `overrides` (checked by [`check_override`]) in place.
     pub fn with_overrides(mut self, overrides: &Overrides) -> Strings {
         for (id, entry) in &overrides.0 {
             self.entries.insert(id.clone(), entry.clone());
         }
         self
+    }
+
+    /// Whether `id` names a string.
+    pub fn has(&self, id: &str) -> bool {
+        reference().contains_key(id)
     }
 
     /// The primary subtag of the language these strings are in.

@@ -131,3 +131,54 @@ fn a_template_file_is_read_no_further_than_the_limit() {
     assert!(!layout.is_custom(PageKind::Tags));
     assert_eq!(problems.len(), 1, "{problems:?}");
 }
+
+#[test]
+fn a_value_marked_safe_by_a_template_cannot_place_the_authors_text_either() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tag.gmi"),
+        "# {{ tag.name|safe }}\n{{ tag.name|e }}\n",
+    )
+    .unwrap();
+    let (layout, problems) = Layout::load(&host_with(dir.path()), None);
+    assert!(problems.is_empty(), "{problems:?}");
+    // Only a placed value is written as a marker, whatever a template does with a string.
+    for name in [sentinel("body"), format!("x {} y", sentinel("body"))] {
+        let tag = minijinja::context! {
+            name => name, url => "/tags/x/", count => 1, posts => Vec::<String>::new(),
+        };
+        let out = layout.render(
+            PageKind::Tag,
+            minijinja::context! { tag => tag, urls => model_urls() },
+            &[("body", "# Secret\nbody\n")],
+        );
+        assert!(!out.contains("Secret"), "{out}");
+    }
+}
+
+#[test]
+fn a_process_s_environment_or_a_binary_file_is_no_template() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/proc/self/environ", dir.path().join("home.gmi")).unwrap();
+    std::fs::write(dir.path().join("tags.gmi"), b"# Tags\0\n").unwrap();
+    let (layout, problems) = Layout::load(&host_with(dir.path()), None);
+    assert!(!layout.is_custom(PageKind::Home) && !layout.is_custom(PageKind::Tags));
+    assert_eq!(problems.len(), 2, "{problems:?}");
+}
+
+#[test]
+fn a_string_id_no_string_has_is_a_template_error_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tags.gmi"), "# Tags\n\n{{ t(\"nope\") }}\n").unwrap();
+    let (layout, _) = Layout::load(&host_with(dir.path()), None);
+    let out = layout.render(
+        PageKind::Tags,
+        minijinja::context! { tags => Vec::<String>::new() },
+        &[],
+    );
+    assert_eq!(out, "# Tags\n\nNo tags yet.\n");
+    let failures = layout.failures();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].line, 3, "{}", failures[0]);
+    assert!(failures[0].message.contains("nope"), "{}", failures[0]);
+}
