@@ -105,20 +105,21 @@ fn model_urls() -> minijinja::Value {
     super::super::model::value(super::super::model::Urls::new())
 }
 
-#[test]
-fn a_value_cannot_place_the_authors_text() {
-    let layout = Layout::default();
+/// A tag page whose tag is named `name`, with the author's text `# Secret` to place.
+fn tag_named(layout: &Layout, name: String) -> String {
     let tag = minijinja::context! {
-        name => format!("x {} y", sentinel("body")),
-        url => "/tags/x/",
-        count => 1,
-        posts => Vec::<String>::new(),
+        name => name, url => "/tags/x/", count => 1, posts => Vec::<String>::new(),
     };
-    let out = layout.render(
+    layout.render(
         PageKind::Tag,
         minijinja::context! { tag => tag, urls => model_urls() },
         &[("body", "# Secret\nbody\n")],
-    );
+    )
+}
+
+#[test]
+fn a_value_cannot_place_the_authors_text() {
+    let out = tag_named(&Layout::default(), format!("x {} y", sentinel("body")));
     assert!(!out.contains("Secret"), "{out}");
 }
 
@@ -144,14 +145,7 @@ fn a_value_marked_safe_by_a_template_cannot_place_the_authors_text_either() {
     assert!(problems.is_empty(), "{problems:?}");
     // Only a placed value is written as a marker, whatever a template does with a string.
     for name in [sentinel("body"), format!("x {} y", sentinel("body"))] {
-        let tag = minijinja::context! {
-            name => name, url => "/tags/x/", count => 1, posts => Vec::<String>::new(),
-        };
-        let out = layout.render(
-            PageKind::Tag,
-            minijinja::context! { tag => tag, urls => model_urls() },
-            &[("body", "# Secret\nbody\n")],
-        );
+        let out = tag_named(&layout, name);
         assert!(!out.contains("Secret"), "{out}");
     }
 }
