@@ -273,6 +273,7 @@ impl Layout {
     }
 
     /// Whether `other` renders as this does (the same strings and template texts).
+    #[cfg(test)]
     pub fn same_as(&self, other: &Layout) -> bool {
         self.strings == other.strings && self.sources == other.sources
     }

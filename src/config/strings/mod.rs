@@ -7,7 +7,7 @@
 //! placeholders English uses for that id, and give plural forms only where English does.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 
@@ -294,19 +294,6 @@ fn placeholders(text: &str) -> Vec<&str> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overrides(BTreeMap<String, Entry>);
 
-impl Overrides {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// These overrides with `inner`'s on top (a host's over the top level's).
-    pub fn under(&self, inner: &Overrides) -> Overrides {
-        let mut merged = self.0.clone();
-        merged.extend(inner.0.iter().map(|(k, v)| (k.clone(), v.clone())));
-        Overrides(merged)
-    }
-}
-
 impl<'de> Deserialize<'de> for Overrides {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(OverridesVisitor)
@@ -429,9 +416,6 @@ pub fn check_override(id: &str, entry: &Entry) -> Result<(), String> {
     }
     Ok(())
 }
-
-/// Shared strings: one per host, handed to every page made for it.
-pub type SharedStrings = Arc<Strings>;
 
 #[cfg(test)]
 mod tests;

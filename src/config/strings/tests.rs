@@ -139,3 +139,41 @@ fn overrides_are_checked_against_english() {
     assert!(check_override("months", &text("x")).is_err());
     assert!(check_override("moved", &text("Moved {n}")).is_err());
 }
+
+#[test]
+fn counts_read_as_each_language_counts() {
+    // (language, n, parts_count as the language says it)
+    let cases = [
+        ("ru", 1, "1 часть"),
+        ("ru", 2, "2 части"),
+        ("ru", 5, "5 частей"),
+        ("ru", 21, "21 часть"),
+        ("ru", 12, "12 частей"),
+        ("pl", 2, "2 części"),
+        ("pl", 5, "5 części"),
+        ("fr", 0, "0 partie"),
+        ("fr", 2, "2 parties"),
+        ("de", 1, "Ein Teil"),
+        ("de", 3, "3 Teile"),
+        ("ja", 3, "全3回"),
+    ];
+    for (language, n, said) in cases {
+        assert_eq!(
+            Strings::for_language(language).count("parts_count", n, &[]),
+            said,
+            "{language} {n}"
+        );
+    }
+    assert_eq!(
+        Strings::for_language("de").date("2026-12-07"),
+        "7. Dezember 2026"
+    );
+    assert_eq!(
+        Strings::for_language("ja").date("2026-12-07"),
+        "2026年12月7日"
+    );
+    assert_eq!(
+        Strings::for_language("fr").date("2026-09-13"),
+        "13 septembre 2026"
+    );
+}
