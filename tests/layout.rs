@@ -320,3 +320,24 @@ fn a_templates_folder_made_after_the_start_is_read_when_it_appears() {
     write(&later, "archive.gmi", "# Everything, in time\n");
     server.wait_text("/archive/", "# Everything, in time");
 }
+
+#[test]
+fn a_reader_is_told_about_certificates_in_the_host_s_language() {
+    let setup = Setup::new().config(&format!(
+        "capsule = \"capsule\"\nlang = \"fr\"\n\n[[area]]\npath = \"/private/\"\nfingerprints = [\"{}\"]\n",
+        "ab".repeat(32)
+    ));
+    write(
+        &setup.path().join("capsule/private"),
+        "index.gmi",
+        "# Members\n",
+    );
+    let server = setup.start();
+    let answer = server.get(&server.url("/private/"));
+    assert_eq!(answer.status(), "60", "{}", answer.header());
+    assert!(answer.meta().contains("capsule"), "{}", answer.meta());
+    assert!(!answer.meta().contains("This part"), "{}", answer.meta());
+    let missing = server.get(&server.url("/nothing-here.gmi"));
+    assert_eq!(missing.status(), "51");
+    assert_ne!(missing.meta(), "Not found");
+}

@@ -72,6 +72,8 @@ pub enum Purpose {
 pub struct Refusal {
     pub status: Status,
     pub meta: &'static str,
+    /// The id of the host's string that says it in the host's language (empty: none).
+    pub id: &'static str,
 }
 
 /// Seconds since the Unix epoch: the `now` of [`admit`].
@@ -100,18 +102,24 @@ pub fn admit(
                      identity and try again"
                 }
             },
+            id: match purpose {
+                Purpose::Area => "cert_needed_area",
+                Purpose::Titan => "cert_needed_titan",
+            },
         });
     };
     if now < identity.not_before {
         return Err(Refusal {
             status: Status::CertificateNotValid,
             meta: "Your certificate is not valid yet (check your clock, or make a new identity)",
+            id: "cert_not_yet_valid",
         });
     }
     if now > identity.not_after {
         return Err(Refusal {
             status: Status::CertificateNotValid,
             meta: "Your certificate has expired: make a new identity",
+            id: "cert_expired",
         });
     }
     if !allowed.is_empty() && !allowed.iter().any(|f| identity.is(f)) {
@@ -123,6 +131,10 @@ pub fn admit(
                      owner to add your fingerprint, or choose another identity"
                 }
                 Purpose::Titan => "This certificate may not publish here",
+            },
+            id: match purpose {
+                Purpose::Area => "cert_refused_area",
+                Purpose::Titan => "cert_refused_titan",
             },
         });
     }

@@ -70,6 +70,8 @@ impl Access {
             return Some(Refusal {
                 status: Status::CertificateNotAuthorised,
                 meta: "Uploads may not write here: see the capsule's [titan] paths",
+                // Told to an author of the capsule's own settings: as written.
+                id: "",
             });
         }
         self.read(root, segments, identity).err()

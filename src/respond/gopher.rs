@@ -92,9 +92,9 @@ pub enum Now {
 }
 
 /// The refusal of an area's page: Gopher readers have no certificate to show.
-fn in_area() -> Told {
+fn in_area(strings: &crate::config::Strings) -> Told {
     (
-        Answer::error("This page needs a client certificate: read it over Gemini"),
+        Answer::error(strings.text("needs_certificate")),
         Some("in a client-certificate area"),
     )
 }
@@ -151,20 +151,20 @@ impl Capsule {
             }
             Target::DotSegment => {
                 return Now::Answer((
-                    Answer::error("Not found"),
+                    Answer::error(self.layout.strings.text("not_found")),
                     Some("dot segment in the selector"),
                 ));
             }
             Target::Search { page, query } => {
                 if self.admit(&Route::Search(None).segments(), None).is_err() {
-                    return Now::Answer(in_area());
+                    return Now::Answer(in_area(&self.layout.strings));
                 }
                 return Now::Search { page, query };
             }
             Target::Item { segments, slash } => (segments, slash),
         };
         if self.admit(&segments, None).is_err() {
-            return Now::Answer(in_area());
+            return Now::Answer(in_area(&self.layout.strings));
         }
         // Menus and texts are rendered once per snapshot (and per advertised port). Gopher
         // never previews drafts, not even under `serve --drafts`: it has no certificates to
@@ -240,7 +240,7 @@ impl Capsule {
                 kind: gopher::item_type(&path.to_string_lossy()),
                 file: path,
             },
-            Found::Nothing => Answer::error("Not found"),
+            Found::Nothing => Answer::error(self.layout.strings.text("not_found")),
         }
     }
 }

@@ -103,6 +103,16 @@ impl Capsule {
         self.access.read(&self.root, segments, identity)
     }
 
+    /// What a client is told of a refused certificate, in the host's language.
+    pub fn refusal_meta(&self, refusal: &crate::protocol::identity::Refusal) -> String {
+        let strings = &self.layout.strings;
+        if strings.has(refusal.id) {
+            strings.text(refusal.id).to_owned()
+        } else {
+            refusal.meta.to_owned()
+        }
+    }
+
     /// Puts together what a capsule answers from: its folder, the site read from it, and the
     /// host's settings for generated pages (its templates and strings in `layout`).
     pub fn new(

@@ -316,7 +316,7 @@ async fn respond(line: &[u8], arrival: Arrival<'_>, log: &mut AccessLog) -> Resp
     // A page of an area is for the certificates its areas let in (every area it lies in).
     if let Err(refusal) = capsule.admit(&request.segments, identity) {
         log.note = "client certificate refused";
-        return Response::header(refusal.status, refusal.meta);
+        return Response::header(refusal.status, capsule.refusal_meta(&refusal));
     }
     let ask = Ask {
         origin: Origin::new(

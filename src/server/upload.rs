@@ -353,7 +353,7 @@ async fn checked<'a>(
     capsule
         .access
         .admit_author(identity)
-        .map_err(|r| refuse(log, r.status, r.meta))?;
+        .map_err(|r| refused_certificate(log, &capsule, &r))?;
     token_given(&request, settings, log)?;
     let segments = &request.target.segments;
     place_allowed(&capsule, segments, identity, log)?;
@@ -527,7 +527,7 @@ fn place_allowed(
         .access
         .write_refusal(&capsule.root, segments, identity)
     {
-        Some(r) => Err(refuse(log, r.status, r.meta)),
+        Some(r) => Err(refused_certificate(log, capsule, &r)),
         None => Ok(()),
     }
 }
@@ -551,6 +551,16 @@ fn told(log: &mut AccessLog, refused: Refused) -> Answer {
 }
 
 /// A header-only answer, its reason noted for the log.
+/// A refused certificate's answer, in the host's language; the log says it in English.
+fn refused_certificate(
+    log: &mut AccessLog,
+    capsule: &Capsule,
+    refusal: &crate::protocol::identity::Refusal,
+) -> Answer {
+    log.note = refusal.meta;
+    Answer::header(refusal.status, capsule.refusal_meta(refusal))
+}
+
 fn refuse(log: &mut AccessLog, status: Status, why: &'static str) -> Answer {
     log.note = why;
     Answer::header(status, why)
