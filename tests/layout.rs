@@ -341,3 +341,30 @@ fn a_reader_is_told_about_certificates_in_the_host_s_language() {
     assert_eq!(missing.status(), "51");
     assert_ne!(missing.meta(), "Not found");
 }
+
+#[test]
+fn gopher_menus_speak_the_host_s_language_too() {
+    let setup = Setup::new()
+        .config("capsule = \"capsule\"\nlang = \"ja\"\n")
+        .arg("--gopher-listen")
+        .arg("127.0.0.1:0");
+    let posts = setup.path().join("capsule/posts");
+    for (file, title, part) in [("one.md", "First", 1), ("two.md", "Second", 2)] {
+        write(
+            &posts,
+            file,
+            format!(
+                "---\ntitle: {title}\ndate: 2024-0{part}-01\nseries: Sail\npart: {part}\n---\nText.\n"
+            ),
+        );
+    }
+    let server = setup.start();
+    let menu = String::from_utf8_lossy(&server.gopher(b"/\r\n")).into_owned();
+    assert!(menu.contains("最近の記事"), "{menu}");
+    assert!(
+        !menu.contains("Recent posts") && !menu.contains("All posts"),
+        "{menu}"
+    );
+    let part = String::from_utf8_lossy(&server.gopher(b"/posts/two.txt\r\n")).into_owned();
+    assert!(part.contains("第2回") && !part.contains("Part 2"), "{part}");
+}
