@@ -194,7 +194,7 @@ pub fn part_label(strings: &Strings, series: &Series, member: &Member) -> String
     if rest.is_empty() {
         strings.format("part", &[("n", &n)])
     } else {
-        strings.format("part_titled", &[("n", &n), ("title", &rest)])
+        strings.format("part_titled", &[("n", &n), ("title", rest)])
     }
 }
 
