@@ -1074,3 +1074,25 @@ fn new_writes_a_dated_draft_with_the_next_part_and_never_overwrites() {
         assert!(!status.success(), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_mistyped_key_is_told_with_the_nearest_and_an_unquoted_word_with_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("capsule")).unwrap();
+    for (text, said) in [
+        (
+            "hostname = [\"a.example\"]\n",
+            "c.toml:1:1: unknown key `hostname`: did you mean `hostnames`?",
+        ),
+        (
+            "lang = fr\n",
+            "c.toml:1:8: a text is written in quotes: `lang = \"fr\"`",
+        ),
+    ] {
+        std::fs::write(dir.path().join("c.toml"), text).unwrap();
+        let (status, _, stderr) =
+            crate::common::run_cli(dir.path(), &["check", "--config", "c.toml"]);
+        assert!(!status.success());
+        assert!(stderr.contains(said), "{text}: {stderr}");
+    }
+}

@@ -271,11 +271,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         let listed: Vec<&str> = err
-            .split('`')
-            .skip(3)
-            .step_by(2)
-            .filter(|k| *k != "default")
-            .collect();
+            .split_once("(the keys here: ")
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map(|(keys, _)| keys.split(", ").filter(|k| *k != "default").collect())
+            .unwrap_or_default();
         assert_eq!(listed, HOST_KEYS, "{err}");
     }
 }

@@ -106,7 +106,7 @@ pub(super) fn located(
         .map(|span| line_and_column(text, span.start))
         .unwrap_or((1, 1));
     let source_line = text.lines().nth(line - 1).unwrap_or("").trim();
-    let mut message = message.trim_end().to_owned();
+    let mut message = explained(message.trim_end(), source_line);
     if !source_line.is_empty() {
         message = format!("{message}\n    {line} | {source_line}");
     }
@@ -116,6 +116,43 @@ pub(super) fn located(
         column,
         message,
     }
+}
+
+/// The parser's message in the operator's terms: an unknown key with the nearest valid key at
+/// that place (every host key too, at the top level of the single-host form), and a word
+/// left unquoted told how a text is written.
+fn explained(message: &str, source_line: &str) -> String {
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((key, expected)) = rest.split_once('`')
+    {
+        let mut valid: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        if valid.contains(&"host") {
+            valid.extend(super::host::HOST_KEYS);
+        }
+        let near = valid
+            .iter()
+            .map(|k| (strsim::osa_distance(key, k), *k))
+            .filter(|(d, k)| *d <= (k.len() / 3).max(2))
+            .min();
+        return match near {
+            Some((_, k)) => format!("unknown key `{key}`: did you mean `{k}`?"),
+            None if valid.is_empty() => format!("unknown key `{key}`: this table takes none"),
+            None => format!("unknown key `{key}` (the keys here: {})", valid.join(", ")),
+        };
+    }
+    if let Some((key, value)) = source_line.split_once('=') {
+        let (key, value) = (key.trim(), value.trim());
+        let bare = !value.is_empty()
+            && value.starts_with(|c: char| c.is_ascii_alphabetic())
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':'))
+            && !matches!(value, "true" | "false" | "inf" | "nan");
+        if bare && message.starts_with("invalid") {
+            return format!("a text is written in quotes: `{key} = \"{value}\"`");
+        }
+    }
+    message.to_owned()
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -129,6 +166,34 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn unknown_keys_are_told_with_the_nearest_and_bare_words_with_quotes() {
+        use super::explained;
+        let top = "unknown field `hostname`, expected one of `certs`, `listen`, `host`";
+        assert_eq!(
+            explained(top, "hostname = []"),
+            "unknown key `hostname`: did you mean `hostnames`?"
+        );
+        let gopher = "unknown field `public_hots`, expected one of `listen`, `public_host`";
+        assert_eq!(
+            explained(gopher, "public_hots = \"x\""),
+            "unknown key `public_hots`: did you mean `public_host`?"
+        );
+        let far = explained(
+            "unknown field `zzz`, expected `listen` or `wrap`",
+            "zzz = 1",
+        );
+        assert!(
+            far.starts_with("unknown key `zzz` (the keys here: listen"),
+            "{far}"
+        );
+        assert_eq!(
+            explained("invalid boolean, expected `false`", "lang = fr"),
+            "a text is written in quotes: `lang = \"fr\"`"
+        );
+        assert_eq!(explained("invalid boolean", "x = true"), "invalid boolean");
+    }
+
     use crate::config::parse_and_validate as parse;
 
     #[test]
