@@ -3,6 +3,7 @@
 //! be published as written.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 
@@ -17,7 +18,6 @@ use crate::convert::route::Route;
 use crate::convert::url::{Origin, path_segments};
 use crate::respond::Capsule;
 use crate::views::layout::Layout;
-use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub(super) struct CheckArgs {

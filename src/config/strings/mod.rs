@@ -217,6 +217,9 @@ impl Strings {
     }
 }
 
+/// The longest text a string may have, in bytes: a status line's meta must fit in 1024.
+const MAX_TEXT_BYTES: usize = 512;
+
 /// What a `date` format may use.
 const DATE_PLACES: [&str; 5] = ["year", "month", "day", "month_name", "day_number"];
 
@@ -386,6 +389,18 @@ pub fn check_override(id: &str, entry: &Entry) -> Result<(), String> {
         }
     };
     for text in texts {
+        // Some become a Gemini status line's meta (at most 1024 bytes, one line).
+        if text.chars().any(char::is_control) {
+            return Err(format!(
+                "string `{id}` is one line: no line breaks, tabs or other control characters"
+            ));
+        }
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(format!(
+                "string `{id}` is {} bytes long: a string may have at most {MAX_TEXT_BYTES}",
+                text.len()
+            ));
+        }
         let marks = placeholders(text).len();
         if text.matches('{').count() != marks || text.matches('}').count() != marks {
             return Err(format!(

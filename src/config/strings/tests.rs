@@ -138,6 +138,9 @@ fn overrides_are_checked_against_english() {
     assert!(check_override("parts_count", &text("{n} parts")).is_ok());
     assert!(check_override("months", &text("x")).is_err());
     assert!(check_override("moved", &text("Moved {n}")).is_err());
+    // Strings become status lines too: one line, short enough for one.
+    assert!(check_override("not_found", &text("Gone\r\n20 text/gemini")).is_err());
+    assert!(check_override("not_found", &text(&"x".repeat(600))).is_err());
 }
 
 #[test]
