@@ -12,7 +12,7 @@ const PUBLIC_HOST: &str = "hole.example";
 const PUBLIC_PORT: &str = "7070";
 
 /// The sample capsule plus a series, tags, a draft and pages that stress the text renderer.
-fn hole(config: &str) -> TestServer {
+pub(crate) fn hole(config: &str) -> TestServer {
     let setup = Setup::new()
         .config(config)
         .arg("--gopher-listen")

@@ -344,21 +344,8 @@ fn a_reader_is_told_about_certificates_in_the_host_s_language() {
 
 #[test]
 fn gopher_menus_speak_the_host_s_language_too() {
-    let setup = Setup::new()
-        .config("capsule = \"capsule\"\nlang = \"ja\"\n")
-        .arg("--gopher-listen")
-        .arg("127.0.0.1:0");
-    let posts = setup.path().join("capsule/posts");
-    for (file, title, part) in [("one.md", "First", 1), ("two.md", "Second", 2)] {
-        write(
-            &posts,
-            file,
-            format!(
-                "---\ntitle: {title}\ndate: 2024-0{part}-01\nseries: Sail\npart: {part}\n---\nText.\n"
-            ),
-        );
-    }
-    let server = setup.start();
+    // The Gopher tests' hole (a series "Sail" of two parts), in Japanese.
+    let server = crate::gopher::hole("lang = \"ja\"\n");
     let menu = String::from_utf8_lossy(&server.gopher(b"/\r\n")).into_owned();
     assert!(menu.contains("最近の記事"), "{menu}");
     assert!(

@@ -54,38 +54,23 @@ impl Member {
 }
 
 impl Member {
-    /// How this part is named wherever a series lists it (the rule: `part_label` below).
-    pub fn part_label(&self, series: &str) -> String {
-        part_label(series, &self.title, self.number)
-    }
-
-    /// What its part label says after "Part N" (empty when the title says nothing more): the
-    /// title, with the series' name and its part number dropped from its start.
-    pub fn part_rest(&self, series: &str) -> String {
-        part_rest(series, &self.title, self.number)
+    /// What its part label says after "Part N" (see [`part_rest`]), `said` being how the host's
+    /// language says "Part N" for this part ("Teil 2", "第2回").
+    pub fn part_rest(&self, series: &str, said: &str) -> String {
+        part_rest(series, &self.title, self.number, said)
     }
 }
 
-/// A part's label: `Part N: Title`, N being the number "Part N of M" uses too, with what the
-/// title already says dropped from its start, so nothing is said twice: the series' name
-/// (whatever its case and spacing; the list is that series'), then "part N", "pt. N",
-/// "pt N", "#N" or "No. N" (any case, N this part's own number, an "of M" after it too),
-/// with the punctuation around them (`:` `-` `–` `—` `,` `.` `|` `/` `;` and spaces).
-/// "Self-hosting on a Pi, part 1: Hardware", "Part 1: Hardware", "Self-hosting on a Pi #1 –
-/// Hardware" and "Hardware" are all "Part 1: Hardware"; a title that says nothing more
-/// ("Part 1", or only the series' name) is "Part 1". Nothing is taken from the middle of a
-/// title, nor a number that is not this part's.
-fn part_label(series: &str, title: &str, number: u32) -> String {
-    let rest = part_rest(series, title, number);
-    if rest.is_empty() {
-        format!("Part {number}")
-    } else {
-        format!("Part {number}: {rest}")
-    }
-}
-
-/// What [`part_label`] puts after "Part N: ".
-fn part_rest(series: &str, title: &str, number: u32) -> String {
+/// What a part's label (`Part N: Title`, N being the number "Part N of M" uses too) says after
+/// "Part N": the title, with what it already says dropped from its start, so nothing is said
+/// twice: the series' name (whatever its case and spacing; the list is that series'), then
+/// "part N", "pt. N", "pt N", "#N" or "No. N" (any case, N this part's own number, an "of M"
+/// after it too), or `said`, the host's own words for it, with the punctuation around them
+/// (`:` `-` `–` `—` `,` `.` `|` `/` `;` and spaces). "Self-hosting on a Pi, part 1: Hardware",
+/// "Part 1: Hardware", "Self-hosting on a Pi #1 – Hardware" and "Hardware" all leave
+/// "Hardware"; a title that says nothing more ("Part 1", or only the series' name) leaves
+/// nothing. Nothing is taken from the middle of a title, nor a number that is not this part's.
+fn part_rest(series: &str, title: &str, number: u32, said: &str) -> String {
     let title = nfc(title.trim());
     let mut rest = &*title;
     let mut stripped = false;
@@ -93,7 +78,7 @@ fn part_rest(series: &str, title: &str, number: u32) -> String {
         rest = after.trim_start_matches(is_label_punctuation);
         stripped = true;
     }
-    if let Some(after) = strip_part_number(rest, number) {
+    if let Some(after) = strip_part_number(rest, number).or_else(|| strip_said(rest, said)) {
         rest = after;
         stripped = true;
     }
@@ -101,6 +86,20 @@ fn part_rest(series: &str, title: &str, number: u32) -> String {
         rest = rest.trim_start_matches(is_label_punctuation);
     }
     rest.to_owned()
+}
+
+/// The title after `said` ("Teil 2", "第2回") at its start, in any case, where a word ends
+/// (a full-width colon or comma ends one too, and goes with it).
+fn strip_said<'a>(title: &'a str, said: &str) -> Option<&'a str> {
+    let start = title.get(..said.len())?;
+    if said.is_empty() || start.to_lowercase() != said.to_lowercase() {
+        return None;
+    }
+    let rest = &title[said.len()..];
+    if rest.starts_with(['：', '、']) {
+        return Some(rest.trim_start_matches(['：', '、']));
+    }
+    at_word_end(rest).then_some(rest)
 }
 
 /// `text` in Unicode's composed form: ASCII as it is (every page of a series asks for every
@@ -859,6 +858,15 @@ mod tests {
             (pi, "-30 degrees", 1, "Part 1: -30 degrees"),
             (pi, ".NET on a Pi", 1, "Part 1: .NET on a Pi"),
         ];
+        // As the English strings put it: "Part {n}", "Part {n}: {title}".
+        let part_label = |series: &str, title: &str, number: u32| {
+            let rest = part_rest(series, title, number, &format!("Part {number}"));
+            if rest.is_empty() {
+                format!("Part {number}")
+            } else {
+                format!("Part {number}: {rest}")
+            }
+        };
         for &(series, title, number, label) in cases {
             assert_eq!(
                 part_label(series, title, number),
@@ -866,6 +874,19 @@ mod tests {
                 "{title:?} in {series:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_title_that_says_its_part_in_the_host_s_language_says_it_once() {
+        let rest = |title: &str, said: &str| part_rest("Spulen", title, 2, said);
+        assert_eq!(rest("Teil 2: Die Spule", "Teil 2"), "Die Spule");
+        assert_eq!(rest("teil 2 – Die Spule", "Teil 2"), "Die Spule");
+        assert_eq!(rest("第2回：コイル", "第2回"), "コイル");
+        assert_eq!(rest("Часть 2. Катушка", "Часть 2"), "Катушка");
+        assert_eq!(rest("Teil 2", "Teil 2"), "");
+        // Not this part's number, nor a word that goes on.
+        assert_eq!(rest("Teil 20: x", "Teil 2"), "Teil 20: x");
+        assert_eq!(rest("Die Spule", "Teil 2"), "Die Spule");
     }
 
     fn member(name: &str, part: Option<u32>, day: &str, role: SeriesRole) -> Member {

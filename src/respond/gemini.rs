@@ -470,7 +470,7 @@ mod tests {
         let capsule = capsule.with_drafts_for_all(true);
         let shown = answer(&capsule, "gemini://localhost/posts/2024-03-12-soon.gmi");
         assert!(body(&shown).contains("Not yet."), "{}", body(&shown));
-        assert!(body(&shown).contains(crate::views::pages::DRAFT_MARK));
+        assert!(body(&shown).contains(crate::config::Strings::default().text("draft_line")));
     }
 
     #[test]
@@ -530,7 +530,7 @@ mod tests {
         );
         let two = body(&answer(&capsule, "gemini://localhost/posts/two.gmi"));
         assert!(
-            two.contains(crate::views::pages::DRAFT_MARK)
+            two.contains(crate::config::Strings::default().text("draft_line"))
                 && two.contains("Part 2 of 3 in “Pi”")
                 && two.contains("=> /posts/one.gmi ← Previous: Part 1: One")
                 && two.contains("→ Next: Part 3: Three (scheduled for 2999-01-03)"),

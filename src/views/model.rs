@@ -187,37 +187,14 @@ pub fn series_item(series: &Series) -> SeriesItem {
 /// "Part N" or "Part N: rest", in the host's words. A title that already says "Part N" in
 /// the host's language ("Teil 2: Die Spule") says it once.
 pub fn part_label(strings: &Strings, series: &Series, member: &Member) -> String {
-    let rest = member.part_rest(&series.name);
     let n = member.number.to_string();
     let said = strings.format("part", &[("n", &n)]);
-    let rest = after_said(&rest, &said);
+    let rest = member.part_rest(&series.name, &said);
     if rest.is_empty() {
         strings.format("part", &[("n", &n)])
     } else {
-        strings.format("part_titled", &[("n", &n), ("title", rest)])
+        strings.format("part_titled", &[("n", &n), ("title", &rest)])
     }
-}
-
-/// `rest` without `said` ("Teil 2") at its start, in any case, when a word ends there, and
-/// the punctuation after it.
-fn after_said<'a>(rest: &'a str, said: &str) -> &'a str {
-    let Some(start) = rest.get(..said.len()) else {
-        return rest;
-    };
-    if start.to_lowercase() != said.to_lowercase() {
-        return rest;
-    }
-    let after = &rest[said.len()..];
-    if after.starts_with(char::is_alphanumeric) && said.ends_with(char::is_alphanumeric) {
-        return rest;
-    }
-    after.trim_start_matches(|c: char| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                ':' | '：' | '-' | '–' | '—' | ',' | '、' | '.' | '|' | '/' | ';'
-            )
-    })
 }
 
 /// A member with `label` (marked), for lists of a series.
@@ -329,21 +306,4 @@ pub fn place_item(strings: &Strings, site: &Site, place: &Place<'_>) -> PlaceIte
 /// A value as templates see it.
 pub fn value<T: Serialize>(value: T) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(value))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::after_said;
-
-    #[test]
-    fn a_title_that_says_its_part_in_the_host_s_language_says_it_once() {
-        assert_eq!(after_said("Teil 2: Die Spule", "Teil 2"), "Die Spule");
-        assert_eq!(after_said("teil 2 – Die Spule", "Teil 2"), "Die Spule");
-        assert_eq!(after_said("第2回：コイル", "第2回"), "コイル");
-        assert_eq!(after_said("Часть 2. Катушка", "Часть 2"), "Катушка");
-        assert_eq!(after_said("Teil 2", "Teil 2"), "");
-        // Not this part's number, nor a word that goes on.
-        assert_eq!(after_said("Teil 20: x", "Teil 2"), "Teil 20: x");
-        assert_eq!(after_said("Die Spule", "Teil 2"), "Die Spule");
-    }
 }

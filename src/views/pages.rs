@@ -116,10 +116,6 @@ pub fn post_page(
     )
 }
 
-/// The line under a draft's title, as its authors see it (in English; a host's is its
-/// `draft_line` string).
-pub const DRAFT_MARK: &str = "Draft — not visible to readers";
-
 /// Drafts and posts dated ahead, at the URL of their files: what an author previews.
 pub fn drafts<'a>(
     layout: &Layout,
