@@ -87,7 +87,11 @@ fn invalid_config_value_names_line_and_expected_form() {
 
     let (_, stderr) = Setup::new().config("[limits]\nwrite_timeout = -1\n").fail();
     assert!(stderr.contains("config.toml:2:"), "{stderr}");
-    assert!(stderr.contains("write_timeout = -1"), "{stderr}");
+    assert!(
+        stderr.contains("`write_timeout`: invalid duration -1"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
     assert!(
         stderr.contains("expected a whole number of seconds"),
         "{stderr}"
@@ -1086,7 +1090,7 @@ fn a_mistyped_key_is_told_with_the_nearest_and_an_unquoted_word_with_quotes() {
         ),
         (
             "lang = fr\n",
-            "c.toml:1:8: a text is written in quotes: `lang = \"fr\"`",
+            "c.toml:1:8: `lang`: a text is written in quotes: `lang = \"fr\"`",
         ),
     ] {
         std::fs::write(dir.path().join("c.toml"), text).unwrap();

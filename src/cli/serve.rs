@@ -29,26 +29,30 @@ pub(super) struct ServeArgs {
     /// `hostnames`; single-host configs only)
     #[arg(long = "hostname", value_name = "NAME")]
     hostnames: Vec<Hostname>,
-    /// Address to listen on, e.g. 0.0.0.0:1965 or [::]:1965; repeatable (overrides `listen`)
+    /// Address to listen on, e.g. 0.0.0.0:1965 or [::]:1965; repeatable. The Gemini addresses
+    /// given on the command line replace all of the file's (`listen` and `proxy_listen`)
     #[arg(long = "listen", value_name = "ADDR")]
     listen: Vec<ListenAddr>,
-    /// Also serve the capsule over Gopher on this address, e.g. 0.0.0.0:70; repeatable
-    /// (overrides `gopher.listen`; single-host configs only)
+    /// Also serve the capsule over Gopher on this address, e.g. 0.0.0.0:70; repeatable. The
+    /// Gopher addresses given replace all of the file's (`gopher.listen` and
+    /// `gopher.proxy_listen`; single-host configs only)
     #[arg(long = "gopher-listen", value_name = "ADDR")]
     gopher_listen: Vec<ListenAddr>,
     /// Address for a balancer in front (HAProxy's send-proxy-v2): every connection starts with
-    /// a PROXY protocol header; repeatable (overrides `proxy_listen`)
+    /// a PROXY protocol header; repeatable (with --listen, replaces the file's Gemini
+    /// addresses)
     #[arg(long = "proxy-listen", value_name = "ADDR")]
     proxy_listen: Vec<ListenAddr>,
-    /// The same for Gopher; repeatable (overrides `gopher.proxy_listen`; single-host configs
-    /// only)
+    /// The same for Gopher; repeatable (with --gopher-listen, replaces the file's Gopher
+    /// addresses; single-host configs only)
     #[arg(long = "gopher-proxy-listen", value_name = "ADDR")]
     gopher_proxy_listen: Vec<ListenAddr>,
     /// Write client IP addresses into the access log (sets `log.ip`)
     #[arg(long)]
     log_ip: bool,
     /// Show drafts and posts dated ahead to every reader, marked, with a /drafts/ page: a
-    /// local preview (authors' certificates see them anyway)
+    /// local preview (authors' certificates see them anyway). Opens no Gopher port but one
+    /// given by --gopher-listen
     #[arg(long)]
     drafts: bool,
 }

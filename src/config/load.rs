@@ -119,9 +119,23 @@ impl Config {
         Ok(config)
     }
 
-    /// Replaces file values by the command-line values that were given (those of the one host
-    /// apply to the single-host form only; see [`Overrides::single_host_flag`]).
+    /// Puts the command-line values in place of the file's. Addresses go by protocol: a flag
+    /// that sets a Gemini address (`--listen`, `--proxy-listen`) replaces every Gemini address
+    /// of the file, one that sets a Gopher address every Gopher address of the one host (so
+    /// `--listen 127.0.0.1:1965` never also opens the file's PROXY port). `--drafts` is a local
+    /// preview: it opens no Gopher port the command line did not name, since Gopher has no
+    /// certificates and the drafts would go to every reader of the file's public port. The
+    /// one host's values apply to the single-host form only (see
+    /// [`Overrides::single_host_flag`]).
     pub fn apply(&mut self, overrides: Overrides) {
+        let gopher_named =
+            !overrides.gopher_listen.is_empty() || !overrides.gopher_proxy_listen.is_empty();
+        if overrides.drafts && !gopher_named {
+            for host in &mut self.hosts {
+                host.gopher.listen.clear();
+                host.gopher.proxy_listen.clear();
+            }
+        }
         if let Some(host) = self.hosts.first_mut() {
             if let Some(capsule) = overrides.capsule {
                 host.capsule = capsule;
@@ -129,21 +143,17 @@ impl Config {
             if !overrides.hostnames.is_empty() {
                 host.hostnames = overrides.hostnames;
             }
-            if !overrides.gopher_listen.is_empty() {
+            if gopher_named {
                 host.gopher.listen = overrides.gopher_listen;
-            }
-            if !overrides.gopher_proxy_listen.is_empty() {
                 host.gopher.proxy_listen = overrides.gopher_proxy_listen;
             }
         }
-        if !overrides.proxy_listen.is_empty() {
+        if !overrides.listen.is_empty() || !overrides.proxy_listen.is_empty() {
+            self.listen = overrides.listen;
             self.proxy_listen = overrides.proxy_listen;
         }
         if let Some(certs) = overrides.certs {
             self.certs = certs;
-        }
-        if !overrides.listen.is_empty() {
-            self.listen = overrides.listen;
         }
         self.log.ip |= overrides.log_ip;
         self.drafts |= overrides.drafts;
@@ -279,6 +289,52 @@ mod tests {
         assert_eq!(config.default_host().canonical().as_str(), "b.example");
         assert_eq!(config.listen, vec!["127.0.0.1:0".parse().unwrap()]);
         assert_eq!(config.listen[0].get().port(), 0);
+    }
+
+    #[test]
+    fn address_flags_replace_every_address_of_their_protocol() {
+        let text = "listen = [\"127.0.0.1:1965\"]\nproxy_listen = [\"127.0.0.1:1966\"]\n\
+                    [gopher]\nlisten = [\"127.0.0.1:70\"]\nproxy_listen = [\"127.0.0.1:71\"]\n";
+        let addr = |s: &str| -> ListenAddr { s.parse().unwrap() };
+        let mut config = parse(text).unwrap();
+        config.apply(Overrides {
+            listen: vec![addr("127.0.0.1:2000")],
+            ..Overrides::default()
+        });
+        assert_eq!(config.listen, vec![addr("127.0.0.1:2000")]);
+        assert!(config.proxy_listen.is_empty(), "{:?}", config.proxy_listen);
+        assert_eq!(config.hosts[0].gopher.listen, vec![addr("127.0.0.1:70")]);
+
+        let mut config = parse(text).unwrap();
+        config.apply(Overrides {
+            gopher_proxy_listen: vec![addr("127.0.0.1:2001")],
+            ..Overrides::default()
+        });
+        assert!(config.hosts[0].gopher.listen.is_empty());
+        assert_eq!(
+            config.hosts[0].gopher.proxy_listen,
+            vec![addr("127.0.0.1:2001")]
+        );
+        assert_eq!(config.proxy_listen, vec![addr("127.0.0.1:1966")]);
+    }
+
+    #[test]
+    fn a_drafts_preview_opens_no_gopher_port_the_command_line_did_not_name() {
+        let text = "[gopher]\nlisten = [\"127.0.0.1:70\"]\n";
+        let mut config = parse(text).unwrap();
+        config.apply(Overrides {
+            drafts: true,
+            ..Overrides::default()
+        });
+        assert!(config.hosts[0].gopher.listen.is_empty());
+        let mut config = parse(text).unwrap();
+        let named: ListenAddr = "127.0.0.1:7070".parse().unwrap();
+        config.apply(Overrides {
+            drafts: true,
+            gopher_listen: vec![named],
+            ..Overrides::default()
+        });
+        assert_eq!(config.hosts[0].gopher.listen, vec![named]);
     }
 
     #[test]

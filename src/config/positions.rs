@@ -106,10 +106,10 @@ pub(super) fn located(
         .map(|span| line_and_column(text, span.start))
         .unwrap_or((1, 1));
     let source_line = text.lines().nth(line - 1).unwrap_or("").trim();
-    let mut message = explained(message.trim_end(), source_line);
-    if !source_line.is_empty() {
-        message = format!("{message}\n    {line} | {source_line}");
-    }
+    let key = key_at(text, line);
+    let message = explained(message, source_line, key);
+    // One line, whatever the parser wrote: a log line or a terminal shows it whole.
+    let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
     ConfigError::Invalid {
         path: path.to_owned(),
         line,
@@ -118,12 +118,42 @@ pub(super) fn located(
     }
 }
 
+/// The key whose value holds `line` (1-based): the nearest `key = …` at or above it, within
+/// its table (a value may span lines, as a list does).
+fn key_at(text: &str, line: usize) -> Option<&str> {
+    for written in text
+        .lines()
+        .take(line)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        let written = written.trim();
+        if written.starts_with('[') && !written.contains('=') {
+            return None;
+        }
+        if let Some((key, _)) = written.split_once('=') {
+            let key = key.trim();
+            let bare = !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if bare {
+                return Some(key);
+            }
+        }
+    }
+    None
+}
+
 /// The parser's message in the operator's terms: an unknown key with the nearest valid key at
-/// that place (every host key too, at the top level of the single-host form), and a word
-/// left unquoted told how a text is written.
-fn explained(message: &str, source_line: &str) -> String {
+/// that place (every host key too, at the top level of the single-host form), a value of the
+/// wrong type told the form the key takes, and a word left unquoted told how a text is
+/// written. Other messages are prefixed by the key they are about, when one is known.
+fn explained(message: &str, source_line: &str, key: Option<&str>) -> String {
+    let message = message.trim_end();
     if let Some(rest) = message.strip_prefix("unknown field `")
-        && let Some((key, expected)) = rest.split_once('`')
+        && let Some((unknown, expected)) = rest.split_once('`')
     {
         let mut valid: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
         if valid.contains(&"host") {
@@ -131,28 +161,57 @@ fn explained(message: &str, source_line: &str) -> String {
         }
         let near = valid
             .iter()
-            .map(|k| (strsim::osa_distance(key, k), *k))
+            .map(|k| (strsim::osa_distance(unknown, k), *k))
             .filter(|(d, k)| *d <= (k.len() / 3).max(2))
             .min();
         return match near {
-            Some((_, k)) => format!("unknown key `{key}`: did you mean `{k}`?"),
-            None if valid.is_empty() => format!("unknown key `{key}`: this table takes none"),
-            None => format!("unknown key `{key}` (the keys here: {})", valid.join(", ")),
+            Some((_, k)) => format!("unknown key `{unknown}`: did you mean `{k}`?"),
+            None if valid.is_empty() => format!("unknown key `{unknown}`: this table takes none"),
+            None => format!(
+                "unknown key `{unknown}` (the keys here: {})",
+                valid.join(", ")
+            ),
         };
     }
-    if let Some((key, value)) = source_line.split_once('=') {
-        let (key, value) = (key.trim(), value.trim());
-        let bare = !value.is_empty()
-            && value.starts_with(|c: char| c.is_ascii_alphabetic())
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':'))
-            && !matches!(value, "true" | "false" | "inf" | "nan");
-        if bare && message.starts_with("invalid") {
-            return format!("a text is written in quotes: `{key} = \"{value}\"`");
+    let Some(key) = key else {
+        return message.to_owned();
+    };
+    let value = source_line
+        .split_once('=')
+        .map(|(_, v)| v.trim())
+        .unwrap_or("");
+    let bare = !value.is_empty()
+        && value.starts_with(|c: char| c.is_ascii_alphabetic())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':'))
+        && !matches!(value, "true" | "false" | "inf" | "nan");
+    if bare && message.starts_with("invalid") {
+        return format!("`{key}`: a text is written in quotes: `{key} = \"{value}\"`");
+    }
+    if let Some(found) = message.strip_prefix("invalid type: ") {
+        let found = found.split(", expected").next().unwrap_or(found);
+        let form = if message.contains("expected a string") {
+            Some(format!("text, in quotes: `{key} = \"…\"`"))
+        } else if message.contains("expected a boolean") {
+            Some(format!("true or false: `{key} = true`"))
+        } else if message.contains("expected a sequence") {
+            Some(format!("a list: `{key} = [\"…\"]`"))
+        } else if message.contains("expected a map") || message.contains("expected struct") {
+            Some(format!("a table: `[{key}]`"))
+        } else if message.contains("expected i") || message.contains("expected u") {
+            Some(format!("a whole number: `{key} = 10`"))
+        } else {
+            None
+        };
+        if let Some(form) = form {
+            return format!("`{key}` is {form}, not {found}");
         }
     }
-    message.to_owned()
+    if message.contains(&format!("`{key}`")) {
+        return message.to_owned();
+    }
+    format!("`{key}`: {message}")
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -171,27 +230,35 @@ mod tests {
         use super::explained;
         let top = "unknown field `hostname`, expected one of `certs`, `listen`, `host`";
         assert_eq!(
-            explained(top, "hostname = []"),
+            explained(top, "hostname = []", Some("hostname")),
             "unknown key `hostname`: did you mean `hostnames`?"
         );
         let gopher = "unknown field `public_hots`, expected one of `listen`, `public_host`";
         assert_eq!(
-            explained(gopher, "public_hots = \"x\""),
+            explained(gopher, "public_hots = \"x\"", Some("public_hots")),
             "unknown key `public_hots`: did you mean `public_host`?"
         );
         let far = explained(
             "unknown field `zzz`, expected `listen` or `wrap`",
             "zzz = 1",
+            Some("zzz"),
         );
         assert!(
             far.starts_with("unknown key `zzz` (the keys here: listen"),
             "{far}"
         );
         assert_eq!(
-            explained("invalid boolean, expected `false`", "lang = fr"),
-            "a text is written in quotes: `lang = \"fr\"`"
+            explained(
+                "invalid boolean, expected `false`",
+                "lang = fr",
+                Some("lang")
+            ),
+            "`lang`: a text is written in quotes: `lang = \"fr\"`"
         );
-        assert_eq!(explained("invalid boolean", "x = true"), "invalid boolean");
+        assert_eq!(
+            explained("invalid boolean", "x = true", Some("x")),
+            "`x`: invalid boolean"
+        );
     }
 
     use crate::config::parse_and_validate as parse;
@@ -230,5 +297,37 @@ mod tests {
 
         let err = parse("lang = \"en fr\"\n").unwrap_err().to_string();
         assert!(err.contains("BCP 47"), "{err}");
+    }
+
+    #[test]
+    fn errors_are_one_line_naming_the_key_and_the_form_it_takes() {
+        let cases = [
+            (
+                "lang = fr\n",
+                "config.toml:1:8: `lang`: a text is written in quotes: `lang = \"fr\"`",
+            ),
+            (
+                "lang = 3\n",
+                "`lang` is text, in quotes: `lang = \"…\"`, not integer `3`",
+            ),
+            (
+                "capsule = \"c\"\n[gopher]\nlisten = \"0.0.0.0:70\"\n",
+                "`listen` is a list",
+            ),
+            (
+                "[limits]\nmax_connections = \"many\"\n",
+                "`max_connections` is a whole number",
+            ),
+            (
+                "hostnames = [\n  \"a.example\",\n  \"a/b\",\n]\n",
+                "config.toml:1:13: `hostnames`: invalid hostname `a/b`",
+            ),
+            ("[log]\nip = \"yes\"\n", "`ip` is true or false"),
+        ];
+        for (text, expected) in cases {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(!err.contains('\n'), "{text:?}: {err}");
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
     }
 }
