@@ -43,6 +43,8 @@ mod lifecycle;
 mod migrate;
 /// What `check` tells of a blog moved in from Hugo, Zola or Jekyll.
 mod migration;
+/// What operators of other servers expect: listings, path rules, programs.
+mod operators;
 /// Listeners behind a balancer: PROXY protocol headers, trusted balancers.
 mod proxy;
 /// Live reload: changing files, SIGHUP, config and certificate changes.

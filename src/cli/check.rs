@@ -17,6 +17,7 @@ use crate::convert::printable;
 use crate::convert::route::Route;
 use crate::convert::url::{Origin, path_segments};
 use crate::respond::Capsule;
+use crate::respond::rules::Rules;
 use crate::views::layout::Layout;
 
 #[derive(Debug, Args)]
@@ -79,6 +80,14 @@ fn check_site(host: &HostConfig, capsule: &CapsuleRoot) -> usize {
         say!("{source}:{line}: withheld: {why}");
     }
     let template_errors = check_layout(host, capsule, &site);
+    let rules = Rules::new(&host.paths);
+    let unmatched: Vec<_> = rules.unmatched(&site).collect();
+    for rule in &unmatched {
+        say!(
+            "warning: [[path]] `match = \"{}\"` covers nothing the capsule serves",
+            printable(&rule.matches.to_string())
+        );
+    }
     let errors = problems.iter().filter(|p| p.error).count() + template_errors;
     say!(
         "{} published post(s), {} withheld (drafts, dated ahead or expired), {} series, {} tag(s); \
@@ -87,7 +96,7 @@ fn check_site(host: &HostConfig, capsule: &CapsuleRoot) -> usize {
         site.drafts.len(),
         site.series.len(),
         site.tags.len(),
-        problems.len() + template_errors - errors
+        problems.len() + template_errors + unmatched.len() - errors
     );
     let migration = site.migration(capsule);
     if !migration.is_empty() {

@@ -141,28 +141,32 @@ impl TryFrom<String> for PathPrefix {
                  identities by URL prefix), e.g. \"/members/\""
             ));
         }
-        let mut segments = Vec::new();
-        for raw in written.split('/').filter(|s| !s.is_empty()) {
-            let decoded = percent_encoding::percent_decode_str(raw)
-                .decode_utf8()
-                .map_err(|_| format!("path `{written}` is not UTF-8 once percent-decoded"))?;
-            if decoded == "." || decoded == ".." || decoded.starts_with('.') {
-                return Err(format!(
-                    "path `{written}` has a `.` or dot-folder segment, which is never served"
-                ));
-            }
-            if decoded
-                .chars()
-                .any(|c| c.is_control() || c == '/' || c == '\\')
-            {
-                return Err(format!(
-                    "path `{written}` encodes a control character, `/` or `\\`"
-                ));
-            }
-            segments.push(decoded.into_owned());
-        }
+        let segments =
+            decoded_segments(&written).map_err(|why| format!("path `{written}` {why}"))?;
         Ok(PathPrefix { written, segments })
     }
+}
+
+/// The names of a path of the capsule as an operator writes it (percent-encoded, as in a
+/// URL), decoded; or why it can name nothing served.
+pub(super) fn decoded_segments(written: &str) -> Result<Vec<String>, &'static str> {
+    let mut segments = Vec::new();
+    for raw in written.split('/').filter(|s| !s.is_empty()) {
+        let decoded = percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|_| "is not UTF-8 once percent-decoded")?;
+        if decoded == "." || decoded == ".." || decoded.starts_with('.') {
+            return Err("has a `.` or dot-folder segment, which is never served");
+        }
+        if decoded
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\')
+        {
+            return Err("encodes a control character, `/` or `\\`");
+        }
+        segments.push(decoded.into_owned());
+    }
+    Ok(segments)
 }
 
 /// A client certificate's identity: the SHA-256 of the certificate (DER), as Lagrange, Molly

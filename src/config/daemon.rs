@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::GEMINI_PORT;
 use super::host::HostConfig;
-use super::values::{Cidr, Count, Hostname, ListenAddr, LogFilter, Seconds};
+use super::values::{Cidr, Count, FileSize, Hostname, ListenAddr, LogFilter, Seconds};
 
 /// The validated settings of one server: what the daemon shares (listeners, certificates'
 /// folder, limits, logs, watching) and the hosts it serves.
@@ -37,6 +37,13 @@ pub struct Config {
     /// Operator-supplied certificate and key per hostname, instead of the `certs/` folder.
     pub tls: BTreeMap<Hostname, CertPaths>,
     pub watch: WatchConfig,
+    /// Programs run for requests (`cgi = true` path rules): their limits, and what they may
+    /// read and write beyond their own folder when the process is confined.
+    pub cgi: CgiConfig,
+    /// On Linux, confine the process (and the programs it runs) to its files after start:
+    /// read the capsules, certificates, config and templates, write only where uploads,
+    /// certificates and the history go (Landlock; a kernel without it runs as before).
+    pub confine: bool,
     /// The capsules served, in the order written; never empty. The single-host form (host
     /// keys at the top level) is one host.
     #[serde(rename = "host")]
@@ -75,6 +82,8 @@ impl Default for Config {
             limits: Limits::default(),
             tls: BTreeMap::new(),
             watch: WatchConfig::default(),
+            cgi: CgiConfig::default(),
+            confine: true,
             hosts: vec![HostConfig::default()],
             host_tables: false,
             drafts: false,
@@ -138,6 +147,9 @@ pub struct LogConfig {
     pub level: LogFilter,
     /// Write the client's IP address into the access log (off: it is personal data).
     pub ip: bool,
+    /// How lines are written; unset: `journald` when started by systemd with its journal on
+    /// standard error (`JOURNAL_STREAM`), else `text`.
+    pub format: Option<LogFormat>,
 }
 
 impl Default for LogConfig {
@@ -145,6 +157,52 @@ impl Default for LogConfig {
         LogConfig {
             level: LogFilter("info".into()),
             ip: false,
+            format: None,
+        }
+    }
+}
+
+/// The form of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// A timestamp, the level and the message: for a terminal or a file.
+    Text,
+    /// The syslog priority prefix (`<4>`) and the message, no timestamp: journald keeps its
+    /// own and filters by priority (`journalctl -p warning`).
+    Journald,
+}
+
+/// Programs run for requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CgiConfig {
+    /// Seconds a program may run before it is ended and the client told `42`.
+    pub timeout: Seconds,
+    /// Most bytes a program's answer may have (header and body); past it, the program is
+    /// ended and the answer cut short.
+    pub max_output: FileSize,
+    /// Programs running at once, every host together; over it, `44` (try again).
+    pub max_running: Count,
+    /// Folders and files programs may read (and run) when the process is confined, beside
+    /// the capsule: the system's programs and libraries by default.
+    pub read: Vec<PathBuf>,
+    /// Folders programs may write when the process is confined (a guestbook's file); none
+    /// by default.
+    pub write: Vec<PathBuf>,
+}
+
+impl Default for CgiConfig {
+    fn default() -> Self {
+        CgiConfig {
+            timeout: Seconds(10),
+            max_output: FileSize(4 * 1024 * 1024),
+            max_running: Count(8),
+            read: ["/usr", "/bin", "/lib", "/lib64", "/etc"]
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
+            write: Vec::new(),
         }
     }
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::DEFAULT_ROBOTS_TXT;
 use super::access::{AreaConfig, TitanConfig};
+use super::paths::PathRule;
 use super::strings::{Overrides, Strings};
 use super::values::{Columns, FileSize, Hostname, Lang, ListenAddr, OneLine, Timezone};
 
@@ -50,6 +51,10 @@ pub struct HostConfig {
     pub areas: Vec<AreaConfig>,
     /// Uploads from authors' Gemini clients.
     pub titan: TitanConfig,
+    /// What parts of the URL space answer beside what the capsule holds (`[[path]]`): a
+    /// host's own first, then the top level's.
+    #[serde(rename = "path")]
+    pub paths: Vec<PathRule>,
     /// The folder of templates that replace the generated pages' defaults (`home.gmi`,
     /// `post.gmi`, …); relative to the config file. Never served.
     pub templates: Option<PathBuf>,
@@ -76,6 +81,7 @@ impl Default for HostConfig {
             gopher: GopherConfig::default(),
             areas: Vec::new(),
             titan: TitanConfig::default(),
+            paths: Vec::new(),
             templates: None,
             strings: Overrides::default(),
         }
@@ -123,6 +129,7 @@ pub(super) const HOST_KEYS: &[&str] = &[
     "gopher",
     "area",
     "titan",
+    "path",
     "templates",
     "strings",
 ];

@@ -180,6 +180,11 @@ impl Config {
             join(&mut paths.cert);
             join(&mut paths.key);
         }
+        self.cgi
+            .read
+            .iter_mut()
+            .chain(&mut self.cgi.write)
+            .for_each(join);
     }
 }
 
@@ -223,8 +228,9 @@ fn resolve_hosts(root: &mut Spanned<DeTable<'_>>) -> Result<bool, Broken> {
 }
 
 /// Host keys the top level may set for every `[[host]]` table: `templates` (a host's own
-/// replaces it) and `strings` (a host's own ids replace the top level's, the rest stay).
-const HANDED_DOWN: [&str; 2] = ["templates", "strings"];
+/// replaces it), `strings` (a host's own ids replace the top level's, the rest stay) and
+/// `path` (the top level's rules follow a host's own, but for a `match` the host has).
+const HANDED_DOWN: [&str; 3] = ["templates", "strings", "path"];
 
 /// Moves the top level's [`HANDED_DOWN`] keys into each `[[host]]` table.
 fn hand_down(root: &mut DeTable<'_>) {
@@ -247,6 +253,21 @@ fn hand_down(root: &mut DeTable<'_>) {
                     for (id, text) in top.iter() {
                         if !own.contains_key(id.get_ref().as_ref()) {
                             own.insert(id.clone(), text.clone());
+                        }
+                    }
+                }
+                (Some(DeValue::Array(own)), DeValue::Array(top)) => {
+                    let matched = |rule: &Spanned<DeValue<'_>>| {
+                        rule.get_ref()
+                            .as_table()
+                            .and_then(|t| t.get("match"))
+                            .and_then(|m| m.get_ref().as_str().map(str::to_owned))
+                    };
+                    let taken: Vec<Option<String>> = own.iter().map(matched).collect();
+                    for rule in top.iter() {
+                        let m = matched(rule);
+                        if m.is_none() || !taken.contains(&m) {
+                            own.push(rule.clone());
                         }
                     }
                 }

@@ -11,6 +11,7 @@
 //! - `values`: the value types (hostnames, addresses, durations, sizes, languages, zones …);
 //! - `strings`: the words of generated pages per language, and `[strings]` overrides;
 //! - `access`: who may read (`[[area]]`) and write (`[titan]`);
+//! - `paths`: the rules an operator gives parts of the URL space (`[[path]]`);
 //! - `host`: one capsule's settings ([`HostConfig`] and its tables);
 //! - `daemon`: the whole file ([`Config`]: listeners, limits, logs, watching, the hosts);
 //! - `positions`: spans of the text made into `file:line:column` messages;
@@ -23,15 +24,19 @@ mod access;
 mod daemon;
 mod host;
 mod load;
+mod paths;
 mod positions;
 mod rules;
 pub mod strings;
 mod values;
 
 pub use access::{AreaConfig, Fingerprint, PathPrefix, TitanConfig, Token};
-pub use daemon::{CertPaths, Config, Limits, LogConfig, WatchConfig, WatchMode};
+pub use daemon::{
+    CertPaths, CgiConfig, Config, Limits, LogConfig, LogFormat, WatchConfig, WatchMode,
+};
 pub use host::{GopherConfig, HomeConfig, HostConfig, LinkPlacement, MarkdownConfig, SeriesConfig};
 pub use load::Overrides;
+pub use paths::{PathAction, PathMatch, PathRule};
 pub use strings::Strings;
 pub use values::{
     Cidr, Columns, Count, FileSize, Hostname, Lang, ListenAddr, LogFilter, OneLine, Seconds,

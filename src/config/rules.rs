@@ -14,6 +14,7 @@ use super::ConfigError;
 use super::access;
 use super::daemon::Config;
 use super::host::{HostConfig, SeriesConfig};
+use super::paths;
 use super::positions::{Positions, Spots};
 use super::values::{Hostname, ListenAddr};
 
@@ -260,6 +261,7 @@ fn check_host(host: &HostConfig) -> Result<(), String> {
     check_series_names(&host.series)?;
     check_series_slugs(&host.series)?;
     access::validate_areas(&host.areas)?;
+    paths::validate_rules(&host.paths)?;
     host.titan.validate()
 }
 

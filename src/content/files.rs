@@ -490,7 +490,7 @@ impl CapsuleRoot {
 
     /// The canonical form of `path` if it exists, lies inside the root, is neither hidden nor
     /// secret, and is not reached through a symlink into an area from outside it.
-    fn inside(&self, path: &Path) -> Option<PathBuf> {
+    pub(crate) fn inside(&self, path: &Path) -> Option<PathBuf> {
         let canonical = path.canonicalize().ok()?;
         let relative = canonical.strip_prefix(&self.root).ok()?;
         let requested = path.strip_prefix(&self.root).ok()?;

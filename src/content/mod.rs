@@ -2,6 +2,7 @@
 
 pub mod files;
 pub mod front_matter;
+pub mod listing;
 pub mod markdown;
 pub mod options;
 pub mod parallel;

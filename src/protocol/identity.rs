@@ -18,6 +18,8 @@ pub struct Identity {
     /// Validity, in seconds since the Unix epoch.
     not_before: i64,
     not_after: i64,
+    /// The subject's common name, as a reader chose it (handed to programs as `REMOTE_USER`).
+    pub common_name: Option<String>,
 }
 
 impl Identity {
@@ -29,6 +31,12 @@ impl Identity {
             public_key: sha256(cert.public_key().raw),
             not_before: cert.validity().not_before.timestamp(),
             not_after: cert.validity().not_after.timestamp(),
+            common_name: cert
+                .subject()
+                .iter_common_name()
+                .next()
+                .and_then(|cn| cn.as_str().ok())
+                .map(|cn| cn.chars().filter(|c| !c.is_control()).take(256).collect()),
         })
     }
 
@@ -38,6 +46,16 @@ impl Identity {
         let mut hex = String::with_capacity(16);
         for b in &self.certificate[..8] {
             let _ = write!(hex, "{b:02x}");
+        }
+        hex
+    }
+
+    /// The certificate's fingerprint as programs are given it (`TLS_CLIENT_HASH`):
+    /// `SHA256:` and the hex digits, as Jetforce and Molly Brown write it.
+    pub fn hash(&self) -> String {
+        let mut hex = String::from("SHA256:");
+        for b in &self.certificate {
+            let _ = write!(hex, "{b:02X}");
         }
         hex
     }
@@ -151,6 +169,7 @@ mod tests {
             public_key: [2; 32],
             not_before,
             not_after,
+            common_name: None,
         }
     }
 

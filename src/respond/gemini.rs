@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::rendered::AnswerKey;
+use super::rules::{Overrides, Ruled};
 use super::{Capsule, Lookup, Searched, decode_query, encode_query};
 use crate::config::Lang;
 use crate::content::Resolved;
@@ -128,6 +129,9 @@ pub enum Now {
     /// Work that may make text or look at the folder: [`Capsule::gemini_blocking`], off the
     /// async threads.
     Blocking,
+    /// A program may answer (a `cgi = true` path rule over this folder):
+    /// [`Capsule::program`] finds it, off the async threads, and the server runs it.
+    Program(Vec<String>),
 }
 
 impl Capsule {
@@ -146,17 +150,50 @@ impl Capsule {
 
     /// The META of a `20` response for a file of this MIME type.
     pub fn mime_header(&self, mime: &str) -> String {
+        self.file_header(mime, Overrides::default())
+    }
+
+    /// The META of a file served as it is, with what the path rules override: its type, the
+    /// charset of a text file, the language of gemtext.
+    fn file_header(&self, mime: &str, overrides: Overrides<'_>) -> String {
+        let mime = overrides.mime.unwrap_or(mime);
         if mime == "text/gemini" {
-            self.gemtext_header(None)
-        } else {
-            mime.to_owned()
+            let lang = overrides.lang.and_then(Lang::mime_parameter);
+            let charset = overrides.charset.unwrap_or("utf-8");
+            return match lang {
+                Some(lang) => format!("text/gemini; charset={charset}; {lang}"),
+                None => format!("text/gemini; charset={charset}{}", self.gemtext_params),
+            };
         }
+        match overrides.charset {
+            Some(charset) if mime.starts_with("text/") => format!("{mime}; charset={charset}"),
+            _ => mime.to_owned(),
+        }
+    }
+
+    /// The language the path rules give a request's gemtext.
+    fn rules_lang(&self, request: &Request) -> Option<&Lang> {
+        self.rules
+            .lang_at(&request.segments, request.ends_with_slash)
     }
 
     /// The answer to `ask` if memory holds it (an answer kept for this snapshot, a page held
     /// whole), else the kind of work it needs. Never blocks.
     pub fn gemini_now(&self, ask: &Ask) -> Now {
         let request = &ask.request;
+        match self.rules.at(&request.segments, request.ends_with_slash) {
+            Ruled::Redirect { to, permanent } => {
+                let status = if permanent {
+                    Status::RedirectPermanent
+                } else {
+                    Status::RedirectTemporary
+                };
+                return Now::Answer(Answer::header(status, to));
+            }
+            Ruled::Gone => return Now::Answer(Answer::header(Status::Gone, self.words("gone"))),
+            Ruled::Cgi { folder } => return Now::Program(folder.to_vec()),
+            Ruled::Serve(_) => {}
+        }
         if search_page(request).is_some() {
             return Now::Search;
         }
@@ -216,7 +253,8 @@ impl Capsule {
             let kept = self.rendered.get_or_make(&key_of(ask), || {
                 match self.lookup_in_memory(segments, slash, origin) {
                     Some(Lookup::Generated { body, lang }) => {
-                        Ok(success(&self.gemtext_header(lang.as_ref()), &body))
+                        let lang = lang.as_ref().or(self.rules_lang(request));
+                        Ok(success(&self.gemtext_header(lang), &body))
                     }
                     Some(Lookup::Typed { mime, body }) => Ok(success(mime, &body)),
                     other => Err(other),
@@ -236,20 +274,26 @@ impl Capsule {
     /// The answer to what a path looked up to.
     fn found(&self, lookup: Lookup, request: &Request) -> Answer {
         match lookup {
-            Lookup::Found(Resolved::File { path, mime }) => Answer::File {
-                mime: self.mime_header(mime),
-                file: path,
-            },
+            Lookup::Found(Resolved::File { path, mime }) => {
+                let overrides = match self.rules.at(&request.segments, request.ends_with_slash) {
+                    Ruled::Serve(overrides) => overrides,
+                    _ => Overrides::default(),
+                };
+                Answer::File {
+                    mime: self.file_header(mime, overrides),
+                    file: path,
+                }
+            }
             Lookup::Page(page) => match page.withheld {
                 Some(_) => Answer::header(Status::NotFound, self.words("not_found")),
                 None => Answer::Page {
-                    mime: self.gemtext_header(page.lang.as_ref()),
+                    mime: self.gemtext_header(page.lang.as_ref().or(self.rules_lang(request))),
                     page,
                     tail: None,
                 },
             },
             Lookup::Generated { body, lang } => Answer::Generated {
-                mime: self.gemtext_header(lang.as_ref()),
+                mime: self.gemtext_header(lang.as_ref().or(self.rules_lang(request))),
                 body,
             },
             Lookup::Typed { mime, body } => Answer::Generated {
@@ -377,6 +421,7 @@ mod tests {
             Now::Answer(answer) => answer,
             Now::Search => capsule.gemini_search(&ask),
             Now::Blocking => capsule.gemini_blocking(&ask),
+            Now::Program(folder) => panic!("a program under {folder:?}"),
         }
     }
 

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::rendered::AnswerKey;
+use super::rules::Ruled;
 use super::{Capsule, Lookup, Searched, encode_query};
 use crate::content::Resolved;
 use crate::convert::gopher::{self, Place};
@@ -165,6 +166,26 @@ impl Capsule {
         };
         if self.admit(&segments, None).is_err() {
             return Now::Answer(in_area(&self.layout.strings));
+        }
+        let strings = &self.layout.strings;
+        match self.rules.at(&segments, slash) {
+            // Gopher has no redirect: a menu with the one item that leads there.
+            Ruled::Redirect { to, .. } => {
+                let path = format!("/{}", segments.join("/"));
+                let body = crate::views::pages::moved(strings, &to);
+                let menu = gopher::menu(&body, &path, place);
+                return Now::Answer((Answer::menu(menu), Some("moved by a path rule")));
+            }
+            Ruled::Gone => {
+                return Now::Answer((Answer::error(strings.text("gone")), Some("gone")));
+            }
+            Ruled::Cgi { .. } => {
+                return Now::Answer((
+                    Answer::error(strings.text("program_page")),
+                    Some("a program's page (Gemini only)"),
+                ));
+            }
+            Ruled::Serve(_) => {}
         }
         // Menus and texts are rendered once per snapshot (and per advertised port). Gopher
         // never previews drafts, not even under `serve --drafts`: it has no certificates to

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::rules::Ruled;
 use super::{ATOM, Capsule};
 use crate::config::Lang;
 use crate::content::Resolved;
@@ -210,6 +211,10 @@ impl Capsule {
         {
             return Some(Lookup::Redirect(post.url.clone()));
         }
+        if matches!(resolved, Resolved::NotFound(_)) && ends_with_slash && self.lists(segments) {
+            // Read from the folder per request: a listing shows the folder as it is now.
+            return disk.then(|| self.listing(segments));
+        }
         if matches!(resolved, Resolved::NotFound(_)) && segments == ["robots.txt"] {
             // The capsule has none of its own: serve the configured one.
             return Some(self.generated_page(Generated::Robots, origin));
@@ -301,6 +306,28 @@ impl Capsule {
             }
             Entry::File | Entry::Nothing => Resolved::NotFound("no such file"),
         })
+    }
+
+    /// Whether a folder without a page of its own is listed (a `list = true` rule).
+    fn lists(&self, segments: &[String]) -> bool {
+        matches!(self.rules.at(segments, true), Ruled::Serve(o) if o.list)
+    }
+
+    /// A folder's listing, or not found when it is no folder of the capsule.
+    fn listing(&self, segments: &[String]) -> Lookup {
+        match crate::content::listing::list(&self.root, &self.site, segments) {
+            Ok(listing) => Lookup::Generated {
+                body: pages::listing(&self.layout.strings, segments, &listing),
+                lang: None,
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Lookup::Found(Resolved::NotFound("no such folder"))
+            }
+            Err(e) => {
+                tracing::warn!(folder = %segments.join("/"), error = %e, "cannot list folder");
+                Lookup::Found(Resolved::NotFound("folder cannot be read"))
+            }
+        }
     }
 
     /// A text file as the site last read it.

@@ -6,6 +6,8 @@
 //! - [`gemini`] and [`gopher`]: the answer each protocol gives for it, kept per snapshot where
 //!   it is made ([`rendered`]), and which kept answers a change may show ([`shown`]);
 //! - [`access`]: who may read, preview and write what (areas, drafts, Titan);
+//! - [`rules`]: the operator's path rules (redirects, gone, listings, types, programs), and
+//!   [`cgi`]: the program a path names and what it is given;
 //! - [`search`]: the search pages; [`paths`]: every path a static copy needs.
 //!
 //! Generated pages (home, archive, tags, series, feeds, robots.txt) come from the [`Site`];
@@ -20,11 +22,13 @@ use crate::content::{BuildOptions, CapsuleRoot, Site};
 use crate::views::layout::Layout;
 
 pub mod access;
+pub mod cgi;
 pub mod gemini;
 pub mod gopher;
 pub mod lookup;
 pub mod paths;
 pub mod rendered;
+pub mod rules;
 pub mod search;
 pub mod shown;
 pub mod titan;
@@ -33,6 +37,7 @@ pub use access::Access;
 pub use lookup::Lookup;
 pub use paths::output_file;
 pub use rendered::Rendered;
+use rules::Rules;
 pub use search::{Searched, decode_query, encode_query};
 use shown::Shown;
 
@@ -57,6 +62,8 @@ pub struct Capsule {
     pub search: Index,
     /// Who may read, preview and write what.
     pub access: Access,
+    /// The operator's path rules (`[[path]]`).
+    pub rules: Arc<Rules>,
     /// `; lang=…` for gemtext, or empty.
     gemtext_params: String,
     /// How the site was read: its series settings make a preview's series.
@@ -159,6 +166,7 @@ impl Capsule {
                 titan: config.titan.clone(),
                 drafts_for_all: false,
             },
+            rules: Arc::new(Rules::new(&config.paths)),
             gemtext_params: config
                 .lang
                 .mime_parameter()
@@ -198,6 +206,7 @@ impl Capsule {
             rendered,
             search,
             access: self.access.clone(),
+            rules: Arc::clone(&self.rules),
             gemtext_params: self.gemtext_params.clone(),
             options: Arc::clone(&self.options),
             preview: OnceLock::new(),
@@ -219,6 +228,7 @@ impl Capsule {
                 // Searches are answered by the readers' capsule.
                 search: Index::default(),
                 access: self.access.clone(),
+                rules: Arc::clone(&self.rules),
                 gemtext_params: self.gemtext_params.clone(),
                 options: Arc::clone(&self.options),
                 preview: OnceLock::new(),

@@ -341,6 +341,23 @@ async fn respond(line: &[u8], arrival: Arrival<'_>, log: &mut AccessLog) -> Resp
                 Err(e) => Answer::failed(&e),
             }
         }
+        Now::Program(folder) => {
+            // The client's address only where the operator lets personal data through.
+            let peer = hosts.log_ip.then(|| log.peer.ip());
+            let finding = Arc::clone(&capsule);
+            let found = on_disk(move || Ok(finding.program(&folder, &ask, peer))).await;
+            return match found {
+                Ok(Some(program)) => {
+                    log.note = "program";
+                    hosts.programs.run(program, &mut log.note).await
+                }
+                Ok(None) => {
+                    log.note = "no program at this path";
+                    Response::header(Status::NotFound, capsule.layout.strings.text("not_found"))
+                }
+                Err(e) => Answer::failed(&e),
+            };
+        }
     };
     match answer.take_file() {
         Ok(answer) => answer,

@@ -112,6 +112,8 @@ pub(super) struct Hosts {
     /// address: a few at a time, so an address in `proxy_trusted` cannot open connections
     /// without end by claiming to be a health check.
     pub balancer_checks: Arc<PerAddress>,
+    /// The programs `cgi` rules run, and their limits.
+    pub programs: Arc<super::cgi::Programs>,
 }
 
 /// Every name served, with its host and certificate: the one table both the certificate
@@ -695,6 +697,7 @@ impl Hosts {
             // A reload sets the new limits in place once it is accepted.
             per_address: Arc::clone(&running.per_address),
             balancer_checks: Arc::clone(&running.balancer_checks),
+            programs: Arc::new(super::cgi::Programs::new(&config.cgi)),
         })
     }
 }

@@ -6,6 +6,7 @@
 //! request lines (with `protocol`'s parsers) and bodies, writes answers, and has an accepted
 //! upload stored by `content::store`, the one writer beneath a capsule.
 
+mod cgi;
 mod client_certs;
 mod conn;
 mod gemini;

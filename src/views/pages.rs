@@ -132,6 +132,77 @@ pub fn drafts<'a>(
     )
 }
 
+/// A folder's listing (`list = true`): its path as the title, a link up, then its folders
+/// and files, each file with its title where known, its size and the day it last changed.
+pub fn listing(
+    strings: &Strings,
+    segments: &[String],
+    listing: &crate::content::listing::Listing,
+) -> String {
+    let path: String = segments.iter().map(|s| format!("/{s}")).collect::<String>() + "/";
+    let mut w = Writer::default();
+    w.push(Line::Heading {
+        level: 1,
+        text: strings.format("listing_title", &[("path", &path)]),
+    });
+    w.push(Line::Blank);
+    if let Some((_, up)) = segments.split_last() {
+        let up: String = up
+            .iter()
+            .map(|s| format!("/{}", crate::convert::url::encode_path(s)))
+            .collect();
+        w.push(Line::Link {
+            url: format!("{up}/"),
+            label: strings.text("listing_parent").into(),
+        });
+    }
+    for entry in &listing.entries {
+        let mut label = match &entry.title {
+            Some(title) if title != &entry.name => format!("{} — {title}", entry.name),
+            _ => entry.name.clone(),
+        };
+        if let Some(size) = entry.size {
+            label.push_str(&format!(" ({})", human_size(size)));
+        }
+        if let Some(day) = entry.modified.and_then(day_of) {
+            label.push_str(&format!(" {day}"));
+        }
+        w.push(Line::Link {
+            url: entry.url.clone(),
+            label,
+        });
+    }
+    if listing.left_out > 0 {
+        w.push(Line::Text(format!("… (+{})", listing.left_out)));
+    }
+    w.finish()
+}
+
+/// A size as people read it: `512 B`, `1.5 KiB`, `12 MiB`.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 10.0 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{value:.0} {}", UNITS[unit])
+    }
+}
+
+/// The day (UTC) a file last changed, `YYYY-MM-DD`.
+fn day_of(time: std::time::SystemTime) -> Option<String> {
+    let at = jiff::Timestamp::try_from(time).ok()?;
+    Some(at.strftime("%Y-%m-%d").to_string())
+}
+
 /// The page that stands where a page moved, when no redirect can be sent: a static copy of a
 /// former URL, or a `redirect_to` a web page, which many Gemini clients will not follow.
 pub fn moved(strings: &Strings, target: &str) -> String {

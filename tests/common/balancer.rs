@@ -90,6 +90,9 @@ impl Node {
                 "config.toml",
                 "--listen",
                 "127.0.0.1:0",
+                // Addresses given on the command line replace all of the file's Gemini ones.
+                "--proxy-listen",
+                &format!("127.0.0.1:{}", self.gemini),
                 "--log-ip",
             ])
             .env("RUST_LOG", "info")

@@ -1,0 +1,313 @@
+//! What an operator coming from gmid, Agate or Molly Brown expects: folder listings that
+//! never show what is not served, path rules (redirects, gone, types, languages) over Gemini
+//! and Gopher, and programs run for requests with the Gemini CGI environment and limits.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::common::identity::{ClientCert, send};
+use crate::common::{DEADLINE, Setup, TestServer, run_cli, write};
+
+/// A program in the capsule, executable.
+fn program(capsule: &Path, rel: &str, script: &str) {
+    write(capsule, rel, script);
+    let path = capsule.join(rel);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A server with every kind of rule, a listed folder holding what must never be listed, and
+/// Gopher on.
+fn ruled(extra: &str) -> TestServer {
+    let alice = ClientCert::new();
+    let config = format!(
+        "[gopher]\nlisten = [\"127.0.0.1:0\"]\n\n\
+         [[area]]\npath = \"/pub/members/\"\nfingerprints = [\"{}\"]\n\n\
+         [[path]]\nmatch = \"/pub/\"\nlist = true\n\n\
+         [[path]]\nmatch = \"/old/\"\nredirect = \"/pub/\"\npermanent = true\n\n\
+         [[path]]\nmatch = \"/moved.gmi\"\nredirect = \"gemini://elsewhere.example/x\"\n\n\
+         [[path]]\nmatch = \"/gone/\"\ngone = true\n\n\
+         [[path]]\nmatch = \"/pub/latin/\"\nmime = \"text/plain\"\ncharset = \"iso-8859-1\"\n\n\
+         [[path]]\nmatch = \"/fr/\"\nlang = \"fr\"\n\n\
+         [[path]]\nmatch = \"/cgi/\"\ncgi = true\n{extra}",
+        alice.fingerprint()
+    );
+    let setup = Setup::new().config(&config);
+    let capsule = setup.path().join("capsule");
+    write(&capsule, "pub/note.gmi", "# A note of mine\n\nText.\n");
+    write(&capsule, "pub/sub/file.bin", "0123456789");
+    write(&capsule, "pub/.hidden", "dot file\n");
+    write(&capsule, "pub/notes.txt~", "editor backup\n");
+    write(&capsule, "pub/members/minutes.gmi", "# Minutes\n");
+    write(
+        &capsule,
+        "pub/draft.md",
+        "---\ntitle: Not Yet\ndraft: true\n---\nSecret draft.\n",
+    );
+    write(
+        &capsule,
+        "pub/out.md",
+        "---\ntitle: Out Now\ndate: 2024-05-01\n---\nPublished.\n",
+    );
+    write(&capsule, "pub/latin/old.txt", b"caf\xe9\n");
+    write(&capsule, "gone/page.gmi", "# Still on disk\n");
+    write(&capsule, "fr/index.gmi", "# Bonjour\n");
+    write(&capsule, "outside.txt", "the capsule's own\n");
+    std::os::unix::fs::symlink("../outside.txt", capsule.join("pub/link.txt")).unwrap();
+    std::os::unix::fs::symlink("/etc", capsule.join("pub/etc")).unwrap();
+    std::os::unix::fs::symlink("members", capsule.join("pub/door")).unwrap();
+    setup.start()
+}
+
+#[test]
+fn a_listed_folder_shows_what_is_served_and_nothing_else_over_both_protocols() {
+    let server = ruled("");
+    let page = server.get(&server.url("/pub/"));
+    page.expect("20");
+    let body = page.body_text();
+    for shown in [
+        "# Index of /pub/",
+        "=> /pub/sub/ sub/",
+        "=> /pub/note.gmi note.gmi — A note of mine (",
+        "=> /pub/out.gmi out.gmi — Out Now",
+        "=> /pub/latin/ latin/",
+        "=> /pub/link.txt link.txt",
+        "=> / ",
+    ] {
+        assert!(body.contains(shown), "{shown:?} missing:\n{body}");
+    }
+    for hidden in [
+        ".hidden",
+        "notes.txt~",
+        "members",
+        "draft",
+        "Not Yet",
+        "etc",
+        "door",
+        ".md",
+    ] {
+        assert!(!body.contains(hidden), "{hidden:?} listed:\n{body}");
+    }
+    // What is listed is served; a folder beneath is listed too; the area stays closed.
+    server.get(&server.url("/pub/note.gmi")).expect("20");
+    let sub = server.get(&server.url("/pub/sub/")).body_text();
+    assert!(sub.contains("file.bin (10 B)"), "{sub}");
+    server.get(&server.url("/pub/members/")).expect("60");
+    server.get(&server.url("/pub/etc/passwd")).expect("51");
+    // A folder without a rule is not listed.
+    server.get(&server.url("/empty/")).expect("51");
+
+    let menu = String::from_utf8_lossy(&server.gopher(b"/pub/\r\n")).into_owned();
+    assert!(menu.contains("note.gmi — A note of mine"), "{menu}");
+    assert!(menu.contains("\t/pub/sub/\t"), "{menu}");
+    for hidden in ["members", "Not Yet", ".hidden", "etc"] {
+        assert!(!menu.contains(hidden), "{hidden:?} in the menu:\n{menu}");
+    }
+}
+
+#[test]
+fn redirects_gone_and_overrides_answer_over_both_protocols() {
+    let server = ruled("");
+    assert_eq!(
+        server.get(&server.url("/old/a%20b/c.gmi")).header(),
+        "31 /pub/a%20b/c.gmi"
+    );
+    assert_eq!(
+        server.get(&server.url("/moved.gmi")).header(),
+        "30 gemini://elsewhere.example/x"
+    );
+    let gone = server.get(&server.url("/gone/page.gmi"));
+    assert!(gone.header().starts_with("52 "), "{}", gone.header());
+    let latin = server.get(&server.url("/pub/latin/old.txt"));
+    assert_eq!(latin.header(), "20 text/plain; charset=iso-8859-1");
+    assert_eq!(latin.body(), b"caf\xe9\n");
+    assert_eq!(
+        server.get(&server.url("/fr/")).header(),
+        "20 text/gemini; charset=utf-8; lang=fr"
+    );
+
+    let moved = String::from_utf8_lossy(&server.gopher(b"/old/x.gmi\r\n")).into_owned();
+    assert!(moved.contains("\t/pub/x.txt\t"), "{moved}");
+    let gone = String::from_utf8_lossy(&server.gopher(b"/gone/page.gmi\r\n")).into_owned();
+    assert!(gone.starts_with('3'), "{gone}");
+    assert!(!gone.contains("Still on disk"), "{gone}");
+    let cgi = String::from_utf8_lossy(&server.gopher(b"/cgi/env\r\n")).into_owned();
+    assert!(cgi.starts_with('3'), "programs are Gemini's only: {cgi}");
+}
+
+#[test]
+fn a_program_gets_the_gemini_cgi_environment_and_its_answer_is_passed_on() {
+    let server = ruled("[log]\nip = true\n");
+    let capsule = server.capsule();
+    program(
+        &capsule,
+        "cgi/env",
+        "#!/bin/sh\nprintf '20 text/plain\\r\\n'\nenv | sort\necho 'a word on stderr' >&2\n",
+    );
+    let reader = ClientCert::new();
+    let line = format!(
+        "gemini://localhost:{}/cgi/env/more/path?a%20b\r\n",
+        server.port()
+    );
+    let answer = send(server.addr(), reader.client(), line.as_bytes()).unwrap();
+    assert_eq!(answer.header(), "20 text/plain");
+    let env = answer.body_text();
+    for expected in [
+        "GATEWAY_INTERFACE=CGI/1.1".to_owned(),
+        "SERVER_PROTOCOL=GEMINI".to_owned(),
+        format!(
+            "GEMINI_URL=gemini://localhost:{}/cgi/env/more/path?a%20b",
+            server.port()
+        ),
+        "SCRIPT_NAME=/cgi/env".to_owned(),
+        "PATH_INFO=/more/path".to_owned(),
+        "QUERY_STRING=a%20b".to_owned(),
+        "SERVER_NAME=localhost".to_owned(),
+        format!("SERVER_PORT={}", server.port()),
+        "REMOTE_ADDR=127.0.0.1".to_owned(),
+        "AUTH_TYPE=CERTIFICATE".to_owned(),
+        format!(
+            "TLS_CLIENT_HASH=SHA256:{}",
+            reader.fingerprint().to_uppercase()
+        ),
+    ] {
+        assert!(
+            env.lines().any(|l| l == expected),
+            "{expected} missing:\n{env}"
+        );
+    }
+    // Nothing of the server's own environment.
+    assert!(!env.contains("RUST_LOG"), "{env}");
+    server.wait_log("the program's stderr under its name", |l| {
+        l.contains("a word on stderr") && l.contains("cgi/env")
+    });
+    // Without a certificate, and without log.ip, no personal data.
+    let quiet = ruled("");
+    program(
+        &quiet.capsule(),
+        "cgi/env",
+        "#!/bin/sh\nprintf '20 text/plain\\r\\n'\nenv\n",
+    );
+    let env = quiet.get(&quiet.url("/cgi/env")).body_text();
+    assert!(
+        !env.contains("REMOTE_ADDR") && !env.contains("AUTH_TYPE"),
+        "{env}"
+    );
+}
+
+#[test]
+fn a_program_that_misbehaves_is_a_42_and_the_server_goes_on() {
+    let server = ruled("[cgi]\ntimeout = 1\nmax_output = 65536\nmax_running = 1\n");
+    let capsule = server.capsule();
+    let marker = format!("{}.5", std::process::id());
+    program(&capsule, "cgi/noheader", "#!/bin/sh\necho 'Hello world'\n");
+    program(
+        &capsule,
+        "cgi/badstatus",
+        "#!/bin/sh\nprintf '99 what\\r\\n'\n",
+    );
+    program(
+        &capsule,
+        "cgi/forever",
+        &format!("#!/bin/sh\nprintf '20 text/plain\\r\\n'\nsleep {marker}\n"),
+    );
+    program(
+        &capsule,
+        "cgi/gigabyte",
+        "#!/bin/sh\nprintf '20 application/octet-stream\\r\\n'\nhead -c 1000000000 /dev/zero\n",
+    );
+    write(&capsule, "cgi/plain.sh", "#!/bin/sh\necho not executable\n");
+    for path in [
+        "/cgi/noheader",
+        "/cgi/badstatus",
+        "/cgi/forever",
+        "/cgi/gigabyte",
+    ] {
+        let answer = server.get(&server.url(path));
+        assert!(
+            answer.header().starts_with("42"),
+            "{path}: {}",
+            answer.header()
+        );
+    }
+    // Nothing the never-ending program started is left running.
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while running_with_arg(&marker) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "`sleep {marker}` outlived its answer"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // A file that is not executable is never run, nor shown.
+    assert!(
+        server
+            .get(&server.url("/cgi/plain.sh"))
+            .header()
+            .starts_with("51")
+    );
+    server.get(&server.url("/pub/note.gmi")).expect("20");
+    server.wait_log("the refused header named", |l| {
+        l.contains("cgi/noheader") && l.contains("header")
+    });
+}
+
+#[test]
+fn programs_over_the_cap_wait_their_turn_with_44() {
+    let server = ruled("[cgi]\nmax_running = 1\ntimeout = 20\n");
+    let capsule = server.capsule();
+    program(
+        &capsule,
+        "cgi/slow",
+        "#!/bin/sh\ntouch started\nwhile [ ! -e go ]; do sleep 0.05; done\nprintf '20 text/plain\\r\\ndone\\n'\n",
+    );
+    let url = server.url("/cgi/slow");
+    let first = std::thread::scope(|scope| {
+        let first = scope.spawn(|| server.get(&url));
+        let deadline = std::time::Instant::now() + DEADLINE;
+        while !capsule.join("cgi/started").exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the program never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(server.get(&url).header(), "44 2");
+        std::fs::write(capsule.join("cgi/go"), "").unwrap();
+        first.join().unwrap()
+    });
+    assert_eq!(first.header(), "20 text/plain");
+    assert_eq!(first.body_text(), "done\n");
+}
+
+#[test]
+fn check_names_rules_that_cover_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "capsule/docs/index.gmi", "# Docs\n");
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "capsule = \"capsule\"\n[[path]]\nmatch = \"/docs/\"\nlang = \"fr\"\n\
+         [[path]]\nmatch = \"/dosc/\"\nlist = true\n[[path]]\nmatch = \"/was/\"\ngone = true\n",
+    )
+    .unwrap();
+    let (status, stdout, stderr) = run_cli(dir.path(), &["check"]);
+    assert!(status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("[[path]] `match = \"/dosc/\"` covers nothing"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("\"/docs/\"") && !stdout.contains("/was/"),
+        "{stdout}"
+    );
+}
+
+/// Whether a process on this machine has `arg` as an argument.
+fn running_with_arg(arg: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
+    })
+}
