@@ -1084,7 +1084,7 @@ fn titan_log_lines_cannot_be_forged() {
 }
 
 /// The folders `contrib/gemhole.service` lets the server write, below `/var/lib/gemhole/`
-/// (where the README installs it), as paths below `root`.
+/// (where docs/operating.md installs it), as paths below `root`.
 fn unit_writable(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     let unit = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/gemhole.service"),
@@ -1125,9 +1125,9 @@ fn read_only_but(root: &std::path::Path, writable: &[std::path::PathBuf]) -> Str
     script
 }
 
-/// Under the shipped unit's rules (everything read-only but what it grants), set up as the
-/// README installs it, Titan publishes, replaces (keeping the old version) and deletes; under
-/// the old rules (the certificates alone), the server says at start which folder it cannot
+/// Under the shipped unit's rules (everything read-only but what it grants), set up as
+/// docs/operating.md installs it, Titan publishes, replaces (keeping the old version) and
+/// deletes; under the old rules (the certificates alone), the server says at start which folder it cannot
 /// write, and an upload is refused with a META that says why.
 #[test]
 fn the_shipped_unit_lets_titan_write_where_it_writes_and_nothing_else() {
@@ -1145,7 +1145,7 @@ fn the_shipped_unit_lets_titan_write_where_it_writes_and_nothing_else() {
     );
     let setup = Setup::new().config(&config);
     let root = setup.path().to_owned();
-    // As the README's install steps do: the certificate folder, the posts folder and the
+    // As the install steps in docs/operating.md do: the certificate folder, the posts folder and the
     // history made.
     for folder in ["certs", "capsule/posts", "capsule/.history"] {
         std::fs::create_dir_all(root.join(folder)).unwrap();

@@ -16,6 +16,9 @@ mod check;
 mod convert;
 mod history;
 mod hosts;
+/// The man pages checked against the command line and the config parser.
+#[cfg(test)]
+mod man;
 mod new;
 mod output;
 mod serve;

@@ -379,7 +379,7 @@ fn warn_unwritable(host: &Hostname, root: &CapsuleRoot, titan: &TitanConfig) {
          and delete, if it is {}) fail with 40 until it can. Make each folder, owned by the \
          server's user, and let the server write there (under systemd: a ReadWritePaths= line \
          for each in its unit, as contrib/gemhole.service has; see \"Running in production\" \
-         in README.md)",
+         in docs/operating.md)",
         folders.join(", "),
         root.path().join(crate::content::store::HISTORY_DIR).display()
     );

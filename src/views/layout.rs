@@ -490,7 +490,7 @@ fn environment(strings: Arc<Strings>) -> Environment<'static> {
             if !words.has(&id) {
                 return Err(minijinja::Error::new(
                     ErrorKind::InvalidOperation,
-                    format!("t(\"{id}\"): no string has this id (they are listed in the README)"),
+                    format!("t(\"{id}\"): no string has this id (they are listed in docs/configuration.md)"),
                 ));
             }
             let mut args: Vec<(String, String)> = Vec::new();

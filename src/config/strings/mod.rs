@@ -349,8 +349,8 @@ pub fn check_override(id: &str, entry: &Entry) -> Result<(), String> {
         return Err(match near {
             Some((_, k)) => format!("unknown string id `{id}`: did you mean `{k}`?"),
             None => format!(
-                "unknown string id `{id}` (the ids are listed in the README, under \"Pages in \
-                 your language\")"
+                "unknown string id `{id}` (the ids are listed in docs/configuration.md, \
+                 under [strings], and in gemhole.toml(5))"
             ),
         });
     };
