@@ -11,7 +11,10 @@ use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use tracing_subscriber::fmt::MakeWriter;
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
+use tracing_subscriber::registry::LookupSpan;
 
 /// How long a line may wait before it is written.
 const EVERY: Duration = Duration::from_millis(100);
@@ -145,6 +148,54 @@ impl<'a> MakeWriter<'a> for BatchedStderr {
     }
 }
 
+/// Whether standard error is systemd's journal: `JOURNAL_STREAM` names its device and inode
+/// (a child that inherited the variable but writes elsewhere is not).
+pub fn journal_on_stderr() -> bool {
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = stream.to_str().and_then(|s| s.split_once(':')) else {
+        return false;
+    };
+    let Ok(stat) = rustix::fs::fstat(std::io::stderr()) else {
+        return false;
+    };
+    dev.parse::<u64>().ok() == Some(stat.st_dev) && ino.parse::<u64>().ok() == Some(stat.st_ino)
+}
+
+/// Lines for journald: the syslog priority (`<4>`), the target and the message with its
+/// fields, no timestamp (the journal keeps its own) and no colours, so `journalctl -p warning`
+/// filters them.
+pub struct JournaldFormat;
+
+/// The syslog priority of a level: error 3, warning 4, info 6, debug and trace 7.
+fn priority(level: Level) -> u8 {
+    match level {
+        Level::ERROR => 3,
+        Level::WARN => 4,
+        Level::INFO => 6,
+        _ => 7,
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for JournaldFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let meta = event.metadata();
+        write!(writer, "<{}>{}: ", priority(*meta.level()), meta.target())?;
+        ctx.format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +210,41 @@ mod tests {
         lock(&shared).bytes = vec![0; MOST];
         line.write_all(b"three\n").unwrap();
         assert_eq!(lock(&shared).dropped, 1);
+    }
+
+    #[test]
+    fn journald_lines_carry_their_priority_and_no_timestamp() {
+        /// A [`Line`] that holds its own handle on the batch.
+        struct OwnedLine(Shared);
+        impl Write for OwnedLine {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                Line { shared: &self.0 }.write(buf)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let shared: Shared = Arc::default();
+        let for_writer = Arc::clone(&shared);
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .event_format(JournaldFormat)
+            .with_writer(move || OwnedLine(Arc::clone(&for_writer)))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(target: "gemhole::server", host = "a.example", "disk full");
+            tracing::info!(target: "author", "posts/x.md:2: no title");
+            tracing::error!("cannot bind");
+        });
+        let text = String::from_utf8(lock(&shared).bytes.clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "<4>gemhole::server: disk full host=\"a.example\"",
+                "<6>author: posts/x.md:2: no title",
+                "<3>gemhole::logging::tests: cannot bind",
+            ]
+        );
     }
 }

@@ -88,9 +88,20 @@ pub struct Target {
     pub cache: SharedCache,
     /// Problems already logged, not logged again by a rebuild that finds them still there.
     pub logged: Vec<Problem>,
+    /// Where each rebuild leaves the problems it has logged, for a reload of the
+    /// configuration to tell only new ones.
+    pub told: Logged,
     /// What a folder swapped in under the capsule's name must pass before it is served (the
     /// rules between hosts that start and reload check).
     pub check_root: RootCheck,
+}
+
+/// Authors' mistakes as logged, shared between a host's watch and the reload that replaces it.
+pub type Logged = Arc<std::sync::Mutex<HashSet<String>>>;
+
+/// The set, even if a thread panicked holding it.
+pub fn lock(logged: &Logged) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    logged.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A check of a capsule folder; `Err` says why it is not served.
@@ -405,6 +416,8 @@ struct Rebuilds {
     /// The problems already logged (`None` while a rebuild is under way, or after one failed:
     /// the next logs them all).
     known: Option<HashSet<String>>,
+    /// The same, for a reload of the configuration.
+    told: Logged,
     /// How long until the next post dated ahead is due, if one waits.
     due: Option<Duration>,
 }
@@ -422,6 +435,7 @@ impl Rebuilds {
             options,
             cache,
             logged,
+            told,
             check_root,
         } = target;
         // Unchanged posts are not read again.
@@ -444,6 +458,7 @@ impl Rebuilds {
             watched,
             root_refused: None,
             known,
+            told,
             due,
         }
     }
@@ -510,13 +525,15 @@ impl Rebuilds {
                 problems,
                 due,
                 changed,
+                files,
             }) => {
+                *lock(&self.told) = problems.clone();
                 self.known = Some(problems);
                 self.due = due;
                 if changed {
                     tracing::info!(
                         host = %host,
-                        "site reloaded: {posts} post(s) in {:.1} ms",
+                        "site reloaded: {posts} post(s) in {:.1} ms ({files})",
                         took.as_secs_f64() * 1000.0
                     )
                 }
@@ -549,6 +566,8 @@ struct Rebuilt {
     due: Option<Duration>,
     /// Whether a new snapshot is served.
     changed: bool,
+    /// The files that changed, as the reload line names them.
+    files: String,
 }
 
 impl Build {
@@ -564,11 +583,16 @@ impl Build {
         let started = Instant::now();
         let old = self.current.load_full();
         let mut read_cache = scan::lock(&self.cache);
+        let named = (!unknown).then(|| told_files(root.path(), changed.iter(), changed.len()));
         if !unknown {
             // Files the watcher did not name are taken as they were, without a `stat`.
             read_cache.only_changed(changed);
         }
         let (site, problems) = Site::build_cached(&root, &self.options, &mut read_cache);
+        let read = (
+            read_cache.last_read(),
+            read_cache.last_read_files().to_vec(),
+        );
         drop(read_cache);
         let problems = log_new(&self.host, &problems, seen_before.as_ref());
         let posts = site.posts.len();
@@ -578,11 +602,15 @@ impl Build {
         // (A folder swapped in has the same path as the one it replaced: it is told by
         // what it is.)
         let changed = site != old.site || !root.same_folder(&old.root);
+        let files = named.unwrap_or_else(|| match read {
+            (0, _) => "files removed".to_owned(),
+            (count, files) => told_files(Path::new(""), files.iter(), count),
+        });
         if changed {
             // Told once: the next rebuild compares with this snapshot.
             for renamed in site.likely_renames(&old.site) {
                 let told = renamed.to_string();
-                tracing::warn!(host = %self.host, "{}", crate::convert::printable(&told));
+                tracing::info!(target: AUTHOR, host = %self.host, "{}", crate::convert::printable(&told));
             }
             self.current.store(Arc::new(old.with_root(root, site)));
         }
@@ -592,8 +620,41 @@ impl Build {
             problems,
             due,
             changed,
+            files,
         }
     }
+}
+
+/// The log target of authors' mistakes (a post's front matter, a broken link): theirs to
+/// fix, told beside the server's own lines rather than as its warnings.
+pub const AUTHOR: &str = "author";
+
+/// Files most reload lines name; the rest are counted.
+const FILES_TOLD: usize = 5;
+
+/// The changed files as a reload line names them: relative to the capsule, sorted, the first
+/// few, and how many more of the `total`.
+fn told_files<'a>(root: &Path, files: impl Iterator<Item = &'a PathBuf>, total: usize) -> String {
+    let mut names: Vec<String> = files
+        .map(|f| {
+            let relative = f.strip_prefix(root).unwrap_or(f);
+            crate::convert::printable(&relative.to_string_lossy()).into_owned()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    let more = total
+        .max(names.len())
+        .saturating_sub(FILES_TOLD.min(names.len()));
+    names.truncate(FILES_TOLD);
+    let mut told = names.join(", ");
+    if more > 0 {
+        told.push_str(&format!(" and {more} more"));
+    }
+    if told.is_empty() {
+        told.push_str("no file named");
+    }
+    told
 }
 
 /// Logs the problems a rebuild found that `seen_before` does not hold, in the order the
@@ -608,7 +669,7 @@ fn log_new(
     for problem in problems.iter().map(ToString::to_string) {
         if seen_before.is_none_or(|s| !s.contains(&problem)) && !logged.contains(&problem) {
             // File names are authors': nothing in them may forge a line.
-            tracing::warn!(host = %host, "{}", crate::convert::printable(&problem));
+            tracing::info!(target: AUTHOR, host = %host, "{}", crate::convert::printable(&problem));
         }
         logged.insert(problem);
     }
@@ -662,6 +723,7 @@ mod tests {
             options,
             cache: SharedCache::default(),
             logged: Vec::new(),
+            told: Logged::default(),
             check_root: Arc::new(|_| Ok(())),
         };
         (current, target)

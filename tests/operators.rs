@@ -51,6 +51,8 @@ fn ruled(extra: &str) -> TestServer {
     write(&capsule, "pub/latin/old.txt", b"caf\xe9\n");
     write(&capsule, "gone/page.gmi", "# Still on disk\n");
     write(&capsule, "fr/index.gmi", "# Bonjour\n");
+    // Where programs may write (`cgi.write`): it must be there when the server confines itself.
+    std::fs::create_dir_all(capsule.join("cgi/state")).unwrap();
     write(&capsule, "outside.txt", "the capsule's own\n");
     std::os::unix::fs::symlink("../outside.txt", capsule.join("pub/link.txt")).unwrap();
     std::os::unix::fs::symlink("/etc", capsule.join("pub/etc")).unwrap();
@@ -253,18 +255,18 @@ fn a_program_that_misbehaves_is_a_42_and_the_server_goes_on() {
 
 #[test]
 fn programs_over_the_cap_wait_their_turn_with_44() {
-    let server = ruled("[cgi]\nmax_running = 1\ntimeout = 20\n");
+    let server = ruled("[cgi]\nmax_running = 1\ntimeout = 20\nwrite = [\"capsule/cgi/state\"]\n");
     let capsule = server.capsule();
     program(
         &capsule,
         "cgi/slow",
-        "#!/bin/sh\ntouch started\nwhile [ ! -e go ]; do sleep 0.05; done\nprintf '20 text/plain\\r\\ndone\\n'\n",
+        "#!/bin/sh\ntouch state/started\nwhile [ ! -e go ]; do sleep 0.05; done\nprintf '20 text/plain\\r\\ndone\\n'\n",
     );
     let url = server.url("/cgi/slow");
     let first = std::thread::scope(|scope| {
         let first = scope.spawn(|| server.get(&url));
         let deadline = std::time::Instant::now() + DEADLINE;
-        while !capsule.join("cgi/started").exists() {
+        while !capsule.join("cgi/state/started").exists() {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the program never started"
@@ -310,4 +312,56 @@ fn running_with_arg(arg: &str) -> bool {
         std::fs::read(e.path().join("cmdline"))
             .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
     })
+}
+
+#[test]
+fn a_confined_server_serves_reloads_and_takes_uploads_but_its_programs_read_only_what_is_declared()
+{
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.txt");
+    std::fs::write(&secret, "outside the capsule\n").unwrap();
+    let author = ClientCert::new();
+    let setup = Setup::new().config(&format!(
+        "{}\n[[path]]\nmatch = \"/cgi/\"\ncgi = true\n",
+        author.titan_table()
+    ));
+    let capsule = setup.path().join("capsule");
+    program(
+        &capsule,
+        "cgi/peek",
+        &format!(
+            "#!/bin/sh\nprintf '20 text/plain\\r\\n'\n\
+             if cat '{}' >/dev/null 2>&1; then echo outside:read; else echo outside:refused; fi\n\
+             if cat /etc/passwd >/dev/null 2>&1; then echo declared:read; fi\n",
+            secret.display()
+        ),
+    );
+    let server = setup.start();
+    if server.count_logs("cannot confine the process") > 0 {
+        // This kernel has no Landlock: the one line said so, and serving goes on as before.
+        server.get(&server.url("/about.gmi")).expect("20");
+        return;
+    }
+    server.wait_log("confinement in force", |l| {
+        l.contains("confined to its files")
+    });
+    let peek = server.get(&server.url("/cgi/peek")).body_text();
+    assert!(peek.contains("outside:refused"), "{peek}");
+    assert!(peek.contains("declared:read"), "{peek}");
+    // Serving, reloading and uploading go on.
+    server.get(&server.url("/about.gmi")).expect("20");
+    write(&capsule, "new.gmi", "# Written after the start\n");
+    server.wait_text("/new.gmi", "Written after the start");
+    let put = crate::common::identity::titan_put(
+        &server,
+        author.client(),
+        "/posts/uploaded.gmi",
+        b"# Uploaded while confined\n",
+    );
+    put.expect("30");
+    assert_eq!(
+        std::fs::read_to_string(capsule.join("posts/uploaded.gmi")).unwrap(),
+        "# Uploaded while confined\n"
+    );
+    server.wait_text("/posts/uploaded.gmi", "Uploaded while confined");
 }

@@ -39,6 +39,8 @@ mod layers;
 mod layout;
 /// Connection handling: caps, timeouts, access log, graceful shutdown.
 mod lifecycle;
+/// Logs for systemd's journal and for operators: priorities, targets, what a reload names.
+mod logs;
 /// Blogs brought from Hugo, Zola and Jekyll, and real ones fetched for the test run.
 mod migrate;
 /// What `check` tells of a blog moved in from Hugo, Zola or Jekyll.

@@ -40,7 +40,7 @@ pub(super) fn build(args: BuildArgs) -> anyhow::Result<()> {
         ..Overrides::default()
     };
     let config = Config::load(args.config.as_deref(), overrides)?;
-    let _log = init_logging(&config.log.level);
+    let _log = init_logging(&config.log);
     let several = config.hosts.len() > 1;
     let secrets = Secret::of(&config);
     let capsules = capsule_folders(&config);

@@ -36,7 +36,7 @@ pub(super) fn cert(args: CertArgs) -> anyhow::Result<()> {
         ..Overrides::default()
     };
     let config = Config::load(args.config.as_deref(), overrides)?;
-    let _log = init_logging(&config.log.level);
+    let _log = init_logging(&config.log);
     keep_secrets_out_of_capsules(&config)?;
     for host in chosen_hosts(&config, args.host.as_ref())? {
         for cert in tls::load_or_generate(host, &config, &[])? {

@@ -195,6 +195,8 @@ fn gemhole_toml_5_documents_every_key_the_parser_accepts_and_no_other() {
         ("gopher", "[gopher]\n"),
         ("titan", "[titan]\n"),
         ("area", "[[area]]\npath = \"/m/\"\n"),
+        ("path", "[[path]]\nmatch = \"/m/\"\n"),
+        ("cgi", "[cgi]\n"),
         ("series.*", "[series.\"S\"]\n"),
     ];
     for (place, head) in places {

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFilter;
+use crate::config::{LogConfig, LogFormat};
 use crate::server::tls::Origin;
 
 /// `println!` through [`out`]: a closed pipe ends the command quietly.
@@ -54,15 +54,37 @@ pub(super) fn report(e: &anyhow::Error) -> String {
 /// Logs go to stderr; `RUST_LOG` wins over the config's level.
 /// Logs to stderr in batches (see `logging`); the guard writes what is left when dropped.
 #[must_use]
-pub(super) fn init_logging(level: &LogFilter) -> crate::logging::FlushGuard {
+/// With `log.format` unset, lines take journald's form when standard error is the journal.
+pub(super) fn init_logging(log: &LogConfig) -> crate::logging::FlushGuard {
+    let mut directives = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| log.level.as_str().to_owned());
+    // A client that sends an IP address or garbage as its SNI makes rustls warn, in hex: the
+    // client's mistake, not the server's (the connection is answered by the default host).
+    if !directives.contains("rustls") {
+        directives.push_str(",rustls::msgs::handshake=error");
+    }
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.as_str()));
+        EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new(log.level.as_str()));
+    let journald = match log.format {
+        Some(format) => format == LogFormat::Journald,
+        None => crate::logging::journal_on_stderr(),
+    };
     let (writer, guard) = crate::logging::BatchedStderr::start();
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_writer(writer);
+    let _ = if journald {
+        builder
+            .with_ansi(false)
+            .event_format(crate::logging::JournaldFormat)
+            .try_init()
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
+    };
     guard
 }
 

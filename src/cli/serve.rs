@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::hosts::names;
 use super::output::{init_logging, origin, rfc3339};
 use crate::config::{Config, Hostname, ListenAddr, Overrides};
+use crate::server::confine::Confined;
 use crate::server::tls::HostCert;
 use crate::server::{self, Server};
 
@@ -75,7 +76,28 @@ pub(super) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         drafts: args.drafts,
     };
     let config = Config::load(args.config.as_deref(), overrides.clone())?;
-    let _log = init_logging(&config.log.level);
+    // Before any thread starts (the log's own too): each keeps the rights it began with.
+    let confined = server::confine::confine(&config)?;
+    let _log = init_logging(&config.log);
+    match confined {
+        Confined::Yes {
+            read,
+            written,
+            partly,
+        } => tracing::info!(
+            "confined to its files: {read} folder(s) read, {written} written{}",
+            if partly {
+                " (as far as this kernel's Landlock goes)"
+            } else {
+                ""
+            }
+        ),
+        Confined::Unsupported(why) => tracing::warn!(
+            "this kernel cannot confine the process ({why}): running with every file its \
+             user may read"
+        ),
+        Confined::Off => {}
+    }
     if config.drafts {
         tracing::warn!(
             "--drafts: every reader sees the drafts and the posts dated ahead (marked), and \

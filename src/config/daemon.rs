@@ -185,10 +185,11 @@ pub struct CgiConfig {
     /// Programs running at once, every host together; over it, `44` (try again).
     pub max_running: Count,
     /// Folders and files programs may read (and run) when the process is confined, beside
-    /// the capsule: the system's programs and libraries by default.
+    /// the capsule: the system's programs, libraries and settings, `/dev/zero` and
+    /// `/dev/urandom` by default.
     pub read: Vec<PathBuf>,
-    /// Folders programs may write when the process is confined (a guestbook's file); none
-    /// by default.
+    /// Folders and files programs may write when the process is confined (a guestbook's
+    /// folder); `/dev/null` by default.
     pub write: Vec<PathBuf>,
 }
 
@@ -198,11 +199,19 @@ impl Default for CgiConfig {
             timeout: Seconds(10),
             max_output: FileSize(4 * 1024 * 1024),
             max_running: Count(8),
-            read: ["/usr", "/bin", "/lib", "/lib64", "/etc"]
-                .into_iter()
-                .map(PathBuf::from)
-                .collect(),
-            write: Vec::new(),
+            read: [
+                "/usr",
+                "/bin",
+                "/lib",
+                "/lib64",
+                "/etc",
+                "/dev/zero",
+                "/dev/urandom",
+            ]
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+            write: vec![PathBuf::from("/dev/null")],
         }
     }
 }

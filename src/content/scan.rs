@@ -48,6 +48,8 @@ pub struct Scan {
     pub files_came_or_went: bool,
     /// How many files it read (the others were taken as the last pass read them).
     pub read: usize,
+    /// The first [`FILES_NAMED`] of them (relative), for a reload's log line.
+    pub read_files: Vec<PathBuf>,
     /// Text files reached through a symlink: their target may change without an event under
     /// their own name, so a pass that looks only at named files cannot be trusted with them.
     linked_texts: usize,
@@ -108,6 +110,11 @@ impl ReadCache {
     /// How many files the last pass read from disk (the others it took as they were).
     pub fn last_read(&self) -> usize {
         self.last.as_ref().map_or(0, |l| l.read)
+    }
+
+    /// Some of the files the last pass read (relative), for a reload's log line.
+    pub fn last_read_files(&self) -> &[PathBuf] {
+        self.last.as_ref().map_or(&[], |l| l.read_files.as_slice())
     }
 
     /// How many files it holds.
@@ -212,6 +219,7 @@ pub fn scan(
             changed: Some(Vec::new()),
             files_came_or_went: false,
             read: 0,
+            read_files: Vec::new(),
             ..last
         };
         cache.last = Some(unchanged.clone());
@@ -228,10 +236,14 @@ pub fn scan(
         linked_texts: found.linked_texts,
         problems: found.problems,
         read: found.read,
+        read_files: found.read_files,
     };
     cache.last = Some(scan.clone());
     scan
 }
+
+/// Files a pass names of those it read: enough for a log line.
+pub const FILES_NAMED: usize = 16;
 
 /// What a whole pass collects, before it is shared.
 #[derive(Default)]
@@ -244,6 +256,7 @@ struct Found {
     linked_texts: usize,
     problems: BTreeMap<PathBuf, Vec<Problem>>,
     read: usize,
+    read_files: Vec<PathBuf>,
 }
 
 /// The last pass's result with the `named` files (absolute paths) looked at again; `None` when
@@ -678,6 +691,9 @@ impl Pass<'_> {
         super::parallel::each(&mut pending, per_thread, look);
         for job in pending {
             self.found.read += usize::from(job.read);
+            if job.read && self.found.read_files.len() < FILES_NAMED {
+                self.found.read_files.push(job.relative.clone());
+            }
             if let Some(entry) = job.entry {
                 self.add(job.path, job.relative, entry);
             }

@@ -70,6 +70,9 @@ pub(super) struct Host {
     read: SharedCache,
     /// Tells its watch of files the server wrote (an upload), to be shown at once.
     pub watch: std::sync::OnceLock<watch::Notifier>,
+    /// The authors' mistakes in its folder as last logged (kept up to date by its watch), so
+    /// a reload of the configuration tells only new ones.
+    logged: watch::Logged,
 }
 
 impl Host {
@@ -544,6 +547,7 @@ impl Prepared {
                 options: BuildOptions::new(host_config),
                 cache: Arc::clone(&host.read),
                 logged,
+                told: Arc::clone(&host.logged),
                 check_root: root_check(config, index, capsules.clone()),
             };
             // The first watch also passes on changes to the config and certificate files.
@@ -624,10 +628,25 @@ impl Host {
         let (mut cache, before) = kept_read(&running.hosts, &root, &options, &host.areas);
         let (site, problems) = Site::build_cached(&root, &options, &mut cache);
         let canonical = host.canonical();
+        let told_before = running
+            .hosts
+            .iter()
+            .find(|h| h.capsule.load().root.path() == root.path())
+            .map(|h| watch::lock(&h.logged).clone())
+            .unwrap_or_default();
+        let mut logged = std::collections::HashSet::new();
         for problem in &problems {
             // File names are authors': nothing in them may forge a line.
             let problem = problem.to_string();
-            tracing::warn!(host = %canonical, "{}", crate::convert::printable(&problem));
+            if !told_before.contains(&problem) && !logged.contains(&problem) {
+                tracing::info!(
+                    target: crate::watch::AUTHOR,
+                    host = %canonical,
+                    "{}",
+                    crate::convert::printable(&problem)
+                );
+            }
+            logged.insert(problem);
         }
         if host.titan.enabled {
             warn_unwritable(canonical, &root, &host.titan);
@@ -656,6 +675,7 @@ impl Host {
             build: options,
             read: Arc::new(std::sync::Mutex::new(cache)),
             watch: std::sync::OnceLock::new(),
+            logged: Arc::new(std::sync::Mutex::new(logged)),
         };
         (served, problems)
     }

@@ -8,6 +8,7 @@
 
 mod cgi;
 mod client_certs;
+pub mod confine;
 mod conn;
 mod gemini;
 mod gopher;
