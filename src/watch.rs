@@ -474,7 +474,14 @@ impl Rebuilds {
         }
         let reopened = root
             .reopen()
-            .map_err(|e| e.to_string())
+            .map_err(|e| match e.kind() {
+                // A confined server reaches only the folders it was started with.
+                std::io::ErrorKind::PermissionDenied => format!(
+                    "{e}: a folder outside those the server was started with needs a restart \
+                     when it is confined"
+                ),
+                _ => e.to_string(),
+            })
             .and_then(|fresh| (self.check_root)(&fresh).map(|()| fresh));
         match reopened {
             Ok(fresh) => {

@@ -332,7 +332,12 @@ fn a_confined_server_serves_reloads_and_takes_uploads_but_its_programs_read_only
         &format!(
             "#!/bin/sh\nprintf '20 text/plain\\r\\n'\n\
              if cat '{}' >/dev/null 2>&1; then echo outside:read; else echo outside:refused; fi\n\
-             if cat /etc/passwd >/dev/null 2>&1; then echo declared:read; fi\n",
+             if cat /usr/bin/env >/dev/null 2>&1; then echo declared:read; fi\n\
+             if cat ../index.gmi >/dev/null 2>&1; then echo capsule:read; fi\n\
+             if cat ../../config.toml >/dev/null 2>&1; then echo config:read; fi\n\
+             if cat ../../certs/localhost/key.pem >/dev/null 2>&1; then echo key:read; fi\n\
+             if echo x > ../../certs/planted 2>/dev/null; then echo certs:written; fi\n\
+             if echo x > ../posts/planted.gmi 2>/dev/null; then echo capsule:written; fi\n",
             secret.display()
         ),
     );
@@ -347,7 +352,20 @@ fn a_confined_server_serves_reloads_and_takes_uploads_but_its_programs_read_only
     });
     let peek = server.get(&server.url("/cgi/peek")).body_text();
     assert!(peek.contains("outside:refused"), "{peek}");
-    assert!(peek.contains("declared:read"), "{peek}");
+    assert!(
+        peek.contains("declared:read") && peek.contains("capsule:read"),
+        "{peek}"
+    );
+    // A program has less than the daemon: never its configuration or certificates, nor the
+    // capsule its uploads write.
+    for never in [
+        "config:read",
+        "key:read",
+        "certs:written",
+        "capsule:written",
+    ] {
+        assert!(!peek.contains(never), "{never}: {peek}");
+    }
     // Serving, reloading and uploading go on.
     server.get(&server.url("/about.gmi")).expect("20");
     write(&capsule, "new.gmi", "# Written after the start\n");
@@ -364,4 +382,131 @@ fn a_confined_server_serves_reloads_and_takes_uploads_but_its_programs_read_only
         "# Uploaded while confined\n"
     );
     server.wait_text("/posts/uploaded.gmi", "Uploaded while confined");
+}
+
+#[test]
+fn a_large_folder_lists_its_first_entries_in_order_and_counts_the_rest() {
+    let server = ruled("");
+    let big = server.capsule().join("pub/big");
+    std::fs::create_dir_all(big.join("zz")).unwrap();
+    for i in 0..1100 {
+        std::fs::write(big.join(format!("f{i:04}")), "").unwrap();
+    }
+    let body = server
+        .wait_text("/pub/big/", "# Index of /pub/big/")
+        .body_text();
+    assert!(
+        body.contains("=> /pub/big/zz/ zz/"),
+        "folders first:\n{body}"
+    );
+    assert!(body.contains("f0000") && body.contains("f0998"), "{body}");
+    assert!(!body.contains("f0999"), "past the first 1000:\n{body}");
+    assert!(body.contains("… (+101)"), "{body}");
+}
+
+#[test]
+fn links_never_open_what_a_rule_closes_and_names_never_reach_a_reader_raw() {
+    let server = ruled("[cgi]\ntimeout = 5\n");
+    let capsule = server.capsule();
+    program(
+        &capsule,
+        "cgi/secret-source",
+        "#!/bin/sh\n# the program's source\nprintf '20 text/plain\\r\\nran\\n'\n",
+    );
+    program(
+        &capsule,
+        "elsewhere/tool",
+        "#!/bin/sh\nprintf '20 text/plain\\r\\noutside ran\\n'\n",
+    );
+    write(&capsule, "gone/kept.gmi", "# Gone but linked\n");
+    let link = |target: &str, name: &str| std::os::unix::fs::symlink(target, capsule.join(name));
+    link("../cgi", "pub/cgilink").unwrap();
+    link("../gone", "pub/gonelink").unwrap();
+    link("../elsewhere/tool", "cgi/tool").unwrap();
+    for name in [
+        "pub/#draft.gmi#",
+        "pub/notes.bak",
+        "pub/notes.orig",
+        "pub/esc\u{1b}[31mred.txt",
+    ] {
+        write(&capsule, name, "x\n");
+    }
+    // A program's source is never served through a link, nor a gone page.
+    let source = server.get(&server.url("/pub/cgilink/secret-source"));
+    assert!(source.header().starts_with("51"), "{}", source.text());
+    let gone = server.get(&server.url("/pub/gonelink/kept.gmi"));
+    assert!(gone.header().starts_with("51"), "{}", gone.text());
+    let menu =
+        String::from_utf8_lossy(&server.gopher(b"/pub/cgilink/secret-source\r\n")).into_owned();
+    assert!(!menu.contains("the program's source"), "{menu}");
+    // A link in the program folder runs nothing outside it.
+    assert!(
+        server
+            .get(&server.url("/cgi/tool"))
+            .header()
+            .starts_with("51")
+    );
+    server.get(&server.url("/cgi/secret-source")).expect("20");
+    // Backups are neither listed nor served; a name's control characters never reach a reader.
+    let listing = server.wait_text("/pub/", "esc").body_text();
+    for never in ["#draft.gmi#", "notes.bak", "notes.orig", "\u{1b}"] {
+        assert!(!listing.contains(never), "{never:?}:\n{listing}");
+    }
+    assert!(
+        server
+            .get(&server.url("/pub/notes.bak"))
+            .header()
+            .starts_with("51")
+    );
+}
+
+#[test]
+fn a_program_s_stderr_cannot_forge_a_log_line() {
+    let server = ruled("");
+    program(
+        &server.capsule(),
+        "cgi/noisy",
+        "#!/bin/sh\nprintf 'first\\rINFO forged\\n' >&2\nprintf '20 text/plain\\r\\n'\n",
+    );
+    server.get(&server.url("/cgi/noisy")).expect("20");
+    let line = server.wait_log("the program's stderr", |l| l.contains("forged"));
+    assert!(!line.contains('\r'), "{line:?}");
+}
+
+#[test]
+fn a_confined_server_says_what_it_cannot_reach_after_a_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    write(&site, "releases/1/index.gmi", "# One\n");
+    std::os::unix::fs::symlink("releases/1", site.join("current")).unwrap();
+    let setup = Setup::new().config("capsule = \"site/current\"\n");
+    // The capsule lies beside the test's own folder: a folder the server was not started with.
+    let here = setup.path().join("site");
+    write(&here, "releases/1/index.gmi", "# One\n");
+    std::os::unix::fs::symlink("releases/1", here.join("current")).unwrap();
+    let server = setup.start();
+    if server.count_logs("cannot confine the process") > 0 {
+        return;
+    }
+    server.wait_text("/", "# One");
+    // A cgi rule added by a reload: a confined process cannot widen what it may reach.
+    std::fs::write(
+        server.dir.path().join("config.toml"),
+        "capsule = \"site/current\"\n[[path]]\nmatch = \"/cgi/\"\ncgi = true\n",
+    )
+    .unwrap();
+    server.signal(1);
+    server.wait_log("the restart the reload needs", |l| {
+        l.contains("what the confined process may reach") && l.contains("after a restart")
+    });
+    // The link switched to a folder outside those it was started with: said, not served empty.
+    let link = here.join("current");
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(site.join("releases/1"), &link).unwrap();
+    server.signal(1);
+    server.wait_log("the folder it cannot read", |l| {
+        l.contains("Permission denied")
+    });
+    server.get(&server.url("/")).expect("20");
+    assert!(server.get(&server.url("/")).body_text().contains("# One"));
 }

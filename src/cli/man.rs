@@ -68,7 +68,7 @@ fn render_gemhole_1() -> std::io::Result<Vec<u8>> {
     top.render_description_section(&mut page)?;
     top.render_options_section(&mut page)?;
     page.write_all(b".SH COMMANDS\n")?;
-    for sub in cmd.get_subcommands() {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = sub.get_bin_name().unwrap_or(sub.get_name());
         writeln!(page, ".SS \"{name}\"")?;
         let man = Man::new(sub.clone());

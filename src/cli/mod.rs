@@ -21,6 +21,7 @@ mod hosts;
 mod man;
 mod new;
 mod output;
+mod program;
 mod serve;
 
 /// Serve a folder of posts as a Gemini capsule.
@@ -54,6 +55,9 @@ enum Command {
     History(history::HistoryArgs),
     /// Put a kept version of a file back in its place; the file it replaces is kept too.
     Restore(history::RestoreArgs),
+    /// How a confined server starts a program: confined further, then the program.
+    #[command(hide = true)]
+    RunProgram(program::RunProgramArgs),
 }
 
 /// Runs the command line and turns an error into a message on stderr and exit code 1.
@@ -68,6 +72,7 @@ pub fn main() -> ExitCode {
         Command::New(args) => new::new_post(args),
         Command::History(args) => history::history(args),
         Command::Restore(args) => history::restore(args),
+        Command::RunProgram(args) => program::run_program(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -185,8 +185,8 @@ pub struct CgiConfig {
     /// Programs running at once, every host together; over it, `44` (try again).
     pub max_running: Count,
     /// Folders and files programs may read (and run) when the process is confined, beside
-    /// the capsule: the system's programs, libraries and settings, `/dev/zero` and
-    /// `/dev/urandom` by default.
+    /// the capsule: the system's programs and libraries, the loader's cache, the local time
+    /// zone, `/dev/zero` and `/dev/urandom` by default.
     pub read: Vec<PathBuf>,
     /// Folders and files programs may write when the process is confined (a guestbook's
     /// folder); `/dev/null` by default.
@@ -204,7 +204,8 @@ impl Default for CgiConfig {
                 "/bin",
                 "/lib",
                 "/lib64",
-                "/etc",
+                "/etc/ld.so.cache",
+                "/etc/localtime",
                 "/dev/zero",
                 "/dev/urandom",
             ]

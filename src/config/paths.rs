@@ -158,6 +158,17 @@ impl TryFrom<WrittenRule> for PathRule {
             ));
         }
         let action = if let Some(to) = w.redirect {
+            let into_itself = if matches.is_folder() {
+                to.starts_with(&matches.written)
+            } else {
+                to == matches.written
+            };
+            if into_itself {
+                return Err(format!(
+                    "{at}: `redirect = \"{to}\"` leads back under its own `match`: a reader would \
+                     be sent round without end"
+                ));
+            }
             PathAction::Redirect {
                 to: redirect_target(&at, to)?,
                 permanent: w.permanent.unwrap_or(false),
@@ -308,6 +319,14 @@ mod tests {
             ("match = \"/../\"\nlist = true", "dot-folder segment"),
             ("match = \"/x/*.gmi\"\nlist = true", "wildcard"),
             ("match = \"/x/\"\nlsit = true", "did you mean `list`?"),
+            (
+                "match = \"/a/\"\nredirect = \"/a/b/\"",
+                "leads back under its own",
+            ),
+            (
+                "match = \"/a.gmi\"\nredirect = \"/a.gmi\"",
+                "leads back under its own",
+            ),
         ] {
             let err = rule(body).unwrap_err();
             assert!(err.contains(said), "{body}: {err}");

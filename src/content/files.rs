@@ -163,13 +163,15 @@ pub enum Resolved {
 }
 
 impl CapsuleRoot {
-    /// Canonicalises `dir`; an error if it does not exist or is not a folder.
+    /// Canonicalises `dir`; an error if it does not exist, is not a folder, or cannot be read
+    /// (a folder that cannot be listed would be served as an empty capsule).
     pub fn open(dir: &Path) -> io::Result<CapsuleRoot> {
         let configured = std::path::absolute(dir)?;
         let root = dir.canonicalize()?;
         if !root.is_dir() {
             return Err(io::Error::new(io::ErrorKind::NotADirectory, "not a folder"));
         }
+        std::fs::read_dir(&root)?;
         let dir = rustix::fs::open(
             &root,
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -676,15 +678,20 @@ const JEKYLL_SITE_FILES: [&str; 12] = [
 ];
 
 /// A name editors and tools give a file on its way to its real name, or to the copy they keep
-/// (`x~`, `x.swp`, vim's `4913`, `x.tmp`): what it holds may be half written, or an old
-/// version the author has since changed.
+/// (`x~`, `x.swp`, vim's `4913`, `x.tmp`, Emacs's `#x#`, `x.bak`, `x.orig` and `x.rej` of a
+/// merge or patch): what it holds may be half written, or an old version the author has since
+/// changed.
 fn is_temporary(name: &str) -> bool {
     let ends_with = |suffix: &str| {
         name.get(name.len().saturating_sub(suffix.len())..)
             .is_some_and(|end| end.eq_ignore_ascii_case(suffix))
     };
     name.ends_with('~')
-        || [".swp", ".swo", ".swx", ".tmp"].into_iter().any(ends_with)
+        // Emacs's auto-save file.
+        || (name.len() > 2 && name.starts_with('#') && name.ends_with('#'))
+        || [".swp", ".swo", ".swx", ".tmp", ".bak", ".orig", ".rej"]
+            .into_iter()
+            .any(ends_with)
         || name == "4913"
 }
 

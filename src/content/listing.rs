@@ -12,8 +12,12 @@ use super::markdown::Text;
 use super::site::Site;
 use crate::convert::url::encode_path;
 
-/// Most entries a listing shows: a folder of a million files is not a page.
-pub const MOST_LISTED: usize = 5000;
+/// Most entries a listing shows: a folder of a million files is not a page, and each entry
+/// shown costs a few system calls per request.
+pub const MOST_LISTED: usize = 1000;
+
+/// Most names a listing sorts: past it, the rest of a folder is only counted.
+const MOST_SORTED: usize = 200_000;
 
 /// One entry of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +35,7 @@ pub struct Listed {
 }
 
 /// What a listing found: the entries, sorted (folders first, then by name), and how many
-/// more there were past [`MOST_LISTED`].
+/// more names the folder holds past the last one shown (some of which would not be shown).
 #[derive(Debug, Default)]
 pub struct Listing {
     pub entries: Vec<Listed>,
@@ -58,11 +62,24 @@ pub fn list(root: &CapsuleRoot, site: &Site, segments: &[String]) -> io::Result<
         .map(|s| format!("/{}", encode_path(s)))
         .collect();
     let mut listing = Listing::default();
+    // Names first (one read of the folder, no call per entry), sorted as the page shows
+    // them: the entries shown are the first ones, whatever order the folder keeps.
+    let mut names = Vec::new();
     for entry in std::fs::read_dir(&real)? {
         let Ok(entry) = entry else { continue };
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
         };
+        if names.len() == MOST_SORTED {
+            listing.left_out += 1;
+            continue;
+        }
+        let folder = entry.file_type().is_ok_and(|t| t.is_dir());
+        names.push((!folder, name));
+    }
+    names.sort();
+    let mut names = names.into_iter();
+    for (_, name) in names.by_ref() {
         let mut below = segments.to_vec();
         below.push(name.clone());
         if is_hidden(below.iter().map(String::as_str)) {
@@ -108,14 +125,13 @@ pub fn list(root: &CapsuleRoot, site: &Site, segments: &[String]) -> io::Result<
                 modified: meta.modified().ok(),
             })
         };
-        if let Some(found) = found {
-            if listing.entries.len() < MOST_LISTED {
-                listing.entries.push(found);
-            } else {
-                listing.left_out += 1;
-            }
+        listing.entries.extend(found);
+        if listing.entries.len() == MOST_LISTED {
+            break;
         }
     }
+    // Those past the last shown are counted, not looked at: some may be hidden.
+    listing.left_out += names.count();
     listing
         .entries
         .sort_by(|a, b| (!a.name.ends_with('/'), &a.name).cmp(&(!b.name.ends_with('/'), &b.name)));

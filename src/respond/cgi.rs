@@ -20,6 +20,8 @@ pub struct Program {
     pub name: String,
     /// The folder it runs in: its own.
     pub folder: PathBuf,
+    /// The capsule it belongs to: all a confined program may read of the host's files.
+    pub capsule: PathBuf,
     /// Its whole environment: nothing of the server's own is passed on.
     pub env: Vec<(String, String)>,
 }
@@ -43,6 +45,15 @@ impl Capsule {
                 .iter()
                 .fold(self.root.path().to_owned(), |p, s| p.join(s));
             let target = self.root.inside(&requested)?;
+            // A link may not run what lies outside the program folder.
+            let real = target.strip_prefix(self.root.path()).ok()?;
+            if !crate::content::files::names(real)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+                .starts_with(folder)
+            {
+                return None;
+            }
             let meta = std::fs::metadata(&target).ok()?;
             if meta.is_dir() {
                 continue;
@@ -61,6 +72,7 @@ impl Capsule {
             }
             return Some(Program {
                 folder: target.parent()?.to_owned(),
+                capsule: self.root.path().to_owned(),
                 name: segments[..end].join("/"),
                 env: environment(ask, &script, &path_info, peer),
                 executable: target,

@@ -226,6 +226,13 @@ impl Capsule {
         {
             return Some(Lookup::Found(Resolved::NotFound("not published yet")));
         }
+        if let Resolved::Markdown(path) | Resolved::File { path, .. } = &resolved
+            && self.closed_by_rules(path)
+        {
+            return Some(Lookup::Found(Resolved::NotFound(
+                "reached through a link into a folder a path rule closes",
+            )));
+        }
         Some(self.answer_text(resolved))
     }
 
@@ -306,6 +313,22 @@ impl Capsule {
             }
             Entry::File | Entry::Nothing => Resolved::NotFound("no such file"),
         })
+    }
+
+    /// Whether a file (its real path) lies where a rule answers in its place (a program's
+    /// folder, a page gone, a redirect): a link elsewhere must not serve it, nor a program's
+    /// source.
+    fn closed_by_rules(&self, path: &Path) -> bool {
+        if self.rules.is_empty() {
+            return false;
+        }
+        let Ok(relative) = path.strip_prefix(self.root.path()) else {
+            return false;
+        };
+        let segments: Vec<String> = crate::content::files::names(relative)
+            .map(str::to_owned)
+            .collect();
+        !matches!(self.rules.at(&segments, false), Ruled::Serve(_))
     }
 
     /// Whether a folder without a page of its own is listed (a `list = true` rule).

@@ -139,7 +139,12 @@ fn carried(rule: &PathRule, to: &str, segments: &[String], ends_with_slash: bool
     }
     let rest: Vec<String> = below.iter().map(|s| encode_path(s)).collect();
     let slash = if ends_with_slash { "/" } else { "" };
-    format!("{to}{}{slash}", rest.join("/"))
+    let carried = format!("{to}{}{slash}", rest.join("/"));
+    // A status line's meta is at most 1024 bytes: past it, the folder itself.
+    if carried.len() > 1024 {
+        return to.to_owned();
+    }
+    carried
 }
 
 #[cfg(test)]
@@ -193,6 +198,15 @@ mod tests {
         };
         assert_eq!((docs.mime, docs.list), (Some("text/plain"), false));
         assert_eq!(r.at(&segs("/gone/x/y"), false), Ruled::Gone);
+        // A status line's meta stays within 1024 bytes: past it, the folder itself.
+        let long = format!("/old/{}", "é".repeat(300));
+        assert_eq!(
+            r.at(&segs(&long), false),
+            Ruled::Redirect {
+                to: "/new/".into(),
+                permanent: true
+            }
+        );
         assert_eq!(r.at(&segs("/gone"), false), Ruled::Gone);
         assert!(matches!(r.at(&segs("/elsewhere"), false), Ruled::Serve(_)));
     }

@@ -18,6 +18,10 @@ use crate::respond::cgi::{Program, header_end};
 /// A Gemini answer as the listener writes it.
 type Response = crate::respond::gemini::Answer<std::fs::File>;
 
+/// How long a request waits for a program's turn when `max_running` are running: a burst of
+/// readers is answered in turn rather than told to come back, a flood is told `44`.
+const QUEUE_WAIT: Duration = Duration::from_secs(2);
+
 /// Lines of one program's stderr that reach the log; the rest is read and dropped.
 const STDERR_LINES: usize = 64;
 
@@ -27,6 +31,12 @@ pub struct Programs {
     running: Arc<Semaphore>,
     timeout: Duration,
     max_output: usize,
+    /// What a program may read and write beside its capsule when confined (`cgi.read`,
+    /// `cgi.write`).
+    read: Vec<std::path::PathBuf>,
+    write: Vec<std::path::PathBuf>,
+    /// This binary, which starts a program confined further when the daemon is confined.
+    launcher: Option<std::path::PathBuf>,
 }
 
 impl Programs {
@@ -35,14 +45,42 @@ impl Programs {
             running: Arc::new(Semaphore::new(config.max_running.get())),
             timeout: config.timeout.duration(),
             max_output: usize::try_from(config.max_output.bytes()).unwrap_or(usize::MAX),
+            // Made absolute here: a program runs in its own folder.
+            read: config.read.iter().map(absolute).collect(),
+            write: config.write.iter().map(absolute).collect(),
+            launcher: std::env::current_exe().ok(),
+        }
+    }
+
+    /// The command that runs `program`: when the daemon is confined, through `gemhole
+    /// run-program`, which narrows a program's rights to its capsule and `cgi.read` (read),
+    /// `cgi.write` (write); a confined process cannot start one with more.
+    fn command(&self, program: &Program) -> tokio::process::Command {
+        match &self.launcher {
+            Some(launcher) if super::confine::in_force() => {
+                let mut command = tokio::process::Command::new(launcher);
+                command.arg("run-program");
+                for path in std::iter::once(&program.capsule).chain(&self.read) {
+                    command.arg("--read").arg(path);
+                }
+                for path in &self.write {
+                    command.arg("--write").arg(path);
+                }
+                command.arg("--").arg(&program.executable);
+                command
+            }
+            _ => tokio::process::Command::new(&program.executable),
         }
     }
 
     /// Runs `program` and makes its answer: what it wrote (a header's line ending made CRLF)
     /// or, when it could not run, ran too long, wrote too much or wrote no Gemini header
-    /// first, `42`; `44` when the cap on programs at once is reached.
+    /// first, `42`. Past the cap on programs at once, a request waits its turn (first come,
+    /// first served) for up to [`QUEUE_WAIT`], then gets `44`.
     pub async fn run(&self, program: Program, note: &mut &'static str) -> Response {
-        let Ok(_permit) = Arc::clone(&self.running).try_acquire_owned() else {
+        let waiting = Arc::clone(&self.running).acquire_owned();
+        let Ok(Ok(_permit)) = tokio::time::timeout(QUEUE_WAIT.min(self.timeout), waiting).await
+        else {
             *note = "too many programs running";
             return Response::header(Status::SlowDown, "2");
         };
@@ -50,7 +88,7 @@ impl Programs {
             *note_to = why;
             Response::header(Status::CgiError, "The program could not answer")
         };
-        let mut command = tokio::process::Command::new(&program.executable);
+        let mut command = self.command(&program);
         command
             .env_clear()
             .envs(program.env.iter().map(|(k, v)| (k, v)))
@@ -93,7 +131,14 @@ impl Programs {
                 return failed(note, "program ran too long");
             }
         };
-        let _ = tokio::time::timeout(Duration::from_secs(1), logging).await;
+        // A descendant that keeps standard error open does not keep the task.
+        let stop_logging = logging.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(1), logging)
+            .await
+            .is_err()
+        {
+            stop_logging.abort();
+        }
         let output = match output {
             Ok(Some(output)) => output,
             Ok(None) => {
@@ -125,6 +170,11 @@ impl Programs {
             }
         }
     }
+}
+
+/// A path from the server's working folder, made absolute.
+fn absolute(path: &std::path::PathBuf) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.clone())
 }
 
 /// All of a program's output, or `None` when it passes `max` bytes (then reading stops).
@@ -161,7 +211,9 @@ async fn log_stderr(name: String, stderr: impl AsyncRead + Unpin) {
         if logged < STDERR_LINES {
             logged += 1;
             let text = String::from_utf8_lossy(&line);
-            tracing::warn!(target: "cgi", program = %name, "{}", text.trim_end());
+            // Nothing a program writes may forge a log line or move a terminal's cursor.
+            let text = crate::convert::printable(text.trim_end());
+            tracing::warn!(target: "cgi", program = %name, "{text}");
         }
     }
 }

@@ -115,13 +115,57 @@ fn folder_of(file: &Path) -> Option<PathBuf> {
     absolute.parent().map(Path::to_owned)
 }
 
+/// Whether this process is confined: programs are then started through `gemhole
+/// run-program`, which confines them further (a program may not have the daemon's rights).
+static IN_FORCE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Whether [`confine`] put confinement in force.
+pub fn in_force() -> bool {
+    IN_FORCE.get().copied().unwrap_or(false)
+}
+
 /// Confines this process (and what it will start) to what `config` needs. Call it before any
 /// other thread is started.
 pub fn confine(config: &Config) -> Result<Confined, ConfineError> {
     if !config.confine {
         return Ok(Confined::Off);
     }
-    let allowed = Allowed::of(config);
+    let mut allowed = Allowed::of(config);
+    // Programs are started through this very binary (see `in_force`).
+    if config
+        .hosts
+        .iter()
+        .any(|h| h.paths.iter().any(|r| r.action == PathAction::Cgi))
+        && let Ok(exe) = std::env::current_exe()
+    {
+        allowed.read.push(exe);
+    }
+    let confined = restrict(&allowed)?;
+    if let Confined::Yes { .. } = confined {
+        let _ = IN_FORCE.set(true);
+    }
+    Ok(confined)
+}
+
+/// Confines a program's process (before it becomes the program) to `read` (read and run)
+/// and `write`, within what the daemon had.
+pub fn confine_program(read: &[PathBuf], write: &[PathBuf]) -> Result<(), ConfineError> {
+    let allowed = Allowed {
+        read: read.iter().filter(|p| p.exists()).cloned().collect(),
+        write: write.iter().filter(|p| p.exists()).cloned().collect(),
+    };
+    // A program is never run less confined than it was meant to be.
+    match restrict(&allowed)? {
+        Confined::Yes { .. } => Ok(()),
+        Confined::Unsupported(why) => Err(ConfineError(format!(
+            "a program's confinement did not take ({why})"
+        ))),
+        Confined::Off => Err(ConfineError("a program's confinement did not take".into())),
+    }
+}
+
+/// Restricts this thread (and what it starts) to `allowed`.
+fn restrict(allowed: &Allowed) -> Result<Confined, ConfineError> {
     let fail = |e: &dyn std::fmt::Display| ConfineError(e.to_string());
     let read = AccessFs::from_read(ABI_WANTED);
     let write = AccessFs::from_all(ABI_WANTED);

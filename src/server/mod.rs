@@ -468,6 +468,18 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
     if running.log.level != new.log.level {
         changed.push("log.level");
     }
+    if running.log.format != new.log.format {
+        changed.push("log.format");
+    }
+    // A confined process can narrow its rights, never widen them.
+    if running.confine != new.confine {
+        changed.push("confine");
+    } else if confine::in_force() && confine::Allowed::of(running) != confine::Allowed::of(new) {
+        changed.push(
+            "what the confined process may reach (a capsule or templates folder, the \
+             certificates, the cgi rules or [cgi] read and write)",
+        );
+    }
     changed
 }
 

@@ -157,9 +157,13 @@ pub fn listing(
         });
     }
     for entry in &listing.entries {
+        // Names are whoever wrote the files': no control character reaches a reader.
+        let name = crate::convert::printable(&entry.name);
         let mut label = match &entry.title {
-            Some(title) if title != &entry.name => format!("{} — {title}", entry.name),
-            _ => entry.name.clone(),
+            Some(title) if title != &entry.name => {
+                format!("{name} — {}", crate::convert::printable(title))
+            }
+            _ => name.into_owned(),
         };
         if let Some(size) = entry.size {
             label.push_str(&format!(" ({})", human_size(size)));
