@@ -15,20 +15,7 @@ cd "$(dirname "$0")/.."
 A=$(realpath "$1"); B=$(realpath "$2")
 ROUNDS=${3:-6}; SECONDS_PER_RUN=${4:-10}
 shift $(( $# < 4 ? $# : 4 ))
-CONCURRENCY=("${@:-8 64}")
-[ ${#CONCURRENCY[@]} -eq 1 ] && read -r -a CONCURRENCY <<<"${CONCURRENCY[0]}"
-cargo build --quiet --release --package gemload --bins
-GEMLOAD=target/release/gemload
-HZ=$(getconf CLK_TCK)
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source benches/load-common.sh
 
 # start NAME BINARY: a server on a free port in its own folder; sets PORT_<NAME>, PID_<NAME>.
 # Its log goes into a pipe that is read to the end (only the port is kept), as a log collector
@@ -73,7 +60,6 @@ for c in "${CONCURRENCY[@]}"; do
   done
 done
 
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
 echo "A = $A"
 echo "B = $B"

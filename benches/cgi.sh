@@ -12,20 +12,7 @@ cd "$(dirname "$0")/.."
 BIN=$(realpath "${1:-target/release/gemhole}")
 ROUNDS=${2:-3}; SECONDS_PER_RUN=${3:-5}
 shift $(( $# < 3 ? $# : 3 ))
-CONCURRENCY=("${@:-8 64}")
-[ ${#CONCURRENCY[@]} -eq 1 ] && read -r -a CONCURRENCY <<<"${CONCURRENCY[0]}"
-cargo build --quiet --release --package gemload --bins
-GEMLOAD=target/release/gemload
-HZ=$(getconf CLK_TCK)
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source benches/load-common.sh
 
 mkdir -p "$WORK/capsule/cgi-bin"
 printf '# Home\n\nA static page.\n' > "$WORK/capsule/index.gmi"
@@ -71,7 +58,6 @@ for c in "${CONCURRENCY[@]}"; do
   done
 done
 
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
 for c in "${CONCURRENCY[@]}"; do
   line="c=$c:"
