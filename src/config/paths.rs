@@ -12,7 +12,8 @@ use super::values::Lang;
 
 /// Where a rule applies: a folder and everything beneath it (`/docs/`), or one path
 /// (`/old.gmi`), written as in a URL and kept decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub struct PathMatch {
     written: String,
     segments: Vec<String>,
@@ -111,16 +112,16 @@ pub struct PathRule {
 #[serde(deny_unknown_fields)]
 struct WrittenRule {
     #[serde(rename = "match")]
-    matches: String,
+    matches: PathMatch,
     #[serde(default)]
     list: bool,
-    redirect: Option<String>,
+    redirect: Option<Checked<Target>>,
     permanent: Option<bool>,
     #[serde(default)]
     gone: bool,
-    mime: Option<String>,
+    mime: Option<Checked<Mime>>,
     lang: Option<Lang>,
-    charset: Option<String>,
+    charset: Option<Checked<Charset>>,
     #[serde(default)]
     cgi: bool,
 }
@@ -129,7 +130,7 @@ impl TryFrom<WrittenRule> for PathRule {
     type Error = String;
 
     fn try_from(w: WrittenRule) -> Result<Self, String> {
-        let matches = PathMatch::try_from(w.matches)?;
+        let matches = w.matches;
         let at = format!("[[path]] `{matches}`");
         let overrides = w.list || w.mime.is_some() || w.lang.is_some() || w.charset.is_some();
         let answers = [w.redirect.is_some(), w.gone, w.cgi];
@@ -157,7 +158,7 @@ impl TryFrom<WrittenRule> for PathRule {
                 "{at}: `list` and `cgi` apply to a folder: write `match` with a final `/`"
             ));
         }
-        let action = if let Some(to) = w.redirect {
+        let action = if let Some(Checked(to, _)) = w.redirect {
             let into_itself = if matches.is_folder() {
                 to.starts_with(&matches.written)
             } else {
@@ -170,7 +171,7 @@ impl TryFrom<WrittenRule> for PathRule {
                 ));
             }
             PathAction::Redirect {
-                to: redirect_target(&at, to)?,
+                to,
                 permanent: w.permanent.unwrap_or(false),
             }
         } else if w.gone {
@@ -180,9 +181,9 @@ impl TryFrom<WrittenRule> for PathRule {
         } else if overrides {
             PathAction::Serve {
                 list: w.list,
-                mime: w.mime.map(|m| mime_type(&at, m)).transpose()?,
+                mime: w.mime.map(|m| m.0),
                 lang: w.lang,
-                charset: w.charset.map(|c| charset(&at, c)).transpose()?,
+                charset: w.charset.map(|c| c.0),
             }
         } else {
             return Err(format!(
@@ -194,54 +195,84 @@ impl TryFrom<WrittenRule> for PathRule {
     }
 }
 
+/// A value of one key checked on its own, so a mistake is told at its line: `K` says how.
+#[derive(Deserialize)]
+#[serde(try_from = "String", bound(deserialize = "K: Check"))]
+struct Checked<K>(String, std::marker::PhantomData<K>);
+
+/// How a [`Checked`] value is checked.
+trait Check {
+    fn check(value: String) -> Result<String, String>;
+}
+
+impl<K: Check> TryFrom<String> for Checked<K> {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        K::check(value).map(|v| Checked(v, std::marker::PhantomData))
+    }
+}
+
 /// A redirect's target: a path of the capsule (`/new/`) or an absolute URL
 /// (`gemini://elsewhere.example/`), one line a status line can carry.
-fn redirect_target(at: &str, to: String) -> Result<String, String> {
-    let fits = !to.is_empty()
-        && to.len() <= 1024
-        && !to.chars().any(|c| c.is_control() || c.is_whitespace());
-    let path = to.starts_with('/') && !to.starts_with("//");
-    let url = url::Url::parse(&to).is_ok_and(|u| u.has_host() || u.scheme() == "mailto");
-    if fits && (path || url) {
-        Ok(to)
-    } else {
-        Err(format!(
-            "{at}: `redirect = \"{to}\"`: expected a path of this capsule (\"/new/\") or an \
-             absolute URL (\"gemini://example.org/new/\"), one line without spaces, at most \
-             1024 bytes"
-        ))
+struct Target;
+
+impl Check for Target {
+    fn check(to: String) -> Result<String, String> {
+        let fits = !to.is_empty()
+            && to.len() <= 1024
+            && !to.chars().any(|c| c.is_control() || c.is_whitespace());
+        let path = to.starts_with('/') && !to.starts_with("//");
+        let url = url::Url::parse(&to).is_ok_and(|u| u.has_host() || u.scheme() == "mailto");
+        if fits && (path || url) {
+            Ok(to)
+        } else {
+            Err(format!(
+                "`redirect = \"{to}\"`: expected a path of this capsule (\"/new/\") or an \
+                 absolute URL (\"gemini://example.org/new/\"), one line without spaces, at \
+                 most 1024 bytes"
+            ))
+        }
     }
 }
 
 /// A MIME type without parameters (`charset` and `lang` are keys of their own).
-fn mime_type(at: &str, mime: String) -> Result<String, String> {
-    let token = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
-    };
-    match mime.split_once('/') {
-        Some((kind, sub)) if token(kind) && token(sub) => Ok(mime.to_ascii_lowercase()),
-        _ => Err(format!(
-            "{at}: `mime = \"{mime}\"`: expected a MIME type such as \"text/plain\", without \
-             parameters (`charset` and `lang` are keys of their own)"
-        )),
+struct Mime;
+
+impl Check for Mime {
+    fn check(mime: String) -> Result<String, String> {
+        let token = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+        };
+        match mime.split_once('/') {
+            Some((kind, sub)) if token(kind) && token(sub) => Ok(mime.to_ascii_lowercase()),
+            _ => Err(format!(
+                "`mime = \"{mime}\"`: expected a MIME type such as \"text/plain\", without \
+                 parameters (`charset` and `lang` are keys of their own)"
+            )),
+        }
     }
 }
 
 /// A charset name as IANA registers them (`utf-8`, `iso-8859-1`).
-fn charset(at: &str, name: String) -> Result<String, String> {
-    let ok = !name.is_empty()
-        && name.len() <= 40
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:+".contains(&b));
-    if ok {
-        Ok(name.to_ascii_lowercase())
-    } else {
-        Err(format!(
-            "{at}: `charset = \"{name}\"`: expected a charset name such as \"iso-8859-1\""
-        ))
+struct Charset;
+
+impl Check for Charset {
+    fn check(name: String) -> Result<String, String> {
+        let ok = !name.is_empty()
+            && name.len() <= 40
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:+".contains(&b));
+        if ok {
+            Ok(name.to_ascii_lowercase())
+        } else {
+            Err(format!(
+                "`charset = \"{name}\"`: expected a charset name such as \"iso-8859-1\""
+            ))
+        }
     }
 }
 
@@ -331,6 +362,22 @@ mod tests {
             let err = rule(body).unwrap_err();
             assert!(err.contains(said), "{body}: {err}");
             assert!(err.starts_with("config.toml:"), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_value_is_told_at_its_own_line() {
+        for (body, line) in [
+            ("match = \"/x/\"\nmime = \"bad\"", "config.toml:4:"),
+            (
+                "match = \"/x/\"\nlist = true\ncharset = \"a b\"",
+                "config.toml:5:",
+            ),
+            ("match = \"/x/\"\nredirect = \"x y\"", "config.toml:4:"),
+            ("list = true\nmatch = \"x/\"", "config.toml:4:"),
+        ] {
+            let err = rule(body).unwrap_err();
+            assert!(err.starts_with(line), "{body}: {err}");
         }
     }
 
