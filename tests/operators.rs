@@ -337,7 +337,8 @@ fn a_confined_server_serves_reloads_and_takes_uploads_but_its_programs_read_only
              if cat ../../config.toml >/dev/null 2>&1; then echo config:read; fi\n\
              if cat ../../certs/localhost/key.pem >/dev/null 2>&1; then echo key:read; fi\n\
              if echo x > ../../certs/planted 2>/dev/null; then echo certs:written; fi\n\
-             if echo x > ../posts/planted.gmi 2>/dev/null; then echo capsule:written; fi\n",
+             if echo x > ../posts/planted.gmi 2>/dev/null; then echo capsule:written; fi\n\
+             if kill -HUP $PPID 2>/dev/null; then echo daemon:signalled; fi\n",
             secret.display()
         ),
     );
@@ -363,9 +364,11 @@ fn a_confined_server_serves_reloads_and_takes_uploads_but_its_programs_read_only
         "key:read",
         "certs:written",
         "capsule:written",
+        "daemon:signalled",
     ] {
         assert!(!peek.contains(never), "{never}: {peek}");
     }
+    assert_eq!(server.count_logs("SIGHUP received"), 0);
     // Serving, reloading and uploading go on.
     server.get(&server.url("/about.gmi")).expect("20");
     write(&capsule, "new.gmi", "# Written after the start\n");
@@ -423,6 +426,8 @@ fn links_never_open_what_a_rule_closes_and_names_never_reach_a_reader_raw() {
     link("../cgi", "pub/cgilink").unwrap();
     link("../gone", "pub/gonelink").unwrap();
     link("../elsewhere/tool", "cgi/tool").unwrap();
+    link("../cgi/secret-source", "pub/source-link").unwrap();
+    link("../gone/kept.gmi", "pub/kept-link.gmi").unwrap();
     for name in [
         "pub/#draft.gmi#",
         "pub/notes.bak",
@@ -436,6 +441,27 @@ fn links_never_open_what_a_rule_closes_and_names_never_reach_a_reader_raw() {
     assert!(source.header().starts_with("51"), "{}", source.text());
     let gone = server.get(&server.url("/pub/gonelink/kept.gmi"));
     assert!(gone.header().starts_with("51"), "{}", gone.text());
+    // Links to the files themselves, and a listing through a link, are closed too.
+    for path in [
+        "/pub/source-link",
+        "/pub/kept-link.gmi",
+        "/pub/cgilink/",
+        "/pub/gonelink/",
+    ] {
+        let answer = server.wait_for(path, "closed", |a| !a.header().starts_with("40"));
+        assert!(
+            answer.header().starts_with("51"),
+            "{path}: {}",
+            answer.text()
+        );
+    }
+    for selector in [&b"/pub/source-link\r\n"[..], b"/pub/kept-link.gmi\r\n"] {
+        let text = String::from_utf8_lossy(&server.gopher(selector)).into_owned();
+        assert!(
+            !text.contains("the program's source") && !text.contains("Gone but"),
+            "{text}"
+        );
+    }
     let menu =
         String::from_utf8_lossy(&server.gopher(b"/pub/cgilink/secret-source\r\n")).into_owned();
     assert!(!menu.contains("the program's source"), "{menu}");
@@ -449,7 +475,15 @@ fn links_never_open_what_a_rule_closes_and_names_never_reach_a_reader_raw() {
     server.get(&server.url("/cgi/secret-source")).expect("20");
     // Backups are neither listed nor served; a name's control characters never reach a reader.
     let listing = server.wait_text("/pub/", "esc").body_text();
-    for never in ["#draft.gmi#", "notes.bak", "notes.orig", "\u{1b}"] {
+    for never in [
+        "#draft.gmi#",
+        "notes.bak",
+        "notes.orig",
+        "\u{1b}",
+        "source-link",
+        "kept-link",
+        "cgilink",
+    ] {
         assert!(!listing.contains(never), "{never:?}:\n{listing}");
     }
     assert!(

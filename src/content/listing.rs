@@ -42,9 +42,15 @@ pub struct Listing {
     pub left_out: usize,
 }
 
-/// The listing of the folder at `segments` (decoded). `NotFound` when it is not a folder
-/// the capsule serves. Blocking: it reads the folder.
-pub fn list(root: &CapsuleRoot, site: &Site, segments: &[String]) -> io::Result<Listing> {
+/// The listing of the folder at `segments` (decoded), of the entries whose real path `open`
+/// lets through (the caller's path rules). `NotFound` when it is not a folder the capsule
+/// serves. Blocking: it reads the folder.
+pub fn list(
+    root: &CapsuleRoot,
+    site: &Site,
+    segments: &[String],
+    open: impl Fn(&Path) -> bool,
+) -> io::Result<Listing> {
     let not_found = || io::Error::new(io::ErrorKind::NotFound, "not a folder of the capsule");
     if is_hidden(segments.iter().map(String::as_str)) {
         return Err(not_found());
@@ -93,6 +99,9 @@ pub fn list(root: &CapsuleRoot, site: &Site, segments: &[String]) -> io::Result<
         let Some(target) = root.inside(&requested) else {
             continue;
         };
+        if !open(&target) {
+            continue;
+        }
         let Ok(meta) = std::fs::metadata(&target) else {
             continue;
         };

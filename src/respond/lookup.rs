@@ -227,7 +227,7 @@ impl Capsule {
             return Some(Lookup::Found(Resolved::NotFound("not published yet")));
         }
         if let Resolved::Markdown(path) | Resolved::File { path, .. } = &resolved
-            && self.closed_by_rules(path)
+            && self.closed_by_rules(path, false)
         {
             return Some(Lookup::Found(Resolved::NotFound(
                 "reached through a link into a folder a path rule closes",
@@ -315,20 +315,22 @@ impl Capsule {
         })
     }
 
-    /// Whether a file (its real path) lies where a rule answers in its place (a program's
-    /// folder, a page gone, a redirect): a link elsewhere must not serve it, nor a program's
-    /// source.
-    fn closed_by_rules(&self, path: &Path) -> bool {
-        if self.rules.is_empty() {
+    /// Whether a file or folder, by its real path, lies where a rule answers in its place (a
+    /// program's folder, a page gone, a redirect): a link elsewhere must not serve it, nor a
+    /// program's source. The path is resolved (a few lookups the kernel answers from its
+    /// cache) only when some rule closes a path.
+    pub(super) fn closed_by_rules(&self, path: &Path, folder: bool) -> bool {
+        if !self.rules.close_any() {
             return false;
         }
-        let Ok(relative) = path.strip_prefix(self.root.path()) else {
+        let real = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+        let Ok(relative) = real.strip_prefix(self.root.path()) else {
             return false;
         };
         let segments: Vec<String> = crate::content::files::names(relative)
             .map(str::to_owned)
             .collect();
-        !matches!(self.rules.at(&segments, false), Ruled::Serve(_))
+        !matches!(self.rules.at(&segments, folder), Ruled::Serve(_))
     }
 
     /// Whether a folder without a page of its own is listed (a `list = true` rule).
@@ -338,7 +340,14 @@ impl Capsule {
 
     /// A folder's listing, or not found when it is no folder of the capsule.
     fn listing(&self, segments: &[String]) -> Lookup {
-        match crate::content::listing::list(&self.root, &self.site, segments) {
+        let folder = segments
+            .iter()
+            .fold(self.root.path().to_owned(), |p, s| p.join(s));
+        if self.closed_by_rules(&folder, true) {
+            return Lookup::Found(Resolved::NotFound("a link to a folder a path rule closes"));
+        }
+        let open = |real: &Path| !self.closed_by_rules(real, real.is_dir());
+        match crate::content::listing::list(&self.root, &self.site, segments, open) {
             Ok(listing) => Lookup::Generated {
                 body: pages::listing(&self.layout.strings, segments, &listing),
                 lang: None,

@@ -6,9 +6,10 @@ use crate::config::{Lang, PathAction, PathRule};
 use crate::content::Site;
 use crate::convert::url::encode_path;
 
-/// A host's rules, the most specific first.
+/// A host's rules, the most specific first, and whether any closes a path (a redirect, gone,
+/// a program's folder).
 #[derive(Debug, Default, Clone)]
-pub struct Rules(Vec<PathRule>);
+pub struct Rules(Vec<PathRule>, bool);
 
 /// What the rules say of one path.
 #[derive(Debug, PartialEq, Eq)]
@@ -36,7 +37,15 @@ impl Rules {
     pub fn new(rules: &[PathRule]) -> Rules {
         let mut rules = rules.to_vec();
         rules.sort_by_key(|r| std::cmp::Reverse(r.matches.specificity()));
-        Rules(rules)
+        let closes = rules
+            .iter()
+            .any(|r| !matches!(r.action, PathAction::Serve { .. }));
+        Rules(rules, closes)
+    }
+
+    /// Whether any rule closes a path (a redirect, gone, a program's folder).
+    pub fn close_any(&self) -> bool {
+        self.1
     }
 
     pub fn is_empty(&self) -> bool {

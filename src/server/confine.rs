@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    ABI, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus,
+    ABI, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
     path_beneath_rules,
 };
 
@@ -140,7 +140,7 @@ pub fn confine(config: &Config) -> Result<Confined, ConfineError> {
     {
         allowed.read.push(exe);
     }
-    let confined = restrict(&allowed)?;
+    let confined = restrict(&allowed, false)?;
     if let Confined::Yes { .. } = confined {
         let _ = IN_FORCE.set(true);
     }
@@ -155,7 +155,7 @@ pub fn confine_program(read: &[PathBuf], write: &[PathBuf]) -> Result<(), Confin
         write: write.iter().filter(|p| p.exists()).cloned().collect(),
     };
     // A program is never run less confined than it was meant to be.
-    match restrict(&allowed)? {
+    match restrict(&allowed, true)? {
         Confined::Yes { .. } => Ok(()),
         Confined::Unsupported(why) => Err(ConfineError(format!(
             "a program's confinement did not take ({why})"
@@ -164,13 +164,22 @@ pub fn confine_program(read: &[PathBuf], write: &[PathBuf]) -> Result<(), Confin
     }
 }
 
-/// Restricts this thread (and what it starts) to `allowed`.
-fn restrict(allowed: &Allowed) -> Result<Confined, ConfineError> {
+/// Restricts this thread (and what it starts) to `allowed`; `scoped`, also from signalling
+/// a process, or reaching an abstract socket, outside its own confinement (a program may not
+/// stop or reload the daemon; the daemon itself answers systemd's socket).
+fn restrict(allowed: &Allowed, scoped: bool) -> Result<Confined, ConfineError> {
     let fail = |e: &dyn std::fmt::Display| ConfineError(e.to_string());
     let read = AccessFs::from_read(ABI_WANTED);
     let write = AccessFs::from_all(ABI_WANTED);
     let created = Ruleset::default()
         .handle_access(AccessFs::from_all(ABI_WANTED))
+        .and_then(|r| {
+            if scoped {
+                r.scope(Scope::Signal | Scope::AbstractUnixSocket)
+            } else {
+                Ok(r)
+            }
+        })
         .and_then(|r| r.create());
     let mut ruleset = match created {
         Ok(ruleset) => ruleset,
