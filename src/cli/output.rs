@@ -53,8 +53,8 @@ pub(super) fn report(e: &anyhow::Error) -> String {
 
 /// Logs go to stderr; `RUST_LOG` wins over the config's level.
 /// Logs to stderr in batches (see `logging`); the guard writes what is left when dropped.
-#[must_use]
 /// With `log.format` unset, lines take journald's form when standard error is the journal.
+#[must_use]
 pub(super) fn init_logging(log: &LogConfig) -> crate::logging::FlushGuard {
     let mut directives = std::env::var("RUST_LOG")
         .ok()

@@ -97,7 +97,11 @@ fn environment(
         .unwrap_or(crate::config::GEMINI_PORT);
     let host = ask.origin.host();
     let query = request.query.clone().unwrap_or_default();
-    let mut url = format!("gemini://{}", request.host);
+    // The URL as sent: an IPv6 host in brackets.
+    let mut url = match request.host.as_str() {
+        h if h.contains(':') => format!("gemini://[{h}]"),
+        h => format!("gemini://{h}"),
+    };
     if let Some(port) = request.port {
         url.push_str(&format!(":{port}"));
     }
@@ -207,6 +211,28 @@ pub fn header_end(output: &[u8]) -> Result<usize, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_environment_names_the_request_as_sent() {
+        let ask = Ask {
+            request: crate::protocol::request::parse(b"gemini://[::1]:1966/cgi/x/a%20b?q%20r")
+                .unwrap(),
+            origin: crate::convert::url::Origin::new("::1", 1966),
+            identity: None,
+        };
+        let env = environment(&ask, "/cgi/x", "/a b", None);
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(
+            get("GEMINI_URL"),
+            Some("gemini://[::1]:1966/cgi/x/a%20b?q%20r")
+        );
+        assert_eq!(get("SERVER_NAME"), Some("::1"));
+        assert_eq!(get("SERVER_PORT"), Some("1966"));
+        assert_eq!(get("QUERY_STRING"), Some("q%20r"));
+        assert_eq!(get("PATH_INFO"), Some("/a b"));
+        assert_eq!(get("REMOTE_ADDR"), None);
+        assert_eq!(get("AUTH_TYPE"), None);
+    }
 
     #[test]
     fn a_header_is_one_gemini_status_line() {
