@@ -1,9 +1,10 @@
-//! Pure text conversions: Markdown → gemtext, gemtext → Gopher text and menus, and the URL and
-//! file-name helpers they share. No I/O, no async, no knowledge of a site: each function takes
+//! Pure text conversions: Markdown → gemtext, gemtext → Gopher text and menus, gemtext → HTML
+//! for web readers, and the URL and file-name helpers they share. No I/O, no async, no knowledge of a site: each function takes
 //! text (and settings) and gives text, so `content` can call them while reading posts and
 //! everything is tested with plain inputs and outputs.
 
 pub mod gemtext;
+pub mod gemtext_html;
 pub mod gopher;
 pub mod html;
 pub mod markdown;
