@@ -37,8 +37,6 @@ start() {
   printf -v "PORT_$name" %s "$(cat "$dir/port")"; printf -v "PID_$name" %s "$pid"
 }
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
 start A "$A"; start B "$B"
 declare -A RESULTS
 for c in "${CONCURRENCY[@]}"; do
@@ -46,14 +44,7 @@ for c in "${CONCURRENCY[@]}"; do
     order=(A B); [ $((round % 2)) -eq 0 ] && order=(B A)
     for name in "${order[@]}"; do
       port_var="PORT_$name"; pid_var="PID_$name"
-      before=$(cpu_ticks "${!pid_var}")
-      json=$("$GEMLOAD" gemini "gemini://localhost:${!port_var}${AB_PATH:-/}" --connect "127.0.0.1:${!port_var}" \
-        -c "$c" -d "$SECONDS_PER_RUN" --json)
-      after=$(cpu_ticks "${!pid_var}")
-      rps=$(sed -n 's/.*"rps":\([0-9.]*\).*/\1/p' <<<"$json")
-      ok=$(sed -n 's/.*"ok":\([0-9]*\).*/\1/p' <<<"$json")
-      failed=$(sed -n 's/.*"failed":\([0-9]*\).*/\1/p' <<<"$json")
-      cpu_us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$ok" 'BEGIN { printf "%.1f", n ? t / hz * 1e6 / n : 0 }')
+      measure "${!pid_var}" "${!port_var}" "${AB_PATH:-/}" "$c"
       printf 'c=%-3s round %s %s: %8.0f req/s, %6s µs CPU/request, %s failed\n' "$c" "$round" "$name" "$rps" "$cpu_us" "$failed"
       RESULTS[$c,$name,rps]+="$rps "; RESULTS[$c,$name,cpu]+="$cpu_us "
     done

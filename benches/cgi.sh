@@ -38,20 +38,12 @@ if command -v jetforce >/dev/null; then
   TARGETS+=("jetforce-cgi $PID_J $PORT_J /cgi-bin/hello")
 fi
 
-cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"; }
 declare -A RESULTS
 for c in "${CONCURRENCY[@]}"; do
   for round in $(seq "$ROUNDS"); do
     for target in "${TARGETS[@]}"; do
       read -r name pid port path <<<"$target"
-      before=$(cpu_ticks "$pid")
-      json=$("$GEMLOAD" gemini "gemini://localhost:$port$path" --connect "127.0.0.1:$port" \
-        -c "$c" -d "$SECONDS_PER_RUN" --json)
-      after=$(cpu_ticks "$pid")
-      rps=$(sed -n 's/.*"rps":\([0-9.]*\).*/\1/p' <<<"$json")
-      ok=$(sed -n 's/.*"ok":\([0-9]*\).*/\1/p' <<<"$json")
-      failed=$(sed -n 's/.*"failed":\([0-9]*\).*/\1/p' <<<"$json")
-      cpu_us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$ok" 'BEGIN { printf "%.1f", n ? t / hz * 1e6 / n : 0 }')
+      measure "$pid" "$port" "$path" "$c"
       printf 'c=%-3s round %s %-15s %8.0f req/s, %8s µs CPU/request, %s failed\n' "$c" "$round" "$name:" "$rps" "$cpu_us" "$failed"
       RESULTS[$c,$name,rps]+="$rps "; RESULTS[$c,$name,cpu]+="$cpu_us "
     done
