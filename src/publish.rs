@@ -19,6 +19,7 @@ use rustix::io::Errno;
 use crate::content::{Resolved, Secret};
 use crate::convert::url::Origin;
 use crate::disk::{self, Durability, FileMode, Temporary, Written};
+use crate::respond::web::{WebAsk, WebCopy, copy_request};
 use crate::respond::{Capsule, Lookup, output_file};
 
 /// The file at the top of every build's folder. A build writes only into a folder that has it
@@ -196,7 +197,7 @@ impl OutDir {
     /// then removes every file it did not write. The folder itself stays, with its owner, mode
     /// and mounts: what holds it (a bind mount, a server's working folder) keeps seeing it.
     /// Returns how many files the capsule has.
-    pub fn write(&self, capsule: &Capsule, origin: &Origin) -> Result<usize, PublishError> {
+    pub fn write(&self, capsule: &Capsule, form: &Form) -> Result<usize, PublishError> {
         let path = self.path();
         std::fs::create_dir_all(&self.parent).map_err(|e| io("create", &self.parent, e))?;
         let parent = disk::open_root(&self.parent).map_err(|e| io("open", &self.parent, e))?;
@@ -270,7 +271,11 @@ impl OutDir {
         };
         tree.put(Path::new(MARKER), MARKER_TEXT.as_bytes())
             .map_err(stopped)?;
-        let count = write_capsule(capsule, origin, &mut tree).map_err(stopped)?;
+        let count = match form {
+            Form::Gemini(origin) => write_capsule(capsule, origin, &mut tree),
+            Form::Html(web) => write_html(capsule, web, &mut tree),
+        }
+        .map_err(stopped)?;
         let mut left = Vec::new();
         tree.sweep(&tree.root, Path::new(""), &mut left);
         if !left.is_empty() {
@@ -281,6 +286,81 @@ impl OutDir {
         }
         Ok(count)
     }
+}
+
+/// What a static copy is written as.
+#[derive(Debug)]
+pub enum Form {
+    /// Gemtext and files, for a Gemini server; feeds' absolute URLs from this origin.
+    Gemini(Origin),
+    /// HTML for a web server, at the same paths (a `.gmi` name holds HTML, a folder its
+    /// `index.html`), with the stylesheet every page loads.
+    Html(WebSite),
+}
+
+/// Where the web copy is read and which `gemini://` links are its own.
+#[derive(Debug)]
+pub struct WebSite {
+    /// `https://host`: feeds' absolute URLs.
+    pub origin: Origin,
+    /// `gemini://host`: each page's alternate.
+    pub gemini: Origin,
+    pub names: std::sync::Arc<[String]>,
+}
+
+/// Writes every path of the capsule as HTML into `tree`, as the HTTP door answers it; returns
+/// how many files there were.
+fn write_html(capsule: &Capsule, site: &WebSite, tree: &mut Tree) -> Result<usize, PublishError> {
+    let mut written = 0;
+    let mut moved = Vec::new();
+    let mut paths = capsule.paths();
+    paths.push((vec!["style.css".to_owned()], false));
+    paths.dedup();
+    for (segments, slash) in paths {
+        let mut target = output_file(Path::new(""), &segments, slash);
+        if slash {
+            target.set_file_name("index.html");
+        }
+        let ask = WebAsk {
+            request: copy_request(&segments, slash),
+            origin: site.origin.clone(),
+            gemini: site.gemini.clone(),
+            names: std::sync::Arc::clone(&site.names),
+        };
+        let bytes = match capsule.web_copy(&ask) {
+            WebCopy::Bytes(bytes) => bytes.to_vec(),
+            WebCopy::File(path) => {
+                let mut bytes = Vec::new();
+                match capsule.root.open_file(&path) {
+                    Ok(mut file) => std::io::Read::read_to_end(&mut file, &mut bytes)
+                        .map_err(|e| io("read", &path, e))?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io("read", &path, e)),
+                };
+                bytes
+            }
+            WebCopy::Moved(bytes) => {
+                moved.push((target, bytes));
+                continue;
+            }
+            WebCopy::Nothing => continue,
+        };
+        if tree.written.contains(&target) {
+            continue;
+        }
+        tree.put(&target, &bytes)?;
+        written += 1;
+    }
+    for (target, body) in moved {
+        if tree.written.contains(&target) {
+            continue;
+        }
+        match tree.put(&target, &body) {
+            Ok(()) => written += 1,
+            Err(e) => eprintln!("gemhole: warning: the page for a former URL is left out: {e}"),
+        }
+    }
+    Ok(written)
 }
 
 /// Writes every path of the capsule into `tree`; returns how many files there were. The
@@ -628,7 +708,9 @@ mod tests {
         std::fs::write(dir.path().join("victim/keep.txt"), "keep").unwrap();
         std::os::unix::fs::symlink(dir.path().join("victim"), dir.path().join("out")).unwrap();
         let origin = Origin::new("localhost", 1965);
-        let err = out.write(&capsule, &origin).unwrap_err();
+        let err = out
+            .write(&capsule, &Form::Gemini(origin.clone()))
+            .unwrap_err();
         assert!(
             err.to_string().contains("replaced by a symbolic link"),
             "{err}"
@@ -642,7 +724,9 @@ mod tests {
         std::fs::remove_file(dir.path().join("out")).unwrap();
         std::fs::create_dir(dir.path().join("out")).unwrap();
         std::fs::write(dir.path().join("out/mine.txt"), "mine").unwrap();
-        let err = out.write(&capsule, &origin).unwrap_err();
+        let err = out
+            .write(&capsule, &Form::Gemini(origin.clone()))
+            .unwrap_err();
         assert!(
             err.to_string().contains("changed since it was checked"),
             "{err}"
@@ -663,7 +747,7 @@ mod tests {
         let build = || {
             OutDir::check(&out_path, &[capsule.root.path()], &[])
                 .unwrap()
-                .write(&capsule, &origin)
+                .write(&capsule, &Form::Gemini(origin.clone()))
         };
         // A name that fits is written whatever the temporary name's length.
         build().unwrap();
@@ -694,7 +778,7 @@ mod tests {
         rustix::fs::flock(&held, FlockOperation::NonBlockingLockExclusive).unwrap();
         let inner = OutDir::check(&outer.join("inner"), &[capsule.root.path()], &[]).unwrap();
         let err = inner
-            .write(&capsule, &Origin::new("localhost", 1965))
+            .write(&capsule, &Form::Gemini(Origin::new("localhost", 1965)))
             .unwrap_err();
         assert!(
             err.to_string().contains("another build is writing"),
@@ -710,7 +794,7 @@ mod tests {
         let out_path = dir.path().join("out");
         let origin = Origin::new("localhost", 1965);
         let out = OutDir::check(&out_path, &[capsule.root.path()], &[]).unwrap();
-        out.write(&capsule, &origin).unwrap();
+        out.write(&capsule, &Form::Gemini(origin.clone())).unwrap();
         // Stale files, a link to a folder outside, a link where a page goes.
         std::fs::create_dir(dir.path().join("outside")).unwrap();
         std::fs::write(dir.path().join("outside/x.gmi"), "keep").unwrap();
@@ -720,7 +804,7 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("outside/x.gmi"), out_path.join("index.gmi"))
             .unwrap();
         let out = OutDir::check(&out_path, &[capsule.root.path()], &[]).unwrap();
-        out.write(&capsule, &origin).unwrap();
+        out.write(&capsule, &Form::Gemini(origin.clone())).unwrap();
         assert!(!out_path.join("stale.gmi").exists());
         assert!(std::fs::symlink_metadata(out_path.join("linked")).is_err());
         assert!(!out_path.join("index.gmi").is_symlink());

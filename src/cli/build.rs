@@ -12,7 +12,7 @@ use crate::config::{Config, GEMINI_PORT, HostConfig, Hostname, Overrides};
 use crate::content::{BuildOptions, Site};
 use crate::content::{CapsuleRoot, Secret};
 use crate::convert::url::Origin;
-use crate::publish::OutDir;
+use crate::publish::{Form, OutDir, WebSite};
 use crate::respond::Capsule;
 use crate::views::layout::Layout;
 
@@ -32,6 +32,10 @@ pub(super) struct BuildArgs {
     /// written to DIR/<its first hostname>/]
     #[arg(long, value_name = "NAME")]
     host: Option<Hostname>,
+    /// Write HTML for a web server instead of gemtext: every page at the same path as over
+    /// Gemini (a `.gmi` name holds HTML, a folder its `index.html`), with `style.css`
+    #[arg(long)]
+    html: bool,
 }
 
 pub(super) fn build(args: BuildArgs) -> anyhow::Result<()> {
@@ -61,7 +65,7 @@ pub(super) fn build(args: BuildArgs) -> anyhow::Result<()> {
         builds.push((host, root, out));
     }
     for (host, root, out) in builds {
-        write_copy(host, root, &out)?;
+        write_copy(host, root, &out, args.html)?;
     }
     Ok(())
 }
@@ -83,7 +87,12 @@ fn capsule_folders(config: &Config) -> Vec<PathBuf> {
 }
 
 /// Writes one host's copy to its checked folder and says what it wrote and left out.
-fn write_copy(host: &HostConfig, root: CapsuleRoot, out: &OutDir) -> anyhow::Result<()> {
+fn write_copy(
+    host: &HostConfig,
+    root: CapsuleRoot,
+    out: &OutDir,
+    html: bool,
+) -> anyhow::Result<()> {
     let (site, problems) = Site::build(&root, &BuildOptions::new(host));
     for problem in &problems {
         eprintln!("{problem}");
@@ -98,7 +107,20 @@ fn write_copy(host: &HostConfig, root: CapsuleRoot, out: &OutDir) -> anyhow::Res
         host.canonical().as_str(),
         host.public_port.unwrap_or(GEMINI_PORT),
     );
-    let written = out.write(&capsule, &origin)?;
+    let form = if html {
+        Form::Html(WebSite {
+            origin: Origin::web(true, host.canonical().as_str(), 443),
+            gemini: origin,
+            names: host
+                .hostnames
+                .iter()
+                .map(|n| n.as_str().to_owned())
+                .collect(),
+        })
+    } else {
+        Form::Gemini(origin)
+    };
+    let written = out.write(&capsule, &form)?;
     say!("wrote {written} file(s) to {}", out.given().display());
     for area in &host.areas {
         say!(

@@ -48,6 +48,12 @@ pub(super) struct ServeArgs {
     /// addresses; single-host configs only)
     #[arg(long = "gopher-proxy-listen", value_name = "ADDR")]
     gopher_proxy_listen: Vec<ListenAddr>,
+    /// Also serve the capsule to web browsers, as HTML, over plain HTTP on this address, e.g.
+    /// 127.0.0.1:8080 behind a reverse proxy; repeatable. Replaces all of the file's HTTP
+    /// addresses (`http.listen`, `http.proxy_listen`, `http.https_listen`; single-host
+    /// configs only)
+    #[arg(long = "http-listen", value_name = "ADDR")]
+    http_listen: Vec<ListenAddr>,
     /// Write client IP addresses into the access log (sets `log.ip`)
     #[arg(long)]
     log_ip: bool,
@@ -72,6 +78,7 @@ pub(super) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         proxy_listen: args.proxy_listen,
         gopher_listen: args.gopher_listen,
         gopher_proxy_listen: args.gopher_proxy_listen,
+        http_listen: args.http_listen,
         log_ip: args.log_ip,
         drafts: args.drafts,
     };
@@ -157,6 +164,19 @@ fn announce(server: &Server) {
             tracing::info!("listening on {addr} (gopher{proxied}) for {host}");
         } else {
             tracing::info!("listening on {addr} (gopher{proxied})");
+        }
+    }
+    for (addr, names, proxied, https) in server.web_addrs() {
+        let kind = match (https, proxied) {
+            (true, _) => "https",
+            (false, true) => "http, PROXY protocol",
+            (false, false) => "http",
+        };
+        if hosts.len() > 1 {
+            let names: Vec<&str> = names.iter().map(Hostname::as_str).collect();
+            tracing::info!("listening on {addr} ({kind}) for {}", names.join(", "));
+        } else {
+            tracing::info!("listening on {addr} ({kind})");
         }
     }
 }

@@ -3,6 +3,7 @@
 //! missing key takes. Who may read and write it is `access`'s.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -46,6 +47,8 @@ pub struct HostConfig {
     /// Per-series settings, by series name.
     pub series: BTreeMap<String, SeriesConfig>,
     pub gopher: GopherConfig,
+    /// The optional HTTP listener: the same capsule for web browsers, as HTML.
+    pub http: HttpConfig,
     /// Parts readable only with a client certificate (`[[area]]`).
     #[serde(rename = "area")]
     pub areas: Vec<AreaConfig>,
@@ -79,6 +82,7 @@ impl Default for HostConfig {
             home: HomeConfig::default(),
             series: BTreeMap::new(),
             gopher: GopherConfig::default(),
+            http: HttpConfig::default(),
             areas: Vec::new(),
             titan: TitanConfig::default(),
             paths: Vec::new(),
@@ -127,6 +131,7 @@ pub(super) const HOST_KEYS: &[&str] = &[
     "home",
     "series",
     "gopher",
+    "http",
     "area",
     "titan",
     "path",
@@ -159,6 +164,64 @@ impl Default for GopherConfig {
             public_host: None,
             public_port: None,
             wrap: Columns(70),
+        }
+    }
+}
+
+/// The optional HTTP listener: every public page as HTML for web browsers. Plain HTTP is
+/// meant to sit behind a reverse proxy that holds the TLS certificate (Caddy, nginx); HTTPS
+/// with the operator's own certificate serves browsers directly.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Addresses of plain HTTP listeners; none: no HTTP listener. Several hosts may share one:
+    /// the `Host` header picks the host.
+    pub listen: Vec<ListenAddr>,
+    /// Addresses of plain HTTP listeners for a balancer in front: each connection starts with
+    /// a PROXY protocol header.
+    pub proxy_listen: Vec<ListenAddr>,
+    /// Addresses of HTTPS listeners, served with `cert` and `key`.
+    pub https_listen: Vec<ListenAddr>,
+    /// The PEM certificate chain for `https_listen` (one a browser trusts, not the Gemini
+    /// one); relative to the config file.
+    pub cert: Option<PathBuf>,
+    /// The PEM private key of `cert`.
+    pub key: Option<PathBuf>,
+}
+
+impl HttpConfig {
+    /// Every address, each with how it is served.
+    pub fn addresses(&self) -> impl Iterator<Item = (SocketAddr, HttpKind)> + '_ {
+        let of = |addrs: &'static str| -> (&Vec<ListenAddr>, HttpKind) {
+            match addrs {
+                "listen" => (&self.listen, HttpKind::Plain),
+                "proxy_listen" => (&self.proxy_listen, HttpKind::Proxied),
+                _ => (&self.https_listen, HttpKind::Https),
+            }
+        };
+        ["listen", "proxy_listen", "https_listen"]
+            .into_iter()
+            .map(of)
+            .flat_map(|(addrs, kind)| addrs.iter().map(move |a| (a.get(), kind)))
+    }
+}
+
+/// How an HTTP address is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HttpKind {
+    Plain,
+    /// Plain HTTP after a PROXY protocol header.
+    Proxied,
+    Https,
+}
+
+impl HttpKind {
+    /// The key that lists such addresses.
+    pub fn key(self) -> &'static str {
+        match self {
+            HttpKind::Plain => "http.listen",
+            HttpKind::Proxied => "http.proxy_listen",
+            HttpKind::Https => "http.https_listen",
         }
     }
 }

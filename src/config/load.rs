@@ -34,6 +34,7 @@ pub struct Overrides {
     pub proxy_listen: Vec<ListenAddr>,
     pub gopher_listen: Vec<ListenAddr>,
     pub gopher_proxy_listen: Vec<ListenAddr>,
+    pub http_listen: Vec<ListenAddr>,
     pub log_ip: bool,
     pub drafts: bool,
 }
@@ -49,6 +50,8 @@ impl Overrides {
             Some("--gopher-listen")
         } else if !self.gopher_proxy_listen.is_empty() {
             Some("--gopher-proxy-listen")
+        } else if !self.http_listen.is_empty() {
+            Some("--http-listen")
         } else {
             None
         }
@@ -121,7 +124,8 @@ impl Config {
 
     /// Puts the command-line values in place of the file's. Addresses go by protocol: a flag
     /// that sets a Gemini address (`--listen`, `--proxy-listen`) replaces every Gemini address
-    /// of the file, one that sets a Gopher address every Gopher address of the one host (so
+    /// of the file, one that sets a Gopher address every Gopher address of the one host, and
+    /// `--http-listen` every HTTP address of the one host (so
     /// `--listen 127.0.0.1:1965` never also opens the file's PROXY port). `--drafts` is a local
     /// preview: it opens no Gopher port the command line did not name, since Gopher has no
     /// certificates and the drafts would go to every reader of the file's public port. The
@@ -147,6 +151,11 @@ impl Config {
                 host.gopher.listen = overrides.gopher_listen;
                 host.gopher.proxy_listen = overrides.gopher_proxy_listen;
             }
+            if !overrides.http_listen.is_empty() {
+                host.http.listen = overrides.http_listen;
+                host.http.proxy_listen.clear();
+                host.http.https_listen.clear();
+            }
         }
         if !overrides.listen.is_empty() || !overrides.proxy_listen.is_empty() {
             self.listen = overrides.listen;
@@ -170,6 +179,12 @@ impl Config {
             join(&mut host.capsule);
             if let Some(templates) = &mut host.templates {
                 join(templates);
+            }
+            for file in [&mut host.http.cert, &mut host.http.key]
+                .into_iter()
+                .flatten()
+            {
+                join(file);
             }
         }
         join(&mut self.certs);

@@ -34,7 +34,10 @@ pub use access::{AreaConfig, Fingerprint, PathPrefix, TitanConfig, Token};
 pub use daemon::{
     CertPaths, CgiConfig, Config, Limits, LogConfig, LogFormat, WatchConfig, WatchMode,
 };
-pub use host::{GopherConfig, HomeConfig, HostConfig, LinkPlacement, MarkdownConfig, SeriesConfig};
+pub use host::{
+    GopherConfig, HomeConfig, HostConfig, HttpConfig, HttpKind, LinkPlacement, MarkdownConfig,
+    SeriesConfig,
+};
 pub use load::Overrides;
 pub use paths::{PathAction, PathMatch, PathRule};
 pub use strings::Strings;

@@ -192,9 +192,70 @@ fn check_config(config: &Config) -> Result<(), String> {
         };
         check_host(host)
             .and_then(|()| check_gopher_ports(config, host))
+            .and_then(|()| check_https(host))
             .map_err(|message| format!("{about}{message}"))?;
     }
+    check_http_addresses(config)?;
     check_tls_names(config)
+}
+
+/// An HTTPS listener has its certificate and key.
+fn check_https(host: &HostConfig) -> Result<(), String> {
+    let http = &host.http;
+    if !http.https_listen.is_empty() && (http.cert.is_none() || http.key.is_none()) {
+        return Err(
+            "http.https_listen needs http.cert and http.key: the PEM certificate \
+                    chain and private key browsers are shown (the Gemini certificate is \
+                    self-signed, which browsers refuse)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// An HTTP address is served one way (plain, behind a balancer, or HTTPS) by every host that
+/// lists it (hosts may share one: the `Host` header picks), and is no Gemini or Gopher
+/// address.
+fn check_http_addresses(config: &Config) -> Result<(), String> {
+    let taken: Vec<SocketAddr> = config
+        .listen
+        .iter()
+        .chain(&config.proxy_listen)
+        .chain(
+            config
+                .hosts
+                .iter()
+                .flat_map(|h| h.gopher.listen.iter().chain(&h.gopher.proxy_listen)),
+        )
+        .map(|a| a.get())
+        .collect();
+    let mut kinds: std::collections::BTreeMap<SocketAddr, super::host::HttpKind> =
+        std::collections::BTreeMap::new();
+    for host in &config.hosts {
+        for (addr, kind) in host.http.addresses() {
+            if addr.port() == 0 {
+                continue;
+            }
+            if taken.contains(&addr) {
+                return Err(format!(
+                    "{addr} is both an HTTP ({}) and a Gemini or Gopher address: give each \
+                     its own port",
+                    kind.key()
+                ));
+            }
+            if let Some(other) = kinds.insert(addr, kind)
+                && other != kind
+            {
+                return Err(format!(
+                    "{addr} is in both {} and {}: an address is served one way; give each \
+                     its own port",
+                    other.key(),
+                    kind.key()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// There is a Gemini listener, and each expects a PROXY header on every connection or on none.

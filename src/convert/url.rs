@@ -451,6 +451,23 @@ impl Origin {
         Origin(base, host)
     }
 
+    /// Where a web reader reaches the capsule: `https://host` (or `http://`), the port written
+    /// only when it is not the scheme's own.
+    pub fn web(https: bool, host: &str, port: u16) -> Origin {
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        };
+        let (scheme, default) = if https { ("https", 443) } else { ("http", 80) };
+        let base = if port == default {
+            format!("{scheme}://{host}")
+        } else {
+            format!("{scheme}://{host}:{port}")
+        };
+        Origin(base, host)
+    }
+
     /// The host part, as written in URLs.
     pub fn host(&self) -> String {
         self.1.clone()

@@ -272,7 +272,7 @@ impl Capsule {
     }
 
     /// The answer to what a path looked up to.
-    fn found(&self, lookup: Lookup, request: &Request) -> Answer {
+    pub(super) fn found(&self, lookup: Lookup, request: &Request) -> Answer {
         match lookup {
             Lookup::Found(Resolved::File { path, mime }) => {
                 let overrides = match self.rules.at(&request.segments, request.ends_with_slash) {
@@ -391,7 +391,7 @@ fn key_of(ask: &Ask) -> AnswerKey {
 
 /// Whether a request is for the search page (`/search`, `/search/<n>`), and then its page
 /// segment.
-fn search_page(request: &Request) -> Option<Option<&str>> {
+pub(super) fn search_page(request: &Request) -> Option<Option<&str>> {
     match Route::parse(&request.segments)? {
         Route::Search(page) if !request.ends_with_slash => Some(page),
         _ => None,

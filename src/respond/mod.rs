@@ -8,7 +8,8 @@
 //! - [`access`]: who may read, preview and write what (areas, drafts, Titan);
 //! - [`rules`]: the operator's path rules (redirects, gone, listings, types, programs), and
 //!   [`cgi`]: the program a path names and what it is given;
-//! - [`search`]: the search pages; [`paths`]: every path a static copy needs.
+//! - [`search`]: the search pages; [`paths`]: every path a static copy needs;
+//! - [`web`]: what a web browser is answered, as HTML from the same gemtext.
 //!
 //! Generated pages (home, archive, tags, series, feeds, robots.txt) come from the [`Site`];
 //! everything else from the capsule folder, with Markdown converted and series posts given
@@ -32,6 +33,7 @@ pub mod rules;
 pub mod search;
 pub mod shown;
 pub mod titan;
+pub mod web;
 
 pub use access::Access;
 pub use lookup::Lookup;
@@ -64,6 +66,8 @@ pub struct Capsule {
     pub access: Access,
     /// The operator's path rules (`[[path]]`).
     pub rules: Arc<Rules>,
+    /// Pages made from this snapshot for web browsers.
+    web: web::WebKept,
     /// `; lang=…` for gemtext, or empty.
     gemtext_params: String,
     /// How the site was read: its series settings make a preview's series.
@@ -167,6 +171,7 @@ impl Capsule {
                 drafts_for_all: false,
             },
             rules: Arc::new(Rules::new(&config.paths)),
+            web: web::WebKept::default(),
             gemtext_params: config
                 .lang
                 .mime_parameter()
@@ -207,6 +212,7 @@ impl Capsule {
             search,
             access: self.access.clone(),
             rules: Arc::clone(&self.rules),
+            web: web::WebKept::default(),
             gemtext_params: self.gemtext_params.clone(),
             options: Arc::clone(&self.options),
             preview: OnceLock::new(),
@@ -229,6 +235,7 @@ impl Capsule {
                 search: Index::default(),
                 access: self.access.clone(),
                 rules: Arc::clone(&self.rules),
+                web: web::WebKept::default(),
                 gemtext_params: self.gemtext_params.clone(),
                 options: Arc::clone(&self.options),
                 preview: OnceLock::new(),

@@ -68,8 +68,14 @@ impl Allowed {
             // Its folder, not the file: an editor saves by putting a new file in its place.
             allowed.read.extend(folder_of(file));
         }
-        for paths in config.tls.values() {
-            for file in [&paths.cert, &paths.key] {
+        let web_files = config
+            .hosts
+            .iter()
+            .flat_map(|h| [&h.http.cert, &h.http.key])
+            .flatten();
+        let tls_files = config.tls.values().flat_map(|p| [&p.cert, &p.key]);
+        {
+            for file in tls_files.chain(web_files) {
                 allowed.read.extend(folder_of(file));
                 // A renewal tool's link (`live/…` → `archive/…`): the files it points to.
                 allowed

@@ -63,6 +63,11 @@ pub(super) struct Host {
     /// The port feeds put in their absolute URLs; `None`: the port a request arrived on.
     pub public_port: Option<u16>,
     pub gopher: GopherSettings,
+    /// Its names as a `gemini://` link on a web page writes them: such a link is a link
+    /// within the site.
+    pub web_names: Arc<[String]>,
+    /// Its HTTPS certificate (`http.cert`), when it has HTTPS listeners.
+    pub web_cert: Option<tls::HostCert>,
     /// How its posts are read: an upload is checked as the watcher will read it.
     pub build: BuildOptions,
     /// The files its watch has read: a reload of the same folder with the same settings for
@@ -100,6 +105,10 @@ pub(super) struct Hosts {
     names: Arc<Names>,
     /// The host of each configured Gopher address.
     gopher: HashMap<SocketAddr, usize>,
+    /// The hosts of each configured HTTP address, in the configuration's order.
+    web: HashMap<SocketAddr, Vec<usize>>,
+    /// The TLS acceptor of each HTTPS address.
+    web_tls: HashMap<SocketAddr, TlsAcceptor>,
     acceptor: TlsAcceptor,
     /// For an address among the default host's names whose certificate is not the default
     /// one: what a client that connected to it without SNI is given (that certificate).
@@ -195,6 +204,40 @@ impl Hosts {
         };
         request.check_target(named, local, conn.public_port)?;
         Ok(conn)
+    }
+
+    /// The host an HTTP request on a listener bound at `configured` is for: the one of its
+    /// hosts its `Host` header names (any case, a port or a trailing dot aside), else the
+    /// first of them; `None` when no host listens there any more.
+    pub fn for_web(&self, configured: SocketAddr, host: Option<&str>) -> Option<&Arc<Host>> {
+        let at = self.web.get(&configured)?;
+        let asked = host.map(|h| {
+            let h = match h.rsplit_once(':') {
+                Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+                _ => h,
+            };
+            let h = h.trim_start_matches('[').trim_end_matches(']');
+            h.strip_suffix('.').unwrap_or(h).to_ascii_lowercase()
+        });
+        let named = asked.and_then(|asked| {
+            at.iter()
+                .find(|&&i| self.list[i].names.iter().any(|n| n.as_str() == asked))
+        });
+        named.or(at.first()).map(|&i| &self.list[i])
+    }
+
+    /// The canonical names of the hosts an HTTP listener bound at `configured` serves.
+    pub fn web_hosts(&self, configured: SocketAddr) -> Vec<Hostname> {
+        self.web.get(&configured).map_or_else(Vec::new, |at| {
+            at.iter()
+                .map(|&i| self.list[i].canonical().clone())
+                .collect()
+        })
+    }
+
+    /// The TLS acceptor of an HTTPS listener bound at `configured` (`None`: plain HTTP).
+    pub fn web_acceptor(&self, configured: SocketAddr) -> Option<&TlsAcceptor> {
+        self.web_tls.get(&configured)
     }
 
     /// The host a Gopher listener bound at `configured` serves.
@@ -465,6 +508,11 @@ impl Prepared {
             opened.push((root, certs));
         }
         warn_nested(config, &opened);
+        let web_certs = config
+            .hosts
+            .iter()
+            .map(tls::load_web)
+            .collect::<Result<Vec<_>, _>>()?;
         // Generated just now on a first start: secret too, by whatever name, in every capsule.
         let cert_files: Vec<PathBuf> = opened
             .iter()
@@ -478,11 +526,14 @@ impl Prepared {
             .unwrap_or_default();
         let mut by_name = HashMap::new();
         let mut gopher = HashMap::new();
+        let mut web: HashMap<SocketAddr, Vec<usize>> = HashMap::new();
         let mut list = Vec::new();
         let mut read = Vec::new();
-        for (i, (host, (root, certs))) in config.hosts.iter().zip(opened).enumerate() {
+        let opened = opened.into_iter().zip(web_certs);
+        for (i, (host, ((root, certs), web_cert))) in config.hosts.iter().zip(opened).enumerate() {
             let root = root.keep_files_secret(cert_files.iter().map(PathBuf::as_path));
-            let (served, problems) = Host::read_capsule(host, root, certs, config, running);
+            let (mut served, problems) = Host::read_capsule(host, root, certs, config, running);
+            served.web_cert = web_cert;
             for cert in &served.certs {
                 for name in &cert.names {
                     by_name.insert(name.as_str().to_owned(), (i, Arc::clone(&cert.key)));
@@ -490,6 +541,12 @@ impl Prepared {
             }
             for addr in host.gopher.listen.iter().chain(&host.gopher.proxy_listen) {
                 gopher.insert(addr.get(), i);
+            }
+            for (addr, _) in host.http.addresses() {
+                let at = web.entry(addr).or_default();
+                if !at.contains(&i) {
+                    at.push(i);
+                }
             }
             list.push(Arc::new(served));
             read.push(problems);
@@ -500,7 +557,7 @@ impl Prepared {
             default,
             default_cert,
         });
-        let hosts = Hosts::new(config, running, list, names, gopher)?;
+        let hosts = Hosts::new(config, running, list, names, (gopher, web))?;
         Ok(Prepared { hosts, read })
     }
 
@@ -513,7 +570,12 @@ impl Prepared {
             .chain(&config.ticket_keys)
             .cloned()
             .collect();
-        for cert in self.hosts.list.iter().flat_map(|h| &h.certs) {
+        for cert in self
+            .hosts
+            .list
+            .iter()
+            .flat_map(|h| h.certs.iter().chain(&h.web_cert))
+        {
             files.push(cert.cert_path.clone());
             files.push(cert.key_path.clone());
         }
@@ -672,6 +734,12 @@ impl Host {
                 public_port: host.gopher.public_port,
                 wrap: host.gopher.wrap.get(),
             },
+            web_names: host
+                .hostnames
+                .iter()
+                .map(|n| n.as_str().to_owned())
+                .collect(),
+            web_cert: None,
             build: options,
             read: Arc::new(std::sync::Mutex::new(cache)),
             watch: std::sync::OnceLock::new(),
@@ -689,7 +757,7 @@ impl Hosts {
         running: &Running,
         list: Vec<Arc<Host>>,
         names: Arc<Names>,
-        gopher: HashMap<SocketAddr, usize>,
+        (gopher, web): (HashMap<SocketAddr, usize>, HashMap<SocketAddr, Vec<usize>>),
     ) -> Result<Hosts, StartError> {
         let resolver: Arc<dyn ResolvesServerCert> = names.clone();
         // Shared by every node behind a balancer when a key file is set (read again on each
@@ -699,11 +767,14 @@ impl Hosts {
             None => Arc::clone(&running.ticketer),
         };
         let by_address = address_acceptors(&list[names.default], &names, &ticketer)?;
+        let web_tls = web_acceptors(config, &list, &web, &ticketer)?;
         let limits = &config.limits;
         Ok(Hosts {
             list,
             names,
             gopher,
+            web,
+            web_tls,
             acceptor: TlsAcceptor::from(tls::server_config(resolver, ticketer)?),
             by_address,
             timeouts: Timeouts {
@@ -720,6 +791,66 @@ impl Hosts {
             programs: Arc::new(super::cgi::Programs::new(&config.cgi)),
         })
     }
+}
+
+/// The certificates of the hosts of an HTTPS address, by name (the first host's for a client
+/// that sends no name, or one no host there has).
+#[derive(Debug)]
+struct WebNames {
+    by_name: HashMap<String, Arc<CertifiedKey>>,
+    default: Arc<CertifiedKey>,
+}
+
+impl ResolvesServerCert for WebNames {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let name = hello
+            .server_name()
+            .map(|n| n.strip_suffix('.').unwrap_or(n).to_ascii_lowercase());
+        let found = name.and_then(|n| self.by_name.get(&n));
+        Some(Arc::clone(found.unwrap_or(&self.default)))
+    }
+}
+
+/// One TLS acceptor per HTTPS address, with the certificates of the hosts listening there.
+fn web_acceptors(
+    config: &Config,
+    list: &[Arc<Host>],
+    web: &HashMap<SocketAddr, Vec<usize>>,
+    ticketer: &Arc<dyn ProducesTickets>,
+) -> Result<HashMap<SocketAddr, TlsAcceptor>, StartError> {
+    let mut acceptors = HashMap::new();
+    for (addr, at) in web {
+        let https = at.iter().any(|&i| {
+            config.hosts[i]
+                .http
+                .https_listen
+                .iter()
+                .any(|a| a.get() == *addr)
+        });
+        if !https {
+            continue;
+        }
+        let pairs: Vec<&tls::HostCert> = at
+            .iter()
+            .filter_map(|&i| list[i].web_cert.as_ref())
+            .collect();
+        let Some(first) = pairs.first() else { continue };
+        let mut by_name = HashMap::new();
+        for pair in &pairs {
+            for name in &pair.names {
+                by_name
+                    .entry(name.as_str().to_owned())
+                    .or_insert_with(|| Arc::clone(&pair.key));
+            }
+        }
+        let resolver: Arc<dyn ResolvesServerCert> = Arc::new(WebNames {
+            by_name,
+            default: Arc::clone(&first.key),
+        });
+        let config = tls::web_server_config(resolver, Arc::clone(ticketer))?;
+        acceptors.insert(*addr, TlsAcceptor::from(config));
+    }
+    Ok(acceptors)
 }
 
 /// An address among the default host's names whose pair does not name it the default

@@ -19,6 +19,7 @@ mod slots;
 mod tickets;
 pub mod tls;
 mod upload;
+mod web;
 
 use std::io;
 use std::net::SocketAddr;
@@ -32,7 +33,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, ConfigError, Hostname, ListenAddr};
+use crate::config::{self, Config, ConfigError, Hostname};
 use crate::content::SecretInside;
 use crate::watch;
 use arc_swap::ArcSwap;
@@ -71,6 +72,8 @@ pub enum StartError {
 enum Speaks {
     Gemini,
     Gopher(SocketAddr),
+    /// HTTP or HTTPS for the hosts that list the address it was configured with.
+    Http(SocketAddr),
 }
 
 /// A server whose listeners are bound and whose certificates are loaded: everything that can
@@ -81,6 +84,8 @@ pub struct Server {
     /// Each with the address it was configured with (which names its host), marked when it
     /// expects a PROXY header.
     gopher_listeners: Vec<(SocketAddr, TcpListener, bool)>,
+    /// The HTTP listeners, as the Gopher ones.
+    web_listeners: Vec<(SocketAddr, TcpListener, bool)>,
     live: Arc<Live>,
     /// What a reload keeps.
     running: Running,
@@ -114,12 +119,13 @@ impl Server {
     pub fn bind(config: &Config) -> Result<Server, StartError> {
         let mut running = Running::first(config)?;
         let prepared = Prepared::new(config, &running)?;
-        let mut listeners: Vec<(TcpListener, bool)> = bind_all(&config.listen)?
-            .into_iter()
-            .map(|(_, l)| (l, false))
-            .collect();
+        let mut listeners: Vec<(TcpListener, bool)> =
+            bind_all(config.listen.iter().map(|a| a.get()))?
+                .into_iter()
+                .map(|(_, l)| (l, false))
+                .collect();
         if !config.proxy_listen.is_empty() {
-            let proxied = bind_all(&config.proxy_listen)?;
+            let proxied = bind_all(config.proxy_listen.iter().map(|a| a.get()))?;
             listeners.extend(proxied.into_iter().map(|(_, l)| (l, true)));
         }
         let mut gopher_listeners = Vec::new();
@@ -129,10 +135,23 @@ impl Server {
                 (&host.gopher.proxy_listen, true),
             ] {
                 if !addrs.is_empty() {
-                    let bound = bind_all(addrs)?;
+                    let bound = bind_all(addrs.iter().map(|a| a.get()))?;
                     gopher_listeners.extend(bound.into_iter().map(|(a, l)| (a, l, proxied)));
                 }
             }
+        }
+        let mut web_addrs: Vec<(SocketAddr, config::HttpKind)> = config
+            .hosts
+            .iter()
+            .flat_map(|h| h.http.addresses())
+            .collect();
+        web_addrs.sort();
+        web_addrs.dedup();
+        let mut web_listeners = Vec::new();
+        for (addr, kind) in web_addrs {
+            let bound = bind_all([addr])?;
+            let proxied = kind == config::HttpKind::Proxied;
+            web_listeners.extend(bound.into_iter().map(|(a, l)| (a, l, proxied)));
         }
         let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
         let (hosts, watches) = prepared.watch(config, reload_tx.clone());
@@ -141,6 +160,7 @@ impl Server {
         Ok(Server {
             listeners,
             gopher_listeners,
+            web_listeners,
             live: Arc::new(Live {
                 hosts: ArcSwap::from_pointee(hosts),
                 watches: Mutex::new(watches),
@@ -170,6 +190,20 @@ impl Server {
             .filter_map(|(configured, l, proxied)| {
                 let host = hosts.for_gopher(*configured)?;
                 Some((l.local_addr().ok()?, host.canonical().clone(), *proxied))
+            })
+            .collect()
+    }
+
+    /// The addresses the HTTP listeners bound, each with the canonical names of the hosts
+    /// there, marked when it expects a PROXY header and when it speaks HTTPS.
+    pub fn web_addrs(&self) -> Vec<(SocketAddr, Vec<Hostname>, bool, bool)> {
+        let hosts = self.live.hosts.load();
+        self.web_listeners
+            .iter()
+            .filter_map(|(configured, l, proxied)| {
+                let names = hosts.web_hosts(*configured);
+                let https = hosts.web_acceptor(*configured).is_some();
+                Some((l.local_addr().ok()?, names, *proxied, https))
             })
             .collect()
     }
@@ -211,11 +245,16 @@ impl Server {
         let gemini = (self.listeners.into_iter()).map(|(l, proxied)| (l, Speaks::Gemini, proxied));
         let bound_gopher: Vec<SocketAddr> =
             self.gopher_listeners.iter().map(|(a, _, _)| *a).collect();
+        let bound_web: Vec<SocketAddr> = self.web_listeners.iter().map(|(a, _, _)| *a).collect();
         let gopher = self
             .gopher_listeners
             .into_iter()
             .map(|(configured, l, proxied)| (l, Speaks::Gopher(configured), proxied));
-        for listener in gemini.chain(gopher) {
+        let web = self
+            .web_listeners
+            .into_iter()
+            .map(|(configured, l, proxied)| (l, Speaks::Http(configured), proxied));
+        for listener in gemini.chain(gopher).chain(web) {
             accept_loops.spawn(accept_loop(
                 listener,
                 Arc::clone(&self.live),
@@ -238,7 +277,7 @@ impl Server {
         });
         let reloads = tokio::spawn(reload_loop(
             Arc::clone(&self.live),
-            (self.config, self.running, bound_gopher),
+            (self.config, self.running, (bound_gopher, bound_web)),
             load_config,
             self.reload_rx,
             self.reload_tx,
@@ -275,7 +314,7 @@ impl Server {
 /// started with.
 async fn reload_loop(
     live: Arc<Live>,
-    (first, mut running, bound_gopher): (Config, Running, Vec<SocketAddr>),
+    (first, mut running, bound): (Config, Running, (Vec<SocketAddr>, Vec<SocketAddr>)),
     load_config: LoadConfig,
     mut requests: UnboundedReceiver<()>,
     reload_tx: UnboundedSender<()>,
@@ -286,8 +325,7 @@ async fn reload_loop(
         watch::settle(&mut requests).await;
         reloading();
         let load = Arc::clone(&load_config);
-        let Some((config, prepared)) = prepare(load, running.clone(), bound_gopher.clone()).await
-        else {
+        let Some((config, prepared)) = prepare(load, running.clone(), bound.clone()).await else {
             notify_systemd(&[sd_notify::NotifyState::Ready]);
             continue;
         };
@@ -330,7 +368,7 @@ async fn reload_loop(
 async fn prepare(
     load: Arc<LoadConfig>,
     now: Running,
-    bound_gopher: Vec<SocketAddr>,
+    (bound_gopher, bound_web): (Vec<SocketAddr>, Vec<SocketAddr>),
 ) -> Option<(Config, Prepared)> {
     let prepared = tokio::task::spawn_blocking(move || {
         let config = load().map_err(|e| e.to_string())?;
@@ -343,6 +381,15 @@ async fn prepare(
             return Err(format!(
                 "no host listens on the Gopher address {orphan} any more; Gopher \
                  addresses change with a restart"
+            ));
+        }
+        if let Some(orphan) = bound_web
+            .iter()
+            .find(|a| prepared.hosts.for_web(**a, None).is_none())
+        {
+            return Err(format!(
+                "no host listens on the HTTP address {orphan} any more; HTTP addresses \
+                 change with a restart"
             ));
         }
         Ok::<_, String>((config, prepared))
@@ -458,6 +505,19 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
     }
     if gopher(running) != gopher(new) {
         changed.push("gopher.listen");
+    }
+    let web = |config: &Config| {
+        let mut addrs: Vec<(SocketAddr, config::HttpKind)> = config
+            .hosts
+            .iter()
+            .flat_map(|h| h.http.addresses())
+            .collect();
+        addrs.sort();
+        addrs.dedup();
+        addrs
+    };
+    if web(running) != web(new) {
+        changed.push("http.listen");
     }
     if running.limits.max_connections != new.limits.max_connections {
         changed.push("limits.max_connections");
@@ -592,6 +652,7 @@ async fn accept_loop(
             quiet: false,
             holds: Holds { place, ticket },
         };
+        let stopping = shutdown.clone();
         tracker.spawn(async move {
             if proxied && let Err(note) = behind_balancer(&mut conn, &hosts).await {
                 closed_at_once(&hosts, conn.peer, conn.via, note);
@@ -600,6 +661,7 @@ async fn accept_loop(
             match protocol {
                 Speaks::Gemini => gemini::handle(conn, hosts).await,
                 Speaks::Gopher(configured) => gopher::handle(conn, hosts, configured).await,
+                Speaks::Http(configured) => web::handle(conn, hosts, configured, stopping).await,
             }
         });
     }
@@ -660,10 +722,12 @@ async fn behind_balancer(conn: &mut Admitted, hosts: &Hosts) -> Result<(), &'sta
 /// are IPv6-only, so `0.0.0.0:P` and `[::]:P` can both be bound. An unspecified IPv6 address
 /// on a machine without IPv6 is skipped with a warning when another address was bound; every
 /// other failure stops start-up.
-fn bind_all(addrs: &[ListenAddr]) -> Result<Vec<(SocketAddr, TcpListener)>, StartError> {
+fn bind_all(
+    addrs: impl IntoIterator<Item = SocketAddr>,
+) -> Result<Vec<(SocketAddr, TcpListener)>, StartError> {
     let mut listeners = Vec::new();
     let mut skipped = Vec::new();
-    for addr in addrs.iter().map(|a| a.get()) {
+    for addr in addrs {
         match bind(addr) {
             Ok(listener) => listeners.push((addr, listener)),
             Err(e) if addr.is_ipv6() && addr.ip().is_unspecified() && no_ipv6(&e) => {

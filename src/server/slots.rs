@@ -82,6 +82,8 @@ impl Ticket {
     /// The request has arrived: the connection keeps its slot while its answer moves.
     pub fn request_arrived(&self) {
         self.slots.forget(self.number);
+        // A kept-alive HTTP connection's next request: no longer only waiting.
+        lock(&self.slots.closing).remove(&self.number);
         self.wrote();
         lock(&self.slots.answering).insert(
             self.number,

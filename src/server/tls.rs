@@ -619,6 +619,37 @@ fn load(
     })
 }
 
+/// The certificate browsers are shown on a host's HTTPS listeners (`http.cert`, `http.key`),
+/// served for every name of the host; `None` when it has no HTTPS listener.
+pub fn load_web(host: &HostConfig) -> Result<Option<HostCert>, CertError> {
+    let http = &host.http;
+    let (Some(cert), Some(key)) = (&http.cert, &http.key) else {
+        return Ok(None);
+    };
+    if http.https_listen.is_empty() {
+        return Ok(None);
+    }
+    let mut pair = load(host.canonical(), cert, key, Origin::Operator, &provider())?;
+    pair.names = host.hostnames.clone();
+    Ok(Some(pair))
+}
+
+/// The TLS settings of an HTTPS listener: no client certificates (the web has none to show),
+/// HTTP/1.1 offered by ALPN, sessions resumed by tickets.
+pub fn web_server_config(
+    resolver: Arc<dyn ResolvesServerCert>,
+    ticketer: Arc<dyn ProducesTickets>,
+) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.max_early_data_size = 0;
+    config.ticketer = ticketer;
+    Ok(Arc::new(config))
+}
+
 /// Fingerprints and validity of a DER certificate.
 pub fn cert_info(der: &[u8]) -> Result<CertInfo, String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der)

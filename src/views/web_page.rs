@@ -26,6 +26,11 @@ pre { overflow-x: auto; padding: 0.75rem; background: color-mix(in srgb, var(--f
 figure { margin: 1rem 0; }
 ul.links { list-style: none; padding-left: 0; }
 ul.links li::before { content: \"→ \"; color: var(--muted); }
+header { margin-bottom: 1.5rem; font-weight: 600; }
+header a { text-decoration: none; }
+form[role=search] { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; margin: 1rem 0; }
+form[role=search] input { flex: 1 1 12rem; font: inherit; padding: 0.3rem; }
+form[role=search] button { font: inherit; padding: 0.3rem 0.8rem; }
 footer { margin-top: 3rem; font-size: 0.9rem; color: var(--muted); }
 ";
 
@@ -39,6 +44,22 @@ pub struct PageHead<'a> {
     pub gemini_url: &'a str,
     /// The words of the visible link to it ("Read this page over Gemini").
     pub gemini_label: &'a str,
+    /// The capsule's title, the link home at the top of every page.
+    pub site_title: &'a str,
+}
+
+/// A search form (GET, to `action`), with the words of the search asked already in its field.
+pub fn search_form(action: &str, label: &str, button: &str, words: &str) -> String {
+    format!(
+        "<form role=\"search\" method=\"get\" action=\"{action}\">\n\
+         <label for=\"q\">{label}</label>\n\
+         <input type=\"search\" id=\"q\" name=\"q\" value=\"{words}\">\n\
+         <button type=\"submit\">{button}</button>\n</form>\n",
+        action = encode_double_quoted_attribute(action),
+        label = encode_text(label),
+        words = encode_double_quoted_attribute(words),
+        button = encode_text(button),
+    )
 }
 
 /// The whole document: `body_html` (already HTML, from `convert::gemtext_html`) in `<main>`.
@@ -63,10 +84,12 @@ pub fn document(head: PageHead<'_>, body_html: &str) -> String {
          <title>{title}</title>\n\
          <link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\">\n\
          <link rel=\"alternate\" type=\"text/gemini\" href=\"{gemini}\">\n\
-         </head>\n<body>\n<main>\n{body_html}</main>\n\
+         </head>\n<body>\n<header><a href=\"/\">{site}</a></header>\n\
+         <main>\n{body_html}</main>\n\
          <footer><a href=\"{gemini}\">{label}</a></footer>\n</body>\n</html>\n",
         title = encode_text(head.title),
         label = encode_text(head.gemini_label),
+        site = encode_text(head.site_title),
     );
     html
 }
@@ -81,6 +104,7 @@ mod tests {
             lang,
             gemini_url: "gemini://example.org/posts/a.gmi",
             gemini_label: "Read this page over Gemini",
+            site_title: "Knots & co",
         }
     }
 
@@ -103,6 +127,10 @@ mod tests {
         );
         assert!(page.contains("<main>\n<p>x</p>\n</main>"), "{page}");
         assert!(
+            page.contains("<header><a href=\"/\">Knots &amp; co</a></header>"),
+            "{page}"
+        );
+        assert!(
             page.contains("<footer><a href=\"gemini://example.org/posts/a.gmi\">"),
             "{page}"
         );
@@ -111,6 +139,20 @@ mod tests {
             assert!(!page.contains(never), "{never}: {page}");
         }
         assert!(document(head("t", ""), "").contains("<html>\n"));
+    }
+
+    #[test]
+    fn a_search_form_keeps_the_words_escaped() {
+        let form = search_form("/search", "Search this capsule", "Search", "a \"b\" <c>");
+        assert!(form.contains("method=\"get\" action=\"/search\""), "{form}");
+        assert!(
+            form.contains("name=\"q\" value=\"a &quot;b&quot; &lt;c&gt;\""),
+            "{form}"
+        );
+        assert!(
+            form.contains("<label for=\"q\">Search this capsule</label>"),
+            "{form}"
+        );
     }
 
     #[test]
