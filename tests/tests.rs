@@ -74,3 +74,5 @@ mod tls;
 mod tools;
 /// URLs kept from an old site: bundles, sections, former URLs.
 mod urls;
+/// The web door: pages as HTML over HTTP, HTTP's rules, hostile requests.
+mod web;

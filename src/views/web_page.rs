@@ -25,7 +25,6 @@ blockquote { margin: 1rem 0; padding-left: 1rem; border-left: 3px solid var(--mu
 pre { overflow-x: auto; padding: 0.75rem; background: color-mix(in srgb, var(--fg) 6%, var(--bg)); }
 figure { margin: 1rem 0; }
 ul.links { list-style: none; padding-left: 0; }
-ul.links li::before { content: \"→ \"; color: var(--muted); }
 header { margin-bottom: 1.5rem; font-weight: 600; }
 header a { text-decoration: none; }
 form[role=search] { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; margin: 1rem 0; }

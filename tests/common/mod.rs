@@ -7,6 +7,7 @@
 pub mod abuse;
 pub mod balancer;
 pub mod identity;
+pub mod web;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -297,7 +298,7 @@ impl TestServer {
     }
 
     /// The address on the line `listening on ADDR<suffix>`.
-    fn listening_on(&self, suffix: &str) -> SocketAddr {
+    pub fn listening_on(&self, suffix: &str) -> SocketAddr {
         let line = self.wait_log(suffix, |l| l.ends_with(suffix));
         let addr = line.split("listening on ").nth(1).unwrap();
         addr.trim_end_matches(suffix).trim().parse().unwrap()
