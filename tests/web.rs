@@ -589,3 +589,34 @@ fn build_html_writes_the_site_a_web_server_serves() {
         "plain text notes\n"
     );
 }
+
+#[test]
+fn behind_a_balancer_the_proxy_header_names_the_client() {
+    let setup = Setup::new();
+    blog(&setup);
+    let server = setup
+        .config("[http]\nproxy_listen = [\"127.0.0.1:0\"]\n")
+        .arg("--log-ip")
+        .start();
+    let addr = server.listening_on(" (http, PROXY protocol)");
+    let client: std::net::SocketAddr = "192.0.2.7:40000".parse().unwrap();
+    let header = ppp::v2::Builder::with_addresses(
+        ppp::v2::Version::Two | ppp::v2::Command::Proxy,
+        ppp::v2::Protocol::Stream,
+        (client, addr),
+    )
+    .build()
+    .unwrap();
+    let mut request = header;
+    request.extend_from_slice(
+        b"GET /posts/one.gmi HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    let answer = http_raw(addr, &request);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    server.wait_log("the client the header named", |l| {
+        l.contains("peer=192.0.2.7:40000") && l.contains("path=\"/posts/one.gmi\"")
+    });
+    // Without a header: no byte.
+    let bare = http_raw(addr, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(bare, "");
+}
