@@ -574,6 +574,11 @@ fn build_html_writes_the_site_a_web_server_serves() {
     assert!(post.contains("<p>A clove hitch binds.</p>"), "{post}");
     let home = std::fs::read_to_string(site.join("index.html")).unwrap();
     assert!(home.contains("<a href=\"/posts/one.gmi\">"), "{home}");
+    // With no `title` set, the site is named by its home page's heading, as its feed is.
+    assert!(
+        home.contains("<header><a href=\"/\">Knots &amp; Splices</a></header>"),
+        "{home}"
+    );
     assert!(site.join("archive/index.html").is_file());
     assert!(site.join("series/rope-work/index.html").is_file());
     assert!(site.join("style.css").is_file());
@@ -619,4 +624,159 @@ fn behind_a_balancer_the_proxy_header_names_the_client() {
     // Without a header: no byte.
     let bare = http_raw(addr, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(bare, "");
+}
+
+#[test]
+fn an_https_key_inside_the_capsule_is_refused_at_start() {
+    let setup = Setup::new();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    write(setup.path(), "capsule/tls/cert.pem", cert.cert.pem());
+    write(
+        setup.path(),
+        "capsule/tls/key.pem",
+        cert.signing_key.serialize_pem(),
+    );
+    let key = setup.path().join("capsule/tls/key.pem");
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let (status, err) = setup
+        .config(
+            "[http]\nhttps_listen = [\"127.0.0.1:0\"]\ncert = \"capsule/tls/cert.pem\"\n\
+             key = \"capsule/tls/key.pem\"\n",
+        )
+        .fail();
+    assert!(!status.success());
+    assert!(
+        err.contains("HTTPS private key") || err.contains("HTTPS certificate"),
+        "{err}"
+    );
+    assert!(err.contains("inside the capsule"), "{err}");
+}
+
+#[test]
+fn behind_a_reverse_proxy_each_reader_has_their_own_allowance() {
+    let server = start_with(
+        "[limits]\nrequests_per_minute_per_ip = 2\nmax_connections_per_ip = 2\n",
+        &["--log-ip"],
+    );
+    let addr = server.http_addr();
+    // From a trusted proxy (loopback), X-Forwarded-For names the reader: each has their own
+    // rate.
+    for reader in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        for _ in 0..2 {
+            let answer = http_get(addr, "/", &[("X-Forwarded-For", reader)]);
+            assert_eq!(answer.status, 200, "{reader}");
+        }
+    }
+    let over = http_get(
+        addr,
+        "/",
+        &[("X-Forwarded-For", "203.0.113.9, 198.51.100.1")],
+    );
+    assert_eq!(over.status, 429);
+    assert!(over.header("retry-after").is_some());
+    server.wait_log("the reader named in the log, the proxy as via", |l| {
+        l.contains("peer=198.51.100.2:0") && l.contains("via=127.0.0.1:")
+    });
+    // Kept-alive connections between requests hold no place: more of them than the
+    // address's cap stay usable.
+    let mut conns: Vec<HttpConn> = (0..4).map(|_| HttpConn::open(addr)).collect();
+    for (i, conn) in conns.iter_mut().enumerate() {
+        conn.send(
+            format!("GET /robots.txt HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 192.0.2.{i}\r\n\r\n")
+                .as_bytes(),
+        );
+        assert_eq!(conn.response(false).unwrap().status, 200, "connection {i}");
+    }
+    for (i, conn) in conns.iter_mut().enumerate() {
+        conn.send(
+            format!("GET /robots.txt HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 192.0.2.{i}\r\n\r\n")
+                .as_bytes(),
+        );
+        assert_eq!(
+            conn.response(false).unwrap().status,
+            200,
+            "connection {i} again"
+        );
+    }
+}
+
+#[test]
+fn a_large_page_is_compressed_once_and_decodes_to_the_page() {
+    let setup = Setup::new();
+    let line = "A line of a long page about knots, repeated to make it large.\n";
+    write(
+        &setup.path().join("capsule"),
+        "long.gmi",
+        format!("# Long\n\n{}", line.repeat(4000)),
+    );
+    let server = setup.arg("--http-listen").arg("127.0.0.1:0").start();
+    let addr = server.http_addr();
+    let page = server.http("/long.gmi");
+    assert!(page.body.len() > 200_000, "{}", page.body.len());
+    for (encoding, name) in [("br", "br"), ("gzip", "gzip")] {
+        let first = http_get(addr, "/long.gmi", &[("Accept-Encoding", encoding)]);
+        assert_eq!(first.header("content-encoding"), Some(name));
+        assert!(first.body.len() < page.body.len() / 10);
+        let mut plain = Vec::new();
+        if name == "br" {
+            brotli::Decompressor::new(&first.body[..], 4096)
+                .read_to_end(&mut plain)
+                .unwrap();
+        } else {
+            flate2::read::GzDecoder::new(&first.body[..])
+                .read_to_end(&mut plain)
+                .unwrap();
+        }
+        assert_eq!(plain, page.body);
+        let again = http_get(addr, "/long.gmi", &[("Accept-Encoding", encoding)]);
+        assert_eq!(again.body, first.body);
+        assert_eq!(again.header("etag"), first.header("etag"));
+    }
+}
+
+#[test]
+fn an_absolute_target_names_its_host_and_https_keeps_to_the_certificate_s_host() {
+    let setup = Setup::new();
+    let root = setup.path().to_owned();
+    write(&root.join("a"), "index.gmi", "# Alpha\n");
+    write(&root.join("b"), "index.gmi", "# Bravo\n");
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["a.example".to_owned(), "b.example".to_owned()])
+            .unwrap();
+    write(&root, "web/cert.pem", cert.cert.pem());
+    write(&root, "web/key.pem", cert.signing_key.serialize_pem());
+    std::fs::set_permissions(
+        root.join("web/key.pem"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let http = "listen = [\"127.0.0.1:0\"]\nhttps_listen = [\"127.0.0.1:0\"]\n\
+                cert = \"web/cert.pem\"\nkey = \"web/key.pem\"\n";
+    let server = setup
+        .config(&format!(
+            "[[host]]\nhostnames = [\"a.example\"]\ncapsule = \"a\"\n[host.http]\n{http}\
+             [[host]]\nhostnames = [\"b.example\"]\ncapsule = \"b\"\n[host.http]\n{http}"
+        ))
+        .start();
+    let _ = server.wait_log("the HTTPS listener", |l| l.contains("(https) for"));
+    let _ = server.wait_log("the HTTP listener", |l| l.contains("(http) for"));
+    let plain = server.listening_on(" (http) for a.example, b.example");
+    let https = server.listening_on(" (https) for a.example, b.example");
+    let answer = http_raw(
+        plain,
+        b"GET http://b.example/ HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n",
+    );
+    assert!(answer.contains("Bravo"), "{answer}");
+    let mut tls =
+        crate::common::connect(https, Some("a.example"), crate::common::Tls::Any).unwrap();
+    std::io::Write::write_all(
+        &mut tls,
+        b"GET / HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 421"), "{answer}");
+    assert!(!answer.contains("Bravo"), "{answer}");
 }

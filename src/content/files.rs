@@ -123,6 +123,21 @@ impl Secret {
                 fix,
             });
         }
+        for http in config.hosts.iter().map(|h| &h.http) {
+            let fix = "move it and point http.cert and http.key at the new place";
+            for (what, path) in [
+                ("the HTTPS certificate", &http.cert),
+                ("the HTTPS private key", &http.key),
+            ] {
+                if let Some(path) = path {
+                    secrets.push(Secret {
+                        what,
+                        path: path.clone(),
+                        fix,
+                    });
+                }
+            }
+        }
         if let Some(keys) = &config.ticket_keys {
             secrets.push(Secret {
                 what: "the session-ticket key file",

@@ -468,6 +468,15 @@ impl Origin {
         Origin(base, host)
     }
 
+    /// The type of the pages readers reach there: gemtext, or HTML for web readers.
+    pub fn page_type(&self) -> &'static str {
+        if self.0.starts_with("http") {
+            "text/html"
+        } else {
+            "text/gemini"
+        }
+    }
+
     /// The host part, as written in URLs.
     pub fn host(&self) -> String {
         self.1.clone()

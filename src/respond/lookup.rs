@@ -404,7 +404,7 @@ impl Capsule {
 
     /// The capsule feed's title: the `title` setting, else the heading the author gave the
     /// home page, else the hostname.
-    fn feed_title(&self) -> &str {
+    pub(super) fn feed_title(&self) -> &str {
         if let Some(title) = &self.feeds.title {
             return title;
         }

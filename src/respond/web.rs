@@ -84,7 +84,7 @@ impl WebPage {
     }
 }
 
-/// What [`Capsule::web_now`] found.
+/// What [`Capsule::web_now`] found: a page kept from this snapshot, or the work it needs.
 #[derive(Debug)]
 pub enum WebNow {
     Answer(Web),
@@ -133,14 +133,8 @@ impl Capsule {
         if let Some(page) = self.web.get(&key_of(ask)) {
             return WebNow::Answer(Web::Page(page));
         }
-        // The capsule may have a stylesheet of its own: only the folder can tell.
-        if self.is_stylesheet(request) {
-            return WebNow::Blocking;
-        }
-        match self.lookup_in_memory(&request.segments, request.ends_with_slash, &ask.origin) {
-            Some(lookup) => WebNow::Answer(self.web_found(lookup, ask, true)),
-            None => WebNow::Blocking,
-        }
+        // Made (HTML from gemtext, perhaps a large page) off the async threads, then kept.
+        WebNow::Blocking
     }
 
     /// The answer to a browser's request, whatever it takes. Blocking: call it off the async
@@ -152,7 +146,18 @@ impl Capsule {
         if search_page(&ask.request).is_some() {
             return self.web_search(ask);
         }
+        if let Some(page) = self.web.get(&key_of(ask)) {
+            return Web::Page(page);
+        }
         let request = &ask.request;
+        // Pages held in the snapshot (and generated ones) are kept as HTML; what the folder
+        // holds now (a listing, a file) is read per request.
+        if let Some(lookup) =
+            self.lookup_in_memory(&request.segments, request.ends_with_slash, &ask.origin)
+            && !self.is_stylesheet(request)
+        {
+            return self.web_found(lookup, ask, true);
+        }
         let lookup = self.lookup(&request.segments, request.ends_with_slash, &ask.origin);
         // The stylesheet every page loads, unless the capsule has one of its own.
         if let Lookup::Found(crate::content::Resolved::NotFound(_)) = lookup
@@ -309,7 +314,7 @@ impl Capsule {
             .find_map(|l| l.strip_prefix('#').filter(|t| !t.starts_with('#')))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .unwrap_or(&self.home.title)
+            .unwrap_or(self.feed_title())
             .to_owned();
         let body = gemtext_html::body(gemtext, &|url| self.web_href(url, ask));
         let html = self.web_document(ask, &title, &lang, &body);
@@ -334,7 +339,7 @@ impl Capsule {
                 lang,
                 gemini_url: &gemini_url,
                 gemini_label: self.layout.strings.text("web_gemini_link"),
-                site_title: &self.home.title,
+                site_title: self.feed_title(),
             },
             body,
         )

@@ -23,7 +23,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::limits::PerAddress;
 use super::{StartError, tls};
-use crate::config::{AreaConfig, Config, Fingerprint, HostConfig, Hostname, TitanConfig};
+use crate::config::{AreaConfig, Config, Fingerprint, HostConfig, Hostname, HttpKind, TitanConfig};
 use crate::content::scan::{self, ReadCache, SharedCache};
 use crate::content::{BuildOptions, Problem, Site};
 use crate::content::{CapsuleRoot, Secret};
@@ -32,6 +32,10 @@ use crate::protocol::request::{Named, Rejection, Request};
 use crate::respond::Capsule;
 use crate::views::layout::Layout;
 use crate::watch;
+
+/// An HTTP address as configured, with how it is served (one address of port 0 may be both
+/// a plain and an HTTPS listener, each bound to a port of its own).
+pub(super) type WebAddr = (SocketAddr, HttpKind);
 
 /// Per-phase time limits of a connection.
 #[derive(Debug, Clone)]
@@ -106,9 +110,9 @@ pub(super) struct Hosts {
     /// The host of each configured Gopher address.
     gopher: HashMap<SocketAddr, usize>,
     /// The hosts of each configured HTTP address, in the configuration's order.
-    web: HashMap<SocketAddr, Vec<usize>>,
+    web: HashMap<WebAddr, Vec<usize>>,
     /// The TLS acceptor of each HTTPS address.
-    web_tls: HashMap<SocketAddr, TlsAcceptor>,
+    web_tls: HashMap<WebAddr, TlsAcceptor>,
     acceptor: TlsAcceptor,
     /// For an address among the default host's names whose certificate is not the default
     /// one: what a client that connected to it without SNI is given (that certificate).
@@ -209,7 +213,7 @@ impl Hosts {
     /// The host an HTTP request on a listener bound at `configured` is for: the one of its
     /// hosts its `Host` header names (any case, a port or a trailing dot aside), else the
     /// first of them; `None` when no host listens there any more.
-    pub fn for_web(&self, configured: SocketAddr, host: Option<&str>) -> Option<&Arc<Host>> {
+    pub fn for_web(&self, configured: WebAddr, host: Option<&str>) -> Option<&Arc<Host>> {
         let at = self.web.get(&configured)?;
         let asked = host.map(|h| {
             let h = match h.rsplit_once(':') {
@@ -227,7 +231,7 @@ impl Hosts {
     }
 
     /// The canonical names of the hosts an HTTP listener bound at `configured` serves.
-    pub fn web_hosts(&self, configured: SocketAddr) -> Vec<Hostname> {
+    pub fn web_hosts(&self, configured: WebAddr) -> Vec<Hostname> {
         self.web.get(&configured).map_or_else(Vec::new, |at| {
             at.iter()
                 .map(|&i| self.list[i].canonical().clone())
@@ -236,7 +240,7 @@ impl Hosts {
     }
 
     /// The TLS acceptor of an HTTPS listener bound at `configured` (`None`: plain HTTP).
-    pub fn web_acceptor(&self, configured: SocketAddr) -> Option<&TlsAcceptor> {
+    pub fn web_acceptor(&self, configured: WebAddr) -> Option<&TlsAcceptor> {
         self.web_tls.get(&configured)
     }
 
@@ -526,7 +530,7 @@ impl Prepared {
             .unwrap_or_default();
         let mut by_name = HashMap::new();
         let mut gopher = HashMap::new();
-        let mut web: HashMap<SocketAddr, Vec<usize>> = HashMap::new();
+        let mut web: HashMap<WebAddr, Vec<usize>> = HashMap::new();
         let mut list = Vec::new();
         let mut read = Vec::new();
         let opened = opened.into_iter().zip(web_certs);
@@ -542,8 +546,8 @@ impl Prepared {
             for addr in host.gopher.listen.iter().chain(&host.gopher.proxy_listen) {
                 gopher.insert(addr.get(), i);
             }
-            for (addr, _) in host.http.addresses() {
-                let at = web.entry(addr).or_default();
+            for configured in host.http.addresses() {
+                let at = web.entry(configured).or_default();
                 if !at.contains(&i) {
                     at.push(i);
                 }
@@ -757,7 +761,7 @@ impl Hosts {
         running: &Running,
         list: Vec<Arc<Host>>,
         names: Arc<Names>,
-        (gopher, web): (HashMap<SocketAddr, usize>, HashMap<SocketAddr, Vec<usize>>),
+        (gopher, web): (HashMap<SocketAddr, usize>, HashMap<WebAddr, Vec<usize>>),
     ) -> Result<Hosts, StartError> {
         let resolver: Arc<dyn ResolvesServerCert> = names.clone();
         // Shared by every node behind a balancer when a key file is set (read again on each
@@ -767,7 +771,7 @@ impl Hosts {
             None => Arc::clone(&running.ticketer),
         };
         let by_address = address_acceptors(&list[names.default], &names, &ticketer)?;
-        let web_tls = web_acceptors(config, &list, &web, &ticketer)?;
+        let web_tls = web_acceptors(&list, &web, &ticketer)?;
         let limits = &config.limits;
         Ok(Hosts {
             list,
@@ -813,21 +817,13 @@ impl ResolvesServerCert for WebNames {
 
 /// One TLS acceptor per HTTPS address, with the certificates of the hosts listening there.
 fn web_acceptors(
-    config: &Config,
     list: &[Arc<Host>],
-    web: &HashMap<SocketAddr, Vec<usize>>,
+    web: &HashMap<WebAddr, Vec<usize>>,
     ticketer: &Arc<dyn ProducesTickets>,
-) -> Result<HashMap<SocketAddr, TlsAcceptor>, StartError> {
+) -> Result<HashMap<WebAddr, TlsAcceptor>, StartError> {
     let mut acceptors = HashMap::new();
     for (addr, at) in web {
-        let https = at.iter().any(|&i| {
-            config.hosts[i]
-                .http
-                .https_listen
-                .iter()
-                .any(|a| a.get() == *addr)
-        });
-        if !https {
+        if addr.1 != HttpKind::Https {
             continue;
         }
         let pairs: Vec<&tls::HostCert> = at

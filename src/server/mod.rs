@@ -73,7 +73,7 @@ enum Speaks {
     Gemini,
     Gopher(SocketAddr),
     /// HTTP or HTTPS for the hosts that list the address it was configured with.
-    Http(SocketAddr),
+    Http(host::WebAddr),
 }
 
 /// A server whose listeners are bound and whose certificates are loaded: everything that can
@@ -85,7 +85,7 @@ pub struct Server {
     /// expects a PROXY header.
     gopher_listeners: Vec<(SocketAddr, TcpListener, bool)>,
     /// The HTTP listeners, as the Gopher ones.
-    web_listeners: Vec<(SocketAddr, TcpListener, bool)>,
+    web_listeners: Vec<(host::WebAddr, TcpListener, bool)>,
     live: Arc<Live>,
     /// What a reload keeps.
     running: Running,
@@ -151,7 +151,7 @@ impl Server {
         for (addr, kind) in web_addrs {
             let bound = bind_all([addr])?;
             let proxied = kind == config::HttpKind::Proxied;
-            web_listeners.extend(bound.into_iter().map(|(a, l)| (a, l, proxied)));
+            web_listeners.extend(bound.into_iter().map(|(a, l)| ((a, kind), l, proxied)));
         }
         let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
         let (hosts, watches) = prepared.watch(config, reload_tx.clone());
@@ -245,7 +245,7 @@ impl Server {
         let gemini = (self.listeners.into_iter()).map(|(l, proxied)| (l, Speaks::Gemini, proxied));
         let bound_gopher: Vec<SocketAddr> =
             self.gopher_listeners.iter().map(|(a, _, _)| *a).collect();
-        let bound_web: Vec<SocketAddr> = self.web_listeners.iter().map(|(a, _, _)| *a).collect();
+        let bound_web: Vec<host::WebAddr> = self.web_listeners.iter().map(|(a, _, _)| *a).collect();
         let gopher = self
             .gopher_listeners
             .into_iter()
@@ -314,7 +314,7 @@ impl Server {
 /// started with.
 async fn reload_loop(
     live: Arc<Live>,
-    (first, mut running, bound): (Config, Running, (Vec<SocketAddr>, Vec<SocketAddr>)),
+    (first, mut running, bound): (Config, Running, (Vec<SocketAddr>, Vec<host::WebAddr>)),
     load_config: LoadConfig,
     mut requests: UnboundedReceiver<()>,
     reload_tx: UnboundedSender<()>,
@@ -368,7 +368,7 @@ async fn reload_loop(
 async fn prepare(
     load: Arc<LoadConfig>,
     now: Running,
-    (bound_gopher, bound_web): (Vec<SocketAddr>, Vec<SocketAddr>),
+    (bound_gopher, bound_web): (Vec<SocketAddr>, Vec<host::WebAddr>),
 ) -> Option<(Config, Prepared)> {
     let prepared = tokio::task::spawn_blocking(move || {
         let config = load().map_err(|e| e.to_string())?;
@@ -388,8 +388,9 @@ async fn prepare(
             .find(|a| prepared.hosts.for_web(**a, None).is_none())
         {
             return Err(format!(
-                "no host listens on the HTTP address {orphan} any more; HTTP addresses \
-                 change with a restart"
+                "no host listens on the HTTP address {} any more; HTTP addresses \
+                 change with a restart",
+                orphan.0
             ));
         }
         Ok::<_, String>((config, prepared))
@@ -627,6 +628,15 @@ async fn accept_loop(
                 continue;
             }
             // Keyed on the client the header names, once it has been read.
+            None
+        } else if matches!(protocol, Speaks::Http(_))
+            && hosts
+                .proxy_trusted
+                .iter()
+                .any(|net| net.contains(peer.ip()))
+        {
+            // A reverse proxy's connections carry many readers: each request takes a place
+            // of the reader it names (see `web`).
             None
         } else {
             let Some(place) = hosts.per_address.connect(peer.ip()) else {

@@ -27,7 +27,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_util::sync::CancellationToken;
 
 use super::conn::{AccessLog, off_thread, on_disk, open_file};
-use super::host::Hosts;
+use super::host::{Hosts, WebAddr};
+use super::limits::Slot;
 use super::slots::{CLOSED_FOR_NEWCOMER, Ticket};
 use super::{Admitted, Holds};
 use crate::convert::url::Origin;
@@ -39,6 +40,9 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// Headers one request may have.
 const MAX_HEADERS: usize = 64;
+
+/// Pages larger than this are compressed off the async threads.
+const OFF_THREAD_BYTES: usize = 32 * 1024;
 
 /// Bodies smaller than this are sent as they are: compressing them saves nothing.
 const MIN_COMPRESSED: usize = 512;
@@ -65,7 +69,7 @@ type Reply = Response<BoxBody<Bytes, std::io::Error>>;
 pub(super) async fn handle(
     conn: Admitted,
     hosts: Arc<Hosts>,
-    configured: SocketAddr,
+    configured: WebAddr,
     shutdown: CancellationToken,
 ) {
     let Admitted {
@@ -77,23 +81,23 @@ pub(super) async fn handle(
         ..
     } = conn;
     let Holds { place, ticket } = holds;
-    // The address's place is held for the whole connection: a browser keeps a few.
-    let _place = place;
     let ticket = Arc::new(ticket);
     let local = stream.local_addr().ok();
     let timeouts = hosts.timeouts.clone();
     let progress = Arc::new(Progress::new());
-    let door = Arc::new(Door {
+    let door = Door {
         hosts: Arc::clone(&hosts),
         configured,
         https: hosts.web_acceptor(configured).is_some(),
-        port: local.map_or(configured.port(), |l| l.port()),
+        port: local.map_or(configured.0.port(), |l| l.port()),
         peer,
         via,
         quiet,
         ticket: Arc::clone(&ticket),
         progress: Arc::clone(&progress),
-    });
+        connected: std::sync::Mutex::new(place),
+        sni: None,
+    };
     match hosts.web_acceptor(configured) {
         Some(acceptor) => {
             let handshake =
@@ -103,19 +107,23 @@ pub(super) async fn handle(
                 () = ticket.closed_for_newcomer().cancelled() => return,
             };
             match tls {
-                Ok(Ok(tls)) => serve(tls, door, shutdown).await,
+                Ok(Ok(tls)) => {
+                    let mut door = door;
+                    door.sni = tls.get_ref().1.server_name().map(str::to_owned);
+                    serve(tls, Arc::new(door), shutdown).await;
+                }
                 Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed (HTTPS)"),
                 Err(_) => tracing::debug!("TLS handshake timed out (HTTPS)"),
             }
         }
-        None => serve(stream, door, shutdown).await,
+        None => serve(stream, Arc::new(door), shutdown).await,
     }
 }
 
 /// What every request of a connection shares.
 struct Door {
     hosts: Arc<Hosts>,
-    configured: SocketAddr,
+    configured: WebAddr,
     https: bool,
     /// The port the client connected to.
     port: u16,
@@ -124,6 +132,57 @@ struct Door {
     quiet: bool,
     ticket: Arc<Ticket>,
     progress: Arc<Progress>,
+    /// The place among its address's connections the connection was let in with, until its
+    /// first request: from then on each request takes one of its client's while it is
+    /// answered (a kept-alive connection between requests holds none).
+    connected: std::sync::Mutex<Option<Slot>>,
+    /// The name an HTTPS client asked for: a request for another host is misdirected.
+    sni: Option<String>,
+}
+
+/// Who a request is from: the connection's peer, or the client a trusted reverse proxy
+/// names in `X-Forwarded-For` (then `via` is the proxy), and whether that proxy says the
+/// reader came over plain `http`.
+struct Client {
+    peer: SocketAddr,
+    via: Option<SocketAddr>,
+    proxied: bool,
+    plain: bool,
+}
+
+impl Door {
+    fn client(&self, headers: &HeaderMap) -> Client {
+        let trusted = self.via.is_none()
+            && self
+                .hosts
+                .proxy_trusted
+                .iter()
+                .any(|net| net.contains(self.peer.ip()));
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .last()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok());
+        let plain = headers
+            .get("x-forwarded-proto")
+            .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"http"));
+        match forwarded {
+            Some(ip) if trusted => Client {
+                peer: SocketAddr::new(ip, 0),
+                via: Some(self.peer),
+                proxied: true,
+                plain,
+            },
+            _ => Client {
+                peer: self.peer,
+                via: self.via,
+                proxied: trusted || self.via.is_some(),
+                plain: trusted && plain,
+            },
+        }
+    }
 }
 
 /// Runs hyper over the stream until the client is done, a limit is passed, or the server
@@ -196,15 +255,35 @@ where
 /// Answers one request and writes its access-log line.
 async fn answer(request: Request<Incoming>, door: &Door) -> Reply {
     door.ticket.request_arrived();
-    let mut log = AccessLog::new(door.peer);
-    log.via = door.via;
+    // From now on each request holds a place of its own client's.
+    drop(
+        door.connected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(),
+    );
+    let client = door.client(request.headers());
+    let mut log = AccessLog::new(client.peer);
+    log.via = client.via;
     log.quiet = door.quiet;
     log.path = request
         .uri()
         .path_and_query()
         .map_or_else(|| request.uri().to_string(), |p| p.as_str().to_owned());
     log.host = host_header(request.headers()).unwrap_or("-").to_owned();
-    let reply = reply(&request, door, &mut log).await;
+    let place = door.hosts.per_address.connect(client.peer.ip());
+    let reply = match place {
+        Some(_) => reply(&request, door, &client, &mut log).await,
+        None => {
+            log.note = "too many requests at once from one address";
+            let mut reply = plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too many requests at once\n",
+            );
+            set(reply.headers_mut(), header::RETRY_AFTER, "1");
+            reply
+        }
+    };
     log.status = Some(reply.status().as_u16().to_string());
     log.bytes = reply.body().size_hint().exact().unwrap_or(0);
     log.answered = Some(Instant::now());
@@ -218,15 +297,21 @@ async fn answer(request: Request<Incoming>, door: &Door) -> Reply {
         Tracked {
             body,
             ticket: Some(ticket),
+            place,
         }
         .boxed(),
     )
 }
 
 /// The response to one request, before it is logged.
-async fn reply(request: &Request<Incoming>, door: &Door, log: &mut AccessLog) -> Reply {
+async fn reply(
+    request: &Request<Incoming>,
+    door: &Door,
+    client: &Client,
+    log: &mut AccessLog,
+) -> Reply {
     let hosts = &door.hosts;
-    if let Err(wait) = hosts.per_address.request(door.peer.ip()) {
+    if let Err(wait) = hosts.per_address.request(client.peer.ip()) {
         log.note = "over the request rate of its address";
         let mut reply = plain(StatusCode::TOO_MANY_REQUESTS, "Too many requests\n");
         set(reply.headers_mut(), header::RETRY_AFTER, &wait.to_string());
@@ -243,10 +328,26 @@ async fn reply(request: &Request<Incoming>, door: &Door, log: &mut AccessLog) ->
         return reply;
     }
     let head = request.method() == Method::HEAD;
-    let Some(host) = hosts.for_web(door.configured, host_header(request.headers())) else {
+    // An absolute-form target names its host itself; else the Host header does.
+    let named = match request.uri().authority() {
+        Some(authority) => Some(authority.as_str()),
+        None => host_header(request.headers()),
+    };
+    let Some(host) = hosts.for_web(door.configured, named) else {
         log.note = "no host listens here any more";
         return plain(StatusCode::MISDIRECTED_REQUEST, "No host here\n");
     };
+    // Over HTTPS the connection is for the host its certificate was chosen by.
+    if let Some(sni) = &door.sni
+        && let Some(by_name) = hosts.for_web(door.configured, Some(sni))
+        && !Arc::ptr_eq(by_name, host)
+    {
+        log.note = "a request for another host than the connection's";
+        return plain(
+            StatusCode::MISDIRECTED_REQUEST,
+            "This connection is for another host\n",
+        );
+    }
     log.vhost = host.canonical().to_string();
     let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
     // The target read as the Gemini door reads a URL: one set of rules for paths.
@@ -266,11 +367,7 @@ async fn reply(request: &Request<Incoming>, door: &Door, log: &mut AccessLog) ->
     let capsule = host.capsule.load_full();
     let ask = WebAsk {
         request: parsed,
-        origin: Origin::web(
-            true,
-            host.canonical().as_str(),
-            if door.https { door.port } else { 443 },
-        ),
+        origin: web_origin(host.canonical().as_str(), door, client),
         gemini: Origin::new(host.canonical().as_str(), host.public_port.unwrap_or(1965)),
         names: Arc::clone(&host.web_names),
     };
@@ -304,7 +401,10 @@ async fn reply(request: &Request<Incoming>, door: &Door, log: &mut AccessLog) ->
         }
     };
     match web {
-        Web::Page(page) => page_reply(&page, request.headers(), head),
+        Web::Page(page) => {
+            encode_off_thread(&page, request.headers()).await;
+            page_reply(&page, request.headers(), head)
+        }
         Web::Redirect {
             permanent,
             location,
@@ -337,6 +437,23 @@ async fn reply(request: &Request<Incoming>, door: &Door, log: &mut AccessLog) ->
                 )
             }
         },
+    }
+}
+
+/// Where web readers reach the host, for feeds' absolute URLs: the HTTPS listener's own
+/// address; behind a trusted proxy `https` (unless it says `X-Forwarded-Proto: http`); a
+/// plain listener reached directly, `http` at its port.
+fn web_origin(host: &str, door: &Door, client: &Client) -> Origin {
+    if door.https {
+        Origin::web(true, host, door.port)
+    } else if client.proxied {
+        if client.plain {
+            Origin::web(false, host, 80)
+        } else {
+            Origin::web(true, host, 443)
+        }
+    } else {
+        Origin::web(false, host, door.port)
     }
 }
 
@@ -375,6 +492,26 @@ fn host_header(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::HOST).and_then(|h| h.to_str().ok())
 }
 
+/// Compresses a large page off the async threads (once, kept with it), when the client takes
+/// an encoding it has not been compressed in yet: brotli of a few megabytes takes a core for
+/// a moment, which no other connection should wait for.
+async fn encode_off_thread(page: &Arc<WebPage>, asked: &HeaderMap) {
+    if page.body.len() < OFF_THREAD_BYTES || !compressible(&page.content_type) {
+        return;
+    }
+    let page = Arc::clone(page);
+    let work: Box<dyn FnOnce() + Send> = match pick_encoding(asked) {
+        Some(Encoding::Brotli) if page.brotli.get().is_none() => Box::new(move || {
+            page.brotli.get_or_init(|| brotli(&page.body));
+        }),
+        Some(Encoding::Gzip) if page.gzip.get().is_none() => Box::new(move || {
+            page.gzip.get_or_init(|| gzip(&page.body));
+        }),
+        _ => return,
+    };
+    let _ = tokio::task::spawn_blocking(work).await;
+}
+
 /// A page made in memory: `304` when the client's copy is this one, else the page, compressed
 /// when the client accepts it and it is worth it.
 fn page_reply(page: &WebPage, asked: &HeaderMap, head: bool) -> Reply {
@@ -400,6 +537,9 @@ fn page_reply(page: &WebPage, asked: &HeaderMap, head: bool) -> Reply {
     if validated && not_modified(asked, &[&page.etag, &etag], page.made) {
         let mut reply = empty(StatusCode::NOT_MODIFIED);
         validators(reply.headers_mut(), &etag, page.made);
+        if compressible(&page.content_type) {
+            set(reply.headers_mut(), header::VARY, "Accept-Encoding");
+        }
         return reply;
     }
     let mut reply = sized(status, body, head);
@@ -425,7 +565,9 @@ fn page_reply(page: &WebPage, asked: &HeaderMap, head: bool) -> Reply {
 fn page_of(web: Web, head: bool) -> Reply {
     match web {
         Web::Page(page) => page_reply(&page, &HeaderMap::new(), head),
-        _ => plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error\n"),
+        Web::File { .. } | Web::Redirect { .. } => {
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error\n")
+        }
     }
 }
 
@@ -738,6 +880,8 @@ impl<S> Watched<S> {
 struct Tracked {
     body: BoxBody<Bytes, std::io::Error>,
     ticket: Option<Arc<Ticket>>,
+    /// The request's place among its client's, until its answer is sent.
+    place: Option<Slot>,
 }
 
 impl Body for Tracked {
@@ -752,6 +896,7 @@ impl Body for Tracked {
         if let Poll::Ready(None) = polled
             && let Some(ticket) = self.ticket.take()
         {
+            self.place = None;
             ticket.answered();
         }
         polled

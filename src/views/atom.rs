@@ -134,7 +134,8 @@ fn feed(site: &Site, origin: &Origin, host: &str, head: &Head<'_>, posts: &[&Pos
     );
     let _ = writeln!(
         xml,
-        "  <link rel=\"alternate\" type=\"text/gemini\" href=\"{}\"/>",
+        "  <link rel=\"alternate\" type=\"{}\" href=\"{}\"/>",
+        origin.page_type(),
         escape(&origin.absolute(head.page_url))
     );
     let _ = writeln!(
@@ -159,7 +160,8 @@ fn feed(site: &Site, origin: &Origin, host: &str, head: &Head<'_>, posts: &[&Pos
         );
         let _ = writeln!(
             xml,
-            "    <link rel=\"alternate\" type=\"text/gemini\" href=\"{url}\"/>"
+            "    <link rel=\"alternate\" type=\"{}\" href=\"{url}\"/>",
+            origin.page_type()
         );
         if let Some(summary) = &post.meta.summary {
             let _ = writeln!(xml, "    <summary>{}</summary>", escape(summary));
