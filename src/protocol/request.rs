@@ -126,25 +126,12 @@ pub fn parse(line: &[u8]) -> Result<Request, Rejection> {
 
     let mut segments = Vec::new();
     for raw_segment in raw.path.split('/').skip(1) {
-        if !percent_encoded_well(raw_segment) {
-            return Err(bad(
-                "Path has a `%` that does not begin a percent-encoded byte",
-            ));
+        // An empty segment (`//`) stands for nothing; one that decodes to nothing (`%` alone
+        // is refused) cannot be empty.
+        if raw_segment.is_empty() {
+            continue;
         }
-        let decoded = percent_decode_str(raw_segment)
-            .decode_utf8()
-            .map_err(|_| bad("Path is not valid UTF-8 after percent-decoding"))?;
-        match &*decoded {
-            "." | ".." => return Err(bad("Path contains a `.` or `..` segment")),
-            "" => {}
-            s if s.contains(['/', '\\', '\0']) => {
-                return Err(bad("Path segment encodes `/`, `\\` or NUL"));
-            }
-            s if s.chars().any(char::is_control) => {
-                return Err(bad("Path segment encodes a control character"));
-            }
-            s => segments.push(s.to_owned()),
-        }
+        segments.push(segment(raw_segment)?);
     }
 
     Ok(Request {
@@ -155,6 +142,65 @@ pub fn parse(line: &[u8]) -> Result<Request, Rejection> {
         ends_with_slash: raw.path.is_empty() || raw.path.ends_with('/'),
         query: url.query().map(str::to_owned),
     })
+}
+
+/// Reads an HTTP request target (`/path?query`) by the rules of a Gemini URL's path and
+/// query, as [`parse`] reads `gemini://host/path?query`: one set of rules for every door. The
+/// host is left unnamed (the web door picks it by the `Host` header). A target of the common
+/// characters is read directly; any other goes through [`parse`] whole.
+pub fn parse_target(target: &str) -> Result<Request, Rejection> {
+    /// What a target may hold to be read directly: what the URL parser keeps as it is.
+    fn plain(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%[]".contains(&b)
+    }
+    let fast = target.starts_with('/')
+        && target.len() + "gemini://h".len() <= MAX_URL_BYTES
+        && target.bytes().all(plain);
+    if !fast {
+        return parse(format!("gemini://h{target}").as_bytes());
+    }
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
+    if path.contains(['?', '[', ']']) {
+        return parse(format!("gemini://h{target}").as_bytes());
+    }
+    let mut segments = Vec::new();
+    for raw_segment in path.split('/').skip(1) {
+        if raw_segment.is_empty() {
+            continue;
+        }
+        segments.push(segment(raw_segment)?);
+    }
+    Ok(Request {
+        host: Hostname::from_ip(std::net::Ipv4Addr::UNSPECIFIED.into()),
+        port: None,
+        raw_path: path.to_owned(),
+        segments,
+        ends_with_slash: path.ends_with('/'),
+        query: query.map(str::to_owned),
+    })
+}
+
+/// One segment of a path, decoded, by the rules of every door.
+fn segment(raw: &str) -> Result<String, Rejection> {
+    if !percent_encoded_well(raw) {
+        return Err(bad(
+            "Path has a `%` that does not begin a percent-encoded byte",
+        ));
+    }
+    let decoded = percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| bad("Path is not valid UTF-8 after percent-decoding"))?;
+    match &*decoded {
+        "." | ".." => Err(bad("Path contains a `.` or `..` segment")),
+        s if s.contains(['/', '\\', '\0']) => Err(bad("Path segment encodes `/`, `\\` or NUL")),
+        s if s.chars().any(char::is_control) => {
+            Err(bad("Path segment encodes a control character"))
+        }
+        s => Ok(s.to_owned()),
+    }
 }
 
 impl Request {
@@ -259,6 +305,59 @@ fn percent_encoded_well(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_target_reads_as_the_same_path_in_a_gemini_url() {
+        let targets = [
+            "/",
+            "/a",
+            "/a/",
+            "//a//b/",
+            "/posts/x.gmi",
+            "/search?q=a+b",
+            "/search?a%20b",
+            "/a/./b",
+            "/a/../b",
+            "/%2e%2e/x",
+            "/a%2Fb",
+            "/a%5Cb",
+            "/%00",
+            "/%zz",
+            "/%",
+            "/caf%C3%A9/",
+            "/%C3%28",
+            "/a;b=c/d@e:f",
+            "/x?y?z",
+            "/x?",
+            "/a[b]",
+            "/?q=<s>",
+            "/a b",
+            "/é",
+            "/a#b",
+            "/a\\b",
+            "/q?\"x\"",
+            "/%0a",
+            "/~user/",
+            "/a%20b?c=d&e=f",
+        ];
+        for target in targets {
+            let direct = parse_target(target);
+            let whole = parse(format!("gemini://h{target}").as_bytes());
+            match (direct, whole) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.segments, b.segments, "{target}");
+                    assert_eq!(a.ends_with_slash, b.ends_with_slash, "{target}");
+                    assert_eq!(a.raw_path, b.raw_path, "{target}");
+                    assert_eq!(a.query, b.query, "{target}");
+                }
+                (Err(a), Err(b)) => assert_eq!(a, b, "{target}"),
+                (a, b) => panic!("{target}: {a:?} / {b:?}"),
+            }
+        }
+        let long = format!("/{}", "a".repeat(1100));
+        assert!(parse_target(&long).is_err());
+    }
+
     use super::*;
 
     fn reason(line: &str) -> Rejection {

@@ -52,15 +52,15 @@ const TICK: Duration = Duration::from_millis(500);
 
 /// What every answer says of how it may be used: no script, no frame, nothing from
 /// elsewhere, no referrer.
-const SECURITY_HEADERS: [(&str, &str); 4] = [
+const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
     (
-        "content-security-policy",
+        header::CONTENT_SECURITY_POLICY,
         "default-src 'none'; style-src 'self'; img-src 'self'; media-src 'self'; \
          form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
     ),
-    ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
-    ("x-frame-options", "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::X_FRAME_OPTIONS, "DENY"),
 ];
 
 type Reply = Response<BoxBody<Bytes, std::io::Error>>;
@@ -351,7 +351,7 @@ async fn reply(
     log.vhost = host.canonical().to_string();
     let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
     // The target read as the Gemini door reads a URL: one set of rules for paths.
-    let parsed = request::parse(format!("gemini://h{target}").as_bytes());
+    let parsed = request::parse_target(target);
     let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(rejection) => {
