@@ -509,6 +509,124 @@ fn try_real_site(site: &RealSite) {
         }
     }
     assert!(pages > site.published, "{name}: {pages} pages\n{out}");
+    // The same site for web readers: every page an HTML document whose elements close in
+    // order, with no script, and no template tag in its text either.
+    let (status, out, err) = run_cli(
+        dir.path(),
+        &[
+            "build",
+            "--config",
+            "/dev/null",
+            "--capsule",
+            "capsule",
+            "--out",
+            "web",
+            "--html",
+        ],
+    );
+    assert!(status.success(), "{name}: {out}{err}");
+    let mut documents = 0;
+    let mut stack = vec![dir.path().join("web")];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            // A folder's page is its `index.html`; other `.html` files are the site's own,
+            // copied as they are.
+            let is_page = path.extension().is_some_and(|e| e == "gmi")
+                || path.file_name().is_some_and(|n| n == "index.html");
+            if !is_page {
+                continue;
+            }
+            documents += 1;
+            let html = std::fs::read_to_string(&path).unwrap();
+            let shown = path.display();
+            assert!(html.starts_with("<!DOCTYPE html>"), "{name}: {shown}");
+            assert!(
+                !html.to_ascii_lowercase().contains("<script"),
+                "{name}: {shown}"
+            );
+            if let Err(why) = elements_close_in_order(&html) {
+                panic!("{name}: {shown}: {why}\n{html}");
+            }
+            let text = site
+                .shown
+                .iter()
+                .fold(prose(&html_text(&html)), |text, meant| {
+                    text.replace(meant, "")
+                });
+            for tag in RAW_TAGS {
+                assert!(!text.contains(tag), "{name}: {shown} shows `{tag}`");
+            }
+        }
+    }
+    assert_eq!(documents, pages, "{name}: one web page per Gemini page");
+}
+
+/// Whether every element of an HTML document but the void ones is closed, in order.
+fn elements_close_in_order(html: &str) -> Result<(), String> {
+    const VOID: [&str; 3] = ["meta", "link", "br"];
+    let mut open: Vec<&str> = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at + 1..];
+        let end = rest.find('>').ok_or("a tag never ends")?;
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') {
+            continue;
+        }
+        let name = tag
+            .trim_start_matches('/')
+            .split([' ', '\n'])
+            .next()
+            .unwrap_or("");
+        if tag.starts_with('/') {
+            match open.pop() {
+                Some(opened) if opened == name => {}
+                other => return Err(format!("</{name}> closes {other:?}")),
+            }
+        } else if !VOID.contains(&name) {
+            open.push(name);
+        }
+    }
+    if open.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("never closed: {open:?}"))
+    }
+}
+
+/// The prose of an HTML document: tags and preformatted blocks (code, shown as written) left
+/// out, the five escapes read back.
+fn html_text(html: &str) -> String {
+    let mut prose = String::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("<pre") {
+        prose.push_str(&rest[..at]);
+        rest = rest[at..]
+            .split_once("</pre>")
+            .map_or("", |(_, after)| after);
+    }
+    prose.push_str(rest);
+    let mut text = String::new();
+    let mut inside = false;
+    for c in prose.chars() {
+        match c {
+            '<' => inside = true,
+            '>' => inside = false,
+            c if !inside => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
 }
 
 #[test]
