@@ -164,7 +164,11 @@ fn a_reader_with_only_a_browser_reads_a_series_searches_and_subscribes() {
         .filter(|n| n.has_tag_name("entry"))
         .count();
     assert_eq!(entries, 3);
-    assert!(text.contains("https://localhost/posts/two.gmi"), "{text}");
+    let port = server.http_addr().port();
+    assert!(
+        text.contains(&format!("http://localhost:{port}/posts/two.gmi")),
+        "{text}"
+    );
 
     // A search typed into the form and submitted.
     let searched = check(&["--search", "clove hitch", &format!("{base}/search")]);

@@ -19,6 +19,7 @@ fn blog(setup: &Setup) {
          => gemini://localhost/posts/one.gmi The first part\n\
          => gemini://elsewhere.example/page.gmi Another capsule\n\
          => javascript:alert(1) Not a link\n\
+         => gemini://localhost//elsewhere.example/x Two slashes\n\
          => https://example.org/ The web\n\n\
          ```a diagram of a bowline\n  __\n /  \\\n```\n",
     );
@@ -84,6 +85,11 @@ fn every_public_page_is_html_at_its_gemini_path() {
         "{html}"
     );
     assert!(!html.contains("href=\"javascript:"), "{html}");
+    // A link of this host stays on this site, however many slashes its path starts with.
+    assert!(
+        html.contains("<a href=\"/elsewhere.example/x\">Two slashes</a>"),
+        "{html}"
+    );
     assert!(
         html.contains("<figure aria-label=\"a diagram of a bowline\">"),
         "{html}"
@@ -134,15 +140,31 @@ fn every_public_page_is_html_at_its_gemini_path() {
             .unwrap()
             .starts_with("application/atom+xml")
     );
-    assert!(
-        feed.text().contains("https://localhost/posts/three.gmi"),
-        "{}",
-        feed.text()
-    );
+    // Read directly from a plain listener: the feed's URLs are where it was read.
+    let port = server.http_addr().port();
+    let direct = format!("type=\"text/html\" href=\"http://localhost:{port}/posts/three.gmi\"");
+    assert!(feed.text().contains(&direct), "{}", feed.text());
+    assert!(!feed.text().contains("text/gemini"), "{}", feed.text());
     assert!(
         !feed.text().contains("gemini://localhost/posts"),
         "{}",
         feed.text()
+    );
+    // Through a proxy that says the reader came over HTTPS: https URLs.
+    let proxied = http_get(
+        server.http_addr(),
+        "/atom.xml",
+        &[
+            ("X-Forwarded-For", "192.0.2.1"),
+            ("X-Forwarded-Proto", "https"),
+        ],
+    );
+    assert!(
+        proxied
+            .text()
+            .contains("href=\"https://localhost/posts/three.gmi\""),
+        "{}",
+        proxied.text()
     );
     // Not found, as a page.
     let missing = server.http("/nowhere.gmi");
@@ -278,10 +300,9 @@ fn validators_head_and_compression_follow_http() {
     let etag = page.header("etag").unwrap().to_owned();
     let modified = page.header("last-modified").unwrap().to_owned();
     assert_eq!(page.header("cache-control"), Some("no-cache"));
-    assert_eq!(
-        http_get(addr, "/posts/one.gmi", &[("If-None-Match", &etag)]).status,
-        304
-    );
+    let not_modified = http_get(addr, "/posts/one.gmi", &[("If-None-Match", &etag)]);
+    assert_eq!(not_modified.status, 304);
+    assert_eq!(not_modified.header("vary"), Some("Accept-Encoding"));
     assert_eq!(
         http_get(addr, "/posts/one.gmi", &[("If-Modified-Since", &modified)]).status,
         304
@@ -440,6 +461,9 @@ fn bodies_smuggling_and_malformed_heads_are_refused() {
     }
     let long = format!("/{}", "a".repeat(2000));
     assert_eq!(http_get(addr, &long, &[]).status, 414);
+    // As long as a Gemini URL may be: looked up.
+    let longest = format!("/{}", "a".repeat(1023));
+    assert_eq!(http_get(addr, &longest, &[]).status, 404);
     // The server still answers.
     assert_eq!(server.http("/").status, 200);
 }
@@ -779,4 +803,80 @@ fn an_absolute_target_names_its_host_and_https_keeps_to_the_certificate_s_host()
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 421"), "{answer}");
     assert!(!answer.contains("Bravo"), "{answer}");
+    // Without a name (by address), the connection is the first host's, whose certificate
+    // it was shown.
+    for (host, status) in [("b.example", "421"), ("a.example", "200")] {
+        let mut tls = crate::common::connect(https, None, crate::common::Tls::Any).unwrap();
+        let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        std::io::Write::write_all(&mut tls, request.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        let _ = tls.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{host}: {answer}"
+        );
+    }
+}
+
+#[test]
+fn a_full_server_closes_a_kept_alive_connection_for_a_newcomer() {
+    // Two slots, and a request head may take a minute: only closing a connection that has
+    // its answer (and now trickles its next request) lets a newcomer in within the deadline.
+    let server = start_with("[limits]\nmax_connections = 2\nrequest_timeout = 60\n", &[]);
+    let addr = server.http_addr();
+    let mut held: Vec<HttpConn> = (0..2).map(|_| HttpConn::open(addr)).collect();
+    for conn in &mut held {
+        conn.send(b"GET /about.gmi HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        assert_eq!(conn.response(false).unwrap().status, 200);
+        conn.send(b"GET /about.gmi HTTP/1.1\r\nHost: loc");
+    }
+    let trickle = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let trickler = {
+        let trickle = std::sync::Arc::clone(&trickle);
+        std::thread::spawn(move || {
+            while trickle.load(std::sync::atomic::Ordering::Relaxed) {
+                for conn in &mut held {
+                    let _ = conn.try_send(b"a");
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    let newcomer = server.http("/about.gmi");
+    trickle.store(false, std::sync::atomic::Ordering::Relaxed);
+    trickler.join().unwrap();
+    assert_eq!(newcomer.status, 200);
+}
+
+#[test]
+fn a_gemtext_file_too_large_to_convert_is_left_out_of_the_web_copy() {
+    let setup = Setup::new();
+    let dir = setup.path().to_owned();
+    let script = "<script>alert(1)</script>\n".repeat(100);
+    write(
+        &dir.join("capsule"),
+        "huge.gmi",
+        format!("# Huge\n{script}"),
+    );
+    std::fs::write(
+        dir.join("config.toml"),
+        "[markdown]\nmax_file_size = 1000\n",
+    )
+    .unwrap();
+    let (status, _, err) = run_cli(&dir, &["build", "--out", "site", "--html"]);
+    assert!(status.success(), "{err}");
+    assert!(!dir.join("site/huge.gmi").exists());
+    assert!(
+        err.contains("huge.gmi") && err.contains("left out of the web copy"),
+        "{err}"
+    );
+    // The server sends it as the text it is, which a browser does not run.
+    let server = setup.arg("--http-listen").arg("127.0.0.1:0").start();
+    let answer = server.http("/huge.gmi");
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
 }

@@ -367,13 +367,14 @@ impl Capsule {
         if !ask.names.iter().any(|n| n.eq_ignore_ascii_case(host)) {
             return None;
         }
-        let path = match parsed.path() {
-            "" => "/",
-            path => path,
+        // One slash: `//name/…` would lead a browser to another site.
+        let path = match parsed.path().trim_start_matches('/') {
+            "" => "/".to_owned(),
+            path => format!("/{path}"),
         };
         Some(match parsed.query() {
             Some(query) => format!("{path}?{query}"),
-            None => path.to_owned(),
+            None => path,
         })
     }
 
@@ -411,6 +412,16 @@ impl Capsule {
         let request = &ask.request;
         match self.web_blocking(ask) {
             Web::Page(page) if page.status == 200 => WebCopy::Bytes(page.body.clone()),
+            // A web server serves a `.gmi` name as HTML: a gemtext file sent as it is (one
+            // too large to convert) would be live markup there.
+            Web::File { file, .. } if file.extension().is_some_and(|e| e == "gmi") => {
+                eprintln!(
+                    "gemhole: warning: {} is left out of the web copy: too large to convert \
+                     (markdown.max_file_size), and as it is a web server would show it as HTML",
+                    file.display()
+                );
+                WebCopy::Nothing
+            }
             Web::File { file, .. } => WebCopy::File(file),
             Web::Redirect { location, .. }
                 if self.writes_moved_page(

@@ -141,13 +141,14 @@ struct Door {
 }
 
 /// Who a request is from: the connection's peer, or the client a trusted reverse proxy
-/// names in `X-Forwarded-For` (then `via` is the proxy), and whether that proxy says the
-/// reader came over plain `http`.
+/// names in `X-Forwarded-For` (then `via` is the proxy); whether it came through a proxy or
+/// balancer, and the scheme that says the reader used (`X-Forwarded-Proto`: `true` for
+/// `https`).
 struct Client {
     peer: SocketAddr,
     via: Option<SocketAddr>,
     proxied: bool,
-    plain: bool,
+    scheme: Option<bool>,
 }
 
 impl Door {
@@ -165,21 +166,22 @@ impl Door {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
             .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok());
-        let plain = headers
+        let scheme = headers
             .get("x-forwarded-proto")
-            .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"http"));
+            .map(|p| p.as_bytes().trim_ascii().eq_ignore_ascii_case(b"https"))
+            .filter(|_| trusted || self.via.is_some());
         match forwarded {
             Some(ip) if trusted => Client {
                 peer: SocketAddr::new(ip, 0),
                 via: Some(self.peer),
                 proxied: true,
-                plain,
+                scheme,
             },
             _ => Client {
                 peer: self.peer,
                 via: self.via,
-                proxied: trusted || self.via.is_some(),
-                plain: trusted && plain,
+                proxied: self.via.is_some(),
+                scheme,
             },
         }
     }
@@ -213,7 +215,7 @@ where
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
     let mut ticker = tokio::time::interval(TICK);
-    let mut last_seen = progress.last();
+    let mut last_seen = progress.last_written();
     let mut closing = false;
     loop {
         tokio::select! {
@@ -224,7 +226,7 @@ where
                 return;
             }
             _ = ticker.tick() => {
-                let now = progress.last();
+                let now = progress.last_written();
                 if now != last_seen {
                     last_seen = now;
                     ticket.wrote();
@@ -337,9 +339,10 @@ async fn reply(
         log.note = "no host listens here any more";
         return plain(StatusCode::MISDIRECTED_REQUEST, "No host here\n");
     };
-    // Over HTTPS the connection is for the host its certificate was chosen by.
-    if let Some(sni) = &door.sni
-        && let Some(by_name) = hosts.for_web(door.configured, Some(sni))
+    // Over HTTPS the connection is for the host its certificate was chosen by (without a
+    // name, the address's first host's).
+    if door.https
+        && let Some(by_name) = hosts.for_web(door.configured, door.sni.as_deref())
         && !Arc::ptr_eq(by_name, host)
     {
         log.note = "a request for another host than the connection's";
@@ -356,7 +359,7 @@ async fn reply(
         Ok(parsed) => parsed,
         Err(rejection) => {
             log.note = rejection.reason;
-            let status = if target.len() > request::MAX_URL_BYTES - 10 {
+            let status = if target.len() > request::MAX_URL_BYTES {
                 StatusCode::URI_TOO_LONG
             } else {
                 StatusCode::BAD_REQUEST
@@ -441,17 +444,15 @@ async fn reply(
 }
 
 /// Where web readers reach the host, for feeds' absolute URLs: the HTTPS listener's own
-/// address; behind a trusted proxy `https` (unless it says `X-Forwarded-Proto: http`); a
-/// plain listener reached directly, `http` at its port.
+/// address; the scheme a trusted proxy or balancer names (`X-Forwarded-Proto`), else `https`
+/// behind one; a plain listener reached directly, `http` at its port.
 fn web_origin(host: &str, door: &Door, client: &Client) -> Origin {
     if door.https {
         Origin::web(true, host, door.port)
+    } else if let Some(https) = client.scheme {
+        Origin::web(https, host, if https { 443 } else { 80 })
     } else if client.proxied {
-        if client.plain {
-            Origin::web(false, host, 80)
-        } else {
-            Origin::web(true, host, 443)
-        }
+        Origin::web(true, host, 443)
     } else {
         Origin::web(false, host, door.port)
     }
@@ -767,6 +768,9 @@ struct Progress {
     started: Instant,
     /// Milliseconds since `started` at the last byte read or written.
     last: AtomicU64,
+    /// Milliseconds since `started` at the last byte written: only an answer that moves
+    /// keeps its slot from a newcomer (a request trickled in does not).
+    written: AtomicU64,
     writing: AtomicBool,
 }
 
@@ -775,6 +779,7 @@ impl Progress {
         Progress {
             started: Instant::now(),
             last: AtomicU64::new(0),
+            written: AtomicU64::new(0),
             writing: AtomicBool::new(false),
         }
     }
@@ -784,8 +789,17 @@ impl Progress {
         self.last.store(ms, Ordering::Relaxed);
     }
 
+    fn wrote(&self) {
+        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.written.store(ms, Ordering::Relaxed);
+    }
+
     fn last(&self) -> u64 {
         self.last.load(Ordering::Relaxed)
+    }
+
+    fn last_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
 
     fn quiet_for(&self) -> Duration {
@@ -870,6 +884,7 @@ impl<S> Watched<S> {
                 self.progress.writing.store(false, Ordering::Relaxed);
                 if result.as_ref().is_ok_and(|&n| n > 0) {
                     self.progress.moved();
+                    self.progress.wrote();
                 }
             }
         }
@@ -892,14 +907,7 @@ impl Body for Tracked {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
-        if let Poll::Ready(None) = polled
-            && let Some(ticket) = self.ticket.take()
-        {
-            self.place = None;
-            ticket.answered();
-        }
-        polled
+        Pin::new(&mut self.body).poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {
@@ -908,6 +916,17 @@ impl Body for Tracked {
 
     fn size_hint(&self) -> SizeHint {
         self.body.size_hint()
+    }
+}
+
+/// hyper drops a body once it has taken its last bytes (one that says it has ended is never
+/// polled for its end): that is when the answer is sent.
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.place = None;
+        if let Some(ticket) = self.ticket.take() {
+            ticket.answered();
+        }
     }
 }
 
