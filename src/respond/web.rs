@@ -98,7 +98,15 @@ pub enum WebNow {
 /// kept answers are (past the bounds a page is made per request).
 #[derive(Debug, Default)]
 pub struct WebKept {
-    pages: RwLock<HashMap<(String, String), Arc<WebPage>>>,
+    pages: RwLock<Kept>,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    by_key: HashMap<(String, String), Arc<WebPage>>,
+    /// The bodies' bytes, counted against [`WebKept::MAX_BYTES`] twice over: room for their
+    /// compressed copies, made later.
+    bytes: usize,
 }
 
 impl WebKept {
@@ -106,15 +114,19 @@ impl WebKept {
     const MAX_BYTES: usize = 64 << 20;
 
     fn get(&self, key: &(String, String)) -> Option<Arc<WebPage>> {
-        let pages = self.pages.read().unwrap_or_else(|e| e.into_inner());
-        pages.get(key).cloned()
+        let kept = self.pages.read().unwrap_or_else(|e| e.into_inner());
+        kept.by_key.get(key).cloned()
     }
 
     fn keep(&self, key: (String, String), page: &Arc<WebPage>) {
-        let mut pages = self.pages.write().unwrap_or_else(|e| e.into_inner());
-        let bytes: usize = pages.values().map(|p| p.body.len()).sum();
-        if pages.len() < Self::MAX_ENTRIES && bytes + page.body.len() <= Self::MAX_BYTES {
-            pages.insert(key, Arc::clone(page));
+        let mut kept = self.pages.write().unwrap_or_else(|e| e.into_inner());
+        let cost = page.body.len() * 2 + key.0.len() + key.1.len();
+        if kept.by_key.len() < Self::MAX_ENTRIES
+            && kept.bytes + cost <= Self::MAX_BYTES
+            && !kept.by_key.contains_key(&key)
+        {
+            kept.bytes += cost;
+            kept.by_key.insert(key, Arc::clone(page));
         }
     }
 }
