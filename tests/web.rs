@@ -110,6 +110,12 @@ fn every_public_page_is_html_at_its_gemini_path() {
     let post = server.http("/posts/two.gmi");
     assert_eq!(post.status, 200);
     assert!(
+        post.text()
+            .contains("href=\"gemini://localhost/posts/two.gmi\""),
+        "{}",
+        post.text()
+    );
+    assert!(
         post.text().contains("<p>A clove hitch binds.</p>"),
         "{}",
         post.text()
@@ -879,4 +885,13 @@ fn a_gemtext_file_too_large_to_convert_is_left_out_of_the_web_copy() {
         Some("text/plain; charset=utf-8")
     );
     assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+}
+
+#[test]
+fn a_page_s_gemini_address_has_the_port_readers_use() {
+    let server = start_with("public_port = 1966\n", &[]);
+    let page = server.http("/posts/one.gmi");
+    let alternate = "<link rel=\"alternate\" type=\"text/gemini\" \
+                     href=\"gemini://localhost:1966/posts/one.gmi\">";
+    assert!(page.text().contains(alternate), "{}", page.text());
 }

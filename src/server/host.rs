@@ -130,6 +130,9 @@ pub(super) struct Hosts {
     pub balancer_checks: Arc<PerAddress>,
     /// The programs `cgi` rules run, and their limits.
     pub programs: Arc<super::cgi::Programs>,
+    /// The port Gemini readers use when a host sets no `public_port`: the first Gemini
+    /// address's (1965 when it is chosen at start), for a web page's Gemini address.
+    pub gemini_port: u16,
 }
 
 /// Every name served, with its host and certificate: the one table both the certificate
@@ -793,6 +796,12 @@ impl Hosts {
             per_address: Arc::clone(&running.per_address),
             balancer_checks: Arc::clone(&running.balancer_checks),
             programs: Arc::new(super::cgi::Programs::new(&config.cgi)),
+            gemini_port: config
+                .listen
+                .iter()
+                .map(|a| a.get().port())
+                .find(|&port| port != 0)
+                .unwrap_or(crate::config::GEMINI_PORT),
         })
     }
 }

@@ -371,7 +371,10 @@ async fn reply(
     let ask = WebAsk {
         request: parsed,
         origin: web_origin(host.canonical().as_str(), door, client),
-        gemini: Origin::new(host.canonical().as_str(), host.public_port.unwrap_or(1965)),
+        gemini: Origin::new(
+            host.canonical().as_str(),
+            host.public_port.unwrap_or(hosts.gemini_port),
+        ),
         names: Arc::clone(&host.web_names),
     };
     let web = if capsule.admit(&ask.request.segments, None).is_err() {
