@@ -231,6 +231,11 @@ where
                     last_seen = now;
                     ticket.wrote();
                 }
+                if !progress.writing.load(Ordering::Relaxed)
+                    && progress.sent.swap(false, Ordering::Relaxed)
+                {
+                    ticket.answered();
+                }
                 let quiet_for = progress.quiet_for();
                 let limit = if progress.writing.load(Ordering::Relaxed) {
                     timeouts.write_timeout
@@ -256,6 +261,7 @@ where
 
 /// Answers one request and writes its access-log line.
 async fn answer(request: Request<Incoming>, door: &Door) -> Reply {
+    door.progress.sent.store(false, Ordering::Relaxed);
     door.ticket.request_arrived();
     // From now on each request holds a place of its own client's.
     drop(
@@ -292,13 +298,13 @@ async fn answer(request: Request<Incoming>, door: &Door) -> Reply {
     log.write(door.hosts.log_ip);
     // Sent in full, the connection only waits for the next request: a full server may close
     // it for a newcomer.
-    let ticket = Arc::clone(&door.ticket);
+    let progress = Arc::clone(&door.progress);
     let (parts, body) = reply.into_parts();
     Response::from_parts(
         parts,
         Tracked {
             body,
-            ticket: Some(ticket),
+            progress,
             place,
         }
         .boxed(),
@@ -775,6 +781,9 @@ struct Progress {
     /// keeps its slot from a newcomer (a request trickled in does not).
     written: AtomicU64,
     writing: AtomicBool,
+    /// hyper has taken an answer's last bytes: once none wait to be written, the answer is
+    /// with the kernel and the connection only waits for its next request.
+    sent: AtomicBool,
 }
 
 impl Progress {
@@ -784,6 +793,7 @@ impl Progress {
             last: AtomicU64::new(0),
             written: AtomicU64::new(0),
             writing: AtomicBool::new(false),
+            sent: AtomicBool::new(false),
         }
     }
 
@@ -897,7 +907,7 @@ impl<S> Watched<S> {
 /// A response body that tells the connection's slot when it has been sent in full.
 struct Tracked {
     body: BoxBody<Bytes, std::io::Error>,
-    ticket: Option<Arc<Ticket>>,
+    progress: Arc<Progress>,
     /// The request's place among its client's, until its answer is sent.
     place: Option<Slot>,
 }
@@ -923,13 +933,11 @@ impl Body for Tracked {
 }
 
 /// hyper drops a body once it has taken its last bytes (one that says it has ended is never
-/// polled for its end): that is when the answer is sent.
+/// polled for its end): the answer is sent once hyper has written them too (see `serve`).
 impl Drop for Tracked {
     fn drop(&mut self) {
         self.place = None;
-        if let Some(ticket) = self.ticket.take() {
-            ticket.answered();
-        }
+        self.progress.sent.store(true, Ordering::Relaxed);
     }
 }
 
