@@ -355,6 +355,23 @@ mod tests {
     }
 
     #[test]
+    fn an_http_address_flag_replaces_every_http_address_of_the_file() {
+        let addr = |s: &str| -> ListenAddr { s.parse().unwrap() };
+        let text = "[http]\nlisten = [\"127.0.0.1:8080\"]\nproxy_listen = [\"127.0.0.1:8081\"]\n\
+                    https_listen = [\"127.0.0.1:8443\"]\ncert = \"c.pem\"\nkey = \"k.pem\"\n";
+        let mut config = parse(text).unwrap();
+        config.apply(Overrides {
+            http_listen: vec![addr("127.0.0.1:9000")],
+            ..Overrides::default()
+        });
+        let http = &config.hosts[0].http;
+        assert_eq!(http.listen, vec![addr("127.0.0.1:9000")]);
+        assert!(http.proxy_listen.is_empty() && http.https_listen.is_empty());
+        // The Gemini and Gopher addresses stay.
+        assert_eq!(config.listen, parse(text).unwrap().listen);
+    }
+
+    #[test]
     fn a_drafts_preview_opens_no_gopher_port_the_command_line_did_not_name() {
         let text = "[gopher]\nlisten = [\"127.0.0.1:70\"]\n";
         let mut config = parse(text).unwrap();

@@ -463,7 +463,8 @@ pub fn copy_request(segments: &[String], ends_with_slash: bool) -> Request {
         }
     );
     Request {
-        host: "localhost".parse().expect("a valid name"),
+        // Unnamed: a static copy is every name's.
+        host: crate::config::Hostname::from_ip(std::net::Ipv4Addr::UNSPECIFIED.into()),
         port: None,
         raw_path: encode_path(&raw),
         segments: segments.to_vec(),
