@@ -329,18 +329,12 @@ fn write_html(capsule: &Capsule, site: &WebSite, tree: &mut Tree) -> Result<usiz
         };
         let bytes = match capsule.web_copy(&ask) {
             WebCopy::Bytes(bytes) => bytes.to_vec(),
-            WebCopy::File(path) => {
-                let mut bytes = Vec::new();
-                match capsule.root.open_file(&path) {
-                    Ok(mut file) => std::io::Read::read_to_end(&mut file, &mut bytes)
-                        .map_err(|e| io("read", &path, e))?,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(io("read", &path, e)),
-                };
-                bytes
-            }
+            WebCopy::File(path) => match read_file(capsule, &path)? {
+                Some(bytes) => bytes,
+                None => continue,
+            },
             WebCopy::Moved(bytes) => {
-                moved.push((target, bytes));
+                moved.push((target, bytes.to_vec()));
                 continue;
             }
             WebCopy::Nothing => continue,
@@ -351,16 +345,7 @@ fn write_html(capsule: &Capsule, site: &WebSite, tree: &mut Tree) -> Result<usiz
         tree.put(&target, &bytes)?;
         written += 1;
     }
-    for (target, body) in moved {
-        if tree.written.contains(&target) {
-            continue;
-        }
-        match tree.put(&target, &body) {
-            Ok(()) => written += 1,
-            Err(e) => eprintln!("gemhole: warning: the page for a former URL is left out: {e}"),
-        }
-    }
-    Ok(written)
+    Ok(written + put_moved(tree, moved))
 }
 
 /// Writes every path of the capsule into `tree`; returns how many files there were. The
@@ -376,18 +361,10 @@ fn write_capsule(
     for (segments, slash) in capsule.paths() {
         let target = output_file(Path::new(""), &segments, slash);
         let bytes = match capsule.lookup(&segments, slash, origin) {
-            Lookup::Found(Resolved::File { path, .. }) => {
-                // Opened as the server opens it: never a secret, a FIFO, or through a symlink
-                // that leads out.
-                let mut bytes = Vec::new();
-                match capsule.root.open_file(&path) {
-                    Ok(mut file) => std::io::Read::read_to_end(&mut file, &mut bytes)
-                        .map_err(|e| io("read", &path, e))?,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(io("read", &path, e)),
-                };
-                bytes
-            }
+            Lookup::Found(Resolved::File { path, .. }) => match read_file(capsule, &path)? {
+                Some(bytes) => bytes,
+                None => continue,
+            },
             Lookup::Page(page) if page.withheld.is_none() => page.gemtext.as_bytes().to_vec(),
             Lookup::Generated { body, .. } | Lookup::Typed { body, .. } => body.into_bytes(),
             // A former URL its author wrote, or a page's `redirect_to`: a static copy cannot
@@ -396,7 +373,7 @@ fn write_capsule(
             Lookup::Redirect(to) if capsule.writes_moved_page(&segments, slash, &to) => {
                 moved.push((
                     target,
-                    crate::views::pages::moved(&capsule.layout.strings, &to),
+                    crate::views::pages::moved(&capsule.layout.strings, &to).into_bytes(),
                 ));
                 continue;
             }
@@ -409,16 +386,37 @@ fn write_capsule(
         tree.put(&target, &bytes)?;
         written += 1;
     }
+    Ok(written + put_moved(tree, moved))
+}
+
+/// A file of the capsule, opened as the server opens it: never a secret, a FIFO, or through
+/// a symlink that leads out. `None`: gone since the capsule was read.
+fn read_file(capsule: &Capsule, path: &Path) -> Result<Option<Vec<u8>>, PublishError> {
+    let mut bytes = Vec::new();
+    match capsule.root.open_file(path) {
+        Ok(mut file) => {
+            std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| io("read", path, e))?;
+            Ok(Some(bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io("read", path, e)),
+    }
+}
+
+/// Writes the pages for former URLs, last: one that cannot be written (a page of the capsule
+/// is on its way) is left out with a warning. Returns how many were written.
+fn put_moved(tree: &mut Tree, moved: Vec<(PathBuf, Vec<u8>)>) -> usize {
+    let mut written = 0;
     for (target, body) in moved {
         if tree.written.contains(&target) {
             continue;
         }
-        match tree.put(&target, body.as_bytes()) {
+        match tree.put(&target, &body) {
             Ok(()) => written += 1,
             Err(e) => eprintln!("gemhole: warning: the page for a former URL is left out: {e}"),
         }
     }
-    Ok(written)
+    written
 }
 
 /// The build's folder, held open, and what has been written into it.

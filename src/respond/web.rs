@@ -335,15 +335,7 @@ impl Capsule {
 
     fn web_document(&self, ask: &WebAsk, title: &str, lang: &str, body: &str) -> String {
         let request = &ask.request;
-        let path = format!(
-            "/{}{}",
-            request.segments.join("/"),
-            if request.ends_with_slash && !request.segments.is_empty() {
-                "/"
-            } else {
-                ""
-            }
-        );
+        let path = path_of(&request.segments, request.ends_with_slash);
         let gemini_url = ask.gemini.absolute(&encode_path(&path));
         web_page::document(
             PageHead {
@@ -453,15 +445,7 @@ impl Capsule {
 
 /// A request for a path, as a static copy asks for it.
 pub fn copy_request(segments: &[String], ends_with_slash: bool) -> Request {
-    let raw = format!(
-        "/{}{}",
-        segments.join("/"),
-        if ends_with_slash && !segments.is_empty() {
-            "/"
-        } else {
-            ""
-        }
-    );
+    let raw = path_of(segments, ends_with_slash);
     Request {
         // Unnamed: a static copy is every name's.
         host: crate::config::Hostname::from_ip(std::net::Ipv4Addr::UNSPECIFIED.into()),
@@ -478,12 +462,18 @@ fn key_of(ask: &WebAsk) -> (String, String) {
     let request = &ask.request;
     (
         ask.origin.absolute(""),
-        format!(
-            "/{}{}",
-            request.segments.join("/"),
-            if request.ends_with_slash { "/" } else { "" }
-        ),
+        path_of(&request.segments, request.ends_with_slash),
     )
+}
+
+/// A request's path in its one form, decoded: `/`, `/posts/x.gmi`, `/archive/`.
+fn path_of(segments: &[String], ends_with_slash: bool) -> String {
+    let slash = if ends_with_slash && !segments.is_empty() {
+        "/"
+    } else {
+        ""
+    };
+    format!("/{}{slash}", segments.join("/"))
 }
 
 /// The value of `name` in a form's query (`q=a+b&x=1`), still encoded.
