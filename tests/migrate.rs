@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{Setup, TestServer, build_copy, run_cli, write};
+use crate::common::{Setup, TestServer, build_copy, build_copy_with, run_cli, write};
 use crate::suites::{Archive, fetch};
 
 /// What a Hugo author copies from `content/`: a section page, a page bundle with its photo,
@@ -484,86 +484,75 @@ fn try_real_site(site: &RealSite) {
     }
     let (ok, out) = build(dir.path());
     assert!(ok, "{name}: {out}");
-    let mut pages = 0;
-    let mut stack = vec![dir.path().join("site")];
-    while let Some(folder) = stack.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "gmi") {
-                pages += 1;
-                let text = std::fs::read_to_string(&path).unwrap();
-                let shown = site
-                    .shown
-                    .iter()
-                    .fold(prose(&text), |text, meant| text.replace(meant, ""));
-                for tag in RAW_TAGS {
-                    assert!(
-                        !shown.contains(tag),
-                        "{name}: {} shows `{tag}`:\n{text}",
-                        path.display()
-                    );
-                }
-            }
+    let gemtext = files_under(&dir.path().join("site"), |p| {
+        p.extension().is_some_and(|e| e == "gmi")
+    });
+    for path in &gemtext {
+        let text = std::fs::read_to_string(path).unwrap();
+        let shown = site
+            .shown
+            .iter()
+            .fold(prose(&text), |text, meant| text.replace(meant, ""));
+        for tag in RAW_TAGS {
+            assert!(
+                !shown.contains(tag),
+                "{name}: {} shows `{tag}`:\n{text}",
+                path.display()
+            );
         }
     }
+    let pages = gemtext.len();
     assert!(pages > site.published, "{name}: {pages} pages\n{out}");
     // The same site for web readers: every page an HTML document whose elements close in
     // order, with no script, and no template tag in its text either.
-    let (status, out, err) = run_cli(
-        dir.path(),
-        &[
-            "build",
-            "--config",
-            "/dev/null",
-            "--capsule",
-            "capsule",
-            "--out",
-            "web",
-            "--html",
-        ],
-    );
+    let (status, out, err) = build_copy_with(dir.path(), "web", &["--html"]);
     assert!(status.success(), "{name}: {out}{err}");
-    let mut documents = 0;
-    let mut stack = vec![dir.path().join("web")];
+    // A folder's page is its `index.html`; other `.html` files are the site's own, copied as
+    // they are.
+    let documents = files_under(&dir.path().join("web"), |p| {
+        p.extension().is_some_and(|e| e == "gmi")
+            || p.file_name().is_some_and(|n| n == "index.html")
+    });
+    for path in &documents {
+        let html = std::fs::read_to_string(path).unwrap();
+        let shown = path.display();
+        assert!(html.starts_with("<!DOCTYPE html>"), "{name}: {shown}");
+        assert!(
+            !html.to_ascii_lowercase().contains("<script"),
+            "{name}: {shown}"
+        );
+        if let Err(why) = elements_close_in_order(&html) {
+            panic!("{name}: {shown}: {why}\n{html}");
+        }
+        let text = site
+            .shown
+            .iter()
+            .fold(prose(&html_text(&html)), |text, meant| {
+                text.replace(meant, "")
+            });
+        for tag in RAW_TAGS {
+            assert!(!text.contains(tag), "{name}: {shown} shows `{tag}`");
+        }
+    }
+    let documents = documents.len();
+    assert_eq!(documents, pages, "{name}: one web page per Gemini page");
+}
+
+/// The files below `dir`, at any depth, that `wanted` picks.
+fn files_under(dir: &Path, wanted: impl Fn(&Path) -> bool) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
     while let Some(folder) = stack.pop() {
         for entry in std::fs::read_dir(&folder).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
-                continue;
-            }
-            // A folder's page is its `index.html`; other `.html` files are the site's own,
-            // copied as they are.
-            let is_page = path.extension().is_some_and(|e| e == "gmi")
-                || path.file_name().is_some_and(|n| n == "index.html");
-            if !is_page {
-                continue;
-            }
-            documents += 1;
-            let html = std::fs::read_to_string(&path).unwrap();
-            let shown = path.display();
-            assert!(html.starts_with("<!DOCTYPE html>"), "{name}: {shown}");
-            assert!(
-                !html.to_ascii_lowercase().contains("<script"),
-                "{name}: {shown}"
-            );
-            if let Err(why) = elements_close_in_order(&html) {
-                panic!("{name}: {shown}: {why}\n{html}");
-            }
-            let text = site
-                .shown
-                .iter()
-                .fold(prose(&html_text(&html)), |text, meant| {
-                    text.replace(meant, "")
-                });
-            for tag in RAW_TAGS {
-                assert!(!text.contains(tag), "{name}: {shown} shows `{tag}`");
+            } else if wanted(&path) {
+                files.push(path);
             }
         }
     }
-    assert_eq!(documents, pages, "{name}: one web page per Gemini page");
+    files
 }
 
 /// Whether every element of an HTML document but the void ones is closed, in order.

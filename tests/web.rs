@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use crate::common::web::{HttpConn, http_get, http_raw, rope_part, rope_series};
+use crate::common::web::{HttpConn, http_get, http_raw, operator_cert, rope_part, rope_series};
 use crate::common::{DEADLINE, Setup, TestServer, run_cli, write};
 
 /// A small blog: a series of three parts, a draft, an area, a secret, an image, links of
@@ -541,15 +541,7 @@ fn hosts_share_an_http_address_by_their_host_header() {
 fn an_https_listener_serves_the_operator_s_certificate() {
     let setup = Setup::new();
     blog(&setup);
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    write(setup.path(), "web/cert.pem", cert.cert.pem());
-    let key = setup.path().join("web/key.pem");
-    write(
-        setup.path(),
-        "web/key.pem",
-        cert.signing_key.serialize_pem(),
-    );
-    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let cert = operator_cert(setup.path(), "web", &["localhost"]);
     let server = setup
         .config(
             "[http]\nhttps_listen = [\"127.0.0.1:0\"]\ncert = \"web/cert.pem\"\nkey = \"web/key.pem\"\n",
@@ -569,7 +561,7 @@ fn an_https_listener_serves_the_operator_s_certificate() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("The bowline holds."), "{answer}");
     let served = tls.conn.peer_certificates().unwrap()[0].to_vec();
-    assert_eq!(served, cert.cert.der().to_vec());
+    assert_eq!(served, cert);
 }
 
 #[test]
@@ -659,15 +651,7 @@ fn behind_a_balancer_the_proxy_header_names_the_client() {
 #[test]
 fn an_https_key_inside_the_capsule_is_refused_at_start() {
     let setup = Setup::new();
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    write(setup.path(), "capsule/tls/cert.pem", cert.cert.pem());
-    write(
-        setup.path(),
-        "capsule/tls/key.pem",
-        cert.signing_key.serialize_pem(),
-    );
-    let key = setup.path().join("capsule/tls/key.pem");
-    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    operator_cert(setup.path(), "capsule/tls", &["localhost"]);
     let (status, err) = setup
         .config(
             "[http]\nhttps_listen = [\"127.0.0.1:0\"]\ncert = \"capsule/tls/cert.pem\"\n\
@@ -770,16 +754,7 @@ fn an_absolute_target_names_its_host_and_https_keeps_to_the_certificate_s_host()
     let root = setup.path().to_owned();
     write(&root.join("a"), "index.gmi", "# Alpha\n");
     write(&root.join("b"), "index.gmi", "# Bravo\n");
-    let cert =
-        rcgen::generate_simple_self_signed(vec!["a.example".to_owned(), "b.example".to_owned()])
-            .unwrap();
-    write(&root, "web/cert.pem", cert.cert.pem());
-    write(&root, "web/key.pem", cert.signing_key.serialize_pem());
-    std::fs::set_permissions(
-        root.join("web/key.pem"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
+    operator_cert(&root, "web", &["a.example", "b.example"]);
     let http = "listen = [\"127.0.0.1:0\"]\nhttps_listen = [\"127.0.0.1:0\"]\n\
                 cert = \"web/cert.pem\"\nkey = \"web/key.pem\"\n";
     let server = setup

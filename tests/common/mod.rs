@@ -723,18 +723,22 @@ pub fn run_cli(dir: &Path, args: &[&str]) -> (ExitStatus, String, String) {
 
 /// Runs `gemhole build` in `dir` on its `capsule/` folder, with built-in defaults.
 pub fn build_copy(dir: &Path, out: &str) -> (ExitStatus, String, String) {
-    run_cli(
-        dir,
-        &[
-            "build",
-            "--config",
-            "/dev/null",
-            "--capsule",
-            "capsule",
-            "--out",
-            out,
-        ],
-    )
+    build_copy_with(dir, out, &[])
+}
+
+/// [`build_copy`] with more flags (`--html`).
+pub fn build_copy_with(dir: &Path, out: &str, flags: &[&str]) -> (ExitStatus, String, String) {
+    let mut args = vec![
+        "build",
+        "--config",
+        "/dev/null",
+        "--capsule",
+        "capsule",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(flags);
+    run_cli(dir, &args)
 }
 
 /// The middle value of some measurements (the upper one of an even count).

@@ -31,6 +31,23 @@ pub fn rope_series(root: &std::path::Path, extra: &str) {
     }
 }
 
+/// Writes a certificate for `names` and its key (readable by its owner only) as
+/// `folder/cert.pem` and `folder/key.pem` under `root`, as an operator's for `[http]`; returns
+/// the certificate's DER.
+pub fn operator_cert(root: &std::path::Path, folder: &str, names: &[&str]) -> Vec<u8> {
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let cert = rcgen::generate_simple_self_signed(names).unwrap();
+    super::write(root, &format!("{folder}/cert.pem"), cert.cert.pem());
+    let key = root.join(folder).join("key.pem");
+    super::write(
+        root,
+        &format!("{folder}/key.pem"),
+        cert.signing_key.serialize_pem(),
+    );
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    cert.cert.der().to_vec()
+}
+
 /// One response.
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
